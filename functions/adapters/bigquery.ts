@@ -1,0 +1,181 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BigQuery } from '@google-cloud/bigquery';
+import { isNotFound, PermanentError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { withRetry, type RetryOptions } from '../core/retry.js';
+
+/**
+ * The BigQuery ledger: the idempotent migration that applies `sql/tables` and `sql/views`,
+ * keyed batched inserts (insertId = the row's deterministic key, at most 500 rows a request),
+ * and parameterised queries. SQL files name tables as `${dataset}.table`.
+ */
+export const MAX_ROWS_PER_INSERT = 500;
+
+export interface KeyedRow {
+  key: string;
+  row: Record<string, unknown>;
+}
+
+export interface LedgerOptions {
+  project: string;
+  dataset: string;
+  location: string;
+  logger: Logger;
+  retry?: RetryOptions;
+  sqlRoot?: string;
+}
+
+/** The repository's `sql/` folder, from source (functions/adapters) or from build output. */
+export function defaultSqlRoot(): string {
+  for (const relative of ['../../sql', '../../../sql']) {
+    const path = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(`${path}/tables`)) return path;
+  }
+  throw new PermanentError('The sql/ folder with the table definitions was not found');
+}
+
+export function sqlFiles(
+  root: string,
+  folder: 'tables' | 'views',
+): Array<{ name: string; sql: string }> {
+  const dir = `${root}/${folder}`;
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => ({ name: `${folder}/${f}`, sql: readFileSync(`${dir}/${f}`, 'utf8') }));
+}
+
+/** Substitutes `${project}` and `${dataset}` in a SQL text. */
+export function bindSql(sql: string, names: { project: string; dataset: string }): string {
+  return sql.replaceAll('${project}', names.project).replaceAll('${dataset}', names.dataset);
+}
+
+export class Ledger {
+  constructor(
+    private readonly bigquery: () => Promise<BigQuery>,
+    readonly options: LedgerOptions,
+  ) {}
+
+  private retry<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    return withRetry(operation, {
+      ...this.options.retry,
+      onRetry: (error, attempt) => this.options.logger.warn(`Retrying ${what}`, { attempt, error }),
+    });
+  }
+
+  /** Creates the dataset if needed, then applies every table and view definition in order. */
+  async migrate(): Promise<string[]> {
+    const bq = await this.bigquery();
+    const dataset = bq.dataset(this.options.dataset);
+    const [exists] = await this.retry('dataset.exists', () => dataset.exists());
+    if (!exists) {
+      await this.retry('createDataset', async () => {
+        try {
+          await bq.createDataset(this.options.dataset, { location: this.options.location });
+        } catch (error) {
+          if ((error as { code?: number }).code !== 409) throw error;
+        }
+      });
+    }
+    const root = this.options.sqlRoot ?? defaultSqlRoot();
+    const applied: string[] = [];
+    for (const file of [...sqlFiles(root, 'tables'), ...sqlFiles(root, 'views')]) {
+      await this.execute(file.sql);
+      applied.push(file.name);
+    }
+    this.options.logger.info('Ledger schema is up to date', {
+      dataset: this.options.dataset,
+      applied,
+    });
+    return applied;
+  }
+
+  /** Runs a statement or script (DDL, MERGE) after binding `${dataset}`. */
+  async execute(sql: string, params?: Record<string, unknown>): Promise<number> {
+    const bq = await this.bigquery();
+    const [job] = await this.retry('query', () =>
+      bq.createQueryJob({ query: this.bind(sql), params, location: this.options.location }),
+    );
+    // getQueryResults waits for the job; its metadata then carries the DML statistics.
+    await this.retry('query results', () => job.getQueryResults({ maxResults: 0 }));
+    const response = await this.retry('job status', () => job.getMetadata());
+    const stats = (response[0] as { statistics?: { query?: { numDmlAffectedRows?: string } } })
+      .statistics;
+    return Number(stats?.query?.numDmlAffectedRows ?? 0);
+  }
+
+  async query<T = Record<string, unknown>>(
+    sql: string,
+    params?: Record<string, unknown>,
+    types?: Record<string, string | string[]>,
+  ): Promise<T[]> {
+    const bq = await this.bigquery();
+    const [rows] = await this.retry('query', () =>
+      bq.query({
+        query: this.bind(sql),
+        params,
+        types,
+        location: this.options.location,
+        wrapIntegers: false,
+      }),
+    );
+    return rows as T[];
+  }
+
+  bind(sql: string): string {
+    return bindSql(sql, { project: this.options.project, dataset: this.options.dataset });
+  }
+
+  /**
+   * Inserts rows in requests of at most 500 with the row key as insertId, so a retried request
+   * is de-duplicated by BigQuery; tables are still read through views that de-duplicate by key.
+   */
+  async insert(
+    table: string,
+    rows: readonly KeyedRow[],
+  ): Promise<{ inserted: number; requests: number }> {
+    if (rows.length === 0) return { inserted: 0, requests: 0 };
+    const bq = await this.bigquery();
+    const target = bq.dataset(this.options.dataset).table(table);
+    let requests = 0;
+    for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
+      const batch = rows
+        .slice(i, i + MAX_ROWS_PER_INSERT)
+        .map((r) => ({ insertId: r.key, json: r.row }));
+      await this.retry(`insert into ${table}`, async () => {
+        requests++;
+        try {
+          await target.insert(batch, {
+            raw: true,
+            skipInvalidRows: false,
+            ignoreUnknownValues: false,
+          });
+        } catch (error) {
+          const partial = error as {
+            name?: string;
+            errors?: Array<{ errors?: Array<{ message?: string; reason?: string }> }>;
+          };
+          if (partial.name === 'PartialFailureError') {
+            const reasons = (partial.errors ?? [])
+              .flatMap((e) => e.errors ?? [])
+              .filter((e) => e.reason !== 'stopped');
+            throw new PermanentError(
+              `Rows rejected by ${table}: ${reasons
+                .slice(0, 3)
+                .map((e) => e.message)
+                .join('; ')}`,
+            );
+          }
+          if (isNotFound(error))
+            throw new PermanentError(
+              `Table ${this.options.dataset}.${table} does not exist; run the migration`,
+            );
+          throw error;
+        }
+      });
+    }
+    return { inserted: rows.length, requests };
+  }
+}

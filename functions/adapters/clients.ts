@@ -1,0 +1,153 @@
+import type { ExecutionsClient, JobsClient } from '@google-cloud/run';
+import type {
+  InstancesClient,
+  MachineTypesClient,
+  ZoneOperationsClient,
+} from '@google-cloud/compute';
+import type { BigQuery } from '@google-cloud/bigquery';
+import type { BudgetServiceClient } from '@google-cloud/billing-budgets';
+import type { CloudCatalogClient } from '@google-cloud/billing';
+import type { MetricServiceClient } from '@google-cloud/monitoring';
+import type { ProjectsClient } from '@google-cloud/resource-manager';
+import type { Storage } from '@google-cloud/storage';
+import type { WebClient } from '@slack/web-api';
+import type { AuthClient } from 'google-auth-library';
+import type { EmulatorEndpoint, Endpoints, GoogleService } from './endpoints.js';
+
+/**
+ * The one place that builds Google and Slack clients. Each client library is imported and each
+ * client constructed on first use, so an entry point pays only for what it calls and importing
+ * the functions module builds nothing. With an emulator endpoint a client speaks plain HTTP to
+ * it with no credentials; otherwise it uses Application Default Credentials.
+ */
+export interface Clients {
+  instances(): Promise<InstancesClient>;
+  zoneOperations(): Promise<ZoneOperationsClient>;
+  machineTypes(): Promise<MachineTypesClient>;
+  metrics(): Promise<MetricServiceClient>;
+  catalog(): Promise<CloudCatalogClient>;
+  budgets(): Promise<BudgetServiceClient>;
+  projects(): Promise<ProjectsClient>;
+  bigquery(projectId: string, location: string): Promise<BigQuery>;
+  storage(): Promise<Storage>;
+  runJobs(): Promise<JobsClient>;
+  runExecutions(): Promise<ExecutionsClient>;
+  slack(token: string): Promise<WebClient>;
+}
+
+type TransportOptions = {
+  fallback?: boolean;
+  apiEndpoint?: string;
+  port?: number;
+  protocol?: string;
+  // Each library pins its own google-auth-library, so their AuthClient types differ nominally;
+  // the pass-through client (no credentials) satisfies all of them at run time.
+  authClient?: never;
+};
+
+function passThrough(client: AuthClient): never {
+  return client as never;
+}
+
+/** Options for the gax-based clients; REST transport everywhere, as Compute requires anyway. */
+async function gaxOptions(endpoint: EmulatorEndpoint | undefined): Promise<TransportOptions> {
+  if (!endpoint) return { fallback: true };
+  const { PassThroughClient } = await import('google-auth-library');
+  return {
+    fallback: true,
+    apiEndpoint: endpoint.host,
+    port: endpoint.port,
+    protocol: 'http',
+    authClient: passThrough(new PassThroughClient()),
+  };
+}
+
+async function plainHttpOptions(endpoint: EmulatorEndpoint | undefined): Promise<TransportOptions> {
+  if (!endpoint) return {};
+  const { PassThroughClient } = await import('google-auth-library');
+  return { apiEndpoint: endpoint.origin, authClient: passThrough(new PassThroughClient()) };
+}
+
+function memo<T>(build: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => {
+    value ??= build().catch((error: unknown) => {
+      value = undefined;
+      throw error;
+    });
+    return value;
+  };
+}
+
+function memoBy<T>(build: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const cache = new Map<string, Promise<T>>();
+  return (key) => {
+    let value = cache.get(key);
+    if (!value) {
+      value = build(key);
+      cache.set(key, value);
+      value.catch(() => cache.delete(key));
+    }
+    return value;
+  };
+}
+
+export function createClients(endpoints: Endpoints): Clients {
+  const at = (service: GoogleService): EmulatorEndpoint | undefined => endpoints.google[service];
+  const bigquery = memoBy(async (key) => {
+    const [projectId, location] = key.split('\u0000') as [string, string];
+    const { BigQuery } = await import('@google-cloud/bigquery');
+    return new BigQuery({ projectId, location, ...(await plainHttpOptions(at('bigquery'))) });
+  });
+  const slack = memoBy(async (token) => {
+    const { WebClient } = await import('@slack/web-api');
+    return new WebClient(token, {
+      ...(endpoints.slackApiUrl ? { slackApiUrl: endpoints.slackApiUrl } : {}),
+      retryConfig: { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 2_000 },
+    });
+  });
+  return {
+    instances: memo(async () => {
+      const { InstancesClient } = await import('@google-cloud/compute');
+      return new InstancesClient(await gaxOptions(at('compute')));
+    }),
+    zoneOperations: memo(async () => {
+      const { ZoneOperationsClient } = await import('@google-cloud/compute');
+      return new ZoneOperationsClient(await gaxOptions(at('compute')));
+    }),
+    machineTypes: memo(async () => {
+      const { MachineTypesClient } = await import('@google-cloud/compute');
+      return new MachineTypesClient(await gaxOptions(at('compute')));
+    }),
+    metrics: memo(async () => {
+      const { MetricServiceClient } = await import('@google-cloud/monitoring');
+      return new MetricServiceClient(await gaxOptions(at('monitoring')));
+    }),
+    catalog: memo(async () => {
+      const { CloudCatalogClient } = await import('@google-cloud/billing');
+      return new CloudCatalogClient(await gaxOptions(at('billingCatalog')));
+    }),
+    budgets: memo(async () => {
+      const { BudgetServiceClient } = await import('@google-cloud/billing-budgets');
+      return new BudgetServiceClient(await gaxOptions(at('billingBudgets')));
+    }),
+    projects: memo(async () => {
+      const { ProjectsClient } = await import('@google-cloud/resource-manager');
+      return new ProjectsClient(await gaxOptions(at('resourceManager')));
+    }),
+    bigquery: (projectId, location) => bigquery(`${projectId}\u0000${location}`),
+    storage: memo(async () => {
+      const { Storage } = await import('@google-cloud/storage');
+      return new Storage(await plainHttpOptions(at('storage')));
+    }),
+    runJobs: memo(async () => {
+      const { JobsClient } = await import('@google-cloud/run');
+      return new JobsClient(await gaxOptions(at('run')));
+    }),
+    runExecutions: memo(async () => {
+      const { ExecutionsClient } = await import('@google-cloud/run');
+      return new ExecutionsClient(await gaxOptions(at('run')));
+    }),
+    slack,
+  };
+}

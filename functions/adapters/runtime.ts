@@ -1,0 +1,50 @@
+import type { Clock } from '../core/clock.js';
+import { ledgerProjectOf, type CommonConfig, type Env } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import { ComputeFleet } from './compute.js';
+import { Ledger } from './bigquery.js';
+import { loggingNotifier, SlackNotifier, type Notifier } from './slack.js';
+import { UptimeReader } from './monitoring.js';
+import type { Clients } from './clients.js';
+
+/**
+ * What an entry point is built from: the environment it reads its configuration from, the
+ * client factory, a logger and a clock. `functions/index.ts` makes the real one; tests and the
+ * local run make one pointed at the sandbox.
+ */
+export interface Runtime {
+  readonly env: Env;
+  readonly clients: Clients;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+export interface CommonAdapters {
+  fleet: ComputeFleet;
+  uptime: UptimeReader;
+  ledger: Ledger;
+  notifier: Notifier;
+}
+
+/** The adapters most capabilities share, built from the common settings. */
+export function commonAdapters(runtime: Runtime, config: CommonConfig): CommonAdapters {
+  const { clients, logger } = runtime;
+  const token = config.slackToken;
+  return {
+    fleet: new ComputeFleet(
+      { instances: () => clients.instances(), zoneOperations: () => clients.zoneOperations() },
+      { logger },
+    ),
+    uptime: new UptimeReader(() => clients.metrics(), { logger }),
+    ledger: new Ledger(() => clients.bigquery(ledgerProjectOf(config), config.location), {
+      project: ledgerProjectOf(config),
+      dataset: config.dataset,
+      location: config.location,
+      logger,
+    }),
+    notifier:
+      token && config.slackChannel
+        ? new SlackNotifier(() => clients.slack(token), config.slackChannel, logger)
+        : loggingNotifier(logger),
+  };
+}

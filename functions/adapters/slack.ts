@@ -1,0 +1,97 @@
+import type { WebClient } from '@slack/web-api';
+import type { KnownBlock } from '@slack/web-api';
+import { PermanentError, TransientError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+
+/**
+ * Slack messages (Block Kit with a plain-text fallback). Without a token or channel the
+ * notifier only logs what it would have sent, so every capability can call it unconditionally.
+ */
+export interface SlackMessage {
+  text: string;
+  blocks?: KnownBlock[];
+  /** Post into this message's thread. */
+  threadTs?: string;
+}
+
+export interface PostedMessage {
+  channel: string;
+  ts: string;
+}
+
+export interface Notifier {
+  readonly enabled: boolean;
+  post(message: SlackMessage): Promise<PostedMessage | undefined>;
+  update(posted: PostedMessage, message: SlackMessage): Promise<void>;
+}
+
+function classify(error: unknown): Error {
+  const e = error as { code?: string; data?: { error?: string } };
+  // Request errors are network faults; platform errors are Slack refusing the call.
+  if (e.code === 'slack_webapi_request_error' || e.code === 'slack_webapi_http_error') {
+    return new TransientError(`Slack request failed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return new PermanentError(
+    `Slack refused the message: ${e.data?.error ?? (error as Error).message}`,
+    { cause: error },
+  );
+}
+
+export class SlackNotifier implements Notifier {
+  readonly enabled = true;
+
+  constructor(
+    private readonly client: () => Promise<Pick<WebClient, 'chat'>>,
+    private readonly channel: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async post(message: SlackMessage): Promise<PostedMessage> {
+    const client = await this.client();
+    try {
+      const result = await client.chat.postMessage({
+        channel: this.channel,
+        text: message.text,
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+        ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+        unfurl_links: false,
+      });
+      const posted = { channel: result.channel ?? this.channel, ts: result.ts ?? '' };
+      this.logger.info('Slack message posted', {
+        channel: posted.channel,
+        ts: posted.ts,
+        threadTs: message.threadTs,
+      });
+      return posted;
+    } catch (error) {
+      throw classify(error);
+    }
+  }
+
+  async update(posted: PostedMessage, message: SlackMessage): Promise<void> {
+    const client = await this.client();
+    try {
+      await client.chat.update({
+        channel: posted.channel,
+        ts: posted.ts,
+        text: message.text,
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+      });
+    } catch (error) {
+      throw classify(error);
+    }
+  }
+}
+
+export function loggingNotifier(logger: Logger): Notifier {
+  return {
+    enabled: false,
+    post: (message) => {
+      logger.info('Slack is not configured; message not sent', { text: message.text });
+      return Promise.resolve(undefined);
+    },
+    update: () => Promise.resolve(),
+  };
+}

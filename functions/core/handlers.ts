@@ -1,0 +1,128 @@
+import type {
+  CloudEvent,
+  HttpFunction,
+  Request,
+  Response,
+} from '@google-cloud/functions-framework';
+import { isTransient, PermanentError, ValidationError } from './errors.js';
+import type { Logger } from './logger.js';
+
+/**
+ * The edge of every function: how outcomes and errors become HTTP replies or event
+ * acknowledgements. HTTP: a ValidationError is a 400 with its message; another permanent
+ * error a 422 with its message (a retry cannot help); anything transient a 503 whose body says
+ * only that, with the detail in the log; anything else a 500, likewise generic. Events:
+ * permanent errors are logged and acknowledged; transient ones are rethrown so Pub/Sub retries.
+ */
+export interface HttpReply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export type HttpLogic = (request: Request) => Promise<HttpReply>;
+
+export function httpHandler(logger: Logger, logic: HttpLogic): HttpFunction {
+  return async (request: Request, response: Response) => {
+    let reply: HttpReply;
+    try {
+      reply = await logic(request);
+    } catch (error) {
+      reply = httpErrorReply(logger, error);
+    }
+    if (reply.headers) response.set(reply.headers);
+    response.status(reply.status).json(reply.body);
+  };
+}
+
+export function httpErrorReply(logger: Logger, error: unknown): HttpReply {
+  if (error instanceof ValidationError) {
+    logger.warn('Rejected request', { error });
+    return { status: 400, body: { error: error.message, issues: error.issues } };
+  }
+  if (error instanceof PermanentError) {
+    logger.error('Request failed permanently', { error });
+    return { status: 422, body: { error: error.message } };
+  }
+  if (isTransient(error)) {
+    logger.error('Request failed transiently; a retry may succeed', { error });
+    return { status: 503, body: { error: 'Temporarily unavailable; retry later' } };
+  }
+  logger.error('Request failed', { error });
+  return { status: 500, body: { error: 'Internal error' } };
+}
+
+export type EventLogic<T> = (event: CloudEvent<T>) => Promise<void>;
+
+export function eventHandler<T>(
+  logger: Logger,
+  logic: EventLogic<T>,
+): (event: CloudEvent<T>) => Promise<void> {
+  return async (event) => {
+    try {
+      await logic(event);
+    } catch (error) {
+      if (isTransient(error)) {
+        logger.error('Event failed transiently; rethrowing for retry', {
+          eventId: event.id,
+          error,
+        });
+        throw error;
+      }
+      logger.error('Event failed permanently; acknowledged', { eventId: event.id, error });
+    }
+  };
+}
+
+/**
+ * Defers building a handler (reading configuration, creating adapters) to its first call, so
+ * importing the functions module does no work. A configuration error is logged as one
+ * CRITICAL line naming the variable; HTTP callers get a generic 500 and events are rethrown
+ * (the platform retries them until the configuration is fixed, so no message is lost).
+ */
+export function lazyHttp(
+  target: string,
+  logger: () => Logger,
+  load: () => Promise<HttpFunction>,
+): HttpFunction {
+  let handler: Promise<HttpFunction> | undefined;
+  return async (request, response) => {
+    handler ??= load();
+    let fn: HttpFunction;
+    try {
+      fn = await handler;
+    } catch (error) {
+      handler = undefined;
+      logger().critical(error instanceof Error ? error.message : String(error), { target, error });
+      response
+        .status(500)
+        .json({ error: 'The function is not configured correctly; see its logs' });
+      return;
+    }
+    await fn(request, response);
+  };
+}
+
+export function lazyEvent<T>(
+  target: string,
+  logger: () => Logger,
+  load: () => Promise<(event: CloudEvent<T>) => Promise<void>>,
+): (event: CloudEvent<T>) => Promise<void> {
+  let handler: Promise<(event: CloudEvent<T>) => Promise<void>> | undefined;
+  return async (event) => {
+    handler ??= load();
+    let fn: (event: CloudEvent<T>) => Promise<void>;
+    try {
+      fn = await handler;
+    } catch (error) {
+      handler = undefined;
+      logger().critical(error instanceof Error ? error.message : String(error), {
+        target,
+        eventId: event.id,
+        error,
+      });
+      throw error;
+    }
+    await fn(event);
+  };
+}

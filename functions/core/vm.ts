@@ -1,0 +1,56 @@
+/**
+ * The VM as every capability sees it: the Compute instance reduced to what governance needs,
+ * with names instead of resource URLs.
+ */
+export type ProvisioningModel = 'SPOT' | 'STANDARD' | 'PREEMPTIBLE';
+
+export interface VmRef {
+  readonly project: string;
+  readonly zone: string;
+  readonly name: string;
+}
+
+export interface AttachedGpu {
+  /** Accelerator type name, e.g. `nvidia-l4`. */
+  readonly type: string;
+  readonly count: number;
+}
+
+export interface Vm extends VmRef {
+  readonly id: string;
+  readonly region: string;
+  readonly status: string;
+  /** Machine type name, e.g. `n2-standard-8` or `n2-custom-4-20480-ext`. */
+  readonly machineType: string;
+  readonly provisioningModel: ProvisioningModel;
+  readonly terminationAction: 'STOP' | 'DELETE' | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly labelFingerprint: string;
+  readonly gpus: readonly AttachedGpu[];
+  /** The managed instance group that owns the VM (its `created-by` metadata), if any. */
+  readonly managedBy: string | undefined;
+  readonly createdAt: string | undefined;
+}
+
+export function regionOfZone(zone: string): string {
+  return zone.replace(/-[a-z]$/, '');
+}
+
+export function vmKey(ref: VmRef): string {
+  return `${ref.project}/${ref.zone}/${ref.name}`;
+}
+
+/** Compute statuses in which a VM accrues no compute charge and needs no stop. */
+export const STOPPED_STATUSES: ReadonlySet<string> = new Set([
+  'STOPPING',
+  'TERMINATED',
+  'STOPPED',
+  'SUSPENDING',
+  'SUSPENDED',
+  'PENDING_STOP',
+  'DEPROVISIONING',
+]);
+
+export function isSpotLike(model: ProvisioningModel): boolean {
+  return model === 'SPOT' || model === 'PREEMPTIBLE';
+}

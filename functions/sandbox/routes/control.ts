@@ -1,0 +1,122 @@
+import { renderInstance } from './compute.js';
+import { slackState } from './slack.js';
+import { asRecord, fail, notFound, route } from '../http.js';
+import type { InstanceFixture } from '../fleet.js';
+import type { Sandbox, SandboxModule } from '../sandbox.js';
+
+/**
+ * The sandbox's own API under `/_sandbox/`: inspect calls, the fleet and captured Slack
+ * messages; move the simulated clock; inject faults; preempt, add or delete VMs.
+ */
+function summary(sandbox: Sandbox): Record<string, unknown> {
+  return {
+    now: sandbox.clock.now().toISOString(),
+    projects: [...sandbox.fleet.projects.values()],
+    instances: sandbox.fleet.live().length,
+    running: sandbox.fleet.live().filter((vm) => vm.status === 'RUNNING').length,
+    calls: sandbox.calls.length,
+    slackMessages: slackState(sandbox).messages.length,
+    faults: sandbox.faults.list(),
+  };
+}
+
+const routes = [
+  route<Sandbox>('sandbox.summary', 'GET', '/_sandbox', (_request, sandbox) => ({
+    body: summary(sandbox),
+  })),
+  route<Sandbox>('sandbox.fleet', 'GET', '/_sandbox/fleet', (request, sandbox) => {
+    const project = request.query.get('project') ?? undefined;
+    return {
+      body: {
+        now: sandbox.clock.now().toISOString(),
+        instances: sandbox.fleet.live(project).map((vm) => ({
+          project: vm.project,
+          zone: vm.zone,
+          name: vm.name,
+          id: vm.id,
+          status: vm.status,
+          machineType: vm.machineType,
+          provisioningModel: vm.provisioningModel,
+          labels: vm.labels,
+          metadata: Object.fromEntries(vm.metadata.map((i) => [i.key, i.value])),
+        })),
+      },
+    };
+  }),
+  route<Sandbox>(
+    'sandbox.instance',
+    'GET',
+    '/_sandbox/fleet/{project}/{zone}/{name}',
+    (request, sandbox) => {
+      const { project, zone, name } = request.params as Record<string, string>;
+      const vm = sandbox.fleet.get(project as string, zone as string, name as string);
+      if (!vm) notFound(`${project}/${zone}/${name}`);
+      return {
+        body: {
+          ...renderInstance(vm),
+          history: vm.history.map((h) => ({ at: new Date(h.at).toISOString(), status: h.status })),
+        },
+      };
+    },
+  ),
+  route<Sandbox>('sandbox.calls', 'GET', '/_sandbox/calls', (request, sandbox) => {
+    const prefix = request.query.get('route') ?? '';
+    return { body: { calls: sandbox.calls.filter((c) => c.route.startsWith(prefix)) } };
+  }),
+  route<Sandbox>('sandbox.calls.clear', 'DELETE', '/_sandbox/calls', (_request, sandbox) => {
+    sandbox.calls.length = 0;
+    return { status: 204 };
+  }),
+  route<Sandbox>('sandbox.slack', 'GET', '/_sandbox/slack/messages', (_request, sandbox) => ({
+    body: { messages: slackState(sandbox).messages },
+  })),
+  route<Sandbox>('sandbox.clock', 'GET', '/_sandbox/clock', (_request, sandbox) => ({
+    body: { now: sandbox.clock.now().toISOString() },
+  })),
+  route<Sandbox>('sandbox.clock.move', 'POST', '/_sandbox/clock', (request, sandbox) => {
+    const body = asRecord(request.body);
+    try {
+      if (typeof body.advanceSeconds === 'number')
+        sandbox.clock.advance(body.advanceSeconds * 1000);
+      else if (typeof body.to === 'string') sandbox.clock.set(new Date(body.to));
+      else fail(400, 'Send {"advanceSeconds": N} or {"to": "ISO time"}');
+    } catch (error) {
+      if (error instanceof RangeError) fail(400, error.message);
+      throw error;
+    }
+    return { body: { now: sandbox.clock.now().toISOString() } };
+  }),
+  route<Sandbox>('sandbox.faults', 'GET', '/_sandbox/faults', (_request, sandbox) => ({
+    body: sandbox.faults.list(),
+  })),
+  route<Sandbox>('sandbox.faults.set', 'PUT', '/_sandbox/faults/{target*}', (request, sandbox) => {
+    sandbox.faults.set(request.params.target as string, asRecord(request.body));
+    return { body: sandbox.faults.list() };
+  }),
+  route<Sandbox>('sandbox.faults.clear', 'DELETE', '/_sandbox/faults', (_request, sandbox) => {
+    sandbox.faults.clear();
+    return { status: 204 };
+  }),
+  route<Sandbox>('sandbox.preempt', 'POST', '/_sandbox/compute/preempt', (request, sandbox) => {
+    const body = asRecord(request.body);
+    const vm = sandbox.fleet.get(String(body.project), String(body.zone), String(body.name));
+    if (!vm) notFound(`${String(body.project)}/${String(body.zone)}/${String(body.name)}`);
+    const op = sandbox.fleet.preempt(vm);
+    return { body: { operation: op.name, status: vm.status, deleted: vm.deletedAt !== undefined } };
+  }),
+  route<Sandbox>(
+    'sandbox.addInstance',
+    'POST',
+    '/_sandbox/compute/instances',
+    (request, sandbox) => {
+      try {
+        const vm = sandbox.fleet.add(asRecord(request.body) as InstanceFixture);
+        return { status: 201, body: renderInstance(vm) };
+      } catch (error) {
+        fail(400, error instanceof Error ? error.message : String(error));
+      }
+    },
+  ),
+];
+
+export const controlModule: SandboxModule = { name: 'sandbox', routes };

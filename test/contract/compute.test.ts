@@ -1,0 +1,206 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ComputeFleet } from '../../functions/adapters/compute.js';
+import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+
+// The real @google-cloud/compute client against the sandbox's Compute routes.
+describe('Compute contract', () => {
+  let sandbox: Sandbox;
+  let runtime: ReturnType<typeof sandboxRuntime>;
+
+  beforeEach(async () => {
+    sandbox = await startTestSandbox();
+    runtime = sandboxRuntime(sandbox);
+  });
+  afterEach(() => sandbox.close());
+
+  const fleet = (): ComputeFleet =>
+    new ComputeFleet(
+      {
+        instances: () => runtime.clients.instances(),
+        zoneOperations: () => runtime.clients.zoneOperations(),
+      },
+      { logger: runtime.logger, retry: { baseDelayMs: 1 } },
+    );
+
+  it('pages aggregatedList across several pages and zones, with no credentials sent', async () => {
+    const client = await runtime.clients.instances();
+    const names: string[] = [];
+    for await (const [, scoped] of client.aggregatedListAsync({
+      project: 'ml-training-prod',
+      maxResults: 3,
+    })) {
+      for (const instance of scoped.instances ?? []) names.push(instance.name ?? '');
+    }
+    expect(names).toHaveLength(10);
+    expect(new Set(names).size).toBe(10);
+    const pages = sandbox.calls.filter((c) => c.route === 'compute.instances.aggregatedList');
+    expect(pages).toHaveLength(4);
+    expect(sandbox.calls.every((c) => !c.authorization)).toBe(true);
+  });
+
+  it.each([
+    [
+      '(status = RUNNING) (scheduling.provisioningModel = SPOT)',
+      [
+        'batch-n2-1',
+        'batch-n2-2',
+        'custom-ext-1',
+        'eu-c3-1',
+        'mig-worker-x1',
+        'trainer-a100-1',
+        'trainer-l4-1',
+      ],
+    ],
+    ['labels.priority = low', ['batch-n2-1', 'batch-n2-2', 'mig-worker-x1', 'trainer-a100-1']],
+    ['labels.app:*', ['trainer-a100-1', 'trainer-l4-1', 'web-e2-small']],
+    ['(status = TERMINATED)', ['eu-stopped-1']],
+  ])('filters with %s', async (filter, expected) => {
+    const client = await runtime.clients.instances();
+    const names: string[] = [];
+    for await (const [, scoped] of client.aggregatedListAsync({
+      project: 'ml-training-prod',
+      filter,
+    })) {
+      for (const instance of scoped.instances ?? []) names.push(instance.name ?? '');
+    }
+    expect(names.sort()).toEqual(expected);
+  });
+
+  it('reports the provisioning model, GPUs and MIG membership through the port', async () => {
+    const vms = await fleet().listAll('ml-training-prod');
+    const byName = new Map(vms.map((vm) => [vm.name, vm]));
+    expect(byName.get('trainer-l4-1')).toMatchObject({
+      provisioningModel: 'SPOT',
+      region: 'us-central1',
+      gpus: [{ type: 'nvidia-l4', count: 1 }],
+    });
+    expect(byName.get('legacy-preempt-1')?.provisioningModel).toBe('PREEMPTIBLE');
+    expect(byName.get('web-e2-small')?.provisioningModel).toBe('STANDARD');
+    expect(byName.get('mig-worker-x1')?.managedBy).toBe(
+      'projects/481516234201/zones/us-central1-b/instanceGroupManagers/workers',
+    );
+    expect(byName.get('batch-n2-2')?.terminationAction).toBe('DELETE');
+  });
+
+  it('surfaces a stale label fingerprint as 412 in the client', async () => {
+    const client = await runtime.clients.instances();
+    await expect(
+      client.setLabels({
+        project: 'ml-training-prod',
+        zone: 'us-central1-a',
+        instance: 'trainer-l4-1',
+        instancesSetLabelsRequestResource: { labelFingerprint: 'c3RhbGU=', labels: { team: 'x' } },
+      }),
+    ).rejects.toMatchObject({ code: 412 });
+    expect(
+      sandbox.fleet.get('ml-training-prod', 'us-central1-a', 'trainer-l4-1')?.labels.team,
+    ).toBe('nlp');
+  });
+
+  it('merges labels under the fingerprint and survives a concurrent writer', async () => {
+    sandbox.faults.set('compute.instances.setLabels', {
+      race: { count: 1, labels: { owner: 'someone-else' } },
+    });
+    const written = await fleet().updateLabels(
+      { project: 'ml-training-prod', zone: 'us-central1-a', name: 'trainer-l4-1' },
+      (labels) => ({ ...labels, cost_center: 'cc-200' }),
+    );
+    const labels = sandbox.fleet.get('ml-training-prod', 'us-central1-a', 'trainer-l4-1')?.labels;
+    expect(labels).toEqual({
+      team: 'nlp',
+      app: 'finetune',
+      priority: 'medium',
+      owner: 'someone-else',
+      cost_center: 'cc-200',
+    });
+    expect(written).toEqual(labels);
+    expect(
+      sandbox.calls.filter((c) => c.route === 'compute.instances.setLabels').map((c) => c.status),
+    ).toEqual([412, 200]);
+  });
+
+  it('stops a VM, waits on its operation until DONE, and a repeated requestId stops nothing twice', async () => {
+    sandbox.settings.operationSeconds = 30;
+    const ref = { project: 'ml-training-prod', zone: 'us-central1-b', name: 'batch-n2-1' };
+    const client = await runtime.clients.instances();
+    const operations = await runtime.clients.zoneOperations();
+    const [op] = await client.stop({
+      ...ref,
+      instance: ref.name,
+      requestId: '0b7c9d3e-1111-4aaa-8bbb-000000000001',
+    });
+    const name = op.latestResponse.name;
+    expect(sandbox.fleet.get(ref.project, ref.zone, ref.name)?.status).toBe('STOPPING');
+    const [pending] = await operations.wait({
+      project: ref.project,
+      zone: ref.zone,
+      operation: name,
+    });
+    expect(pending.status).toBe('RUNNING');
+    sandbox.clock.advance(30_000);
+    const [done] = await operations.wait({ project: ref.project, zone: ref.zone, operation: name });
+    expect(done.status).toBe('DONE');
+    expect(sandbox.fleet.get(ref.project, ref.zone, ref.name)?.status).toBe('TERMINATED');
+
+    const [again] = await client.stop({
+      ...ref,
+      instance: ref.name,
+      requestId: '0b7c9d3e-1111-4aaa-8bbb-000000000001',
+    });
+    expect(again.latestResponse.name).toBe(name);
+    expect(sandbox.fleet.operations.filter((o) => o.operationType === 'stop')).toHaveLength(1);
+  });
+
+  it('retries a transient failure and then stops the VM through the port', async () => {
+    sandbox.faults.set('compute.instances.stop', { fail: { count: 2, status: 503 } });
+    await fleet().stop(
+      { project: 'ml-training-prod', zone: 'us-central1-b', name: 'batch-n2-1' },
+      '0b7c9d3e-2222-4aaa-8bbb-000000000002',
+    );
+    expect(sandbox.fleet.get('ml-training-prod', 'us-central1-b', 'batch-n2-1')?.status).toBe(
+      'TERMINATED',
+    );
+    expect(
+      sandbox.calls.filter((c) => c.route === 'compute.instances.stop').map((c) => c.status),
+    ).toEqual([503, 503, 200]);
+  });
+
+  it('lists preemption operations and serves machine types, custom ones included', async () => {
+    sandbox.fleet.preempt(sandbox.fleet.get('ml-training-prod', 'us-central1-b', 'batch-n2-2')!);
+    const ops = await fleet().listOperations(
+      'ml-training-prod',
+      'us-central1-b',
+      'operationType = "compute.instances.preempted"',
+    );
+    expect(ops.map((o) => [o.operationType, o.targetName])).toEqual([
+      ['compute.instances.preempted', 'batch-n2-2'],
+    ]);
+    expect(
+      await fleet().get({ project: 'ml-training-prod', zone: 'us-central1-b', name: 'batch-n2-2' }),
+    ).toBeUndefined();
+
+    const types = await runtime.clients.machineTypes();
+    const [custom] = await types.get({
+      project: 'ml-training-prod',
+      zone: 'us-central1-b',
+      machineType: 'n2-custom-4-20480-ext',
+    });
+    expect([custom.guestCpus, custom.memoryMb]).toEqual([4, 20480]);
+    const [g2] = await types.get({
+      project: 'ml-training-prod',
+      zone: 'us-central1-a',
+      machineType: 'g2-standard-8',
+    });
+    expect(g2.accelerators).toEqual([
+      expect.objectContaining({ guestAcceleratorType: 'nvidia-l4', guestAcceleratorCount: 1 }),
+    ]);
+    let listed = 0;
+    for await (const [, scoped] of types.aggregatedListAsync({
+      project: 'data-pipelines',
+      maxResults: 50,
+    })) {
+      listed += scoped.machineTypes?.length ?? 0;
+    }
+    expect(listed).toBeGreaterThan(100);
+  });
+});
