@@ -1,0 +1,31 @@
+import type { AttachedGpu, ProvisioningModel } from './vm.js';
+
+/**
+ * The pricing port: what a VM costs per hour. The recorder, the budget enforcer (to shed the
+ * most expensive work first), the label sweep and the run trigger all ask it; the pricing
+ * engine (Cloud Billing Catalog with a bundled price-book fallback) answers.
+ */
+export type PriceSource = 'catalog' | 'price-book' | 'unknown';
+
+export interface PricedMachine {
+  readonly region: string;
+  readonly machineType: string;
+  readonly provisioningModel: ProvisioningModel;
+  readonly gpus: readonly AttachedGpu[];
+}
+
+export interface HourlyRate {
+  /** What the VM costs per hour at its own provisioning model. */
+  readonly hourly: number;
+  /** Spot price per hour of the same shape, where the catalog has one. */
+  readonly spot: number | undefined;
+  /** On-demand price per hour of the same shape. */
+  readonly onDemand: number;
+  readonly currency: string;
+  readonly source: PriceSource;
+}
+
+export interface PriceLookup {
+  /** The hourly rate; `source: 'unknown'` with zero prices when nothing can price it. */
+  rate(machine: PricedMachine): Promise<HourlyRate>;
+}
