@@ -97,7 +97,13 @@ export function createClients(endpoints: Endpoints): Clients {
   const bigquery = memoBy(async (key) => {
     const [projectId, location] = key.split('\u0000') as [string, string];
     const { BigQuery } = await import('@google-cloud/bigquery');
-    return new BigQuery({ projectId, location, ...(await plainHttpOptions(at('bigquery'))) });
+    // The Ledger retries transient failures itself (keyed, so safely); one retry layer only.
+    return new BigQuery({
+      projectId,
+      location,
+      autoRetry: false,
+      ...(await plainHttpOptions(at('bigquery'))),
+    });
   });
   const slack = memoBy(async (token) => {
     const { WebClient } = await import('@slack/web-api');

@@ -13,7 +13,7 @@
  *   SAFE_DIVIDE, COUNTIF, LOGICAL_OR/AND, SAFE_CAST, TIMESTAMP_TRUNC, DATE_TRUNC, TIMESTAMP_ADD/SUB,
  *   DATE_ADD/SUB, TIMESTAMP_DIFF, DATE_DIFF, DATE(x), FORMAT_DATE/TIMESTAMP, JSON_VALUE,
  *   TO_JSON_STRING, PARSE_JSON, GENERATE_UUID, REGEXP_CONTAINS, ARRAY_LENGTH, [OFFSET(n)],
- *   SELECT * EXCEPT(...)           -> DuckDB equivalents
+ *   SELECT * EXCEPT(...), MERGE t  -> DuckDB equivalents (EXCLUDE, MERGE INTO)
  *   CURRENT_TIMESTAMP(), CURRENT_DATE() -> the caller's clock (the sandbox's simulated time)
  *   @name query parameters        -> typed literals
  */
@@ -153,7 +153,23 @@ function rewriteTypes(text: string): string {
     .replace(/\bDATETIME\b/gi, 'TIMESTAMP');
 }
 
-/** Removes DDL storage hints: PARTITION BY, CLUSTER BY and OPTIONS(...) clauses. */
+/** Index of `pattern` in `text` at parenthesis depth 0, from `from`, or -1. */
+function topLevelIndex(text: string, pattern: RegExp, from = 0): number {
+  let depth = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (depth === 0 && pattern.test(text.slice(i, i + 40)) && /\W/.test(text[i - 1] ?? ' '))
+      return i;
+  }
+  return -1;
+}
+
+/**
+ * Removes DDL storage hints: PARTITION BY, CLUSTER BY and OPTIONS(...) clauses of CREATE TABLE
+ * and CREATE VIEW statements (only at the statement's top level, so window clauses stay).
+ */
 function stripStorageHints(text: string): string {
   let out = text;
   for (let guard = 0; guard < 100; guard++) {
@@ -162,9 +178,26 @@ function stripStorageHints(text: string): string {
     const close = closingParen(out, match.index + match[0].length);
     out = out.slice(0, match.index) + out.slice(close + 1);
   }
-  return out
-    .replace(/\bPARTITION\s+BY\s+[\s\S]*?(?=\bCLUSTER\s+BY\b|\bAS\s+SELECT\b|;|$)/gi, '')
-    .replace(/\bCLUSTER\s+BY\s+[\w\s,"]+?(?=\bAS\s+SELECT\b|;|$)/gi, '');
+  const statements = out.split(';');
+  return statements
+    .map((statement) => {
+      if (!/^\s*CREATE\s+(OR\s+REPLACE\s+)?(TABLE|VIEW|MATERIALIZED\s+VIEW)\b/i.test(statement))
+        return statement;
+      let s = statement;
+      for (const clause of [/^PARTITION\s+BY\b/i, /^CLUSTER\s+BY\b/i]) {
+        const at = topLevelIndex(s, clause);
+        if (at < 0) continue;
+        const rest = s.slice(at);
+        // The clause runs to the next top-level keyword that can follow it, or to the end.
+        const next = [/^CLUSTER\s+BY\b/i, /^AS\s+(SELECT|WITH|\()/i]
+          .map((p) => topLevelIndex(rest, p, 1))
+          .filter((i) => i > 0);
+        const stop = next.length > 0 ? Math.min(...next) : rest.length;
+        s = s.slice(0, at) + rest.slice(stop);
+      }
+      return s;
+    })
+    .join(';');
 }
 
 function literal(param: QueryParameter, name: string): string {
@@ -215,6 +248,7 @@ function rewriteCode(code: string, options: DialectOptions): string {
     .replace(/\bCURRENT_TIMESTAMP\b(\s*\(\s*\))?/gi, `TIMESTAMP '${now}'`)
     .replace(/\bCURRENT_DATE\b(\s*\(\s*\))?/gi, `DATE '${now.slice(0, 10)}'`)
     .replace(/\*\s*EXCEPT\s*\(/gi, '* EXCLUDE (')
+    .replace(/(^|;)(\s*)MERGE\s+(?!INTO\b)/gi, '$1$2MERGE INTO ')
     .replace(
       /\[\s*(?:SAFE_)?OFFSET\s*\(\s*(\d+)\s*\)\s*\]/gi,
       (_m, n: string) => `[${Number(n) + 1}]`,

@@ -173,6 +173,7 @@ async function runQuery(
   projectId: string,
   query: string,
   body: Record<string, unknown>,
+  requestedJobId?: string,
 ): Promise<{ jobId: string; result: QueryResult }> {
   if (body.useLegacySql === true)
     fail(400, 'The sandbox runs Standard SQL only (useLegacySql: false)');
@@ -189,7 +190,7 @@ async function runQuery(
       'invalidQuery',
     );
   }
-  const jobId = `job_${randomUUID().replace(/-/g, '')}`;
+  const jobId = requestedJobId ?? `job_${randomUUID().replace(/-/g, '')}`;
   bigQueryState(sandbox).jobs.set(jobId, {
     projectId,
     result,
@@ -493,7 +494,17 @@ const routes = [
       const query = ((body.configuration ?? {}) as { query?: Record<string, unknown> }).query;
       if (!query || typeof query.query !== 'string') fail(400, 'The sandbox runs query jobs only');
       const projectId = request.params.project as string;
-      const { jobId, result } = await runQuery(sandbox, projectId, query.query, query);
+      const requested = (body.jobReference as { jobId?: unknown } | undefined)?.jobId;
+      if (typeof requested === 'string' && bigQueryState(sandbox).jobs.has(requested)) {
+        fail(409, `Already Exists: Job ${projectId}:US.${requested}`, 'duplicate');
+      }
+      const { jobId, result } = await runQuery(
+        sandbox,
+        projectId,
+        query.query,
+        query,
+        typeof requested === 'string' ? requested : undefined,
+      );
       return { body: jobResource(projectId, jobId, query.query, result, sandbox.clock.nowMs()) };
     },
   ),

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import {
+  httpStatusOf,
+  isTransient,
+  PermanentError,
+  TransientError,
+  ValidationError,
+} from '../../functions/core/errors.js';
+import { createMemoryLogger } from '../../functions/core/logger.js';
+import { withRetry } from '../../functions/core/retry.js';
+import { settleAll } from '../../functions/core/concurrency.js';
+
+describe('retry decisions', () => {
+  it.each([
+    [new TransientError('x'), true],
+    [new PermanentError('x'), false],
+    [new ValidationError('bad', ['a']), false],
+    [Object.assign(new Error('gax unavailable'), { code: 14 }), true],
+    [Object.assign(new Error('gax not found'), { code: 5 }), false],
+    [Object.assign(new Error('http 503'), { code: 503 }), true],
+    [Object.assign(new Error('http 429'), { code: 429 }), true],
+    [Object.assign(new Error('http 412'), { code: 412 }), false],
+    [Object.assign(new Error('gaxios'), { response: { status: 502 } }), true],
+    [Object.assign(new Error('reset'), { code: 'ECONNRESET' }), true],
+    [new TypeError('bug'), false],
+    [new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 'ETIMEDOUT' }) }), true],
+  ])('%s is transient: %s', (error, expected) => {
+    expect(isTransient(error)).toBe(expected);
+  });
+
+  it.each([
+    [{ code: 9 }, 412],
+    [{ code: 5 }, 404],
+    [{ code: 412 }, 412],
+    [{ response: { status: 404 } }, 404],
+    [{}, undefined],
+  ])('maps %j to HTTP %s', (error, status) => {
+    expect(httpStatusOf(error)).toBe(status);
+  });
+
+  it('retries transient failures and gives up on permanent ones', async () => {
+    let calls = 0;
+    const value = await withRetry(
+      () => (++calls < 3 ? Promise.reject(new TransientError('again')) : Promise.resolve('done')),
+      { baseDelayMs: 1 },
+    );
+    expect([value, calls]).toEqual(['done', 3]);
+    let permanentCalls = 0;
+    await expect(
+      withRetry(() => {
+        permanentCalls++;
+        return Promise.reject(new PermanentError('no'));
+      }),
+    ).rejects.toThrow('no');
+    expect(permanentCalls).toBe(1);
+  });
+
+  it('runs tasks with bounded concurrency and keeps every outcome', async () => {
+    let running = 0;
+    let peak = 0;
+    const results = await settleAll([1, 2, 3, 4, 5, 6], 2, async (n) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+      if (n % 3 === 0) throw new Error(`fail ${n}`);
+      return n * 10;
+    });
+    expect(peak).toBe(2);
+    expect(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+    ).toEqual([10, 20, 'fail 3', 40, 50, 'fail 6']);
+  });
+});
+
+describe('logger', () => {
+  it('writes one JSON line per entry with severity, message, context, and redacts secrets', () => {
+    const logger = createMemoryLogger();
+    logger.child({ budgetId: 'b-1' }).error('Stop failed', {
+      messageId: 'm-1',
+      slackToken: 'xoxb-secret',
+      request: { headers: { authorization: 'Bearer abc' } },
+      error: Object.assign(new Error('boom'), { code: 503 }),
+    });
+    const [entry] = logger.entries;
+    expect(entry).toMatchObject({
+      severity: 'ERROR',
+      message: 'Stop failed',
+      budgetId: 'b-1',
+      messageId: 'm-1',
+      slackToken: '[redacted]',
+      request: { headers: { authorization: '[redacted]' } },
+      error: { name: 'Error', message: 'boom', code: 503 },
+    });
+    expect(String(entry?.stack_trace)).toContain('Error: boom');
+    expect(JSON.stringify(logger.entries)).not.toContain('xoxb-secret');
+  });
+});

@@ -1,0 +1,43 @@
+// Imports functions/index.ts in a fresh process and reports what the import touched: the
+// environment variables read, the client libraries loaded, and the targets registered.
+import { createRequire } from 'node:module';
+import { getFunction } from '@google-cloud/functions-framework/testing';
+
+const require = createRequire(import.meta.url);
+const read = new Set<string>();
+const env = process.env;
+process.env = new Proxy(env, {
+  get(target, key) {
+    if (typeof key === 'string') read.add(key);
+    return Reflect.get(target, key) as unknown;
+  },
+  ownKeys(target) {
+    read.add('*');
+    return Reflect.ownKeys(target);
+  },
+});
+const started = performance.now();
+await import('../../functions/index.js');
+const importMs = performance.now() - started;
+process.env = env;
+
+const clientLibraries = Object.keys(require.cache).filter((path) =>
+  /node_modules\/(@google-cloud\/(compute|monitoring|bigquery|billing|billing-budgets|storage|run|resource-manager)|@slack\/web-api|google-gax|@duckdb)\//.test(
+    path,
+  ),
+);
+const candidates = [
+  'recordSpotCosts',
+  'enforceBudget',
+  'enforceLabels',
+  'enforceLabelsOnCreate',
+  'triggerRun',
+];
+process.stdout.write(
+  JSON.stringify({
+    read: [...read],
+    clientLibraries,
+    registered: candidates.filter((name) => getFunction(name) !== undefined),
+    importMs,
+  }),
+);
