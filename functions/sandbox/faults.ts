@@ -1,11 +1,13 @@
 /**
  * Fault injection per route: a fixed delay (real milliseconds), the next N calls failing with a
- * given HTTP status, or the next N fingerprinted writes losing a race to a concurrent writer.
+ * given HTTP status, the next N fingerprinted writes losing a race to a concurrent writer, or
+ * the next N calls answered with a recorded response (to replay real API payloads).
  * A rule applies to a route name, a prefix such as `compute.*`, or `*`.
  */
 export interface FaultRule {
   delayMs?: number;
   fail?: { count: number; status: number; message?: string };
+  replay?: { count: number; status?: number; body: unknown };
   race?: { count: number; labels?: Record<string, string>; metadata?: Record<string, string> };
 }
 
@@ -55,6 +57,17 @@ export class Faults {
           status: rule.fail.status,
           message: rule.fail.message ?? `Injected failure (${rule.fail.status})`,
         };
+      }
+    }
+    return undefined;
+  }
+
+  /** Consumes one recorded response for the route. */
+  takeReplay(routeName: string): { status: number; body: unknown } | undefined {
+    for (const rule of this.matching(routeName)) {
+      if (rule.replay && rule.replay.count > 0) {
+        rule.replay.count--;
+        return { status: rule.replay.status ?? 200, body: rule.replay.body };
       }
     }
     return undefined;

@@ -126,9 +126,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const delay = faults.delayFor(routeName);
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       const injected = faults.takeFailure(routeName);
-      reply = injected
-        ? googleError(injected.status, injected.message, 'injected')
-        : await chosen.r.handle(sandboxRequest, sandbox);
+      const replay = injected ? undefined : faults.takeReplay(routeName);
+      if (injected) reply = googleError(injected.status, injected.message, 'injected');
+      else if (replay) reply = replay;
+      else reply = await chosen.r.handle(sandboxRequest, sandbox);
     } catch (error) {
       reply =
         error instanceof HttpProblem
