@@ -1,0 +1,76 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { PermanentError } from '../core/errors.js';
+import { PriceTable } from './price-table.js';
+
+/**
+ * The bundled price book: component rates captured from the catalog at one point in time,
+ * shipped with the functions so that a VM can still be priced when the Cloud Billing Catalog is
+ * unreachable. Rows priced from it say so (`price_source = 'price-book'`).
+ */
+const rate = z.object({
+  regions: z.array(z.string().min(1)).min(1),
+  item: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/),
+  onDemand: z.number().nonnegative(),
+  spot: z.number().nonnegative().optional(),
+});
+
+const priceBookSchema = z.object({
+  capturedAt: z.string().datetime(),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+  rates: z.array(rate).min(1),
+});
+
+export type PriceBookFile = z.infer<typeof priceBookSchema>;
+
+export interface PriceBook {
+  readonly capturedAt: string;
+  readonly currency: string;
+  readonly table: PriceTable;
+}
+
+export function priceBookFrom(file: unknown): PriceBook {
+  const parsed = priceBookSchema.safeParse(file);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PermanentError(
+      `The price book is invalid at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  const { capturedAt, currency, rates } = parsed.data;
+  const table = new PriceTable();
+  for (const r of rates) {
+    for (const region of r.regions) {
+      const common = {
+        region,
+        item: r.item,
+        currency,
+        skuId: undefined,
+        effectiveTime: capturedAt,
+      };
+      table.add({ ...common, model: 'onDemand', price: r.onDemand });
+      if (r.spot !== undefined) table.add({ ...common, model: 'spot', price: r.spot });
+    }
+  }
+  return { capturedAt, currency, table };
+}
+
+/** `fixtures/pricing/price-book.json`, from source (functions/pricing) or from build output. */
+export function bundledPriceBookPath(): string {
+  for (const relative of ['../../fixtures/pricing/', '../../../fixtures/pricing/']) {
+    const path = fileURLToPath(new URL(`${relative}price-book.json`, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new PermanentError('The bundled price book fixtures/pricing/price-book.json was not found');
+}
+
+export function loadPriceBook(path = bundledPriceBookPath()): PriceBook {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new PermanentError(`The price book ${path} cannot be read`, { cause: error });
+  }
+  return priceBookFrom(JSON.parse(text));
+}

@@ -1,0 +1,125 @@
+import type { HourlyRate, PricedMachine, PriceSource } from '../core/pricing.js';
+import { isSpotLike, type AttachedGpu } from '../core/vm.js';
+import {
+  billableVcpus,
+  customMemorySplit,
+  parseMachineTypeName,
+  type MachineShape,
+} from './machine-shape.js';
+import type { PriceModel, PriceTable } from './price-table.js';
+
+/**
+ * The hourly rate of one machine from component prices: billable vCPUs x core price + memory
+ * GiB x RAM price + GPUs x GPU price, or the whole-machine price for f1/g1. Custom types use the
+ * custom SKUs, with memory beyond the series' per-vCPU limit at the extended rate when `-ext`.
+ */
+export interface PricedShape {
+  /** vCPUs billed: 0.25 / 0.5 / 1 for e2-micro / small / medium. */
+  readonly vcpus: number;
+  readonly memoryGib: number;
+  /** GPUs priced: attached to the instance, else bundled with the machine type. */
+  readonly gpus: readonly AttachedGpu[];
+}
+
+interface Component {
+  item: string;
+  quantity: number;
+}
+
+const MB_PER_GIB = 1024;
+
+function componentsOf(
+  machine: PricedMachine,
+  shape: MachineShape,
+): { components: Component[]; priced: PricedShape } | undefined {
+  const name = parseMachineTypeName(machine.machineType);
+  if (!name) return undefined;
+  const gpus = machine.gpus.length > 0 ? machine.gpus : shape.gpus;
+  const gpuComponents = gpus.map((g) => ({ item: `gpu/${g.type}`, quantity: g.count }));
+  const memoryGib = shape.memoryMb / MB_PER_GIB;
+  const { series } = name;
+
+  if (series === 'f1' || series === 'g1') {
+    return {
+      components: [{ item: `${series}/vm`, quantity: 1 }, ...gpuComponents],
+      priced: { vcpus: shape.vcpus, memoryGib, gpus },
+    };
+  }
+  if (name.custom) {
+    const { standardMb, extendedMb } = customMemorySplit(
+      series,
+      shape.vcpus,
+      shape.memoryMb,
+      name.custom.extended,
+    );
+    const components = [
+      { item: `${series}/custom-core`, quantity: shape.vcpus },
+      { item: `${series}/custom-ram`, quantity: standardMb / MB_PER_GIB },
+      ...(extendedMb > 0
+        ? [{ item: `${series}/custom-extended-ram`, quantity: extendedMb / MB_PER_GIB }]
+        : []),
+      ...gpuComponents,
+    ];
+    return { components, priced: { vcpus: shape.vcpus, memoryGib, gpus } };
+  }
+  const vcpus = billableVcpus(shape);
+  return {
+    components: [
+      { item: `${series}/core`, quantity: vcpus },
+      { item: `${series}/ram`, quantity: memoryGib },
+      ...gpuComponents,
+    ],
+    priced: { vcpus, memoryGib, gpus },
+  };
+}
+
+function total(
+  table: PriceTable,
+  region: string,
+  components: readonly Component[],
+  model: PriceModel,
+): { amount: number; currency: string } | undefined {
+  let amount = 0;
+  let currency: string | undefined;
+  for (const c of components) {
+    if (c.quantity === 0) continue;
+    const price = table.get(region, c.item, model);
+    if (!price) return undefined;
+    if (currency !== undefined && price.currency !== currency) return undefined;
+    currency = price.currency;
+    amount += price.price * c.quantity;
+  }
+  return currency === undefined ? undefined : { amount, currency };
+}
+
+/** What the machine is billed for: vCPUs (fractional for shared core), memory and GPUs. */
+export function pricedShapeOf(
+  machine: PricedMachine,
+  shape: MachineShape,
+): PricedShape | undefined {
+  return componentsOf(machine, shape)?.priced;
+}
+
+/** The machine's rate from one table, or undefined when the table lacks a component it needs. */
+export function priceMachine(
+  table: PriceTable,
+  source: PriceSource,
+  machine: PricedMachine,
+  shape: MachineShape,
+): HourlyRate | undefined {
+  const parts = componentsOf(machine, shape);
+  if (!parts) return undefined;
+  const onDemand = total(table, machine.region, parts.components, 'onDemand');
+  const spot = total(table, machine.region, parts.components, 'spot');
+  if (!onDemand) return undefined;
+  if (spot && spot.currency !== onDemand.currency) return undefined;
+  const spotLike = isSpotLike(machine.provisioningModel);
+  if (spotLike && !spot) return undefined;
+  return {
+    hourly: spotLike ? (spot?.amount ?? 0) : onDemand.amount,
+    spot: spot?.amount,
+    onDemand: onDemand.amount,
+    currency: onDemand.currency,
+    source,
+  };
+}

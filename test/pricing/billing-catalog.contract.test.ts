@@ -1,0 +1,170 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  BillingCatalog,
+  COMPUTE_ENGINE_SERVICE,
+} from '../../functions/adapters/billing-catalog.js';
+import { MachineTypeShapes } from '../../functions/adapters/machine-types.js';
+import { isTransient } from '../../functions/core/errors.js';
+import { billingCatalogModule } from '../../functions/sandbox/routes/billing-catalog.js';
+import { loadFixture } from '../support/fixtures.js';
+import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+
+// The real @google-cloud/billing and @google-cloud/compute clients against the sandbox routes.
+describe('Billing Catalog contract', () => {
+  let sandbox: Sandbox;
+  let runtime: ReturnType<typeof sandboxRuntime>;
+  const retry = { baseDelayMs: 1, maxDelayMs: 2 };
+  const fixtureCount = loadFixture<{ skus: unknown[] }>('catalog/compute-skus.json').skus.length;
+
+  beforeEach(async () => {
+    sandbox = await startTestSandbox('fleets/contract.json', {
+      extraModules: [billingCatalogModule],
+    });
+    runtime = sandboxRuntime(sandbox);
+  });
+  afterEach(() => sandbox.close());
+
+  const catalog = (options: { pageSize?: number; currency?: string; service?: string } = {}) =>
+    new BillingCatalog(() => runtime.clients.catalog(), {
+      logger: runtime.logger,
+      retry,
+      ...options,
+    });
+
+  it('follows every page the client is given, as the REST transport asks for them', async () => {
+    const skus = await catalog({ pageSize: 400 }).listSkus();
+
+    expect(skus).toHaveLength(fixtureCount);
+    expect(new Set(skus.map((s) => s.skuId)).size).toBe(fixtureCount);
+    const pages = sandbox.calls.filter((c) => c.route === 'billingCatalog.skus.list');
+    expect(pages.map((c) => c.path)).toEqual(Array(3).fill(`/v1/${COMPUTE_ENGINE_SERVICE}/skus`));
+    expect(pages.every((c) => !c.authorization)).toBe(true);
+  });
+
+  it('reads each SKU as the pricing engine needs it', async () => {
+    const skus = await catalog().listSkus();
+    const a100 = skus.find(
+      (s) =>
+        s.description ===
+        'Nvidia Tesla A100 GPU attached to Spot Preemptible VMs running in Americas',
+    );
+    expect(a100).toMatchObject({
+      resourceFamily: 'Compute',
+      resourceGroup: 'GPU',
+      usageType: 'Preemptible',
+      regions: ['us-central1', 'us-east1', 'us-west1'],
+      usageUnit: 'h',
+      unitPrice: 1.5399,
+      currency: 'USD',
+      effectiveTime: '2026-11-19T04:35:12.345Z',
+    });
+    const ram = skus.find((s) => s.description === 'N2 Instance Ram running in Americas');
+    expect(ram).toMatchObject({ usageUnit: 'GiBy.h', unitPrice: 0.004237 });
+  });
+
+  it('retries a page that fails transiently, not the whole listing', async () => {
+    sandbox.faults.set('billingCatalog.skus.list', { fail: { count: 1, status: 503 } });
+    const skus = await catalog({ pageSize: 1000 }).listSkus();
+    expect(skus).toHaveLength(fixtureCount);
+    const statuses = sandbox.calls
+      .filter((c) => c.route === 'billingCatalog.skus.list')
+      .map((c) => c.status);
+    expect(statuses).toEqual([503, 200, 200]);
+  });
+
+  it.each([
+    ['a currency the sandbox does not serve', { currency: 'EUR' }],
+    ['a service that does not exist', { service: 'services/0000-0000-0000' }],
+  ])('fails permanently for %s', async (_what, options) => {
+    const error: unknown = await catalog(options)
+      .listSkus()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(isTransient(error)).toBe(false);
+    expect(sandbox.calls.filter((c) => c.route === 'billingCatalog.skus.list')).toHaveLength(1);
+  });
+
+  it('picks the latest pricing info and the first tier of a SKU', async () => {
+    const { toCatalogSku } = await import('../../functions/adapters/billing-catalog.js');
+    const tier = (start: number, nanos: number) => ({
+      startUsageAmount: start,
+      unitPrice: { currencyCode: 'USD', units: '0', nanos },
+    });
+    const sku = toCatalogSku({
+      skuId: 'X',
+      description: 'Spot Preemptible N2 Instance Core running in Americas',
+      category: { resourceFamily: 'Compute', resourceGroup: 'CPU', usageType: 'Preemptible' },
+      serviceRegions: ['us-central1'],
+      pricingInfo: [
+        {
+          effectiveTime: { seconds: 1_790_000_000, nanos: 0 },
+          pricingExpression: { usageUnit: 'h', tieredRates: [tier(0, 7_000_000)] },
+        },
+        {
+          effectiveTime: { seconds: 1_795_000_000, nanos: 0 },
+          pricingExpression: {
+            usageUnit: 'h',
+            tieredRates: [tier(100, 1_000_000), tier(0, 7_594_000)],
+          },
+        },
+      ],
+    });
+    expect(sku?.unitPrice).toBe(0.007594);
+    expect(sku?.effectiveTime).toBe(new Date(1_795_000_000_000).toISOString());
+    expect(toCatalogSku({ skuId: 'Y', description: 'no price', pricingInfo: [] })).toBeUndefined();
+  });
+});
+
+describe('Machine types contract', () => {
+  let sandbox: Sandbox;
+  let runtime: ReturnType<typeof sandboxRuntime>;
+
+  beforeEach(async () => {
+    sandbox = await startTestSandbox();
+    runtime = sandboxRuntime(sandbox);
+  });
+  afterEach(() => sandbox.close());
+
+  const shapes = () =>
+    new MachineTypeShapes(() => runtime.clients.machineTypes(), {
+      project: 'ml-training-prod',
+      logger: runtime.logger,
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    });
+
+  it('reads vCPUs, memory, shared core and bundled GPUs, once per machine type', async () => {
+    const port = shapes();
+    const [a2, again, micro] = await Promise.all([
+      port.shape('a2-highgpu-1g'),
+      port.shape('a2-highgpu-1g'),
+      port.shape('e2-micro'),
+    ]);
+    expect(a2).toEqual({
+      name: 'a2-highgpu-1g',
+      vcpus: 12,
+      memoryMb: 87040,
+      sharedCpu: false,
+      gpus: [{ type: 'nvidia-tesla-a100', count: 1 }],
+    });
+    expect(again).toEqual(a2);
+    expect(micro).toMatchObject({ vcpus: 2, memoryMb: 1024, sharedCpu: true });
+    const lookups = sandbox.calls.filter((c) => c.route === 'compute.machineTypes.aggregatedList');
+    expect(lookups).toHaveLength(2);
+  });
+
+  it('reads custom types from their names, and knows nothing of unknown or malformed names', async () => {
+    const port = shapes();
+    expect(await port.shape('n2-custom-4-20480-ext')).toEqual({
+      name: 'n2-custom-4-20480-ext',
+      vcpus: 4,
+      memoryMb: 20480,
+      sharedCpu: false,
+      gpus: [],
+    });
+    expect(await port.shape('n9-standard-8')).toBeUndefined();
+    expect(await port.shape('n2-standard-8) OR (name = x')).toBeUndefined();
+    expect(
+      sandbox.calls.filter((c) => c.route === 'compute.machineTypes.aggregatedList'),
+    ).toHaveLength(1);
+  });
+});

@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PermanentError } from '../../functions/core/errors.js';
+import { buildPriceTable } from '../../functions/pricing/catalog-skus.js';
+import { loadPriceBook, priceBookFrom } from '../../functions/pricing/price-book.js';
+import { catalogFixtureSkus } from './pricing-fixtures.js';
+
+describe('the bundled price book', () => {
+  it('prices every component the catalog fixture prices, in every region', () => {
+    const book = loadPriceBook();
+    const catalog = buildPriceTable(catalogFixtureSkus()).table;
+    const missing = [...catalog]
+      .filter((e) => e.price > 0 && !book.table.get(e.region, e.item, e.model))
+      .map((e) => `${e.region} ${e.item} ${e.model}`);
+    expect(missing).toEqual([]);
+    expect(book.currency).toBe('USD');
+    expect(book.capturedAt).toBe('2026-10-01T00:00:00Z');
+  });
+
+  it('has on-demand prices equal to the catalog and Spot prices of its older capture', () => {
+    const book = loadPriceBook();
+    expect(book.table.get('us-central1', 'n2/core', 'onDemand')?.price).toBe(0.031611);
+    expect(book.table.get('us-central1', 'n2/core', 'spot')?.price).toBe(0.007898);
+  });
+
+  it.each([
+    ['a missing currency', { capturedAt: '2026-10-01T00:00:00Z', rates: [] }, 'currency'],
+    [
+      'a malformed item',
+      {
+        capturedAt: '2026-10-01T00:00:00Z',
+        currency: 'USD',
+        rates: [{ regions: ['us-central1'], item: 'N2 core', onDemand: 1 }],
+      },
+      'rates.0.item',
+    ],
+    [
+      'a negative price',
+      {
+        capturedAt: '2026-10-01T00:00:00Z',
+        currency: 'USD',
+        rates: [{ regions: ['us-central1'], item: 'n2/core', onDemand: -1 }],
+      },
+      'rates.0.onDemand',
+    ],
+  ])('rejects a book with %s, naming where', (_what, file, where) => {
+    expect(() => priceBookFrom(file)).toThrow(PermanentError);
+    expect(() => priceBookFrom(file)).toThrow(where);
+  });
+
+  it('reads a book from a path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'price-book-'));
+    const path = join(dir, 'book.json');
+    writeFileSync(
+      path,
+      JSON.stringify({
+        capturedAt: '2026-09-01T00:00:00Z',
+        currency: 'EUR',
+        rates: [{ regions: ['europe-west4'], item: 'n2/core', onDemand: 0.03, spot: 0.007 }],
+      }),
+    );
+    const book = loadPriceBook(path);
+    expect(book.table.get('europe-west4', 'n2/core', 'spot')).toMatchObject({
+      price: 0.007,
+      currency: 'EUR',
+    });
+    expect(() => loadPriceBook(join(dir, 'absent.json'))).toThrow(PermanentError);
+  });
+});
