@@ -1,0 +1,344 @@
+import { createHash } from 'node:crypto';
+import type { ComputeFleet } from '../adapters/compute.js';
+import type { Ledger } from '../adapters/bigquery.js';
+import type { Notifier } from '../adapters/slack.js';
+import { isoDay, type Clock } from '../core/clock.js';
+import { settleAll } from '../core/concurrency.js';
+import { errorMessage, isTransient, TransientError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { HourlyRate, PriceLookup } from '../core/pricing.js';
+import { vmKey, type Vm } from '../core/vm.js';
+import type { InstanceInsertEntry } from './audit-event.js';
+import { acted, type CheckOutcome, type CheckRun } from './check-outcome.js';
+import { COMPLIANCE_TABLE, complianceRows } from './compliance-rows.js';
+import { evaluateLabels, type LabelEvaluation } from './evaluate-labels.js';
+import { composeLabelDigest, summariseChecks, type DigestCounts } from './label-digest.js';
+import type { LabelPolicy } from './label-policy.js';
+import { memoiseProjectLabels, type ProjectLabelSource } from './project-labels.js';
+
+/**
+ * Carries out label checks: the scheduled sweep over every governed project, and the check of
+ * one VM right after it is created. Each VM is evaluated (pure), its labels written read-merge-
+ * write under the fingerprint (re-evaluated on every attempt, so a concurrent writer's labels
+ * are kept), stopped with a deterministic requestId if its deadline has passed, and recorded:
+ * one ledger row and one log line per VM, one Slack digest per sweep.
+ */
+export interface LabelEnforcerDeps {
+  readonly fleet: Pick<ComputeFleet, 'listAll' | 'get' | 'updateLabels' | 'stop'>;
+  readonly ledger: Pick<Ledger, 'insert'>;
+  readonly notifier: Notifier;
+  readonly prices: PriceLookup;
+  readonly projectLabels: ProjectLabelSource;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+export interface LabelEnforcerConfig {
+  readonly policy: LabelPolicy;
+  /** The governed projects the policy applies to. */
+  readonly projects: readonly string[];
+  readonly dryRun: boolean;
+  readonly concurrency: number;
+  readonly dashboardUrl?: string | undefined;
+}
+
+export interface SweepRequest {
+  readonly id: string;
+  /** Can only make a run safer: a configured dry run stays one. */
+  readonly dryRun?: boolean;
+  /** A subset of the configured projects. */
+  readonly projects?: readonly string[];
+}
+
+export interface SweepReport {
+  readonly runId: string;
+  readonly dryRun: boolean;
+  readonly projects: readonly string[];
+  readonly failedProjects: readonly string[];
+  readonly counts: DigestCounts;
+  readonly rowsRecorded: number;
+  readonly digestPosted: boolean;
+}
+
+export type CreateCheckResult =
+  | { readonly checked: true; readonly outcome: CheckOutcome }
+  | { readonly checked: false; readonly reason: string };
+
+const PROJECT_CONCURRENCY = 4;
+
+/** A UUID made from a name, so the same stop in a re-run of the same check is the same request. */
+export function requestIdFor(name: string): string {
+  const hex = createHash('sha256').update(name).digest('hex');
+  const variant = ((parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function shapeKey(vm: Vm): string {
+  const gpus = vm.gpus.map((g) => `${g.type}x${g.count}`).join('+');
+  return `${vm.region}|${vm.machineType}|${vm.provisioningModel}|${gpus}`;
+}
+
+export interface LabelEnforcer {
+  /** Checks every VM of the governed projects; throws TransientError after recording if a retry could finish it. */
+  sweep(request: SweepRequest): Promise<SweepReport>;
+  /** Checks the VM an instance insert created; both audit entries of one insert may call it. */
+  checkCreated(entry: InstanceInsertEntry): Promise<CreateCheckResult>;
+}
+
+export function makeLabelEnforcer(
+  deps: LabelEnforcerDeps,
+  config: LabelEnforcerConfig,
+): LabelEnforcer {
+  const { fleet, logger } = deps;
+  const { policy } = config;
+
+  function rateLookup(): (vm: Vm) => Promise<HourlyRate | undefined> {
+    const cache = new Map<string, Promise<HourlyRate | undefined>>();
+    return (vm) => {
+      const key = shapeKey(vm);
+      let rate = cache.get(key);
+      if (!rate) {
+        rate = deps.prices
+          .rate({
+            region: vm.region,
+            machineType: vm.machineType,
+            provisioningModel: vm.provisioningModel,
+            gpus: vm.gpus,
+          })
+          .catch((error: unknown) => {
+            logger.warn('No price for the machine; cost left out', { machine: key, error });
+            return undefined;
+          });
+        cache.set(key, rate);
+      }
+      return rate;
+    };
+  }
+
+  async function checkVm(
+    vm: Vm,
+    run: CheckRun,
+    projectLabels: ProjectLabelSource,
+    rateOf: (vm: Vm) => Promise<HourlyRate | undefined>,
+  ): Promise<CheckOutcome> {
+    const [labelsOfProject, rate] = await Promise.all([
+      projectLabels.labelsOf(vm.project),
+      rateOf(vm),
+    ]);
+    const context = { today: isoDay(run.checkedAt), projectLabels: labelsOfProject };
+    const plan = evaluateLabels(vm, policy, context);
+    let evaluation: LabelEvaluation = plan;
+    let labels: Readonly<Record<string, string>> = vm.labels;
+    let wrote = false;
+    const outcome = (status: CheckOutcome['status'], error?: unknown): CheckOutcome => ({
+      vm,
+      evaluation,
+      status,
+      labels,
+      compliant: wrote ? evaluation.compliant : evaluation.compliantBefore,
+      violations: wrote ? evaluation.violations : evaluation.violationsBefore,
+      rate,
+      error: error === undefined ? undefined : errorMessage(error),
+      transient: error !== undefined && isTransient(error),
+    });
+    if (run.dryRun) return outcome(plan.write || plan.stop ? 'planned' : 'done');
+    try {
+      if (plan.write) {
+        let seen = false;
+        const written = await fleet.updateLabels(vm, (current) => {
+          seen = true;
+          // Re-evaluated on every attempt: after a lost race the other writer's labels count.
+          evaluation = evaluateLabels({ ...vm, labels: current }, policy, context);
+          labels = current;
+          return evaluation.write ? { ...evaluation.write } : undefined;
+        });
+        if (!seen) return outcome('gone');
+        if (written) {
+          labels = written;
+          wrote = true;
+        }
+      }
+      if (evaluation.stop) {
+        await fleet.stop(vm, requestIdFor(`labels|${run.id}|${vmKey(vm)}|${vm.id}|stop`));
+      }
+      return outcome('done');
+    } catch (error) {
+      return outcome('failed', error);
+    }
+  }
+
+  function logOutcome(run: CheckRun, o: CheckOutcome): void {
+    const e = o.evaluation;
+    const fields = {
+      runId: run.id,
+      checkKind: run.kind,
+      project: o.vm.project,
+      zone: o.vm.zone,
+      vm: o.vm.name,
+      instanceId: o.vm.id,
+      compliant: o.compliant,
+      exempt: e.exempt,
+      violations: o.violations,
+      changes: e.changes,
+      fixedKeys: e.fixedKeys,
+      action: e.action,
+      actionStatus: o.status,
+      reason: e.reason,
+      stopAfter: e.stopAfter,
+      dryRun: run.dryRun,
+      ...(o.error ? { error: o.error } : {}),
+    };
+    if (o.status === 'failed') logger.error('Label check failed', fields);
+    else if (acted(o)) logger.notice('Label check acted', fields);
+    else logger.info('Label check', fields);
+  }
+
+  async function record(run: CheckRun, outcomes: readonly CheckOutcome[]): Promise<number> {
+    const rows = complianceRows(run, outcomes, deps.clock.now());
+    const { inserted } = await deps.ledger.insert(COMPLIANCE_TABLE, rows);
+    return inserted;
+  }
+
+  function inScope(vm: Vm): boolean {
+    return policy.provisioningModels.includes(vm.provisioningModel);
+  }
+
+  return {
+    async sweep(request: SweepRequest): Promise<SweepReport> {
+      const run: CheckRun = {
+        id: request.id,
+        kind: 'sweep',
+        checkedAt: deps.clock.now(),
+        dryRun: config.dryRun || request.dryRun === true,
+      };
+      const projects = request.projects ?? config.projects;
+      const listed = await settleAll(projects, PROJECT_CONCURRENCY, (p) => fleet.listAll(p));
+      const failedProjects: string[] = [];
+      let retryable = false;
+      const vms: Vm[] = [];
+      listed.forEach((result, i) => {
+        const project = projects[i] as string;
+        if (result.status === 'fulfilled') vms.push(...result.value.filter(inScope));
+        else {
+          failedProjects.push(project);
+          retryable ||= isTransient(result.reason);
+          logger.error('Could not list the VMs of a project; it is left out of this sweep', {
+            runId: run.id,
+            project,
+            error: result.reason,
+          });
+        }
+      });
+      const projectLabels = memoiseProjectLabels(deps.projectLabels);
+      const rateOf = rateLookup();
+      const settled = await settleAll(vms, config.concurrency, (vm) =>
+        checkVm(vm, run, projectLabels, rateOf),
+      );
+      const outcomes = settled.map((s, i): CheckOutcome => {
+        if (s.status === 'fulfilled') return s.value;
+        const vm = vms[i] as Vm;
+        const evaluation = evaluateLabels(vm, policy, {
+          today: isoDay(run.checkedAt),
+          projectLabels: {},
+        });
+        return {
+          vm,
+          evaluation,
+          status: 'failed',
+          labels: vm.labels,
+          compliant: evaluation.compliantBefore,
+          violations: evaluation.violationsBefore,
+          rate: undefined,
+          error: errorMessage(s.reason),
+          transient: isTransient(s.reason),
+        };
+      });
+      for (const o of outcomes) logOutcome(run, o);
+      retryable ||= outcomes.some((o) => o.status === 'failed' && o.transient);
+
+      let rowsRecorded = 0;
+      let ledgerError: unknown;
+      try {
+        rowsRecorded = await record(run, outcomes);
+      } catch (error) {
+        ledgerError = error;
+        logger.error('Could not record the sweep in the ledger', { runId: run.id, error });
+      }
+
+      let digestPosted = false;
+      try {
+        const message = composeLabelDigest(run, outcomes, {
+          stops: policy.action === 'stop',
+          failedProjects,
+          dashboardUrl: config.dashboardUrl,
+        });
+        digestPosted = (await deps.notifier.post(message)) !== undefined;
+      } catch (error) {
+        logger.error('Could not post the sweep digest to Slack', { runId: run.id, error });
+      }
+
+      const counts = summariseChecks(outcomes, { stops: policy.action === 'stop' }).counts;
+      const report: SweepReport = {
+        runId: run.id,
+        dryRun: run.dryRun,
+        projects,
+        failedProjects,
+        counts,
+        rowsRecorded,
+        digestPosted,
+      };
+      logger.notice('Label sweep finished', { ...report });
+      if (ledgerError !== undefined) throw ledgerError as Error;
+      if (retryable) {
+        throw new TransientError(`Label sweep ${run.id} left work a retry can finish`);
+      }
+      return report;
+    },
+
+    async checkCreated(entry: InstanceInsertEntry): Promise<CreateCheckResult> {
+      const context = {
+        project: entry.ref.project,
+        zone: entry.ref.zone,
+        vm: entry.ref.name,
+        operationId: entry.operationId,
+        phase: entry.phase,
+        api: entry.api,
+        principal: entry.principal,
+      };
+      const skip = (reason: string): CreateCheckResult => {
+        logger.info('Created VM not checked', { ...context, reason });
+        return { checked: false, reason };
+      };
+      if (entry.failure) return skip(`the insert failed (${entry.failure})`);
+      if (!config.projects.includes(entry.ref.project))
+        return skip('outside the governed projects');
+      const vm = await fleet.get(entry.ref);
+      if (!vm) {
+        return skip(
+          entry.phase === 'first'
+            ? 'not visible yet; the last audit entry checks it'
+            : 'the VM no longer exists',
+        );
+      }
+      if (entry.instanceId !== undefined && vm.id !== entry.instanceId) {
+        return skip(`the name now belongs to another instance (${vm.id})`);
+      }
+      if (!inScope(vm)) return skip(`${vm.provisioningModel} VMs are outside the policy scope`);
+      const run: CheckRun = {
+        id: `create-${entry.operationId}`,
+        kind: 'create',
+        checkedAt: deps.clock.now(),
+        dryRun: config.dryRun,
+      };
+      const outcome = await checkVm(vm, run, deps.projectLabels, rateLookup());
+      logOutcome(run, outcome);
+      await record(run, [outcome]);
+      if (outcome.status === 'failed' && outcome.transient) {
+        throw new TransientError(
+          `Label check of ${vm.name} failed transiently: ${outcome.error ?? ''}`,
+        );
+      }
+      return { checked: true, outcome };
+    },
+  };
+}

@@ -1,0 +1,50 @@
+-- Views over label_compliance. They live next to the table they read so that the migration
+-- creates them right after it.
+
+-- One row per VM per check run. Of several rows for one key (a re-run, or the first and the
+-- last audit entry of one insert), the one that carried out an action wins, then the newest.
+CREATE OR REPLACE VIEW `${dataset}.label_compliance_checks` AS
+SELECT * EXCEPT(rank_in_key)
+FROM (
+  SELECT
+    *,
+    ROW_NUMBER() OVER (
+      PARTITION BY row_key
+      ORDER BY
+        CASE WHEN action_status = 'done' AND action NOT IN ('none', 'report') THEN 1 ELSE 0 END DESC,
+        recorded_at DESC
+    ) AS rank_in_key
+  FROM `${dataset}.label_compliance`
+)
+WHERE rank_in_key = 1;
+
+-- Compliance over time: per day, project and team, each VM counted once with its last check
+-- of the day. A dry-run check changes nothing, so its compliance is the VM's as found.
+CREATE OR REPLACE VIEW `${dataset}.label_compliance_daily` AS
+WITH last_of_day AS (
+  SELECT * EXCEPT(rank_in_day)
+  FROM (
+    SELECT
+      *,
+      ROW_NUMBER() OVER (
+        PARTITION BY DATE(checked_at), project_id, instance_id
+        ORDER BY checked_at DESC, recorded_at DESC
+      ) AS rank_in_day
+    FROM `${dataset}.label_compliance_checks`
+  )
+  WHERE rank_in_day = 1
+)
+SELECT
+  DATE(checked_at) AS day,
+  project_id,
+  COALESCE(team, '(none)') AS team,
+  COUNT(*) AS vms,
+  COUNTIF(exempt) AS exempt_vms,
+  COUNTIF(compliant AND NOT exempt) AS compliant_vms,
+  COUNTIF(NOT compliant AND NOT exempt) AS non_compliant_vms,
+  SAFE_DIVIDE(COUNTIF(compliant AND NOT exempt), COUNTIF(NOT exempt)) AS compliance_ratio,
+  COUNTIF(stop_after IS NOT NULL AND NOT compliant) AS marked_vms,
+  COUNTIF(action = 'stop' AND action_status = 'done') AS stopped_vms,
+  SUM(CASE WHEN NOT compliant AND NOT exempt THEN hourly_cost ELSE 0 END) AS non_compliant_hourly_cost
+FROM last_of_day
+GROUP BY day, project_id, team;

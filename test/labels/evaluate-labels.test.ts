@@ -1,0 +1,415 @@
+import { describe, expect, it } from 'vitest';
+import type { Vm } from '../../functions/core/vm.js';
+import {
+  addDays,
+  evaluateLabels,
+  parseDay,
+  type LabelContext,
+} from '../../functions/labels/evaluate-labels.js';
+import {
+  parseLabelPolicy,
+  type LabelAction,
+  type LabelPolicyInput,
+} from '../../functions/labels/label-policy.js';
+import { loadFixture } from '../support/fixtures.js';
+
+const TODAY = '2026-11-20';
+
+function vmWith(overrides: Partial<Vm> = {}): Vm {
+  return {
+    project: 'ml-training-prod',
+    zone: 'us-central1-a',
+    region: 'us-central1',
+    name: 'vision-trainer-1',
+    id: '100000000000000001',
+    status: 'RUNNING',
+    machineType: 'n2-standard-8',
+    provisioningModel: 'SPOT',
+    terminationAction: 'STOP',
+    labels: {},
+    labelFingerprint: 'abc=',
+    gpus: [],
+    managedBy: undefined,
+    createdAt: undefined,
+    ...overrides,
+  };
+}
+
+const COMPLETE = { team: 'vision', app: 'trainer', cost_center: 'cc-100', priority: 'low' };
+
+function policyWith(
+  overrides: Partial<LabelPolicyInput> = {},
+): ReturnType<typeof parseLabelPolicy> {
+  return parseLabelPolicy({
+    ...loadFixture<LabelPolicyInput>('policies/labels.json'),
+    ...overrides,
+  });
+}
+
+const context: LabelContext = {
+  today: TODAY,
+  projectLabels: { team: 'data', cost_center: 'cc-300' },
+};
+
+describe('evaluateLabels: the action for a violation', () => {
+  // Missing app cannot be derived; missing priority can (the fixed value low).
+  it.each<[LabelAction, string, boolean, string[]]>([
+    ['report', 'report', false, ['app', 'priority']],
+    ['fix', 'fix', true, ['app']],
+    ['mark', 'mark', true, ['app']],
+    ['stop', 'mark', true, ['app']],
+  ])('with action %s, a violator gets %s', (action, expected, writes, left) => {
+    // Prepare
+    const vm = vmWith({ labels: { team: 'vision', cost_center: 'cc-100' } });
+    // Act
+    const result = evaluateLabels(vm, policyWith({ action }), context);
+    // Assess
+    expect(result.action).toBe(expected);
+    expect(result.write !== undefined).toBe(writes);
+    expect(result.compliant).toBe(false);
+    expect(result.violations.map((v) => v.key)).toEqual(left);
+    // Written or only suggested, the derived priority is part of the plan.
+    expect(result.changes).toContainEqual(expect.objectContaining({ key: 'priority', to: 'low' }));
+    expect(result.write?.priority).toBe(writes ? 'low' : undefined);
+  });
+
+  it('marks a non-compliant Spot VM with today plus the grace days, keeping its other labels', () => {
+    const vm = vmWith({ labels: { team: 'vision', owner: 'ana' } });
+    const result = evaluateLabels(vm, policyWith({ graceDays: 5 }), context);
+    expect(result.action).toBe('mark');
+    expect(result.stopAfter).toBe('2026-11-25');
+    expect(result.write).toEqual({
+      team: 'vision',
+      owner: 'ana',
+      cost_center: 'cc-300',
+      priority: 'low',
+      'costguard-stop-after': '2026-11-25',
+    });
+    expect(result.stop).toBe(false);
+  });
+
+  it('keeps an existing deadline instead of extending it', () => {
+    const vm = vmWith({
+      labels: {
+        team: 'vision',
+        priority: 'low',
+        cost_center: 'cc-1',
+        'costguard-stop-after': '2026-11-21',
+      },
+    });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect(result.action).toBe('report');
+    expect(result.write).toBeUndefined();
+    expect(result.stopAfter).toBe('2026-11-21');
+    expect(result.reason).toBe('stops after 2026-11-21 unless fixed');
+  });
+
+  it.each([
+    ['SPOT', 'RUNNING', undefined, 'stop', true],
+    ['PREEMPTIBLE', 'RUNNING', undefined, 'stop', true],
+    ['SPOT', 'TERMINATED', undefined, 'report', false],
+    ['STANDARD', 'RUNNING', undefined, 'unmark', false],
+    [
+      'SPOT',
+      'RUNNING',
+      'projects/1/zones/us-central1-a/instanceGroupManagers/pool',
+      'unmark',
+      false,
+    ],
+  ] as const)(
+    'a %s VM (%s, group %s) past its deadline: %s',
+    (provisioningModel, status, managedBy, action, stop) => {
+      const vm = vmWith({
+        provisioningModel,
+        status,
+        managedBy,
+        labels: {
+          team: 'vision',
+          priority: 'low',
+          cost_center: 'cc-100',
+          'costguard-stop-after': '2026-11-19',
+        },
+      });
+      const result = evaluateLabels(vm, policyWith(), context);
+      expect(result.action).toBe(action);
+      expect(result.stop).toBe(stop);
+    },
+  );
+
+  it('stops only after the deadline day has passed, not on it', () => {
+    const labels = { team: 'vision', 'costguard-stop-after': TODAY };
+    expect(evaluateLabels(vmWith({ labels }), policyWith(), context).stop).toBe(false);
+    expect(
+      evaluateLabels(vmWith({ labels }), policyWith(), { ...context, today: addDays(TODAY, 1) })
+        .stop,
+    ).toBe(true);
+  });
+
+  it('never stops or marks a critical VM, and takes an old mark off it', () => {
+    const vm = vmWith({
+      labels: { team: 'vision', priority: 'critical', 'costguard-stop-after': '2026-11-01' },
+    });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect(result.stop).toBe(false);
+    expect(result.action).toBe('unmark');
+    expect(result.reason).toBe('critical VMs are never stopped');
+    expect(result.write?.['costguard-stop-after']).toBeUndefined();
+    expect(result.compliant).toBe(false);
+  });
+
+  it('with action mark, a passed deadline is reported, not acted on', () => {
+    const vm = vmWith({
+      labels: {
+        team: 'vision',
+        priority: 'low',
+        cost_center: 'cc-100',
+        'costguard-stop-after': '2026-11-01',
+      },
+    });
+    const result = evaluateLabels(vm, policyWith({ action: 'mark' }), context);
+    expect([result.action, result.stop, result.reason]).toEqual([
+      'report',
+      false,
+      'the policy action is mark',
+    ]);
+  });
+
+  it('stops Standard VMs only when the policy names them', () => {
+    const vm = vmWith({
+      provisioningModel: 'STANDARD',
+      labels: { team: 'vision', 'costguard-stop-after': '2026-11-01' },
+    });
+    const result = evaluateLabels(
+      vm,
+      policyWith({ stopProvisioningModels: ['SPOT', 'STANDARD'] }),
+      context,
+    );
+    expect(result.action).toBe('stop');
+  });
+});
+
+describe('evaluateLabels: derived defaults', () => {
+  it.each([
+    ['a capture group of the name', 'vision-trainer-1', {}, 'vision', 'name'],
+    [
+      'a project label when the name gives no allowed team',
+      'scratch-box',
+      { team: 'data' },
+      'data',
+      'project-label:team',
+    ],
+    ['a normalised project label', 'scratch-box', { team: 'Data' }, 'data', 'project-label:team'],
+    [
+      'nothing when neither gives an allowed value',
+      'scratch-box',
+      { team: 'marketing' },
+      undefined,
+      undefined,
+    ],
+  ])('team from %s', (_what, name, projectLabels, team, source) => {
+    const result = evaluateLabels(
+      vmWith({ name, labels: { app: 'x1', cost_center: 'cc-100', priority: 'low' } }),
+      policyWith(),
+      {
+        today: TODAY,
+        projectLabels,
+      },
+    );
+    expect(result.write?.team).toBe(team);
+    expect(result.changes.find((c) => c.key === 'team')?.source).toBe(source);
+    expect(result.compliant).toBe(team !== undefined);
+  });
+
+  it('fills a fixed value and a project label, and the VM becomes compliant', () => {
+    const vm = vmWith({ labels: { team: 'vision', app: 'trainer' } });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect(result.action).toBe('fix');
+    expect(result.fixedKeys).toEqual(['cost_center', 'priority']);
+    expect(result.write).toEqual({ ...COMPLETE, cost_center: 'cc-300' });
+    expect(result.compliantBefore).toBe(false);
+    expect(result.compliant).toBe(true);
+  });
+
+  it('does not derive over a value that is present but not allowed', () => {
+    const vm = vmWith({ labels: { ...COMPLETE, team: 'marketing' } });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect(result.violations).toEqual([{ key: 'team', kind: 'invalid', value: 'marketing' }]);
+    expect(result.write).toEqual({
+      ...COMPLETE,
+      team: 'marketing',
+      'costguard-stop-after': '2026-11-23',
+    });
+  });
+
+  it('uses a named group other than the key when the policy says so', () => {
+    const policy = policyWith({
+      labels: { app: { derive: [{ namePattern: '^[a-z]+-(?<job>[a-z]+)-', group: 'job' }] } },
+    });
+    const result = evaluateLabels(vmWith({ name: 'vision-trainer-1' }), policy, context);
+    expect(result.write).toEqual({ app: 'trainer' });
+  });
+});
+
+describe('evaluateLabels: normalisation and the label rules', () => {
+  it('lowercases keys and values where that keeps their meaning', () => {
+    const vm = vmWith({
+      labels: { Team: 'Vision', app: 'Eval', cost_center: 'CC-100', priority: 'Low' },
+    });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect(result.action).toBe('fix');
+    expect(result.write).toEqual({
+      team: 'vision',
+      app: 'eval',
+      cost_center: 'cc-100',
+      priority: 'low',
+    });
+    expect(result.fixedKeys).toEqual(['team', 'app', 'cost_center', 'priority']);
+    expect(result.changes).toContainEqual({
+      key: 'Team',
+      from: 'Vision',
+      to: undefined,
+      reason: 'normalised',
+    });
+  });
+
+  it('turns separators into dashes in values', () => {
+    const vm = vmWith({ labels: { ...COMPLETE, owner: 'Data Eng/ML' } });
+    expect(evaluateLabels(vm, policyWith(), context).write?.owner).toBe('data-eng-ml');
+  });
+
+  it('keeps lowercase international letters, which the API allows', () => {
+    const vm = vmWith({ labels: { ...COMPLETE, équipe: 'données' } });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect([result.action, result.write]).toEqual(['none', undefined]);
+  });
+
+  it.each([
+    ['a key that would need more than lowercasing', { 'Cost Center': 'x' }, 'Cost Center'],
+    ['a value with characters that carry meaning', { owner: 'c++' }, 'owner'],
+    ['a value longer than 63 characters', { note: 'N'.repeat(70) }, 'note'],
+    ['a key that collides with another after lowercasing', { Team: 'nlp' }, 'Team'],
+  ])('writes nothing to a VM with %s, and says which label stops it', (_what, extra, bad) => {
+    // A compliant VM whose stale mark should come off.
+    const vm = vmWith({ labels: { ...COMPLETE, 'costguard-stop-after': '2026-11-22', ...extra } });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect(result.write).toBeUndefined();
+    expect(result.action).toBe('report');
+    expect(result.reason).toBe(
+      `labels ${bad} break the label rules and cannot be normalised safely`,
+    );
+  });
+
+  it('reports a violator whose labels cannot be written back, naming the label', () => {
+    const vm = vmWith({ labels: { team: 'vision', 'Cost Center': 'CC 100' } });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect(result.write).toBeUndefined();
+    expect(result.action).toBe('report');
+    expect(result.reason).toBe(
+      'labels Cost Center break the label rules and cannot be normalised safely',
+    );
+    expect(result.violations.map((v) => v.key)).toEqual(['app', 'cost_center', 'priority']);
+  });
+
+  it('never goes past 64 labels', () => {
+    const labels = Object.fromEntries(Array.from({ length: 63 }, (_, i) => [`extra_${i}`, 'x']));
+    const result = evaluateLabels(
+      vmWith({ labels: { ...labels, team: 'vision' } }),
+      policyWith(),
+      context,
+    );
+    expect(result.write).toBeUndefined();
+    expect(result.reason).toBe('the labels would exceed 64');
+  });
+
+  it('never proposes a value outside the label rules', () => {
+    const policy = policyWith({
+      action: 'fix',
+      labels: { team: { derive: [{ projectLabel: 'team' }] } },
+    });
+    const result = evaluateLabels(vmWith(), policy, {
+      today: TODAY,
+      projectLabels: { team: 'Ünïcode Team!' },
+    });
+    expect(result.write).toBeUndefined();
+    expect(result.violations).toEqual([{ key: 'team', kind: 'missing' }]);
+  });
+});
+
+describe('evaluateLabels: exemption and un-marking', () => {
+  it('leaves an exempt VM alone, even when its labels are incomplete or unnormalised', () => {
+    const vm = vmWith({ labels: { 'costguard-exempt': 'true', Team: 'Vision' } });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect([result.exempt, result.action, result.write, result.stop]).toEqual([
+      true,
+      'none',
+      undefined,
+      false,
+    ]);
+  });
+
+  it('takes a stale mark off an exempt VM and changes nothing else', () => {
+    const vm = vmWith({
+      labels: { 'costguard-exempt': 'yes', 'costguard-stop-after': '2026-11-01' },
+    });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect(result.action).toBe('unmark');
+    expect(result.write).toEqual({ 'costguard-exempt': 'yes' });
+  });
+
+  it('does not treat costguard-exempt=false as an exemption', () => {
+    const vm = vmWith({ labels: { 'costguard-exempt': 'false' } });
+    expect(evaluateLabels(vm, policyWith(), context).exempt).toBe(false);
+  });
+
+  it('un-marks a VM that has become compliant', () => {
+    const vm = vmWith({ labels: { ...COMPLETE, 'costguard-stop-after': '2026-11-22' } });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect(result.action).toBe('unmark');
+    expect(result.write).toEqual(COMPLETE);
+    expect(result.stopAfter).toBeUndefined();
+  });
+
+  it('un-marks a VM that a fix makes compliant in the same check', () => {
+    const vm = vmWith({
+      labels: {
+        team: 'vision',
+        app: 'trainer',
+        cost_center: 'cc-100',
+        'costguard-stop-after': '2026-11-01',
+      },
+    });
+    const result = evaluateLabels(vm, policyWith(), context);
+    expect([result.action, result.stop, result.fixedKeys]).toEqual(['unmark', false, ['priority']]);
+    expect(result.write).toEqual(COMPLETE);
+  });
+
+  it('replaces a mark that is not a date', () => {
+    const vm = vmWith({ labels: { team: 'vision', 'costguard-stop-after': 'soon' } });
+    expect(evaluateLabels(vm, policyWith(), context).write?.['costguard-stop-after']).toBe(
+      '2026-11-23',
+    );
+  });
+
+  it('leaves a compliant VM without a mark untouched', () => {
+    const result = evaluateLabels(vmWith({ labels: COMPLETE }), policyWith(), context);
+    expect([result.action, result.write, result.reason]).toEqual(['none', undefined, 'compliant']);
+  });
+});
+
+describe('deadline days', () => {
+  it.each([
+    ['2026-11-20', '2026-11-20'],
+    ['2026-02-30', undefined],
+    ['2026-11-2', undefined],
+    [undefined, undefined],
+  ])('parseDay(%s) is %s', (value, expected) => {
+    expect(parseDay(value)).toBe(expected);
+  });
+
+  it('adds days across month and year ends', () => {
+    expect([addDays('2026-11-29', 3), addDays('2026-12-30', 3)]).toEqual([
+      '2026-12-02',
+      '2027-01-02',
+    ]);
+  });
+});

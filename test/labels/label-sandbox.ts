@@ -1,0 +1,138 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { Ledger } from '../../functions/adapters/bigquery.js';
+import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
+import {
+  resourceManagerModule,
+  setProjectLabels,
+} from '../../functions/labels/sandbox-resource-manager.js';
+import type { CapturedSlackMessage } from '../../functions/sandbox/routes/slack.js';
+import { slackState } from '../../functions/sandbox/routes/slack.js';
+import { FIXTURES, loadFixture } from '../support/fixtures.js';
+import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+
+/** What the label tests share: the sandbox with the label fleet, settings, prices, the ledger. */
+export const DATASET = 'costguard_labels';
+export const PROJECTS = ['ml-training-prod', 'data-pipelines', 'research-sandbox'];
+
+export async function startLabelSandbox(
+  options: { resourceManager?: boolean } = {},
+): Promise<Sandbox> {
+  const sandbox = await startTestSandbox('fleets/labels.json', {
+    extraModules: options.resourceManager === false ? [] : [resourceManagerModule],
+  });
+  if (options.resourceManager !== false) {
+    const projectLabels = loadFixture<Record<string, Record<string, string>>>(
+      'policies/labels-projects.json',
+    );
+    for (const [project, labels] of Object.entries(projectLabels)) {
+      setProjectLabels(sandbox, project, labels);
+    }
+  }
+  return sandbox;
+}
+
+export function labelEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    COSTGUARD_PROJECTS: PROJECTS.join(','),
+    COSTGUARD_DATASET: DATASET,
+    COSTGUARD_LABEL_POLICY_FILE: `${FIXTURES}policies/labels.json`,
+    COSTGUARD_LABELS_DRY_RUN: 'false',
+    COSTGUARD_SLACK_CHANNEL: 'C0LABELS',
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    COSTGUARD_DASHBOARD_URL: 'https://lookerstudio.google.com/reporting/costguard',
+    ...overrides,
+  };
+}
+
+/** Spot hourly prices of the fleet's machines; anything else has no price. */
+const SPOT_HOURLY: Record<string, number> = {
+  'n2-standard-8': 0.0776,
+  'n2-standard-4': 0.0388,
+  'g2-standard-8': 0.2948,
+  'n2d-standard-4': 0.0292,
+  'e2-standard-4': 0.0402,
+  'c2-standard-8': 0.0906,
+  'n1-standard-4': 0.04,
+};
+
+export const fakePrices: PriceLookup & { asked: PricedMachine[] } = {
+  asked: [],
+  rate(machine: PricedMachine): Promise<HourlyRate> {
+    fakePrices.asked.push(machine);
+    const spot = SPOT_HOURLY[machine.machineType];
+    if (spot === undefined) {
+      return Promise.resolve({
+        hourly: 0,
+        spot: undefined,
+        onDemand: 0,
+        currency: 'USD',
+        source: 'unknown',
+      });
+    }
+    const onDemand = spot * 4;
+    const hourly = machine.provisioningModel === 'STANDARD' ? onDemand : spot;
+    return Promise.resolve({ hourly, spot, onDemand, currency: 'USD', source: 'catalog' });
+  },
+};
+
+/** A sql/ root holding only the label tables, so other capabilities' files cannot interfere. */
+export function labelSqlRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), 'costguard-labels-sql-'));
+  const tables = join(root, 'tables');
+  mkdirSync(tables);
+  const source = fileURLToPath(new URL('../../sql/tables/', import.meta.url));
+  for (const file of readdirSync(source).filter((f) => /^3\d_.*\.sql$/.test(f))) {
+    copyFileSync(join(source, file), join(tables, file));
+  }
+  return root;
+}
+
+export function labelLedger(sandbox: Sandbox): Ledger {
+  const runtime = sandboxRuntime(sandbox);
+  return new Ledger(() => runtime.clients.bigquery(PROJECTS[0] as string, 'US'), {
+    project: PROJECTS[0] as string,
+    dataset: DATASET,
+    location: 'US',
+    logger: runtime.logger,
+    sqlRoot: labelSqlRoot(),
+    retry: { baseDelayMs: 1 },
+  });
+}
+
+export interface Served {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves a registered Functions Framework target on a loopback port. */
+export async function serveTarget(name: string): Promise<Served> {
+  const server = getTestServer(name).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export function slackMessages(sandbox: Sandbox): CapturedSlackMessage[] {
+  return slackState(sandbox).messages;
+}
+
+export function labelsOf(
+  sandbox: Sandbox,
+  project: string,
+  zone: string,
+  name: string,
+): Record<string, string> | undefined {
+  return sandbox.fleet.get(project, zone, name)?.labels;
+}
+
+export function callsTo(sandbox: Sandbox, route: string): number[] {
+  return sandbox.calls.filter((c) => c.route === route).map((c) => c.status);
+}
