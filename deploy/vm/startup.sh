@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The batch VM's startup script (instance metadata `startup-script`, or `startup-script-url`).
+#
+# triggerRun writes three run keys into the VM's metadata and starts it; on that boot this
+# script reads them, checks them again with the same patterns as the function, fetches the
+# pipeline's source tarball (metadata `costguard-source`, set once when the VM is set up), runs
+# `make -- TARGET` into build.log, uploads outputs, build.log and a marker (`_SUCCESS` or
+# `startup_error.txt`) to gs://BUCKET/results/RUN_ID/, and shuts the VM down. The run keys are
+# removed first, so a reboot does not run the target again. A boot without run keys does
+# nothing and leaves the VM up (for maintenance).
+#
+# The VM's service account needs storage object read on the source and create on the results
+# prefix, and compute.instances.setMetadata on the VM itself (to remove the run keys).
+#
+# Environment (for tests; unset on a VM): COSTGUARD_METADATA_HOST (default
+# metadata.google.internal), COSTGUARD_WORKDIR (default /var/lib/costguard).
+set -euo pipefail
+
+readonly METADATA_HOST="${COSTGUARD_METADATA_HOST:-metadata.google.internal}"
+readonly WORK_ROOT="${COSTGUARD_WORKDIR:-/var/lib/costguard}"
+# The same patterns as functions/runs/run-id.ts: nothing else is ever run or written.
+readonly RUN_ID_PATTERN='^run-[0-9a-f]{20}$'
+readonly TARGET_PATTERN='^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
+readonly PREFIX_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/results/run-[0-9a-f]{20}/$'
+readonly SOURCE_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/[A-Za-z0-9._/-]{1,900}\.(tar\.gz|tgz)$'
+readonly RUN_KEYS='costguard-run-id,costguard-target,costguard-results-prefix'
+
+RUN_ID=''
+TARGET=''
+RESULTS_PREFIX=''
+PREFIX_OK=''
+SUCCEEDED=''
+STEP='reading the run keys'
+ERROR=''
+WORK=''
+BUILD_LOG=''
+
+log() {
+  printf '%s [costguard] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
+}
+
+# fail MESSAGE: stop the run; the EXIT trap records MESSAGE in startup_error.txt.
+fail() {
+  ERROR="$*"
+  log "error: $ERROR"
+  exit 1
+}
+
+# metadata PATH: a value from the metadata server; a missing value is an error.
+metadata() {
+  curl --silent --show-error --fail --max-time 10 \
+    -H 'Metadata-Flavor: Google' "http://${METADATA_HOST}/computeMetadata/v1/$1"
+}
+
+# attribute KEY: the instance attribute; status 1 when the VM has none by that key, 2 when the
+# metadata server cannot say.
+attribute() {
+  local body status
+  body="$(mktemp)"
+  status="$(curl --silent --max-time 10 --retry 5 --retry-connrefused --output "$body" \
+    --write-out '%{http_code}' -H 'Metadata-Flavor: Google' \
+    "http://${METADATA_HOST}/computeMetadata/v1/instance/attributes/$1" || true)"
+  case "$status" in
+    200) cat "$body" && rm -f "$body" ;;
+    404) rm -f "$body" && return 1 ;;
+    *)
+      rm -f "$body"
+      log "the metadata server answered ${status:-nothing} for attribute $1"
+      return 2
+      ;;
+  esac
+}
+
+upload() {
+  gsutil -q cp "$1" "${RESULTS_PREFIX}$2"
+}
+
+# Runs on every exit once a run has begun: upload what there is, then power off.
+finish() {
+  local code=$?
+  trap - EXIT
+  set +e
+  if [[ -n "$PREFIX_OK" ]]; then
+    [[ -f "$BUILD_LOG" ]] && upload "$BUILD_LOG" build.log
+    if [[ -n "$SUCCEEDED" ]]; then
+      : >"$WORK/_SUCCESS"
+      upload "$WORK/_SUCCESS" _SUCCESS
+    else
+      {
+        printf 'run %s target %s failed while %s (exit code %s)\n' "$RUN_ID" "$TARGET" "$STEP" "$code"
+        [[ -n "$ERROR" ]] && printf '%s\n' "$ERROR"
+        if [[ -f "$BUILD_LOG" ]]; then
+          printf -- '--- last lines of build.log ---\n'
+          tail -n 20 "$BUILD_LOG"
+        fi
+      } >"$WORK/startup_error.txt"
+      upload "$WORK/startup_error.txt" startup_error.txt
+    fi
+  else
+    log 'the results prefix is not valid; nothing uploaded'
+  fi
+  log "run ${RUN_ID:-?} finished with exit code $code; shutting down"
+  shutdown -h now
+}
+
+main() {
+  local found=0
+  RUN_ID="$(attribute costguard-run-id)" || found=$?
+  if [[ $found -eq 1 ]]; then
+    log 'no run requested (no costguard-run-id); leaving the VM up'
+    exit 0
+  fi
+  # From here on the VM was started for a run: whatever happens, it uploads what it has and
+  # powers off, so it never idles at the run's expense.
+  WORK="${WORK_ROOT}/${RUN_ID//[^a-z0-9-]/_}"
+  BUILD_LOG="$WORK/build.log"
+  mkdir -p "$WORK"
+  trap finish EXIT
+  [[ $found -eq 0 ]] || fail 'the run id could not be read from the metadata server'
+
+  TARGET="$(attribute costguard-target || true)"
+  RESULTS_PREFIX="$(attribute costguard-results-prefix || true)"
+  if [[ "$RESULTS_PREFIX" =~ $PREFIX_PATTERN && "$RUN_ID" =~ $RUN_ID_PATTERN &&
+    "$RESULTS_PREFIX" == */results/"$RUN_ID"/ ]]; then
+    PREFIX_OK=1
+  fi
+  local source instance zone
+  source="$(attribute costguard-source || true)"
+  instance="$(metadata instance/name)"
+  zone="$(metadata instance/zone)"
+  zone="${zone##*/}"
+
+  STEP='clearing the run keys'
+  gcloud compute instances remove-metadata "$instance" --zone "$zone" --keys "$RUN_KEYS" --quiet
+
+  STEP='checking the run keys'
+  [[ -n "$PREFIX_OK" ]] || fail 'the run id or results prefix does not match the allowed pattern'
+  [[ "$TARGET" =~ $TARGET_PATTERN ]] || fail 'the target does not match the allowed pattern'
+  [[ "$source" =~ $SOURCE_PATTERN ]] || fail 'costguard-source is not a gs:// tarball'
+
+  STEP='fetching the source'
+  log "run $RUN_ID: fetching $source"
+  rm -rf "$WORK/src" "$WORK/output"
+  mkdir -p "$WORK/src" "$WORK/output"
+  gsutil -q cp "$source" "$WORK/source.tar.gz"
+  tar -xzf "$WORK/source.tar.gz" -C "$WORK/src"
+
+  STEP="running make -- $TARGET"
+  log "run $RUN_ID: make -- $TARGET"
+  export COSTGUARD_RUN_ID="$RUN_ID" COSTGUARD_OUTPUT_DIR="$WORK/output"
+  make -C "$WORK/src" -- "$TARGET" >"$BUILD_LOG" 2>&1 ||
+    fail "make -- $TARGET exited with status $?"
+
+  STEP='uploading the outputs'
+  if [[ -n "$(find "$WORK/output" -mindepth 1 -print -quit)" ]]; then
+    gsutil -q -m rsync -r "$WORK/output" "${RESULTS_PREFIX}output"
+  fi
+  SUCCEEDED=1
+}
+
+main "$@"

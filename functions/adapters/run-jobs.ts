@@ -1,0 +1,183 @@
+import type { ExecutionsClient, JobsClient } from '@google-cloud/run';
+import type { google } from '@google-cloud/run/build/protos/protos.js';
+import { isNotFound, TransientError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { withRetry, type RetryOptions } from '../core/retry.js';
+
+/**
+ * Cloud Run Jobs (`@google-cloud/run` v2): start an execution with environment overrides and
+ * a timeout, read an execution, cancel one. `runJob` has no request id, so a retry after an
+ * ambiguous failure first looks for an execution that already carries the run's marker
+ * variable instead of starting a second one.
+ */
+type IExecution = google.cloud.run.v2.IExecution;
+type ICondition = google.cloud.run.v2.ICondition;
+
+export interface ExecutionCompletion {
+  /** `CONDITION_SUCCEEDED`, `CONDITION_FAILED`, `CONDITION_PENDING`, ... */
+  readonly state: string;
+  /** `CANCELLED`, `NON_ZERO_EXIT_CODE`, ... when the platform gives one. */
+  readonly reason: string | undefined;
+  readonly message: string | undefined;
+}
+
+export interface ExecutionSummary {
+  /** `projects/P/locations/R/jobs/J/executions/E` */
+  readonly name: string;
+  readonly createdAt: Date | undefined;
+  readonly startedAt: Date | undefined;
+  readonly completedAt: Date | undefined;
+  readonly running: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  /** The execution's `Completed` condition. */
+  readonly completion: ExecutionCompletion | undefined;
+  readonly logUri: string | undefined;
+  /** The environment of its first container, overrides included. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface RunJobsClients {
+  jobs(): Promise<Pick<JobsClient, 'runJob'>>;
+  executions(): Promise<
+    Pick<ExecutionsClient, 'getExecution' | 'cancelExecution' | 'listExecutions'>
+  >;
+}
+
+type Timestamp = { seconds?: number | string | Long | null; nanos?: number | null } | null;
+interface Long {
+  toString(): string;
+}
+
+function timeOf(value: Timestamp | undefined): Date | undefined {
+  if (!value || value.seconds === null || value.seconds === undefined) return undefined;
+  const ms = Number(value.seconds.toString()) * 1000 + Math.round((value.nanos ?? 0) / 1e6);
+  return ms > 0 ? new Date(ms) : undefined;
+}
+
+function enumText(value: unknown): string | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const text = String(value);
+  return text === '' || /_UNDEFINED$|_UNSPECIFIED$/.test(text) ? undefined : text;
+}
+
+function completionOf(
+  conditions: readonly ICondition[] | null | undefined,
+): ExecutionCompletion | undefined {
+  const completed = (conditions ?? []).find((c) => c.type === 'Completed');
+  if (!completed) return undefined;
+  return {
+    state: enumText(completed.state) ?? 'CONDITION_PENDING',
+    reason: enumText(completed.executionReason),
+    message: completed.message || undefined,
+  };
+}
+
+export function toExecutionSummary(execution: IExecution): ExecutionSummary {
+  const container = execution.template?.containers?.[0];
+  return {
+    name: execution.name ?? '',
+    createdAt: timeOf(execution.createTime),
+    startedAt: timeOf(execution.startTime),
+    completedAt: timeOf(execution.completionTime),
+    running: execution.runningCount ?? 0,
+    succeeded: execution.succeededCount ?? 0,
+    failed: execution.failedCount ?? 0,
+    cancelled: execution.cancelledCount ?? 0,
+    completion: completionOf(execution.conditions),
+    logUri: execution.logUri || undefined,
+    env: Object.fromEntries(
+      (container?.env ?? [])
+        .filter((e) => typeof e.name === 'string' && typeof e.value === 'string')
+        .map((e) => [e.name as string, e.value as string]),
+    ),
+  };
+}
+
+export interface RunJobRequest {
+  /** `projects/P/locations/R/jobs/J` */
+  readonly job: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+  /** The variable and value that identify this run's execution, to find it after a retry. */
+  readonly marker: { readonly name: string; readonly value: string };
+}
+
+export class RunJobs {
+  constructor(
+    private readonly clients: RunJobsClients,
+    private readonly options: { logger: Logger; retry?: RetryOptions; scanLimit?: number },
+  ) {}
+
+  private retry<T>(what: string, operation: (attempt: number) => Promise<T>): Promise<T> {
+    return withRetry(operation, {
+      ...this.options.retry,
+      onRetry: (error, attempt) => this.options.logger.warn(`Retrying ${what}`, { attempt, error }),
+    });
+  }
+
+  /**
+   * Starts an execution, or returns the one that already carries the marker: a retried
+   * request (here or by the caller) never starts the job twice.
+   */
+  async run(request: RunJobRequest): Promise<ExecutionSummary> {
+    const jobs = await this.clients.jobs();
+    return this.retry(`runJob ${request.job}`, async (attempt) => {
+      if (attempt > 1) {
+        const existing = await this.findByEnv(
+          request.job,
+          request.marker.name,
+          request.marker.value,
+        );
+        if (existing) return existing;
+      }
+      const [operation] = await jobs.runJob({
+        name: request.job,
+        overrides: {
+          containerOverrides: [
+            { env: Object.entries(request.env).map(([name, value]) => ({ name, value })) },
+          ],
+          timeout: { seconds: request.timeoutSeconds },
+        },
+      });
+      const execution = operation.metadata as IExecution | null;
+      if (!execution?.name) {
+        throw new TransientError(`runJob ${request.job} returned no execution`);
+      }
+      return toExecutionSummary(execution);
+    });
+  }
+
+  async get(name: string): Promise<ExecutionSummary | undefined> {
+    const executions = await this.clients.executions();
+    try {
+      const [execution] = await this.retry(`getExecution ${name}`, () =>
+        executions.getExecution({ name }),
+      );
+      return toExecutionSummary(execution);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Asks Cloud Run to cancel the execution; the execution reports CANCELLED once it has. */
+  async cancel(name: string): Promise<void> {
+    const executions = await this.clients.executions();
+    await this.retry(`cancelExecution ${name}`, () => executions.cancelExecution({ name }));
+  }
+
+  /** The newest execution (of the most recent ones) whose environment has `name=value`. */
+  async findByEnv(job: string, name: string, value: string): Promise<ExecutionSummary | undefined> {
+    const executions = await this.clients.executions();
+    const [page] = await this.retry(`listExecutions ${job}`, () =>
+      executions.listExecutions(
+        { parent: job, pageSize: this.options.scanLimit ?? 50 },
+        { autoPaginate: false },
+      ),
+    );
+    const found = page.map(toExecutionSummary).find((e) => e.env[name] === value);
+    return found;
+  }
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/**
+ * Who asked for a run. The function is deployed behind IAM (`--no-allow-unauthenticated`): the
+ * platform verifies the caller's ID token and forwards it with its signature replaced
+ * (`SIGNATURE_REMOVED_BY_GOOGLE`), so the token cannot and must not be verified again here;
+ * its payload is only read for the identity to record. `X-Serverless-Authorization` wins over
+ * `Authorization` when a caller used it to keep its own Authorization header.
+ */
+export const ANONYMOUS = 'anonymous';
+export const UNKNOWN_CALLER = 'unknown';
+
+const claims = z.object({
+  email: z
+    .string()
+    .max(320)
+    .regex(/^[^\s@]{1,64}@[^\s@]{1,255}$/)
+    .optional(),
+  sub: z
+    .string()
+    .regex(/^[\w.@-]{1,255}$/)
+    .optional(),
+});
+
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
+
+function header(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The caller's email (or subject) from the forwarded identity token, never the token itself. */
+export function callerOf(headers: Headers): string {
+  const value = header(headers, 'x-serverless-authorization') ?? header(headers, 'authorization');
+  if (value === undefined || value.trim() === '') return ANONYMOUS;
+  const token = /^Bearer\s+([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/i.exec(
+    value.trim(),
+  );
+  if (!token) return UNKNOWN_CALLER;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(token[2] as string, 'base64url').toString('utf8'));
+  } catch {
+    return UNKNOWN_CALLER;
+  }
+  const parsed = claims.safeParse(payload);
+  if (!parsed.success) return UNKNOWN_CALLER;
+  return parsed.data.email ?? parsed.data.sub ?? UNKNOWN_CALLER;
+}

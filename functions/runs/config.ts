@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import {
+  commonSettings,
+  PROJECT_ID,
+  readConfig,
+  setting,
+  type ConfigOf,
+  type Env,
+} from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import { PIPELINE_NAME, RUN_ENV, TARGET } from './run-id.js';
+
+/**
+ * The run trigger's settings. `COSTGUARD_PIPELINES` (JSON, or a file named by
+ * `COSTGUARD_PIPELINES_FILE`) names every pipeline a caller may start and how it runs: on a
+ * reusable batch VM (`vm`) or as a Cloud Run Job execution (`cloud-run-job`). Everything a
+ * request may choose (target, environment values) is an exact allow-list here.
+ */
+export const ZONE = /^[a-z]+-[a-z]+\d+-[a-z]$/;
+export const REGION = /^[a-z]+-[a-z]+\d+$/;
+export const RESOURCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const BUCKET = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
+export const ENV_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+/** Any value a request may pass in an environment override, before the per-variable rule. */
+export const ENV_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/** Compute's maxRunDuration and Cloud Run's task timeout both stop at 7 days. */
+export const MAX_RUN_HOURS = 168;
+
+const targets = z
+  .array(z.string().regex(TARGET, 'a make target: letters, digits, "_", "." or "-"'))
+  .min(1)
+  .max(100);
+
+const maxRunHours = z.number().positive().max(MAX_RUN_HOURS).default(24);
+
+const vmPipeline = z.strictObject({
+  executor: z.literal('vm'),
+  project: z.string().regex(PROJECT_ID, 'a project id'),
+  zone: z.string().regex(ZONE, 'a zone such as us-east1-b'),
+  instance: z.string().regex(RESOURCE_NAME, 'an instance name'),
+  bucket: z.string().regex(BUCKET, 'a bucket name'),
+  targets,
+  maxRunHours,
+});
+
+const envRule = z
+  .strictObject({
+    values: z.array(z.string().regex(ENV_VALUE)).min(1).optional(),
+    pattern: z
+      .string()
+      .refine((p) => p.startsWith('^') && p.endsWith('$'), 'an anchored pattern (^...$)')
+      .refine((p) => {
+        try {
+          new RegExp(p);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'a valid regular expression')
+      .optional(),
+  })
+  .refine((rule) => rule.values !== undefined || rule.pattern !== undefined, {
+    message: 'give "values" or "pattern"',
+  });
+
+const cloudRunPipeline = z.strictObject({
+  executor: z.literal('cloud-run-job'),
+  project: z.string().regex(PROJECT_ID, 'a project id'),
+  region: z.string().regex(REGION, 'a region such as us-central1'),
+  job: z.string().regex(RESOURCE_NAME, 'a Cloud Run job name'),
+  targets,
+  maxRunHours,
+  /** Where the job writes its results (optional); given to it as COSTGUARD_RESULTS_PREFIX. */
+  bucket: z.string().regex(BUCKET, 'a bucket name').optional(),
+  /** Environment variables a request may override, each with its allowed values. */
+  env: z
+    .record(
+      z
+        .string()
+        .regex(ENV_NAME, 'an upper-case variable name')
+        .refine((n) => !n.startsWith('COSTGUARD_'), 'COSTGUARD_* variables are set by costguard'),
+      envRule,
+    )
+    .default({}),
+});
+
+const pipelines = z
+  .record(
+    z.string().regex(PIPELINE_NAME, 'a pipeline name: lower-case letters, digits and "-"'),
+    z.discriminatedUnion('executor', [vmPipeline, cloudRunPipeline]),
+  )
+  .refine((p) => Object.keys(p).length > 0, 'at least one pipeline');
+
+export type VmPipeline = z.output<typeof vmPipeline> & { readonly name: string };
+export type CloudRunPipeline = z.output<typeof cloudRunPipeline> & { readonly name: string };
+export type Pipeline = VmPipeline | CloudRunPipeline;
+
+export const runsSettings = {
+  pipelines: setting.json(
+    'COSTGUARD_PIPELINES',
+    'a JSON object of pipelines, each {"executor": "vm", project, zone, instance, bucket, targets, maxRunHours} or {"executor": "cloud-run-job", project, region, job, targets, maxRunHours, env}',
+    pipelines,
+  ),
+  dryRun: setting.boolean('COSTGUARD_RUNS_DRY_RUN', false),
+  publicUrl: setting.optionalText(
+    'COSTGUARD_RUNS_PUBLIC_URL',
+    'the URL the function is reached at, for statusUrl (unset: relative URLs)',
+    /^https?:\/\/[^\s?#]+$/,
+  ),
+};
+
+export interface RunsConfig {
+  readonly pipelines: ReadonlyMap<string, Pipeline>;
+  readonly dryRun: boolean;
+  /** Base URL of the function without a trailing slash, or '' for relative status URLs. */
+  readonly publicUrl: string;
+}
+
+export type TriggerRunConfig = ConfigOf<typeof commonSettings> & { readonly runs: RunsConfig };
+
+/** Reads and cross-checks the settings: a pipeline may only name a governed project. */
+export function readTriggerRunConfig(env: Env): TriggerRunConfig {
+  const raw = readConfig({ ...commonSettings, ...runsSettings }, env);
+  const outside = Object.entries(raw.pipelines).filter(
+    ([, p]) => !raw.projects.includes(p.project),
+  );
+  if (outside.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration: COSTGUARD_PIPELINES: expected pipelines in the projects of COSTGUARD_PROJECTS; ${outside
+        .map(([name, p]) => `${name} uses ${p.project}`)
+        .join(', ')}`,
+    );
+  }
+  const byName = new Map<string, Pipeline>(
+    Object.entries(raw.pipelines).map(([name, p]) => [name, Object.freeze({ ...p, name })]),
+  );
+  const common = Object.fromEntries(
+    Object.entries(raw).filter(([key]) => key in commonSettings),
+  ) as ConfigOf<typeof commonSettings>;
+  const { dryRun, publicUrl } = raw;
+  return Object.freeze({
+    ...common,
+    runs: Object.freeze({
+      pipelines: byName,
+      dryRun,
+      publicUrl: (publicUrl ?? '').replace(/\/+$/, ''),
+    }),
+  });
+}
+
+/** Whether a request may set `name` to `value` for this pipeline. */
+export function allowsEnv(pipeline: CloudRunPipeline, name: string, value: string): boolean {
+  if (!Object.hasOwn(pipeline.env, name) || !ENV_VALUE.test(value)) return false;
+  const rule = pipeline.env[name];
+  if (!rule) return false;
+  if (rule.values?.includes(value)) return true;
+  return rule.pattern !== undefined && new RegExp(rule.pattern).test(value);
+}
+
+export const RESERVED_ENV = new Set<string>(Object.values(RUN_ENV));

@@ -1,0 +1,70 @@
+import type { HttpFunction } from '@google-cloud/functions-framework';
+import { RunJobs } from '../adapters/run-jobs.js';
+import { commonAdapters, type Runtime } from '../adapters/runtime.js';
+import { ObjectStore } from '../adapters/storage.js';
+import { httpHandler } from '../core/handlers.js';
+import type { PriceLookup } from '../core/pricing.js';
+import { CloudRunExecutor } from './cloud-run-executor.js';
+import { readTriggerRunConfig, type Pipeline } from './config.js';
+import type { RunExecutor } from './executor.js';
+import { RecordedCostReader } from './run-cost.js';
+import { RunLedger } from './run-ledger.js';
+import { makeTriggerRun } from './trigger-run.js';
+import { VmExecutor } from './vm-executor.js';
+
+/**
+ * `triggerRun`: reads its settings (COSTGUARD_PIPELINES and the common ones), builds the
+ * adapters from the runtime's clients, and returns the HTTP function. `prices` replaces the
+ * pricing engine (tests pass a small fake).
+ */
+export async function buildTriggerRun(
+  runtime: Runtime,
+  options: { prices?: PriceLookup; newRunId?: () => string } = {},
+): Promise<HttpFunction> {
+  const config = readTriggerRunConfig(runtime.env);
+  const { clients, logger, clock } = runtime;
+  const { fleet, ledger, notifier } = commonAdapters(runtime, config);
+  const store = new ObjectStore(() => clients.storage(), { logger });
+  const jobs = new RunJobs(
+    { jobs: () => clients.runJobs(), executions: () => clients.runExecutions() },
+    { logger },
+  );
+  // The pricing engine is loaded only when no price lookup is given.
+  const prices =
+    options.prices ??
+    (await import('../pricing/index.js')).createPriceLookupFor(runtime, {
+      project: config.projects[0] as string,
+    });
+  const executors = new Map<string, RunExecutor>();
+  const executorFor = (pipeline: Pipeline): RunExecutor => {
+    let executor = executors.get(pipeline.name);
+    if (!executor) {
+      executor =
+        pipeline.executor === 'vm'
+          ? new VmExecutor(pipeline, { fleet, store, clock, logger })
+          : new CloudRunExecutor(pipeline, { jobs, logger });
+      executors.set(pipeline.name, executor);
+    }
+    return executor;
+  };
+  logger.info('triggerRun is configured', {
+    pipelines: [...config.runs.pipelines.keys()],
+    dryRun: config.runs.dryRun,
+  });
+  return httpHandler(
+    logger,
+    makeTriggerRun(
+      {
+        ledger: new RunLedger(ledger, clock),
+        costs: new RecordedCostReader(ledger, logger),
+        prices,
+        notifier,
+        executorFor,
+        clock,
+        logger,
+        ...(options.newRunId ? { newRunId: options.newRunId } : {}),
+      },
+      config.runs,
+    ),
+  );
+}

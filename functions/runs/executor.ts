@@ -1,0 +1,45 @@
+import type { PricedMachine } from '../core/pricing.js';
+import type { StatusDecision } from './plan-status.js';
+import type { RunRecord, RunStatus } from './run-record.js';
+
+/**
+ * What runs a pipeline: the reusable batch VM or a Cloud Run Job. Starting is idempotent for a
+ * given run id (a repeat picks up where the first attempt stopped), observing never changes
+ * anything, and stopping is asked for by the caller (cancel) or by a decision (timeout).
+ */
+export type StartOutcome =
+  | {
+      readonly kind: 'started';
+      readonly status: RunStatus;
+      readonly startedAt: Date | undefined;
+      readonly execution?: string | undefined;
+      readonly logsUri?: string | undefined;
+      /** Why the run is not bounded by the platform, when it is not (the deadline still is). */
+      readonly unbounded?: string | undefined;
+    }
+  | { readonly kind: 'busy'; readonly activeRunId: string | undefined; readonly reason: string };
+
+export interface StartHooks {
+  /** Called once the resource is ours for this run, before anything is started on it. */
+  claimed(): Promise<void>;
+}
+
+/** Machine time a run has used, for the cost estimate. */
+export interface RunUsage {
+  readonly machine: PricedMachine;
+  readonly from: Date;
+  readonly until: Date;
+}
+
+export interface Observation {
+  readonly decision: StatusDecision;
+  readonly usage: RunUsage | undefined;
+}
+
+export interface RunExecutor {
+  /** The steps a start would take, for dry runs and logs. */
+  describeStart(run: RunRecord): string[];
+  start(run: RunRecord, hooks: StartHooks): Promise<StartOutcome>;
+  observe(run: RunRecord, now: Date): Promise<Observation>;
+  stop(run: RunRecord, why: 'cancel' | 'timeout'): Promise<void>;
+}

@@ -1,0 +1,64 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * Names the run trigger writes into other systems. Every one is built from allow-listed or
+ * generated values only, never from request text, so none can become a shell word, a metadata
+ * key or a path. `deploy/vm/startup.sh` checks the same patterns again on the VM.
+ */
+
+/** A run id: also a label value, a metadata value and one path segment of the results prefix. */
+export const RUN_ID = /^run-[0-9a-f]{20}$/;
+
+/** A make target: no leading `-` (an option), no `=` (a variable), no shell or path characters. */
+export const TARGET = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** A pipeline name as configured and as requested. */
+export const PIPELINE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** The fixed metadata keys of a run on the batch VM, and nothing else is ever written. */
+export const RUN_METADATA = {
+  runId: 'costguard-run-id',
+  target: 'costguard-target',
+  resultsPrefix: 'costguard-results-prefix',
+} as const;
+
+/** The fixed environment variables of a run in a Cloud Run Job execution. */
+export const RUN_ENV = {
+  runId: 'COSTGUARD_RUN_ID',
+  target: 'COSTGUARD_TARGET',
+  resultsPrefix: 'COSTGUARD_RESULTS_PREFIX',
+} as const;
+
+/** A fresh run id from the given random bytes (crypto by default). */
+export function newRunId(random: () => Buffer = () => randomBytes(10)): string {
+  return `run-${random().toString('hex').slice(0, 20)}`;
+}
+
+/**
+ * The run id a request with an `Idempotency-Key` always gets, so that a repeat (even a
+ * concurrent one) names the same run and finds it in the ledger or on the VM.
+ */
+export function runIdForKey(pipeline: string, key: string): string {
+  const digest = createHash('sha256').update(`${pipeline}\u0000${key}`).digest('hex');
+  return `run-${digest.slice(0, 20)}`;
+}
+
+/** A hash of the key for the ledger; the key itself may be something the caller keeps secret. */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * A Compute `requestId` (a UUID) derived from the run and the step, so a retried start, stop
+ * or scheduling change is recognised by Compute as the same request.
+ */
+export function requestIdFor(runId: string, step: string): string {
+  const hex = createHash('sha256').update(`${runId}:${step}`).digest('hex');
+  const variant = ((parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** `gs://BUCKET/results/RUN_ID/`: where the run's markers, logs and outputs land. */
+export function resultsPrefixOf(bucket: string, runId: string): string {
+  return `gs://${bucket}/results/${runId}/`;
+}

@@ -1,0 +1,205 @@
+import type { Ledger } from '../adapters/bigquery.js';
+import type { Clock } from '../core/clock.js';
+import { PermanentError } from '../core/errors.js';
+import {
+  RUN_EVENTS,
+  type Executor,
+  type RunCost,
+  type RunEvent,
+  type RunRecord,
+  type RunStatus,
+} from './run-record.js';
+
+/**
+ * The `runs` table as the run trigger uses it: append a snapshot per event (keyed
+ * `run_id/event/status`, so a retried or repeated write lands once), and read the latest
+ * snapshot per run with de-duplication on read.
+ */
+export const RUNS_TABLE = 'runs';
+
+const LATEST = `QUALIFY ROW_NUMBER() OVER (
+    PARTITION BY run_id
+    ORDER BY CASE status WHEN 'STARTING' THEN 1 WHEN 'RUNNING' THEN 2 ELSE 3 END DESC,
+      event_seq DESC, recorded_at DESC) = 1`;
+
+type Row = Record<string, unknown>;
+
+function iso(date: Date | undefined): string | null {
+  return date ? date.toISOString() : null;
+}
+
+/** A TIMESTAMP as the BigQuery client returns it (BigQueryTimestamp, Date or text). */
+export function timestampOf(value: unknown): Date | undefined {
+  if (value instanceof Date) return value;
+  const inner =
+    typeof value === 'object' && value !== null && 'value' in value ? value.value : value;
+  if (typeof inner !== 'string') return undefined;
+  const ms = Date.parse(inner);
+  return Number.isNaN(ms) ? undefined : new Date(ms);
+}
+
+/** A NUMERIC as the BigQuery client returns it (a Big, a number or text). */
+export function numericOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') return value === '' ? undefined : Number(value);
+  if (typeof value === 'object' && value !== null) {
+    return Number((value as { toString(): string }).toString());
+  }
+  return undefined;
+}
+
+function textOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function paramsOf(value: unknown): Record<string, string> {
+  if (typeof value !== 'string' || value === '') return {};
+  const parsed = JSON.parse(value) as unknown;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+  return Object.fromEntries(
+    Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+}
+
+function costOf(row: Row): RunCost | undefined {
+  const amount = numericOf(row.cost);
+  const source = row.cost_source;
+  if (amount === undefined || !Number.isFinite(amount)) return undefined;
+  return {
+    amount,
+    currency: textOf(row.currency) ?? 'USD',
+    source: source === 'recorder' || source === 'recorder+estimate' ? source : 'estimate',
+  };
+}
+
+export function toRow(record: RunRecord, event: RunEvent, recordedAt: Date): Row {
+  return {
+    run_id: record.runId,
+    event,
+    event_seq: RUN_EVENTS[event],
+    status: record.status,
+    pipeline: record.pipeline,
+    executor: record.executor,
+    target: record.target,
+    params: JSON.stringify(record.params),
+    caller: record.caller,
+    idempotency_key_sha256: record.idempotencyKey ?? null,
+    request_sha256: record.requestHash,
+    resource: record.resource,
+    requested_at: iso(record.requestedAt),
+    started_at: iso(record.startedAt),
+    finished_at: iso(record.finishedAt),
+    deadline: iso(record.deadline),
+    execution: record.execution ?? null,
+    results_prefix: record.resultsPrefix ?? null,
+    logs_uri: record.logsUri ?? null,
+    exit_marker: record.exitMarker ?? null,
+    detail: record.detail ?? null,
+    // NUMERIC holds 9 decimal places; more would be refused by BigQuery.
+    cost: record.cost ? record.cost.amount.toFixed(9) : null,
+    currency: record.cost?.currency ?? null,
+    cost_source: record.cost?.source ?? null,
+    slack_channel: record.slackChannel ?? null,
+    slack_ts: record.slackTs ?? null,
+    recorded_at: recordedAt.toISOString(),
+  };
+}
+
+export function fromRow(row: Row): RunRecord {
+  const requestedAt = timestampOf(row.requested_at);
+  const deadline = timestampOf(row.deadline);
+  const runId = textOf(row.run_id);
+  if (!runId || !requestedAt || !deadline) {
+    throw new PermanentError('A runs row lacks run_id, requested_at or deadline');
+  }
+  return {
+    runId,
+    pipeline: String(row.pipeline),
+    executor: row.executor === 'cloud-run-job' ? 'cloud-run-job' : ('vm' satisfies Executor),
+    target: String(row.target),
+    params: paramsOf(row.params),
+    status: String(row.status) as RunStatus,
+    caller: textOf(row.caller) ?? 'anonymous',
+    idempotencyKey: textOf(row.idempotency_key_sha256),
+    requestHash: String(row.request_sha256),
+    resource: String(row.resource),
+    requestedAt,
+    startedAt: timestampOf(row.started_at),
+    finishedAt: timestampOf(row.finished_at),
+    deadline,
+    execution: textOf(row.execution),
+    resultsPrefix: textOf(row.results_prefix),
+    logsUri: textOf(row.logs_uri),
+    exitMarker: textOf(row.exit_marker),
+    detail: textOf(row.detail),
+    cost: costOf(row),
+    slackChannel: textOf(row.slack_channel),
+    slackTs: textOf(row.slack_ts),
+  };
+}
+
+export class RunLedger {
+  constructor(
+    private readonly ledger: Pick<Ledger, 'insert' | 'query'>,
+    private readonly clock: Clock,
+  ) {}
+
+  async append(record: RunRecord, event: RunEvent): Promise<void> {
+    await this.ledger.insert(RUNS_TABLE, [
+      {
+        key: `${record.runId}/${event}/${record.status}`,
+        row: toRow(record, event, this.clock.now()),
+      },
+    ]);
+  }
+
+  async latest(runId: string): Promise<RunRecord | undefined> {
+    const rows = await this.ledger.query<Row>(
+      `SELECT * FROM \`\${dataset}.${RUNS_TABLE}\` WHERE run_id = @runId ${LATEST}`,
+      { runId },
+    );
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  /** The latest snapshot of the most recent runs (of one pipeline, or all), newest first. */
+  async recent(options: {
+    pipeline: string | undefined;
+    limit: number;
+    since: Date;
+  }): Promise<RunRecord[]> {
+    const params: Record<string, unknown> = {
+      since: options.since,
+      limit: options.limit,
+    };
+    const types: Record<string, string> = { since: 'TIMESTAMP', limit: 'INT64' };
+    if (options.pipeline !== undefined) {
+      params.pipeline = options.pipeline;
+      types.pipeline = 'STRING';
+    }
+    const rows = await this.ledger.query<Row>(
+      `SELECT * FROM \`\${dataset}.${RUNS_TABLE}\`
+       WHERE requested_at >= @since${options.pipeline !== undefined ? ' AND pipeline = @pipeline' : ''}
+       ${LATEST}
+       ORDER BY requested_at DESC, run_id
+       LIMIT @limit`,
+      params,
+      types,
+    );
+    return rows.map(fromRow);
+  }
+
+  /** Runs on a resource whose latest snapshot is STARTING or RUNNING. */
+  async active(resource: string, since: Date): Promise<RunRecord[]> {
+    const rows = await this.ledger.query<Row>(
+      `SELECT * FROM (
+         SELECT * FROM \`\${dataset}.${RUNS_TABLE}\`
+         WHERE resource = @resource AND requested_at >= @since
+         ${LATEST}
+       ) WHERE status IN ('STARTING', 'RUNNING')
+       ORDER BY requested_at`,
+      { resource, since },
+      { resource: 'STRING', since: 'TIMESTAMP' },
+    );
+    return rows.map(fromRow);
+  }
+}

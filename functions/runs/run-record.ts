@@ -1,0 +1,90 @@
+/**
+ * A run as the ledger keeps it: every event appends a complete snapshot of the run, and the
+ * current state is the latest snapshot (highest status rank, then event order). Status names
+ * are the API's; DRY_RUN and REFUSED record decisions that started nothing.
+ */
+export const ACTIVE_STATUSES = ['STARTING', 'RUNNING'] as const;
+export const FINAL_STATUSES = [
+  'SUCCEEDED',
+  'FAILED',
+  'PREEMPTED',
+  'CANCELLED',
+  'TIMED_OUT',
+] as const;
+
+export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
+export type FinalStatus = (typeof FINAL_STATUSES)[number];
+export type RunStatus = ActiveStatus | FinalStatus | 'DRY_RUN' | 'REFUSED';
+
+export type Executor = 'vm' | 'cloud-run-job';
+
+/** What happened, in the order a run goes through it; breaks ties between snapshots. */
+export const RUN_EVENTS = {
+  requested: 1,
+  refused: 1,
+  'dry-run': 1,
+  started: 2,
+  observed: 3,
+  'start-failed': 4,
+  cancelled: 4,
+  'timed-out': 4,
+} as const;
+
+export type RunEvent = keyof typeof RUN_EVENTS;
+
+export function isActive(status: RunStatus): status is ActiveStatus {
+  return (ACTIVE_STATUSES as readonly string[]).includes(status);
+}
+
+export function statusRank(status: RunStatus): number {
+  if (status === 'STARTING') return 1;
+  if (status === 'RUNNING') return 2;
+  return 3;
+}
+
+export interface RunCost {
+  readonly amount: number;
+  readonly currency: string;
+  /** `recorder`: the hourly recorder's rows; `estimate`: uptime × price; or both. */
+  readonly source: 'recorder' | 'recorder+estimate' | 'estimate';
+}
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly executor: Executor;
+  readonly target: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly status: RunStatus;
+  /** Who asked: the email (or subject) of the verified identity token, else `anonymous`. */
+  readonly caller: string;
+  /** sha256 of the Idempotency-Key, when the request had one. */
+  readonly idempotencyKey: string | undefined;
+  /** sha256 of the request's pipeline, target and params, to refuse a key reused for another. */
+  readonly requestHash: string;
+  /** `vm:PROJECT/ZONE/INSTANCE` or `job:projects/P/locations/R/jobs/J`. */
+  readonly resource: string;
+  readonly requestedAt: Date;
+  readonly startedAt: Date | undefined;
+  readonly finishedAt: Date | undefined;
+  readonly deadline: Date;
+  /** The Cloud Run execution name. */
+  readonly execution: string | undefined;
+  readonly resultsPrefix: string | undefined;
+  readonly logsUri: string | undefined;
+  /** `_SUCCESS` or `startup_error.txt` when the VM left one. */
+  readonly exitMarker: string | undefined;
+  readonly detail: string | undefined;
+  readonly cost: RunCost | undefined;
+  /** The Slack message that announced the start, to thread the outcome under it. */
+  readonly slackChannel: string | undefined;
+  readonly slackTs: string | undefined;
+}
+
+export function vmResource(project: string, zone: string, instance: string): string {
+  return `vm:${project}/${zone}/${instance}`;
+}
+
+export function jobResource(project: string, region: string, job: string): string {
+  return `job:projects/${project}/locations/${region}/jobs/${job}`;
+}

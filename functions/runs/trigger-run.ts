@@ -1,0 +1,416 @@
+import type { Request } from '@google-cloud/functions-framework';
+import type { Notifier, PostedMessage, SlackMessage } from '../adapters/slack.js';
+import { HOUR_MS, type Clock } from '../core/clock.js';
+import { settleAll } from '../core/concurrency.js';
+import { errorMessage, isTransient } from '../core/errors.js';
+import type { HttpLogic, HttpReply } from '../core/handlers.js';
+import type { Logger } from '../core/logger.js';
+import type { PriceLookup } from '../core/pricing.js';
+import { callerOf } from './caller.js';
+import type { Pipeline, RunsConfig } from './config.js';
+import type { RunExecutor, RunUsage } from './executor.js';
+import {
+  bodyTooLarge,
+  idempotencyKeyOf,
+  isJson,
+  parseListQuery,
+  parseStartRequest,
+  requestHash,
+  routeRequest,
+  type StartRequest,
+} from './request.js';
+import { planCost, type RecordedCostReader } from './run-cost.js';
+import { hashKey, newRunId, resultsPrefixOf, runIdForKey } from './run-id.js';
+import type { RunLedger } from './run-ledger.js';
+import { finishedMessage, startedMessage } from './run-messages.js';
+import {
+  isActive,
+  jobResource,
+  vmResource,
+  type RunCost,
+  type RunRecord,
+  type RunStatus,
+} from './run-record.js';
+import { statusUrlOf, viewOf } from './run-view.js';
+
+/**
+ * The run trigger: `POST /runs` starts a run of an allow-listed pipeline and target,
+ * `GET /runs/{runId}` reports it (and notices its end), `GET /runs` lists recent runs,
+ * `POST /runs/{runId}:cancel` stops it. Every run is a series of snapshots in the `runs`
+ * table; every decision is one snapshot and one log line.
+ */
+export interface TriggerRunDeps {
+  readonly ledger: Pick<RunLedger, 'append' | 'latest' | 'recent' | 'active'>;
+  readonly costs: Pick<RecordedCostReader, 'forRun'>;
+  readonly prices: PriceLookup;
+  readonly notifier: Notifier;
+  readonly executorFor: (pipeline: Pipeline) => RunExecutor;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly newRunId?: () => string;
+}
+
+/** How far back the busy check and the listing look; runs never last longer than 7 days. */
+const LOOKBACK_MS = 8 * 24 * HOUR_MS;
+const LIST_LOOKBACK_MS = 90 * 24 * HOUR_MS;
+const REFRESH_CONCURRENCY = 4;
+
+function reply(status: number, body: unknown, headers?: Record<string, string>): HttpReply {
+  return headers ? { status, body, headers } : { status, body };
+}
+
+export function resourceOf(pipeline: Pipeline): string {
+  return pipeline.executor === 'vm'
+    ? vmResource(pipeline.project, pipeline.zone, pipeline.instance)
+    : jobResource(pipeline.project, pipeline.region, pipeline.job);
+}
+
+function sameStatus(a: RunRecord, b: RunRecord): boolean {
+  return (
+    a.status === b.status &&
+    a.startedAt?.getTime() === b.startedAt?.getTime() &&
+    a.execution === b.execution
+  );
+}
+
+interface Refreshed {
+  readonly record: RunRecord;
+  readonly usage: RunUsage | undefined;
+}
+
+export class RunService {
+  private readonly newRunId: () => string;
+
+  constructor(
+    private readonly deps: TriggerRunDeps,
+    private readonly config: RunsConfig,
+  ) {
+    this.newRunId = deps.newRunId ?? (() => newRunId());
+  }
+
+  private statusUrl(runId: string): string {
+    return statusUrlOf(this.config.publicUrl, runId);
+  }
+
+  private view(record: RunRecord): ReturnType<typeof viewOf> {
+    return viewOf(record, this.config.publicUrl);
+  }
+
+  private async notify(message: SlackMessage, runId: string): Promise<PostedMessage | undefined> {
+    try {
+      return await this.deps.notifier.post(message);
+    } catch (error) {
+      this.deps.logger.warn('Slack message about a run was not sent', { runId, error });
+      return undefined;
+    }
+  }
+
+  async start(request: StartRequest, key: string | undefined, caller: string): Promise<HttpReply> {
+    const { ledger, logger, clock } = this.deps;
+    const { pipeline } = request;
+    const now = clock.now();
+    const hash = requestHash(request);
+    const runId = key && !this.config.dryRun ? runIdForKey(pipeline.name, key) : this.newRunId();
+    const log = logger.child({ runId, pipeline: pipeline.name, target: request.target, caller });
+
+    let record: RunRecord | undefined = key ? await ledger.latest(runId) : undefined;
+    if (record) {
+      if (record.requestHash !== hash) {
+        log.warn('Idempotency-Key reused for a different request; refused');
+        return reply(422, {
+          error: 'This Idempotency-Key was used for a different request',
+          runId,
+        });
+      }
+      if (record.status !== 'STARTING') {
+        log.info('Repeated request; returning the same run', { status: record.status });
+        const current = await this.current(record);
+        return reply(202, this.view(current), {
+          'Idempotent-Replayed': 'true',
+          Location: this.statusUrl(runId),
+        });
+      }
+      log.info('Repeated request for a run still starting; resuming it');
+    }
+    record ??= {
+      runId,
+      pipeline: pipeline.name,
+      executor: pipeline.executor,
+      target: request.target,
+      params: request.params,
+      status: 'STARTING',
+      caller,
+      idempotencyKey: key ? hashKey(key) : undefined,
+      requestHash: hash,
+      resource: resourceOf(pipeline),
+      requestedAt: now,
+      startedAt: undefined,
+      finishedAt: undefined,
+      deadline: new Date(now.getTime() + pipeline.maxRunHours * HOUR_MS),
+      execution: undefined,
+      resultsPrefix: pipeline.bucket ? resultsPrefixOf(pipeline.bucket, runId) : undefined,
+      logsUri: undefined,
+      exitMarker: undefined,
+      detail: undefined,
+      cost: undefined,
+      slackChannel: undefined,
+      slackTs: undefined,
+    };
+
+    if (pipeline.executor === 'vm') {
+      const busyWith = await this.activeRunOn(record, now);
+      if (busyWith) return this.refuse(record, busyWith, 'a run is recorded as active on the VM');
+    }
+    const executor = this.deps.executorFor(pipeline);
+    if (this.config.dryRun) {
+      const planned: RunRecord = {
+        ...record,
+        status: 'DRY_RUN',
+        finishedAt: now,
+        detail: 'dry run',
+      };
+      const plan = executor.describeStart(planned);
+      await ledger.append(planned, 'dry-run');
+      log.notice('Dry run: the run was planned, nothing was started', { plan });
+      return reply(200, { dryRun: true, plan, ...this.view(planned) });
+    }
+
+    let outcome;
+    const claimed = record;
+    try {
+      outcome = await executor.start(claimed, {
+        claimed: () => ledger.append(claimed, 'requested'),
+      });
+    } catch (error) {
+      if (isTransient(error)) throw error;
+      const failed: RunRecord = {
+        ...claimed,
+        status: 'FAILED',
+        finishedAt: clock.now(),
+        detail: errorMessage(error),
+      };
+      await ledger.append(failed, 'start-failed');
+      log.error('The run could not be started', { error });
+      await this.notify(finishedMessage(failed), runId);
+      return reply(422, { error: 'The run could not be started', ...this.view(failed) });
+    }
+    if (outcome.kind === 'busy') return this.refuse(claimed, outcome.activeRunId, outcome.reason);
+
+    let started: RunRecord = {
+      ...claimed,
+      status: outcome.status,
+      startedAt: outcome.startedAt ?? claimed.startedAt,
+      execution: outcome.execution ?? claimed.execution,
+      logsUri: outcome.logsUri ?? claimed.logsUri,
+      detail: outcome.unbounded
+        ? `no maxRunDuration (${outcome.unbounded}); the deadline is enforced on status reads`
+        : undefined,
+    };
+    const where = started.resource.replace(/^(vm|job):/, '');
+    const posted = await this.notify(startedMessage(started, where, this.statusUrl(runId)), runId);
+    if (posted) started = { ...started, slackChannel: posted.channel, slackTs: posted.ts };
+    await ledger.append(started, 'started');
+    log.notice('Run started', {
+      status: started.status,
+      resource: started.resource,
+      execution: started.execution,
+    });
+    return reply(202, this.view(started), { Location: this.statusUrl(runId) });
+  }
+
+  /** The first run recorded as active on the run's resource that is still active once looked at. */
+  private async activeRunOn(record: RunRecord, now: Date): Promise<string | undefined> {
+    const active = await this.deps.ledger.active(
+      record.resource,
+      new Date(now.getTime() - LOOKBACK_MS),
+    );
+    for (const other of active.filter((r) => r.runId !== record.runId)) {
+      const { record: current } = await this.refresh(other);
+      if (isActive(current.status)) return current.runId;
+    }
+    return undefined;
+  }
+
+  private async refuse(
+    record: RunRecord,
+    activeRunId: string | undefined,
+    reason: string,
+  ): Promise<HttpReply> {
+    // A refusal gets its own id: a retry with the same Idempotency-Key may still start the run later.
+    const refused: RunRecord = {
+      ...record,
+      runId: this.newRunId(),
+      status: 'REFUSED',
+      finishedAt: this.deps.clock.now(),
+      detail: `busy: ${reason}${activeRunId ? ` (run ${activeRunId})` : ''}`,
+    };
+    await this.deps.ledger.append(refused, 'refused');
+    this.deps.logger.warn('Run refused: the VM is busy', {
+      pipeline: record.pipeline,
+      caller: record.caller,
+      refusedRunId: refused.runId,
+      activeRunId,
+      reason,
+    });
+    return reply(409, {
+      error: `The pipeline's VM is busy: ${reason}`,
+      activeRunId: activeRunId ?? null,
+    });
+  }
+
+  /** The run as it is now: active runs are looked at (and their end recorded), others read. */
+  private async current(record: RunRecord): Promise<RunRecord> {
+    const { record: refreshed, usage } = await this.refresh(record);
+    return { ...refreshed, cost: await this.costOf(refreshed, usage) };
+  }
+
+  /**
+   * Looks at an active run and records a status change (and the end, with its cost, and the
+   * Slack message); a run past its deadline that is still running is stopped.
+   */
+  async refresh(record: RunRecord): Promise<Refreshed> {
+    const pipeline = this.config.pipelines.get(record.pipeline);
+    if (!isActive(record.status) || !pipeline || pipeline.executor !== record.executor) {
+      return { record, usage: undefined };
+    }
+    const { clock, logger } = this.deps;
+    const executor = this.deps.executorFor(pipeline);
+    const now = clock.now();
+    const { decision, usage } = await executor.observe(record, now);
+    const log = logger.child({ runId: record.runId, pipeline: record.pipeline });
+    if (decision.stopVm) {
+      if (this.config.dryRun)
+        log.notice('Dry run: the run is past its deadline; the VM would be stopped');
+      else await executor.stop(record, 'timeout');
+    }
+    const final = !isActive(decision.status);
+    let next: RunRecord = {
+      ...record,
+      status: decision.status,
+      startedAt: decision.startedAt ?? record.startedAt,
+      finishedAt: final ? (decision.finishedAt ?? now) : undefined,
+      exitMarker: decision.exitMarker ?? record.exitMarker,
+      logsUri: decision.logsUri ?? record.logsUri,
+      detail: decision.detail ?? record.detail,
+      execution: decision.execution ?? record.execution,
+    };
+    if (sameStatus(record, next)) return { record: next, usage };
+    if (final) next = { ...next, cost: await this.costOf(next, usage) };
+    await this.deps.ledger.append(next, decision.stopVm ? 'timed-out' : 'observed');
+    log.notice('Run status changed', { from: record.status, to: next.status, detail: next.detail });
+    if (final) await this.notify(finishedMessage(next), record.runId);
+    return { record: next, usage };
+  }
+
+  /** Recorder rows for the run plus uptime × price for what they do not cover yet. */
+  private async costOf(
+    record: RunRecord,
+    usage: RunUsage | undefined,
+  ): Promise<RunCost | undefined> {
+    if (record.executor !== 'vm') return undefined;
+    try {
+      const recorded = await this.deps.costs.forRun(record.runId);
+      if (usage) {
+        const rate = await this.deps.prices.rate(usage.machine);
+        return planCost({ recorded, rate, from: usage.from, until: usage.until });
+      }
+      if (recorded && record.finishedAt && recorded.coveredUntil >= record.finishedAt) {
+        return planCost({ recorded, rate: undefined, from: undefined, until: undefined });
+      }
+      return (
+        record.cost ?? planCost({ recorded, rate: undefined, from: undefined, until: undefined })
+      );
+    } catch (error) {
+      this.deps.logger.warn('The run cost could not be worked out', { runId: record.runId, error });
+      return record.cost;
+    }
+  }
+
+  async get(runId: string): Promise<HttpReply> {
+    const record = await this.deps.ledger.latest(runId);
+    if (!record) return reply(404, { error: 'No such run' });
+    return reply(200, this.view(await this.current(record)));
+  }
+
+  async list(options: { pipeline: string | undefined; limit: number }): Promise<HttpReply> {
+    const now = this.deps.clock.now();
+    const records = await this.deps.ledger.recent({
+      pipeline: options.pipeline,
+      limit: options.limit,
+      since: new Date(now.getTime() - LIST_LOOKBACK_MS),
+    });
+    const outcomes = await settleAll(records, REFRESH_CONCURRENCY, (r) => this.refresh(r));
+    const runs = outcomes.map((outcome, i) => {
+      if (outcome.status === 'fulfilled') return outcome.value.record;
+      const stale = records[i] as RunRecord;
+      this.deps.logger.warn('A run could not be looked at; listing its last recorded status', {
+        runId: stale.runId,
+        error: outcome.reason,
+      });
+      return stale;
+    });
+    return reply(200, { runs: runs.map((r) => this.view(r)) });
+  }
+
+  async cancel(runId: string, caller: string): Promise<HttpReply> {
+    const record = await this.deps.ledger.latest(runId);
+    if (!record) return reply(404, { error: 'No such run' });
+    const { record: current, usage } = await this.refresh(record);
+    const pipeline = this.config.pipelines.get(current.pipeline);
+    if (!isActive(current.status) || !pipeline) {
+      return reply(409, { error: 'The run is not active', runId, status: current.status });
+    }
+    const log = this.deps.logger.child({ runId, pipeline: current.pipeline, caller });
+    if (this.config.dryRun) {
+      log.notice('Dry run: the run would be cancelled');
+      return reply(200, { dryRun: true, ...this.view(current) });
+    }
+    await this.deps.executorFor(pipeline).stop(current, 'cancel');
+    const now = this.deps.clock.now();
+    let cancelled: RunRecord = {
+      ...current,
+      status: 'CANCELLED' satisfies RunStatus,
+      finishedAt: now,
+      detail: `cancelled by ${caller}`,
+    };
+    cancelled = {
+      ...cancelled,
+      cost: await this.costOf(cancelled, usage ? { ...usage, until: now } : undefined),
+    };
+    await this.deps.ledger.append(cancelled, 'cancelled');
+    log.notice('Run cancelled');
+    await this.notify(finishedMessage(cancelled), runId);
+    return reply(202, this.view(cancelled));
+  }
+}
+
+/** The HTTP logic of `triggerRun`: routing and the request edge, then the run service. */
+export function makeTriggerRun(deps: TriggerRunDeps, config: RunsConfig): HttpLogic {
+  const service = new RunService(deps, config);
+  return async (request: Request): Promise<HttpReply> => {
+    const headers = request.headers as Record<string, unknown>;
+    if (bodyTooLarge(headers, request.rawBody)) {
+      return reply(413, { error: 'The request body is too large' });
+    }
+    const route = routeRequest(request.method, request.path);
+    switch (route.kind) {
+      case 'not-found':
+        return reply(404, { error: 'Not found' });
+      case 'method-not-allowed':
+        return reply(405, { error: 'Method not allowed' }, { Allow: route.allow.join(', ') });
+      case 'start': {
+        if (!isJson(headers))
+          return reply(415, { error: 'Send the run request as application/json' });
+        const start = parseStartRequest(request.body, config.pipelines);
+        const key = idempotencyKeyOf(headers);
+        return service.start(start, key, callerOf(request.headers));
+      }
+      case 'list':
+        return service.list(parseListQuery(request.query, config.pipelines));
+      case 'get':
+        return service.get(route.runId);
+      case 'cancel':
+        return service.cancel(route.runId, callerOf(request.headers));
+    }
+  };
+}

@@ -1,0 +1,252 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+// deploy/vm/startup.sh run under bash against a fake metadata server on 127.0.0.1, with fake
+// gsutil, gcloud, shutdown and make first on PATH; each fake records its arguments.
+const SCRIPT = fileURLToPath(new URL('../../deploy/vm/startup.sh', import.meta.url));
+const RUN_ID = 'run-0a1b2c3d4e5f60718293';
+const PREFIX = `gs://costguard-batch-results/results/${RUN_ID}/`;
+
+const FAKES: Record<string, string> = {
+  gsutil: `#!/usr/bin/env bash
+set -euo pipefail
+echo "gsutil $*" >>"$FAKE_LOG"
+args=()
+for a in "$@"; do case "$a" in -q|-m|-r) ;; *) args+=("$a") ;; esac; done
+local_path() { case "$1" in gs://*) echo "$FAKE_GCS/\${1#gs://}" ;; *) echo "$1" ;; esac; }
+src="$(local_path "\${args[1]}")"; dst="$(local_path "\${args[2]}")"
+case "\${args[0]}" in
+  cp) [[ -f "$src" ]] || { echo "CommandException: No URLs matched: \${args[1]}" >&2; exit 1; }
+      mkdir -p "$(dirname "$dst")"; cp "$src" "$dst" ;;
+  rsync) mkdir -p "$dst"; cp -R "$src/." "$dst/" ;;
+  *) echo "fake gsutil: unsupported \${args[0]}" >&2; exit 2 ;;
+esac
+`,
+  gcloud: `#!/usr/bin/env bash
+echo "gcloud $*" >>"$FAKE_LOG"
+exit "\${FAKE_GCLOUD_EXIT:-0}"
+`,
+  shutdown: `#!/usr/bin/env bash
+echo "shutdown $*" >>"$FAKE_LOG"
+`,
+  make: `#!/usr/bin/env bash
+echo "make $*" >>"$FAKE_LOG"
+echo "building \${@: -1} for $COSTGUARD_RUN_ID"
+if [[ "\${FAKE_MAKE_EXIT:-0}" != 0 ]]; then
+  echo "make: *** [Makefile:3: \${@: -1}] Error \${FAKE_MAKE_EXIT}" >&2
+  exit "\${FAKE_MAKE_EXIT}"
+fi
+echo "rows=42" >"$COSTGUARD_OUTPUT_DIR/summary.txt"
+`,
+};
+
+interface Outcome {
+  code: number | null;
+  stderr: string;
+  log: string[];
+  objects: (name: string) => string | undefined;
+}
+
+describe('deploy/vm/startup.sh', () => {
+  let root: string;
+  let metadata: Server;
+  let attributes: Record<string, string>;
+  let metadataRequests: Array<{ path: string; flavor: string | undefined }>;
+  let host: string;
+
+  beforeAll(async () => {
+    metadata = createServer((request, response) => {
+      const path = request.url ?? '';
+      const flavor = request.headers['metadata-flavor'] as string | undefined;
+      metadataRequests.push({ path, flavor });
+      if (flavor !== 'Google') {
+        response.writeHead(403).end('Missing Metadata-Flavor:Google header.');
+        return;
+      }
+      const fixed: Record<string, string> = {
+        '/computeMetadata/v1/instance/name': 'batch-runner',
+        '/computeMetadata/v1/instance/zone': 'projects/271828182845/zones/us-east1-b',
+      };
+      const attribute = /^\/computeMetadata\/v1\/instance\/attributes\/([\w-]+)$/.exec(path)?.[1];
+      const value = fixed[path] ?? (attribute !== undefined ? attributes[attribute] : undefined);
+      if (value === undefined)
+        response.writeHead(404, { 'Metadata-Flavor': 'Google' }).end('not found');
+      else
+        response
+          .writeHead(200, { 'Metadata-Flavor': 'Google', 'Content-Type': 'application/text' })
+          .end(value);
+    });
+    await new Promise<void>((resolve) => metadata.listen(0, '127.0.0.1', resolve));
+    host = `127.0.0.1:${(metadata.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => metadata.close(() => resolve())));
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'costguard-startup-'));
+    mkdirSync(join(root, 'bin'));
+    for (const [name, body] of Object.entries(FAKES))
+      writeFileSync(join(root, 'bin', name), body, { mode: 0o755 });
+    // The pipeline's source as the setup uploads it: a tarball with a Makefile.
+    mkdirSync(join(root, 'source'));
+    writeFileSync(join(root, 'source', 'Makefile'), 'all:\n\techo all\n');
+    mkdirSync(join(root, 'gcs', 'costguard-batch-results', 'src'), { recursive: true });
+    spawnSync('tar', [
+      '-czf',
+      join(root, 'gcs', 'costguard-batch-results', 'src', 'pipeline.tar.gz'),
+      '-C',
+      join(root, 'source'),
+      '.',
+    ]);
+    attributes = {
+      'costguard-run-id': RUN_ID,
+      'costguard-target': 'd_anchor_category',
+      'costguard-results-prefix': PREFIX,
+      'costguard-source': 'gs://costguard-batch-results/src/pipeline.tar.gz',
+    };
+    metadataRequests = [];
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  const run = (env: Record<string, string> = {}): Promise<Outcome> =>
+    new Promise((resolve) => {
+      execFile(
+        'bash',
+        [SCRIPT],
+        {
+          env: {
+            PATH: `${join(root, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+            HOME: root,
+            COSTGUARD_METADATA_HOST: host,
+            COSTGUARD_WORKDIR: join(root, 'work'),
+            FAKE_LOG: join(root, 'calls.log'),
+            FAKE_GCS: join(root, 'gcs'),
+            ...env,
+          },
+          timeout: 20_000,
+        },
+        (error, _stdout, stderr) => {
+          const logPath = join(root, 'calls.log');
+          resolve({
+            code: error ? ((error as { code?: number }).code ?? 1) : 0,
+            stderr,
+            log: existsSync(logPath) ? readFileSync(logPath, 'utf8').trim().split('\n') : [],
+            objects: (name) => {
+              const path = join(root, 'gcs', 'costguard-batch-results', 'results', RUN_ID, name);
+              return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+            },
+          });
+        },
+      );
+    });
+
+  it('runs make -- TARGET, uploads outputs, build.log and _SUCCESS, clears the run keys and shuts down', async () => {
+    // Act
+    const outcome = await run();
+
+    // Assess
+    expect(outcome.code).toBe(0);
+    expect(outcome.log).toEqual([
+      'gcloud compute instances remove-metadata batch-runner --zone us-east1-b --keys costguard-run-id,costguard-target,costguard-results-prefix --quiet',
+      `gsutil -q cp gs://costguard-batch-results/src/pipeline.tar.gz ${join(root, 'work', RUN_ID, 'source.tar.gz')}`,
+      `make -C ${join(root, 'work', RUN_ID, 'src')} -- d_anchor_category`,
+      `gsutil -q -m rsync -r ${join(root, 'work', RUN_ID, 'output')} ${PREFIX}output`,
+      `gsutil -q cp ${join(root, 'work', RUN_ID, 'build.log')} ${PREFIX}build.log`,
+      `gsutil -q cp ${join(root, 'work', RUN_ID, '_SUCCESS')} ${PREFIX}_SUCCESS`,
+      'shutdown -h now',
+    ]);
+    expect(outcome.objects('build.log')).toBe(`building d_anchor_category for ${RUN_ID}\n`);
+    expect(outcome.objects('output/summary.txt')).toBe('rows=42\n');
+    expect(outcome.objects('_SUCCESS')).toBe('');
+    expect(outcome.objects('startup_error.txt')).toBeUndefined();
+    expect(metadataRequests.every((r) => r.flavor === 'Google')).toBe(true);
+  });
+
+  it('leaves startup_error.txt and the build log when make fails, and still shuts down', async () => {
+    const outcome = await run({ FAKE_MAKE_EXIT: '2' });
+
+    expect(outcome.code).not.toBe(0);
+    const error = outcome.objects('startup_error.txt') ?? '';
+    expect(error).toContain(
+      `run ${RUN_ID} target d_anchor_category failed while running make -- d_anchor_category`,
+    );
+    expect(error).toContain('make -- d_anchor_category exited with status 2');
+    expect(error).toContain('make: *** [Makefile:3: d_anchor_category] Error 2');
+    expect(outcome.objects('build.log')).toContain('Error 2');
+    expect(outcome.objects('_SUCCESS')).toBeUndefined();
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it.each([
+    ['an option', '--eval=$(shell id)'],
+    ['a make variable', 'VAR=$(id)'],
+    ['a command separator', 'all;id'],
+    ['a space', 'all id'],
+    ['a newline', 'all\nid'],
+    ['a leading dash', '-n'],
+    ['non-ASCII', 'catégories'],
+    ['nothing', ''],
+  ])('refuses a target with %s before anything runs', async (_what, target) => {
+    attributes['costguard-target'] = target;
+
+    const outcome = await run();
+
+    expect(outcome.log.some((line) => line.startsWith('make '))).toBe(false);
+    expect(outcome.log.some((line) => line.includes('pipeline.tar.gz'))).toBe(false);
+    expect(outcome.objects('startup_error.txt')).toContain(
+      'the target does not match the allowed pattern',
+    );
+    expect(outcome.objects('_SUCCESS')).toBeUndefined();
+    expect(outcome.log[0]).toMatch(/^gcloud compute instances remove-metadata batch-runner/);
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it("uploads nothing to a results prefix that is not the run's own, and shuts down", async () => {
+    attributes['costguard-results-prefix'] =
+      'gs://someone-elses-bucket/results/run-ffffffffffffffffffff/';
+
+    const outcome = await run();
+
+    expect(outcome.log.some((line) => line.startsWith('gsutil') || line.startsWith('make'))).toBe(
+      false,
+    );
+    expect(outcome.stderr).toContain('the results prefix is not valid; nothing uploaded');
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it('records the step when the source cannot be fetched', async () => {
+    attributes['costguard-source'] = 'gs://costguard-batch-results/src/missing.tar.gz';
+
+    const outcome = await run();
+
+    expect(outcome.objects('startup_error.txt')).toContain('failed while fetching the source');
+    expect(outcome.log.some((line) => line.startsWith('make '))).toBe(false);
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it('does nothing and keeps the VM up when it boots without run keys', async () => {
+    attributes = {};
+
+    const outcome = await run();
+
+    expect(outcome.code).toBe(0);
+    expect(outcome.log).toEqual([]);
+    expect(outcome.stderr).toContain('no run requested');
+  });
+
+  const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
+  if (!shellcheck)
+    console.warn(
+      'shellcheck is not installed: skipping the lint of deploy/vm/startup.sh (CI installs it)',
+    );
+  it.skipIf(!shellcheck)('passes shellcheck', () => {
+    const result = spawnSync('shellcheck', ['--shell=bash', SCRIPT], { encoding: 'utf8' });
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+});

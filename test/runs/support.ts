@@ -1,0 +1,142 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import * as functions from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { commonAdapters } from '../../functions/adapters/runtime.js';
+import { commonSettings, readConfig } from '../../functions/core/config.js';
+import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
+import { buildTriggerRun } from '../../functions/runs/entry.js';
+import { batchVmModule } from '../../functions/sandbox/batch-vm.js';
+import {
+  cloudRunModule,
+  type CloudRunJobFixture,
+} from '../../functions/sandbox/routes/cloud-run.js';
+import { storageModule } from '../../functions/sandbox/routes/storage.js';
+import { loadFixture } from '../support/fixtures.js';
+import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+
+/** The sandbox with the run trigger's modules, the runs fleet and the Cloud Run jobs fixture. */
+export async function startRunsSandbox(): Promise<Sandbox> {
+  return startTestSandbox('fleets/runs.json', {
+    extraModules: [
+      storageModule,
+      cloudRunModule(loadFixture<CloudRunJobFixture[]>('runs/cloud-run-jobs.json')),
+      batchVmModule,
+    ],
+  });
+}
+
+export function runsEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    COSTGUARD_PROJECTS: 'data-pipelines,ml-training-prod',
+    COSTGUARD_DATASET: 'costguard',
+    COSTGUARD_SLACK_CHANNEL: 'C0RUNS',
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    COSTGUARD_PIPELINES: JSON.stringify(loadFixture('runs/pipelines.json')),
+    ...overrides,
+  };
+}
+
+/** A price lookup for tests: fixed Spot rates per machine type, 'unknown' otherwise. */
+export function fakePrices(
+  hourly: Record<string, number>,
+): PriceLookup & { asked: PricedMachine[] } {
+  const asked: PricedMachine[] = [];
+  return {
+    asked,
+    rate(machine): Promise<HourlyRate> {
+      asked.push(machine);
+      const price = hourly[machine.machineType];
+      return Promise.resolve(
+        price === undefined
+          ? { hourly: 0, spot: undefined, onDemand: 0, currency: 'USD', source: 'unknown' }
+          : {
+              hourly: price,
+              spot: price,
+              onDemand: price * 3,
+              currency: 'USD',
+              source: 'price-book',
+            },
+      );
+    },
+  };
+}
+
+/** An ID token as Cloud Run forwards it: the payload intact, the signature removed. */
+export function forwardedToken(claims: Record<string, unknown>): string {
+  const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `Bearer ${part({ alg: 'RS256', kid: 'k1', typ: 'JWT' })}.${part(claims)}.SIGNATURE_REMOVED_BY_GOOGLE`;
+}
+
+export interface RunsApi {
+  readonly url: string;
+  readonly sandbox: Sandbox;
+  readonly runtime: ReturnType<typeof sandboxRuntime>;
+  readonly prices: ReturnType<typeof fakePrices>;
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+let served = 0;
+
+/**
+ * `triggerRun` built from its entry against the sandbox, registered with the Functions
+ * Framework and served on a loopback port, with the ledger migrated.
+ */
+export async function serveTriggerRun(
+  sandbox: Sandbox,
+  env: Record<string, string> = runsEnv(),
+  prices = fakePrices({ 'c2-standard-8': 0.08, 'e2-standard-4': 0.134, 'n2-standard-8': 0.1 }),
+): Promise<RunsApi> {
+  const runtime = sandboxRuntime(sandbox, env);
+  const { ledger } = commonAdapters(runtime, readConfig(commonSettings, runtime.env));
+  await ledger.migrate();
+  const name = `triggerRunTest${++served}`;
+  functions.http(name, await buildTriggerRun(runtime, { prices }));
+  const server: Server = getTestServer(name);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    sandbox,
+    runtime,
+    prices,
+    async call(method, path, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      let body: string | undefined = options.raw;
+      if (options.body !== undefined) {
+        body = JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const response = await fetch(`${url}${path}`, { method, headers, body });
+      const text = await response.text();
+      let parsed: Record<string, unknown> = {};
+      try {
+        parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      } catch {
+        parsed = { text };
+      }
+      return { status: response.status, body: parsed, headers: response.headers };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Rows of the runs table, oldest first, straight from the sandbox's BigQuery. */
+export async function runRows(
+  api: RunsApi,
+  runId?: string,
+): Promise<Array<Record<string, unknown>>> {
+  const { ledger } = commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env));
+  return ledger.query(
+    `SELECT * FROM \`\${dataset}.runs\`${runId ? ' WHERE run_id = @runId' : ''} ORDER BY recorded_at, event_seq`,
+    runId ? { runId } : undefined,
+  );
+}
