@@ -1,0 +1,125 @@
+import type { PostedMessage } from '../adapters/slack.js';
+import type { BudgetNotification } from './notification.js';
+import { tierReached, type SheddingPolicy, type Tier } from './policy.js';
+
+/**
+ * What to do about one notification given what the ledger says about its budget period: a pure
+ * function. A budget acts at most once per (budget, period, tier); a message seen before, or one
+ * whose cost is lower than the highest already seen in the period (out of order), changes
+ * nothing; a new period has no history and starts fresh.
+ */
+export type NotificationOutcome =
+  | 'ACTED'
+  | 'NOTIFIED'
+  | 'INCOMPLETE'
+  | 'ALREADY_ACTED'
+  | 'BELOW_TIERS'
+  | 'FORECAST_WARNING'
+  | 'OUT_OF_ORDER';
+
+/** A tier's earlier handling in this period, from the ledger. */
+export interface TierRecord {
+  readonly tier: number;
+  readonly outcome: 'ACTED' | 'NOTIFIED' | 'INCOMPLETE';
+  readonly dryRun: boolean;
+  /** The tier's Slack message, where one was posted. */
+  readonly slack: PostedMessage | undefined;
+}
+
+export interface PeriodHistory {
+  /** Highest costAmount recorded for the budget in this period. */
+  readonly highestCost: number | undefined;
+  /** Whether this very message was already handled to a final outcome. */
+  readonly messageHandled: boolean;
+  /** Oldest first. */
+  readonly tiers: readonly TierRecord[];
+  /** Forecast thresholds already warned about in this period. */
+  readonly forecastWarnings: readonly number[];
+}
+
+export const EMPTY_HISTORY: PeriodHistory = {
+  highestCost: undefined,
+  messageHandled: false,
+  tiers: [],
+  forecastWarnings: [],
+};
+
+export type Decision =
+  | { readonly kind: 'duplicate'; readonly reason: string }
+  | {
+      readonly kind: 'record';
+      readonly outcome: NotificationOutcome;
+      readonly tier: Tier | undefined;
+      readonly reason: string;
+    }
+  | { readonly kind: 'forecast-warning'; readonly threshold: number; readonly reason: string }
+  | { readonly kind: 'notify'; readonly tier: Tier; readonly reason: string }
+  | {
+      readonly kind: 'shed';
+      readonly tier: Tier;
+      /** The Slack message of an earlier, incomplete attempt: follow-ups go to its thread. */
+      readonly thread: PostedMessage | undefined;
+      /** Whether an earlier attempt at this tier stopped some VMs already. */
+      readonly resumed: boolean;
+      readonly reason: string;
+    };
+
+/** A tier counts as done when carried out for real, or in the same mode (dry run) as now. */
+function settled(record: TierRecord, dryRun: boolean): boolean {
+  return record.outcome !== 'INCOMPLETE' && (!record.dryRun || dryRun);
+}
+
+function sameTier(record: TierRecord, tier: Tier): boolean {
+  return Math.abs(record.tier - tier.at) < 1e-9;
+}
+
+export function decideOnNotification(
+  notification: BudgetNotification,
+  history: PeriodHistory,
+  policy: SheddingPolicy,
+  dryRun: boolean,
+): Decision {
+  if (history.messageHandled) {
+    return { kind: 'duplicate', reason: `message ${notification.messageId} was already handled` };
+  }
+  if (history.highestCost !== undefined && notification.costAmount < history.highestCost) {
+    return {
+      kind: 'record',
+      outcome: 'OUT_OF_ORDER',
+      tier: undefined,
+      reason: `cost ${notification.costAmount} is below ${history.highestCost} already seen this period`,
+    };
+  }
+  const tier = tierReached(policy, notification.spendRatio);
+  const forecast = notification.forecastThresholdExceeded;
+  const forecastNews =
+    forecast !== undefined && !history.forecastWarnings.some((w) => Math.abs(w - forecast) < 1e-9);
+  const quiet = (outcome: NotificationOutcome, reason: string): Decision =>
+    forecastNews
+      ? {
+          kind: 'forecast-warning',
+          threshold: forecast,
+          reason: `forecast to cross ${forecast * 100}% of the budget; ${reason}`,
+        }
+      : { kind: 'record', outcome, tier, reason };
+
+  if (!tier) return quiet('BELOW_TIERS', 'spend is below every tier');
+  const records = history.tiers.filter((r) => sameTier(r, tier));
+  if (records.some((r) => settled(r, dryRun))) {
+    return quiet('ALREADY_ACTED', `tier ${tier.at} was already carried out this period`);
+  }
+  if (tier.stop.length === 0) {
+    return { kind: 'notify', tier, reason: `spend reached tier ${tier.at}` };
+  }
+  const incomplete = records.filter((r) => r.outcome === 'INCOMPLETE' && r.dryRun === dryRun);
+  return {
+    kind: 'shed',
+    tier,
+    thread: incomplete.find((r) => r.slack)?.slack,
+    resumed: incomplete.length > 0,
+    reason:
+      incomplete.length > 0
+        ? `tier ${tier.at} resumed after an incomplete attempt`
+        : `spend reached tier ${tier.at}`,
+  };
+}

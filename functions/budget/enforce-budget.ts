@@ -1,0 +1,450 @@
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import type { BudgetDirectory } from '../adapters/budgets.js';
+import type { ComputeFleet } from '../adapters/compute.js';
+import type { ProjectDirectory } from '../adapters/projects.js';
+import type { Notifier, PostedMessage, SlackMessage } from '../adapters/slack.js';
+import type { Clock } from '../core/clock.js';
+import { settleAll } from '../core/concurrency.js';
+import {
+  errorMessage,
+  isNotFound,
+  isTransient,
+  TransientError,
+  ValidationError,
+} from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { HourlyRate, PriceLookup } from '../core/pricing.js';
+import { vmKey, type Vm } from '../core/vm.js';
+import {
+  decideOnNotification,
+  type Decision,
+  type NotificationOutcome,
+} from './decide-notification.js';
+import {
+  actionRow,
+  notificationRow,
+  tierText,
+  type EnforcementLedger,
+  type NotificationSummary,
+  type VmOutcome,
+} from './enforcement-ledger.js';
+import { KeyLock } from './key-lock.js';
+import { messageIdOf, parseBudgetNotification, type BudgetNotification } from './notification.js';
+import { planShedding, priorityOf, UNPRICED, type SheddingPlan } from './plan-shedding.js';
+import { nextTier, type SheddingPolicy, type Tier } from './policy.js';
+import { resolveScope, type EnforcementScope } from './scope.js';
+import { followUpMessage, forecastMessage, notifyMessage, tierMessage } from './slack-report.js';
+import { stopRequestId } from './stop-request-id.js';
+
+/**
+ * The budget enforcer: for each notification, read the period's history from the ledger,
+ * decide (a pure function), and carry the decision out: shed a tier (stop VMs with bounded
+ * concurrency, or only say what would stop in dry run), notify, or record why nothing was done.
+ * Every decision is a ledger row and a log line; each tier gets one Slack message per period.
+ */
+export const MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
+
+export interface BudgetEnforcerDeps {
+  readonly fleet: Pick<ComputeFleet, 'listAll' | 'stop'>;
+  readonly budgets: Pick<BudgetDirectory, 'scope'>;
+  readonly projects: Pick<ProjectDirectory, 'idOf'>;
+  readonly prices: PriceLookup;
+  readonly ledger: EnforcementLedger;
+  readonly notifier: Notifier;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Shared by every handler of one instance; see KeyLock. */
+  readonly lock?: KeyLock;
+}
+
+export interface BudgetEnforcerConfig {
+  readonly policy: SheddingPolicy;
+  /** COSTGUARD_PROJECTS: nothing outside these is ever touched. */
+  readonly governedProjects: readonly string[];
+  /** Stop VMs for real; otherwise a dry run that records WOULD_STOP. */
+  readonly enforce: boolean;
+  readonly stopConcurrency: number;
+  readonly dashboardUrl: string | undefined;
+}
+
+export interface EnforcementReport {
+  readonly messageId: string;
+  readonly decision: Decision['kind'];
+  readonly outcome: NotificationOutcome | 'DUPLICATE';
+  readonly tier: number | undefined;
+  readonly outcomes: readonly VmOutcome[];
+  readonly savingPerHour: number;
+}
+
+export type BudgetEnforcer = (notification: BudgetNotification) => Promise<EnforcementReport>;
+
+interface ListingFailure {
+  readonly project: string;
+  readonly transient: boolean;
+  readonly message: string;
+}
+
+function shapeKey(vm: Vm): string {
+  return [
+    vm.region,
+    vm.machineType,
+    vm.provisioningModel,
+    ...vm.gpus.map((g) => `${g.type}x${g.count}`),
+  ].join('|');
+}
+
+export function makeBudgetEnforcer(
+  deps: BudgetEnforcerDeps,
+  config: BudgetEnforcerConfig,
+): BudgetEnforcer {
+  const { logger } = deps;
+  const { policy } = config;
+  const lock = deps.lock ?? new KeyLock();
+  const allowList = config.policy.projects ?? config.governedProjects;
+  const dryRun = !config.enforce;
+
+  async function scopeOf(n: BudgetNotification): Promise<EnforcementScope> {
+    const budget = await deps.budgets.scope(n.billingAccountId, n.budgetId);
+    const ids = new Map<string, string | undefined>();
+    for (const entry of budget.projects) ids.set(entry, await deps.projects.idOf(entry));
+    return resolveScope(budget, ids, allowList);
+  }
+
+  async function runningIn(
+    projects: readonly string[],
+  ): Promise<{ vms: Vm[]; failures: ListingFailure[] }> {
+    const listed = await settleAll(projects, 4, (project) =>
+      deps.fleet.listAll(project, { status: 'RUNNING' }),
+    );
+    const vms: Vm[] = [];
+    const failures: ListingFailure[] = [];
+    listed.forEach((result, i) => {
+      const project = projects[i] as string;
+      if (result.status === 'fulfilled') vms.push(...result.value);
+      else {
+        failures.push({
+          project,
+          transient: isTransient(result.reason),
+          message: errorMessage(result.reason),
+        });
+        logger.error('Listing VMs failed; the project is left out of this attempt', {
+          project,
+          error: result.reason,
+        });
+      }
+    });
+    return { vms, failures };
+  }
+
+  /** Hourly rates of the VMs the tier concerns; a VM that cannot be priced counts as zero. */
+  async function ratesOf(vms: readonly Vm[], tier: Tier): Promise<Map<string, HourlyRate>> {
+    const stoppable = new Set<string>(tier.stop);
+    const models = new Set<string>(policy.provisioningModels);
+    const concerned = vms.filter(
+      (vm) => models.has(vm.provisioningModel) && stoppable.has(priorityOf(vm, policy).priority),
+    );
+    const shapes = new Map<string, Vm>();
+    for (const vm of concerned) if (!shapes.has(shapeKey(vm))) shapes.set(shapeKey(vm), vm);
+    const examples = [...shapes.values()];
+    const priced = await settleAll(examples, 8, (vm) =>
+      deps.prices.rate({
+        region: vm.region,
+        machineType: vm.machineType,
+        provisioningModel: vm.provisioningModel,
+        gpus: vm.gpus,
+      }),
+    );
+    const byShape = new Map<string, HourlyRate>();
+    priced.forEach((result, i) => {
+      const vm = examples[i] as Vm;
+      if (result.status === 'fulfilled') byShape.set(shapeKey(vm), result.value);
+      else {
+        logger.warn('Pricing failed; the VM is ordered as unpriced', {
+          machineType: vm.machineType,
+          region: vm.region,
+          error: result.reason,
+        });
+      }
+    });
+    return new Map(concerned.map((vm) => [vmKey(vm), byShape.get(shapeKey(vm)) ?? UNPRICED]));
+  }
+
+  async function execute(n: BudgetNotification, plan: SheddingPlan): Promise<VmOutcome[]> {
+    const tier = tierText(plan.tier.at);
+    const planned = plan.decisions.map((d) => ({
+      d,
+      requestId:
+        d.action === 'STOP'
+          ? stopRequestId(n.budgetId, n.costIntervalStart, tier, d.vm)
+          : undefined,
+    }));
+    const stops = planned.filter((p) => p.requestId !== undefined);
+    const results = dryRun
+      ? []
+      : await settleAll(stops, config.stopConcurrency, (p) =>
+          deps.fleet.stop(p.d.vm, p.requestId as string),
+        );
+    const byKey = new Map(stops.map((p, i) => [vmKey(p.d.vm), results[i]]));
+    return planned.map(({ d, requestId }): VmOutcome => {
+      const skipped = { planned: d, requestId, transient: false };
+      switch (d.action) {
+        case 'SKIP_EXEMPT':
+          return { ...skipped, action: 'SKIPPED_EXEMPT', reason: d.reason };
+        case 'SKIP_MIG':
+          return { ...skipped, action: 'SKIPPED_MIG', reason: d.reason };
+        case 'SKIP_CAP':
+          return { ...skipped, action: 'SKIPPED_CAP', reason: d.reason };
+        case 'STOP': {
+          if (dryRun) return { ...skipped, action: 'WOULD_STOP', reason: `${d.reason}; dry run` };
+          const result = byKey.get(vmKey(d.vm));
+          if (result?.status === 'fulfilled')
+            return { ...skipped, action: 'STOPPED', reason: d.reason };
+          const error: unknown = result?.reason;
+          // A VM deleted since it was listed needs no stop: it is done.
+          if (isNotFound(error)) {
+            return { ...skipped, action: 'STOPPED', reason: `${d.reason}; already gone` };
+          }
+          return {
+            ...skipped,
+            action: 'FAILED',
+            reason: errorMessage(error),
+            transient: isTransient(error),
+          };
+        }
+      }
+    });
+  }
+
+  async function post(
+    message: SlackMessage,
+    context: Record<string, unknown>,
+  ): Promise<PostedMessage | undefined> {
+    try {
+      return await deps.notifier.post(message);
+    } catch (error) {
+      // The stops are done and recorded; a Slack outage must not make Pub/Sub redeliver them.
+      logger.error('Slack message not sent', { ...context, error });
+      return undefined;
+    }
+  }
+
+  async function record(n: BudgetNotification, summary: NotificationSummary): Promise<void> {
+    await deps.ledger.recordNotification(notificationRow(n, summary, deps.clock.now()));
+  }
+
+  function quietSummary(
+    outcome: NotificationOutcome,
+    tier: number | undefined,
+    reason: string,
+    slack?: PostedMessage,
+  ): NotificationSummary {
+    return {
+      outcome,
+      tier,
+      reason,
+      dryRun,
+      stopped: 0,
+      failed: 0,
+      spared: 0,
+      savingPerHour: undefined,
+      priceCurrency: undefined,
+      slack,
+    };
+  }
+
+  async function shed(
+    n: BudgetNotification,
+    decision: Extract<Decision, { kind: 'shed' }>,
+    context: Record<string, unknown>,
+  ): Promise<EnforcementReport> {
+    const { tier } = decision;
+    const scope = await scopeOf(n);
+    const { vms, failures } = await runningIn(scope.projects);
+    const rates = await ratesOf(vms, tier);
+    const alreadyStopped =
+      decision.resumed && tier.maxStops !== undefined
+        ? await deps.ledger.stoppedSoFar(n, tier.at)
+        : 0;
+    const plan = planShedding({
+      tier,
+      policy,
+      scope: new Set(scope.projects),
+      vms,
+      rates,
+      alreadyStopped,
+    });
+    const outcomes = await execute(n, plan);
+    const now = deps.clock.now();
+    for (const o of outcomes) {
+      const { vm, priority, rate } = o.planned;
+      const line = {
+        ...context,
+        tier: tier.at,
+        project: vm.project,
+        zone: vm.zone,
+        instance: vm.name,
+        priority,
+        action: o.action,
+        reason: o.reason,
+        hourlyCost: rate.source === 'unknown' ? undefined : rate.hourly,
+        requestId: o.requestId,
+      };
+      if (o.action === 'FAILED') logger.error('Budget enforcement: VM not stopped', line);
+      else logger.info('Budget enforcement decision', line);
+    }
+    await deps.ledger.recordActions(outcomes.map((o) => actionRow(n, plan, o, dryRun, now)));
+
+    const failed = outcomes.filter((o) => o.action === 'FAILED');
+    const retry = failed.some((o) => o.transient) || failures.some((f) => f.transient);
+    const scopeNote = [
+      scope.note,
+      ...failures.map((f) => `listing ${f.project} failed (${f.message})`),
+    ].join('; ');
+    const message = decision.thread
+      ? followUpMessage({ notification: n, plan, outcomes, threadTs: decision.thread.ts })
+      : tierMessage({
+          notification: n,
+          plan,
+          outcomes,
+          dryRun,
+          scopeNote,
+          dashboardUrl: config.dashboardUrl,
+        });
+    const posted = await post(message, context);
+    const acted = outcomes.filter((o) => o.action === 'STOPPED' || o.action === 'WOULD_STOP');
+    const saving = acted.reduce((sum, o) => sum + o.planned.rate.hourly, 0);
+    const outcome: NotificationOutcome = retry ? 'INCOMPLETE' : 'ACTED';
+    await record(n, {
+      outcome,
+      tier: tier.at,
+      reason: `${decision.reason}; ${scopeNote}`,
+      dryRun,
+      stopped: acted.length,
+      failed: failed.length,
+      spared: plan.spared.length,
+      savingPerHour: saving,
+      priceCurrency: plan.currency,
+      // The thread root stays the tier's message, so every follow-up lands under it.
+      slack: decision.thread ?? posted,
+    });
+    logger.notice(dryRun ? 'Budget tier planned (dry run)' : 'Budget tier enforced', {
+      ...context,
+      tier: tier.at,
+      outcome,
+      stopped: acted.length,
+      failed: failed.length,
+      spared: plan.spared.length,
+      savingPerHour: saving,
+    });
+    if (retry) {
+      throw new TransientError(
+        `Budget ${n.budgetId} tier ${tier.at}: ${failed.filter((o) => o.transient).length} stop(s) and ${failures.filter((f) => f.transient).length} listing(s) failed transiently; the message will be redelivered`,
+      );
+    }
+    return {
+      messageId: n.messageId,
+      decision: 'shed',
+      outcome,
+      tier: tier.at,
+      outcomes,
+      savingPerHour: saving,
+    };
+  }
+
+  async function handle(n: BudgetNotification): Promise<EnforcementReport> {
+    const history = await deps.ledger.history(n);
+    const decision = decideOnNotification(n, history, policy, dryRun);
+    const context = {
+      messageId: n.messageId,
+      budgetId: n.budgetId,
+      billingAccountId: n.billingAccountId,
+      period: n.costIntervalStart,
+      costAmount: n.costAmount,
+      budgetAmount: n.budgetAmount,
+      spendRatio: n.spendRatio,
+      dryRun,
+    };
+    logger.info('Budget notification decision', {
+      ...context,
+      decision: decision.kind,
+      reason: decision.reason,
+    });
+    const report = (outcome: EnforcementReport['outcome'], tier?: number): EnforcementReport => ({
+      messageId: n.messageId,
+      decision: decision.kind,
+      outcome,
+      tier,
+      outcomes: [],
+      savingPerHour: 0,
+    });
+    switch (decision.kind) {
+      case 'duplicate':
+        return report('DUPLICATE');
+      case 'record':
+        await record(n, quietSummary(decision.outcome, decision.tier?.at, decision.reason));
+        return report(decision.outcome, decision.tier?.at);
+      case 'forecast-warning': {
+        const posted = await post(
+          forecastMessage({
+            notification: n,
+            threshold: decision.threshold,
+            next: nextTier(policy, undefined),
+          }),
+          context,
+        );
+        await record(n, quietSummary('FORECAST_WARNING', undefined, decision.reason, posted));
+        return report('FORECAST_WARNING');
+      }
+      case 'notify': {
+        const posted = await post(
+          notifyMessage({
+            notification: n,
+            tier: decision.tier,
+            next: nextTier(policy, decision.tier),
+            dashboardUrl: config.dashboardUrl,
+          }),
+          context,
+        );
+        await record(n, quietSummary('NOTIFIED', decision.tier.at, decision.reason, posted));
+        return report('NOTIFIED', decision.tier.at);
+      }
+      case 'shed':
+        return shed(n, decision, context);
+    }
+  }
+
+  // Deliveries for one budget run one at a time, so a duplicate sees the first one's record.
+  return (n) => lock.run(n.budgetId, () => handle(n));
+}
+
+/**
+ * The CloudEvent edge: validates the delivery and hands the notification to the enforcer. A
+ * message that does not validate is one error line with its messageId and is acknowledged.
+ */
+export function makeBudgetEventLogic(
+  enforce: BudgetEnforcer,
+  logger: Logger,
+): (event: CloudEvent<unknown>) => Promise<void> {
+  return async (event) => {
+    const messageId = messageIdOf(event.data, event.id);
+    let notification: BudgetNotification;
+    try {
+      if (event.type !== MESSAGE_PUBLISHED) {
+        throw new ValidationError(`Unexpected event type ${String(event.type)}`, [
+          `type: expected ${MESSAGE_PUBLISHED}`,
+        ]);
+      }
+      notification = parseBudgetNotification(event.data, event.id);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      logger.error('Budget notification rejected; acknowledged without action', {
+        messageId,
+        eventId: event.id,
+        error: error.message,
+        issues: error.issues,
+      });
+      return;
+    }
+    await enforce(notification);
+  };
+}

@@ -1,0 +1,220 @@
+import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
+import type { PostedMessage } from '../adapters/slack.js';
+import type { PeriodHistory, NotificationOutcome, TierRecord } from './decide-notification.js';
+import type { BudgetNotification } from './notification.js';
+import type { PlannedVm, SheddingPlan } from './plan-shedding.js';
+
+/**
+ * The enforcer's rows in the ledger and the state it reads back: `enforcement_actions` (one row
+ * per decision about a VM, keyed by budget, period, tier and VM, latest row wins) and
+ * `budget_notifications` (one row per notification handled; reads aggregate over it, so a
+ * row written twice changes nothing).
+ */
+export const ACTIONS_TABLE = 'enforcement_actions';
+export const NOTIFICATIONS_TABLE = 'budget_notifications';
+
+export type ActionName =
+  'STOPPED' | 'WOULD_STOP' | 'SKIPPED_EXEMPT' | 'SKIPPED_MIG' | 'SKIPPED_CAP' | 'FAILED';
+
+/** A planned VM with what became of it. */
+export interface VmOutcome {
+  readonly planned: PlannedVm;
+  readonly action: ActionName;
+  readonly reason: string;
+  readonly requestId: string | undefined;
+  /** For FAILED: whether a retry could succeed. */
+  readonly transient: boolean;
+}
+
+export interface NotificationSummary {
+  readonly outcome: NotificationOutcome;
+  readonly tier: number | undefined;
+  readonly reason: string;
+  readonly dryRun: boolean;
+  readonly stopped: number;
+  readonly failed: number;
+  readonly spared: number;
+  readonly savingPerHour: number | undefined;
+  readonly priceCurrency: string | undefined;
+  readonly slack: PostedMessage | undefined;
+}
+
+/** The port the enforcer records through; `BigQueryEnforcementLedger` is the real one. */
+export interface EnforcementLedger {
+  history(notification: BudgetNotification): Promise<PeriodHistory>;
+  /** VMs this tier has stopped in the period so far (latest decision per VM). */
+  stoppedSoFar(notification: BudgetNotification, tier: number): Promise<number>;
+  recordActions(rows: readonly KeyedRow[]): Promise<void>;
+  recordNotification(row: KeyedRow): Promise<void>;
+}
+
+/** NUMERIC holds at most 9 decimals; money is kept to 6 and sent as a decimal string. */
+export function numeric(value: number): string {
+  return (Math.round(value * 1e6) / 1e6).toFixed(6).replace(/\.?0+$/, '');
+}
+
+export function tierText(tier: number): string {
+  return numeric(tier);
+}
+
+export function actionRowKey(n: BudgetNotification, tier: number, planned: PlannedVm): string {
+  const vm = planned.vm;
+  return `${n.budgetId}/${n.costIntervalStart}/${tierText(tier)}/${vm.project}/${vm.zone}/${vm.name}`;
+}
+
+export function actionRow(
+  n: BudgetNotification,
+  plan: SheddingPlan,
+  outcome: VmOutcome,
+  dryRun: boolean,
+  recordedAt: Date,
+): KeyedRow {
+  const { vm, rate, priority } = outcome.planned;
+  const key = actionRowKey(n, plan.tier.at, outcome.planned);
+  return {
+    // The action is part of the insert id: a FAILED row and the STOPPED row of its retry differ.
+    key: `${key}/${outcome.action}`,
+    row: {
+      row_key: key,
+      recorded_at: recordedAt.toISOString(),
+      message_id: n.messageId,
+      billing_account_id: n.billingAccountId,
+      budget_id: n.budgetId,
+      budget_display_name: n.budgetDisplayName,
+      cost_interval_start: n.costIntervalStart,
+      tier: tierText(plan.tier.at),
+      spend_ratio: n.spendRatio,
+      cost_amount: numeric(n.costAmount),
+      budget_amount: numeric(n.budgetAmount),
+      budget_currency: n.currencyCode,
+      project_id: vm.project,
+      zone: vm.zone,
+      instance_name: vm.name,
+      instance_id: vm.id === '' ? null : vm.id,
+      machine_type: vm.machineType,
+      provisioning_model: vm.provisioningModel,
+      priority,
+      action: outcome.action,
+      reason: outcome.reason,
+      hourly_cost: rate.source === 'unknown' ? null : numeric(rate.hourly),
+      price_currency: rate.source === 'unknown' ? null : rate.currency,
+      price_source: rate.source,
+      dry_run: dryRun,
+      request_id: outcome.requestId ?? null,
+    },
+  };
+}
+
+export function notificationRow(
+  n: BudgetNotification,
+  summary: NotificationSummary,
+  recordedAt: Date,
+): KeyedRow {
+  const tier = summary.tier === undefined ? '-' : tierText(summary.tier);
+  return {
+    key: `${n.messageId}/${summary.outcome}/${tier}/${summary.dryRun ? 'dry-run' : 'enforce'}`,
+    row: {
+      row_key: `${n.messageId}/${summary.outcome}/${tier}`,
+      recorded_at: recordedAt.toISOString(),
+      message_id: n.messageId,
+      publish_time: n.publishTime ?? null,
+      billing_account_id: n.billingAccountId,
+      budget_id: n.budgetId,
+      budget_display_name: n.budgetDisplayName,
+      cost_interval_start: n.costIntervalStart,
+      cost_amount: numeric(n.costAmount),
+      budget_amount: numeric(n.budgetAmount),
+      budget_amount_type: n.budgetAmountType ?? null,
+      currency: n.currencyCode,
+      spend_ratio: n.spendRatio,
+      alert_threshold: n.alertThresholdExceeded ?? null,
+      forecast_threshold: n.forecastThresholdExceeded ?? null,
+      tier: summary.tier === undefined ? null : tierText(summary.tier),
+      outcome: summary.outcome,
+      reason: summary.reason,
+      dry_run: summary.dryRun,
+      stopped: summary.stopped,
+      failed: summary.failed,
+      spared: summary.spared,
+      saving_per_hour: summary.savingPerHour === undefined ? null : numeric(summary.savingPerHour),
+      price_currency: summary.priceCurrency ?? null,
+      slack_channel: summary.slack?.channel ?? null,
+      slack_ts: summary.slack?.ts ?? null,
+    },
+  };
+}
+
+interface TierRow {
+  tier: number;
+  outcome: string;
+  dry_run: boolean;
+  forecast_threshold: number | null;
+  slack_channel: string | null;
+  slack_ts: string | null;
+}
+
+const PERIOD = 'budget_id = @budgetId AND cost_interval_start = TIMESTAMP(@periodStart)';
+
+export class BigQueryEnforcementLedger implements EnforcementLedger {
+  constructor(private readonly ledger: Pick<Ledger, 'query' | 'insert'>) {}
+
+  async history(n: BudgetNotification): Promise<PeriodHistory> {
+    const params = {
+      budgetId: n.budgetId,
+      periodStart: n.costIntervalStart,
+      messageId: n.messageId,
+    };
+    const [summary] = await this.ledger.query<{ highest: number | null; handled: number }>(
+      `SELECT MAX(CAST(cost_amount AS FLOAT64)) AS highest,
+              COUNTIF(message_id = @messageId AND outcome != 'INCOMPLETE') AS handled
+       FROM \`\${dataset}.${NOTIFICATIONS_TABLE}\`
+       WHERE ${PERIOD}`,
+      params,
+    );
+    const rows = await this.ledger.query<TierRow>(
+      `SELECT CAST(tier AS FLOAT64) AS tier, outcome, dry_run, forecast_threshold,
+              slack_channel, slack_ts
+       FROM \`\${dataset}.${NOTIFICATIONS_TABLE}\`
+       WHERE ${PERIOD} AND outcome IN ('ACTED', 'NOTIFIED', 'INCOMPLETE', 'FORECAST_WARNING')
+       ORDER BY recorded_at`,
+      params,
+    );
+    const tiers: TierRecord[] = rows
+      .filter((r) => r.outcome !== 'FORECAST_WARNING' && r.tier !== null)
+      .map((r) => ({
+        tier: Number(r.tier),
+        outcome: r.outcome as TierRecord['outcome'],
+        dryRun: r.dry_run,
+        slack:
+          r.slack_channel && r.slack_ts ? { channel: r.slack_channel, ts: r.slack_ts } : undefined,
+      }));
+    return {
+      highestCost: summary?.highest ?? undefined,
+      messageHandled: (summary?.handled ?? 0) > 0,
+      tiers,
+      forecastWarnings: rows
+        .filter((r) => r.outcome === 'FORECAST_WARNING' && r.forecast_threshold !== null)
+        .map((r) => Number(r.forecast_threshold)),
+    };
+  }
+
+  async stoppedSoFar(n: BudgetNotification, tier: number): Promise<number> {
+    const [row] = await this.ledger.query<{ stopped: number }>(
+      `SELECT COUNTIF(action = 'STOPPED') AS stopped FROM (
+         SELECT action FROM \`\${dataset}.${ACTIONS_TABLE}\`
+         WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
+         QUALIFY ROW_NUMBER() OVER (PARTITION BY row_key ORDER BY recorded_at DESC) = 1
+       )`,
+      { budgetId: n.budgetId, periodStart: n.costIntervalStart, tier: tierText(tier) },
+    );
+    return row?.stopped ?? 0;
+  }
+
+  async recordActions(rows: readonly KeyedRow[]): Promise<void> {
+    await this.ledger.insert(ACTIONS_TABLE, rows);
+  }
+
+  async recordNotification(row: KeyedRow): Promise<void> {
+    await this.ledger.insert(NOTIFICATIONS_TABLE, [row]);
+  }
+}

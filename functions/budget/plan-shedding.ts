@@ -1,0 +1,134 @@
+import { asPriority, priorityRank, type Priority } from '../core/labels.js';
+import type { HourlyRate } from '../core/pricing.js';
+import { vmKey, type Vm } from '../core/vm.js';
+import type { SheddingPolicy, Tier } from './policy.js';
+
+/**
+ * The shedding plan for one tier, a pure function of the running VMs in scope: the VMs of the
+ * priorities the tier stops, lowest priority first and, within a priority, most expensive
+ * first; exempt and MIG-managed VMs are reported and spared, and a cap spares the rest.
+ */
+export type PlannedAction = 'STOP' | 'SKIP_EXEMPT' | 'SKIP_MIG' | 'SKIP_CAP';
+
+export interface PlannedVm {
+  readonly vm: Vm;
+  readonly priority: Priority;
+  readonly rate: HourlyRate;
+  readonly action: PlannedAction;
+  readonly reason: string;
+}
+
+export interface SheddingPlan {
+  readonly tier: Tier;
+  /** Every VM the tier concerns, in shedding order. */
+  readonly decisions: readonly PlannedVm[];
+  readonly stops: readonly PlannedVm[];
+  readonly spared: readonly PlannedVm[];
+  /** What the planned stops save per hour, in `currency`. */
+  readonly savingPerHour: number;
+  readonly currency: string;
+}
+
+export interface SheddingInput {
+  readonly tier: Tier;
+  readonly policy: SheddingPolicy;
+  /** Project ids the enforcer may act in. */
+  readonly scope: ReadonlySet<string>;
+  readonly vms: readonly Vm[];
+  /** Hourly rates by `vmKey`; a VM without one counts as unpriced (zero). */
+  readonly rates: ReadonlyMap<string, HourlyRate>;
+  /** Stops this tier already made on an earlier attempt; they count against `maxStops`. */
+  readonly alreadyStopped: number;
+}
+
+export const UNPRICED: HourlyRate = Object.freeze({
+  hourly: 0,
+  spot: undefined,
+  onDemand: 0,
+  currency: 'USD',
+  source: 'unknown',
+});
+
+/** The VM's priority from its label; a missing or unrecognised value counts as the policy says. */
+export function priorityOf(
+  vm: Vm,
+  policy: SheddingPolicy,
+): { priority: Priority; labelled: boolean } {
+  const labelled = asPriority(vm.labels[policy.priorityLabel]);
+  return labelled
+    ? { priority: labelled, labelled: true }
+    : { priority: policy.missingPriority, labelled: false };
+}
+
+export function isExempt(vm: Vm, policy: SheddingPolicy): boolean {
+  const value = vm.labels[policy.exemptLabel];
+  return value !== undefined && value !== 'false';
+}
+
+function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+export function planShedding(input: SheddingInput): SheddingPlan {
+  const { tier, policy } = input;
+  const stoppable = new Set<Priority>(tier.stop);
+  const models = new Set<string>(policy.provisioningModels);
+  const concerned = input.vms
+    .filter(
+      (vm) =>
+        vm.status === 'RUNNING' && input.scope.has(vm.project) && models.has(vm.provisioningModel),
+    )
+    .map((vm) => ({ vm, ...priorityOf(vm, policy), rate: input.rates.get(vmKey(vm)) ?? UNPRICED }))
+    .filter((c) => stoppable.has(c.priority))
+    .sort(
+      (a, b) =>
+        priorityRank(a.priority) - priorityRank(b.priority) ||
+        b.rate.hourly - a.rate.hourly ||
+        vmKey(a.vm).localeCompare(vmKey(b.vm)),
+    );
+
+  let room =
+    tier.maxStops === undefined ? Number.POSITIVE_INFINITY : tier.maxStops - input.alreadyStopped;
+  const decisions = concerned.map(({ vm, priority, labelled, rate }): PlannedVm => {
+    const base = { vm, priority, rate };
+    // `critical` cannot be listed in a tier; this guards the rule should that ever change.
+    if (priority === 'critical') {
+      return { ...base, action: 'SKIP_EXEMPT', reason: 'priority critical is never stopped' };
+    }
+    if (isExempt(vm, policy)) {
+      return { ...base, action: 'SKIP_EXEMPT', reason: `exempt by label ${policy.exemptLabel}` };
+    }
+    if (vm.managedBy) {
+      return {
+        ...base,
+        action: 'SKIP_MIG',
+        reason: `managed by ${vm.managedBy.split('/').pop() ?? 'a group'}, which would recreate it; reported only`,
+      };
+    }
+    if (room <= 0) {
+      return {
+        ...base,
+        action: 'SKIP_CAP',
+        reason: `tier cap of ${tier.maxStops ?? 0} stops reached`,
+      };
+    }
+    room--;
+    const why = labelled
+      ? `priority ${priority}`
+      : `no ${policy.priorityLabel} label, counted as ${priority}`;
+    return {
+      ...base,
+      action: 'STOP',
+      reason: `${why}, tier ${tier.at} stops ${tier.stop.join('+')}`,
+    };
+  });
+  const stops = decisions.filter((d) => d.action === 'STOP');
+  return {
+    tier,
+    decisions,
+    stops,
+    spared: decisions.filter((d) => d.action !== 'STOP'),
+    savingPerHour: round6(stops.reduce((sum, d) => sum + d.rate.hourly, 0)),
+    currency: stops[0]?.rate.currency ?? decisions[0]?.rate.currency ?? 'USD',
+  };
+}

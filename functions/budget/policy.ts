@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { PROJECT_ID, setting } from '../core/config.js';
+import { isValidLabelKey, LABEL, PRIORITIES } from '../core/labels.js';
+
+/**
+ * The shedding policy: ordered tiers of spend against budget, each either only telling Slack
+ * or stopping VMs of the listed priorities (lowest first, most expensive first, optionally at
+ * most `maxStops` of them). `critical` can never be listed: those VMs are never stopped.
+ */
+const stoppable = z.enum(['low', 'medium', 'high'], {
+  message: 'a tier may stop low, medium or high; critical VMs are never stopped',
+});
+
+const labelKey = z.string().refine(isValidLabelKey, { message: 'not a valid label key' });
+
+const tierSchema = z
+  .object({
+    at: z.number().positive().max(100),
+    stop: z.array(stoppable).default([]),
+    maxStops: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    tiers: z.array(tierSchema).min(1),
+    provisioningModels: z
+      .array(z.enum(['SPOT', 'PREEMPTIBLE', 'STANDARD']))
+      .min(1)
+      .default(['SPOT']),
+    priorityLabel: labelKey.default(LABEL.priority),
+    missingPriority: z.enum(PRIORITIES).default('low'),
+    exemptLabel: labelKey.default(LABEL.exempt),
+    projects: z.array(z.string().regex(PROJECT_ID, 'not a project id')).min(1).optional(),
+  })
+  .strict()
+  .superRefine((policy, context) => {
+    policy.tiers.forEach((tier, i) => {
+      const previous = policy.tiers[i - 1];
+      if (previous && tier.at <= previous.at) {
+        context.addIssue({
+          code: 'custom',
+          path: ['tiers', i, 'at'],
+          message: 'tiers must be in increasing order of `at`',
+        });
+      }
+      if (tier.maxStops !== undefined && tier.stop.length === 0) {
+        context.addIssue({
+          code: 'custom',
+          path: ['tiers', i, 'maxStops'],
+          message: 'maxStops needs a `stop` list',
+        });
+      }
+    });
+  });
+
+/**
+ * `at` is the spend ratio (costAmount / budgetAmount) where a tier applies; `stop` the
+ * priorities it stops (empty: it only notifies); `missingPriority` what a VM without a
+ * recognised priority label counts as; `projects` narrows COSTGUARD_PROJECTS.
+ */
+export type SheddingPolicy = z.output<typeof policySchema>;
+export type Tier = SheddingPolicy['tiers'][number];
+
+export const DEFAULT_POLICY = {
+  tiers: [{ at: 0.8 }, { at: 1.0, stop: ['low'] }, { at: 1.1, stop: ['low', 'medium'] }],
+};
+
+export const budgetSettings = {
+  policy: setting.json<SheddingPolicy>(
+    'COSTGUARD_BUDGET_POLICY',
+    'the budget shedding policy as JSON (tiers, provisioningModels, priorityLabel, missingPriority, exemptLabel, projects)',
+    policySchema,
+    { default: DEFAULT_POLICY as SheddingPolicy },
+  ),
+  enforce: setting.boolean('COSTGUARD_BUDGET_ENFORCE', false),
+  stopConcurrency: setting.number(
+    'COSTGUARD_BUDGET_STOP_CONCURRENCY',
+    'how many VM stops run at once, 1 to 500',
+    { default: 50, min: 1, max: 500, integer: true },
+  ),
+};
+
+// Spend figures are decimal money in binary floats: 0.7 * 10 is 7.000000000000001.
+const RATIO_TOLERANCE = 1e-9;
+
+/** The highest tier whose threshold the spend ratio has reached, if any. */
+export function tierReached(policy: SheddingPolicy, spendRatio: number): Tier | undefined {
+  let reached: Tier | undefined;
+  for (const tier of policy.tiers) {
+    if (spendRatio + RATIO_TOLERANCE >= tier.at) reached = tier;
+  }
+  return reached;
+}
+
+/** The tier above `tier`, for telling what comes next. */
+export function nextTier(policy: SheddingPolicy, tier: Tier | undefined): Tier | undefined {
+  return policy.tiers.find((t) => tier === undefined || t.at > tier.at);
+}
+
+/** `110%` */
+export function percent(ratio: number): string {
+  return `${Math.round(ratio * 1000) / 10}%`;
+}
+
+export function describeTier(tier: Tier): string {
+  const what =
+    tier.stop.length === 0
+      ? 'notify only'
+      : `stop ${tier.stop.join(' and ')} priority${tier.maxStops ? ` (at most ${tier.maxStops} VMs)` : ''}`;
+  return `${percent(tier.at)}: ${what}`;
+}

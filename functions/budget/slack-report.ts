@@ -1,0 +1,203 @@
+import type { KnownBlock } from '@slack/web-api';
+import type { SlackMessage } from '../adapters/slack.js';
+import { vmKey } from '../core/vm.js';
+import type { VmOutcome } from './enforcement-ledger.js';
+import type { BudgetNotification } from './notification.js';
+import type { SheddingPlan } from './plan-shedding.js';
+import { describeTier, percent, type Tier } from './policy.js';
+
+/**
+ * The Slack messages of the budget enforcer, as values: one per tier per period (budget, spend
+ * against budget, tier, what was stopped and what it saves per hour, what was spared and why),
+ * follow-ups for its thread, and notify-only and forecast messages.
+ */
+const LISTED_VMS = 10;
+
+export function money(amount: number, currency: string, hourly = false): string {
+  try {
+    return new Intl.NumberFormat('en-US', {
+      style: 'currency',
+      currency,
+      minimumFractionDigits: 2,
+      maximumFractionDigits: hourly ? 4 : 2,
+    }).format(amount);
+  } catch {
+    return `${amount.toFixed(2)} ${currency}`;
+  }
+}
+
+function budgetLabel(n: BudgetNotification): string {
+  return n.budgetDisplayName === '' ? n.budgetId : n.budgetDisplayName;
+}
+
+function spendLine(n: BudgetNotification): string {
+  return `${money(n.costAmount, n.currencyCode)} of ${money(n.budgetAmount, n.currencyCode)} (${percent(n.spendRatio)})`;
+}
+
+function headerFields(n: BudgetNotification, tier: Tier | undefined): KnownBlock {
+  return {
+    type: 'section',
+    fields: [
+      { type: 'mrkdwn', text: `*Budget*\n${budgetLabel(n)}` },
+      { type: 'mrkdwn', text: `*Spend*\n${spendLine(n)}` },
+      { type: 'mrkdwn', text: `*Tier*\n${tier ? describeTier(tier) : 'none reached'}` },
+      { type: 'mrkdwn', text: `*Period from*\n${n.costIntervalStart.slice(0, 10)}` },
+    ],
+  };
+}
+
+function vmLines(outcomes: readonly VmOutcome[], withReason: boolean): string {
+  const lines = outcomes.slice(0, LISTED_VMS).map((o) => {
+    const { vm, priority, rate } = o.planned;
+    const cost =
+      rate.source === 'unknown' ? 'unpriced' : `${money(rate.hourly, rate.currency, true)}/h`;
+    return `• \`${vmKey(vm)}\` ${priority}, ${cost}${withReason ? ` — ${o.reason}` : ''}`;
+  });
+  if (outcomes.length > LISTED_VMS) lines.push(`…and ${outcomes.length - LISTED_VMS} more`);
+  return lines.join('\n');
+}
+
+function section(text: string): KnownBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } };
+}
+
+function context(text: string): KnownBlock {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text }] };
+}
+
+function countBy(outcomes: readonly VmOutcome[]): Map<string, VmOutcome[]> {
+  const groups = new Map<string, VmOutcome[]>();
+  for (const o of outcomes) groups.set(o.action, [...(groups.get(o.action) ?? []), o]);
+  return groups;
+}
+
+function outcomeBlocks(plan: SheddingPlan, outcomes: readonly VmOutcome[]): KnownBlock[] {
+  const groups = countBy(outcomes);
+  const stopped = [...(groups.get('STOPPED') ?? []), ...(groups.get('WOULD_STOP') ?? [])];
+  const failed = groups.get('FAILED') ?? [];
+  const saving = stopped.reduce((sum, o) => sum + o.planned.rate.hourly, 0);
+  const verb = groups.has('WOULD_STOP') ? 'Would stop' : 'Stopped';
+  const blocks: KnownBlock[] = [];
+  blocks.push(
+    section(
+      stopped.length > 0
+        ? `*${verb} ${stopped.length} VM${stopped.length === 1 ? '' : 's'}*, saving about ${money(saving, plan.currency, true)}/h\n${vmLines(stopped, false)}`
+        : '*Nothing to stop*: no running VM of these priorities in scope',
+    ),
+  );
+  if (failed.length > 0) {
+    blocks.push(section(`*Failed to stop ${failed.length}*\n${vmLines(failed, true)}`));
+  }
+  const spared = [
+    ['SKIPPED_EXEMPT', 'exempt'],
+    ['SKIPPED_MIG', 'in a managed instance group (reported only)'],
+    ['SKIPPED_CAP', "over the tier's cap"],
+  ] as const;
+  const sparedLines = spared
+    .filter(([action]) => groups.has(action))
+    .map(([action, why]) => {
+      const list = groups.get(action) ?? [];
+      return `*Spared ${list.length} ${why}*\n${vmLines(list, true)}`;
+    });
+  if (sparedLines.length > 0) blocks.push(section(sparedLines.join('\n')));
+  return blocks;
+}
+
+export function tierMessage(input: {
+  notification: BudgetNotification;
+  plan: SheddingPlan;
+  outcomes: readonly VmOutcome[];
+  dryRun: boolean;
+  scopeNote: string;
+  dashboardUrl: string | undefined;
+}): SlackMessage {
+  const { notification: n, plan, outcomes, dryRun } = input;
+  const acted = outcomes.filter((o) => o.action === 'STOPPED' || o.action === 'WOULD_STOP');
+  const failed = outcomes.filter((o) => o.action === 'FAILED').length;
+  const title = `${dryRun ? '[dry run] ' : ''}Budget ${budgetLabel(n)} at ${percent(n.spendRatio)}: tier ${percent(plan.tier.at)}`;
+  const notes = [
+    dryRun
+      ? 'Dry run: nothing was stopped. Set COSTGUARD_BUDGET_ENFORCE=true to enforce.'
+      : undefined,
+    failed > 0 ? `${failed} stop(s) failed; transient failures are retried.` : undefined,
+    `Scope: ${input.scopeNote}.`,
+    'Critical and exempt VMs are never stopped.',
+    input.dashboardUrl ? `<${input.dashboardUrl}|Cost dashboard>` : undefined,
+  ].filter((s): s is string => s !== undefined);
+  return {
+    text: `${title}. ${dryRun ? 'Would stop' : 'Stopped'} ${acted.length} VM(s), about ${money(
+      acted.reduce((sum, o) => sum + o.planned.rate.hourly, 0),
+      plan.currency,
+      true,
+    )}/h.`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
+      headerFields(n, plan.tier),
+      ...outcomeBlocks(plan, outcomes),
+      context(notes.join(' ')),
+    ],
+  };
+}
+
+/** A retry's result, posted into the tier message's thread. */
+export function followUpMessage(input: {
+  notification: BudgetNotification;
+  plan: SheddingPlan;
+  outcomes: readonly VmOutcome[];
+  threadTs: string | undefined;
+}): SlackMessage {
+  const { plan, outcomes } = input;
+  const stopped = outcomes.filter((o) => o.action === 'STOPPED').length;
+  const failed = outcomes.filter((o) => o.action === 'FAILED').length;
+  return {
+    text: `Retry of tier ${percent(plan.tier.at)}: stopped ${stopped} more, ${failed} still failing.`,
+    blocks: [
+      section(`*Retry of tier ${percent(plan.tier.at)}* (${spendLine(input.notification)})`),
+      ...outcomeBlocks(plan, outcomes),
+    ],
+    ...(input.threadTs ? { threadTs: input.threadTs } : {}),
+  };
+}
+
+export function notifyMessage(input: {
+  notification: BudgetNotification;
+  tier: Tier;
+  next: Tier | undefined;
+  dashboardUrl: string | undefined;
+}): SlackMessage {
+  const { notification: n, tier, next } = input;
+  const title = `Budget ${budgetLabel(n)} at ${percent(n.spendRatio)}: tier ${percent(tier.at)}`;
+  const coming = next ? `Next: ${describeTier(next)}.` : 'This is the last tier.';
+  return {
+    text: `${title}. No VM is stopped at this tier. ${coming}`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
+      headerFields(n, tier),
+      context(
+        [
+          `No VM is stopped at this tier. ${coming}`,
+          input.dashboardUrl ? `<${input.dashboardUrl}|Cost dashboard>` : '',
+        ].join(' '),
+      ),
+    ],
+  };
+}
+
+export function forecastMessage(input: {
+  notification: BudgetNotification;
+  threshold: number;
+  next: Tier | undefined;
+}): SlackMessage {
+  const { notification: n, threshold, next } = input;
+  const title = `Budget ${budgetLabel(n)} is forecast to reach ${percent(threshold)}`;
+  return {
+    text: `${title}; spend so far ${spendLine(n)}. Forecasts only warn; nothing is stopped.`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
+      headerFields(n, undefined),
+      context(
+        `Forecasts only warn; nothing is stopped.${next ? ` The next tier is ${describeTier(next)}.` : ''}`,
+      ),
+    ],
+  };
+}

@@ -1,0 +1,297 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as functions from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { Ledger } from '../../functions/adapters/bigquery.js';
+import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
+import { buildEnforceBudget, type BudgetEntryOverrides } from '../../functions/budget/entry.js';
+import {
+  budgetNotificationEvent,
+  demoBudget,
+  pubsubPushBody,
+  type BudgetFigures,
+} from '../../functions/budget/demo-notifications.js';
+import type { FleetFixture } from '../../functions/sandbox/fleet.js';
+import { billingBudgetsModule, putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
+import { resourceManagerModule } from '../../functions/sandbox/routes/resource-manager.js';
+import { slackState, type CapturedSlackMessage } from '../../functions/sandbox/routes/slack.js';
+import { loadFixture } from '../support/fixtures.js';
+import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+
+/**
+ * What the budget tests share: a sandbox with the Budgets and Resource Manager modules and the
+ * budget fleet, the enforcer's own tables migrated, the function served by functions-framework
+ * on a loopback port, and readers for what a user would look at afterwards.
+ */
+export const ACCOUNT = '01D4EE-079462-DFD6EC';
+export const BUDGET_ID = 'de72f49d-779b-4945-a127-4d6ce8def0bb';
+export const PERIOD = '2026-11-01T07:00:00.000Z';
+export const NEXT_PERIOD = '2026-12-01T08:00:00.000Z';
+export const DATASET = 'costguard';
+
+/** Spot prices per hour by machine type, as a typed stand-in for the pricing engine. */
+export const SPOT_PRICES: Readonly<Record<string, number>> = {
+  'a2-highgpu-1g': 1.4696,
+  'g2-standard-8': 0.3412,
+  'n2-standard-16': 0.3104,
+  'c2-standard-8': 0.1694,
+  'n2-standard-8': 0.1552,
+  'n2-standard-4': 0.0776,
+  'e2-standard-4': 0.0449,
+  'n1-standard-4': 0.0401,
+};
+
+export function fakePrices(
+  prices: Readonly<Record<string, number>> = SPOT_PRICES,
+): PriceLookup & { asked: PricedMachine[] } {
+  const asked: PricedMachine[] = [];
+  return {
+    asked,
+    rate(machine: PricedMachine): Promise<HourlyRate> {
+      asked.push(machine);
+      const hourly = prices[machine.machineType];
+      return Promise.resolve(
+        hourly === undefined
+          ? { hourly: 0, spot: undefined, onDemand: 0, currency: 'USD', source: 'unknown' }
+          : { hourly, spot: hourly, onDemand: hourly * 3, currency: 'USD', source: 'catalog' },
+      );
+    },
+  };
+}
+
+export const BASE_ENV: Readonly<Record<string, string>> = {
+  COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines',
+  COSTGUARD_DATASET: DATASET,
+  COSTGUARD_SLACK_CHANNEL: 'C0FINOPS',
+  SLACK_BOT_TOKEN: 'xoxb-sandbox-not-a-secret',
+  COSTGUARD_BUDGET_ENFORCE: 'true',
+};
+
+const SQL_ROOT = fileURLToPath(new URL('../../sql/', import.meta.url));
+
+/** A sql root holding only the enforcer's tables, so other capabilities' DDL stays out. */
+function budgetSqlRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), 'costguard-budget-sql-'));
+  mkdirSync(join(root, 'tables'));
+  for (const file of readdirSync(join(SQL_ROOT, 'tables'))) {
+    if (/^2\d_.*\.sql$/.test(file)) {
+      copyFileSync(join(SQL_ROOT, 'tables', file), join(root, 'tables', file));
+    }
+  }
+  return root;
+}
+
+export interface Delivery {
+  status: number;
+}
+
+let served = 0;
+
+export class BudgetHarness {
+  readonly ledger: Ledger;
+  private target: string | undefined;
+
+  private constructor(
+    readonly sandbox: Sandbox,
+    readonly runtime: ReturnType<typeof sandboxRuntime>,
+  ) {
+    this.ledger = new Ledger(() => runtime.clients.bigquery('ml-training-prod', 'US'), {
+      project: 'ml-training-prod',
+      dataset: DATASET,
+      location: 'US',
+      logger: runtime.logger,
+      sqlRoot: budgetSqlRoot(),
+      retry: { baseDelayMs: 1 },
+    });
+  }
+
+  static async start(
+    options: {
+      env?: Record<string, string>;
+      fleet?: FleetFixture;
+      budget?: Record<string, unknown>;
+      overrides?: BudgetEntryOverrides;
+    } = {},
+  ): Promise<BudgetHarness> {
+    const sandbox = await startTestSandbox(
+      options.fleet ?? loadFixture<FleetFixture>('budget/fleet.json'),
+      { extraModules: [billingBudgetsModule, resourceManagerModule] },
+    );
+    putBudget(
+      sandbox,
+      options.budget ?? loadFixture<Record<string, unknown>>('budget/get-budget.json'),
+    );
+    const runtime = sandboxRuntime(sandbox, { ...BASE_ENV, ...options.env });
+    const harness = new BudgetHarness(sandbox, runtime);
+    await harness.ledger.migrate();
+    await harness.serve(options.overrides);
+    return harness;
+  }
+
+  /**
+   * Registers a fresh enforceBudget under a new target name: a new function instance, with its
+   * own lock, optionally with more settings on top of the harness's.
+   */
+  async serve(
+    overrides: BudgetEntryOverrides = {},
+    env: Record<string, string> = {},
+  ): Promise<string> {
+    const target = `enforceBudget-test-${++served}`;
+    const runtime =
+      Object.keys(env).length === 0
+        ? this.runtime
+        : { ...this.runtime, env: { ...this.runtime.env, ...env } };
+    functions.cloudEvent(
+      target,
+      await buildEnforceBudget(runtime, { prices: fakePrices(), ...overrides }),
+    );
+    this.target = target;
+    return target;
+  }
+
+  /** Posts a structured CloudEvent, as Eventarc does for a gen2 function. */
+  async deliver(event: unknown, target = this.target): Promise<Delivery> {
+    return this.post(target, '/', JSON.stringify(event), 'application/cloudevents+json');
+  }
+
+  /** Posts the raw push body, as a Pub/Sub push subscription or the emulator does. */
+  async push(body: unknown, target = this.target): Promise<Delivery> {
+    return this.post(
+      target,
+      '/projects/costguard-ops/topics/budget-alerts',
+      JSON.stringify(body),
+      'application/json',
+    );
+  }
+
+  async notify(figures: Partial<BudgetFigures> & { costAmount: number }, target = this.target) {
+    return this.deliver(budgetNotificationEvent(this.figures(figures)), target);
+  }
+
+  figures(figures: Partial<BudgetFigures> & { costAmount: number }): BudgetFigures {
+    return {
+      billingAccountId: ACCOUNT,
+      budgetId: BUDGET_ID,
+      budgetDisplayName: 'Spot ML training',
+      budgetAmount: 5000,
+      costIntervalStart: PERIOD,
+      publishTime: this.sandbox.clock.now().toISOString(),
+      ...figures,
+    };
+  }
+
+  pushBody(figures: Partial<BudgetFigures> & { costAmount: number }): unknown {
+    return pubsubPushBody(this.figures(figures));
+  }
+
+  private async post(
+    target: string | undefined,
+    path: string,
+    body: string,
+    contentType: string,
+  ): Promise<Delivery> {
+    if (!target) throw new Error('no function served');
+    // Deliveries are never simultaneous with the previous one's records (Pub/Sub backs off 10 s
+    // at least), so the latest row per key is well defined.
+    this.sandbox.clock.advance(10_000);
+    const server = getTestServer(target).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body,
+      });
+      await response.arrayBuffer();
+      return { status: response.status };
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  /** Names of the VMs that are not running, as the sandbox sees them. */
+  status(name: string): string | undefined {
+    return this.sandbox.fleet.all().find((vm) => vm.name === name)?.status;
+  }
+
+  stoppedNames(): string[] {
+    return this.sandbox.fleet
+      .all()
+      .filter(
+        (vm) =>
+          vm.history.some((h) => h.status === 'TERMINATED') && vm.history[0]?.status === 'RUNNING',
+      )
+      .map((vm) => vm.name)
+      .sort();
+  }
+
+  /** Stop operations Compute performed, per VM name (a second stop would show as 2). */
+  stopOperations(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const op of this.sandbox.fleet.operations) {
+      if (op.operationType === 'stop') out[op.targetName] = (out[op.targetName] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  slack(): CapturedSlackMessage[] {
+    return slackState(this.sandbox).messages;
+  }
+
+  /** The latest action per VM decision, as a dashboard would read it. */
+  async actions(): Promise<ActionView[]> {
+    return this.ledger.query<ActionView>(
+      `SELECT instance_name, project_id, CAST(tier AS FLOAT64) AS tier, action, priority, CAST(hourly_cost AS FLOAT64) AS hourly_cost,
+              dry_run, request_id, reason, CAST(cost_interval_start AS STRING) AS period
+       FROM \`\${dataset}.enforcement_actions\`
+       QUALIFY ROW_NUMBER() OVER (PARTITION BY row_key ORDER BY recorded_at DESC) = 1
+       ORDER BY instance_name, tier`,
+    );
+  }
+
+  async notifications(): Promise<NotificationView[]> {
+    return this.ledger.query<NotificationView>(
+      `SELECT message_id, outcome, CAST(tier AS FLOAT64) AS tier, stopped, failed, spared,
+              CAST(saving_per_hour AS FLOAT64) AS saving_per_hour, dry_run, slack_ts, reason
+       FROM \`\${dataset}.budget_notifications\`
+       ORDER BY recorded_at, outcome`,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.sandbox.close();
+  }
+}
+
+export interface ActionView {
+  instance_name: string;
+  project_id: string;
+  tier: number;
+  action: string;
+  priority: string;
+  hourly_cost: number | null;
+  dry_run: boolean;
+  request_id: string | null;
+  reason: string;
+  period: string;
+}
+
+export interface NotificationView {
+  message_id: string;
+  outcome: string;
+  tier: number | null;
+  stopped: number;
+  failed: number;
+  spared: number;
+  saving_per_hour: number | null;
+  dry_run: boolean;
+  slack_ts: string | null;
+  reason: string;
+}
+
+export { demoBudget };

@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../functions/core/errors.js';
+import {
+  messageIdOf,
+  parseBudgetNotification,
+  type BudgetNotification,
+} from '../../functions/budget/notification.js';
+import { loadFixture } from '../support/fixtures.js';
+
+interface Message {
+  data?: string;
+  attributes?: Record<string, string>;
+  messageId?: string;
+  publishTime?: string;
+}
+
+const envelope = (message: unknown): unknown => ({
+  message,
+  subscription: 'projects/costguard-ops/subscriptions/enforce-budget',
+});
+
+function message(name: string): Message {
+  return loadFixture<Message>(`budget/${name}`);
+}
+
+/** A real-format message whose decoded data is changed by `edit` and encoded again. */
+function withData(edit: (data: Record<string, unknown>) => unknown): unknown {
+  const m = message('message-over-budget.json');
+  const data = JSON.parse(Buffer.from(m.data ?? '', 'base64').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
+  const edited = edit(data);
+  return envelope({ ...m, data: Buffer.from(JSON.stringify(edited)).toString('base64') });
+}
+
+function issuesOf(data: unknown): string[] {
+  try {
+    parseBudgetNotification(data, 'event-1');
+  } catch (error) {
+    if (error instanceof ValidationError) return [error.message];
+    throw error;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('parseBudgetNotification', () => {
+  it.each<[string, Partial<BudgetNotification>]>([
+    [
+      'message-under-budget.json',
+      { costAmount: 3100.25, alertThresholdExceeded: 0.5, forecastThresholdExceeded: undefined },
+    ],
+    ['message-at-budget.json', { costAmount: 5000, alertThresholdExceeded: 1, spendRatio: 1 }],
+    ['message-over-budget.json', { costAmount: 5612.4, alertThresholdExceeded: 1 }],
+    [
+      'message-forecast-only.json',
+      { costAmount: 2100.1, alertThresholdExceeded: undefined, forecastThresholdExceeded: 1 },
+    ],
+    [
+      'message-no-threshold.json',
+      { costAmount: 900, alertThresholdExceeded: undefined, forecastThresholdExceeded: undefined },
+    ],
+  ])('reads %s and computes the spend ratio itself', (name, expected) => {
+    // Prepare
+    const m = message(name);
+    // Act
+    const n = parseBudgetNotification(envelope(m));
+    // Assess
+    expect(n).toMatchObject({
+      ...expected,
+      messageId: m.messageId,
+      publishTime: m.publishTime,
+      billingAccountId: '01D4EE-079462-DFD6EC',
+      budgetId: 'de72f49d-779b-4945-a127-4d6ce8def0bb',
+      budgetDisplayName: 'Spot ML training',
+      budgetAmount: 5000,
+      budgetAmountType: 'SPECIFIED_AMOUNT',
+      currencyCode: 'USD',
+      costIntervalStart: '2026-11-01T07:00:00.000Z',
+    });
+    expect(n.spendRatio).toBeCloseTo(n.costAmount / 5000, 12);
+  });
+
+  it('reads the test message Google documents', () => {
+    const n = parseBudgetNotification(envelope(message('message-documented-test.json')));
+    expect(n).toMatchObject({
+      budgetDisplayName: 'name-of-budget',
+      costAmount: 100.01,
+      budgetAmount: 100,
+      costIntervalStart: '2019-01-01T00:00:00.000Z',
+    });
+    expect(n.spendRatio).toBeCloseTo(1.0001, 10);
+  });
+
+  it('reads the gen2 CloudEvent envelope and the raw push body alike', () => {
+    const event = loadFixture<{ id: string; data: unknown }>(
+      'budget/cloud-event-message-published.json',
+    );
+    const push = loadFixture<unknown>('budget/pubsub-push-body.json');
+    const fromEvent = parseBudgetNotification(event.data, event.id);
+    const fromPush = parseBudgetNotification(push);
+    expect(fromPush).toEqual(fromEvent);
+    expect(fromEvent.messageId).toBe('4309416012479986');
+  });
+
+  it('reads the message as functions-framework converts a raw push (no messageId inside)', () => {
+    const push = loadFixture<{ message: Message }>('budget/pubsub-push-body.json');
+    const converted = {
+      message: {
+        '@type': 'type.googleapis.com/google.pubsub.v1.PubsubMessage',
+        data: push.message.data,
+        attributes: push.message.attributes,
+      },
+    };
+    expect(parseBudgetNotification(converted, '4309416012479986').messageId).toBe(
+      '4309416012479986',
+    );
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['no message at all', { subscription: 's' }, /Not a Pub\/Sub message: data.message/],
+    ['a message that is not an object', envelope('text'), /Not a Pub\/Sub message/],
+    [
+      'no attributes',
+      envelope({ ...message('message-at-budget.json'), attributes: undefined }),
+      /Not a budget notification: message.attributes.billingAccountId/,
+    ],
+    [
+      'an unknown schemaVersion',
+      envelope({
+        ...message('message-at-budget.json'),
+        attributes: { ...message('message-at-budget.json').attributes, schemaVersion: '2.0' },
+      }),
+      /schemaVersion: unsupported schema version/,
+    ],
+    [
+      'a malformed billing account id',
+      envelope({
+        ...message('message-at-budget.json'),
+        attributes: { ...message('message-at-budget.json').attributes, billingAccountId: 'acct' },
+      }),
+      /billingAccountId/,
+    ],
+    [
+      'malformed base64',
+      envelope({ ...message('message-at-budget.json'), data: 'eyJjb3N0!!!' }),
+      /data is not base64/,
+    ],
+    ['empty data', envelope({ ...message('message-at-budget.json'), data: '' }), /not base64/],
+    [
+      'base64 of text that is not JSON',
+      envelope({
+        ...message('message-at-budget.json'),
+        data: Buffer.from('budget exceeded!').toString('base64'),
+      }),
+      /not UTF-8 JSON/,
+    ],
+    [
+      'base64 of bytes that are not UTF-8',
+      envelope({
+        ...message('message-at-budget.json'),
+        data: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('base64'),
+      }),
+      /not UTF-8 JSON/,
+    ],
+    ['JSON that is not an object', withData(() => [1, 2]), /Invalid budget notification: data/],
+    [
+      'a missing costAmount',
+      withData(({ costAmount: _dropped, ...rest }) => rest),
+      /data.costAmount/,
+    ],
+    ['a costAmount given as text', withData((d) => ({ ...d, costAmount: '100.01' })), /costAmount/],
+    ['a negative costAmount', withData((d) => ({ ...d, costAmount: -5 })), /costAmount/],
+    [
+      'a zero budget',
+      withData((d) => ({ ...d, budgetAmount: 0 })),
+      /budgetAmount: must be greater than zero/,
+    ],
+    [
+      'a negative budget',
+      withData((d) => ({ ...d, budgetAmount: -100 })),
+      /budgetAmount: must be greater than zero/,
+    ],
+    [
+      'a costIntervalStart that is not a time',
+      withData((d) => ({ ...d, costIntervalStart: 'last month' })),
+      /costIntervalStart/,
+    ],
+    ['a lower-case currency', withData((d) => ({ ...d, currencyCode: 'usd' })), /currencyCode/],
+    [
+      'a threshold given as text',
+      withData((d) => ({ ...d, alertThresholdExceeded: '1.0' })),
+      /alertThresholdExceeded/,
+    ],
+  ])('rejects %s with a ValidationError', (_case, data, expected) => {
+    const [text] = issuesOf(data);
+    expect(text).toMatch(expected);
+  });
+
+  it('accepts an unknown budgetAmountType', () => {
+    const n = parseBudgetNotification(withData((d) => ({ ...d, budgetAmountType: 'NEW_KIND' })));
+    expect(n.budgetAmountType).toBe('NEW_KIND');
+  });
+
+  it('finds the messageId of a rejected message for its log line', () => {
+    expect(messageIdOf(envelope({ messageId: '42' }), 'e')).toBe('42');
+    expect(messageIdOf(envelope({ message_id: '43' }), 'e')).toBe('43');
+    expect(messageIdOf({ nothing: true }, 'event-9')).toBe('event-9');
+    expect(messageIdOf(null, undefined)).toBeUndefined();
+  });
+});

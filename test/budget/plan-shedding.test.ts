@@ -1,0 +1,212 @@
+import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../functions/core/config.js';
+import type { HourlyRate } from '../../functions/core/pricing.js';
+import { vmKey, type Vm } from '../../functions/core/vm.js';
+import { planShedding, type SheddingInput } from '../../functions/budget/plan-shedding.js';
+import { budgetSettings, type SheddingPolicy, type Tier } from '../../functions/budget/policy.js';
+
+const POLICY: SheddingPolicy = readConfig(budgetSettings, {}).policy;
+const TIER_LOW: Tier = { at: 1, stop: ['low'] };
+const TIER_LOW_MEDIUM: Tier = { at: 1.1, stop: ['low', 'medium'] };
+
+function vm(name: string, overrides: Partial<Vm> & { priority?: string } = {}): Vm {
+  const { priority, ...rest } = overrides;
+  return {
+    project: 'ml-training-prod',
+    zone: 'us-central1-a',
+    region: 'us-central1',
+    name,
+    id: `1${name.length}`,
+    status: 'RUNNING',
+    machineType: 'n2-standard-4',
+    provisioningModel: 'SPOT',
+    terminationAction: 'STOP',
+    labels: priority === undefined ? {} : { priority },
+    labelFingerprint: 'fp',
+    gpus: [],
+    managedBy: undefined,
+    createdAt: undefined,
+    ...rest,
+  };
+}
+
+function rate(hourly: number): HourlyRate {
+  return { hourly, spot: hourly, onDemand: hourly * 3, currency: 'USD', source: 'catalog' };
+}
+
+function input(
+  vms: Vm[],
+  hourly: Record<string, number>,
+  overrides: Partial<SheddingInput> = {},
+): SheddingInput {
+  return {
+    tier: TIER_LOW,
+    policy: POLICY,
+    scope: new Set(['ml-training-prod']),
+    vms,
+    rates: new Map(vms.map((v) => [vmKey(v), rate(hourly[v.name] ?? 0.1)])),
+    alreadyStopped: 0,
+    ...overrides,
+  };
+}
+
+const summary = (i: SheddingInput): string[] =>
+  planShedding(i).decisions.map((d) => `${d.vm.name}:${d.action}`);
+
+describe('planShedding', () => {
+  it('orders by priority ascending, then by hourly cost descending', () => {
+    const vms = [
+      vm('medium-cheap', { priority: 'medium' }),
+      vm('low-cheap', { priority: 'low' }),
+      vm('medium-dear', { priority: 'medium' }),
+      vm('low-dear', { priority: 'low' }),
+      vm('low-mid', { priority: 'low' }),
+    ];
+    const prices = {
+      'medium-cheap': 0.1,
+      'low-cheap': 0.05,
+      'medium-dear': 2,
+      'low-dear': 1.5,
+      'low-mid': 0.3,
+    };
+    const plan = planShedding(input(vms, prices, { tier: TIER_LOW_MEDIUM }));
+    expect(plan.stops.map((d) => d.vm.name)).toEqual([
+      'low-dear',
+      'low-mid',
+      'low-cheap',
+      'medium-dear',
+      'medium-cheap',
+    ]);
+    expect(plan.savingPerHour).toBeCloseTo(3.95, 9);
+    expect(plan.currency).toBe('USD');
+  });
+
+  it.each<[string, Vm, string | undefined]>([
+    ['a critical VM', vm('x', { priority: 'critical' }), undefined],
+    ['a high-priority VM', vm('x', { priority: 'high' }), undefined],
+    ['a medium VM at the low tier', vm('x', { priority: 'medium' }), undefined],
+    ['a low VM', vm('x', { priority: 'low' }), 'x:STOP'],
+    ['an unlabelled VM (counted as low)', vm('x'), 'x:STOP'],
+    ['an unrecognised priority (counted as low)', vm('x', { priority: 'urgent' }), 'x:STOP'],
+    [
+      'an exempt VM',
+      vm('x', { labels: { priority: 'low', 'costguard-exempt': 'true' } }),
+      'x:SKIP_EXEMPT',
+    ],
+    [
+      'an exempt label with an empty value',
+      vm('x', { labels: { priority: 'low', 'costguard-exempt': '' } }),
+      'x:SKIP_EXEMPT',
+    ],
+    [
+      'an exempt label set to false',
+      vm('x', { labels: { priority: 'low', 'costguard-exempt': 'false' } }),
+      'x:STOP',
+    ],
+    [
+      'a VM of a managed instance group',
+      vm('x', {
+        priority: 'low',
+        managedBy: 'projects/481516234201/zones/us-central1-a/instanceGroupManagers/workers',
+      }),
+      'x:SKIP_MIG',
+    ],
+    ['a STANDARD VM', vm('x', { priority: 'low', provisioningModel: 'STANDARD' }), undefined],
+    [
+      'a legacy preemptible VM',
+      vm('x', { priority: 'low', provisioningModel: 'PREEMPTIBLE' }),
+      undefined,
+    ],
+    [
+      'a VM outside the scope',
+      vm('x', { priority: 'low', project: 'research-sandbox' }),
+      undefined,
+    ],
+    ['a VM already stopping', vm('x', { priority: 'low', status: 'STOPPING' }), undefined],
+    ['a terminated VM', vm('x', { priority: 'low', status: 'TERMINATED' }), undefined],
+  ])('decides about %s', (_case, machine, expected) => {
+    expect(summary(input([machine], {}))).toEqual(expected ? [expected] : []);
+  });
+
+  it('follows the policy: priority label, missing priority, exempt label and models', () => {
+    const policy: SheddingPolicy = {
+      ...POLICY,
+      priorityLabel: 'tier',
+      missingPriority: 'critical',
+      exemptLabel: 'keep',
+      provisioningModels: ['SPOT', 'PREEMPTIBLE'],
+    };
+    const vms = [
+      vm('tier-low', { labels: { tier: 'low' } }),
+      vm('priority-low-only', { labels: { priority: 'low' } }),
+      vm('kept', { labels: { tier: 'low', keep: 'yes' } }),
+      vm('preemptible', { labels: { tier: 'low' }, provisioningModel: 'PREEMPTIBLE' }),
+    ];
+    expect(summary(input(vms, {}, { policy }))).toEqual([
+      'kept:SKIP_EXEMPT',
+      'preemptible:STOP',
+      'tier-low:STOP',
+    ]);
+  });
+
+  it('caps the stops of a tier, spares the rest, and counts earlier stops against the cap', () => {
+    const vms = ['a', 'b', 'c', 'd'].map((n) => vm(`low-${n}`, { priority: 'low' }));
+    const prices = { 'low-a': 4, 'low-b': 3, 'low-c': 2, 'low-d': 1 };
+    const capped: Tier = { at: 1, stop: ['low'], maxStops: 2 };
+    expect(summary(input(vms, prices, { tier: capped }))).toEqual([
+      'low-a:STOP',
+      'low-b:STOP',
+      'low-c:SKIP_CAP',
+      'low-d:SKIP_CAP',
+    ]);
+    expect(summary(input(vms.slice(2), prices, { tier: capped, alreadyStopped: 1 }))).toEqual([
+      'low-c:STOP',
+      'low-d:SKIP_CAP',
+    ]);
+    expect(summary(input(vms.slice(2), prices, { tier: capped, alreadyStopped: 2 }))).toEqual([
+      'low-c:SKIP_CAP',
+      'low-d:SKIP_CAP',
+    ]);
+  });
+
+  it('does not count exempt or MIG VMs against the cap', () => {
+    const vms = [
+      vm('exempt', { labels: { priority: 'low', 'costguard-exempt': 'true' } }),
+      vm('mig', { priority: 'low', managedBy: 'projects/1/zones/z/instanceGroupManagers/g' }),
+      vm('plain', { priority: 'low' }),
+    ];
+    const prices = { exempt: 9, mig: 8, plain: 1 };
+    const plan = planShedding(input(vms, prices, { tier: { at: 1, stop: ['low'], maxStops: 1 } }));
+    expect(plan.stops.map((d) => d.vm.name)).toEqual(['plain']);
+    expect(plan.spared.map((d) => [d.vm.name, d.reason])).toEqual([
+      ['exempt', 'exempt by label costguard-exempt'],
+      ['mig', 'managed by g, which would recreate it; reported only'],
+    ]);
+    expect(plan.savingPerHour).toBe(1);
+  });
+
+  it('orders unpriced VMs last within their priority and by name for ties', () => {
+    const vms = [
+      vm('b', { priority: 'low' }),
+      vm('a', { priority: 'low' }),
+      vm('c', { priority: 'low' }),
+    ];
+    const plan = planShedding({
+      ...input(vms, {}),
+      rates: new Map([[vmKey(vms[2] as Vm), rate(0.5)]]),
+    });
+    expect(plan.stops.map((d) => [d.vm.name, d.rate.source])).toEqual([
+      ['c', 'catalog'],
+      ['a', 'unknown'],
+      ['b', 'unknown'],
+    ]);
+  });
+
+  it('explains each stop', () => {
+    const plan = planShedding(input([vm('x'), vm('y', { priority: 'low' })], {}));
+    expect(plan.stops.map((d) => d.reason)).toEqual([
+      'no priority label, counted as low, tier 1 stops low',
+      'priority low, tier 1 stops low',
+    ]);
+  });
+});
