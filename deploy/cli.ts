@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadDeployInputs, loadPipelines } from './load-inputs.js';
+import { parseDeployOptions, parseTeardownOptions, UsageError } from './options.js';
+import { planDeploy } from './plan-deploy.js';
+import { planTeardown } from './plan-teardown.js';
+import { PlanError, runPlan, spawnExec, type Exec } from './run-plan.js';
+import { stageSource } from './stage-source.js';
+
+/**
+ * `npm run deploy` and `npm run teardown`: parse, plan, then print (`--dry-run`) or run. Both
+ * return an exit code instead of exiting, so tests drive them in-process with a fake `exec`.
+ */
+export const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface CliIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+  readonly exec?: Exec;
+  readonly root?: string;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export const DEPLOY_USAGE = `Usage: npm run deploy -- --project P --region R --billing-account A
+  [--budget-amount N] [--slack-channel C] [--enforce] [--dry-run]
+  [--projects P1,P2] [--dataset D] [--bq-location L] [--budget-policy FILE]
+  [--label-policy FILE] [--spot-alerts FILE] [--pipelines FILE] [--run-invoker user:EMAIL]...
+  [--dashboard-url URL] [--source DIR]
+The Slack bot token is read from the SLACK_BOT_TOKEN environment variable.`;
+
+export const TEARDOWN_USAGE = `Usage: npm run teardown -- --project P --region R
+  [--billing-account A] [--projects P1,P2] [--dataset D] [--pipelines FILE]
+  [--delete-data] [--dry-run]`;
+
+async function guarded(io: CliIo, usage: string, body: () => Promise<void>): Promise<number> {
+  try {
+    await body();
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`costguard: ${error.message}`);
+      io.err(usage);
+      return 2;
+    }
+    if (error instanceof PlanError) {
+      io.err(`costguard: ${error.message}`);
+      io.err('Fix the cause and run the same command again: finished steps are not repeated.');
+      return 1;
+    }
+    throw error;
+  }
+}
+
+export function deployCli(argv: readonly string[], io: CliIo): Promise<number> {
+  return guarded(io, DEPLOY_USAGE, async () => {
+    const root = io.root ?? REPOSITORY_ROOT;
+    const exec = io.exec ?? spawnExec;
+    const options = parseDeployOptions(argv);
+    const plan = planDeploy(loadDeployInputs(options, join(root, 'sql')));
+    if (options.dryRun) {
+      io.err(
+        `# Would build (npm run build) and stage the function source into ${options.sourceDir}`,
+      );
+    } else {
+      io.out(`Building the functions (npm run build)`);
+      const built = await exec(['npm', 'run', 'build', '--silent'], { capture: false });
+      if (built.code !== 0) throw new PlanError(`npm run build exited with ${built.code}`);
+      const staged = stageSource(root, join(root, options.sourceDir));
+      io.out(
+        `Staged ${staged.files} files (${Math.round(staged.bytes / 1024)} KiB) into ${options.sourceDir}`,
+      );
+    }
+    await runPlan(plan, {
+      exec,
+      env: io.env,
+      out: io.out,
+      err: io.err,
+      dryRun: options.dryRun,
+      sleep: io.sleep,
+    });
+  });
+}
+
+export function teardownCli(argv: readonly string[], io: CliIo): Promise<number> {
+  return guarded(io, TEARDOWN_USAGE, async () => {
+    const options = parseTeardownOptions(argv);
+    const pipelines = options.pipelinesFile
+      ? loadPipelines(options.pipelinesFile, [...options.projects]).bindings
+      : [];
+    const plan = planTeardown({ options, pipelines });
+    await runPlan(plan, {
+      exec: io.exec ?? spawnExec,
+      env: io.env,
+      out: io.out,
+      err: io.err,
+      dryRun: options.dryRun,
+      sleep: io.sleep,
+    });
+  });
+}
+
+/** The process side: real stdout/stderr, real commands, and the exit code. */
+export async function main(cli: typeof deployCli, argv: readonly string[]): Promise<void> {
+  const code = await cli(argv, {
+    env: process.env,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.exitCode = code;
+}

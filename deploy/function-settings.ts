@@ -1,0 +1,109 @@
+import { budgetSettings, type SheddingPolicy } from '../functions/budget/policy.js';
+import { commonSettings } from '../functions/core/config.js';
+import { labelSettings } from '../functions/labels/settings.js';
+import { recorderSettings } from '../functions/recorder/settings.js';
+import { runsSettings } from '../functions/runs/config.js';
+import type { DeployOptions } from './options.js';
+import { functionUrl, type FunctionSpec, type Target } from './resources.js';
+
+/**
+ * The environment each function is deployed with. Variable names come from the capabilities'
+ * own settings specs, so a renamed setting cannot silently drift from what deploy sets. A
+ * capability with new settings adds one entry to TARGET_SETTINGS.
+ */
+export interface PipelineBinding {
+  readonly name: string;
+  readonly project: string;
+  readonly bucket?: string;
+  readonly vm?: { readonly zone: string; readonly instance: string };
+  readonly job?: { readonly region: string; readonly name: string };
+}
+
+/** The options together with the files they name, read and validated. */
+export interface DeployInputs {
+  readonly options: DeployOptions;
+  readonly budgetPolicy: SheddingPolicy;
+  /** Minified JSON of the validated budget policy (the same tiers the budget alerts at). */
+  readonly budgetPolicyJson: string;
+  readonly labelPolicyJson?: string;
+  readonly spotAlertsJson?: string;
+  readonly pipelinesJson?: string;
+  readonly pipelines: readonly PipelineBinding[];
+  readonly sql: ReadonlyArray<{ readonly name: string; readonly sql: string }>;
+}
+
+type TargetSettings = (spec: FunctionSpec, inputs: DeployInputs) => Record<string, string>;
+
+const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
+  recordSpotCosts: (spec, { spotAlertsJson }) => ({
+    // The recorder waits as long after the hour as Cloud Scheduler does before calling it.
+    [recorderSettings.settleMinutes.variable]: String(scheduledMinute(spec)),
+    ...(spotAlertsJson ? { [recorderSettings.alerts.variable]: spotAlertsJson } : {}),
+  }),
+  enforceBudget: (_spec, { options, budgetPolicyJson }) => ({
+    [budgetSettings.policy.variable]: budgetPolicyJson,
+    // Set explicitly either way: what the function does never depends on a code default.
+    [budgetSettings.enforce.variable]: String(options.enforce),
+  }),
+  enforceLabels: (_spec, inputs) => labelEnvironment(inputs),
+  enforceLabelsOnCreate: (_spec, inputs) => labelEnvironment(inputs),
+  triggerRun: (spec, { options, pipelinesJson }) => ({
+    ...(pipelinesJson ? { [runsSettings.pipelines.variable]: pipelinesJson } : {}),
+    [runsSettings.dryRun.variable]: 'false',
+    [runsSettings.publicUrl.variable]: functionUrl(spec.name, options.project, options.region),
+  }),
+};
+
+/** The minute past the hour of an hourly schedule such as `10 * * * *`. */
+function scheduledMinute(spec: FunctionSpec): number {
+  const minute =
+    spec.trigger.kind === 'scheduled' ? Number(spec.trigger.schedule.split(' ')[0]) : NaN;
+  if (!Number.isInteger(minute)) throw new Error(`${spec.target} has no hourly schedule`);
+  return minute;
+}
+
+function labelEnvironment({ options, labelPolicyJson }: DeployInputs): Record<string, string> {
+  return {
+    ...(labelPolicyJson ? { [labelSettings.policy.variable]: labelPolicyJson } : {}),
+    [labelSettings.dryRun.variable]: String(!options.enforce),
+  };
+}
+
+export function functionEnvironment(
+  spec: FunctionSpec,
+  inputs: DeployInputs,
+): Record<string, string> {
+  const { options } = inputs;
+  return {
+    [commonSettings.projects.variable]: options.projects.join(','),
+    [commonSettings.ledgerProject.variable]: options.project,
+    [commonSettings.dataset.variable]: options.dataset,
+    [commonSettings.location.variable]: options.bqLocation,
+    ...(options.slackChannel
+      ? { [commonSettings.slackChannel.variable]: options.slackChannel }
+      : {}),
+    ...(options.dashboardUrl
+      ? { [commonSettings.dashboardUrl.variable]: options.dashboardUrl }
+      : {}),
+    ...TARGET_SETTINGS[spec.target](spec, inputs),
+  };
+}
+
+/** The variable the Slack token is mounted as, from Secret Manager. */
+export const SLACK_TOKEN_VARIABLE = commonSettings.slackToken.variable;
+
+const DELIMITERS = ['|', ';', '#', '~', '!', '%', '|~|'];
+
+/**
+ * `--set-env-vars` takes KEY=VALUE items separated by commas, and JSON values contain commas,
+ * so the items are joined with gcloud's alternate delimiter syntax (`^DELIM^`, see
+ * `gcloud topic escaping`) using a delimiter that occurs in no key or value.
+ */
+export function envVarsFlag(env: Readonly<Record<string, string>>): string {
+  const items = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  const delimiter = DELIMITERS.find((d) => items.every((item) => !item.includes(d)));
+  if (delimiter === undefined) {
+    throw new Error('Every candidate delimiter occurs in the function settings');
+  }
+  return `--set-env-vars=^${delimiter}^${items.join(delimiter)}`;
+}

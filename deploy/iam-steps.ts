@@ -1,0 +1,114 @@
+import { gcloud, type Command, type ProbeOutcome } from './plan.js';
+
+/**
+ * IAM commands shared by deploy and teardown. Adding a binding that exists is a no-op, so deploy
+ * adds without asking; removing one that does not exist is an error, so teardown reads the
+ * policy first (`get-iam-policy --format=json`) and removes only what is there.
+ */
+export type IamResource =
+  | { readonly kind: 'project'; readonly project: string }
+  | { readonly kind: 'billing-account'; readonly account: string }
+  | { readonly kind: 'secret'; readonly project: string; readonly secret: string }
+  | { readonly kind: 'bucket'; readonly project: string; readonly bucket: string }
+  | {
+      readonly kind: 'instance';
+      readonly project: string;
+      readonly zone: string;
+      readonly instance: string;
+    }
+  | {
+      readonly kind: 'run-job';
+      readonly project: string;
+      readonly region: string;
+      readonly job: string;
+    }
+  | { readonly kind: 'service-account'; readonly project: string; readonly email: string };
+
+function resourceArgs(resource: IamResource): { group: string[]; args: string[] } {
+  switch (resource.kind) {
+    case 'project':
+      return { group: ['projects'], args: [resource.project] };
+    case 'billing-account':
+      return { group: ['billing', 'accounts'], args: [resource.account] };
+    case 'secret':
+      return { group: ['secrets'], args: [resource.secret, `--project=${resource.project}`] };
+    case 'bucket':
+      return {
+        group: ['storage', 'buckets'],
+        args: [`gs://${resource.bucket}`, `--project=${resource.project}`],
+      };
+    case 'instance':
+      return {
+        group: ['compute', 'instances'],
+        args: [resource.instance, `--zone=${resource.zone}`, `--project=${resource.project}`],
+      };
+    case 'run-job':
+      return {
+        group: ['run', 'jobs'],
+        args: [resource.job, `--region=${resource.region}`, `--project=${resource.project}`],
+      };
+    case 'service-account':
+      return {
+        group: ['iam', 'service-accounts'],
+        args: [resource.email, `--project=${resource.project}`],
+      };
+  }
+}
+
+/** Only these policy commands take `--condition`; a policy with conditions otherwise prompts. */
+function conditionArgs(resource: IamResource): string[] {
+  return resource.kind === 'billing-account' || resource.kind === 'run-job'
+    ? []
+    : ['--condition=None'];
+}
+
+export function addBinding(resource: IamResource, principal: string, role: string): Command {
+  const { group, args } = resourceArgs(resource);
+  return {
+    ...gcloud(
+      ...group,
+      'add-iam-policy-binding',
+      ...args,
+      `--member=${principal}`,
+      `--role=${role}`,
+      ...conditionArgs(resource),
+      '--format=none',
+      '--quiet',
+    ),
+    retryUntilPropagated: true,
+  };
+}
+
+export function removeBinding(resource: IamResource, principal: string, role: string): Command {
+  const { group, args } = resourceArgs(resource);
+  return gcloud(
+    ...group,
+    'remove-iam-policy-binding',
+    ...args,
+    `--member=${principal}`,
+    `--role=${role}`,
+    ...(resource.kind === 'billing-account' || resource.kind === 'run-job' ? [] : ['--all']),
+    '--format=none',
+    '--quiet',
+  );
+}
+
+export function getPolicy(resource: IamResource): string[] {
+  const { group, args } = resourceArgs(resource);
+  return ['gcloud', ...group, 'get-iam-policy', ...args, '--format=json'];
+}
+
+/** The roles `principal` holds in a policy printed by `get-iam-policy --format=json`. */
+export function rolesHeld(outcome: ProbeOutcome, principal: string): string[] {
+  if (!outcome.ok) return [];
+  let policy: unknown;
+  try {
+    policy = JSON.parse(outcome.stdout);
+  } catch {
+    return [];
+  }
+  const bindings = (policy as { bindings?: Array<{ role?: string; members?: string[] }> }).bindings;
+  return (bindings ?? [])
+    .filter((b) => typeof b.role === 'string' && (b.members ?? []).includes(principal))
+    .map((b) => b.role as string);
+}

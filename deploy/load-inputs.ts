@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { sqlFiles } from '../functions/adapters/bigquery.js';
+import { budgetSettings, DEFAULT_POLICY } from '../functions/budget/policy.js';
+import { readConfig, type Setting } from '../functions/core/config.js';
+import { labelSettings } from '../functions/labels/settings.js';
+import { recorderSettings } from '../functions/recorder/settings.js';
+import { runsSettings } from '../functions/runs/config.js';
+import type { DeployInputs, PipelineBinding } from './function-settings.js';
+import { UsageError, type DeployOptions } from './options.js';
+
+/**
+ * Reads the files the options name (policies, pipelines, the ledger SQL) and validates each with
+ * the capability's own settings spec, so that a policy deploy accepts is one the function accepts.
+ */
+function readText(file: string, option: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `--${option} ${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+}
+
+function validated<T>(setting: Setting<T>, text: string, option: string, file: string): T {
+  try {
+    return readConfig({ value: setting }, { [setting.variable]: text }).value;
+  } catch (error) {
+    throw new UsageError(`--${option} ${file}: ${(error as Error).message}`);
+  }
+}
+
+export function pipelineBindings(
+  pipelines: Readonly<Record<string, Readonly<Record<string, unknown>>>>,
+): PipelineBinding[] {
+  return Object.entries(pipelines).map(([name, p]) => {
+    const bucket = typeof p.bucket === 'string' ? p.bucket : undefined;
+    const base = { name, project: String(p.project), ...(bucket ? { bucket } : {}) };
+    return p.executor === 'vm'
+      ? { ...base, vm: { zone: String(p.zone), instance: String(p.instance) } }
+      : { ...base, job: { region: String(p.region), name: String(p.job) } };
+  });
+}
+
+export function loadPipelines(
+  file: string,
+  governed: readonly string[],
+): { json: string; bindings: PipelineBinding[] } {
+  const text = readText(file, 'pipelines');
+  const bindings = pipelineBindings(validated(runsSettings.pipelines, text, 'pipelines', file));
+  const outside = bindings.filter((b) => !governed.includes(b.project));
+  if (outside.length > 0) {
+    throw new UsageError(
+      `--pipelines ${file}: pipelines must run in governed projects (--projects); ${outside
+        .map((b) => `${b.name} uses ${b.project}`)
+        .join(', ')}`,
+    );
+  }
+  return { json: minified(text), bindings };
+}
+
+/** The file's JSON on one line; the function parses it again with the same schema. */
+function minified(text: string): string {
+  return JSON.stringify(JSON.parse(text));
+}
+
+export function loadDeployInputs(options: DeployOptions, sqlRoot: string): DeployInputs {
+  const budgetText = options.budgetPolicyFile
+    ? readText(options.budgetPolicyFile, 'budget-policy')
+    : JSON.stringify(DEFAULT_POLICY);
+  const budgetPolicy = validated(
+    budgetSettings.policy,
+    budgetText,
+    'budget-policy',
+    options.budgetPolicyFile ?? 'default',
+  );
+  let labelPolicyJson: string | undefined;
+  if (options.labelPolicyFile) {
+    const text = readText(options.labelPolicyFile, 'label-policy');
+    validated(labelSettings.policy, text, 'label-policy', options.labelPolicyFile);
+    labelPolicyJson = minified(text);
+  }
+  let spotAlertsJson: string | undefined;
+  if (options.spotAlertsFile) {
+    const text = readText(options.spotAlertsFile, 'spot-alerts');
+    validated(recorderSettings.alerts, text, 'spot-alerts', options.spotAlertsFile);
+    spotAlertsJson = minified(text);
+  }
+  const pipelines = options.pipelinesFile
+    ? loadPipelines(options.pipelinesFile, options.projects)
+    : undefined;
+  const sql = [...sqlFiles(sqlRoot, 'tables'), ...sqlFiles(sqlRoot, 'views')];
+  return {
+    options,
+    budgetPolicy,
+    budgetPolicyJson: minified(budgetText),
+    ...(labelPolicyJson ? { labelPolicyJson } : {}),
+    ...(spotAlertsJson ? { spotAlertsJson } : {}),
+    ...(pipelines ? { pipelinesJson: pipelines.json } : {}),
+    pipelines: pipelines?.bindings ?? [],
+    sql,
+  };
+}

@@ -1,0 +1,203 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DATASET_ID, PROJECT_ID } from '../functions/core/config.js';
+
+/**
+ * The command lines of `npm run deploy` and `npm run teardown`, parsed and validated before
+ * anything runs: a wrong option stops with one line naming it and what it expects.
+ */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const REGION = /^[a-z]+-[a-z]+\d+$/;
+export const BILLING_ACCOUNT = /^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/;
+/** An amount in the billing account's currency, optionally suffixed with it (`500`, `500USD`). */
+export const BUDGET_AMOUNT = /^\d{1,12}(\.\d{1,2})?([A-Z]{3})?$/;
+export const SLACK_CHANNEL = /^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
+export const BQ_LOCATION = /^[A-Za-z]+(-[a-z]+\d*)?$/;
+/** An IAM principal allowed to call the run trigger, e.g. `user:ana@example.com`. */
+export const PRINCIPAL = /^(user|group|serviceAccount|domain):[A-Za-z0-9._%+@-]+$/;
+const URL_PATTERN = /^https:\/\/[^\s'"]+$/;
+
+export interface DeployOptions {
+  /** The project that hosts costguard (functions, dataset, topic, secret, scheduler). */
+  readonly project: string;
+  readonly region: string;
+  readonly billingAccount: string;
+  /** Unset: a budget created now follows last period's spend; an existing one keeps its amount. */
+  readonly budgetAmount?: string;
+  /** Unset: no Slack messages, no secret. */
+  readonly slackChannel?: string;
+  readonly enforce: boolean;
+  readonly dryRun: boolean;
+  /** The governed projects (COSTGUARD_PROJECTS); the host project by default. */
+  readonly projects: readonly string[];
+  readonly dataset: string;
+  readonly bqLocation: string;
+  readonly budgetPolicyFile?: string;
+  readonly labelPolicyFile?: string;
+  /** The cost recorder's Spot spend alert rules (COSTGUARD_SPOT_ALERTS). */
+  readonly spotAlertsFile?: string;
+  /** The run trigger's pipelines (COSTGUARD_PIPELINES); without them triggerRun is not deployed. */
+  readonly pipelinesFile?: string;
+  /** Principals given run.invoker on triggerRun. */
+  readonly runInvokers: readonly string[];
+  readonly dashboardUrl?: string;
+  /** Where the function source is staged and uploaded from. */
+  readonly sourceDir: string;
+}
+
+export interface TeardownOptions {
+  readonly project: string;
+  readonly region: string;
+  /** Needed to find and remove the budget and the billing-account role binding. */
+  readonly billingAccount?: string;
+  readonly projects: readonly string[];
+  readonly dataset: string;
+  readonly bqLocation: string;
+  /** The pipelines deploy was given, to remove the per-VM, per-job and per-bucket bindings. */
+  readonly pipelinesFile?: string;
+  readonly deleteData: boolean;
+  readonly dryRun: boolean;
+}
+
+export const DEFAULT_SOURCE_DIR = 'build/function-source';
+
+function checked(
+  values: Record<string, unknown>,
+  name: string,
+  pattern: RegExp,
+  expects: string,
+): string | undefined {
+  const value = values[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !pattern.test(value)) {
+    throw new UsageError(`--${name}: expected ${expects}; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function required(
+  values: Record<string, unknown>,
+  name: string,
+  pattern: RegExp,
+  expects: string,
+): string {
+  const value = checked(values, name, pattern, expects);
+  if (value === undefined) throw new UsageError(`--${name} is required: ${expects}`);
+  return value;
+}
+
+function projectList(values: Record<string, unknown>, host: string): readonly string[] {
+  const raw = values.projects;
+  if (raw === undefined) return [host];
+  if (typeof raw !== 'string') throw new UsageError('--projects: expected a value');
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const bad = items.filter((p) => !PROJECT_ID.test(p));
+  if (items.length === 0 || bad.length > 0) {
+    throw new UsageError(
+      `--projects: expected a comma-separated list of project ids; got "${raw}"`,
+    );
+  }
+  return [...new Set(items)];
+}
+
+function parse(argv: readonly string[], options: ParseArgsConfig['options']) {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: false, strict: true }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
+  }
+}
+
+const shared = {
+  project: { type: 'string' },
+  region: { type: 'string' },
+  'billing-account': { type: 'string' },
+  projects: { type: 'string' },
+  dataset: { type: 'string' },
+  'bq-location': { type: 'string' },
+  pipelines: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+} as const;
+
+export function parseDeployOptions(argv: readonly string[]): DeployOptions {
+  const values = parse(argv, {
+    ...shared,
+    'budget-amount': { type: 'string' },
+    'slack-channel': { type: 'string' },
+    enforce: { type: 'boolean' },
+    'budget-policy': { type: 'string' },
+    'label-policy': { type: 'string' },
+    'spot-alerts': { type: 'string' },
+    'run-invoker': { type: 'string', multiple: true },
+    'dashboard-url': { type: 'string' },
+    source: { type: 'string' },
+  }) as Record<string, unknown>;
+  const project = required(values, 'project', PROJECT_ID, 'a Google Cloud project id');
+  const invokers = (values['run-invoker'] as string[] | undefined) ?? [];
+  const badInvoker = invokers.find((m) => !PRINCIPAL.test(m));
+  if (badInvoker !== undefined) {
+    throw new UsageError(
+      `--run-invoker: expected a principal such as user:ana@example.com; got "${badInvoker}"`,
+    );
+  }
+  return {
+    project,
+    region: required(values, 'region', REGION, 'a region such as us-central1'),
+    billingAccount: required(
+      values,
+      'billing-account',
+      BILLING_ACCOUNT,
+      'a billing account id such as 012345-6789AB-CDEF01',
+    ),
+    budgetAmount: checked(
+      values,
+      'budget-amount',
+      BUDGET_AMOUNT,
+      'an amount such as 500 or 500USD (in the billing account currency)',
+    ),
+    slackChannel: checked(values, 'slack-channel', SLACK_CHANNEL, 'a Slack channel id or name'),
+    enforce: values.enforce === true,
+    dryRun: values['dry-run'] === true,
+    projects: projectList(values, project),
+    dataset: checked(values, 'dataset', DATASET_ID, 'a BigQuery dataset id') ?? 'costguard',
+    bqLocation:
+      checked(values, 'bq-location', BQ_LOCATION, 'a BigQuery location such as US or EU') ?? 'US',
+    budgetPolicyFile: values['budget-policy'] as string | undefined,
+    labelPolicyFile: values['label-policy'] as string | undefined,
+    spotAlertsFile: values['spot-alerts'] as string | undefined,
+    pipelinesFile: values.pipelines as string | undefined,
+    runInvokers: [...new Set(invokers)],
+    dashboardUrl: checked(values, 'dashboard-url', URL_PATTERN, 'an https:// URL'),
+    sourceDir: (values.source as string | undefined) ?? DEFAULT_SOURCE_DIR,
+  };
+}
+
+export function parseTeardownOptions(argv: readonly string[]): TeardownOptions {
+  const values = parse(argv, { ...shared, 'delete-data': { type: 'boolean' } }) as Record<
+    string,
+    unknown
+  >;
+  const project = required(values, 'project', PROJECT_ID, 'a Google Cloud project id');
+  return {
+    project,
+    region: required(values, 'region', REGION, 'a region such as us-central1'),
+    billingAccount: checked(
+      values,
+      'billing-account',
+      BILLING_ACCOUNT,
+      'a billing account id such as 012345-6789AB-CDEF01',
+    ),
+    projects: projectList(values, project),
+    dataset: checked(values, 'dataset', DATASET_ID, 'a BigQuery dataset id') ?? 'costguard',
+    bqLocation:
+      checked(values, 'bq-location', BQ_LOCATION, 'a BigQuery location such as US or EU') ?? 'US',
+    pipelinesFile: values.pipelines as string | undefined,
+    deleteData: values['delete-data'] === true,
+    dryRun: values['dry-run'] === true,
+  };
+}

@@ -1,0 +1,130 @@
+import type { Target } from './resources.js';
+
+/**
+ * Least privilege, by function. Predefined roles are broader than any of these functions needs
+ * (compute.instanceAdmin can delete disks; the enforcer only lists, reads and stops VMs), so each
+ * gets a custom role of exactly the permissions its code calls. Waiting on a Compute operation
+ * (zoneOperations.wait) needs compute.zoneOperations.get; every capability prices VMs, which
+ * reads machine types (the Cloud Billing Catalog itself needs no role).
+ */
+export interface CustomRole {
+  readonly id: string;
+  readonly title: string;
+  readonly permissions: readonly string[];
+}
+
+const MACHINE_TYPES = ['compute.machineTypes.get', 'compute.machineTypes.list'];
+
+export const ROLES = {
+  recorder: {
+    id: 'costguardRecorder',
+    title: 'costguard cost recorder',
+    permissions: [
+      'compute.instances.get',
+      'compute.instances.list',
+      ...MACHINE_TYPES,
+      'monitoring.timeSeries.list',
+    ],
+  },
+  budgetEnforcer: {
+    id: 'costguardBudgetEnforcer',
+    title: 'costguard budget enforcer',
+    permissions: [
+      'compute.instances.get',
+      'compute.instances.list',
+      'compute.instances.stop',
+      'compute.zoneOperations.get',
+      ...MACHINE_TYPES,
+      // A budget names its projects by number; the enforcer maps them to ids.
+      'resourcemanager.projects.get',
+    ],
+  },
+  labelEnforcer: {
+    id: 'costguardLabelEnforcer',
+    title: 'costguard label enforcer',
+    permissions: [
+      'compute.instances.get',
+      'compute.instances.list',
+      'compute.instances.setLabels',
+      'compute.instances.stop',
+      'compute.zoneOperations.get',
+      ...MACHINE_TYPES,
+      // Labels can be derived from the project's own labels.
+      'resourcemanager.projects.get',
+    ],
+  },
+  /** Bound on each batch VM only, never on the project. */
+  runVm: {
+    id: 'costguardRunVm',
+    title: 'costguard run trigger on its batch VM',
+    permissions: [
+      'compute.instances.get',
+      'compute.instances.setLabels',
+      'compute.instances.setMetadata',
+      'compute.instances.setScheduling',
+      'compute.instances.start',
+      'compute.instances.stop',
+    ],
+  },
+  /** Operations are not instance resources: waiting on them and finding preemptions is per project. */
+  runObserver: {
+    id: 'costguardRunObserver',
+    title: 'costguard run trigger operations reader',
+    permissions: ['compute.zoneOperations.get', 'compute.zoneOperations.list', ...MACHINE_TYPES],
+  },
+  /** Bound on each Cloud Run job only. */
+  runJob: {
+    id: 'costguardRunJob',
+    title: 'costguard run trigger on its Cloud Run job',
+    permissions: [
+      'run.executions.cancel',
+      'run.executions.get',
+      'run.executions.list',
+      'run.jobs.get',
+      'run.jobs.run',
+      // Every execution passes its run id and target as environment overrides.
+      'run.jobs.runWithOverrides',
+    ],
+  },
+} as const satisfies Record<string, CustomRole>;
+
+/** The custom roles each function's account holds in every governed project. */
+export const PROJECT_ROLES: Readonly<Record<Target, readonly CustomRole[]>> = {
+  recordSpotCosts: [ROLES.recorder],
+  enforceBudget: [ROLES.budgetEnforcer],
+  enforceLabels: [ROLES.labelEnforcer],
+  enforceLabelsOnCreate: [ROLES.labelEnforcer],
+  // The run trigger's roles are bound per pipeline (its VM, job, bucket and project).
+  triggerRun: [],
+};
+
+/** Roles that exist in every governed project; the run trigger's only where a pipeline runs. */
+export const GOVERNED_PROJECT_ROLES: readonly CustomRole[] = [
+  ROLES.recorder,
+  ROLES.budgetEnforcer,
+  ROLES.labelEnforcer,
+];
+export const PIPELINE_PROJECT_ROLES: readonly CustomRole[] = [
+  ROLES.runVm,
+  ROLES.runObserver,
+  ROLES.runJob,
+];
+export const ALL_ROLES: readonly CustomRole[] = [
+  ...GOVERNED_PROJECT_ROLES,
+  ...PIPELINE_PROJECT_ROLES,
+];
+
+export function customRoleName(project: string, role: CustomRole): string {
+  return `projects/${project}/roles/${role.id}`;
+}
+
+/** Every function writes the ledger: jobs in the host project, data in the dataset only. */
+export const BIGQUERY_JOB_USER = 'roles/bigquery.jobUser';
+export const BIGQUERY_DATA_EDITOR = 'roles/bigquery.dataEditor';
+/** getBudget needs billing.budgets.get on the billing account; Billing Account Viewer has it. */
+export const BILLING_VIEWER = 'roles/billing.viewer';
+export const SECRET_ACCESSOR = 'roles/secretmanager.secretAccessor';
+export const EVENT_RECEIVER = 'roles/eventarc.eventReceiver';
+export const OBJECT_VIEWER = 'roles/storage.objectViewer';
+/** setMetadata on a VM that runs as a service account also needs actAs on that account. */
+export const SERVICE_ACCOUNT_USER = 'roles/iam.serviceAccountUser';

@@ -1,0 +1,664 @@
+import { bindSql } from '../functions/adapters/bigquery.js';
+import {
+  envVarsFlag,
+  functionEnvironment,
+  SLACK_TOKEN_VARIABLE,
+  type DeployInputs,
+  type PipelineBinding,
+} from './function-settings.js';
+import { addBinding } from './iam-steps.js';
+import { UsageError } from './options.js';
+import {
+  BIGQUERY_DATA_EDITOR,
+  BIGQUERY_JOB_USER,
+  BILLING_VIEWER,
+  customRoleName,
+  EVENT_RECEIVER,
+  GOVERNED_PROJECT_ROLES,
+  OBJECT_VIEWER,
+  PIPELINE_PROJECT_ROLES,
+  PROJECT_ROLES,
+  ROLES,
+  SECRET_ACCESSOR,
+  SERVICE_ACCOUNT_USER,
+  type CustomRole,
+} from './permissions.js';
+import { bq, gcloud, type Command, type Plan, type Step } from './plan.js';
+import {
+  AUDIT_TRIGGER_LOCATION,
+  BETA_INSERT_TRIGGER,
+  budgetDisplayName,
+  BUDGET_TOPIC,
+  EVENTS_ACCOUNT,
+  FUNCTIONS,
+  functionSpec,
+  functionUrl,
+  INSERT_METHODS,
+  member,
+  RUNTIME,
+  SCHEDULER_ACCOUNT,
+  serviceAccountEmail,
+  SERVICES,
+  SLACK_SECRET,
+  VM_SERVICE_ACCOUNT_PLACEHOLDER,
+  type FunctionSpec,
+} from './resources.js';
+import { deploySummary } from './summary.js';
+
+/**
+ * The deploy plan: a pure function of the validated inputs. Every step converges when run
+ * again: a probe decides create, update or nothing, and IAM bindings are additive.
+ */
+
+/** The functions deployed: triggerRun only when it has pipelines to run. */
+export function deployedFunctions(inputs: DeployInputs): FunctionSpec[] {
+  return FUNCTIONS.filter((f) => f.target !== 'triggerRun' || inputs.pipelinesJson !== undefined);
+}
+
+function serviceAccountStep(project: string, account: string, what: string): Step {
+  const email = serviceAccountEmail(account, project);
+  const create = gcloud(
+    'iam',
+    'service-accounts',
+    'create',
+    account,
+    `--project=${project}`,
+    `--display-name=costguard ${what}`,
+    '--quiet',
+  );
+  return {
+    title: `Service account ${email} (${what})`,
+    commands: [create],
+    probe: {
+      argv: [
+        'gcloud',
+        'iam',
+        'service-accounts',
+        'describe',
+        email,
+        `--project=${project}`,
+        '--format=value(email)',
+      ],
+      choose: (found) => (found.ok ? [] : [create]),
+    },
+  };
+}
+
+function customRoleStep(project: string, role: CustomRole): Step {
+  const definition = [
+    `--project=${project}`,
+    `--title=${role.title}`,
+    `--description=Least-privilege role for ${role.title}, managed by costguard deploy`,
+    `--permissions=${role.permissions.join(',')}`,
+    '--stage=GA',
+    '--quiet',
+  ];
+  const create = gcloud('iam', 'roles', 'create', role.id, ...definition);
+  const update = gcloud('iam', 'roles', 'update', role.id, ...definition);
+  const undelete = gcloud('iam', 'roles', 'undelete', role.id, `--project=${project}`, '--quiet');
+  return {
+    title: `Custom role ${customRoleName(project, role)}: ${role.permissions.join(', ')}`,
+    commands: [create],
+    probe: {
+      argv: [
+        'gcloud',
+        'iam',
+        'roles',
+        'describe',
+        role.id,
+        `--project=${project}`,
+        '--format=value(deleted)',
+      ],
+      // A deleted custom role keeps its id for 7 days and cannot be created again meanwhile.
+      choose: (found) => {
+        if (!found.ok) return [create];
+        return found.stdout.trim().toLowerCase() === 'true' ? [undelete, update] : [update];
+      },
+    },
+  };
+}
+
+function datasetStep({ options }: DeployInputs): Step {
+  const { project, dataset, bqLocation } = options;
+  const create = bq(
+    `--project_id=${project}`,
+    `--location=${bqLocation}`,
+    'mk',
+    '--dataset',
+    '--description=costguard ledger: Spot VM costs, enforcement decisions, label checks and runs',
+    `${project}:${dataset}`,
+  );
+  return {
+    title: `BigQuery dataset ${project}:${dataset} (${bqLocation})`,
+    commands: [create],
+    probe: {
+      argv: ['bq', `--project_id=${project}`, 'show', '--format=none', `${project}:${dataset}`],
+      choose: (found) => (found.ok ? [] : [create]),
+    },
+  };
+}
+
+function migrationSteps({ options, sql }: DeployInputs): Step[] {
+  const { project, dataset, bqLocation } = options;
+  return sql.map((file) => ({
+    title: `Ledger migration: sql/${file.name}`,
+    commands: [
+      bq(
+        `--project_id=${project}`,
+        `--location=${bqLocation}`,
+        'query',
+        '--use_legacy_sql=false',
+        bindSql(file.sql, { project, dataset }),
+      ),
+    ],
+  }));
+}
+
+function datasetGrantStep({ options }: DeployInputs, emails: readonly string[]): Step {
+  const { project, dataset, bqLocation } = options;
+  const grantees = emails.map((e) => `"${member(e)}"`).join(', ');
+  return {
+    title: `Let the functions write the ledger dataset only (${BIGQUERY_DATA_EDITOR} on ${dataset})`,
+    commands: [
+      {
+        ...bq(
+          `--project_id=${project}`,
+          `--location=${bqLocation}`,
+          'query',
+          '--use_legacy_sql=false',
+          `GRANT \`${BIGQUERY_DATA_EDITOR}\` ON SCHEMA \`${project}\`.${dataset} TO ${grantees}`,
+        ),
+        retryUntilPropagated: true,
+      },
+    ],
+  };
+}
+
+function topicStep(project: string): Step {
+  const create = gcloud('pubsub', 'topics', 'create', BUDGET_TOPIC, `--project=${project}`);
+  return {
+    title: `Pub/Sub topic ${BUDGET_TOPIC} for budget alerts`,
+    commands: [create],
+    probe: {
+      argv: [
+        'gcloud',
+        'pubsub',
+        'topics',
+        'describe',
+        BUDGET_TOPIC,
+        `--project=${project}`,
+        '--format=value(name)',
+      ],
+      choose: (found) => (found.ok ? [] : [create]),
+    },
+  };
+}
+
+/** Budget thresholds are the policy's tiers, so an alert arrives exactly where a tier starts. */
+export function thresholdPercents(inputs: DeployInputs): string[] {
+  return inputs.budgetPolicy.tiers.map((t) => String(t.at));
+}
+
+function budgetStep(inputs: DeployInputs): Step {
+  const { project, billingAccount, budgetAmount, projects } = inputs.options;
+  const scope = [
+    `--filter-projects=${projects.map((p) => `projects/${p}`).join(',')}`,
+    `--notifications-rule-pubsub-topic=projects/${project}/topics/${BUDGET_TOPIC}`,
+    '--calendar-period=month',
+  ];
+  const thresholds = thresholdPercents(inputs);
+  const create = gcloud(
+    'billing',
+    'budgets',
+    'create',
+    `--billing-account=${billingAccount}`,
+    `--display-name=${budgetDisplayName(project)}`,
+    budgetAmount ? `--budget-amount=${budgetAmount}` : '--last-period-amount',
+    ...scope,
+    ...thresholds.map((p) => `--threshold-rule=percent=${p}`),
+    '--quiet',
+  );
+  const update = (id: string): Command =>
+    gcloud(
+      'billing',
+      'budgets',
+      'update',
+      id,
+      `--billing-account=${billingAccount}`,
+      ...(budgetAmount ? [`--budget-amount=${budgetAmount}`] : []),
+      ...scope,
+      '--clear-threshold-rules',
+      ...thresholds.map((p) => `--add-threshold-rule=percent=${p}`),
+      '--quiet',
+    );
+  return {
+    title: `Budget ${budgetDisplayName(project)} on ${billingAccount}, alerting at ${thresholds
+      .map((p) => `${Math.round(Number(p) * 100)}%`)
+      .join(', ')} of ${budgetAmount ?? "last month's spend"} to ${BUDGET_TOPIC}`,
+    commands: [create],
+    probe: {
+      argv: [
+        'gcloud',
+        'billing',
+        'budgets',
+        'list',
+        `--billing-account=${billingAccount}`,
+        `--filter=displayName=${budgetDisplayName(project)}`,
+        '--format=value(name)',
+      ],
+      choose: (found) => {
+        const name = found.ok ? found.stdout.trim().split('\n')[0]?.trim() : undefined;
+        const id = name?.split('/').pop();
+        return id ? [update(id)] : [create];
+      },
+    },
+  };
+}
+
+function secretSteps(inputs: DeployInputs, emails: readonly string[]): Step[] {
+  const { project } = inputs.options;
+  const create = gcloud(
+    'secrets',
+    'create',
+    SLACK_SECRET,
+    `--project=${project}`,
+    '--replication-policy=automatic',
+    '--quiet',
+  );
+  const addVersion: Command = {
+    ...gcloud(
+      'secrets',
+      'versions',
+      'add',
+      SLACK_SECRET,
+      `--project=${project}`,
+      '--data-file=-',
+      '--quiet',
+    ),
+    stdinFrom: SLACK_TOKEN_VARIABLE,
+  };
+  return [
+    {
+      title: `Secret ${SLACK_SECRET} for the Slack bot token`,
+      commands: [create],
+      probe: {
+        argv: [
+          'gcloud',
+          'secrets',
+          'describe',
+          SLACK_SECRET,
+          `--project=${project}`,
+          '--format=value(name)',
+        ],
+        choose: (found) => (found.ok ? [] : [create]),
+      },
+    },
+    {
+      title: `Slack bot token from $${SLACK_TOKEN_VARIABLE} into ${SLACK_SECRET}`,
+      note: `read from stdin, only when $${SLACK_TOKEN_VARIABLE} is set and differs from the stored version`,
+      commands: [addVersion],
+      probe: {
+        argv: [
+          'gcloud',
+          'secrets',
+          'versions',
+          'access',
+          'latest',
+          `--secret=${SLACK_SECRET}`,
+          `--project=${project}`,
+        ],
+        choose: (stored, env) => {
+          const token = env[SLACK_TOKEN_VARIABLE]?.trim();
+          if (token) return stored.ok && stored.stdout.trim() === token ? [] : [addVersion];
+          if (stored.ok) return [];
+          throw new UsageError(
+            `--slack-channel needs the Slack bot token: set ${SLACK_TOKEN_VARIABLE} in the environment (it is sent to Secret Manager on stdin)`,
+          );
+        },
+      },
+    },
+    {
+      title: `Let each function read ${SLACK_SECRET} (and no other secret)`,
+      commands: emails.map((email) =>
+        addBinding(
+          { kind: 'secret', project, secret: SLACK_SECRET },
+          member(email),
+          SECRET_ACCESSOR,
+        ),
+      ),
+    },
+  ];
+}
+
+function triggerFlags(spec: FunctionSpec, inputs: DeployInputs): string[] {
+  const { project } = inputs.options;
+  const events = serviceAccountEmail(EVENTS_ACCOUNT, project);
+  switch (spec.trigger.kind) {
+    case 'scheduled':
+    case 'http-api':
+      return ['--trigger-http'];
+    case 'budget-topic':
+      return [`--trigger-topic=${BUDGET_TOPIC}`, `--trigger-service-account=${events}`];
+    case 'instance-inserts':
+      return [
+        '--trigger-event-filters=type=google.cloud.audit.log.v1.written',
+        '--trigger-event-filters=serviceName=compute.googleapis.com',
+        `--trigger-event-filters=methodName=${INSERT_METHODS[0]}`,
+        `--trigger-location=${AUDIT_TRIGGER_LOCATION}`,
+        `--trigger-service-account=${events}`,
+      ];
+  }
+}
+
+function functionStep(spec: FunctionSpec, inputs: DeployInputs): Step {
+  const { project, region, sourceDir, slackChannel } = inputs.options;
+  const env = functionEnvironment(spec, inputs);
+  return {
+    title: `Function ${spec.name} (${spec.target}): ${spec.memory}, ${spec.timeoutSeconds}s, at most ${spec.maxInstances} instance(s)`,
+    commands: [
+      gcloud(
+        'functions',
+        'deploy',
+        spec.name,
+        '--gen2',
+        `--project=${project}`,
+        `--region=${region}`,
+        `--runtime=${RUNTIME}`,
+        `--source=${sourceDir}`,
+        `--entry-point=${spec.target}`,
+        `--service-account=${serviceAccountEmail(spec.account, project)}`,
+        `--memory=${spec.memory}`,
+        `--timeout=${spec.timeoutSeconds}s`,
+        `--max-instances=${spec.maxInstances}`,
+        '--no-allow-unauthenticated',
+        ...triggerFlags(spec, inputs),
+        ...(spec.retry ? ['--retry'] : []),
+        envVarsFlag(env),
+        slackChannel
+          ? `--set-secrets=${SLACK_TOKEN_VARIABLE}=${SLACK_SECRET}:latest`
+          : '--clear-secrets',
+        '--quiet',
+      ),
+    ],
+  };
+}
+
+function invokerStep(
+  spec: FunctionSpec,
+  principals: readonly string[],
+  inputs: DeployInputs,
+): Step {
+  const { project, region } = inputs.options;
+  return {
+    title: `Who may invoke ${spec.name}: ${principals.join(', ')}`,
+    commands: principals.map((principal) => ({
+      ...gcloud(
+        'functions',
+        'add-invoker-policy-binding',
+        spec.name,
+        `--region=${region}`,
+        `--project=${project}`,
+        `--member=${principal}`,
+        '--format=none',
+        '--quiet',
+      ),
+      retryUntilPropagated: true,
+    })),
+  };
+}
+
+function betaInsertTriggerStep(inputs: DeployInputs): Step {
+  const { project, region } = inputs.options;
+  const spec = functionSpec('enforceLabelsOnCreate');
+  const target = [
+    `--destination-run-service=${spec.name}`,
+    `--destination-run-region=${region}`,
+    `--service-account=${serviceAccountEmail(EVENTS_ACCOUNT, project)}`,
+  ];
+  const filters = [
+    '--event-filters=type=google.cloud.audit.log.v1.written',
+    '--event-filters=serviceName=compute.googleapis.com',
+    `--event-filters=methodName=${INSERT_METHODS[1]}`,
+  ];
+  const where = [
+    BETA_INSERT_TRIGGER,
+    `--location=${AUDIT_TRIGGER_LOCATION}`,
+    `--project=${project}`,
+  ];
+  const create = gcloud(
+    'eventarc',
+    'triggers',
+    'create',
+    ...where,
+    ...target,
+    ...filters,
+    '--quiet',
+  );
+  const update = gcloud(
+    'eventarc',
+    'triggers',
+    'update',
+    ...where,
+    ...target,
+    ...filters,
+    '--quiet',
+  );
+  return {
+    title: `Eventarc trigger ${BETA_INSERT_TRIGGER}: ${INSERT_METHODS[1]} audit logs to ${spec.name} (the function's own trigger takes ${INSERT_METHODS[0]})`,
+    commands: [create],
+    probe: {
+      argv: ['gcloud', 'eventarc', 'triggers', 'describe', ...where, '--format=value(name)'],
+      choose: (found) => [found.ok ? update : create],
+    },
+  };
+}
+
+function schedulerStep(spec: FunctionSpec, inputs: DeployInputs): Step {
+  if (spec.trigger.kind !== 'scheduled') throw new Error(`${spec.target} is not scheduled`);
+  const { project, region } = inputs.options;
+  const url = functionUrl(spec.name, project, region);
+  const where = [spec.trigger.job, `--location=${region}`, `--project=${project}`];
+  const job = [
+    `--schedule=${spec.trigger.schedule}`,
+    '--time-zone=Etc/UTC',
+    `--uri=${url}`,
+    '--http-method=POST',
+    '--message-body={}',
+    `--oidc-service-account-email=${serviceAccountEmail(SCHEDULER_ACCOUNT, project)}`,
+    `--oidc-token-audience=${url}`,
+    `--attempt-deadline=${spec.timeoutSeconds}s`,
+    `--description=costguard: calls ${spec.target}`,
+  ];
+  const create = gcloud(
+    'scheduler',
+    'jobs',
+    'create',
+    'http',
+    ...where,
+    ...job,
+    '--headers=Content-Type=application/json',
+    '--quiet',
+  );
+  const update = gcloud(
+    'scheduler',
+    'jobs',
+    'update',
+    'http',
+    ...where,
+    ...job,
+    '--update-headers=Content-Type=application/json',
+    '--quiet',
+  );
+  return {
+    title: `Cloud Scheduler job ${spec.trigger.job}: ${spec.target} at "${spec.trigger.schedule}" (UTC) with an OIDC token`,
+    commands: [create],
+    probe: {
+      argv: ['gcloud', 'scheduler', 'jobs', 'describe', ...where, '--format=value(name)'],
+      choose: (found) => [found.ok ? update : create],
+    },
+  };
+}
+
+function pipelineSteps(inputs: DeployInputs, runsEmail: string): Step[] {
+  const runs = member(runsEmail);
+  const projects = [...new Set(inputs.pipelines.map((p) => p.project))];
+  const steps: Step[] = projects.map((project) => ({
+    title: `Let triggerRun wait on Compute operations and read machine types in ${project}`,
+    commands: [
+      addBinding({ kind: 'project', project }, runs, customRoleName(project, ROLES.runObserver)),
+    ],
+  }));
+  for (const pipeline of inputs.pipelines) steps.push(...pipelineBindingSteps(pipeline, runs));
+  const buckets = new Map(
+    inputs.pipelines.flatMap((p) => (p.bucket ? [[p.bucket, p] as const] : [])),
+  );
+  for (const [bucket, pipeline] of buckets) {
+    steps.push({
+      title: `triggerRun may read run results in gs://${bucket}`,
+      commands: [
+        addBinding({ kind: 'bucket', project: pipeline.project, bucket }, runs, OBJECT_VIEWER),
+      ],
+    });
+  }
+  return steps;
+}
+
+function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
+  const { project } = pipeline;
+  const steps: Step[] = [];
+  if (pipeline.vm) {
+    const { zone, instance } = pipeline.vm;
+    steps.push({
+      title: `Pipeline ${pipeline.name}: triggerRun may start, stop, label and set metadata on VM ${project}/${zone}/${instance} only`,
+      commands: [
+        addBinding(
+          { kind: 'instance', project, zone, instance },
+          runs,
+          customRoleName(project, ROLES.runVm),
+        ),
+      ],
+    });
+    const actAs = (email: string): Command =>
+      addBinding({ kind: 'service-account', project, email }, runs, SERVICE_ACCOUNT_USER);
+    steps.push({
+      title: `Pipeline ${pipeline.name}: triggerRun may act as the service account of VM ${instance} (setMetadata on a VM that runs as one needs it)`,
+      note: 'the VM service account is read with `gcloud compute instances describe` at run time',
+      commands: [actAs(VM_SERVICE_ACCOUNT_PLACEHOLDER)],
+      probe: {
+        argv: [
+          'gcloud',
+          'compute',
+          'instances',
+          'describe',
+          instance,
+          `--zone=${zone}`,
+          `--project=${project}`,
+          '--format=value(serviceAccounts[0].email)',
+        ],
+        choose: (found) => {
+          const email = found.ok ? found.stdout.trim() : '';
+          if (!found.ok) {
+            throw new UsageError(
+              `Pipeline ${pipeline.name}: VM ${project}/${zone}/${instance} was not found; create it before deploying`,
+            );
+          }
+          return email ? [actAs(email)] : [];
+        },
+      },
+    });
+  }
+  if (pipeline.job) {
+    steps.push({
+      title: `Pipeline ${pipeline.name}: triggerRun may run and cancel Cloud Run job ${pipeline.job.name} only`,
+      commands: [
+        addBinding(
+          { kind: 'run-job', project, region: pipeline.job.region, job: pipeline.job.name },
+          runs,
+          customRoleName(project, ROLES.runJob),
+        ),
+      ],
+    });
+  }
+  return steps;
+}
+
+export function planDeploy(inputs: DeployInputs): Plan {
+  const { options } = inputs;
+  const { project, billingAccount, projects } = options;
+  const functions = deployedFunctions(inputs);
+  const emailOf = (spec: FunctionSpec) => serviceAccountEmail(spec.account, project);
+  const functionEmails = functions.map(emailOf);
+  const schedulerEmail = serviceAccountEmail(SCHEDULER_ACCOUNT, project);
+  const eventsEmail = serviceAccountEmail(EVENTS_ACCOUNT, project);
+  const pipelineProjects = [...new Set(inputs.pipelines.map((p) => p.project))];
+
+  const steps: Step[] = [
+    {
+      title: `Enable the APIs costguard uses in ${project}`,
+      commands: [gcloud('services', 'enable', ...SERVICES, `--project=${project}`, '--quiet')],
+    },
+    ...functions.map((f) => serviceAccountStep(project, f.account, `${f.target} function`)),
+    serviceAccountStep(project, SCHEDULER_ACCOUNT, 'Cloud Scheduler invoker'),
+    serviceAccountStep(project, EVENTS_ACCOUNT, 'Eventarc trigger identity'),
+    ...projects.flatMap((p) => GOVERNED_PROJECT_ROLES.map((role) => customRoleStep(p, role))),
+    ...pipelineProjects.flatMap((p) =>
+      PIPELINE_PROJECT_ROLES.map((role) => customRoleStep(p, role)),
+    ),
+    ...functions.map((f): Step => ({
+      title: `Roles of ${emailOf(f)}: ${[
+        ...PROJECT_ROLES[f.target].map((r) => `${r.id} in ${projects.join(', ')}`),
+        `${BIGQUERY_JOB_USER} in ${project}`,
+        ...(f.target === 'enforceBudget' ? [`${BILLING_VIEWER} on ${billingAccount}`] : []),
+      ].join('; ')}`,
+      commands: [
+        ...projects.flatMap((p) =>
+          PROJECT_ROLES[f.target].map((role) =>
+            addBinding(
+              { kind: 'project', project: p },
+              member(emailOf(f)),
+              customRoleName(p, role),
+            ),
+          ),
+        ),
+        addBinding({ kind: 'project', project }, member(emailOf(f)), BIGQUERY_JOB_USER),
+        ...(f.target === 'enforceBudget'
+          ? [
+              addBinding(
+                { kind: 'billing-account', account: billingAccount },
+                member(emailOf(f)),
+                BILLING_VIEWER,
+              ),
+            ]
+          : []),
+      ],
+    })),
+    {
+      title: `Let ${eventsEmail} receive Eventarc events (${EVENT_RECEIVER})`,
+      commands: [addBinding({ kind: 'project', project }, member(eventsEmail), EVENT_RECEIVER)],
+    },
+    datasetStep(inputs),
+    ...migrationSteps(inputs),
+    datasetGrantStep(inputs, functionEmails),
+    topicStep(project),
+    budgetStep(inputs),
+    ...(options.slackChannel ? secretSteps(inputs, functionEmails) : []),
+    ...functions.map((f) => functionStep(f, inputs)),
+    ...functions
+      .map((f) => {
+        const principals =
+          f.trigger.kind === 'scheduled'
+            ? [member(schedulerEmail)]
+            : f.trigger.kind === 'http-api'
+              ? options.runInvokers
+              : [member(eventsEmail)];
+        return invokerStep(f, principals, inputs);
+      })
+      .filter((s) => s.commands.length > 0),
+    betaInsertTriggerStep(inputs),
+    ...functions.filter((f) => f.trigger.kind === 'scheduled').map((f) => schedulerStep(f, inputs)),
+    ...(functions.some((f) => f.target === 'triggerRun')
+      ? pipelineSteps(inputs, emailOf(functionSpec('triggerRun')))
+      : []),
+  ];
+  return { steps, summary: deploySummary(inputs, functions) };
+}

@@ -1,0 +1,147 @@
+/**
+ * What costguard creates in a project, by name: the five functions (DESIGN.md's public target
+ * names), their service accounts and custom roles, and the topic, secret, scheduler jobs and
+ * trigger around them. Deploy and teardown both derive every name from here.
+ */
+export type Target =
+  'recordSpotCosts' | 'enforceBudget' | 'enforceLabels' | 'enforceLabelsOnCreate' | 'triggerRun';
+
+export type Trigger =
+  | { readonly kind: 'scheduled'; readonly schedule: string; readonly job: string }
+  | { readonly kind: 'budget-topic' }
+  | { readonly kind: 'instance-inserts' }
+  | { readonly kind: 'http-api' };
+
+export interface FunctionSpec {
+  readonly target: Target;
+  /** The gen2 function (and its Cloud Run service) name. */
+  readonly name: string;
+  /** The service account id (the part before `@`), 6 to 30 characters. */
+  readonly account: string;
+  readonly trigger: Trigger;
+  readonly memory: string;
+  readonly timeoutSeconds: number;
+  readonly maxInstances: number;
+  /** Event functions only: redeliver on a thrown (transient) error. */
+  readonly retry: boolean;
+}
+
+/**
+ * Memory and timeout follow the benchmarks and the cold-import measurements
+ * (deploy/measure-cold-import.ts): the heaviest entry point holds about 100 MiB after loading
+ * its client libraries, and the recorder's target is under 256 MiB for 10,000 VMs, so the fleet-
+ * wide functions get 512 MiB (twice the target) and the single-VM ones 256 MiB. Event-triggered
+ * functions may run at most 540 s; sweeps of large fleets get all of it.
+ */
+export const FUNCTIONS: readonly FunctionSpec[] = [
+  {
+    target: 'recordSpotCosts',
+    name: 'costguard-record-spot-costs',
+    account: 'costguard-recorder',
+    // Ten minutes after the hour: Monitoring's uptime samples for the closed hour have landed.
+    trigger: { kind: 'scheduled', schedule: '10 * * * *', job: 'costguard-record-spot-costs' },
+    memory: '512Mi',
+    timeoutSeconds: 540,
+    maxInstances: 1,
+    retry: false,
+  },
+  {
+    target: 'enforceBudget',
+    name: 'costguard-enforce-budget',
+    account: 'costguard-budget',
+    trigger: { kind: 'budget-topic' },
+    memory: '512Mi',
+    timeoutSeconds: 540,
+    // One notification at a time: two overlapping deliveries must not both pick VMs to stop.
+    maxInstances: 1,
+    retry: true,
+  },
+  {
+    target: 'enforceLabels',
+    name: 'costguard-enforce-labels',
+    account: 'costguard-labels',
+    trigger: { kind: 'scheduled', schedule: '0 */6 * * *', job: 'costguard-enforce-labels' },
+    memory: '512Mi',
+    timeoutSeconds: 540,
+    maxInstances: 1,
+    retry: false,
+  },
+  {
+    target: 'enforceLabelsOnCreate',
+    name: 'costguard-enforce-labels-on-create',
+    account: 'costguard-labels-on-create',
+    trigger: { kind: 'instance-inserts' },
+    memory: '256Mi',
+    timeoutSeconds: 120,
+    maxInstances: 10,
+    retry: true,
+  },
+  {
+    target: 'triggerRun',
+    name: 'costguard-trigger-run',
+    account: 'costguard-runs',
+    trigger: { kind: 'http-api' },
+    memory: '256Mi',
+    timeoutSeconds: 120,
+    maxInstances: 5,
+    retry: false,
+  },
+];
+
+export function functionSpec(target: Target): FunctionSpec {
+  const spec = FUNCTIONS.find((f) => f.target === target);
+  if (!spec) throw new Error(`No function spec for ${target}`);
+  return spec;
+}
+
+/** Cloud Scheduler's identity: run.invoker on the scheduled functions, nothing else. */
+export const SCHEDULER_ACCOUNT = 'costguard-scheduler';
+/** Eventarc's identity for the budget topic and audit-log triggers. */
+export const EVENTS_ACCOUNT = 'costguard-events';
+export const BUDGET_TOPIC = 'costguard-budget-alerts';
+export const SLACK_SECRET = 'costguard-slack-bot-token';
+/** The function's own trigger takes v1 inserts; this one takes the beta API's. */
+export const BETA_INSERT_TRIGGER = 'costguard-instance-insert-beta';
+/** Cloud Audit Logs triggers in `global` receive the events of every region. */
+export const AUDIT_TRIGGER_LOCATION = 'global';
+export const INSERT_METHODS = ['v1.compute.instances.insert', 'beta.compute.instances.insert'];
+export const RUNTIME = 'nodejs22';
+/** What dry-run prints where a batch VM's service account is read at run time. */
+export const VM_SERVICE_ACCOUNT_PLACEHOLDER = 'VM_SERVICE_ACCOUNT';
+
+export function serviceAccountEmail(account: string, project: string): string {
+  return `${account}@${project}.iam.gserviceaccount.com`;
+}
+
+export function member(email: string): string {
+  return `serviceAccount:${email}`;
+}
+
+export function budgetDisplayName(project: string): string {
+  return `costguard-${project}`;
+}
+
+/** A gen2 function's URL; Cloud Scheduler's OIDC token names it as its audience. */
+export function functionUrl(name: string, project: string, region: string): string {
+  return `https://${region}-${project}.cloudfunctions.net/${name}`;
+}
+
+export const SERVICES = [
+  'artifactregistry.googleapis.com',
+  'bigquery.googleapis.com',
+  'billingbudgets.googleapis.com',
+  'cloudbilling.googleapis.com',
+  'cloudbuild.googleapis.com',
+  'cloudfunctions.googleapis.com',
+  'cloudresourcemanager.googleapis.com',
+  'cloudscheduler.googleapis.com',
+  'compute.googleapis.com',
+  'eventarc.googleapis.com',
+  'iam.googleapis.com',
+  'logging.googleapis.com',
+  'monitoring.googleapis.com',
+  'pubsub.googleapis.com',
+  'run.googleapis.com',
+  'secretmanager.googleapis.com',
+  'storage.googleapis.com',
+];

@@ -1,0 +1,633 @@
+import { describe, expect, it } from 'vitest';
+import { sqlFiles } from '../../functions/adapters/bigquery.js';
+import { readConfig } from '../../functions/core/config.js';
+import { budgetSettings } from '../../functions/budget/policy.js';
+import { commonSettings } from '../../functions/core/config.js';
+import { labelEntrySettings } from '../../functions/labels/entry.js';
+import { recorderSettings } from '../../functions/recorder/settings.js';
+import { readTriggerRunConfig } from '../../functions/runs/config.js';
+import { planDeploy } from '../../deploy/plan-deploy.js';
+import type { Command, Plan, Step } from '../../deploy/plan.js';
+import { SERVICES } from '../../deploy/resources.js';
+import {
+  ACCOUNT,
+  deployInputs,
+  envVarsOf,
+  FIXTURES,
+  flagValue,
+  flagValues,
+  FULL_ARGS,
+  HOST,
+  REGION,
+  ROOT,
+  TOKEN,
+} from './deploy-fixtures.js';
+
+const words = (c: Command) => c.argv.join(' ');
+const commandsOf = (plan: Plan) => plan.steps.flatMap((s) => s.commands);
+const find = (plan: Plan, ...parts: string[]) =>
+  commandsOf(plan).filter((c) => parts.every((p) => c.argv.includes(p)));
+const functionDeploy = (plan: Plan, name: string) => {
+  const [command] = find(plan, 'functions', 'deploy', name);
+  if (!command) throw new Error(`${name} is not deployed`);
+  return command.argv;
+};
+const stepTitled = (plan: Plan, text: string): Step => {
+  const step = plan.steps.find((s) => s.title.includes(text));
+  if (!step?.probe) throw new Error(`no probed step "${text}"`);
+  return step;
+};
+
+describe('the deploy plan', () => {
+  it('starts by enabling every API the functions and their triggers use', () => {
+    // Act
+    const plan = planDeploy(deployInputs());
+
+    // Assess
+    const [first] = commandsOf(plan);
+    expect(first?.argv.slice(0, 3)).toEqual(['gcloud', 'services', 'enable']);
+    expect(first?.argv).toEqual(expect.arrayContaining([...SERVICES, `--project=${HOST}`]));
+  });
+
+  it('runs every command through gcloud or bq, as argv words', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+
+    for (const command of commandsOf(plan)) {
+      expect(['gcloud', 'bq']).toContain(command.argv[0]);
+      expect(command.argv.every((w) => typeof w === 'string' && w.length > 0)).toBe(true);
+    }
+  });
+
+  it('creates one service account per function plus the scheduler and Eventarc identities', () => {
+    const basic = planDeploy(deployInputs());
+    const full = planDeploy(deployInputs(FULL_ARGS));
+
+    const accounts = (plan: Plan) => find(plan, 'service-accounts', 'create').map((c) => c.argv[4]);
+    expect(accounts(basic)).toEqual([
+      'costguard-recorder',
+      'costguard-budget',
+      'costguard-labels',
+      'costguard-labels-on-create',
+      'costguard-scheduler',
+      'costguard-events',
+    ]);
+    // triggerRun exists only with pipelines to run.
+    expect(accounts(full)).toContain('costguard-runs');
+    expect(find(basic, 'functions', 'deploy', 'costguard-trigger-run')).toEqual([]);
+  });
+
+  it.each([
+    ['costguardRecorder', ['compute.instances.list', 'monitoring.timeSeries.list'], []],
+    [
+      'costguardBudgetEnforcer',
+      ['compute.instances.list', 'compute.instances.get', 'compute.instances.stop'],
+      ['compute.instances.setLabels', 'compute.instances.delete', 'compute.instances.start'],
+    ],
+    [
+      'costguardLabelEnforcer',
+      ['compute.instances.setLabels', 'compute.instances.stop'],
+      ['compute.instances.delete', 'compute.instances.setMetadata'],
+    ],
+    [
+      'costguardRunVm',
+      [
+        'compute.instances.get',
+        'compute.instances.setMetadata',
+        'compute.instances.setLabels',
+        'compute.instances.start',
+        'compute.instances.stop',
+      ],
+      ['compute.instances.list', 'compute.instances.delete'],
+    ],
+  ])('custom role %s grants %j and never %j', (role, granted, never) => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+
+    const creates = find(plan, 'roles', 'create', role);
+    expect(creates.length).toBeGreaterThan(0);
+    for (const create of creates) {
+      const permissions = flagValue(create.argv, '--permissions')?.split(',') ?? [];
+      expect(permissions).toEqual(expect.arrayContaining(granted));
+      for (const p of never) expect(permissions).not.toContain(p);
+    }
+  });
+
+  it('defines the enforcer roles in every governed project and the run roles where pipelines run', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+
+    const projectsOf = (role: string) =>
+      find(plan, 'roles', 'create', role).map((c) => flagValue(c.argv, '--project'));
+    expect(projectsOf('costguardBudgetEnforcer')).toEqual(['ml-train-prod', 'ml-batch-prod']);
+    expect(projectsOf('costguardRunVm')).toEqual(['ml-batch-prod']);
+    expect(projectsOf('costguardRunJob')).toEqual(['ml-batch-prod']);
+  });
+
+  it('binds the run trigger on its batch VMs, its Cloud Run job and its buckets, not the project', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+    const runs = `--member=serviceAccount:costguard-runs@${HOST}.iam.gserviceaccount.com`;
+
+    const bindings = commandsOf(plan).filter(
+      (c) => c.argv.includes('add-iam-policy-binding') && c.argv.includes(runs),
+    );
+    const targets = bindings.map((c) => {
+      const at = c.argv.indexOf('add-iam-policy-binding');
+      return `${c.argv.slice(1, at).join(' ')} ${c.argv[at + 1]} ${flagValue(c.argv, '--role')}`;
+    });
+    expect(targets).toEqual([
+      `projects ${HOST} roles/bigquery.jobUser`,
+      `secrets costguard-slack-bot-token roles/secretmanager.secretAccessor`,
+      'projects ml-batch-prod projects/ml-batch-prod/roles/costguardRunObserver',
+      'compute instances batch-runner projects/ml-batch-prod/roles/costguardRunVm',
+      'iam service-accounts VM_SERVICE_ACCOUNT roles/iam.serviceAccountUser',
+      'compute instances batch-report projects/ml-batch-prod/roles/costguardRunVm',
+      'iam service-accounts VM_SERVICE_ACCOUNT roles/iam.serviceAccountUser',
+      'run jobs embeddings-job projects/ml-batch-prod/roles/costguardRunJob',
+      'storage buckets gs://ml-batch-results roles/storage.objectViewer',
+      'storage buckets gs://ml-embeddings-out roles/storage.objectViewer',
+    ]);
+    // Two pipelines share one bucket: it is bound once.
+    expect(bindings.filter((c) => c.argv.includes('gs://ml-batch-results'))).toHaveLength(1);
+    expect(
+      bindings.some(
+        (c) => flagValue(c.argv, '--role')?.endsWith('costguardRunVm') && c.argv[1] === 'projects',
+      ),
+    ).toBe(false);
+  });
+
+  it('reads each batch VM service account at run time before granting actAs on it', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+    const step = stepTitled(plan, 'act as the service account of VM batch-runner');
+
+    const chosen = step.probe?.choose(
+      { ok: true, stdout: 'runner@ml-batch-prod.iam.gserviceaccount.com\n' },
+      {},
+    );
+    expect(chosen?.map((c) => c.argv.slice(1, 5))).toEqual([
+      [
+        'iam',
+        'service-accounts',
+        'add-iam-policy-binding',
+        'runner@ml-batch-prod.iam.gserviceaccount.com',
+      ],
+    ]);
+    expect(flagValue(chosen?.[0]?.argv ?? [], '--role')).toBe('roles/iam.serviceAccountUser');
+    // A VM without a service account needs no actAs; a missing VM stops the deploy.
+    expect(step.probe?.choose({ ok: true, stdout: '\n' }, {})).toEqual([]);
+    expect(() => step.probe?.choose({ ok: false, stdout: '' }, {})).toThrow(
+      /batch-runner was not found/,
+    );
+  });
+
+  it('gives each account only its BigQuery job role and the ledger dataset, through GRANT on the schema', () => {
+    const plan = planDeploy(deployInputs());
+
+    const grant = commandsOf(plan).find((c) => c.argv.at(-1)?.startsWith('GRANT'));
+    expect(grant?.argv.at(-1)).toBe(
+      'GRANT `roles/bigquery.dataEditor` ON SCHEMA `ops-costguard`.costguard TO ' +
+        ['recorder', 'budget', 'labels', 'labels-on-create']
+          .map((a) => `"serviceAccount:costguard-${a}@${HOST}.iam.gserviceaccount.com"`)
+          .join(', '),
+    );
+    expect(find(plan, '--role=roles/bigquery.jobUser')).toHaveLength(4);
+    expect(commandsOf(plan).some((c) => c.argv.includes('--role=roles/bigquery.dataEditor'))).toBe(
+      false,
+    );
+  });
+
+  it('grants Billing Account Viewer on the billing account to the budget function only', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+
+    const billing = find(plan, 'billing', 'accounts', 'add-iam-policy-binding');
+    expect(billing.map(words)).toEqual([
+      `gcloud billing accounts add-iam-policy-binding ${ACCOUNT} --member=serviceAccount:costguard-budget@${HOST}.iam.gserviceaccount.com --role=roles/billing.viewer --format=none --quiet`,
+    ]);
+  });
+
+  it('applies the ledger migration file by file, tables then views, with names bound', () => {
+    const plan = planDeploy(deployInputs());
+
+    const queries = find(plan, 'query', '--use_legacy_sql=false').filter(
+      (c) => !c.argv.at(-1)?.startsWith('GRANT'),
+    );
+    expect(queries.map((q) => q.argv.slice(0, 3))).toEqual([
+      ['bq', `--project_id=${HOST}`, '--location=US'],
+      ['bq', `--project_id=${HOST}`, '--location=US'],
+    ]);
+    expect(queries[0]?.argv.at(-1)).toContain('CREATE TABLE IF NOT EXISTS `costguard.spot_costs`');
+    expect(queries[1]?.argv.at(-1)).toContain('FROM `ops-costguard.costguard.spot_costs`');
+    expect(queries.some((q) => q.argv.at(-1)?.includes('${'))).toBe(false);
+  });
+
+  it('migrates every file of the repository sql/ folder in name order', () => {
+    const root = `${ROOT}sql`;
+    const plan = planDeploy(deployInputs([], root));
+
+    const titles = plan.steps
+      .filter((s) => s.title.startsWith('Ledger migration'))
+      .map((s) => s.title);
+    expect(titles).toEqual(
+      [...sqlFiles(root, 'tables'), ...sqlFiles(root, 'views')].map(
+        (f) => `Ledger migration: sql/${f.name}`,
+      ),
+    );
+  });
+
+  it('creates the dataset in the chosen location only when it is missing', () => {
+    const plan = planDeploy(deployInputs(['--dataset', 'spend_ledger', '--bq-location', 'EU']));
+    const step = stepTitled(plan, 'BigQuery dataset');
+
+    expect(step.commands.map(words)).toEqual([
+      `bq --project_id=${HOST} --location=EU mk --dataset --description=costguard ledger: Spot VM costs, enforcement decisions, label checks and runs ${HOST}:spend_ledger`,
+    ]);
+    expect(step.probe?.choose({ ok: true, stdout: '' }, {})).toEqual([]);
+  });
+});
+
+describe('the budget', () => {
+  it.each([
+    ['the default policy', [], ['0.8', '1', '1.1']],
+    ['a policy file', ['--budget-policy', `${FIXTURES}/budget-policy.json`], ['0.5', '0.9', '1.2']],
+  ])('alerts at the tiers of %s', (_what, args, percents) => {
+    const plan = planDeploy(deployInputs(args));
+
+    const [create] = find(plan, 'billing', 'budgets', 'create');
+    expect(flagValues(create?.argv ?? [], '--threshold-rule')).toEqual(
+      percents.map((p) => `percent=${p}`),
+    );
+  });
+
+  it.each([
+    ['no amount: last period', [], '--last-period-amount'],
+    ['an amount', ['--budget-amount', '750'], '--budget-amount=750'],
+    [
+      'an amount with its currency',
+      ['--budget-amount', '1200.50EUR'],
+      '--budget-amount=1200.50EUR',
+    ],
+  ])('is created with %s', (_what, args, flag) => {
+    const plan = planDeploy(deployInputs(args));
+
+    const [create] = find(plan, 'billing', 'budgets', 'create');
+    expect(create?.argv).toContain(flag);
+    expect(create?.argv).toEqual(
+      expect.arrayContaining([
+        `--billing-account=${ACCOUNT}`,
+        `--display-name=costguard-${HOST}`,
+        `--filter-projects=projects/${HOST}`,
+        `--notifications-rule-pubsub-topic=projects/${HOST}/topics/costguard-budget-alerts`,
+      ]),
+    );
+  });
+
+  it('covers every governed project', () => {
+    const plan = planDeploy(deployInputs(['--projects', 'ml-train-prod,ml-batch-prod']));
+
+    const [create] = find(plan, 'billing', 'budgets', 'create');
+    expect(flagValue(create?.argv ?? [], '--filter-projects')).toBe(
+      'projects/ml-train-prod,projects/ml-batch-prod',
+    );
+  });
+
+  it('is updated in place when one with its name exists, replacing its thresholds', () => {
+    const plan = planDeploy(deployInputs(['--budget-amount', '750']));
+    const step = stepTitled(plan, 'Budget costguard-');
+
+    const [update] =
+      step.probe?.choose(
+        { ok: true, stdout: `billingAccounts/${ACCOUNT}/budgets/0f1e2d3c-4b5a\n` },
+        {},
+      ) ?? [];
+    expect(update?.argv.slice(0, 5)).toEqual([
+      'gcloud',
+      'billing',
+      'budgets',
+      'update',
+      '0f1e2d3c-4b5a',
+    ]);
+    expect(update?.argv).toEqual(
+      expect.arrayContaining([
+        '--budget-amount=750',
+        '--clear-threshold-rules',
+        '--add-threshold-rule=percent=0.8',
+        '--add-threshold-rule=percent=1.1',
+      ]),
+    );
+    // Without --budget-amount an existing budget keeps the amount it has.
+    const keep = stepTitled(planDeploy(deployInputs()), 'Budget costguard-');
+    const [kept] =
+      keep.probe?.choose({ ok: true, stdout: 'billingAccounts/A/budgets/b1' }, {}) ?? [];
+    expect(kept?.argv.some((w) => w.includes('amount'))).toBe(false);
+    expect(step.probe?.choose({ ok: true, stdout: '' }, {}).map(words)[0]).toContain(
+      'budgets create',
+    );
+  });
+});
+
+describe('the functions', () => {
+  it.each([
+    [
+      'costguard-record-spot-costs',
+      'recordSpotCosts',
+      '512Mi',
+      '540s',
+      '1',
+      ['--trigger-http'],
+      false,
+    ],
+    [
+      'costguard-enforce-budget',
+      'enforceBudget',
+      '512Mi',
+      '540s',
+      '1',
+      [
+        '--trigger-topic=costguard-budget-alerts',
+        `--trigger-service-account=costguard-events@${HOST}.iam.gserviceaccount.com`,
+      ],
+      true,
+    ],
+    ['costguard-enforce-labels', 'enforceLabels', '512Mi', '540s', '1', ['--trigger-http'], false],
+    [
+      'costguard-enforce-labels-on-create',
+      'enforceLabelsOnCreate',
+      '256Mi',
+      '120s',
+      '10',
+      [
+        '--trigger-event-filters=type=google.cloud.audit.log.v1.written',
+        '--trigger-event-filters=serviceName=compute.googleapis.com',
+        '--trigger-event-filters=methodName=v1.compute.instances.insert',
+        '--trigger-location=global',
+      ],
+      true,
+    ],
+    ['costguard-trigger-run', 'triggerRun', '256Mi', '120s', '5', ['--trigger-http'], false],
+  ])(
+    '%s runs %s with %s, %s, max %s instances',
+    (name, target, memory, timeout, max, trigger, retry) => {
+      const argv = functionDeploy(planDeploy(deployInputs(FULL_ARGS)), name);
+
+      expect(argv).toEqual(
+        expect.arrayContaining([
+          '--gen2',
+          '--runtime=nodejs22',
+          `--project=${HOST}`,
+          `--region=${REGION}`,
+          '--source=build/function-source',
+          `--entry-point=${target}`,
+          `--memory=${memory}`,
+          `--timeout=${timeout}`,
+          `--max-instances=${max}`,
+          '--no-allow-unauthenticated',
+          ...trigger,
+        ]),
+      );
+      expect(argv.includes('--retry')).toBe(retry);
+      expect(flagValue(argv, '--service-account')).toMatch(
+        /^costguard-[a-z-]+@ops-costguard\.iam\.gserviceaccount\.com$/,
+      );
+    },
+  );
+
+  it.each([
+    ['without --enforce', [], 'false', 'true'],
+    ['with --enforce', ['--enforce'], 'true', 'false'],
+  ])('keep enforcement in dry-run %s', (_what, args, budgetEnforce, labelsDryRun) => {
+    const plan = planDeploy(deployInputs(args));
+
+    expect(
+      envVarsOf(functionDeploy(plan, 'costguard-enforce-budget')).COSTGUARD_BUDGET_ENFORCE,
+    ).toBe(budgetEnforce);
+    for (const name of ['costguard-enforce-labels', 'costguard-enforce-labels-on-create']) {
+      expect(envVarsOf(functionDeploy(plan, name)).COSTGUARD_LABELS_DRY_RUN).toBe(labelsDryRun);
+    }
+  });
+
+  it('get the common settings, with the host project holding the ledger', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+
+    for (const name of [
+      'costguard-record-spot-costs',
+      'costguard-enforce-budget',
+      'costguard-trigger-run',
+    ]) {
+      const env = envVarsOf(functionDeploy(plan, name));
+      expect(env).toMatchObject({
+        COSTGUARD_PROJECTS: 'ml-train-prod,ml-batch-prod',
+        COSTGUARD_LEDGER_PROJECT: HOST,
+        COSTGUARD_DATASET: 'costguard',
+        COSTGUARD_BQ_LOCATION: 'US',
+        COSTGUARD_SLACK_CHANNEL: 'C0123456789',
+      });
+    }
+  });
+
+  it('are each given settings their own entry point accepts', () => {
+    // Prepare: what the platform would hand each function, the Slack token included.
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+    const envOf = (name: string) => ({
+      ...envVarsOf(functionDeploy(plan, name)),
+      SLACK_BOT_TOKEN: TOKEN,
+    });
+
+    // Act
+    const budget = readConfig(
+      { ...commonSettings, ...budgetSettings },
+      envOf('costguard-enforce-budget'),
+    );
+    const labels = readConfig(labelEntrySettings, envOf('costguard-enforce-labels'));
+    const recorder = readConfig(
+      { ...commonSettings, ...recorderSettings },
+      envOf('costguard-record-spot-costs'),
+    );
+    const runs = readTriggerRunConfig(envOf('costguard-trigger-run'));
+
+    // Assess
+    expect(budget.policy.tiers.map((t) => t.at)).toEqual([0.5, 0.9, 1.2]);
+    expect(budget.enforce).toBe(false);
+    expect(labels.dryRun).toBe(true);
+    expect(Object.keys(labels.policy.labels ?? {})).toEqual([
+      'team',
+      'app',
+      'cost_center',
+      'priority',
+    ]);
+    expect(recorder.alerts.overallPerHour).toBe(40);
+    expect(recorder.settleMinutes).toBe(10);
+    expect([...runs.runs.pipelines.keys()]).toEqual([
+      'nightly-features',
+      'weekly-report',
+      'embeddings',
+    ]);
+    expect(runs.runs.publicUrl).toBe(
+      `https://${REGION}-${HOST}.cloudfunctions.net/costguard-trigger-run`,
+    );
+  });
+
+  it.each([
+    [
+      'with --slack-channel',
+      ['--slack-channel', 'C0123456789'],
+      '--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:latest',
+    ],
+    ['without', [], '--clear-secrets'],
+  ])('mount the Slack token from Secret Manager only %s', (_what, args, flag) => {
+    const plan = planDeploy(deployInputs(args));
+
+    for (const name of ['costguard-record-spot-costs', 'costguard-enforce-labels-on-create']) {
+      const argv = functionDeploy(plan, name);
+      expect(argv).toContain(flag);
+      expect(Object.keys(envVarsOf(argv))).not.toContain('SLACK_BOT_TOKEN');
+    }
+    expect(find(plan, 'secrets', 'create').length).toBe(args.length > 0 ? 1 : 0);
+  });
+
+  it('may be invoked only by the scheduler, Eventarc, and the named run invokers', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+
+    const invokers = find(plan, 'add-invoker-policy-binding').map(
+      (c) => `${c.argv[3]} ${flagValue(c.argv, '--member')}`,
+    );
+    expect(invokers).toEqual([
+      `costguard-record-spot-costs serviceAccount:costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
+      `costguard-enforce-budget serviceAccount:costguard-events@${HOST}.iam.gserviceaccount.com`,
+      `costguard-enforce-labels serviceAccount:costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
+      `costguard-enforce-labels-on-create serviceAccount:costguard-events@${HOST}.iam.gserviceaccount.com`,
+      'costguard-trigger-run group:ml-platform@example.com',
+    ]);
+  });
+});
+
+describe('the Slack token', () => {
+  const step = () =>
+    stepTitled(planDeploy(deployInputs(['--slack-channel', 'C0123'])), 'Slack bot token from');
+
+  it('goes to Secret Manager on stdin and never appears in a command', () => {
+    const [add] = step().commands;
+
+    expect(add?.argv).toEqual([
+      'gcloud',
+      'secrets',
+      'versions',
+      'add',
+      'costguard-slack-bot-token',
+      `--project=${HOST}`,
+      '--data-file=-',
+      '--quiet',
+    ]);
+    expect(add?.stdinFrom).toBe('SLACK_BOT_TOKEN');
+  });
+
+  it.each([
+    ['the stored token is the same', { ok: true, stdout: TOKEN }, TOKEN, 0],
+    ['the stored token differs', { ok: true, stdout: 'xoxb-old' }, TOKEN, 1],
+    ['nothing is stored yet', { ok: false, stdout: '' }, TOKEN, 1],
+    [
+      'the token is not in the environment but one is stored',
+      { ok: true, stdout: 'xoxb-old' },
+      undefined,
+      0,
+    ],
+  ])('adds a version only when needed: %s', (_what, stored, token, versions) => {
+    expect(step().probe?.choose(stored, { SLACK_BOT_TOKEN: token })).toHaveLength(versions);
+  });
+
+  it('is required when nothing is stored yet', () => {
+    expect(() => step().probe?.choose({ ok: false, stdout: '' }, {})).toThrow(
+      /set SLACK_BOT_TOKEN/,
+    );
+  });
+});
+
+describe('triggers', () => {
+  it('route beta-API instance inserts to the label check through a second audit-log trigger', () => {
+    const plan = planDeploy(deployInputs());
+    const step = stepTitled(plan, 'Eventarc trigger costguard-instance-insert-beta');
+
+    expect(step.commands[0]?.argv).toEqual(
+      expect.arrayContaining([
+        '--location=global',
+        '--destination-run-service=costguard-enforce-labels-on-create',
+        `--destination-run-region=${REGION}`,
+        '--event-filters=methodName=beta.compute.instances.insert',
+        `--service-account=costguard-events@${HOST}.iam.gserviceaccount.com`,
+      ]),
+    );
+    expect(step.probe?.choose({ ok: true, stdout: 'x' }, {})[0]?.argv.slice(1, 4)).toEqual([
+      'eventarc',
+      'triggers',
+      'update',
+    ]);
+  });
+
+  it.each([
+    ['costguard-record-spot-costs', '10 * * * *', '540s'],
+    ['costguard-enforce-labels', '0 */6 * * *', '540s'],
+  ])('schedule %s at "%s" with an OIDC token for the function URL', (job, schedule, deadline) => {
+    const plan = planDeploy(deployInputs());
+    const [create] = find(plan, 'scheduler', 'create', job);
+    const url = `https://${REGION}-${HOST}.cloudfunctions.net/${job}`;
+
+    expect(create?.argv).toEqual(
+      expect.arrayContaining([
+        `--schedule=${schedule}`,
+        `--uri=${url}`,
+        `--oidc-token-audience=${url}`,
+        `--oidc-service-account-email=costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
+        `--attempt-deadline=${deadline}`,
+        '--http-method=POST',
+      ]),
+    );
+    const step = stepTitled(plan, `Cloud Scheduler job ${job}`);
+    expect(step.probe?.choose({ ok: true, stdout: 'x' }, {})[0]?.argv.slice(1, 5)).toEqual([
+      'scheduler',
+      'jobs',
+      'update',
+      'http',
+    ]);
+  });
+});
+
+describe('running the plan again', () => {
+  it.each([
+    ['a service account', 'Service account costguard-recorder', { ok: true, stdout: 'x@y' }, []],
+    ['the topic', 'Pub/Sub topic', { ok: true, stdout: 'projects/p/topics/t' }, []],
+    [
+      'the secret',
+      'Secret costguard-slack-bot-token',
+      { ok: true, stdout: 'projects/p/secrets/s' },
+      [],
+    ],
+    ['a custom role', 'costguardRecorder', { ok: true, stdout: '' }, ['update']],
+    [
+      'a deleted custom role',
+      'costguardRecorder',
+      { ok: true, stdout: 'True' },
+      ['undelete', 'update'],
+    ],
+    ['a missing custom role', 'costguardRecorder', { ok: false, stdout: '' }, ['create']],
+  ])('converges for %s', (_what, title, found, verbs) => {
+    const step = stepTitled(planDeploy(deployInputs(['--slack-channel', 'C1'])), title);
+
+    expect(step.probe?.choose(found, {}).map((c) => c.argv[3])).toEqual(verbs);
+  });
+
+  it('lists the summary a user needs: enforcement state, run URL with curl, Looker Studio, teardown', () => {
+    const plain = planDeploy(deployInputs());
+    const full = planDeploy(deployInputs([...FULL_ARGS, '--enforce']));
+
+    expect(plain.summary.join('\n')).toContain('dry-run');
+    expect(plain.summary.join('\n')).toContain('Run trigger: not deployed');
+    const summary = full.summary.join('\n');
+    expect(summary).toContain('Enforcement is ON');
+    expect(summary).toContain(
+      `Run trigger: https://${REGION}-${HOST}.cloudfunctions.net/costguard-trigger-run`,
+    );
+    expect(summary).toContain(
+      `'{"pipeline":"nightly-features","target":"features"}' https://${REGION}-${HOST}.cloudfunctions.net/costguard-trigger-run/runs`,
+    );
+    expect(summary).toContain('ds.ds0.tableId=spot_cost_hours');
+    expect(summary).toContain(
+      `npm run teardown -- --project ${HOST} --region ${REGION} --billing-account ${ACCOUNT} --projects ml-train-prod,ml-batch-prod --pipelines`,
+    );
+  });
+});
