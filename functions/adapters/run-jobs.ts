@@ -56,10 +56,31 @@ function timeOf(value: Timestamp | undefined): Date | undefined {
   return ms > 0 ? new Date(ms) : undefined;
 }
 
-function enumText(value: unknown): string | undefined {
+// With `enum-encoding=int` (which the client asks for) an operation's metadata keeps enums as
+// numbers; these are the values of Condition.State and Condition.ExecutionReason.
+const CONDITION_STATES = [
+  'STATE_UNSPECIFIED',
+  'CONDITION_PENDING',
+  'CONDITION_RECONCILING',
+  'CONDITION_FAILED',
+  'CONDITION_SUCCEEDED',
+];
+const EXECUTION_REASONS = [
+  'EXECUTION_REASON_UNDEFINED',
+  'JOB_STATUS_SERVICE_POLLING_ERROR',
+  'NON_ZERO_EXIT_CODE',
+  'CANCELLED',
+  'CANCELLING',
+  'DELETED',
+  'DELAYED_START_PENDING',
+];
+
+function enumText(value: unknown, names: readonly string[]): string | undefined {
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
-  const text = String(value);
-  return text === '' || /_UNDEFINED$|_UNSPECIFIED$/.test(text) ? undefined : text;
+  const text = /^\d+$/.test(String(value)) ? names[Number(value)] : String(value);
+  return text === undefined || text === '' || /_UNDEFINED$|_UNSPECIFIED$/.test(text)
+    ? undefined
+    : text;
 }
 
 function completionOf(
@@ -68,8 +89,8 @@ function completionOf(
   const completed = (conditions ?? []).find((c) => c.type === 'Completed');
   if (!completed) return undefined;
   return {
-    state: enumText(completed.state) ?? 'CONDITION_PENDING',
-    reason: enumText(completed.executionReason),
+    state: enumText(completed.state, CONDITION_STATES) ?? 'CONDITION_PENDING',
+    reason: enumText(completed.executionReason, EXECUTION_REASONS),
     message: completed.message || undefined,
   };
 }

@@ -74,22 +74,36 @@ const cloudRunPipeline = z.strictObject({
   bucket: z.string().regex(BUCKET, 'a bucket name').optional(),
   /** Environment variables a request may override, each with its allowed values. */
   env: z
-    .record(
-      z
-        .string()
-        .regex(ENV_NAME, 'an upper-case variable name')
-        .refine((n) => !n.startsWith('COSTGUARD_'), 'COSTGUARD_* variables are set by costguard'),
-      envRule,
-    )
+    .record(z.string(), envRule)
+    .superRefine((env, ctx) => {
+      for (const name of Object.keys(env)) {
+        if (!ENV_NAME.test(name)) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'an upper-case variable name' });
+        } else if (name.startsWith('COSTGUARD_')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'COSTGUARD_* variables are set by costguard',
+          });
+        }
+      }
+    })
     .default({}),
 });
 
 const pipelines = z
-  .record(
-    z.string().regex(PIPELINE_NAME, 'a pipeline name: lower-case letters, digits and "-"'),
-    z.discriminatedUnion('executor', [vmPipeline, cloudRunPipeline]),
-  )
-  .refine((p) => Object.keys(p).length > 0, 'at least one pipeline');
+  .record(z.string(), z.discriminatedUnion('executor', [vmPipeline, cloudRunPipeline]))
+  .superRefine((p, ctx) => {
+    const names = Object.keys(p);
+    if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'at least one pipeline' });
+    for (const name of names.filter((n) => !PIPELINE_NAME.test(n))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: 'a pipeline name: lower-case letters, digits and "-"',
+      });
+    }
+  });
 
 export type VmPipeline = z.output<typeof vmPipeline> & { readonly name: string };
 export type CloudRunPipeline = z.output<typeof cloudRunPipeline> & { readonly name: string };

@@ -72,7 +72,8 @@ export class RecordedCostReader {
       `SELECT ${select} FROM \`\${dataset}.spot_cost_hours\` WHERE costguard_run = @runId`,
       `SELECT ${select} FROM (
          SELECT * FROM \`\${dataset}.spot_costs\` WHERE costguard_run = @runId
-         QUALIFY ROW_NUMBER() OVER (PARTITION BY instance_id, usage_hour ORDER BY recorded_at DESC) = 1)`,
+         QUALIFY ROW_NUMBER() OVER (
+           PARTITION BY usage_hour, row_key ORDER BY recorded_at DESC, uptime_seconds DESC) = 1)`,
     ];
     for (const sql of sources) {
       let rows: Row[];

@@ -2,10 +2,11 @@ import type { Request } from '@google-cloud/functions-framework';
 import type { Notifier, PostedMessage, SlackMessage } from '../adapters/slack.js';
 import { HOUR_MS, type Clock } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
-import { errorMessage, isTransient } from '../core/errors.js';
+import { isTransient } from '../core/errors.js';
 import type { HttpLogic, HttpReply } from '../core/handlers.js';
 import type { Logger } from '../core/logger.js';
 import type { PriceLookup } from '../core/pricing.js';
+import { apiMessage } from './api-message.js';
 import { callerOf } from './caller.js';
 import type { Pipeline, RunsConfig } from './config.js';
 import type { RunExecutor, RunUsage } from './executor.js';
@@ -187,7 +188,7 @@ export class RunService {
         ...claimed,
         status: 'FAILED',
         finishedAt: clock.now(),
-        detail: errorMessage(error),
+        detail: apiMessage(error),
       };
       await ledger.append(failed, 'start-failed');
       log.error('The run could not be started', { error });

@@ -6,6 +6,7 @@ import { isPreconditionFailed, isTransient, PermanentError } from '../core/error
 import { LABEL } from '../core/labels.js';
 import type { Logger } from '../core/logger.js';
 import type { VmRef } from '../core/vm.js';
+import { apiMessage } from './api-message.js';
 import type { VmPipeline } from './config.js';
 import type { Observation, RunExecutor, StartHooks, StartOutcome } from './executor.js';
 import { MARKERS, planVmStatus, type VmObservation } from './plan-status.js';
@@ -137,7 +138,7 @@ export class VmExecutor implements RunExecutor {
       return undefined;
     } catch (error) {
       if (isTransient(error)) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = apiMessage(error);
       this.deps.logger.warn('maxRunDuration not set; the deadline is enforced on status reads', {
         runId: run.runId,
         vm: this.ref.name,

@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../functions/core/errors.js';
+import {
+  allowsEnv,
+  readTriggerRunConfig,
+  type CloudRunPipeline,
+} from '../../functions/runs/config.js';
+import { loadFixture } from '../support/fixtures.js';
+
+type Pipelines = Record<string, Record<string, unknown>>;
+
+const base = (pipelines: unknown, extra: Record<string, string> = {}) => ({
+  COSTGUARD_PROJECTS: 'data-pipelines,ml-training-prod',
+  COSTGUARD_PIPELINES: JSON.stringify(pipelines),
+  ...extra,
+});
+
+describe('triggerRun configuration', () => {
+  it('reads the pipelines fixture into named, frozen pipelines with defaults', () => {
+    const config = readTriggerRunConfig(base(loadFixture('runs/pipelines.json')));
+
+    expect([...config.runs.pipelines.keys()]).toEqual([
+      'nightly-categories',
+      'reports',
+      'shared-runner',
+      'feature-extraction',
+    ]);
+    expect(config.runs.pipelines.get('nightly-categories')).toEqual({
+      name: 'nightly-categories',
+      executor: 'vm',
+      project: 'data-pipelines',
+      zone: 'us-east1-b',
+      instance: 'batch-runner',
+      bucket: 'costguard-batch-results',
+      targets: ['d_anchor_category', 'all'],
+      maxRunHours: 4,
+    });
+    expect(config.runs).toMatchObject({ dryRun: false, publicUrl: '' });
+    expect(Object.isFrozen(config.runs.pipelines.get('reports'))).toBe(true);
+    expect(config.projects).toEqual(['data-pipelines', 'ml-training-prod']);
+  });
+
+  it('takes the pipelines from a file and the public URL without its trailing slash', () => {
+    const path = new URL('../../fixtures/runs/pipelines.json', import.meta.url).pathname;
+    const config = readTriggerRunConfig({
+      COSTGUARD_PROJECTS: 'data-pipelines',
+      COSTGUARD_PIPELINES_FILE: path,
+      COSTGUARD_RUNS_PUBLIC_URL: 'https://us-east1-data-pipelines.cloudfunctions.net/triggerRun/',
+      COSTGUARD_RUNS_DRY_RUN: 'true',
+    });
+
+    expect(config.runs.pipelines.size).toBe(4);
+    expect(config.runs.publicUrl).toBe(
+      'https://us-east1-data-pipelines.cloudfunctions.net/triggerRun',
+    );
+    expect(config.runs.dryRun).toBe(true);
+  });
+
+  const vm = {
+    executor: 'vm',
+    project: 'data-pipelines',
+    zone: 'us-east1-b',
+    instance: 'batch-runner',
+    bucket: 'costguard-batch-results',
+    targets: ['all'],
+  };
+
+  it.each<[string, Pipelines | string, RegExp]>([
+    [
+      'nothing set',
+      '',
+      /COSTGUARD_PIPELINES: .*neither COSTGUARD_PIPELINES nor COSTGUARD_PIPELINES_FILE is set/,
+    ],
+    ['no pipelines', {}, /COSTGUARD_PIPELINES: .*at least one pipeline/],
+    [
+      'an unknown executor',
+      { p: { ...vm, executor: 'gke' } },
+      /COSTGUARD_PIPELINES: .*p\.executor/,
+    ],
+    [
+      'a target with a shell character',
+      { p: { ...vm, targets: ['all;id'] } },
+      /p\.targets\.0: a make target/,
+    ],
+    ['a target that is an option', { p: { ...vm, targets: ['--eval=x'] } }, /p\.targets\.0/],
+    ['no targets', { p: { ...vm, targets: [] } }, /p\.targets/],
+    [
+      'an unexpected field',
+      { p: { ...vm, startupScript: 'x' } },
+      /COSTGUARD_PIPELINES: .*startupScript/,
+    ],
+    ['a pipeline name with capitals', { Nightly: vm }, /COSTGUARD_PIPELINES: .*a pipeline name/],
+    ['a zone that is a region', { p: { ...vm, zone: 'us-east1' } }, /p\.zone: a zone/],
+    ['a run longer than 7 days', { p: { ...vm, maxRunHours: 169 } }, /p\.maxRunHours/],
+    [
+      'an environment override costguard owns',
+      {
+        j: {
+          executor: 'cloud-run-job',
+          project: 'data-pipelines',
+          region: 'us-central1',
+          job: 'j',
+          targets: ['t'],
+          env: { COSTGUARD_TARGET: { values: ['x'] } },
+        },
+      },
+      /COSTGUARD_\* variables are set by costguard/,
+    ],
+    [
+      'an unanchored value pattern',
+      {
+        j: {
+          executor: 'cloud-run-job',
+          project: 'data-pipelines',
+          region: 'us-central1',
+          job: 'j',
+          targets: ['t'],
+          env: { WORKERS: { pattern: '[0-9]+' } },
+        },
+      },
+      /an anchored pattern/,
+    ],
+    [
+      'an override with no rule',
+      {
+        j: {
+          executor: 'cloud-run-job',
+          project: 'data-pipelines',
+          region: 'us-central1',
+          job: 'j',
+          targets: ['t'],
+          env: { WORKERS: {} },
+        },
+      },
+      /give "values" or "pattern"/,
+    ],
+  ])('stops at start with one line naming the variable for %s', (_what, pipelines, message) => {
+    const env =
+      typeof pipelines === 'string' ? { COSTGUARD_PROJECTS: 'data-pipelines' } : base(pipelines);
+
+    expect(() => readTriggerRunConfig(env)).toThrow(ConfigError);
+    expect(() => readTriggerRunConfig(env)).toThrow(message);
+    expect(() => readTriggerRunConfig(env)).not.toThrow(/\n/);
+  });
+
+  it('refuses a pipeline in a project costguard does not govern', () => {
+    expect(() => readTriggerRunConfig(base({ p: { ...vm, project: 'someone-else' } }))).toThrow(
+      'Invalid configuration: COSTGUARD_PIPELINES: expected pipelines in the projects of COSTGUARD_PROJECTS; p uses someone-else',
+    );
+  });
+
+  it('refuses invalid JSON with the variable named', () => {
+    expect(() =>
+      readTriggerRunConfig({ COSTGUARD_PROJECTS: 'data-pipelines', COSTGUARD_PIPELINES: '{' }),
+    ).toThrow('Invalid configuration: COSTGUARD_PIPELINES: expected a JSON object of pipelines');
+  });
+
+  describe('environment overrides', () => {
+    const pipeline = readTriggerRunConfig(
+      base(loadFixture('runs/pipelines.json')),
+    ).runs.pipelines.get('feature-extraction') as CloudRunPipeline;
+
+    it.each([
+      ['TARGET_PAIR', 'gbpusd', true],
+      ['TARGET_PAIR', 'btcusd', false],
+      ['WORKERS', '16', true],
+      ['WORKERS', '100', false],
+      ['WORKERS', '08', false],
+      ['TOSTRING', 'x', false],
+      ['constructor', 'x', false],
+      ['__proto__', 'x', false],
+    ])('%s=%s allowed: %s', (name, value, allowed) => {
+      expect(allowsEnv(pipeline, name, value)).toBe(allowed);
+    });
+  });
+});

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import type { ExecutionSummary } from '../../functions/adapters/run-jobs.js';
+import {
+  planExecutionStatus,
+  planVmStatus,
+  type VmObservation,
+} from '../../functions/runs/plan-status.js';
+import type { RunRecord } from '../../functions/runs/run-record.js';
+
+const at = (time: string): Date => new Date(`2026-11-20T${time}Z`);
+
+const run: RunRecord = {
+  runId: 'run-0a1b2c3d4e5f60718293',
+  pipeline: 'nightly-categories',
+  executor: 'vm',
+  target: 'all',
+  params: {},
+  status: 'RUNNING',
+  caller: 'alice@example.com',
+  idempotencyKey: undefined,
+  requestHash: 'h',
+  resource: 'vm:data-pipelines/us-east1-b/batch-runner',
+  requestedAt: at('00:00:00'),
+  startedAt: at('00:00:10'),
+  finishedAt: undefined,
+  deadline: at('04:00:00'),
+  execution: undefined,
+  resultsPrefix: 'gs://b/results/run-0a1b2c3d4e5f60718293/',
+  logsUri: undefined,
+  exitMarker: undefined,
+  detail: undefined,
+  cost: undefined,
+  slackChannel: undefined,
+  slackTs: undefined,
+};
+
+const vm = (overrides: Partial<VmObservation>): VmObservation => ({
+  status: 'RUNNING',
+  runLabel: run.runId,
+  lastStartAt: at('00:00:10'),
+  lastStopAt: undefined,
+  markers: new Set(),
+  errorText: undefined,
+  preemptedAt: undefined,
+  ...overrides,
+});
+
+describe('planVmStatus', () => {
+  it.each<[string, Partial<VmObservation>, string, Record<string, unknown>]>([
+    ['running with our label', {}, '01:00:00', { status: 'RUNNING' }],
+    [
+      'still booting',
+      { status: 'STAGING', lastStartAt: undefined },
+      '00:00:30',
+      { status: 'STARTING' },
+    ],
+    [
+      'a _SUCCESS marker, VM stopped',
+      {
+        status: 'TERMINATED',
+        lastStopAt: at('00:30:00'),
+        markers: new Set(['build.log', '_SUCCESS']),
+      },
+      '01:00:00',
+      {
+        status: 'SUCCEEDED',
+        exitMarker: '_SUCCESS',
+        finishedAt: at('00:30:00'),
+        logsUri: `${run.resultsPrefix}build.log`,
+      },
+    ],
+    [
+      'a _SUCCESS marker while the VM is still shutting down',
+      { status: 'STOPPING', markers: new Set(['_SUCCESS']) },
+      '00:31:00',
+      { status: 'SUCCEEDED', finishedAt: at('00:31:00'), logsUri: undefined },
+    ],
+    [
+      'an error marker',
+      {
+        status: 'TERMINATED',
+        lastStopAt: at('00:10:00'),
+        markers: new Set(['startup_error.txt']),
+        errorText: 'make exited 2\n',
+      },
+      '01:00:00',
+      { status: 'FAILED', exitMarker: 'startup_error.txt', detail: 'make exited 2' },
+    ],
+    [
+      'no marker and a preemption after the start',
+      { status: 'TERMINATED', lastStopAt: at('01:00:00'), preemptedAt: at('01:00:00') },
+      '01:05:00',
+      { status: 'PREEMPTED', finishedAt: at('01:00:00') },
+    ],
+    [
+      'no marker, stopped at the deadline',
+      { status: 'TERMINATED', lastStopAt: at('04:00:10') },
+      '04:05:00',
+      { status: 'TIMED_OUT', detail: 'the VM was stopped at the run deadline (maxRunDuration)' },
+    ],
+    [
+      'no marker, stopped early by someone else',
+      { status: 'TERMINATED', lastStopAt: at('01:00:00') },
+      '01:05:00',
+      { status: 'FAILED', detail: 'the VM stopped without leaving a result marker' },
+    ],
+    [
+      'still running past the deadline',
+      {},
+      '04:00:01',
+      {
+        status: 'TIMED_OUT',
+        stopVm: 'timeout',
+        detail: 'the run passed its deadline; costguard stopped the VM',
+      },
+    ],
+    [
+      'deleted (a Spot VM with termination action DELETE)',
+      { status: undefined },
+      '02:00:00',
+      { status: 'FAILED', detail: 'the VM no longer exists' },
+    ],
+    [
+      'running another run',
+      { runLabel: 'run-ffffffffffffffffffff', lastStartAt: at('02:00:00') },
+      '02:10:00',
+      { status: 'FAILED', detail: 'the VM is now labelled for run-ffffffffffffffffffff' },
+    ],
+  ])('%s', (_what, observation, now, expected) => {
+    expect(planVmStatus(run, vm(observation), at(now))).toMatchObject(expected);
+  });
+
+  it('keeps a claimed run STARTING for a grace period, then calls it never started', () => {
+    const starting: RunRecord = { ...run, status: 'STARTING', startedAt: undefined };
+    // The VM last booted the day before, for an earlier run.
+    const stopped = vm({ status: 'TERMINATED', lastStartAt: new Date('2026-11-19T12:00:00Z') });
+
+    expect(planVmStatus(starting, stopped, at('00:04:00')).status).toBe('STARTING');
+    expect(planVmStatus(starting, stopped, at('00:06:00'))).toMatchObject({
+      status: 'FAILED',
+      detail: 'the VM was not started for this run',
+    });
+  });
+});
+
+const execution = (overrides: Partial<ExecutionSummary>): ExecutionSummary => ({
+  name: 'projects/p/locations/us-central1/jobs/j/executions/j-abcde',
+  createdAt: at('00:00:00'),
+  startedAt: at('00:00:05'),
+  completedAt: undefined,
+  running: 1,
+  succeeded: 0,
+  failed: 0,
+  cancelled: 0,
+  completion: { state: 'CONDITION_PENDING', reason: undefined, message: undefined },
+  logUri: 'https://console.cloud.google.com/logs',
+  env: {},
+  ...overrides,
+});
+
+describe('planExecutionStatus', () => {
+  const job: RunRecord = { ...run, executor: 'cloud-run-job', deadline: at('02:00:00') };
+  const done = { running: 0, completedAt: at('01:00:00') };
+
+  it.each<[string, Partial<ExecutionSummary> | undefined, Record<string, unknown>]>([
+    ['running', {}, { status: 'RUNNING', logsUri: 'https://console.cloud.google.com/logs' }],
+    ['pending', { running: 0, startedAt: undefined }, { status: 'STARTING' }],
+    [
+      'succeeded',
+      {
+        ...done,
+        succeeded: 1,
+        completion: { state: 'CONDITION_SUCCEEDED', reason: undefined, message: undefined },
+      },
+      { status: 'SUCCEEDED', finishedAt: at('01:00:00') },
+    ],
+    [
+      'failed',
+      {
+        ...done,
+        failed: 1,
+        completion: {
+          state: 'CONDITION_FAILED',
+          reason: 'NON_ZERO_EXIT_CODE',
+          message: 'Task failed',
+        },
+      },
+      { status: 'FAILED', detail: 'Task failed' },
+    ],
+    [
+      'cancelled',
+      {
+        ...done,
+        cancelled: 1,
+        completion: { state: 'CONDITION_FAILED', reason: 'CANCELLED', message: undefined },
+      },
+      { status: 'CANCELLED' },
+    ],
+    [
+      'timed out',
+      {
+        ...done,
+        failed: 1,
+        completion: {
+          state: 'CONDITION_FAILED',
+          reason: undefined,
+          message: 'Task j-abcde-task0 failed with message: The configured timeout was reached.',
+        },
+      },
+      { status: 'TIMED_OUT' },
+    ],
+    [
+      'failed at the deadline',
+      {
+        running: 0,
+        completedAt: at('02:00:00'),
+        failed: 1,
+        completion: { state: 'CONDITION_FAILED', reason: undefined, message: 'killed' },
+      },
+      { status: 'TIMED_OUT' },
+    ],
+    ['gone', undefined, { status: 'FAILED', detail: 'the execution no longer exists' }],
+  ])('%s', (_what, observed, expected) => {
+    expect(planExecutionStatus(job, observed && execution(observed), at('01:30:00'))).toMatchObject(
+      expected,
+    );
+  });
+});

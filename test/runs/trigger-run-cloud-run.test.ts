@@ -1,0 +1,219 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  cloudRunState,
+  planNextExecution,
+  type ExecutionPlan,
+} from '../../functions/sandbox/routes/cloud-run.js';
+import { slackState } from '../../functions/sandbox/routes/slack.js';
+import { commonAdapters } from '../../functions/adapters/runtime.js';
+import { commonSettings, readConfig } from '../../functions/core/config.js';
+import { RunLedger } from '../../functions/runs/run-ledger.js';
+import type { Sandbox } from '../support/sandbox.js';
+import {
+  forwardedToken,
+  runRows,
+  serveTriggerRun,
+  startRunsSandbox,
+  type RunsApi,
+} from './support.js';
+
+// triggerRun end to end on the Cloud Run Job executor, through the real @google-cloud/run clients.
+const JOB = 'projects/data-pipelines/locations/us-central1/jobs/bqx-ml-pipeline';
+const START = {
+  pipeline: 'feature-extraction',
+  target: 'extract',
+  params: { TARGET_PAIR: 'gbpusd', WORKERS: '8' },
+};
+const CAROL = { authorization: forwardedToken({ email: 'carol@example.com' }) };
+const MINUTE = 60_000;
+
+describe('triggerRun on a Cloud Run Job', () => {
+  let sandbox: Sandbox;
+  let api: RunsApi;
+
+  beforeEach(async () => {
+    sandbox = await startRunsSandbox();
+    api = await serveTriggerRun(sandbox);
+  });
+  afterEach(async () => {
+    await api.close();
+    await sandbox.close();
+  });
+
+  const start = (body: unknown = START, headers: Record<string, string> = CAROL) =>
+    api.call('POST', '/runs', { body, headers });
+  const executions = () => [...cloudRunState(sandbox).executions.values()];
+
+  it('starts an execution with the run variables, the allowed overrides and the run timeout', async () => {
+    // Act
+    const reply = await start();
+
+    // Assess
+    const runId = reply.body.runId as string;
+    expect(reply.status).toBe(202);
+    expect(reply.body).toMatchObject({
+      executor: 'cloud-run-job',
+      status: 'RUNNING',
+      params: { TARGET_PAIR: 'gbpusd', WORKERS: '8' },
+      caller: 'carol@example.com',
+      deadline: '2026-11-20T02:00:00.000Z',
+      execution: expect.stringMatching(
+        new RegExp(`^${JOB}/executions/bqx-ml-pipeline-[0-9a-f]{5}$`),
+      ),
+      logs: { buildLog: null, execution: expect.stringContaining('console.cloud.google.com/logs') },
+      cost: null,
+    });
+    expect(executions()).toHaveLength(1);
+    expect(Object.fromEntries(executions()[0]!.env.map((e) => [e.name, e.value]))).toEqual({
+      TARGET_PAIR: 'gbpusd',
+      WORKERS: '8',
+      COSTGUARD_RUN_ID: runId,
+      COSTGUARD_TARGET: 'extract',
+      COSTGUARD_RESULTS_PREFIX: `gs://costguard-batch-results/results/${runId}/`,
+    });
+    expect(executions()[0]?.timeoutSeconds).toBe(7200);
+    expect(slackState(sandbox).messages[0]?.text).toBe(
+      `Run ${runId} of feature-extraction (target extract) started by carol@example.com on ${JOB}`,
+    );
+    expect((await runRows(api, runId)).map((r) => [r.event, r.status, r.execution])).toEqual([
+      ['requested', 'STARTING', null],
+      ['started', 'RUNNING', reply.body.execution],
+    ]);
+  });
+
+  it.each<[string, ExecutionPlan, number, Record<string, unknown>]>([
+    [
+      'SUCCEEDED',
+      { outcome: 'succeed', durationSeconds: 4800 },
+      90,
+      { finishedAt: '2026-11-20T01:20:00.000Z', detail: null },
+    ],
+    [
+      'FAILED',
+      { outcome: 'fail', durationSeconds: 300 },
+      10,
+      {
+        finishedAt: '2026-11-20T00:05:00.000Z',
+        detail: expect.stringMatching(/container exited with an error/),
+      },
+    ],
+    [
+      'TIMED_OUT',
+      { outcome: 'hang', durationSeconds: 60 },
+      150,
+      {
+        finishedAt: '2026-11-20T02:00:00.000Z',
+        detail: expect.stringMatching(/configured timeout was reached/),
+      },
+    ],
+  ])('reports %s from the execution, once', async (expected, plan, minutes, fields) => {
+    planNextExecution(sandbox, JOB, plan);
+    const runId = (await start()).body.runId as string;
+
+    sandbox.clock.advance(minutes * MINUTE);
+    const reply = await api.call('GET', `/runs/${runId}`);
+    const again = await api.call('GET', `/runs/${runId}`);
+
+    expect(reply.body).toMatchObject({ status: expected, ...fields });
+    expect(again.body).toEqual(reply.body);
+    expect((await runRows(api, runId)).map((r) => r.status)).toEqual([
+      'STARTING',
+      'RUNNING',
+      expected,
+    ]);
+    const [announced, outcome] = slackState(sandbox).messages;
+    expect(outcome?.threadTs).toBe(announced?.ts);
+    expect(outcome?.text).toContain(` ${expected}`);
+  });
+
+  it('cancels the execution and refuses a second cancel', async () => {
+    const runId = (await start()).body.runId as string;
+    sandbox.clock.advance(10 * MINUTE);
+
+    const cancelled = await api.call('POST', `/runs/${runId}:cancel`, { headers: CAROL });
+    const again = await api.call('POST', `/runs/${runId}:cancel`);
+    sandbox.clock.advance(120 * MINUTE);
+    const later = await api.call('GET', `/runs/${runId}`);
+
+    expect(cancelled.status).toBe(202);
+    expect(cancelled.body).toMatchObject({
+      status: 'CANCELLED',
+      detail: 'cancelled by carol@example.com',
+    });
+    expect(executions()[0]?.state).toBe('cancelled');
+    expect(again.status).toBe(409);
+    expect(later.body.status).toBe('CANCELLED');
+    expect(sandbox.calls.filter((c) => c.route === 'run.executions.cancel')).toHaveLength(1);
+  });
+
+  it('runs executions side by side (a job is never busy)', async () => {
+    const first = await start();
+    const second = await start({ ...START, params: { TARGET_PAIR: 'usdjpy' } });
+
+    expect([first.status, second.status]).toEqual([202, 202]);
+    expect(executions()).toHaveLength(2);
+  });
+
+  it('returns the same execution for a repeated Idempotency-Key', async () => {
+    const headers = { ...CAROL, 'idempotency-key': 'extract-gbpusd-2026-11-20' };
+    const first = await start(START, headers);
+    sandbox.clock.advance(MINUTE);
+    const second = await start(START, headers);
+
+    expect(second.body.runId).toBe(first.body.runId);
+    expect(second.body.execution).toBe(first.body.execution);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(executions()).toHaveLength(1);
+  });
+
+  it('finds the execution by its run id when the start was cut off before the execution was recorded', async () => {
+    // Prepare: the run was recorded as STARTING and runJob landed, but the reply never came back.
+    const runId = 'run-5555555555555555aaaa';
+    const ledger = new RunLedger(
+      commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env)).ledger,
+      sandbox.clock,
+    );
+    await ledger.append(
+      {
+        runId,
+        pipeline: 'feature-extraction',
+        executor: 'cloud-run-job',
+        target: 'extract',
+        params: {},
+        status: 'STARTING',
+        caller: 'carol@example.com',
+        idempotencyKey: undefined,
+        requestHash: 'h',
+        resource: `job:${JOB}`,
+        requestedAt: sandbox.clock.now(),
+        startedAt: undefined,
+        finishedAt: undefined,
+        deadline: new Date(sandbox.clock.now().getTime() + 2 * 3600_000),
+        execution: undefined,
+        resultsPrefix: undefined,
+        logsUri: undefined,
+        exitMarker: undefined,
+        detail: undefined,
+        cost: undefined,
+        slackChannel: undefined,
+        slackTs: undefined,
+      },
+      'requested',
+    );
+    const client = await api.runtime.clients.runJobs();
+    await client.runJob({
+      name: JOB,
+      overrides: { containerOverrides: [{ env: [{ name: 'COSTGUARD_RUN_ID', value: runId }] }] },
+    });
+
+    // Act
+    const reply = await api.call('GET', `/runs/${runId}`);
+
+    // Assess
+    expect(reply.body).toMatchObject({ status: 'RUNNING', execution: executions()[0]?.name });
+    expect((await runRows(api, runId)).map((r) => [r.status, r.execution])).toEqual([
+      ['STARTING', null],
+      ['RUNNING', executions()[0]?.name],
+    ]);
+  });
+});

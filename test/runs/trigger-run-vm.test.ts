@@ -1,0 +1,475 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { commonAdapters } from '../../functions/adapters/runtime.js';
+import { commonSettings, readConfig } from '../../functions/core/config.js';
+import { requestIdFor } from '../../functions/runs/run-id.js';
+import { batchVmState, planBatchRun, type BatchRunPlan } from '../../functions/sandbox/batch-vm.js';
+import { slackState } from '../../functions/sandbox/routes/slack.js';
+import type { Sandbox } from '../support/sandbox.js';
+import {
+  forwardedToken,
+  runRows,
+  runsEnv,
+  serveTriggerRun,
+  startRunsSandbox,
+  type RunsApi,
+} from './support.js';
+
+// triggerRun end to end on the batch VM executor: the entry built from its settings, served by
+// the Functions Framework, talking to the sandbox through the real client libraries.
+const VM = { project: 'data-pipelines', zone: 'us-east1-b', name: 'batch-runner' };
+const ALICE = { authorization: forwardedToken({ email: 'alice@example.com', sub: '1077' }) };
+const START = { pipeline: 'nightly-categories', target: 'd_anchor_category' };
+const MINUTE = 60_000;
+
+describe('triggerRun on the batch VM', () => {
+  let sandbox: Sandbox;
+  let api: RunsApi;
+
+  beforeEach(async () => {
+    sandbox = await startRunsSandbox();
+    api = await serveTriggerRun(sandbox);
+  });
+  afterEach(async () => {
+    await api.close();
+    await sandbox.close();
+  });
+
+  const vm = () => sandbox.fleet.get(VM.project, VM.zone, VM.name)!;
+  const mutations = () =>
+    sandbox.calls
+      .filter((c) => c.method === 'POST' && c.route.startsWith('compute.instances.'))
+      .map((c) => c.route.replace('compute.instances.', ''));
+  const start = async (body: unknown = START, headers: Record<string, string> = ALICE) =>
+    api.call('POST', '/runs', { body, headers });
+  const status = async (runId: unknown) => api.call('GET', `/runs/${String(runId)}`);
+
+  it('starts a run: fixed metadata keys merged, run label, maxRunDuration, start; recorded and announced', async () => {
+    // Act
+    const reply = await start();
+
+    // Assess
+    const runId = reply.body.runId as string;
+    expect(reply.status).toBe(202);
+    expect(reply.headers.get('location')).toBe(`/runs/${runId}`);
+    expect(reply.body).toMatchObject({
+      runId: expect.stringMatching(/^run-[0-9a-f]{20}$/),
+      pipeline: 'nightly-categories',
+      target: 'd_anchor_category',
+      status: 'RUNNING',
+      caller: 'alice@example.com',
+      requestedAt: '2026-11-20T00:00:00.000Z',
+      deadline: '2026-11-20T04:00:00.000Z',
+      resultsPrefix: `gs://costguard-batch-results/results/${runId}/`,
+      statusUrl: `/runs/${runId}`,
+    });
+    // The simulated VM read exactly the three run keys at boot, and cleared them as the script does.
+    expect(batchVmState(sandbox).runs).toEqual([
+      expect.objectContaining({
+        runId,
+        target: 'd_anchor_category',
+        resultsPrefix: `gs://costguard-batch-results/results/${runId}/`,
+      }),
+    ]);
+    expect(Object.fromEntries(vm().metadata.map((i) => [i.key, i.value]))).toEqual({
+      'startup-script-url': 'gs://costguard-batch-results/deploy/startup.sh',
+      'costguard-source': 'gs://costguard-batch-results/src/pipeline.tar.gz',
+      'enable-oslogin': 'TRUE',
+    });
+    expect(vm().status).toBe('RUNNING');
+    expect(vm().labels).toEqual({
+      team: 'data',
+      app: 'pipeline',
+      cost_center: 'cc-200',
+      priority: 'medium',
+      'costguard-run': runId,
+    });
+    expect(vm().maxRunDurationSeconds).toBe(4 * 3600);
+    expect(vm().terminationAction).toBe('STOP');
+    expect(mutations()).toEqual(['setMetadata', 'setLabels', 'setScheduling', 'start']);
+    const startOp = sandbox.fleet.operations.find((o) => o.operationType === 'start');
+    expect(startOp?.requestId).toBe(requestIdFor(runId, 'start'));
+
+    const rows = await runRows(api, runId);
+    expect(rows.map((r) => [r.event, r.status, r.caller])).toEqual([
+      ['requested', 'STARTING', 'alice@example.com'],
+      ['started', 'RUNNING', 'alice@example.com'],
+    ]);
+    const messages = slackState(sandbox).messages;
+    expect(messages).toHaveLength(1);
+    expect(messages[0]?.text).toBe(
+      `Run ${runId} of nightly-categories (target d_anchor_category) started by alice@example.com on data-pipelines/us-east1-b/batch-runner`,
+    );
+  });
+
+  it.each<[string, BatchRunPlan, number, Record<string, unknown>]>([
+    [
+      'SUCCEEDED',
+      { outcome: 'succeed', afterSeconds: 1800 },
+      45,
+      {
+        exitMarker: '_SUCCESS',
+        finishedAt: '2026-11-20T00:30:00.000Z',
+        detail: null,
+        cost: { amount: 0.04, currency: 'USD', source: 'estimate' },
+      },
+    ],
+    [
+      'FAILED',
+      { outcome: 'fail', afterSeconds: 600 },
+      45,
+      {
+        exitMarker: 'startup_error.txt',
+        finishedAt: '2026-11-20T00:10:00.000Z',
+        detail: 'make -- d_anchor_category failed with exit code 2',
+        cost: { amount: 0.013333, currency: 'USD', source: 'estimate' },
+      },
+    ],
+    [
+      'PREEMPTED',
+      { outcome: 'preempt', afterSeconds: 3600 },
+      90,
+      { exitMarker: null, finishedAt: '2026-11-20T01:00:00.000Z', detail: null },
+    ],
+    [
+      'TIMED_OUT',
+      { outcome: 'hang', afterSeconds: 60 },
+      300,
+      {
+        exitMarker: null,
+        finishedAt: '2026-11-20T04:00:00.000Z',
+        detail: 'the VM was stopped at the run deadline (maxRunDuration)',
+        cost: { amount: 0.32, currency: 'USD', source: 'estimate' },
+      },
+    ],
+  ])(
+    'reports %s from the VM, its markers and preemptions, once, with Slack in the thread',
+    async (expected, plan, minutes, fields) => {
+      // Prepare
+      planBatchRun(sandbox, VM, plan);
+      const runId = (await start()).body.runId as string;
+
+      // Act
+      const early = await status(runId);
+      sandbox.clock.advance(minutes * MINUTE);
+      const late = await status(runId);
+      const again = await status(runId);
+
+      // Assess
+      expect(early.body.status).toBe('RUNNING');
+      expect(late.status).toBe(200);
+      expect(late.body).toMatchObject({ status: expected, ...fields });
+      expect(again.body).toEqual(late.body);
+      expect(vm().status).toBe('TERMINATED');
+      const rows = await runRows(api, runId);
+      expect(rows.map((r) => r.status)).toEqual(['STARTING', 'RUNNING', expected]);
+      const [announced, outcome] = slackState(sandbox).messages;
+      expect(outcome?.threadTs).toBe(announced?.ts);
+      expect(outcome?.text).toMatch(
+        new RegExp(
+          `^Run ${runId} of nightly-categories \\(target d_anchor_category\\) ${expected}`,
+        ),
+      );
+    },
+  );
+
+  it('points at build.log and keeps the head of startup_error.txt as the detail', async () => {
+    planBatchRun(sandbox, VM, { outcome: 'fail', afterSeconds: 60 });
+    const runId = (await start()).body.runId as string;
+    sandbox.clock.advance(5 * MINUTE);
+
+    const reply = await status(runId);
+
+    expect(reply.body.logs).toEqual({
+      buildLog: `gs://costguard-batch-results/results/${runId}/build.log`,
+      execution: null,
+    });
+  });
+
+  it('stops a run past its deadline itself when the VM refused maxRunDuration', async () => {
+    sandbox.faults.set('compute.instances.setScheduling', {
+      fail: { count: 1, status: 400, message: 'maxRunDuration is not supported' },
+    });
+    planBatchRun(sandbox, VM, { outcome: 'hang', afterSeconds: 60 });
+    const started = await start();
+    const runId = started.body.runId as string;
+
+    sandbox.clock.advance(5 * 60 * MINUTE);
+    const reply = await status(runId);
+
+    expect(started.body.detail).toMatch(/^no maxRunDuration \(.*maxRunDuration is not supported\)/);
+    expect(reply.body).toMatchObject({
+      status: 'TIMED_OUT',
+      detail: 'the run passed its deadline; costguard stopped the VM',
+    });
+    expect(vm().status).toBe('TERMINATED');
+    const stop = sandbox.fleet.operations.find((o) => o.operationType === 'stop');
+    expect(stop?.requestId).toBe(requestIdFor(runId, 'timeout'));
+    expect((await runRows(api, runId)).map((r) => r.event)).toEqual([
+      'requested',
+      'started',
+      'timed-out',
+    ]);
+  });
+
+  describe('busy', () => {
+    it('refuses a VM that is not TERMINATED, naming the run it carries, and touches nothing', async () => {
+      const reply = await start({ pipeline: 'shared-runner', target: 'all' });
+
+      expect(reply.status).toBe(409);
+      expect(reply.body).toEqual({
+        error: "The pipeline's VM is busy: the VM is RUNNING",
+        activeRunId: 'run-0123456789abcdef0123',
+      });
+      expect(mutations()).toEqual([]);
+      expect((await runRows(api)).map((r) => [r.status, r.detail])).toEqual([
+        ['REFUSED', 'busy: the VM is RUNNING (run run-0123456789abcdef0123)'],
+      ]);
+    });
+
+    it('refuses while a run is recorded as active, then starts once that run is noticed to be over', async () => {
+      planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 1800 });
+      const first = (await start()).body.runId as string;
+
+      sandbox.clock.advance(10 * MINUTE);
+      const refused = await start({ ...START, target: 'all' });
+      sandbox.clock.advance(30 * MINUTE);
+      const second = await start({ ...START, target: 'all' });
+
+      expect(refused.status).toBe(409);
+      expect(refused.body.activeRunId).toBe(first);
+      expect(second.status).toBe(202);
+      expect((await status(first)).body.status).toBe('SUCCEEDED');
+      expect(
+        slackState(sandbox).messages.map((m) =>
+          m.text
+            .split(' ')
+            .slice(0, 2)
+            .concat(m.text.includes('SUCCEEDED') ? 'SUCCEEDED' : 'started'),
+        ),
+      ).toEqual([
+        ['Run', first, 'started'],
+        ['Run', first, 'SUCCEEDED'],
+        ['Run', second.body.runId, 'started'],
+      ]);
+    });
+
+    it('answers 409 when another writer changes the metadata between read and write (the fingerprint is the lock)', async () => {
+      sandbox.faults.set('compute.instances.setMetadata', {
+        race: { count: 1, metadata: { 'costguard-run-id': 'run-ffffffffffffffffffff' } },
+      });
+
+      const reply = await start();
+
+      expect(reply.status).toBe(409);
+      expect(reply.body).toEqual({
+        error: "The pipeline's VM is busy: another writer changed the VM metadata",
+        activeRunId: null,
+      });
+      expect(mutations()).toEqual(['setMetadata']);
+      expect(vm().status).toBe('TERMINATED');
+    });
+  });
+
+  describe('Idempotency-Key', () => {
+    const keyed = { ...ALICE, 'idempotency-key': 'nightly-2026-11-20' };
+
+    it('returns the same run for a repeated request and starts the VM once', async () => {
+      const first = await start(START, keyed);
+      sandbox.clock.advance(MINUTE);
+      const second = await start(START, keyed);
+
+      expect(first.status).toBe(202);
+      expect(second.status).toBe(202);
+      expect(second.headers.get('idempotent-replayed')).toBe('true');
+      expect(second.body.runId).toBe(first.body.runId);
+      expect(second.body.requestedAt).toBe(first.body.requestedAt);
+      expect(mutations()).toEqual(['setMetadata', 'setLabels', 'setScheduling', 'start']);
+    });
+
+    it('refuses the key for a different request with 422', async () => {
+      await start(START, keyed);
+
+      const reply = await start({ ...START, target: 'all' }, keyed);
+
+      expect(reply.status).toBe(422);
+      expect(reply.body.error).toBe('This Idempotency-Key was used for a different request');
+      expect(mutations()).toEqual(['setMetadata', 'setLabels', 'setScheduling', 'start']);
+    });
+
+    it('resumes a start that failed transiently when the request is retried with its key', async () => {
+      sandbox.faults.set('compute.instances.start', { fail: { count: 4, status: 503 } });
+      const failed = await start(START, keyed);
+      const retried = await start(START, keyed);
+
+      expect(failed.status).toBe(503);
+      expect(retried.status).toBe(202);
+      expect(retried.body.status).toBe('RUNNING');
+      expect(vm().status).toBe('RUNNING');
+      expect(mutations().filter((m) => m === 'setMetadata')).toHaveLength(1);
+      expect(sandbox.fleet.operations.filter((o) => o.operationType === 'start')).toHaveLength(1);
+      expect(batchVmState(sandbox).runs.map((r) => r.runId)).toEqual([retried.body.runId]);
+    });
+  });
+
+  describe('cancel', () => {
+    it('stops the VM, records CANCELLED with the caller, and refuses a second cancel', async () => {
+      planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 3600 });
+      const runId = (await start()).body.runId as string;
+      sandbox.clock.advance(15 * MINUTE);
+
+      const cancelled = await api.call('POST', `/runs/${runId}:cancel`, {
+        headers: { 'x-serverless-authorization': forwardedToken({ email: 'bob@example.com' }) },
+      });
+      sandbox.clock.advance(60 * MINUTE);
+      const again = await api.call('POST', `/runs/${runId}:cancel`);
+      const later = await status(runId);
+
+      expect(cancelled.status).toBe(202);
+      expect(cancelled.body).toMatchObject({
+        status: 'CANCELLED',
+        finishedAt: '2026-11-20T00:15:00.000Z',
+        detail: 'cancelled by bob@example.com',
+        cost: { amount: 0.02, currency: 'USD', source: 'estimate' },
+      });
+      expect(vm().status).toBe('TERMINATED');
+      expect(sandbox.fleet.operations.find((o) => o.operationType === 'stop')?.requestId).toBe(
+        requestIdFor(runId, 'cancel'),
+      );
+      expect(again.status).toBe(409);
+      expect(again.body).toEqual({ error: 'The run is not active', runId, status: 'CANCELLED' });
+      expect(later.body.status).toBe('CANCELLED');
+      expect(slackState(sandbox).messages.at(-1)?.text).toMatch(/CANCELLED after 15 min/);
+    });
+
+    it('answers 404 for a run that does not exist', async () => {
+      const reply = await api.call('POST', '/runs/run-00000000000000000000:cancel');
+
+      expect(reply.status).toBe(404);
+      expect(mutations()).toEqual([]);
+    });
+  });
+
+  it('lists recent runs newest first, by pipeline and limit', async () => {
+    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 600 });
+    const first = (await start()).body.runId as string;
+    sandbox.clock.advance(20 * MINUTE);
+    const refused = await start({ pipeline: 'shared-runner', target: 'all' });
+    sandbox.clock.advance(MINUTE);
+    const second = (await start({ ...START, target: 'all' })).body.runId as string;
+
+    const all = await api.call('GET', '/runs');
+    const one = await api.call('GET', '/runs?pipeline=nightly-categories&limit=1');
+
+    expect(refused.status).toBe(409);
+    const runs = all.body.runs as Array<Record<string, unknown>>;
+    expect(runs.map((r) => [r.pipeline, r.status])).toEqual([
+      ['nightly-categories', 'RUNNING'],
+      ['shared-runner', 'REFUSED'],
+      ['nightly-categories', 'SUCCEEDED'],
+    ]);
+    expect(runs[0]?.runId).toBe(second);
+    expect(runs[2]?.runId).toBe(first);
+    expect((one.body.runs as Array<Record<string, unknown>>).map((r) => r.runId)).toEqual([second]);
+  });
+
+  it.each([
+    ['the spot_cost_hours view', false],
+    ['the spot_costs table, de-duplicated, where the view is missing', true],
+  ])(
+    'takes the cost from %s, estimating only the time after the last recorded hour',
+    async (_from, dropView) => {
+      // Prepare: the hourly recorder's rows for the run's closed hours, one hour written twice.
+      const { ledger } = commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env));
+      if (dropView) await ledger.execute('DROP VIEW `${dataset}.spot_cost_hours`');
+      planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 9000 });
+      const runId = (await start()).body.runId as string;
+      const row = (hour: string, cost: string, uptime: number, recordedAt: string) => ({
+        key: `${hour}/${recordedAt}`,
+        row: {
+          row_key: `data-pipelines/us-east1-b/${vm().id}/${hour}`,
+          usage_hour: hour,
+          project_id: 'data-pipelines',
+          zone: 'us-east1-b',
+          instance_id: vm().id,
+          instance_name: 'batch-runner',
+          uptime_seconds: uptime,
+          cost,
+          currency: 'USD',
+          costguard_run: runId,
+          price_source: 'catalog',
+          attributes_source: 'compute',
+          recorded_at: recordedAt,
+        },
+      });
+      await ledger.insert('spot_costs', [
+        row('2026-11-20T00:00:00Z', '0.070', 3300, '2026-11-20T01:10:00Z'),
+        row('2026-11-20T00:00:00Z', '0.081', 3600, '2026-11-20T01:40:00Z'),
+        row('2026-11-20T01:00:00Z', '0.079', 3600, '2026-11-20T02:10:00Z'),
+      ]);
+
+      // Act
+      sandbox.clock.advance(150 * MINUTE);
+      const reply = await status(runId);
+
+      // Assess: the latest version of each recorded hour, plus 30 minutes at 0.08/h after them.
+      expect(reply.body).toMatchObject({
+        status: 'SUCCEEDED',
+        cost: { amount: 0.2, currency: 'USD', source: 'recorder+estimate' },
+      });
+      expect((await runRows(api, runId)).at(-1)?.cost_source).toBe('recorder+estimate');
+    },
+  );
+
+  it('plans without acting in dry-run mode', async () => {
+    const dry = await serveTriggerRun(sandbox, runsEnv({ COSTGUARD_RUNS_DRY_RUN: 'true' }));
+    try {
+      const reply = await dry.call('POST', '/runs', { body: START, headers: ALICE });
+
+      expect(reply.status).toBe(200);
+      expect(reply.body).toMatchObject({
+        dryRun: true,
+        status: 'DRY_RUN',
+        caller: 'alice@example.com',
+      });
+      expect(reply.body.plan).toEqual([
+        'set metadata costguard-run-id, costguard-target, costguard-results-prefix on data-pipelines/us-east1-b/batch-runner under its fingerprint',
+        `set label costguard-run=${String(reply.body.runId)} on data-pipelines/us-east1-b/batch-runner`,
+        'set scheduling.maxRunDuration=14400s (terminationAction STOP) on data-pipelines/us-east1-b/batch-runner',
+        `start data-pipelines/us-east1-b/batch-runner with requestId ${requestIdFor(String(reply.body.runId), 'start')}`,
+      ]);
+      expect(mutations()).toEqual([]);
+      expect(vm().status).toBe('TERMINATED');
+      expect((await runRows(dry)).map((r) => r.status)).toEqual(['DRY_RUN']);
+    } finally {
+      await dry.close();
+    }
+  });
+
+  it('records a start the VM refuses as FAILED and answers 422', async () => {
+    sandbox.faults.set('compute.instances.start', {
+      fail: { count: 1, status: 400, message: 'ZONE_RESOURCE_POOL_EXHAUSTED' },
+    });
+
+    const reply = await start();
+
+    expect(reply.status).toBe(422);
+    expect(reply.body).toMatchObject({ error: 'The run could not be started', status: 'FAILED' });
+    expect(String(reply.body.detail)).toContain('ZONE_RESOURCE_POOL_EXHAUSTED');
+    expect((await runRows(api)).map((r) => r.event)).toEqual(['requested', 'start-failed']);
+  });
+
+  it('records who asked from the forwarded identity token, and anonymous without one', async () => {
+    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 60 });
+    const withToken = await start(START, {
+      authorization: 'Bearer ignored-access-token',
+      'x-serverless-authorization': forwardedToken({
+        email: 'scheduler@data-pipelines.iam.gserviceaccount.com',
+      }),
+    });
+    sandbox.clock.advance(5 * MINUTE);
+    const without = await start({ ...START, target: 'all' }, {});
+
+    expect(withToken.body.caller).toBe('scheduler@data-pipelines.iam.gserviceaccount.com');
+    expect(without.body.caller).toBe('anonymous');
+  });
+});
