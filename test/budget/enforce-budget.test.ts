@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildEnforceBudget } from '../../functions/budget/entry.js';
-import { budgetNotificationEvent } from '../../functions/budget/demo-notifications.js';
+import {
+  budgetNotificationEvent,
+  type MessagePublishedData,
+} from '../../functions/budget/demo-notifications.js';
 import { stopRequestId } from '../../functions/budget/stop-request-id.js';
 import { ConfigError } from '../../functions/core/errors.js';
 import { putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
@@ -30,6 +33,11 @@ const NEVER = [
   'standard-low',
 ];
 const BUDGET = 5000;
+
+interface Published {
+  type: string;
+  data: MessagePublishedData;
+}
 
 const price = (name: string): number =>
   ({
@@ -285,15 +293,15 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
     expect(h.status('low-a100')).toBe('RUNNING');
   });
 
-  it.each<[string, (event: ReturnType<typeof budgetNotificationEvent>) => unknown]>([
+  // Each case spoils one part of a good delivery: its type, or its {message, subscription} data.
+  it.each<[string, (event: Published) => Partial<Published> | { data: unknown }]>([
     [
       'malformed base64',
-      (e) => ({ ...e, data: { ...e.data, message: { ...e.data.message, data: '%%%' } } }),
+      (e) => ({ data: { ...e.data, message: { ...e.data.message, data: '%%%' } } }),
     ],
     [
       'data that is not JSON',
       (e) => ({
-        ...e,
         data: {
           ...e.data,
           message: { ...e.data.message, data: Buffer.from('over!').toString('base64') },
@@ -305,13 +313,12 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
       (e) => {
         const data = JSON.parse(Buffer.from(e.data.message.data, 'base64').toString()) as object;
         const bad = Buffer.from(JSON.stringify({ ...data, budgetAmount: 0 })).toString('base64');
-        return { ...e, data: { ...e.data, message: { ...e.data.message, data: bad } } };
+        return { data: { ...e.data, message: { ...e.data.message, data: bad } } };
       },
     ],
     [
       'an unknown schemaVersion',
       (e) => ({
-        ...e,
         data: {
           ...e.data,
           message: {
@@ -321,12 +328,13 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
         },
       }),
     ],
-    ['another event type', (e) => ({ ...e, type: 'google.cloud.storage.object.v1.finalized' })],
-    ['no message', (e) => ({ ...e, data: { subscription: 's' } })],
+    ['another event type', () => ({ type: 'google.cloud.storage.object.v1.finalized' })],
+    ['no message', () => ({ data: { subscription: 's' } })],
   ])('acknowledges %s with one error line and changes nothing', async (_case, spoil) => {
     const h = await start();
     const event = budgetNotificationEvent(h.figures({ costAmount: 9000, messageId: '8008' }));
-    const delivery = await h.deliver(spoil(event));
+    const good: Published = { type: event.type, data: event.data as MessagePublishedData };
+    const delivery = await h.deliver({ ...event, ...spoil(good) });
     expect(delivery.status).toBe(204);
     expect(h.stoppedNames()).toEqual([]);
     expect(await h.notifications()).toEqual([]);

@@ -1,0 +1,95 @@
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import type { Runtime } from '../adapters/runtime.js';
+import type { PriceLookup } from '../core/pricing.js';
+import { putBudget } from '../sandbox/routes/billing-budgets.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { budgetNotificationEvent, demoBudget } from './demo-notifications.js';
+import { buildEnforceBudget } from './entry.js';
+
+/**
+ * The local run's budget story: a budget over the sandbox's projects, then notifications whose
+ * simulated spend climbs through the tiers half an hour apart, each delivered to enforceBudget
+ * as Pub/Sub would. Returns which VMs were stopped after each step.
+ */
+export interface BudgetDemoOptions {
+  readonly sandbox: Sandbox;
+  /** A runtime pointed at the sandbox (COSTGUARD_PROJECTS etc. set). */
+  readonly runtime: Runtime;
+  readonly billingAccountId?: string;
+  readonly budgetId?: string;
+  /** Budget amount per month, in USD (default 5,000). */
+  readonly amount?: number;
+  /** Project numbers the budget covers (default: every project of the sandbox fleet). */
+  readonly projectNumbers?: readonly string[];
+  /** Spend as a fraction of the budget at each step (default 0.5, 0.85, 1.02, 1.15). */
+  readonly spend?: readonly number[];
+  /** Defaults to the pricing engine. */
+  readonly prices?: PriceLookup;
+  /** Delivers each event; defaults to an enforceBudget built from the runtime. */
+  readonly deliver?: (event: CloudEvent<unknown>) => Promise<void>;
+}
+
+export interface BudgetDemoStep {
+  readonly spend: number;
+  readonly costAmount: number;
+  /** Every VM stopped so far, as `project/zone/name`. */
+  readonly stopped: readonly string[];
+}
+
+export async function runBudgetDemo(options: BudgetDemoOptions): Promise<BudgetDemoStep[]> {
+  const { sandbox } = options;
+  const billingAccountId = options.billingAccountId ?? '01D4EE-079462-DFD6EC';
+  const budgetId = options.budgetId ?? '7d1c0f4e-3b8a-4c2d-9e6f-5a4b3c2d1e0f';
+  const amount = options.amount ?? 5000;
+  putBudget(
+    sandbox,
+    demoBudget({
+      billingAccountId,
+      budgetId,
+      amount,
+      displayName: 'Spot ML training (demo)',
+      projectNumbers:
+        options.projectNumbers ?? [...sandbox.fleet.projects.values()].map((p) => p.number),
+    }),
+  );
+  // The demo is there to show VMs stopping, so it enforces unless told otherwise.
+  const told = options.runtime.env.COSTGUARD_BUDGET_ENFORCE?.trim();
+  const runtime: Runtime = {
+    ...options.runtime,
+    env: { ...options.runtime.env, COSTGUARD_BUDGET_ENFORCE: told ? told : 'true' },
+  };
+  const deliver =
+    options.deliver ??
+    (await buildEnforceBudget(runtime, options.prices ? { prices: options.prices } : {}));
+  const periodStart = new Date(sandbox.clock.now());
+  const costIntervalStart = new Date(
+    Date.UTC(periodStart.getUTCFullYear(), periodStart.getUTCMonth(), 1),
+  ).toISOString();
+  const steps: BudgetDemoStep[] = [];
+  for (const spend of options.spend ?? [0.5, 0.85, 1.02, 1.15]) {
+    sandbox.clock.advance(30 * 60_000);
+    const costAmount = Math.round(amount * spend * 100) / 100;
+    await deliver(
+      budgetNotificationEvent({
+        billingAccountId,
+        budgetId,
+        budgetDisplayName: 'Spot ML training (demo)',
+        budgetAmount: amount,
+        costAmount,
+        costIntervalStart,
+        publishTime: sandbox.clock.now().toISOString(),
+      }),
+    );
+    steps.push({
+      spend,
+      costAmount,
+      stopped: sandbox.fleet
+        .live()
+        .filter(
+          (vm) => vm.status === 'TERMINATED' && vm.history.some((h) => h.status === 'RUNNING'),
+        )
+        .map((vm) => `${vm.project}/${vm.zone}/${vm.name}`),
+    });
+  }
+  return steps;
+}

@@ -1,0 +1,201 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BudgetDirectory } from '../../functions/adapters/budgets.js';
+import { ComputeFleet } from '../../functions/adapters/compute.js';
+import { ProjectDirectory } from '../../functions/adapters/projects.js';
+import { loggingNotifier, type Notifier } from '../../functions/adapters/slack.js';
+import { PermanentError, TransientError } from '../../functions/core/errors.js';
+import type { PriceLookup } from '../../functions/core/pricing.js';
+import type { Vm, VmRef } from '../../functions/core/vm.js';
+import {
+  makeBudgetEnforcer,
+  type BudgetEnforcer,
+  type BudgetEnforcerDeps,
+} from '../../functions/budget/enforce-budget.js';
+import { BigQueryEnforcementLedger } from '../../functions/budget/enforcement-ledger.js';
+import type { BudgetNotification } from '../../functions/budget/notification.js';
+import { parseBudgetNotification } from '../../functions/budget/notification.js';
+import { budgetNotificationEvent } from '../../functions/budget/demo-notifications.js';
+import { readConfig } from '../../functions/core/config.js';
+import { budgetSettings } from '../../functions/budget/policy.js';
+import { ACCOUNT, BUDGET_ID, BudgetHarness, fakePrices, PERIOD } from './budget-harness.js';
+
+const POLICY = readConfig(budgetSettings, {}).policy;
+
+function notification(costAmount: number, messageId: string): BudgetNotification {
+  const event = budgetNotificationEvent({
+    billingAccountId: ACCOUNT,
+    budgetId: BUDGET_ID,
+    budgetAmount: 5000,
+    costAmount,
+    costIntervalStart: PERIOD,
+    messageId,
+    publishTime: '2026-11-20T00:00:00Z',
+  });
+  return parseBudgetNotification(event.data, event.id);
+}
+
+// The enforcer with the sandbox's real adapters, some wrapped to misbehave in one exact way.
+describe('the budget enforcer under failures', () => {
+  let harness: BudgetHarness;
+  let fleet: ComputeFleet;
+
+  beforeEach(async () => {
+    harness = await BudgetHarness.start();
+    fleet = new ComputeFleet(
+      {
+        instances: () => harness.runtime.clients.instances(),
+        zoneOperations: () => harness.runtime.clients.zoneOperations(),
+      },
+      { logger: harness.runtime.logger, retry: { baseDelayMs: 1 } },
+    );
+  });
+  afterEach(() => harness.close());
+
+  function enforcer(overrides: Partial<BudgetEnforcerDeps> = {}): BudgetEnforcer {
+    const { runtime } = harness;
+    return makeBudgetEnforcer(
+      {
+        fleet,
+        budgets: new BudgetDirectory(() => runtime.clients.budgets(), { logger: runtime.logger }),
+        projects: new ProjectDirectory(() => runtime.clients.projects(), {
+          logger: runtime.logger,
+        }),
+        prices: fakePrices(),
+        ledger: new BigQueryEnforcementLedger(harness.ledger),
+        notifier: loggingNotifier(runtime.logger),
+        logger: runtime.logger,
+        clock: harness.sandbox.clock,
+        ...overrides,
+      },
+      {
+        policy: POLICY,
+        governedProjects: ['ml-training-prod', 'data-pipelines'],
+        enforce: true,
+        stopConcurrency: 4,
+        dashboardUrl: 'https://lookerstudio.google.com/reporting/costguard',
+      },
+    );
+  }
+
+  it('counts a VM deleted between listing and stopping as done', async () => {
+    const stop = async (ref: VmRef, requestId: string): Promise<void> => {
+      if (ref.name === 'low-n2-4') {
+        const vm = harness.sandbox.fleet.get(ref.project, ref.zone, ref.name);
+        if (vm) harness.sandbox.fleet.remove(vm);
+      }
+      await fleet.stop(ref, requestId);
+    };
+    const report = await enforcer({ fleet: { listAll: fleet.listAll.bind(fleet), stop } })(
+      notification(5000, '1'),
+    );
+    const gone = report.outcomes.find((o) => o.planned.vm.name === 'low-n2-4');
+    expect(gone).toMatchObject({ action: 'STOPPED' });
+    expect(gone?.reason).toMatch(/already gone$/);
+    expect(report.outcome).toBe('ACTED');
+  });
+
+  it('orders an unpriceable VM as costing nothing and still stops it', async () => {
+    const prices: PriceLookup = {
+      rate: (machine) =>
+        machine.machineType === 'a2-highgpu-1g'
+          ? Promise.reject(new TransientError('catalog unavailable'))
+          : fakePrices().rate(machine),
+    };
+    const report = await enforcer({ prices })(notification(5000, '2'));
+    const names = report.outcomes
+      .filter((o) => o.action === 'STOPPED')
+      .map((o) => o.planned.vm.name);
+    expect(names).toEqual(['low-n2-8', 'low-n2-4', 'unlabelled-e2', 'low-a100']);
+    expect((await harness.actions()).find((a) => a.instance_name === 'low-a100')).toMatchObject({
+      hourly_cost: null,
+      action: 'STOPPED',
+    });
+  });
+
+  it('acts in the projects it could list and asks for a retry for the one it could not', async () => {
+    const flaky = {
+      listAll: (project: string, filter?: Parameters<ComputeFleet['listAll']>[1]): Promise<Vm[]> =>
+        project === 'data-pipelines'
+          ? Promise.reject(new TransientError('Compute unavailable'))
+          : fleet.listAll(project, filter),
+      stop: fleet.stop.bind(fleet),
+    };
+    const enforce = makeBudgetEnforcer(
+      {
+        fleet: flaky,
+        budgets: {
+          scope: () =>
+            Promise.resolve({
+              name: 'b',
+              displayName: 'b',
+              projects: [],
+              resourceAncestors: [],
+              subaccounts: [],
+            }),
+        },
+        projects: { idOf: (n) => Promise.resolve(n) },
+        prices: fakePrices(),
+        ledger: new BigQueryEnforcementLedger(harness.ledger),
+        notifier: loggingNotifier(harness.runtime.logger),
+        logger: harness.runtime.logger,
+        clock: harness.sandbox.clock,
+      },
+      {
+        policy: POLICY,
+        governedProjects: ['ml-training-prod', 'data-pipelines'],
+        enforce: true,
+        stopConcurrency: 4,
+        dashboardUrl: undefined,
+      },
+    );
+    await expect(enforce(notification(5000, '3'))).rejects.toThrow(TransientError);
+    expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-4', 'low-n2-8', 'unlabelled-e2']);
+    const [row] = await harness.notifications();
+    expect(row).toMatchObject({ outcome: 'INCOMPLETE', stopped: 4 });
+    expect(row?.reason).toContain('listing data-pipelines failed (Compute unavailable)');
+  });
+
+  it('does not ask for a retry when only Slack failed: the stops are done and recorded', async () => {
+    const notifier: Notifier = {
+      enabled: true,
+      post: () => Promise.reject(new TransientError('Slack request failed')),
+      update: () => Promise.resolve(),
+    };
+    const report = await enforcer({ notifier })(notification(5000, '4'));
+    expect(report.outcome).toBe('ACTED');
+    expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-4', 'low-n2-8', 'unlabelled-e2']);
+    expect(harness.runtime.logger.entries.some((e) => e.message === 'Slack message not sent')).toBe(
+      true,
+    );
+  });
+
+  it('writes one log line per decision, with the identity of the message and the VM', async () => {
+    await enforcer()(notification(5000, '5'));
+    const lines = harness.runtime.logger.entries.filter(
+      (e) => e.message === 'Budget enforcement decision',
+    );
+    expect(lines.map((l) => [l.instance, l.action]).sort()).toEqual([
+      ['exempt-low', 'SKIPPED_EXEMPT'],
+      ['low-a100', 'STOPPED'],
+      ['low-n2-4', 'STOPPED'],
+      ['low-n2-8', 'STOPPED'],
+      ['mig-low', 'SKIPPED_MIG'],
+      ['unlabelled-e2', 'STOPPED'],
+    ]);
+    expect(lines[0]).toMatchObject({
+      messageId: '5',
+      budgetId: BUDGET_ID,
+      period: PERIOD,
+      tier: 1,
+    });
+  });
+
+  it('lets a permanent budget lookup failure through for the edge to acknowledge', async () => {
+    const budgets = {
+      scope: () =>
+        Promise.reject(new PermanentError('Budget billingAccounts/x/budgets/y does not exist')),
+    };
+    await expect(enforcer({ budgets })(notification(5000, '6'))).rejects.toThrow(PermanentError);
+    expect(harness.stoppedNames()).toEqual([]);
+  });
+});
