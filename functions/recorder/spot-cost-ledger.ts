@@ -1,0 +1,203 @@
+import { z } from 'zod';
+import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
+import { HOUR_MS } from '../core/clock.js';
+import { errorMessage, httpStatusOf, PermanentError } from '../core/errors.js';
+import type { HourSpend } from './plan-alerts.js';
+import type { RecordedVersion } from './plan-cost-rows.js';
+import { instanceKey, type InventorySnapshot } from './vm-attributes.js';
+
+/**
+ * The recorder's tables in the ledger: what is already recorded for a window, the last inventory
+ * snapshot of each VM, Spot spend per hour and team, alerts already raised, and the keyed
+ * inserts. Reads filter the base tables on their partition column before ranking versions, so
+ * BigQuery scans only the partitions of the window.
+ */
+export const TABLES = {
+  costs: 'spot_costs',
+  inventory: 'vm_inventory',
+  alerts: 'spot_cost_alerts',
+  costView: 'spot_cost_hours',
+} as const;
+
+// A snapshot older than this is written again, so the lookup never scans far back.
+const INVENTORY_LOOKBACK_MS = 30 * 24 * HOUR_MS;
+
+const PRICE_SOURCES = ['catalog', 'price-book', 'unknown'] as const;
+
+const recordedRow = z.object({
+  row_key: z.string(),
+  uptime_seconds: z.coerce.number(),
+  price_source: z.enum(PRICE_SOURCES),
+});
+
+const gpuList = z.array(z.object({ type: z.string(), count: z.number().int().nonnegative() }));
+const labelMap = z.record(z.string(), z.string());
+
+const inventoryRow = z.object({
+  project_id: z.string(),
+  zone: z.string(),
+  instance_id: z.string(),
+  instance_name: z.string(),
+  machine_type: z.string(),
+  provisioning_model: z.enum(['SPOT', 'STANDARD', 'PREEMPTIBLE']),
+  termination_action: z.enum(['STOP', 'DELETE']).nullable(),
+  gpus: z.string().nullable(),
+  labels: z.string().nullable(),
+  fingerprint: z.string(),
+});
+
+const spendRow = z.object({
+  usage_hour_text: z.string(),
+  team: z.string().nullable(),
+  spend: z.coerce.number(),
+});
+
+function json<T>(text: string | null, schema: z.ZodType<T>, fallback: T): T {
+  if (text === null) return fallback;
+  const parsed = schema.safeParse(JSON.parse(text));
+  return parsed.success ? parsed.data : fallback;
+}
+
+// Timestamps go as Date values: the client drops a string given the TIMESTAMP type.
+
+/** `project_id IN (@p0, @p1, ...)` with its parameters: portable and never spliced text. */
+function projectFilter(projects: readonly string[]): {
+  sql: string;
+  params: Record<string, string>;
+} {
+  const params = Object.fromEntries(projects.map((p, i) => [`p${i}`, p]));
+  return { sql: `project_id IN (${projects.map((_, i) => `@p${i}`).join(', ')})`, params };
+}
+
+export class SpotCostLedger {
+  constructor(private readonly ledger: Pick<Ledger, 'query' | 'insert'>) {}
+
+  /** A query; a table or view that does not exist is a permanent error naming the fix. */
+  private async query(
+    sql: string,
+    params: Record<string, unknown>,
+    types: Record<string, string>,
+  ): Promise<Array<Record<string, unknown>>> {
+    try {
+      return await this.ledger.query(sql, params, types);
+    } catch (error) {
+      const status = httpStatusOf(error);
+      const missing = /not found|does not exist/i.test(errorMessage(error));
+      if (status === 404 || (status === 400 && missing)) {
+        throw new PermanentError(
+          `The cost ledger tables are missing or incomplete; run the ledger migration (${errorMessage(error)})`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async recordedRows(
+    projects: readonly string[],
+    start: Date,
+    end: Date,
+  ): Promise<Map<string, RecordedVersion>> {
+    const filter = projectFilter(projects);
+    const rows = await this.query(
+      `SELECT row_key, uptime_seconds, price_source
+       FROM (
+         SELECT row_key, uptime_seconds, price_source,
+           ROW_NUMBER() OVER (PARTITION BY row_key ORDER BY recorded_at DESC, uptime_seconds DESC) AS version_rank
+         FROM \`\${dataset}.${TABLES.costs}\`
+         WHERE usage_hour >= @start AND usage_hour < @end AND ${filter.sql}
+       )
+       WHERE version_rank = 1`,
+      { start, end, ...filter.params },
+      { start: 'TIMESTAMP', end: 'TIMESTAMP' },
+    );
+    const out = new Map<string, RecordedVersion>();
+    for (const raw of rows) {
+      const row = recordedRow.parse(raw);
+      out.set(row.row_key, {
+        uptimeSeconds: row.uptime_seconds,
+        priceSource: row.price_source,
+      });
+    }
+    return out;
+  }
+
+  async latestInventory(
+    projects: readonly string[],
+    now: Date,
+  ): Promise<Map<string, InventorySnapshot>> {
+    const filter = projectFilter(projects);
+    const rows = await this.query(
+      `SELECT project_id, zone, instance_id, instance_name, machine_type, provisioning_model,
+         termination_action, TO_JSON_STRING(gpus) AS gpus, TO_JSON_STRING(labels) AS labels, fingerprint
+       FROM (
+         SELECT *,
+           ROW_NUMBER() OVER (
+             PARTITION BY project_id, instance_id ORDER BY recorded_at DESC, snapshot_key DESC
+           ) AS snapshot_rank
+         FROM \`\${dataset}.${TABLES.inventory}\`
+         WHERE recorded_at >= @since AND ${filter.sql}
+       )
+       WHERE snapshot_rank = 1`,
+      { since: new Date(now.getTime() - INVENTORY_LOOKBACK_MS), ...filter.params },
+      { since: 'TIMESTAMP' },
+    );
+    const out = new Map<string, InventorySnapshot>();
+    for (const raw of rows) {
+      const row = inventoryRow.parse(raw);
+      out.set(instanceKey(row.project_id, row.instance_id), {
+        project: row.project_id,
+        zone: row.zone,
+        instanceId: row.instance_id,
+        instanceName: row.instance_name,
+        machineType: row.machine_type,
+        provisioningModel: row.provisioning_model,
+        terminationAction: row.termination_action ?? undefined,
+        gpus: json(row.gpus, gpuList, []),
+        labels: json(row.labels, labelMap, {}),
+        fingerprint: row.fingerprint,
+      });
+    }
+    return out;
+  }
+
+  /** Recorded Spot spend per hour and team in [start, end). */
+  async spotSpend(projects: readonly string[], start: Date, end: Date): Promise<HourSpend[]> {
+    const filter = projectFilter(projects);
+    const rows = await this.query(
+      `SELECT FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%SZ', usage_hour) AS usage_hour_text, team,
+         CAST(SUM(cost) AS STRING) AS spend
+       FROM \`\${dataset}.${TABLES.costView}\`
+       WHERE usage_hour >= @start AND usage_hour < @end AND ${filter.sql}
+         AND provisioning_model IN ('SPOT', 'PREEMPTIBLE') AND cost IS NOT NULL
+       GROUP BY usage_hour_text, team`,
+      { start, end, ...filter.params },
+      { start: 'TIMESTAMP', end: 'TIMESTAMP' },
+    );
+    return rows.map((raw) => {
+      const row = spendRow.parse(raw);
+      return {
+        hour: new Date(row.usage_hour_text).toISOString(),
+        team: row.team ?? undefined,
+        spend: row.spend,
+      };
+    });
+  }
+
+  async sentAlerts(start: Date, end: Date): Promise<Set<string>> {
+    const rows = await this.query(
+      `SELECT alert_key FROM \`\${dataset}.${TABLES.alerts}\`
+       WHERE usage_hour >= @start AND usage_hour < @end`,
+      { start, end },
+      { start: 'TIMESTAMP', end: 'TIMESTAMP' },
+    );
+    return new Set(rows.map((raw) => z.object({ alert_key: z.string() }).parse(raw).alert_key));
+  }
+
+  insert(
+    table: (typeof TABLES)[Exclude<keyof typeof TABLES, 'costView'>],
+    rows: readonly KeyedRow[],
+  ): Promise<{ inserted: number; requests: number }> {
+    return this.ledger.insert(table, rows);
+  }
+}

@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import type { UptimeSample } from '../adapters/monitoring.js';
+import { regionOfZone, type AttachedGpu, type ProvisioningModel, type Vm } from '../core/vm.js';
+
+/**
+ * What the recorder knows about the VM behind an uptime series, and where it learnt it: the live
+ * Compute inventory; else the last inventory snapshot (a VM deleted since, such as a Spot VM with
+ * termination action DELETE); else only what Monitoring says (machine type, zone, name).
+ */
+export type AttributesSource = 'compute' | 'inventory' | 'monitoring';
+
+export interface VmAttributes {
+  readonly project: string;
+  readonly zone: string;
+  readonly region: string;
+  readonly instanceId: string;
+  readonly instanceName: string;
+  readonly machineType: string | undefined;
+  readonly provisioningModel: ProvisioningModel | undefined;
+  readonly terminationAction: 'STOP' | 'DELETE' | undefined;
+  readonly gpus: readonly AttachedGpu[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly source: AttributesSource;
+}
+
+/** The last snapshot of a VM as the inventory table holds it. */
+export interface InventorySnapshot {
+  readonly project: string;
+  readonly zone: string;
+  readonly instanceId: string;
+  readonly instanceName: string;
+  readonly machineType: string;
+  readonly provisioningModel: ProvisioningModel;
+  readonly terminationAction: 'STOP' | 'DELETE' | undefined;
+  readonly gpus: readonly AttachedGpu[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly fingerprint: string;
+}
+
+export function instanceKey(project: string, instanceId: string): string {
+  return `${project}/${instanceId}`;
+}
+
+function sortedLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** A short digest of the attributes a snapshot keeps; a new one means a new snapshot. */
+export function attributesFingerprint(vm: Vm): string {
+  const identity = JSON.stringify([
+    vm.zone,
+    vm.name,
+    vm.machineType,
+    vm.provisioningModel,
+    vm.terminationAction ?? '',
+    vm.gpus.map((g) => [g.type, g.count]),
+    sortedLabels(vm.labels),
+  ]);
+  return createHash('sha256').update(identity).digest('hex').slice(0, 16);
+}
+
+export function attributesOf(
+  sample: UptimeSample,
+  live: ReadonlyMap<string, Vm>,
+  inventory: ReadonlyMap<string, InventorySnapshot>,
+): VmAttributes {
+  const key = instanceKey(sample.project, sample.instanceId);
+  const vm = live.get(key);
+  if (vm) {
+    return {
+      project: vm.project,
+      zone: vm.zone,
+      region: vm.region,
+      instanceId: vm.id,
+      instanceName: vm.name,
+      machineType: vm.machineType,
+      provisioningModel: vm.provisioningModel,
+      terminationAction: vm.terminationAction,
+      gpus: vm.gpus,
+      labels: vm.labels,
+      source: 'compute',
+    };
+  }
+  const snapshot = inventory.get(key);
+  if (snapshot) {
+    return {
+      project: snapshot.project,
+      zone: snapshot.zone,
+      region: regionOfZone(snapshot.zone),
+      instanceId: snapshot.instanceId,
+      instanceName: snapshot.instanceName,
+      machineType: snapshot.machineType,
+      provisioningModel: snapshot.provisioningModel,
+      terminationAction: snapshot.terminationAction,
+      gpus: snapshot.gpus,
+      labels: snapshot.labels,
+      source: 'inventory',
+    };
+  }
+  return {
+    project: sample.project,
+    zone: sample.zone,
+    region: regionOfZone(sample.zone),
+    instanceId: sample.instanceId,
+    instanceName: sample.instanceName,
+    machineType: sample.machineType,
+    provisioningModel: undefined,
+    terminationAction: undefined,
+    gpus: [],
+    labels: {},
+    source: 'monitoring',
+  };
+}
+
+export interface InventoryRow {
+  key: string;
+  row: Record<string, unknown>;
+}
+
+/** Snapshot rows for the VMs that are new or whose attributes changed since their last one. */
+export function planInventorySnapshots(
+  vms: readonly Vm[],
+  stored: ReadonlyMap<string, InventorySnapshot>,
+  recordedAt: Date,
+): InventoryRow[] {
+  const rows: InventoryRow[] = [];
+  for (const vm of vms) {
+    const fingerprint = attributesFingerprint(vm);
+    if (stored.get(instanceKey(vm.project, vm.id))?.fingerprint === fingerprint) continue;
+    const key = `${vm.project}/${vm.id}/${fingerprint}`;
+    rows.push({
+      key,
+      row: {
+        snapshot_key: key,
+        project_id: vm.project,
+        zone: vm.zone,
+        region: vm.region,
+        instance_id: vm.id,
+        instance_name: vm.name,
+        machine_type: vm.machineType,
+        provisioning_model: vm.provisioningModel,
+        termination_action: vm.terminationAction ?? null,
+        gpus: JSON.stringify(vm.gpus.map((g) => ({ type: g.type, count: g.count }))),
+        labels: JSON.stringify(sortedLabels(vm.labels)),
+        fingerprint,
+        recorded_at: recordedAt.toISOString(),
+      },
+    });
+  }
+  return rows;
+}

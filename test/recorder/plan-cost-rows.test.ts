@@ -1,0 +1,260 @@
+import { describe, expect, it } from 'vitest';
+import type { UptimeSample } from '../../functions/adapters/monitoring.js';
+import type { PriceSource } from '../../functions/core/pricing.js';
+import type { Vm } from '../../functions/core/vm.js';
+import type { PriceQuote } from '../../functions/pricing/price-lookup.js';
+import {
+  machineKeyOf,
+  machinesToQuote,
+  planCostRows,
+  resolveAttributes,
+  rowsToWrite,
+  toLedgerRow,
+  toNumeric,
+  type CostRow,
+} from '../../functions/recorder/plan-cost-rows.js';
+import type { InventorySnapshot } from '../../functions/recorder/vm-attributes.js';
+import {
+  attributesFingerprint,
+  planInventorySnapshots,
+} from '../../functions/recorder/vm-attributes.js';
+
+const HOUR = new Date('2026-11-20T09:00:00Z');
+
+function sample(instanceId: string, seconds: number, machineType?: string): UptimeSample {
+  return {
+    project: 'p-one-1',
+    zone: 'us-central1-a',
+    instanceId,
+    instanceName: `vm-${instanceId}`,
+    machineType,
+    hourStart: HOUR,
+    seconds,
+  };
+}
+
+function vm(id: string, overrides: Partial<Vm> = {}): Vm {
+  return {
+    project: 'p-one-1',
+    zone: 'us-central1-a',
+    region: 'us-central1',
+    name: `vm-${id}`,
+    id,
+    status: 'RUNNING',
+    machineType: 'n2-standard-8',
+    provisioningModel: 'SPOT',
+    terminationAction: 'STOP',
+    labels: { team: 'data' },
+    labelFingerprint: 'f',
+    gpus: [],
+    managedBy: undefined,
+    createdAt: undefined,
+    ...overrides,
+  };
+}
+
+function quote(source: PriceSource, hourly: number, onDemand: number): PriceQuote {
+  return {
+    rate: { hourly, spot: hourly, onDemand, currency: 'USD', source },
+    shape: { vcpus: 8, memoryGib: 32, gpus: [] },
+  };
+}
+
+describe('planCostRows', () => {
+  const live = [vm('1'), vm('2', { provisioningModel: 'STANDARD' })];
+  const inventory = new Map<string, InventorySnapshot>([
+    [
+      'p-one-1/3',
+      {
+        project: 'p-one-1',
+        zone: 'us-central1-a',
+        instanceId: '3',
+        instanceName: 'vm-3',
+        machineType: 'n2-standard-8',
+        provisioningModel: 'SPOT',
+        terminationAction: 'DELETE',
+        gpus: [],
+        labels: { team: 'ml' },
+        fingerprint: 'x',
+      },
+    ],
+  ]);
+  const samples = [
+    sample('1', 1800),
+    sample('2', 3600),
+    sample('3', 900),
+    sample('4', 60, 'n2-standard-8'),
+    sample('5', 60),
+  ];
+  const attributes = resolveAttributes(samples, live, inventory);
+
+  it('takes attributes from Compute, else the inventory, else Monitoring', () => {
+    expect(attributes.map((a) => [a.source, a.provisioningModel, a.labels.team])).toEqual([
+      ['compute', 'SPOT', 'data'],
+      ['compute', 'STANDARD', 'data'],
+      ['inventory', 'SPOT', 'ml'],
+      ['monitoring', undefined, undefined],
+      ['monitoring', undefined, undefined],
+    ]);
+  });
+
+  it('asks for one quote per distinct machine', () => {
+    expect(machinesToQuote(attributes).map(machineKeyOf)).toEqual([
+      'us-central1|n2-standard-8|SPOT|',
+      'us-central1|n2-standard-8|STANDARD|',
+    ]);
+  });
+
+  it("costs each hour at the VM's own rate and keeps uptime it cannot price", () => {
+    const quotes = new Map([
+      ['us-central1|n2-standard-8|SPOT|', quote('catalog', 0.1, 0.4)],
+      ['us-central1|n2-standard-8|STANDARD|', quote('catalog', 0.4, 0.4)],
+    ]);
+    const rows = planCostRows(samples, attributes, quotes, 'USD');
+    expect(
+      rows.map((r) => [r.rowKey, r.uptimeSeconds, r.cost, r.onDemandCost, r.priceSource]),
+    ).toEqual([
+      ['p-one-1/us-central1-a/1/2026-11-20T09:00:00.000Z', 1800, 0.05, 0.2, 'catalog'],
+      ['p-one-1/us-central1-a/2/2026-11-20T09:00:00.000Z', 3600, 0.4, 0.4, 'catalog'],
+      ['p-one-1/us-central1-a/3/2026-11-20T09:00:00.000Z', 900, 0.025, 0.1, 'catalog'],
+      // Machine type from Monitoring: the on-demand equivalent is known, the cost is not.
+      ['p-one-1/us-central1-a/4/2026-11-20T09:00:00.000Z', 60, undefined, 0.4 / 60, 'unknown'],
+      ['p-one-1/us-central1-a/5/2026-11-20T09:00:00.000Z', 60, undefined, undefined, 'unknown'],
+    ]);
+    expect(rows[3]?.provisioningModel).toBe('UNKNOWN');
+  });
+
+  it('leaves the cost unknown when no source could price the machine', () => {
+    const rows = planCostRows(
+      samples.slice(0, 1),
+      attributes.slice(0, 1),
+      new Map([
+        [
+          'us-central1|n2-standard-8|SPOT|',
+          {
+            rate: {
+              hourly: 0,
+              spot: undefined,
+              onDemand: 0,
+              currency: 'USD',
+              source: 'unknown' as const,
+            },
+            shape: undefined,
+          },
+        ],
+      ]),
+      'USD',
+    );
+    expect(rows[0]).toMatchObject({
+      cost: undefined,
+      onDemandCost: undefined,
+      spotRate: undefined,
+      priceSource: 'unknown',
+    });
+  });
+});
+
+describe('rowsToWrite', () => {
+  const row = (uptimeSeconds: number, priceSource: PriceSource): CostRow =>
+    ({ rowKey: 'k', uptimeSeconds, priceSource }) as CostRow;
+
+  it.each<
+    [string, CostRow, { uptimeSeconds: number; priceSource: PriceSource } | undefined, boolean]
+  >([
+    ['a row never recorded', row(3600, 'catalog'), undefined, true],
+    [
+      'the same row again',
+      row(3600, 'catalog'),
+      { uptimeSeconds: 3600, priceSource: 'catalog' },
+      false,
+    ],
+    [
+      'a float wobble in uptime',
+      row(3600.2, 'catalog'),
+      { uptimeSeconds: 3600, priceSource: 'catalog' },
+      false,
+    ],
+    [
+      'late Monitoring data',
+      row(3600, 'catalog'),
+      { uptimeSeconds: 2400, priceSource: 'catalog' },
+      true,
+    ],
+    [
+      'less uptime than recorded',
+      row(2400, 'catalog'),
+      { uptimeSeconds: 3600, priceSource: 'catalog' },
+      false,
+    ],
+    [
+      'the catalog back after the price book',
+      row(3600, 'catalog'),
+      { uptimeSeconds: 3600, priceSource: 'price-book' },
+      true,
+    ],
+    [
+      'a price where there was none',
+      row(3600, 'price-book'),
+      { uptimeSeconds: 3600, priceSource: 'unknown' },
+      true,
+    ],
+    [
+      'the price book after the catalog',
+      row(3600, 'price-book'),
+      { uptimeSeconds: 3600, priceSource: 'catalog' },
+      false,
+    ],
+  ])('%s: write=%s', (_what, candidate, recorded, write) => {
+    const map = new Map(recorded ? [['k', recorded]] : []);
+    expect(rowsToWrite([candidate], map)).toHaveLength(write ? 1 : 0);
+  });
+});
+
+describe('toNumeric', () => {
+  it.each([
+    [0.093296, '0.093296'],
+    [0.004187875, '0.004187875'],
+    [2, '2'],
+    [0.1 + 0.2, '0.3'],
+    [1.92768 + 0.051404 + 0.093296, '2.07238'],
+    [undefined, null],
+    [Number.NaN, null],
+  ])('%s -> %s', (value, text) => {
+    expect(toNumeric(value)).toBe(text);
+  });
+});
+
+describe('toLedgerRow', () => {
+  it('gives a correction a new insertId under the same row key', () => {
+    const attributes = resolveAttributes([sample('1', 3600)], [vm('1')], new Map());
+    const quotes = new Map([['us-central1|n2-standard-8|SPOT|', quote('catalog', 0.1, 0.4)]]);
+    const [full] = planCostRows([sample('1', 3600)], attributes, quotes, 'USD');
+    const [partial] = planCostRows([sample('1', 2400)], attributes, quotes, 'USD');
+    const at = new Date('2026-11-20T10:10:00Z');
+    const a = toLedgerRow(full as CostRow, at);
+    const b = toLedgerRow(partial as CostRow, at);
+    expect(a.row.row_key).toBe(b.row.row_key);
+    expect(a.key).not.toBe(b.key);
+    expect(toLedgerRow(full as CostRow, new Date()).key).toBe(a.key);
+  });
+});
+
+describe('planInventorySnapshots', () => {
+  it('snapshots new VMs and changed ones, not unchanged ones', () => {
+    const unchanged = vm('1');
+    const relabelled = vm('2', { labels: { team: 'ml' } });
+    const stored = new Map<string, InventorySnapshot>([
+      ['p-one-1/1', { fingerprint: attributesFingerprint(unchanged) } as InventorySnapshot],
+      ['p-one-1/2', { fingerprint: attributesFingerprint(vm('2')) } as InventorySnapshot],
+    ]);
+    const rows = planInventorySnapshots([unchanged, relabelled, vm('3')], stored, HOUR);
+    expect(rows.map((r) => r.row.instance_id)).toEqual(['2', '3']);
+    expect(rows[0]?.row).toMatchObject({
+      machine_type: 'n2-standard-8',
+      provisioning_model: 'SPOT',
+      termination_action: 'STOP',
+      labels: '{"team":"ml"}',
+      gpus: '[]',
+    });
+  });
+});
