@@ -80,6 +80,11 @@ export class VmExecutor implements RunExecutor {
     const metadata = metadataOf(instance);
     const status = instance.status ?? 'UNKNOWN';
     const claimedEarlier = metadata.get(RUN_METADATA.runId) === run.runId;
+    const labelled = instance.labels?.[LABEL.run] === run.runId;
+    if (labelled && !claimedEarlier) {
+      // The VM booted for this run already (the script clears the keys at boot): never twice.
+      return { kind: 'started', status: 'RUNNING', startedAt: timeOf(instance.lastStartTimestamp) };
+    }
     if (claimedEarlier && status !== 'TERMINATED') {
       // An earlier attempt for this very run got as far as starting the VM.
       return { kind: 'started', status: 'RUNNING', startedAt: timeOf(instance.lastStartTimestamp) };
@@ -200,11 +205,24 @@ export class VmExecutor implements RunExecutor {
   }
 
   async stop(run: RunRecord, why: 'cancel' | 'timeout'): Promise<void> {
-    const instance = await this.deps.fleet.getRaw(this.ref);
-    if (!instance || instance.status === 'TERMINATED') return;
+    const { fleet } = this.deps;
+    const instance = await fleet.getRaw(this.ref);
+    if (!instance) return;
+    if (instance.status === 'TERMINATED') {
+      // Not booted yet: take the run keys back so that no later boot runs it.
+      if (metadataOf(instance).get(RUN_METADATA.runId) === run.runId) {
+        const keys = new Set<string>(Object.values(RUN_METADATA));
+        await fleet.mergeMetadata(
+          this.ref,
+          (current) => new Map([...current].filter(([key]) => !keys.has(key))),
+          instance.metadata?.fingerprint ?? undefined,
+        );
+      }
+      return;
+    }
     if (instance.labels?.[LABEL.run] !== run.runId) {
       throw new PermanentError(`The batch VM ${this.ref.name} is not running run ${run.runId}`);
     }
-    await this.deps.fleet.stop(this.ref, requestIdFor(run.runId, why));
+    await fleet.stop(this.ref, requestIdFor(run.runId, why));
   }
 }

@@ -1,7 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
+import { ObjectStore } from '../../functions/adapters/storage.js';
+import { readTriggerRunConfig, type VmPipeline } from '../../functions/runs/config.js';
 import { requestIdFor } from '../../functions/runs/run-id.js';
+import { RunLedger } from '../../functions/runs/run-ledger.js';
+import { VmExecutor } from '../../functions/runs/vm-executor.js';
 import { batchVmState, planBatchRun, type BatchRunPlan } from '../../functions/sandbox/batch-vm.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import type { Sandbox } from '../support/sandbox.js';
@@ -341,12 +345,62 @@ describe('triggerRun on the batch VM', () => {
       expect(slackState(sandbox).messages.at(-1)?.text).toMatch(/CANCELLED after 15 min/);
     });
 
+    it('takes the run keys back from a VM that was claimed but never started, so no boot runs it', async () => {
+      const keyed = { ...ALICE, 'idempotency-key': 'cut-off-start' };
+      sandbox.faults.set('compute.instances.start', { fail: { count: 4, status: 503 } });
+      const failed = await start(START, keyed);
+      const runId = (await runRows(api))[0]?.run_id as string;
+
+      const cancelled = await api.call('POST', `/runs/${runId}:cancel`);
+      const retried = await start(START, keyed);
+
+      expect(failed.status).toBe(503);
+      expect(cancelled.status).toBe(202);
+      expect(vm().metadata.map((i) => i.key)).toEqual([
+        'startup-script-url',
+        'costguard-source',
+        'enable-oslogin',
+      ]);
+      expect(retried.body).toMatchObject({ runId, status: 'CANCELLED' });
+      expect(vm().status).toBe('TERMINATED');
+      expect(sandbox.fleet.operations.filter((o) => o.operationType === 'start')).toHaveLength(0);
+    });
+
     it('answers 404 for a run that does not exist', async () => {
       const reply = await api.call('POST', '/runs/run-00000000000000000000:cancel');
 
       expect(reply.status).toBe(404);
       expect(mutations()).toEqual([]);
     });
+  });
+
+  it('never starts a run twice: a VM that booted for the run (keys cleared, label set) is left alone', async () => {
+    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 1800 });
+    const runId = (await start()).body.runId as string;
+    const record = (await new RunLedger(
+      commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env)).ledger,
+      sandbox.clock,
+    ).latest(runId))!;
+    const executor = new VmExecutor(
+      readTriggerRunConfig(api.runtime.env).runs.pipelines.get('nightly-categories') as VmPipeline,
+      {
+        fleet: commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env)).fleet,
+        store: new ObjectStore(() => api.runtime.clients.storage(), { logger: api.runtime.logger }),
+        clock: sandbox.clock,
+        logger: api.runtime.logger,
+      },
+    );
+    const before = mutations().length;
+
+    sandbox.clock.advance(40 * MINUTE);
+    const outcome = await executor.start(
+      { ...record, status: 'STARTING' },
+      { claimed: () => Promise.resolve() },
+    );
+
+    expect(outcome).toMatchObject({ kind: 'started' });
+    expect(mutations()).toHaveLength(before);
+    expect(batchVmState(sandbox).runs).toHaveLength(1);
   });
 
   it('lists recent runs newest first, by pipeline and limit', async () => {

@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import * as functions from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import type { Runtime } from '../adapters/runtime.js';
+import type { PriceLookup } from '../core/pricing.js';
+import { planBatchRun } from '../sandbox/batch-vm.js';
+import {
+  addCloudRunJob,
+  cloudRunState,
+  type CloudRunJobFixture,
+} from '../sandbox/routes/cloud-run.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { buildTriggerRun } from './entry.js';
+import { isActive, type RunStatus } from './run-record.js';
+
+/**
+ * The run trigger's part of `npm start`: on the sandbox (with the storage, cloud-run and
+ * batch-vm modules), start a run of `nightly-categories` on the demo fleet's batch VM and one
+ * of `feature-extraction` as a Cloud Run Job execution, then move the simulated clock and
+ * follow both through `GET /runs/{runId}` until they end, printing what a caller would see.
+ */
+const FIXTURES = new URL('../../fixtures/runs/', import.meta.url);
+
+/** The settings triggerRun needs on the demo fleet; merge them into the local environment. */
+export function runDemoSettings(): Record<string, string> {
+  return {
+    COSTGUARD_PIPELINES: readFileSync(new URL('demo-pipelines.json', FIXTURES), 'utf8'),
+  };
+}
+
+export interface RunDemoOptions {
+  readonly sandbox: Sandbox;
+  /** A runtime on the sandbox whose env includes `runDemoSettings()`; the ledger is migrated. */
+  readonly runtime: Runtime;
+  readonly out: (line: string) => void;
+  /** The served triggerRun (`http://127.0.0.1:PORT/`); without it the demo serves its own. */
+  readonly url?: string;
+  readonly prices?: PriceLookup;
+}
+
+export interface RunDemoOutcome {
+  readonly runs: Array<{ runId: string; pipeline: string; status: RunStatus; cost: unknown }>;
+  readonly simulatedMinutes: number;
+}
+
+const STEP_MINUTES = 15;
+const MAX_MINUTES = 6 * 60;
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+async function call(base: string, method: string, path: string, body?: unknown): Promise<Reply> {
+  const token = Buffer.from(JSON.stringify({ email: 'demo@costguard.local' })).toString(
+    'base64url',
+  );
+  const response = await fetch(new URL(path.replace(/^\//, ''), base), {
+    method,
+    headers: {
+      // As Cloud Run forwards a verified identity token: payload intact, signature removed.
+      authorization: `Bearer e30.${token}.SIGNATURE_REMOVED_BY_GOOGLE`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+function describeCost(cost: unknown): string {
+  const c = cost as { amount?: number; currency?: string; source?: string } | null;
+  return c?.amount !== undefined
+    ? `${c.amount.toFixed(4)} ${c.currency ?? ''} (${c.source ?? ''})`
+    : 'n/a';
+}
+
+export async function playRunDemo(options: RunDemoOptions): Promise<RunDemoOutcome> {
+  const { sandbox, out } = options;
+  const jobs = JSON.parse(
+    readFileSync(new URL('cloud-run-jobs.json', FIXTURES), 'utf8'),
+  ) as CloudRunJobFixture[];
+  for (const job of jobs) {
+    const name = `projects/${job.project}/locations/${job.region}/jobs/${job.name}`;
+    if (!cloudRunState(sandbox).jobs.has(name)) addCloudRunJob(sandbox, job);
+  }
+  planBatchRun(
+    sandbox,
+    { project: 'data-pipelines', zone: 'us-east1-b', name: 'batch-runner' },
+    {
+      outcome: 'succeed',
+      afterSeconds: 95 * 60,
+    },
+  );
+
+  let base = options.url;
+  let server: ReturnType<typeof getTestServer> | undefined;
+  if (!base) {
+    functions.http(
+      'triggerRunDemo',
+      await buildTriggerRun(options.runtime, options.prices ? { prices: options.prices } : {}),
+    );
+    server = getTestServer('triggerRunDemo');
+    const listening = server;
+    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/`;
+  }
+  try {
+    out('triggerRun demo: two pipeline runs followed on the simulated clock');
+    const requests = [
+      { pipeline: 'nightly-categories', target: 'd_anchor_category' },
+      { pipeline: 'feature-extraction', target: 'extract', params: { TARGET_PAIR: 'gbpusd' } },
+    ];
+    const runs: Array<{ runId: string; pipeline: string; status: RunStatus; cost: unknown }> = [];
+    for (const request of requests) {
+      const reply = await call(base, 'POST', '/runs', request);
+      if (reply.status !== 202)
+        throw new Error(`POST /runs answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+      const runId = String(reply.body.runId);
+      runs.push({
+        runId,
+        pipeline: request.pipeline,
+        status: reply.body.status as RunStatus,
+        cost: null,
+      });
+      out(
+        `  POST /runs ${JSON.stringify(request)} -> 202 ${runId} ${String(reply.body.status)} (deadline ${String(reply.body.deadline)})`,
+      );
+    }
+    const busy = await call(base, 'POST', '/runs', requests[0]);
+    out(`  POST /runs again while the VM is busy -> ${busy.status} ${JSON.stringify(busy.body)}`);
+
+    let minutes = 0;
+    while (runs.some((r) => isActive(r.status)) && minutes < MAX_MINUTES) {
+      sandbox.clock.advance(STEP_MINUTES * 60_000);
+      minutes += STEP_MINUTES;
+      for (const run of runs.filter((r) => isActive(r.status))) {
+        const reply = await call(base, 'GET', `/runs/${run.runId}`);
+        run.status = reply.body.status as RunStatus;
+        run.cost = reply.body.cost;
+        if (!isActive(run.status)) {
+          out(
+            `  +${minutes} min  ${run.pipeline}: ${run.status}; marker ${String(reply.body.exitMarker)}; logs ${JSON.stringify(reply.body.logs)}; cost ${describeCost(reply.body.cost)}`,
+          );
+        }
+      }
+    }
+    const listed = await call(base, 'GET', '/runs?limit=5');
+    out(`  GET /runs?limit=5 -> ${(listed.body.runs as unknown[]).length} runs`);
+    return { runs, simulatedMinutes: minutes };
+  } finally {
+    if (server) {
+      const closing = server;
+      closing.closeAllConnections();
+      await new Promise<void>((resolve) => closing.close(() => resolve()));
+    }
+  }
+}
