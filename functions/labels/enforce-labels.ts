@@ -50,15 +50,26 @@ export interface SweepRequest {
   readonly projects?: readonly string[];
 }
 
+export interface VmActionSummary {
+  readonly vm: string;
+  readonly action: string;
+  readonly status: string;
+  readonly stopAfter?: string;
+}
+
 export interface SweepReport {
   readonly runId: string;
   readonly dryRun: boolean;
   readonly projects: readonly string[];
   readonly failedProjects: readonly string[];
   readonly counts: DigestCounts;
+  /** The VMs acted on (or failed), first 100; every VM is in the ledger. */
+  readonly actions: readonly VmActionSummary[];
   readonly rowsRecorded: number;
   readonly digestPosted: boolean;
 }
+
+const MAX_REPORTED_ACTIONS = 100;
 
 export type CreateCheckResult =
   | { readonly checked: true; readonly outcome: CheckOutcome }
@@ -278,16 +289,26 @@ export function makeLabelEnforcer(
       }
 
       const counts = summariseChecks(outcomes, { stops: policy.action === 'stop' }).counts;
+      const actions = outcomes
+        .filter((o) => acted(o) || o.status === 'failed')
+        .slice(0, MAX_REPORTED_ACTIONS)
+        .map((o) => ({
+          vm: vmKey(o.vm),
+          action: o.evaluation.action,
+          status: o.status,
+          ...(o.evaluation.stopAfter ? { stopAfter: o.evaluation.stopAfter } : {}),
+        }));
       const report: SweepReport = {
         runId: run.id,
         dryRun: run.dryRun,
         projects,
         failedProjects,
         counts,
+        actions,
         rowsRecorded,
         digestPosted,
       };
-      logger.notice('Label sweep finished', { ...report });
+      logger.notice('Label sweep finished', { ...report, actions: actions.length });
       if (ledgerError !== undefined) throw ledgerError as Error;
       if (retryable) {
         throw new TransientError(`Label sweep ${run.id} left work a retry can finish`);

@@ -120,6 +120,25 @@ export async function serveTarget(name: string): Promise<Served> {
   };
 }
 
+/** An audit-log CloudEvent fixture (fixtures/audit), in the structured form. */
+export interface AuditEventFixture {
+  id: string;
+  type: string;
+  data: {
+    protoPayload: {
+      serviceName: string;
+      methodName: string;
+      resourceName: string;
+      [field: string]: unknown;
+    };
+    resource?: { type: string; labels: { instance_id: string; project_id: string; zone: string } };
+    operation?: { id?: string; producer?: string; first?: boolean; last?: boolean };
+    insertId: string;
+    [field: string]: unknown;
+  };
+  [attribute: string]: unknown;
+}
+
 export function slackMessages(sandbox: Sandbox): CapturedSlackMessage[] {
   return slackState(sandbox).messages;
 }

@@ -1,0 +1,343 @@
+import * as functions from '@google-cloud/functions-framework';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Ledger } from '../../functions/adapters/bigquery.js';
+import { buildEnforceLabelsOnCreate } from '../../functions/labels/entry.js';
+import { loadFixture } from '../support/fixtures.js';
+import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
+import {
+  callsTo,
+  fakePrices,
+  labelEnv,
+  labelLedger,
+  labelsOf,
+  serveTarget,
+  startLabelSandbox,
+  type Served,
+  type AuditEventFixture,
+} from './label-sandbox.js';
+
+// enforceLabelsOnCreate end to end: audit-log CloudEvents delivered as Eventarc does (binary
+// mode: attributes in ce- headers, the LogEntry as the JSON body) to the Functions Framework.
+
+const V1 = {
+  project: 'ml-training-prod',
+  zone: 'us-central1-a',
+  name: 'vision-new-1',
+  id: '4837261950184736251',
+};
+const BETA = {
+  project: 'data-pipelines',
+  zone: 'us-east1-b',
+  name: 'etl-console-7',
+  id: '6120938475610293847',
+};
+
+let served = 0;
+
+describe('enforceLabelsOnCreate', () => {
+  let sandbox: Sandbox;
+  let ledger: Ledger;
+  let target: Served;
+  let runtime: ReturnType<typeof sandboxRuntime>;
+
+  async function start(env: Record<string, string> = {}): Promise<void> {
+    runtime = sandboxRuntime(sandbox, labelEnv(env));
+    const name = `enforceLabelsOnCreate-${++served}`;
+    functions.cloudEvent(name, await buildEnforceLabelsOnCreate(runtime, { prices: fakePrices }));
+    target = await serveTarget(name);
+  }
+
+  async function deliver(event: AuditEventFixture): Promise<number> {
+    const { data, ...attributes } = event;
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+    for (const [name, value] of Object.entries(attributes)) {
+      if (name !== 'datacontenttype') headers[`ce-${name}`] = String(value);
+    }
+    const response = await fetch(target.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(data),
+    });
+    await response.text();
+    return response.status;
+  }
+
+  function addProvisioning(
+    vm: typeof V1,
+    labels: Record<string, string>,
+    machineType = 'n2-standard-8',
+  ): void {
+    sandbox.fleet.add({
+      project: vm.project,
+      zone: vm.zone,
+      name: vm.name,
+      id: vm.id,
+      machineType,
+      provisioningModel: 'SPOT',
+      status: 'PROVISIONING',
+      labels,
+    });
+  }
+
+  async function rows(): Promise<Array<Record<string, unknown>>> {
+    return ledger.query(
+      'SELECT * FROM `${dataset}.label_compliance_checks` ORDER BY instance_name',
+    );
+  }
+
+  async function rawRowCount(): Promise<number> {
+    const [row] = await ledger.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM `${dataset}.label_compliance`',
+    );
+    return Number(row?.n);
+  }
+
+  const errorLines = (): Array<Record<string, unknown>> =>
+    runtime.logger.entries.filter((e) => e.severity === 'ERROR');
+
+  beforeEach(async () => {
+    sandbox = await startLabelSandbox();
+    ledger = labelLedger(sandbox);
+    await ledger.migrate();
+    addProvisioning(V1, { team: 'vision' });
+    addProvisioning(BETA, { 'goog-ec-src': 'vm_add-tf' }, 'e2-standard-4');
+  });
+  afterEach(async () => {
+    await target.close();
+    await sandbox.close();
+  });
+
+  it.each([
+    [
+      'v1 (gcloud)',
+      'insert-v1',
+      V1,
+      {
+        team: 'vision',
+        cost_center: 'cc-100',
+        priority: 'low',
+        'costguard-stop-after': '2026-11-23',
+      },
+      'create-operation-1795133100000-6440c3f0a2b1e-5b2a9d3c-8e1f4a7b',
+    ],
+    [
+      'beta (the console)',
+      'insert-beta',
+      BETA,
+      {
+        'goog-ec-src': 'vm_add-tf',
+        team: 'data',
+        cost_center: 'cc-200',
+        priority: 'low',
+        'costguard-stop-after': '2026-11-23',
+      },
+      'create-operation-1795133520000-6440c58a31d07-0c7e4b2f-93d5a1e6',
+    ],
+  ])(
+    '%s: the first entry fixes and marks the PROVISIONING VM, the last changes nothing',
+    async (_api, prefix, vm, expected, runId) => {
+      // Prepare
+      await start();
+      const first = loadFixture<AuditEventFixture>(`audit/${prefix}-first.json`);
+      const last = loadFixture<AuditEventFixture>(`audit/${prefix}-last.json`);
+      // Act: the first entry, while the VM is still PROVISIONING
+      expect(await deliver(first)).toBeLessThan(300);
+      // Assess
+      expect(labelsOf(sandbox, vm.project, vm.zone, vm.name)).toEqual(expected);
+      expect(callsTo(sandbox, 'compute.instances.setLabels')).toEqual([200]);
+      // Act: the VM runs; the last entry arrives, and Eventarc delivers it twice
+      const created = sandbox.fleet.get(vm.project, vm.zone, vm.name);
+      if (created) sandbox.fleet.setStatus(created, 'RUNNING');
+      sandbox.clock.advance(15_000);
+      expect(await deliver(last)).toBeLessThan(300);
+      expect(await deliver(last)).toBeLessThan(300);
+      // Assess: no further write, still one row for the insert, and it is the one that acted
+      expect(callsTo(sandbox, 'compute.instances.setLabels')).toEqual([200]);
+      expect(labelsOf(sandbox, vm.project, vm.zone, vm.name)).toEqual(expected);
+      const recorded = await rows();
+      expect(recorded).toHaveLength(1);
+      expect(recorded[0]).toMatchObject({
+        run_id: runId,
+        check_kind: 'create',
+        instance_name: vm.name,
+        instance_id: vm.id,
+        action: 'mark',
+        action_status: 'done',
+        missing_keys: ['app'],
+        compliant: false,
+      });
+      // Three deliveries, two rows: the repeated delivery's row was identical, so its insertId too.
+      expect(await rawRowCount()).toBe(2);
+      expect(sandbox.fleet.get(vm.project, vm.zone, vm.name)?.status).toBe('RUNNING');
+      expect(errorLines()).toEqual([]);
+    },
+  );
+
+  it('handles the last entry arriving before the first', async () => {
+    await start();
+    expect(await deliver(loadFixture<AuditEventFixture>('audit/insert-v1-last.json'))).toBeLessThan(
+      300,
+    );
+    expect(
+      await deliver(loadFixture<AuditEventFixture>('audit/insert-v1-first.json')),
+    ).toBeLessThan(300);
+
+    expect(callsTo(sandbox, 'compute.instances.setLabels')).toEqual([200]);
+    expect(await rows()).toHaveLength(1);
+  });
+
+  it('un-marks nothing and writes nothing for a VM created compliant', async () => {
+    await start();
+    const vm = sandbox.fleet.get(V1.project, V1.zone, V1.name);
+    if (vm) vm.labels = { team: 'vision', app: 'trainer', cost_center: 'cc-100', priority: 'high' };
+
+    expect(
+      await deliver(loadFixture<AuditEventFixture>('audit/insert-v1-first.json')),
+    ).toBeLessThan(300);
+
+    expect(callsTo(sandbox, 'compute.instances.setLabels')).toEqual([]);
+    expect(await rows()).toEqual([expect.objectContaining({ action: 'none', compliant: true })]);
+  });
+
+  it('leaves an exempt VM alone', async () => {
+    await start();
+    const vm = sandbox.fleet.get(V1.project, V1.zone, V1.name);
+    if (vm) vm.labels = { 'costguard-exempt': 'true' };
+
+    await deliver(loadFixture<AuditEventFixture>('audit/insert-v1-first.json'));
+
+    expect(callsTo(sandbox, 'compute.instances.setLabels')).toEqual([]);
+    expect(await rows()).toEqual([expect.objectContaining({ action: 'none', exempt: true })]);
+  });
+
+  it('in a dry run records the plan and changes nothing', async () => {
+    await start({ COSTGUARD_LABELS_DRY_RUN: 'true' });
+
+    await deliver(loadFixture<AuditEventFixture>('audit/insert-beta-first.json'));
+
+    expect(callsTo(sandbox, 'compute.instances.setLabels')).toEqual([]);
+    expect(labelsOf(sandbox, BETA.project, BETA.zone, BETA.name)).toEqual({
+      'goog-ec-src': 'vm_add-tf',
+    });
+    expect(await rows()).toEqual([
+      expect.objectContaining({ action: 'mark', action_status: 'planned', dry_run: true }),
+    ]);
+  });
+
+  it.each([
+    [
+      'the insert failed',
+      'insert-v1-failed',
+      (e: AuditEventFixture) => e,
+      'the insert failed (status 8:',
+    ],
+    [
+      'the project is not governed',
+      'insert-v1-first',
+      (e: AuditEventFixture) => {
+        e.data.protoPayload.resourceName =
+          'projects/someone-elses/zones/us-central1-a/instances/vision-new-1';
+        return e;
+      },
+      'outside the governed projects',
+    ],
+    [
+      'the VM is not visible yet',
+      'insert-v1-first',
+      (e: AuditEventFixture) => {
+        e.data.protoPayload.resourceName =
+          'projects/ml-training-prod/zones/us-central1-a/instances/vision-new-9';
+        return e;
+      },
+      'not visible yet; the last audit entry checks it',
+    ],
+    [
+      'the VM is gone by the last entry',
+      'insert-v1-last',
+      (e: AuditEventFixture) => {
+        e.data.protoPayload.resourceName =
+          'projects/ml-training-prod/zones/us-central1-a/instances/vision-new-9';
+        return e;
+      },
+      'the VM no longer exists',
+    ],
+    [
+      'the name belongs to a newer instance',
+      'insert-v1-last',
+      (e: AuditEventFixture) => {
+        if (e.data.resource) e.data.resource.labels.instance_id = '1111111111111111111';
+        return e;
+      },
+      'the name now belongs to another instance',
+    ],
+  ])('acknowledges without acting when %s', async (_why, fixture, change, reason) => {
+    await start();
+    const status = await deliver(change(loadFixture<AuditEventFixture>(`audit/${fixture}.json`)));
+
+    expect(status).toBeLessThan(300);
+    expect(callsTo(sandbox, 'compute.instances.setLabels')).toEqual([]);
+    expect(await rows()).toEqual([]);
+    const skipped = runtime.logger.entries.filter((e) => e.message === 'Created VM not checked');
+    expect(skipped).toHaveLength(1);
+    expect(String(skipped[0]?.reason)).toContain(reason);
+  });
+
+  it.each<[string, (e: AuditEventFixture) => AuditEventFixture]>([
+    [
+      'a Pub/Sub event',
+      (e: AuditEventFixture) => ({ ...e, type: 'google.cloud.pubsub.topic.v1.messagePublished' }),
+    ],
+    [
+      'no protoPayload',
+      (e: AuditEventFixture) => ({ ...e, data: { ...e.data, protoPayload: undefined as never } }),
+    ],
+    [
+      'another method',
+      (e: AuditEventFixture) => {
+        e.data.protoPayload.methodName = 'v1.compute.instances.delete';
+        return e;
+      },
+    ],
+    [
+      'a resource that is not an instance',
+      (e: AuditEventFixture) => {
+        e.data.protoPayload.resourceName = 'projects/ml-training-prod/global/networks/default';
+        return e;
+      },
+    ],
+    ['a list instead of an entry', (e: AuditEventFixture) => ({ ...e, data: [e.data] as never })],
+    ['an empty entry', (e: AuditEventFixture) => ({ ...e, data: {} as never })],
+  ])(
+    'acknowledges an event with %s after one structured error line, changing nothing',
+    async (_what, change) => {
+      await start();
+      const event = change(loadFixture<AuditEventFixture>('audit/insert-v1-first.json'));
+
+      const status = await deliver(event);
+
+      expect(status).toBeLessThan(300);
+      expect(errorLines()).toHaveLength(1);
+      expect(errorLines()[0]).toMatchObject({
+        message: 'Event failed permanently; acknowledged',
+        eventId: event.id,
+      });
+      expect(sandbox.calls.filter((c) => c.route.startsWith('compute.'))).toEqual([]);
+      expect(await rows()).toEqual([]);
+    },
+  );
+
+  it('fails the delivery when Compute is unavailable, so Eventarc retries it', async () => {
+    await start();
+    sandbox.faults.set('compute.instances.get', { fail: { count: 4, status: 503 } });
+
+    const status = await deliver(loadFixture<AuditEventFixture>('audit/insert-v1-first.json'));
+
+    expect(status).toBe(500);
+    expect(await rows()).toEqual([]);
+    // The retry succeeds.
+    expect(
+      await deliver(loadFixture<AuditEventFixture>('audit/insert-v1-first.json')),
+    ).toBeLessThan(300);
+    expect(await rows()).toHaveLength(1);
+  });
+});
