@@ -5,7 +5,12 @@ import { commonSettings, ledgerProjectOf, readConfig } from '../core/config.js';
 import { ValidationError } from '../core/errors.js';
 import { httpHandler, type HttpReply } from '../core/handlers.js';
 import { createPriceLookupFor } from '../pricing/index.js';
-import { makeRecorder, type RecordRequest, type RecordSummary } from './record-spot-costs.js';
+import {
+  makeRecorder,
+  type Recorder,
+  type RecordRequest,
+  type RecordSummary,
+} from './record-spot-costs.js';
 import { recorderSettings } from './settings.js';
 import { SpotCostLedger, TABLES } from './spot-cost-ledger.js';
 
@@ -58,7 +63,8 @@ export function replyFor(summary: RecordSummary, projects: number): HttpReply {
   return { status: 200, body: summary };
 }
 
-export async function buildRecordSpotCosts(runtime: Runtime): Promise<HttpFunction> {
+/** The recorder of one function instance, wired from the runtime's settings and clients. */
+export function createRecorderFor(runtime: Runtime): { recorder: Recorder; projects: number } {
   const config = readConfig({ ...commonSettings, ...recorderSettings }, runtime.env);
   const common = commonAdapters(runtime, config);
   const ledgerProject = ledgerProjectOf(config);
@@ -88,10 +94,15 @@ export async function buildRecordSpotCosts(runtime: Runtime): Promise<HttpFuncti
       slackChannel: config.slackChannel,
     },
   );
+  return { recorder, projects: config.projects.length };
+}
+
+export async function buildRecordSpotCosts(runtime: Runtime): Promise<HttpFunction> {
+  const { recorder, projects } = createRecorderFor(runtime);
   return Promise.resolve(
     httpHandler(runtime.logger, async (request) => {
       const summary = await recorder.record(parseRecordRequest(request));
-      return replyFor(summary, config.projects.length);
+      return replyFor(summary, projects);
     }),
   );
 }
