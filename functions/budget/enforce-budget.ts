@@ -186,26 +186,26 @@ export function makeBudgetEnforcer(
         );
     const byKey = new Map(stops.map((p, i) => [vmKey(p.d.vm), results[i]]));
     return planned.map(({ d, requestId }): VmOutcome => {
-      const skipped = { planned: d, requestId, transient: false };
+      const base = { planned: d, requestId, transient: false };
       switch (d.action) {
         case 'SKIP_EXEMPT':
-          return { ...skipped, action: 'SKIPPED_EXEMPT', reason: d.reason };
+          return { ...base, action: 'SKIPPED_EXEMPT', reason: d.reason };
         case 'SKIP_MIG':
-          return { ...skipped, action: 'SKIPPED_MIG', reason: d.reason };
+          return { ...base, action: 'SKIPPED_MIG', reason: d.reason };
         case 'SKIP_CAP':
-          return { ...skipped, action: 'SKIPPED_CAP', reason: d.reason };
+          return { ...base, action: 'SKIPPED_CAP', reason: d.reason };
         case 'STOP': {
-          if (dryRun) return { ...skipped, action: 'WOULD_STOP', reason: `${d.reason}; dry run` };
+          if (dryRun) return { ...base, action: 'WOULD_STOP', reason: `${d.reason}; dry run` };
           const result = byKey.get(vmKey(d.vm));
           if (result?.status === 'fulfilled')
-            return { ...skipped, action: 'STOPPED', reason: d.reason };
+            return { ...base, action: 'STOPPED', reason: d.reason };
           const error: unknown = result?.reason;
           // A VM deleted since it was listed needs no stop: it is done.
           if (isNotFound(error)) {
-            return { ...skipped, action: 'STOPPED', reason: `${d.reason}; already gone` };
+            return { ...base, action: 'STOPPED', reason: `${d.reason}; already gone` };
           }
           return {
-            ...skipped,
+            ...base,
             action: 'FAILED',
             reason: errorMessage(error),
             transient: isTransient(error),
