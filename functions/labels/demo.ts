@@ -4,7 +4,7 @@ import type { Runtime } from '../adapters/runtime.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { buildLabelEnforcer, type LabelEntryOverrides } from './entry.js';
 import type { SweepReport } from './enforce-labels.js';
-import { setProjectLabels } from './sandbox-resource-manager.js';
+import { setProjectLabels } from '../sandbox/routes/resource-manager.js';
 
 /**
  * The label part of `npm start`: two sweeps of the sandbox fleet with the example policy and

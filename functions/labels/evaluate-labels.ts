@@ -152,6 +152,32 @@ function sameLabels(
   return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
 }
 
+interface ActionInputs {
+  readonly stop: boolean;
+  /** Reasons of the changes being written (empty when nothing is written). */
+  readonly written: readonly LabelChangeReason[];
+  readonly markReason: string | undefined;
+  readonly exempt: boolean;
+  readonly compliant: boolean;
+  /** Set when a write is wanted but the labels cannot be written. */
+  readonly blockedReason: string | undefined;
+  readonly waiting: string;
+  readonly deadline: string | undefined;
+}
+
+function chooseAction(i: ActionInputs): { action: VmAction; reason: string } {
+  if (i.stop)
+    return { action: 'stop', reason: `non-compliant past the deadline ${i.deadline ?? ''}` };
+  if (i.written.includes('mark')) return { action: 'mark', reason: i.markReason ?? 'marked' };
+  if (i.written.includes('unmark')) return { action: 'unmark', reason: i.markReason ?? 'unmarked' };
+  if (i.written.length > 0)
+    return { action: 'fix', reason: i.compliant ? 'fixed' : 'partly fixed' };
+  if (i.exempt) return { action: 'none', reason: 'exempt' };
+  if (i.blockedReason) return { action: 'report', reason: i.blockedReason };
+  if (!i.compliant) return { action: 'report', reason: i.waiting };
+  return { action: 'none', reason: 'compliant' };
+}
+
 export function evaluateLabels(
   vm: Vm,
   policy: LabelPolicy,
@@ -244,43 +270,27 @@ export function evaluateLabels(
     stopBlocker(vm, written, policy) === undefined &&
     vm.status === 'RUNNING';
 
-  let action: VmAction;
-  let reason: string;
-  const changed = (why: LabelChangeReason): boolean =>
-    writes && changes.some((c) => c.reason === why);
-  if (stop) {
-    action = 'stop';
-    reason = `non-compliant past the deadline ${carriedDeadline ?? ''}`;
-  } else if (changed('mark')) {
-    action = 'mark';
-    reason = markReason ?? 'marked';
-  } else if (changed('unmark')) {
-    action = 'unmark';
-    reason = markReason ?? 'unmarked';
-  } else if (writes) {
-    action = 'fix';
-    reason = compliant ? 'fixed' : 'partly fixed';
-  } else if (exempt) {
-    action = 'none';
-    reason = 'exempt';
-  } else if (!compliant || (blockedWrite && wantsWrite && canWrite)) {
-    action = 'report';
-    reason =
-      blockedWrite && wantsWrite && canWrite
-        ? blockedWrite
-        : deadlinePassed
-          ? vm.status === 'RUNNING'
-            ? (stopBlocker(vm, written, policy) ?? `the policy action is ${policy.action}`)
-            : `deadline passed; the VM is ${vm.status.toLowerCase()}`
-          : carriedDeadline
-            ? `stops after ${carriedDeadline} unless fixed`
-            : blocker && canMark
-              ? blocker
-              : `the policy action is ${policy.action}`;
-  } else {
-    action = 'none';
-    reason = 'compliant';
-  }
+  const blockedReason =
+    blockedWrite !== undefined && wantsWrite && canWrite ? blockedWrite : undefined;
+  const { action, reason } = chooseAction({
+    stop,
+    written: writes ? changes.map((c) => c.reason) : [],
+    markReason,
+    exempt,
+    compliant,
+    blockedReason,
+    // Why a non-compliant VM is only reported, most specific first.
+    waiting: deadlinePassed
+      ? vm.status === 'RUNNING'
+        ? (stopBlocker(vm, written, policy) ?? `the policy action is ${policy.action}`)
+        : `deadline passed; the VM is ${vm.status.toLowerCase()}`
+      : carriedDeadline
+        ? `stops after ${carriedDeadline} unless fixed`
+        : canMark && blocker
+          ? blocker
+          : `the policy action is ${policy.action}`,
+    deadline: carriedDeadline,
+  });
 
   return {
     exempt,

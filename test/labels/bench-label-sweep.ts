@@ -16,7 +16,7 @@ import { parseLabelPolicy, type LabelPolicyInput } from '../../functions/labels/
 import {
   resourceManagerModule,
   setProjectLabels,
-} from '../../functions/labels/sandbox-resource-manager.js';
+} from '../../functions/sandbox/routes/resource-manager.js';
 import type { FleetFixture, InstanceFixture } from '../../functions/sandbox/fleet.js';
 import { startSandbox } from '../../functions/sandbox/server.js';
 import { FIXTURES, loadFixture } from '../support/fixtures.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { playLabelEnforcementDemo } from '../../functions/labels/demo.js';
-import { resourceManagerModule } from '../../functions/labels/sandbox-resource-manager.js';
+import { resourceManagerModule } from '../../functions/sandbox/routes/resource-manager.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';

@@ -9,7 +9,7 @@ import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/cor
 import {
   resourceManagerModule,
   setProjectLabels,
-} from '../../functions/labels/sandbox-resource-manager.js';
+} from '../../functions/sandbox/routes/resource-manager.js';
 import type { CapturedSlackMessage } from '../../functions/sandbox/routes/slack.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { FIXTURES, loadFixture } from '../support/fixtures.js';
