@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Runtime } from '../adapters/runtime.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
@@ -25,8 +25,12 @@ export interface LabelDemoResult {
 
 const DAY_MS = 86_400_000;
 
+/** A fixture, from source (functions/labels) or from build output (build/functions/labels). */
 function fixture(path: string): string {
-  return fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url));
+  const candidates = ['../../fixtures/', '../../../fixtures/'].map((root) =>
+    fileURLToPath(new URL(`${root}${path}`, import.meta.url)),
+  );
+  return candidates.find((c) => existsSync(c)) ?? (candidates[0] as string);
 }
 
 function names(report: SweepReport, action: string): string[] {

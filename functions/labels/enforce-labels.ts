@@ -4,7 +4,7 @@ import type { Ledger } from '../adapters/bigquery.js';
 import type { Notifier } from '../adapters/slack.js';
 import { isoDay, type Clock } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
-import { errorMessage, isTransient, TransientError } from '../core/errors.js';
+import { errorMessage, isNotFound, isTransient, TransientError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { HourlyRate, PriceLookup } from '../core/pricing.js';
 import { vmKey, type Vm } from '../core/vm.js';
@@ -174,6 +174,8 @@ export function makeLabelEnforcer(
       }
       return outcome('done');
     } catch (error) {
+      // Deleted between the listing and the change (a Spot VM with termination action DELETE).
+      if (isNotFound(error)) return outcome('gone');
       return outcome('failed', error);
     }
   }

@@ -391,6 +391,25 @@ describe('enforceLabels', () => {
     });
   });
 
+  it.each([
+    [
+      'before its labels are written',
+      'compute.instances.get',
+      'research-sandbox',
+      'research-tmp-9',
+    ],
+    ['before it is stopped', 'compute.instances.stop', 'data-pipelines', 'ingest-legacy-2'],
+  ])('records a VM deleted %s as gone, not failed', async (_when, route, project, name) => {
+    await start();
+    sandbox.faults.set(route, { fail: { count: 1, status: 404 } });
+
+    const reply = await sweep({ projects: [project] });
+
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ counts: { failed: 0 } });
+    expect(byName(await rows()).get(name)).toMatchObject({ action_status: 'gone' });
+  });
+
   it('checks the other projects when one cannot be listed, and says so in the digest', async () => {
     await start();
     sandbox.faults.set('compute.instances.aggregatedList', { fail: { count: 1, status: 403 } });
