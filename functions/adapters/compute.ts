@@ -126,12 +126,16 @@ export class ComputeFleet {
   /** Every VM of a project, over all zones and pages. */
   async *list(project: string, filter?: InstanceFilter, pageSize = 500): AsyncGenerator<Vm> {
     const instances = await this.clients.instances();
-    const iterable = instances.aggregatedListAsync({
-      project,
-      filter: buildFilter(filter),
-      maxResults: pageSize,
-      returnPartialSuccess: true,
-    });
+    const iterable = instances.aggregatedListAsync(
+      {
+        project,
+        filter: buildFilter(filter),
+        maxResults: pageSize,
+        returnPartialSuccess: true,
+      },
+      // Async iteration pages by itself; saying so keeps gax from warning on every call.
+      { autoPaginate: false },
+    );
     for await (const [, scoped] of iterable) {
       for (const instance of scoped.instances ?? []) yield toVm(project, instance);
     }
@@ -276,7 +280,10 @@ export class ComputeFleet {
     const operations = await this.clients.zoneOperations();
     return this.retry(`list operations in ${zone}`, async () => {
       const out: OperationSummary[] = [];
-      for await (const op of operations.listAsync({ project, zone, filter, maxResults: 500 })) {
+      for await (const op of operations.listAsync(
+        { project, zone, filter, maxResults: 500 },
+        { autoPaginate: false },
+      )) {
         out.push({
           name: op.name ?? '',
           operationType: op.operationType ?? '',
