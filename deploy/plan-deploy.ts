@@ -148,10 +148,22 @@ function migrationSteps({ options, sql }: DeployInputs): Step[] {
         `--location=${bqLocation}`,
         'query',
         '--use_legacy_sql=false',
-        bindSql(file.sql, { project, dataset }),
+        queryText(bindSql(file.sql, { project, dataset })),
       ),
     ],
   }));
+}
+
+/**
+ * bq reads any argument that starts with `-` as a flag (and takes no `--` separator), so the
+ * leading comment lines of a SQL file are left out of the query it is given.
+ */
+export function queryText(sql: string): string {
+  const lines = sql.split('\n');
+  const first = lines.findIndex((line) => line.trim() !== '' && !line.trim().startsWith('--'));
+  const text = first === -1 ? '' : lines.slice(first).join('\n').trim();
+  if (text === '' || text.startsWith('-')) throw new Error('A ledger SQL file holds no statement');
+  return text;
 }
 
 function datasetGrantStep({ options }: DeployInputs, emails: readonly string[]): Step {

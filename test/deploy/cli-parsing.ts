@@ -1,0 +1,121 @@
+// Runs generated commands through the real gcloud and bq installed here, with no credentials,
+// to tell an argument-parsing failure (our bug) from the authentication failure every valid
+// command ends in. Used by gcloud-parse.test.ts.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Command } from '../../deploy/plan.js';
+
+export interface ParseOutcome {
+  readonly command: Command;
+  readonly code: number;
+  readonly stderr: string;
+}
+
+function which(tool: string): string | undefined {
+  try {
+    return (
+      execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim() || undefined
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+export const gcloudPath = which('gcloud');
+
+/**
+ * The bq wrapper asks gcloud for credentials before it parses anything; bq.py itself parses
+ * first. Its Python is the SDK's bundled one where there is one.
+ */
+export function bqScript(): { python: string; script: string } | undefined {
+  const bq = which('bq');
+  if (!bq) return undefined;
+  const sdk = dirname(dirname(realpathSync(bq)));
+  const script = join(sdk, 'platform/bq/bq.py');
+  if (!existsSync(script)) return undefined;
+  const bundled = join(sdk, 'platform/bundledpythonunix/bin/python3');
+  const python = process.env.CLOUDSDK_PYTHON ?? (existsSync(bundled) ? bundled : which('python3'));
+  return python ? { python, script } : undefined;
+}
+
+/**
+ * An empty gcloud configuration: no account, no project, no prompts, and no network. gcloud
+ * asks the GCE metadata server whether it runs on Google Cloud unless its `gce` cache says
+ * no; the cache is written first and the metadata host pointed at a closed loopback port.
+ */
+export function isolatedEnv(): NodeJS.ProcessEnv {
+  const config = mkdtempSync(join(tmpdir(), 'costguard-gcloud-'));
+  writeFileSync(join(config, 'gce'), 'False');
+  return {
+    GCE_METADATA_HOST: '127.0.0.1:9',
+    GCE_METADATA_IP: '127.0.0.1:9',
+    NO_GCE_CHECK: 'True',
+    PATH: process.env.PATH,
+    HOME: config,
+    CLOUDSDK_CONFIG: config,
+    CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+    CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: '1',
+    CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: '1',
+  };
+}
+
+function run(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(file, [...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      // bq reports its errors on stdout.
+      resolve({ code, stderr: `${String(stderr)}${String(stdout)}` });
+    });
+    child.stdin?.end();
+  });
+}
+
+export async function parseCheck(command: Command, env: NodeJS.ProcessEnv): Promise<ParseOutcome> {
+  const [tool, ...args] = command.argv;
+  if (tool === 'gcloud' && gcloudPath) {
+    return { command, ...(await run(gcloudPath, args, env)) };
+  }
+  const bq = bqScript();
+  if (tool === 'bq' && bq) return { command, ...(await run(bq.python, [bq.script, ...args], env)) };
+  throw new Error(`${tool} is not available`);
+}
+
+/** gcloud exits 2 on a parse error; bq.py says "Flags parsing error" or names an unknown command. */
+export function isParseError(outcome: ParseOutcome): boolean {
+  return (
+    outcome.code === 2 ||
+    /unrecognized arguments|argument --?[\w-]+:|Invalid choice|Flags parsing error|Unknown command|Invalid value for/i.test(
+      outcome.stderr,
+    )
+  );
+}
+
+export function isAuthError(outcome: ParseOutcome): boolean {
+  return /do not currently have an active account|auth credentials|gcloud auth login/i.test(
+    outcome.stderr,
+  );
+}
+
+/** Runs `work` over `items`, at most `limit` at a time, keeping every result. */
+export async function bounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
