@@ -22,6 +22,8 @@ export function isValidLabelValue(value: string): boolean {
  * when the result would not mean the same thing (empty, or longer than 63 characters).
  */
 export function normaliseLabelValue(value: string): string | undefined {
+  // Non-ASCII letters would be dropped, changing the meaning (équipe -> quipe): not safe.
+  if (/[^\x20-\x7e]/.test(value)) return undefined;
   const normalised = value
     .trim()
     .toLowerCase()

@@ -9,6 +9,7 @@ import {
 import { createMemoryLogger } from '../../functions/core/logger.js';
 import { withRetry } from '../../functions/core/retry.js';
 import { settleAll } from '../../functions/core/concurrency.js';
+import { normaliseLabelValue } from '../../functions/core/labels.js';
 
 describe('retry decisions', () => {
   it.each([
@@ -94,5 +95,18 @@ describe('logger', () => {
     });
     expect(String(entry?.stack_trace)).toContain('Error: boom');
     expect(JSON.stringify(logger.entries)).not.toContain('xoxb-secret');
+  });
+});
+
+describe('label value normalisation', () => {
+  it.each([
+    ['Research Team', 'research-team'],
+    ['  ML_Ops ', 'ml_ops'],
+    ['cc/100', 'cc-100'],
+    ['équipe', undefined],
+    ['!!!', undefined],
+    ['x'.repeat(64), undefined],
+  ])('%j becomes %j', (value, expected) => {
+    expect(normaliseLabelValue(value)).toBe(expected);
   });
 });
