@@ -8,7 +8,7 @@ import {
   type Env,
 } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
-import { PIPELINE_NAME, RUN_ENV, TARGET } from './run-id.js';
+import { PIPELINE_NAME, TARGET } from './run-id.js';
 
 /**
  * The run trigger's settings. `COSTGUARD_PIPELINES` (JSON, or a file named by
@@ -170,5 +170,3 @@ export function allowsEnv(pipeline: CloudRunPipeline, name: string, value: strin
   if (rule.values?.includes(value)) return true;
   return rule.pattern !== undefined && new RegExp(rule.pattern).test(value);
 }
-
-export const RESERVED_ENV = new Set<string>(Object.values(RUN_ENV));

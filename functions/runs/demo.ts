@@ -5,11 +5,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Runtime } from '../adapters/runtime.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { planBatchRun } from '../sandbox/batch-vm.js';
-import {
-  addCloudRunJob,
-  cloudRunState,
-  type CloudRunJobFixture,
-} from '../sandbox/routes/cloud-run.js';
+import { addCloudRunJob, cloudRunState, fixtureCloudRunJobs } from '../sandbox/routes/cloud-run.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { buildTriggerRun } from './entry.js';
 import { isActive, type RunStatus } from './run-record.js';
@@ -77,10 +73,7 @@ function describeCost(cost: unknown): string {
 
 export async function playRunDemo(options: RunDemoOptions): Promise<RunDemoOutcome> {
   const { sandbox, out } = options;
-  const jobs = JSON.parse(
-    readFileSync(new URL('cloud-run-jobs.json', FIXTURES), 'utf8'),
-  ) as CloudRunJobFixture[];
-  for (const job of jobs) {
+  for (const job of fixtureCloudRunJobs()) {
     const name = `projects/${job.project}/locations/${job.region}/jobs/${job.name}`;
     if (!cloudRunState(sandbox).jobs.has(name)) addCloudRunJob(sandbox, job);
   }

@@ -2,6 +2,7 @@ import type { HttpFunction } from '@google-cloud/functions-framework';
 import { RunJobs } from '../adapters/run-jobs.js';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { ObjectStore } from '../adapters/storage.js';
+import { ledgerProjectOf } from '../core/config.js';
 import { httpHandler } from '../core/handlers.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { CloudRunExecutor } from './cloud-run-executor.js';
@@ -29,11 +30,15 @@ export async function buildTriggerRun(
     { jobs: () => clients.runJobs(), executions: () => clients.runExecutions() },
     { logger },
   );
-  // The pricing engine is loaded only when no price lookup is given.
+  // The pricing engine is loaded only when no price lookup is given; it reads machine types
+  // through a project where triggerRun has that permission (one with a batch VM).
+  const pricingProject =
+    [...config.runs.pipelines.values()].find((p) => p.executor === 'vm')?.project ??
+    ledgerProjectOf(config);
   const prices =
     options.prices ??
     (await import('../pricing/index.js')).createPriceLookupFor(runtime, {
-      project: config.projects[0] as string,
+      project: pricingProject,
     });
   const executors = new Map<string, RunExecutor>();
   const executorFor = (pipeline: Pipeline): RunExecutor => {

@@ -87,8 +87,10 @@ export function parseStartRequest(
     throw new ValidationError('Unknown pipeline', [
       `pipeline: not one of ${[...pipelines.keys()].join(', ')}`,
     ]);
-  // The pattern first, so that nothing odd is even compared; then the exact allow-list.
-  if (!TARGET.test(target) || !pipeline.targets.includes(target)) {
+  // The pattern first, so that nothing odd is even compared; then the exact allow-list, whose
+  // own text is what goes on (the request's text is only compared).
+  const allowed = TARGET.test(target) ? pipeline.targets.find((t) => t === target) : undefined;
+  if (allowed === undefined) {
     throw new ValidationError('Unknown target', [
       `target: not one of ${pipeline.targets.join(', ')}`,
     ]);
@@ -110,7 +112,7 @@ export function parseStartRequest(
   }
   return {
     pipeline,
-    target,
+    target: allowed,
     params: Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b))),
   };
 }

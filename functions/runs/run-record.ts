@@ -36,12 +36,6 @@ export function isActive(status: RunStatus): status is ActiveStatus {
   return (ACTIVE_STATUSES as readonly string[]).includes(status);
 }
 
-export function statusRank(status: RunStatus): number {
-  if (status === 'STARTING') return 1;
-  if (status === 'RUNNING') return 2;
-  return 3;
-}
-
 export interface RunCost {
   readonly amount: number;
   readonly currency: string;

@@ -111,52 +111,24 @@ export class RunService {
     const { pipeline } = request;
     const now = clock.now();
     const hash = requestHash(request);
+    // A dry run never takes the key's run id, so switching dry-run off later starts the run.
     const runId = key && !this.config.dryRun ? runIdForKey(pipeline.name, key) : this.newRunId();
     const log = logger.child({ runId, pipeline: pipeline.name, target: request.target, caller });
 
-    let record: RunRecord | undefined = key ? await ledger.latest(runId) : undefined;
-    if (record) {
-      if (record.requestHash !== hash) {
-        log.warn('Idempotency-Key reused for a different request; refused');
-        return reply(422, {
-          error: 'This Idempotency-Key was used for a different request',
-          runId,
-        });
-      }
-      if (record.status !== 'STARTING') {
-        log.info('Repeated request; returning the same run', { status: record.status });
-        const current = await this.current(record);
-        return reply(202, this.view(current), {
-          'Idempotent-Replayed': 'true',
-          Location: this.statusUrl(runId),
-        });
-      }
-      log.info('Repeated request for a run still starting; resuming it');
+    const earlier = key ? await ledger.latest(runId) : undefined;
+    if (earlier && earlier.requestHash !== hash) {
+      log.warn('Idempotency-Key reused for a different request; refused');
+      return reply(422, { error: 'This Idempotency-Key was used for a different request', runId });
     }
-    record ??= {
-      runId,
-      pipeline: pipeline.name,
-      executor: pipeline.executor,
-      target: request.target,
-      params: request.params,
-      status: 'STARTING',
-      caller,
-      idempotencyKey: key ? hashKey(key) : undefined,
-      requestHash: hash,
-      resource: resourceOf(pipeline),
-      requestedAt: now,
-      startedAt: undefined,
-      finishedAt: undefined,
-      deadline: new Date(now.getTime() + pipeline.maxRunHours * HOUR_MS),
-      execution: undefined,
-      resultsPrefix: pipeline.bucket ? resultsPrefixOf(pipeline.bucket, runId) : undefined,
-      logsUri: undefined,
-      exitMarker: undefined,
-      detail: undefined,
-      cost: undefined,
-      slackChannel: undefined,
-      slackTs: undefined,
-    };
+    if (earlier && earlier.status !== 'STARTING') {
+      log.info('Repeated request; returning the same run', { status: earlier.status });
+      return reply(202, this.view(await this.current(earlier)), {
+        'Idempotent-Replayed': 'true',
+        Location: this.statusUrl(runId),
+      });
+    }
+    if (earlier) log.info('Repeated request for a run still starting; resuming it');
+    const record = earlier ?? this.newRecord(request, { runId, hash, key, caller, now });
 
     if (pipeline.executor === 'vm') {
       const busyWith = await this.activeRunOn(record, now);
@@ -175,40 +147,78 @@ export class RunService {
       log.notice('Dry run: the run was planned, nothing was started', { plan });
       return reply(200, { dryRun: true, plan, ...this.view(planned) });
     }
+    return this.launch(record, executor, log);
+  }
 
+  private newRecord(
+    request: StartRequest,
+    ids: { runId: string; hash: string; key: string | undefined; caller: string; now: Date },
+  ): RunRecord {
+    const { pipeline } = request;
+    return {
+      runId: ids.runId,
+      pipeline: pipeline.name,
+      executor: pipeline.executor,
+      target: request.target,
+      params: request.params,
+      status: 'STARTING',
+      caller: ids.caller,
+      idempotencyKey: ids.key ? hashKey(ids.key) : undefined,
+      requestHash: ids.hash,
+      resource: resourceOf(pipeline),
+      requestedAt: ids.now,
+      startedAt: undefined,
+      finishedAt: undefined,
+      deadline: new Date(ids.now.getTime() + pipeline.maxRunHours * HOUR_MS),
+      execution: undefined,
+      resultsPrefix: pipeline.bucket ? resultsPrefixOf(pipeline.bucket, ids.runId) : undefined,
+      logsUri: undefined,
+      exitMarker: undefined,
+      detail: undefined,
+      cost: undefined,
+      slackChannel: undefined,
+      slackTs: undefined,
+    };
+  }
+
+  /**
+   * Starts the run on its executor: STARTING is recorded once the resource is ours, RUNNING (or
+   * STARTING, for an execution still pending) once it started. A permanent failure is recorded
+   * as FAILED; a transient one leaves STARTING for a retry with the same Idempotency-Key.
+   */
+  private async launch(record: RunRecord, executor: RunExecutor, log: Logger): Promise<HttpReply> {
+    const { ledger, clock } = this.deps;
     let outcome;
-    const claimed = record;
     try {
-      outcome = await executor.start(claimed, {
-        claimed: () => ledger.append(claimed, 'requested'),
-      });
+      outcome = await executor.start(record, { claimed: () => ledger.append(record, 'requested') });
     } catch (error) {
       if (isTransient(error)) throw error;
       const failed: RunRecord = {
-        ...claimed,
+        ...record,
         status: 'FAILED',
         finishedAt: clock.now(),
         detail: apiMessage(error),
       };
       await ledger.append(failed, 'start-failed');
       log.error('The run could not be started', { error });
-      await this.notify(finishedMessage(failed), runId);
+      await this.notify(finishedMessage(failed), record.runId);
       return reply(422, { error: 'The run could not be started', ...this.view(failed) });
     }
-    if (outcome.kind === 'busy') return this.refuse(claimed, outcome.activeRunId, outcome.reason);
+    if (outcome.kind === 'busy') return this.refuse(record, outcome.activeRunId, outcome.reason);
 
     let started: RunRecord = {
-      ...claimed,
+      ...record,
       status: outcome.status,
-      startedAt: outcome.startedAt ?? claimed.startedAt,
-      execution: outcome.execution ?? claimed.execution,
-      logsUri: outcome.logsUri ?? claimed.logsUri,
+      startedAt: outcome.startedAt ?? record.startedAt,
+      execution: outcome.execution ?? record.execution,
+      logsUri: outcome.logsUri ?? record.logsUri,
       detail: outcome.unbounded
         ? `no maxRunDuration (${outcome.unbounded}); the deadline is enforced on status reads`
         : undefined,
     };
     const where = started.resource.replace(/^(vm|job):/, '');
-    const posted = await this.notify(startedMessage(started, where, this.statusUrl(runId)), runId);
+    const statusUrl = this.statusUrl(record.runId);
+    const posted = await this.notify(startedMessage(started, where, statusUrl), record.runId);
     if (posted) started = { ...started, slackChannel: posted.channel, slackTs: posted.ts };
     await ledger.append(started, 'started');
     log.notice('Run started', {
@@ -216,7 +226,7 @@ export class RunService {
       resource: started.resource,
       execution: started.execution,
     });
-    return reply(202, this.view(started), { Location: this.statusUrl(runId) });
+    return reply(202, this.view(started), { Location: statusUrl });
   }
 
   /** The first run recorded as active on the run's resource that is still active once looked at. */

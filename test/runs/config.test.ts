@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { createClients } from '../../functions/adapters/clients.js';
+import { resolveEndpoints } from '../../functions/adapters/endpoints.js';
+import { systemClock } from '../../functions/core/clock.js';
 import { ConfigError } from '../../functions/core/errors.js';
+import { createMemoryLogger } from '../../functions/core/logger.js';
+import { buildTriggerRun } from '../../functions/runs/entry.js';
 import {
   allowsEnv,
   readTriggerRunConfig,
@@ -146,6 +151,19 @@ describe('triggerRun configuration', () => {
   it('refuses a pipeline in a project costguard does not govern', () => {
     expect(() => readTriggerRunConfig(base({ p: { ...vm, project: 'someone-else' } }))).toThrow(
       'Invalid configuration: COSTGUARD_PIPELINES: expected pipelines in the projects of COSTGUARD_PROJECTS; p uses someone-else',
+    );
+  });
+
+  it('stops the entry at build, before any client is used, when the pipelines are missing', async () => {
+    const runtime = {
+      env: { COSTGUARD_PROJECTS: 'data-pipelines' },
+      clients: createClients(resolveEndpoints({})),
+      logger: createMemoryLogger(),
+      clock: systemClock,
+    };
+
+    await expect(buildTriggerRun(runtime)).rejects.toThrow(
+      /^Invalid configuration: COSTGUARD_PIPELINES: /,
     );
   });
 

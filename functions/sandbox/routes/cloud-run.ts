@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { asRecord, fail, notFound, page, route, type SandboxRequest } from '../http.js';
 import type { Sandbox, SandboxModule } from '../sandbox.js';
@@ -375,8 +376,17 @@ const routes = [
   ),
 ];
 
-/** The Cloud Run module; `jobs` are declared when the sandbox starts. */
-export function cloudRunModule(jobs: readonly CloudRunJobFixture[] = []): SandboxModule {
+/** The jobs of fixtures/runs/cloud-run-jobs.json (the demo's Cloud Run pipeline). */
+export function fixtureCloudRunJobs(): CloudRunJobFixture[] {
+  return JSON.parse(
+    readFileSync(new URL('../../../fixtures/runs/cloud-run-jobs.json', import.meta.url), 'utf8'),
+  ) as CloudRunJobFixture[];
+}
+
+/** The Cloud Run module; `jobs` (by default the fixture's) are declared when the sandbox starts. */
+export function cloudRunModule(
+  jobs: readonly CloudRunJobFixture[] = fixtureCloudRunJobs(),
+): SandboxModule {
   return {
     name: 'cloud-run',
     routes,
