@@ -1,0 +1,244 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deployCli, teardownCli } from '../../deploy/cli.js';
+import type { Exec } from '../../deploy/run-plan.js';
+import {
+  ACCOUNT,
+  BASE_ARGS,
+  FIXTURES,
+  FULL_ARGS,
+  HOST,
+  REGION,
+  ROOT,
+  TOKEN,
+} from './deploy-fixtures.js';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ran: string[][] = [];
+  const exec: Exec = (argv) => {
+    ran.push([...argv]);
+    return Promise.resolve({ code: 0, stdout: '' });
+  };
+  return {
+    out,
+    err,
+    ran,
+    io: {
+      env: { SLACK_BOT_TOKEN: TOKEN },
+      out: (l: string) => out.push(l),
+      err: (l: string) => err.push(l),
+      exec,
+    },
+  };
+}
+
+/** A repository checkout after `npm run build`: compiled functions, SQL, price book, package files. */
+function fakeRepository(): string {
+  const root = mkdtempSync(join(tmpdir(), 'costguard-repo-'));
+  for (const dir of ['build/functions/core', 'build/functions/sandbox', 'fixtures/pricing']) {
+    mkdirSync(join(root, dir), { recursive: true });
+  }
+  writeFileSync(join(root, 'build/functions/index.js'), 'export const targets = [];\n');
+  writeFileSync(join(root, 'build/functions/core/config.js'), 'export {};\n');
+  writeFileSync(join(root, 'build/functions/sandbox/server.js'), 'export {};\n');
+  writeFileSync(join(root, 'fixtures/pricing/price-book.json'), '{}\n');
+  cpSync(join(FIXTURES, 'sql'), join(root, 'sql'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(root, 'package.json'));
+  cpSync(join(ROOT, 'package-lock.json'), join(root, 'package-lock.json'));
+  return root;
+}
+
+const shellcheck = (() => {
+  try {
+    execFileSync('shellcheck', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!shellcheck) console.log('shellcheck is not installed: the dry-run script check is skipped');
+
+describe('npm run deploy -- --dry-run', () => {
+  it.each([
+    ['the minimum', []],
+    ['--enforce', ['--enforce']],
+    ['--budget-amount and --slack-channel', ['--budget-amount', '750', '--slack-channel', 'C0123']],
+    ['everything', FULL_ARGS],
+  ])('with %s prints one gcloud or bq command per line and runs nothing', async (_what, args) => {
+    const { out, err, ran, io } = capture();
+
+    const code = await deployCli([...BASE_ARGS, ...args, '--dry-run'], io);
+
+    expect(code).toBe(0);
+    expect(ran).toEqual([]);
+    expect(out.length).toBeGreaterThan(30);
+    expect(out.filter((l) => !/^(gcloud|bq) /.test(l))).toEqual([]);
+    expect(err.at(-1)).toBe('# Dry run: nothing was changed.');
+    expect([...out, ...err].some((l) => l.includes(TOKEN))).toBe(false);
+  });
+
+  it('prints the same plan every time (a pure function of the options)', async () => {
+    const first = capture();
+    const second = capture();
+
+    await deployCli([...BASE_ARGS, ...FULL_ARGS, '--dry-run'], first.io);
+    await deployCli([...BASE_ARGS, ...FULL_ARGS, '--dry-run'], second.io);
+
+    expect(second.out).toEqual(first.out);
+  });
+
+  it.skipIf(!shellcheck)('prints a plan that is a clean shell script', () => {
+    // Prepare: the real command line, as a user runs it.
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'deploy/deploy.ts', ...BASE_ARGS, ...FULL_ARGS, '--dry-run'],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SLACK_BOT_TOKEN: TOKEN } },
+    );
+    expect(result.status).toBe(0);
+    const script = join(mkdtempSync(join(tmpdir(), 'costguard-plan-')), 'plan.sh');
+    // BigQuery quotes identifiers in backticks, which single quotes keep literal, as intended.
+    writeFileSync(
+      script,
+      `#!/usr/bin/env bash\n# shellcheck disable=SC2016\nset -euo pipefail\n${result.stdout}`,
+    );
+
+    // Act
+    const check = spawnSync('shellcheck', ['--shell=bash', script], { encoding: 'utf8' });
+
+    // Assess
+    expect(check.stdout).toBe('');
+    expect(check.status).toBe(0);
+    expect(result.stdout).not.toContain(TOKEN);
+  });
+});
+
+describe('npm run deploy with wrong options', () => {
+  it.each([
+    [[], /--project is required/],
+    [['--project', 'Bad_Project'], /--project: expected a Google Cloud project id/],
+    [['--project', HOST, '--region', 'mars'], /--region: expected a region/],
+    [
+      ['--project', HOST, '--region', REGION, '--billing-account', 'nope'],
+      /--billing-account: expected a billing account id/,
+    ],
+    [[...BASE_ARGS, '--budget-amount', 'ten'], /--budget-amount: expected an amount/],
+    [[...BASE_ARGS, '--run-invoker', 'ana@example.com'], /--run-invoker: expected a principal/],
+    [
+      [...BASE_ARGS, '--projects', 'ok-project,NOT OK'],
+      /--projects: expected a comma-separated list/,
+    ],
+    [[...BASE_ARGS, '--colour', 'blue'], /Unknown option '--colour'/],
+    [
+      [...BASE_ARGS, '--budget-policy', `${FIXTURES}/missing.json`],
+      /--budget-policy .*missing.json: cannot be read \(ENOENT\)/,
+    ],
+    [
+      [...BASE_ARGS, '--budget-policy', `${FIXTURES}/label-policy.json`],
+      /--budget-policy .*COSTGUARD_BUDGET_POLICY/,
+    ],
+    [
+      [...BASE_ARGS, '--pipelines', `${FIXTURES}/pipelines.json`],
+      /pipelines must run in governed projects.*nightly-features uses ml-batch-prod/,
+    ],
+  ])('%j is refused with one line naming the option', async (args, message) => {
+    const { err, ran, io } = capture();
+
+    const code = await deployCli([...args, '--dry-run'], io);
+
+    expect(code).toBe(2);
+    expect(err[0]).toMatch(message);
+    expect(err[0]?.split('\n')).toHaveLength(1);
+    expect(ran).toEqual([]);
+  });
+});
+
+describe('npm run deploy for real', () => {
+  it('builds, stages the source and then runs the plan against it', async () => {
+    // Prepare: a repository with build output, as `npm run build` leaves it.
+    const root = fakeRepository();
+    const { out, ran, io } = capture();
+
+    // Act
+    const code = await deployCli([...BASE_ARGS, '--source', 'build/function-source'], {
+      ...io,
+      root,
+    });
+
+    // Assess
+    expect(code).toBe(0);
+    expect(ran[0]).toEqual(['npm', 'run', 'build', '--silent']);
+    expect(out[1]).toMatch(/^Staged \d+ files \(\d+ KiB\) into build\/function-source$/);
+    expect(existsSync(join(root, 'build/function-source/build/functions/index.js'))).toBe(true);
+    expect(ran.filter((a) => a[1] === 'functions' && a[2] === 'deploy')).toHaveLength(4);
+    expect(out.at(-1)).toContain('npm run teardown');
+  });
+
+  it('stops before touching the project when the build fails', async () => {
+    const { ran, err, io } = capture();
+
+    const code = await deployCli(BASE_ARGS, {
+      ...io,
+      root: fakeRepository(),
+      exec: (argv) => {
+        ran.push([...argv]);
+        return Promise.resolve({ code: argv[0] === 'npm' ? 2 : 0, stdout: '' });
+      },
+    });
+
+    expect(code).toBe(1);
+    expect(err[0]).toContain('npm run build exited with 2');
+    expect(ran).toEqual([['npm', 'run', 'build', '--silent']]);
+  });
+
+  it('reports a failing command with its step and exit code, and how to resume', async () => {
+    const { err, io } = capture();
+
+    const code = await teardownCli(
+      ['--project', HOST, '--region', REGION, '--billing-account', ACCOUNT],
+      {
+        ...io,
+        exec: (argv, request) =>
+          Promise.resolve({
+            code: request.capture ? 0 : argv.includes('scheduler') ? 1 : 0,
+            stdout: 'x',
+          }),
+      },
+    );
+
+    expect(code).toBe(1);
+    expect(err[0]).toMatch(
+      /Cloud Scheduler job costguard-record-spot-costs: `gcloud scheduler jobs delete costguard-record-spot-costs .*` exited with 1/,
+    );
+    expect(err[1]).toContain('run the same command again');
+  });
+});
+
+describe('npm run teardown -- --dry-run', () => {
+  it('prints every removal, one gcloud or bq command per line', async () => {
+    const { out, ran, io } = capture();
+
+    const code = await teardownCli(
+      [
+        '--project',
+        HOST,
+        '--region',
+        REGION,
+        '--billing-account',
+        ACCOUNT,
+        '--delete-data',
+        '--dry-run',
+      ],
+      io,
+    );
+
+    expect(code).toBe(0);
+    expect(ran).toEqual([]);
+    expect(out.filter((l) => !/^(gcloud|bq) /.test(l))).toEqual([]);
+    expect(out).toContain(`bq --project_id=${HOST} rm -r -f -d ${HOST}:costguard`);
+  });
+});

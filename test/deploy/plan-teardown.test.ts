@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { loadPipelines } from '../../deploy/load-inputs.js';
+import { parseTeardownOptions } from '../../deploy/options.js';
+import { planTeardown } from '../../deploy/plan-teardown.js';
+import type { Plan } from '../../deploy/plan.js';
+import { ACCOUNT, FIXTURES, HOST, REGION } from './deploy-fixtures.js';
+
+const BASE = ['--project', HOST, '--region', REGION];
+const pipelines = () =>
+  loadPipelines(`${FIXTURES}/pipelines.json`, ['ml-train-prod', 'ml-batch-prod']).bindings;
+const teardown = (extra: string[] = [], withPipelines = false): Plan =>
+  planTeardown({
+    options: parseTeardownOptions([...BASE, ...extra]),
+    pipelines: withPipelines ? pipelines() : [],
+  });
+const lines = (plan: Plan) => plan.steps.flatMap((s) => s.commands.map((c) => c.argv.join(' ')));
+const indexOf = (plan: Plan, text: string) => lines(plan).findIndex((l) => l.includes(text));
+
+describe('the teardown plan', () => {
+  it('removes what calls the functions first, then the functions, then their identities', () => {
+    const plan = teardown(['--billing-account', ACCOUNT]);
+
+    const order = [
+      'scheduler jobs delete costguard-record-spot-costs',
+      'eventarc triggers delete costguard-instance-insert-beta',
+      'functions delete costguard-enforce-budget',
+      'billing budgets delete',
+      'pubsub topics delete costguard-budget-alerts',
+      'secrets delete costguard-slack-bot-token',
+      'projects remove-iam-policy-binding',
+      'iam roles delete costguardBudgetEnforcer',
+      'iam service-accounts delete costguard-budget@',
+    ].map((text) => indexOf(plan, text));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('deletes each of the five functions, whether or not triggerRun was deployed', () => {
+    const deletes = lines(teardown()).filter((l) => l.startsWith('gcloud functions delete'));
+
+    expect(deletes.map((l) => l.split(' ')[3])).toEqual([
+      'costguard-record-spot-costs',
+      'costguard-enforce-budget',
+      'costguard-enforce-labels',
+      'costguard-enforce-labels-on-create',
+      'costguard-trigger-run',
+    ]);
+    expect(deletes.every((l) => l.includes('--gen2') && l.includes(`--region=${REGION}`))).toBe(
+      true,
+    );
+  });
+
+  it.each([
+    ['without --delete-data', [], 'REVOKE', 'rm -r -f -d'],
+    ['with --delete-data', ['--delete-data'], 'rm -r -f -d', 'REVOKE'],
+  ])('keeps or deletes the ledger dataset %s', (_what, args, present, absent) => {
+    const plan = teardown(args);
+
+    expect(lines(plan).some((l) => l.includes(present))).toBe(true);
+    expect(lines(plan).some((l) => l.includes(absent))).toBe(false);
+  });
+
+  it('revokes dataset access only from the accounts that hold it', () => {
+    const step = teardown().steps.find((s) => s.title.startsWith('Keep dataset'));
+
+    const held = JSON.stringify({
+      access: [{ role: 'WRITER', userByEmail: `costguard-labels@${HOST}.iam.gserviceaccount.com` }],
+    });
+    const [revoke] = step?.probe?.choose({ ok: true, stdout: held }, {}) ?? [];
+    expect(revoke?.argv.at(-1)).toBe(
+      `REVOKE \`roles/bigquery.dataEditor\` ON SCHEMA \`${HOST}\`.costguard FROM "serviceAccount:costguard-labels@${HOST}.iam.gserviceaccount.com"`,
+    );
+    expect(step?.probe?.choose({ ok: true, stdout: '{"access":[]}' }, {})).toEqual([]);
+    expect(step?.probe?.choose({ ok: false, stdout: '' }, {})).toEqual([]);
+  });
+
+  it('removes the budget, found by its name, only when given the billing account', () => {
+    const without = teardown();
+    const withAccount = teardown(['--billing-account', ACCOUNT]);
+
+    expect(lines(without).some((l) => l.includes('budgets'))).toBe(false);
+    expect(without.summary.join('\n')).toContain('give --billing-account');
+    const step = withAccount.steps.find((s) => s.title.startsWith('Budget'));
+    const chosen = step?.probe?.choose(
+      { ok: true, stdout: `billingAccounts/${ACCOUNT}/budgets/b-1\n` },
+      {},
+    );
+    expect(chosen?.map((c) => c.argv.join(' '))).toEqual([
+      `gcloud billing budgets delete b-1 --billing-account=${ACCOUNT} --quiet`,
+    ]);
+  });
+
+  it('removes only the project bindings a costguard account actually holds', () => {
+    const step = teardown().steps.find((s) =>
+      s.title.startsWith(`Project roles of costguard's service accounts in ${HOST}`),
+    );
+    const policy = JSON.stringify({
+      bindings: [
+        {
+          role: 'roles/bigquery.jobUser',
+          members: [
+            `serviceAccount:costguard-budget@${HOST}.iam.gserviceaccount.com`,
+            'user:ana@example.com',
+          ],
+        },
+        {
+          role: 'roles/owner',
+          members: [`serviceAccount:costguard-budget@${HOST}.iam.gserviceaccount.com`],
+        },
+        {
+          role: `projects/${HOST}/roles/costguardRecorder`,
+          members: [`serviceAccount:costguard-recorder@${HOST}.iam.gserviceaccount.com`],
+        },
+      ],
+    });
+
+    const removals =
+      step?.probe?.choose({ ok: true, stdout: policy }, {}).map((c) => c.argv.join(' ')) ?? [];
+
+    expect(removals).toEqual([
+      `gcloud projects remove-iam-policy-binding ${HOST} --member=serviceAccount:costguard-recorder@${HOST}.iam.gserviceaccount.com --role=projects/${HOST}/roles/costguardRecorder --all --format=none --quiet`,
+      `gcloud projects remove-iam-policy-binding ${HOST} --member=serviceAccount:costguard-budget@${HOST}.iam.gserviceaccount.com --role=roles/bigquery.jobUser --all --format=none --quiet`,
+    ]);
+  });
+
+  it('with the pipelines file, removes the per-VM, per-job and per-bucket bindings', () => {
+    const plan = teardown([], true);
+
+    const unbinds = lines(plan).filter(
+      (l) => l.includes('remove-iam-policy-binding') && l.includes('costguard-runs@'),
+    );
+    expect(unbinds.map((l) => l.split(' ').slice(1, 5).join(' '))).toEqual(
+      expect.arrayContaining([
+        'compute instances remove-iam-policy-binding batch-runner',
+        'compute instances remove-iam-policy-binding batch-report',
+        'run jobs remove-iam-policy-binding embeddings-job',
+        'storage buckets remove-iam-policy-binding gs://ml-batch-results',
+        'storage buckets remove-iam-policy-binding gs://ml-embeddings-out',
+      ]),
+    );
+    expect(lines(plan).filter((l) => l.includes('iam roles delete costguardRunVm'))).toHaveLength(
+      2,
+    );
+  });
+
+  it.each([
+    ['present', { ok: true, stdout: 'x' }, 1],
+    ['already gone', { ok: false, stdout: '' }, 0],
+  ])('deletes a resource only when it is %s', (_what, found, count) => {
+    const step = teardown().steps.find((s) => s.title.startsWith('Pub/Sub topic'));
+
+    expect(step?.probe?.choose(found, {})).toHaveLength(count);
+  });
+});

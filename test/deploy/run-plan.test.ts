@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { planDeploy } from '../../deploy/plan-deploy.js';
+import { formatCommand, type Plan } from '../../deploy/plan.js';
+import { PlanError, runPlan, type Exec, type ExecRequest } from '../../deploy/run-plan.js';
+import { ACCOUNT, deployInputs, HOST, TOKEN } from './deploy-fixtures.js';
+
+interface Call {
+  argv: readonly string[];
+  request: ExecRequest;
+}
+
+/**
+ * A stand-in for gcloud and bq: probes find nothing (a fresh project) or everything (a project
+ * deployed before), and actions succeed unless `failures` says otherwise.
+ */
+function fakeCloud(options: { deployed: boolean; failures?: Map<string, number> }) {
+  const calls: Call[] = [];
+  const exec: Exec = (argv, request) => {
+    calls.push({ argv, request });
+    if (request.capture) {
+      if (!options.deployed) return Promise.resolve({ code: 1, stdout: '' });
+      const text = argv.join(' ');
+      const stdout = text.includes('budgets list')
+        ? `billingAccounts/${ACCOUNT}/budgets/b-1\n`
+        : text.includes('versions access')
+          ? TOKEN
+          : text.includes('roles describe')
+            ? '\n'
+            : 'found\n';
+      return Promise.resolve({ code: 0, stdout });
+    }
+    const key = argv.slice(0, 4).join(' ');
+    const left = options.failures?.get(key) ?? 0;
+    if (left > 0) {
+      options.failures?.set(key, left - 1);
+      return Promise.resolve({ code: 1, stdout: '' });
+    }
+    return Promise.resolve({ code: 0, stdout: '' });
+  };
+  return { exec, calls, actions: () => calls.filter((c) => !c.request.capture) };
+}
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const sleeps: number[] = [];
+  return {
+    out,
+    err,
+    sleeps,
+    options: {
+      out: (l: string) => out.push(l),
+      err: (l: string) => err.push(l),
+      sleep: (ms: number) => {
+        sleeps.push(ms);
+        return Promise.resolve();
+      },
+    },
+  };
+}
+
+const slackPlan = (): Plan => planDeploy(deployInputs(['--slack-channel', 'C0123']));
+
+describe('running a deploy plan', () => {
+  it('on a fresh project runs exactly the commands dry-run prints, in order', async () => {
+    // Prepare
+    const plan = slackPlan();
+    const cloud = fakeCloud({ deployed: false });
+    const printed = io();
+    await runPlan(plan, { exec: cloud.exec, env: {}, dryRun: true, ...printed.options });
+
+    // Act
+    const ran = io();
+    await runPlan(plan, {
+      exec: cloud.exec,
+      env: { SLACK_BOT_TOKEN: TOKEN },
+      dryRun: false,
+      ...ran.options,
+    });
+
+    // Assess
+    expect(cloud.actions().map((c) => formatCommand({ argv: c.argv }))).toEqual(printed.out);
+    expect(ran.out.at(-1)).toContain('npm run teardown');
+  });
+
+  it('on a project deployed before creates nothing again and updates in place', async () => {
+    const cloud = fakeCloud({ deployed: true });
+
+    const report = await runPlan(slackPlan(), {
+      exec: cloud.exec,
+      env: { SLACK_BOT_TOKEN: TOKEN },
+      dryRun: false,
+      ...io().options,
+    });
+
+    const actions = cloud.actions().map((c) => c.argv.slice(1, 4).join(' '));
+    expect(actions.filter((a) => / create|undelete|versions add/.test(a))).toEqual([]);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'iam roles update',
+        'billing budgets update',
+        'scheduler jobs update',
+        'eventarc triggers update',
+        'functions deploy costguard-record-spot-costs',
+      ]),
+    );
+    expect(report.skipped).toBeGreaterThan(0);
+  });
+
+  it('sends the Slack token on stdin only, and prints it nowhere', async () => {
+    const cloud = fakeCloud({ deployed: false });
+    const printed = io();
+
+    await runPlan(slackPlan(), {
+      exec: cloud.exec,
+      env: { SLACK_BOT_TOKEN: TOKEN },
+      dryRun: false,
+      ...printed.options,
+    });
+
+    const withStdin = cloud.calls.filter((c) => c.request.stdin !== undefined);
+    expect(withStdin.map((c) => [c.argv.slice(1, 4).join(' '), c.request.stdin])).toEqual([
+      ['secrets versions add', TOKEN],
+    ]);
+    expect(cloud.calls.some((c) => c.argv.some((w) => w.includes(TOKEN)))).toBe(false);
+    expect([...printed.out, ...printed.err].some((l) => l.includes(TOKEN))).toBe(false);
+  });
+
+  it('tries an IAM binding again while a new service account propagates', async () => {
+    const failures = new Map([['gcloud projects add-iam-policy-binding ' + HOST, 2]]);
+    const cloud = fakeCloud({ deployed: false, failures });
+    const printed = io();
+
+    await runPlan(slackPlan(), {
+      exec: cloud.exec,
+      env: { SLACK_BOT_TOKEN: TOKEN },
+      dryRun: false,
+      ...printed.options,
+      propagationDelayMs: 7,
+    });
+
+    expect(printed.sleeps).toEqual([7, 7]);
+    expect(printed.out.filter((l) => l.includes('trying again'))).toHaveLength(2);
+  });
+
+  it.each([
+    [
+      'an IAM binding that never propagates',
+      'gcloud projects add-iam-policy-binding ' + HOST,
+      99,
+      /after 5 attempts/,
+    ],
+    [
+      'a function that fails to deploy',
+      'gcloud functions deploy costguard-enforce-budget',
+      1,
+      /Function costguard-enforce-budget.*exited with 1/,
+    ],
+  ])('stops at %s, naming the step and the command', async (_what, key, count, message) => {
+    const cloud = fakeCloud({ deployed: false, failures: new Map([[key, count]]) });
+
+    const run = runPlan(slackPlan(), {
+      exec: cloud.exec,
+      env: { SLACK_BOT_TOKEN: TOKEN },
+      dryRun: false,
+      ...io().options,
+    });
+
+    await expect(run).rejects.toThrow(PlanError);
+    await expect(run).rejects.toThrow(message);
+    // Nothing after the failing step ran.
+    expect(cloud.actions().some((c) => c.argv.includes('scheduler'))).toBe(false);
+  });
+
+  it('refuses to add the Slack token when it is not in the environment and none is stored', async () => {
+    const cloud = fakeCloud({ deployed: false });
+
+    await expect(
+      runPlan(slackPlan(), { exec: cloud.exec, env: {}, dryRun: false, ...io().options }),
+    ).rejects.toThrow(/set SLACK_BOT_TOKEN/);
+  });
+
+  it('in a dry run prints only commands on stdout and runs nothing', async () => {
+    const cloud = fakeCloud({ deployed: false });
+    const printed = io();
+
+    await runPlan(slackPlan(), { exec: cloud.exec, env: {}, dryRun: true, ...printed.options });
+
+    expect(cloud.calls).toEqual([]);
+    expect(printed.out.length).toBeGreaterThan(30);
+    expect(printed.out.every((l) => l.startsWith('gcloud ') || l.startsWith('bq '))).toBe(true);
+    expect(printed.err.every((l) => l.startsWith('# '))).toBe(true);
+  });
+});
