@@ -27,10 +27,11 @@ export interface FunctionSpec {
 }
 
 /**
- * Memory and timeout follow the benchmarks and the cold-import measurements
- * (deploy/measure-cold-import.ts): the heaviest entry point holds about 100 MiB after loading
- * its client libraries, and the recorder's target is under 256 MiB for 10,000 VMs, so the fleet-
- * wide functions get 512 MiB (twice the target) and the single-VM ones 256 MiB. Event-triggered
+ * Memory follows the cold-import measurements (deploy/measure-cold-import.ts): once a target has
+ * loaded its client libraries and created its clients, before any work, the process holds about
+ * 250-270 MiB RSS (150-165 MiB heap; @google-cloud/compute alone is most of it). So no function
+ * gets less than 512 MiB, and the fleet-wide ones (the recorder, whose benchmark target is under
+ * 256 MiB of work for 10,000 VMs, the budget enforcer and the label sweep) get 1 GiB. Event
  * functions may run at most 540 s; sweeps of large fleets get all of it.
  */
 export const FUNCTIONS: readonly FunctionSpec[] = [
@@ -40,7 +41,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     account: 'costguard-recorder',
     // Ten minutes after the hour: Monitoring's uptime samples for the closed hour have landed.
     trigger: { kind: 'scheduled', schedule: '10 * * * *', job: 'costguard-record-spot-costs' },
-    memory: '512Mi',
+    memory: '1Gi',
     timeoutSeconds: 540,
     maxInstances: 1,
     retry: false,
@@ -50,7 +51,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'costguard-enforce-budget',
     account: 'costguard-budget',
     trigger: { kind: 'budget-topic' },
-    memory: '512Mi',
+    memory: '1Gi',
     timeoutSeconds: 540,
     // One notification at a time: two overlapping deliveries must not both pick VMs to stop.
     maxInstances: 1,
@@ -61,7 +62,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'costguard-enforce-labels',
     account: 'costguard-labels',
     trigger: { kind: 'scheduled', schedule: '0 */6 * * *', job: 'costguard-enforce-labels' },
-    memory: '512Mi',
+    memory: '1Gi',
     timeoutSeconds: 540,
     maxInstances: 1,
     retry: false,
@@ -71,7 +72,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'costguard-enforce-labels-on-create',
     account: 'costguard-labels-on-create',
     trigger: { kind: 'instance-inserts' },
-    memory: '256Mi',
+    memory: '512Mi',
     timeoutSeconds: 120,
     maxInstances: 10,
     retry: true,
@@ -81,7 +82,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'costguard-trigger-run',
     account: 'costguard-runs',
     trigger: { kind: 'http-api' },
-    memory: '256Mi',
+    memory: '512Mi',
     timeoutSeconds: 120,
     maxInstances: 5,
     retry: false,

@@ -327,7 +327,7 @@ describe('the functions', () => {
     [
       'costguard-record-spot-costs',
       'recordSpotCosts',
-      '512Mi',
+      '1Gi',
       '540s',
       '1',
       ['--trigger-http'],
@@ -336,7 +336,7 @@ describe('the functions', () => {
     [
       'costguard-enforce-budget',
       'enforceBudget',
-      '512Mi',
+      '1Gi',
       '540s',
       '1',
       [
@@ -345,11 +345,11 @@ describe('the functions', () => {
       ],
       true,
     ],
-    ['costguard-enforce-labels', 'enforceLabels', '512Mi', '540s', '1', ['--trigger-http'], false],
+    ['costguard-enforce-labels', 'enforceLabels', '1Gi', '540s', '1', ['--trigger-http'], false],
     [
       'costguard-enforce-labels-on-create',
       'enforceLabelsOnCreate',
-      '256Mi',
+      '512Mi',
       '120s',
       '10',
       [
@@ -360,7 +360,7 @@ describe('the functions', () => {
       ],
       true,
     ],
-    ['costguard-trigger-run', 'triggerRun', '256Mi', '120s', '5', ['--trigger-http'], false],
+    ['costguard-trigger-run', 'triggerRun', '512Mi', '120s', '5', ['--trigger-http'], false],
   ])(
     '%s runs %s with %s, %s, max %s instances',
     (name, target, memory, timeout, max, trigger, retry) => {
