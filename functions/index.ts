@@ -8,6 +8,7 @@ import { createClients } from './adapters/clients.js';
 import { resolveEndpoints } from './adapters/endpoints.js';
 import type { Runtime } from './adapters/runtime.js';
 import { systemClock } from './core/clock.js';
+import { lazyEvent, lazyHttp } from './core/handlers.js';
 import { createLogger, type Logger } from './core/logger.js';
 
 let runtime: Runtime | undefined;
@@ -32,6 +33,46 @@ export function productionRuntime(): Runtime {
   return runtime;
 }
 
-export const targets: readonly string[] = [];
+functions.http(
+  'recordSpotCosts',
+  lazyHttp('recordSpotCosts', log, async () =>
+    (await import('./recorder/entry.js')).buildRecordSpotCosts(productionRuntime()),
+  ),
+);
 
-void functions;
+functions.cloudEvent(
+  'enforceBudget',
+  lazyEvent('enforceBudget', log, async () =>
+    (await import('./budget/entry.js')).buildEnforceBudget(productionRuntime()),
+  ),
+);
+
+functions.http(
+  'enforceLabels',
+  lazyHttp('enforceLabels', log, async () =>
+    (await import('./labels/entry.js')).buildEnforceLabels(productionRuntime()),
+  ),
+);
+
+functions.cloudEvent(
+  'enforceLabelsOnCreate',
+  lazyEvent('enforceLabelsOnCreate', log, async () =>
+    (await import('./labels/entry.js')).buildEnforceLabelsOnCreate(productionRuntime()),
+  ),
+);
+
+functions.http(
+  'triggerRun',
+  lazyHttp('triggerRun', log, async () =>
+    (await import('./runs/entry.js')).buildTriggerRun(productionRuntime()),
+  ),
+);
+
+/** The public target names (DESIGN.md): deploy scripts, Scheduler jobs and tests use them. */
+export const targets = [
+  'recordSpotCosts',
+  'enforceBudget',
+  'enforceLabels',
+  'enforceLabelsOnCreate',
+  'triggerRun',
+] as const;

@@ -9,6 +9,7 @@
  *   npm start -- --no-demo    serve only
  */
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { createClients } from '../adapters/clients.js';
@@ -16,7 +17,9 @@ import { resolveEndpoints } from '../adapters/endpoints.js';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { commonSettings, readConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
+import { runDemoSettings } from '../runs/demo.js';
 import { loadFleetFixture } from './fleet.js';
+import { slackState } from './routes/slack.js';
 import { startSandbox } from './server.js';
 import type { Sandbox } from './sandbox.js';
 
@@ -35,7 +38,34 @@ interface LocalTarget {
   url?: string;
 }
 
-const localTargets: LocalTarget[] = [];
+const localTargets: LocalTarget[] = [
+  {
+    name: 'recordSpotCosts',
+    kind: 'http',
+    build: async (runtime) => (await import('../recorder/entry.js')).buildRecordSpotCosts(runtime),
+  },
+  {
+    name: 'enforceBudget',
+    kind: 'event',
+    build: async (runtime) => (await import('../budget/entry.js')).buildEnforceBudget(runtime),
+  },
+  {
+    name: 'enforceLabels',
+    kind: 'http',
+    build: async (runtime) => (await import('../labels/entry.js')).buildEnforceLabels(runtime),
+  },
+  {
+    name: 'enforceLabelsOnCreate',
+    kind: 'event',
+    build: async (runtime) =>
+      (await import('../labels/entry.js')).buildEnforceLabelsOnCreate(runtime),
+  },
+  {
+    name: 'triggerRun',
+    kind: 'http',
+    build: async (runtime) => (await import('../runs/entry.js')).buildTriggerRun(runtime),
+  },
+];
 
 async function serve(target: LocalTarget, runtime: Runtime, port: number): Promise<void> {
   const handler = await target.build(runtime);
@@ -46,9 +76,15 @@ async function serve(target: LocalTarget, runtime: Runtime, port: number): Promi
   target.url = `http://${host}:${(server.address() as AddressInfo).port}/`;
 }
 
+const fixture = (path: string): string =>
+  fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url));
+
 function localEnv(sandbox: Sandbox): Record<string, string> {
   return {
     ...sandbox.env(),
+    ...runDemoSettings(),
+    COSTGUARD_BUDGET_POLICY_FILE: fixture('policies/budget-default.json'),
+    COSTGUARD_LABEL_POLICY_FILE: fixture('policies/labels.json'),
     COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines,research-sandbox',
     COSTGUARD_DATASET: 'costguard',
     COSTGUARD_SLACK_CHANNEL: 'C0COSTGUARD',
@@ -59,14 +95,59 @@ function localEnv(sandbox: Sandbox): Record<string, string> {
   };
 }
 
-async function main(): Promise<void> {
-  const fleet = loadFleetFixture(
-    new URL('../../fixtures/fleets/demo.json', import.meta.url).pathname,
+/** The story of a day and a half on the demo fleet, told on the simulated clock. */
+async function playDemo(sandbox: Sandbox, runtime: Runtime): Promise<void> {
+  const urlOf = (name: string): string => localTargets.find((t) => t.name === name)?.url ?? '';
+  const vmKeys = (status: (s: string) => boolean): string[] =>
+    sandbox.fleet
+      .live()
+      .filter((vm) => status(vm.status))
+      .map((vm) => `${vm.project}/${vm.zone}/${vm.name}`);
+  out('── Demo ──────────────────────────────────────────────────────────────────');
+  out();
+  out('1. recordSpotCosts, hourly: every VM hour priced from the Billing Catalog and recorded');
+  const { runRecorderDemo } = await import('../recorder/demo.js');
+  await runRecorderDemo({ sandbox, runtime, runs: 3, print: out });
+  out();
+  out('2. triggerRun: one HTTP call starts a pipeline run; its status and cost follow');
+  const { playRunDemo } = await import('../runs/demo.js');
+  await playRunDemo({ sandbox, runtime, out, url: urlOf('triggerRun') });
+  out();
+  out(
+    '3. enforceLabels: fix what can be derived, mark violators, stop them after the grace period',
   );
+  const { playLabelEnforcementDemo } = await import('../labels/demo.js');
+  await playLabelEnforcementDemo(runtime, sandbox, { print: out });
+  out();
+  out('4. enforceBudget: spend crosses the tiers; the least important Spot VMs stop first');
+  const { runBudgetDemo } = await import('../budget/demo.js');
+  const seen = new Set(vmKeys((status) => status !== 'RUNNING'));
+  for (const step of await runBudgetDemo({ sandbox, runtime })) {
+    const stopped = step.stopped.filter((vm) => !seen.has(vm));
+    for (const vm of stopped) seen.add(vm);
+    const what =
+      stopped.length > 0 ? `stopped ${stopped.length}: ${stopped.join(', ')}` : 'nothing stopped';
+    out(`  spend ${Math.round(step.spend * 100)}% (${step.costAmount} USD): ${what}`);
+  }
+  out(
+    `  still running: ${vmKeys((status) => status === 'RUNNING').length} VMs (critical, exempt, MIG-managed and higher priority)`,
+  );
+  out();
+  const slack = slackState(sandbox).messages;
+  out(`Slack received ${slack.length} messages; the last ones:`);
+  for (const message of slack.slice(-4)) {
+    out(`  [${message.postedAt.slice(0, 16)}] ${message.text.split('\n')[0]}`);
+  }
+  out();
+}
+
+async function main(): Promise<void> {
+  const fleet = loadFleetFixture(fixture('fleets/demo.json'));
   const sandbox = await startSandbox({ fleet, host, port: sandboxPort });
   const env = localEnv(sandbox);
+  // The demo narrates what happens; the functions' own JSON log lines are shown on request.
   const logger = createLogger({
-    minSeverity: process.env.COSTGUARD_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARNING',
+    minSeverity: process.env.COSTGUARD_LOG_LEVEL === 'debug' ? 'DEBUG' : 'ERROR',
   });
   const runtime: Runtime = {
     env,
@@ -78,18 +159,21 @@ async function main(): Promise<void> {
   const { ledger } = commonAdapters(runtime, config);
   const applied = await ledger.migrate();
 
-  let port = sandboxPort + 1;
-  for (const target of localTargets) await serve(target, runtime, port++);
+  // Each entry point on the next port after the sandbox's (any free port when the sandbox's is 0).
+  let port = sandboxPort === 0 ? 0 : sandboxPort + 1;
+  for (const target of localTargets) await serve(target, runtime, port === 0 ? 0 : port++);
 
   const running = sandbox.fleet.live().filter((vm) => vm.status === 'RUNNING');
   out('costguard is running locally on the sandbox (no Google credentials needed)');
   out();
-  out(`  sandbox        ${sandbox.url}  (Compute, Monitoring, BigQuery on DuckDB, Slack, ...)`);
   out(
-    `  fleet          ${sandbox.fleet.live().length} VMs in ${sandbox.fleet.projects.size} projects, ${running.length} running, simulated time ${sandbox.clock.now().toISOString()}`,
+    `  sandbox                ${sandbox.url}  (Compute, Monitoring, BigQuery on DuckDB, Slack, ...)`,
   );
-  out(`  ledger         dataset ${config.dataset}: ${applied.length} tables and views`);
-  for (const target of localTargets) out(`  ${target.name.padEnd(14)} ${target.url ?? ''}`);
+  out(
+    `  fleet                  ${sandbox.fleet.live().length} VMs in ${sandbox.fleet.projects.size} projects, ${running.length} running, simulated time ${sandbox.clock.now().toISOString()}`,
+  );
+  out(`  ledger                 dataset ${config.dataset}: ${applied.length} tables and views`);
+  for (const target of localTargets) out(`  ${target.name.padEnd(22)} ${target.url ?? ''}`);
   out();
   out('Look around:');
   out(`  curl -s ${sandbox.url}/_sandbox                     # summary`);
@@ -108,6 +192,8 @@ async function main(): Promise<void> {
     `    COSTGUARD_PROJECTS=${env.COSTGUARD_PROJECTS} npx functions-framework --target=recordSpotCosts --port=8080`,
   );
   out();
+
+  if (!args.has('--no-demo')) await playDemo(sandbox, runtime);
 
   if (args.has('--once')) {
     await sandbox.close();

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('importing the functions module', () => {
-  it('reads no configuration, builds no client and loads no client library', () => {
+  it('registers every public target, reads no configuration, builds no client and loads no client library', () => {
     const output = execFileSync(
       process.execPath,
       ['--import', 'tsx', 'test/support/import-probe.ts'],
@@ -29,5 +29,12 @@ describe('importing the functions module', () => {
     );
     expect(ours).toEqual([]);
     expect(probe.clientLibraries).toEqual([]);
+    expect(probe.registered).toEqual([
+      'recordSpotCosts',
+      'enforceBudget',
+      'enforceLabels',
+      'enforceLabelsOnCreate',
+      'triggerRun',
+    ]);
   });
 });
