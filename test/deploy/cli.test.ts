@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deployCli, teardownCli } from '../../deploy/cli.js';
+import { describeDemoDeploy } from '../../deploy/demo.js';
 import type { Exec } from '../../deploy/run-plan.js';
 import {
   ACCOUNT,
@@ -240,5 +241,16 @@ describe('npm run teardown -- --dry-run', () => {
     expect(ran).toEqual([]);
     expect(out.filter((l) => !/^(gcloud|bq) /.test(l))).toEqual([]);
     expect(out).toContain(`bq --project_id=${HOST} rm -r -f -d ${HOST}:costguard`);
+  });
+});
+
+describe('the demo', () => {
+  it('summarises the deploy plan without running anything', async () => {
+    const lines: string[] = [];
+
+    await describeDemoDeploy((l) => lines.push(l));
+
+    expect(lines[0]).toMatch(/^Deploy: \d+ steps, \d+ gcloud and \d+ bq commands/);
+    expect(lines[1]).toContain('npm run deploy -- --project costguard-demo');
   });
 });
