@@ -89,6 +89,8 @@ export interface RecordSummary {
   pricing: { catalogLoadedAt: string | null; lastCatalogError: string | null };
   failures: ProjectFailure[];
   durationMs: number;
+  /** Where the time went: reading projects and the ledger, pricing, writing, alerting. */
+  phasesMs: { read: number; price: number; write: number; alert: number };
 }
 
 interface ProjectRead {
@@ -270,12 +272,14 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         deps.ledger.sentAlerts(window.start, window.end),
       ]);
 
+      const readDone = performance.now();
       const samples = reads.flatMap((r) => r.samples);
       const vms = reads.flatMap((r) => r.vms);
       const attributes = resolveAttributes(samples, vms, inventory);
       const quotes = await quoteAll(machinesToQuote(attributes));
       const rows = planCostRows(samples, attributes, quotes, config.currency);
       const written = rowsToWrite(rows, recorded);
+      const priceDone = performance.now();
 
       const recordedAt = clock.now();
       const snapshots = planInventorySnapshots(vms, inventory, recordedAt);
@@ -285,6 +289,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         written.map((row) => toLedgerRow(row, recordedAt)),
       );
 
+      const writeDone = performance.now();
       for (const [hour, hourRows] of groupByHour(written)) {
         logger.info('Recorded hour', {
           hour,
@@ -306,6 +311,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         currency: config.currency,
       });
       const alerting = await raiseAlerts(alerts, recordedAt);
+      const alertDone = performance.now();
 
       const status = deps.pricing.status();
       const summary: RecordSummary = {
@@ -333,7 +339,13 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
           lastCatalogError: status.lastCatalogError ?? null,
         },
         failures,
-        durationMs: Math.round(performance.now() - began),
+        durationMs: Math.round(alertDone - began),
+        phasesMs: {
+          read: Math.round(readDone - began),
+          price: Math.round(priceDone - readDone),
+          write: Math.round(writeDone - priceDone),
+          alert: Math.round(alertDone - writeDone),
+        },
       };
       logger.info('Recorded Spot costs', {
         window: summary.window,
@@ -345,6 +357,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         alerts: summary.alerts,
         failedProjects: failures.map((f) => f.project),
         durationMs: summary.durationMs,
+        phasesMs: summary.phasesMs,
       });
       return summary;
     },
