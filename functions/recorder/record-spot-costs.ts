@@ -4,7 +4,7 @@ import type { UptimeReader, UptimeSample } from '../adapters/monitoring.js';
 import type { Notifier } from '../adapters/slack.js';
 import { HOUR_MS, type Clock } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
-import { errorMessage, isTransient } from '../core/errors.js';
+import { isTransient } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { PricedMachine, PriceSource } from '../core/pricing.js';
 import type { Vm } from '../core/vm.js';
@@ -60,9 +60,9 @@ export interface RecordRequest {
   catchUpHours?: number;
 }
 
+/** A project that could not be read; the error itself is in the log, not in the reply. */
 export interface ProjectFailure {
   project: string;
-  error: string;
   retryable: boolean;
 }
 
@@ -86,7 +86,8 @@ export interface RecordSummary {
   inventorySnapshots: number;
   insertRequests: number;
   alerts: { raised: number; posted: number; failed: number };
-  pricing: { catalogLoadedAt: string | null; lastCatalogError: string | null };
+  /** When the catalog prices in use were loaded; whether the last attempt to load them worked. */
+  pricing: { catalogLoadedAt: string | null; catalogReachable: boolean };
   failures: ProjectFailure[];
   durationMs: number;
   /** Where the time went: reading projects and the ledger, pricing, writing, alerting. */
@@ -163,11 +164,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         reads.push(outcome.value);
         return;
       }
-      const failure = {
-        project,
-        error: errorMessage(outcome.reason),
-        retryable: isTransient(outcome.reason),
-      };
+      const failure = { project, retryable: isTransient(outcome.reason) };
       failures.push(failure);
       logger.error('Could not read the project; its hours are recorded by a later run', {
         project,
@@ -336,7 +333,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         alerts: { raised: alerts.length, posted: alerting.posted, failed: alerting.failed },
         pricing: {
           catalogLoadedAt: status.catalogLoadedAt ?? null,
-          lastCatalogError: status.lastCatalogError ?? null,
+          catalogReachable: status.lastCatalogError === undefined,
         },
         failures,
         durationMs: Math.round(alertDone - began),

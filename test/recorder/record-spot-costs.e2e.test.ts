@@ -378,7 +378,7 @@ describe('recordSpotCosts', () => {
     expect(down.status).toBe(200);
     expect(down.body).toMatchObject({
       priceSources: { catalog: 0, 'price-book': 5, unknown: 0 },
-      pricing: { catalogLoadedAt: null },
+      pricing: { catalogLoadedAt: null, catalogReachable: false },
     });
     // Price book (an older capture) for n2-standard-8 Spot: 8 x 0.007898 + 32 x 0.001058 = 0.09704.
     const [book] = await queryLedger(
@@ -395,6 +395,7 @@ describe('recordSpotCosts', () => {
     expect(back.body).toMatchObject({
       hoursRecorded: ['2026-11-20T00:00:00.000Z', '2026-11-20T01:00:00.000Z'],
       priceSources: { catalog: 10, 'price-book': 0 },
+      pricing: { catalogLoadedAt: '2026-11-20T02:10:00.000Z', catalogReachable: true },
     });
     expect(await hourRows(sandbox, HOUR_0)).toEqual(HOUR_0_ROWS);
   });
@@ -428,6 +429,14 @@ describe('recordSpotCosts', () => {
         { project: 'data-pipelines', retryable: true },
       ],
     });
+
+    // The detail is in the log, not in a 5xx body.
+    expect(JSON.stringify(failed.body)).not.toContain('Injected failure');
+    expect(
+      recorder.runtime.logger.entries.filter(
+        (e) => e.message === 'Could not read the project; its hours are recorded by a later run',
+      ),
+    ).toHaveLength(2);
 
     sandbox.faults.clear();
     const retried = await recorder.call();
