@@ -3,11 +3,8 @@ import { BudgetDirectory } from '../../functions/adapters/budgets.js';
 import { ProjectDirectory } from '../../functions/adapters/projects.js';
 import { isTransient, PermanentError } from '../../functions/core/errors.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';
-import { billingBudgetsModule, putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
-import {
-  resourceManagerModule,
-  setProjectLabels,
-} from '../../functions/sandbox/routes/resource-manager.js';
+import { putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
+import { setProjectLabels } from '../../functions/sandbox/routes/resource-manager.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
@@ -21,9 +18,7 @@ describe('Budgets and Resource Manager contract', () => {
   let runtime: ReturnType<typeof sandboxRuntime>;
 
   beforeEach(async () => {
-    sandbox = await startTestSandbox(loadFixture<FleetFixture>('budget/fleet.json'), {
-      extraModules: [billingBudgetsModule, resourceManagerModule],
-    });
+    sandbox = await startTestSandbox(loadFixture<FleetFixture>('budget/fleet.json'), {});
     runtime = sandboxRuntime(sandbox);
     for (const name of [
       'get-budget.json',

@@ -15,8 +15,7 @@ import {
   type BudgetFigures,
 } from '../../functions/budget/demo-notifications.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';
-import { billingBudgetsModule, putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
-import { resourceManagerModule } from '../../functions/sandbox/routes/resource-manager.js';
+import { putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
 import { slackState, type CapturedSlackMessage } from '../../functions/sandbox/routes/slack.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
@@ -118,7 +117,7 @@ export class BudgetHarness {
   ): Promise<BudgetHarness> {
     const sandbox = await startTestSandbox(
       options.fleet ?? loadFixture<FleetFixture>('budget/fleet.json'),
-      { extraModules: [billingBudgetsModule, resourceManagerModule] },
+      {},
     );
     putBudget(
       sandbox,

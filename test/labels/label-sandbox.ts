@@ -6,10 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { Ledger } from '../../functions/adapters/bigquery.js';
 import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
-import {
-  resourceManagerModule,
-  setProjectLabels,
-} from '../../functions/sandbox/routes/resource-manager.js';
+import { setProjectLabels } from '../../functions/sandbox/routes/resource-manager.js';
 import type { CapturedSlackMessage } from '../../functions/sandbox/routes/slack.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { FIXTURES, loadFixture } from '../support/fixtures.js';
@@ -22,10 +19,11 @@ export const PROJECTS = ['ml-training-prod', 'data-pipelines', 'research-sandbox
 export async function startLabelSandbox(
   options: { resourceManager?: boolean } = {},
 ): Promise<Sandbox> {
-  const sandbox = await startTestSandbox('fleets/labels.json', {
-    extraModules: options.resourceManager === false ? [] : [resourceManagerModule],
-  });
-  if (options.resourceManager !== false) {
+  const sandbox = await startTestSandbox('fleets/labels.json');
+  if (options.resourceManager === false) {
+    // Resource Manager refuses every read, as it does without resourcemanager.projects.get.
+    sandbox.faults.set('resourcemanager.projects.get', { fail: { count: 1_000, status: 403 } });
+  } else {
     const projectLabels = loadFixture<Record<string, Record<string, string>>>(
       'policies/labels-projects.json',
     );

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { batchVmModule, batchVmState } from '../../functions/sandbox/batch-vm.js';
-import { getObject, storageModule } from '../../functions/sandbox/routes/storage.js';
+import { batchVmState } from '../../functions/sandbox/batch-vm.js';
+import { getObject } from '../../functions/sandbox/routes/storage.js';
 import { startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
 // The simulated batch VM on its own: it plays the startup script's part when a VM boots with
@@ -11,9 +11,7 @@ describe('the simulated batch VM', () => {
   let sandbox: Sandbox;
 
   beforeEach(async () => {
-    sandbox = await startTestSandbox('fleets/runs.json', {
-      extraModules: [storageModule, batchVmModule],
-    });
+    sandbox = await startTestSandbox('fleets/runs.json');
   });
   afterEach(() => sandbox.close());
 

@@ -1,10 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunJobs } from '../../functions/adapters/run-jobs.js';
-import {
-  addCloudRunJob,
-  cloudRunModule,
-  planNextExecution,
-} from '../../functions/sandbox/routes/cloud-run.js';
+import { addCloudRunJob, planNextExecution } from '../../functions/sandbox/routes/cloud-run.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
 // The real @google-cloud/run clients against the sandbox's Cloud Run routes.
@@ -16,7 +12,7 @@ describe('Cloud Run Jobs contract', () => {
   let jobs: RunJobs;
 
   beforeEach(async () => {
-    sandbox = await startTestSandbox('fleets/runs.json', { extraModules: [cloudRunModule()] });
+    sandbox = await startTestSandbox('fleets/runs.json');
     addCloudRunJob(sandbox, {
       project: 'data-pipelines',
       region: 'us-central1',

@@ -2,10 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { playRunDemo, runDemoSettings } from '../../functions/runs/demo.js';
-import { batchVmModule } from '../../functions/sandbox/batch-vm.js';
-import { cloudRunModule } from '../../functions/sandbox/routes/cloud-run.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
-import { storageModule } from '../../functions/sandbox/routes/storage.js';
 import { sandboxRuntime, startTestSandbox } from '../support/sandbox.js';
 import { fakePrices } from './support.js';
 
@@ -13,9 +10,7 @@ import { fakePrices } from './support.js';
 describe('the run demo', () => {
   it('follows a batch VM run and a Cloud Run execution to completion on the simulated clock', async () => {
     // Prepare
-    const sandbox = await startTestSandbox('fleets/demo.json', {
-      extraModules: [storageModule, cloudRunModule(), batchVmModule],
-    });
+    const sandbox = await startTestSandbox('fleets/demo.json');
     const runtime = sandboxRuntime(sandbox, {
       COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines,research-sandbox',
       COSTGUARD_SLACK_CHANNEL: 'C0COSTGUARD',

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ObjectStore, parseGsUri } from '../../functions/adapters/storage.js';
 import { ValidationError } from '../../functions/core/errors.js';
-import { getObject, putObject, storageModule } from '../../functions/sandbox/routes/storage.js';
+import { getObject, putObject } from '../../functions/sandbox/routes/storage.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
 // The real @google-cloud/storage client against the sandbox's Storage routes.
@@ -10,7 +10,7 @@ describe('Storage contract', () => {
   let store: ObjectStore;
 
   beforeEach(async () => {
-    sandbox = await startTestSandbox('fleets/runs.json', { extraModules: [storageModule] });
+    sandbox = await startTestSandbox('fleets/runs.json');
     const runtime = sandboxRuntime(sandbox);
     store = new ObjectStore(() => runtime.clients.storage(), {
       logger: runtime.logger,

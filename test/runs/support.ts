@@ -6,17 +6,12 @@ import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
 import { buildTriggerRun } from '../../functions/runs/entry.js';
-import { batchVmModule } from '../../functions/sandbox/batch-vm.js';
-import { cloudRunModule } from '../../functions/sandbox/routes/cloud-run.js';
-import { storageModule } from '../../functions/sandbox/routes/storage.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
 /** The sandbox with the run trigger's modules, the runs fleet and the Cloud Run jobs fixture. */
 export async function startRunsSandbox(): Promise<Sandbox> {
-  return startTestSandbox('fleets/runs.json', {
-    extraModules: [storageModule, cloudRunModule(), batchVmModule],
-  });
+  return startTestSandbox('fleets/runs.json');
 }
 
 export function runsEnv(overrides: Record<string, string> = {}): Record<string, string> {
