@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { PermanentError } from '../core/errors.js';
+import { buildPriceTable, type CatalogSku } from './catalog-skus.js';
 import { PriceTable } from './price-table.js';
 
 /**
@@ -73,4 +74,51 @@ export function loadPriceBook(path = bundledPriceBookPath()): PriceBook {
     throw new PermanentError(`The price book ${path} cannot be read`, { cause: error });
   }
   return priceBookFrom(JSON.parse(text));
+}
+
+/**
+ * A price book file from catalog SKUs: each component's on-demand and Spot price, with the
+ * regions that share them, so the book stays small. Every priced SKU must be in one currency.
+ */
+export function priceBookFileFrom(skus: readonly CatalogSku[], capturedAt: Date): PriceBookFile {
+  const { table } = buildPriceTable(skus);
+  const currencies = new Set([...table].filter((e) => e.price > 0).map((e) => e.currency));
+  if (currencies.size !== 1) {
+    throw new PermanentError(
+      `A price book needs one currency; the SKUs have ${[...currencies].join(', ') || 'none'}`,
+    );
+  }
+  const byRegionItem = new Map<
+    string,
+    { region: string; item: string; onDemand?: number; spot?: number }
+  >();
+  for (const entry of table) {
+    if (entry.price <= 0) continue;
+    const key = `${entry.region}|${entry.item}`;
+    const rates = byRegionItem.get(key) ?? { region: entry.region, item: entry.item };
+    rates[entry.model] = entry.price;
+    byRegionItem.set(key, rates);
+  }
+  const grouped = new Map<string, PriceBookFile['rates'][number]>();
+  for (const r of byRegionItem.values()) {
+    if (r.onDemand === undefined) continue;
+    const key = `${r.item}|${r.onDemand}|${r.spot ?? ''}`;
+    const rate = grouped.get(key);
+    if (rate) rate.regions.push(r.region);
+    else {
+      grouped.set(key, {
+        regions: [r.region],
+        item: r.item,
+        onDemand: r.onDemand,
+        ...(r.spot !== undefined ? { spot: r.spot } : {}),
+      });
+    }
+  }
+  const rates = [...grouped.values()]
+    .map((r) => ({ ...r, regions: r.regions.sort() }))
+    .sort(
+      (a, b) =>
+        (a.regions[0] ?? '').localeCompare(b.regions[0] ?? '') || a.item.localeCompare(b.item),
+    );
+  return { capturedAt: capturedAt.toISOString(), currency: [...currencies][0] as string, rates };
 }

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../functions/core/errors.js';
 import { buildPriceTable } from '../../functions/pricing/catalog-skus.js';
-import { loadPriceBook, priceBookFrom } from '../../functions/pricing/price-book.js';
+import {
+  loadPriceBook,
+  priceBookFileFrom,
+  priceBookFrom,
+} from '../../functions/pricing/price-book.js';
+import { refreshPriceBook } from '../../functions/pricing/refresh-price-book.js';
+import { billingCatalogModule } from '../../functions/sandbox/routes/billing-catalog.js';
+import { sandboxRuntime, startTestSandbox } from '../support/sandbox.js';
 import { catalogFixtureSkus } from './pricing-fixtures.js';
 
 describe('the bundled price book', () => {
@@ -67,5 +74,46 @@ describe('the bundled price book', () => {
       currency: 'EUR',
     });
     expect(() => loadPriceBook(join(dir, 'absent.json'))).toThrow(PermanentError);
+  });
+});
+
+describe('refreshing the price book', () => {
+  it('captures every component price of the catalog, through the real client', async () => {
+    const sandbox = await startTestSandbox('fleets/contract.json', {
+      extraModules: [billingCatalogModule],
+    });
+    try {
+      const runtime = sandboxRuntime(sandbox);
+      const file = await refreshPriceBook(
+        runtime.clients,
+        runtime.logger,
+        new Date('2026-11-20T06:00:00Z'),
+      );
+      const book = priceBookFrom(file);
+      const catalog = buildPriceTable(catalogFixtureSkus()).table;
+      const differing = [...catalog]
+        .filter((e) => e.price > 0 && book.table.get(e.region, e.item, e.model)?.price !== e.price)
+        .map((e) => `${e.region} ${e.item} ${e.model}`);
+      expect(differing).toEqual([]);
+      expect(file).toMatchObject({ capturedAt: '2026-11-20T06:00:00.000Z', currency: 'USD' });
+      // Regions sharing prices share a line (Columbus is priced as the Americas tier).
+      expect(
+        file.rates.find((r) => r.item === 'n2/core' && r.regions.includes('us-east1'))?.regions,
+      ).toEqual(['us-central1', 'us-east1', 'us-east5', 'us-west1']);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('refuses SKUs in more than one currency', () => {
+    const skus = catalogFixtureSkus();
+    const n2 = skus.find((s) => s.description === 'N2 Instance Core running in Americas');
+    const euro = {
+      ...n2,
+      skuId: 'EURO',
+      regions: ['me-west1'],
+      currency: 'EUR',
+    } as (typeof skus)[number];
+    expect(() => priceBookFileFrom([...skus, euro], new Date())).toThrow(/one currency/);
   });
 });
