@@ -133,6 +133,9 @@ async function playDemo(sandbox: Sandbox, runtime: Runtime): Promise<void> {
     `  still running: ${vmKeys((status) => status === 'RUNNING').length} VMs (critical, exempt, MIG-managed and higher priority)`,
   );
   out();
+  const { describeDemoDeploy } = await import('../../deploy/demo.js');
+  await describeDemoDeploy(out);
+  out();
   const slack = slackState(sandbox).messages;
   out(`Slack received ${slack.length} messages; the last ones:`);
   for (const message of slack.slice(-4)) {
