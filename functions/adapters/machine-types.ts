@@ -52,12 +52,16 @@ export class MachineTypeShapes implements MachineShapes {
     const client = await this.client();
     return withRetry(
       async () => {
-        const pages = client.aggregatedListAsync({
-          project: this.options.project,
-          filter: `name = ${machineType}`,
-          maxResults: 1,
-          returnPartialSuccess: true,
-        });
+        // autoPaginate false only silences gax's warning: async iteration pages on demand anyway.
+        const pages = client.aggregatedListAsync(
+          {
+            project: this.options.project,
+            filter: `name = ${machineType}`,
+            maxResults: 1,
+            returnPartialSuccess: true,
+          },
+          { autoPaginate: false },
+        );
         for await (const [, scoped] of pages) {
           const found = (scoped.machineTypes ?? []).find((m) => m.name === machineType);
           if (found) return toMachineShape(found);
