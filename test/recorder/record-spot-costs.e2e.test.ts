@@ -612,6 +612,33 @@ describe('recordSpotCosts alerts', () => {
     ]);
   });
 
+  it('without Slack configured, logs the alert and records it once', async () => {
+    await recorder.close();
+    recorder = await serveRecorder(sandbox, {
+      COSTGUARD_SPOT_ALERTS: JSON.stringify(rules),
+      SLACK_BOT_TOKEN: '',
+    });
+    at(sandbox, '2026-11-20T01:10:00Z');
+    const { body } = await recorder.call();
+
+    expect(body).toMatchObject({ alerts: { raised: 2, posted: 0, failed: 0 } });
+    expect(slackMessages(sandbox)).toHaveLength(0);
+    expect(
+      recorder.runtime.logger.entries.filter(
+        (e) => e.message === 'Slack is not configured; message not sent',
+      ),
+    ).toHaveLength(1);
+    expect(
+      await queryLedger(
+        sandbox,
+        'SELECT alert_key, slack_channel, slack_ts FROM `costguard.spot_cost_alerts` ORDER BY alert_key',
+      ),
+    ).toEqual([
+      { alert_key: '2026-11-20T00:00:00.000Z/overall', slack_channel: null, slack_ts: null },
+      { alert_key: '2026-11-20T00:00:00.000Z/team:vision', slack_channel: null, slack_ts: null },
+    ]);
+  });
+
   it('keeps an alert Slack could not take for the next run, which posts it', async () => {
     sandbox.faults.set('slack.chat.postMessage', { fail: { count: 4, status: 503 } });
     at(sandbox, '2026-11-20T01:10:00Z');
