@@ -82,7 +82,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const faults = new Faults();
   const calls: CallRecord[] = [];
   const extensions = new Map<string, unknown>();
-  const modules = [...(options.modules ?? defaultModules()), ...(options.extraModules ?? [])];
+  // A module named twice (a default also passed as an extra) is registered once.
+  const modules = [
+    ...(options.modules ?? defaultModules()),
+    ...(options.extraModules ?? []),
+  ].filter((m, i, all) => all.findIndex((other) => other.name === m.name) === i);
   const routes = modules.flatMap((m) => m.routes);
   const settings: SandboxSettings = {
     operationSeconds: 0,

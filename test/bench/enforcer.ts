@@ -40,8 +40,6 @@ import { BigQueryEnforcementLedger } from '../../functions/budget/enforcement-le
 import { parseBudgetNotification } from '../../functions/budget/notification.js';
 import { budgetSettings } from '../../functions/budget/policy.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';
-import { billingBudgetsModule } from '../../functions/sandbox/routes/billing-budgets.js';
-import { resourceManagerModule } from '../../functions/sandbox/routes/resource-manager.js';
 import { startSandbox } from '../../functions/sandbox/server.js';
 
 const { values: args } = parseArgs({
@@ -186,7 +184,6 @@ async function control(
 async function serveSandbox(fleetPath: string): Promise<void> {
   const sandbox = await startSandbox({
     fleet: JSON.parse(readFileSync(fleetPath, 'utf8')) as FleetFixture,
-    extraModules: [billingBudgetsModule, resourceManagerModule],
   });
   process.once('SIGTERM', () => {
     void sandbox.close().then(() => process.exit(0));

@@ -125,11 +125,8 @@ function generateFleet(spec: FleetSpec): { fleet: unknown; projectIds: string[] 
 async function serveSandbox(fleetPath: string): Promise<void> {
   const { startSandbox } = await import('../../functions/sandbox/server.js');
   const { loadFleetFixture } = await import('../../functions/sandbox/fleet.js');
-  const { billingCatalogModule } =
-    await import('../../functions/sandbox/routes/billing-catalog.js');
   const sandbox = await startSandbox({
     fleet: loadFleetFixture(fleetPath),
-    extraModules: [billingCatalogModule],
   });
   sandbox.clock.set(new Date(RUN_AT));
   // Never outlive the benchmark, whatever happens to it.

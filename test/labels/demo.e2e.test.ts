@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { playLabelEnforcementDemo } from '../../functions/labels/demo.js';
-import { resourceManagerModule } from '../../functions/sandbox/routes/resource-manager.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';
@@ -14,10 +13,10 @@ describe('the label enforcement demo', () => {
     // The demo fleet with the label violators folded in, as the local run uses it.
     const demo = loadFixture<FleetFixture>('fleets/demo.json');
     const violators = loadFixture<FleetFixture>('fleets/labels.json');
-    sandbox = await startTestSandbox(
-      { ...demo, instances: [...demo.instances, ...violators.instances] },
-      { extraModules: [resourceManagerModule] },
-    );
+    sandbox = await startTestSandbox({
+      ...demo,
+      instances: [...demo.instances, ...violators.instances],
+    });
     await labelLedger(sandbox).migrate();
   });
   afterEach(() => sandbox.close());

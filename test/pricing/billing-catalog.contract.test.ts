@@ -5,7 +5,6 @@ import {
 } from '../../functions/adapters/billing-catalog.js';
 import { MachineTypeShapes } from '../../functions/adapters/machine-types.js';
 import { isTransient } from '../../functions/core/errors.js';
-import { billingCatalogModule } from '../../functions/sandbox/routes/billing-catalog.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
@@ -17,9 +16,7 @@ describe('Billing Catalog contract', () => {
   const fixtureCount = loadFixture<{ skus: unknown[] }>('catalog/compute-skus.json').skus.length;
 
   beforeEach(async () => {
-    sandbox = await startTestSandbox('fleets/contract.json', {
-      extraModules: [billingCatalogModule],
-    });
+    sandbox = await startTestSandbox('fleets/contract.json', {});
     runtime = sandboxRuntime(sandbox);
   });
   afterEach(() => sandbox.close());

@@ -10,7 +10,6 @@ import {
   priceBookFrom,
 } from '../../functions/pricing/price-book.js';
 import { refreshPriceBook } from '../../functions/pricing/refresh-price-book.js';
-import { billingCatalogModule } from '../../functions/sandbox/routes/billing-catalog.js';
 import { sandboxRuntime, startTestSandbox } from '../support/sandbox.js';
 import { catalogFixtureSkus } from './pricing-fixtures.js';
 
@@ -79,9 +78,7 @@ describe('the bundled price book', () => {
 
 describe('refreshing the price book', () => {
   it('captures every component price of the catalog, through the real client', async () => {
-    const sandbox = await startTestSandbox('fleets/contract.json', {
-      extraModules: [billingCatalogModule],
-    });
+    const sandbox = await startTestSandbox('fleets/contract.json', {});
     try {
       const runtime = sandboxRuntime(sandbox);
       const file = await refreshPriceBook(

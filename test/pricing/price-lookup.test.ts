@@ -5,11 +5,7 @@ import { HOUR_MS } from '../../functions/core/clock.js';
 import type { PricedMachine } from '../../functions/core/pricing.js';
 import { createPriceLookup, createPriceLookupFor } from '../../functions/pricing/index.js';
 import type { PricingEngine } from '../../functions/pricing/price-lookup.js';
-import {
-  billingCatalogModule,
-  catalogSkus,
-  setCatalogSkus,
-} from '../../functions/sandbox/routes/billing-catalog.js';
+import { catalogSkus, setCatalogSkus } from '../../functions/sandbox/routes/billing-catalog.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
 // The engine through the real CloudCatalogClient and MachineTypesClient against the sandbox.
@@ -33,9 +29,7 @@ describe('createPriceLookup', () => {
   const calls = (route: string): number => sandbox.calls.filter((c) => c.route === route).length;
 
   beforeEach(async () => {
-    sandbox = await startTestSandbox('fleets/contract.json', {
-      extraModules: [billingCatalogModule],
-    });
+    sandbox = await startTestSandbox('fleets/contract.json', {});
     runtime = sandboxRuntime(sandbox);
     const retry = { baseDelayMs: 1, maxDelayMs: 2 };
     engine = createPriceLookup({
@@ -178,9 +172,7 @@ describe('createPriceLookup', () => {
 
 describe('createPriceLookupFor', () => {
   it('wires the catalog and machine types from a runtime', async () => {
-    const sandbox = await startTestSandbox('fleets/contract.json', {
-      extraModules: [billingCatalogModule],
-    });
+    const sandbox = await startTestSandbox('fleets/contract.json', {});
     try {
       const engine = createPriceLookupFor(sandboxRuntime(sandbox), { project: 'data-pipelines' });
       const rate = await engine.rate({ ...n2, machineType: 'g2-standard-8' });

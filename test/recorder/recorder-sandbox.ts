@@ -9,7 +9,6 @@ import { defaultSqlRoot, Ledger } from '../../functions/adapters/bigquery.js';
 import type { Runtime } from '../../functions/adapters/runtime.js';
 import { buildRecordSpotCosts } from '../../functions/recorder/entry.js';
 import { bigQueryEngine } from '../../functions/sandbox/routes/bigquery.js';
-import { billingCatalogModule } from '../../functions/sandbox/routes/billing-catalog.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
@@ -43,7 +42,7 @@ export function recorderSqlRoot(): string {
 export async function startRecorderSandbox(
   fleet: string | FleetFixture = 'recorder/fleet.json',
 ): Promise<Sandbox> {
-  return startTestSandbox(fleet, { extraModules: [billingCatalogModule] });
+  return startTestSandbox(fleet);
 }
 
 export async function migrateRecorderTables(

@@ -6,7 +6,7 @@
  *   npx tsx test/runs/bench-trigger-run.ts [runs]
  */
 import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
-import { serveTriggerRun, startRunsSandbox } from './support.js';
+import { serveTriggerRun, startRunsSandbox } from '../runs/support.js';
 
 const RUNS = Math.min(Number(process.argv[2] ?? 25) || 25, 200);
 

@@ -13,14 +13,11 @@ import type { Vm } from '../../functions/core/vm.js';
 import { buildLabelEnforcer } from '../../functions/labels/entry.js';
 import { evaluateLabels } from '../../functions/labels/evaluate-labels.js';
 import { parseLabelPolicy, type LabelPolicyInput } from '../../functions/labels/label-policy.js';
-import {
-  resourceManagerModule,
-  setProjectLabels,
-} from '../../functions/sandbox/routes/resource-manager.js';
+import { setProjectLabels } from '../../functions/sandbox/routes/resource-manager.js';
 import type { FleetFixture, InstanceFixture } from '../../functions/sandbox/fleet.js';
 import { startSandbox } from '../../functions/sandbox/server.js';
 import { FIXTURES, loadFixture } from '../support/fixtures.js';
-import { fakePrices, labelLedger } from './label-sandbox.js';
+import { fakePrices, labelLedger } from '../labels/label-sandbox.js';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -93,7 +90,7 @@ async function benchSweep(): Promise<void> {
     projects: base.projects.map((p) => ({ ...p, zones: ZONES })),
     instances: Array.from({ length: VMS }, (_, i) => instance(i)),
   };
-  const sandbox = await startSandbox({ fleet, extraModules: [resourceManagerModule] });
+  const sandbox = await startSandbox({ fleet });
   try {
     for (const project of PROJECTS) setProjectLabels(sandbox, project, { cost_center: 'cc-100' });
     await labelLedger(sandbox).migrate();
