@@ -1,4 +1,5 @@
 import type { InstancesClient, ZoneOperationsClient, protos } from '@google-cloud/compute';
+import { settleAll } from '../core/concurrency.js';
 import {
   isNotFound,
   isPreconditionFailed,
@@ -169,11 +170,32 @@ export class ComputeFleet {
 
   /** Stops a VM and waits until the operation is DONE; the requestId makes a retry a no-op. */
   async stop(ref: VmRef, requestId: string): Promise<void> {
+    const [outcome] = await this.stopAll([{ ref, requestId }], { requests: 1 });
+    if (outcome?.status === 'rejected') throw outcome.reason;
+  }
+
+  /**
+   * Stops many VMs: first every stop is requested (at most `requests` in flight), then every
+   * operation is waited for (at most `waits` in flight). Stop operations take tens of seconds,
+   * so waiting inside the request slots would make a large fleet take as many rounds of that.
+   * Every outcome is returned in input order; one failure never hides the others.
+   */
+  async stopAll(
+    targets: ReadonlyArray<{ ref: VmRef; requestId: string }>,
+    concurrency: { requests: number; waits?: number },
+  ): Promise<PromiseSettledResult<void>[]> {
     const instances = await this.clients.instances();
-    const [operation] = await this.retry(`stop ${ref.name}`, () =>
-      instances.stop({ project: ref.project, zone: ref.zone, instance: ref.name, requestId }),
-    );
-    await this.waitFor(ref, operation.latestResponse as IOperation);
+    const requested = await settleAll(targets, concurrency.requests, async ({ ref, requestId }) => {
+      const [operation] = await this.retry(`stop ${ref.name}`, () =>
+        instances.stop({ project: ref.project, zone: ref.zone, instance: ref.name, requestId }),
+      );
+      return operation.latestResponse as IOperation;
+    });
+    const waits = concurrency.waits ?? Math.max(concurrency.requests, 100);
+    return settleAll(requested, waits, async (request, i) => {
+      if (request.status === 'rejected') throw request.reason;
+      await this.waitFor((targets[i] as { ref: VmRef }).ref, request.value);
+    });
   }
 
   async start(ref: VmRef, requestId: string): Promise<void> {

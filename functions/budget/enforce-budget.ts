@@ -45,7 +45,7 @@ import { stopRequestId } from './stop-request-id.js';
 export const MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
 
 export interface BudgetEnforcerDeps {
-  readonly fleet: Pick<ComputeFleet, 'listAll' | 'stop'>;
+  readonly fleet: Pick<ComputeFleet, 'listAll' | 'stopAll'>;
   readonly budgets: Pick<BudgetDirectory, 'scope'>;
   readonly projects: Pick<ProjectDirectory, 'idOf'>;
   readonly prices: PriceLookup;
@@ -181,8 +181,9 @@ export function makeBudgetEnforcer(
     const stops = planned.filter((p) => p.requestId !== undefined);
     const results = dryRun
       ? []
-      : await settleAll(stops, config.stopConcurrency, (p) =>
-          deps.fleet.stop(p.d.vm, p.requestId as string),
+      : await deps.fleet.stopAll(
+          stops.map((p) => ({ ref: p.d.vm, requestId: p.requestId as string })),
+          { requests: config.stopConcurrency },
         );
     const byKey = new Map(stops.map((p, i) => [vmKey(p.d.vm), results[i]]));
     return planned.map(({ d, requestId }): VmOutcome => {

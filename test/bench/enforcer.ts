@@ -33,7 +33,6 @@ import { systemClock } from '../../functions/core/clock.js';
 import { readConfig } from '../../functions/core/config.js';
 import { createLogger } from '../../functions/core/logger.js';
 import type { HourlyRate, PriceLookup } from '../../functions/core/pricing.js';
-import type { VmRef } from '../../functions/core/vm.js';
 import { budgetNotificationEvent, demoBudget } from '../../functions/budget/demo-notifications.js';
 import { makeBudgetEnforcer } from '../../functions/budget/enforce-budget.js';
 import { BigQueryEnforcementLedger } from '../../functions/budget/enforcement-ledger.js';
@@ -224,9 +223,10 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
       {
         fleet: {
           listAll: fleet.listAll.bind(fleet),
-          stop: async (ref: VmRef, requestId: string) => {
-            await fleet.stop(ref, requestId);
+          stopAll: async (targets, concurrency) => {
+            const outcomes = await fleet.stopAll(targets, concurrency);
             lastStopDone = performance.now();
+            return outcomes;
           },
         },
         budgets: new BudgetDirectory(() => clients.budgets(), { logger }),

@@ -5,7 +5,7 @@ import { ProjectDirectory } from '../../functions/adapters/projects.js';
 import { loggingNotifier, type Notifier } from '../../functions/adapters/slack.js';
 import { PermanentError, TransientError } from '../../functions/core/errors.js';
 import type { PriceLookup } from '../../functions/core/pricing.js';
-import type { Vm, VmRef } from '../../functions/core/vm.js';
+import type { Vm } from '../../functions/core/vm.js';
 import {
   makeBudgetEnforcer,
   type BudgetEnforcer,
@@ -78,14 +78,12 @@ describe('the budget enforcer under failures', () => {
   }
 
   it('counts a VM deleted between listing and stopping as done', async () => {
-    const stop = async (ref: VmRef, requestId: string): Promise<void> => {
-      if (ref.name === 'low-n2-4') {
-        const vm = harness.sandbox.fleet.get(ref.project, ref.zone, ref.name);
-        if (vm) harness.sandbox.fleet.remove(vm);
-      }
-      await fleet.stop(ref, requestId);
+    const stopAll: ComputeFleet['stopAll'] = (targets, concurrency) => {
+      const vm = harness.sandbox.fleet.get('ml-training-prod', 'us-central1-b', 'low-n2-4');
+      if (vm) harness.sandbox.fleet.remove(vm);
+      return fleet.stopAll(targets, concurrency);
     };
-    const report = await enforcer({ fleet: { listAll: fleet.listAll.bind(fleet), stop } })(
+    const report = await enforcer({ fleet: { listAll: fleet.listAll.bind(fleet), stopAll } })(
       notification(5000, '1'),
     );
     const gone = report.outcomes.find((o) => o.planned.vm.name === 'low-n2-4');
@@ -118,7 +116,7 @@ describe('the budget enforcer under failures', () => {
         project === 'data-pipelines'
           ? Promise.reject(new TransientError('Compute unavailable'))
           : fleet.listAll(project, filter),
-      stop: fleet.stop.bind(fleet),
+      stopAll: fleet.stopAll.bind(fleet),
     };
     const enforce = makeBudgetEnforcer(
       {
