@@ -12,6 +12,7 @@ import type { Sandbox, SandboxModule } from '../sandbox.js';
 const BASE = 'https://www.googleapis.com/compute/v1';
 const INSTANCE_FILTER_FIELDS =
   /^(name|status|zone|machineType|id|labels\.[a-z][a-z0-9_-]*|scheduling\.(provisioningModel|preemptible|instanceTerminationAction))$/;
+const WAIT_LIMIT_MS = 120_000;
 const OPERATION_FILTER_FIELDS = /^(operationType|targetId|targetLink|status|name)$/;
 
 interface MachineTypeSpec {
@@ -371,9 +372,14 @@ const routes = [
     'compute.zoneOperations.wait',
     'POST',
     '/compute/v1/projects/{project}/zones/{zone}/operations/{operation}/wait',
-    (request, sandbox) => ({
-      body: renderOperation(operation(sandbox, request.params), sandbox.clock.nowMs()),
-    }),
+    (request, sandbox) => {
+      // Compute's wait blocks until the operation is done or about two minutes have passed;
+      // here that time passes on the simulated clock.
+      const op = operation(sandbox, request.params);
+      const now = sandbox.clock.nowMs();
+      if (op.doneAt > now) sandbox.clock.set(new Date(Math.min(op.doneAt, now + WAIT_LIMIT_MS)));
+      return { body: renderOperation(op, sandbox.clock.nowMs()) };
+    },
   ),
   route<Sandbox>(
     'compute.zoneOperations.list',
