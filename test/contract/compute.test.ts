@@ -130,8 +130,9 @@ describe('Compute contract', () => {
       instance: ref.name,
       requestId: '0b7c9d3e-1111-4aaa-8bbb-000000000001',
     });
-    const name = op.latestResponse.name;
-    expect(op.latestResponse.status).toBe('RUNNING');
+    const latest = op.latestResponse as { name: string; status?: string };
+    const name = latest.name;
+    expect(latest.status).toBe('RUNNING');
     expect(sandbox.fleet.get(ref.project, ref.zone, ref.name)?.status).toBe('STOPPING');
     // wait returns after two minutes at most, done or not.
     const statuses: string[] = [];
