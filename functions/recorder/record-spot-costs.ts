@@ -1,13 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type { ComputeFleet } from '../adapters/compute.js';
-import type { UptimeReader, UptimeSample } from '../adapters/monitoring.js';
+import type { UptimeReader } from '../adapters/monitoring.js';
 import type { Notifier } from '../adapters/slack.js';
 import { HOUR_MS, type Clock } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
 import { isTransient } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { PricedMachine, PriceSource } from '../core/pricing.js';
-import type { Vm } from '../core/vm.js';
+import { isSpotLike } from '../core/vm.js';
 import type { PriceQuote, PricingEngine } from '../pricing/price-lookup.js';
 import { alertMessage } from './alert-message.js';
 import { planAlerts, type SpotAlert } from './plan-alerts.js';
@@ -94,45 +94,93 @@ export interface RecordSummary {
   phasesMs: { read: number; price: number; write: number; alert: number };
 }
 
-interface ProjectRead {
-  project: string;
-  samples: UptimeSample[];
-  vms: Vm[];
-}
-
-function costTotals(rows: readonly CostRow[]): CostTotal[] {
-  const totals = new Map<
+/** Cost per provisioning model and currency, summed as rows arrive. */
+class CostTotals {
+  private readonly totals = new Map<
     string,
     { model: string; currency: string; rows: number; cost?: number; onDemand?: number }
   >();
-  for (const row of rows) {
+
+  add(row: CostRow): void {
     const key = `${row.provisioningModel}|${row.currency}`;
-    const t = totals.get(key) ?? { model: row.provisioningModel, currency: row.currency, rows: 0 };
+    const t = this.totals.get(key) ?? {
+      model: row.provisioningModel,
+      currency: row.currency,
+      rows: 0,
+    };
     t.rows++;
     if (row.cost !== undefined) t.cost = (t.cost ?? 0) + row.cost;
     if (row.onDemandCost !== undefined) t.onDemand = (t.onDemand ?? 0) + row.onDemandCost;
-    totals.set(key, t);
+    this.totals.set(key, t);
   }
-  return [...totals.values()]
-    .sort((a, b) => a.model.localeCompare(b.model) || a.currency.localeCompare(b.currency))
-    .map((t) => ({
-      provisioningModel: t.model,
-      currency: t.currency,
-      rows: t.rows,
-      cost: toNumeric(t.cost),
-      onDemandCost: toNumeric(t.onDemand),
-    }));
+
+  list(): CostTotal[] {
+    return [...this.totals.values()]
+      .sort((a, b) => a.model.localeCompare(b.model) || a.currency.localeCompare(b.currency))
+      .map((t) => ({
+        provisioningModel: t.model,
+        currency: t.currency,
+        rows: t.rows,
+        cost: toNumeric(t.cost),
+        onDemandCost: toNumeric(t.onDemand),
+      }));
+  }
 }
 
-function groupByHour(rows: readonly CostRow[]): Map<string, CostRow[]> {
-  const hours = new Map<string, CostRow[]>();
-  for (const row of rows) {
-    const iso = row.hour.toISOString();
-    const list = hours.get(iso);
-    if (list) list.push(row);
-    else hours.set(iso, [row]);
+const PRICE_SOURCES: readonly PriceSource[] = ['catalog', 'price-book', 'unknown'];
+const ATTRIBUTE_SOURCES: readonly AttributesSource[] = ['compute', 'inventory', 'monitoring'];
+
+/** What a run wrote, summed over its projects as each finishes, and per hour for the log. */
+class RunTotals {
+  seen = 0;
+  written = 0;
+  snapshots = 0;
+  requests = 0;
+  readonly costs = new CostTotals();
+  readonly priceSources = countBy(PRICE_SOURCES, []);
+  readonly attributeSources = countBy(ATTRIBUTE_SOURCES, []);
+  private readonly hours = new Map<
+    string,
+    { rows: number; costs: CostTotals; priceSources: Record<PriceSource, number> }
+  >();
+
+  add(seen: number, written: readonly CostRow[], snapshots: number): void {
+    this.seen += seen;
+    this.written += written.length;
+    this.snapshots += snapshots;
+    for (const row of written) {
+      this.costs.add(row);
+      this.priceSources[row.priceSource]++;
+      this.attributeSources[row.attributes.source]++;
+      const iso = row.hour.toISOString();
+      const hour = this.hours.get(iso) ?? {
+        rows: 0,
+        costs: new CostTotals(),
+        priceSources: countBy(PRICE_SOURCES, []),
+      };
+      hour.rows++;
+      hour.costs.add(row);
+      hour.priceSources[row.priceSource]++;
+      this.hours.set(iso, hour);
+    }
   }
-  return new Map([...hours].sort(([a], [b]) => a.localeCompare(b)));
+
+  /** Hours written, in time order. */
+  byHour(): Map<
+    string,
+    { rows: number; costs: CostTotals; priceSources: Record<PriceSource, number> }
+  > {
+    return new Map([...this.hours].sort(([a], [b]) => a.localeCompare(b)));
+  }
+}
+
+/** The rows Spot-spend alerts look at: priced Spot or preemptible hours. */
+function isAlertable(row: CostRow): boolean {
+  return (
+    row.cost !== undefined &&
+    row.provisioningModel !== 'UNKNOWN' &&
+    isSpotLike(row.provisioningModel)
+  );
 }
 
 function countBy<K extends string>(keys: readonly K[], values: readonly K[]): Record<K, number> {
@@ -144,36 +192,6 @@ function countBy<K extends string>(keys: readonly K[], values: readonly K[]): Re
 export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
   const { clock, logger } = deps;
   const concurrency = config.concurrency ?? 4;
-
-  const readProjects = async (
-    start: Date,
-    end: Date,
-  ): Promise<{ reads: ProjectRead[]; failures: ProjectFailure[] }> => {
-    const outcomes = await settleAll(config.projects, concurrency, async (project) => {
-      const [uptime, vms] = await Promise.all([
-        deps.uptime.hourly(project, start, end),
-        deps.fleet.listAll(project),
-      ]);
-      return { project, samples: uptime.samples, vms };
-    });
-    const reads: ProjectRead[] = [];
-    const failures: ProjectFailure[] = [];
-    outcomes.forEach((outcome, i) => {
-      const project = config.projects[i] as string;
-      if (outcome.status === 'fulfilled') {
-        reads.push(outcome.value);
-        return;
-      }
-      const failure = { project, retryable: isTransient(outcome.reason) };
-      failures.push(failure);
-      logger.error('Could not read the project; its hours are recorded by a later run', {
-        project,
-        retryable: failure.retryable,
-        error: outcome.reason,
-      });
-    });
-    return { reads, failures };
-  };
 
   const quoteAll = async (machines: readonly PricedMachine[]): Promise<Map<string, PriceQuote>> => {
     const outcomes = await settleAll(machines, 16, (m) => deps.pricing.quote(m));
@@ -262,47 +280,70 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         settleMinutes: config.settleMinutes,
       });
       const historyStart = new Date(window.start.getTime() - 24 * HOUR_MS);
-      const [{ reads, failures }, recorded, inventory, history, sent] = await Promise.all([
-        readProjects(window.start, window.end),
-        deps.ledger.recordedRows(config.projects, window.start, window.end),
-        deps.ledger.latestInventory(config.projects, clock.now()),
+      const recordedAt = clock.now();
+      const [history, sent] = await Promise.all([
         deps.ledger.spotSpend(config.projects, historyStart, window.end),
         deps.ledger.sentAlerts(window.start, window.end),
       ]);
 
-      const readDone = performance.now();
-      const samples = reads.flatMap((r) => r.samples);
-      const vms = reads.flatMap((r) => r.vms);
-      const attributes = resolveAttributes(samples, vms, inventory);
-      const quotes = await quoteAll(machinesToQuote(attributes));
-      const rows = planCostRows(samples, attributes, quotes, config.currency);
-      const written = rowsToWrite(rows, recorded);
-      const priceDone = performance.now();
-
-      const recordedAt = clock.now();
-      const snapshots = planInventorySnapshots(vms, inventory, recordedAt);
-      const inventoryInsert = await deps.ledger.insert(TABLES.inventory, snapshots);
-      const costInsert = await deps.ledger.insert(
-        TABLES.costs,
-        written.map((row) => toLedgerRow(row, recordedAt)),
-      );
-
+      // Each project is read, priced and written on its own, so that memory holds a few
+      // projects' VMs at a time rather than the whole fleet; only the Spot rows the alerts
+      // need, and running totals, outlive a project.
+      const totals = new RunTotals();
+      const spotRows: CostRow[] = [];
+      const phases = { read: 0, price: 0, write: 0 };
+      const outcomes = await settleAll(config.projects, concurrency, async (project) => {
+        const started = performance.now();
+        const [uptime, vms, recorded, inventory] = await Promise.all([
+          deps.uptime.hourly(project, window.start, window.end),
+          deps.fleet.listAll(project),
+          deps.ledger.recordedRows([project], window.start, window.end),
+          deps.ledger.latestInventory([project], recordedAt),
+        ]);
+        const read = performance.now();
+        const attributes = resolveAttributes(uptime.samples, vms, inventory);
+        const quotes = await quoteAll(machinesToQuote(attributes));
+        const rows = planCostRows(uptime.samples, attributes, quotes, config.currency);
+        const written = rowsToWrite(rows, recorded);
+        const priced = performance.now();
+        const snapshots = planInventorySnapshots(vms, inventory, recordedAt);
+        const inventoryInsert = await deps.ledger.insert(TABLES.inventory, snapshots);
+        const costInsert = await deps.ledger.insert(
+          TABLES.costs,
+          written.map((row) => toLedgerRow(row, recordedAt)),
+        );
+        phases.read += read - started;
+        phases.price += priced - read;
+        phases.write += performance.now() - priced;
+        totals.add(rows.length, written, snapshots.length);
+        totals.requests += inventoryInsert.requests + costInsert.requests;
+        for (const row of rows) if (isAlertable(row)) spotRows.push(row);
+      });
+      const failures: ProjectFailure[] = [];
+      outcomes.forEach((outcome, i) => {
+        if (outcome.status === 'fulfilled') return;
+        const project = config.projects[i] as string;
+        const failure = { project, retryable: isTransient(outcome.reason) };
+        failures.push(failure);
+        logger.error('Could not record the project; its hours are recorded by a later run', {
+          project,
+          retryable: failure.retryable,
+          error: outcome.reason,
+        });
+      });
       const writeDone = performance.now();
-      for (const [hour, hourRows] of groupByHour(written)) {
+      for (const [hour, hour_] of totals.byHour()) {
         logger.info('Recorded hour', {
           hour,
-          rows: hourRows.length,
-          costs: costTotals(hourRows),
-          priceSources: countBy(
-            ['catalog', 'price-book', 'unknown'],
-            hourRows.map((r) => r.priceSource),
-          ),
+          rows: hour_.rows,
+          costs: hour_.costs.list(),
+          priceSources: hour_.priceSources,
         });
       }
 
       const alerts = planAlerts({
         hours: window.hours,
-        rows,
+        rows: spotRows,
         history,
         rules: config.alerts,
         sent,
@@ -314,23 +355,17 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
       const status = deps.pricing.status();
       const summary: RecordSummary = {
         window: { start: window.start.toISOString(), end: window.end.toISOString() },
-        hoursRecorded: [...groupByHour(written).keys()],
+        hoursRecorded: [...totals.byHour().keys()],
         rows: {
-          seen: rows.length,
-          written: written.length,
-          unchanged: rows.length - written.length,
+          seen: totals.seen,
+          written: totals.written,
+          unchanged: totals.seen - totals.written,
         },
-        costByProvisioningModel: costTotals(written),
-        priceSources: countBy(
-          ['catalog', 'price-book', 'unknown'],
-          written.map((r) => r.priceSource),
-        ),
-        attributeSources: countBy(
-          ['compute', 'inventory', 'monitoring'],
-          written.map((r) => r.attributes.source),
-        ),
-        inventorySnapshots: snapshots.length,
-        insertRequests: inventoryInsert.requests + costInsert.requests + alerting.requests,
+        costByProvisioningModel: totals.costs.list(),
+        priceSources: totals.priceSources,
+        attributeSources: totals.attributeSources,
+        inventorySnapshots: totals.snapshots,
+        insertRequests: totals.requests + alerting.requests,
         alerts: { raised: alerts.length, posted: alerting.posted, failed: alerting.failed },
         pricing: {
           catalogLoadedAt: status.catalogLoadedAt ?? null,
@@ -338,10 +373,11 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         },
         failures,
         durationMs: Math.round(alertDone - began),
+        // Projects are recorded a few at a time: read, price and write are summed over them.
         phasesMs: {
-          read: Math.round(readDone - began),
-          price: Math.round(priceDone - readDone),
-          write: Math.round(writeDone - priceDone),
+          read: Math.round(phases.read),
+          price: Math.round(phases.price),
+          write: Math.round(phases.write),
           alert: Math.round(alertDone - writeDone),
         },
       };

@@ -434,7 +434,7 @@ describe('recordSpotCosts', () => {
     expect(JSON.stringify(failed.body)).not.toContain('Injected failure');
     expect(
       recorder.runtime.logger.entries.filter(
-        (e) => e.message === 'Could not read the project; its hours are recorded by a later run',
+        (e) => e.message === 'Could not record the project; its hours are recorded by a later run',
       ),
     ).toHaveLength(2);
 
