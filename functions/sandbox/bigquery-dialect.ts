@@ -14,7 +14,10 @@
  *   DATE_ADD/SUB, TIMESTAMP_DIFF, DATE_DIFF, DATE(x), FORMAT_DATE/TIMESTAMP, JSON_VALUE,
  *   TO_JSON_STRING, PARSE_JSON, GENERATE_UUID, REGEXP_CONTAINS, ARRAY_LENGTH, [OFFSET(n)],
  *   SELECT * EXCEPT(...), MERGE t  -> DuckDB equivalents (EXCLUDE, MERGE INTO)
- *   CURRENT_TIMESTAMP(), CURRENT_DATE() -> the caller's clock (the sandbox's simulated time)
+ *   UNNEST(array) AS x            -> UNNEST(array) AS x(x)   (so x.field reads a struct element)
+ *   CURRENT_TIMESTAMP(), CURRENT_DATE() -> the caller's clock (the sandbox's simulated time), read
+ *                                 when the statement runs: every translation starts by setting it,
+ *                                 so a view that uses them sees the time it is queried at
  *   @name query parameters        -> typed literals
  */
 export interface QueryParameter {
@@ -112,19 +115,45 @@ function splitArgs(text: string): string[] {
   return args;
 }
 
-/** Rewrites every call `NAME(args)` with `rewrite(args)`, innermost calls included. */
+/**
+ * Rewrites every call `NAME(args)` with `rewrite(args)`, innermost calls included. The scan goes
+ * on after each replacement, never over it: a rewrite may emit a DuckDB function of the same
+ * name (DATE_TRUNC -> date_trunc), which must not be rewritten again.
+ */
 function rewriteCalls(text: string, name: string, rewrite: (args: string[]) => string): string {
-  const pattern = new RegExp(`\\b${name}\\s*\\(`, 'i');
-  let out = text;
-  for (let guard = 0; guard < 10_000; guard++) {
-    const match = pattern.exec(out);
-    if (!match) return out;
+  const pattern = new RegExp(`\\b${name}\\s*\\(`, 'gi');
+  let out = '';
+  let from = 0;
+  for (;;) {
+    pattern.lastIndex = from;
+    const match = pattern.exec(text);
+    if (!match) return out + text.slice(from);
     const open = match.index + match[0].length;
-    const close = closingParen(out, open);
-    const inner = rewriteCalls(out.slice(open, close), name, rewrite);
-    out = out.slice(0, match.index) + rewrite(splitArgs(inner)) + out.slice(close + 1);
+    const close = closingParen(text, open);
+    const inner = rewriteCalls(text.slice(open, close), name, rewrite);
+    out += text.slice(from, match.index) + rewrite(splitArgs(inner));
+    from = close + 1;
   }
-  return out;
+}
+
+/**
+ * `UNNEST(array) AS x` -> `UNNEST(array) AS x(x)`: DuckDB takes the alias for the table, so
+ * `x.field` of a struct element would not resolve; naming the column too makes it resolve.
+ */
+function aliasUnnestElements(text: string): string {
+  const pattern = /\bUNNEST\s*\(/gi;
+  let out = '';
+  let from = 0;
+  for (;;) {
+    pattern.lastIndex = from;
+    const match = pattern.exec(text);
+    if (!match) return out + text.slice(from);
+    const close = closingParen(text, match.index + match[0].length);
+    const alias = /^\s+AS\s+([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()/i.exec(text.slice(close + 1));
+    const end = close + 1 + (alias ? alias[0].length : 0);
+    out += text.slice(from, end) + (alias ? `(${alias[1]})` : '');
+    from = end;
+  }
 }
 
 function part(unit: string): string {
@@ -241,12 +270,17 @@ function literal(param: QueryParameter, name: string): string {
   return scalar(param.type, param.value);
 }
 
+// The simulated time, a DuckDB variable set by each translated statement (see toDuckDbSql).
+const NOW_VARIABLE = 'costguard_now';
+
 function rewriteCode(code: string, options: DialectOptions): string {
-  const now = options.now.toISOString().replace('T', ' ').replace('Z', '');
   let out = rewriteTypes(stripStorageHints(code));
   out = out
-    .replace(/\bCURRENT_TIMESTAMP\b(\s*\(\s*\))?/gi, `TIMESTAMP '${now}'`)
-    .replace(/\bCURRENT_DATE\b(\s*\(\s*\))?/gi, `DATE '${now.slice(0, 10)}'`)
+    .replace(
+      /\bCURRENT_TIMESTAMP\b(\s*\(\s*\))?/gi,
+      `CAST(getvariable('${NOW_VARIABLE}') AS TIMESTAMP)`,
+    )
+    .replace(/\bCURRENT_DATE\b(\s*\(\s*\))?/gi, `CAST(getvariable('${NOW_VARIABLE}') AS DATE)`)
     .replace(/\*\s*EXCEPT\s*\(/gi, '* EXCLUDE (')
     .replace(/(^|;)(\s*)MERGE\s+(?!INTO\b)/gi, '$1$2MERGE INTO ')
     .replace(
@@ -262,20 +296,23 @@ function rewriteCode(code: string, options: DialectOptions): string {
     .replace(/\bREGEXP_CONTAINS\s*\(/gi, 'regexp_matches(')
     .replace(/\bJSON_VALUE\s*\(/gi, 'json_extract_string(')
     .replace(/\bGENERATE_UUID\s*\(\s*\)/gi, 'CAST(uuid() AS VARCHAR)');
+  out = aliasUnnestElements(out);
   out = rewriteCalls(
     out,
     'SAFE_DIVIDE',
     ([a, b]) => `(CASE WHEN (${b}) = 0 THEN NULL ELSE (${a}) / (${b}) END)`,
   );
-  out = rewriteCalls(
-    out,
-    'TIMESTAMP_TRUNC',
-    ([x, unit]) => `date_trunc(${part(unit ?? '')}, ${x})`,
-  );
+  // DATE_* before TIMESTAMP_*: the TIMESTAMP_* rewrites emit date_trunc and date_diff, which
+  // the DATE_* patterns would otherwise take for BigQuery calls.
   out = rewriteCalls(
     out,
     'DATE_TRUNC',
     ([x, unit]) => `CAST(date_trunc(${part(unit ?? '')}, ${x}) AS DATE)`,
+  );
+  out = rewriteCalls(
+    out,
+    'TIMESTAMP_TRUNC',
+    ([x, unit]) => `date_trunc(${part(unit ?? '')}, ${x})`,
   );
   out = rewriteCalls(out, 'TIMESTAMP_ADD', ([x, interval]) => `(${x} + ${interval})`);
   out = rewriteCalls(out, 'TIMESTAMP_SUB', ([x, interval]) => `(${x} - ${interval})`);
@@ -283,12 +320,12 @@ function rewriteCode(code: string, options: DialectOptions): string {
   out = rewriteCalls(out, 'DATE_SUB', ([x, interval]) => `CAST(${x} - ${interval} AS DATE)`);
   out = rewriteCalls(
     out,
-    'TIMESTAMP_DIFF',
+    'DATE_DIFF',
     ([a, b, unit]) => `date_diff(${part(unit ?? '')}, ${b}, ${a})`,
   );
   out = rewriteCalls(
     out,
-    'DATE_DIFF',
+    'TIMESTAMP_DIFF',
     ([a, b, unit]) => `date_diff(${part(unit ?? '')}, ${b}, ${a})`,
   );
   out = rewriteCalls(out, 'FORMAT_DATE', ([format, x]) => `strftime(${x}, ${format})`);
@@ -322,5 +359,9 @@ export function toDuckDbSql(sql: string, options: DialectOptions): string {
     })
     .join('');
   const rewritten = rewriteCode(joined, options);
-  return rewritten.replace(/\u0001(\d+)\u0001/g, (_m, i: string) => literals[Number(i)] as string);
+  const now = options.now.toISOString().replace('T', ' ').replace('Z', '');
+  return `SET VARIABLE ${NOW_VARIABLE} = TIMESTAMP '${now}';\n${rewritten.replace(
+    /\u0001(\d+)\u0001/g,
+    (_m, i: string) => literals[Number(i)] as string,
+  )}`;
 }

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BigQueryEngine } from '../../functions/sandbox/bigquery-engine.js';
+import { toDuckDbSql } from '../../functions/sandbox/bigquery-dialect.js';
+
+// The BigQuery constructs the views rely on, run through the dialect layer on DuckDB and
+// compared with what BigQuery returns for them.
+const NOW = new Date('2026-11-20T12:00:00Z');
+
+describe('BigQuery dialect on DuckDB', () => {
+  let engine: BigQueryEngine;
+
+  beforeAll(async () => {
+    engine = await BigQueryEngine.create();
+    await engine.createSchema('ds');
+    await engine.query(
+      `CREATE TABLE \`p.ds.lines\` (
+         sku STRUCT<id STRING, description STRING>,
+         credits ARRAY<STRUCT<name STRING, amount FLOAT64, type STRING>>
+       )`,
+      { now: NOW },
+    );
+    const columns = await engine.columns('ds', 'lines');
+    await engine.insert('ds', 'lines', columns!, [
+      {
+        sku: { id: 'CF4E-A0C7-E3BF', description: 'E2 Instance Core running in Americas' },
+        credits: [
+          { name: 'Free trial', amount: -0.5, type: 'PROMOTION' },
+          { name: 'Sustained use', amount: -0.25, type: 'SUSTAINED_USAGE_DISCOUNT' },
+        ],
+      },
+      {
+        sku: { id: 'F268-6CF1-4A8D', description: 'E2 Instance Ram running in Americas' },
+        credits: [],
+      },
+    ]);
+  });
+  afterAll(() => engine.close());
+
+  async function value(expression: string, now = NOW): Promise<unknown> {
+    const result = await engine.query(`SELECT ${expression} AS v`, { now });
+    return result.rows[0]?.[0];
+  }
+
+  it.each([
+    ["DATE_TRUNC(DATE(TIMESTAMP '2026-11-18 10:42:00'), MONTH)", '2026-11-01'],
+    ["DATE_TRUNC(DATE_TRUNC(DATE '2026-11-18', MONTH), YEAR)", '2026-01-01'],
+    ["TIMESTAMP_TRUNC(TIMESTAMP '2026-11-18 10:42:13', HOUR)", '2026-11-18 10:00:00'],
+    ["DATE_TRUNC(DATE '2026-11-18', MONTH) = DATE_TRUNC(DATE '2026-11-30', MONTH)", true],
+    [
+      "TIMESTAMP_DIFF(TIMESTAMP '2026-11-18 11:45:00', TIMESTAMP '2026-11-18 10:00:00', MINUTE)",
+      '105',
+    ],
+    ["DATE_DIFF(DATE '2026-11-20', DATE '2026-11-18', DAY)", '2'],
+    ["DATE_DIFF(DATE '2026-11-20', DATE_TRUNC(DATE '2026-11-18', MONTH), DAY)", '19'],
+    ['DATE_SUB(CURRENT_DATE(), INTERVAL 2 DAY)', '2026-11-18'],
+    ['CURRENT_TIMESTAMP()', '2026-11-20 12:00:00'],
+    ['SAFE_DIVIDE(1, 0)', null],
+    [
+      "REGEXP_CONTAINS('Spot Preemptible N2 Instance Core running in EMEA', '\\\\bCore\\\\b')",
+      true,
+    ],
+    ["REGEXP_CONTAINS('Licensing Fee for SQL Server on VM with 8 cores', '\\\\bCore\\\\b')", false],
+    ["STARTS_WITH('Commitment v1: Ram in Americas for 1 Year', 'Commitment')", true],
+  ])('%s is %j', async (expression, expected) => {
+    expect(await value(expression)).toEqual(expected);
+  });
+
+  it('emits each DuckDB call once, however the BigQuery calls nest', () => {
+    const sql = toDuckDbSql(
+      'SELECT DATE_TRUNC(DATE_TRUNC(d, MONTH), YEAR), TIMESTAMP_DIFF(a, TIMESTAMP_TRUNC(b, HOUR), SECOND) FROM t',
+      { now: NOW },
+    );
+    expect(sql.match(/date_trunc\(/g)).toHaveLength(3);
+    expect(sql.match(/date_diff\(/g)).toHaveLength(1);
+  });
+
+  it('reads struct fields of array elements through UNNEST(...) AS alias', async () => {
+    const result = await engine.query(
+      `SELECT sku.description AS sku, IFNULL((SELECT SUM(c.amount) FROM UNNEST(credits) AS c), 0) AS credits
+       FROM \`p.ds.lines\` ORDER BY sku`,
+      { now: NOW },
+    );
+    expect(result.rows).toEqual([
+      ['E2 Instance Core running in Americas', -0.75],
+      ['E2 Instance Ram running in Americas', 0],
+    ]);
+  });
+
+  it('evaluates CURRENT_DATE() in a view when the view is queried, as BigQuery does', async () => {
+    await engine.query(
+      'CREATE OR REPLACE VIEW `ds.today` AS SELECT CURRENT_DATE() AS today, CURRENT_TIMESTAMP() AS now',
+      { now: NOW },
+    );
+    const at = async (now: string) =>
+      (await engine.query('SELECT * FROM `ds.today`', { now: new Date(now) })).rows[0];
+    expect(await at('2026-11-20T12:00:00Z')).toEqual(['2026-11-20', '2026-11-20 12:00:00']);
+    expect(await at('2026-11-23T01:30:00Z')).toEqual(['2026-11-23', '2026-11-23 01:30:00']);
+  });
+
+  it('creates a view only when absent with CREATE VIEW IF NOT EXISTS', async () => {
+    await engine.query('CREATE VIEW IF NOT EXISTS `ds.standin` AS SELECT 1 AS first', { now: NOW });
+    await engine.query('CREATE VIEW IF NOT EXISTS `ds.standin` AS SELECT 2 AS second', {
+      now: NOW,
+    });
+    const result = await engine.query('SELECT * FROM `ds.standin`', { now: NOW });
+    expect(result.fields.map((f) => f.name)).toEqual(['first']);
+  });
+
+  it('returns the last statement of a script, as before the clock was set per statement', async () => {
+    const result = await engine.query(
+      'CREATE TEMP TABLE t AS SELECT 1 AS x; INSERT INTO t VALUES (2); SELECT SUM(x) AS total FROM t',
+      { now: NOW },
+    );
+    expect(result).toMatchObject({ statementType: 'SELECT', rows: [['3']] });
+  });
+});
