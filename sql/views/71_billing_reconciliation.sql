@@ -1,0 +1,97 @@
+-- The recorder's estimate against the bill: per project and day, the VM cost costguard recorded
+-- (spot_cost_hours) next to what the Cloud Billing export (billing_export) charged for Compute
+-- Engine vCPU, memory and GPU SKUs, before credits; credits are shown apart. Licence fees,
+-- commitment fees, disks, IPs and network are not VM rates and are left out; f1-micro and
+-- g1-small bill as whole-VM SKUs, counted with the cores. error_percent is
+-- (estimated - billed) / billed in percent, per row. The export has no latency guarantee, so only
+-- days at least two days old (UTC) are shown. Both sides are grouped on their usage day, so a date
+-- range on usage_date filters usage_hour and usage_start_time. recorded_vm_hours is 0 for a
+-- project the recorder does not govern.
+CREATE OR REPLACE VIEW `${dataset}.billing_reconciliation` AS
+WITH billed_lines AS (
+  SELECT
+    DATE(usage_start_time) AS usage_date,
+    project_id,
+    currency,
+    CASE
+      WHEN STARTS_WITH(sku_description, 'Licensing Fee') THEN NULL
+      WHEN STARTS_WITH(sku_description, 'Commitment') THEN NULL
+      WHEN REGEXP_CONTAINS(sku_description, '\\bGPU\\b') THEN 'gpu'
+      WHEN REGEXP_CONTAINS(sku_description, '\\bCore\\b') THEN 'core'
+      WHEN REGEXP_CONTAINS(sku_description, '\\bRam\\b') THEN 'ram'
+      WHEN REGEXP_CONTAINS(sku_description, '^(Micro|Small) Instance with') THEN 'core'
+    END AS resource,
+    CAST(cost AS NUMERIC) AS cost,
+    CAST(credits AS NUMERIC) AS credits
+  FROM `${dataset}.billing_export`
+  -- 6F81-5844-456A is the Compute Engine service.
+  WHERE service_id = '6F81-5844-456A'
+    AND cost_type = 'regular'
+    AND DATE(usage_start_time) <= DATE_SUB(CURRENT_DATE(), INTERVAL 2 DAY)
+),
+both_sides AS (
+  SELECT
+    DATE(usage_hour) AS usage_date,
+    project_id,
+    currency,
+    cost AS estimated_cost,
+    uptime_seconds,
+    CASE WHEN cost IS NULL THEN uptime_seconds ELSE 0 END AS unpriced_seconds,
+    CAST(NULL AS NUMERIC) AS core_cost,
+    CAST(NULL AS NUMERIC) AS ram_cost,
+    CAST(NULL AS NUMERIC) AS gpu_cost,
+    CAST(NULL AS NUMERIC) AS credits
+  FROM `${dataset}.spot_cost_hours`
+  WHERE DATE(usage_hour) <= DATE_SUB(CURRENT_DATE(), INTERVAL 2 DAY)
+  UNION ALL
+  SELECT
+    usage_date,
+    project_id,
+    currency,
+    CAST(NULL AS NUMERIC) AS estimated_cost,
+    CAST(0 AS FLOAT64) AS uptime_seconds,
+    CAST(0 AS FLOAT64) AS unpriced_seconds,
+    CASE WHEN resource = 'core' THEN cost END AS core_cost,
+    CASE WHEN resource = 'ram' THEN cost END AS ram_cost,
+    CASE WHEN resource = 'gpu' THEN cost END AS gpu_cost,
+    credits
+  FROM billed_lines
+  WHERE resource IS NOT NULL
+),
+per_day AS (
+  SELECT
+    usage_date,
+    project_id,
+    currency,
+    SUM(uptime_seconds) / 3600 AS recorded_vm_hours,
+    SUM(unpriced_seconds) / 3600 AS unpriced_vm_hours,
+    IFNULL(SUM(estimated_cost), 0) AS estimated_cost,
+    IFNULL(SUM(core_cost), 0) AS billed_core_cost,
+    IFNULL(SUM(ram_cost), 0) AS billed_ram_cost,
+    IFNULL(SUM(gpu_cost), 0) AS billed_gpu_cost,
+    IFNULL(SUM(credits), 0) AS billed_credits
+  FROM both_sides
+  GROUP BY 1, 2, 3
+)
+SELECT
+  usage_date,
+  project_id,
+  currency,
+  recorded_vm_hours,
+  unpriced_vm_hours,
+  estimated_cost,
+  billed_core_cost,
+  billed_ram_cost,
+  billed_gpu_cost,
+  billed_core_cost + billed_ram_cost + billed_gpu_cost AS billed_cost,
+  billed_credits,
+  billed_core_cost + billed_ram_cost + billed_gpu_cost + billed_credits AS billed_net_cost,
+  estimated_cost - (billed_core_cost + billed_ram_cost + billed_gpu_cost) AS difference,
+  ROUND(
+    100 * SAFE_DIVIDE(
+      CAST(estimated_cost - (billed_core_cost + billed_ram_cost + billed_gpu_cost) AS FLOAT64),
+      CAST(billed_core_cost + billed_ram_cost + billed_gpu_cost AS FLOAT64)
+    ),
+    2
+  ) AS error_percent
+FROM per_day;
