@@ -156,6 +156,41 @@ describe('BigQuery contract', () => {
     ).toBeGreaterThanOrEqual(3);
   });
 
+  it('creates a table from a schema and reads typed rows back', async () => {
+    const runtime = sandboxRuntime(sandbox);
+    const bq = await runtime.clients.bigquery('ml-training-prod', 'US');
+    const [table] = await bq.dataset('costguard_test').createTable('from_schema', {
+      schema: {
+        fields: [
+          { name: 'project_id', type: 'STRING', mode: 'REQUIRED' },
+          { name: 'hours', type: 'INTEGER' },
+          { name: 'cost', type: 'NUMERIC' },
+          { name: 'detail', type: 'RECORD', fields: [{ name: 'source', type: 'STRING' }] },
+        ],
+      },
+    });
+    await table.insert([
+      { project_id: 'ml-training-prod', hours: 3, cost: '4.25', detail: { source: 'catalog' } },
+    ]);
+    const [rows] = await bq.query({
+      query: 'SELECT project_id, hours, cost, detail FROM `costguard_test.from_schema`',
+      wrapIntegers: false,
+    });
+    expect(
+      rows.map(
+        (r: {
+          project_id: string;
+          hours: number;
+          cost: { toString(): string };
+          detail: unknown;
+        }) => [r.project_id, r.hours, r.cost.toString(), r.detail],
+      ),
+    ).toEqual([['ml-training-prod', 3, '4.25', { source: 'catalog' }]]);
+    await expect(table.insert([{ hours: 1 }])).rejects.toMatchObject({
+      name: 'PartialFailureError',
+    });
+  });
+
   it('answers a broken query with a 400 the client surfaces', async () => {
     await expect(ledger.query('SELECT nope FROM `${dataset}.readings`')).rejects.toThrow(
       /Query error/,

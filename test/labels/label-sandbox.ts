@@ -81,11 +81,12 @@ export const fakePrices: PriceLookup & { asked: PricedMachine[] } = {
 /** A sql/ root holding only the label tables, so other capabilities' files cannot interfere. */
 export function labelSqlRoot(): string {
   const root = mkdtempSync(join(tmpdir(), 'costguard-labels-sql-'));
-  const tables = join(root, 'tables');
-  mkdirSync(tables);
-  const source = fileURLToPath(new URL('../../sql/tables/', import.meta.url));
-  for (const file of readdirSync(source).filter((f) => /^3\d_.*\.sql$/.test(f))) {
-    copyFileSync(join(source, file), join(tables, file));
+  for (const folder of ['tables', 'views']) {
+    mkdirSync(join(root, folder));
+    const source = fileURLToPath(new URL(`../../sql/${folder}/`, import.meta.url));
+    for (const file of readdirSync(source).filter((f) => /^3\d_.*\.sql$/.test(f))) {
+      copyFileSync(join(source, file), join(root, folder, file));
+    }
   }
   return root;
 }

@@ -96,7 +96,7 @@ const BIGQUERY_TO_DUCKDB: Record<string, string> = {
 function columnType(field: BigQueryField): string {
   let type: string;
   if (field.type === 'RECORD' || field.type === 'STRUCT') {
-    type = `STRUCT(${(field.fields ?? []).map((f) => `"${f.name}" ${columnType(f)}`).join(', ')})`;
+    type = `STRUCT(${(field.fields ?? []).map((f) => `\`${f.name}\` ${columnType(f)}`).join(', ')})`;
   } else {
     const mapped = BIGQUERY_TO_DUCKDB[field.type.toUpperCase()];
     if (!mapped) fail(400, `Unsupported field type ${field.type}`);
@@ -317,7 +317,7 @@ const routes = [
       const view = (body.view as { query?: string } | undefined)?.query;
       const sql = view
         ? `CREATE VIEW \`${dataset}.${tableId}\` AS ${view}`
-        : `CREATE TABLE \`${dataset}.${tableId}\` (${(((body.schema ?? {}) as { fields?: BigQueryField[] }).fields ?? []).map((f) => `"${f.name}" ${columnType(f)}${f.mode === 'REQUIRED' ? ' NOT NULL' : ''}`).join(', ')})`;
+        : `CREATE TABLE \`${dataset}.${tableId}\` (${(((body.schema ?? {}) as { fields?: BigQueryField[] }).fields ?? []).map((f) => `\`${f.name}\` ${columnType(f)}${f.mode === 'REQUIRED' ? ' NOT NULL' : ''}`).join(', ')})`;
       try {
         await engine.query(sql, { now: sandbox.clock.now() });
       } catch (error) {
