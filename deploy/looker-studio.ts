@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { bindSql, type Ledger } from '../functions/adapters/bigquery.js';
 import { DATASET_ID, PROJECT_ID } from '../functions/core/config.js';
 import { main, REPOSITORY_ROOT, type CliIo } from './cli.js';
-import { BQ_LOCATION, UsageError } from './options.js';
+import { BQ_LOCATION, parseExportTable, UsageError } from './options.js';
 import { bq, formatCommand } from './plan.js';
 import { queryText } from './plan-deploy.js';
 
@@ -154,7 +154,6 @@ export const LOOKER_VIEWS: readonly LookerView[] = [
 
 const LINKING_API = 'https://lookerstudio.google.com/reporting/create';
 const REPORT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TABLE_ID = /^[A-Za-z0-9_]{1,1024}$/;
 
 export interface LookerStudioTarget {
   readonly project: string;
@@ -214,25 +213,6 @@ export function lookerStudioUrl(target: LookerStudioTarget): string {
     params.set(`ds.${alias}.datasourceName`, `costguard ${view}`);
   }
   return `${LINKING_API}?${params.toString()}`;
-}
-
-/** `PROJECT.DATASET.TABLE` of the Cloud Billing export, checked before it goes into SQL. */
-export function parseExportTable(text: string): string {
-  const [project, dataset, table, ...rest] = text.split('.');
-  if (
-    rest.length > 0 ||
-    !project ||
-    !PROJECT_ID.test(project) ||
-    !dataset ||
-    !DATASET_ID.test(dataset) ||
-    !table ||
-    !TABLE_ID.test(table)
-  ) {
-    throw new UsageError(
-      `--billing-export: expected PROJECT.DATASET.TABLE, e.g. my-billing.billing_export.gcp_billing_export_v1_012345_6789AB_CDEF01; got "${text}"`,
-    );
-  }
-  return text;
 }
 
 /** The statement that points `${dataset}.billing_export` at the export table. */

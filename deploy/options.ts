@@ -18,6 +18,7 @@ export const BQ_LOCATION = /^[A-Za-z]+(-[a-z]+\d*)?$/;
 /** An IAM principal allowed to call the run trigger, e.g. `user:ana@example.com`. */
 export const PRINCIPAL = /^(user|group|serviceAccount|domain):[A-Za-z0-9._%+@-]+$/;
 const URL_PATTERN = /^https:\/\/[^\s'"]+$/;
+const TABLE_ID = /^[A-Za-z0-9_]{1,1024}$/;
 
 export interface DeployOptions {
   /** The project that hosts costguard (functions, dataset, topic, secret, scheduler). */
@@ -43,6 +44,8 @@ export interface DeployOptions {
   /** Principals given run.invoker on triggerRun. */
   readonly runInvokers: readonly string[];
   readonly dashboardUrl?: string;
+  /** The Cloud Billing export table the reconciliation view reads (PROJECT.DATASET.TABLE). */
+  readonly billingExport?: string;
   /** Where the function source is staged and uploaded from. */
   readonly sourceDir: string;
 }
@@ -135,6 +138,7 @@ export function parseDeployOptions(argv: readonly string[]): DeployOptions {
     'spot-alerts': { type: 'string' },
     'run-invoker': { type: 'string', multiple: true },
     'dashboard-url': { type: 'string' },
+    'billing-export': { type: 'string' },
     source: { type: 'string' },
   }) as Record<string, unknown>;
   const project = required(values, 'project', PROJECT_ID, 'a Google Cloud project id');
@@ -173,6 +177,10 @@ export function parseDeployOptions(argv: readonly string[]): DeployOptions {
     pipelinesFile: values.pipelines as string | undefined,
     runInvokers: [...new Set(invokers)],
     dashboardUrl: checked(values, 'dashboard-url', URL_PATTERN, 'an https:// URL'),
+    billingExport:
+      typeof values['billing-export'] === 'string'
+        ? parseExportTable(values['billing-export'])
+        : undefined,
     sourceDir: (values.source as string | undefined) ?? DEFAULT_SOURCE_DIR,
   };
 }
@@ -200,4 +208,23 @@ export function parseTeardownOptions(argv: readonly string[]): TeardownOptions {
     deleteData: values['delete-data'] === true,
     dryRun: values['dry-run'] === true,
   };
+}
+
+/** `PROJECT.DATASET.TABLE` of the Cloud Billing export, checked before it goes into SQL. */
+export function parseExportTable(text: string): string {
+  const [project, dataset, table, ...rest] = text.split('.');
+  if (
+    rest.length > 0 ||
+    !project ||
+    !PROJECT_ID.test(project) ||
+    !dataset ||
+    !DATASET_ID.test(dataset) ||
+    !table ||
+    !TABLE_ID.test(table)
+  ) {
+    throw new UsageError(
+      `--billing-export: expected PROJECT.DATASET.TABLE, e.g. my-billing.billing_export.gcp_billing_export_v1_012345_6789AB_CDEF01; got "${text}"`,
+    );
+  }
+  return text;
 }

@@ -44,6 +44,7 @@ import {
   type FunctionSpec,
 } from './resources.js';
 import { deploySummary } from './summary.js';
+import { billingExportViewSql } from './looker-studio.js';
 
 /**
  * The deploy plan: a pure function of the validated inputs. Every step converges when run
@@ -140,18 +141,28 @@ function datasetStep({ options }: DeployInputs): Step {
 
 function migrationSteps({ options, sql }: DeployInputs): Step[] {
   const { project, dataset, bqLocation } = options;
-  return sql.map((file) => ({
+  const query = (text: string): Command =>
+    bq(
+      `--project_id=${project}`,
+      `--location=${bqLocation}`,
+      'query',
+      '--use_legacy_sql=false',
+      text,
+    );
+  const steps: Step[] = sql.map((file) => ({
     title: `Ledger migration: sql/${file.name}`,
-    commands: [
-      bq(
-        `--project_id=${project}`,
-        `--location=${bqLocation}`,
-        'query',
-        '--use_legacy_sql=false',
-        queryText(bindSql(file.sql, { project, dataset })),
-      ),
-    ],
+    commands: [query(queryText(bindSql(file.sql, { project, dataset })))],
   }));
+  // The migration creates billing_export as an empty stand-in; this points it at the real export.
+  if (options.billingExport) {
+    steps.push({
+      title: `Reconcile with the Cloud Billing export ${options.billingExport}`,
+      commands: [
+        query(queryText(billingExportViewSql({ project, dataset }, options.billingExport))),
+      ],
+    });
+  }
+  return steps;
 }
 
 /**

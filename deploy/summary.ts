@@ -1,6 +1,7 @@
 import type { DeployInputs } from './function-settings.js';
 import { formatCommand, gcloud, shellWord } from './plan.js';
 import { functionSpec, functionUrl, type FunctionSpec } from './resources.js';
+import { lookerStudioUrl, lookerViewsIn } from './looker-studio.js';
 
 /**
  * What deploy prints when it is done: where things are, how to call the run trigger, where the
@@ -23,23 +24,17 @@ export function ledgerObjects(sql: DeployInputs['sql']): { views: string[]; tabl
 }
 
 /**
- * A Looker Studio Linking API URL that opens a new report on the ledger; with
- * `--dashboard-url`, that report instead.
+ * A Looker Studio Linking API URL that opens a new report with one data source per report view
+ * of the ledger; with `--dashboard-url`, that report instead.
  */
 export function lookerStudioLink(inputs: DeployInputs): string {
   const { project, dataset, dashboardUrl } = inputs.options;
   if (dashboardUrl) return dashboardUrl;
-  const { views, tables } = ledgerObjects(inputs.sql);
-  const table = views[0] ?? tables[0];
-  const params = new URLSearchParams({
-    'c.mode': 'edit',
-    'ds.ds0.connector': 'bigQuery',
-    'ds.ds0.type': 'TABLE',
-    'ds.ds0.projectId': project,
-    'ds.ds0.datasetId': dataset,
-    ...(table ? { 'ds.ds0.tableId': table } : {}),
+  return lookerStudioUrl({
+    project,
+    dataset,
+    views: lookerViewsIn(ledgerObjects(inputs.sql).views),
   });
-  return `https://lookerstudio.google.com/reporting/create?${params.toString()}`;
 }
 
 function exampleRunBody(inputs: DeployInputs): string {

@@ -16,6 +16,7 @@ import { createClients } from '../adapters/clients.js';
 import { resolveEndpoints } from '../adapters/endpoints.js';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { commonSettings, readConfig } from '../core/config.js';
+import { HOUR_MS, startOfHour } from '../core/clock.js';
 import { createLogger } from '../core/logger.js';
 import { runDemoSettings } from '../runs/demo.js';
 import { loadFleetFixture } from './fleet.js';
@@ -112,6 +113,17 @@ async function playDemo(sandbox: Sandbox, runtime: Runtime): Promise<void> {
   out('2. triggerRun: one HTTP call starts a pipeline run; its status and cost follow');
   const { playRunDemo } = await import('../runs/demo.js');
   await playRunDemo({ sandbox, runtime, out, url: urlOf('triggerRun') });
+  // Cloud Scheduler's next call records the run's VM hours under its costguard-run label.
+  const next = startOfHour(sandbox.clock.now()).getTime() + HOUR_MS + 10 * 60_000;
+  sandbox.clock.set(new Date(next));
+  const recorded = await fetch(urlOf('recordSpotCosts'), { method: 'POST' });
+  const summary = (await recorded.json()) as {
+    hoursRecorded?: string[];
+    rows?: { written?: number };
+  };
+  out(
+    `  ${new Date(next).toISOString().slice(11, 16)} recordSpotCosts (as Cloud Scheduler calls it) -> ${recorded.status}: hours ${(summary.hoursRecorded ?? []).map((h) => h.slice(11, 16)).join(', ')}, ${summary.rows?.written ?? 0} rows`,
+  );
   out();
   out(
     '3. enforceLabels: fix what can be derived, mark violators, stop them after the grace period',
@@ -132,6 +144,14 @@ async function playDemo(sandbox: Sandbox, runtime: Runtime): Promise<void> {
   out(
     `  still running: ${vmKeys((status) => status === 'RUNNING').length} VMs (critical, exempt, MIG-managed and higher priority)`,
   );
+  out();
+  out('5. Looker Studio: what the report views hold now');
+  const { previewCostViews } = await import('../../deploy/looker-studio.js');
+  await previewCostViews(
+    commonAdapters(runtime, readConfig(commonSettings, runtime.env)).ledger,
+    out,
+  );
+  out('  open them on a deployed dataset: npm run looker-studio -- --project PROJECT');
   out();
   const { describeDemoDeploy } = await import('../../deploy/demo.js');
   await describeDemoDeploy(out);

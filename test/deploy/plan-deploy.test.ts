@@ -625,9 +625,48 @@ describe('running the plan again', () => {
     expect(summary).toContain(
       `'{"pipeline":"nightly-features","target":"features"}' https://${REGION}-${HOST}.cloudfunctions.net/costguard-trigger-run/runs`,
     );
-    expect(summary).toContain('ds.ds0.tableId=spot_cost_hours');
+    expect(summary).toContain('ds.ds9.tableId=spot_cost_hours');
     expect(summary).toContain(
       `npm run teardown -- --project ${HOST} --region ${REGION} --billing-account ${ACCOUNT} --projects ml-train-prod,ml-batch-prod --pipelines`,
     );
   });
+});
+
+describe('the reconciliation with the Cloud Billing export', () => {
+  const EXPORT = 'billing-admin.billing_export.gcp_billing_export_v1_012345_6789AB_CDEF01';
+
+  it('points billing_export at the export table after the migration, only when given', () => {
+    const without = planDeploy(deployInputs());
+    const plan = planDeploy(deployInputs(['--billing-export', EXPORT]));
+
+    expect(without.steps.some((s) => s.title.includes('Cloud Billing export'))).toBe(false);
+    const step = plan.steps.find(
+      (s) => s.title === `Reconcile with the Cloud Billing export ${EXPORT}`,
+    );
+    const lastMigration = plan.steps
+      .map((s) => s.title)
+      .lastIndexOf(
+        plan.steps.filter((s) => s.title.startsWith('Ledger migration')).at(-1)?.title ?? '',
+      );
+    expect(plan.steps.indexOf(step as Step)).toBe(lastMigration + 1);
+    const sql = step?.commands[0]?.argv.at(-1) ?? '';
+    expect(step?.commands[0]?.argv.slice(0, 5)).toEqual([
+      'bq',
+      `--project_id=${HOST}`,
+      '--location=US',
+      'query',
+      '--use_legacy_sql=false',
+    ]);
+    expect(sql).toMatch(/^CREATE OR REPLACE VIEW `costguard\.billing_export` AS/);
+    expect(sql).toContain(`FROM \`${EXPORT}\``);
+  });
+
+  it.each(['billing_export.table', 'Bad.dataset.table', 'p-1.d.t; DROP TABLE x'])(
+    'refuses %j',
+    (table) => {
+      expect(() => deployInputs(['--billing-export', table])).toThrow(
+        /--billing-export: expected PROJECT\.DATASET\.TABLE/,
+      );
+    },
+  );
 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlFiles } from '../../functions/adapters/bigquery.js';
 import {
@@ -203,10 +203,7 @@ describe('Looker Studio data sources', () => {
   });
 
   it('are documented: view, date range dimension and metrics, and the command', () => {
-    const doc = readFileSync(
-      existsSync('docs-looker-studio.md') ? 'docs-looker-studio.md' : 'README.md',
-      'utf8',
-    );
+    const doc = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const view of LOOKER_VIEWS) {
       const row = doc.split('\n').find((line) => line.startsWith(`| \`${view.name}\``));
       expect({ view: view.name, documented: row !== undefined }).toEqual({

@@ -20,7 +20,7 @@ import {
   SQL_ROOT,
   ViewLedger,
   type Row,
-} from './view-ledger.js';
+} from '../views/view-ledger.js';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
