@@ -27,11 +27,11 @@ export interface FunctionSpec {
 }
 
 /**
- * Memory follows the cold-import measurements (deploy/measure-cold-import.ts): once a target has
- * loaded its client libraries and created its clients, before any work, the process holds about
- * 250-270 MiB RSS (150-165 MiB heap; @google-cloud/compute alone is most of it). So no function
- * gets less than 512 MiB, and the fleet-wide ones (the recorder, whose benchmark target is under
- * 256 MiB of work for 10,000 VMs, the budget enforcer and the label sweep) get 1 GiB. Event
+ * Memory follows the measurements (deploy/measure-cold-import.ts, test/bench/recorder.ts): once a
+ * target has loaded its client libraries and created its clients, before any work, the process
+ * holds about 180-190 MiB RSS; the recorder's work for 10,000 VMs adds 70-130 MiB at its peak. So
+ * no function gets less than 512 MiB, and the fleet-wide ones (the recorder, the budget enforcer
+ * and the label sweep) get 1 GiB, which on gen2 also buys them more CPU for large fleets. Event
  * functions may run at most 540 s; sweeps of large fleets get all of it.
  */
 export const FUNCTIONS: readonly FunctionSpec[] = [
