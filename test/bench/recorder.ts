@@ -328,7 +328,7 @@ async function main(): Promise<void> {
     out();
     const inserts = first.byRoute.get('bigquery.tabledata.insertAll') ?? 0;
     out(
-      `Calls grow as projects x (listTimeSeries pages + aggregatedList pages) + rows/500 inserts (${inserts} for ${rows} cost rows and ${first.summary.inventorySnapshots} snapshots) + distinct machine types + catalog pages + 4 ledger queries.`,
+      `Calls grow as projects x (listTimeSeries pages + aggregatedList pages + 2 ledger reads) + rows/500 inserts (${inserts} for ${rows} cost rows and ${first.summary.inventorySnapshots} snapshots) + distinct machine types + catalog pages + 2 ledger reads for alerts.`,
     );
     const seedCalls = timeSeriesPages + rows;
     out();
