@@ -179,6 +179,28 @@ export function makeBudgetEnforcer(
           : undefined,
     }));
     const stops = planned.filter((p) => p.requestId !== undefined);
+    if (!dryRun && stops.length > 0) {
+      // The intent is on record before any stop is requested, so a delivery cut short between
+      // the stops and their outcome rows still counts them against the tier's cap on redelivery.
+      const at = deps.clock.now();
+      await deps.ledger.recordActions(
+        stops.map((p) =>
+          actionRow(
+            n,
+            plan,
+            {
+              planned: p.d,
+              requestId: p.requestId,
+              transient: false,
+              action: 'STOPPING',
+              reason: `${p.d.reason}; stop requested`,
+            },
+            dryRun,
+            at,
+          ),
+        ),
+      );
+    }
     const results = dryRun
       ? []
       : await deps.fleet.stopAll(
@@ -262,10 +284,10 @@ export function makeBudgetEnforcer(
     const scope = await scopeOf(n);
     const { vms, failures } = await runningIn(scope.projects);
     const rates = await ratesOf(vms, tier);
+    // Read on every delivery, not only on a resumed one: a delivery whose notification row was
+    // never written (a failed write, a timeout) is redelivered looking like the first.
     const alreadyStopped =
-      decision.resumed && tier.maxStops !== undefined
-        ? await deps.ledger.stoppedSoFar(n, tier.at)
-        : 0;
+      tier.maxStops !== undefined && !dryRun ? await deps.ledger.stoppedSoFar(n, tier.at) : 0;
     const plan = planShedding({
       tier,
       policy,

@@ -14,7 +14,13 @@ export const ACTIONS_TABLE = 'enforcement_actions';
 export const NOTIFICATIONS_TABLE = 'budget_notifications';
 
 export type ActionName =
-  'STOPPED' | 'WOULD_STOP' | 'SKIPPED_EXEMPT' | 'SKIPPED_MIG' | 'SKIPPED_CAP' | 'FAILED';
+  | 'STOPPING'
+  | 'STOPPED'
+  | 'WOULD_STOP'
+  | 'SKIPPED_EXEMPT'
+  | 'SKIPPED_MIG'
+  | 'SKIPPED_CAP'
+  | 'FAILED';
 
 /** A planned VM with what became of it. */
 export interface VmOutcome {
@@ -199,11 +205,16 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
   }
 
   async stoppedSoFar(n: BudgetNotification, tier: number): Promise<number> {
+    // A STOPPING row is a stop requested whose outcome was never recorded (the function died
+    // or its write failed): it counts against the cap as a stop.
     const [row] = await this.ledger.query<{ stopped: number }>(
-      `SELECT COUNTIF(action = 'STOPPED') AS stopped FROM (
+      `SELECT COUNTIF(action IN ('STOPPED', 'STOPPING')) AS stopped FROM (
          SELECT action FROM \`\${dataset}.${ACTIONS_TABLE}\`
          WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
-         QUALIFY ROW_NUMBER() OVER (PARTITION BY row_key ORDER BY recorded_at DESC) = 1
+         QUALIFY ROW_NUMBER() OVER (
+           PARTITION BY row_key
+           ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
+         ) = 1
        )`,
       { budgetId: n.budgetId, periodStart: n.costIntervalStart, tier: tierText(tier) },
     );

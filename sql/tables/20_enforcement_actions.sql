@@ -1,7 +1,8 @@
 -- One row per budget-enforcement decision about one VM: stopped, would stop (dry run), spared
--- (exempt, MIG-managed, over the tier's cap) or failed. Append-only; a VM decided again for the
--- same budget, period and tier (a retry) gets the same row_key, and readers keep the latest row:
--- QUALIFY ROW_NUMBER() OVER (PARTITION BY row_key ORDER BY recorded_at DESC) = 1.
+-- (exempt, MIG-managed, over the tier's cap) or failed; before stops are requested, a STOPPING
+-- row records the intent. Append-only; a VM decided again for the same budget, period and tier
+-- (a retry) gets the same row_key, and readers keep the latest row, the outcome before the
+-- intent when both carry the same time (sql/views/62_enforcement_log.sql).
 CREATE TABLE IF NOT EXISTS `${dataset}.enforcement_actions` (
   row_key STRING NOT NULL,
   recorded_at TIMESTAMP NOT NULL,

@@ -32,7 +32,11 @@ SELECT
 FROM (
   SELECT
     *,
-    ROW_NUMBER() OVER (PARTITION BY row_key ORDER BY recorded_at DESC) AS decision_rank
+    -- A STOPPING row (stop requested) gives way to the outcome recorded at the same moment.
+    ROW_NUMBER() OVER (
+      PARTITION BY row_key
+      ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
+    ) AS decision_rank
   FROM `${dataset}.enforcement_actions`
 )
 WHERE decision_rank = 1;

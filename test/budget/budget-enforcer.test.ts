@@ -51,7 +51,7 @@ describe('the budget enforcer under failures', () => {
   });
   afterEach(() => harness.close());
 
-  function enforcer(overrides: Partial<BudgetEnforcerDeps> = {}): BudgetEnforcer {
+  function enforcer(overrides: Partial<BudgetEnforcerDeps> = {}, policy = POLICY): BudgetEnforcer {
     const { runtime } = harness;
     return makeBudgetEnforcer(
       {
@@ -68,7 +68,7 @@ describe('the budget enforcer under failures', () => {
         ...overrides,
       },
       {
-        policy: POLICY,
+        policy,
         governedProjects: ['ml-training-prod', 'data-pipelines'],
         enforce: true,
         stopConcurrency: 4,
@@ -76,6 +76,36 @@ describe('the budget enforcer under failures', () => {
       },
     );
   }
+
+  it('keeps to a tier cap when a delivery stopped VMs but its notification row was never written', async () => {
+    const capped = readConfig(budgetSettings, {
+      COSTGUARD_BUDGET_POLICY: '{"tiers":[{"at":1,"stop":["low"],"maxStops":2}]}',
+    }).policy;
+    const ledger = new BigQueryEnforcementLedger(harness.ledger);
+    let failNotificationWrite = true;
+    const flaky = Object.assign(Object.create(ledger) as BigQueryEnforcementLedger, {
+      recordNotification: (row: Parameters<BigQueryEnforcementLedger['recordNotification']>[0]) => {
+        if (failNotificationWrite) {
+          failNotificationWrite = false;
+          return Promise.reject(new TransientError('BigQuery unavailable'));
+        }
+        return ledger.recordNotification(row);
+      },
+    });
+    const enforce = enforcer({ ledger: flaky }, capped);
+
+    await expect(enforce(notification(5000, '7'))).rejects.toThrow('BigQuery unavailable');
+    const stoppedFirst = harness.stoppedNames();
+    expect(stoppedFirst).toHaveLength(2);
+
+    // Pub/Sub redelivers: the ledger has no notification row, only the stops' action rows.
+    const report = await enforce(notification(5000, '7'));
+    expect(harness.stoppedNames()).toEqual(stoppedFirst);
+    expect(report.outcomes.filter((o) => o.action === 'STOPPED')).toEqual([]);
+    expect(
+      report.outcomes.every((o) => o.action === 'SKIPPED_CAP' || o.action.startsWith('SKIPPED_')),
+    ).toBe(true);
+  });
 
   it('counts a VM deleted between listing and stopping as done', async () => {
     const stopAll: ComputeFleet['stopAll'] = (targets, concurrency) => {

@@ -248,8 +248,11 @@ export class BudgetHarness {
       `SELECT instance_name, project_id, CAST(tier AS FLOAT64) AS tier, action, priority, CAST(hourly_cost AS FLOAT64) AS hourly_cost,
               dry_run, request_id, reason, CAST(cost_interval_start AS STRING) AS period
        FROM \`\${dataset}.enforcement_actions\`
-       QUALIFY ROW_NUMBER() OVER (PARTITION BY row_key ORDER BY recorded_at DESC) = 1
-       ORDER BY instance_name, tier`,
+       QUALIFY ROW_NUMBER() OVER (
+         PARTITION BY row_key
+         ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
+       ) = 1
+       ORDER BY instance_name, tier, cost_interval_start`,
     );
   }
 
