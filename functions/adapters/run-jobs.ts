@@ -140,19 +140,14 @@ export class RunJobs {
 
   /**
    * Starts an execution, or returns the one that already carries the marker: a retried
-   * request (here or by the caller) never starts the job twice.
+   * request (here, or by the caller after a start whose record was not written) never starts
+   * the job twice. runJob takes no request id, so the marker is looked for before every call.
    */
   async run(request: RunJobRequest): Promise<ExecutionSummary> {
     const jobs = await this.clients.jobs();
-    return this.retry(`runJob ${request.job}`, async (attempt) => {
-      if (attempt > 1) {
-        const existing = await this.findByEnv(
-          request.job,
-          request.marker.name,
-          request.marker.value,
-        );
-        if (existing) return existing;
-      }
+    return this.retry(`runJob ${request.job}`, async () => {
+      const existing = await this.findByEnv(request.job, request.marker.name, request.marker.value);
+      if (existing) return existing;
       const [operation] = await jobs.runJob({
         name: request.job,
         overrides: {

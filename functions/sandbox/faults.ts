@@ -6,7 +6,8 @@
  */
 export interface FaultRule {
   delayMs?: number;
-  fail?: { count: number; status: number; message?: string };
+  /** The next `count` calls fail with `status`, after letting `after` calls through. */
+  fail?: { count: number; status: number; message?: string; after?: number };
   replay?: { count: number; status?: number; body: unknown };
   race?: { count: number; labels?: Record<string, string>; metadata?: Record<string, string> };
 }
@@ -52,6 +53,10 @@ export class Faults {
   takeFailure(routeName: string): { status: number; message: string } | undefined {
     for (const rule of this.matching(routeName)) {
       if (rule.fail && rule.fail.count > 0) {
+        if ((rule.fail.after ?? 0) > 0) {
+          rule.fail.after = (rule.fail.after ?? 0) - 1;
+          return undefined;
+        }
         rule.fail.count--;
         return {
           status: rule.fail.status,

@@ -49,7 +49,7 @@ describe('Cloud Run Jobs contract', () => {
       env: { COSTGUARD_RUN_ID: 'run-aaaaaaaaaaaaaaaaaaaa', TARGET_PAIR: 'gbpusd' },
     });
     expect(started.createdAt?.toISOString()).toBe('2026-11-20T00:00:00.000Z');
-    expect(sandbox.calls.map((c) => c.route)).toEqual(['run.jobs.run']);
+    expect(sandbox.calls.map((c) => c.route)).toEqual(['run.executions.list', 'run.jobs.run']);
     expect(sandbox.calls.every((c) => !c.authorization)).toBe(true);
   });
 
@@ -119,7 +119,6 @@ describe('Cloud Run Jobs contract', () => {
     expect(execution.env.COSTGUARD_RUN_ID).toBe('run-1111111111111111aaaa');
     expect(sandbox.calls.map((c) => [c.route, c.status])).toEqual([
       ['run.jobs.run', 200],
-      ['run.jobs.run', 503],
       ['run.executions.list', 200],
     ]);
   });

@@ -44,6 +44,23 @@ describe('triggerRun on a Cloud Run Job', () => {
     api.call('POST', '/runs', { body, headers });
   const executions = () => [...cloudRunState(sandbox).executions.values()];
 
+  it('returns the same run and starts no second execution when a start whose record failed is repeated', async () => {
+    const key = { ...CAROL, 'idempotency-key': 'nightly-2026-11-20' };
+    // The run's first ledger write lands; the second (after the execution started) does not.
+    sandbox.faults.set('bigquery.tabledata.insertAll', {
+      fail: { count: 10, status: 503, after: 1 },
+    });
+    const failed = await start(START, key);
+    expect(failed.status).toBe(503);
+    expect(executions()).toHaveLength(1);
+
+    sandbox.faults.clear();
+    const repeated = await start(START, key);
+    expect(repeated.status).toBe(202);
+    expect(executions()).toHaveLength(1);
+    expect(repeated.body.execution).toBe(executions()[0]?.name);
+  });
+
   it('starts an execution with the run variables, the allowed overrides and the run timeout', async () => {
     // Act
     const reply = await start();
