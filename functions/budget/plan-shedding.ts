@@ -1,4 +1,4 @@
-import { asPriority, priorityRank, type Priority } from '../core/labels.js';
+import { asPriority, priorityRank, type Priority, LABEL } from '../core/labels.js';
 import type { HourlyRate } from '../core/pricing.js';
 import { vmKey, type Vm } from '../core/vm.js';
 import type { SheddingPolicy, Tier } from './policy.js';
@@ -60,9 +60,12 @@ export function priorityOf(
     : { priority: policy.missingPriority, labelled: false };
 }
 
+/** Exempt by the policy's label or by `costguard-exempt`, which always protects a VM. */
 export function isExempt(vm: Vm, policy: SheddingPolicy): boolean {
-  const value = vm.labels[policy.exemptLabel];
-  return value !== undefined && value !== 'false';
+  return [policy.exemptLabel, LABEL.exempt].some((key) => {
+    const value = vm.labels[key];
+    return value !== undefined && value.toLowerCase() !== 'false';
+  });
 }
 
 function round6(value: number): number {

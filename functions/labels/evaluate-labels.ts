@@ -85,9 +85,12 @@ export function addDays(day: string, days: number): string {
   return date.toISOString().slice(0, 10);
 }
 
+/** Exempt by the policy's label or by `costguard-exempt`, which always protects a VM. */
 export function isExempt(labels: Readonly<Record<string, string>>, exemptLabel: string): boolean {
-  const value = labels[exemptLabel];
-  return value !== undefined && value.toLowerCase() !== 'false';
+  return [exemptLabel, LABEL.exempt].some((key) => {
+    const value = labels[key];
+    return value !== undefined && value.toLowerCase() !== 'false';
+  });
 }
 
 function violationsOf(labels: Readonly<Record<string, string>>, policy: LabelPolicy): Violation[] {

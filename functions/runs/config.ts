@@ -168,5 +168,6 @@ export function allowsEnv(pipeline: CloudRunPipeline, name: string, value: strin
   const rule = pipeline.env[name];
   if (!rule) return false;
   if (rule.values?.includes(value)) return true;
-  return rule.pattern !== undefined && new RegExp(rule.pattern).test(value);
+  // The whole value must match, whatever anchors (or alternations) the pattern has itself.
+  return rule.pattern !== undefined && new RegExp(`^(?:${rule.pattern})$`).test(value);
 }

@@ -140,9 +140,12 @@ describe('planShedding', () => {
       vm('tier-low', { labels: { tier: 'low' } }),
       vm('priority-low-only', { labels: { priority: 'low' } }),
       vm('kept', { labels: { tier: 'low', keep: 'yes' } }),
+      // costguard-exempt protects a VM whatever exempt label the policy names.
+      vm('costguard-exempt', { labels: { tier: 'low', 'costguard-exempt': 'true' } }),
       vm('preemptible', { labels: { tier: 'low' }, provisioningModel: 'PREEMPTIBLE' }),
     ];
     expect(summary(input(vms, {}, { policy }))).toEqual([
+      'costguard-exempt:SKIP_EXEMPT',
       'kept:SKIP_EXEMPT',
       'preemptible:STOP',
       'tier-low:STOP',

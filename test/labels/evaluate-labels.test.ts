@@ -347,6 +347,19 @@ describe('evaluateLabels: exemption and un-marking', () => {
     ]);
   });
 
+  it.each([
+    ["the policy's own exempt label", { keep: 'yes' }],
+    ['costguard-exempt, whatever label the policy names', { 'costguard-exempt': 'true' }],
+  ])('exempts a VM by %s', (_what, labels) => {
+    const vm = vmWith({ labels: { ...labels, Team: 'Vision' } });
+    const result = evaluateLabels(
+      vm,
+      policyWith({ exemptLabel: 'keep' } as Partial<LabelPolicyInput>),
+      context,
+    );
+    expect([result.exempt, result.action, result.stop]).toEqual([true, 'none', false]);
+  });
+
   it('takes a stale mark off an exempt VM and changes nothing else', () => {
     const vm = vmWith({
       labels: { 'costguard-exempt': 'yes', 'costguard-stop-after': '2026-11-01' },

@@ -190,5 +190,18 @@ describe('triggerRun configuration', () => {
     ])('%s=%s allowed: %s', (name, value, allowed) => {
       expect(allowsEnv(pipeline, name, value)).toBe(allowed);
     });
+
+    it.each([
+      ['1', true],
+      ['4', true],
+      ['1abc', false],
+      ['x4', false],
+    ])('holds a pattern with alternatives to the whole value: %s allowed %s', (value, allowed) => {
+      const alternatives: CloudRunPipeline = {
+        ...pipeline,
+        env: { SHARDS: { pattern: '^1|2|4$' } },
+      };
+      expect(allowsEnv(alternatives, 'SHARDS', value)).toBe(allowed);
+    });
   });
 });
