@@ -352,11 +352,7 @@ describe('evaluateLabels: exemption and un-marking', () => {
     ['costguard-exempt, whatever label the policy names', { 'costguard-exempt': 'true' }],
   ])('exempts a VM by %s', (_what, labels) => {
     const vm = vmWith({ labels: { ...labels, Team: 'Vision' } });
-    const result = evaluateLabels(
-      vm,
-      policyWith({ exemptLabel: 'keep' } as Partial<LabelPolicyInput>),
-      context,
-    );
+    const result = evaluateLabels(vm, policyWith({ exemptLabel: 'keep' }), context);
     expect([result.exempt, result.action, result.stop]).toEqual([true, 'none', false]);
   });
 
