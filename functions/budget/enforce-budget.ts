@@ -336,7 +336,9 @@ export function makeBudgetEnforcer(
     const posted = await post(message, context);
     const acted = outcomes.filter((o) => o.action === 'STOPPED' || o.action === 'WOULD_STOP');
     const saving = acted.reduce((sum, o) => sum + o.planned.rate.hourly, 0);
-    const outcome: NotificationOutcome = retry ? 'INCOMPLETE' : 'ACTED';
+    // A governed project that could not be listed, even for good, leaves the tier incomplete:
+    // later notifications of the period try it again (only a transient failure is redelivered).
+    const outcome: NotificationOutcome = retry || failures.length > 0 ? 'INCOMPLETE' : 'ACTED';
     await record(n, {
       outcome,
       tier: tier.at,

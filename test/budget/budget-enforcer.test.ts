@@ -140,15 +140,13 @@ describe('the budget enforcer under failures', () => {
     });
   });
 
-  it('acts in the projects it could list and asks for a retry for the one it could not', async () => {
+  function listingFails(error: () => Error): BudgetEnforcer {
     const flaky = {
       listAll: (project: string, filter?: Parameters<ComputeFleet['listAll']>[1]): Promise<Vm[]> =>
-        project === 'data-pipelines'
-          ? Promise.reject(new TransientError('Compute unavailable'))
-          : fleet.listAll(project, filter),
+        project === 'data-pipelines' ? Promise.reject(error()) : fleet.listAll(project, filter),
       stopAll: fleet.stopAll.bind(fleet),
     };
-    const enforce = makeBudgetEnforcer(
+    return makeBudgetEnforcer(
       {
         fleet: flaky,
         budgets: {
@@ -176,11 +174,25 @@ describe('the budget enforcer under failures', () => {
         dashboardUrl: undefined,
       },
     );
+  }
+
+  it('acts in the projects it could list and asks for a retry for the one it could not', async () => {
+    const enforce = listingFails(() => new TransientError('Compute unavailable'));
     await expect(enforce(notification(5000, '3'))).rejects.toThrow(TransientError);
     expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-4', 'low-n2-8', 'unlabelled-e2']);
     const [row] = await harness.notifications();
     expect(row).toMatchObject({ outcome: 'INCOMPLETE', stopped: 4 });
     expect(row?.reason).toContain('listing data-pipelines failed (Compute unavailable)');
+  });
+
+  it('leaves the tier incomplete without a retry when a project cannot be listed for good', async () => {
+    const enforce = listingFails(() => new PermanentError('Compute Engine API is disabled'));
+    const report = await enforce(notification(5000, '8'));
+    expect(report.outcome).toBe('INCOMPLETE');
+    expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-4', 'low-n2-8', 'unlabelled-e2']);
+    const [row] = await harness.notifications();
+    expect(row).toMatchObject({ outcome: 'INCOMPLETE', stopped: 4 });
+    expect(row?.reason).toContain('listing data-pipelines failed (Compute Engine API is disabled)');
   });
 
   it('does not ask for a retry when only Slack failed: the stops are done and recorded', async () => {
