@@ -81,6 +81,7 @@ interface Refreshed {
 
 export class RunService {
   private readonly newRunId: () => string;
+  private readonly refreshing = new Map<string, Promise<Refreshed>>();
 
   constructor(
     private readonly deps: TriggerRunDeps,
@@ -280,6 +281,16 @@ export class RunService {
    * Slack message); a run past its deadline that is still running is stopped.
    */
   async refresh(record: RunRecord): Promise<Refreshed> {
+    // Reads that overlap (a listing and a status read of the same run) share one look, so the
+    // end of a run is recorded and announced once per function instance.
+    const inFlight = this.refreshing.get(record.runId);
+    if (inFlight) return inFlight;
+    const look = this.look(record).finally(() => this.refreshing.delete(record.runId));
+    this.refreshing.set(record.runId, look);
+    return look;
+  }
+
+  private async look(record: RunRecord): Promise<Refreshed> {
     const pipeline = this.config.pipelines.get(record.pipeline);
     if (!isActive(record.status) || !pipeline || pipeline.executor !== record.executor) {
       return { record, usage: undefined };

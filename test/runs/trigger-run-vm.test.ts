@@ -176,6 +176,28 @@ describe('triggerRun on the batch VM', () => {
     },
   );
 
+  it('records and announces the end once when reads of the run overlap', async () => {
+    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 1800 });
+    const runId = (await start()).body.runId as string;
+    sandbox.clock.advance(45 * MINUTE);
+
+    const [one, two, listed] = await Promise.all([
+      status(runId),
+      status(runId),
+      api.call('GET', '/runs?pipeline=nightly-categories&limit=5', { headers: ALICE }),
+    ]);
+
+    expect([one.body.status, two.body.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(listed.status).toBe(200);
+    expect((await runRows(api, runId)).map((r) => r.status)).toEqual([
+      'STARTING',
+      'RUNNING',
+      'SUCCEEDED',
+    ]);
+    // One message for the start, one for the end.
+    expect(slackState(sandbox).messages).toHaveLength(2);
+  });
+
   it('points at build.log and keeps the head of startup_error.txt as the detail', async () => {
     planBatchRun(sandbox, VM, { outcome: 'fail', afterSeconds: 60 });
     const runId = (await start()).body.runId as string;
