@@ -160,8 +160,17 @@ export class VmExecutor implements RunExecutor {
     let errorText: string | undefined;
     if (run.resultsPrefix) {
       const { bucket, path } = parseGsUri(run.resultsPrefix);
-      for (const object of await store.list(bucket, path, 100))
-        markers.add(object.name.slice(path.length));
+      // Each marker is looked up by its own name: a run's outputs may outnumber any listing page.
+      const found = await Promise.all(
+        Object.values(MARKERS).map(async (marker) =>
+          (await store.list(bucket, `${path}${marker}`, 1)).some(
+            (object) => object.name === `${path}${marker}`,
+          )
+            ? marker
+            : undefined,
+        ),
+      );
+      for (const marker of found) if (marker) markers.add(marker);
       if (markers.has(MARKERS.error)) {
         errorText = await store.readHead(bucket, `${path}${MARKERS.error}`, ERROR_TEXT_BYTES);
       }

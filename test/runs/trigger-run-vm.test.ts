@@ -8,6 +8,7 @@ import { RunLedger } from '../../functions/runs/run-ledger.js';
 import { VmExecutor } from '../../functions/runs/vm-executor.js';
 import { batchVmState, planBatchRun, type BatchRunPlan } from '../../functions/sandbox/batch-vm.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
+import { putObject } from '../../functions/sandbox/routes/storage.js';
 import type { Sandbox } from '../support/sandbox.js';
 import {
   forwardedToken,
@@ -196,6 +197,24 @@ describe('triggerRun on the batch VM', () => {
     ]);
     // One message for the start, one for the end.
     expect(slackState(sandbox).messages).toHaveLength(2);
+  });
+
+  it('finds the error marker of a run that uploaded many outputs before it failed', async () => {
+    planBatchRun(sandbox, VM, { outcome: 'fail', afterSeconds: 600 });
+    const runId = (await start()).body.runId as string;
+    for (let i = 0; i < 150; i++) {
+      putObject(
+        sandbox,
+        'costguard-batch-results',
+        `results/${runId}/data/part-${String(i).padStart(3, '0')}.parquet`,
+        'x',
+      );
+    }
+    sandbox.clock.advance(45 * MINUTE);
+
+    const reply = await status(runId);
+
+    expect(reply.body).toMatchObject({ status: 'FAILED', exitMarker: 'startup_error.txt' });
   });
 
   it('points at build.log and keeps the head of startup_error.txt as the detail', async () => {
