@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nameBasedUuid } from '../core/request-id.js';
 import type { ComputeFleet } from '../adapters/compute.js';
 import type { Ledger } from '../adapters/bigquery.js';
 import type { Notifier } from '../adapters/slack.js';
@@ -76,13 +76,6 @@ export type CreateCheckResult =
   | { readonly checked: false; readonly reason: string };
 
 const PROJECT_CONCURRENCY = 4;
-
-/** A UUID made from a name, so the same stop in a re-run of the same check is the same request. */
-export function requestIdFor(name: string): string {
-  const hex = createHash('sha256').update(name).digest('hex');
-  const variant = ((parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
 
 function shapeKey(vm: Vm): string {
   const gpus = vm.gpus.map((g) => `${g.type}x${g.count}`).join('+');
@@ -170,7 +163,7 @@ export function makeLabelEnforcer(
         }
       }
       if (evaluation.stop) {
-        await fleet.stop(vm, requestIdFor(`labels|${run.id}|${vmKey(vm)}|${vm.id}|stop`));
+        await fleet.stop(vm, nameBasedUuid(`labels|${run.id}|${vmKey(vm)}|${vm.id}|stop`));
       }
       return outcome('done');
     } catch (error) {

@@ -1,3 +1,4 @@
+import { nameBasedUuid } from '../core/request-id.js';
 import { createHash, randomBytes } from 'node:crypto';
 
 /**
@@ -53,9 +54,7 @@ export function hashKey(key: string): string {
  * or scheduling change is recognised by Compute as the same request.
  */
 export function requestIdFor(runId: string, step: string): string {
-  const hex = createHash('sha256').update(`${runId}:${step}`).digest('hex');
-  const variant = ((parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return nameBasedUuid(`costguard/run/${runId}/${step}`);
 }
 
 /** `gs://BUCKET/results/RUN_ID/`: where the run's markers, logs and outputs land. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { BudgetScope } from '../../functions/adapters/budgets.js';
 import { resolveScope } from '../../functions/budget/scope.js';
-import { nameBasedUuid, stopRequestId } from '../../functions/budget/stop-request-id.js';
+import { nameBasedUuid } from '../../functions/core/request-id.js';
+import { stopRequestId } from '../../functions/budget/stop-request-id.js';
 
 const budget = (filter: Partial<BudgetScope>): BudgetScope => ({
   name: 'billingAccounts/01D4EE-079462-DFD6EC/budgets/b',
