@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BigQuery } from '@google-cloud/bigquery';
-import { isNotFound, PermanentError } from '../core/errors.js';
+import { httpStatusOf, isNotFound, PermanentError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { withRetry, type RetryOptions } from '../core/retry.js';
 
@@ -47,6 +47,11 @@ export function sqlFiles(
     .map((f) => ({ name: `${folder}/${f}`, sql: readFileSync(`${dir}/${f}`, 'utf8') }));
 }
 
+/** Every table definition, then every view, each folder in name order: the migration's order. */
+export function migrationFiles(root: string): Array<{ name: string; sql: string }> {
+  return [...sqlFiles(root, 'tables'), ...sqlFiles(root, 'views')];
+}
+
 /** Substitutes `${project}` and `${dataset}` in a SQL text. */
 export function bindSql(sql: string, names: { project: string; dataset: string }): string {
   return sql.replaceAll('${project}', names.project).replaceAll('${dataset}', names.dataset);
@@ -75,13 +80,13 @@ export class Ledger {
         try {
           await bq.createDataset(this.options.dataset, { location: this.options.location });
         } catch (error) {
-          if ((error as { code?: number }).code !== 409) throw error;
+          if (httpStatusOf(error) !== 409) throw error;
         }
       });
     }
     const root = this.options.sqlRoot ?? defaultSqlRoot();
     const applied: string[] = [];
-    for (const file of [...sqlFiles(root, 'tables'), ...sqlFiles(root, 'views')]) {
+    for (const file of migrationFiles(root)) {
       await this.execute(file.sql);
       applied.push(file.name);
     }

@@ -44,6 +44,17 @@ export const LABEL = {
   stopAfter: 'costguard-stop-after',
 } as const;
 
+/**
+ * Whether a VM is exempt: by the policy's exempt label or by `costguard-exempt`, which always
+ * protects a VM; any value but `false` counts.
+ */
+export function isExempt(labels: Readonly<Record<string, string>>, exemptLabel: string): boolean {
+  return [exemptLabel, LABEL.exempt].some((key) => {
+    const value = labels[key];
+    return value !== undefined && value.toLowerCase() !== 'false';
+  });
+}
+
 export const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 

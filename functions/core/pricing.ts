@@ -5,7 +5,8 @@ import type { AttachedGpu, ProvisioningModel } from './vm.js';
  * most expensive work first), the label sweep and the run trigger all ask it; the pricing
  * engine (Cloud Billing Catalog with a bundled price-book fallback) answers.
  */
-export type PriceSource = 'catalog' | 'price-book' | 'unknown';
+export const PRICE_SOURCES = ['catalog', 'price-book', 'unknown'] as const;
+export type PriceSource = (typeof PRICE_SOURCES)[number];
 
 export interface PricedMachine {
   readonly region: string;
@@ -28,4 +29,10 @@ export interface HourlyRate {
 export interface PriceLookup {
   /** The hourly rate; `source: 'unknown'` with zero prices when nothing can price it. */
   rate(machine: PricedMachine): Promise<HourlyRate>;
+}
+
+/** The key of a machine's price: machines with the same key cost the same per hour. */
+export function pricedMachineKey(machine: PricedMachine): string {
+  const gpus = machine.gpus.map((g) => `${g.type}x${g.count}`).join('+');
+  return `${machine.region}|${machine.machineType}|${machine.provisioningModel}|${gpus}`;
 }

@@ -40,17 +40,6 @@ export function vmKey(ref: VmRef): string {
   return `${ref.project}/${ref.zone}/${ref.name}`;
 }
 
-/** Compute statuses in which a VM accrues no compute charge and needs no stop. */
-export const STOPPED_STATUSES: ReadonlySet<string> = new Set([
-  'STOPPING',
-  'TERMINATED',
-  'STOPPED',
-  'SUSPENDING',
-  'SUSPENDED',
-  'PENDING_STOP',
-  'DEPROVISIONING',
-]);
-
 export function isSpotLike(model: ProvisioningModel): boolean {
   return model === 'SPOT' || model === 'PREEMPTIBLE';
 }
