@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { httpStatusOf, isNotFound, PermanentError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { withRetry, type RetryOptions } from '../core/retry.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
 /**
  * The BigQuery ledger: the idempotent migration that applies `sql/tables` and `sql/views`,
@@ -64,10 +64,7 @@ export class Ledger {
   ) {}
 
   private retry<T>(what: string, operation: () => Promise<T>): Promise<T> {
-    return withRetry(operation, {
-      ...this.options.retry,
-      onRetry: (error, attempt) => this.options.logger.warn(`Retrying ${what}`, { attempt, error }),
-    });
+    return withRetry(operation, loggedRetries(this.options.logger, what, this.options.retry));
   }
 
   /** Creates the dataset if needed, then applies every table and view definition in order. */

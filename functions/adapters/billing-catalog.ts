@@ -1,6 +1,6 @@
 import type { CloudCatalogClient, protos } from '@google-cloud/billing';
 import type { Logger } from '../core/logger.js';
-import { withRetry, type RetryOptions } from '../core/retry.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 import type { CatalogSku, CatalogSource } from '../pricing/catalog-skus.js';
 
 /**
@@ -99,11 +99,7 @@ export class BillingCatalog implements CatalogSource {
             },
             { autoPaginate: false },
           ),
-        {
-          ...this.options.retry,
-          onRetry: (error, attempt, delayMs) =>
-            this.options.logger.warn('Retrying listSkus', { parent, attempt, delayMs, error }),
-        },
+        loggedRetries(this.options.logger, 'listSkus', this.options.retry, { parent }),
       );
       pages++;
       for (const raw of page) {

@@ -1,7 +1,7 @@
 import type { BudgetServiceClient } from '@google-cloud/billing-budgets';
 import { httpStatusOf, PermanentError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { withRetry, type RetryOptions } from '../core/retry.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
 /**
  * The Cloud Billing Budgets port: what a budget covers. Only the scope matters to costguard:
@@ -41,11 +41,10 @@ export class BudgetDirectory {
     const client = await this.client();
     let budget;
     try {
-      [budget] = await withRetry(() => client.getBudget({ name }), {
-        ...this.options.retry,
-        onRetry: (error, attempt) =>
-          this.options.logger.warn('Retrying getBudget', { budget: name, attempt, error }),
-      });
+      [budget] = await withRetry(
+        () => client.getBudget({ name }),
+        loggedRetries(this.options.logger, 'getBudget', this.options.retry, { budget: name }),
+      );
     } catch (error) {
       const status = httpStatusOf(error);
       if (status === 404) {

@@ -7,7 +7,7 @@ import {
   TransientError,
 } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { withRetry, type RetryOptions } from '../core/retry.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 import { regionOfZone, type ProvisioningModel, type Vm, type VmRef } from '../core/vm.js';
 
 /**
@@ -61,6 +61,11 @@ function provisioningModelOf(instance: IInstance): ProvisioningModel {
   if (scheduling.provisioningModel === 'SPOT') return 'SPOT';
   if (scheduling.preemptible) return 'PREEMPTIBLE';
   return 'STANDARD';
+}
+
+/** An instance's metadata items as a map. */
+export function metadataOf(instance: IInstance): Map<string, string> {
+  return new Map((instance.metadata?.items ?? []).map((i) => [i.key ?? '', i.value ?? '']));
 }
 
 export function toVm(project: string, instance: IInstance): Vm {
@@ -117,11 +122,7 @@ export class ComputeFleet {
   ) {}
 
   private retry<T>(what: string, operation: () => Promise<T>): Promise<T> {
-    return withRetry(operation, {
-      ...this.options.retry,
-      onRetry: (error, attempt, delayMs) =>
-        this.options.logger.warn(`Retrying ${what}`, { attempt, delayMs, error }),
-    });
+    return withRetry(operation, loggedRetries(this.options.logger, what, this.options.retry));
   }
 
   /** Every VM of a project, over all zones and pages. */
@@ -226,17 +227,25 @@ export class ComputeFleet {
 
   /**
    * Read-merge-write of the labels: `change` gets the current labels and returns the complete
-   * new map (or undefined for no change). A lost race (412) re-reads and tries again.
+   * new map (or undefined for no change). A lost race (412) re-reads and tries again. `known`
+   * (the VM as just listed or read) seeds the first attempt, saving a read.
    * Returns the labels written, or undefined when nothing changed or the VM is gone.
    */
   async updateLabels(
     ref: VmRef,
     change: (current: Readonly<Record<string, string>>) => Record<string, string> | undefined,
+    known?: {
+      readonly labels: Readonly<Record<string, string>>;
+      readonly labelFingerprint: string;
+    },
   ): Promise<Record<string, string> | undefined> {
     const instances = await this.clients.instances();
     const attempts = this.options.conflictAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
-      const current = await this.getRaw(ref);
+      const current =
+        attempt === 1 && known
+          ? { labels: { ...known.labels }, labelFingerprint: known.labelFingerprint }
+          : await this.getRaw(ref);
       if (!current) return undefined;
       const next = change({ ...(current.labels ?? {}) });
       if (!next) return undefined;
@@ -265,28 +274,24 @@ export class ComputeFleet {
   }
 
   /**
-   * Writes metadata items merged into the current ones under the fingerprint read with them.
-   * A concurrent writer surfaces as a 412 error to the caller (the fingerprint is the lock).
+   * Writes metadata items merged into those of `current` (the instance as the caller just read
+   * it) under its fingerprint. A concurrent writer surfaces as a 412 error to the caller (the
+   * fingerprint is the lock).
    */
   async mergeMetadata(
     ref: VmRef,
     change: (current: ReadonlyMap<string, string>) => Map<string, string>,
-    expectedFingerprint?: string,
+    current: IInstance,
   ): Promise<void> {
     const instances = await this.clients.instances();
-    const current = await this.getRaw(ref);
-    if (!current) throw new PermanentError(`Instance ${ref.name} not found`);
-    const items = new Map(
-      (current.metadata?.items ?? []).map((i) => [i.key ?? '', i.value ?? ''] as [string, string]),
-    );
-    const next = change(items);
+    const next = change(metadataOf(current));
     const [operation] = await this.retry(`setMetadata ${ref.name}`, () =>
       instances.setMetadata({
         project: ref.project,
         zone: ref.zone,
         instance: ref.name,
         metadataResource: {
-          fingerprint: expectedFingerprint ?? current.metadata?.fingerprint,
+          fingerprint: current.metadata?.fingerprint,
           items: [...next].map(([key, value]) => ({ key, value })),
         },
       }),

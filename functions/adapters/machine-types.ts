@@ -1,6 +1,6 @@
 import type { MachineTypesClient, protos } from '@google-cloud/compute';
 import type { Logger } from '../core/logger.js';
-import { withRetry, type RetryOptions } from '../core/retry.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 import { customShapeOf, type MachineShape, type MachineShapes } from '../pricing/machine-shape.js';
 
 /**
@@ -69,16 +69,9 @@ export class MachineTypeShapes implements MachineShapes {
         this.options.logger.warn('Machine type not found', { machineType });
         return undefined;
       },
-      {
-        ...this.options.retry,
-        onRetry: (error, attempt, delayMs) =>
-          this.options.logger.warn('Retrying machine type lookup', {
-            machineType,
-            attempt,
-            delayMs,
-            error,
-          }),
-      },
+      loggedRetries(this.options.logger, 'machine type lookup', this.options.retry, {
+        machineType,
+      }),
     );
   }
 }

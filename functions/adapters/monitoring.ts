@@ -1,6 +1,6 @@
 import type { MetricServiceClient } from '@google-cloud/monitoring';
 import type { Logger } from '../core/logger.js';
-import { withRetry, type RetryOptions } from '../core/retry.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
 /**
  * Hourly VM uptime from Cloud Monitoring: `compute.googleapis.com/instance/uptime` (DELTA,
@@ -89,11 +89,7 @@ export class UptimeReader {
             },
             { autoPaginate: false },
           ),
-        {
-          ...this.options.retry,
-          onRetry: (error, attempt) =>
-            this.options.logger.warn('Retrying listTimeSeries', { project, attempt, error }),
-        },
+        loggedRetries(this.options.logger, 'listTimeSeries', this.options.retry, { project }),
       );
       calls++;
       for (const s of series) {

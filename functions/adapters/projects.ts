@@ -1,11 +1,12 @@
 import type { ProjectsClient } from '@google-cloud/resource-manager';
 import { httpStatusOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { withRetry, type RetryOptions } from '../core/retry.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
 /**
- * The Resource Manager port: project number to project id. Budgets name projects by number,
- * Compute by id. The mapping never changes, so answers are kept for the life of the instance.
+ * The Resource Manager port: project number to project id (budgets name projects by number,
+ * Compute by id; the mapping never changes, so answers are kept for the life of the instance),
+ * and a project's labels, from which the label policy may derive a VM's defaults.
  */
 export interface ProjectDirectoryOptions {
   logger: Logger;
@@ -38,22 +39,26 @@ export class ProjectDirectory {
     return answer;
   }
 
-  private async lookUp(numberOrId: string): Promise<string | undefined> {
-    const client = await this.client();
+  /**
+   * A project's labels. A project whose labels cannot be read counts as having none: its VMs
+   * are still checked, only defaults from project labels are unavailable (and logged).
+   */
+  async labelsOf(project: string): Promise<Readonly<Record<string, string>>> {
     try {
-      const [project] = await withRetry(
-        () => client.getProject({ name: `projects/${numberOrId}` }),
-        {
-          ...this.options.retry,
-          onRetry: (error, attempt) =>
-            this.options.logger.warn('Retrying getProject', {
-              project: numberOrId,
-              attempt,
-              error,
-            }),
-        },
-      );
-      return project.projectId ?? undefined;
+      return { ...((await this.read(project)).labels ?? {}) };
+    } catch (error) {
+      this.options.logger.warn('Project labels unavailable; defaults from them are skipped', {
+        project,
+        status: httpStatusOf(error),
+        error,
+      });
+      return {};
+    }
+  }
+
+  private async lookUp(numberOrId: string): Promise<string | undefined> {
+    try {
+      return (await this.read(numberOrId)).projectId ?? undefined;
     } catch (error) {
       const status = httpStatusOf(error);
       if (status === 403 || status === 404) {
@@ -65,5 +70,16 @@ export class ProjectDirectory {
       }
       throw error;
     }
+  }
+
+  private async read(numberOrId: string) {
+    const client = await this.client();
+    const [project] = await withRetry(
+      () => client.getProject({ name: `projects/${numberOrId}` }),
+      loggedRetries(this.options.logger, 'getProject', this.options.retry, {
+        project: numberOrId,
+      }),
+    );
+    return project;
   }
 }

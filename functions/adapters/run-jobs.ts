@@ -2,7 +2,7 @@ import type { ExecutionsClient, JobsClient } from '@google-cloud/run';
 import type { google } from '@google-cloud/run/build/protos/protos.js';
 import { isNotFound, TransientError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { withRetry, type RetryOptions } from '../core/retry.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
 /**
  * Cloud Run Jobs (`@google-cloud/run` v2): start an execution with environment overrides and
@@ -132,10 +132,7 @@ export class RunJobs {
   ) {}
 
   private retry<T>(what: string, operation: (attempt: number) => Promise<T>): Promise<T> {
-    return withRetry(operation, {
-      ...this.options.retry,
-      onRetry: (error, attempt) => this.options.logger.warn(`Retrying ${what}`, { attempt, error }),
-    });
+    return withRetry(operation, loggedRetries(this.options.logger, what, this.options.retry));
   }
 
   /**
@@ -146,7 +143,8 @@ export class RunJobs {
   async run(request: RunJobRequest): Promise<ExecutionSummary> {
     const jobs = await this.clients.jobs();
     return this.retry(`runJob ${request.job}`, async () => {
-      const existing = await this.findByEnv(request.job, request.marker.name, request.marker.value);
+      // Unretried here: this whole attempt is what the retry repeats.
+      const existing = await this.scanByEnv(request.job, request.marker.name, request.marker.value);
       if (existing) return existing;
       const [operation] = await jobs.runJob({
         name: request.job,
@@ -185,15 +183,20 @@ export class RunJobs {
   }
 
   /** The newest execution (of the most recent ones) whose environment has `name=value`. */
-  async findByEnv(job: string, name: string, value: string): Promise<ExecutionSummary | undefined> {
+  findByEnv(job: string, name: string, value: string): Promise<ExecutionSummary | undefined> {
+    return this.retry(`listExecutions ${job}`, () => this.scanByEnv(job, name, value));
+  }
+
+  private async scanByEnv(
+    job: string,
+    name: string,
+    value: string,
+  ): Promise<ExecutionSummary | undefined> {
     const executions = await this.clients.executions();
-    const [page] = await this.retry(`listExecutions ${job}`, () =>
-      executions.listExecutions(
-        { parent: job, pageSize: this.options.scanLimit ?? 50 },
-        { autoPaginate: false },
-      ),
+    const [page] = await executions.listExecutions(
+      { parent: job, pageSize: this.options.scanLimit ?? 50 },
+      { autoPaginate: false },
     );
-    const found = page.map(toExecutionSummary).find((e) => e.env[name] === value);
-    return found;
+    return page.map(toExecutionSummary).find((e) => e.env[name] === value);
   }
 }

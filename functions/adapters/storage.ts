@@ -1,7 +1,7 @@
 import type { Storage } from '@google-cloud/storage';
 import { isNotFound, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { withRetry, type RetryOptions } from '../core/retry.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
 /**
  * Cloud Storage objects, as the run trigger needs them: list the objects under a prefix (one
@@ -33,10 +33,7 @@ export class ObjectStore {
   ) {}
 
   private retry<T>(what: string, operation: () => Promise<T>): Promise<T> {
-    return withRetry(operation, {
-      ...this.options.retry,
-      onRetry: (error, attempt) => this.options.logger.warn(`Retrying ${what}`, { attempt, error }),
-    });
+    return withRetry(operation, loggedRetries(this.options.logger, what, this.options.retry));
   }
 
   /** Objects whose names start with `prefix`, at most `limit` of them, in name order. */

@@ -1,3 +1,4 @@
+import type { LogContext, Logger } from './logger.js';
 import { isTransient } from './errors.js';
 
 export interface RetryOptions {
@@ -36,4 +37,18 @@ export async function withRetry<T>(
       await sleep(delay);
     }
   }
+}
+
+/** Retry options that log each retry as one warning line: `Retrying <what>` with the context. */
+export function loggedRetries(
+  logger: Logger,
+  what: string,
+  options: RetryOptions = {},
+  context: LogContext = {},
+): RetryOptions {
+  return {
+    ...options,
+    onRetry: (error, attempt, delayMs) =>
+      logger.warn(`Retrying ${what}`, { ...context, attempt, delayMs, error }),
+  };
 }

@@ -9,7 +9,8 @@ import type { PriceLookup } from '../core/pricing.js';
 import { parseInsertEvent } from './audit-event.js';
 import { makeLabelEnforcer, type LabelEnforcer } from './enforce-labels.js';
 import { toLabelPolicy } from './label-policy.js';
-import { ResourceManagerProjectLabels, type ProjectLabelSource } from './project-labels.js';
+import { ProjectDirectory } from '../adapters/projects.js';
+import type { ProjectLabelSource } from './project-labels.js';
 import { labelSettings } from './settings.js';
 
 /**
@@ -61,8 +62,7 @@ export async function buildLabelEnforcer(
       notifier,
       prices,
       projectLabels:
-        overrides.projectLabels ??
-        new ResourceManagerProjectLabels(() => clients.projects(), { logger }),
+        overrides.projectLabels ?? new ProjectDirectory(() => clients.projects(), { logger }),
       logger,
       clock,
     },

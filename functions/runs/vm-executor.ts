@@ -1,5 +1,5 @@
 import type { protos } from '@google-cloud/compute';
-import { toVm, type ComputeFleet } from '../adapters/compute.js';
+import { metadataOf, toVm, type ComputeFleet } from '../adapters/compute.js';
 import { parseGsUri, type ObjectStore } from '../adapters/storage.js';
 import type { Clock } from '../core/clock.js';
 import { isPreconditionFailed, isTransient, PermanentError } from '../core/errors.js';
@@ -27,10 +27,6 @@ function timeOf(value: string | null | undefined): Date | undefined {
   if (!value) return undefined;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : new Date(ms);
-}
-
-function metadataOf(instance: IInstance): Map<string, string> {
-  return new Map((instance.metadata?.items ?? []).map((i) => [i.key ?? '', i.value ?? '']));
 }
 
 export interface VmExecutorDeps {
@@ -107,7 +103,7 @@ export class VmExecutor implements RunExecutor {
               [RUN_METADATA.target, run.target],
               [RUN_METADATA.resultsPrefix, run.resultsPrefix ?? ''],
             ]),
-          instance.metadata?.fingerprint ?? undefined,
+          instance,
         );
       } catch (error) {
         if (!isPreconditionFailed(error)) throw error;
@@ -119,8 +115,12 @@ export class VmExecutor implements RunExecutor {
       }
     }
     await hooks.claimed();
-    await fleet.updateLabels(this.ref, (labels) =>
-      labels[LABEL.run] === run.runId ? undefined : { ...labels, [LABEL.run]: run.runId },
+    // Seeded with the read above: the metadata write changed only the metadata fingerprint.
+    await fleet.updateLabels(
+      this.ref,
+      (labels) =>
+        labels[LABEL.run] === run.runId ? undefined : { ...labels, [LABEL.run]: run.runId },
+      { labels: instance.labels ?? {}, labelFingerprint: instance.labelFingerprint ?? '' },
     );
     const unbounded = await this.bound(run, instance);
     await fleet.start(this.ref, requestIdFor(run.runId, 'start'));
@@ -224,7 +224,7 @@ export class VmExecutor implements RunExecutor {
         await fleet.mergeMetadata(
           this.ref,
           (current) => new Map([...current].filter(([key]) => !keys.has(key))),
-          instance.metadata?.fingerprint ?? undefined,
+          instance,
         );
       }
       return;

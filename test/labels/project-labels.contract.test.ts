@@ -1,8 +1,6 @@
+import { ProjectDirectory } from '../../functions/adapters/projects.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  memoiseProjectLabels,
-  ResourceManagerProjectLabels,
-} from '../../functions/labels/project-labels.js';
+import { memoiseProjectLabels } from '../../functions/labels/project-labels.js';
 import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
 import { startLabelSandbox } from './label-sandbox.js';
 
@@ -17,8 +15,8 @@ describe('Project labels through Resource Manager', () => {
   });
   afterEach(() => sandbox.close());
 
-  const source = (): ResourceManagerProjectLabels =>
-    new ResourceManagerProjectLabels(() => runtime.clients.projects(), {
+  const source = (): ProjectDirectory =>
+    new ProjectDirectory(() => runtime.clients.projects(), {
       logger: runtime.logger,
       retry: { baseDelayMs: 1 },
     });
