@@ -1,5 +1,4 @@
-import type { Env } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
+import { configError, type Env } from '../core/config.js';
 
 /**
  * The endpoint contract (DESIGN.md): `GCP_EMULATOR_HOST` sends every Google API call to one
@@ -43,12 +42,14 @@ function parseHostPort(variable: string, value: string, allowRemote: boolean): E
   const match = /^(?:https?:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(value);
   const port = Number(match?.[2]);
   if (!match || port < 1 || port > 65535) {
-    throw new ConfigError(`Invalid configuration: ${variable}: expected host:port; got "${value}"`);
+    throw configError(variable, 'host:port', `got "${value}"`);
   }
   const host = match[1] as string;
   if (!allowRemote && !isLoopbackHost(host)) {
-    throw new ConfigError(
-      `Invalid configuration: ${variable}: expected a loopback host (127.0.0.1, ::1, localhost); got "${host}" (set ${ALLOW_REMOTE_VARIABLE}=true to allow it)`,
+    throw configError(
+      variable,
+      'a loopback host (127.0.0.1, ::1, localhost)',
+      `got "${host}" (set ${ALLOW_REMOTE_VARIABLE}=true to allow it)`,
     );
   }
   return { host: host.replace(/^\[|\]$/g, ''), port, origin: `http://${host}:${port}` };
@@ -70,16 +71,14 @@ export function resolveEndpoints(env: Env): Endpoints {
     try {
       url = new URL(slack);
     } catch {
-      throw new ConfigError(`Invalid configuration: SLACK_API_URL: expected a URL; got "${slack}"`);
+      throw configError('SLACK_API_URL', 'a URL', `got "${slack}"`);
     }
     const plain = url.protocol === 'http:';
     if (
       !['http:', 'https:'].includes(url.protocol) ||
       (plain && !allowRemote && !isLoopbackHost(url.hostname))
     ) {
-      throw new ConfigError(
-        `Invalid configuration: SLACK_API_URL: expected https, or http on a loopback host; got "${slack}"`,
-      );
+      throw configError('SLACK_API_URL', 'https, or http on a loopback host', `got "${slack}"`);
     }
     slackApiUrl = slack.endsWith('/') ? slack : `${slack}/`;
   }

@@ -2,8 +2,7 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import { BudgetDirectory } from '../adapters/budgets.js';
 import { ProjectDirectory } from '../adapters/projects.js';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
-import { commonSettings, readConfig } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
+import { commonSettings, policyProjects, readConfig } from '../core/config.js';
 import { eventHandler } from '../core/handlers.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { makeBudgetEnforcer, makeBudgetEventLogic, type BudgetEnforcer } from './enforce-budget.js';
@@ -32,15 +31,14 @@ export async function buildBudgetEnforcer(
   overrides: BudgetEntryOverrides = {},
 ): Promise<BudgetEnforcer> {
   const config = readConfig(budgetEntrySettings, runtime.env);
-  const outside = (config.policy.projects ?? []).filter((p) => !config.projects.includes(p));
-  if (outside.length > 0) {
-    throw new ConfigError(
-      `Invalid configuration: COSTGUARD_BUDGET_POLICY: expected projects within COSTGUARD_PROJECTS; got ${outside.join(', ')}`,
-    );
-  }
+  const projects = policyProjects(
+    'COSTGUARD_BUDGET_POLICY',
+    'projects within COSTGUARD_PROJECTS',
+    config.policy.projects,
+    config.projects,
+  );
   const { fleet, ledger, notifier } = commonAdapters(runtime, config);
   const { clients, logger, clock } = runtime;
-  const projects = config.policy.projects ?? config.projects;
   // The pricing engine is loaded only when no lookup is given (tests and the demo give one).
   const prices =
     overrides.prices ??

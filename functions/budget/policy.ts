@@ -62,16 +62,16 @@ export const policySchema = z
 export type SheddingPolicy = z.output<typeof policySchema>;
 export type Tier = SheddingPolicy['tiers'][number];
 
-export const DEFAULT_POLICY = {
+export const DEFAULT_POLICY: z.input<typeof policySchema> = {
   tiers: [{ at: 0.8 }, { at: 1.0, stop: ['low'] }, { at: 1.1, stop: ['low', 'medium'] }],
 };
 
 export const budgetSettings = {
-  policy: setting.json<SheddingPolicy>(
+  policy: setting.json(
     'COSTGUARD_BUDGET_POLICY',
     'the budget shedding policy as JSON (tiers, provisioningModels, priorityLabel, missingPriority, exemptLabel, projects)',
     policySchema,
-    { default: DEFAULT_POLICY as SheddingPolicy },
+    { default: DEFAULT_POLICY },
   ),
   enforce: setting.boolean('COSTGUARD_BUDGET_ENFORCE', false),
   stopConcurrency: setting.number(

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { ConfigError, errorMessage } from './errors.js';
 
 /**
  * Configuration: every setting comes from an environment variable (structured settings as JSON
@@ -145,13 +145,16 @@ export const setting = {
     );
   },
 
-  /** JSON validated by a zod schema, in `variable` or in the file named by `<variable>_FILE`. */
-  json<T>(
+  /**
+   * JSON validated by a zod schema, in `variable` or in the file named by `<variable>_FILE`.
+   * A default is given as the schema's input and goes through the schema like any value.
+   */
+  json<S extends z.ZodType>(
     variable: string,
     expects: string,
-    schema: z.ZodType<T>,
-    options?: Options<T>,
-  ): Setting<T> {
+    schema: S,
+    options?: { default?: z.input<S> },
+  ): Setting<z.output<S>> {
     const fileVariable = `${variable}_FILE`;
     return {
       variable,
@@ -171,8 +174,7 @@ export const setting = {
           }
         }
         if (text === undefined) {
-          const fallback = withDefault(options);
-          if (fallback) return schema.parse(fallback.value);
+          if (options && 'default' in options) return schema.parse(options.default);
           throw new Invalid(`neither ${variable} nor ${fileVariable} is set`);
         }
         let parsed: unknown;
@@ -207,13 +209,30 @@ export function readConfig<S extends SettingsSpec>(spec: S, env: Env): ConfigOf<
     try {
       out[key] = s.read(env);
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new ConfigError(
-        `Invalid configuration: ${s.variable}: expected ${s.expects}; ${detail}`,
-      );
+      throw configError(s.variable, s.expects, errorMessage(error));
     }
   }
   return deepFreeze(out) as ConfigOf<S>;
+}
+
+/** The one-line error a wrong or missing setting stops start-up with. */
+export function configError(variable: string, expects: string, detail: string): ConfigError {
+  return new ConfigError(`Invalid configuration: ${variable}: expected ${expects}; ${detail}`);
+}
+
+/**
+ * The projects a policy acts on: those it names, which must all be governed ones, or every
+ * governed project when it names none.
+ */
+export function policyProjects(
+  variable: string,
+  expects: string,
+  named: readonly string[] | undefined,
+  governed: readonly string[],
+): readonly string[] {
+  const outside = (named ?? []).filter((p) => !governed.includes(p));
+  if (outside.length > 0) throw configError(variable, expects, `got ${outside.join(', ')}`);
+  return named ?? governed;
 }
 
 export const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;

@@ -2,8 +2,8 @@ import type { CloudEvent, HttpFunction, Request } from '@google-cloud/functions-
 import { z } from 'zod';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { startOfHour } from '../core/clock.js';
-import { commonSettings, PROJECT_ID, readConfig } from '../core/config.js';
-import { ConfigError, ValidationError } from '../core/errors.js';
+import { commonSettings, policyProjects, PROJECT_ID, readConfig } from '../core/config.js';
+import { ValidationError } from '../core/errors.js';
 import { eventHandler, httpHandler, type HttpReply } from '../core/handlers.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { parseInsertEvent } from './audit-event.js';
@@ -40,13 +40,12 @@ export async function buildLabelEnforcer(
 ): Promise<ConfiguredLabelEnforcer> {
   const config = readConfig(labelEntrySettings, runtime.env);
   const policy = toLabelPolicy(config.policy);
-  const outside = (policy.projects ?? []).filter((p) => !config.projects.includes(p));
-  if (outside.length > 0) {
-    throw new ConfigError(
-      `Invalid configuration: COSTGUARD_LABEL_POLICY: expected scope.projects within COSTGUARD_PROJECTS; got ${outside.join(', ')}`,
-    );
-  }
-  const projects = policy.projects ?? config.projects;
+  const projects = policyProjects(
+    'COSTGUARD_LABEL_POLICY',
+    'scope.projects within COSTGUARD_PROJECTS',
+    policy.projects,
+    config.projects,
+  );
   const { fleet, ledger, notifier } = commonAdapters(runtime, config);
   const { logger, clock, clients } = runtime;
   // The pricing engine is loaded only when no lookup is given (tests and the demo give one).

@@ -17,7 +17,7 @@ export const labelSettings = {
     'COSTGUARD_LABEL_POLICY',
     'the label policy as JSON (see fixtures/policies/labels.json)',
     labelPolicySchema,
-    { default: labelPolicySchema.parse(DEFAULT_LABEL_POLICY) },
+    { default: DEFAULT_LABEL_POLICY },
   ),
   dryRun: setting.boolean('COSTGUARD_LABELS_DRY_RUN', true),
   concurrency: setting.number(

@@ -43,7 +43,7 @@ export const recorderSettings = {
     'COSTGUARD_SPOT_ALERTS',
     'JSON {"overallPerHour": n, "teamPerHour": {"team": n, "*": n}, "spikeMultiple": n, "spikeMinimum": n}',
     spotAlertRules,
-    { default: { spikeMultiple: 3 } as SpotAlertRules },
+    { default: { spikeMultiple: 3 } },
   ),
 };
 

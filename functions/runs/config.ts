@@ -6,8 +6,8 @@ import {
   setting,
   type ConfigOf,
   type Env,
+  configError,
 } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
 import { PIPELINE_NAME, TARGET } from './run-id.js';
 
 /**
@@ -139,10 +139,10 @@ export function readTriggerRunConfig(env: Env): TriggerRunConfig {
     ([, p]) => !raw.projects.includes(p.project),
   );
   if (outside.length > 0) {
-    throw new ConfigError(
-      `Invalid configuration: COSTGUARD_PIPELINES: expected pipelines in the projects of COSTGUARD_PROJECTS; ${outside
-        .map(([name, p]) => `${name} uses ${p.project}`)
-        .join(', ')}`,
+    throw configError(
+      'COSTGUARD_PIPELINES',
+      'pipelines in the projects of COSTGUARD_PROJECTS',
+      outside.map(([name, p]) => `${name} uses ${p.project}`).join(', '),
     );
   }
   const byName = new Map<string, Pipeline>(
