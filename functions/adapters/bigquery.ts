@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { httpStatusOf, isNotFound, PermanentError } from '../core/errors.js';
+import { repositoryPath } from '../core/repository-path.js';
 import type { Logger } from '../core/logger.js';
 import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
@@ -26,13 +26,9 @@ export interface LedgerOptions {
   sqlRoot?: string;
 }
 
-/** The repository's `sql/` folder, from source (functions/adapters) or from build output. */
+/** The repository's `sql/` folder. */
 export function defaultSqlRoot(): string {
-  for (const relative of ['../../sql', '../../../sql']) {
-    const path = fileURLToPath(new URL(relative, import.meta.url));
-    if (existsSync(`${path}/tables`)) return path;
-  }
-  throw new PermanentError('The sql/ folder with the table definitions was not found');
+  return repositoryPath('sql');
 }
 
 export function sqlFiles(

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PermanentError } from '../core/errors.js';
+import { repositoryPath } from '../core/repository-path.js';
 import { buildPriceTable, type CatalogSku } from './catalog-skus.js';
 import { PriceTable } from './price-table.js';
 
@@ -57,13 +57,9 @@ export function priceBookFrom(file: unknown): PriceBook {
   return { capturedAt, currency, table };
 }
 
-/** `fixtures/pricing/price-book.json`, from source (functions/pricing) or from build output. */
+/** The bundled price book, `fixtures/pricing/price-book.json`. */
 export function bundledPriceBookPath(): string {
-  for (const relative of ['../../fixtures/pricing/', '../../../fixtures/pricing/']) {
-    const path = fileURLToPath(new URL(`${relative}price-book.json`, import.meta.url));
-    if (existsSync(path)) return path;
-  }
-  throw new PermanentError('The bundled price book fixtures/pricing/price-book.json was not found');
+  return repositoryPath('fixtures/pricing/price-book.json');
 }
 
 export function loadPriceBook(path = bundledPriceBookPath()): PriceBook {
