@@ -1,5 +1,6 @@
 import type { CloudCatalogClient, protos } from '@google-cloud/billing';
 import type { Logger } from '../core/logger.js';
+import { timestampMillis } from './timestamp.js';
 import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 import type { CatalogSku, CatalogSource } from '../pricing/catalog-skus.js';
 
@@ -24,17 +25,9 @@ export interface BillingCatalogOptions {
   pageSize?: number;
 }
 
-type Timestamp =
-  { seconds?: number | string | null | { toString(): string }; nanos?: number | null } | string;
-
-// The client decodes timestamps to {seconds, nanos}; the REST JSON (and fixtures) has RFC 3339.
-function millisOf(time: Timestamp | null | undefined): number {
-  if (typeof time === 'string') return Date.parse(time) || 0;
-  return Number(time?.seconds ?? 0) * 1000 + Math.round((time?.nanos ?? 0) / 1e6);
-}
-
 function effectiveMillis(info: IPricingInfo): number {
-  return millisOf(info.effectiveTime);
+  // The client decodes timestamps to {seconds, nanos}; the REST JSON (and fixtures) has RFC 3339.
+  return timestampMillis(info.effectiveTime);
 }
 
 function latest(infos: readonly IPricingInfo[]): IPricingInfo | undefined {

@@ -1,5 +1,6 @@
 import type { MetricServiceClient } from '@google-cloud/monitoring';
 import type { Logger } from '../core/logger.js';
+import { timestampMillis } from './timestamp.js';
 import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
 /**
@@ -35,15 +36,6 @@ type StructValue = { stringValue?: string | null } | string | null | undefined;
 function structString(value: StructValue): string | undefined {
   if (typeof value === 'string') return value;
   return value?.stringValue ?? undefined;
-}
-
-function toMs(
-  time:
-    | { seconds?: number | string | null | { toString(): string }; nanos?: number | null }
-    | null
-    | undefined,
-): number {
-  return Number(time?.seconds ?? 0) * 1000 + Math.round((time?.nanos ?? 0) / 1e6);
 }
 
 export class UptimeReader {
@@ -99,7 +91,7 @@ export class UptimeReader {
           Record<string, StructValue> | undefined;
         const machineType = structString(fields.machine_type) ?? structString(plain?.machine_type);
         for (const point of s.points ?? []) {
-          const startMs = toMs(point.interval?.startTime);
+          const startMs = timestampMillis(point.interval?.startTime);
           const value = Number(point.value?.doubleValue ?? point.value?.int64Value ?? 0);
           samples.push({
             project: labels.project_id ?? project,

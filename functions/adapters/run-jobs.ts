@@ -2,6 +2,7 @@ import type { ExecutionsClient, JobsClient } from '@google-cloud/run';
 import type { google } from '@google-cloud/run/build/protos/protos.js';
 import { isNotFound, TransientError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { timestampMillis, type ProtoTimestamp } from './timestamp.js';
 import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
 /**
@@ -45,14 +46,8 @@ export interface RunJobsClients {
   >;
 }
 
-type Timestamp = { seconds?: number | string | Long | null; nanos?: number | null } | null;
-interface Long {
-  toString(): string;
-}
-
-function timeOf(value: Timestamp | undefined): Date | undefined {
-  if (!value || value.seconds === null || value.seconds === undefined) return undefined;
-  const ms = Number(value.seconds.toString()) * 1000 + Math.round((value.nanos ?? 0) / 1e6);
+function timeOf(value: ProtoTimestamp): Date | undefined {
+  const ms = timestampMillis(value);
   return ms > 0 ? new Date(ms) : undefined;
 }
 
