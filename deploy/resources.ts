@@ -3,8 +3,9 @@
  * names), their service accounts and custom roles, and the topic, secret, scheduler jobs and
  * trigger around them. Deploy and teardown both derive every name from here.
  */
-export type Target =
-  'recordSpotCosts' | 'enforceBudget' | 'enforceLabels' | 'enforceLabelsOnCreate' | 'triggerRun';
+import type { EntryPointName } from '../functions/entry-points.js';
+
+export type Target = EntryPointName;
 
 export type Trigger =
   | { readonly kind: 'scheduled'; readonly schedule: string; readonly job: string }
@@ -99,6 +100,12 @@ export function functionSpec(target: Target): FunctionSpec {
 export const SCHEDULER_ACCOUNT = 'costguard-scheduler';
 /** Eventarc's identity for the budget topic and audit-log triggers. */
 export const EVENTS_ACCOUNT = 'costguard-events';
+/** Every service account costguard creates in the host project. */
+export const ALL_ACCOUNTS: readonly string[] = [
+  ...FUNCTIONS.map((f) => f.account),
+  SCHEDULER_ACCOUNT,
+  EVENTS_ACCOUNT,
+];
 export const BUDGET_TOPIC = 'costguard-budget-alerts';
 export const SLACK_SECRET = 'costguard-slack-bot-token';
 /** The function's own trigger takes v1 inserts; this one takes the beta API's. */

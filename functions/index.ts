@@ -10,6 +10,7 @@ import type { Runtime } from './adapters/runtime.js';
 import { systemClock } from './core/clock.js';
 import { lazyEvent, lazyHttp } from './core/handlers.js';
 import { createLogger, type Logger } from './core/logger.js';
+import { ENTRY_POINTS } from './entry-points.js';
 
 let runtime: Runtime | undefined;
 let logger: Logger | undefined;
@@ -33,46 +34,16 @@ export function productionRuntime(): Runtime {
   return runtime;
 }
 
-functions.http(
-  'recordSpotCosts',
-  lazyHttp('recordSpotCosts', log, async () =>
-    (await import('./recorder/entry.js')).buildRecordSpotCosts(productionRuntime()),
-  ),
-);
-
-functions.cloudEvent(
-  'enforceBudget',
-  lazyEvent('enforceBudget', log, async () =>
-    (await import('./budget/entry.js')).buildEnforceBudget(productionRuntime()),
-  ),
-);
-
-functions.http(
-  'enforceLabels',
-  lazyHttp('enforceLabels', log, async () =>
-    (await import('./labels/entry.js')).buildEnforceLabels(productionRuntime()),
-  ),
-);
-
-functions.cloudEvent(
-  'enforceLabelsOnCreate',
-  lazyEvent('enforceLabelsOnCreate', log, async () =>
-    (await import('./labels/entry.js')).buildEnforceLabelsOnCreate(productionRuntime()),
-  ),
-);
-
-functions.http(
-  'triggerRun',
-  lazyHttp('triggerRun', log, async () =>
-    (await import('./runs/entry.js')).buildTriggerRun(productionRuntime()),
-  ),
-);
-
-/** The public target names (DESIGN.md): deploy scripts, Scheduler jobs and tests use them. */
-export const targets = [
-  'recordSpotCosts',
-  'enforceBudget',
-  'enforceLabels',
-  'enforceLabelsOnCreate',
-  'triggerRun',
-] as const;
+for (const entry of ENTRY_POINTS) {
+  if (entry.kind === 'http') {
+    functions.http(
+      entry.name,
+      lazyHttp(entry.name, log, () => entry.load(productionRuntime())),
+    );
+  } else {
+    functions.cloudEvent(
+      entry.name,
+      lazyEvent(entry.name, log, () => entry.load(productionRuntime())),
+    );
+  }
+}

@@ -8,19 +8,21 @@
  *   npm start -- --once       play the demo and exit (used by the tests)
  *   npm start -- --no-demo    serve only
  */
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
+import type { Ledger } from '../adapters/bigquery.js';
 import { createClients } from '../adapters/clients.js';
 import { resolveEndpoints } from '../adapters/endpoints.js';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { commonSettings, readConfig } from '../core/config.js';
 import { HOUR_MS, startOfHour } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
+import { repositoryPath } from '../core/repository-path.js';
+import { vmKey } from '../core/vm.js';
+import { ENTRY_POINTS, type EntryPoint } from '../entry-points.js';
 import { runDemoSettings } from '../runs/demo.js';
 import { loadFleetFixture } from './fleet.js';
 import { slackState } from './routes/slack.js';
+import { serveTarget, type TargetHandler } from './serve-target.js';
 import { startSandbox } from './server.js';
 import type { Sandbox } from './sandbox.js';
 
@@ -31,61 +33,19 @@ const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };
 
-/** An entry point served locally: its target name, how it is built, and where it listens. */
-interface LocalTarget {
-  name: string;
-  kind: 'http' | 'event';
-  build(runtime: Runtime): Promise<functions.HttpFunction | functions.CloudEventFunction>;
-  url?: string;
+/** An entry point's handler, built now (as a first invocation would), ready to serve. */
+async function buildTarget(entry: EntryPoint, runtime: Runtime): Promise<TargetHandler> {
+  return entry.kind === 'http'
+    ? { kind: 'http', handler: await entry.load(runtime) }
+    : { kind: 'event', handler: await entry.load(runtime) };
 }
-
-const localTargets: LocalTarget[] = [
-  {
-    name: 'recordSpotCosts',
-    kind: 'http',
-    build: async (runtime) => (await import('../recorder/entry.js')).buildRecordSpotCosts(runtime),
-  },
-  {
-    name: 'enforceBudget',
-    kind: 'event',
-    build: async (runtime) => (await import('../budget/entry.js')).buildEnforceBudget(runtime),
-  },
-  {
-    name: 'enforceLabels',
-    kind: 'http',
-    build: async (runtime) => (await import('../labels/entry.js')).buildEnforceLabels(runtime),
-  },
-  {
-    name: 'enforceLabelsOnCreate',
-    kind: 'event',
-    build: async (runtime) =>
-      (await import('../labels/entry.js')).buildEnforceLabelsOnCreate(runtime),
-  },
-  {
-    name: 'triggerRun',
-    kind: 'http',
-    build: async (runtime) => (await import('../runs/entry.js')).buildTriggerRun(runtime),
-  },
-];
-
-async function serve(target: LocalTarget, runtime: Runtime, port: number): Promise<void> {
-  const handler = await target.build(runtime);
-  if (target.kind === 'http') functions.http(target.name, handler as functions.HttpFunction);
-  else functions.cloudEvent(target.name, handler as functions.CloudEventFunction);
-  const server = getTestServer(target.name);
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
-  target.url = `http://${host}:${(server.address() as AddressInfo).port}/`;
-}
-
-const fixture = (path: string): string =>
-  fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url));
 
 function localEnv(sandbox: Sandbox): Record<string, string> {
   return {
     ...sandbox.env(),
     ...runDemoSettings(),
-    COSTGUARD_BUDGET_POLICY_FILE: fixture('policies/budget-default.json'),
-    COSTGUARD_LABEL_POLICY_FILE: fixture('policies/labels.json'),
+    COSTGUARD_BUDGET_POLICY_FILE: repositoryPath('fixtures/policies/budget-default.json'),
+    COSTGUARD_LABEL_POLICY_FILE: repositoryPath('fixtures/policies/labels.json'),
     COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines,research-sandbox',
     COSTGUARD_DATASET: 'costguard',
     COSTGUARD_SLACK_CHANNEL: 'C0COSTGUARD',
@@ -97,13 +57,18 @@ function localEnv(sandbox: Sandbox): Record<string, string> {
 }
 
 /** The story of a day and a half on the demo fleet, told on the simulated clock. */
-async function playDemo(sandbox: Sandbox, runtime: Runtime): Promise<void> {
-  const urlOf = (name: string): string => localTargets.find((t) => t.name === name)?.url ?? '';
+async function playDemo(
+  sandbox: Sandbox,
+  runtime: Runtime,
+  ledger: Ledger,
+  urls: ReadonlyMap<string, string>,
+): Promise<void> {
+  const urlOf = (name: string): string => urls.get(name) ?? '';
   const vmKeys = (status: (s: string) => boolean): string[] =>
     sandbox.fleet
       .live()
       .filter((vm) => status(vm.status))
-      .map((vm) => `${vm.project}/${vm.zone}/${vm.name}`);
+      .map(vmKey);
   out('── Demo ──────────────────────────────────────────────────────────────────');
   out();
   out('1. recordSpotCosts, hourly: every VM hour priced from the Billing Catalog and recorded');
@@ -147,10 +112,7 @@ async function playDemo(sandbox: Sandbox, runtime: Runtime): Promise<void> {
   out();
   out('5. Looker Studio: what the report views hold now');
   const { previewCostViews } = await import('../../deploy/looker-studio.js');
-  await previewCostViews(
-    commonAdapters(runtime, readConfig(commonSettings, runtime.env)).ledger,
-    out,
-  );
+  await previewCostViews(ledger, out);
   out('  open them on a deployed dataset: npm run looker-studio -- --project PROJECT');
   out();
   const { describeDemoDeploy } = await import('../../deploy/demo.js');
@@ -165,7 +127,7 @@ async function playDemo(sandbox: Sandbox, runtime: Runtime): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const fleet = loadFleetFixture(fixture('fleets/demo.json'));
+  const fleet = loadFleetFixture(repositoryPath('fixtures/fleets/demo.json'));
   const sandbox = await startSandbox({ fleet, host, port: sandboxPort });
   const env = localEnv(sandbox);
   // The demo narrates what happens; the functions' own JSON log lines are shown on request.
@@ -184,7 +146,15 @@ async function main(): Promise<void> {
 
   // Each entry point on the next port after the sandbox's (any free port when the sandbox's is 0).
   let port = sandboxPort === 0 ? 0 : sandboxPort + 1;
-  for (const target of localTargets) await serve(target, runtime, port === 0 ? 0 : port++);
+  const urls = new Map<string, string>();
+  for (const entry of ENTRY_POINTS) {
+    const served = await serveTarget(
+      entry.name,
+      await buildTarget(entry, runtime),
+      port === 0 ? 0 : port++,
+    );
+    urls.set(entry.name, served.url);
+  }
 
   const running = sandbox.fleet.live().filter((vm) => vm.status === 'RUNNING');
   out('costguard is running locally on the sandbox (no Google credentials needed)');
@@ -196,7 +166,7 @@ async function main(): Promise<void> {
     `  fleet                  ${sandbox.fleet.live().length} VMs in ${sandbox.fleet.projects.size} projects, ${running.length} running, simulated time ${sandbox.clock.now().toISOString()}`,
   );
   out(`  ledger                 dataset ${config.dataset}: ${applied.length} tables and views`);
-  for (const target of localTargets) out(`  ${target.name.padEnd(22)} ${target.url ?? ''}`);
+  for (const [name, url] of urls) out(`  ${name.padEnd(22)} ${url}`);
   out();
   out('Look around:');
   out(`  curl -s ${sandbox.url}/_sandbox                     # summary`);
@@ -216,7 +186,7 @@ async function main(): Promise<void> {
   );
   out();
 
-  if (!args.has('--no-demo')) await playDemo(sandbox, runtime);
+  if (!args.has('--no-demo')) await playDemo(sandbox, runtime, ledger, urls);
 
   if (args.has('--once')) {
     await sandbox.close();
@@ -229,6 +199,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`${errorMessage(error)}\n`);
   process.exit(1);
 });

@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { ROOT } from '../support/fixtures.js';
 
 describe('importing the functions module', () => {
   it('registers every public target, reads no configuration, builds no client and loads no client library', () => {

@@ -1,9 +1,7 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { ROOT } from '../support/fixtures.js';
 
 // `npm start -- --once` as a user runs it, on free loopback ports, with no Google credentials.
 describe('the local run', () => {
