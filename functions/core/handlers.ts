@@ -4,7 +4,7 @@ import type {
   Request,
   Response,
 } from '@google-cloud/functions-framework';
-import { isTransient, PermanentError, ValidationError } from './errors.js';
+import { errorMessage, isTransient, PermanentError, ValidationError } from './errors.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -85,15 +85,12 @@ export function lazyHttp(
   logger: () => Logger,
   load: () => Promise<HttpFunction>,
 ): HttpFunction {
-  let handler: Promise<HttpFunction> | undefined;
+  const handler = builtOnFirstCall(target, logger, load);
   return async (request, response) => {
-    handler ??= load();
     let fn: HttpFunction;
     try {
-      fn = await handler;
-    } catch (error) {
-      handler = undefined;
-      logger().critical(error instanceof Error ? error.message : String(error), { target, error });
+      fn = await handler({});
+    } catch {
       response
         .status(500)
         .json({ error: 'The function is not configured correctly; see its logs' });
@@ -108,21 +105,31 @@ export function lazyEvent<T>(
   logger: () => Logger,
   load: () => Promise<(event: CloudEvent<T>) => Promise<void>>,
 ): (event: CloudEvent<T>) => Promise<void> {
-  let handler: Promise<(event: CloudEvent<T>) => Promise<void>> | undefined;
+  const handler = builtOnFirstCall(target, logger, load);
   return async (event) => {
+    const fn = await handler({ eventId: event.id });
+    await fn(event);
+  };
+}
+
+/**
+ * The handler `load` builds, built once and shared; a failed build is logged (with the
+ * caller's context) and rethrown, and the next call tries again.
+ */
+function builtOnFirstCall<F>(
+  target: string,
+  logger: () => Logger,
+  load: () => Promise<F>,
+): (context: Record<string, unknown>) => Promise<F> {
+  let handler: Promise<F> | undefined;
+  return async (context) => {
     handler ??= load();
-    let fn: (event: CloudEvent<T>) => Promise<void>;
     try {
-      fn = await handler;
+      return await handler;
     } catch (error) {
       handler = undefined;
-      logger().critical(error instanceof Error ? error.message : String(error), {
-        target,
-        eventId: event.id,
-        error,
-      });
+      logger().critical(errorMessage(error), { target, ...context, error });
       throw error;
     }
-    await fn(event);
   };
 }

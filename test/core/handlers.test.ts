@@ -1,6 +1,4 @@
-import type { AddressInfo } from 'node:net';
 import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -8,25 +6,24 @@ import {
   TransientError,
   ValidationError,
 } from '../../functions/core/errors.js';
-import { eventHandler, httpHandler, lazyHttp } from '../../functions/core/handlers.js';
+import { eventHandler, httpHandler, lazyEvent, lazyHttp } from '../../functions/core/handlers.js';
 import { createMemoryLogger } from '../../functions/core/logger.js';
+import { serveTarget } from '../../functions/sandbox/serve-target.js';
 
 async function call(
   target: string,
   body: unknown = {},
 ): Promise<{ status: number; body: unknown }> {
-  const server = getTestServer(target).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
+  const served = await serveTarget(target);
   try {
-    const { port } = server.address() as AddressInfo;
-    const response = await fetch(`http://127.0.0.1:${port}/`, {
+    const response = await fetch(served.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
     return { status: response.status, body: await response.json() };
   } finally {
-    server.close();
+    await served.close();
   }
 }
 
@@ -103,5 +100,43 @@ describe('the event edge', () => {
       ['ERROR', 'Event failed permanently; acknowledged', 'm-1'],
       ['ERROR', 'Event failed transiently; rethrowing for retry', 'm-1'],
     ]);
+  });
+
+  it('logs a configuration error as one CRITICAL line with the event id, rethrows it and builds again on the next delivery', async () => {
+    const startup = createMemoryLogger();
+    const handled: string[] = [];
+    let attempts = 0;
+    const handler = lazyEvent<unknown>(
+      'edge-event',
+      () => startup,
+      () => {
+        attempts++;
+        if (attempts === 1) {
+          return Promise.reject(
+            new ConfigError('Invalid configuration: COSTGUARD_PROJECTS: not set'),
+          );
+        }
+        return Promise.resolve((delivered: functions.CloudEvent<unknown>) => {
+          handled.push(delivered.id);
+          return Promise.resolve();
+        });
+      },
+    );
+
+    const first = handler(event);
+
+    await expect(first).rejects.toThrow('Invalid configuration: COSTGUARD_PROJECTS: not set');
+    expect(startup.entries).toEqual([
+      expect.objectContaining({
+        severity: 'CRITICAL',
+        message: 'Invalid configuration: COSTGUARD_PROJECTS: not set',
+        target: 'edge-event',
+        eventId: 'm-1',
+      }),
+    ]);
+    await handler({ ...event, id: 'm-2' });
+    await handler({ ...event, id: 'm-3' });
+    expect(handled).toEqual(['m-2', 'm-3']);
+    expect(attempts).toBe(2);
   });
 });
