@@ -20,11 +20,11 @@ export const ZONE = /^[a-z]+-[a-z]+\d+-[a-z]$/;
 export const REGION = /^[a-z]+-[a-z]+\d+$/;
 export const RESOURCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const BUCKET = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
-export const ENV_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+const ENV_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
 /** Any value a request may pass in an environment override, before the per-variable rule. */
-export const ENV_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+const ENV_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 /** Compute's maxRunDuration and Cloud Run's task timeout both stop at 7 days. */
-export const MAX_RUN_HOURS = 168;
+const MAX_RUN_HOURS = 168;
 
 const targets = z
   .array(z.string().regex(TARGET, 'a make target: letters, digits, "_", "." or "-"'))
@@ -145,13 +145,10 @@ export function readTriggerRunConfig(env: Env): TriggerRunConfig {
       outside.map(([name, p]) => `${name} uses ${p.project}`).join(', '),
     );
   }
+  const { pipelines: configured, dryRun, publicUrl, ...common } = raw;
   const byName = new Map<string, Pipeline>(
-    Object.entries(raw.pipelines).map(([name, p]) => [name, Object.freeze({ ...p, name })]),
+    Object.entries(configured).map(([name, p]) => [name, Object.freeze({ ...p, name })]),
   );
-  const common = Object.fromEntries(
-    Object.entries(raw).filter(([key]) => key in commonSettings),
-  ) as ConfigOf<typeof commonSettings>;
-  const { dryRun, publicUrl } = raw;
   return Object.freeze({
     ...common,
     runs: Object.freeze({

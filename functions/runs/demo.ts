@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Runtime } from '../adapters/runtime.js';
 import type { PriceLookup } from '../core/pricing.js';
+import { repositoryPath } from '../core/repository-path.js';
 import { planBatchRun } from '../sandbox/batch-vm.js';
 import { addCloudRunJob, cloudRunState, fixtureCloudRunJobs } from '../sandbox/routes/cloud-run.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
+import { serveTarget, type ServedTarget } from '../sandbox/serve-target.js';
 import { buildTriggerRun } from './entry.js';
 import { isActive, type RunStatus } from './run-record.js';
 
@@ -16,12 +15,10 @@ import { isActive, type RunStatus } from './run-record.js';
  * of `feature-extraction` as a Cloud Run Job execution, then move the simulated clock and
  * follow both through `GET /runs/{runId}` until they end, printing what a caller would see.
  */
-const FIXTURES = new URL('../../fixtures/runs/', import.meta.url);
-
 /** The settings triggerRun needs on the demo fleet; merge them into the local environment. */
 export function runDemoSettings(): Record<string, string> {
   return {
-    COSTGUARD_PIPELINES: readFileSync(new URL('demo-pipelines.json', FIXTURES), 'utf8'),
+    COSTGUARD_PIPELINES: readFileSync(repositoryPath('fixtures/runs/demo-pipelines.json'), 'utf8'),
   };
 }
 
@@ -86,18 +83,16 @@ export async function playRunDemo(options: RunDemoOptions): Promise<RunDemoOutco
     },
   );
 
-  let base = options.url;
-  let server: ReturnType<typeof getTestServer> | undefined;
-  if (!base) {
-    functions.http(
-      'triggerRunDemo',
-      await buildTriggerRun(options.runtime, options.prices ? { prices: options.prices } : {}),
-    );
-    server = getTestServer('triggerRunDemo');
-    const listening = server;
-    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/`;
-  }
+  const served: ServedTarget = options.url
+    ? { url: options.url, close: () => Promise.resolve() }
+    : await serveTarget('triggerRunDemo', {
+        kind: 'http',
+        handler: await buildTriggerRun(
+          options.runtime,
+          options.prices ? { prices: options.prices } : {},
+        ),
+      });
+  const base = served.url;
   try {
     out('triggerRun demo: two pipeline runs followed on the simulated clock');
     const requests = [
@@ -142,10 +137,6 @@ export async function playRunDemo(options: RunDemoOptions): Promise<RunDemoOutco
     out(`  GET /runs?limit=5 -> ${(listed.body.runs as unknown[]).length} runs`);
     return { runs, simulatedMinutes: minutes };
   } finally {
-    if (server) {
-      const closing = server;
-      closing.closeAllConnections();
-      await new Promise<void>((resolve) => closing.close(() => resolve()));
-    }
+    await served.close();
   }
 }

@@ -15,7 +15,7 @@ export const MARKERS = {
 /** How long a claimed VM may stay TERMINATED before the run counts as never started. */
 export const START_GRACE_MS = 5 * 60_000;
 /** Slack between a deadline and the stop that Compute's maxRunDuration makes. */
-export const DEADLINE_SLACK_MS = 60_000;
+const DEADLINE_SLACK_MS = 60_000;
 
 export interface VmObservation {
   /** Undefined when the VM no longer exists. */

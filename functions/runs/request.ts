@@ -10,8 +10,8 @@ import { PIPELINE_NAME, RUN_ID, TARGET } from './run-id.js';
  * only ever compared against allow-lists, never passed on as text of its own.
  */
 export const MAX_BODY_BYTES = 16 * 1024;
-export const MAX_LIST_LIMIT = 100;
-export const DEFAULT_LIST_LIMIT = 20;
+const MAX_LIST_LIMIT = 100;
+const DEFAULT_LIST_LIMIT = 20;
 
 export type RunsRoute =
   | { kind: 'start' }

@@ -15,7 +15,7 @@ import {
  * `run_id/event/status`, so a retried or repeated write lands once), and read the latest
  * snapshot per run with de-duplication on read.
  */
-export const RUNS_TABLE = 'runs';
+const RUNS_TABLE = 'runs';
 
 const LATEST = `QUALIFY ROW_NUMBER() OVER (
     PARTITION BY run_id
@@ -24,11 +24,12 @@ const LATEST = `QUALIFY ROW_NUMBER() OVER (
 
 type Row = Record<string, unknown>;
 
-function iso(date: Date | undefined): string | null {
+/** A time as the API and the ledger's TIMESTAMP columns take it; null when unset. */
+export function iso(date: Date | undefined): string | null {
   return date ? date.toISOString() : null;
 }
 
-/** A TIMESTAMP as the BigQuery client returns it (BigQueryTimestamp, Date or text). */
+/** A time as the BigQuery client (BigQueryTimestamp, Date or text) or Compute (RFC 3339 text) gives it. */
 export function timestampOf(value: unknown): Date | undefined {
   if (value instanceof Date) return value;
   const inner =
@@ -72,7 +73,7 @@ function costOf(row: Row): RunCost | undefined {
   };
 }
 
-export function toRow(record: RunRecord, event: RunEvent, recordedAt: Date): Row {
+function toRow(record: RunRecord, event: RunEvent, recordedAt: Date): Row {
   return {
     run_id: record.runId,
     event,
@@ -105,7 +106,7 @@ export function toRow(record: RunRecord, event: RunEvent, recordedAt: Date): Row
   };
 }
 
-export function fromRow(row: Row): RunRecord {
+function fromRow(row: Row): RunRecord {
   const requestedAt = timestampOf(row.requested_at);
   const deadline = timestampOf(row.deadline);
   const runId = textOf(row.run_id);

@@ -3,17 +3,10 @@
  * current state is the latest snapshot (highest status rank, then event order). Status names
  * are the API's; DRY_RUN and REFUSED record decisions that started nothing.
  */
-export const ACTIVE_STATUSES = ['STARTING', 'RUNNING'] as const;
-export const FINAL_STATUSES = [
-  'SUCCEEDED',
-  'FAILED',
-  'PREEMPTED',
-  'CANCELLED',
-  'TIMED_OUT',
-] as const;
+const ACTIVE_STATUSES = ['STARTING', 'RUNNING'] as const;
 
 export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
-export type FinalStatus = (typeof FINAL_STATUSES)[number];
+export type FinalStatus = 'SUCCEEDED' | 'FAILED' | 'PREEMPTED' | 'CANCELLED' | 'TIMED_OUT';
 export type RunStatus = ActiveStatus | FinalStatus | 'DRY_RUN' | 'REFUSED';
 
 export type Executor = 'vm' | 'cloud-run-job';

@@ -1,3 +1,4 @@
+import { iso } from './run-ledger.js';
 import type { RunRecord } from './run-record.js';
 
 /** A run as the API shows it: times as ISO text, where the logs are, and the cost so far. */
@@ -24,10 +25,6 @@ export interface RunView {
 
 export function statusUrlOf(publicUrl: string, runId: string): string {
   return `${publicUrl}/runs/${runId}`;
-}
-
-function iso(date: Date | undefined): string | null {
-  return date ? date.toISOString() : null;
 }
 
 export function viewOf(record: RunRecord, publicUrl: string): RunView {

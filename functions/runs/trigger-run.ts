@@ -60,7 +60,7 @@ function reply(status: number, body: unknown, headers?: Record<string, string>):
   return headers ? { status, body, headers } : { status, body };
 }
 
-export function resourceOf(pipeline: Pipeline): string {
+function resourceOf(pipeline: Pipeline): string {
   return pipeline.executor === 'vm'
     ? vmResource(pipeline.project, pipeline.zone, pipeline.instance)
     : jobResource(pipeline.project, pipeline.region, pipeline.job);
@@ -77,6 +77,8 @@ function sameStatus(a: RunRecord, b: RunRecord): boolean {
 interface Refreshed {
   readonly record: RunRecord;
   readonly usage: RunUsage | undefined;
+  /** Whether this look recorded the run's end, and with it the cost it carries. */
+  readonly ended: boolean;
 }
 
 export class RunService {
@@ -112,11 +114,13 @@ export class RunService {
     const { pipeline } = request;
     const now = clock.now();
     const hash = requestHash(request);
-    // A dry run never takes the key's run id, so switching dry-run off later starts the run.
-    const runId = key && !this.config.dryRun ? runIdForKey(pipeline.name, key) : this.newRunId();
+    // A dry run never takes the key's run id, so switching dry-run off later starts the run; its
+    // random id has no earlier record to look up.
+    const keyed = key && !this.config.dryRun ? key : undefined;
+    const runId = keyed ? runIdForKey(pipeline.name, keyed) : this.newRunId();
     const log = logger.child({ runId, pipeline: pipeline.name, target: request.target, caller });
 
-    const earlier = key ? await ledger.latest(runId) : undefined;
+    const earlier = keyed ? await ledger.latest(runId) : undefined;
     if (earlier && earlier.requestHash !== hash) {
       log.warn('Idempotency-Key reused for a different request; refused');
       return reply(422, { error: 'This Idempotency-Key was used for a different request', runId });
@@ -272,7 +276,8 @@ export class RunService {
 
   /** The run as it is now: active runs are looked at (and their end recorded), others read. */
   private async current(record: RunRecord): Promise<RunRecord> {
-    const { record: refreshed, usage } = await this.refresh(record);
+    const { record: refreshed, usage, ended } = await this.refresh(record);
+    if (ended) return refreshed;
     return { ...refreshed, cost: await this.costOf(refreshed, usage) };
   }
 
@@ -293,7 +298,7 @@ export class RunService {
   private async look(record: RunRecord): Promise<Refreshed> {
     const pipeline = this.config.pipelines.get(record.pipeline);
     if (!isActive(record.status) || !pipeline || pipeline.executor !== record.executor) {
-      return { record, usage: undefined };
+      return { record, usage: undefined, ended: false };
     }
     const { clock, logger } = this.deps;
     const executor = this.deps.executorFor(pipeline);
@@ -316,12 +321,12 @@ export class RunService {
       detail: decision.detail ?? record.detail,
       execution: decision.execution ?? record.execution,
     };
-    if (sameStatus(record, next)) return { record: next, usage };
+    if (sameStatus(record, next)) return { record: next, usage, ended: false };
     if (final) next = { ...next, cost: await this.costOf(next, usage) };
     await this.deps.ledger.append(next, decision.stopVm ? 'timed-out' : 'observed');
     log.notice('Run status changed', { from: record.status, to: next.status, detail: next.detail });
     if (final) await this.notify(finishedMessage(next), record.runId);
-    return { record: next, usage };
+    return { record: next, usage, ended: final };
   }
 
   /** Recorder rows for the run plus uptime × price for what they do not cover yet. */

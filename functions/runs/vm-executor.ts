@@ -5,12 +5,13 @@ import type { Clock } from '../core/clock.js';
 import { isPreconditionFailed, isTransient, PermanentError } from '../core/errors.js';
 import { LABEL } from '../core/labels.js';
 import type { Logger } from '../core/logger.js';
-import type { VmRef } from '../core/vm.js';
+import { vmKey, type VmRef } from '../core/vm.js';
 import { apiMessage } from './api-message.js';
 import type { VmPipeline } from './config.js';
 import type { Observation, RunExecutor, StartHooks, StartOutcome } from './executor.js';
 import { MARKERS, planVmStatus, type VmObservation } from './plan-status.js';
 import { requestIdFor, RUN_METADATA } from './run-id.js';
+import { timestampOf } from './run-ledger.js';
 import type { RunRecord } from './run-record.js';
 
 /**
@@ -21,13 +22,7 @@ import type { RunRecord } from './run-record.js';
  */
 type IInstance = protos.google.cloud.compute.v1.IInstance;
 
-export const ERROR_TEXT_BYTES = 2048;
-
-function timeOf(value: string | null | undefined): Date | undefined {
-  if (!value) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
-}
+const ERROR_TEXT_BYTES = 2048;
 
 export interface VmExecutorDeps {
   fleet: Pick<
@@ -56,7 +51,7 @@ export class VmExecutor implements RunExecutor {
   }
 
   describeStart(run: RunRecord): string[] {
-    const vm = `${this.ref.project}/${this.ref.zone}/${this.ref.name}`;
+    const vm = vmKey(this.ref);
     return [
       `set metadata ${Object.values(RUN_METADATA).join(', ')} on ${vm} under its fingerprint`,
       `set label ${LABEL.run}=${run.runId} on ${vm}`,
@@ -79,11 +74,19 @@ export class VmExecutor implements RunExecutor {
     const labelled = instance.labels?.[LABEL.run] === run.runId;
     if (labelled && !claimedEarlier) {
       // The VM booted for this run already (the script clears the keys at boot): never twice.
-      return { kind: 'started', status: 'RUNNING', startedAt: timeOf(instance.lastStartTimestamp) };
+      return {
+        kind: 'started',
+        status: 'RUNNING',
+        startedAt: timestampOf(instance.lastStartTimestamp),
+      };
     }
     if (claimedEarlier && status !== 'TERMINATED') {
       // An earlier attempt for this very run got as far as starting the VM.
-      return { kind: 'started', status: 'RUNNING', startedAt: timeOf(instance.lastStartTimestamp) };
+      return {
+        kind: 'started',
+        status: 'RUNNING',
+        startedAt: timestampOf(instance.lastStartTimestamp),
+      };
     }
     if (status !== 'TERMINATED') {
       return {
@@ -184,8 +187,8 @@ export class VmExecutor implements RunExecutor {
     const observation: VmObservation = {
       status,
       runLabel: instance?.labels?.[LABEL.run],
-      lastStartAt: timeOf(instance?.lastStartTimestamp),
-      lastStopAt: timeOf(instance?.lastStopTimestamp),
+      lastStartAt: timestampOf(instance?.lastStartTimestamp),
+      lastStopAt: timestampOf(instance?.lastStopTimestamp),
       markers,
       errorText: errorText?.replace(/[^\P{Cc}\n\t]/gu, ''),
       preemptedAt,
@@ -207,7 +210,7 @@ export class VmExecutor implements RunExecutor {
     );
     const times = operations
       .filter((op) => op.targetName === this.ref.name)
-      .map((op) => timeOf(op.insertTime))
+      .map((op) => timestampOf(op.insertTime))
       .filter((t): t is Date => t !== undefined && t.getTime() >= since.getTime())
       .sort((a, b) => a.getTime() - b.getTime());
     return times[0];

@@ -3,7 +3,7 @@
  * request makes, over a series of batch VM runs (start, a status read while running, a status
  * read that notices the end) and Cloud Run runs. Loopback only; about half a minute for 25 runs.
  *
- *   npx tsx test/runs/bench-trigger-run.ts [runs]
+ *   npx tsx test/bench/trigger-run.ts [runs]
  */
 import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
 import { serveTriggerRun, startRunsSandbox } from '../runs/support.js';

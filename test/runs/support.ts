@@ -1,11 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
 import { buildTriggerRun } from '../../functions/runs/entry.js';
+import { serveTarget } from '../../functions/sandbox/serve-target.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
@@ -83,11 +80,11 @@ export async function serveTriggerRun(
   const runtime = sandboxRuntime(sandbox, env);
   const { ledger } = commonAdapters(runtime, readConfig(commonSettings, runtime.env));
   await ledger.migrate();
-  const name = `triggerRunTest${++served}`;
-  functions.http(name, await buildTriggerRun(runtime, { prices }));
-  const server: Server = getTestServer(name);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const target = await serveTarget(`triggerRunTest${++served}`, {
+    kind: 'http',
+    handler: await buildTriggerRun(runtime, { prices }),
+  });
+  const url = target.url.replace(/\/$/, '');
   return {
     url,
     sandbox,
@@ -110,10 +107,7 @@ export async function serveTriggerRun(
       }
       return { status: response.status, body: parsed, headers: response.headers };
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => target.close(),
   };
 }
 

@@ -156,7 +156,9 @@ describe('triggerRun on the batch VM', () => {
       // Act
       const early = await status(runId);
       sandbox.clock.advance(minutes * MINUTE);
+      const askedBefore = api.prices.asked.length;
       const late = await status(runId);
+      const askedAtEnd = api.prices.asked.slice(askedBefore);
       const again = await status(runId);
 
       // Assess
@@ -164,6 +166,8 @@ describe('triggerRun on the batch VM', () => {
       expect(late.status).toBe(200);
       expect(late.body).toMatchObject({ status: expected, ...fields });
       expect(again.body).toEqual(late.body);
+      // The read that notices the end prices the run once, and the cost it recorded is the one shown.
+      expect(askedAtEnd).toEqual([expect.objectContaining({ machineType: 'c2-standard-8' })]);
       expect(vm().status).toBe('TERMINATED');
       const rows = await runRows(api, runId);
       expect(rows.map((r) => r.status)).toEqual(['STARTING', 'RUNNING', expected]);
@@ -517,8 +521,13 @@ describe('triggerRun on the batch VM', () => {
 
   it('plans without acting in dry-run mode', async () => {
     const dry = await serveTriggerRun(sandbox, runsEnv({ COSTGUARD_RUNS_DRY_RUN: 'true' }));
+    const queries = () => sandbox.calls.filter((c) => c.route.startsWith('bigquery.jobs.')).length;
     try {
-      const reply = await dry.call('POST', '/runs', { body: START, headers: ALICE });
+      const queriedBefore = queries();
+      const reply = await dry.call('POST', '/runs', {
+        body: START,
+        headers: { ...ALICE, 'idempotency-key': 'nightly-2026-11-20' },
+      });
 
       expect(reply.status).toBe(200);
       expect(reply.body).toMatchObject({
@@ -534,6 +543,8 @@ describe('triggerRun on the batch VM', () => {
       ]);
       expect(mutations()).toEqual([]);
       expect(vm().status).toBe('TERMINATED');
+      // One read, the busy check: a dry run's random id has no earlier run to look up by its key.
+      expect(queries() - queriedBefore).toBe(1);
       expect((await runRows(dry)).map((r) => r.status)).toEqual(['DRY_RUN']);
     } finally {
       await dry.close();
