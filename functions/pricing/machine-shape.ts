@@ -14,7 +14,10 @@ export interface MachineShape {
   readonly gpus: readonly AttachedGpu[];
 }
 
-/** The machine-types port: the shape of a machine type by name, or undefined when none exists. */
+/**
+ * The machine-types port: the shape of a machine type by name, or undefined when none exists.
+ * Implementations cache shapes (the pricing engine asks on every new quote) but not failures.
+ */
 export interface MachineShapes {
   shape(machineType: string): Promise<MachineShape | undefined>;
 }

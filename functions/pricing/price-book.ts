@@ -57,12 +57,10 @@ export function priceBookFrom(file: unknown): PriceBook {
   return { capturedAt, currency, table };
 }
 
-/** The bundled price book, `fixtures/pricing/price-book.json`. */
-export function bundledPriceBookPath(): string {
-  return repositoryPath('fixtures/pricing/price-book.json');
-}
-
-export function loadPriceBook(path = bundledPriceBookPath()): PriceBook {
+/** A price book file; by default the bundled one, `fixtures/pricing/price-book.json`. */
+export function loadPriceBook(
+  path = repositoryPath('fixtures/pricing/price-book.json'),
+): PriceBook {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

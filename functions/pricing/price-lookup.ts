@@ -1,18 +1,24 @@
 import { HOUR_MS, type Clock } from '../core/clock.js';
 import { errorMessage, TransientError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { HourlyRate, PricedMachine, PriceLookup } from '../core/pricing.js';
+import {
+  pricedMachineKey,
+  type HourlyRate,
+  type PricedMachine,
+  type PriceLookup,
+} from '../core/pricing.js';
 import { buildPriceTable, type CatalogSource } from './catalog-skus.js';
 import type { MachineShape, MachineShapes } from './machine-shape.js';
 import { loadPriceBook, type PriceBook } from './price-book.js';
-import { priceMachine, pricedShapeOf, type PricedShape } from './price-machine.js';
+import { componentsOf, priceMachine, type PricedShape } from './price-machine.js';
 import type { PriceTable } from './price-table.js';
 
 /**
  * The pricing engine behind the PriceLookup port. Prices come from the Cloud Billing Catalog,
  * loaded on first use and refreshed daily (Spot prices change at most once a day); while the
  * catalog cannot be reached, or lacks a component, the bundled price book prices the machine;
- * failing both, the rate is zero with source `unknown`. Everything is cached per instance.
+ * failing both, the rate is zero with source `unknown`. Prices and quotes are cached per instance;
+ * machine shapes by the MachineShapes implementation.
  */
 export interface PriceLookupOptions {
   catalog: CatalogSource;
@@ -60,7 +66,6 @@ export function createPriceLookup(options: PriceLookupOptions): PricingEngine {
   let book: PriceBook | undefined;
   let bookError: string | undefined;
   const quotes = new Map<string, Promise<PriceQuote>>();
-  const shapes = new Map<string, Promise<MachineShape | undefined>>();
 
   const priceBook = (): PriceBook | undefined => {
     if (book || bookError) return book;
@@ -118,17 +123,6 @@ export function createPriceLookup(options: PriceLookupOptions): PricingEngine {
     await loading;
   };
 
-  const shapeOf = (machineType: string): Promise<MachineShape | undefined> => {
-    let shape = shapes.get(machineType);
-    if (!shape) {
-      shape = machineTypes.shape(machineType);
-      shapes.set(machineType, shape);
-      // A failed lookup is not remembered: the next quote asks again.
-      shape.catch(() => shapes.delete(machineType));
-    }
-    return shape;
-  };
-
   const unknown = (shape: PricedShape | undefined): PriceQuote => ({
     rate: {
       hourly: 0,
@@ -143,7 +137,7 @@ export function createPriceLookup(options: PriceLookupOptions): PricingEngine {
   const compute = async (machine: PricedMachine): Promise<PriceQuote> => {
     let shape: MachineShape | undefined;
     try {
-      shape = await shapeOf(machine.machineType);
+      shape = await machineTypes.shape(machine.machineType);
     } catch (error) {
       logger.warn('Machine type lookup failed; the machine is priced as unknown', {
         machineType: machine.machineType,
@@ -151,24 +145,23 @@ export function createPriceLookup(options: PriceLookupOptions): PricingEngine {
       });
       return unknown(undefined);
     }
-    if (!shape) return unknown(undefined);
-    const priced = pricedShapeOf(machine, shape);
+    const parts = shape ? componentsOf(machine, shape) : undefined;
+    if (!parts) return unknown(undefined);
     const fromCatalog = catalogPrices
-      ? priceMachine(catalogPrices.table, 'catalog', machine, shape)
+      ? priceMachine(catalogPrices.table, 'catalog', machine, parts)
       : undefined;
-    if (fromCatalog) return { rate: fromCatalog, shape: priced };
+    if (fromCatalog) return { rate: fromCatalog, shape: parts.priced };
     const fromBook = priceBook();
     const bookRate = fromBook
-      ? priceMachine(fromBook.table, 'price-book', machine, shape)
+      ? priceMachine(fromBook.table, 'price-book', machine, parts)
       : undefined;
-    if (bookRate) return { rate: bookRate, shape: priced };
-    return unknown(priced);
+    if (bookRate) return { rate: bookRate, shape: parts.priced };
+    return unknown(parts.priced);
   };
 
   const quote = async (machine: PricedMachine): Promise<PriceQuote> => {
     await ensureCatalog();
-    const gpus = machine.gpus.map((g) => `${g.type}x${g.count}`).join('+');
-    const key = `${generation}|${machine.region}|${machine.machineType}|${machine.provisioningModel}|${gpus}`;
+    const key = `${generation}|${pricedMachineKey(machine)}`;
     let result = quotes.get(key);
     if (!result) {
       result = compute(machine);

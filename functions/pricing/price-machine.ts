@@ -26,12 +26,19 @@ interface Component {
   quantity: number;
 }
 
+/** What a machine is billed for: the components to price, and the shape they add up to. */
+export interface MachineComponents {
+  readonly components: readonly Component[];
+  readonly priced: PricedShape;
+}
+
 const MB_PER_GIB = 1024;
 
-function componentsOf(
+/** The machine's components, or undefined when its type name is not one Compute uses. */
+export function componentsOf(
   machine: PricedMachine,
   shape: MachineShape,
-): { components: Component[]; priced: PricedShape } | undefined {
+): MachineComponents | undefined {
   const name = parseMachineTypeName(machine.machineType);
   if (!name) return undefined;
   const gpus = machine.gpus.length > 0 ? machine.gpus : shape.gpus;
@@ -92,25 +99,15 @@ function total(
   return currency === undefined ? undefined : { amount, currency };
 }
 
-/** What the machine is billed for: vCPUs (fractional for shared core), memory and GPUs. */
-export function pricedShapeOf(
-  machine: PricedMachine,
-  shape: MachineShape,
-): PricedShape | undefined {
-  return componentsOf(machine, shape)?.priced;
-}
-
 /** The machine's rate from one table, or undefined when the table lacks a component it needs. */
 export function priceMachine(
   table: PriceTable,
   source: PriceSource,
   machine: PricedMachine,
-  shape: MachineShape,
+  { components }: MachineComponents,
 ): HourlyRate | undefined {
-  const parts = componentsOf(machine, shape);
-  if (!parts) return undefined;
-  const onDemand = total(table, machine.region, parts.components, 'onDemand');
-  const spot = total(table, machine.region, parts.components, 'spot');
+  const onDemand = total(table, machine.region, components, 'onDemand');
+  const spot = total(table, machine.region, components, 'spot');
   if (!onDemand) return undefined;
   if (spot && spot.currency !== onDemand.currency) return undefined;
   const spotLike = isSpotLike(machine.provisioningModel);

@@ -7,7 +7,7 @@
  * list public SKUs); with GCP_EMULATOR_HOST or BILLING_CATALOG_EMULATOR_HOST, the sandbox's.
  */
 import { pathToFileURL } from 'node:url';
-import { BillingCatalog } from '../adapters/billing-catalog.js';
+import { BillingCatalog, COMPUTE_ENGINE_SERVICE } from '../adapters/billing-catalog.js';
 import type { Clients } from '../adapters/clients.js';
 import { createClients } from '../adapters/clients.js';
 import { resolveEndpoints } from '../adapters/endpoints.js';
@@ -25,7 +25,7 @@ export async function refreshPriceBook(
 ): Promise<PriceBookFile & { description: string; service: string }> {
   const catalog = new BillingCatalog(() => clients.catalog(), { logger, currency });
   const book = priceBookFileFrom(await catalog.listSkus(), now);
-  return { description: DESCRIPTION, service: 'services/6F81-5844-456A', ...book };
+  return { description: DESCRIPTION, service: COMPUTE_ENGINE_SERVICE, ...book };
 }
 
 // Run as a script only; importing the module (tests) does nothing.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PricedMachine } from '../../functions/core/pricing.js';
 import type { AttachedGpu, ProvisioningModel } from '../../functions/core/vm.js';
 import { buildPriceTable } from '../../functions/pricing/catalog-skus.js';
-import { priceMachine, pricedShapeOf } from '../../functions/pricing/price-machine.js';
+import { componentsOf, priceMachine } from '../../functions/pricing/price-machine.js';
 import { catalogFixtureSkus, fixtureMachineShapes } from './pricing-fixtures.js';
 
 // Catalog fixture prices in us-central1/us-east1/us-west1 ("running in Americas"), USD per hour:
@@ -39,12 +39,15 @@ async function quote(c: Case) {
     provisioningModel: c.model ?? 'SPOT',
     gpus: c.gpus ?? [],
   };
-  const shape = await shapes.shape(c.machineType);
-  if (!shape) throw new Error(`no shape for ${c.machineType}`);
-  return {
-    rate: priceMachine(table, 'catalog', machine, shape),
-    shape: pricedShapeOf(machine, shape),
-  };
+  const parts = await componentsFor(machine);
+  return { rate: priceMachine(table, 'catalog', machine, parts), shape: parts.priced };
+}
+
+async function componentsFor(machine: PricedMachine) {
+  const shape = await shapes.shape(machine.machineType);
+  const parts = shape && componentsOf(machine, shape);
+  if (!parts) throw new Error(`no components for ${machine.machineType}`);
+  return parts;
 }
 
 describe('priceMachine with catalog SKUs (hand-computed)', () => {
@@ -253,19 +256,17 @@ describe('priceMachine with catalog SKUs (hand-computed)', () => {
     ['a region the catalog does not cover', 'n2-standard-8', 'me-west1'],
     ['a family the region does not offer (no A2 in Columbus)', 'a2-highgpu-1g', 'us-east5'],
   ])('cannot price %s', async (_what, machineType, region) => {
-    const shape = await shapes.shape(machineType);
     const machine: PricedMachine = { region, machineType, provisioningModel: 'SPOT', gpus: [] };
-    expect(shape && priceMachine(table, 'catalog', machine, shape)).toBeUndefined();
+    expect(priceMachine(table, 'catalog', machine, await componentsFor(machine))).toBeUndefined();
   });
 
   it('cannot price a GPU the catalog has no SKU for', async () => {
-    const shape = await shapes.shape('n1-standard-4');
     const machine: PricedMachine = {
       region: 'us-central1',
       machineType: 'n1-standard-4',
       provisioningModel: 'SPOT',
       gpus: [{ type: 'nvidia-tesla-k80', count: 1 }],
     };
-    expect(shape && priceMachine(table, 'catalog', machine, shape)).toBeUndefined();
+    expect(priceMachine(table, 'catalog', machine, await componentsFor(machine))).toBeUndefined();
   });
 });
