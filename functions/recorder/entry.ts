@@ -25,7 +25,7 @@ const recordRequest = z
   .object({ catchUpHours: z.number().int().min(1).max(168).optional() })
   .strict();
 
-export function parseRecordRequest(request: Pick<Request, 'method' | 'body'>): RecordRequest {
+function parseRecordRequest(request: Pick<Request, 'method' | 'body'>): RecordRequest {
   if (request.method !== 'POST' && request.method !== 'GET') {
     throw new ValidationError(`Method ${request.method} is not allowed; use POST`);
   }
@@ -50,7 +50,7 @@ export function parseRecordRequest(request: Pick<Request, 'method' | 'body'>): R
   return parsed.data.catchUpHours === undefined ? {} : { catchUpHours: parsed.data.catchUpHours };
 }
 
-export function replyFor(summary: RecordSummary, projects: number): HttpReply {
+function replyFor(summary: RecordSummary, projects: number): HttpReply {
   if (summary.failures.some((f) => f.retryable)) {
     return {
       status: 503,
@@ -97,12 +97,10 @@ export function createRecorderFor(runtime: Runtime): { recorder: Recorder; proje
   return { recorder, projects: config.projects.length };
 }
 
-export async function buildRecordSpotCosts(runtime: Runtime): Promise<HttpFunction> {
+export function buildRecordSpotCosts(runtime: Runtime): HttpFunction {
   const { recorder, projects } = createRecorderFor(runtime);
-  return Promise.resolve(
-    httpHandler(runtime.logger, async (request) => {
-      const summary = await recorder.record(parseRecordRequest(request));
-      return replyFor(summary, projects);
-    }),
-  );
+  return httpHandler(runtime.logger, async (request) => {
+    const summary = await recorder.record(parseRecordRequest(request));
+    return replyFor(summary, projects);
+  });
 }

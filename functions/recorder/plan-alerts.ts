@@ -45,7 +45,7 @@ export interface SpotAlert {
 }
 
 // With less history than this, an average says too little to call anything a spike.
-export const MIN_HISTORY_HOURS = 12;
+const MIN_HISTORY_HOURS = 12;
 const TRAILING_HOURS = 24;
 const TOP_VMS = 5;
 const OVERALL = 'overall';
@@ -55,10 +55,12 @@ interface HourTotals {
   teams: Map<string, number>;
 }
 
-function spotRows(rows: readonly CostRow[]): CostRow[] {
-  return rows.filter(
-    (r) =>
-      r.cost !== undefined && r.provisioningModel !== 'UNKNOWN' && isSpotLike(r.provisioningModel),
+/** The rows Spot-spend alerts look at: priced Spot or preemptible hours. */
+export function isAlertable(row: CostRow): boolean {
+  return (
+    row.cost !== undefined &&
+    row.provisioningModel !== 'UNKNOWN' &&
+    isSpotLike(row.provisioningModel)
   );
 }
 
@@ -90,7 +92,7 @@ export function planAlerts(input: {
   currency: string;
 }): SpotAlert[] {
   const { rules } = input;
-  const fresh = spotRows(input.rows);
+  const fresh = input.rows.filter(isAlertable);
   // This run's rows replace the ledger's for the hours they cover: they are newer.
   const freshHours = new Set(fresh.map((r) => r.hour.toISOString()));
   const totals = new Map<string, HourTotals>();

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
+import type { KeyedRow } from '../adapters/bigquery.js';
 import type { UptimeSample } from '../adapters/monitoring.js';
 import { LABEL } from '../core/labels.js';
-import type { PricedMachine, PriceSource } from '../core/pricing.js';
+import { pricedMachineKey, type PricedMachine, type PriceSource } from '../core/pricing.js';
 import type { AttachedGpu, ProvisioningModel, Vm } from '../core/vm.js';
 import type { PriceQuote } from '../pricing/price-lookup.js';
 import {
   attributesOf,
+  instanceKey,
+  sortedLabels,
   type AttributesSource,
   type InventorySnapshot,
   type VmAttributes,
@@ -50,12 +53,12 @@ const SOURCE_RANK: Readonly<Record<PriceSource, number>> = {
 // Monitoring reports seconds as doubles; differences below this are not new data.
 const UPTIME_TOLERANCE_SECONDS = 0.5;
 
-export function rowKeyOf(project: string, zone: string, instanceId: string, hour: Date): string {
+function rowKeyOf(project: string, zone: string, instanceId: string, hour: Date): string {
   return `${project}/${zone}/${instanceId}/${hour.toISOString()}`;
 }
 
 /** The machine to price for a VM; an unknown provisioning model is priced as on demand. */
-export function pricedMachineOf(attributes: VmAttributes): PricedMachine | undefined {
+function pricedMachineOf(attributes: VmAttributes): PricedMachine | undefined {
   if (!attributes.machineType) return undefined;
   return {
     region: attributes.region,
@@ -65,17 +68,12 @@ export function pricedMachineOf(attributes: VmAttributes): PricedMachine | undef
   };
 }
 
-export function machineKeyOf(machine: PricedMachine): string {
-  const gpus = machine.gpus.map((g) => `${g.type}x${g.count}`).join('+');
-  return `${machine.region}|${machine.machineType}|${machine.provisioningModel}|${gpus}`;
-}
-
 export function resolveAttributes(
   samples: readonly UptimeSample[],
   live: readonly Vm[],
   inventory: ReadonlyMap<string, InventorySnapshot>,
 ): VmAttributes[] {
-  const byId = new Map(live.map((vm) => [`${vm.project}/${vm.id}`, vm]));
+  const byId = new Map(live.map((vm) => [instanceKey(vm.project, vm.id), vm]));
   return samples.map((sample) => attributesOf(sample, byId, inventory));
 }
 
@@ -84,7 +82,7 @@ export function machinesToQuote(attributes: readonly VmAttributes[]): PricedMach
   const machines = new Map<string, PricedMachine>();
   for (const a of attributes) {
     const machine = pricedMachineOf(a);
-    if (machine) machines.set(machineKeyOf(machine), machine);
+    if (machine) machines.set(pricedMachineKey(machine), machine);
   }
   return [...machines.values()];
 }
@@ -98,7 +96,7 @@ export function planCostRows(
   return samples.map((sample, i) => {
     const a = attributes[i] as VmAttributes;
     const machine = pricedMachineOf(a);
-    const quote = machine ? quotes.get(machineKeyOf(machine)) : undefined;
+    const quote = machine ? quotes.get(pricedMachineKey(machine)) : undefined;
     const priced = quote !== undefined && quote.rate.source !== 'unknown';
     const hours = sample.seconds / 3600;
     const known = priced && a.provisioningModel !== undefined;
@@ -154,14 +152,8 @@ function gpuColumns(gpus: readonly AttachedGpu[]): { type: string | null; count:
  * The row as the spot_costs table takes it, and its insertId: the row key plus a digest of what
  * this version says, so a retried request is de-duplicated but a correction is not.
  */
-export function toLedgerRow(
-  row: CostRow,
-  recordedAt: Date,
-): { key: string; row: Record<string, unknown> } {
+export function toLedgerRow(row: CostRow, recordedAt: Date): KeyedRow {
   const a = row.attributes;
-  const labels = Object.fromEntries(
-    Object.entries(a.labels).sort(([x], [y]) => x.localeCompare(y)),
-  );
   const gpu = gpuColumns(row.gpus);
   const version = createHash('sha256')
     .update(JSON.stringify([row.uptimeSeconds, row.priceSource, toNumeric(row.cost)]))
@@ -195,7 +187,7 @@ export function toLedgerRow(
       cost_center: label(LABEL.costCenter),
       priority: label(LABEL.priority),
       costguard_run: label(LABEL.run),
-      labels: JSON.stringify(labels),
+      labels: JSON.stringify(sortedLabels(a.labels)),
       price_source: row.priceSource,
       attributes_source: a.source satisfies AttributesSource,
       recorded_at: recordedAt.toISOString(),

@@ -6,13 +6,16 @@ import { HOUR_MS, type Clock } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
 import { isTransient } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { PricedMachine, PriceSource } from '../core/pricing.js';
-import { isSpotLike } from '../core/vm.js';
+import {
+  PRICE_SOURCES,
+  pricedMachineKey,
+  type PricedMachine,
+  type PriceSource,
+} from '../core/pricing.js';
 import type { PriceQuote, PricingEngine } from '../pricing/price-lookup.js';
 import { alertMessage } from './alert-message.js';
-import { planAlerts, type SpotAlert } from './plan-alerts.js';
+import { isAlertable, planAlerts, type SpotAlert } from './plan-alerts.js';
 import {
-  machineKeyOf,
   machinesToQuote,
   planCostRows,
   resolveAttributes,
@@ -127,7 +130,6 @@ class CostTotals {
   }
 }
 
-const PRICE_SOURCES: readonly PriceSource[] = ['catalog', 'price-book', 'unknown'];
 const ATTRIBUTE_SOURCES: readonly AttributesSource[] = ['compute', 'inventory', 'monitoring'];
 
 /** What a run wrote, summed over its projects as each finishes, and per hour for the log. */
@@ -137,8 +139,8 @@ class RunTotals {
   snapshots = 0;
   requests = 0;
   readonly costs = new CostTotals();
-  readonly priceSources = countBy(PRICE_SOURCES, []);
-  readonly attributeSources = countBy(ATTRIBUTE_SOURCES, []);
+  readonly priceSources = zeroCounts(PRICE_SOURCES);
+  readonly attributeSources = zeroCounts(ATTRIBUTE_SOURCES);
   private readonly hours = new Map<
     string,
     { rows: number; costs: CostTotals; priceSources: Record<PriceSource, number> }
@@ -156,7 +158,7 @@ class RunTotals {
       const hour = this.hours.get(iso) ?? {
         rows: 0,
         costs: new CostTotals(),
-        priceSources: countBy(PRICE_SOURCES, []),
+        priceSources: zeroCounts(PRICE_SOURCES),
       };
       hour.rows++;
       hour.costs.add(row);
@@ -174,19 +176,8 @@ class RunTotals {
   }
 }
 
-/** The rows Spot-spend alerts look at: priced Spot or preemptible hours. */
-function isAlertable(row: CostRow): boolean {
-  return (
-    row.cost !== undefined &&
-    row.provisioningModel !== 'UNKNOWN' &&
-    isSpotLike(row.provisioningModel)
-  );
-}
-
-function countBy<K extends string>(keys: readonly K[], values: readonly K[]): Record<K, number> {
-  const out = Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
-  for (const v of values) out[v]++;
-  return out;
+function zeroCounts<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 }
 
 export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
@@ -198,7 +189,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
     const quotes = new Map<string, PriceQuote>();
     outcomes.forEach((outcome, i) => {
       const machine = machines[i] as PricedMachine;
-      if (outcome.status === 'fulfilled') quotes.set(machineKeyOf(machine), outcome.value);
+      if (outcome.status === 'fulfilled') quotes.set(pricedMachineKey(machine), outcome.value);
       else logger.warn('Could not price a machine', { machine, error: outcome.reason });
     });
     return quotes;
@@ -332,7 +323,8 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         });
       });
       const writeDone = performance.now();
-      for (const [hour, hour_] of totals.byHour()) {
+      const byHour = totals.byHour();
+      for (const [hour, hour_] of byHour) {
         logger.info('Recorded hour', {
           hour,
           rows: hour_.rows,
@@ -355,7 +347,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
       const status = deps.pricing.status();
       const summary: RecordSummary = {
         window: { start: window.start.toISOString(), end: window.end.toISOString() },
-        hoursRecorded: [...totals.byHour().keys()],
+        hoursRecorded: [...byHour.keys()],
         rows: {
           seen: totals.seen,
           written: totals.written,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
 import { HOUR_MS } from '../core/clock.js';
 import { errorMessage, httpStatusOf, PermanentError } from '../core/errors.js';
+import { PRICE_SOURCES } from '../core/pricing.js';
 import type { HourSpend } from './plan-alerts.js';
 import type { RecordedVersion } from './plan-cost-rows.js';
 import { instanceKey, type InventorySnapshot } from './vm-attributes.js';
@@ -21,8 +22,6 @@ export const TABLES = {
 
 // A snapshot older than this is written again, so the lookup never scans far back.
 const INVENTORY_LOOKBACK_MS = 30 * 24 * HOUR_MS;
-
-const PRICE_SOURCES = ['catalog', 'price-book', 'unknown'] as const;
 
 const recordedRow = z.object({
   row_key: z.string(),

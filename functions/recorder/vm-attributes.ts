@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { KeyedRow } from '../adapters/bigquery.js';
 import type { UptimeSample } from '../adapters/monitoring.js';
 import { regionOfZone, type AttachedGpu, type ProvisioningModel, type Vm } from '../core/vm.js';
 
@@ -41,7 +42,8 @@ export function instanceKey(project: string, instanceId: string): string {
   return `${project}/${instanceId}`;
 }
 
-function sortedLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+/** Labels in key order, so that their JSON text is the same whatever order they came in. */
+export function sortedLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
 }
 
@@ -112,18 +114,13 @@ export function attributesOf(
   };
 }
 
-export interface InventoryRow {
-  key: string;
-  row: Record<string, unknown>;
-}
-
 /** Snapshot rows for the VMs that are new or whose attributes changed since their last one. */
 export function planInventorySnapshots(
   vms: readonly Vm[],
   stored: ReadonlyMap<string, InventorySnapshot>,
   recordedAt: Date,
-): InventoryRow[] {
-  const rows: InventoryRow[] = [];
+): KeyedRow[] {
+  const rows: KeyedRow[] = [];
   for (const vm of vms) {
     const fingerprint = attributesFingerprint(vm);
     if (stored.get(instanceKey(vm.project, vm.id))?.fingerprint === fingerprint) continue;

@@ -10,7 +10,7 @@
  * peak RSS of both processes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -168,18 +168,6 @@ function stopChild(child: ChildProcess): Promise<number> {
   });
 }
 
-function recorderSqlRoot(source: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'bench-recorder-sql-'));
-  for (const folder of ['tables', 'views']) {
-    mkdirSync(join(root, folder));
-    for (const file of readdirSync(join(source, folder))) {
-      if (/^1\d_.*\.sql$/.test(file))
-        copyFileSync(join(source, folder, file), join(root, folder, file));
-    }
-  }
-  return root;
-}
-
 async function calls(url: string): Promise<Array<{ route: string; status: number }>> {
   const response = await fetch(`${url}/_sandbox/calls`);
   return ((await response.json()) as { calls: Array<{ route: string; status: number }> }).calls;
@@ -201,7 +189,7 @@ async function main(): Promise<void> {
   try {
     const { createClients } = await import('../../functions/adapters/clients.js');
     const { resolveEndpoints } = await import('../../functions/adapters/endpoints.js');
-    const { defaultSqlRoot, Ledger } = await import('../../functions/adapters/bigquery.js');
+    const { recorderLedger } = await import('../recorder/recorder-ledger.js');
     const { createLogger } = await import('../../functions/core/logger.js');
     const { createRecorderFor } = await import('../../functions/recorder/entry.js');
     const env = {
@@ -219,13 +207,7 @@ async function main(): Promise<void> {
     const clock = { now: () => now };
     const clients = createClients(resolveEndpoints(env));
     const runtime = { env, clients, logger, clock };
-    const ledger = new Ledger(() => clients.bigquery(projectIds[0] as string, 'US'), {
-      project: projectIds[0] as string,
-      dataset: 'costguard',
-      location: 'US',
-      logger,
-      sqlRoot: recorderSqlRoot(defaultSqlRoot()),
-    });
+    const ledger = recorderLedger(runtime);
     await ledger.migrate();
 
     // The client libraries' own footprint, loaded before measuring (Compute's protos dominate).

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { UptimeSample } from '../../functions/adapters/monitoring.js';
-import type { PriceSource } from '../../functions/core/pricing.js';
+import { pricedMachineKey, type PriceSource } from '../../functions/core/pricing.js';
 import type { Vm } from '../../functions/core/vm.js';
 import type { PriceQuote } from '../../functions/pricing/price-lookup.js';
 import {
-  machineKeyOf,
   machinesToQuote,
   planCostRows,
   resolveAttributes,
@@ -99,7 +98,7 @@ describe('planCostRows', () => {
   });
 
   it('asks for one quote per distinct machine', () => {
-    expect(machinesToQuote(attributes).map(machineKeyOf)).toEqual([
+    expect(machinesToQuote(attributes).map(pricedMachineKey)).toEqual([
       'us-central1|n2-standard-8|SPOT|',
       'us-central1|n2-standard-8|STANDARD|',
     ]);

@@ -1,23 +1,17 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { defaultSqlRoot, Ledger } from '../../functions/adapters/bigquery.js';
 import type { Runtime } from '../../functions/adapters/runtime.js';
 import { buildRecordSpotCosts } from '../../functions/recorder/entry.js';
 import { bigQueryEngine } from '../../functions/sandbox/routes/bigquery.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';
+import { serveTarget } from '../../functions/sandbox/serve-target.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+import { recorderLedger } from './recorder-ledger.js';
 
 /**
  * The recorder's end-to-end rig: a sandbox with the Billing Catalog route, the recorder's own
- * tables and views migrated (only the 10-19 files, so that other capabilities' DDL is not under
- * test here), `recordSpotCosts` served in-process by the Functions Framework, and the ledger read
- * back through the BigQuery dialect layer the sandbox runs on.
+ * tables and views migrated (recorder-ledger.ts), `recordSpotCosts` served in-process by the
+ * Functions Framework, and the ledger read back through the BigQuery dialect layer the sandbox
+ * runs on.
  */
 export const RECORDER_ENV = {
   COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines',
@@ -26,38 +20,14 @@ export const RECORDER_ENV = {
   SLACK_BOT_TOKEN: 'xoxb-test-token',
 };
 
-export function recorderSqlRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), 'recorder-sql-'));
-  const source = defaultSqlRoot();
-  for (const folder of ['tables', 'views']) {
-    mkdirSync(join(root, folder));
-    for (const file of readdirSync(join(source, folder))) {
-      if (/^1\d_.*\.sql$/.test(file))
-        copyFileSync(join(source, folder, file), join(root, folder, file));
-    }
-  }
-  return root;
-}
-
 export async function startRecorderSandbox(
   fleet: string | FleetFixture = 'recorder/fleet.json',
 ): Promise<Sandbox> {
   return startTestSandbox(fleet);
 }
 
-export async function migrateRecorderTables(
-  runtime: Runtime,
-  sqlRoot = recorderSqlRoot(),
-): Promise<string[]> {
-  const project = 'ml-training-prod';
-  const ledger = new Ledger(() => runtime.clients.bigquery(project, 'US'), {
-    project,
-    dataset: RECORDER_ENV.COSTGUARD_DATASET,
-    location: 'US',
-    logger: runtime.logger,
-    sqlRoot,
-  });
-  return ledger.migrate();
+export async function migrateRecorderTables(runtime: Runtime): Promise<string[]> {
+  return recorderLedger(runtime).migrate();
 }
 
 export interface RecorderCall {
@@ -79,15 +49,14 @@ export async function serveRecorder(
   env: Record<string, string> = {},
 ): Promise<ServedRecorder> {
   const runtime = sandboxRuntime(sandbox, { ...RECORDER_ENV, ...env });
-  const name = `recordSpotCostsTest${++served}`;
-  functions.http(name, await buildRecordSpotCosts(runtime));
-  const server: Server = getTestServer(name);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const target = await serveTarget(`recordSpotCostsTest${++served}`, {
+    kind: 'http',
+    handler: buildRecordSpotCosts(runtime),
+  });
   return {
     runtime,
     async call(body, init = {}) {
-      const response = await fetch(url, {
+      const response = await fetch(target.url, {
         method: init.method ?? 'POST',
         headers: { 'content-type': init.contentType ?? 'application/json' },
         ...(body === undefined
@@ -96,11 +65,7 @@ export async function serveRecorder(
       });
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: () => target.close(),
   };
 }
 

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import parser from 'node-sql-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Ledger } from '../../functions/adapters/bigquery.js';
+import type { Ledger } from '../../functions/adapters/bigquery.js';
 import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
-import { queryLedger, recorderSqlRoot, startRecorderSandbox } from './recorder-sandbox.js';
+import { recorderLedger, recorderSqlRoot } from './recorder-ledger.js';
+import { queryLedger, RECORDER_ENV, startRecorderSandbox } from './recorder-sandbox.js';
 
 // The recorder's tables and views: BigQuery SQL that parses as BigQuery, migrates idempotently,
 // and de-duplicates on read, checked on rows written through the real BigQuery client.
@@ -64,14 +65,7 @@ describe('recorder ledger views', () => {
 
   beforeEach(async () => {
     sandbox = await startRecorderSandbox();
-    const runtime = sandboxRuntime(sandbox);
-    ledger = new Ledger(() => runtime.clients.bigquery('ml-training-prod', 'US'), {
-      project: 'ml-training-prod',
-      dataset: 'costguard',
-      location: 'US',
-      logger: runtime.logger,
-      sqlRoot: root,
-    });
+    ledger = recorderLedger(sandboxRuntime(sandbox, RECORDER_ENV), root);
     await ledger.migrate();
   });
   afterEach(() => sandbox.close());
