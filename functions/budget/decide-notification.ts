@@ -59,8 +59,6 @@ export type Decision =
       readonly tier: Tier;
       /** The Slack message of an earlier, incomplete attempt: follow-ups go to its thread. */
       readonly thread: PostedMessage | undefined;
-      /** Whether an earlier attempt at this tier stopped some VMs already. */
-      readonly resumed: boolean;
       readonly reason: string;
     };
 
@@ -116,7 +114,6 @@ export function decideOnNotification(
     kind: 'shed',
     tier,
     thread: incomplete.find((r) => r.slack)?.slack,
-    resumed: incomplete.length > 0,
     reason:
       incomplete.length > 0
         ? `tier ${tier.at} resumed after an incomplete attempt`

@@ -43,7 +43,7 @@ function monthStart(at: Date): string {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1)).toISOString();
 }
 
-export function budgetNotificationData(figures: BudgetFigures): Record<string, unknown> {
+function budgetNotificationData(figures: BudgetFigures): Record<string, unknown> {
   const ratio = figures.costAmount / figures.budgetAmount;
   const crossed = (figures.thresholds ?? [0.5, 0.9, 1.0]).filter((t) => ratio >= t);
   return {
@@ -99,15 +99,6 @@ export function budgetNotificationEvent(figures: BudgetFigures): CloudEvent<Mess
       message,
       subscription: `${topic.replace('/topics/', '/subscriptions/')}-enforce-budget`,
     },
-  };
-}
-
-/** The body a Pub/Sub push subscription (or the emulator) posts; functions-framework converts it. */
-export function pubsubPushBody(figures: BudgetFigures): MessagePublishedData {
-  const topic = figures.topic ?? DEFAULT_TOPIC;
-  return {
-    message: budgetPubsubMessage(figures),
-    subscription: `${topic.replace('/topics/', '/subscriptions/')}-enforce-budget`,
   };
 }
 

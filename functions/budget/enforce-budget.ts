@@ -21,6 +21,7 @@ import {
   type NotificationOutcome,
 } from './decide-notification.js';
 import {
+  actedVms,
   actionRow,
   notificationRow,
   tierText,
@@ -29,9 +30,10 @@ import {
   type VmOutcome,
 } from './enforcement-ledger.js';
 import { KeyLock } from './key-lock.js';
+import { listVmsIn } from './list-vms.js';
 import { messageIdOf, parseBudgetNotification, type BudgetNotification } from './notification.js';
-import { planShedding, priorityOf, UNPRICED, type SheddingPlan } from './plan-shedding.js';
-import { nextTier, type SheddingPolicy, type Tier } from './policy.js';
+import { concernsTier, planShedding, type SheddingPlan } from './plan-shedding.js';
+import { nextTier, type SheddingPolicy } from './policy.js';
 import { resolveScope, type EnforcementScope } from './scope.js';
 import { followUpMessage, forecastMessage, notifyMessage, tierMessage } from './slack-report.js';
 import { stopRequestId } from './stop-request-id.js';
@@ -53,14 +55,12 @@ export interface BudgetEnforcerDeps {
   readonly notifier: Notifier;
   readonly logger: Logger;
   readonly clock: Clock;
-  /** Shared by every handler of one instance; see KeyLock. */
-  readonly lock?: KeyLock;
 }
 
 export interface BudgetEnforcerConfig {
   readonly policy: SheddingPolicy;
-  /** COSTGUARD_PROJECTS: nothing outside these is ever touched. */
-  readonly governedProjects: readonly string[];
+  /** The governed projects the policy applies to: nothing outside these is ever touched. */
+  readonly projects: readonly string[];
   /** Stop VMs for real; otherwise a dry run that records WOULD_STOP. */
   readonly enforce: boolean;
   readonly stopConcurrency: number;
@@ -78,86 +78,31 @@ export interface EnforcementReport {
 
 export type BudgetEnforcer = (notification: BudgetNotification) => Promise<EnforcementReport>;
 
-interface ListingFailure {
-  readonly project: string;
-  readonly transient: boolean;
-  readonly message: string;
-}
-
-function shapeKey(vm: Vm): string {
-  return [
-    vm.region,
-    vm.machineType,
-    vm.provisioningModel,
-    ...vm.gpus.map((g) => `${g.type}x${g.count}`),
-  ].join('|');
-}
-
 export function makeBudgetEnforcer(
   deps: BudgetEnforcerDeps,
   config: BudgetEnforcerConfig,
 ): BudgetEnforcer {
   const { logger } = deps;
   const { policy } = config;
-  const lock = deps.lock ?? new KeyLock();
-  const allowList = config.policy.projects ?? config.governedProjects;
+  // Deliveries for one budget run one at a time, so a duplicate sees the first one's record.
+  const lock = new KeyLock();
   const dryRun = !config.enforce;
 
   async function scopeOf(n: BudgetNotification): Promise<EnforcementScope> {
     const budget = await deps.budgets.scope(n.billingAccountId, n.budgetId);
     const ids = new Map<string, string | undefined>();
     for (const entry of budget.projects) ids.set(entry, await deps.projects.idOf(entry));
-    return resolveScope(budget, ids, allowList);
-  }
-
-  async function runningIn(
-    projects: readonly string[],
-  ): Promise<{ vms: Vm[]; failures: ListingFailure[] }> {
-    const listed = await settleAll(projects, 4, (project) =>
-      deps.fleet.listAll(project, { status: 'RUNNING' }),
-    );
-    const vms: Vm[] = [];
-    const failures: ListingFailure[] = [];
-    listed.forEach((result, i) => {
-      const project = projects[i] as string;
-      if (result.status === 'fulfilled') vms.push(...result.value);
-      else {
-        failures.push({
-          project,
-          transient: isTransient(result.reason),
-          message: errorMessage(result.reason),
-        });
-        logger.error('Listing VMs failed; the project is left out of this attempt', {
-          project,
-          error: result.reason,
-        });
-      }
-    });
-    return { vms, failures };
+    return resolveScope(budget, ids, config.projects);
   }
 
   /** Hourly rates of the VMs the tier concerns; a VM that cannot be priced counts as zero. */
-  async function ratesOf(vms: readonly Vm[], tier: Tier): Promise<Map<string, HourlyRate>> {
-    const stoppable = new Set<string>(tier.stop);
-    const models = new Set<string>(policy.provisioningModels);
-    const concerned = vms.filter(
-      (vm) => models.has(vm.provisioningModel) && stoppable.has(priorityOf(vm, policy).priority),
-    );
-    const shapes = new Map<string, Vm>();
-    for (const vm of concerned) if (!shapes.has(shapeKey(vm))) shapes.set(shapeKey(vm), vm);
-    const examples = [...shapes.values()];
-    const priced = await settleAll(examples, 8, (vm) =>
-      deps.prices.rate({
-        region: vm.region,
-        machineType: vm.machineType,
-        provisioningModel: vm.provisioningModel,
-        gpus: vm.gpus,
-      }),
-    );
-    const byShape = new Map<string, HourlyRate>();
+  async function ratesOf(concerned: readonly Vm[]): Promise<Map<string, HourlyRate>> {
+    // The pricing engine keeps its quotes, so VMs of one shape are priced once.
+    const priced = await settleAll(concerned, 8, (vm) => deps.prices.rate(vm));
+    const rates = new Map<string, HourlyRate>();
     priced.forEach((result, i) => {
-      const vm = examples[i] as Vm;
-      if (result.status === 'fulfilled') byShape.set(shapeKey(vm), result.value);
+      const vm = concerned[i] as Vm;
+      if (result.status === 'fulfilled') rates.set(vmKey(vm), result.value);
       else {
         logger.warn('Pricing failed; the VM is ordered as unpriced', {
           machineType: vm.machineType,
@@ -166,7 +111,7 @@ export function makeBudgetEnforcer(
         });
       }
     });
-    return new Map(concerned.map((vm) => [vmKey(vm), byShape.get(shapeKey(vm)) ?? UNPRICED]));
+    return rates;
   }
 
   async function execute(n: BudgetNotification, plan: SheddingPlan): Promise<VmOutcome[]> {
@@ -282,20 +227,22 @@ export function makeBudgetEnforcer(
   ): Promise<EnforcementReport> {
     const { tier } = decision;
     const scope = await scopeOf(n);
-    const { vms, failures } = await runningIn(scope.projects);
-    const rates = await ratesOf(vms, tier);
+    const { vms, failures } = await listVmsIn(scope.projects, (project) =>
+      deps.fleet.listAll(project, { status: 'RUNNING' }),
+    );
+    for (const { project, error } of failures) {
+      logger.error('Listing VMs failed; the project is left out of this attempt', {
+        project,
+        error,
+      });
+    }
+    const shedding = { tier, policy, scope: new Set(scope.projects) };
+    const rates = await ratesOf(vms.filter((vm) => concernsTier(vm, shedding)));
     // Read on every delivery, not only on a resumed one: a delivery whose notification row was
     // never written (a failed write, a timeout) is redelivered looking like the first.
     const alreadyStopped =
       tier.maxStops !== undefined && !dryRun ? await deps.ledger.stoppedSoFar(n, tier.at) : 0;
-    const plan = planShedding({
-      tier,
-      policy,
-      scope: new Set(scope.projects),
-      vms,
-      rates,
-      alreadyStopped,
-    });
+    const plan = planShedding({ ...shedding, vms, rates, alreadyStopped });
     const outcomes = await execute(n, plan);
     const now = deps.clock.now();
     for (const o of outcomes) {
@@ -318,24 +265,25 @@ export function makeBudgetEnforcer(
     await deps.ledger.recordActions(outcomes.map((o) => actionRow(n, plan, o, dryRun, now)));
 
     const failed = outcomes.filter((o) => o.action === 'FAILED');
-    const retry = failed.some((o) => o.transient) || failures.some((f) => f.transient);
+    const listingsToRetry = failures.filter((f) => isTransient(f.error)).length;
+    const retry = failed.some((o) => o.transient) || listingsToRetry > 0;
     const scopeNote = [
       scope.note,
-      ...failures.map((f) => `listing ${f.project} failed (${f.message})`),
+      ...failures.map((f) => `listing ${f.project} failed (${errorMessage(f.error)})`),
     ].join('; ');
+    const acted = actedVms(outcomes);
     const message = decision.thread
-      ? followUpMessage({ notification: n, plan, outcomes, threadTs: decision.thread.ts })
+      ? followUpMessage({ notification: n, plan, outcomes, acted, threadTs: decision.thread.ts })
       : tierMessage({
           notification: n,
           plan,
           outcomes,
+          acted,
           dryRun,
           scopeNote,
           dashboardUrl: config.dashboardUrl,
         });
     const posted = await post(message, context);
-    const acted = outcomes.filter((o) => o.action === 'STOPPED' || o.action === 'WOULD_STOP');
-    const saving = acted.reduce((sum, o) => sum + o.planned.rate.hourly, 0);
     // A governed project that could not be listed, even for good, leaves the tier incomplete:
     // later notifications of the period try it again (only a transient failure is redelivered).
     const outcome: NotificationOutcome = retry || failures.length > 0 ? 'INCOMPLETE' : 'ACTED';
@@ -344,10 +292,10 @@ export function makeBudgetEnforcer(
       tier: tier.at,
       reason: `${decision.reason}; ${scopeNote}`,
       dryRun,
-      stopped: acted.length,
+      stopped: acted.vms.length,
       failed: failed.length,
       spared: plan.spared.length,
-      savingPerHour: saving,
+      savingPerHour: acted.savingPerHour,
       priceCurrency: plan.currency,
       // The thread root stays the tier's message, so every follow-up lands under it.
       slack: decision.thread ?? posted,
@@ -356,14 +304,14 @@ export function makeBudgetEnforcer(
       ...context,
       tier: tier.at,
       outcome,
-      stopped: acted.length,
+      stopped: acted.vms.length,
       failed: failed.length,
       spared: plan.spared.length,
-      savingPerHour: saving,
+      savingPerHour: acted.savingPerHour,
     });
     if (retry) {
       throw new TransientError(
-        `Budget ${n.budgetId} tier ${tier.at}: ${failed.filter((o) => o.transient).length} stop(s) and ${failures.filter((f) => f.transient).length} listing(s) failed transiently; the message will be redelivered`,
+        `Budget ${n.budgetId} tier ${tier.at}: ${failed.filter((o) => o.transient).length} stop(s) and ${listingsToRetry} listing(s) failed transiently; the message will be redelivered`,
       );
     }
     return {
@@ -372,7 +320,7 @@ export function makeBudgetEnforcer(
       outcome,
       tier: tier.at,
       outcomes,
-      savingPerHour: saving,
+      savingPerHour: acted.savingPerHour,
     };
   }
 
@@ -438,7 +386,6 @@ export function makeBudgetEnforcer(
     }
   }
 
-  // Deliveries for one budget run one at a time, so a duplicate sees the first one's record.
   return (n) => lock.run(n.budgetId, () => handle(n));
 }
 

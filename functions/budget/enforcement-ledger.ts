@@ -32,6 +32,17 @@ export interface VmOutcome {
   readonly transient: boolean;
 }
 
+/** The VMs stopped (in a dry run, those that would be) and what stopping them saves per hour. */
+export interface ActedVms {
+  readonly vms: readonly VmOutcome[];
+  readonly savingPerHour: number;
+}
+
+export function actedVms(outcomes: readonly VmOutcome[]): ActedVms {
+  const vms = outcomes.filter((o) => o.action === 'STOPPED' || o.action === 'WOULD_STOP');
+  return { vms, savingPerHour: vms.reduce((sum, o) => sum + o.planned.rate.hourly, 0) };
+}
+
 export interface NotificationSummary {
   readonly outcome: NotificationOutcome;
   readonly tier: number | undefined;
@@ -63,7 +74,7 @@ export function tierText(tier: number): string {
   return numeric(tier);
 }
 
-export function actionRowKey(n: BudgetNotification, tier: number, planned: PlannedVm): string {
+function actionRowKey(n: BudgetNotification, tier: number, planned: PlannedVm): string {
   const vm = planned.vm;
   return `${n.budgetId}/${n.costIntervalStart}/${tierText(tier)}/${vm.project}/${vm.zone}/${vm.name}`;
 }
@@ -150,8 +161,10 @@ export function notificationRow(
   };
 }
 
-interface TierRow {
-  tier: number;
+interface PeriodRow {
+  cost: number;
+  message_id: string;
+  tier: number | null;
   outcome: string;
   dry_run: boolean;
   forecast_threshold: number | null;
@@ -161,43 +174,38 @@ interface TierRow {
 
 const PERIOD = 'budget_id = @budgetId AND cost_interval_start = TIMESTAMP(@periodStart)';
 
+const TIER_OUTCOMES: ReadonlySet<string> = new Set(['ACTED', 'NOTIFIED', 'INCOMPLETE']);
+
 export class BigQueryEnforcementLedger implements EnforcementLedger {
   constructor(private readonly ledger: Pick<Ledger, 'query' | 'insert'>) {}
 
   async history(n: BudgetNotification): Promise<PeriodHistory> {
-    const params = {
-      budgetId: n.budgetId,
-      periodStart: n.costIntervalStart,
-      messageId: n.messageId,
-    };
-    const [summary] = await this.ledger.query<{ highest: number | null; handled: number }>(
-      `SELECT MAX(CAST(cost_amount AS FLOAT64)) AS highest,
-              COUNTIF(message_id = @messageId AND outcome != 'INCOMPLETE') AS handled
+    // One read of the period: the highest cost is over rows of every outcome, out-of-order and
+    // below-tier ones too; the tiers and forecast warnings are the rows that record them.
+    const rows = await this.ledger.query<PeriodRow>(
+      `SELECT CAST(cost_amount AS FLOAT64) AS cost, message_id, CAST(tier AS FLOAT64) AS tier,
+              outcome, dry_run, forecast_threshold, slack_channel, slack_ts
        FROM \`\${dataset}.${NOTIFICATIONS_TABLE}\`
-       WHERE ${PERIOD}`,
-      params,
-    );
-    const rows = await this.ledger.query<TierRow>(
-      `SELECT CAST(tier AS FLOAT64) AS tier, outcome, dry_run, forecast_threshold,
-              slack_channel, slack_ts
-       FROM \`\${dataset}.${NOTIFICATIONS_TABLE}\`
-       WHERE ${PERIOD} AND outcome IN ('ACTED', 'NOTIFIED', 'INCOMPLETE', 'FORECAST_WARNING')
+       WHERE ${PERIOD}
        ORDER BY recorded_at`,
-      params,
+      { budgetId: n.budgetId, periodStart: n.costIntervalStart },
     );
-    const tiers: TierRecord[] = rows
-      .filter((r) => r.outcome !== 'FORECAST_WARNING' && r.tier !== null)
-      .map((r) => ({
-        tier: Number(r.tier),
-        outcome: r.outcome as TierRecord['outcome'],
-        dryRun: r.dry_run,
-        slack:
-          r.slack_channel && r.slack_ts ? { channel: r.slack_channel, ts: r.slack_ts } : undefined,
-      }));
+    let highestCost: number | undefined;
+    for (const r of rows) highestCost = Math.max(highestCost ?? 0, Number(r.cost));
     return {
-      highestCost: summary?.highest ?? undefined,
-      messageHandled: (summary?.handled ?? 0) > 0,
-      tiers,
+      highestCost,
+      messageHandled: rows.some((r) => r.message_id === n.messageId && r.outcome !== 'INCOMPLETE'),
+      tiers: rows
+        .filter((r) => TIER_OUTCOMES.has(r.outcome) && r.tier !== null)
+        .map((r) => ({
+          tier: Number(r.tier),
+          outcome: r.outcome as TierRecord['outcome'],
+          dryRun: r.dry_run,
+          slack:
+            r.slack_channel && r.slack_ts
+              ? { channel: r.slack_channel, ts: r.slack_ts }
+              : undefined,
+        })),
       forecastWarnings: rows
         .filter((r) => r.outcome === 'FORECAST_WARNING' && r.forecast_threshold !== null)
         .map((r) => Number(r.forecast_threshold)),

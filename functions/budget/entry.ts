@@ -7,7 +7,6 @@ import { eventHandler } from '../core/handlers.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { makeBudgetEnforcer, makeBudgetEventLogic, type BudgetEnforcer } from './enforce-budget.js';
 import { BigQueryEnforcementLedger } from './enforcement-ledger.js';
-import { KeyLock } from './key-lock.js';
 import { budgetSettings } from './policy.js';
 
 /**
@@ -19,14 +18,12 @@ import { budgetSettings } from './policy.js';
 export interface BudgetEntryOverrides {
   /** Defaults to the pricing engine (Cloud Billing Catalog with the bundled price book). */
   readonly prices?: PriceLookup;
-  /** Share one lock between handlers that stand for the same instance. */
-  readonly lock?: KeyLock;
 }
 
 export const budgetEntrySettings = { ...commonSettings, ...budgetSettings };
 
 /** The enforcer an entry point runs, built from the runtime's settings and clients. */
-export async function buildBudgetEnforcer(
+async function buildBudgetEnforcer(
   runtime: Runtime,
   overrides: BudgetEntryOverrides = {},
 ): Promise<BudgetEnforcer> {
@@ -55,11 +52,10 @@ export async function buildBudgetEnforcer(
       notifier,
       logger,
       clock,
-      lock: overrides.lock ?? new KeyLock(),
     },
     {
       policy: config.policy,
-      governedProjects: config.projects,
+      projects,
       enforce: config.enforce,
       stopConcurrency: config.stopConcurrency,
       dashboardUrl: config.dashboardUrl,

@@ -26,7 +26,7 @@ export interface BudgetNotification {
   readonly spendRatio: number;
 }
 
-export const SUPPORTED_SCHEMA_VERSIONS: readonly string[] = ['1.0'];
+const SUPPORTED_SCHEMA_VERSIONS: readonly string[] = ['1.0'];
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

@@ -1,4 +1,4 @@
-import { asPriority, priorityRank, type Priority, LABEL } from '../core/labels.js';
+import { asPriority, isExempt, priorityRank, type Priority } from '../core/labels.js';
 import type { HourlyRate } from '../core/pricing.js';
 import { vmKey, type Vm } from '../core/vm.js';
 import type { SheddingPolicy, Tier } from './policy.js';
@@ -22,10 +22,7 @@ export interface SheddingPlan {
   readonly tier: Tier;
   /** Every VM the tier concerns, in shedding order. */
   readonly decisions: readonly PlannedVm[];
-  readonly stops: readonly PlannedVm[];
   readonly spared: readonly PlannedVm[];
-  /** What the planned stops save per hour, in `currency`. */
-  readonly savingPerHour: number;
   readonly currency: string;
 }
 
@@ -60,29 +57,28 @@ export function priorityOf(
     : { priority: policy.missingPriority, labelled: false };
 }
 
-/** Exempt by the policy's label or by `costguard-exempt`, which always protects a VM. */
-export function isExempt(vm: Vm, policy: SheddingPolicy): boolean {
-  return [policy.exemptLabel, LABEL.exempt].some((key) => {
-    const value = vm.labels[key];
-    return value !== undefined && value.toLowerCase() !== 'false';
-  });
-}
-
-function round6(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
+/**
+ * Whether the tier concerns the VM: running, in scope, of a provisioning model the policy
+ * governs and of a priority the tier stops.
+ */
+export function concernsTier(
+  vm: Vm,
+  { tier, policy, scope }: Pick<SheddingInput, 'tier' | 'policy' | 'scope'>,
+): boolean {
+  const { priority } = priorityOf(vm, policy);
+  return (
+    vm.status === 'RUNNING' &&
+    scope.has(vm.project) &&
+    policy.provisioningModels.includes(vm.provisioningModel) &&
+    tier.stop.some((stopped) => stopped === priority)
+  );
 }
 
 export function planShedding(input: SheddingInput): SheddingPlan {
   const { tier, policy } = input;
-  const stoppable = new Set<Priority>(tier.stop);
-  const models = new Set<string>(policy.provisioningModels);
   const concerned = input.vms
-    .filter(
-      (vm) =>
-        vm.status === 'RUNNING' && input.scope.has(vm.project) && models.has(vm.provisioningModel),
-    )
+    .filter((vm) => concernsTier(vm, input))
     .map((vm) => ({ vm, ...priorityOf(vm, policy), rate: input.rates.get(vmKey(vm)) ?? UNPRICED }))
-    .filter((c) => stoppable.has(c.priority))
     .sort(
       (a, b) =>
         priorityRank(a.priority) - priorityRank(b.priority) ||
@@ -98,7 +94,7 @@ export function planShedding(input: SheddingInput): SheddingPlan {
     if (priority === 'critical') {
       return { ...base, action: 'SKIP_EXEMPT', reason: 'priority critical is never stopped' };
     }
-    if (isExempt(vm, policy)) {
+    if (isExempt(vm.labels, policy.exemptLabel)) {
       return { ...base, action: 'SKIP_EXEMPT', reason: `exempt by label ${policy.exemptLabel}` };
     }
     if (vm.managedBy) {
@@ -125,13 +121,11 @@ export function planShedding(input: SheddingInput): SheddingPlan {
       reason: `${why}, tier ${tier.at} stops ${tier.stop.join('+')}`,
     };
   });
-  const stops = decisions.filter((d) => d.action === 'STOP');
+  const firstStop = decisions.find((d) => d.action === 'STOP');
   return {
     tier,
     decisions,
-    stops,
     spared: decisions.filter((d) => d.action !== 'STOP'),
-    savingPerHour: round6(stops.reduce((sum, d) => sum + d.rate.hourly, 0)),
-    currency: stops[0]?.rate.currency ?? decisions[0]?.rate.currency ?? 'USD',
+    currency: firstStop?.rate.currency ?? decisions[0]?.rate.currency ?? 'USD',
   };
 }

@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from '../adapters/slack.js';
 import { vmKey } from '../core/vm.js';
-import type { VmOutcome } from './enforcement-ledger.js';
+import type { ActedVms, VmOutcome } from './enforcement-ledger.js';
 import type { BudgetNotification } from './notification.js';
 import type { SheddingPlan } from './plan-shedding.js';
 import { describeTier, percent, type Tier } from './policy.js';
@@ -71,17 +71,20 @@ function countBy(outcomes: readonly VmOutcome[]): Map<string, VmOutcome[]> {
   return groups;
 }
 
-function outcomeBlocks(plan: SheddingPlan, outcomes: readonly VmOutcome[]): KnownBlock[] {
+function outcomeBlocks(
+  plan: SheddingPlan,
+  outcomes: readonly VmOutcome[],
+  acted: ActedVms,
+): KnownBlock[] {
   const groups = countBy(outcomes);
-  const stopped = [...(groups.get('STOPPED') ?? []), ...(groups.get('WOULD_STOP') ?? [])];
+  const stopped = acted.vms;
   const failed = groups.get('FAILED') ?? [];
-  const saving = stopped.reduce((sum, o) => sum + o.planned.rate.hourly, 0);
   const verb = groups.has('WOULD_STOP') ? 'Would stop' : 'Stopped';
   const blocks: KnownBlock[] = [];
   blocks.push(
     section(
       stopped.length > 0
-        ? `*${verb} ${stopped.length} VM${stopped.length === 1 ? '' : 's'}*, saving about ${money(saving, plan.currency, true)}/h\n${vmLines(stopped, false)}`
+        ? `*${verb} ${stopped.length} VM${stopped.length === 1 ? '' : 's'}*, saving about ${money(acted.savingPerHour, plan.currency, true)}/h\n${vmLines(stopped, false)}`
         : '*Nothing to stop*: no running VM of these priorities in scope',
     ),
   );
@@ -107,12 +110,12 @@ export function tierMessage(input: {
   notification: BudgetNotification;
   plan: SheddingPlan;
   outcomes: readonly VmOutcome[];
+  acted: ActedVms;
   dryRun: boolean;
   scopeNote: string;
   dashboardUrl: string | undefined;
 }): SlackMessage {
-  const { notification: n, plan, outcomes, dryRun } = input;
-  const acted = outcomes.filter((o) => o.action === 'STOPPED' || o.action === 'WOULD_STOP');
+  const { notification: n, plan, outcomes, acted, dryRun } = input;
   const failed = outcomes.filter((o) => o.action === 'FAILED').length;
   const title = `${dryRun ? '[dry run] ' : ''}Budget ${budgetLabel(n)} at ${percent(n.spendRatio)}: tier ${percent(plan.tier.at)}`;
   const notes = [
@@ -125,15 +128,15 @@ export function tierMessage(input: {
     input.dashboardUrl ? `<${input.dashboardUrl}|Cost dashboard>` : undefined,
   ].filter((s): s is string => s !== undefined);
   return {
-    text: `${title}. ${dryRun ? 'Would stop' : 'Stopped'} ${acted.length} VM(s), about ${money(
-      acted.reduce((sum, o) => sum + o.planned.rate.hourly, 0),
+    text: `${title}. ${dryRun ? 'Would stop' : 'Stopped'} ${acted.vms.length} VM(s), about ${money(
+      acted.savingPerHour,
       plan.currency,
       true,
     )}/h.`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
       headerFields(n, plan.tier),
-      ...outcomeBlocks(plan, outcomes),
+      ...outcomeBlocks(plan, outcomes, acted),
       context(notes.join(' ')),
     ],
   };
@@ -144,16 +147,17 @@ export function followUpMessage(input: {
   notification: BudgetNotification;
   plan: SheddingPlan;
   outcomes: readonly VmOutcome[];
+  acted: ActedVms;
   threadTs: string | undefined;
 }): SlackMessage {
-  const { plan, outcomes } = input;
+  const { plan, outcomes, acted } = input;
   const stopped = outcomes.filter((o) => o.action === 'STOPPED').length;
   const failed = outcomes.filter((o) => o.action === 'FAILED').length;
   return {
     text: `Retry of tier ${percent(plan.tier.at)}: stopped ${stopped} more, ${failed} still failing.`,
     blocks: [
       section(`*Retry of tier ${percent(plan.tier.at)}* (${spendLine(input.notification)})`),
-      ...outcomeBlocks(plan, outcomes),
+      ...outcomeBlocks(plan, outcomes, acted),
     ],
     ...(input.threadTs ? { threadTs: input.threadTs } : {}),
   };

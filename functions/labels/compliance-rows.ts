@@ -20,7 +20,7 @@ function numeric(value: number): string {
   return value.toFixed(9).replace(/\.?0+$/, '');
 }
 
-export function complianceRowKey(run: CheckRun, outcome: CheckOutcome): string {
+function complianceRowKey(run: CheckRun, outcome: CheckOutcome): string {
   const vm = outcome.vm;
   return sha256(`${run.id}|${vm.project}/${vm.zone}/${vm.name}|${vm.id}`);
 }

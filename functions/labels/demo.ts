@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type { Runtime } from '../adapters/runtime.js';
+import { repositoryPath } from '../core/repository-path.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { buildLabelEnforcer, type LabelEntryOverrides } from './entry.js';
 import type { SweepReport } from './enforce-labels.js';
@@ -25,14 +25,6 @@ export interface LabelDemoResult {
 
 const DAY_MS = 86_400_000;
 
-/** A fixture, from source (functions/labels) or from build output (build/functions/labels). */
-function fixture(path: string): string {
-  const candidates = ['../../fixtures/', '../../../fixtures/'].map((root) =>
-    fileURLToPath(new URL(`${root}${path}`, import.meta.url)),
-  );
-  return candidates.find((c) => existsSync(c)) ?? (candidates[0] as string);
-}
-
 function names(report: SweepReport, action: string): string[] {
   return report.actions
     .filter((a) => a.action === action && a.status === 'done')
@@ -46,13 +38,13 @@ export async function playLabelEnforcementDemo(
 ): Promise<LabelDemoResult> {
   const print = options.print ?? (() => undefined);
   const projectLabels = JSON.parse(
-    readFileSync(fixture('policies/labels-projects.json'), 'utf8'),
+    readFileSync(repositoryPath('fixtures/policies/labels-projects.json'), 'utf8'),
   ) as Record<string, Record<string, string>>;
   for (const [project, labels] of Object.entries(projectLabels)) {
     if (sandbox.fleet.projects.has(project)) setProjectLabels(sandbox, project, labels);
   }
   const env = {
-    COSTGUARD_LABEL_POLICY_FILE: fixture('policies/labels.json'),
+    COSTGUARD_LABEL_POLICY_FILE: repositoryPath('fixtures/policies/labels.json'),
     ...runtime.env,
     COSTGUARD_LABELS_DRY_RUN: 'false',
   };

@@ -6,8 +6,9 @@ import { isoDay, type Clock } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
 import { errorMessage, isNotFound, isTransient, TransientError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { HourlyRate, PriceLookup } from '../core/pricing.js';
+import { pricedMachineKey, type HourlyRate, type PriceLookup } from '../core/pricing.js';
 import { vmKey, type Vm } from '../core/vm.js';
+import { listVmsIn } from '../budget/list-vms.js';
 import type { InstanceInsertEntry } from './audit-event.js';
 import { acted, type CheckOutcome, type CheckRun } from './check-outcome.js';
 import { COMPLIANCE_TABLE, complianceRows } from './compliance-rows.js';
@@ -75,13 +76,6 @@ export type CreateCheckResult =
   | { readonly checked: true; readonly outcome: CheckOutcome }
   | { readonly checked: false; readonly reason: string };
 
-const PROJECT_CONCURRENCY = 4;
-
-function shapeKey(vm: Vm): string {
-  const gpus = vm.gpus.map((g) => `${g.type}x${g.count}`).join('+');
-  return `${vm.region}|${vm.machineType}|${vm.provisioningModel}|${gpus}`;
-}
-
 export interface LabelEnforcer {
   /** Checks every VM of the governed projects; throws TransientError after recording if a retry could finish it. */
   sweep(request: SweepRequest): Promise<SweepReport>;
@@ -96,23 +90,17 @@ export function makeLabelEnforcer(
   const { fleet, logger } = deps;
   const { policy } = config;
 
+  /** Prices each machine shape once per run; a price that cannot be had is left out. */
   function rateLookup(): (vm: Vm) => Promise<HourlyRate | undefined> {
     const cache = new Map<string, Promise<HourlyRate | undefined>>();
     return (vm) => {
-      const key = shapeKey(vm);
+      const key = pricedMachineKey(vm);
       let rate = cache.get(key);
       if (!rate) {
-        rate = deps.prices
-          .rate({
-            region: vm.region,
-            machineType: vm.machineType,
-            provisioningModel: vm.provisioningModel,
-            gpus: vm.gpus,
-          })
-          .catch((error: unknown) => {
-            logger.warn('No price for the machine; cost left out', { machine: key, error });
-            return undefined;
-          });
+        rate = deps.prices.rate(vm).catch((error: unknown) => {
+          logger.warn('No price for the machine; cost left out', { machine: key, error });
+          return undefined;
+        });
         cache.set(key, rate);
       }
       return rate;
@@ -125,28 +113,36 @@ export function makeLabelEnforcer(
     projectLabels: ProjectLabelSource,
     rateOf: (vm: Vm) => Promise<HourlyRate | undefined>,
   ): Promise<CheckOutcome> {
-    const [labelsOfProject, rate] = await Promise.all([
-      projectLabels.labelsOf(vm.project),
-      rateOf(vm),
-    ]);
-    const context = { today: isoDay(run.checkedAt), projectLabels: labelsOfProject };
-    const plan = evaluateLabels(vm, policy, context);
-    let evaluation: LabelEvaluation = plan;
+    const today = isoDay(run.checkedAt);
+    let evaluation: LabelEvaluation | undefined;
+    let rate: HourlyRate | undefined;
     let labels: Readonly<Record<string, string>> = vm.labels;
     let wrote = false;
-    const outcome = (status: CheckOutcome['status'], error?: unknown): CheckOutcome => ({
-      vm,
-      evaluation,
-      status,
-      labels,
-      compliant: wrote ? evaluation.compliant : evaluation.compliantBefore,
-      violations: wrote ? evaluation.violations : evaluation.violationsBefore,
-      rate,
-      error: error === undefined ? undefined : errorMessage(error),
-      transient: error !== undefined && isTransient(error),
-    });
-    if (run.dryRun) return outcome(plan.write || plan.stop ? 'planned' : 'done');
+    const outcome = (status: CheckOutcome['status'], error?: unknown): CheckOutcome => {
+      // Without the project's labels the VM is judged as found, with no defaults from them.
+      const e = evaluation ?? evaluateLabels(vm, policy, { today, projectLabels: {} });
+      return {
+        vm,
+        evaluation: e,
+        status,
+        labels,
+        compliant: wrote ? e.compliant : e.compliantBefore,
+        violations: wrote ? e.violations : e.violationsBefore,
+        rate,
+        error: error === undefined ? undefined : errorMessage(error),
+        transient: error !== undefined && isTransient(error),
+      };
+    };
     try {
+      const [labelsOfProject, price] = await Promise.all([
+        projectLabels.labelsOf(vm.project),
+        rateOf(vm),
+      ]);
+      rate = price;
+      const context = { today, projectLabels: labelsOfProject };
+      const plan = evaluateLabels(vm, policy, context);
+      evaluation = plan;
+      if (run.dryRun) return outcome(plan.write || plan.stop ? 'planned' : 'done');
       if (plan.write) {
         let seen = false;
         const written = await fleet.updateLabels(vm, (current) => {
@@ -218,49 +214,30 @@ export function makeLabelEnforcer(
         dryRun: config.dryRun || request.dryRun === true,
       };
       const projects = request.projects ?? config.projects;
-      const listed = await settleAll(projects, PROJECT_CONCURRENCY, (p) => fleet.listAll(p));
-      const failedProjects: string[] = [];
-      let retryable = false;
-      const vms: Vm[] = [];
-      listed.forEach((result, i) => {
-        const project = projects[i] as string;
-        if (result.status === 'fulfilled') vms.push(...result.value.filter(inScope));
-        else {
-          failedProjects.push(project);
-          retryable ||= isTransient(result.reason);
-          logger.error('Could not list the VMs of a project; it is left out of this sweep', {
-            runId: run.id,
-            project,
-            error: result.reason,
-          });
-        }
-      });
+      const listed = await listVmsIn(projects, (project) => fleet.listAll(project));
+      for (const { project, error } of listed.failures) {
+        logger.error('Could not list the VMs of a project; it is left out of this sweep', {
+          runId: run.id,
+          project,
+          error,
+        });
+      }
+      const failedProjects = listed.failures.map((f) => f.project);
+      const vms = listed.vms.filter(inScope);
       const projectLabels = memoiseProjectLabels(deps.projectLabels);
       const rateOf = rateLookup();
       const settled = await settleAll(vms, config.concurrency, (vm) =>
         checkVm(vm, run, projectLabels, rateOf),
       );
-      const outcomes = settled.map((s, i): CheckOutcome => {
-        if (s.status === 'fulfilled') return s.value;
-        const vm = vms[i] as Vm;
-        const evaluation = evaluateLabels(vm, policy, {
-          today: isoDay(run.checkedAt),
-          projectLabels: {},
-        });
-        return {
-          vm,
-          evaluation,
-          status: 'failed',
-          labels: vm.labels,
-          compliant: evaluation.compliantBefore,
-          violations: evaluation.violationsBefore,
-          rate: undefined,
-          error: errorMessage(s.reason),
-          transient: isTransient(s.reason),
-        };
+      const outcomes = settled.map((s) => {
+        // checkVm does not reject: a failed check is an outcome of its own.
+        if (s.status === 'rejected') throw s.reason as Error;
+        return s.value;
       });
       for (const o of outcomes) logOutcome(run, o);
-      retryable ||= outcomes.some((o) => o.status === 'failed' && o.transient);
+      const retryable =
+        listed.failures.some((f) => isTransient(f.error)) ||
+        outcomes.some((o) => o.status === 'failed' && o.transient);
 
       let rowsRecorded = 0;
       let ledgerError: unknown;
@@ -271,10 +248,10 @@ export function makeLabelEnforcer(
         logger.error('Could not record the sweep in the ledger', { runId: run.id, error });
       }
 
+      const digest = summariseChecks(outcomes, { stops: policy.action === 'stop' });
       let digestPosted = false;
       try {
-        const message = composeLabelDigest(run, outcomes, {
-          stops: policy.action === 'stop',
+        const message = composeLabelDigest(run, digest, {
           failedProjects,
           dashboardUrl: config.dashboardUrl,
         });
@@ -283,7 +260,7 @@ export function makeLabelEnforcer(
         logger.error('Could not post the sweep digest to Slack', { runId: run.id, error });
       }
 
-      const counts = summariseChecks(outcomes, { stops: policy.action === 'stop' }).counts;
+      const { counts } = digest;
       const actions = outcomes
         .filter((o) => acted(o) || o.status === 'failed')
         .slice(0, MAX_REPORTED_ACTIONS)

@@ -1,4 +1,4 @@
-import { asPriority, isValidLabelValue, LABEL, MAX_LABELS } from '../core/labels.js';
+import { asPriority, isExempt, isValidLabelValue, LABEL, MAX_LABELS } from '../core/labels.js';
 import type { Vm } from '../core/vm.js';
 import {
   actionIncludes,
@@ -85,14 +85,6 @@ export function addDays(day: string, days: number): string {
   return date.toISOString().slice(0, 10);
 }
 
-/** Exempt by the policy's label or by `costguard-exempt`, which always protects a VM. */
-export function isExempt(labels: Readonly<Record<string, string>>, exemptLabel: string): boolean {
-  return [exemptLabel, LABEL.exempt].some((key) => {
-    const value = labels[key];
-    return value !== undefined && value.toLowerCase() !== 'false';
-  });
-}
-
 function violationsOf(labels: Readonly<Record<string, string>>, policy: LabelPolicy): Violation[] {
   const out: Violation[] = [];
   for (const rule of policy.keys) {
@@ -134,7 +126,7 @@ function derivedValue(
 }
 
 /** Why a VM may not be stopped (and so is not marked), or undefined when it may. */
-export function stopBlocker(
+function stopBlocker(
   vm: Vm,
   labels: Readonly<Record<string, string>>,
   policy: LabelPolicy,

@@ -5,11 +5,15 @@ import { acted, type CheckOutcome, type CheckRun } from './check-outcome.js';
 
 /**
  * The one Slack message a sweep sends: counts, the worst offenders by team and by project, and
- * the VMs that will be stopped at the next deadline. Pure: outcomes in, Block Kit out.
+ * the VMs that will be stopped at the next deadline. Pure: outcomes are summarised into a
+ * digest, and the digest is composed into Block Kit.
  */
-export interface DigestOptions {
+export interface SummaryOptions {
   /** Whether the policy stops VMs after their deadline (otherwise marks are only warnings). */
   readonly stops: boolean;
+}
+
+export interface DigestOptions {
   readonly failedProjects: readonly string[];
   readonly dashboardUrl?: string | undefined;
   /** Rows per list (default 5 offenders, 10 upcoming stops). */
@@ -77,7 +81,7 @@ function offenders(
 
 export function summariseChecks(
   outcomes: readonly CheckOutcome[],
-  options: Pick<DigestOptions, 'stops'>,
+  options: SummaryOptions,
 ): Digest {
   const doneOrPlanned = (o: CheckOutcome, action: string): boolean =>
     acted(o) && o.evaluation.action === action;
@@ -146,10 +150,9 @@ function section(text: string): KnownBlock {
 
 export function composeLabelDigest(
   run: CheckRun,
-  outcomes: readonly CheckOutcome[],
+  digest: Digest,
   options: DigestOptions,
 ): SlackMessage {
-  const digest = summariseChecks(outcomes, options);
   const { counts, currency } = digest;
   const verb = run.dryRun ? 'would be ' : '';
   const title = `Label compliance: ${counts.compliant} of ${counts.checked - counts.exempt} VMs compliant${run.dryRun ? ' (dry run)' : ''}`;

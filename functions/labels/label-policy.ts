@@ -70,7 +70,8 @@ const keyRule = z
   .strict()
   .refine((rule) => !(rule.values && rule.pattern), 'give either values or pattern, not both');
 
-const policySchema = z
+/** The policy's schema, for `setting.json`; `toLabelPolicy` turns its output into a `LabelPolicy`. */
+export const labelPolicySchema = z
   .object({
     labels: z
       .record(labelKey, keyRule)
@@ -117,7 +118,7 @@ const policySchema = z
     }
   });
 
-export type LabelPolicyInput = z.input<typeof policySchema>;
+export type LabelPolicyInput = z.input<typeof labelPolicySchema>;
 
 export interface DerivationRule {
   readonly value?: string;
@@ -145,9 +146,7 @@ export interface LabelPolicy {
   readonly stopProvisioningModels: readonly ProvisioningModel[];
 }
 
-/** The zod schema, for `setting.json`; its output is turned into a `LabelPolicy` by `toLabelPolicy`. */
-export const labelPolicySchema = policySchema;
-export type ParsedLabelPolicy = z.output<typeof policySchema>;
+export type ParsedLabelPolicy = z.output<typeof labelPolicySchema>;
 
 export function toLabelPolicy(parsed: ParsedLabelPolicy): LabelPolicy {
   return {
@@ -173,7 +172,7 @@ export function toLabelPolicy(parsed: ParsedLabelPolicy): LabelPolicy {
 
 /** Parses policy JSON (already decoded) or throws a zod error naming the first bad field. */
 export function parseLabelPolicy(input: unknown): LabelPolicy {
-  return toLabelPolicy(policySchema.parse(input));
+  return toLabelPolicy(labelPolicySchema.parse(input));
 }
 
 /** Whether a value is allowed by a key's rule (label rules are checked separately). */

@@ -12,7 +12,7 @@ const API_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 // Separators that may become `-` without changing a value's meaning ("Data Eng" -> data-eng).
 const SAFE_VALUE_INPUT = /^[A-Za-z0-9_\- ./:]+$/;
 
-export function isApiLabelKey(key: string): boolean {
+function isApiLabelKey(key: string): boolean {
   return API_KEY.test(key);
 }
 
@@ -30,7 +30,7 @@ export function normaliseValue(value: string): string | undefined {
 }
 
 /** Keys are only lowercased: any other rewrite could merge two different keys. */
-export function normaliseKey(key: string): string | undefined {
+function normaliseKey(key: string): string | undefined {
   const lower = key.trim().toLowerCase();
   return lower.length <= MAX_LABEL_LENGTH && isApiLabelKey(lower) ? lower : undefined;
 }

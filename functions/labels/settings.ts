@@ -1,4 +1,4 @@
-import { setting, type ConfigOf } from '../core/config.js';
+import { setting } from '../core/config.js';
 import { labelPolicySchema, type LabelPolicyInput } from './label-policy.js';
 
 /** The settings of the label entry points, on top of `commonSettings`. */
@@ -26,5 +26,3 @@ export const labelSettings = {
     { default: 8, min: 1, max: 64, integer: true },
   ),
 };
-
-export type LabelSettings = ConfigOf<typeof labelSettings>;

@@ -10,14 +10,7 @@
  * (about 5,000 × 50 ms ≈ 4 minutes). Loopback only; the sandbox stands in for Google Cloud.
  */
 import { spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,12 +18,13 @@ import { parseArgs } from 'node:util';
 import { Ledger } from '../../functions/adapters/bigquery.js';
 import { BudgetDirectory } from '../../functions/adapters/budgets.js';
 import { createClients } from '../../functions/adapters/clients.js';
-import { ComputeFleet } from '../../functions/adapters/compute.js';
+import type { ComputeFleet } from '../../functions/adapters/compute.js';
 import { resolveEndpoints } from '../../functions/adapters/endpoints.js';
 import { ProjectDirectory } from '../../functions/adapters/projects.js';
+import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { loggingNotifier } from '../../functions/adapters/slack.js';
 import { systemClock } from '../../functions/core/clock.js';
-import { readConfig } from '../../functions/core/config.js';
+import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { createLogger } from '../../functions/core/logger.js';
 import type { HourlyRate, PriceLookup } from '../../functions/core/pricing.js';
 import { budgetNotificationEvent, demoBudget } from '../../functions/budget/demo-notifications.js';
@@ -40,6 +34,8 @@ import { parseBudgetNotification } from '../../functions/budget/notification.js'
 import { budgetSettings } from '../../functions/budget/policy.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';
 import { startSandbox } from '../../functions/sandbox/server.js';
+import { DATASET } from '../budget/budget-harness.js';
+import { capabilitySqlRoot } from '../support/sql.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -98,16 +94,6 @@ const prices: PriceLookup = {
     });
   },
 };
-
-function sqlRoot(): string {
-  const source = fileURLToPath(new URL('../../sql/tables/', import.meta.url));
-  const root = mkdtempSync(join(tmpdir(), 'costguard-bench-sql-'));
-  mkdirSync(join(root, 'tables'));
-  for (const file of readdirSync(source)) {
-    if (/^2\d_.*\.sql$/.test(file)) copyFileSync(join(source, file), join(root, 'tables', file));
-  }
-  return root;
-}
 
 interface RemoteSandbox {
   env: Record<string, string>;
@@ -190,11 +176,13 @@ async function serveSandbox(fleetPath: string): Promise<void> {
   process.stdout.write(`READY ${sandbox.hostPort}\n`);
 }
 
+/** The Compute fleet as the entry points build it. */
 function computeFleet(clients: ReturnType<typeof createClients>): ComputeFleet {
-  return new ComputeFleet(
-    { instances: () => clients.instances(), zoneOperations: () => clients.zoneOperations() },
-    { logger },
-  );
+  const env = { COSTGUARD_PROJECTS: PROJECT, COSTGUARD_DATASET: DATASET };
+  return commonAdapters(
+    { env, clients, logger, clock: systemClock },
+    readConfig(commonSettings, env),
+  ).fleet;
 }
 
 interface EnforcerRun {
@@ -209,10 +197,11 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
   try {
     const ledger = new Ledger(() => clients.bigquery(PROJECT, 'US'), {
       project: PROJECT,
-      dataset: 'costguard',
+      dataset: DATASET,
       location: 'US',
       logger,
-      sqlRoot: sqlRoot(),
+      // Only the enforcer's tables.
+      sqlRoot: capabilitySqlRoot(/^2\d_/),
     });
     await ledger.migrate();
     const fleet = computeFleet(clients);
@@ -239,7 +228,7 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
       },
       {
         policy: readConfig(budgetSettings, {}).policy,
-        governedProjects: [PROJECT],
+        projects: [PROJECT],
         enforce: true,
         stopConcurrency: concurrency,
         dashboardUrl: undefined,

@@ -5,7 +5,6 @@ import { ProjectDirectory } from '../../functions/adapters/projects.js';
 import { loggingNotifier, type Notifier } from '../../functions/adapters/slack.js';
 import { PermanentError, TransientError } from '../../functions/core/errors.js';
 import type { PriceLookup } from '../../functions/core/pricing.js';
-import type { Vm } from '../../functions/core/vm.js';
 import {
   makeBudgetEnforcer,
   type BudgetEnforcer,
@@ -60,7 +59,7 @@ describe('the budget enforcer under failures', () => {
         projects: new ProjectDirectory(() => runtime.clients.projects(), {
           logger: runtime.logger,
         }),
-        prices: fakePrices(),
+        prices: fakePrices,
         ledger: new BigQueryEnforcementLedger(harness.ledger),
         notifier: loggingNotifier(runtime.logger),
         logger: runtime.logger,
@@ -69,7 +68,7 @@ describe('the budget enforcer under failures', () => {
       },
       {
         policy,
-        governedProjects: ['ml-training-prod', 'data-pipelines'],
+        projects: ['ml-training-prod', 'data-pipelines'],
         enforce: true,
         stopConcurrency: 4,
         dashboardUrl: 'https://lookerstudio.google.com/reporting/costguard',
@@ -95,16 +94,18 @@ describe('the budget enforcer under failures', () => {
     const enforce = enforcer({ ledger: flaky }, capped);
 
     await expect(enforce(notification(5000, '7'))).rejects.toThrow('BigQuery unavailable');
-    const stoppedFirst = harness.stoppedNames();
-    expect(stoppedFirst).toHaveLength(2);
+    // The cap of two goes to the most expensive low VMs.
+    expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-8']);
 
     // Pub/Sub redelivers: the ledger has no notification row, only the stops' action rows.
     const report = await enforce(notification(5000, '7'));
-    expect(harness.stoppedNames()).toEqual(stoppedFirst);
-    expect(report.outcomes.filter((o) => o.action === 'STOPPED')).toEqual([]);
-    expect(
-      report.outcomes.every((o) => o.action === 'SKIPPED_CAP' || o.action.startsWith('SKIPPED_')),
-    ).toBe(true);
+    expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-8']);
+    expect(report.outcomes.map((o) => [o.planned.vm.name, o.action]).sort()).toEqual([
+      ['exempt-low', 'SKIPPED_EXEMPT'],
+      ['low-n2-4', 'SKIPPED_CAP'],
+      ['mig-low', 'SKIPPED_MIG'],
+      ['unlabelled-e2', 'SKIPPED_CAP'],
+    ]);
   });
 
   it('counts a VM deleted between listing and stopping as done', async () => {
@@ -127,7 +128,7 @@ describe('the budget enforcer under failures', () => {
       rate: (machine) =>
         machine.machineType === 'a2-highgpu-1g'
           ? Promise.reject(new TransientError('catalog unavailable'))
-          : fakePrices().rate(machine),
+          : fakePrices.rate(machine),
     };
     const report = await enforcer({ prices })(notification(5000, '2'));
     const names = report.outcomes
@@ -140,40 +141,26 @@ describe('the budget enforcer under failures', () => {
     });
   });
 
+  /** A budget over the whole account, whose data-pipelines project cannot be listed. */
   function listingFails(error: () => Error): BudgetEnforcer {
-    const flaky = {
-      listAll: (project: string, filter?: Parameters<ComputeFleet['listAll']>[1]): Promise<Vm[]> =>
-        project === 'data-pipelines' ? Promise.reject(error()) : fleet.listAll(project, filter),
-      stopAll: fleet.stopAll.bind(fleet),
-    };
-    return makeBudgetEnforcer(
-      {
-        fleet: flaky,
-        budgets: {
-          scope: () =>
-            Promise.resolve({
-              name: 'b',
-              displayName: 'b',
-              projects: [],
-              resourceAncestors: [],
-              subaccounts: [],
-            }),
-        },
-        projects: { idOf: (n) => Promise.resolve(n) },
-        prices: fakePrices(),
-        ledger: new BigQueryEnforcementLedger(harness.ledger),
-        notifier: loggingNotifier(harness.runtime.logger),
-        logger: harness.runtime.logger,
-        clock: harness.sandbox.clock,
+    return enforcer({
+      fleet: {
+        listAll: (project, filter) =>
+          project === 'data-pipelines' ? Promise.reject(error()) : fleet.listAll(project, filter),
+        stopAll: fleet.stopAll.bind(fleet),
       },
-      {
-        policy: POLICY,
-        governedProjects: ['ml-training-prod', 'data-pipelines'],
-        enforce: true,
-        stopConcurrency: 4,
-        dashboardUrl: undefined,
+      budgets: {
+        scope: () =>
+          Promise.resolve({
+            name: 'b',
+            displayName: 'b',
+            projects: [],
+            resourceAncestors: [],
+            subaccounts: [],
+          }),
       },
-    );
+      projects: { idOf: (n) => Promise.resolve(n) },
+    });
   }
 
   it('acts in the projects it could list and asks for a retry for the one it could not', async () => {

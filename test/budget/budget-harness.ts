@@ -1,24 +1,17 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { Ledger } from '../../functions/adapters/bigquery.js';
-import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
 import { buildEnforceBudget, type BudgetEntryOverrides } from '../../functions/budget/entry.js';
 import {
   budgetNotificationEvent,
-  demoBudget,
-  pubsubPushBody,
   type BudgetFigures,
 } from '../../functions/budget/demo-notifications.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';
 import { putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
 import { slackState, type CapturedSlackMessage } from '../../functions/sandbox/routes/slack.js';
+import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+import { capabilitySqlRoot } from '../support/sql.js';
+import { spotPrices } from '../labels/stand-ins.js';
 
 /**
  * What the budget tests share: a sandbox with the Budgets and Resource Manager modules and the
@@ -31,7 +24,7 @@ export const PERIOD = '2026-11-01T07:00:00.000Z';
 export const NEXT_PERIOD = '2026-12-01T08:00:00.000Z';
 export const DATASET = 'costguard';
 
-/** Spot prices per hour by machine type, as a typed stand-in for the pricing engine. */
+/** Spot prices per hour by machine type, for the typed stand-in of the pricing engine. */
 export const SPOT_PRICES: Readonly<Record<string, number>> = {
   'a2-highgpu-1g': 1.4696,
   'g2-standard-8': 0.3412,
@@ -43,23 +36,7 @@ export const SPOT_PRICES: Readonly<Record<string, number>> = {
   'n1-standard-4': 0.0401,
 };
 
-export function fakePrices(
-  prices: Readonly<Record<string, number>> = SPOT_PRICES,
-): PriceLookup & { asked: PricedMachine[] } {
-  const asked: PricedMachine[] = [];
-  return {
-    asked,
-    rate(machine: PricedMachine): Promise<HourlyRate> {
-      asked.push(machine);
-      const hourly = prices[machine.machineType];
-      return Promise.resolve(
-        hourly === undefined
-          ? { hourly: 0, spot: undefined, onDemand: 0, currency: 'USD', source: 'unknown' }
-          : { hourly, spot: hourly, onDemand: hourly * 3, currency: 'USD', source: 'catalog' },
-      );
-    },
-  };
-}
+export const fakePrices = spotPrices(SPOT_PRICES);
 
 export const BASE_ENV: Readonly<Record<string, string>> = {
   COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines',
@@ -69,20 +46,6 @@ export const BASE_ENV: Readonly<Record<string, string>> = {
   COSTGUARD_BUDGET_ENFORCE: 'true',
 };
 
-const SQL_ROOT = fileURLToPath(new URL('../../sql/', import.meta.url));
-
-/** A sql root holding only the enforcer's tables, so other capabilities' DDL stays out. */
-function budgetSqlRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), 'costguard-budget-sql-'));
-  mkdirSync(join(root, 'tables'));
-  for (const file of readdirSync(join(SQL_ROOT, 'tables'))) {
-    if (/^2\d_.*\.sql$/.test(file)) {
-      copyFileSync(join(SQL_ROOT, 'tables', file), join(root, 'tables', file));
-    }
-  }
-  return root;
-}
-
 export interface Delivery {
   status: number;
 }
@@ -91,7 +54,8 @@ let served = 0;
 
 export class BudgetHarness {
   readonly ledger: Ledger;
-  private target: string | undefined;
+  private target: ServedTarget | undefined;
+  private readonly targets: ServedTarget[] = [];
 
   private constructor(
     readonly sandbox: Sandbox,
@@ -102,7 +66,8 @@ export class BudgetHarness {
       dataset: DATASET,
       location: 'US',
       logger: runtime.logger,
-      sqlRoot: budgetSqlRoot(),
+      // Only the enforcer's tables, so other capabilities' DDL stays out.
+      sqlRoot: capabilitySqlRoot(/^2\d_/),
       retry: { baseDelayMs: 1 },
     });
   }
@@ -131,22 +96,22 @@ export class BudgetHarness {
   }
 
   /**
-   * Registers a fresh enforceBudget under a new target name: a new function instance, with its
-   * own lock, optionally with more settings on top of the harness's.
+   * Serves a fresh enforceBudget under a new target name: a new function instance, with its
+   * own lock, optionally with more settings on top of the harness's. Later deliveries go to it.
    */
   async serve(
     overrides: BudgetEntryOverrides = {},
     env: Record<string, string> = {},
-  ): Promise<string> {
-    const target = `enforceBudget-test-${++served}`;
+  ): Promise<ServedTarget> {
     const runtime =
       Object.keys(env).length === 0
         ? this.runtime
         : { ...this.runtime, env: { ...this.runtime.env, ...env } };
-    functions.cloudEvent(
-      target,
-      await buildEnforceBudget(runtime, { prices: fakePrices(), ...overrides }),
-    );
+    const target = await serveTarget(`enforceBudget-test-${++served}`, {
+      kind: 'event',
+      handler: await buildEnforceBudget(runtime, { prices: fakePrices, ...overrides }),
+    });
+    this.targets.push(target);
     this.target = target;
     return target;
   }
@@ -182,12 +147,13 @@ export class BudgetHarness {
     };
   }
 
+  /** The body a Pub/Sub push subscription posts: the CloudEvent's data, before conversion. */
   pushBody(figures: Partial<BudgetFigures> & { costAmount: number }): unknown {
-    return pubsubPushBody(this.figures(figures));
+    return budgetNotificationEvent(this.figures(figures)).data;
   }
 
   private async post(
-    target: string | undefined,
+    target: ServedTarget | undefined,
     path: string,
     body: string,
     contentType: string,
@@ -196,21 +162,13 @@ export class BudgetHarness {
     // Deliveries are never simultaneous with the previous one's records (Pub/Sub backs off 10 s
     // at least), so the latest row per key is well defined.
     this.sandbox.clock.advance(10_000);
-    const server = getTestServer(target).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    try {
-      const { port } = server.address() as AddressInfo;
-      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': contentType },
-        body,
-      });
-      await response.arrayBuffer();
-      return { status: response.status };
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    const response = await fetch(new URL(path, target.url), {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+    });
+    await response.arrayBuffer();
+    return { status: response.status };
   }
 
   /** Names of the VMs that are not running, as the sandbox sees them. */
@@ -266,6 +224,7 @@ export class BudgetHarness {
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.targets.map((t) => t.close()));
     await this.sandbox.close();
   }
 }
@@ -295,5 +254,3 @@ export interface NotificationView {
   slack_ts: string | null;
   reason: string;
 }
-
-export { demoBudget };

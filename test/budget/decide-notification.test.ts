@@ -46,7 +46,7 @@ type Expected = {
   kind: string;
   outcome?: string;
   tier?: number;
-  resumed?: boolean;
+  reason?: string;
   thread?: string;
 };
 
@@ -64,7 +64,7 @@ function summary(d: ReturnType<typeof decideOnNotification>): Expected {
       return {
         kind: d.kind,
         tier: d.tier.at,
-        resumed: d.resumed,
+        reason: d.reason,
         ...(d.thread ? { thread: d.thread.ts } : {}),
       };
   }
@@ -94,14 +94,14 @@ describe('decideOnNotification', () => {
       1000,
       EMPTY_HISTORY,
       false,
-      { kind: 'shed', tier: 1, resumed: false },
+      { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
     ],
     [
       'a new period well over',
       1500,
       EMPTY_HISTORY,
       false,
-      { kind: 'shed', tier: 1.1, resumed: false },
+      { kind: 'shed', tier: 1.1, reason: 'spend reached tier 1.1' },
     ],
     [
       'the same message again',
@@ -143,21 +143,40 @@ describe('decideOnNotification', () => {
       1100,
       history({ highestCost: 1000, tiers: [record(1, 'ACTED')] }),
       false,
-      { kind: 'shed', tier: 1.1, resumed: false },
+      { kind: 'shed', tier: 1.1, reason: 'spend reached tier 1.1' },
     ],
     [
       'a tier whose earlier attempt was incomplete',
       1005,
       history({ highestCost: 1000, tiers: [record(1, 'INCOMPLETE')] }),
       false,
-      { kind: 'shed', tier: 1, resumed: true, thread: '1.000001' },
+      {
+        kind: 'shed',
+        tier: 1,
+        reason: 'tier 1 resumed after an incomplete attempt',
+        thread: '1.000001',
+      },
+    ],
+    [
+      'a tier whose incomplete attempt posted no Slack message',
+      1005,
+      history({ highestCost: 1000, tiers: [{ ...record(1, 'INCOMPLETE'), slack: undefined }] }),
+      false,
+      { kind: 'shed', tier: 1, reason: 'tier 1 resumed after an incomplete attempt' },
+    ],
+    [
+      'a tier incomplete in dry run, now enforced',
+      1005,
+      history({ highestCost: 1000, tiers: [record(1, 'INCOMPLETE', true)] }),
+      false,
+      { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
     ],
     [
       'a tier planned in dry run, now enforced',
       1005,
       history({ highestCost: 1000, tiers: [record(1, 'ACTED', true)] }),
       false,
-      { kind: 'shed', tier: 1, resumed: false },
+      { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
     ],
     [
       'a tier enforced, now in dry run',
@@ -178,7 +197,7 @@ describe('decideOnNotification', () => {
       { costAmount: 1200, budgetAmount: 1150 },
       history({ highestCost: 1100, tiers: [record(1.1, 'ACTED')] }),
       false,
-      { kind: 'shed', tier: 1, resumed: false },
+      { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
     ],
   ])('decides about %s', (_case, figures, past, dryRun, expected) => {
     const n =
@@ -208,7 +227,7 @@ describe('decideOnNotification', () => {
     expect(summary(decideOnNotification(n, EMPTY_HISTORY, POLICY, false))).toEqual({
       kind: 'shed',
       tier: 1,
-      resumed: false,
+      reason: 'spend reached tier 1',
     });
   });
 });

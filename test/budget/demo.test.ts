@@ -11,7 +11,7 @@ describe('runBudgetDemo (what npm start shows)', () => {
     const steps = await runBudgetDemo({
       sandbox: harness.sandbox,
       runtime: { ...harness.runtime, env: { ...harness.runtime.env } },
-      prices: fakePrices(),
+      prices: fakePrices,
     });
     const names = (stopped: readonly string[]): string[] =>
       stopped.map((s) => s.split('/').pop() ?? '').sort();

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { BudgetDirectory } from '../../functions/adapters/budgets.js';
 import { buildEnforceBudget } from '../../functions/budget/entry.js';
 import {
   budgetNotificationEvent,
+  demoBudget,
   type MessagePublishedData,
 } from '../../functions/budget/demo-notifications.js';
 import { stopRequestId } from '../../functions/budget/stop-request-id.js';
 import { ConfigError } from '../../functions/core/errors.js';
-import { putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
 import { FIXTURES, loadFixture } from '../support/fixtures.js';
 import {
   ACCOUNT,
@@ -230,6 +231,16 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
     ]);
   });
 
+  it('takes a cost below every tier into account when telling a later one out of order', async () => {
+    const h = await start();
+    await h.notify({ costAmount: 2000, messageId: '5101' });
+    await h.notify({ costAmount: 1500, messageId: '5102' });
+    expect((await h.notifications()).map((n) => [n.message_id, n.outcome])).toEqual([
+      ['5101', 'BELOW_TIERS'],
+      ['5102', 'OUT_OF_ORDER'],
+    ]);
+  });
+
   it('starts fresh in a new budget period', async () => {
     const h = await start();
     await h.notify({ costAmount: BUDGET });
@@ -431,7 +442,7 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
               '{"tiers":[{"at":1,"stop":["low"]}],"projects":["research-sandbox"]}',
           },
         },
-        { prices: fakePrices() },
+        { prices: fakePrices },
       ),
     ).rejects.toThrow(
       new ConfigError(
@@ -440,11 +451,22 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
     );
   });
 
-  it('puts the budget it was given into the sandbox', () => {
-    // The harness seeds the budget fixture; this guards the fixture's identity.
-    expect(loadFixture<{ name: string }>('budget/get-budget.json').name).toBe(
-      `billingAccounts/${ACCOUNT}/budgets/${BUDGET_ID}`,
-    );
-    expect(putBudget).toBeTypeOf('function');
+  it('serves the budget it was given through the Budgets API', async () => {
+    const h = await start({
+      budget: demoBudget({
+        billingAccountId: ACCOUNT,
+        budgetId: BUDGET_ID,
+        displayName: 'Given budget',
+        amount: 700,
+        projectNumbers: ['271828182845'],
+      }),
+    });
+    const budgets = new BudgetDirectory(() => h.runtime.clients.budgets(), {
+      logger: h.runtime.logger,
+    });
+    expect(await budgets.scope(ACCOUNT, BUDGET_ID)).toMatchObject({
+      displayName: 'Given budget',
+      projects: ['271828182845'],
+    });
   });
 });

@@ -2,8 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../functions/core/config.js';
 import type { HourlyRate } from '../../functions/core/pricing.js';
 import { vmKey, type Vm } from '../../functions/core/vm.js';
-import { planShedding, type SheddingInput } from '../../functions/budget/plan-shedding.js';
+import {
+  planShedding,
+  type PlannedVm,
+  type SheddingInput,
+} from '../../functions/budget/plan-shedding.js';
 import { budgetSettings, type SheddingPolicy, type Tier } from '../../functions/budget/policy.js';
+import { vmWith } from '../labels/stand-ins.js';
 
 const POLICY: SheddingPolicy = readConfig(budgetSettings, {}).policy;
 const TIER_LOW: Tier = { at: 1, stop: ['low'] };
@@ -11,23 +16,7 @@ const TIER_LOW_MEDIUM: Tier = { at: 1.1, stop: ['low', 'medium'] };
 
 function vm(name: string, overrides: Partial<Vm> & { priority?: string } = {}): Vm {
   const { priority, ...rest } = overrides;
-  return {
-    project: 'ml-training-prod',
-    zone: 'us-central1-a',
-    region: 'us-central1',
-    name,
-    id: `1${name.length}`,
-    status: 'RUNNING',
-    machineType: 'n2-standard-4',
-    provisioningModel: 'SPOT',
-    terminationAction: 'STOP',
-    labels: priority === undefined ? {} : { priority },
-    labelFingerprint: 'fp',
-    gpus: [],
-    managedBy: undefined,
-    createdAt: undefined,
-    ...rest,
-  };
+  return vmWith({ name, labels: priority === undefined ? {} : { priority }, ...rest });
 }
 
 function rate(hourly: number): HourlyRate {
@@ -53,6 +42,12 @@ function input(
 const summary = (i: SheddingInput): string[] =>
   planShedding(i).decisions.map((d) => `${d.vm.name}:${d.action}`);
 
+const stopsOf = (i: SheddingInput): PlannedVm[] =>
+  planShedding(i).decisions.filter((d) => d.action === 'STOP');
+
+const hourlySum = (planned: readonly PlannedVm[]): number =>
+  planned.reduce((sum, d) => sum + d.rate.hourly, 0);
+
 describe('planShedding', () => {
   it('orders by priority ascending, then by hourly cost descending', () => {
     const vms = [
@@ -69,16 +64,17 @@ describe('planShedding', () => {
       'low-dear': 1.5,
       'low-mid': 0.3,
     };
-    const plan = planShedding(input(vms, prices, { tier: TIER_LOW_MEDIUM }));
-    expect(plan.stops.map((d) => d.vm.name)).toEqual([
+    const planned = input(vms, prices, { tier: TIER_LOW_MEDIUM });
+    const stops = stopsOf(planned);
+    expect(stops.map((d) => d.vm.name)).toEqual([
       'low-dear',
       'low-mid',
       'low-cheap',
       'medium-dear',
       'medium-cheap',
     ]);
-    expect(plan.savingPerHour).toBeCloseTo(3.95, 9);
-    expect(plan.currency).toBe('USD');
+    expect(hourlySum(stops)).toBeCloseTo(3.95, 9);
+    expect(planShedding(planned).currency).toBe('USD');
   });
 
   it.each<[string, Vm, string | undefined]>([
@@ -179,13 +175,14 @@ describe('planShedding', () => {
       vm('plain', { priority: 'low' }),
     ];
     const prices = { exempt: 9, mig: 8, plain: 1 };
-    const plan = planShedding(input(vms, prices, { tier: { at: 1, stop: ['low'], maxStops: 1 } }));
-    expect(plan.stops.map((d) => d.vm.name)).toEqual(['plain']);
-    expect(plan.spared.map((d) => [d.vm.name, d.reason])).toEqual([
+    const planned = input(vms, prices, { tier: { at: 1, stop: ['low'], maxStops: 1 } });
+    const stops = stopsOf(planned);
+    expect(stops.map((d) => d.vm.name)).toEqual(['plain']);
+    expect(planShedding(planned).spared.map((d) => [d.vm.name, d.reason])).toEqual([
       ['exempt', 'exempt by label costguard-exempt'],
       ['mig', 'managed by g, which would recreate it; reported only'],
     ]);
-    expect(plan.savingPerHour).toBe(1);
+    expect(hourlySum(stops)).toBe(1);
   });
 
   it('orders unpriced VMs last within their priority and by name for ties', () => {
@@ -194,11 +191,11 @@ describe('planShedding', () => {
       vm('a', { priority: 'low' }),
       vm('c', { priority: 'low' }),
     ];
-    const plan = planShedding({
+    const stops = stopsOf({
       ...input(vms, {}),
       rates: new Map([[vmKey(vms[2] as Vm), rate(0.5)]]),
     });
-    expect(plan.stops.map((d) => [d.vm.name, d.rate.source])).toEqual([
+    expect(stops.map((d) => [d.vm.name, d.rate.source])).toEqual([
       ['c', 'catalog'],
       ['a', 'unknown'],
       ['b', 'unknown'],
@@ -206,8 +203,8 @@ describe('planShedding', () => {
   });
 
   it('explains each stop', () => {
-    const plan = planShedding(input([vm('x'), vm('y', { priority: 'low' })], {}));
-    expect(plan.stops.map((d) => d.reason)).toEqual([
+    const stops = stopsOf(input([vm('x'), vm('y', { priority: 'low' })], {}));
+    expect(stops.map((d) => d.reason)).toEqual([
       'no priority label, counted as low, tier 1 stops low',
       'priority low, tier 1 stops low',
     ]);

@@ -1,7 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budgetPubsubMessage } from '../../functions/budget/demo-notifications.js';
 import { BudgetHarness } from '../budget/budget-harness.js';
@@ -66,8 +65,7 @@ describe.skipIf(missing !== undefined)('enforceBudget pushed by the Pub/Sub emul
   let emulator: ChildProcess | undefined;
   let emulatorUrl = '';
   let harness: BudgetHarness;
-  let functionServer: Server;
-  let functionPort = 0;
+  let functionUrl = '';
 
   beforeAll(async () => {
     const port = await freePort();
@@ -85,9 +83,7 @@ describe.skipIf(missing !== undefined)('enforceBudget pushed by the Pub/Sub emul
       { detached: true, stdio: 'ignore' },
     );
     harness = await BudgetHarness.start();
-    functionServer = getTestServer(await harness.serve()).listen(0, '127.0.0.1');
-    await new Promise((resolve) => functionServer.once('listening', resolve));
-    functionPort = (functionServer.address() as AddressInfo).port;
+    functionUrl = (await harness.serve()).url;
     await until(
       'the Pub/Sub emulator',
       async () => ((await fetch(emulatorUrl)).ok ? true : undefined),
@@ -111,8 +107,7 @@ describe.skipIf(missing !== undefined)('enforceBudget pushed by the Pub/Sub emul
         // The group is already gone.
       }
     }
-    functionServer?.closeAllConnections();
-    await new Promise((resolve) => functionServer?.close(resolve));
+    // The function's server goes with the harness.
     await harness?.close();
   }, 30_000);
 
@@ -123,7 +118,7 @@ describe.skipIf(missing !== undefined)('enforceBudget pushed by the Pub/Sub emul
     await rest(`${emulatorUrl}/v1/projects/${PROJECT}/subscriptions/enforce-budget`, 'PUT', {
       topic,
       ackDeadlineSeconds: 10,
-      pushConfig: { pushEndpoint: `http://127.0.0.1:${functionPort}/${topic}` },
+      pushConfig: { pushEndpoint: `${functionUrl}${topic}` },
     });
     const { data, attributes } = budgetPubsubMessage(harness.figures({ costAmount: 5000 }));
 

@@ -1,7 +1,7 @@
-import * as functions from '@google-cloud/functions-framework';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Ledger } from '../../functions/adapters/bigquery.js';
 import { buildEnforceLabelsOnCreate } from '../../functions/labels/entry.js';
+import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
 import {
@@ -10,9 +10,7 @@ import {
   labelEnv,
   labelLedger,
   labelsOf,
-  serveTarget,
   startLabelSandbox,
-  type Served,
   type AuditEventFixture,
 } from './label-sandbox.js';
 
@@ -37,14 +35,15 @@ let served = 0;
 describe('enforceLabelsOnCreate', () => {
   let sandbox: Sandbox;
   let ledger: Ledger;
-  let target: Served;
+  let target: ServedTarget;
   let runtime: ReturnType<typeof sandboxRuntime>;
 
   async function start(env: Record<string, string> = {}): Promise<void> {
     runtime = sandboxRuntime(sandbox, labelEnv(env));
-    const name = `enforceLabelsOnCreate-${++served}`;
-    functions.cloudEvent(name, await buildEnforceLabelsOnCreate(runtime, { prices: fakePrices }));
-    target = await serveTarget(name);
+    target = await serveTarget(`enforceLabelsOnCreate-${++served}`, {
+      kind: 'event',
+      handler: await buildEnforceLabelsOnCreate(runtime, { prices: fakePrices }),
+    });
   }
 
   async function deliver(event: AuditEventFixture): Promise<number> {

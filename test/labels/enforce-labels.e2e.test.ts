@@ -1,7 +1,9 @@
-import * as functions from '@google-cloud/functions-framework';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Ledger } from '../../functions/adapters/bigquery.js';
+import { TransientError } from '../../functions/core/errors.js';
+import { pricedMachineKey } from '../../functions/core/pricing.js';
 import { buildEnforceLabels, type LabelEntryOverrides } from '../../functions/labels/entry.js';
+import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
 import {
   callsTo,
@@ -9,10 +11,8 @@ import {
   labelEnv,
   labelLedger,
   labelsOf,
-  serveTarget,
   slackMessages,
   startLabelSandbox,
-  type Served,
 } from './label-sandbox.js';
 
 // enforceLabels end to end: the Functions Framework, the real Compute, Resource Manager,
@@ -40,7 +40,7 @@ let served = 0;
 describe('enforceLabels', () => {
   let sandbox: Sandbox;
   let ledger: Ledger;
-  let target: Served;
+  let target: ServedTarget;
   let runtime: ReturnType<typeof sandboxRuntime>;
 
   async function start(
@@ -48,9 +48,10 @@ describe('enforceLabels', () => {
     overrides: LabelEntryOverrides = {},
   ): Promise<void> {
     runtime = sandboxRuntime(sandbox, labelEnv(env));
-    const name = `enforceLabels-${++served}`;
-    functions.http(name, await buildEnforceLabels(runtime, { prices: fakePrices, ...overrides }));
-    target = await serveTarget(name);
+    target = await serveTarget(`enforceLabels-${++served}`, {
+      kind: 'http',
+      handler: await buildEnforceLabels(runtime, { prices: fakePrices, ...overrides }),
+    });
   }
 
   async function sweep(
@@ -216,9 +217,7 @@ describe('enforceLabels', () => {
     expect(digest).toContain('Worst offenders by team');
     expect(digest).toContain('lookerstudio.google.com');
     // Each machine shape is priced once per sweep.
-    expect(fakePrices.asked).toHaveLength(
-      new Set(fakePrices.asked.map((m) => JSON.stringify(m))).size,
-    );
+    expect(fakePrices.asked).toHaveLength(new Set(fakePrices.asked.map(pricedMachineKey)).size);
   });
 
   it('stops the marked Spot VMs once the grace period has passed on the simulated clock', async () => {
@@ -408,6 +407,32 @@ describe('enforceLabels', () => {
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({ counts: { failed: 0 } });
     expect(byName(await rows()).get(name)).toMatchObject({ action_status: 'gone' });
+  });
+
+  it('records a VM as failed when its project labels cannot be had, and asks for a retry', async () => {
+    await start(
+      {},
+      {
+        projectLabels: {
+          labelsOf: () => Promise.reject(new TransientError('Resource Manager unavailable')),
+        },
+      },
+    );
+
+    const reply = await sweep({ projects: ['research-sandbox'] });
+
+    expect(reply.status).toBe(503);
+    expect(callsTo(sandbox, 'compute.instances.setLabels')).toEqual([]);
+    expect(await rows()).toMatchObject([
+      {
+        instance_name: 'research-tmp-9',
+        action_status: 'failed',
+        error: 'Resource Manager unavailable',
+      },
+    ]);
+    expect(runtime.logger.entries.filter((e) => e.message === 'Label check failed')).toHaveLength(
+      1,
+    );
   });
 
   it('checks the other projects when one cannot be listed, and says so in the digest', async () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Vm } from '../../functions/core/vm.js';
 import {
   addDays,
   evaluateLabels,
@@ -12,28 +11,9 @@ import {
   type LabelPolicyInput,
 } from '../../functions/labels/label-policy.js';
 import { loadFixture } from '../support/fixtures.js';
+import { vmWith } from './stand-ins.js';
 
 const TODAY = '2026-11-20';
-
-function vmWith(overrides: Partial<Vm> = {}): Vm {
-  return {
-    project: 'ml-training-prod',
-    zone: 'us-central1-a',
-    region: 'us-central1',
-    name: 'vision-trainer-1',
-    id: '100000000000000001',
-    status: 'RUNNING',
-    machineType: 'n2-standard-8',
-    provisioningModel: 'SPOT',
-    terminationAction: 'STOP',
-    labels: {},
-    labelFingerprint: 'abc=',
-    gpus: [],
-    managedBy: undefined,
-    createdAt: undefined,
-    ...overrides,
-  };
-}
 
 const COMPLETE = { team: 'vision', app: 'trainer', cost_center: 'cc-100', priority: 'low' };
 

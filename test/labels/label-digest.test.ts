@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { HourlyRate } from '../../functions/core/pricing.js';
-import type { Vm } from '../../functions/core/vm.js';
 import type { CheckOutcome, CheckRun } from '../../functions/labels/check-outcome.js';
 import { complianceRow } from '../../functions/labels/compliance-rows.js';
 import type { LabelEvaluation, VmAction } from '../../functions/labels/evaluate-labels.js';
 import { composeLabelDigest, summariseChecks } from '../../functions/labels/label-digest.js';
+import { vmWith } from './stand-ins.js';
 
 const run: CheckRun = {
   id: 'sweep-2026-11-20T00:00:00.000Z',
@@ -32,22 +32,11 @@ interface Spec {
 }
 
 function outcome(spec: Spec): CheckOutcome {
-  const vm: Vm = {
+  const vm = vmWith({
     project: spec.project ?? 'ml-training-prod',
-    zone: 'us-central1-a',
-    region: 'us-central1',
     name: spec.name,
-    id: `1000000000000${spec.name.length}`,
     status: spec.vmStatus ?? 'RUNNING',
-    machineType: 'n2-standard-8',
-    provisioningModel: 'SPOT',
-    terminationAction: 'STOP',
-    labels: {},
-    labelFingerprint: 'x',
-    gpus: [],
-    managedBy: undefined,
-    createdAt: undefined,
-  };
+  });
   const compliant = spec.compliant ?? false;
   const violations = compliant ? [] : [{ key: 'app', kind: 'missing' as const }];
   const evaluation: LabelEvaluation = {
@@ -157,8 +146,7 @@ describe('the sweep digest', () => {
   });
 
   it('is one Block Kit message with a plain-text fallback', () => {
-    const message = composeLabelDigest(run, outcomes, {
-      stops: true,
+    const message = composeLabelDigest(run, summariseChecks(outcomes, { stops: true }), {
       failedProjects: ['research-sandbox'],
       dashboardUrl: 'https://lookerstudio.google.com/r/1',
     });
@@ -183,10 +171,11 @@ describe('the sweep digest', () => {
   });
 
   it('says a dry run changed nothing', () => {
-    const message = composeLabelDigest({ ...run, dryRun: true }, outcomes, {
-      stops: true,
-      failedProjects: [],
-    });
+    const message = composeLabelDigest(
+      { ...run, dryRun: true },
+      summariseChecks(outcomes, { stops: true }),
+      { failedProjects: [] },
+    );
     expect(message.text).toContain('(dry run)');
     const text = JSON.stringify(message.blocks);
     expect(text).toContain('would be stopped');
@@ -204,7 +193,9 @@ describe('the sweep digest', () => {
         hourly: 0.1,
       }),
     );
-    const blocks = composeLabelDigest(run, many, { stops: true, failedProjects: [] }).blocks ?? [];
+    const blocks =
+      composeLabelDigest(run, summariseChecks(many, { stops: true }), { failedProjects: [] })
+        .blocks ?? [];
     const sections = blocks.filter((b) => b.type === 'section');
     const longest = Math.max(...sections.map((b) => b.text?.text.length ?? 0));
     const mostFields = Math.max(...sections.map((b) => b.fields?.length ?? 0));

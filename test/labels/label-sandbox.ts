@@ -1,16 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { Ledger } from '../../functions/adapters/bigquery.js';
-import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
+import type { PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
 import { setProjectLabels } from '../../functions/sandbox/routes/resource-manager.js';
 import type { CapturedSlackMessage } from '../../functions/sandbox/routes/slack.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { FIXTURES, loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+import { capabilitySqlRoot } from '../support/sql.js';
+import { spotPrices } from './stand-ins.js';
 
 /** What the label tests share: the sandbox with the label fleet, settings, prices, the ledger. */
 export const DATASET = 'costguard_labels';
@@ -48,7 +44,7 @@ export function labelEnv(overrides: Record<string, string> = {}): Record<string,
 }
 
 /** Spot hourly prices of the fleet's machines; anything else has no price. */
-const SPOT_HOURLY: Record<string, number> = {
+const SPOT_HOURLY: Readonly<Record<string, number>> = {
   'n2-standard-8': 0.0776,
   'n2-standard-4': 0.0388,
   'g2-standard-8': 0.2948,
@@ -58,38 +54,16 @@ const SPOT_HOURLY: Record<string, number> = {
   'n1-standard-4': 0.04,
 };
 
+const labelPrices = spotPrices(SPOT_HOURLY);
+
+/** The fleet's prices, keeping every machine it was asked to price. */
 export const fakePrices: PriceLookup & { asked: PricedMachine[] } = {
   asked: [],
-  rate(machine: PricedMachine): Promise<HourlyRate> {
+  rate(machine) {
     fakePrices.asked.push(machine);
-    const spot = SPOT_HOURLY[machine.machineType];
-    if (spot === undefined) {
-      return Promise.resolve({
-        hourly: 0,
-        spot: undefined,
-        onDemand: 0,
-        currency: 'USD',
-        source: 'unknown',
-      });
-    }
-    const onDemand = spot * 4;
-    const hourly = machine.provisioningModel === 'STANDARD' ? onDemand : spot;
-    return Promise.resolve({ hourly, spot, onDemand, currency: 'USD', source: 'catalog' });
+    return labelPrices.rate(machine);
   },
 };
-
-/** A sql/ root holding only the label tables, so other capabilities' files cannot interfere. */
-export function labelSqlRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), 'costguard-labels-sql-'));
-  for (const folder of ['tables', 'views']) {
-    mkdirSync(join(root, folder));
-    const source = fileURLToPath(new URL(`../../sql/${folder}/`, import.meta.url));
-    for (const file of readdirSync(source).filter((f) => /^3\d_.*\.sql$/.test(f))) {
-      copyFileSync(join(source, file), join(root, folder, file));
-    }
-  }
-  return root;
-}
 
 export function labelLedger(sandbox: Sandbox): Ledger {
   const runtime = sandboxRuntime(sandbox);
@@ -98,25 +72,10 @@ export function labelLedger(sandbox: Sandbox): Ledger {
     dataset: DATASET,
     location: 'US',
     logger: runtime.logger,
-    sqlRoot: labelSqlRoot(),
+    // Only the label tables and views, so other capabilities' files cannot interfere.
+    sqlRoot: capabilitySqlRoot(/^3\d_/),
     retry: { baseDelayMs: 1 },
   });
-}
-
-export interface Served {
-  url: string;
-  close(): Promise<void>;
-}
-
-/** Serves a registered Functions Framework target on a loopback port. */
-export async function serveTarget(name: string): Promise<Served> {
-  const server = getTestServer(name).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
 
 /** An audit-log CloudEvent fixture (fixtures/audit), in the structured form. */
