@@ -1,56 +1,29 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guarded, type CliIo } from './cli-io.js';
 import { loadDeployInputs, loadPipelines } from './load-inputs.js';
-import { parseDeployOptions, parseTeardownOptions, UsageError } from './options.js';
+import { parseDeployOptions, parseTeardownOptions } from './options.js';
 import { planDeploy } from './plan-deploy.js';
 import { planTeardown } from './plan-teardown.js';
-import { PlanError, runPlan, spawnExec, type Exec } from './run-plan.js';
+import { PlanError, runPlan, spawnExec } from './run-plan.js';
 import { stageSource } from './stage-source.js';
 
 /**
  * `npm run deploy` and `npm run teardown`: parse, plan, then print (`--dry-run`) or run. Both
- * return an exit code instead of exiting, so tests drive them in-process with a fake `exec`.
+ * return an exit code instead of exiting (see cli-io.ts).
  */
 export const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-export interface CliIo {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly out: (line: string) => void;
-  readonly err: (line: string) => void;
-  readonly exec?: Exec;
-  readonly root?: string;
-  readonly sleep?: (ms: number) => Promise<void>;
-}
 
 export const DEPLOY_USAGE = `Usage: npm run deploy -- --project P --region R --billing-account A
   [--budget-amount N] [--slack-channel C] [--enforce] [--dry-run]
   [--projects P1,P2] [--dataset D] [--bq-location L] [--budget-policy FILE]
   [--label-policy FILE] [--spot-alerts FILE] [--pipelines FILE] [--run-invoker user:EMAIL]...
-  [--dashboard-url URL] [--source DIR]
+  [--dashboard-url URL] [--billing-export PROJECT.DATASET.TABLE] [--source DIR]
 The Slack bot token is read from the SLACK_BOT_TOKEN environment variable.`;
 
 export const TEARDOWN_USAGE = `Usage: npm run teardown -- --project P --region R
   [--billing-account A] [--projects P1,P2] [--dataset D] [--pipelines FILE]
   [--delete-data] [--dry-run]`;
-
-async function guarded(io: CliIo, usage: string, body: () => Promise<void>): Promise<number> {
-  try {
-    await body();
-    return 0;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`costguard: ${error.message}`);
-      io.err(usage);
-      return 2;
-    }
-    if (error instanceof PlanError) {
-      io.err(`costguard: ${error.message}`);
-      io.err('Fix the cause and run the same command again: finished steps are not repeated.');
-      return 1;
-    }
-    throw error;
-  }
-}
 
 export function deployCli(argv: readonly string[], io: CliIo): Promise<number> {
   return guarded(io, DEPLOY_USAGE, async () => {
@@ -98,14 +71,4 @@ export function teardownCli(argv: readonly string[], io: CliIo): Promise<number>
       sleep: io.sleep,
     });
   });
-}
-
-/** The process side: real stdout/stderr, real commands, and the exit code. */
-export async function main(cli: typeof deployCli, argv: readonly string[]): Promise<void> {
-  const code = await cli(argv, {
-    env: process.env,
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-  });
-  process.exitCode = code;
 }

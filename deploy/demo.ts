@@ -1,4 +1,7 @@
-import { deployCli } from './cli.js';
+import { defaultSqlRoot } from '../functions/adapters/bigquery.js';
+import { loadDeployInputs } from './load-inputs.js';
+import { parseDeployOptions } from './options.js';
+import { planDeploy } from './plan-deploy.js';
 
 /**
  * For `npm start`: what deploying the demo would do, without running anything. Prints a short
@@ -15,22 +18,14 @@ export const DEMO_DEPLOY_ARGS = [
   'C0DEMO',
 ];
 
-export async function describeDemoDeploy(out: (line: string) => void): Promise<void> {
-  const commands: string[] = [];
-  const steps: string[] = [];
-  const code = await deployCli([...DEMO_DEPLOY_ARGS, '--dry-run'], {
-    env: {},
-    out: (line) => commands.push(line),
-    err: (line) => {
-      if (line.startsWith('# ') && !line.startsWith('# Would') && !line.startsWith('# Dry run')) {
-        steps.push(line.slice(2));
-      }
-    },
-  });
-  if (code !== 0) throw new Error(`the demo deploy plan could not be made (exit ${code})`);
-  const count = (tool: string) => commands.filter((c) => c.startsWith(`${tool} `)).length;
+export function describeDemoDeploy(out: (line: string) => void): Promise<void> {
+  const options = parseDeployOptions([...DEMO_DEPLOY_ARGS, '--dry-run']);
+  const plan = planDeploy(loadDeployInputs(options, defaultSqlRoot()));
+  const commands = plan.steps.flatMap((step) => step.commands);
+  const count = (tool: string) => commands.filter((c) => c.argv[0] === tool).length;
   out(
-    `Deploy: ${steps.length} steps, ${count('gcloud')} gcloud and ${count('bq')} bq commands for a real project; enforcement stays in dry-run until --enforce.`,
+    `Deploy: ${plan.steps.length} steps, ${count('gcloud')} gcloud and ${count('bq')} bq commands for a real project; enforcement stays in dry-run until --enforce.`,
   );
   out(`  see them all: npm run deploy -- ${DEMO_DEPLOY_ARGS.join(' ')} --dry-run`);
+  return Promise.resolve();
 }

@@ -1,4 +1,5 @@
-// npm run deploy -- --project P --region R --billing-account A [...]; see deploy/README-deploy.md.
-import { deployCli, main } from './cli.js';
+// npm run deploy -- --project P --region R --billing-account A [...]; see README.md, "Deploy to Google Cloud".
+import { deployCli } from './cli.js';
+import { main } from './cli-io.js';
 
 await main(deployCli, process.argv.slice(2));

@@ -19,6 +19,21 @@ export interface PipelineBinding {
   readonly job?: { readonly region: string; readonly name: string };
 }
 
+/** The projects pipelines run in, each once, in the order first named. */
+export function pipelineProjects(pipelines: readonly PipelineBinding[]): string[] {
+  return [...new Set(pipelines.map((p) => p.project))];
+}
+
+/** The results buckets pipelines name, each once (two pipelines may share one). */
+export function pipelineBuckets(
+  pipelines: readonly PipelineBinding[],
+): Array<{ readonly bucket: string; readonly project: string }> {
+  const buckets = new Map(
+    pipelines.flatMap((p) => (p.bucket ? [[p.bucket, p.project] as const] : [])),
+  );
+  return [...buckets].map(([bucket, project]) => ({ bucket, project }));
+}
+
 /** The options together with the files they name, read and validated. */
 export interface DeployInputs {
   readonly options: DeployOptions;

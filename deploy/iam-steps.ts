@@ -55,11 +55,12 @@ function resourceArgs(resource: IamResource): { group: string[]; args: string[] 
   }
 }
 
-/** Only these policy commands take `--condition`; a policy with conditions otherwise prompts. */
-function conditionArgs(resource: IamResource): string[] {
-  return resource.kind === 'billing-account' || resource.kind === 'run-job'
-    ? []
-    : ['--condition=None'];
+/**
+ * The billing-account and Cloud Run job policy commands take neither `--condition` nor `--all`;
+ * the others need them, or a policy with conditions makes them prompt.
+ */
+function takesConditions(resource: IamResource): boolean {
+  return resource.kind !== 'billing-account' && resource.kind !== 'run-job';
 }
 
 export function addBinding(resource: IamResource, principal: string, role: string): Command {
@@ -71,7 +72,7 @@ export function addBinding(resource: IamResource, principal: string, role: strin
       ...args,
       `--member=${principal}`,
       `--role=${role}`,
-      ...conditionArgs(resource),
+      ...(takesConditions(resource) ? ['--condition=None'] : []),
       '--format=none',
       '--quiet',
     ),
@@ -87,7 +88,7 @@ export function removeBinding(resource: IamResource, principal: string, role: st
     ...args,
     `--member=${principal}`,
     `--role=${role}`,
-    ...(resource.kind === 'billing-account' || resource.kind === 'run-job' ? [] : ['--all']),
+    ...(takesConditions(resource) ? ['--all'] : []),
     '--format=none',
     '--quiet',
   );

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { sqlFiles } from '../functions/adapters/bigquery.js';
+import { migrationFiles } from '../functions/adapters/bigquery.js';
 import { budgetSettings, DEFAULT_POLICY } from '../functions/budget/policy.js';
-import { readConfig, type Setting } from '../functions/core/config.js';
+import { readConfig, type ConfigOf, type Setting } from '../functions/core/config.js';
 import { labelSettings } from '../functions/labels/settings.js';
 import { recorderSettings } from '../functions/recorder/settings.js';
 import { runsSettings } from '../functions/runs/config.js';
@@ -30,15 +30,15 @@ function validated<T>(setting: Setting<T>, text: string, option: string, file: s
   }
 }
 
+/** What each pipeline gives triggerRun access to, from the pipelines as validated. */
 export function pipelineBindings(
-  pipelines: Readonly<Record<string, Readonly<Record<string, unknown>>>>,
+  pipelines: ConfigOf<typeof runsSettings>['pipelines'],
 ): PipelineBinding[] {
   return Object.entries(pipelines).map(([name, p]) => {
-    const bucket = typeof p.bucket === 'string' ? p.bucket : undefined;
-    const base = { name, project: String(p.project), ...(bucket ? { bucket } : {}) };
+    const base = { name, project: p.project, ...(p.bucket ? { bucket: p.bucket } : {}) };
     return p.executor === 'vm'
-      ? { ...base, vm: { zone: String(p.zone), instance: String(p.instance) } }
-      : { ...base, job: { region: String(p.region), name: String(p.job) } };
+      ? { ...base, vm: { zone: p.zone, instance: p.instance } }
+      : { ...base, job: { region: p.region, name: p.job } };
   });
 }
 
@@ -89,7 +89,7 @@ export function loadDeployInputs(options: DeployOptions, sqlRoot: string): Deplo
   const pipelines = options.pipelinesFile
     ? loadPipelines(options.pipelinesFile, options.projects)
     : undefined;
-  const sql = [...sqlFiles(sqlRoot, 'tables'), ...sqlFiles(sqlRoot, 'views')];
+  const sql = migrationFiles(sqlRoot);
   return {
     options,
     budgetPolicy,

@@ -1,18 +1,17 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { bindSql, type Ledger } from '../functions/adapters/bigquery.js';
+import type { Ledger } from '../functions/adapters/bigquery.js';
 import { DATASET_ID, PROJECT_ID } from '../functions/core/config.js';
-import { main, REPOSITORY_ROOT, type CliIo } from './cli.js';
-import { BQ_LOCATION, parseExportTable, UsageError } from './options.js';
-import { bq, formatCommand } from './plan.js';
-import { queryText } from './plan-deploy.js';
+import { guarded, main, type CliIo } from './cli-io.js';
+import { billingExportViewSql, queryText } from './ledger-sql.js';
+import { BQ_LOCATION, checked, parse, parseExportTable, required, UsageError } from './options.js';
+import { bqQuery, formatCommand } from './plan.js';
 
 /**
  * Looker Studio on the ledger: the views reports read (one data source each, with its date range
  * dimension and its metrics), the Linking API URL that opens a report on a deployed dataset, and
- * the statement that points the billing_export view at the Cloud Billing export.
+ * the command that prints them (and, if asked, the bq command that points the billing_export
+ * view at the Cloud Billing export).
  *
  *   npm run looker-studio -- --project P [--dataset D] [--view V]... [--report-id ID]
  *     [--report-name NAME] [--billing-export PROJECT.DATASET.TABLE] [--bq-location L]
@@ -20,7 +19,6 @@ import { queryText } from './plan-deploy.js';
 export interface LookerView {
   /** The view in the ledger dataset, and the data source's table. */
   readonly name: string;
-  readonly about: string;
   /** The DATE (or TIMESTAMP) field to use as the report's date range dimension. */
   readonly dateColumn: string;
   /** Fields that add up across rows (SUM in Looker Studio). */
@@ -33,28 +31,24 @@ export interface LookerView {
 export const LOOKER_VIEWS: readonly LookerView[] = [
   {
     name: 'cost_daily',
-    about: 'VM cost per day by project, region, zone, machine type and provisioning model',
     dateColumn: 'usage_date',
     metrics: ['vm_hours', 'cost', 'on_demand_cost', 'unpriced_vm_hours'],
     ratios: [],
   },
   {
     name: 'cost_by_label_daily',
-    about: "VM cost per day by team, app and cost_center; no team label is '(unattributed)'",
     dateColumn: 'usage_date',
     metrics: ['vm_hours', 'cost', 'on_demand_cost', 'unpriced_vm_hours'],
     ratios: [],
   },
   {
     name: 'cost_by_label_monthly',
-    about: 'VM cost per month by team, app and cost_center',
     dateColumn: 'usage_month',
     metrics: ['days', 'vm_hours', 'cost', 'on_demand_cost', 'unpriced_vm_hours'],
     ratios: [],
   },
   {
     name: 'spot_savings_daily',
-    about: 'Spot cost against the on-demand price of the same hours, per day and team',
     dateColumn: 'usage_date',
     metrics: ['spot_vm_hours', 'spot_cost', 'on_demand_equivalent_cost', 'savings'],
     ratios: [
@@ -66,7 +60,6 @@ export const LOOKER_VIEWS: readonly LookerView[] = [
   },
   {
     name: 'run_costs',
-    about: 'Cost per pipeline run: the VM hours recorded under its costguard-run label',
     dateColumn: 'requested_date',
     metrics: [
       'duration_minutes',
@@ -79,7 +72,6 @@ export const LOOKER_VIEWS: readonly LookerView[] = [
   },
   {
     name: 'label_compliance_share_daily',
-    about: 'Share of checked VMs, and of their cost, that is label-compliant, per day',
     dateColumn: 'usage_date',
     metrics: [
       'checked_vms',
@@ -105,7 +97,6 @@ export const LOOKER_VIEWS: readonly LookerView[] = [
   },
   {
     name: 'enforcement_periods',
-    about: 'Budget enforcement per budget period and tier: VMs stopped, spared, failed',
     dateColumn: 'period_start',
     metrics: [
       'decisions',
@@ -120,14 +111,12 @@ export const LOOKER_VIEWS: readonly LookerView[] = [
   },
   {
     name: 'enforcement_log',
-    about: 'Every budget enforcement decision about a VM, as it finally stands',
     dateColumn: 'decision_date',
     metrics: ['hourly_cost', 'saving_per_hour', 'would_save_per_hour'],
     ratios: [],
   },
   {
     name: 'billing_reconciliation',
-    about: 'Recorded estimate against the Cloud Billing export, per project and day',
     dateColumn: 'usage_date',
     metrics: [
       'recorded_vm_hours',
@@ -145,7 +134,6 @@ export const LOOKER_VIEWS: readonly LookerView[] = [
   },
   {
     name: 'spot_cost_hours',
-    about: 'Every recorded VM hour (the detail behind the daily views)',
     dateColumn: 'usage_hour',
     metrics: ['uptime_seconds', 'cost', 'on_demand_cost'],
     ratios: [],
@@ -215,22 +203,6 @@ export function lookerStudioUrl(target: LookerStudioTarget): string {
   return `${LINKING_API}?${params.toString()}`;
 }
 
-/** The statement that points `${dataset}.billing_export` at the export table. */
-export function billingExportViewSql(
-  names: { readonly project: string; readonly dataset: string },
-  exportTable: string,
-  sqlRoot = join(REPOSITORY_ROOT, 'sql'),
-): string {
-  const template = readFileSync(
-    join(sqlRoot, 'views', 'billing-export', 'billing_export.sql'),
-    'utf8',
-  );
-  return bindSql(template, names).replaceAll(
-    '${billing_export_table}',
-    parseExportTable(exportTable),
-  );
-}
-
 export const LOOKER_STUDIO_USAGE = `Usage: npm run looker-studio -- --project P [--dataset D] [--view V]...
   [--report-id ID] [--report-name NAME] [--billing-export PROJECT.DATASET.TABLE] [--bq-location L]`;
 
@@ -240,52 +212,35 @@ interface LookerStudioOptions extends LookerStudioTarget {
 }
 
 function parseLookerStudioOptions(argv: readonly string[]): LookerStudioOptions {
-  let values: Record<string, string | string[] | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        project: { type: 'string' },
-        dataset: { type: 'string' },
-        view: { type: 'string', multiple: true },
-        'report-id': { type: 'string' },
-        'report-name': { type: 'string' },
-        'billing-export': { type: 'string' },
-        'bq-location': { type: 'string' },
-      },
-      allowPositionals: false,
-      strict: true,
-    }).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
-  }
+  const values = parse(argv, {
+    project: { type: 'string' },
+    dataset: { type: 'string' },
+    view: { type: 'string', multiple: true },
+    'report-id': { type: 'string' },
+    'report-name': { type: 'string' },
+    'billing-export': { type: 'string' },
+    'bq-location': { type: 'string' },
+  }) as Record<string, unknown>;
   const text = (name: string): string | undefined => values[name] as string | undefined;
-  const project = text('project');
-  if (project === undefined)
-    throw new UsageError('--project is required: a Google Cloud project id');
-  const bqLocation = text('bq-location') ?? 'US';
-  if (!BQ_LOCATION.test(bqLocation)) {
-    throw new UsageError(
-      `--bq-location: expected a BigQuery location such as US or EU; got "${bqLocation}"`,
-    );
-  }
+  const project = required(values, 'project', PROJECT_ID, 'a Google Cloud project id');
+  const bqLocation =
+    checked(values, 'bq-location', BQ_LOCATION, 'a BigQuery location such as US or EU') ?? 'US';
   const views = values.view as string[] | undefined;
+  const billingExport = text('billing-export');
   return {
     project,
     dataset: text('dataset') ?? 'costguard',
     ...(views ? { views: [...new Set(views)] } : {}),
     ...(text('report-id') !== undefined ? { reportId: text('report-id') } : {}),
     ...(text('report-name') !== undefined ? { reportName: text('report-name') } : {}),
-    ...(text('billing-export') !== undefined
-      ? { billingExport: parseExportTable(text('billing-export') as string) }
-      : {}),
+    ...(billingExport !== undefined ? { billingExport: parseExportTable(billingExport) } : {}),
     bqLocation,
   };
 }
 
 /** `npm run looker-studio`: prints the data sources, the URL and, if asked, the export binding. */
 export function lookerStudioCli(argv: readonly string[], io: CliIo): Promise<number> {
-  try {
+  return guarded(io, LOOKER_STUDIO_USAGE, () => {
     const options = parseLookerStudioOptions(argv);
     const url = lookerStudioUrl(options);
     const views = options.views ?? LOOKER_VIEWS.map((v) => v.name);
@@ -304,25 +259,9 @@ export function lookerStudioCli(argv: readonly string[], io: CliIo): Promise<num
         io.root ? join(io.root, 'sql') : undefined,
       );
       io.out('Point billing_export at the Cloud Billing export (once; later migrations keep it):');
-      io.out(
-        `  ${formatCommand(
-          bq(
-            `--project_id=${options.project}`,
-            `--location=${options.bqLocation}`,
-            'query',
-            '--use_legacy_sql=false',
-            queryText(sql),
-          ),
-        )}`,
-      );
+      io.out(`  ${formatCommand(bqQuery(options.project, options.bqLocation, queryText(sql)))}`);
     }
-    return Promise.resolve(0);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.err(`costguard: ${error.message}`);
-    io.err(LOOKER_STUDIO_USAGE);
-    return Promise.resolve(2);
-  }
+  });
 }
 
 function money(value: unknown): string {

@@ -66,7 +66,8 @@ export interface TeardownOptions {
 
 export const DEFAULT_SOURCE_DIR = 'build/function-source';
 
-function checked(
+/** An option's value, checked against `pattern`; undefined when the option is not given. */
+export function checked(
   values: Record<string, unknown>,
   name: string,
   pattern: RegExp,
@@ -80,7 +81,7 @@ function checked(
   return value;
 }
 
-function required(
+export function required(
   values: Record<string, unknown>,
   name: string,
   pattern: RegExp,
@@ -108,7 +109,8 @@ function projectList(values: Record<string, unknown>, host: string): readonly st
   return [...new Set(items)];
 }
 
-function parse(argv: readonly string[], options: ParseArgsConfig['options']) {
+/** Parses a command line strictly: an unknown option or a stray word is a usage error. */
+export function parse(argv: readonly string[], options: ParseArgsConfig['options']) {
   try {
     return parseArgs({ args: [...argv], options, allowPositionals: false, strict: true }).values;
   } catch (error) {

@@ -1,4 +1,13 @@
-import type { Target } from './resources.js';
+import type { PipelineBinding } from './function-settings.js';
+import {
+  EVENTS_ACCOUNT,
+  FUNCTIONS,
+  functionSpec,
+  member,
+  serviceAccountEmail,
+  type FunctionSpec,
+  type Target,
+} from './resources.js';
 
 /**
  * Least privilege, by function. Predefined roles are broader than any of these functions needs
@@ -100,9 +109,7 @@ export const PROJECT_ROLES: Readonly<Record<Target, readonly CustomRole[]>> = {
 
 /** Roles that exist in every governed project; the run trigger's only where a pipeline runs. */
 export const GOVERNED_PROJECT_ROLES: readonly CustomRole[] = [
-  ROLES.recorder,
-  ROLES.budgetEnforcer,
-  ROLES.labelEnforcer,
+  ...new Set(Object.values(PROJECT_ROLES).flat()),
 ];
 export const PIPELINE_PROJECT_ROLES: readonly CustomRole[] = [
   ROLES.runVm,
@@ -128,3 +135,64 @@ export const EVENT_RECEIVER = 'roles/eventarc.eventReceiver';
 export const OBJECT_VIEWER = 'roles/storage.objectViewer';
 /** setMetadata on a VM that runs as a service account also needs actAs on that account. */
 export const SERVICE_ACCOUNT_USER = 'roles/iam.serviceAccountUser';
+
+/** A role a costguard account holds on a project: what deploy binds and teardown removes. */
+export interface ProjectGrant {
+  readonly project: string;
+  readonly principal: string;
+  readonly role: string;
+}
+
+/** The host project (`--project`) and the governed projects (`--projects`). */
+export interface DeployScope {
+  readonly project: string;
+  readonly projects: readonly string[];
+}
+
+/** A function's custom roles in every governed project, then BigQuery Job User in the host. */
+export function functionProjectGrants(spec: FunctionSpec, scope: DeployScope): ProjectGrant[] {
+  const principal = member(serviceAccountEmail(spec.account, scope.project));
+  return [
+    ...scope.projects.flatMap((p) =>
+      PROJECT_ROLES[spec.target].map((role) => ({
+        project: p,
+        principal,
+        role: customRoleName(p, role),
+      })),
+    ),
+    { project: scope.project, principal, role: BIGQUERY_JOB_USER },
+  ];
+}
+
+/** Eventarc's identity receives the events of its triggers in the host project. */
+export function eventReceiverGrant(host: string): ProjectGrant {
+  return {
+    project: host,
+    principal: member(serviceAccountEmail(EVENTS_ACCOUNT, host)),
+    role: EVENT_RECEIVER,
+  };
+}
+
+/** The run trigger waits on operations and reads machine types where a pipeline runs. */
+export function runObserverGrant(host: string, p: string): ProjectGrant {
+  return {
+    project: p,
+    principal: member(serviceAccountEmail(functionSpec('triggerRun').account, host)),
+    role: customRoleName(p, ROLES.runObserver),
+  };
+}
+
+/** Every project-level binding deploy makes in `p`, for any function it may have deployed. */
+export function projectGrants(
+  p: string,
+  scope: DeployScope,
+  pipelines: readonly PipelineBinding[],
+): ProjectGrant[] {
+  return [
+    ...FUNCTIONS.flatMap((f) => functionProjectGrants(f, scope)).filter((g) => g.project === p),
+    ...(p === scope.project ? [eventReceiverGrant(scope.project)] : []),
+    ...(pipelines.some((pipeline) => pipeline.project === p)
+      ? [runObserverGrant(scope.project, p)]
+      : []),
+  ];
+}

@@ -2,11 +2,14 @@ import { bindSql } from '../functions/adapters/bigquery.js';
 import {
   envVarsFlag,
   functionEnvironment,
+  pipelineBuckets,
+  pipelineProjects,
   SLACK_TOKEN_VARIABLE,
   type DeployInputs,
   type PipelineBinding,
 } from './function-settings.js';
 import { addBinding } from './iam-steps.js';
+import { billingExportViewSql, queryText } from './ledger-sql.js';
 import { UsageError } from './options.js';
 import {
   BIGQUERY_DATA_EDITOR,
@@ -14,16 +17,35 @@ import {
   BILLING_VIEWER,
   customRoleName,
   EVENT_RECEIVER,
+  eventReceiverGrant,
+  functionProjectGrants,
   GOVERNED_PROJECT_ROLES,
   OBJECT_VIEWER,
   PIPELINE_PROJECT_ROLES,
   PROJECT_ROLES,
   ROLES,
+  runObserverGrant,
   SECRET_ACCESSOR,
   SERVICE_ACCOUNT_USER,
   type CustomRole,
+  type ProjectGrant,
 } from './permissions.js';
-import { bq, gcloud, type Command, type Plan, type Step } from './plan.js';
+import { bq, bqQuery, gcloud, type Command, type Plan, type Step } from './plan.js';
+import {
+  betaInsertTriggerArgs,
+  budgetIds,
+  customRoleState,
+  describeBetaInsertTrigger,
+  describeCustomRole,
+  describeSchedulerJob,
+  describeSecret,
+  describeServiceAccount,
+  describeTopic,
+  describeVmServiceAccount,
+  listBudgets,
+  schedulerJobArgs,
+  showDataset,
+} from './probes.js';
 import {
   AUDIT_TRIGGER_LOCATION,
   BETA_INSERT_TRIGGER,
@@ -44,7 +66,6 @@ import {
   type FunctionSpec,
 } from './resources.js';
 import { deploySummary } from './summary.js';
-import { billingExportViewSql } from './looker-studio.js';
 
 /**
  * The deploy plan: a pure function of the validated inputs. Every step converges when run
@@ -71,15 +92,7 @@ function serviceAccountStep(project: string, account: string, what: string): Ste
     title: `Service account ${email} (${what})`,
     commands: [create],
     probe: {
-      argv: [
-        'gcloud',
-        'iam',
-        'service-accounts',
-        'describe',
-        email,
-        `--project=${project}`,
-        '--format=value(email)',
-      ],
+      argv: describeServiceAccount(email, project),
       choose: (found) => (found.ok ? [] : [create]),
     },
   };
@@ -101,19 +114,16 @@ function customRoleStep(project: string, role: CustomRole): Step {
     title: `Custom role ${customRoleName(project, role)}: ${role.permissions.join(', ')}`,
     commands: [create],
     probe: {
-      argv: [
-        'gcloud',
-        'iam',
-        'roles',
-        'describe',
-        role.id,
-        `--project=${project}`,
-        '--format=value(deleted)',
-      ],
-      // A deleted custom role keeps its id for 7 days and cannot be created again meanwhile.
+      argv: describeCustomRole(role, project),
       choose: (found) => {
-        if (!found.ok) return [create];
-        return found.stdout.trim().toLowerCase() === 'true' ? [undelete, update] : [update];
+        switch (customRoleState(found)) {
+          case 'missing':
+            return [create];
+          case 'deleted':
+            return [undelete, update];
+          case 'present':
+            return [update];
+        }
       },
     },
   };
@@ -133,7 +143,7 @@ function datasetStep({ options }: DeployInputs): Step {
     title: `BigQuery dataset ${project}:${dataset} (${bqLocation})`,
     commands: [create],
     probe: {
-      argv: ['bq', `--project_id=${project}`, 'show', '--format=none', `${project}:${dataset}`],
+      argv: showDataset(project, dataset, 'none'),
       choose: (found) => (found.ok ? [] : [create]),
     },
   };
@@ -141,40 +151,19 @@ function datasetStep({ options }: DeployInputs): Step {
 
 function migrationSteps({ options, sql }: DeployInputs): Step[] {
   const { project, dataset, bqLocation } = options;
-  const query = (text: string): Command =>
-    bq(
-      `--project_id=${project}`,
-      `--location=${bqLocation}`,
-      'query',
-      '--use_legacy_sql=false',
-      text,
-    );
+  const query = (sql: string): Command => bqQuery(project, bqLocation, queryText(sql));
   const steps: Step[] = sql.map((file) => ({
     title: `Ledger migration: sql/${file.name}`,
-    commands: [query(queryText(bindSql(file.sql, { project, dataset })))],
+    commands: [query(bindSql(file.sql, { project, dataset }))],
   }));
   // The migration creates billing_export as an empty stand-in; this points it at the real export.
   if (options.billingExport) {
     steps.push({
       title: `Reconcile with the Cloud Billing export ${options.billingExport}`,
-      commands: [
-        query(queryText(billingExportViewSql({ project, dataset }, options.billingExport))),
-      ],
+      commands: [query(billingExportViewSql({ project, dataset }, options.billingExport))],
     });
   }
   return steps;
-}
-
-/**
- * bq reads any argument that starts with `-` as a flag (and takes no `--` separator), so the
- * leading comment lines of a SQL file are left out of the query it is given.
- */
-export function queryText(sql: string): string {
-  const lines = sql.split('\n');
-  const first = lines.findIndex((line) => line.trim() !== '' && !line.trim().startsWith('--'));
-  const text = first === -1 ? '' : lines.slice(first).join('\n').trim();
-  if (text === '' || text.startsWith('-')) throw new Error('A ledger SQL file holds no statement');
-  return text;
 }
 
 function datasetGrantStep({ options }: DeployInputs, emails: readonly string[]): Step {
@@ -184,11 +173,9 @@ function datasetGrantStep({ options }: DeployInputs, emails: readonly string[]):
     title: `Let the functions write the ledger dataset only (${BIGQUERY_DATA_EDITOR} on ${dataset})`,
     commands: [
       {
-        ...bq(
-          `--project_id=${project}`,
-          `--location=${bqLocation}`,
-          'query',
-          '--use_legacy_sql=false',
+        ...bqQuery(
+          project,
+          bqLocation,
           `GRANT \`${BIGQUERY_DATA_EDITOR}\` ON SCHEMA \`${project}\`.${dataset} TO ${grantees}`,
         ),
         retryUntilPropagated: true,
@@ -203,15 +190,7 @@ function topicStep(project: string): Step {
     title: `Pub/Sub topic ${BUDGET_TOPIC} for budget alerts`,
     commands: [create],
     probe: {
-      argv: [
-        'gcloud',
-        'pubsub',
-        'topics',
-        'describe',
-        BUDGET_TOPIC,
-        `--project=${project}`,
-        '--format=value(name)',
-      ],
+      argv: describeTopic(project),
       choose: (found) => (found.ok ? [] : [create]),
     },
   };
@@ -260,18 +239,9 @@ function budgetStep(inputs: DeployInputs): Step {
       .join(', ')} of ${budgetAmount ?? "last month's spend"} to ${BUDGET_TOPIC}`,
     commands: [create],
     probe: {
-      argv: [
-        'gcloud',
-        'billing',
-        'budgets',
-        'list',
-        `--billing-account=${billingAccount}`,
-        `--filter=displayName=${budgetDisplayName(project)}`,
-        '--format=value(name)',
-      ],
+      argv: listBudgets(billingAccount, project),
       choose: (found) => {
-        const name = found.ok ? found.stdout.trim().split('\n')[0]?.trim() : undefined;
-        const id = name?.split('/').pop();
+        const [id] = found.ok ? budgetIds(found.stdout) : [];
         return id ? [update(id)] : [create];
       },
     },
@@ -305,14 +275,7 @@ function secretSteps(inputs: DeployInputs, emails: readonly string[]): Step[] {
       title: `Secret ${SLACK_SECRET} for the Slack bot token`,
       commands: [create],
       probe: {
-        argv: [
-          'gcloud',
-          'secrets',
-          'describe',
-          SLACK_SECRET,
-          `--project=${project}`,
-          '--format=value(name)',
-        ],
+        argv: describeSecret(project),
         choose: (found) => (found.ok ? [] : [create]),
       },
     },
@@ -443,11 +406,7 @@ function betaInsertTriggerStep(inputs: DeployInputs): Step {
     '--event-filters=serviceName=compute.googleapis.com',
     `--event-filters=methodName=${INSERT_METHODS[1]}`,
   ];
-  const where = [
-    BETA_INSERT_TRIGGER,
-    `--location=${AUDIT_TRIGGER_LOCATION}`,
-    `--project=${project}`,
-  ];
+  const where = betaInsertTriggerArgs(project);
   const create = gcloud(
     'eventarc',
     'triggers',
@@ -470,7 +429,7 @@ function betaInsertTriggerStep(inputs: DeployInputs): Step {
     title: `Eventarc trigger ${BETA_INSERT_TRIGGER}: ${INSERT_METHODS[1]} audit logs to ${spec.name} (the function's own trigger takes ${INSERT_METHODS[0]})`,
     commands: [create],
     probe: {
-      argv: ['gcloud', 'eventarc', 'triggers', 'describe', ...where, '--format=value(name)'],
+      argv: describeBetaInsertTrigger(project),
       choose: (found) => [found.ok ? update : create],
     },
   };
@@ -480,7 +439,7 @@ function schedulerStep(spec: FunctionSpec, inputs: DeployInputs): Step {
   if (spec.trigger.kind !== 'scheduled') throw new Error(`${spec.target} is not scheduled`);
   const { project, region } = inputs.options;
   const url = functionUrl(spec.name, project, region);
-  const where = [spec.trigger.job, `--location=${region}`, `--project=${project}`];
+  const where = schedulerJobArgs(spec.trigger.job, region, project);
   const job = [
     `--schedule=${spec.trigger.schedule}`,
     '--time-zone=Etc/UTC',
@@ -516,7 +475,7 @@ function schedulerStep(spec: FunctionSpec, inputs: DeployInputs): Step {
     title: `Cloud Scheduler job ${spec.trigger.job}: ${spec.target} at "${spec.trigger.schedule}" (UTC) with an OIDC token`,
     commands: [create],
     probe: {
-      argv: ['gcloud', 'scheduler', 'jobs', 'describe', ...where, '--format=value(name)'],
+      argv: describeSchedulerJob(spec.trigger.job, region, project),
       choose: (found) => [found.ok ? update : create],
     },
   };
@@ -524,26 +483,22 @@ function schedulerStep(spec: FunctionSpec, inputs: DeployInputs): Step {
 
 function pipelineSteps(inputs: DeployInputs, runsEmail: string): Step[] {
   const runs = member(runsEmail);
-  const projects = [...new Set(inputs.pipelines.map((p) => p.project))];
-  const steps: Step[] = projects.map((project) => ({
+  const steps: Step[] = pipelineProjects(inputs.pipelines).map((project) => ({
     title: `Let triggerRun wait on Compute operations and read machine types in ${project}`,
-    commands: [
-      addBinding({ kind: 'project', project }, runs, customRoleName(project, ROLES.runObserver)),
-    ],
+    commands: [bindOnProject(runObserverGrant(inputs.options.project, project))],
   }));
   for (const pipeline of inputs.pipelines) steps.push(...pipelineBindingSteps(pipeline, runs));
-  const buckets = new Map(
-    inputs.pipelines.flatMap((p) => (p.bucket ? [[p.bucket, p] as const] : [])),
-  );
-  for (const [bucket, pipeline] of buckets) {
+  for (const { bucket, project } of pipelineBuckets(inputs.pipelines)) {
     steps.push({
       title: `triggerRun may read run results in gs://${bucket}`,
-      commands: [
-        addBinding({ kind: 'bucket', project: pipeline.project, bucket }, runs, OBJECT_VIEWER),
-      ],
+      commands: [addBinding({ kind: 'bucket', project, bucket }, runs, OBJECT_VIEWER)],
     });
   }
   return steps;
+}
+
+function bindOnProject(grant: ProjectGrant): Command {
+  return addBinding({ kind: 'project', project: grant.project }, grant.principal, grant.role);
 }
 
 function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
@@ -568,16 +523,7 @@ function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
       note: 'the VM service account is read with `gcloud compute instances describe` at run time',
       commands: [actAs(VM_SERVICE_ACCOUNT_PLACEHOLDER)],
       probe: {
-        argv: [
-          'gcloud',
-          'compute',
-          'instances',
-          'describe',
-          instance,
-          `--zone=${zone}`,
-          `--project=${project}`,
-          '--format=value(serviceAccounts[0].email)',
-        ],
+        argv: describeVmServiceAccount(project, zone, instance),
         choose: (found) => {
           const email = found.ok ? found.stdout.trim() : '';
           if (!found.ok) {
@@ -613,7 +559,6 @@ export function planDeploy(inputs: DeployInputs): Plan {
   const functionEmails = functions.map(emailOf);
   const schedulerEmail = serviceAccountEmail(SCHEDULER_ACCOUNT, project);
   const eventsEmail = serviceAccountEmail(EVENTS_ACCOUNT, project);
-  const pipelineProjects = [...new Set(inputs.pipelines.map((p) => p.project))];
 
   const steps: Step[] = [
     {
@@ -624,7 +569,7 @@ export function planDeploy(inputs: DeployInputs): Plan {
     serviceAccountStep(project, SCHEDULER_ACCOUNT, 'Cloud Scheduler invoker'),
     serviceAccountStep(project, EVENTS_ACCOUNT, 'Eventarc trigger identity'),
     ...projects.flatMap((p) => GOVERNED_PROJECT_ROLES.map((role) => customRoleStep(p, role))),
-    ...pipelineProjects.flatMap((p) =>
+    ...pipelineProjects(inputs.pipelines).flatMap((p) =>
       PIPELINE_PROJECT_ROLES.map((role) => customRoleStep(p, role)),
     ),
     ...functions.map((f): Step => ({
@@ -634,16 +579,7 @@ export function planDeploy(inputs: DeployInputs): Plan {
         ...(f.target === 'enforceBudget' ? [`${BILLING_VIEWER} on ${billingAccount}`] : []),
       ].join('; ')}`,
       commands: [
-        ...projects.flatMap((p) =>
-          PROJECT_ROLES[f.target].map((role) =>
-            addBinding(
-              { kind: 'project', project: p },
-              member(emailOf(f)),
-              customRoleName(p, role),
-            ),
-          ),
-        ),
-        addBinding({ kind: 'project', project }, member(emailOf(f)), BIGQUERY_JOB_USER),
+        ...functionProjectGrants(f, options).map(bindOnProject),
         ...(f.target === 'enforceBudget'
           ? [
               addBinding(
@@ -657,7 +593,7 @@ export function planDeploy(inputs: DeployInputs): Plan {
     })),
     {
       title: `Let ${eventsEmail} receive Eventarc events (${EVENT_RECEIVER})`,
-      commands: [addBinding({ kind: 'project', project }, member(eventsEmail), EVENT_RECEIVER)],
+      commands: [bindOnProject(eventReceiverGrant(project))],
     },
     datasetStep(inputs),
     ...migrationSteps(inputs),

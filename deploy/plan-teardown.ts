@@ -1,4 +1,4 @@
-import type { PipelineBinding } from './function-settings.js';
+import { pipelineBuckets, pipelineProjects, type PipelineBinding } from './function-settings.js';
 import { getPolicy, removeBinding, rolesHeld, type IamResource } from './iam-steps.js';
 import type { TeardownOptions } from './options.js';
 import {
@@ -9,21 +9,42 @@ import {
   customRoleName,
   EVENT_RECEIVER,
   OBJECT_VIEWER,
-  PROJECT_ROLES,
+  projectGrants,
   ROLES,
   SERVICE_ACCOUNT_USER,
 } from './permissions.js';
-import { bq, gcloud, type Command, type Plan, type Step } from './plan.js';
 import {
-  AUDIT_TRIGGER_LOCATION,
+  bq,
+  bqQuery,
+  gcloud,
+  type Command,
+  type Plan,
+  type ProbeOutcome,
+  type Step,
+} from './plan.js';
+import {
+  betaInsertTriggerArgs,
+  budgetIds,
+  customRoleState,
+  describeBetaInsertTrigger,
+  describeCustomRole,
+  describeSchedulerJob,
+  describeSecret,
+  describeServiceAccount,
+  describeTopic,
+  describeVmServiceAccount,
+  listBudgets,
+  schedulerJobArgs,
+  showDataset,
+} from './probes.js';
+import {
+  ALL_ACCOUNTS,
   BETA_INSERT_TRIGGER,
   budgetDisplayName,
   BUDGET_TOPIC,
-  EVENTS_ACCOUNT,
   FUNCTIONS,
   functionSpec,
   member,
-  SCHEDULER_ACCOUNT,
   serviceAccountEmail,
   SLACK_SECRET,
   VM_SERVICE_ACCOUNT_PLACEHOLDER,
@@ -39,12 +60,23 @@ export interface TeardownInputs {
   readonly pipelines: readonly PipelineBinding[];
 }
 
-function deleteIfPresent(title: string, describe: string[], remove: Command): Step {
+function deleteIfPresent(title: string, describe: readonly string[], remove: Command): Step {
   return {
     title,
     commands: [remove],
     probe: { argv: describe, choose: (found) => (found.ok ? [remove] : []) },
   };
+}
+
+/** The removals of those of `roles` that `principal` holds in a policy the probe read. */
+function heldRemovals(
+  policy: ProbeOutcome,
+  resource: IamResource,
+  principal: string,
+  roles: readonly string[],
+): Command[] {
+  const held = rolesHeld(policy, principal);
+  return roles.filter((r) => held.includes(r)).map((r) => removeBinding(resource, principal, r));
 }
 
 /** Removes `principal`'s bindings of `roles` on a resource, reading its policy first. */
@@ -59,45 +91,33 @@ function unbindStep(
     commands: roles.map((role) => removeBinding(resource, principal, role)),
     probe: {
       argv: getPolicy(resource),
-      choose: (policy) => {
-        const held = rolesHeld(policy, principal);
-        return roles
-          .filter((r) => held.includes(r))
-          .map((r) => removeBinding(resource, principal, r));
-      },
+      choose: (policy) => heldRemovals(policy, resource, principal, roles),
     },
   };
 }
 
 export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
   const { project, region, projects, dataset, billingAccount } = options;
-  const accounts = [...FUNCTIONS.map((f) => f.account), SCHEDULER_ACCOUNT, EVENTS_ACCOUNT];
-  const emails = accounts.map((a) => serviceAccountEmail(a, project));
+  const emails = ALL_ACCOUNTS.map((a) => serviceAccountEmail(a, project));
   const runs = member(serviceAccountEmail(functionSpec('triggerRun').account, project));
-  const roleProjects = [...new Set([...projects, ...pipelines.map((p) => p.project)])];
+  const roleProjects = [...new Set([...projects, ...pipelineProjects(pipelines)])];
+  const scheduledJobs = FUNCTIONS.flatMap((f) =>
+    f.trigger.kind === 'scheduled' ? [f.trigger.job] : [],
+  );
 
   const steps: Step[] = [
-    ...FUNCTIONS.filter((f) => f.trigger.kind === 'scheduled').map((f) => {
-      const job = f.trigger.kind === 'scheduled' ? f.trigger.job : f.name;
-      const where = [job, `--location=${region}`, `--project=${project}`];
-      return deleteIfPresent(
+    ...scheduledJobs.map((job) =>
+      deleteIfPresent(
         `Cloud Scheduler job ${job}`,
-        ['gcloud', 'scheduler', 'jobs', 'describe', ...where, '--format=value(name)'],
-        gcloud('scheduler', 'jobs', 'delete', ...where, '--quiet'),
-      );
-    }),
-    (() => {
-      const where = [
-        BETA_INSERT_TRIGGER,
-        `--location=${AUDIT_TRIGGER_LOCATION}`,
-        `--project=${project}`,
-      ];
-      return deleteIfPresent(
-        `Eventarc trigger ${BETA_INSERT_TRIGGER}`,
-        ['gcloud', 'eventarc', 'triggers', 'describe', ...where, '--format=value(name)'],
-        gcloud('eventarc', 'triggers', 'delete', ...where, '--quiet'),
-      );
-    })(),
+        describeSchedulerJob(job, region, project),
+        gcloud('scheduler', 'jobs', 'delete', ...schedulerJobArgs(job, region, project), '--quiet'),
+      ),
+    ),
+    deleteIfPresent(
+      `Eventarc trigger ${BETA_INSERT_TRIGGER}`,
+      describeBetaInsertTrigger(project),
+      gcloud('eventarc', 'triggers', 'delete', ...betaInsertTriggerArgs(project), '--quiet'),
+    ),
     ...FUNCTIONS.map((f) => {
       const where = [f.name, '--gen2', `--region=${region}`, `--project=${project}`];
       return deleteIfPresent(
@@ -116,23 +136,8 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
       commands: [remove('BUDGET_ID')],
       note: 'the budget id is looked up by display name at run time',
       probe: {
-        argv: [
-          'gcloud',
-          'billing',
-          'budgets',
-          'list',
-          `--billing-account=${billingAccount}`,
-          `--filter=displayName=${budgetDisplayName(project)}`,
-          '--format=value(name)',
-        ],
-        choose: (found) =>
-          found.ok
-            ? found.stdout
-                .split('\n')
-                .map((line) => line.trim().split('/').pop())
-                .filter((id): id is string => !!id)
-                .map(remove)
-            : [],
+        argv: listBudgets(billingAccount, project),
+        choose: (found) => (found.ok ? budgetIds(found.stdout).map(remove) : []),
       },
     });
     steps.push(
@@ -148,27 +153,12 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
   steps.push(
     deleteIfPresent(
       `Pub/Sub topic ${BUDGET_TOPIC}`,
-      [
-        'gcloud',
-        'pubsub',
-        'topics',
-        'describe',
-        BUDGET_TOPIC,
-        `--project=${project}`,
-        '--format=value(name)',
-      ],
+      describeTopic(project),
       gcloud('pubsub', 'topics', 'delete', BUDGET_TOPIC, `--project=${project}`, '--quiet'),
     ),
     deleteIfPresent(
       `Secret ${SLACK_SECRET}`,
-      [
-        'gcloud',
-        'secrets',
-        'describe',
-        SLACK_SECRET,
-        `--project=${project}`,
-        '--format=value(name)',
-      ],
+      describeSecret(project),
       gcloud('secrets', 'delete', SLACK_SECRET, `--project=${project}`, '--quiet'),
     ),
   );
@@ -201,12 +191,11 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
       );
     }
   }
-  const buckets = new Map(pipelines.flatMap((p) => (p.bucket ? [[p.bucket, p] as const] : [])));
-  for (const [bucket, pipeline] of buckets) {
+  for (const { bucket, project: bucketProject } of pipelineBuckets(pipelines)) {
     steps.push(
       unbindStep(
         `triggerRun's read access to gs://${bucket}`,
-        { kind: 'bucket', project: pipeline.project, bucket },
+        { kind: 'bucket', project: bucketProject, bucket },
         runs,
         [OBJECT_VIEWER],
       ),
@@ -218,17 +207,15 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
     steps.push(
       deleteIfPresent(
         `BigQuery dataset ${datasetName} with every table, view and row (--delete-data)`,
-        ['bq', `--project_id=${project}`, 'show', '--format=none', datasetName],
+        showDataset(project, dataset, 'none'),
         bq(`--project_id=${project}`, 'rm', '-r', '-f', '-d', datasetName),
       ),
     );
   } else {
     const revoke = (granted: readonly string[]) =>
-      bq(
-        `--project_id=${project}`,
-        `--location=${options.bqLocation}`,
-        'query',
-        '--use_legacy_sql=false',
+      bqQuery(
+        project,
+        options.bqLocation,
         `REVOKE \`${BIGQUERY_DATA_EDITOR}\` ON SCHEMA \`${project}\`.${dataset} FROM ${granted
           .map((e) => `"${member(e)}"`)
           .join(', ')}`,
@@ -238,7 +225,7 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
       title: `Keep dataset ${datasetName} (give --delete-data to delete it); revoke the functions' access to it`,
       commands: [revoke(functionEmails)],
       probe: {
-        argv: ['bq', `--project_id=${project}`, 'show', '--format=json', datasetName],
+        argv: showDataset(project, dataset, 'json'),
         choose: (found) => {
           const granted = found.ok ? functionEmails.filter((e) => found.stdout.includes(e)) : [];
           return granted.length > 0 ? [revoke(granted)] : [];
@@ -267,16 +254,11 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
         ),
       ],
       probe: {
-        argv: [
-          'gcloud',
-          'compute',
-          'instances',
-          'describe',
+        argv: describeVmServiceAccount(
+          pipeline.project,
+          pipeline.vm?.zone ?? '',
           pipeline.vm?.instance ?? '',
-          `--zone=${pipeline.vm?.zone ?? ''}`,
-          `--project=${pipeline.project}`,
-          '--format=value(serviceAccounts[0].email)',
-        ],
+        ),
         choose: (found) => {
           const email = found.ok ? found.stdout.trim() : '';
           return email
@@ -299,17 +281,8 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
         title: `Custom role ${customRoleName(p, role)}`,
         commands: [remove],
         probe: {
-          argv: [
-            'gcloud',
-            'iam',
-            'roles',
-            'describe',
-            role.id,
-            `--project=${p}`,
-            '--format=value(deleted)',
-          ],
-          choose: (found) =>
-            found.ok && found.stdout.trim().toLowerCase() !== 'true' ? [remove] : [],
+          argv: describeCustomRole(role, p),
+          choose: (found) => (customRoleState(found) === 'present' ? [remove] : []),
         },
       });
     }
@@ -318,15 +291,7 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
     steps.push(
       deleteIfPresent(
         `Service account ${email}`,
-        [
-          'gcloud',
-          'iam',
-          'service-accounts',
-          'describe',
-          email,
-          `--project=${project}`,
-          '--format=value(email)',
-        ],
+        describeServiceAccount(email, project),
         gcloud('iam', 'service-accounts', 'delete', email, `--project=${project}`, '--quiet'),
       ),
     );
@@ -343,37 +308,6 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
   return { steps, summary };
 }
 
-/** The project-level bindings deploy makes in `p`: role by principal. */
-export function projectGrants(
-  p: string,
-  options: TeardownOptions,
-  pipelines: readonly PipelineBinding[],
-): Array<{ principal: string; role: string }> {
-  const { project, projects } = options;
-  const grants: Array<{ principal: string; role: string }> = [];
-  for (const f of FUNCTIONS) {
-    const principal = member(serviceAccountEmail(f.account, project));
-    if (projects.includes(p)) {
-      for (const role of PROJECT_ROLES[f.target])
-        grants.push({ principal, role: customRoleName(p, role) });
-    }
-    if (p === project) grants.push({ principal, role: BIGQUERY_JOB_USER });
-  }
-  if (p === project) {
-    grants.push({
-      principal: member(serviceAccountEmail(EVENTS_ACCOUNT, project)),
-      role: EVENT_RECEIVER,
-    });
-  }
-  if (pipelines.some((pipeline) => pipeline.project === p)) {
-    grants.push({
-      principal: member(serviceAccountEmail(functionSpec('triggerRun').account, project)),
-      role: customRoleName(p, ROLES.runObserver),
-    });
-  }
-  return grants;
-}
-
 /**
  * One read of the project's policy; then every binding of a costguard account to a costguard
  * role is removed, including ones a changed deploy may have left behind.
@@ -384,8 +318,7 @@ function projectUnbindStep(
   pipelines: readonly PipelineBinding[],
 ): Step {
   const resource: IamResource = { kind: 'project', project: p };
-  const accounts = [...FUNCTIONS.map((f) => f.account), SCHEDULER_ACCOUNT, EVENTS_ACCOUNT];
-  const principals = accounts.map((a) => member(serviceAccountEmail(a, options.project)));
+  const principals = ALL_ACCOUNTS.map((a) => member(serviceAccountEmail(a, options.project)));
   const roles = [
     ...ALL_ROLES.map((role) => customRoleName(p, role)),
     ...(p === options.project ? [BIGQUERY_JOB_USER, EVENT_RECEIVER] : []),
@@ -398,12 +331,7 @@ function projectUnbindStep(
     probe: {
       argv: getPolicy(resource),
       choose: (policy) =>
-        principals.flatMap((principal) => {
-          const held = rolesHeld(policy, principal);
-          return roles
-            .filter((r) => held.includes(r))
-            .map((r) => removeBinding(resource, principal, r));
-        }),
+        principals.flatMap((principal) => heldRemovals(policy, resource, principal, roles)),
     },
   };
 }

@@ -56,9 +56,15 @@ export function bq(...argv: string[]): Command {
   return { argv: ['bq', ...argv] };
 }
 
-/** Every command a plan can run: the fresh-project commands and, where given, probes. */
-export function planCommands(plan: Plan): Command[] {
-  return plan.steps.flatMap((step) => step.commands);
+/** A Standard SQL statement run as a BigQuery job in `location`, billed to `project`. */
+export function bqQuery(project: string, location: string, sql: string): Command {
+  return bq(
+    `--project_id=${project}`,
+    `--location=${location}`,
+    'query',
+    '--use_legacy_sql=false',
+    sql,
+  );
 }
 
 /** A command for printing: POSIX shell words, one line, so the output reads (and runs) as a script. */

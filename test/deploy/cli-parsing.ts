@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from '../../deploy/plan.js';
+import { settleAll } from '../../functions/core/concurrency.js';
 
 export interface ParseOutcome {
   readonly command: Command;
@@ -102,20 +103,14 @@ export function isAuthError(outcome: ParseOutcome): boolean {
   );
 }
 
-/** Runs `work` over `items`, at most `limit` at a time, keeping every result. */
-export async function bounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
-    }
+/** Checks every command, two at a time (each starts a Python or gcloud process). */
+export async function parseCheckAll(
+  commands: readonly Command[],
+  env: NodeJS.ProcessEnv,
+): Promise<ParseOutcome[]> {
+  const settled = await settleAll(commands, 2, (command) => parseCheck(command, env));
+  return settled.map((outcome) => {
+    if (outcome.status === 'rejected') throw outcome.reason;
+    return outcome.value;
   });
-  await Promise.all(workers);
-  return results;
 }

@@ -1,14 +1,14 @@
 // Shared by the deploy tests: options on the command line as a user types them, the inputs
 // they load from fixtures/deploy, and every command a plan can run (probes and the commands
 // each probe answer chooses included).
-import { fileURLToPath } from 'node:url';
 import type { DeployInputs } from '../../deploy/function-settings.js';
 import { loadDeployInputs } from '../../deploy/load-inputs.js';
 import { parseDeployOptions } from '../../deploy/options.js';
 import type { Command, Plan, ProbeOutcome } from '../../deploy/plan.js';
+import { FIXTURES as ALL_FIXTURES, ROOT } from '../support/fixtures.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const FIXTURES = `${ROOT}fixtures/deploy`;
+export { ROOT };
+export const FIXTURES = `${ALL_FIXTURES}deploy`;
 export const FIXTURE_SQL = `${FIXTURES}/sql`;
 
 export const HOST = 'ops-costguard';

@@ -169,6 +169,7 @@ describe('running a deploy plan', () => {
     await expect(run).rejects.toThrow(PlanError);
     await expect(run).rejects.toThrow(message);
     // Nothing after the failing step ran.
+    expect(cloud.actions().at(-1)?.argv.slice(0, 4).join(' ')).toBe(key);
     expect(cloud.actions().some((c) => c.argv.includes('scheduler'))).toBe(false);
   });
 

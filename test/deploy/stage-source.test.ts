@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { envVarsFlag } from '../../deploy/function-settings.js';
-import { queryText } from '../../deploy/plan-deploy.js';
+import { queryText } from '../../deploy/ledger-sql.js';
 import { formatCommand, shellWord } from '../../deploy/plan.js';
 import {
   prunedLockfile,

@@ -8,7 +8,7 @@ import {
   ViewLedger,
   type Row,
 } from './view-ledger.js';
-import { billingExportViewSql } from '../../deploy/looker-studio.js';
+import { billingExportViewSql } from '../../deploy/ledger-sql.js';
 
 // billing_reconciliation at 2026-11-20 12:00 UTC on the Cloud Billing export fixture
 // (fixtures/billing-export, the standard usage cost table's schema) and the recorded hours of

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqlFiles } from '../../functions/adapters/bigquery.js';
+import { migrationFiles } from '../../functions/adapters/bigquery.js';
 import {
   aliasOf,
   LOOKER_VIEWS,
@@ -91,10 +91,7 @@ describe('Looker Studio Linking API URL', () => {
   });
 
   it('links every view the migration creates, in alias order', () => {
-    const created = ledgerObjects([
-      ...sqlFiles(SQL_ROOT, 'tables'),
-      ...sqlFiles(SQL_ROOT, 'views'),
-    ]);
+    const created = ledgerObjects(migrationFiles(SQL_ROOT));
     expect(lookerViewsIn(created.views)).toEqual(LOOKER_VIEWS.map((v) => v.name));
     expect(lookerViewsIn(['vm_inventory_latest', 'spot_cost_hours', 'cost_daily'])).toEqual([
       'cost_daily',
@@ -214,5 +211,22 @@ describe('Looker Studio data sources', () => {
       expect(view.metrics.filter((metric) => !(row ?? '').includes(metric))).toEqual([]);
     }
     expect(doc).toContain('npm run looker-studio -- --project');
+  });
+
+  it('document each ratio with the calculated field that gives it over many rows', () => {
+    const doc = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('**Ratios.**'), doc.indexOf('What the numbers mean:'));
+    const documented = section
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .map((line) =>
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((cell) => cell.trim().replace(/^`(.*)`$/, '$1')),
+      );
+    expect(documented).toEqual(
+      LOOKER_VIEWS.flatMap((view) => view.ratios.map((r) => [view.name, r.field, r.overRows])),
+    );
   });
 });

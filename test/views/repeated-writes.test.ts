@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOOKER_VIEWS } from '../../deploy/looker-studio.js';
-import { ViewLedger } from './view-ledger.js';
+import { MIGRATED_VIEWS, sortedRows, ViewLedger } from './view-ledger.js';
 
 // The functions write every ledger row under a deterministic key and may write it again (a
 // retried insert, a re-run of the same hour, sweep or notification). Every view must read the
@@ -31,21 +31,28 @@ describe('views under repeated writes', () => {
     expect(await count(thrice)).toBe(36);
   });
 
+  const all = async (ledger: ViewLedger, view: string): Promise<string[]> =>
+    sortedRows(await ledger.rows(`SELECT * FROM \`\${dataset}.${view}\``));
+
   it.each(VIEWS)('%s reads the same rows from rows written three times', async (view) => {
-    const all = (ledger: ViewLedger) => ledger.rows(`SELECT * FROM \`\${dataset}.${view}\``);
-    const sorted = (rows: Array<Record<string, unknown>>) =>
-      rows.map((r) => JSON.stringify(r)).sort();
-    const expected = sorted(await all(once));
+    const expected = await all(once, view);
     expect(expected.length).toBeGreaterThan(0);
-    expect(sorted(await all(thrice))).toEqual(expected);
+    expect(await all(thrice, view)).toEqual(expected);
   });
 
-  it('reads the same rows after the migration runs again', async () => {
-    const before = await once.view('cost_by_label_daily', 'usage_date, team, app, project_id');
+  it('reads the same rows from every view after the migration runs again', async () => {
+    const everyView = async (): Promise<Record<string, string[]>> => {
+      const contents: Record<string, string[]> = {};
+      for (const view of MIGRATED_VIEWS) contents[view] = await all(once, view);
+      return contents;
+    };
+    const before = await everyView();
+    expect(MIGRATED_VIEWS).toEqual(expect.arrayContaining([...VIEWS, 'billing_export']));
+    expect(before.billing_reconciliation?.length).toBeGreaterThan(0);
+
     const applied = await once.migrate();
+
     expect(applied).toContain('views/71_billing_reconciliation.sql');
-    expect(await once.view('cost_by_label_daily', 'usage_date, team, app, project_id')).toEqual(
-      before,
-    );
+    expect(await everyView()).toEqual(before);
   });
 });

@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { bindSql, sqlFiles } from '../../functions/adapters/bigquery.js';
+import { bindSql, migrationFiles } from '../../functions/adapters/bigquery.js';
 import {
   BigQueryEngine,
   type BigQueryField,
   type QueryResult,
 } from '../../functions/sandbox/bigquery-engine.js';
-import { billingExportViewSql } from '../../deploy/looker-studio.js';
+import { billingExportViewSql } from '../../deploy/ledger-sql.js';
+import { ledgerObjects } from '../../deploy/summary.js';
 import { loadFixture } from '../support/fixtures.js';
+import { SQL_ROOT } from '../support/sql.js';
+
+export { SQL_ROOT };
 
 /**
  * The ledger's tables and views on the in-memory BigQuery engine (DuckDB through the dialect
@@ -17,7 +20,6 @@ import { loadFixture } from '../support/fixtures.js';
  * text for TIMESTAMP.
  */
 export const NOW = new Date('2026-11-20T12:00:00Z');
-export const SQL_ROOT = fileURLToPath(new URL('../../sql', import.meta.url));
 export const DATASET = 'costguard';
 export const PROJECT = 'costguard-host';
 export const EXPORT_PROJECT = 'costguard-billing';
@@ -26,6 +28,14 @@ export const EXPORT_TABLE_ID = 'gcp_billing_export_v1_01D4EE_079462_DFD6EC';
 export const EXPORT_TABLE = `${EXPORT_PROJECT}.${EXPORT_DATASET}.${EXPORT_TABLE_ID}`;
 
 export type Row = Record<string, unknown>;
+
+/** Every view the migration creates, in migration order. */
+export const MIGRATED_VIEWS = ledgerObjects(migrationFiles(SQL_ROOT)).views;
+
+/** A view's rows as comparable text, in a fixed order whatever order the engine returns. */
+export function sortedRows(rows: readonly Row[]): string[] {
+  return rows.map((row) => JSON.stringify(row)).sort();
+}
 
 /** Fixture rows per ledger table, as the functions write them (insertAll JSON). */
 export const LEDGER_FIXTURES = {
@@ -125,7 +135,7 @@ export class ViewLedger {
 
   /** The migration: every table, then every view, in name order, as Ledger.migrate runs them. */
   async migrate(): Promise<string[]> {
-    const files = [...sqlFiles(SQL_ROOT, 'tables'), ...sqlFiles(SQL_ROOT, 'views')];
+    const files = migrationFiles(SQL_ROOT);
     for (const file of files) await this.execute(file.sql);
     return files.map((f) => f.name);
   }

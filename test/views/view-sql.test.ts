@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import parser from 'node-sql-parser';
 import { describe, expect, it } from 'vitest';
-import { sqlFiles } from '../../functions/adapters/bigquery.js';
+import { bindSql, migrationFiles, sqlFiles } from '../../functions/adapters/bigquery.js';
+import { ledgerObjects } from '../../deploy/summary.js';
 import { EXPORT_TABLE, SQL_ROOT, viewSql } from './view-ledger.js';
 
 // The view files as BigQuery will take them: Standard SQL a BigQuery-dialect parser accepts,
@@ -10,16 +11,12 @@ const bigQuery = new parser.Parser();
 const VIEW_FILES = readdirSync(`${SQL_ROOT}/views`)
   .filter((f) => f.endsWith('.sql'))
   .sort();
-const CREATED =
-  /CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?`\$\{dataset\}\.(\w+)`/g;
 const READ = /(?:FROM|JOIN)\s+`\$\{dataset\}\.(\w+)`/g;
 
-function bound(sql: string): string {
-  return sql.replaceAll('${dataset}', 'costguard').replaceAll('${project}', 'costguard-host');
-}
-
 function parse(sql: string): void {
-  bigQuery.astify(bound(sql), { database: 'bigquery' });
+  bigQuery.astify(bindSql(sql, { project: 'costguard-host', dataset: 'costguard' }), {
+    database: 'bigquery',
+  });
 }
 
 describe('view SQL', () => {
@@ -45,17 +42,20 @@ describe('view SQL', () => {
   });
 
   it.each(VIEW_FILES)('%s creates one view, named as the file', (file) => {
-    const created = [...viewSql(file).matchAll(CREATED)].map((m) => `${m[1]} ${m[2]}`);
-    expect(created).toEqual([`VIEW ${file.replace(/^\d+_/, '').replace(/\.sql$/, '')}`]);
+    expect(ledgerObjects([{ name: file, sql: viewSql(file) }])).toEqual({
+      views: [file.replace(/^\d+_/, '').replace(/\.sql$/, '')],
+      tables: [],
+    });
   });
 
   it('applies views after tables, each after everything it reads', () => {
     const defined = new Set<string>();
-    for (const file of [...sqlFiles(SQL_ROOT, 'tables'), ...sqlFiles(SQL_ROOT, 'views')]) {
+    for (const file of migrationFiles(SQL_ROOT)) {
       const reads = [...file.sql.matchAll(READ)].map((m) => m[1] as string);
       const undefinedReads = reads.filter((name) => !defined.has(name));
       expect({ file: file.name, undefinedReads }).toEqual({ file: file.name, undefinedReads: [] });
-      for (const m of file.sql.matchAll(CREATED)) defined.add(m[2] as string);
+      const { views, tables } = ledgerObjects([file]);
+      for (const name of [...views, ...tables]) defined.add(name);
     }
   });
 
@@ -67,8 +67,12 @@ describe('view SQL', () => {
   });
 
   it('leaves the binding template out of the migration', () => {
-    expect(sqlFiles(SQL_ROOT, 'views').map((f) => f.name)).not.toContain(
-      'views/billing-export/billing_export.sql',
-    );
+    const placeholder = '${billing_export_table}';
+    expect(viewSql('billing-export/billing_export.sql')).toContain(placeholder);
+    expect(
+      migrationFiles(SQL_ROOT)
+        .filter((file) => file.sql.includes(placeholder))
+        .map((file) => file.name),
+    ).toEqual([]);
   });
 });

@@ -1,11 +1,8 @@
 import type { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, type KeyedRow } from '../../functions/adapters/bigquery.js';
-import {
-  billingExportViewSql,
-  LOOKER_VIEWS,
-  previewCostViews,
-} from '../../deploy/looker-studio.js';
+import { billingExportViewSql } from '../../deploy/ledger-sql.js';
+import { LOOKER_VIEWS, previewCostViews } from '../../deploy/looker-studio.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 import {
@@ -17,8 +14,10 @@ import {
   exportRows,
   exportSchema,
   LEDGER_FIXTURES,
+  MIGRATED_VIEWS,
   NOW,
   PROJECT,
+  sortedRows,
   SQL_ROOT,
   type Row,
 } from './view-ledger.js';
@@ -132,9 +131,22 @@ describe('views through the BigQuery client', () => {
       );
       return Number(row?.billed);
     };
+    const everyView = async (): Promise<Record<string, string[]>> => {
+      const contents: Record<string, string[]> = {};
+      for (const view of MIGRATED_VIEWS) {
+        contents[view] = sortedRows(
+          await ledger.query<Row>(`SELECT * FROM \`\${dataset}.${view}\``),
+        );
+      }
+      return contents;
+    };
     expect(await total()).toBe(1);
+    const before = await everyView();
+
     await ledger.migrate();
+
     expect(await total()).toBe(1);
+    expect(await everyView()).toEqual(before);
   });
 
   it('previews the data sources in a few lines for npm start', async () => {
