@@ -3,28 +3,24 @@
  * sandbox, BigQuery on DuckDB, Slack) over a generated fleet in which about a third of the VMs
  * violate the policy. Prints figures; bounded to a few seconds.
  *
- *   npx tsx test/labels/bench-label-sweep.ts [vms]
+ *   npx tsx test/bench/label-sweep.ts [vms]
  */
 import { performance } from 'node:perf_hooks';
-import { createClients } from '../../functions/adapters/clients.js';
-import { resolveEndpoints } from '../../functions/adapters/endpoints.js';
-import { createLogger } from '../../functions/core/logger.js';
-import type { Vm } from '../../functions/core/vm.js';
+import { regionOfZone, type Vm } from '../../functions/core/vm.js';
 import { buildLabelEnforcer } from '../../functions/labels/entry.js';
 import { evaluateLabels } from '../../functions/labels/evaluate-labels.js';
 import { parseLabelPolicy, type LabelPolicyInput } from '../../functions/labels/label-policy.js';
 import { setProjectLabels } from '../../functions/sandbox/routes/resource-manager.js';
 import type { FleetFixture, InstanceFixture } from '../../functions/sandbox/fleet.js';
-import { startSandbox } from '../../functions/sandbox/server.js';
-import { FIXTURES, loadFixture } from '../support/fixtures.js';
-import { fakePrices, labelLedger } from '../labels/label-sandbox.js';
+import { loadFixture } from '../support/fixtures.js';
+import { sandboxRuntime, startTestSandbox } from '../support/sandbox.js';
+import { fakePrices, labelEnv, labelLedger, PROJECTS } from '../labels/label-sandbox.js';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
 const VMS = Number(process.argv[2] ?? 600);
-const PROJECTS = ['ml-training-prod', 'data-pipelines', 'research-sandbox'];
 const ZONES = ['us-central1-a', 'us-central1-b', 'us-east1-b'];
 const TEAMS = ['vision', 'nlp', 'recsys', 'data', 'research'];
 const TYPES = ['n2-standard-8', 'n2-standard-4', 'g2-standard-8', 'c2-standard-8', 'e2-standard-4'];
@@ -56,7 +52,7 @@ function benchEvaluator(policyInput: LabelPolicyInput): void {
     return {
       project: spec.project,
       zone: spec.zone,
-      region: spec.zone.slice(0, -2),
+      region: regionOfZone(spec.zone),
       name: spec.name,
       id: String(1e17 + i),
       status: 'RUNNING',
@@ -90,26 +86,18 @@ async function benchSweep(): Promise<void> {
     projects: base.projects.map((p) => ({ ...p, zones: ZONES })),
     instances: Array.from({ length: VMS }, (_, i) => instance(i)),
   };
-  const sandbox = await startSandbox({ fleet });
+  const sandbox = await startTestSandbox(fleet);
   try {
     for (const project of PROJECTS) setProjectLabels(sandbox, project, { cost_center: 'cc-100' });
     await labelLedger(sandbox).migrate();
-    const env = {
-      ...sandbox.env(),
-      COSTGUARD_PROJECTS: PROJECTS.join(','),
-      COSTGUARD_DATASET: 'costguard_labels',
-      COSTGUARD_LABEL_POLICY_FILE: `${FIXTURES}policies/labels.json`,
-      COSTGUARD_LABELS_DRY_RUN: 'false',
-      COSTGUARD_LABELS_CONCURRENCY: '16',
-      COSTGUARD_SLACK_CHANNEL: 'C0BENCH',
-      SLACK_BOT_TOKEN: 'xoxb-bench',
-    };
-    const runtime = {
-      env,
-      clients: createClients(resolveEndpoints(env)),
-      logger: createLogger({ minSeverity: 'ERROR' }),
-      clock: sandbox.clock,
-    };
+    const runtime = sandboxRuntime(
+      sandbox,
+      labelEnv({
+        COSTGUARD_LABELS_CONCURRENCY: '16',
+        COSTGUARD_SLACK_CHANNEL: 'C0BENCH',
+        SLACK_BOT_TOKEN: 'xoxb-bench',
+      }),
+    );
     const { enforcer } = await buildLabelEnforcer(runtime, { prices: fakePrices });
     for (const [label, id] of [
       ['first sweep (writes)', 'sweep-bench-1'],

@@ -6,10 +6,11 @@
  * the time to load and, per view, to read it whole and to read one day. Figures describe the
  * sandbox, not BigQuery, whose cost is the bytes of the partitions a query reads.
  *
- *   npx tsx test/views/bench-views.ts [vms] [hours]
+ *   npx tsx test/bench/views.ts [vms] [hours]
  */
 import { performance } from 'node:perf_hooks';
-import { billingExportViewSql, LOOKER_VIEWS } from '../../deploy/looker-studio.js';
+import { billingExportViewSql } from '../../deploy/ledger-sql.js';
+import { LOOKER_VIEWS } from '../../deploy/looker-studio.js';
 import {
   DATASET,
   EXPORT_DATASET,
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
   const load = await timed(async () => {
     for (const [table, rows] of Object.entries(data)) {
       for (let i = 0; i < rows.length; i += 5000) {
-        await ledger.insert('costguard', table, rows.slice(i, i + 5000));
+        await ledger.insert(DATASET, table, rows.slice(i, i + 5000));
       }
     }
     await ledger.insert(EXPORT_DATASET, EXPORT_TABLE_ID, exportLines());
