@@ -69,6 +69,7 @@ per_day AS (
     IFNULL(SUM(core_cost), 0) AS billed_core_cost,
     IFNULL(SUM(ram_cost), 0) AS billed_ram_cost,
     IFNULL(SUM(gpu_cost), 0) AS billed_gpu_cost,
+    IFNULL(SUM(core_cost), 0) + IFNULL(SUM(ram_cost), 0) + IFNULL(SUM(gpu_cost), 0) AS billed_cost,
     IFNULL(SUM(credits), 0) AS billed_credits
   FROM both_sides
   GROUP BY 1, 2, 3
@@ -83,15 +84,12 @@ SELECT
   billed_core_cost,
   billed_ram_cost,
   billed_gpu_cost,
-  billed_core_cost + billed_ram_cost + billed_gpu_cost AS billed_cost,
+  billed_cost,
   billed_credits,
-  billed_core_cost + billed_ram_cost + billed_gpu_cost + billed_credits AS billed_net_cost,
-  estimated_cost - (billed_core_cost + billed_ram_cost + billed_gpu_cost) AS difference,
+  billed_cost + billed_credits AS billed_net_cost,
+  estimated_cost - billed_cost AS difference,
   ROUND(
-    100 * SAFE_DIVIDE(
-      CAST(estimated_cost - (billed_core_cost + billed_ram_cost + billed_gpu_cost) AS FLOAT64),
-      CAST(billed_core_cost + billed_ram_cost + billed_gpu_cost AS FLOAT64)
-    ),
+    100 * SAFE_DIVIDE(CAST(estimated_cost - billed_cost AS FLOAT64), CAST(billed_cost AS FLOAT64)),
     2
   ) AS error_percent
 FROM per_day;
