@@ -1,5 +1,6 @@
+import { vmKey } from '../core/vm.js';
 import { asRecord, fail, notFound, route } from './http.js';
-import { Fleet, newFingerprint, type SimVm } from './fleet.js';
+import { newFingerprint, type SimVm } from './fleet.js';
 import { putObject } from './routes/storage.js';
 import type { Sandbox, SandboxModule } from './sandbox.js';
 
@@ -60,7 +61,7 @@ export function planBatchRun(
   plan: BatchRunPlan,
 ): void {
   const plans = batchVmState(sandbox).plans;
-  const key = Fleet.key(vm.project, vm.zone, vm.name);
+  const key = vmKey(vm);
   plans.set(key, [...(plans.get(key) ?? []), plan]);
 }
 
@@ -84,7 +85,7 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
   const runId = metadata(vm, RUN_KEYS.runId);
   if (runId === undefined) return;
   const state = batchVmState(sandbox);
-  const key = Fleet.key(vm.project, vm.zone, vm.name);
+  const key = vmKey(vm);
   const plan = state.plans.get(key)?.shift() ?? state.defaultPlan;
   const run: BatchRun = {
     vm: key,
@@ -182,8 +183,8 @@ const routes = [
     '/_sandbox/batch-vm/{project}/{zone}/{name}/plan',
     (request, sandbox) => {
       const { project, zone, name } = request.params as Record<string, string>;
-      if (!sandbox.fleet.get(project as string, zone as string, name as string))
-        notFound(`${project}/${zone}/${name}`);
+      const ref = { project: project as string, zone: zone as string, name: name as string };
+      if (!sandbox.fleet.get(ref.project, ref.zone, ref.name)) notFound(vmKey(ref));
       const body = asRecord(request.body);
       const outcome = body.outcome;
       const afterSeconds = Number(body.afterSeconds ?? 1800);
@@ -193,22 +194,8 @@ const routes = [
       ) {
         fail(400, 'Send {"outcome": "succeed" | "fail" | "preempt" | "hang", "afterSeconds": N}');
       }
-      planBatchRun(
-        sandbox,
-        { project: project as string, zone: zone as string, name: name as string },
-        {
-          outcome: outcome as BatchRunPlan['outcome'],
-          afterSeconds,
-        },
-      );
-      return {
-        status: 201,
-        body: {
-          planned: batchVmState(sandbox).plans.get(
-            Fleet.key(project as string, zone as string, name as string),
-          ),
-        },
-      };
+      planBatchRun(sandbox, ref, { outcome: outcome as BatchRunPlan['outcome'], afterSeconds });
+      return { status: 201, body: { planned: batchVmState(sandbox).plans.get(vmKey(ref)) } };
     },
   ),
 ];

@@ -80,16 +80,20 @@ export function compileFilter(filter: string | null | undefined, knownFields: Re
     const opText = op?.kind === 'op' || op?.kind === 'word' ? op.text : '';
     const expected = value.text;
     switch (opText) {
-      case '=':
+      case '=': {
+        const pattern = wildcard(expected);
         return (r) => {
           const actual = asText(lookup(r, field.text));
-          return actual !== undefined && wildcard(expected).test(actual);
+          return actual !== undefined && pattern.test(actual);
         };
-      case '!=':
+      }
+      case '!=': {
+        const pattern = wildcard(expected);
         return (r) => {
           const actual = asText(lookup(r, field.text));
-          return actual === undefined || !wildcard(expected).test(actual);
+          return actual === undefined || !pattern.test(actual);
         };
+      }
       case ':':
         return (r) => {
           const actual = asText(lookup(r, field.text));

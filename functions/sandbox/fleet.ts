@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { regionOfZone } from '../core/vm.js';
+import { vmKey } from '../core/vm.js';
 
 /**
  * The simulated Compute fleet: projects, zones, VMs and their status history (from which
@@ -122,10 +122,6 @@ export class Fleet {
 
   constructor(private readonly now: () => number) {}
 
-  static key(project: string, zone: string, name: string): string {
-    return `${project}/${zone}/${name}`;
-  }
-
   load(fixture: FleetFixture): void {
     const parsed = fleetFixture.parse(fixture);
     const start = Date.parse(parsed.startTime);
@@ -146,7 +142,7 @@ export class Fleet {
         value: `projects/${project.number}/zones/${s.zone}/instanceGroupManagers/${s.mig}`,
       });
     }
-    const key = Fleet.key(s.project, s.zone, s.name);
+    const key = vmKey(s);
     const vm: SimVm = {
       project: s.project,
       zone: s.zone,
@@ -183,7 +179,7 @@ export class Fleet {
 
   /** A live (not deleted) VM. */
   get(project: string, zone: string, name: string): SimVm | undefined {
-    const vm = this.vms.get(Fleet.key(project, zone, name));
+    const vm = this.vms.get(vmKey({ project, zone, name }));
     return vm && vm.deletedAt === undefined ? vm : undefined;
   }
 
@@ -276,9 +272,5 @@ export class Fleet {
     return this.operations.find(
       (op) => op.requestId === requestId && op.project === project && op.zone === zone,
     );
-  }
-
-  regionOf(vm: SimVm): string {
-    return regionOfZone(vm.zone);
   }
 }

@@ -1,22 +1,18 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { errorMessage } from '../core/errors.js';
 import { SimulatedClock } from './clock.js';
 import { Faults } from './faults.js';
 import { Fleet, type FleetFixture } from './fleet.js';
 import { googleError, HttpProblem, type SandboxReply, type SandboxRequest } from './http.js';
-import type { CallRecord, Sandbox, SandboxModule, SandboxSettings } from './sandbox.js';
+import type { CallRecord, Sandbox, SandboxSettings } from './sandbox.js';
 import { defaultModules } from './routes/index.js';
 
 export interface SandboxOptions {
+  /** The fleet, whose startTime is the simulated time at start (else now). */
   fleet?: FleetFixture;
-  /** Simulated time at start (default: the fleet's startTime, else now). */
-  startTime?: Date;
-  modules?: readonly SandboxModule[];
-  /** Extra modules on top of the defaults. */
-  extraModules?: readonly SandboxModule[];
   host?: string;
   port?: number;
-  settings?: Partial<SandboxSettings>;
 }
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -71,28 +67,18 @@ function send(response: ServerResponse, reply: SandboxReply): void {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const start =
-    options.startTime ??
-    (options.fleet
-      ? new Date(options.fleet.startTime)
-      : new Date(Math.floor(Date.now() / 1000) * 1000));
+  const start = options.fleet
+    ? new Date(options.fleet.startTime)
+    : new Date(Math.floor(Date.now() / 1000) * 1000);
   const clock = new SimulatedClock(start);
   const fleet = new Fleet(() => clock.nowMs());
   if (options.fleet) fleet.load(options.fleet);
   const faults = new Faults();
   const calls: CallRecord[] = [];
   const extensions = new Map<string, unknown>();
-  // A module named twice (a default also passed as an extra) is registered once.
-  const modules = [
-    ...(options.modules ?? defaultModules()),
-    ...(options.extraModules ?? []),
-  ].filter((m, i, all) => all.findIndex((other) => other.name === m.name) === i);
+  const modules = defaultModules();
   const routes = modules.flatMap((m) => m.routes);
-  const settings: SandboxSettings = {
-    operationSeconds: 0,
-    monitoringIngestDelaySeconds: 0,
-    ...options.settings,
-  };
+  const settings: SandboxSettings = { operationSeconds: 0, monitoringIngestDelaySeconds: 0 };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://sandbox');
@@ -138,11 +124,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       reply =
         error instanceof HttpProblem
           ? error.reply
-          : googleError(
-              500,
-              `Sandbox error: ${error instanceof Error ? error.message : String(error)}`,
-              'internalError',
-            );
+          : googleError(500, `Sandbox error: ${errorMessage(error)}`, 'internalError');
     }
     if (!routeName.startsWith('sandbox.')) {
       calls.push({

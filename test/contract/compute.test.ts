@@ -66,6 +66,28 @@ describe('Compute contract', () => {
     expect(names.sort()).toEqual(expected);
   });
 
+  it.each([
+    ['name = "trainer-*"', ['trainer-a100-1', 'trainer-l4-1']],
+    [
+      'name = "*-1"',
+      ['trainer-a100-1', 'trainer-l4-1', 'batch-n2-1', 'legacy-preempt-1', 'custom-ext-1'],
+    ],
+    ['name != "*-1"', ['web-e2-small', 'batch-n2-2', 'mig-worker-x1']],
+  ])('lists zone instances by a name pattern: %s', async (filter, expected) => {
+    const client = await runtime.clients.instances();
+    const names: string[] = [];
+    for (const zone of ['us-central1-a', 'us-central1-b']) {
+      for await (const instance of client.listAsync({
+        project: 'ml-training-prod',
+        zone,
+        filter,
+      })) {
+        names.push(instance.name ?? '');
+      }
+    }
+    expect(names.sort()).toEqual([...expected].sort());
+  });
+
   it('reports the provisioning model, GPUs and MIG membership through the port', async () => {
     const vms = await fleet().listAll('ml-training-prod');
     const byName = new Map(vms.map((vm) => [vm.name, vm]));
@@ -95,6 +117,44 @@ describe('Compute contract', () => {
     expect(
       sandbox.fleet.get('ml-training-prod', 'us-central1-a', 'trainer-l4-1')?.labels.team,
     ).toBe('nlp');
+  });
+
+  it.each([
+    ['a key with a capital letter', { Team: 'nlp' }],
+    ['a key that starts with a digit', { '1team': 'nlp' }],
+    ['a value with a space', { team: 'nlp research' }],
+    ['a value of 64 characters', { team: 'x'.repeat(64) }],
+    ['65 labels', Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']))],
+  ])('rejects %s with 400 and keeps the labels', async (_, labels) => {
+    const client = await runtime.clients.instances();
+    const vm = sandbox.fleet.get('ml-training-prod', 'us-central1-a', 'trainer-l4-1');
+    const before = { ...vm?.labels };
+    await expect(
+      client.setLabels({
+        project: 'ml-training-prod',
+        zone: 'us-central1-a',
+        instance: 'trainer-l4-1',
+        instancesSetLabelsRequestResource: { labelFingerprint: vm?.labelFingerprint, labels },
+      }),
+    ).rejects.toMatchObject({ code: 400 });
+    expect(vm?.labels).toEqual(before);
+  });
+
+  it('accepts 64 labels of the longest key and value', async () => {
+    const client = await runtime.clients.instances();
+    const vm = sandbox.fleet.get('ml-training-prod', 'us-central1-a', 'trainer-l4-1');
+    const labels = Object.fromEntries(
+      Array.from({ length: 64 }, (_, i) => [`k${String(i).padStart(62, '0')}`, 'v'.repeat(63)]),
+    );
+    await client.setLabels({
+      project: 'ml-training-prod',
+      zone: 'us-central1-a',
+      instance: 'trainer-l4-1',
+      instancesSetLabelsRequestResource: { labelFingerprint: vm?.labelFingerprint, labels },
+    });
+    expect(sandbox.fleet.get('ml-training-prod', 'us-central1-a', 'trainer-l4-1')?.labels).toEqual(
+      labels,
+    );
   });
 
   it('merges labels under the fingerprint and survives a concurrent writer', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { errorMessage } from '../../core/errors.js';
 import { BigQueryEngine, type BigQueryField, type QueryResult } from '../bigquery-engine.js';
 import type { QueryParameter } from '../bigquery-dialect.js';
 import { asRecord, fail, notFound, route, type SandboxRequest, textOf } from '../http.js';
@@ -184,11 +185,7 @@ async function runQuery(
       params: parameters(body),
     });
   } catch (error) {
-    fail(
-      400,
-      `Query error: ${error instanceof Error ? error.message : String(error)}`,
-      'invalidQuery',
-    );
+    fail(400, `Query error: ${errorMessage(error)}`, 'invalidQuery');
   }
   const jobId = requestedJobId ?? `job_${randomUUID().replace(/-/g, '')}`;
   bigQueryState(sandbox).jobs.set(jobId, {
@@ -321,7 +318,7 @@ const routes = [
       try {
         await engine.query(sql, { now: sandbox.clock.now() });
       } catch (error) {
-        fail(400, error instanceof Error ? error.message : String(error));
+        fail(400, errorMessage(error));
       }
       const fields = (await engine.schema(dataset, tableId)) ?? [];
       return { body: renderTable(project, dataset, tableId, fields, Boolean(view), 0) };

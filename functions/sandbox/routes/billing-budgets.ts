@@ -1,3 +1,4 @@
+import { errorMessage } from '../../core/errors.js';
 import { asRecord, fail, notFound, page, route } from '../http.js';
 import type { Sandbox, SandboxModule } from '../sandbox.js';
 
@@ -23,10 +24,6 @@ export function putBudget(sandbox: Sandbox, budget: Record<string, unknown>): vo
     throw new Error('a budget needs a name like billingAccounts/01D4EE-079462-DFD6EC/budgets/ID');
   }
   state(sandbox).budgets.set(name, structuredClone(budget));
-}
-
-export function removeBudget(sandbox: Sandbox, name: string): void {
-  state(sandbox).budgets.delete(name);
 }
 
 const routes = [
@@ -63,7 +60,7 @@ const routes = [
     try {
       putBudget(sandbox, budget);
     } catch (error) {
-      fail(400, error instanceof Error ? error.message : String(error));
+      fail(400, errorMessage(error));
     }
     return { body: budget };
   }),

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { repositoryPath } from '../../core/repository-path.js';
 import { fail, page, route } from '../http.js';
 import type { Sandbox, SandboxModule } from '../sandbox.js';
 
@@ -10,12 +11,15 @@ import type { Sandbox, SandboxModule } from '../sandbox.js';
  * with `setCatalogSkus` to model a daily price change.
  */
 const SERVICE_ID = '6F81-5844-456A';
-const FIXTURE = new URL('../../../fixtures/catalog/compute-skus.json', import.meta.url);
 
 let bundled: unknown[] | undefined;
 
 function bundledSkus(): unknown[] {
-  bundled ??= (JSON.parse(readFileSync(FIXTURE, 'utf8')) as { skus: unknown[] }).skus;
+  bundled ??= (
+    JSON.parse(readFileSync(repositoryPath('fixtures/catalog/compute-skus.json'), 'utf8')) as {
+      skus: unknown[];
+    }
+  ).skus;
   return bundled;
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { repositoryPath } from '../../core/repository-path.js';
 import { asRecord, fail, notFound, page, route, type SandboxRequest } from '../http.js';
 import type { Sandbox, SandboxModule } from '../sandbox.js';
 
@@ -379,19 +380,15 @@ const routes = [
 /** The jobs of fixtures/runs/cloud-run-jobs.json (the demo's Cloud Run pipeline). */
 export function fixtureCloudRunJobs(): CloudRunJobFixture[] {
   return JSON.parse(
-    readFileSync(new URL('../../../fixtures/runs/cloud-run-jobs.json', import.meta.url), 'utf8'),
+    readFileSync(repositoryPath('fixtures/runs/cloud-run-jobs.json'), 'utf8'),
   ) as CloudRunJobFixture[];
 }
 
-/** The Cloud Run module; `jobs` (by default the fixture's) are declared when the sandbox starts. */
-export function cloudRunModule(
-  jobs: readonly CloudRunJobFixture[] = fixtureCloudRunJobs(),
-): SandboxModule {
-  return {
-    name: 'cloud-run',
-    routes,
-    start(sandbox) {
-      for (const job of jobs) addCloudRunJob(sandbox, job);
-    },
-  };
-}
+/** The Cloud Run module; the fixture's jobs are declared when the sandbox starts. */
+export const cloudRunModule: SandboxModule = {
+  name: 'cloud-run',
+  routes,
+  start(sandbox) {
+    for (const job of fixtureCloudRunJobs()) addCloudRunJob(sandbox, job);
+  },
+};

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { isValidLabelKey, isValidLabelValue, MAX_LABELS } from '../../core/labels.js';
+import { repositoryPath } from '../../core/repository-path.js';
 import { compileFilter } from '../compute-filter.js';
 import { newFingerprint, type SimOperation, type SimVm } from '../fleet.js';
 import { asRecord, fail, notFound, page, route, type SandboxRequest, textOf } from '../http.js';
@@ -28,12 +30,9 @@ let catalog: Map<string, MachineTypeSpec> | undefined;
 function machineTypeCatalog(): Map<string, MachineTypeSpec> {
   catalog ??= new Map(
     (
-      JSON.parse(
-        readFileSync(
-          new URL('../../../fixtures/compute/machine-types.json', import.meta.url),
-          'utf8',
-        ),
-      ) as { machineTypes: MachineTypeSpec[] }
+      JSON.parse(readFileSync(repositoryPath('fixtures/compute/machine-types.json'), 'utf8')) as {
+        machineTypes: MachineTypeSpec[];
+      }
     ).machineTypes.map((m) => [m.name, m]),
   );
   return catalog;
@@ -300,14 +299,10 @@ const routes = [
       if (body.labelFingerprint !== vm.labelFingerprint) conditionNotMet('Labels');
       const labels = (body.labels ?? {}) as Record<string, unknown>;
       const entries = Object.entries(labels);
-      if (entries.length > 64)
-        fail(400, "Invalid value for field 'resource.labels': too many labels (max 64)");
+      if (entries.length > MAX_LABELS)
+        fail(400, `Invalid value for field 'resource.labels': too many labels (max ${MAX_LABELS})`);
       for (const [k, v] of entries) {
-        if (
-          !/^[a-z][a-z0-9_-]{0,62}$/.test(k) ||
-          typeof v !== 'string' ||
-          !/^[a-z0-9_-]{0,63}$/.test(v)
-        ) {
+        if (!isValidLabelKey(k) || typeof v !== 'string' || !isValidLabelValue(v)) {
           fail(400, `Invalid value for field 'resource.labels': '${k}=${textOf(v)}'`);
         }
       }

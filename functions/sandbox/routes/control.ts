@@ -1,3 +1,4 @@
+import { errorMessage } from '../../core/errors.js';
 import { renderInstance } from './compute.js';
 import { slackState } from './slack.js';
 import { asRecord, fail, notFound, route } from '../http.js';
@@ -113,7 +114,7 @@ const routes = [
         const vm = sandbox.fleet.add(asRecord(request.body) as InstanceFixture);
         return { status: 201, body: renderInstance(vm) };
       } catch (error) {
-        fail(400, error instanceof Error ? error.message : String(error));
+        fail(400, errorMessage(error));
       }
     },
   ),

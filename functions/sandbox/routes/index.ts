@@ -23,7 +23,7 @@ export function defaultModules(): SandboxModule[] {
     billingBudgetsModule,
     resourceManagerModule,
     storageModule,
-    cloudRunModule(),
+    cloudRunModule,
     batchVmModule,
   ];
 }

@@ -74,14 +74,20 @@ function identity(vm: SimVm): SeriesIdentity {
   };
 }
 
+/** Where a label field (`resource.labels.zone`, `metadata.user_labels."team"`) sits in a series. */
+function fieldSlot(field: string): { group: keyof SeriesIdentity; key: string } | undefined {
+  const label = /^(metric|resource)\.labels?\.([a-z_]+)$/.exec(field);
+  if (label) return { group: label[1] as 'metric' | 'resource', key: label[2] as string };
+  const meta = /^metadata\.(system|user)_labels\."?([^"]+)"?$/.exec(field);
+  if (meta) return { group: meta[1] as 'system' | 'user', key: meta[2] as string };
+  return undefined;
+}
+
 function fieldValue(id: SeriesIdentity, field: string): string | undefined {
   if (field === 'metric.type') return UPTIME;
   if (field === 'resource.type') return 'gce_instance';
-  const label = /^(metric|resource)\.labels?\.([a-z_]+)$/.exec(field);
-  if (label) return id[label[1] as 'metric' | 'resource'][label[2] as string];
-  const meta = /^metadata\.(system|user)_labels\."?([^"]+)"?$/.exec(field);
-  if (meta) return id[meta[1] as 'system' | 'user'][meta[2] as string];
-  return undefined;
+  const slot = fieldSlot(field);
+  return slot ? id[slot.group][slot.key] : undefined;
 }
 
 const routes = [
@@ -143,11 +149,8 @@ const routes = [
           key = values.join('\u0000');
           groupId = { metric: {}, resource: {}, system: {}, user: {} };
           groupBy.forEach((f, i) => {
-            const v = values[i] as string;
-            const label = /^(metric|resource)\.labels?\.([a-z_]+)$/.exec(f);
-            const meta = /^metadata\.(system|user)_labels\."?([^"]+)"?$/.exec(f);
-            if (label) groupId[label[1] as 'metric' | 'resource'][label[2] as string] = v;
-            else if (meta) groupId[meta[1] as 'system' | 'user'][meta[2] as string] = v;
+            const slot = fieldSlot(f);
+            if (slot) groupId[slot.group][slot.key] = values[i] as string;
           });
         }
         const group = groups.get(key);

@@ -1,3 +1,4 @@
+import { errorMessage } from '../../core/errors.js';
 import { asRecord, fail, route } from '../http.js';
 import type { Sandbox, SandboxModule } from '../sandbox.js';
 
@@ -69,7 +70,7 @@ const routes = [
       try {
         setProjectLabels(sandbox, project, labels as Record<string, string>);
       } catch (error) {
-        fail(404, error instanceof Error ? error.message : String(error), 'notFound');
+        fail(404, errorMessage(error), 'notFound');
       }
       return { body: { project, labels } };
     },
