@@ -104,5 +104,9 @@ describe('configuration', () => {
     });
     expect(config.dryRun).toBe(false);
     expect(config.limit).toBe(10);
+    expect(
+      readConfig(spec, { COSTGUARD_POLICY: '{"tiers":[{"ratio":1}]}', COSTGUARD_LIMIT: '42' })
+        .limit,
+    ).toBe(42);
   });
 });
