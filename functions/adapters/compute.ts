@@ -1,5 +1,5 @@
 import type { InstancesClient, ZoneOperationsClient, protos } from '@google-cloud/compute';
-import { settleAll } from '../core/concurrency.js';
+import { RateBudget, Semaphore, settleAll } from '../core/concurrency.js';
 import {
   isNotFound,
   isPreconditionFailed,
@@ -11,12 +11,70 @@ import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 import { regionOfZone, type ProvisioningModel, type Vm, type VmRef } from '../core/vm.js';
 
 /**
- * The Compute port: lists VMs as `Vm` values (paging hidden), and carries out the mutations
- * costguard makes, each retried on transient failures and waited for until its operation is
- * DONE. Label and metadata writes are read-merge-write under the fingerprint.
+ * The Compute port: lists VMs as `Vm` values (paging hidden, zones that could not be listed
+ * reported, never dropped), and carries out the mutations costguard makes. Every call is
+ * retried on transient failures (a 403 rate limit included), every Compute call in flight is
+ * bounded by one concurrency limit (operation waits and reads too), and mutations are paced to
+ * a per-minute write budget per project. Operations are confirmed with `wait` and, for many in
+ * one zone, one list of the zone's operations; a `wait` that returns early is polled again with
+ * backoff. Label and metadata writes are read-merge-write under the fingerprint.
  */
 type IInstance = protos.google.cloud.compute.v1.IInstance;
 type IOperation = protos.google.cloud.compute.v1.IOperation;
+type IAggregatedList = protos.google.cloud.compute.v1.IInstanceAggregatedList;
+
+/** Compute's documented default is 1,500 requests a minute per project; stay below it. */
+export const DEFAULT_WRITES_PER_MINUTE = 1200;
+export const DEFAULT_COMPUTE_CONCURRENCY = 50;
+
+/** The kinds of Compute call the fleet makes, as counted in `stats()`. */
+export type ComputeCallKind =
+  | 'list'
+  | 'get'
+  | 'stop'
+  | 'start'
+  | 'setLabels'
+  | 'setMetadata'
+  | 'setScheduling'
+  | 'wait'
+  | 'operations';
+
+const WRITES: ReadonlySet<ComputeCallKind> = new Set([
+  'stop',
+  'start',
+  'setLabels',
+  'setMetadata',
+  'setScheduling',
+]);
+
+/**
+ * An operation that was not DONE when the fleet stopped waiting for it: the change may still
+ * happen, so the VM's state is unconfirmed until a later look (transient: a retry re-checks it).
+ */
+export class OperationNotConfirmedError extends TransientError {
+  override name = 'OperationNotConfirmedError';
+  constructor(
+    readonly operation: string,
+    readonly status: string,
+    ref: VmRef,
+  ) {
+    super(`Operation ${operation} on ${ref.name} is still ${status}; its outcome is unconfirmed`);
+  }
+}
+
+/** A scope (`zones/us-central1-a`) that a listing could not read, and why. */
+export interface ListingGap {
+  readonly zone: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** A project's VMs as listed, with the zones the listing could not read. */
+export interface FleetListing {
+  readonly vms: Vm[];
+  /** Zones Compute reported unreachable (or warned about): their VMs are missing from `vms`. */
+  readonly gaps: ListingGap[];
+}
 
 export interface InstanceFilter {
   status?: string;
@@ -50,6 +108,58 @@ export interface ComputeClients {
     >
   >;
   zoneOperations(): Promise<Pick<ZoneOperationsClient, 'wait' | 'listAsync'>>;
+}
+
+/**
+ * One page of an aggregatedList with the whole response (`unreachables` and per-scope
+ * warnings included), which the generated client's async iterator does not expose: the client's
+ * own paged call with autoPaginate off answers [items, next request, raw response].
+ */
+async function aggregatedPage(
+  client: object,
+  request: protos.google.cloud.compute.v1.IAggregatedListInstancesRequest,
+): Promise<IAggregatedList> {
+  const gax = client as {
+    initialize?: () => Promise<unknown>;
+    innerApiCalls?: Record<string, (request: unknown, options: unknown) => Promise<unknown[]>>;
+  };
+  await gax.initialize?.();
+  const call = gax.innerApiCalls?.aggregatedList;
+  if (!call) throw new PermanentError('The Compute client has no aggregatedList call');
+  const [, , raw] = await call(request, { autoPaginate: false });
+  return (raw ?? {}) as IAggregatedList;
+}
+
+function scopeZone(scope: string): string {
+  return scope.replace(/^.*zones\//, '');
+}
+
+/** The zones an aggregatedList page could not read: `unreachables`, and scope warnings other than "no results". */
+export function listingGaps(page: IAggregatedList): ListingGap[] {
+  const gaps = new Map<string, ListingGap>();
+  for (const scope of page.unreachables ?? []) {
+    const zone = scopeZone(scope);
+    gaps.set(zone, { zone, code: 'UNREACHABLE', message: `${scope} is unreachable` });
+  }
+  for (const [scope, scoped] of Object.entries(page.items ?? {})) {
+    const code = String(scoped.warning?.code ?? '');
+    if (code === '' || code === 'NO_RESULTS_ON_PAGE') continue;
+    const zone = scopeZone(
+      scoped.warning?.data?.find((d) => d.key === 'scope')?.value ?? scope,
+    );
+    if (!gaps.has(zone)) gaps.set(zone, { zone, code, message: scoped.warning?.message ?? code });
+  }
+  const top = page.warning;
+  if (top?.code && String(top.code) !== 'NO_RESULTS_ON_PAGE') {
+    for (const d of top.data ?? []) {
+      if (d.key !== 'scope' || !d.value) continue;
+      const zone = scopeZone(d.value);
+      if (!gaps.has(zone)) {
+        gaps.set(zone, { zone, code: String(top.code), message: top.message ?? String(top.code) });
+      }
+    }
+  }
+  return [...gaps.values()];
 }
 
 function lastSegment(url: string | null | undefined): string {
@@ -109,52 +219,164 @@ export function buildFilter(filter: InstanceFilter = {}): string | undefined {
 export interface ComputeFleetOptions {
   logger: Logger;
   retry?: RetryOptions;
-  /** Longest wait for one operation before giving up as transient (default 10 minutes). */
+  /** Longest wait for one operation (default 4 minutes); past it the VM is left unconfirmed. */
   operationTimeoutMs?: number;
   /** Attempts of a fingerprinted write that loses races (default 5). */
   conflictAttempts?: number;
+  /** Compute calls in flight at once through this fleet, operation waits and reads included. */
+  concurrency?: number;
+  /** Mutations (stop, start, setLabels, setMetadata, setScheduling) a minute per project. */
+  writesPerMinute?: number;
+  /** First pause after a `wait` that returned with the operation not done (doubles, default 1 s). */
+  pollDelayMs?: number;
+  /** Longest such pause (default 15 s). */
+  maxPollDelayMs?: number;
+  /** The clock waits and deadlines are measured on (default the system clock). */
+  now?: () => number;
+  /** How the fleet lets time pass: pauses, pacing and retry backoff (default a real sleep). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
+/** How many calls of each kind the fleet made, and the most ever in flight at once. */
+export interface ComputeCallStats {
+  readonly calls: Readonly<Record<string, number>>;
+  readonly peakInFlight: Readonly<Record<string, number>>;
+  /** Most Compute calls of any kind in flight at once. */
+  readonly peakTotal: number;
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A scoped limit: what one batch (a stop storm) may have in flight, inside the fleet's own. */
+type Scope = Semaphore | undefined;
+
 export class ComputeFleet {
+  private readonly limit: Semaphore;
+  private readonly budgets = new Map<string, RateBudget>();
+  private readonly counts = new Map<string, number>();
+  private readonly inFlight = new Map<string, number>();
+  private readonly peaks = new Map<string, number>();
+
   constructor(
     private readonly clients: ComputeClients,
     private readonly options: ComputeFleetOptions,
-  ) {}
-
-  private retry<T>(what: string, operation: () => Promise<T>): Promise<T> {
-    return withRetry(operation, loggedRetries(this.options.logger, what, this.options.retry));
+  ) {
+    this.limit = new Semaphore(options.concurrency ?? DEFAULT_COMPUTE_CONCURRENCY);
   }
 
-  /** Every VM of a project, over all zones and pages. */
-  async *list(project: string, filter?: InstanceFilter, pageSize = 500): AsyncGenerator<Vm> {
-    const instances = await this.clients.instances();
-    const iterable = instances.aggregatedListAsync(
-      {
-        project,
-        filter: buildFilter(filter),
-        maxResults: pageSize,
-        returnPartialSuccess: true,
-      },
-      // Async iteration pages by itself; saying so keeps gax from warning on every call.
-      { autoPaginate: false },
-    );
-    for await (const [, scoped] of iterable) {
-      for (const instance of scoped.instances ?? []) yield toVm(project, instance);
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return (this.options.sleep ?? realSleep)(ms);
+  }
+
+  /** Calls made and peak in flight per kind since the fleet was built. */
+  stats(): ComputeCallStats {
+    return {
+      calls: Object.fromEntries(this.counts),
+      peakInFlight: Object.fromEntries(this.peaks),
+      peakTotal: this.limit.peak,
+    };
+  }
+
+  private budget(project: string): RateBudget {
+    let budget = this.budgets.get(project);
+    if (!budget) {
+      budget = new RateBudget(this.options.writesPerMinute ?? DEFAULT_WRITES_PER_MINUTE, {
+        now: () => this.now(),
+        sleep: (ms) => this.sleep(ms),
+      });
+      this.budgets.set(project, budget);
+    }
+    return budget;
+  }
+
+  private async tracked<T>(kind: ComputeCallKind, task: () => Promise<T>): Promise<T> {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+    const now = (this.inFlight.get(kind) ?? 0) + 1;
+    this.inFlight.set(kind, now);
+    this.peaks.set(kind, Math.max(this.peaks.get(kind) ?? 0, now));
+    try {
+      return await task();
+    } finally {
+      this.inFlight.set(kind, (this.inFlight.get(kind) ?? 1) - 1);
     }
   }
 
+  /**
+   * One Compute call: paced (writes) before it takes a slot, bounded by the batch's scope and
+   * the fleet's limit while in flight, retried with backoff (a slot is not held while backing off).
+   */
+  private call<T>(
+    kind: ComputeCallKind,
+    project: string,
+    what: string,
+    task: () => Promise<T>,
+    scope?: Scope,
+  ): Promise<T> {
+    const attempt = async (): Promise<T> => {
+      if (WRITES.has(kind)) await this.budget(project).take();
+      const limited = () => this.limit.run(() => this.tracked(kind, task));
+      return scope ? scope.run(limited) : limited();
+    };
+    return withRetry(
+      attempt,
+      loggedRetries(this.options.logger, what, {
+        sleep: (ms) => this.sleep(ms),
+        ...this.options.retry,
+      }),
+    );
+  }
+
+  /** Every VM of a project, over all zones and pages; zones that could not be read are gaps. */
+  async listing(project: string, filter?: InstanceFilter, pageSize = 500): Promise<FleetListing> {
+    const instances = await this.clients.instances();
+    const vms: Vm[] = [];
+    const gaps = new Map<string, ListingGap>();
+    let pageToken: string | undefined;
+    do {
+      const token = pageToken;
+      const page = await this.call('list', project, `list instances of ${project}`, () =>
+        aggregatedPage(instances, {
+          project,
+          filter: buildFilter(filter),
+          maxResults: pageSize,
+          returnPartialSuccess: true,
+          ...(token ? { pageToken: token } : {}),
+        }),
+      );
+      for (const scoped of Object.values(page.items ?? {})) {
+        for (const instance of scoped.instances ?? []) vms.push(toVm(project, instance));
+      }
+      for (const gap of listingGaps(page)) if (!gaps.has(gap.zone)) gaps.set(gap.zone, gap);
+      pageToken = page.nextPageToken || undefined;
+    } while (pageToken);
+    // A zone that answered on one page and not on another is still a gap.
+    return { vms, gaps: [...gaps.values()].sort((a, b) => a.zone.localeCompare(b.zone)) };
+  }
+
+  /**
+   * Every VM of a project that could be listed. Zones that could not be read are logged (never
+   * silently dropped); callers that must act on the gap use `listing`.
+   */
   async listAll(project: string, filter?: InstanceFilter): Promise<Vm[]> {
-    return this.retry(`list instances of ${project}`, async () => {
-      const out: Vm[] = [];
-      for await (const vm of this.list(project, filter)) out.push(vm);
-      return out;
-    });
+    const { vms, gaps } = await this.listing(project, filter);
+    if (gaps.length > 0) {
+      this.options.logger.warn('Some zones could not be listed; their VMs are missing', {
+        project,
+        zones: gaps.map((g) => g.zone),
+        gaps,
+      });
+    }
+    return vms;
   }
 
   async getRaw(ref: VmRef): Promise<IInstance | undefined> {
     const instances = await this.clients.instances();
     try {
-      const [instance] = await this.retry(`get ${ref.name}`, () =>
+      const [instance] = await this.call('get', ref.project, `get ${ref.name}`, () =>
         instances.get({ project: ref.project, zone: ref.zone, instance: ref.name }),
       );
       return instance;
@@ -176,32 +398,52 @@ export class ComputeFleet {
   }
 
   /**
-   * Stops many VMs: first every stop is requested (at most `requests` in flight), then every
-   * operation is waited for (at most `waits` in flight). Stop operations take tens of seconds,
-   * so waiting inside the request slots would make a large fleet take as many rounds of that.
-   * Every outcome is returned in input order; one failure never hides the others.
+   * Stops many VMs: every stop is requested (paced to the write budget), then the operations
+   * are confirmed zone by zone (one `wait` and one list of the zone's operations per round,
+   * not one wait per VM). Every Compute call of the batch, requests and confirmations alike,
+   * counts against `requests` in flight (and the fleet's own limit). Every outcome is returned
+   * in input order; one failure never hides the others. An operation still not DONE when the
+   * fleet stops waiting is an OperationNotConfirmedError.
    */
   async stopAll(
     targets: ReadonlyArray<{ ref: VmRef; requestId: string }>,
-    concurrency: { requests: number; waits?: number },
+    concurrency: { requests: number },
   ): Promise<PromiseSettledResult<void>[]> {
     const instances = await this.clients.instances();
+    const scope = new Semaphore(Math.max(1, concurrency.requests));
     const requested = await settleAll(targets, concurrency.requests, async ({ ref, requestId }) => {
-      const [operation] = await this.retry(`stop ${ref.name}`, () =>
-        instances.stop({ project: ref.project, zone: ref.zone, instance: ref.name, requestId }),
+      const [operation] = await this.call(
+        'stop',
+        ref.project,
+        `stop ${ref.name}`,
+        () =>
+          instances.stop({ project: ref.project, zone: ref.zone, instance: ref.name, requestId }),
+        scope,
       );
       return operation.latestResponse as IOperation;
     });
-    const waits = concurrency.waits ?? Math.max(concurrency.requests, 100);
-    return settleAll(requested, waits, async (request, i) => {
-      if (request.status === 'rejected') throw request.reason;
-      await this.waitFor((targets[i] as { ref: VmRef }).ref, request.value);
+    const pending: Array<{ index: number; ref: VmRef; operation: IOperation }> = [];
+    const results = new Array<PromiseSettledResult<void>>(targets.length);
+    requested.forEach((request, index) => {
+      if (request.status === 'rejected') results[index] = request;
+      else {
+        const { ref } = targets[index] as { ref: VmRef };
+        pending.push({ index, ref, operation: request.value });
+      }
     });
+    const confirmed = await this.confirmAll(
+      pending.map((p) => ({ ref: p.ref, operation: p.operation })),
+      scope,
+    );
+    pending.forEach((p, i) => {
+      results[p.index] = confirmed[i] as PromiseSettledResult<void>;
+    });
+    return results;
   }
 
   async start(ref: VmRef, requestId: string): Promise<void> {
     const instances = await this.clients.instances();
-    const [operation] = await this.retry(`start ${ref.name}`, () =>
+    const [operation] = await this.call('start', ref.project, `start ${ref.name}`, () =>
       instances.start({ project: ref.project, zone: ref.zone, instance: ref.name, requestId }),
     );
     await this.waitFor(ref, operation.latestResponse as IOperation);
@@ -213,14 +455,18 @@ export class ComputeFleet {
     requestId: string,
   ): Promise<void> {
     const instances = await this.clients.instances();
-    const [operation] = await this.retry(`setScheduling ${ref.name}`, () =>
-      instances.setScheduling({
-        project: ref.project,
-        zone: ref.zone,
-        instance: ref.name,
-        requestId,
-        schedulingResource: scheduling,
-      }),
+    const [operation] = await this.call(
+      'setScheduling',
+      ref.project,
+      `setScheduling ${ref.name}`,
+      () =>
+        instances.setScheduling({
+          project: ref.project,
+          zone: ref.zone,
+          instance: ref.name,
+          requestId,
+          schedulingResource: scheduling,
+        }),
     );
     await this.waitFor(ref, operation.latestResponse as IOperation);
   }
@@ -250,7 +496,7 @@ export class ComputeFleet {
       const next = change({ ...(current.labels ?? {}) });
       if (!next) return undefined;
       try {
-        const [operation] = await this.retry(`setLabels ${ref.name}`, () =>
+        const [operation] = await this.call('setLabels', ref.project, `setLabels ${ref.name}`, () =>
           instances.setLabels({
             project: ref.project,
             zone: ref.zone,
@@ -285,7 +531,7 @@ export class ComputeFleet {
   ): Promise<void> {
     const instances = await this.clients.instances();
     const next = change(metadataOf(current));
-    const [operation] = await this.retry(`setMetadata ${ref.name}`, () =>
+    const [operation] = await this.call('setMetadata', ref.project, `setMetadata ${ref.name}`, () =>
       instances.setMetadata({
         project: ref.project,
         zone: ref.zone,
@@ -303,53 +549,173 @@ export class ComputeFleet {
     project: string,
     zone: string,
     filter?: string,
+    scope?: Scope,
   ): Promise<OperationSummary[]> {
-    const operations = await this.clients.zoneOperations();
-    return this.retry(`list operations in ${zone}`, async () => {
-      const out: OperationSummary[] = [];
-      for await (const op of operations.listAsync(
-        { project, zone, filter, maxResults: 500 },
-        { autoPaginate: false },
-      )) {
-        out.push({
-          name: op.name ?? '',
-          operationType: op.operationType ?? '',
-          targetId: String(op.targetId ?? ''),
-          targetName: lastSegment(op.targetLink),
-          status: String(op.status ?? ''),
-          insertTime: op.insertTime ?? undefined,
-          endTime: op.endTime ?? undefined,
-        });
-      }
-      return out;
-    });
+    return (await this.operationsIn(project, zone, filter, scope)).map((op) => ({
+      name: op.name ?? '',
+      operationType: op.operationType ?? '',
+      targetId: String(op.targetId ?? ''),
+      targetName: lastSegment(op.targetLink),
+      status: String(op.status ?? ''),
+      insertTime: op.insertTime ?? undefined,
+      endTime: op.endTime ?? undefined,
+    }));
   }
 
-  /** Waits for a zone operation to be DONE (wait returns after ~2 minutes at most), then checks it. */
-  private async waitFor(ref: VmRef, operation: IOperation | undefined): Promise<void> {
-    if (!operation?.name) throw new TransientError(`No operation returned for ${ref.name}`);
+  private async operationsIn(
+    project: string,
+    zone: string,
+    filter: string | undefined,
+    scope?: Scope,
+  ): Promise<IOperation[]> {
     const operations = await this.clients.zoneOperations();
-    const deadline = Date.now() + (this.options.operationTimeoutMs ?? 600_000);
-    let current = operation;
-    while (String(current.status) !== 'DONE') {
-      if (Date.now() > deadline) {
-        throw new TransientError(`Operation ${operation.name} on ${ref.name} is not done yet`);
+    return this.call(
+      'operations',
+      project,
+      `list operations in ${zone}`,
+      async () => {
+        const out: IOperation[] = [];
+        for await (const op of operations.listAsync(
+          { project, zone, filter, maxResults: 500 },
+          { autoPaginate: false },
+        )) {
+          out.push(op);
+        }
+        return out;
+      },
+      scope,
+    );
+  }
+
+  /** Waits for one zone operation to be DONE, then checks it. */
+  private async waitFor(ref: VmRef, operation: IOperation | undefined, scope?: Scope): Promise<void> {
+    const [outcome] = await this.confirmAll([{ ref, operation }], scope);
+    if (outcome?.status === 'rejected') throw outcome.reason;
+  }
+
+  /**
+   * Confirms operations: per zone and round, one `wait` on the oldest operation not yet DONE
+   * (Compute's wait blocks up to about two minutes, but may return at once, still PENDING or
+   * RUNNING) and, when more are pending there, one list of the zone's operations filtered to
+   * their names. A round that ends with operations still pending pauses with exponential
+   * backoff before the next. DONE operations are checked for `error.errors[]`; those still not
+   * DONE at the deadline are OperationNotConfirmedError.
+   */
+  private async confirmAll(
+    items: ReadonlyArray<{ ref: VmRef; operation: IOperation | undefined }>,
+    scope?: Scope,
+  ): Promise<PromiseSettledResult<void>[]> {
+    const results = new Array<PromiseSettledResult<void>>(items.length);
+    const byZone = new Map<string, Array<{ index: number; ref: VmRef; op: IOperation }>>();
+    items.forEach(({ ref, operation }, index) => {
+      if (!operation?.name) {
+        results[index] = {
+          status: 'rejected',
+          reason: new TransientError(`No operation returned for ${ref.name}`),
+        };
+        return;
       }
-      const [next] = await this.retry(`wait ${operation.name}`, () =>
-        operations.wait({
-          project: ref.project,
-          zone: ref.zone,
-          operation: operation.name as string,
-        }),
-      );
-      current = next;
-    }
-    const errors = current.error?.errors ?? [];
-    if (errors.length > 0) {
-      const message = errors.map((e) => `${e.code ?? ''}: ${e.message ?? ''}`).join('; ');
-      throw new PermanentError(
-        `Operation ${current.operationType ?? ''} on ${ref.name} failed: ${message}`,
-      );
+      const key = `${ref.project}/${ref.zone}`;
+      const list = byZone.get(key) ?? [];
+      list.push({ index, ref, op: operation });
+      byZone.set(key, list);
+    });
+    const deadline = this.now() + (this.options.operationTimeoutMs ?? 240_000);
+    await Promise.all(
+      [...byZone.values()].map(async (zoneItems) => {
+        let pending = zoneItems;
+        let pause = this.options.pollDelayMs ?? 1_000;
+        const settle = (item: (typeof zoneItems)[number]): void => {
+          try {
+            checkOperation(item.ref, item.op);
+            results[item.index] = { status: 'fulfilled', value: undefined };
+          } catch (reason) {
+            results[item.index] = { status: 'rejected', reason };
+          }
+        };
+        for (;;) {
+          const open = pending.filter((item) => String(item.op.status) !== 'DONE');
+          for (const item of pending) if (String(item.op.status) === 'DONE') settle(item);
+          pending = open;
+          if (pending.length === 0) return;
+          if (this.now() >= deadline) break;
+          try {
+            await this.pollZone(pending, scope);
+          } catch (error) {
+            for (const item of pending) results[item.index] = { status: 'rejected', reason: error };
+            return;
+          }
+          if (pending.some((item) => String(item.op.status) !== 'DONE')) {
+            await this.sleep(Math.min(pause, Math.max(0, deadline - this.now())));
+            pause = Math.min(pause * 2, this.options.maxPollDelayMs ?? 15_000);
+          }
+        }
+        for (const item of pending) {
+          results[item.index] = {
+            status: 'rejected',
+            reason: new OperationNotConfirmedError(
+              item.op.name ?? '',
+              String(item.op.status ?? 'UNKNOWN'),
+              item.ref,
+            ),
+          };
+        }
+      }),
+    );
+    return results;
+  }
+
+  /** One round for a zone's pending operations: a wait on the first, one list for the rest. */
+  private async pollZone(
+    pending: Array<{ ref: VmRef; op: IOperation }>,
+    scope: Scope,
+  ): Promise<void> {
+    const operations = await this.clients.zoneOperations();
+    const first = pending[0] as { ref: VmRef; op: IOperation };
+    const { project, zone } = first.ref;
+    const name = first.op.name as string;
+    const [waited] = await this.call(
+      'wait',
+      project,
+      `wait ${name}`,
+      () => operations.wait({ project, zone, operation: name }),
+      scope,
+    );
+    first.op = waited;
+    const rest = pending.slice(1).filter((item) => String(item.op.status) !== 'DONE');
+    for (let i = 0; i < rest.length; i += OPERATIONS_PER_LIST) {
+      const chunk = rest.slice(i, i + OPERATIONS_PER_LIST);
+      const names = chunk.map((item) => item.op.name as string);
+      const listed = await this.operationsIn(project, zone, `name eq "${names.join('|')}"`, scope);
+      const byName = new Map(listed.map((op) => [op.name ?? '', op]));
+      for (const item of chunk) {
+        const latest = byName.get(item.op.name as string);
+        if (latest) item.op = latest;
+      }
     }
   }
+}
+
+/** Operation names per list filter: a regular expression of names, kept well inside a URL. */
+const OPERATIONS_PER_LIST = 50;
+
+// Errors inside a failed operation that a later attempt can get past.
+const TRANSIENT_OPERATION_ERRORS = new Set([
+  'RESOURCE_OPERATION_RATE_EXCEEDED',
+  'RATE_LIMIT_EXCEEDED',
+  'ZONE_RESOURCE_POOL_EXHAUSTED',
+  'ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS',
+  'INTERNAL_ERROR',
+]);
+
+/** A DONE operation with `error.errors[]` failed: transient or permanent by its error codes. */
+function checkOperation(ref: VmRef, operation: IOperation): void {
+  const errors = operation.error?.errors ?? [];
+  if (errors.length === 0) return;
+  const message = errors.map((e) => `${e.code ?? ''}: ${e.message ?? ''}`).join('; ');
+  const text = `Operation ${operation.operationType ?? ''} on ${ref.name} failed: ${message}`;
+  if (errors.every((e) => TRANSIENT_OPERATION_ERRORS.has(e.code ?? ''))) {
+    throw new TransientError(text);
+  }
+  throw new PermanentError(text);
 }

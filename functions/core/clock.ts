@@ -1,9 +1,17 @@
 /** The time source every decision reads; tests and the sandbox pass their own. */
 export interface Clock {
   now(): Date;
+  /**
+   * Lets `ms` pass on this clock (a pause between polls, a backoff). The system clock sleeps for
+   * real; the sandbox's simulated clock moves forward instead. Absent: a real sleep.
+   */
+  sleep?(ms: number): Promise<void>;
 }
 
-export const systemClock: Clock = { now: () => new Date() };
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 export const HOUR_MS = 3_600_000;
 

@@ -88,7 +88,9 @@ export interface SimOperation {
   insertTime: number;
   doneAt: number;
   requestId: string | undefined;
+  /** Set when the operation failed: it ends DONE with this in `error.errors[]`. */
   error: { code: string; message: string } | undefined;
+  httpErrorStatusCode?: number;
 }
 
 export type VmEvent =

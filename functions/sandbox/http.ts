@@ -55,42 +55,97 @@ export function route<C>(
   return { name, method, template, pattern: new RegExp(`^${source}$`), paramNames, handle };
 }
 
-/** A Google API error body in the shape the client libraries parse. */
+/**
+ * How an API spells its errors. Compute and Cloud Storage (the older "apiary" APIs) send
+ * `{code, message, errors[{message, domain, reason}]}` with no `status`; BigQuery adds
+ * `status`; the newer APIs (Monitoring, Billing, Budgets, Resource Manager, Cloud Run) send
+ * `{code, message, status}`, with an ErrorInfo in `details` when there is a reason to give.
+ * The client libraries map the same HTTP code differently with and without `status` (a 409
+ * without one becomes ABORTED), so each route answers in its API's own style.
+ */
+export type ErrorStyle = 'apiary' | 'apiary-status' | 'one-platform';
+
+export function errorStyleOf(routeName: string): ErrorStyle {
+  if (routeName.startsWith('compute.') || routeName.startsWith('storage.')) return 'apiary';
+  if (routeName.startsWith('bigquery.')) return 'apiary-status';
+  return 'one-platform';
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  409: 'ALREADY_EXISTS',
+  412: 'FAILED_PRECONDITION',
+  413: 'INVALID_ARGUMENT',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+};
+
+/** The `errors[].reason` an apiary API gives a status when the handler names none. */
+function defaultReason(code: number): string {
+  if (code === 404) return 'notFound';
+  if (code === 403) return 'forbidden';
+  if (code === 412) return 'conditionNotMet';
+  if (code === 429) return 'rateLimitExceeded';
+  if (code === 409) return 'alreadyExists';
+  if (code >= 500) return code === 503 ? 'backendError' : 'internalError';
+  return 'invalid';
+}
+
+export interface Problem {
+  readonly code: number;
+  readonly message: string;
+  readonly reason?: string | undefined;
+  readonly domain?: string | undefined;
+}
+
+/** A Google API error body in the shape the API of `style` sends. */
 export function googleError(
   code: number,
   message: string,
-  reason = 'invalid',
-  extra: Record<string, unknown> = {},
+  reason?: string,
+  style: ErrorStyle = 'apiary-status',
+  domain?: string,
 ): SandboxReply {
-  const status =
-    {
-      400: 'INVALID_ARGUMENT',
-      401: 'UNAUTHENTICATED',
-      403: 'PERMISSION_DENIED',
-      404: 'NOT_FOUND',
-      409: 'ALREADY_EXISTS',
-      412: 'FAILED_PRECONDITION',
-      413: 'INVALID_ARGUMENT',
-      429: 'RESOURCE_EXHAUSTED',
-      500: 'INTERNAL',
-      503: 'UNAVAILABLE',
-    }[code] ?? 'UNKNOWN';
-  return {
-    status: code,
-    body: {
-      error: { code, message, status, errors: [{ domain: 'global', reason, message, ...extra }] },
-    },
-  };
+  const why = reason ?? defaultReason(code);
+  const errors = [{ message, domain: domain ?? (why.endsWith('Exceeded') ? 'usageLimits' : 'global'), reason: why }];
+  const status = STATUS_NAMES[code] ?? 'UNKNOWN';
+  let error: Record<string, unknown>;
+  if (style === 'apiary') error = { code, message, errors };
+  else if (style === 'apiary-status') error = { code, message, errors, status };
+  else {
+    error = { code, message, status };
+    if (reason !== undefined) {
+      error.details = [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason,
+          domain: domain ?? 'googleapis.com',
+        },
+      ];
+    }
+  }
+  return { status: code, body: { error } };
 }
 
+/** A failure a handler throws; the server renders it in the style of the route's API. */
 export class HttpProblem extends Error {
-  constructor(readonly reply: SandboxReply) {
-    super((reply.body as { error?: { message?: string } } | undefined)?.error?.message ?? 'error');
+  constructor(readonly problem: Problem) {
+    super(problem.message);
+  }
+
+  replyFor(routeName: string): SandboxReply {
+    const p = this.problem;
+    return googleError(p.code, p.message, p.reason, errorStyleOf(routeName), p.domain);
   }
 }
 
 export function fail(code: number, message: string, reason?: string): never {
-  throw new HttpProblem(googleError(code, message, reason));
+  throw new HttpProblem({ code, message, reason });
 }
 
 export function notFound(resource: string): never {

@@ -4,7 +4,13 @@ import { errorMessage } from '../core/errors.js';
 import { SimulatedClock } from './clock.js';
 import { Faults } from './faults.js';
 import { Fleet, type FleetFixture } from './fleet.js';
-import { googleError, HttpProblem, type SandboxReply, type SandboxRequest } from './http.js';
+import {
+  errorStyleOf,
+  googleError,
+  HttpProblem,
+  type SandboxReply,
+  type SandboxRequest,
+} from './http.js';
 import type { CallRecord, Sandbox, SandboxSettings } from './sandbox.js';
 import { defaultModules } from './routes/index.js';
 
@@ -24,7 +30,7 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new HttpProblem(googleError(413, 'Request body too large')));
+        reject(new HttpProblem({ code: 413, message: 'Request body too large' }));
         request.destroy();
         return;
       }
@@ -45,7 +51,7 @@ function parseBody(raw: Buffer, contentType: string | undefined): unknown {
     try {
       return JSON.parse(text);
     } catch {
-      throw new HttpProblem(googleError(400, 'Invalid JSON payload received'));
+      throw new HttpProblem({ code: 400, message: 'Invalid JSON payload received' });
     }
   }
   return text;
@@ -94,8 +100,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (!chosen) {
         throw new HttpProblem(
           candidates.length > 0
-            ? googleError(405, `Method ${method} not allowed on ${path}`)
-            : googleError(404, `No sandbox route for ${method} ${path}`, 'notFound'),
+            ? { code: 405, message: `Method ${method} not allowed on ${path}` }
+            : { code: 404, message: `No sandbox route for ${method} ${path}`, reason: 'notFound' },
         );
       }
       routeName = chosen.r.name;
@@ -117,14 +123,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       const injected = faults.takeFailure(routeName);
       const replay = injected ? undefined : faults.takeReplay(routeName);
-      if (injected) reply = googleError(injected.status, injected.message, 'injected');
+      if (injected) {
+        reply = googleError(
+          injected.status,
+          injected.message,
+          injected.reason,
+          errorStyleOf(routeName),
+          injected.domain,
+        );
+      }
       else if (replay) reply = replay;
       else reply = await chosen.r.handle(sandboxRequest, sandbox);
     } catch (error) {
       reply =
         error instanceof HttpProblem
-          ? error.reply
-          : googleError(500, `Sandbox error: ${errorMessage(error)}`, 'internalError');
+          ? error.replyFor(routeName)
+          : googleError(
+              500,
+              `Sandbox error: ${errorMessage(error)}`,
+              'internalError',
+              errorStyleOf(routeName),
+            );
     }
     if (!routeName.startsWith('sandbox.')) {
       calls.push({

@@ -192,7 +192,7 @@ describe('Compute contract', () => {
     });
     const latest = op.latestResponse as { name: string; status?: string };
     const name = latest.name;
-    expect(latest.status).toBe('RUNNING');
+    expect(latest.status).toBe('PENDING');
     expect(sandbox.fleet.get(ref.project, ref.zone, ref.name)?.status).toBe('STOPPING');
     // wait returns after two minutes at most, done or not.
     const statuses: string[] = [];
@@ -237,7 +237,7 @@ describe('Compute contract', () => {
       requestId: `0b7c9d3e-3333-4aaa-8bbb-00000000000${i}`,
     }));
     sandbox.settings.operationSeconds = 45;
-    const outcomes = await fleet().stopAll(targets, { requests: 2, waits: 2 });
+    const outcomes = await fleet().stopAll(targets, { requests: 2 });
     expect(
       outcomes.map((o) =>
         o.status === 'fulfilled' ? 'stopped' : (o.reason as { code?: number }).code,

@@ -47,6 +47,27 @@ export function machineTypeSpec(name: string): MachineTypeSpec | undefined {
   return { name, guestCpus: Number(custom[2]), memoryMb: Number(custom[3]), isSharedCpu: false };
 }
 
+/** Zones of the regions Compute serves the sandbox's fleets from; others get a, b and c. */
+const REGION_ZONES: Record<string, readonly string[]> = {
+  'us-central1': ['a', 'b', 'c', 'f'],
+  'us-east1': ['b', 'c', 'd'],
+  'us-east4': ['a', 'b', 'c'],
+  'us-west1': ['a', 'b', 'c'],
+  'europe-west1': ['b', 'c', 'd'],
+  'europe-west4': ['a', 'b', 'c'],
+  'asia-southeast1': ['a', 'b', 'c'],
+};
+
+/** Every zone of the regions the given zones are in, sorted (the scopes of an aggregatedList). */
+export function zonesOfRegions(zones: readonly string[]): string[] {
+  const out = new Set<string>(zones);
+  for (const zone of zones) {
+    const region = zone.replace(/-[a-z]$/, '');
+    for (const suffix of REGION_ZONES[region] ?? ['a', 'b', 'c']) out.add(`${region}-${suffix}`);
+  }
+  return [...out].sort();
+}
+
 function zoneUrl(project: string, zone: string): string {
   return `${BASE}/projects/${project}/zones/${zone}`;
 }
@@ -95,8 +116,18 @@ export function renderInstance(vm: SimVm): Record<string, unknown> {
   };
 }
 
-export function renderOperation(op: SimOperation, now: number): Record<string, unknown> {
-  const done = now >= op.doneAt;
+/**
+ * A zone operation as Compute renders it: PENDING in the reply to the call that started it,
+ * RUNNING until it ends, then DONE (with `error.errors[]` when it failed). A stuck operation
+ * never ends.
+ */
+export function renderOperation(
+  op: SimOperation,
+  now: number,
+  options: { justStarted?: boolean } = {},
+): Record<string, unknown> {
+  const done = !options.justStarted && now >= op.doneAt;
+  const status = options.justStarted ? 'PENDING' : done ? 'DONE' : 'RUNNING';
   const zone = zoneUrl(op.project, op.zone);
   return {
     kind: 'compute#operation',
@@ -106,16 +137,22 @@ export function renderOperation(op: SimOperation, now: number): Record<string, u
     operationType: op.operationType,
     targetLink: `${zone}/instances/${op.targetName}`,
     targetId: op.targetId,
-    status: done ? 'DONE' : 'RUNNING',
+    status,
     user: op.operationType === 'compute.instances.preempted' ? 'system' : 'costguard@sandbox',
     progress: done ? 100 : 0,
     insertTime: iso(op.insertTime),
-    startTime: iso(op.insertTime),
+    ...(status === 'PENDING' ? {} : { startTime: iso(op.insertTime) }),
     ...(done ? { endTime: iso(op.doneAt) } : {}),
     ...(op.operationType === 'compute.instances.preempted'
       ? { statusMessage: 'Instance was preempted.' }
       : {}),
-    ...(done && op.error ? { error: { errors: [op.error] }, httpErrorStatusCode: 400 } : {}),
+    ...(done && op.error
+      ? {
+          error: { errors: [op.error] },
+          httpErrorStatusCode: op.httpErrorStatusCode ?? 400,
+          httpErrorMessage: op.httpErrorStatusCode === 503 ? 'SERVICE UNAVAILABLE' : 'BAD REQUEST',
+        }
+      : {}),
     selfLink: `${zone}/operations/${op.name}`,
   };
 }
@@ -152,7 +189,11 @@ function filtered(
   }
 }
 
-/** Runs a mutation once per requestId, as Compute does; the operation is returned either way. */
+/**
+ * Runs a mutation once per requestId, as Compute does; the operation is returned either way.
+ * The change itself (`apply`) happens when the operation starts; an operation fault can make
+ * it take longer, never finish, or fail (then nothing changes).
+ */
 function mutate(
   sandbox: Sandbox,
   request: SandboxRequest,
@@ -165,14 +206,17 @@ function mutate(
     const earlier = sandbox.fleet.operationByRequestId(vm.project, vm.zone, requestId);
     if (earlier) return { body: renderOperation(earlier, sandbox.clock.nowMs()) };
   }
+  const fault = sandbox.faults.takeOperation(`compute.instances.${operationType}`);
+  const seconds = fault?.seconds ?? sandbox.settings.operationSeconds;
   const op = sandbox.fleet.recordOperation(
     vm,
     operationType,
     requestId,
-    sandbox.settings.operationSeconds * 1000,
+    fault?.stuck ? Number.POSITIVE_INFINITY : seconds * 1000,
   );
-  apply(op);
-  return { body: renderOperation(op, sandbox.clock.nowMs()) };
+  if (fault?.error) op.error = { ...fault.error };
+  else apply(op);
+  return { body: renderOperation(op, sandbox.clock.nowMs(), { justStarted: true }) };
 }
 
 function conditionNotMet(what: string): never {
@@ -191,21 +235,46 @@ const routes = [
     (request, sandbox) => {
       const p = project(sandbox, request.params.project as string);
       const keep = filtered(request, INSTANCE_FILTER_FIELDS);
-      const rendered = sandbox.fleet.live(p.id).map(renderInstance).filter(keep);
+      const unreachable = sandbox.faults.unreachableZones('compute.instances.aggregatedList');
+      const partial = request.query.get('returnPartialSuccess') === 'true';
+      const rendered = sandbox.fleet
+        .live(p.id)
+        .filter((vm) => !unreachable.has(vm.zone))
+        .map(renderInstance)
+        .filter(keep);
       const { items, nextPageToken } = page(rendered, request.query);
+      // Every zone of every region the project uses is a scope of the answer, as Compute lists
+      // all of them; a zone without results on this page says so in a warning.
       const byZone: Record<string, unknown> = {};
-      for (const zone of [...p.zones].sort()) {
+      for (const zone of zonesOfRegions(p.zones)) {
+        const scope = `zones/${zone}`;
+        const data = [{ key: 'scope', value: scope }];
+        if (unreachable.has(zone)) {
+          byZone[scope] = {
+            warning: {
+              code: 'UNREACHABLE',
+              message: `The resource 'projects/${p.id}/zones/${zone}' is unreachable.`,
+              data,
+            },
+          };
+          continue;
+        }
         const inZone = items.filter((i) => i.zone === zoneUrl(p.id, zone));
-        byZone[`zones/${zone}`] =
+        byZone[scope] =
           inZone.length > 0
             ? { instances: inZone }
             : {
                 warning: {
                   code: 'NO_RESULTS_ON_PAGE',
-                  message: "There are no results for scope 'zones/" + zone + "' on this page.",
+                  message: `There are no results for scope '${scope}' on this page.`,
+                  data,
                 },
               };
       }
+      const unreachables = [...unreachable]
+        .filter((zone) => p.zones.includes(zone) || zonesOfRegions(p.zones).includes(zone))
+        .sort()
+        .map((zone) => `zones/${zone}`);
       return {
         body: {
           kind: 'compute#instanceAggregatedList',
@@ -213,6 +282,8 @@ const routes = [
           items: byZone,
           ...(nextPageToken ? { nextPageToken } : {}),
           selfLink: `${BASE}/projects/${p.id}/aggregated/instances`,
+          // With returnPartialSuccess the unreachable scopes are also listed here.
+          ...(partial && unreachables.length > 0 ? { unreachables } : {}),
         },
       };
     },
@@ -368,11 +439,15 @@ const routes = [
     'POST',
     '/compute/v1/projects/{project}/zones/{zone}/operations/{operation}/wait',
     (request, sandbox) => {
-      // Compute's wait blocks until the operation is done or about two minutes have passed;
-      // here that time passes on the simulated clock.
+      // Compute's wait blocks until the operation is done or about two minutes have passed
+      // (here that time passes on the simulated clock), but is best effort: it may return at
+      // once, the operation still PENDING or RUNNING (the earlyWait fault).
       const op = operation(sandbox, request.params);
       const now = sandbox.clock.nowMs();
-      if (op.doneAt > now) sandbox.clock.set(new Date(Math.min(op.doneAt, now + WAIT_LIMIT_MS)));
+      const early = sandbox.faults.takeEarlyWait('compute.zoneOperations.wait');
+      if (!early && op.doneAt > now) {
+        sandbox.clock.set(new Date(Math.min(op.doneAt, now + WAIT_LIMIT_MS)));
+      }
       return { body: renderOperation(op, sandbox.clock.nowMs()) };
     },
   ),
