@@ -144,9 +144,7 @@ export function listingGaps(page: IAggregatedList): ListingGap[] {
   for (const [scope, scoped] of Object.entries(page.items ?? {})) {
     const code = String(scoped.warning?.code ?? '');
     if (code === '' || code === 'NO_RESULTS_ON_PAGE') continue;
-    const zone = scopeZone(
-      scoped.warning?.data?.find((d) => d.key === 'scope')?.value ?? scope,
-    );
+    const zone = scopeZone(scoped.warning?.data?.find((d) => d.key === 'scope')?.value ?? scope);
     if (!gaps.has(zone)) gaps.set(zone, { zone, code, message: scoped.warning?.message ?? code });
   }
   const top = page.warning;
@@ -588,7 +586,11 @@ export class ComputeFleet {
   }
 
   /** Waits for one zone operation to be DONE, then checks it. */
-  private async waitFor(ref: VmRef, operation: IOperation | undefined, scope?: Scope): Promise<void> {
+  private async waitFor(
+    ref: VmRef,
+    operation: IOperation | undefined,
+    scope?: Scope,
+  ): Promise<void> {
     const [outcome] = await this.confirmAll([{ ref, operation }], scope);
     if (outcome?.status === 'rejected') throw outcome.reason;
   }

@@ -33,7 +33,16 @@ export function commonAdapters(runtime: Runtime, config: CommonConfig): CommonAd
   return {
     fleet: new ComputeFleet(
       { instances: () => clients.instances(), zoneOperations: () => clients.zoneOperations() },
-      { logger },
+      {
+        logger,
+        concurrency: config.computeConcurrency,
+        writesPerMinute: config.computeWritesPerMinute,
+        // Waits, pacing and backoff pass on the runtime's clock (the sandbox's simulated one).
+        now: () => runtime.clock.now().getTime(),
+        ...(runtime.clock.sleep
+          ? { sleep: (ms: number) => runtime.clock.sleep?.(ms) ?? Promise.resolve() }
+          : {}),
+      },
     ),
     uptime: new UptimeReader(() => clients.metrics(), { logger }),
     ledger: new Ledger(() => clients.bigquery(ledgerProjectOf(config), config.location), {

@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { BudgetDirectory } from '../adapters/budgets.js';
-import type { ComputeFleet } from '../adapters/compute.js';
+import { OperationNotConfirmedError, type ComputeFleet } from '../adapters/compute.js';
 import type { ProjectDirectory } from '../adapters/projects.js';
 import type { Notifier, PostedMessage, SlackMessage } from '../adapters/slack.js';
 import type { Clock } from '../core/clock.js';
@@ -30,7 +30,8 @@ import {
   type VmOutcome,
 } from './enforcement-ledger.js';
 import { KeyLock } from './key-lock.js';
-import { listVmsIn } from './list-vms.js';
+import { describeGaps, listVmsIn } from './list-vms.js';
+import { recheckUnconfirmed } from './recheck-unconfirmed.js';
 import { messageIdOf, parseBudgetNotification, type BudgetNotification } from './notification.js';
 import { concernsTier, planShedding, type SheddingPlan } from './plan-shedding.js';
 import { nextTier, type SheddingPolicy } from './policy.js';
@@ -47,7 +48,7 @@ import { stopRequestId } from './stop-request-id.js';
 export const MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
 
 export interface BudgetEnforcerDeps {
-  readonly fleet: Pick<ComputeFleet, 'listAll' | 'stopAll'>;
+  readonly fleet: Pick<ComputeFleet, 'listing' | 'stopAll' | 'get'>;
   readonly budgets: Pick<BudgetDirectory, 'scope'>;
   readonly projects: Pick<ProjectDirectory, 'idOf'>;
   readonly prices: PriceLookup;
@@ -172,6 +173,14 @@ export function makeBudgetEnforcer(
           if (isNotFound(error)) {
             return { ...base, action: 'STOPPED', reason: `${d.reason}; already gone` };
           }
+          if (error instanceof OperationNotConfirmedError) {
+            return {
+              ...base,
+              action: 'UNCONFIRMED',
+              reason: `${d.reason}; ${error.message}`,
+              transient: true,
+            };
+          }
           return {
             ...base,
             action: 'FAILED',
@@ -227,8 +236,8 @@ export function makeBudgetEnforcer(
   ): Promise<EnforcementReport> {
     const { tier } = decision;
     const scope = await scopeOf(n);
-    const { vms, failures } = await listVmsIn(scope.projects, (project) =>
-      deps.fleet.listAll(project, { status: 'RUNNING' }),
+    const { vms, failures, gaps } = await listVmsIn(scope.projects, (project) =>
+      deps.fleet.listing(project, { status: 'RUNNING' }),
     );
     for (const { project, error } of failures) {
       logger.error('Listing VMs failed; the project is left out of this attempt', {
@@ -236,6 +245,20 @@ export function makeBudgetEnforcer(
         error,
       });
     }
+    if (gaps.length > 0) {
+      // Their VMs are not in this plan: the tier stays INCOMPLETE so a later notification
+      // lists those zones again.
+      logger.error('Zones could not be listed; their VMs are left out of this attempt', {
+        ...context,
+        tier: tier.at,
+        zones: gaps.map((g) => `${g.project}/${g.zone}`),
+        codes: gaps.map((g) => g.code),
+      });
+    }
+    // Stops an earlier delivery could not confirm are looked at before planning again.
+    const rechecked = dryRun
+      ? { confirmed: [], pending: [] }
+      : await recheckUnconfirmed(deps, n, tier.at);
     const shedding = { tier, policy, scope: new Set(scope.projects) };
     const rates = await ratesOf(vms.filter((vm) => concernsTier(vm, shedding)));
     // Read on every delivery, not only on a resumed one: a delivery whose notification row was
@@ -265,15 +288,37 @@ export function makeBudgetEnforcer(
     await deps.ledger.recordActions(outcomes.map((o) => actionRow(n, plan, o, dryRun, now)));
 
     const failed = outcomes.filter((o) => o.action === 'FAILED');
+    const unconfirmed = outcomes.filter((o) => o.action === 'UNCONFIRMED');
     const listingsToRetry = failures.filter((f) => isTransient(f.error)).length;
-    const retry = failed.some((o) => o.transient) || listingsToRetry > 0;
+    const retry =
+      failed.some((o) => o.transient) ||
+      unconfirmed.length > 0 ||
+      rechecked.pending.length > 0 ||
+      listingsToRetry > 0;
+    const unreached = gaps.length > 0 ? `zones unreachable: ${describeGaps(gaps)}` : undefined;
     const scopeNote = [
       scope.note,
       ...failures.map((f) => `listing ${f.project} failed (${errorMessage(f.error)})`),
+      ...(unreached ? [unreached] : []),
     ].join('; ');
-    const acted = actedVms(outcomes);
+    const planned = actedVms(outcomes);
+    // Stops confirmed by this delivery for an earlier one count with this attempt's.
+    const acted = {
+      vms: planned.vms,
+      savingPerHour:
+        planned.savingPerHour + rechecked.confirmed.reduce((sum, c) => sum + c.hourly, 0),
+    };
+    const confirmedLater = rechecked.confirmed.length;
     const message = decision.thread
-      ? followUpMessage({ notification: n, plan, outcomes, acted, threadTs: decision.thread.ts })
+      ? followUpMessage({
+          notification: n,
+          plan,
+          outcomes,
+          acted,
+          threadTs: decision.thread.ts,
+          unreached: gaps.length > 0 ? describeGaps(gaps) : undefined,
+          confirmedLater,
+        })
       : tierMessage({
           notification: n,
           plan,
@@ -282,17 +327,21 @@ export function makeBudgetEnforcer(
           dryRun,
           scopeNote,
           dashboardUrl: config.dashboardUrl,
+          unreached: gaps.length > 0 ? describeGaps(gaps) : undefined,
+          confirmedLater,
         });
     const posted = await post(message, context);
     // A governed project that could not be listed, even for good, leaves the tier incomplete:
     // later notifications of the period try it again (only a transient failure is redelivered).
-    const outcome: NotificationOutcome = retry || failures.length > 0 ? 'INCOMPLETE' : 'ACTED';
+    // So does a zone Compute could not reach: its VMs were never planned.
+    const outcome: NotificationOutcome =
+      retry || failures.length > 0 || gaps.length > 0 ? 'INCOMPLETE' : 'ACTED';
     await record(n, {
       outcome,
       tier: tier.at,
       reason: `${decision.reason}; ${scopeNote}`,
       dryRun,
-      stopped: acted.vms.length,
+      stopped: acted.vms.length + confirmedLater,
       failed: failed.length,
       spared: plan.spared.length,
       savingPerHour: acted.savingPerHour,
@@ -304,14 +353,16 @@ export function makeBudgetEnforcer(
       ...context,
       tier: tier.at,
       outcome,
-      stopped: acted.vms.length,
+      stopped: acted.vms.length + confirmedLater,
       failed: failed.length,
+      unconfirmed: unconfirmed.length + rechecked.pending.length,
       spared: plan.spared.length,
       savingPerHour: acted.savingPerHour,
+      ...(unreached ? { unreachableZones: gaps.map((g) => `${g.project}/${g.zone}`) } : {}),
     });
     if (retry) {
       throw new TransientError(
-        `Budget ${n.budgetId} tier ${tier.at}: ${failed.filter((o) => o.transient).length} stop(s) and ${listingsToRetry} listing(s) failed transiently; the message will be redelivered`,
+        `Budget ${n.budgetId} tier ${tier.at}: ${failed.filter((o) => o.transient).length} stop(s) and ${listingsToRetry} listing(s) failed transiently, ${unconfirmed.length + rechecked.pending.length} stop(s) unconfirmed; the message will be redelivered`,
       );
     }
     return {

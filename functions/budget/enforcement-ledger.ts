@@ -20,7 +20,10 @@ export type ActionName =
   | 'SKIPPED_EXEMPT'
   | 'SKIPPED_MIG'
   | 'SKIPPED_CAP'
-  | 'FAILED';
+  | 'FAILED'
+  // Stop requested, but its operation had not finished when the delivery stopped waiting:
+  // counted against the cap like a stop, and looked at again by the tier's next delivery.
+  | 'UNCONFIRMED';
 
 /** A planned VM with what became of it. */
 export interface VmOutcome {
@@ -63,6 +66,31 @@ export interface EnforcementLedger {
   stoppedSoFar(notification: BudgetNotification, tier: number): Promise<number>;
   recordActions(rows: readonly KeyedRow[]): Promise<void>;
   recordNotification(row: KeyedRow): Promise<void>;
+  /** The tier's VMs whose latest decision is UNCONFIRMED, as their ledger rows. */
+  unconfirmedStops(notification: BudgetNotification, tier: number): Promise<ActionRecord[]>;
+}
+
+/** An enforcement_actions row as read back (the columns `actionRow` writes). */
+export type ActionRecord = Record<string, unknown> & {
+  row_key: string;
+  project_id: string;
+  zone: string;
+  instance_name: string;
+  action: string;
+  hourly_cost: string | number | null;
+};
+
+/** The row that replaces `record` with a new action and reason (same row key, latest wins). */
+export function followUpRow(
+  record: ActionRecord,
+  action: ActionName,
+  reason: string,
+  recordedAt: Date,
+): KeyedRow {
+  return {
+    key: `${record.row_key}/${action}`,
+    row: { ...record, action, reason, recorded_at: recordedAt.toISOString() },
+  };
 }
 
 /** NUMERIC holds at most 9 decimals; money is kept to 6 and sent as a decimal string. */
@@ -216,7 +244,7 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
     // A STOPPING row is a stop requested whose outcome was never recorded (the function died
     // or its write failed): it counts against the cap as a stop.
     const [row] = await this.ledger.query<{ stopped: number }>(
-      `SELECT COUNTIF(action IN ('STOPPED', 'STOPPING')) AS stopped FROM (
+      `SELECT COUNTIF(action IN ('STOPPED', 'STOPPING', 'UNCONFIRMED')) AS stopped FROM (
          SELECT action FROM \`\${dataset}.${ACTIONS_TABLE}\`
          WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
          QUALIFY ROW_NUMBER() OVER (
@@ -227,6 +255,26 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
       { budgetId: n.budgetId, periodStart: n.costIntervalStart, tier: tierText(tier) },
     );
     return row?.stopped ?? 0;
+  }
+
+  async unconfirmedStops(n: BudgetNotification, tier: number): Promise<ActionRecord[]> {
+    const rows = await this.ledger.query<ActionRecord>(
+      `SELECT row_key, message_id, billing_account_id, budget_id, budget_display_name,
+              CAST(cost_interval_start AS STRING) AS cost_interval_start, CAST(tier AS STRING) AS tier,
+              spend_ratio, CAST(cost_amount AS STRING) AS cost_amount,
+              CAST(budget_amount AS STRING) AS budget_amount, budget_currency, project_id, zone,
+              instance_name, instance_id, machine_type, provisioning_model, priority, action,
+              reason, CAST(hourly_cost AS STRING) AS hourly_cost, price_currency, price_source,
+              dry_run, request_id
+       FROM \`\${dataset}.${ACTIONS_TABLE}\`
+       WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
+       QUALIFY ROW_NUMBER() OVER (
+         PARTITION BY row_key
+         ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
+       ) = 1`,
+      { budgetId: n.budgetId, periodStart: n.costIntervalStart, tier: tierText(tier) },
+    );
+    return rows.filter((r) => r.action === 'UNCONFIRMED');
   }
 
   async recordActions(rows: readonly KeyedRow[]): Promise<void> {

@@ -1,3 +1,4 @@
+import type { FleetListing } from '../adapters/compute.js';
 import { settleAll } from '../core/concurrency.js';
 import type { Vm } from '../core/vm.js';
 
@@ -11,18 +12,39 @@ export interface ListingFailure {
   readonly error: unknown;
 }
 
+/** Zones of a project that Compute could not list (unreachable): their VMs are missing. */
+export interface ZoneGap {
+  readonly project: string;
+  readonly zone: string;
+  readonly code: string;
+}
+
+/** How a gap reads in a log line, a ledger reason or a Slack message: `project/zone`. */
+export function describeGaps(gaps: readonly ZoneGap[]): string {
+  return gaps.map((g) => `${g.project}/${g.zone}`).join(', ');
+}
+
 const PROJECT_CONCURRENCY = 4;
 
 export async function listVmsIn(
   projects: readonly string[],
-  list: (project: string) => Promise<readonly Vm[]>,
-): Promise<{ vms: Vm[]; failures: ListingFailure[] }> {
+  list: (project: string) => Promise<readonly Vm[] | FleetListing>,
+): Promise<{ vms: Vm[]; failures: ListingFailure[]; gaps: ZoneGap[] }> {
   const listed = await settleAll(projects, PROJECT_CONCURRENCY, list);
   const vms: Vm[] = [];
   const failures: ListingFailure[] = [];
+  const gaps: ZoneGap[] = [];
   listed.forEach((result, i) => {
-    if (result.status === 'fulfilled') vms.push(...result.value);
-    else failures.push({ project: projects[i] as string, error: result.reason });
+    const project = projects[i] as string;
+    if (result.status === 'rejected') {
+      failures.push({ project, error: result.reason });
+      return;
+    }
+    const value = result.value;
+    if ('vms' in value) {
+      vms.push(...value.vms);
+      for (const gap of value.gaps) gaps.push({ project, zone: gap.zone, code: gap.code });
+    } else vms.push(...value);
   });
-  return { vms, failures };
+  return { vms, failures, gaps };
 }

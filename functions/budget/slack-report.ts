@@ -91,6 +91,14 @@ function outcomeBlocks(
   if (failed.length > 0) {
     blocks.push(section(`*Failed to stop ${failed.length}*\n${vmLines(failed, true)}`));
   }
+  const unconfirmed = groups.get('UNCONFIRMED') ?? [];
+  if (unconfirmed.length > 0) {
+    blocks.push(
+      section(
+        `*Stop requested, not yet confirmed for ${unconfirmed.length}* (checked again on the next delivery)\n${vmLines(unconfirmed, false)}`,
+      ),
+    );
+  }
   const spared = [
     ['SKIPPED_EXEMPT', 'exempt'],
     ['SKIPPED_MIG', 'in a managed instance group (reported only)'],
@@ -114,9 +122,13 @@ export function tierMessage(input: {
   dryRun: boolean;
   scopeNote: string;
   dashboardUrl: string | undefined;
+  /** Zones Compute could not reach (`project/zone, …`). */
+  unreached?: string | undefined;
+  confirmedLater?: number;
 }): SlackMessage {
   const { notification: n, plan, outcomes, acted, dryRun } = input;
   const failed = outcomes.filter((o) => o.action === 'FAILED').length;
+  const unreachedText = input.unreached ? ` Zones unreachable: ${input.unreached}.` : '';
   const title = `${dryRun ? '[dry run] ' : ''}Budget ${budgetLabel(n)} at ${percent(n.spendRatio)}: tier ${percent(plan.tier.at)}`;
   const notes = [
     dryRun
@@ -128,18 +140,38 @@ export function tierMessage(input: {
     input.dashboardUrl ? `<${input.dashboardUrl}|Cost dashboard>` : undefined,
   ].filter((s): s is string => s !== undefined);
   return {
-    text: `${title}. ${dryRun ? 'Would stop' : 'Stopped'} ${acted.vms.length} VM(s), about ${money(
+    text: `${title}. ${dryRun ? 'Would stop' : 'Stopped'} ${acted.vms.length + (input.confirmedLater ?? 0)} VM(s), about ${money(
       acted.savingPerHour,
       plan.currency,
       true,
-    )}/h.`,
+    )}/h.${unreachedText}`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
       headerFields(n, plan.tier),
       ...outcomeBlocks(plan, outcomes, acted),
+      ...reachBlocks(input.unreached, input.confirmedLater),
       context(notes.join(' ')),
     ],
   };
+}
+
+/** The zones a tier could not reach, and the stops an earlier attempt confirmed now. */
+function reachBlocks(
+  unreached: string | undefined,
+  confirmedLater: number | undefined,
+): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  if (confirmedLater) {
+    blocks.push(section(`*Confirmed stopped ${confirmedLater}* from an earlier attempt`));
+  }
+  if (unreached) {
+    blocks.push(
+      section(
+        `*Not reached*: zones unreachable: ${unreached}. Their VMs were not considered; the tier stays open and the next notification tries them again.`,
+      ),
+    );
+  }
+  return blocks;
 }
 
 /** A retry's result, posted into the tier message's thread. */
@@ -149,15 +181,20 @@ export function followUpMessage(input: {
   outcomes: readonly VmOutcome[];
   acted: ActedVms;
   threadTs: string | undefined;
+  unreached?: string | undefined;
+  confirmedLater?: number;
 }): SlackMessage {
   const { plan, outcomes, acted } = input;
-  const stopped = outcomes.filter((o) => o.action === 'STOPPED').length;
+  const stopped =
+    outcomes.filter((o) => o.action === 'STOPPED').length + (input.confirmedLater ?? 0);
   const failed = outcomes.filter((o) => o.action === 'FAILED').length;
+  const unreached = input.unreached ? ` Zones unreachable: ${input.unreached}.` : '';
   return {
-    text: `Retry of tier ${percent(plan.tier.at)}: stopped ${stopped} more, ${failed} still failing.`,
+    text: `Retry of tier ${percent(plan.tier.at)}: stopped ${stopped} more, ${failed} still failing.${unreached}`,
     blocks: [
       section(`*Retry of tier ${percent(plan.tier.at)}* (${spendLine(input.notification)})`),
       ...outcomeBlocks(plan, outcomes, acted),
+      ...reachBlocks(input.unreached, input.confirmedLater),
     ],
     ...(input.threadTs ? { threadTs: input.threadTs } : {}),
   };

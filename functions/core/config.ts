@@ -270,6 +270,17 @@ export const commonSettings = {
     'the Looker Studio report URL linked from Slack messages',
     /^https?:\/\//,
   ),
+  // Compute's documented default is 1,500 requests a minute per project; writes stay below it.
+  computeWritesPerMinute: setting.number(
+    'COSTGUARD_COMPUTE_WRITES_PER_MINUTE',
+    'Compute mutations (stop, start, setLabels, setMetadata) a minute per project, 1 to 100000',
+    { default: 1200, min: 1, max: 100_000, integer: true },
+  ),
+  computeConcurrency: setting.number(
+    'COSTGUARD_COMPUTE_CONCURRENCY',
+    'Compute calls in flight at once, operation waits and reads included, 1 to 500',
+    { default: 50, min: 1, max: 500, integer: true },
+  ),
 };
 
 export type CommonConfig = ConfigOf<typeof commonSettings>;

@@ -6,7 +6,7 @@ export interface RetryOptions {
   attempts?: number;
   /**
    * Total attempts when the API said "slow down" (403 rateLimitExceeded, 429): a rate limit
-   * refills within a minute, so it is worth more patience than other faults (default 8).
+   * refills within a minute, so it is worth more patience than other faults (default 10).
    */
   rateLimitAttempts?: number;
   baseDelayMs?: number;
@@ -35,7 +35,7 @@ export async function withRetry<T>(
   const attempts = options.attempts ?? 4;
   const base = options.baseDelayMs ?? 250;
   const max = options.maxDelayMs ?? 8_000;
-  const rateLimitAttempts = Math.max(attempts, options.rateLimitAttempts ?? 8);
+  const rateLimitAttempts = Math.max(attempts, options.rateLimitAttempts ?? 10);
   const isRetryable = options.isRetryable ?? isTransient;
   const sleep = options.sleep ?? realSleep;
   for (let attempt = 1; ; attempt++) {

@@ -71,7 +71,8 @@ const DEFAULT_MESSAGES: Record<string, string> = {
   RESOURCE_OPERATION_RATE_EXCEEDED:
     'Operation rate exceeded for resource; retry the request after some time',
   forbidden: 'Required permission is missing',
-  accessNotConfigured: 'Compute Engine API has not been used in this project before or it is disabled',
+  accessNotConfigured:
+    'Compute Engine API has not been used in this project before or it is disabled',
 };
 
 export interface RaceChange {

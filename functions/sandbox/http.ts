@@ -112,7 +112,13 @@ export function googleError(
   domain?: string,
 ): SandboxReply {
   const why = reason ?? defaultReason(code);
-  const errors = [{ message, domain: domain ?? (why.endsWith('Exceeded') ? 'usageLimits' : 'global'), reason: why }];
+  const errors = [
+    {
+      message,
+      domain: domain ?? (why.endsWith('Exceeded') ? 'usageLimits' : 'global'),
+      reason: why,
+    },
+  ];
   const status = STATUS_NAMES[code] ?? 'UNKNOWN';
   let error: Record<string, unknown>;
   if (style === 'apiary') error = { code, message, errors };

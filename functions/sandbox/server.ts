@@ -131,8 +131,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           errorStyleOf(routeName),
           injected.domain,
         );
-      }
-      else if (replay) reply = replay;
+      } else if (replay) reply = replay;
       else reply = await chosen.r.handle(sandboxRequest, sandbox);
     } catch (error) {
       reply =

@@ -211,7 +211,8 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
     const enforce = makeBudgetEnforcer(
       {
         fleet: {
-          listAll: fleet.listAll.bind(fleet),
+          listing: fleet.listing.bind(fleet),
+          get: fleet.get.bind(fleet),
           stopAll: async (targets, concurrency) => {
             const outcomes = await fleet.stopAll(targets, concurrency);
             lastStopDone = performance.now();

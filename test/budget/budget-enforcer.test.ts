@@ -114,9 +114,9 @@ describe('the budget enforcer under failures', () => {
       if (vm) harness.sandbox.fleet.remove(vm);
       return fleet.stopAll(targets, concurrency);
     };
-    const report = await enforcer({ fleet: { listAll: fleet.listAll.bind(fleet), stopAll } })(
-      notification(5000, '1'),
-    );
+    const report = await enforcer({
+      fleet: { listing: fleet.listing.bind(fleet), get: fleet.get.bind(fleet), stopAll },
+    })(notification(5000, '1'));
     const gone = report.outcomes.find((o) => o.planned.vm.name === 'low-n2-4');
     expect(gone).toMatchObject({ action: 'STOPPED' });
     expect(gone?.reason).toMatch(/already gone$/);
@@ -145,8 +145,9 @@ describe('the budget enforcer under failures', () => {
   function listingFails(error: () => Error): BudgetEnforcer {
     return enforcer({
       fleet: {
-        listAll: (project, filter) =>
-          project === 'data-pipelines' ? Promise.reject(error()) : fleet.listAll(project, filter),
+        listing: (project, filter) =>
+          project === 'data-pipelines' ? Promise.reject(error()) : fleet.listing(project, filter),
+        get: fleet.get.bind(fleet),
         stopAll: fleet.stopAll.bind(fleet),
       },
       budgets: {
