@@ -99,4 +99,43 @@ describe('a budget stop storm with rate limits and an unreachable zone', () => {
     const outcomes = (await harness.notifications()).map((n) => n.outcome);
     expect(outcomes).toEqual(['INCOMPLETE', 'ACTED']);
   });
+
+  it('leaves a stop whose operation never finishes UNCONFIRMED and confirms it on redelivery', async () => {
+    // Prepare: the next tier stops the medium VMs; one stop operation hangs.
+    const { sandbox } = harness;
+    sandbox.faults.set('compute.instances.stop', { operation: { count: 1, stuck: true } });
+
+    // Act
+    const first = await harness.notify({ costAmount: 5500, messageId: 'storm-3' });
+
+    // Assess: the delivery asks for a retry; the stop is on record as unconfirmed.
+    expect(first.status).toBe(500);
+    const stuck = sandbox.fleet.all().filter((vm) => vm.status === 'STOPPING');
+    expect(stuck.map((vm) => vm.name)).toHaveLength(1);
+    const name = stuck[0]?.name ?? '';
+    const rows = await harness.actions();
+    expect(rows.find((r) => r.instance_name === name && r.tier === 1.1)).toMatchObject({
+      action: 'UNCONFIRMED',
+    });
+    expect(JSON.stringify(harness.slack().at(-1)?.blocks)).toContain('not yet confirmed for 1');
+
+    // Act: Compute finishes the operation; Pub/Sub redelivers the message.
+    const op = sandbox.fleet.operations.find(
+      (o) => o.targetName === name && o.operationType === 'stop',
+    );
+    if (op) op.doneAt = sandbox.clock.nowMs();
+    sandbox.fleet.stop(stuck[0] as NonNullable<(typeof stuck)[number]>);
+    const again = await harness.notify({ costAmount: 5500, messageId: 'storm-3' });
+
+    // Assess: confirmed, counted, never stopped twice.
+    expect(again.status).toBe(204);
+    expect(
+      (await harness.actions()).find((r) => r.instance_name === name && r.tier === 1.1),
+    ).toMatchObject({
+      action: 'STOPPED',
+    });
+    expect(harness.stopOperations()[name]).toBe(1);
+    const last = (await harness.notifications()).at(-1);
+    expect(last).toMatchObject({ outcome: 'ACTED', tier: 1.1, stopped: 1 });
+  });
 });
