@@ -127,7 +127,7 @@ async function aggregatedPage(
   const call = gax.innerApiCalls?.aggregatedList;
   if (!call) throw new PermanentError('The Compute client has no aggregatedList call');
   const [, , raw] = await call(request, { autoPaginate: false });
-  return (raw ?? {});
+  return raw ?? {};
 }
 
 function scopeZone(scope: string): string {

@@ -25,7 +25,7 @@ import { memoiseProjectLabels, type ProjectLabelSource } from './project-labels.
  * one ledger row and one log line per VM, one Slack digest per sweep.
  */
 export interface LabelEnforcerDeps {
-  readonly fleet: Pick<ComputeFleet, 'listAll' | 'get' | 'updateLabels' | 'stop'>;
+  readonly fleet: Pick<ComputeFleet, 'listing' | 'get' | 'updateLabels' | 'stop'>;
   readonly ledger: Pick<Ledger, 'insert'>;
   readonly notifier: Notifier;
   readonly prices: PriceLookup;
@@ -63,6 +63,8 @@ export interface SweepReport {
   readonly dryRun: boolean;
   readonly projects: readonly string[];
   readonly failedProjects: readonly string[];
+  /** Zones Compute could not reach (`project/zone`): their VMs were not checked this run. */
+  readonly unreachableZones: readonly string[];
   readonly counts: DigestCounts;
   /** The VMs acted on (or failed), first 100; every VM is in the ledger. */
   readonly actions: readonly VmActionSummary[];
@@ -214,7 +216,7 @@ export function makeLabelEnforcer(
         dryRun: config.dryRun || request.dryRun === true,
       };
       const projects = request.projects ?? config.projects;
-      const listed = await listVmsIn(projects, (project) => fleet.listAll(project));
+      const listed = await listVmsIn(projects, (project) => fleet.listing(project));
       for (const { project, error } of listed.failures) {
         logger.error('Could not list the VMs of a project; it is left out of this sweep', {
           runId: run.id,
@@ -223,6 +225,14 @@ export function makeLabelEnforcer(
         });
       }
       const failedProjects = listed.failures.map((f) => f.project);
+      const unreachableZones = listed.gaps.map((g) => `${g.project}/${g.zone}`);
+      if (unreachableZones.length > 0) {
+        logger.error('Zones could not be listed; their VMs are left out of this sweep', {
+          runId: run.id,
+          zones: unreachableZones,
+          codes: listed.gaps.map((g) => g.code),
+        });
+      }
       const vms = listed.vms.filter(inScope);
       const projectLabels = memoiseProjectLabels(deps.projectLabels);
       const rateOf = rateLookup();
@@ -235,7 +245,9 @@ export function makeLabelEnforcer(
         return s.value;
       });
       for (const o of outcomes) logOutcome(run, o);
+      // A zone Compute could not reach is retried: the sweep is asked to run again.
       const retryable =
+        listed.gaps.length > 0 ||
         listed.failures.some((f) => isTransient(f.error)) ||
         outcomes.some((o) => o.status === 'failed' && o.transient);
 
@@ -253,6 +265,7 @@ export function makeLabelEnforcer(
       try {
         const message = composeLabelDigest(run, digest, {
           failedProjects,
+          unreachableZones,
           dashboardUrl: config.dashboardUrl,
         });
         digestPosted = (await deps.notifier.post(message)) !== undefined;
@@ -275,6 +288,7 @@ export function makeLabelEnforcer(
         dryRun: run.dryRun,
         projects,
         failedProjects,
+        unreachableZones,
         counts,
         actions,
         rowsRecorded,

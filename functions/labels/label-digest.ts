@@ -15,6 +15,8 @@ export interface SummaryOptions {
 
 export interface DigestOptions {
   readonly failedProjects: readonly string[];
+  /** Zones Compute could not reach (`project/zone`): their VMs were not checked. */
+  readonly unreachableZones?: readonly string[];
   readonly dashboardUrl?: string | undefined;
   /** Rows per list (default 5 offenders, 10 upcoming stops). */
   readonly topOffenders?: number;
@@ -209,6 +211,14 @@ export function composeLabelDigest(
     blocks.push(
       section(
         `:warning: Not checked (listing failed): ${options.failedProjects.map((p) => `\`${escape(p)}\``).join(', ')}`,
+      ),
+    );
+  }
+  const unreachable = options.unreachableZones ?? [];
+  if (unreachable.length > 0) {
+    blocks.push(
+      section(
+        `:warning: Not checked (zone unreachable): ${unreachable.map((z) => `\`${escape(z)}\``).join(', ')}; the sweep is retried for them`,
       ),
     );
   }

@@ -51,7 +51,7 @@ function parseRecordRequest(request: Pick<Request, 'method' | 'body'>): RecordRe
 }
 
 function replyFor(summary: RecordSummary, projects: number): HttpReply {
-  if (summary.failures.some((f) => f.retryable)) {
+  if (summary.failures.some((f) => f.retryable) || summary.gaps.length > 0) {
     return {
       status: 503,
       body: { error: 'Some projects could not be read; a retry records them', ...summary },

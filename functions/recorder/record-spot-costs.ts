@@ -36,7 +36,7 @@ import { planInventorySnapshots, type AttributesSource } from './vm-attributes.j
  * raise Spot-spend alerts. A project that cannot be read is reported and the others recorded.
  */
 export interface RecorderDeps {
-  fleet: Pick<ComputeFleet, 'listAll'>;
+  fleet: Pick<ComputeFleet, 'listing'>;
   uptime: Pick<UptimeReader, 'hourly'>;
   pricing: Pick<PricingEngine, 'quote' | 'status'>;
   ledger: SpotCostLedger;
@@ -61,6 +61,15 @@ export interface RecorderConfig {
 export interface RecordRequest {
   /** Overrides the configured catch-up window for this run (a manual backfill). */
   catchUpHours?: number;
+}
+
+/**
+ * Zones of a project Compute could not list: their VMs' hours are not recorded by this run
+ * (their labels could not be read) and are left to a later run, whose window still holds them.
+ */
+export interface ZoneGapSummary {
+  project: string;
+  zones: string[];
 }
 
 /** A project that could not be read; the error itself is in the log, not in the reply. */
@@ -92,6 +101,8 @@ export interface RecordSummary {
   /** When the catalog prices in use were loaded; whether the last attempt to load them worked. */
   pricing: { catalogLoadedAt: string | null; catalogReachable: boolean };
   failures: ProjectFailure[];
+  /** Zones that could not be listed; their hours are recorded by a later run. */
+  gaps: ZoneGapSummary[];
   durationMs: number;
   /** Where the time went: reading projects and the ledger, pricing, writing, alerting. */
   phasesMs: { read: number; price: number; write: number; alert: number };
@@ -283,18 +294,35 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
       const totals = new RunTotals();
       const spotRows: CostRow[] = [];
       const phases = { read: 0, price: 0, write: 0 };
+      const gaps: ZoneGapSummary[] = [];
       const outcomes = await settleAll(config.projects, concurrency, async (project) => {
         const started = performance.now();
-        const [uptime, vms, recorded, inventory] = await Promise.all([
+        const [uptime, listing, recorded, inventory] = await Promise.all([
           deps.uptime.hourly(project, window.start, window.end),
-          deps.fleet.listAll(project),
+          deps.fleet.listing(project),
           deps.ledger.recordedRows([project], window.start, window.end),
           deps.ledger.latestInventory([project], recordedAt),
         ]);
         const read = performance.now();
-        const attributes = resolveAttributes(uptime.samples, vms, inventory);
+        const vms = listing.vms;
+        // A zone Compute could not reach: its VMs' labels are unknown now, so their hours wait
+        // for a later run (the catch-up window re-reads them) instead of landing unattributed.
+        const unreachable = new Set(listing.gaps.map((g) => g.zone));
+        const samples =
+          unreachable.size === 0
+            ? uptime.samples
+            : uptime.samples.filter((sample) => !unreachable.has(sample.zone));
+        if (unreachable.size > 0) {
+          gaps.push({ project, zones: [...unreachable].sort() });
+          logger.error('Zones could not be listed; their hours are recorded by a later run', {
+            project,
+            zones: [...unreachable].sort(),
+            hoursHeldBack: uptime.samples.length - samples.length,
+          });
+        }
+        const attributes = resolveAttributes(samples, vms, inventory);
         const quotes = await quoteAll(machinesToQuote(attributes));
-        const rows = planCostRows(uptime.samples, attributes, quotes, config.currency);
+        const rows = planCostRows(samples, attributes, quotes, config.currency);
         const written = rowsToWrite(rows, recorded);
         const priced = performance.now();
         const snapshots = planInventorySnapshots(vms, inventory, recordedAt);
@@ -364,6 +392,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
           catalogReachable: status.lastCatalogError === undefined,
         },
         failures,
+        gaps,
         durationMs: Math.round(alertDone - began),
         // Projects are recorded a few at a time: read, price and write are summed over them.
         phasesMs: {
@@ -382,6 +411,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         inventorySnapshots: summary.inventorySnapshots,
         alerts: summary.alerts,
         failedProjects: failures.map((f) => f.project),
+        unreachableZones: gaps.flatMap((g) => g.zones.map((z) => `${g.project}/${z}`)),
         durationMs: summary.durationMs,
         phasesMs: summary.phasesMs,
       });

@@ -451,6 +451,38 @@ describe('enforceLabels', () => {
     );
   });
 
+  it('records a zone Compute cannot reach, checks the rest, and its retry checks the zone', async () => {
+    // Prepare
+    await start();
+    sandbox.faults.set('compute.instances.aggregatedList', {
+      unreachable: { zones: ['us-east1-c'] },
+    });
+    const scheduled = { 'X-CloudScheduler-ScheduleTime': '2026-11-20T06:00:00Z' };
+
+    // Act
+    const first = await sweep({}, scheduled);
+
+    // Assess: Cloud Scheduler is asked to retry; the gap is in the digest and the log.
+    expect(first.status).toBe(503);
+    const checked = (await rows()).map((r) => r.instance_name);
+    expect(checked).not.toContain('ingest-legacy-2');
+    expect(checked).toContain('etl-backfill-1');
+    expect(JSON.stringify(slackMessages(sandbox)[0]?.blocks)).toContain(
+      'Not checked (zone unreachable): `data-pipelines/us-east1-c`',
+    );
+    const finished = runtime.logger.entries.find((e) => e.message === 'Label sweep finished');
+    expect(finished).toMatchObject({ unreachableZones: ['data-pipelines/us-east1-c'] });
+
+    // Act: the zone is back; Cloud Scheduler retries the same sweep.
+    sandbox.faults.clear();
+    const retry = await sweep({}, scheduled);
+
+    // Assess
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ unreachableZones: [] });
+    expect((await rows()).map((r) => r.instance_name)).toContain('ingest-legacy-2');
+  });
+
   it('still checks VMs when project labels cannot be read, without those defaults', async () => {
     await sandbox.close();
     sandbox = await startLabelSandbox({ resourceManager: false });

@@ -415,6 +415,35 @@ describe('recordSpotCosts', () => {
     });
   });
 
+  it('holds back the hours of a zone Compute cannot reach, and the next run records them once', async () => {
+    // Prepare
+    sandbox.faults.set('compute.instances.aggregatedList', {
+      unreachable: { zones: ['us-central1-b'] },
+    });
+    at(sandbox, '2026-11-20T01:10:00Z');
+
+    // Act
+    const first = await recorder.call();
+
+    // Assess: the gap is named and a retry asked for; no row of that zone lands unattributed.
+    expect(first.status).toBe(503);
+    expect(first.body).toMatchObject({
+      rows: { written: 3 },
+      gaps: [{ project: 'ml-training-prod', zones: ['us-central1-b'] }],
+    });
+    const names = (await hourRows(sandbox, HOUR_0)).map((r) => r.instance_name);
+    expect(names).toEqual(['legacy-n1-t4', 'train-a2-spot', 'web-e2-micro']);
+
+    // Act: the zone is back; the next run's window still holds the hour.
+    sandbox.faults.clear();
+    const next = await recorder.call();
+
+    // Assess: every VM of the hour once, the held-back ones attributed from Compute.
+    expect(next.status).toBe(200);
+    expect(next.body).toMatchObject({ rows: { written: 2 }, gaps: [] });
+    expect(await hourRows(sandbox, HOUR_0)).toEqual(HOUR_0_ROWS);
+  });
+
   it('answers 503 when Monitoring is unavailable, and the retry records everything once', async () => {
     sandbox.faults.set('monitoring.timeSeries.list', { fail: { count: 1000, status: 503 } });
     at(sandbox, '2026-11-20T01:10:00Z');
