@@ -54,9 +54,10 @@ describe('Monitoring contract', () => {
       'eu-c3-1': [3600, 3600, 3600],
       'eu-stopped-1': [900, 3600, 3600],
     });
-    // Ten series at four a page: three calls for the whole project, never one per instance.
-    expect(calls).toBe(3);
-    expect(sandbox.calls.filter((c) => c.route === 'monitoring.timeSeries.list')).toHaveLength(3);
+    // With view FULL a page holds four points, not four series: 29 points, eight calls for the
+    // whole project (series continue across pages), never one per instance.
+    expect(calls).toBe(8);
+    expect(sandbox.calls.filter((c) => c.route === 'monitoring.timeSeries.list')).toHaveLength(8);
     const deleted = samples.find((s) => s.instanceName === 'batch-n2-2');
     expect(deleted).toMatchObject({
       zone: 'us-central1-b',
@@ -107,5 +108,52 @@ describe('Monitoring contract', () => {
         { autoPaginate: false },
       ),
     ).rejects.toMatchObject({ message: expect.stringContaining('ALIGN_SUM') });
+  });
+
+  it('sums each hour exactly to the minute from 60 s samples split across pages, late ones included', async () => {
+    // Prepare: a VM that starts and stops off the minute, read with one point a page while the
+    // last minutes of the hour are still inside Monitoring's ingest delay.
+    const vm = sandbox.fleet.get('ml-training-prod', 'europe-west4-a', 'eu-stopped-1')!;
+    sandbox.fleet.stop(vm);
+    sandbox.clock.set(new Date(T0 + 4 * HOUR + 7 * 60_000));
+    sandbox.fleet.start(vm);
+    sandbox.clock.set(new Date(T0 + 5 * HOUR + 41 * 60_000));
+    sandbox.fleet.stop(vm);
+    sandbox.settings.monitoringIngestDelaySeconds = 240;
+    sandbox.clock.set(new Date(T0 + 6 * HOUR + 2 * 60_000));
+    const reader = new UptimeReader(() => runtime.clients.metrics(), {
+      logger: runtime.logger,
+      pageSize: 1,
+    });
+    const read = async () => {
+      const { samples } = await reader.hourly(
+        'ml-training-prod',
+        new Date(T0 + 4 * HOUR),
+        new Date(T0 + 6 * HOUR),
+      );
+      return samples
+        .filter((s) => s.instanceName === 'eu-stopped-1')
+        .map((s) => [new Date(s.hourStart).toISOString().slice(11, 16), s.seconds])
+        .sort();
+    };
+
+    // Act / Assess: 04:07 to 05:41 is 53 + 41 minutes; every minute counted once.
+    expect(await read()).toEqual([
+      ['04:00', 53 * 60],
+      ['05:00', 41 * 60],
+    ]);
+    // A VM running through 05:00-06:00, read at 06:02: 240 s of ingest delay hide the last two
+    // minutes of the hour (the recorder waits ten minutes for this); at 06:10 the hour is whole.
+    const trainer = async () => {
+      const { samples } = await reader.hourly(
+        'ml-training-prod',
+        new Date(T0 + 5 * HOUR),
+        new Date(T0 + 6 * HOUR),
+      );
+      return samples.find((s) => s.instanceName === 'trainer-a100-1')?.seconds;
+    };
+    expect(await trainer()).toBe(58 * 60);
+    sandbox.clock.set(new Date(T0 + 6 * HOUR + 10 * 60_000));
+    expect(await trainer()).toBe(3600);
   });
 });

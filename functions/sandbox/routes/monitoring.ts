@@ -5,9 +5,14 @@ import type { Sandbox, SandboxModule } from '../sandbox.js';
 /**
  * Cloud Monitoring v3 `projects.timeSeries.list` for `compute.googleapis.com/instance/uptime`
  * (DELTA, DOUBLE, seconds), derived from each VM's status history: a VM accrues uptime only
- * while RUNNING. Supports ALIGN_SUM with an alignment period, and REDUCE_SUM with groupByFields
- * (the way to get `metadata.system_labels."machine_type"` back). Deleted VMs keep their series.
+ * while RUNNING. As Compute samples it: one point a minute, each ending at its minute, visible
+ * only once the ingest delay has passed (`monitoringIngestDelaySeconds`, up to 240 s in
+ * production). Supports ALIGN_SUM with an alignment period, and REDUCE_SUM with groupByFields
+ * (the way to get `metadata.system_labels."machine_type"` back). With `view: FULL`, `pageSize`
+ * counts points, not series, so one series can continue on the next page. Deleted VMs keep
+ * their series.
  */
+const SAMPLE_MS = 60_000;
 const UPTIME = 'compute.googleapis.com/instance/uptime';
 const ALIGNERS: Record<string, string> = { '0': 'ALIGN_NONE', '14': 'ALIGN_SUM' };
 const REDUCERS: Record<string, string> = { '0': 'REDUCE_NONE', '4': 'REDUCE_SUM' };
@@ -125,9 +130,12 @@ const routes = [
       for (let windowEnd = end; windowEnd - period * 1000 >= start; windowEnd -= period * 1000) {
         windows.push([windowEnd - period * 1000, windowEnd]);
       }
-      // Points appear only after the ingest delay.
+      // A minute's sample exists once its minute has ended and the ingest delay has passed.
       const visibleUntil =
-        sandbox.clock.nowMs() - sandbox.settings.monitoringIngestDelaySeconds * 1000;
+        Math.floor(
+          (sandbox.clock.nowMs() - sandbox.settings.monitoringIngestDelaySeconds * 1000) /
+            SAMPLE_MS,
+        ) * SAMPLE_MS;
 
       const groups = new Map<string, { id: SeriesIdentity; sums: number[] }>();
       for (const vm of sandbox.fleet.all()) {
@@ -181,16 +189,62 @@ const routes = [
           unit: 's',
         };
       });
-      const { items, nextPageToken } = page(series, q, {
-        sizeParam: 'pageSize',
-        defaultSize: 100000,
-        maxSize: 100000,
-      });
+      const headersOnly = q.get('view') === 'HEADERS' || q.get('view') === '1';
+      const { items, nextPageToken } = pageByPoints(series, q, headersOnly);
       return {
         body: { timeSeries: items, ...(nextPageToken ? { nextPageToken } : {}), unit: 's' },
       };
     },
   ),
 ];
+
+type Series = { points: unknown[] } & Record<string, unknown>;
+
+/**
+ * Pages as Monitoring does with `view: FULL`: `pageSize` (default and most 100,000) is the
+ * number of points on a page, and a series whose points do not all fit continues on the next.
+ * The page token is the offset in points.
+ */
+function pageByPoints(
+  series: readonly Series[],
+  q: URLSearchParams,
+  headersOnly: boolean,
+): { items: Series[]; nextPageToken: string | undefined } {
+  if (headersOnly) {
+    const { items, nextPageToken } = page(
+      series.map(({ points: _points, ...header }) => ({ ...header, points: [] })),
+      q,
+      { sizeParam: 'pageSize', defaultSize: 100000, maxSize: 100000 },
+    );
+    return { items, nextPageToken };
+  }
+  const raw = q.get('pageSize');
+  let size = raw === null || raw === '' ? 100000 : Number(raw);
+  if (!Number.isInteger(size) || size < 0) fail(400, "Invalid value for field 'pageSize'");
+  if (size === 0 || size > 100000) size = 100000;
+  const token = q.get('pageToken');
+  const offset = token
+    ? Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^p:/, ''))
+    : 0;
+  if (!Number.isInteger(offset) || offset < 0) fail(400, 'Invalid page token');
+  const items: Series[] = [];
+  let seen = 0;
+  let taken = 0;
+  let total = 0;
+  for (const s of series) total += s.points.length;
+  for (const s of series) {
+    const start = Math.max(0, offset - seen);
+    seen += s.points.length;
+    if (start >= s.points.length || taken >= size) continue;
+    const points = s.points.slice(start, start + (size - taken));
+    taken += points.length;
+    items.push({ ...s, points });
+  }
+  const end = offset + taken;
+  return {
+    items,
+    nextPageToken: end < total ? Buffer.from(`p:${end}`).toString('base64url') : undefined,
+  };
+}
 
 export const monitoringModule: SandboxModule = { name: 'monitoring', routes };
