@@ -216,19 +216,4 @@ export class RunLedger {
     );
     return rows.map(fromRow);
   }
-
-  /** Runs on a resource whose latest snapshot is STARTING or RUNNING. */
-  async active(resource: string, since: Date): Promise<RunRecord[]> {
-    const rows = await this.ledger.query<Row>(
-      `SELECT * FROM (
-         SELECT * FROM \`\${dataset}.${RUNS_TABLE}\`
-         WHERE resource = @resource AND requested_at >= @since
-         ${LATEST}
-       ) WHERE status IN ('STARTING', 'RUNNING')
-       ORDER BY requested_at`,
-      { resource, since },
-      { resource: 'STRING', since: 'TIMESTAMP' },
-    );
-    return rows.map(fromRow);
-  }
 }

@@ -41,7 +41,7 @@ import { statusUrlOf, viewOf } from './run-view.js';
  * table; every decision is one snapshot and one log line.
  */
 export interface TriggerRunDeps {
-  readonly ledger: Pick<RunLedger, 'append' | 'latest' | 'recent' | 'active'>;
+  readonly ledger: Pick<RunLedger, 'append' | 'latest' | 'recent'>;
   readonly costs: Pick<RecordedCostReader, 'forRun'>;
   readonly prices: PriceLookup;
   readonly notifier: Notifier;
@@ -51,8 +51,7 @@ export interface TriggerRunDeps {
   readonly newRunId?: () => string;
 }
 
-/** How far back the busy check and the listing look; runs never last longer than 7 days. */
-const LOOKBACK_MS = 8 * 24 * HOUR_MS;
+/** How far back the listing looks. */
 const LIST_LOOKBACK_MS = 90 * 24 * HOUR_MS;
 const REFRESH_CONCURRENCY = 4;
 
