@@ -9,6 +9,7 @@ import { resolveEndpoints } from './adapters/endpoints.js';
 import type { Runtime } from './adapters/runtime.js';
 import { systemClock } from './core/clock.js';
 import { lazyEvent, lazyHttp } from './core/handlers.js';
+import { installHttpEdge } from './core/http-edge.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { ENTRY_POINTS } from './entry-points.js';
 
@@ -33,6 +34,9 @@ export function productionRuntime(): Runtime {
   }
   return runtime;
 }
+
+// JSON replies for what the framework refuses before a function runs (malformed bodies).
+installHttpEdge(log);
 
 for (const entry of ENTRY_POINTS) {
   if (entry.kind === 'http') {

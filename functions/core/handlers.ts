@@ -5,6 +5,7 @@ import type {
   Response,
 } from '@google-cloud/functions-framework';
 import { errorMessage, isTransient, PermanentError, ValidationError } from './errors.js';
+import { refuseForbiddenKeys } from './json-body.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -22,11 +23,49 @@ export interface HttpReply {
 
 export type HttpLogic = (request: Request) => Promise<HttpReply>;
 
-export function httpHandler(logger: Logger, logic: HttpLogic): HttpFunction {
+export interface HttpEdgeOptions {
+  /** The only methods the function acts on; others get 405 and change nothing (default: any). */
+  readonly methods?: readonly string[];
+  /** The largest body the function takes (default 64 KiB). */
+  readonly maxBodyBytes?: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * What every HTTP function refuses before its logic runs: a method it does not act on, a body
+ * over its limit (declared or received), and a JSON body with a forbidden own key
+ * (`__proto__`, `constructor`, `prototype`) anywhere in it.
+ */
+function refusedAtEdge(request: Request, options: HttpEdgeOptions): HttpReply | undefined {
+  const { methods, maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = options;
+  if (methods && !methods.includes(request.method)) {
+    return {
+      status: 405,
+      body: { error: `Method ${request.method} is not allowed; use ${methods.join(' or ')}` },
+      headers: { Allow: methods.join(', ') },
+    };
+  }
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (
+    (Number.isFinite(declared) && declared > maxBodyBytes) ||
+    (request.rawBody?.length ?? 0) > maxBodyBytes
+  ) {
+    return { status: 413, body: { error: 'The request body is too large' } };
+  }
+  refuseForbiddenKeys(request.body);
+  return undefined;
+}
+
+export function httpHandler(
+  logger: Logger,
+  logic: HttpLogic,
+  options: HttpEdgeOptions = {},
+): HttpFunction {
   return async (request: Request, response: Response) => {
     let reply: HttpReply;
     try {
-      reply = await logic(request);
+      reply = refusedAtEdge(request, options) ?? (await logic(request));
     } catch (error) {
       reply = httpErrorReply(logger, error);
     }

@@ -5,6 +5,7 @@ import { startOfHour } from '../core/clock.js';
 import { commonSettings, policyProjects, PROJECT_ID, readConfig } from '../core/config.js';
 import { ValidationError } from '../core/errors.js';
 import { eventHandler, httpHandler, type HttpReply } from '../core/handlers.js';
+import { refuseForbiddenKeys } from '../core/json-body.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { parseInsertEvent } from './audit-event.js';
 import { makeLabelEnforcer, type LabelEnforcer } from './enforce-labels.js';
@@ -90,11 +91,14 @@ function bodyOf(request: Request): unknown {
   if (Buffer.isBuffer(body) || typeof body === 'string') {
     const text = body.toString().trim();
     if (text === '') return {};
+    let parsed: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      parsed = JSON.parse(text);
     } catch {
       throw new ValidationError('The request body is not JSON');
     }
+    refuseForbiddenKeys(parsed);
+    return parsed;
   }
   return body;
 }
@@ -115,28 +119,29 @@ export async function buildEnforceLabels(
   overrides: LabelEntryOverrides = {},
 ): Promise<HttpFunction> {
   const { enforcer, projects } = await buildLabelEnforcer(runtime, overrides);
-  return httpHandler(runtime.logger, async (request): Promise<HttpReply> => {
-    if (request.method !== 'POST') {
-      return { status: 405, body: { error: 'Use POST' }, headers: { allow: 'POST' } };
-    }
-    const parsed = sweepBody.safeParse(bodyOf(request));
-    if (!parsed.success) {
-      throw new ValidationError(
-        'Invalid sweep request',
-        parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
-      );
-    }
-    const unknown = (parsed.data.projects ?? []).filter((p) => !projects.includes(p));
-    if (unknown.length > 0) {
-      throw new ValidationError('Projects outside the governed ones', unknown);
-    }
-    const report = await enforcer.sweep({
-      id: sweepIdOf(request, runtime.clock.now()),
-      dryRun: parsed.data.dryRun,
-      projects: parsed.data.projects,
-    });
-    return { status: 200, body: report };
-  });
+  return httpHandler(
+    runtime.logger,
+    async (request): Promise<HttpReply> => {
+      const parsed = sweepBody.safeParse(bodyOf(request));
+      if (!parsed.success) {
+        throw new ValidationError(
+          'Invalid sweep request',
+          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
+        );
+      }
+      const unknown = (parsed.data.projects ?? []).filter((p) => !projects.includes(p));
+      if (unknown.length > 0) {
+        throw new ValidationError('Projects outside the governed ones', unknown);
+      }
+      const report = await enforcer.sweep({
+        id: sweepIdOf(request, runtime.clock.now()),
+        dryRun: parsed.data.dryRun,
+        projects: parsed.data.projects,
+      });
+      return { status: 200, body: report };
+    },
+    { methods: ['POST'] },
+  );
 }
 
 export async function buildEnforceLabelsOnCreate(

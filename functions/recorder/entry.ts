@@ -15,7 +15,7 @@ import { recorderSettings } from './settings.js';
 import { SpotCostLedger, TABLES } from './spot-cost-ledger.js';
 
 /**
- * The `recordSpotCosts` entry point (HTTP, Cloud Scheduler every hour, OIDC). The body may be
+ * The `recordSpotCosts` entry point (HTTP POST, Cloud Scheduler every hour, OIDC). The body may be
  * empty; `{"catchUpHours": n}` re-reads a longer window once (a manual backfill). The reply is
  * the run's summary: 200 when every project was read, 503 when one could not be read for a
  * reason a retry can fix (the rest is recorded, and the retry records nothing twice), 422 when
@@ -25,10 +25,7 @@ const recordRequest = z
   .object({ catchUpHours: z.number().int().min(1).max(168).optional() })
   .strict();
 
-function parseRecordRequest(request: Pick<Request, 'method' | 'body'>): RecordRequest {
-  if (request.method !== 'POST' && request.method !== 'GET') {
-    throw new ValidationError(`Method ${request.method} is not allowed; use POST`);
-  }
+function parseRecordRequest(request: Pick<Request, 'body'>): RecordRequest {
   const body: unknown = request.body;
   const empty =
     body === undefined ||
@@ -99,8 +96,13 @@ export function createRecorderFor(runtime: Runtime): { recorder: Recorder; proje
 
 export function buildRecordSpotCosts(runtime: Runtime): HttpFunction {
   const { recorder, projects } = createRecorderFor(runtime);
-  return httpHandler(runtime.logger, async (request) => {
-    const summary = await recorder.record(parseRecordRequest(request));
-    return replyFor(summary, projects);
-  });
+  // Cloud Scheduler POSTs; a GET (a browser, a probe) must not record anything.
+  return httpHandler(
+    runtime.logger,
+    async (request) => {
+      const summary = await recorder.record(parseRecordRequest(request));
+      return replyFor(summary, projects);
+    },
+    { methods: ['POST'] },
+  );
 }

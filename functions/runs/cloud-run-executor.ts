@@ -84,4 +84,9 @@ export class CloudRunExecutor implements RunExecutor {
       run.execution ?? (await this.deps.jobs.findByEnv(this.job, RUN_ENV.runId, run.runId))?.name;
     if (execution) await this.deps.jobs.cancel(execution);
   }
+
+  /** Executions are separate resources: there is nothing to give up. */
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
 }

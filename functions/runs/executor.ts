@@ -22,6 +22,11 @@ export type StartOutcome =
 export interface StartHooks {
   /** Called once the resource is ours for this run, before anything is started on it. */
   claimed(): Promise<void>;
+  /**
+   * Whether another run that holds the resource is still active, as the ledger (and a look at
+   * the run) says; undefined when the ledger has no row of it yet.
+   */
+  holderActive(runId: string): Promise<boolean | undefined>;
 }
 
 /** Machine time a run has used, for the cost estimate. */
@@ -42,4 +47,6 @@ export interface RunExecutor {
   start(run: RunRecord, hooks: StartHooks): Promise<StartOutcome>;
   observe(run: RunRecord, now: Date): Promise<Observation>;
   stop(run: RunRecord, why: 'cancel' | 'timeout'): Promise<void>;
+  /** Gives the resource up after the run's end, if the run still holds it. */
+  release(run: RunRecord): Promise<void>;
 }

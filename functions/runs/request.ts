@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
+import { refuseForbiddenKeys } from '../core/json-body.js';
 import { allowsEnv, type Pipeline } from './config.js';
 import { PIPELINE_NAME, RUN_ID, TARGET } from './run-id.js';
 
@@ -74,6 +75,8 @@ export function parseStartRequest(
   body: unknown,
   pipelines: ReadonlyMap<string, Pipeline>,
 ): StartRequest {
+  // Before the schema: copying `params` would silently drop an own `__proto__` key.
+  refuseForbiddenKeys(body, 'Invalid run request');
   const parsed = startBody.safeParse(body);
   if (!parsed.success) {
     throw new ValidationError(

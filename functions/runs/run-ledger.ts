@@ -1,4 +1,4 @@
-import type { Ledger } from '../adapters/bigquery.js';
+import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
 import type { Clock } from '../core/clock.js';
 import { PermanentError } from '../core/errors.js';
 import {
@@ -139,19 +139,47 @@ function fromRow(row: Row): RunRecord {
   };
 }
 
+interface PendingRow {
+  readonly row: KeyedRow;
+  readonly settle: { resolve: () => void; reject: (error: unknown) => void };
+}
+
 export class RunLedger {
+  /** Snapshots appended in the same turn of the event loop, written in one insert. */
+  private pending: PendingRow[] = [];
+
   constructor(
     private readonly ledger: Pick<Ledger, 'insert' | 'query'>,
     private readonly clock: Clock,
   ) {}
 
-  async append(record: RunRecord, event: RunEvent): Promise<void> {
-    await this.ledger.insert(RUNS_TABLE, [
-      {
-        key: `${record.runId}/${event}/${record.status}`,
-        row: toRow(record, event, this.clock.now()),
-      },
-    ]);
+  /**
+   * Appends a snapshot. A burst of requests (many refusals of a busy VM at once) shares one
+   * streaming insert; each caller still waits for its own row to land or fail.
+   */
+  append(record: RunRecord, event: RunEvent): Promise<void> {
+    const row = {
+      key: `${record.runId}/${event}/${record.status}`,
+      row: toRow(record, event, this.clock.now()),
+    };
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ row, settle: { resolve, reject } });
+      if (this.pending.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      await this.ledger.insert(
+        RUNS_TABLE,
+        batch.map((p) => p.row),
+      );
+      for (const p of batch) p.settle.resolve();
+    } catch (error) {
+      for (const p of batch) p.settle.reject(error);
+    }
   }
 
   async latest(runId: string): Promise<RunRecord | undefined> {
@@ -185,21 +213,6 @@ export class RunLedger {
        LIMIT @limit`,
       params,
       types,
-    );
-    return rows.map(fromRow);
-  }
-
-  /** Runs on a resource whose latest snapshot is STARTING or RUNNING. */
-  async active(resource: string, since: Date): Promise<RunRecord[]> {
-    const rows = await this.ledger.query<Row>(
-      `SELECT * FROM (
-         SELECT * FROM \`\${dataset}.${RUNS_TABLE}\`
-         WHERE resource = @resource AND requested_at >= @since
-         ${LATEST}
-       ) WHERE status IN ('STARTING', 'RUNNING')
-       ORDER BY requested_at`,
-      { resource, since },
-      { resource: 'STRING', since: 'TIMESTAMP' },
     );
     return rows.map(fromRow);
   }

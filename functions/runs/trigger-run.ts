@@ -41,7 +41,7 @@ import { statusUrlOf, viewOf } from './run-view.js';
  * table; every decision is one snapshot and one log line.
  */
 export interface TriggerRunDeps {
-  readonly ledger: Pick<RunLedger, 'append' | 'latest' | 'recent' | 'active'>;
+  readonly ledger: Pick<RunLedger, 'append' | 'latest' | 'recent'>;
   readonly costs: Pick<RecordedCostReader, 'forRun'>;
   readonly prices: PriceLookup;
   readonly notifier: Notifier;
@@ -51,13 +51,16 @@ export interface TriggerRunDeps {
   readonly newRunId?: () => string;
 }
 
-/** How far back the busy check and the listing look; runs never last longer than 7 days. */
-const LOOKBACK_MS = 8 * 24 * HOUR_MS;
+/** How far back the listing looks. */
 const LIST_LOOKBACK_MS = 90 * 24 * HOUR_MS;
 const REFRESH_CONCURRENCY = 4;
 
 function reply(status: number, body: unknown, headers?: Record<string, string>): HttpReply {
   return headers ? { status, body, headers } : { status, body };
+}
+
+function keyReused(runId: string): HttpReply {
+  return reply(422, { error: 'This Idempotency-Key was used for a different request', runId });
 }
 
 function resourceOf(pipeline: Pipeline): string {
@@ -84,6 +87,11 @@ interface Refreshed {
 export class RunService {
   private readonly newRunId: () => string;
   private readonly refreshing = new Map<string, Promise<Refreshed>>();
+  /** Runs this instance is starting right now (their ledger rows may still be on the way). */
+  private readonly launching = new Set<string>();
+  private readonly checking = new Map<string, Promise<boolean | undefined>>();
+  /** Keyed starts in flight: a concurrent repeat of one shares its reply. */
+  private readonly starting = new Map<string, { hash: string; reply: Promise<HttpReply> }>();
 
   constructor(
     private readonly deps: TriggerRunDeps,
@@ -110,20 +118,39 @@ export class RunService {
   }
 
   async start(request: StartRequest, key: string | undefined, caller: string): Promise<HttpReply> {
-    const { ledger, logger, clock } = this.deps;
-    const { pipeline } = request;
-    const now = clock.now();
     const hash = requestHash(request);
     // A dry run never takes the key's run id, so switching dry-run off later starts the run; its
     // random id has no earlier record to look up.
     const keyed = key && !this.config.dryRun ? key : undefined;
-    const runId = keyed ? runIdForKey(pipeline.name, keyed) : this.newRunId();
+    if (!keyed) return this.startRun(request, { runId: this.newRunId(), hash, key }, caller);
+    const runId = runIdForKey(request.pipeline.name, keyed);
+    const inFlight = this.starting.get(runId);
+    if (inFlight) {
+      if (inFlight.hash !== hash) return keyReused(runId);
+      return inFlight.reply;
+    }
+    const started = this.startRun(request, { runId, hash, key: keyed, keyed }, caller).finally(() =>
+      this.starting.delete(runId),
+    );
+    this.starting.set(runId, { hash, reply: started });
+    return started;
+  }
+
+  private async startRun(
+    request: StartRequest,
+    ids: { runId: string; hash: string; key: string | undefined; keyed?: string },
+    caller: string,
+  ): Promise<HttpReply> {
+    const { ledger, logger, clock } = this.deps;
+    const { pipeline } = request;
+    const { runId, hash, key, keyed } = ids;
+    const now = clock.now();
     const log = logger.child({ runId, pipeline: pipeline.name, target: request.target, caller });
 
     const earlier = keyed ? await ledger.latest(runId) : undefined;
     if (earlier && earlier.requestHash !== hash) {
       log.warn('Idempotency-Key reused for a different request; refused');
-      return reply(422, { error: 'This Idempotency-Key was used for a different request', runId });
+      return keyReused(runId);
     }
     if (earlier && earlier.status !== 'STARTING') {
       log.info('Repeated request; returning the same run', { status: earlier.status });
@@ -135,10 +162,6 @@ export class RunService {
     if (earlier) log.info('Repeated request for a run still starting; resuming it');
     const record = earlier ?? this.newRecord(request, { runId, hash, key, caller, now });
 
-    if (pipeline.executor === 'vm') {
-      const busyWith = await this.activeRunOn(record, now);
-      if (busyWith) return this.refuse(record, busyWith, 'a run is recorded as active on the VM');
-    }
     const executor = this.deps.executorFor(pipeline);
     if (this.config.dryRun) {
       const planned: RunRecord = {
@@ -192,12 +215,29 @@ export class RunService {
    * as FAILED; a transient one leaves STARTING for a retry with the same Idempotency-Key.
    */
   private async launch(record: RunRecord, executor: RunExecutor, log: Logger): Promise<HttpReply> {
+    this.launching.add(record.runId);
+    try {
+      return await this.launchOn(record, executor, log);
+    } finally {
+      this.launching.delete(record.runId);
+    }
+  }
+
+  private async launchOn(
+    record: RunRecord,
+    executor: RunExecutor,
+    log: Logger,
+  ): Promise<HttpReply> {
     const { ledger, clock } = this.deps;
     let outcome;
     try {
-      outcome = await executor.start(record, { claimed: () => ledger.append(record, 'requested') });
+      outcome = await executor.start(record, {
+        claimed: () => ledger.append(record, 'requested'),
+        holderActive: (holder) => this.isActive(holder),
+      });
     } catch (error) {
       if (isTransient(error)) throw error;
+      await this.release(executor, record);
       const failed: RunRecord = {
         ...record,
         status: 'FAILED',
@@ -234,17 +274,37 @@ export class RunService {
     return reply(202, this.view(started), { Location: statusUrl });
   }
 
-  /** The first run recorded as active on the run's resource that is still active once looked at. */
-  private async activeRunOn(record: RunRecord, now: Date): Promise<string | undefined> {
-    const active = await this.deps.ledger.active(
-      record.resource,
-      new Date(now.getTime() - LOOKBACK_MS),
-    );
-    for (const other of active.filter((r) => r.runId !== record.runId)) {
-      const { record: current } = await this.refresh(other);
-      if (isActive(current.status)) return current.runId;
+  /**
+   * Whether a run is active once looked at; undefined when the ledger has no row of it.
+   * Concurrent starts that find the same holder share one look.
+   */
+  private isActive(runId: string): Promise<boolean | undefined> {
+    if (this.launching.has(runId)) return Promise.resolve(true);
+    const inFlight = this.checking.get(runId);
+    if (inFlight) return inFlight;
+    const check = this.lookUpActive(runId).finally(() => this.checking.delete(runId));
+    this.checking.set(runId, check);
+    return check;
+  }
+
+  private async lookUpActive(runId: string): Promise<boolean | undefined> {
+    const latest = await this.deps.ledger.latest(runId);
+    if (!latest) return undefined;
+    if (!isActive(latest.status)) return false;
+    const { record } = await this.refresh(latest);
+    return isActive(record.status);
+  }
+
+  /** Gives the run's resource up; a failure only delays the next start until the claim is seen as stale. */
+  private async release(executor: RunExecutor, record: RunRecord): Promise<void> {
+    try {
+      await executor.release(record);
+    } catch (error) {
+      this.deps.logger.warn('The run did not give up its VM claim', {
+        runId: record.runId,
+        error,
+      });
     }
-    return undefined;
   }
 
   private async refuse(
@@ -325,7 +385,10 @@ export class RunService {
     if (final) next = { ...next, cost: await this.costOf(next, usage) };
     await this.deps.ledger.append(next, decision.stopVm ? 'timed-out' : 'observed');
     log.notice('Run status changed', { from: record.status, to: next.status, detail: next.detail });
-    if (final) await this.notify(finishedMessage(next), record.runId);
+    if (final) {
+      await this.release(executor, next);
+      await this.notify(finishedMessage(next), record.runId);
+    }
     return { record: next, usage, ended: final };
   }
 

@@ -13,16 +13,26 @@ import { MARKERS, planVmStatus, type VmObservation } from './plan-status.js';
 import { requestIdFor, RUN_METADATA } from './run-id.js';
 import { timestampOf } from './run-ledger.js';
 import type { RunRecord } from './run-record.js';
+import {
+  CLAIM_KEY,
+  formatClaim,
+  needsHolderStatus,
+  parseClaim,
+  planClaim,
+  type ClaimDecision,
+} from './vm-claim.js';
 
 /**
  * The reusable batch VM: a stopped VM whose startup script (deploy/vm/startup.sh) reads the run
  * keys from its metadata, runs `make -- TARGET`, writes markers under the results prefix and
- * shuts itself down. Writing the run keys under the metadata fingerprint is the lock: a
- * concurrent writer makes the write fail with 412, which is reported as busy.
+ * shuts itself down. Which run holds the VM is decided by its claim (vm-claim.ts), written
+ * with the run keys under the metadata fingerprint: of concurrent starts exactly one wins.
  */
 type IInstance = protos.google.cloud.compute.v1.IInstance;
 
 const ERROR_TEXT_BYTES = 2048;
+/** Reads and fingerprinted writes of the claim before a start or stop gives up on a busy VM. */
+const CLAIM_ATTEMPTS = 5;
 
 export interface VmExecutorDeps {
   fleet: Pick<
@@ -62,61 +72,92 @@ export class VmExecutor implements RunExecutor {
 
   async start(run: RunRecord, hooks: StartHooks): Promise<StartOutcome> {
     const { fleet, logger } = this.deps;
-    const instance = await fleet.getRaw(this.ref);
+    for (let attempt = 1; ; attempt++) {
+      const instance = await this.read();
+      const decision = await this.decideClaim(run, instance, hooks);
+      if (decision.kind === 'busy') return decision;
+      if (decision.kind === 'started') {
+        return {
+          kind: 'started',
+          status: 'RUNNING',
+          startedAt: timestampOf(instance.lastStartTimestamp),
+        };
+      }
+      if (decision.kind === 'claim') {
+        try {
+          await fleet.mergeMetadata(
+            this.ref,
+            (current) =>
+              new Map([
+                ...current,
+                [
+                  CLAIM_KEY,
+                  formatClaim({ runId: run.runId, since: this.deps.clock.now(), stopping: false }),
+                ],
+                [RUN_METADATA.runId, run.runId],
+                [RUN_METADATA.target, run.target],
+                [RUN_METADATA.resultsPrefix, run.resultsPrefix ?? ''],
+              ]),
+            instance,
+          );
+        } catch (error) {
+          if (!isPreconditionFailed(error)) throw error;
+          if (attempt >= CLAIM_ATTEMPTS) {
+            return {
+              kind: 'busy',
+              activeRunId: undefined,
+              reason: 'other writers keep changing the VM metadata',
+            };
+          }
+          // Someone else wrote first: read again and decide on what they wrote.
+          logger.info('The batch VM metadata changed underneath; reading it again', {
+            runId: run.runId,
+            vm: this.ref.name,
+            attempt,
+          });
+          continue;
+        }
+      }
+      return this.launch(run, instance, hooks);
+    }
+  }
+
+  private async read(): Promise<IInstance> {
+    const instance = await this.deps.fleet.getRaw(this.ref);
     if (!instance) {
       throw new PermanentError(
         `The batch VM ${this.ref.name} of pipeline ${this.pipeline.name} does not exist`,
       );
     }
+    return instance;
+  }
+
+  private async decideClaim(
+    run: RunRecord,
+    instance: IInstance,
+    hooks: StartHooks,
+  ): Promise<ClaimDecision> {
     const metadata = metadataOf(instance);
-    const status = instance.status ?? 'UNKNOWN';
-    const claimedEarlier = metadata.get(RUN_METADATA.runId) === run.runId;
-    const labelled = instance.labels?.[LABEL.run] === run.runId;
-    if (labelled && !claimedEarlier) {
-      // The VM booted for this run already (the script clears the keys at boot): never twice.
-      return {
-        kind: 'started',
-        status: 'RUNNING',
-        startedAt: timestampOf(instance.lastStartTimestamp),
-      };
-    }
-    if (claimedEarlier && status !== 'TERMINATED') {
-      // An earlier attempt for this very run got as far as starting the VM.
-      return {
-        kind: 'started',
-        status: 'RUNNING',
-        startedAt: timestampOf(instance.lastStartTimestamp),
-      };
-    }
-    if (status !== 'TERMINATED') {
-      return {
-        kind: 'busy',
-        activeRunId: instance.labels?.[LABEL.run] ?? metadata.get(RUN_METADATA.runId),
-        reason: `the VM is ${status}`,
-      };
-    }
-    if (!claimedEarlier) {
-      try {
-        await fleet.mergeMetadata(
-          this.ref,
-          (current) =>
-            new Map([
-              ...current,
-              [RUN_METADATA.runId, run.runId],
-              [RUN_METADATA.target, run.target],
-              [RUN_METADATA.resultsPrefix, run.resultsPrefix ?? ''],
-            ]),
-          instance,
-        );
-      } catch (error) {
-        if (!isPreconditionFailed(error)) throw error;
-        return {
-          kind: 'busy',
-          activeRunId: undefined,
-          reason: 'another writer changed the VM metadata',
-        };
-      }
-    }
+    const seen = {
+      status: instance.status ?? 'UNKNOWN',
+      claim: parseClaim(metadata.get(CLAIM_KEY)),
+      runKeysFor: metadata.get(RUN_METADATA.runId),
+      runLabel: instance.labels?.[LABEL.run],
+    };
+    const holderActive =
+      seen.claim && needsHolderStatus(run.runId, seen)
+        ? await hooks.holderActive(seen.claim.runId)
+        : undefined;
+    return planClaim(run.runId, { ...seen, holderActive }, this.deps.clock.now());
+  }
+
+  /** The VM is claimed for the run: record it, label it, bound it and start it. */
+  private async launch(
+    run: RunRecord,
+    instance: IInstance,
+    hooks: StartHooks,
+  ): Promise<StartOutcome> {
+    const { fleet, logger } = this.deps;
     await hooks.claimed();
     // Seeded with the read above: the metadata write changed only the metadata fingerprint.
     await fleet.updateLabels(
@@ -126,6 +167,11 @@ export class VmExecutor implements RunExecutor {
       { labels: instance.labels ?? {}, labelFingerprint: instance.labelFingerprint ?? '' },
     );
     const unbounded = await this.bound(run, instance);
+    // A cancel may have taken the claim back meanwhile; a VM started without run keys would idle.
+    const now = await this.read();
+    if (parseClaim(metadataOf(now).get(CLAIM_KEY))?.runId !== run.runId) {
+      throw new PermanentError(`The batch VM ${this.ref.name} was taken back before it started`);
+    }
     await fleet.start(this.ref, requestIdFor(run.runId, 'start'));
     logger.info('Batch VM started', { runId: run.runId, vm: this.ref.name, unbounded });
     return { kind: 'started', status: 'RUNNING', startedAt: this.deps.clock.now(), unbounded };
@@ -216,25 +262,90 @@ export class VmExecutor implements RunExecutor {
     return times[0];
   }
 
+  /**
+   * Stops the VM only while it still belongs to the run: the claim is first marked as stopping
+   * under the fingerprint (a start that read the VM meanwhile fails its write), then the VM is
+   * stopped and the claim released. A VM not booted yet only has its claim and run keys taken
+   * back, so that no later boot runs the run.
+   */
   async stop(run: RunRecord, why: 'cancel' | 'timeout'): Promise<void> {
     const { fleet } = this.deps;
-    const instance = await fleet.getRaw(this.ref);
-    if (!instance) return;
-    if (instance.status === 'TERMINATED') {
-      // Not booted yet: take the run keys back so that no later boot runs it.
-      if (metadataOf(instance).get(RUN_METADATA.runId) === run.runId) {
-        const keys = new Set<string>(Object.values(RUN_METADATA));
-        await fleet.mergeMetadata(
-          this.ref,
-          (current) => new Map([...current].filter(([key]) => !keys.has(key))),
-          instance,
-        );
+    for (let attempt = 1; ; attempt++) {
+      const instance = await fleet.getRaw(this.ref);
+      if (!instance) return;
+      const metadata = metadataOf(instance);
+      const claim = parseClaim(metadata.get(CLAIM_KEY));
+      if (instance.status === 'TERMINATED') {
+        if (claim?.runId !== run.runId && metadata.get(RUN_METADATA.runId) !== run.runId) return;
+      } else if (claim ? claim.runId !== run.runId : instance.labels?.[LABEL.run] !== run.runId) {
+        throw new PermanentError(`The batch VM ${this.ref.name} is not running run ${run.runId}`);
       }
+      try {
+        if (instance.status === 'TERMINATED') {
+          await fleet.mergeMetadata(
+            this.ref,
+            (current) => withoutRun(current, run.runId),
+            instance,
+          );
+          return;
+        }
+        if (claim && !claim.stopping) {
+          await fleet.mergeMetadata(
+            this.ref,
+            (current) =>
+              new Map([...current, [CLAIM_KEY, formatClaim({ ...claim, stopping: true })]]),
+            instance,
+          );
+        }
+      } catch (error) {
+        if (!isPreconditionFailed(error) || attempt >= CLAIM_ATTEMPTS) throw error;
+        continue;
+      }
+      await fleet.stop(this.ref, requestIdFor(run.runId, why));
+      await this.takeBack(
+        run,
+        (metadata) => parseClaim(metadata.get(CLAIM_KEY))?.runId === run.runId,
+      );
       return;
     }
-    if (instance.labels?.[LABEL.run] !== run.runId) {
-      throw new PermanentError(`The batch VM ${this.ref.name} is not running run ${run.runId}`);
-    }
-    await fleet.stop(this.ref, requestIdFor(run.runId, why));
   }
+
+  /**
+   * After the run's end: takes back run keys the VM never booted with, so that no later boot
+   * runs the run. A claim alone is left for the next start to take over (the ledger says the run
+   * is over), so that a release never invalidates the read of a start under way.
+   */
+  async release(run: RunRecord): Promise<void> {
+    await this.takeBack(run, (metadata) => metadata.get(RUN_METADATA.runId) === run.runId);
+  }
+
+  /** Removes the run's claim and run keys while `holds` says they are there. */
+  private async takeBack(
+    run: RunRecord,
+    holds: (metadata: ReadonlyMap<string, string>) => boolean,
+  ): Promise<void> {
+    const { fleet } = this.deps;
+    for (let attempt = 1; ; attempt++) {
+      const instance = await fleet.getRaw(this.ref);
+      if (!instance || !holds(metadataOf(instance))) return;
+      try {
+        await fleet.mergeMetadata(this.ref, (current) => withoutRun(current, run.runId), instance);
+        return;
+      } catch (error) {
+        if (!isPreconditionFailed(error) || attempt >= CLAIM_ATTEMPTS) throw error;
+      }
+    }
+  }
+}
+
+/** The metadata without the run's claim and run keys (another run's are left alone). */
+function withoutRun(current: ReadonlyMap<string, string>, runId: string): Map<string, string> {
+  const keysForRun = current.get(RUN_METADATA.runId) === runId;
+  const runKeys = new Set<string>(Object.values(RUN_METADATA));
+  return new Map(
+    [...current].filter(([key, value]) => {
+      if (key === CLAIM_KEY) return parseClaim(value)?.runId !== runId;
+      return !(keysForRun && runKeys.has(key));
+    }),
+  );
 }

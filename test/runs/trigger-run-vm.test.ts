@@ -75,10 +75,12 @@ describe('triggerRun on the batch VM', () => {
         resultsPrefix: `gs://costguard-batch-results/results/${runId}/`,
       }),
     ]);
+    // The run keys are gone; the claim stays until the run's end releases it.
     expect(Object.fromEntries(vm().metadata.map((i) => [i.key, i.value]))).toEqual({
       'startup-script-url': 'gs://costguard-batch-results/deploy/startup.sh',
       'costguard-source': 'gs://costguard-batch-results/src/pipeline.tar.gz',
       'enable-oslogin': 'TRUE',
+      'costguard-claim': `${runId} 2026-11-20T00:00:00.000Z`,
     });
     expect(vm().status).toBe('RUNNING');
     expect(vm().labels).toEqual({
@@ -302,17 +304,20 @@ describe('triggerRun on the batch VM', () => {
       ]);
     });
 
-    it('answers 409 when another writer changes the metadata between read and write (the fingerprint is the lock)', async () => {
+    it('answers 409 when another start claims the VM between read and write (the fingerprint is the lock)', async () => {
       sandbox.faults.set('compute.instances.setMetadata', {
-        race: { count: 1, metadata: { 'costguard-run-id': 'run-ffffffffffffffffffff' } },
+        race: {
+          count: 1,
+          metadata: { 'costguard-claim': 'run-ffffffffffffffffffff 2026-11-20T00:00:00.000Z' },
+        },
       });
 
       const reply = await start();
 
       expect(reply.status).toBe(409);
       expect(reply.body).toEqual({
-        error: "The pipeline's VM is busy: another writer changed the VM metadata",
-        activeRunId: null,
+        error: "The pipeline's VM is busy: the VM is claimed by another run",
+        activeRunId: 'run-ffffffffffffffffffff',
       });
       expect(mutations()).toEqual(['setMetadata']);
       expect(vm().status).toBe('TERMINATED');
@@ -440,7 +445,7 @@ describe('triggerRun on the batch VM', () => {
     sandbox.clock.advance(40 * MINUTE);
     const outcome = await executor.start(
       { ...record, status: 'STARTING' },
-      { claimed: () => Promise.resolve() },
+      { claimed: () => Promise.resolve(), holderActive: () => Promise.resolve(undefined) },
     );
 
     expect(outcome).toMatchObject({ kind: 'started' });
