@@ -1,4 +1,5 @@
 import { budgetSettings, type SheddingPolicy } from '../functions/budget/policy.js';
+import { trustedBudgetSettings } from '../functions/budget/trusted-budgets.js';
 import { commonSettings } from '../functions/core/config.js';
 import { labelSettings } from '../functions/labels/settings.js';
 import { recorderSettings } from '../functions/recorder/settings.js';
@@ -47,6 +48,11 @@ export interface DeployInputs {
   readonly sql: ReadonlyArray<{ readonly name: string; readonly sql: string }>;
 }
 
+/** Stands in for the deployed budget's id in a dry run; a valid id that no budget has. */
+export const BUDGET_ID_PLACEHOLDER = 'budget-id-read-at-deploy';
+/** The variable the deployed budget's id is given to enforceBudget in. */
+export const BUDGET_IDS_VARIABLE = trustedBudgetSettings.budgetIds.variable;
+
 type TargetSettings = (spec: FunctionSpec, inputs: DeployInputs) => Record<string, string>;
 
 const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
@@ -59,6 +65,9 @@ const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
     [budgetSettings.policy.variable]: budgetPolicyJson,
     // Set explicitly either way: what the function does never depends on a code default.
     [budgetSettings.enforce.variable]: String(options.enforce),
+    [trustedBudgetSettings.billingAccount.variable]: options.billingAccount,
+    // The budget is created by an earlier step: its id is read from Cloud Billing at deploy time.
+    [trustedBudgetSettings.budgetIds.variable]: BUDGET_ID_PLACEHOLDER,
   }),
   enforceLabels: (_spec, inputs) => labelEnvironment(inputs),
   enforceLabelsOnCreate: (_spec, inputs) => labelEnvironment(inputs),

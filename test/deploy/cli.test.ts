@@ -23,7 +23,12 @@ function capture() {
   const ran: string[][] = [];
   const exec: Exec = (argv) => {
     ran.push([...argv]);
-    return Promise.resolve({ code: 0, stdout: '' });
+    // Every probe finds the resource; Cloud Billing lists the deployed budget by its id.
+    const stdout =
+      argv.includes('list') && argv.includes('budgets')
+        ? 'billingAccounts/012345-6789AB-CDEF01/budgets/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n'
+        : '';
+    return Promise.resolve({ code: 0, stdout });
   };
   return {
     out,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { migrationFiles } from '../../functions/adapters/bigquery.js';
 import { readConfig } from '../../functions/core/config.js';
-import { budgetSettings } from '../../functions/budget/policy.js';
+import { budgetEntrySettings } from '../../functions/budget/entry.js';
 import { commonSettings } from '../../functions/core/config.js';
 import { labelEntrySettings } from '../../functions/labels/entry.js';
 import { recorderSettings } from '../../functions/recorder/settings.js';
@@ -321,6 +321,64 @@ describe('the budget', () => {
   });
 });
 
+describe('budget notifications', () => {
+  const AGENT = 'serviceAccount:billing-budget-alert@system.gserviceaccount.com';
+  const BUDGET = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+
+  it('may be published only by Cloud Billing: any other publisher found on the topic is removed', () => {
+    // Prepare: a topic someone opened to a user, a group (as admin) and everyone in a domain.
+    const step = stepTitled(planDeploy(deployInputs()), 'may publish to costguard-budget-alerts');
+    const policy = JSON.stringify({
+      bindings: [
+        { role: 'roles/pubsub.publisher', members: [AGENT, 'user:mallory@example.com'] },
+        { role: 'roles/pubsub.admin', members: ['group:everyone@example.com'] },
+        { role: 'roles/pubsub.subscriber', members: ['domain:example.com'] },
+        { role: 'roles/pubsub.editor', members: ['domain:example.com'] },
+      ],
+    });
+
+    // Act
+    const chosen = step.probe?.choose({ ok: true, stdout: policy }, {}).map(words) ?? [];
+
+    // Assess: the publishers go, the subscriber stays, the agent keeps its grant.
+    const topic = 'gcloud pubsub topics remove-iam-policy-binding costguard-budget-alerts';
+    expect(chosen).toEqual([
+      `${topic} --project=${HOST} --member=user:mallory@example.com --role=roles/pubsub.publisher --format=none --quiet`,
+      `${topic} --project=${HOST} --member=group:everyone@example.com --role=roles/pubsub.admin --format=none --quiet`,
+      `${topic} --project=${HOST} --member=domain:example.com --role=roles/pubsub.editor --format=none --quiet`,
+    ]);
+    // On a fresh topic the agent is granted publish, and nothing else is.
+    expect(step.commands.map(words)).toEqual([
+      `gcloud pubsub topics add-iam-policy-binding costguard-budget-alerts --project=${HOST} --member=${AGENT} --role=roles/pubsub.publisher --format=none --quiet`,
+    ]);
+    expect(step.probe?.choose({ ok: true, stdout: '{}' }, {}).map(words)).toEqual(
+      step.commands.map(words),
+    );
+  });
+
+  it('come only from the deployed billing account and budget, which enforceBudget is told', () => {
+    const plan = planDeploy(deployInputs());
+    const step = stepTitled(plan, 'Function costguard-enforce-budget');
+
+    const [deploy] =
+      step.probe?.choose(
+        { ok: true, stdout: `billingAccounts/${ACCOUNT}/budgets/${BUDGET}\n` },
+        {},
+      ) ?? [];
+
+    expect(step.probe?.argv.join(' ')).toContain(
+      `billing budgets list --billing-account=${ACCOUNT}`,
+    );
+    expect(envVarsOf(deploy?.argv ?? [])).toMatchObject({
+      COSTGUARD_BILLING_ACCOUNT: ACCOUNT,
+      COSTGUARD_BUDGET_IDS: BUDGET,
+    });
+    expect(() => step.probe?.choose({ ok: true, stdout: '' }, {})).toThrow(
+      `Budget costguard-${HOST} was not found on billing account ${ACCOUNT}`,
+    );
+  });
+});
+
 describe('the functions', () => {
   it.each([
     [
@@ -429,10 +487,7 @@ describe('the functions', () => {
     });
 
     // Act
-    const budget = readConfig(
-      { ...commonSettings, ...budgetSettings },
-      envOf('costguard-enforce-budget'),
-    );
+    const budget = readConfig(budgetEntrySettings, envOf('costguard-enforce-budget'));
     const labels = readConfig(labelEntrySettings, envOf('costguard-enforce-labels'));
     const recorder = readConfig(
       { ...commonSettings, ...recorderSettings },
