@@ -5,6 +5,7 @@ import {
   envVarsFlag,
   functionEnvironment,
   pipelineBuckets,
+  pipelineInvokers,
   pipelineProjects,
   SLACK_TOKEN_VARIABLE,
   type DeployInputs,
@@ -667,7 +668,7 @@ export function planDeploy(inputs: DeployInputs): Plan {
           f.trigger.kind === 'scheduled'
             ? [member(schedulerEmail)]
             : f.trigger.kind === 'http-api'
-              ? options.runInvokers
+              ? [...new Set([...options.runInvokers, ...pipelineInvokers(inputs.pipelines)])]
               : [member(eventsEmail)];
         return invokerStep(f, principals, inputs);
       })

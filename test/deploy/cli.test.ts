@@ -135,6 +135,10 @@ describe('npm run deploy with wrong options', () => {
     [[...BASE_ARGS, '--budget-amount', 'ten'], /--budget-amount: expected an amount/],
     [[...BASE_ARGS, '--run-invoker', 'ana@example.com'], /--run-invoker: expected a principal/],
     [
+      [...BASE_ARGS, '--run-invoker', 'domain:example.com'],
+      /--run-invoker: a whole domain may not invoke triggerRun/,
+    ],
+    [
       [...BASE_ARGS, '--projects', 'ok-project,NOT OK'],
       /--projects: expected a comma-separated list/,
     ],

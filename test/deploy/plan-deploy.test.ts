@@ -535,7 +535,7 @@ describe('the functions', () => {
     expect(find(plan, 'secrets', 'create').length).toBe(args.length > 0 ? 1 : 0);
   });
 
-  it('may be invoked only by the scheduler, Eventarc, and the named run invokers', () => {
+  it('may be invoked only by the scheduler, Eventarc, the run invokers and each pipeline invoker', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
 
     const invokers = find(plan, 'add-invoker-policy-binding').map(
@@ -547,7 +547,18 @@ describe('the functions', () => {
       `costguard-enforce-labels serviceAccount:costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
       `costguard-enforce-labels-on-create serviceAccount:costguard-events@${HOST}.iam.gserviceaccount.com`,
       'costguard-trigger-run group:ml-platform@example.com',
+      'costguard-trigger-run user:ana@example.com',
+      'costguard-trigger-run serviceAccount:ci@ml-batch-prod.iam.gserviceaccount.com',
+      'costguard-trigger-run user:ben@example.com',
     ]);
+  });
+
+  it('give triggerRun the audiences a caller token may carry: its URL and the gcloud CLI', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+
+    expect(envVarsOf(functionDeploy(plan, 'costguard-trigger-run')).COSTGUARD_RUNS_AUDIENCES).toBe(
+      `https://${REGION}-${HOST}.cloudfunctions.net/costguard-trigger-run,32555940559.apps.googleusercontent.com`,
+    );
   });
 });
 
