@@ -560,6 +560,9 @@ function bindOnProject(grant: ProjectGrant): Command {
   return addBinding({ kind: 'project', project: grant.project }, grant.principal, grant.role);
 }
 
+/** `PROJECT_NUMBER-compute@developer.gserviceaccount.com`, Editor on its project by default. */
+const DEFAULT_COMPUTE_ACCOUNT = /^\d+-compute@developer\.gserviceaccount\.com$/;
+
 function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
   const { project } = pipeline;
   const steps: Step[] = [];
@@ -588,6 +591,11 @@ function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
           if (!found.ok) {
             throw new UsageError(
               `Pipeline ${pipeline.name}: VM ${project}/${zone}/${instance} was not found; create it before deploying`,
+            );
+          }
+          if (DEFAULT_COMPUTE_ACCOUNT.test(email)) {
+            throw new UsageError(
+              `Pipeline ${pipeline.name}: VM ${project}/${zone}/${instance} runs as the default Compute service account ${email}, which usually holds Editor; whoever sets its metadata would run code with that. Give the VM its own account with only read on the source and write on the results bucket: gcloud iam service-accounts create ${instance}-runner --project=${project}, then with the VM stopped gcloud compute instances set-service-account ${instance} --zone=${zone} --project=${project} --service-account=${instance}-runner@${project}.iam.gserviceaccount.com --scopes=cloud-platform`,
             );
           }
           return email ? [actAs(email)] : [];

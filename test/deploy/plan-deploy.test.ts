@@ -180,6 +180,22 @@ describe('the deploy plan', () => {
     );
   });
 
+  it('refuses a batch VM that runs as the default Compute service account, saying how to give it its own', () => {
+    const step = stepTitled(
+      planDeploy(deployInputs(FULL_ARGS)),
+      'act as the service account of VM batch-runner',
+    );
+
+    expect(() =>
+      step.probe?.choose(
+        { ok: true, stdout: '271828182845-compute@developer.gserviceaccount.com\n' },
+        {},
+      ),
+    ).toThrow(
+      /runs as the default Compute service account .*gcloud iam service-accounts create batch-runner-runner --project=ml-batch-prod.*gcloud compute instances set-service-account batch-runner --zone=us-east1-b/,
+    );
+  });
+
   it('gives each account only its BigQuery job role and the ledger dataset, through GRANT on the schema', () => {
     const plan = planDeploy(deployInputs());
 
