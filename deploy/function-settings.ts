@@ -1,4 +1,5 @@
 import { budgetSettings, type SheddingPolicy } from '../functions/budget/policy.js';
+import { trustedBudgetSettings } from '../functions/budget/trusted-budgets.js';
 import { commonSettings } from '../functions/core/config.js';
 import { labelSettings } from '../functions/labels/settings.js';
 import { recorderSettings } from '../functions/recorder/settings.js';
@@ -14,6 +15,8 @@ import { functionUrl, type FunctionSpec, type Target } from './resources.js';
 export interface PipelineBinding {
   readonly name: string;
   readonly project: string;
+  /** Who may invoke the pipeline's runs (user: and serviceAccount: principals). */
+  readonly invokers: readonly string[];
   readonly bucket?: string;
   readonly vm?: { readonly zone: string; readonly instance: string };
   readonly job?: { readonly region: string; readonly name: string };
@@ -22,6 +25,11 @@ export interface PipelineBinding {
 /** The projects pipelines run in, each once, in the order first named. */
 export function pipelineProjects(pipelines: readonly PipelineBinding[]): string[] {
   return [...new Set(pipelines.map((p) => p.project))];
+}
+
+/** Everyone a pipeline names as its invoker, each once: they need run.invoker on triggerRun. */
+export function pipelineInvokers(pipelines: readonly PipelineBinding[]): string[] {
+  return [...new Set(pipelines.flatMap((p) => p.invokers))];
 }
 
 /** The results buckets pipelines name, each once (two pipelines may share one). */
@@ -47,6 +55,17 @@ export interface DeployInputs {
   readonly sql: ReadonlyArray<{ readonly name: string; readonly sql: string }>;
 }
 
+/**
+ * `gcloud auth print-identity-token` cannot choose the audience of a user's token: it is the
+ * gcloud CLI's OAuth client, and the platform accepts it; service accounts use the function URL.
+ */
+export const GCLOUD_CLI_AUDIENCE = '32555940559.apps.googleusercontent.com';
+
+/** Stands in for the deployed budget's id in a dry run; a valid id that no budget has. */
+export const BUDGET_ID_PLACEHOLDER = 'budget-id-read-at-deploy';
+/** The variable the deployed budget's id is given to enforceBudget in. */
+export const BUDGET_IDS_VARIABLE = trustedBudgetSettings.budgetIds.variable;
+
 type TargetSettings = (spec: FunctionSpec, inputs: DeployInputs) => Record<string, string>;
 
 const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
@@ -59,6 +78,9 @@ const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
     [budgetSettings.policy.variable]: budgetPolicyJson,
     // Set explicitly either way: what the function does never depends on a code default.
     [budgetSettings.enforce.variable]: String(options.enforce),
+    [trustedBudgetSettings.billingAccount.variable]: options.billingAccount,
+    // The budget is created by an earlier step: its id is read from Cloud Billing at deploy time.
+    [trustedBudgetSettings.budgetIds.variable]: BUDGET_ID_PLACEHOLDER,
   }),
   enforceLabels: (_spec, inputs) => labelEnvironment(inputs),
   enforceLabelsOnCreate: (_spec, inputs) => labelEnvironment(inputs),
@@ -66,6 +88,10 @@ const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
     ...(pipelinesJson ? { [runsSettings.pipelines.variable]: pipelinesJson } : {}),
     [runsSettings.dryRun.variable]: 'false',
     [runsSettings.publicUrl.variable]: functionUrl(spec.name, options.project, options.region),
+    [runsSettings.audiences.variable]: [
+      functionUrl(spec.name, options.project, options.region),
+      GCLOUD_CLI_AUDIENCE,
+    ].join(','),
   }),
 };
 

@@ -22,7 +22,8 @@ export type IamResource =
       readonly region: string;
       readonly job: string;
     }
-  | { readonly kind: 'service-account'; readonly project: string; readonly email: string };
+  | { readonly kind: 'service-account'; readonly project: string; readonly email: string }
+  | { readonly kind: 'topic'; readonly project: string; readonly topic: string };
 
 function resourceArgs(resource: IamResource): { group: string[]; args: string[] } {
   switch (resource.kind) {
@@ -52,15 +53,22 @@ function resourceArgs(resource: IamResource): { group: string[]; args: string[] 
         group: ['iam', 'service-accounts'],
         args: [resource.email, `--project=${resource.project}`],
       };
+    case 'topic':
+      return {
+        group: ['pubsub', 'topics'],
+        args: [resource.topic, `--project=${resource.project}`],
+      };
   }
 }
 
 /**
- * The billing-account and Cloud Run job policy commands take neither `--condition` nor `--all`;
- * the others need them, or a policy with conditions makes them prompt.
+ * The billing-account, Cloud Run job and Pub/Sub topic policy commands take neither
+ * `--condition` nor `--all`; the others need them, or a policy with conditions makes them prompt.
  */
 function takesConditions(resource: IamResource): boolean {
-  return resource.kind !== 'billing-account' && resource.kind !== 'run-job';
+  return (
+    resource.kind !== 'billing-account' && resource.kind !== 'run-job' && resource.kind !== 'topic'
+  );
 }
 
 export function addBinding(resource: IamResource, principal: string, role: string): Command {
@@ -99,8 +107,13 @@ export function getPolicy(resource: IamResource): string[] {
   return ['gcloud', ...group, 'get-iam-policy', ...args, '--format=json'];
 }
 
-/** The roles `principal` holds in a policy printed by `get-iam-policy --format=json`. */
-export function rolesHeld(outcome: ProbeOutcome, principal: string): string[] {
+export interface PolicyBinding {
+  readonly role: string;
+  readonly members: readonly string[];
+}
+
+/** The bindings of a policy printed by `get-iam-policy --format=json` (none when unreadable). */
+export function bindingsOf(outcome: ProbeOutcome): PolicyBinding[] {
   if (!outcome.ok) return [];
   let policy: unknown;
   try {
@@ -108,8 +121,18 @@ export function rolesHeld(outcome: ProbeOutcome, principal: string): string[] {
   } catch {
     return [];
   }
-  const bindings = (policy as { bindings?: Array<{ role?: string; members?: string[] }> }).bindings;
-  return (bindings ?? [])
-    .filter((b) => typeof b.role === 'string' && (b.members ?? []).includes(principal))
-    .map((b) => b.role as string);
+  const bindings = (policy as { bindings?: Array<{ role?: unknown; members?: unknown }> } | null)
+    ?.bindings;
+  return (Array.isArray(bindings) ? bindings : []).flatMap((b) =>
+    typeof b.role === 'string' && Array.isArray(b.members)
+      ? [{ role: b.role, members: b.members.filter((m): m is string => typeof m === 'string') }]
+      : [],
+  );
+}
+
+/** The roles `principal` holds in a policy printed by `get-iam-policy --format=json`. */
+export function rolesHeld(outcome: ProbeOutcome, principal: string): string[] {
+  return bindingsOf(outcome)
+    .filter((b) => b.members.includes(principal))
+    .map((b) => b.role);
 }

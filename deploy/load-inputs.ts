@@ -35,7 +35,12 @@ export function pipelineBindings(
   pipelines: ConfigOf<typeof runsSettings>['pipelines'],
 ): PipelineBinding[] {
   return Object.entries(pipelines).map(([name, p]) => {
-    const base = { name, project: p.project, ...(p.bucket ? { bucket: p.bucket } : {}) };
+    const base = {
+      name,
+      project: p.project,
+      invokers: p.invokers,
+      ...(p.bucket ? { bucket: p.bucket } : {}),
+    };
     return p.executor === 'vm'
       ? { ...base, vm: { zone: p.zone, instance: p.instance } }
       : { ...base, job: { region: p.region, name: p.job } };

@@ -15,8 +15,11 @@ export const BILLING_ACCOUNT = /^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/;
 export const BUDGET_AMOUNT = /^\d{1,12}(\.\d{1,2})?([A-Z]{3})?$/;
 export const SLACK_CHANNEL = /^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 export const BQ_LOCATION = /^[A-Za-z]+(-[a-z]+\d*)?$/;
-/** An IAM principal allowed to call the run trigger, e.g. `user:ana@example.com`. */
-export const PRINCIPAL = /^(user|group|serviceAccount|domain):[A-Za-z0-9._%+@-]+$/;
+/**
+ * An IAM principal allowed to call the run trigger, e.g. `user:ana@example.com`. Not `domain:`:
+ * a whole domain reaching a function that starts VMs is no one in particular.
+ */
+export const PRINCIPAL = /^(user|group|serviceAccount):[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+$/;
 const URL_PATTERN = /^https:\/\/[^\s'"]+$/;
 const TABLE_ID = /^[A-Za-z0-9_]{1,1024}$/;
 
@@ -146,6 +149,11 @@ export function parseDeployOptions(argv: readonly string[]): DeployOptions {
   const project = required(values, 'project', PROJECT_ID, 'a Google Cloud project id');
   const invokers = (values['run-invoker'] as string[] | undefined) ?? [];
   const badInvoker = invokers.find((m) => !PRINCIPAL.test(m));
+  if (badInvoker?.startsWith('domain:')) {
+    throw new UsageError(
+      `--run-invoker: a whole domain may not invoke triggerRun (got "${badInvoker}"); name users, groups or service accounts`,
+    );
+  }
   if (badInvoker !== undefined) {
     throw new UsageError(
       `--run-invoker: expected a principal such as user:ana@example.com; got "${badInvoker}"`,

@@ -133,6 +133,20 @@ export const BILLING_VIEWER = 'roles/billing.viewer';
 export const SECRET_ACCESSOR = 'roles/secretmanager.secretAccessor';
 export const EVENT_RECEIVER = 'roles/eventarc.eventReceiver';
 export const OBJECT_VIEWER = 'roles/storage.objectViewer';
+/**
+ * Cloud Billing publishes budget notifications as this Google-managed identity; on the budget
+ * topic it alone may publish, since whoever can publish there decides what enforcement sees.
+ */
+export const BUDGET_PUBLISHER = 'serviceAccount:billing-budget-alert@system.gserviceaccount.com';
+export const PUBSUB_PUBLISHER = 'roles/pubsub.publisher';
+/** Predefined roles that carry pubsub.topics.publish when bound on a topic. */
+export const TOPIC_PUBLISHING_ROLES: readonly string[] = [
+  PUBSUB_PUBLISHER,
+  'roles/pubsub.editor',
+  'roles/pubsub.admin',
+  'roles/editor',
+  'roles/owner',
+];
 /** setMetadata on a VM that runs as a service account also needs actAs on that account. */
 export const SERVICE_ACCOUNT_USER = 'roles/iam.serviceAccountUser';
 

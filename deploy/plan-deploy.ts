@@ -1,20 +1,31 @@
 import { bindSql } from '../functions/adapters/bigquery.js';
+import { BUDGET_ID } from '../functions/budget/trusted-budgets.js';
 import {
+  BUDGET_IDS_VARIABLE,
   envVarsFlag,
   functionEnvironment,
   pipelineBuckets,
+  pipelineInvokers,
   pipelineProjects,
   SLACK_TOKEN_VARIABLE,
   type DeployInputs,
   type PipelineBinding,
 } from './function-settings.js';
-import { addBinding } from './iam-steps.js';
+import {
+  addBinding,
+  bindingsOf,
+  getPolicy,
+  removeBinding,
+  rolesHeld,
+  type IamResource,
+} from './iam-steps.js';
 import { billingExportViewSql, queryText } from './ledger-sql.js';
 import { UsageError } from './options.js';
 import {
   BIGQUERY_DATA_EDITOR,
   BIGQUERY_JOB_USER,
   BILLING_VIEWER,
+  BUDGET_PUBLISHER,
   customRoleName,
   EVENT_RECEIVER,
   eventReceiverGrant,
@@ -23,10 +34,12 @@ import {
   OBJECT_VIEWER,
   PIPELINE_PROJECT_ROLES,
   PROJECT_ROLES,
+  PUBSUB_PUBLISHER,
   ROLES,
   runObserverGrant,
   SECRET_ACCESSOR,
   SERVICE_ACCOUNT_USER,
+  TOPIC_PUBLISHING_ROLES,
   type CustomRole,
   type ProjectGrant,
 } from './permissions.js';
@@ -196,6 +209,34 @@ function topicStep(project: string): Step {
   };
 }
 
+/**
+ * Whoever can publish to the budget topic decides what enforceBudget sees, so Cloud Billing's
+ * budget agent is its only publisher: any other member holding a publishing role on the topic
+ * is removed. (Project-wide roles such as Editor also publish; they are the project's to narrow.)
+ */
+function topicPublisherStep(project: string): Step {
+  const topic: IamResource = { kind: 'topic', project, topic: BUDGET_TOPIC };
+  const grant = addBinding(topic, BUDGET_PUBLISHER, PUBSUB_PUBLISHER);
+  return {
+    title: `Only Cloud Billing's budget agent may publish to ${BUDGET_TOPIC}: ${PUBSUB_PUBLISHER} for ${BUDGET_PUBLISHER}, any other publisher on the topic removed`,
+    commands: [grant],
+    probe: {
+      argv: getPolicy(topic),
+      choose: (found) => {
+        const wider = bindingsOf(found)
+          .filter((b) => TOPIC_PUBLISHING_ROLES.includes(b.role))
+          .flatMap((b) =>
+            b.members
+              .filter((m) => m !== BUDGET_PUBLISHER)
+              .map((m) => removeBinding(topic, m, b.role)),
+          );
+        const granted = rolesHeld(found, BUDGET_PUBLISHER).includes(PUBSUB_PUBLISHER);
+        return [...wider, ...(granted ? [] : [grant])];
+      },
+    },
+  };
+}
+
 /** Budget thresholds are the policy's tiers, so an alert arrives exactly where a tier starts. */
 export function thresholdPercents(inputs: DeployInputs): string[] {
   return inputs.budgetPolicy.tiers.map((t) => String(t.at));
@@ -337,35 +378,53 @@ function triggerFlags(spec: FunctionSpec, inputs: DeployInputs): string[] {
 }
 
 function functionStep(spec: FunctionSpec, inputs: DeployInputs): Step {
-  const { project, region, sourceDir, slackChannel } = inputs.options;
+  const { project, region, sourceDir, slackChannel, billingAccount } = inputs.options;
   const env = functionEnvironment(spec, inputs);
-  return {
+  const deploy = (settings: Record<string, string>): Command =>
+    gcloud(
+      'functions',
+      'deploy',
+      spec.name,
+      '--gen2',
+      `--project=${project}`,
+      `--region=${region}`,
+      `--runtime=${RUNTIME}`,
+      `--source=${sourceDir}`,
+      `--entry-point=${spec.target}`,
+      `--service-account=${serviceAccountEmail(spec.account, project)}`,
+      `--memory=${spec.memory}`,
+      `--timeout=${spec.timeoutSeconds}s`,
+      `--max-instances=${spec.maxInstances}`,
+      '--no-allow-unauthenticated',
+      ...triggerFlags(spec, inputs),
+      ...(spec.retry ? ['--retry'] : []),
+      envVarsFlag(settings),
+      slackChannel
+        ? `--set-secrets=${SLACK_TOKEN_VARIABLE}=${SLACK_SECRET}:latest`
+        : '--clear-secrets',
+      '--quiet',
+    );
+  const step: Step = {
     title: `Function ${spec.name} (${spec.target}): ${spec.memory}, ${spec.timeoutSeconds}s, at most ${spec.maxInstances} instance(s)`,
-    commands: [
-      gcloud(
-        'functions',
-        'deploy',
-        spec.name,
-        '--gen2',
-        `--project=${project}`,
-        `--region=${region}`,
-        `--runtime=${RUNTIME}`,
-        `--source=${sourceDir}`,
-        `--entry-point=${spec.target}`,
-        `--service-account=${serviceAccountEmail(spec.account, project)}`,
-        `--memory=${spec.memory}`,
-        `--timeout=${spec.timeoutSeconds}s`,
-        `--max-instances=${spec.maxInstances}`,
-        '--no-allow-unauthenticated',
-        ...triggerFlags(spec, inputs),
-        ...(spec.retry ? ['--retry'] : []),
-        envVarsFlag(env),
-        slackChannel
-          ? `--set-secrets=${SLACK_TOKEN_VARIABLE}=${SLACK_SECRET}:latest`
-          : '--clear-secrets',
-        '--quiet',
-      ),
-    ],
+    commands: [deploy(env)],
+  };
+  if (spec.target !== 'enforceBudget') return step;
+  // enforceBudget believes only the deployed budget, whose id exists once the budget step ran.
+  return {
+    ...step,
+    note: `${BUDGET_IDS_VARIABLE} is the id of budget ${budgetDisplayName(project)}, read with \`gcloud billing budgets list\` at deploy time`,
+    probe: {
+      argv: listBudgets(billingAccount, project),
+      choose: (found) => {
+        const ids = (found.ok ? budgetIds(found.stdout) : []).filter((id) => BUDGET_ID.test(id));
+        if (ids.length === 0) {
+          throw new UsageError(
+            `Budget ${budgetDisplayName(project)} was not found on billing account ${billingAccount}; enforceBudget acts only on its notifications`,
+          );
+        }
+        return [deploy({ ...env, [BUDGET_IDS_VARIABLE]: ids.join(',') })];
+      },
+    },
   };
 }
 
@@ -501,6 +560,9 @@ function bindOnProject(grant: ProjectGrant): Command {
   return addBinding({ kind: 'project', project: grant.project }, grant.principal, grant.role);
 }
 
+/** `PROJECT_NUMBER-compute@developer.gserviceaccount.com`, Editor on its project by default. */
+const DEFAULT_COMPUTE_ACCOUNT = /^\d+-compute@developer\.gserviceaccount\.com$/;
+
 function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
   const { project } = pipeline;
   const steps: Step[] = [];
@@ -529,6 +591,11 @@ function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
           if (!found.ok) {
             throw new UsageError(
               `Pipeline ${pipeline.name}: VM ${project}/${zone}/${instance} was not found; create it before deploying`,
+            );
+          }
+          if (DEFAULT_COMPUTE_ACCOUNT.test(email)) {
+            throw new UsageError(
+              `Pipeline ${pipeline.name}: VM ${project}/${zone}/${instance} runs as the default Compute service account ${email}, which usually holds Editor; whoever sets its metadata would run code with that. Give the VM its own account with only read on the source and write on the results bucket: gcloud iam service-accounts create ${instance}-runner --project=${project}, then with the VM stopped gcloud compute instances set-service-account ${instance} --zone=${zone} --project=${project} --service-account=${instance}-runner@${project}.iam.gserviceaccount.com --scopes=cloud-platform`,
             );
           }
           return email ? [actAs(email)] : [];
@@ -599,6 +666,7 @@ export function planDeploy(inputs: DeployInputs): Plan {
     ...migrationSteps(inputs),
     datasetGrantStep(inputs, functionEmails),
     topicStep(project),
+    topicPublisherStep(project),
     budgetStep(inputs),
     ...(options.slackChannel ? secretSteps(inputs, functionEmails) : []),
     ...functions.map((f) => functionStep(f, inputs)),
@@ -608,7 +676,7 @@ export function planDeploy(inputs: DeployInputs): Plan {
           f.trigger.kind === 'scheduled'
             ? [member(schedulerEmail)]
             : f.trigger.kind === 'http-api'
-              ? options.runInvokers
+              ? [...new Set([...options.runInvokers, ...pipelineInvokers(inputs.pipelines)])]
               : [member(eventsEmail)];
         return invokerStep(f, principals, inputs);
       })

@@ -86,13 +86,11 @@ finish() {
       : >"$WORK/_SUCCESS"
       upload "$WORK/_SUCCESS" _SUCCESS
     else
+      # The step, the exit code and the script's own reason only: this file reaches the caller,
+      # the ledger and Slack, and whatever the build printed (a token, say) stays in build.log.
       {
         printf 'run %s target %s failed while %s (exit code %s)\n' "$RUN_ID" "$TARGET" "$STEP" "$code"
         [[ -n "$ERROR" ]] && printf '%s\n' "$ERROR"
-        if [[ -f "$BUILD_LOG" ]]; then
-          printf -- '--- last lines of build.log ---\n'
-          tail -n 20 "$BUILD_LOG"
-        fi
       } >"$WORK/startup_error.txt"
       upload "$WORK/startup_error.txt" startup_error.txt
     fi

@@ -36,10 +36,14 @@ export interface BudgetDemoStep {
   readonly stopped: readonly string[];
 }
 
+/** The demo's budget: the local run trusts it (COSTGUARD_BILLING_ACCOUNT, COSTGUARD_BUDGET_IDS). */
+export const DEMO_BILLING_ACCOUNT = '01D4EE-079462-DFD6EC';
+export const DEMO_BUDGET_ID = '7d1c0f4e-3b8a-4c2d-9e6f-5a4b3c2d1e0f';
+
 export async function runBudgetDemo(options: BudgetDemoOptions): Promise<BudgetDemoStep[]> {
   const { sandbox } = options;
-  const billingAccountId = options.billingAccountId ?? '01D4EE-079462-DFD6EC';
-  const budgetId = options.budgetId ?? '7d1c0f4e-3b8a-4c2d-9e6f-5a4b3c2d1e0f';
+  const billingAccountId = options.billingAccountId ?? DEMO_BILLING_ACCOUNT;
+  const budgetId = options.budgetId ?? DEMO_BUDGET_ID;
   const amount = options.amount ?? 5000;
   putBudget(
     sandbox,
@@ -52,11 +56,17 @@ export async function runBudgetDemo(options: BudgetDemoOptions): Promise<BudgetD
         options.projectNumbers ?? [...sandbox.fleet.projects.values()].map((p) => p.number),
     }),
   );
-  // The demo is there to show VMs stopping, so it enforces unless told otherwise.
+  // The demo is there to show VMs stopping, so it enforces unless told otherwise, and it
+  // trusts the budget it created.
   const told = options.runtime.env.COSTGUARD_BUDGET_ENFORCE?.trim();
   const runtime: Runtime = {
     ...options.runtime,
-    env: { ...options.runtime.env, COSTGUARD_BUDGET_ENFORCE: told ? told : 'true' },
+    env: {
+      ...options.runtime.env,
+      COSTGUARD_BUDGET_ENFORCE: told ? told : 'true',
+      COSTGUARD_BILLING_ACCOUNT: billingAccountId,
+      COSTGUARD_BUDGET_IDS: budgetId,
+    },
   };
   const deliver =
     options.deliver ??

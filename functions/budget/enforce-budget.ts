@@ -38,6 +38,7 @@ import { nextTier, type SheddingPolicy } from './policy.js';
 import { resolveScope, type EnforcementScope } from './scope.js';
 import { followUpMessage, forecastMessage, notifyMessage, tierMessage } from './slack-report.js';
 import { stopRequestId } from './stop-request-id.js';
+import { untrustedReason, type TrustedBudgets } from './trusted-budgets.js';
 
 /**
  * The budget enforcer: for each notification, read the period's history from the ledger,
@@ -66,12 +67,14 @@ export interface BudgetEnforcerConfig {
   readonly enforce: boolean;
   readonly stopConcurrency: number;
   readonly dashboardUrl: string | undefined;
+  /** The deployed billing account and budgets: a notification from any other is not believed. */
+  readonly trusted: TrustedBudgets;
 }
 
 export interface EnforcementReport {
   readonly messageId: string;
-  readonly decision: Decision['kind'];
-  readonly outcome: NotificationOutcome | 'DUPLICATE';
+  readonly decision: Decision['kind'] | 'untrusted';
+  readonly outcome: NotificationOutcome | 'DUPLICATE' | 'UNTRUSTED';
   readonly tier: number | undefined;
   readonly outcomes: readonly VmOutcome[];
   readonly savingPerHour: number;
@@ -437,7 +440,26 @@ export function makeBudgetEnforcer(
     }
   }
 
-  return (n) => lock.run(n.budgetId, () => handle(n));
+  return async (n) => {
+    const untrusted = untrustedReason(n, config.trusted);
+    if (untrusted !== undefined) {
+      logger.error('Budget notification from an unknown source; acknowledged without action', {
+        messageId: n.messageId,
+        budgetId: n.budgetId,
+        billingAccountId: n.billingAccountId,
+        reason: untrusted,
+      });
+      return {
+        messageId: n.messageId,
+        decision: 'untrusted',
+        outcome: 'UNTRUSTED',
+        tier: undefined,
+        outcomes: [],
+        savingPerHour: 0,
+      };
+    }
+    return lock.run(n.budgetId, () => handle(n));
+  };
 }
 
 /**

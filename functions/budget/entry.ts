@@ -8,6 +8,7 @@ import type { PriceLookup } from '../core/pricing.js';
 import { makeBudgetEnforcer, makeBudgetEventLogic, type BudgetEnforcer } from './enforce-budget.js';
 import { BigQueryEnforcementLedger } from './enforcement-ledger.js';
 import { budgetSettings } from './policy.js';
+import { trustedBudgetSettings } from './trusted-budgets.js';
 
 /**
  * `enforceBudget`: a CloudEvent function on the Pub/Sub topic a Cloud Billing budget publishes
@@ -20,7 +21,11 @@ export interface BudgetEntryOverrides {
   readonly prices?: PriceLookup;
 }
 
-export const budgetEntrySettings = { ...commonSettings, ...budgetSettings };
+export const budgetEntrySettings = {
+  ...commonSettings,
+  ...budgetSettings,
+  ...trustedBudgetSettings,
+};
 
 /** The enforcer an entry point runs, built from the runtime's settings and clients. */
 async function buildBudgetEnforcer(
@@ -59,6 +64,7 @@ async function buildBudgetEnforcer(
       enforce: config.enforce,
       stopConcurrency: config.stopConcurrency,
       dashboardUrl: config.dashboardUrl,
+      trusted: { billingAccount: config.billingAccount, budgetIds: config.budgetIds },
     },
   );
 }

@@ -1,6 +1,9 @@
+import { MASK, maskSecrets } from './redact.js';
+
 /**
  * JSON-lines logger for Cloud Logging: one object per line with `severity`, `message` and
- * context keys (budgetId, messageId, runId, ...). Keys that look like secrets are redacted.
+ * context keys (budgetId, messageId, runId, ...). Keys that look like secrets are redacted, and
+ * so are token-shaped values under any key.
  */
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL';
 
@@ -34,11 +37,12 @@ function serialise(value: unknown, depth = 0): unknown {
     const e = value as Error & { code?: unknown };
     return {
       name: e.name,
-      message: e.message,
+      message: maskSecrets(e.message),
       ...(e.code !== undefined ? { code: e.code } : {}),
       ...(e.cause !== undefined && depth < 3 ? { cause: serialise(e.cause, depth + 1) } : {}),
     };
   }
+  if (typeof value === 'string') return maskSecrets(value);
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return depth > 5 ? '[…]' : value.map((v) => serialise(v, depth + 1));
@@ -46,7 +50,7 @@ function serialise(value: unknown, depth = 0): unknown {
     if (depth > 5) return '{…}';
     const out: Record<string, unknown> = {};
     for (const [key, v] of Object.entries(value)) {
-      out[key] = SECRET_KEY.test(key) ? '[redacted]' : serialise(v, depth + 1);
+      out[key] = SECRET_KEY.test(key) ? MASK : serialise(v, depth + 1);
     }
     return out;
   }
@@ -70,7 +74,7 @@ export function createLogger(
     const error = context?.error;
     // Error Reporting picks up entries whose stack_trace holds a stack.
     if (RANK[severity] >= RANK.ERROR && error instanceof Error && error.stack) {
-      entry.stack_trace = error.stack;
+      entry.stack_trace = maskSecrets(error.stack);
     }
     sink(JSON.stringify(entry));
   };

@@ -8,6 +8,7 @@ import {
   type Env,
   configError,
 } from '../core/config.js';
+import { INVOKER } from './authorize.js';
 import { PIPELINE_NAME, TARGET } from './run-id.js';
 
 /**
@@ -33,6 +34,23 @@ const targets = z
 
 const maxRunHours = z.number().positive().max(MAX_RUN_HOURS).default(24);
 
+/** Who may start, read, list and cancel the pipeline's runs. */
+const invokers = z
+  .array(
+    z
+      .string()
+      .refine((p) => !/^(group|domain):/.test(p), {
+        message:
+          "groups and domains cannot be checked against the caller's identity token; name each user: or serviceAccount:",
+      })
+      .refine((p) => /^(group|domain):/.test(p) || INVOKER.test(p), {
+        message:
+          'a principal such as user:ana@example.com or serviceAccount:ci@p.iam.gserviceaccount.com',
+      }),
+  )
+  .min(1, 'name at least one invoker')
+  .max(100);
+
 const vmPipeline = z.strictObject({
   executor: z.literal('vm'),
   project: z.string().regex(PROJECT_ID, 'a project id'),
@@ -41,6 +59,7 @@ const vmPipeline = z.strictObject({
   bucket: z.string().regex(BUCKET, 'a bucket name'),
   targets,
   maxRunHours,
+  invokers,
 });
 
 const envRule = z
@@ -70,6 +89,7 @@ const cloudRunPipeline = z.strictObject({
   job: z.string().regex(RESOURCE_NAME, 'a Cloud Run job name'),
   targets,
   maxRunHours,
+  invokers,
   /** Where the job writes its results (optional); given to it as COSTGUARD_RESULTS_PREFIX. */
   bucket: z.string().regex(BUCKET, 'a bucket name').optional(),
   /** Environment variables a request may override, each with its allowed values. */
@@ -112,7 +132,7 @@ export type Pipeline = VmPipeline | CloudRunPipeline;
 export const runsSettings = {
   pipelines: setting.json(
     'COSTGUARD_PIPELINES',
-    'a JSON object of pipelines, each {"executor": "vm", project, zone, instance, bucket, targets, maxRunHours} or {"executor": "cloud-run-job", project, region, job, targets, maxRunHours, env}',
+    'a JSON object of pipelines, each {"executor": "vm", project, zone, instance, bucket, targets, maxRunHours, invokers} or {"executor": "cloud-run-job", project, region, job, targets, maxRunHours, env, invokers}',
     pipelines,
   ),
   dryRun: setting.boolean('COSTGUARD_RUNS_DRY_RUN', false),
@@ -121,6 +141,11 @@ export const runsSettings = {
     'the URL the function is reached at, for statusUrl (unset: relative URLs)',
     /^https?:\/\/[^\s?#]+$/,
   ),
+  audiences: setting.list(
+    'COSTGUARD_RUNS_AUDIENCES',
+    'the identity token audiences triggerRun accepts, comma-separated (default: COSTGUARD_RUNS_PUBLIC_URL)',
+    { default: [] },
+  ),
 };
 
 export interface RunsConfig {
@@ -128,6 +153,8 @@ export interface RunsConfig {
   readonly dryRun: boolean;
   /** Base URL of the function without a trailing slash, or '' for relative status URLs. */
   readonly publicUrl: string;
+  /** A caller's identity token must be for one of these. */
+  readonly audiences: readonly string[];
 }
 
 export type TriggerRunConfig = ConfigOf<typeof commonSettings> & { readonly runs: RunsConfig };
@@ -145,7 +172,16 @@ export function readTriggerRunConfig(env: Env): TriggerRunConfig {
       outside.map(([name, p]) => `${name} uses ${p.project}`).join(', '),
     );
   }
-  const { pipelines: configured, dryRun, publicUrl, ...common } = raw;
+  const { pipelines: configured, dryRun, publicUrl, audiences, ...common } = raw;
+  const base = (publicUrl ?? '').replace(/\/+$/, '');
+  const accepted = audiences.length > 0 ? audiences : base ? [base] : [];
+  if (accepted.length === 0) {
+    throw configError(
+      'COSTGUARD_RUNS_AUDIENCES',
+      'the identity token audiences triggerRun accepts',
+      'neither it nor COSTGUARD_RUNS_PUBLIC_URL is set',
+    );
+  }
   const byName = new Map<string, Pipeline>(
     Object.entries(configured).map(([name, p]) => [name, Object.freeze({ ...p, name })]),
   );
@@ -154,7 +190,8 @@ export function readTriggerRunConfig(env: Env): TriggerRunConfig {
     runs: Object.freeze({
       pipelines: byName,
       dryRun,
-      publicUrl: (publicUrl ?? '').replace(/\/+$/, ''),
+      publicUrl: base,
+      audiences: accepted,
     }),
   });
 }

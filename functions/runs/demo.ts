@@ -19,8 +19,12 @@ import { isActive, type RunStatus } from './run-record.js';
 export function runDemoSettings(): Record<string, string> {
   return {
     COSTGUARD_PIPELINES: readFileSync(repositoryPath('fixtures/runs/demo-pipelines.json'), 'utf8'),
+    COSTGUARD_RUNS_AUDIENCES: DEMO_AUDIENCE,
   };
 }
+
+/** The audience of the demo caller's identity token, as it would be the function's URL. */
+const DEMO_AUDIENCE = 'http://127.0.0.1/costguard-trigger-run';
 
 export interface RunDemoOptions {
   readonly sandbox: Sandbox;
@@ -46,9 +50,9 @@ interface Reply {
 }
 
 async function call(base: string, method: string, path: string, body?: unknown): Promise<Reply> {
-  const token = Buffer.from(JSON.stringify({ email: 'demo@costguard.local' })).toString(
-    'base64url',
-  );
+  const token = Buffer.from(
+    JSON.stringify({ email: 'demo@costguard.local', aud: DEMO_AUDIENCE }),
+  ).toString('base64url');
   const response = await fetch(new URL(path.replace(/^\//, ''), base), {
     method,
     headers: {

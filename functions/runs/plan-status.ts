@@ -1,4 +1,5 @@
 import type { ExecutionSummary } from '../adapters/run-jobs.js';
+import { maskSecrets } from '../core/redact.js';
 import type { RunRecord, RunStatus } from './run-record.js';
 
 /**
@@ -16,6 +17,22 @@ export const MARKERS = {
 export const START_GRACE_MS = 5 * 60_000;
 /** Slack between a deadline and the stop that Compute's maxRunDuration makes. */
 const DEADLINE_SLACK_MS = 60_000;
+
+/**
+ * What of startup_error.txt reaches the caller, the ledger and Slack: the step and exit code
+ * line and the script's own reason, never build output (a startup script from before this rule
+ * appended the end of build.log), with anything token-shaped masked.
+ */
+export function failureDetail(errorText: string | undefined): string {
+  const lines = (errorText ?? '').split('\n');
+  const end = lines.findIndex((line) => line.startsWith('---'));
+  return maskSecrets(
+    lines
+      .slice(0, end === -1 ? 2 : Math.min(end, 2))
+      .join('\n')
+      .trim(),
+  );
+}
 
 export interface VmObservation {
   /** Undefined when the VM no longer exists. */
@@ -76,7 +93,7 @@ export function planVmStatus(run: RunRecord, vm: VmObservation, now: Date): Stat
       finishedAt,
       exitMarker: MARKERS.error,
       logsUri: buildLog,
-      detail: vm.errorText?.trim() || 'the startup script reported an error',
+      detail: failureDetail(vm.errorText) || 'the startup script reported an error',
     };
   }
   if (vm.preemptedAt) {
@@ -153,7 +170,13 @@ export function planExecutionStatus(
   }
   if (completion?.state === 'CONDITION_FAILED') {
     if (completion.reason === 'CANCELLED' || execution.cancelled > 0) {
-      return { status: 'CANCELLED', startedAt, finishedAt, logsUri, detail: completion.message };
+      return {
+        status: 'CANCELLED',
+        startedAt,
+        finishedAt,
+        logsUri,
+        detail: completion.message === undefined ? undefined : maskSecrets(completion.message),
+      };
     }
     const timedOut =
       /timeout/i.test(completion.message ?? '') ||
@@ -163,7 +186,8 @@ export function planExecutionStatus(
       startedAt,
       finishedAt,
       logsUri,
-      detail: completion.message ?? 'the execution failed',
+      detail:
+        completion.message === undefined ? 'the execution failed' : maskSecrets(completion.message),
     };
   }
   if (execution.running > 0 || execution.succeeded > 0) {

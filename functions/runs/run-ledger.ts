@@ -190,29 +190,22 @@ export class RunLedger {
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
-  /** The latest snapshot of the most recent runs (of one pipeline, or all), newest first. */
+  /** The latest snapshot of the most recent runs of the given pipelines, newest first. */
   async recent(options: {
-    pipeline: string | undefined;
+    pipelines: readonly string[];
     limit: number;
     since: Date;
   }): Promise<RunRecord[]> {
-    const params: Record<string, unknown> = {
-      since: options.since,
-      limit: options.limit,
-    };
-    const types: Record<string, string> = { since: 'TIMESTAMP', limit: 'INT64' };
-    if (options.pipeline !== undefined) {
-      params.pipeline = options.pipeline;
-      types.pipeline = 'STRING';
-    }
+    if (options.pipelines.length === 0) return [];
     const rows = await this.ledger.query<Row>(
       `SELECT * FROM \`\${dataset}.${RUNS_TABLE}\`
-       WHERE requested_at >= @since${options.pipeline !== undefined ? ' AND pipeline = @pipeline' : ''}
+       WHERE requested_at >= @since
+         AND pipeline IN (SELECT p FROM UNNEST(@pipelines) AS p)
        ${LATEST}
        ORDER BY requested_at DESC, run_id
        LIMIT @limit`,
-      params,
-      types,
+      { since: options.since, limit: options.limit, pipelines: [...options.pipelines] },
+      { since: 'TIMESTAMP', limit: 'INT64', pipelines: ['STRING'] },
     );
     return rows.map(fromRow);
   }

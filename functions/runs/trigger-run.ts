@@ -7,7 +7,7 @@ import type { HttpLogic, HttpReply } from '../core/handlers.js';
 import type { Logger } from '../core/logger.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { apiMessage } from './api-message.js';
-import { callerOf } from './caller.js';
+import { authenticate, invokablePipelines, mayInvoke, type Caller } from './authorize.js';
 import type { Pipeline, RunsConfig } from './config.js';
 import type { RunExecutor, RunUsage } from './executor.js';
 import {
@@ -416,16 +416,16 @@ export class RunService {
     }
   }
 
-  async get(runId: string): Promise<HttpReply> {
+  async get(runId: string, visible: (pipeline: string) => boolean): Promise<HttpReply> {
     const record = await this.deps.ledger.latest(runId);
-    if (!record) return reply(404, { error: 'No such run' });
+    if (!record || !visible(record.pipeline)) return reply(404, { error: 'No such run' });
     return reply(200, this.view(await this.current(record)));
   }
 
-  async list(options: { pipeline: string | undefined; limit: number }): Promise<HttpReply> {
+  async list(options: { pipelines: readonly string[]; limit: number }): Promise<HttpReply> {
     const now = this.deps.clock.now();
     const records = await this.deps.ledger.recent({
-      pipeline: options.pipeline,
+      pipelines: options.pipelines,
       limit: options.limit,
       since: new Date(now.getTime() - LIST_LOOKBACK_MS),
     });
@@ -442,9 +442,13 @@ export class RunService {
     return reply(200, { runs: runs.map((r) => this.view(r)) });
   }
 
-  async cancel(runId: string, caller: string): Promise<HttpReply> {
+  async cancel(
+    runId: string,
+    caller: string,
+    visible: (pipeline: string) => boolean,
+  ): Promise<HttpReply> {
     const record = await this.deps.ledger.latest(runId);
-    if (!record) return reply(404, { error: 'No such run' });
+    if (!record || !visible(record.pipeline)) return reply(404, { error: 'No such run' });
     const { record: current, usage } = await this.refresh(record);
     const pipeline = this.config.pipelines.get(current.pipeline);
     if (!isActive(current.status) || !pipeline) {
@@ -477,11 +481,37 @@ export class RunService {
 /** The HTTP logic of `triggerRun`: routing and the request edge, then the run service. */
 export function makeTriggerRun(deps: TriggerRunDeps, config: RunsConfig): HttpLogic {
   const service = new RunService(deps, config);
+  const forbidden = (pipeline: string, caller: Caller): HttpReply => {
+    deps.logger.warn('Caller refused: not an invoker of the pipeline', {
+      pipeline,
+      caller: caller.email,
+    });
+    return reply(403, { error: `You are not an invoker of pipeline ${pipeline}` });
+  };
   return async (request: Request): Promise<HttpReply> => {
     const headers = request.headers as Record<string, unknown>;
     if (bodyTooLarge(headers, request.rawBody)) {
       return reply(413, { error: 'The request body is too large' });
     }
+    const authentication = authenticate(request.headers, config.audiences);
+    if (!authentication.ok) {
+      deps.logger.warn('Caller refused: not authenticated', {
+        reason: authentication.reason,
+        method: request.method,
+        path: request.path,
+      });
+      return reply(
+        401,
+        { error: 'Call with an identity token issued for this function' },
+        { 'WWW-Authenticate': 'Bearer' },
+      );
+    }
+    const { caller } = authentication;
+    // A run of a pipeline the caller may not invoke is, to them, no run at all.
+    const visible = (name: string): boolean => {
+      const pipeline = config.pipelines.get(name);
+      return pipeline !== undefined && mayInvoke(pipeline, caller);
+    };
     const route = routeRequest(request.method, request.path);
     switch (route.kind) {
       case 'not-found':
@@ -492,15 +522,20 @@ export function makeTriggerRun(deps: TriggerRunDeps, config: RunsConfig): HttpLo
         if (!isJson(headers))
           return reply(415, { error: 'Send the run request as application/json' });
         const start = parseStartRequest(request.body, config.pipelines);
+        if (!mayInvoke(start.pipeline, caller)) return forbidden(start.pipeline.name, caller);
         const key = idempotencyKeyOf(headers);
-        return service.start(start, key, callerOf(request.headers));
+        return service.start(start, key, caller.email);
       }
-      case 'list':
-        return service.list(parseListQuery(request.query, config.pipelines));
+      case 'list': {
+        const { pipeline, limit } = parseListQuery(request.query, config.pipelines);
+        if (pipeline !== undefined && !visible(pipeline)) return forbidden(pipeline, caller);
+        const pipelines = pipeline ? [pipeline] : invokablePipelines(config.pipelines, caller);
+        return service.list({ pipelines, limit });
+      }
       case 'get':
-        return service.get(route.runId);
+        return service.get(route.runId, visible);
       case 'cancel':
-        return service.cancel(route.runId, callerOf(request.headers));
+        return service.cancel(route.runId, caller.email, visible);
     }
   };
 }

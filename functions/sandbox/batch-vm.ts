@@ -28,6 +28,8 @@ export interface BatchRunPlan {
   outcome: 'succeed' | 'fail' | 'preempt' | 'hang';
   /** Simulated seconds from boot until the outcome. */
   afterSeconds: number;
+  /** What a failing run leaves in startup_error.txt (default: the step and exit code). */
+  errorText?: string;
 }
 
 export interface BatchRun {
@@ -158,7 +160,7 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
           sandbox,
           bucket,
           `${path}startup_error.txt`,
-          `make -- ${run.target} failed with exit code 2\n`,
+          plan.errorText ?? `make -- ${run.target} failed with exit code 2\n`,
         );
         run.outcome = 'failed';
         sandbox.fleet.stop(vm);

@@ -18,6 +18,7 @@ import { errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { repositoryPath } from '../core/repository-path.js';
 import { vmKey } from '../core/vm.js';
+import { DEMO_BILLING_ACCOUNT, DEMO_BUDGET_ID } from '../budget/demo.js';
 import { ENTRY_POINTS, type EntryPoint } from '../entry-points.js';
 import { runDemoSettings } from '../runs/demo.js';
 import { loadFleetFixture } from './fleet.js';
@@ -45,6 +46,8 @@ function localEnv(sandbox: Sandbox): Record<string, string> {
     ...sandbox.env(),
     ...runDemoSettings(),
     COSTGUARD_BUDGET_POLICY_FILE: repositoryPath('fixtures/policies/budget-default.json'),
+    COSTGUARD_BILLING_ACCOUNT: DEMO_BILLING_ACCOUNT,
+    COSTGUARD_BUDGET_IDS: DEMO_BUDGET_ID,
     COSTGUARD_LABEL_POLICY_FILE: repositoryPath('fixtures/policies/labels.json'),
     COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines,research-sandbox',
     COSTGUARD_DATASET: 'costguard',

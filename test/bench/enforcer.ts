@@ -233,6 +233,7 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
         enforce: true,
         stopConcurrency: concurrency,
         dashboardUrl: undefined,
+        trusted: { billingAccount: ACCOUNT, budgetIds: [BUDGET_ID] },
       },
     );
     await control(sandbox, 'PUT', '/_sandbox/faults/compute.*', { delayMs: LATENCY_MS });

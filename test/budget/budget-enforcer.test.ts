@@ -72,6 +72,7 @@ describe('the budget enforcer under failures', () => {
         enforce: true,
         stopConcurrency: 4,
         dashboardUrl: 'https://lookerstudio.google.com/reporting/costguard',
+        trusted: { billingAccount: ACCOUNT, budgetIds: [BUDGET_ID] },
       },
     );
   }

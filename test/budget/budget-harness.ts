@@ -44,6 +44,8 @@ export const BASE_ENV: Readonly<Record<string, string>> = {
   COSTGUARD_SLACK_CHANNEL: 'C0FINOPS',
   SLACK_BOT_TOKEN: 'xoxb-sandbox-not-a-secret',
   COSTGUARD_BUDGET_ENFORCE: 'true',
+  COSTGUARD_BILLING_ACCOUNT: ACCOUNT,
+  COSTGUARD_BUDGET_IDS: BUDGET_ID,
 };
 
 export interface Delivery {

@@ -368,14 +368,20 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
   });
 
   it('acts on the allow-listed projects for a budget over the whole billing account', async () => {
-    const h = await start({ budget: loadFixture('budget/get-budget-whole-account.json') });
+    const h = await start({
+      budget: loadFixture('budget/get-budget-whole-account.json'),
+      env: { COSTGUARD_BUDGET_IDS: '0c4b3c5e-5d1a-4a8e-bb2f-97f1e3d5a6c7' },
+    });
     await h.notify({ costAmount: BUDGET, budgetId: '0c4b3c5e-5d1a-4a8e-bb2f-97f1e3d5a6c7' });
     expect(h.stoppedNames()).toEqual([...LOW, 'pipeline-low'].sort());
     expect(h.status('research-low')).toBe('RUNNING');
   });
 
   it('acts nowhere for a budget limited to a folder, and says so', async () => {
-    const h = await start({ budget: loadFixture('budget/get-budget-folder.json') });
+    const h = await start({
+      budget: loadFixture('budget/get-budget-folder.json'),
+      env: { COSTGUARD_BUDGET_IDS: '93a1be2c-4f7d-4c1e-8a55-3e2f1d0c9b8a' },
+    });
     await h.notify({ costAmount: BUDGET, budgetId: '93a1be2c-4f7d-4c1e-8a55-3e2f1d0c9b8a' });
     expect(h.stoppedNames()).toEqual([]);
     const blocks = JSON.stringify(h.slack()[0]?.blocks);
@@ -383,8 +389,53 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
     expect(blocks).toContain('folders/246813579024 without naming projects');
   });
 
+  it.each([
+    ['a budget costguard did not deploy', { budgetId: 'f00dfeed-0000-4000-8000-000000000000' }],
+    ['another billing account', { billingAccountId: '0A1B2C-3D4E5F-6A7B8C' }],
+  ])(
+    'believes nothing from %s: stops nothing, records nothing, and the genuine alert still acts',
+    async (_what, forged) => {
+      // Prepare
+      const h = await start();
+      // Act: a forged message far over budget, then the genuine one at 100%.
+      const forgedDelivery = await h.notify({
+        costAmount: BUDGET * 10,
+        messageId: '666',
+        ...forged,
+      });
+      // Assess
+      expect(forgedDelivery.status).toBe(204);
+      expect(h.stoppedNames()).toEqual([]);
+      expect(await h.actions()).toEqual([]);
+      expect(await h.notifications()).toEqual([]);
+      expect(h.slack()).toEqual([]);
+      const refusal = h.runtime.logger.entries.find(
+        (e) =>
+          e.message === 'Budget notification from an unknown source; acknowledged without action',
+      );
+      expect(refusal).toMatchObject({ severity: 'ERROR', messageId: '666' });
+
+      await h.notify({ costAmount: BUDGET, messageId: '1001' });
+      expect(h.stoppedNames()).toEqual(LOW);
+      expect((await h.notifications()).map((n) => [n.message_id, n.outcome])).toEqual([
+        ['1001', 'ACTED'],
+      ]);
+    },
+  );
+
+  it('refuses to start without the deployed billing account and budget ids', async () => {
+    await expect(start({ env: { COSTGUARD_BUDGET_IDS: '' } })).rejects.toThrow(
+      'Invalid configuration: COSTGUARD_BUDGET_IDS',
+    );
+    await expect(start({ env: { COSTGUARD_BILLING_ACCOUNT: 'my-account' } })).rejects.toThrow(
+      'Invalid configuration: COSTGUARD_BILLING_ACCOUNT',
+    );
+  });
+
   it('acknowledges a notification for a budget that does not exist', async () => {
-    const h = await start();
+    const h = await start({
+      env: { COSTGUARD_BUDGET_IDS: `${BUDGET_ID},f00dfeed-0000-4000-8000-000000000000` },
+    });
     expect(
       (await h.notify({ costAmount: BUDGET, budgetId: 'f00dfeed-0000-4000-8000-000000000000' }))
         .status,

@@ -7,6 +7,7 @@ import {
   ValidationError,
 } from '../../functions/core/errors.js';
 import { createMemoryLogger } from '../../functions/core/logger.js';
+import { maskSecrets } from '../../functions/core/redact.js';
 import { withRetry } from '../../functions/core/retry.js';
 import { settleAll } from '../../functions/core/concurrency.js';
 import { normaliseLabelValue } from '../../functions/core/labels.js';
@@ -95,6 +96,67 @@ describe('logger', () => {
     });
     expect(String(entry?.stack_trace)).toContain('Error: boom');
     expect(JSON.stringify(logger.entries)).not.toContain('xoxb-secret');
+  });
+});
+
+describe('token-shaped values', () => {
+  // Fake, token-shaped strings: none of them is a credential.
+  it.each([
+    [
+      'a Slack bot token',
+      'token xoxb-123456789012-1234567890123-AbCdEfGhIjKl set',
+      'token [redacted] set',
+    ],
+    ['a Slack app token', 'xapp-1-A0123456789-0123456789012-abcdef', '[redacted]'],
+    ['a Google access token', 'got ya29.a0AfH6SMBxExampleNotReal_123', 'got [redacted]'],
+    ['a Google API key', `key=AIza${'x'.repeat(35)}`, 'key=[redacted]'],
+    ['a JWT', 'id eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln end', 'id [redacted] end'],
+    ['a GitHub token', `GH=ghp_${'a'.repeat(36)}`, 'GH=[redacted]'],
+    ['an AWS access key id', 'AKIAABCDEFGHIJKLMNOP', '[redacted]'],
+    [
+      'a bearer credential',
+      'Authorization: Bearer abc.def-ghi_jkl',
+      'Authorization: Bearer [redacted]',
+    ],
+    [
+      'a password in a URL',
+      'https://ci:hunter2secret@git.example.com/x.git',
+      'https://ci:[redacted]@git.example.com/x.git',
+    ],
+    [
+      'a private key',
+      '-----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY-----\nafter',
+      '[redacted]\nafter',
+    ],
+  ])('masks %s', (_what, text, masked) => {
+    expect(maskSecrets(text)).toBe(masked);
+  });
+
+  it.each([
+    'make -- d_anchor_category exited with status 2',
+    'gs://costguard-batch-results/results/run-0a1b2c3d4e5f60718293/build.log',
+    'alice@example.com started run-0a1b2c3d4e5f60718293 on data-pipelines/us-east1-b/batch-runner',
+    'https://us-central1-ops-costguard.cloudfunctions.net/costguard-trigger-run',
+  ])('leaves %j as it is', (text) => {
+    expect(maskSecrets(text)).toBe(text);
+  });
+
+  it('are masked in log lines under any key and in error messages', () => {
+    const logger = createMemoryLogger();
+    const token = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKl';
+
+    logger.error('Build failed', {
+      detail: `exported SLACK=${token}`,
+      lines: [`echo ${token}`],
+      error: new Error(`request with ${token} refused`),
+    });
+
+    expect(JSON.stringify(logger.entries)).not.toContain(token);
+    expect(logger.entries[0]).toMatchObject({
+      detail: 'exported SLACK=[redacted]',
+      lines: ['echo [redacted]'],
+      error: { message: 'request with [redacted] refused' },
+    });
   });
 });
 

@@ -23,7 +23,12 @@ function capture() {
   const ran: string[][] = [];
   const exec: Exec = (argv) => {
     ran.push([...argv]);
-    return Promise.resolve({ code: 0, stdout: '' });
+    // Every probe finds the resource; Cloud Billing lists the deployed budget by its id.
+    const stdout =
+      argv.includes('list') && argv.includes('budgets')
+        ? 'billingAccounts/012345-6789AB-CDEF01/budgets/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n'
+        : '';
+    return Promise.resolve({ code: 0, stdout });
   };
   return {
     out,
@@ -129,6 +134,10 @@ describe('npm run deploy with wrong options', () => {
     ],
     [[...BASE_ARGS, '--budget-amount', 'ten'], /--budget-amount: expected an amount/],
     [[...BASE_ARGS, '--run-invoker', 'ana@example.com'], /--run-invoker: expected a principal/],
+    [
+      [...BASE_ARGS, '--run-invoker', 'domain:example.com'],
+      /--run-invoker: a whole domain may not invoke triggerRun/,
+    ],
     [
       [...BASE_ARGS, '--projects', 'ok-project,NOT OK'],
       /--projects: expected a comma-separated list/,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { migrationFiles } from '../../functions/adapters/bigquery.js';
 import { readConfig } from '../../functions/core/config.js';
-import { budgetSettings } from '../../functions/budget/policy.js';
+import { budgetEntrySettings } from '../../functions/budget/entry.js';
 import { commonSettings } from '../../functions/core/config.js';
 import { labelEntrySettings } from '../../functions/labels/entry.js';
 import { recorderSettings } from '../../functions/recorder/settings.js';
@@ -180,6 +180,22 @@ describe('the deploy plan', () => {
     );
   });
 
+  it('refuses a batch VM that runs as the default Compute service account, saying how to give it its own', () => {
+    const step = stepTitled(
+      planDeploy(deployInputs(FULL_ARGS)),
+      'act as the service account of VM batch-runner',
+    );
+
+    expect(() =>
+      step.probe?.choose(
+        { ok: true, stdout: '271828182845-compute@developer.gserviceaccount.com\n' },
+        {},
+      ),
+    ).toThrow(
+      /runs as the default Compute service account .*gcloud iam service-accounts create batch-runner-runner --project=ml-batch-prod.*gcloud compute instances set-service-account batch-runner --zone=us-east1-b/,
+    );
+  });
+
   it('gives each account only its BigQuery job role and the ledger dataset, through GRANT on the schema', () => {
     const plan = planDeploy(deployInputs());
 
@@ -321,6 +337,64 @@ describe('the budget', () => {
   });
 });
 
+describe('budget notifications', () => {
+  const AGENT = 'serviceAccount:billing-budget-alert@system.gserviceaccount.com';
+  const BUDGET = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+
+  it('may be published only by Cloud Billing: any other publisher found on the topic is removed', () => {
+    // Prepare: a topic someone opened to a user, a group (as admin) and everyone in a domain.
+    const step = stepTitled(planDeploy(deployInputs()), 'may publish to costguard-budget-alerts');
+    const policy = JSON.stringify({
+      bindings: [
+        { role: 'roles/pubsub.publisher', members: [AGENT, 'user:mallory@example.com'] },
+        { role: 'roles/pubsub.admin', members: ['group:everyone@example.com'] },
+        { role: 'roles/pubsub.subscriber', members: ['domain:example.com'] },
+        { role: 'roles/pubsub.editor', members: ['domain:example.com'] },
+      ],
+    });
+
+    // Act
+    const chosen = step.probe?.choose({ ok: true, stdout: policy }, {}).map(words) ?? [];
+
+    // Assess: the publishers go, the subscriber stays, the agent keeps its grant.
+    const topic = 'gcloud pubsub topics remove-iam-policy-binding costguard-budget-alerts';
+    expect(chosen).toEqual([
+      `${topic} --project=${HOST} --member=user:mallory@example.com --role=roles/pubsub.publisher --format=none --quiet`,
+      `${topic} --project=${HOST} --member=group:everyone@example.com --role=roles/pubsub.admin --format=none --quiet`,
+      `${topic} --project=${HOST} --member=domain:example.com --role=roles/pubsub.editor --format=none --quiet`,
+    ]);
+    // On a fresh topic the agent is granted publish, and nothing else is.
+    expect(step.commands.map(words)).toEqual([
+      `gcloud pubsub topics add-iam-policy-binding costguard-budget-alerts --project=${HOST} --member=${AGENT} --role=roles/pubsub.publisher --format=none --quiet`,
+    ]);
+    expect(step.probe?.choose({ ok: true, stdout: '{}' }, {}).map(words)).toEqual(
+      step.commands.map(words),
+    );
+  });
+
+  it('come only from the deployed billing account and budget, which enforceBudget is told', () => {
+    const plan = planDeploy(deployInputs());
+    const step = stepTitled(plan, 'Function costguard-enforce-budget');
+
+    const [deploy] =
+      step.probe?.choose(
+        { ok: true, stdout: `billingAccounts/${ACCOUNT}/budgets/${BUDGET}\n` },
+        {},
+      ) ?? [];
+
+    expect(step.probe?.argv.join(' ')).toContain(
+      `billing budgets list --billing-account=${ACCOUNT}`,
+    );
+    expect(envVarsOf(deploy?.argv ?? [])).toMatchObject({
+      COSTGUARD_BILLING_ACCOUNT: ACCOUNT,
+      COSTGUARD_BUDGET_IDS: BUDGET,
+    });
+    expect(() => step.probe?.choose({ ok: true, stdout: '' }, {})).toThrow(
+      `Budget costguard-${HOST} was not found on billing account ${ACCOUNT}`,
+    );
+  });
+});
+
 describe('the functions', () => {
   it.each([
     [
@@ -429,10 +503,7 @@ describe('the functions', () => {
     });
 
     // Act
-    const budget = readConfig(
-      { ...commonSettings, ...budgetSettings },
-      envOf('costguard-enforce-budget'),
-    );
+    const budget = readConfig(budgetEntrySettings, envOf('costguard-enforce-budget'));
     const labels = readConfig(labelEntrySettings, envOf('costguard-enforce-labels'));
     const recorder = readConfig(
       { ...commonSettings, ...recorderSettings },
@@ -480,7 +551,7 @@ describe('the functions', () => {
     expect(find(plan, 'secrets', 'create').length).toBe(args.length > 0 ? 1 : 0);
   });
 
-  it('may be invoked only by the scheduler, Eventarc, and the named run invokers', () => {
+  it('may be invoked only by the scheduler, Eventarc, the run invokers and each pipeline invoker', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
 
     const invokers = find(plan, 'add-invoker-policy-binding').map(
@@ -492,7 +563,18 @@ describe('the functions', () => {
       `costguard-enforce-labels serviceAccount:costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
       `costguard-enforce-labels-on-create serviceAccount:costguard-events@${HOST}.iam.gserviceaccount.com`,
       'costguard-trigger-run group:ml-platform@example.com',
+      'costguard-trigger-run user:ana@example.com',
+      'costguard-trigger-run serviceAccount:ci@ml-batch-prod.iam.gserviceaccount.com',
+      'costguard-trigger-run user:ben@example.com',
     ]);
+  });
+
+  it('give triggerRun the audiences a caller token may carry: its URL and the gcloud CLI', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+
+    expect(envVarsOf(functionDeploy(plan, 'costguard-trigger-run')).COSTGUARD_RUNS_AUDIENCES).toBe(
+      `https://${REGION}-${HOST}.cloudfunctions.net/costguard-trigger-run,32555940559.apps.googleusercontent.com`,
+    );
   });
 });
 

@@ -2,24 +2,37 @@ import { describe, expect, it } from 'vitest';
 import { planDeploy } from '../../deploy/plan-deploy.js';
 import { formatCommand, type Plan } from '../../deploy/plan.js';
 import { PlanError, runPlan, type Exec, type ExecRequest } from '../../deploy/run-plan.js';
-import { ACCOUNT, deployInputs, HOST, TOKEN } from './deploy-fixtures.js';
+import { BUDGET_ID_PLACEHOLDER } from '../../deploy/function-settings.js';
+import { ACCOUNT, deployInputs, envVarsOf, HOST, TOKEN } from './deploy-fixtures.js';
 
 interface Call {
   argv: readonly string[];
   request: ExecRequest;
 }
 
+/** The id Cloud Billing gives the budget a fresh deploy creates. */
+const CREATED_BUDGET = 'c0ffee00-0000-4000-8000-000000000001';
+
 /**
  * A stand-in for gcloud and bq: probes find nothing (a fresh project) or everything (a project
- * deployed before), and actions succeed unless `failures` says otherwise.
+ * deployed before), and actions succeed unless `failures` says otherwise. A budget created on a
+ * fresh project is found by later probes, as Cloud Billing would list it.
  */
 function fakeCloud(options: { deployed: boolean; failures?: Map<string, number> }) {
   const calls: Call[] = [];
+  let budgetCreated = false;
   const exec: Exec = (argv, request) => {
     calls.push({ argv, request });
+    const text = argv.join(' ');
+    if (!request.capture && text.includes('billing budgets create')) budgetCreated = true;
+    if (request.capture && !options.deployed && budgetCreated && text.includes('budgets list')) {
+      return Promise.resolve({
+        code: 0,
+        stdout: `billingAccounts/${ACCOUNT}/budgets/${CREATED_BUDGET}\n`,
+      });
+    }
     if (request.capture) {
       if (!options.deployed) return Promise.resolve({ code: 1, stdout: '' });
-      const text = argv.join(' ');
       const stdout = text.includes('budgets list')
         ? `billingAccounts/${ACCOUNT}/budgets/b-1\n`
         : text.includes('versions access')
@@ -78,8 +91,17 @@ describe('running a deploy plan', () => {
       ...ran.options,
     });
 
-    // Assess
-    expect(cloud.actions().map((c) => formatCommand({ argv: c.argv }))).toEqual(printed.out);
+    // Assess: enforceBudget is told the id of the budget created a few steps before.
+    expect(cloud.actions().map((c) => formatCommand({ argv: c.argv }))).toEqual(
+      printed.out.map((line) => line.replace(BUDGET_ID_PLACEHOLDER, CREATED_BUDGET)),
+    );
+    const budgetDeploy = cloud
+      .actions()
+      .find((c) => c.argv.includes('costguard-enforce-budget') && c.argv.includes('deploy'));
+    expect(envVarsOf(budgetDeploy?.argv ?? [])).toMatchObject({
+      COSTGUARD_BILLING_ACCOUNT: ACCOUNT,
+      COSTGUARD_BUDGET_IDS: CREATED_BUDGET,
+    });
     expect(ran.out.at(-1)).toContain('npm run teardown');
   });
 

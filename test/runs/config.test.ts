@@ -16,6 +16,7 @@ type Pipelines = Record<string, Record<string, unknown>>;
 
 const base = (pipelines: unknown, extra: Record<string, string> = {}) => ({
   COSTGUARD_PROJECTS: 'data-pipelines,ml-training-prod',
+  COSTGUARD_RUNS_AUDIENCES: 'http://127.0.0.1/costguard-trigger-run',
   COSTGUARD_PIPELINES: JSON.stringify(pipelines),
   ...extra,
 });
@@ -39,8 +40,18 @@ describe('triggerRun configuration', () => {
       bucket: 'costguard-batch-results',
       targets: ['d_anchor_category', 'all'],
       maxRunHours: 4,
+      invokers: [
+        'user:alice@example.com',
+        'user:bob@example.com',
+        'user:carol@example.com',
+        'serviceAccount:ci-runner@data-pipelines.iam.gserviceaccount.com',
+      ],
     });
-    expect(config.runs).toMatchObject({ dryRun: false, publicUrl: '' });
+    expect(config.runs).toMatchObject({
+      dryRun: false,
+      publicUrl: '',
+      audiences: ['http://127.0.0.1/costguard-trigger-run'],
+    });
     expect(Object.isFrozen(config.runs.pipelines.get('reports'))).toBe(true);
     expect(config.projects).toEqual(['data-pipelines', 'ml-training-prod']);
   });
@@ -59,6 +70,21 @@ describe('triggerRun configuration', () => {
       'https://us-east1-data-pipelines.cloudfunctions.net/triggerRun',
     );
     expect(config.runs.dryRun).toBe(true);
+    // The function's own URL is the audience a caller's token is issued for.
+    expect(config.runs.audiences).toEqual([
+      'https://us-east1-data-pipelines.cloudfunctions.net/triggerRun',
+    ]);
+  });
+
+  it('stops at start when no audience can be checked', () => {
+    expect(() =>
+      readTriggerRunConfig({
+        COSTGUARD_PROJECTS: 'data-pipelines',
+        COSTGUARD_PIPELINES: JSON.stringify(loadFixture('runs/pipelines.json')),
+      }),
+    ).toThrow(
+      'Invalid configuration: COSTGUARD_RUNS_AUDIENCES: expected the identity token audiences triggerRun accepts; neither it nor COSTGUARD_RUNS_PUBLIC_URL is set',
+    );
   });
 
   const vm = {
@@ -68,6 +94,7 @@ describe('triggerRun configuration', () => {
     instance: 'batch-runner',
     bucket: 'costguard-batch-results',
     targets: ['all'],
+    invokers: ['user:alice@example.com'],
   };
 
   it.each<[string, Pipelines | string, RegExp]>([
@@ -97,6 +124,22 @@ describe('triggerRun configuration', () => {
     ['a pipeline name with capitals', { Nightly: vm }, /COSTGUARD_PIPELINES: .*a pipeline name/],
     ['a zone that is a region', { p: { ...vm, zone: 'us-east1' } }, /p\.zone: a zone/],
     ['a run longer than 7 days', { p: { ...vm, maxRunHours: 169 } }, /p\.maxRunHours/],
+    ['no invokers', { p: { ...vm, invokers: [] } }, /p\.invokers: name at least one invoker/],
+    [
+      'a group as invoker',
+      { p: { ...vm, invokers: ['group:data@example.com'] } },
+      /p\.invokers\.0: groups and domains cannot be checked/,
+    ],
+    [
+      'a domain as invoker',
+      { p: { ...vm, invokers: ['domain:example.com'] } },
+      /p\.invokers\.0: groups and domains cannot be checked/,
+    ],
+    [
+      'an invoker that is not a principal',
+      { p: { ...vm, invokers: ['alice@example.com'] } },
+      /p\.invokers\.0: a principal such as user:/,
+    ],
     [
       'an environment override costguard owns',
       {
@@ -106,6 +149,7 @@ describe('triggerRun configuration', () => {
           region: 'us-central1',
           job: 'j',
           targets: ['t'],
+          invokers: ['user:alice@example.com'],
           env: { COSTGUARD_TARGET: { values: ['x'] } },
         },
       },
@@ -120,6 +164,7 @@ describe('triggerRun configuration', () => {
           region: 'us-central1',
           job: 'j',
           targets: ['t'],
+          invokers: ['user:alice@example.com'],
           env: { WORKERS: { pattern: '[0-9]+' } },
         },
       },
@@ -134,6 +179,7 @@ describe('triggerRun configuration', () => {
           region: 'us-central1',
           job: 'j',
           targets: ['t'],
+          invokers: ['user:alice@example.com'],
           env: { WORKERS: {} },
         },
       },

@@ -38,6 +38,7 @@ echo "shutdown $*" >>"$FAKE_LOG"
   make: `#!/usr/bin/env bash
 echo "make $*" >>"$FAKE_LOG"
 echo "building \${@: -1} for $COSTGUARD_RUN_ID"
+[[ -n "\${FAKE_MAKE_PRINTS:-}" ]] && echo "$FAKE_MAKE_PRINTS"
 if [[ "\${FAKE_MAKE_EXIT:-0}" != 0 ]]; then
   echo "make: *** [Makefile:3: \${@: -1}] Error \${FAKE_MAKE_EXIT}" >&2
   exit "\${FAKE_MAKE_EXIT}"
@@ -167,17 +168,20 @@ describe('deploy/vm/startup.sh', () => {
     expect(metadataRequests.every((r) => r.flavor === 'Google')).toBe(true);
   });
 
-  it('leaves startup_error.txt and the build log when make fails, and still shuts down', async () => {
-    const outcome = await run({ FAKE_MAKE_EXIT: '2' });
+  it('leaves the failed step and exit code in startup_error.txt, the build output only in build.log, and still shuts down', async () => {
+    const token = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx';
+    const outcome = await run({ FAKE_MAKE_EXIT: '2', FAKE_MAKE_PRINTS: `SLACK_TOKEN=${token}` });
 
     expect(outcome.code).not.toBe(0);
-    const error = outcome.objects('startup_error.txt') ?? '';
-    expect(error).toContain(
-      `run ${RUN_ID} target d_anchor_category failed while running make -- d_anchor_category`,
+    expect(outcome.objects('startup_error.txt')).toBe(
+      [
+        `run ${RUN_ID} target d_anchor_category failed while running make -- d_anchor_category (exit code 1)`,
+        'make -- d_anchor_category exited with status 2',
+        '',
+      ].join('\n'),
     );
-    expect(error).toContain('make -- d_anchor_category exited with status 2');
-    expect(error).toContain('make: *** [Makefile:3: d_anchor_category] Error 2');
     expect(outcome.objects('build.log')).toContain('Error 2');
+    expect(outcome.objects('build.log')).toContain(token);
     expect(outcome.objects('_SUCCESS')).toBeUndefined();
     expect(outcome.log.at(-1)).toBe('shutdown -h now');
   });

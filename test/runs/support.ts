@@ -11,9 +11,13 @@ export async function startRunsSandbox(): Promise<Sandbox> {
   return startTestSandbox('fleets/runs.json');
 }
 
+/** The audience the test triggerRun accepts in a caller's identity token. */
+export const RUNS_AUDIENCE = 'http://127.0.0.1/costguard-trigger-run';
+
 export function runsEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     COSTGUARD_PROJECTS: 'data-pipelines,ml-training-prod',
+    COSTGUARD_RUNS_AUDIENCES: RUNS_AUDIENCE,
     COSTGUARD_DATASET: 'costguard',
     COSTGUARD_SLACK_CHANNEL: 'C0RUNS',
     SLACK_BOT_TOKEN: 'xoxb-test-token',
@@ -47,11 +51,17 @@ export function fakePrices(
   };
 }
 
-/** An ID token as Cloud Run forwards it: the payload intact, the signature removed. */
+/**
+ * An ID token as Cloud Run forwards it: the payload intact, the signature removed; issued for
+ * the test triggerRun unless the claims name another audience.
+ */
 export function forwardedToken(claims: Record<string, unknown>): string {
   const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `Bearer ${part({ alg: 'RS256', kid: 'k1', typ: 'JWT' })}.${part(claims)}.SIGNATURE_REMOVED_BY_GOOGLE`;
+  return `Bearer ${part({ alg: 'RS256', kid: 'k1', typ: 'JWT' })}.${part({ aud: RUNS_AUDIENCE, ...claims })}.SIGNATURE_REMOVED_BY_GOOGLE`;
 }
+
+/** The caller a test request has unless it sends its own token: an invoker of most pipelines. */
+export const DEFAULT_CALLER = 'alice@example.com';
 
 export interface RunsApi {
   readonly url: string;
@@ -92,6 +102,8 @@ export async function serveTriggerRun(
     prices,
     async call(method, path, options = {}) {
       const headers: Record<string, string> = { ...options.headers };
+      const signed = Object.keys(headers).some((h) => /^(x-serverless-)?authorization$/i.test(h));
+      if (!signed) headers.authorization = forwardedToken({ email: DEFAULT_CALLER });
       let body: string | undefined = options.raw;
       if (options.body !== undefined) {
         body = JSON.stringify(options.body);

@@ -236,6 +236,39 @@ describe('triggerRun on the batch VM', () => {
     });
   });
 
+  it('lets no token printed by a build reach the caller, the ledger or Slack', async () => {
+    // Prepare: a startup script from before the rule, which appended the end of build.log.
+    const token = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx';
+    planBatchRun(sandbox, VM, {
+      outcome: 'fail',
+      afterSeconds: 60,
+      errorText: [
+        'run failed while running make -- d_anchor_category (exit code 2)',
+        'make -- d_anchor_category exited with status 2',
+        '--- last lines of build.log ---',
+        `export SLACK_TOKEN=${token}`,
+        'curl -H "Authorization: Bearer ya29.a0AfH6SMBxExampleNotReal"',
+        '',
+      ].join('\n'),
+    });
+    const runId = (await start()).body.runId as string;
+    sandbox.clock.advance(5 * MINUTE);
+
+    // Act
+    const reply = await status(runId);
+
+    // Assess
+    expect(reply.body).toMatchObject({
+      status: 'FAILED',
+      detail:
+        'run failed while running make -- d_anchor_category (exit code 2)\nmake -- d_anchor_category exited with status 2',
+    });
+    const seen = JSON.stringify([reply.body, await runRows(api, runId), slackState(sandbox)]);
+    expect(seen).not.toContain(token);
+    expect(seen).not.toContain('ya29.');
+    expect(seen).toContain('exit code 2');
+  });
+
   it('stops a run past its deadline itself when the VM refused maxRunDuration', async () => {
     sandbox.faults.set('compute.instances.setScheduling', {
       fail: { count: 1, status: 400, message: 'maxRunDuration is not supported' },
@@ -569,18 +602,16 @@ describe('triggerRun on the batch VM', () => {
     expect((await runRows(api)).map((r) => r.event)).toEqual(['requested', 'start-failed']);
   });
 
-  it('records who asked from the forwarded identity token, and anonymous without one', async () => {
+  it('records who asked from the forwarded identity token', async () => {
     planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 60 });
     const withToken = await start(START, {
       authorization: 'Bearer ignored-access-token',
       'x-serverless-authorization': forwardedToken({
-        email: 'scheduler@data-pipelines.iam.gserviceaccount.com',
+        email: 'ci-runner@data-pipelines.iam.gserviceaccount.com',
       }),
     });
-    sandbox.clock.advance(5 * MINUTE);
-    const without = await start({ ...START, target: 'all' }, {});
 
-    expect(withToken.body.caller).toBe('scheduler@data-pipelines.iam.gserviceaccount.com');
-    expect(without.body.caller).toBe('anonymous');
+    expect(withToken.status).toBe(202);
+    expect(withToken.body.caller).toBe('ci-runner@data-pipelines.iam.gserviceaccount.com');
   });
 });
