@@ -20,6 +20,10 @@ const rate = z.object({
 const priceBookSchema = z.object({
   capturedAt: z.string().datetime(),
   currency: z.string().regex(/^[A-Z]{3}$/),
+  /** Where the prices come from, when not from the catalog directly. */
+  source: z
+    .object({ name: z.string(), url: z.string(), licence: z.string(), file: z.string() })
+    .optional(),
   rates: z.array(rate).min(1),
 });
 

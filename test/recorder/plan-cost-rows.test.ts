@@ -55,7 +55,7 @@ function vm(id: string, overrides: Partial<Vm> = {}): Vm {
 function quote(source: PriceSource, hourly: number, onDemand: number): PriceQuote {
   return {
     rate: { hourly, spot: hourly, onDemand, currency: 'USD', source },
-    shape: { vcpus: 8, memoryGib: 32, gpus: [] },
+    shape: { vcpus: 8, memoryGib: 32, gpus: [], localSsdGib: 0 },
   };
 }
 
