@@ -139,7 +139,7 @@ export function solveComponents(
   return new Map(items.map((item, j) => [item, (x[j] as number) * (scale[j] as number)]));
 }
 
-const significant = (n: number): number => Number(n.toPrecision(10));
+const significant = (n: number): number => Number(n.toPrecision(9));
 
 /** The price book of component prices per region that reproduces the published rows. */
 export function derivePriceBook(rows: readonly PublishedPrice[]): PriceBookFile {
@@ -156,16 +156,19 @@ export function derivePriceBook(rows: readonly PublishedPrice[]): PriceBookFile 
     };
     const onDemand = solved('onDemand');
     const spot = solved('spot');
-    for (const [item, price] of [...onDemand].sort(([x], [y]) => x.localeCompare(y))) {
-      if (price <= 0) {
-        throw new PermanentError(`${item} in ${region} solved to a price of ${price}`);
+    const items = [...new Set([...onDemand.keys(), ...spot.keys()])].sort();
+    for (const item of items) {
+      const prices = { onDemand: onDemand.get(item), spot: spot.get(item) };
+      for (const [model, price] of Object.entries(prices)) {
+        if (price !== undefined && price <= 0) {
+          throw new PermanentError(`${item} ${model} in ${region} solved to a price of ${price}`);
+        }
       }
-      const spotPrice = spot.get(item);
       rates.push({
         regions: [region],
         item,
-        onDemand: significant(price),
-        ...(spotPrice !== undefined && spotPrice > 0 ? { spot: significant(spotPrice) } : {}),
+        ...(prices.onDemand !== undefined ? { onDemand: significant(prices.onDemand) } : {}),
+        ...(prices.spot !== undefined ? { spot: significant(prices.spot) } : {}),
       });
     }
   }

@@ -137,15 +137,15 @@ export function priceMachine(
 ): HourlyRate | undefined {
   const onDemand = total(table, machine.region, components, 'onDemand');
   const spot = total(table, machine.region, components, 'spot');
-  if (!onDemand) return undefined;
-  if (spot && spot.currency !== onDemand.currency) return undefined;
-  const spotLike = isSpotLike(machine.provisioningModel);
-  if (spotLike && !spot) return undefined;
+  if (spot && onDemand && spot.currency !== onDemand.currency) return undefined;
+  // A Spot VM needs the Spot price, anything else the on-demand one; some regions list only one.
+  const own = isSpotLike(machine.provisioningModel) ? spot : onDemand;
+  if (!own) return undefined;
   return {
-    hourly: spotLike ? (spot?.amount ?? 0) : onDemand.amount,
+    hourly: own.amount,
     spot: spot?.amount,
-    onDemand: onDemand.amount,
-    currency: onDemand.currency,
+    onDemand: onDemand?.amount,
+    currency: own.currency,
     source,
   };
 }

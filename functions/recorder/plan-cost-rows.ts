@@ -112,7 +112,8 @@ export function planCostRows(
       spotRate: priced ? quote.rate.spot : undefined,
       onDemandRate: priced ? quote.rate.onDemand : undefined,
       cost: known ? hours * quote.rate.hourly : undefined,
-      onDemandCost: priced ? hours * quote.rate.onDemand : undefined,
+      onDemandCost:
+        priced && quote.rate.onDemand !== undefined ? hours * quote.rate.onDemand : undefined,
       currency: quote?.rate.currency ?? fallbackCurrency,
       priceSource: known ? quote.rate.source : 'unknown',
     };

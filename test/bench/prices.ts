@@ -76,7 +76,9 @@ async function measure(engine: PricingEngine, rows: readonly PublishedPrice[]): 
     const machine = { region: row.region, machineType: row.machineType, gpus: [] };
     const standard = await engine.quote({ ...machine, provisioningModel: 'STANDARD' });
     const spot = await engine.quote({ ...machine, provisioningModel: 'SPOT' });
-    sources[standard.rate.source] = (sources[standard.rate.source] ?? 0) + 1;
+    // Rows without an on-demand price (the table has none) count by their Spot quote.
+    const source = row.onDemand === undefined ? spot.rate.source : standard.rate.source;
+    sources[source] = (sources[source] ?? 0) + 1;
     let rowPriced = true;
     for (const [model, expected, got] of [
       [
