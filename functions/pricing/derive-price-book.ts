@@ -62,8 +62,8 @@ export function rowTerms(row: PublishedPrice, model: PriceModel): Map<string, nu
   const terms = new Map<string, number>();
   for (const c of parts.components) {
     if (c.quantity === 0) continue;
-    const item =
-      c.fallback !== undefined && !OWN_LOCAL_SSD.has(seriesOfRow(row)) ? c.fallback : c.item;
+    const generic = c.item.endsWith('/local-ssd') && !OWN_LOCAL_SSD.has(seriesOfRow(row));
+    const item = generic && c.fallback !== undefined ? c.fallback : c.item;
     terms.set(item, (terms.get(item) ?? 0) + c.quantity);
   }
   return terms;

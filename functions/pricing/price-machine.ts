@@ -28,7 +28,7 @@ export interface PricedShape {
 export interface Component {
   readonly item: string;
   readonly quantity: number;
-  /** Priced instead when the table has no `item` (the generic local SSD SKU). */
+  /** Priced instead when the table has no `item` (generic local SSD; predefined for custom). */
   readonly fallback?: string;
 }
 
@@ -76,11 +76,23 @@ export function componentsOf(
       shape.memoryMb,
       name.custom.extended,
     );
+    // Where prices lack the custom SKUs (the price book has them for N1 only), the series'
+    // predefined core and RAM price the shape.
     const components = [
-      { item: `${series}/custom-core`, quantity: shape.vcpus },
-      { item: `${series}/custom-ram`, quantity: standardMb / MB_PER_GIB },
+      { item: `${series}/custom-core`, quantity: shape.vcpus, fallback: `${series}/core` },
+      {
+        item: `${series}/custom-ram`,
+        quantity: standardMb / MB_PER_GIB,
+        fallback: `${series}/ram`,
+      },
       ...(extendedMb > 0
-        ? [{ item: `${series}/custom-extended-ram`, quantity: extendedMb / MB_PER_GIB }]
+        ? [
+            {
+              item: `${series}/custom-extended-ram`,
+              quantity: extendedMb / MB_PER_GIB,
+              fallback: `${series}/ram`,
+            },
+          ]
         : []),
       ...gpuComponents,
     ];
