@@ -1,7 +1,14 @@
 import type { MachineTypesClient, protos } from '@google-cloud/compute';
 import type { Logger } from '../core/logger.js';
 import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
-import { customShapeOf, type MachineShape, type MachineShapes } from '../pricing/machine-shape.js';
+import {
+  bundledGpus,
+  bundledLocalSsdGib,
+  customShapeOf,
+  parseMachineTypeName,
+  type MachineShape,
+  type MachineShapes,
+} from '../pricing/machine-shape.js';
 
 /**
  * Machine shapes from the Compute machineTypes API, cached for the life of the instance
@@ -14,15 +21,24 @@ type IMachineType = protos.google.cloud.compute.v1.IMachineType;
 const MACHINE_TYPE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 export function toMachineShape(machineType: IMachineType): MachineShape {
+  const name = machineType.name ?? '';
+  const series = parseMachineTypeName(name)?.series ?? '';
   return {
-    name: machineType.name ?? '',
+    name,
     vcpus: Number(machineType.guestCpus ?? 0),
     memoryMb: Number(machineType.memoryMb ?? 0),
     sharedCpu: machineType.isSharedCpu === true,
-    gpus: (machineType.accelerators ?? []).map((a) => ({
-      type: a.guestAcceleratorType ?? '',
-      count: Number(a.guestAcceleratorCount ?? 0),
-    })),
+    gpus: bundledGpus(
+      name,
+      (machineType.accelerators ?? []).map((a) => ({
+        type: a.guestAcceleratorType ?? '',
+        count: Number(a.guestAcceleratorCount ?? 0),
+      })),
+    ),
+    localSsdGib: bundledLocalSsdGib(
+      series,
+      Number(machineType.bundledLocalSsds?.partitionCount ?? 0),
+    ),
   };
 }
 

@@ -20,8 +20,8 @@ export interface HourlyRate {
   readonly hourly: number;
   /** Spot price per hour of the same shape, where the catalog has one. */
   readonly spot: number | undefined;
-  /** On-demand price per hour of the same shape. */
-  readonly onDemand: number;
+  /** On-demand price per hour of the same shape, where the prices have one. */
+  readonly onDemand: number | undefined;
   readonly currency: string;
   readonly source: PriceSource;
 }

@@ -9,6 +9,8 @@ import type { Logger } from '../core/logger.js';
 import { pricedMachineKey, type HourlyRate, type PriceLookup } from '../core/pricing.js';
 import { vmKey, type Vm } from '../core/vm.js';
 import { listVmsIn } from '../budget/list-vms.js';
+import { TABLES } from '../recorder/spot-cost-ledger.js';
+import { planInventorySnapshots } from '../recorder/vm-attributes.js';
 import type { InstanceInsertEntry } from './audit-event.js';
 import { acted, type CheckOutcome, type CheckRun } from './check-outcome.js';
 import { COMPLIANCE_TABLE, complianceRows } from './compliance-rows.js';
@@ -330,6 +332,12 @@ export function makeLabelEnforcer(
       if (entry.instanceId !== undefined && vm.id !== entry.instanceId) {
         return skip(`the name now belongs to another instance (${vm.id})`);
       }
+      // The VM's shape as created, so that its uptime is priced even if it is deleted before the
+      // next hourly cost run sees it (a short-lived Spot VM); keyed, so a retry adds nothing.
+      await deps.ledger.insert(
+        TABLES.inventory,
+        planInventorySnapshots([vm], new Map(), deps.clock.now()),
+      );
       if (!inScope(vm)) return skip(`${vm.provisioningModel} VMs are outside the policy scope`);
       const run: CheckRun = {
         id: `create-${entry.operationId}`,

@@ -12,6 +12,8 @@ export interface MachineShape {
   readonly memoryMb: number;
   readonly sharedCpu: boolean;
   readonly gpus: readonly AttachedGpu[];
+  /** GiB of local SSD the machine type bundles (C3 and C4 `-lssd`, Z3, A2 ultra, A3), else 0. */
+  readonly localSsdGib: number;
 }
 
 /**
@@ -52,7 +54,14 @@ export function parseMachineTypeName(name: string): MachineTypeName | undefined 
 export function customShapeOf(name: string): MachineShape | undefined {
   const custom = parseMachineTypeName(name)?.custom;
   if (!custom) return undefined;
-  return { name, vcpus: custom.vcpus, memoryMb: custom.memoryMb, sharedCpu: false, gpus: [] };
+  return {
+    name,
+    vcpus: custom.vcpus,
+    memoryMb: custom.memoryMb,
+    sharedCpu: false,
+    gpus: [],
+    localSsdGib: 0,
+  };
 }
 
 // Shared-core E2 types bill a fraction of a vCPU (cloud.google.com/compute/vm-instance-pricing).
@@ -86,4 +95,28 @@ export function customMemorySplit(
   if (!extended || perVcpu === undefined) return { standardMb: memoryMb, extendedMb: 0 };
   const standardMb = Math.min(memoryMb, vcpus * perVcpu);
   return { standardMb, extendedMb: memoryMb - standardMb };
+}
+
+// A bundled local SSD partition is 375 GiB, except Z3's Titanium SSD partitions of 3,000 GiB
+// (cloud.google.com/compute/docs/disks/local-ssd#lssd_disks_fixed).
+const LOCAL_SSD_PARTITION_GIB: Readonly<Record<string, number>> = { z3: 3000 };
+const DEFAULT_PARTITION_GIB = 375;
+
+/** GiB of local SSD in `partitions` bundled partitions of a machine type of `series`. */
+export function bundledLocalSsdGib(series: string, partitions: number): number {
+  return partitions * (LOCAL_SSD_PARTITION_GIB[series] ?? DEFAULT_PARTITION_GIB);
+}
+
+// G4 types below 48 vCPUs get a fraction of one RTX PRO 6000, which machineTypes cannot report
+// (guestAcceleratorCount is an integer) but the catalog bills per GPU-hour.
+const GPU_SHARE: Readonly<Record<string, number>> = {
+  'g4-standard-6': 0.125,
+  'g4-standard-12': 0.25,
+  'g4-standard-24': 0.5,
+};
+
+/** The GPUs a machine type bundles, with fractional shares where the type has one. */
+export function bundledGpus(name: string, gpus: readonly AttachedGpu[]): readonly AttachedGpu[] {
+  const share = GPU_SHARE[name];
+  return share === undefined ? gpus : gpus.map((g) => ({ type: g.type, count: share }));
 }

@@ -10,16 +10,22 @@ import { PriceTable } from './price-table.js';
  * shipped with the functions so that a VM can still be priced when the Cloud Billing Catalog is
  * unreachable. Rows priced from it say so (`price_source = 'price-book'`).
  */
-const rate = z.object({
-  regions: z.array(z.string().min(1)).min(1),
-  item: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/),
-  onDemand: z.number().nonnegative(),
-  spot: z.number().nonnegative().optional(),
-});
+const rate = z
+  .object({
+    regions: z.array(z.string().min(1)).min(1),
+    item: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/),
+    onDemand: z.number().nonnegative().optional(),
+    spot: z.number().nonnegative().optional(),
+  })
+  .refine((r) => r.onDemand !== undefined || r.spot !== undefined, 'a rate needs a price');
 
 const priceBookSchema = z.object({
   capturedAt: z.string().datetime(),
   currency: z.string().regex(/^[A-Z]{3}$/),
+  /** Where the prices come from, when not from the catalog directly. */
+  source: z
+    .object({ name: z.string(), url: z.string(), licence: z.string(), file: z.string() })
+    .optional(),
   rates: z.array(rate).min(1),
 });
 
@@ -28,6 +34,8 @@ export type PriceBookFile = z.infer<typeof priceBookSchema>;
 export interface PriceBook {
   readonly capturedAt: string;
   readonly currency: string;
+  /** Where the prices were taken from, when the book records it. */
+  readonly source?: PriceBookFile['source'];
   readonly table: PriceTable;
 }
 
@@ -39,7 +47,7 @@ export function priceBookFrom(file: unknown): PriceBook {
       `The price book is invalid at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`,
     );
   }
-  const { capturedAt, currency, rates } = parsed.data;
+  const { capturedAt, currency, source, rates } = parsed.data;
   const table = new PriceTable();
   for (const r of rates) {
     for (const region of r.regions) {
@@ -50,11 +58,11 @@ export function priceBookFrom(file: unknown): PriceBook {
         skuId: undefined,
         effectiveTime: capturedAt,
       };
-      table.add({ ...common, model: 'onDemand', price: r.onDemand });
+      if (r.onDemand !== undefined) table.add({ ...common, model: 'onDemand', price: r.onDemand });
       if (r.spot !== undefined) table.add({ ...common, model: 'spot', price: r.spot });
     }
   }
-  return { capturedAt, currency, table };
+  return { capturedAt, currency, ...(source ? { source } : {}), table };
 }
 
 /** A price book file; by default the bundled one, `fixtures/pricing/price-book.json`. */
@@ -95,7 +103,6 @@ export function priceBookFileFrom(skus: readonly CatalogSku[], capturedAt: Date)
   }
   const grouped = new Map<string, PriceBookFile['rates'][number]>();
   for (const r of byRegionItem.values()) {
-    if (r.onDemand === undefined) continue;
     const key = `${r.item}|${r.onDemand}|${r.spot ?? ''}`;
     const rate = grouped.get(key);
     if (rate) rate.regions.push(r.region);
@@ -103,7 +110,7 @@ export function priceBookFileFrom(skus: readonly CatalogSku[], capturedAt: Date)
       grouped.set(key, {
         regions: [r.region],
         item: r.item,
-        onDemand: r.onDemand,
+        ...(r.onDemand !== undefined ? { onDemand: r.onDemand } : {}),
         ...(r.spot !== undefined ? { spot: r.spot } : {}),
       });
     }

@@ -97,6 +97,13 @@ export function createPriceLookup(options: PriceLookupOptions): PricingEngine {
         skipped: built.skipped,
         duplicates: built.duplicates,
       });
+      // Once per refresh, so a new machine family shows up here rather than as unknown rows.
+      if (built.unrecognised.length > 0) {
+        logger.warn('Compute Engine SKUs the pricing engine cannot classify', {
+          count: built.unrecognised.length,
+          descriptions: built.unrecognised,
+        });
+      }
     } catch (error) {
       nextAttemptAt = startedAt + retryAfterMs;
       lastCatalogError = errorMessage(error);

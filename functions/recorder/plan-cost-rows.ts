@@ -10,7 +10,7 @@ import {
   instanceKey,
   sortedLabels,
   type AttributesSource,
-  type InventorySnapshot,
+  type InventoryHistory,
   type VmAttributes,
 } from './vm-attributes.js';
 
@@ -71,7 +71,7 @@ function pricedMachineOf(attributes: VmAttributes): PricedMachine | undefined {
 export function resolveAttributes(
   samples: readonly UptimeSample[],
   live: readonly Vm[],
-  inventory: ReadonlyMap<string, InventorySnapshot>,
+  inventory: InventoryHistory,
 ): VmAttributes[] {
   const byId = new Map(live.map((vm) => [instanceKey(vm.project, vm.id), vm]));
   return samples.map((sample) => attributesOf(sample, byId, inventory));
@@ -87,7 +87,62 @@ export function machinesToQuote(attributes: readonly VmAttributes[]): PricedMach
   return [...machines.values()];
 }
 
+/**
+ * One row per VM and hour. Each uptime series is priced with the shape it ran with; where one
+ * hour of one VM has several series (Monitoring starts a new one when the machine type changes),
+ * their uptime and costs are summed into the hour's row, which takes the attributes and rates of
+ * the longest-running one.
+ */
 export function planCostRows(
+  samples: readonly UptimeSample[],
+  attributes: readonly VmAttributes[],
+  quotes: ReadonlyMap<string, PriceQuote>,
+  fallbackCurrency: string,
+): CostRow[] {
+  const byKey = new Map<string, CostRow[]>();
+  for (const segment of planSegments(samples, attributes, quotes, fallbackCurrency)) {
+    const list = byKey.get(segment.rowKey);
+    if (list) list.push(segment);
+    else byKey.set(segment.rowKey, [segment]);
+  }
+  return [...byKey.values()].map(sumSegments);
+}
+
+const HOUR_SECONDS = 3600;
+
+function sumOf(values: ReadonlyArray<number | undefined>): number | undefined {
+  let total = 0;
+  for (const v of values) {
+    if (v === undefined) return undefined;
+    total += v;
+  }
+  return total;
+}
+
+function sumSegments(segments: readonly CostRow[]): CostRow {
+  if (segments.length === 1) return segments[0] as CostRow;
+  const longest = [...segments].sort((a, b) => b.uptimeSeconds - a.uptimeSeconds)[0] as CostRow;
+  const uptime = segments.reduce((n, s) => n + s.uptimeSeconds, 0);
+  // Overlapping series cannot add up to more than the hour: scale back to it.
+  const scale = uptime > HOUR_SECONDS ? HOUR_SECONDS / uptime : 1;
+  const scaled = (v: number | undefined): number | undefined => (v === undefined ? v : v * scale);
+  const worst = segments.reduce((a, s) =>
+    SOURCE_RANK[s.priceSource] < SOURCE_RANK[a.priceSource] ? s : a,
+  );
+  const currencies = new Set(segments.map((s) => s.currency));
+  const cost = currencies.size === 1 ? sumOf(segments.map((s) => s.cost)) : undefined;
+  return {
+    ...longest,
+    uptimeSeconds: Math.min(uptime, HOUR_SECONDS),
+    cost: scaled(cost),
+    onDemandCost: scaled(
+      currencies.size === 1 ? sumOf(segments.map((s) => s.onDemandCost)) : undefined,
+    ),
+    priceSource: cost === undefined ? 'unknown' : worst.priceSource,
+  };
+}
+
+function planSegments(
   samples: readonly UptimeSample[],
   attributes: readonly VmAttributes[],
   quotes: ReadonlyMap<string, PriceQuote>,
@@ -112,7 +167,8 @@ export function planCostRows(
       spotRate: priced ? quote.rate.spot : undefined,
       onDemandRate: priced ? quote.rate.onDemand : undefined,
       cost: known ? hours * quote.rate.hourly : undefined,
-      onDemandCost: priced ? hours * quote.rate.onDemand : undefined,
+      onDemandCost:
+        priced && quote.rate.onDemand !== undefined ? hours * quote.rate.onDemand : undefined,
       currency: quote?.rate.currency ?? fallbackCurrency,
       priceSource: known ? quote.rate.source : 'unknown',
     };

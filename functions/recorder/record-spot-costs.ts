@@ -27,7 +27,7 @@ import {
 import { planWindow } from './plan-window.js';
 import type { SpotAlertRules } from './settings.js';
 import { TABLES, type SpotCostLedger } from './spot-cost-ledger.js';
-import { planInventorySnapshots, type AttributesSource } from './vm-attributes.js';
+import { latestSnapshots, planInventorySnapshots, type AttributesSource } from './vm-attributes.js';
 
 /**
  * recordSpotCosts, carried out: read uptime (one paged listTimeSeries per project) and the
@@ -301,7 +301,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
           deps.uptime.hourly(project, window.start, window.end),
           deps.fleet.listing(project),
           deps.ledger.recordedRows([project], window.start, window.end),
-          deps.ledger.latestInventory([project], recordedAt),
+          deps.ledger.inventoryHistory([project], recordedAt),
         ]);
         const read = performance.now();
         const vms = listing.vms;
@@ -325,7 +325,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         const rows = planCostRows(samples, attributes, quotes, config.currency);
         const written = rowsToWrite(rows, recorded);
         const priced = performance.now();
-        const snapshots = planInventorySnapshots(vms, inventory, recordedAt);
+        const snapshots = planInventorySnapshots(vms, latestSnapshots(inventory), recordedAt);
         const inventoryInsert = await deps.ledger.insert(TABLES.inventory, snapshots);
         const costInsert = await deps.ledger.insert(
           TABLES.costs,

@@ -5,7 +5,7 @@ import { errorMessage, httpStatusOf, PermanentError } from '../core/errors.js';
 import { PRICE_SOURCES } from '../core/pricing.js';
 import type { HourSpend } from './plan-alerts.js';
 import type { RecordedVersion } from './plan-cost-rows.js';
-import { instanceKey, type InventorySnapshot } from './vm-attributes.js';
+import { instanceKey, type InventoryHistory, type InventorySnapshot } from './vm-attributes.js';
 
 /**
  * The recorder's tables in the ledger: what is already recorded for a window, the last inventory
@@ -43,6 +43,7 @@ const inventoryRow = z.object({
   gpus: z.string().nullable(),
   labels: z.string().nullable(),
   fingerprint: z.string(),
+  recorded_at_text: z.string().datetime(),
 });
 
 const spendRow = z.object({
@@ -121,30 +122,28 @@ export class SpotCostLedger {
     return out;
   }
 
-  async latestInventory(
-    projects: readonly string[],
-    now: Date,
-  ): Promise<Map<string, InventorySnapshot>> {
+  /**
+   * Every snapshot of the projects' VMs within the lookback, oldest first per instance: the
+   * attributes each VM had over time, so an hour is priced with the shape it had then.
+   */
+  async inventoryHistory(projects: readonly string[], now: Date): Promise<InventoryHistory> {
     const filter = projectFilter(projects);
     const rows = await this.query(
       `SELECT project_id, zone, instance_id, instance_name, machine_type, provisioning_model,
-         termination_action, TO_JSON_STRING(gpus) AS gpus, TO_JSON_STRING(labels) AS labels, fingerprint
-       FROM (
-         SELECT *,
-           ROW_NUMBER() OVER (
-             PARTITION BY project_id, instance_id ORDER BY recorded_at DESC, snapshot_key DESC
-           ) AS snapshot_rank
-         FROM \`\${dataset}.${TABLES.inventory}\`
-         WHERE recorded_at >= @since AND ${filter.sql}
-       )
-       WHERE snapshot_rank = 1`,
-      { since: new Date(now.getTime() - INVENTORY_LOOKBACK_MS), ...filter.params },
-      { since: 'TIMESTAMP' },
+         termination_action, TO_JSON_STRING(gpus) AS gpus, TO_JSON_STRING(labels) AS labels, fingerprint,
+         FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%SZ', recorded_at) AS recorded_at_text
+       FROM \`\${dataset}.${TABLES.inventory}\`
+       WHERE recorded_at >= @since AND recorded_at <= @now AND ${filter.sql}
+       ORDER BY project_id, instance_id, recorded_at, snapshot_key`,
+      { since: new Date(now.getTime() - INVENTORY_LOOKBACK_MS), now, ...filter.params },
+      { since: 'TIMESTAMP', now: 'TIMESTAMP' },
     );
-    const out = new Map<string, InventorySnapshot>();
+    const out = new Map<string, InventorySnapshot[]>();
     for (const raw of rows) {
       const row = inventoryRow.parse(raw);
-      out.set(instanceKey(row.project_id, row.instance_id), {
+      const key = instanceKey(row.project_id, row.instance_id);
+      const list = out.get(key) ?? [];
+      list.push({
         project: row.project_id,
         zone: row.zone,
         instanceId: row.instance_id,
@@ -155,7 +154,9 @@ export class SpotCostLedger {
         gpus: json(row.gpus, gpuList, []),
         labels: json(row.labels, labelMap, {}),
         fingerprint: row.fingerprint,
+        recordedAt: new Date(row.recorded_at_text),
       });
+      out.set(key, list);
     }
     return out;
   }

@@ -4,9 +4,11 @@ import type { UptimeSample } from '../adapters/monitoring.js';
 import { regionOfZone, type AttachedGpu, type ProvisioningModel, type Vm } from '../core/vm.js';
 
 /**
- * What the recorder knows about the VM behind an uptime series, and where it learnt it: the live
- * Compute inventory; else the last inventory snapshot (a VM deleted since, such as a Spot VM with
- * termination action DELETE); else only what Monitoring says (machine type, zone, name).
+ * What the recorder knows about the VM behind an uptime series during its hour, and where it
+ * learnt it: the inventory snapshot in force then, or the live Compute inventory for hours after
+ * the last snapshot (a deleted VM, such as a Spot VM with termination action DELETE, keeps its
+ * snapshots); else only what Monitoring says. Monitoring's per-series machine type, where it
+ * reports one, is the machine type of that series' uptime (a resize starts a new series).
  */
 export type AttributesSource = 'compute' | 'inventory' | 'monitoring';
 
@@ -36,6 +38,21 @@ export interface InventorySnapshot {
   readonly gpus: readonly AttachedGpu[];
   readonly labels: Readonly<Record<string, string>>;
   readonly fingerprint: string;
+  /** When the recorder (or the on-create check) took it: the VM had these attributes then. */
+  readonly recordedAt: Date;
+}
+
+/** Each instance's snapshots, oldest first, keyed by `instanceKey`. */
+export type InventoryHistory = ReadonlyMap<string, readonly InventorySnapshot[]>;
+
+/** Each instance's latest snapshot. */
+export function latestSnapshots(history: InventoryHistory): Map<string, InventorySnapshot> {
+  const latest = new Map<string, InventorySnapshot>();
+  for (const [key, snapshots] of history) {
+    const last = snapshots.at(-1);
+    if (last) latest.set(key, last);
+  }
+  return latest;
 }
 
 export function instanceKey(project: string, instanceId: string): string {
@@ -61,21 +78,44 @@ export function attributesFingerprint(vm: Vm): string {
   return createHash('sha256').update(identity).digest('hex').slice(0, 16);
 }
 
+/** The last snapshot taken by `time`, if any. */
+function snapshotBy(
+  snapshots: readonly InventorySnapshot[] | undefined,
+  time: number,
+): InventorySnapshot | undefined {
+  let found: InventorySnapshot | undefined;
+  for (const s of snapshots ?? []) {
+    if (s.recordedAt.getTime() <= time) found = s;
+    else break;
+  }
+  return found;
+}
+
+const HOUR_MS = 3_600_000;
+
 export function attributesOf(
   sample: UptimeSample,
   live: ReadonlyMap<string, Vm>,
-  inventory: ReadonlyMap<string, InventorySnapshot>,
+  history: InventoryHistory,
 ): VmAttributes {
   const key = instanceKey(sample.project, sample.instanceId);
   const vm = live.get(key);
-  if (vm) {
+  const snapshots = history.get(key);
+  // The attributes in force by the hour's end: the last snapshot taken by then. The live VM
+  // stands for hours before its first snapshot (new since the last run) and for hours whose
+  // snapshot it still matches; a deleted VM's hours before its first snapshot take that one.
+  const during = snapshotBy(snapshots, sample.hourStart.getTime() + HOUR_MS);
+  const liveNow = vm !== undefined && (!during || during.fingerprint === attributesFingerprint(vm));
+  const snapshot = during ?? (vm ? undefined : snapshots?.[0]);
+  const machineTypeOf = (own: string): string => sample.machineType ?? own;
+  if (vm && liveNow) {
     return {
       project: vm.project,
       zone: vm.zone,
       region: vm.region,
       instanceId: vm.id,
       instanceName: vm.name,
-      machineType: vm.machineType,
+      machineType: machineTypeOf(vm.machineType),
       provisioningModel: vm.provisioningModel,
       terminationAction: vm.terminationAction,
       gpus: vm.gpus,
@@ -83,7 +123,6 @@ export function attributesOf(
       source: 'compute',
     };
   }
-  const snapshot = inventory.get(key);
   if (snapshot) {
     return {
       project: snapshot.project,
@@ -91,7 +130,7 @@ export function attributesOf(
       region: regionOfZone(snapshot.zone),
       instanceId: snapshot.instanceId,
       instanceName: snapshot.instanceName,
-      machineType: snapshot.machineType,
+      machineType: machineTypeOf(snapshot.machineType),
       provisioningModel: snapshot.provisioningModel,
       terminationAction: snapshot.terminationAction,
       gpus: snapshot.gpus,

@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Ledger } from '../../functions/adapters/bigquery.js';
+import { pricedMachineKey } from '../../functions/core/pricing.js';
 import { buildEnforceLabelsOnCreate } from '../../functions/labels/entry.js';
+import {
+  machinesToQuote,
+  planCostRows,
+  resolveAttributes,
+} from '../../functions/recorder/plan-cost-rows.js';
+import { SpotCostLedger } from '../../functions/recorder/spot-cost-ledger.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
@@ -171,6 +178,53 @@ describe('enforceLabelsOnCreate', () => {
       expect(errorLines()).toEqual([]);
     },
   );
+
+  it('snapshots the created VM, so the cost run prices it after it is gone', async () => {
+    // Prepare
+    await start();
+    // Act: the first audit entry, then the Spot VM is deleted before any hourly cost run.
+    expect(
+      await deliver(loadFixture<AuditEventFixture>('audit/insert-v1-first.json')),
+    ).toBeLessThan(300);
+    const created = sandbox.fleet.get(V1.project, V1.zone, V1.name);
+    if (created) sandbox.fleet.remove(created);
+    // Assess: the recorder's read of the inventory finds its shape, and prices its hour as Spot.
+    const history = await new SpotCostLedger(ledger).inventoryHistory(
+      [V1.project],
+      new Date(sandbox.clock.now().getTime() + 2 * 3_600_000),
+    );
+    expect(history.get(`${V1.project}/${V1.id}`)).toEqual([
+      expect.objectContaining({
+        instanceName: V1.name,
+        machineType: 'n2-standard-8',
+        provisioningModel: 'SPOT',
+      }),
+    ]);
+    const hourStart = new Date(Math.floor(sandbox.clock.now().getTime() / 3_600_000) * 3_600_000);
+    const uptime = {
+      project: V1.project,
+      zone: V1.zone,
+      instanceId: V1.id,
+      instanceName: V1.name,
+      machineType: undefined,
+      hourStart,
+      seconds: 1200,
+    };
+    const attributes = resolveAttributes([uptime], [], history);
+    expect(attributes).toEqual([
+      expect.objectContaining({ source: 'inventory', provisioningModel: 'SPOT' }),
+    ]);
+    const [machine] = machinesToQuote(attributes);
+    const rate = await fakePrices.rate(machine!);
+    const [row] = planCostRows(
+      [uptime],
+      attributes,
+      new Map([[pricedMachineKey(machine!), { rate, shape: undefined }]]),
+      'USD',
+    );
+    expect(row?.cost).toBeCloseTo((1200 / 3600) * rate.hourly, 12);
+    expect(row?.priceSource).not.toBe('unknown');
+  });
 
   it('handles the last entry arriving before the first', async () => {
     await start();

@@ -72,8 +72,9 @@ export function labelLedger(sandbox: Sandbox): Ledger {
     dataset: DATASET,
     location: 'US',
     logger: runtime.logger,
-    // Only the label tables and views, so other capabilities' files cannot interfere.
-    sqlRoot: capabilitySqlRoot(/^3\d_/),
+    // Only the label tables and views, and the VM inventory a created VM is snapshotted into,
+    // so other capabilities' files cannot interfere.
+    sqlRoot: capabilitySqlRoot(/^(3\d|11)_/),
     retry: { baseDelayMs: 1 },
   });
 }

@@ -142,12 +142,33 @@ describe('Machine types contract', () => {
       memoryMb: 87040,
       sharedCpu: false,
       gpus: [{ type: 'nvidia-tesla-a100', count: 1 }],
+      localSsdGib: 0,
     });
     expect(again).toEqual(a2);
     expect(micro).toMatchObject({ vcpus: 2, memoryMb: 1024, sharedCpu: true });
     const lookups = sandbox.calls.filter((c) => c.route === 'compute.machineTypes.aggregatedList');
     expect(lookups).toHaveLength(2);
   });
+
+  it.each([
+    ['c3-standard-8-lssd', 8, 32 * 1024, [], 750],
+    ['z3-highmem-16-highlssd', 16, 128 * 1024, [], 6000],
+    ['a3-megagpu-8g', 208, 1872 * 1024, [{ type: 'nvidia-h100-mega-80gb', count: 8 }], 6000],
+    ['g4-standard-6', 6, 22 * 1024, [{ type: 'nvidia-rtx-pro-6000', count: 0.125 }], 0],
+    ['c4d-highcpu-32', 32, 60 * 1024, [], 0],
+  ])(
+    'reads %s with its bundled GPUs and local SSD partitions',
+    async (name, vcpus, memoryMb, gpus, localSsdGib) => {
+      expect(await shapes().shape(name)).toEqual({
+        name,
+        vcpus,
+        memoryMb,
+        sharedCpu: false,
+        gpus,
+        localSsdGib,
+      });
+    },
+  );
 
   it('reads custom types from their names, and knows nothing of unknown or malformed names', async () => {
     const port = shapes();
@@ -157,6 +178,7 @@ describe('Machine types contract', () => {
       memoryMb: 20480,
       sharedCpu: false,
       gpus: [],
+      localSsdGib: 0,
     });
     expect(await port.shape('n9-standard-8')).toBeUndefined();
     expect(await port.shape('n2-standard-8) OR (name = x')).toBeUndefined();

@@ -64,6 +64,7 @@ describe('classifySku', () => {
       kind: 'component',
       item,
       model,
+      scale: 1,
     });
   });
 
@@ -127,16 +128,211 @@ describe('classifySku', () => {
         resourceFamily: 'License',
       },
     ],
-    [
-      'a RAM SKU priced per hour',
-      { description: 'N2 Instance Ram running in Americas', usageUnit: 'h' },
-    ],
-    ['an unknown series', { description: 'Sole Instance Core running in Americas' }],
     ['extended cores', { description: 'N2 Custom Extended Instance Core running in Americas' }],
   ] as Array<[string, Partial<CatalogSku> & { description: string }]>)(
     'skips %s',
     (_what, fields) => {
       expect(classifySku(sku(fields)).kind).toBe('skipped');
+    },
+  );
+
+  it.each([
+    [
+      'a RAM SKU priced per hour',
+      { description: 'N2 Instance Ram running in Americas', usageUnit: 'h' },
+    ],
+    ['an unknown series', { description: 'Sole Instance Core running in Americas' }],
+    [
+      'a local SSD priced per hour of nothing',
+      {
+        description: 'Z3 Instance Local SSD running in Iowa',
+        resourceGroup: 'LocalSSD',
+        usageUnit: 'h',
+      },
+    ],
+  ] as Array<[string, Partial<CatalogSku> & { description: string }]>)(
+    'reports %s as unrecognised, so the refresh can log it',
+    (_what, fields) => {
+      expect(classifySku(sku(fields)).kind).toBe('unrecognised');
+    },
+  );
+
+  // Every family of the published prices, worded and measured as the catalog has them.
+  const GIB_PER_GB = 1024 ** 3 / 1e9;
+  it.each([
+    [
+      'C4D Instance Ram running in Frankfurt',
+      'OnDemand',
+      'RAM',
+      'GBy.h',
+      'c4d/ram',
+      'onDemand',
+      GIB_PER_GB,
+    ],
+    [
+      'Spot Preemptible C4D Instance Ram running in Frankfurt',
+      'Preemptible',
+      'RAM',
+      'GBy.h',
+      'c4d/ram',
+      'spot',
+      GIB_PER_GB,
+    ],
+    ['C4D Instance Core running in Frankfurt', 'OnDemand', 'CPU', 'h', 'c4d/core', 'onDemand', 1],
+    ['C4A Arm Instance Core running in Iowa', 'OnDemand', 'CPU', 'h', 'c4a/core', 'onDemand', 1],
+    ['N4A Instance Ram running in Iowa', 'OnDemand', 'RAM', 'GiBy.h', 'n4a/ram', 'onDemand', 1],
+    [
+      'Spot Preemptible T2A Arm Instance Core running in Iowa',
+      'Preemptible',
+      'CPU',
+      'h',
+      't2a/core',
+      'spot',
+      1,
+    ],
+    ['C4N Instance Core running in London', 'OnDemand', 'CPU', 'h', 'c4n/core', 'onDemand', 1],
+    ['N4D Instance Ram running in Iowa', 'OnDemand', 'RAM', 'GiBy.h', 'n4d/ram', 'onDemand', 1],
+    ['Z3 Instance Core running in Netherlands', 'OnDemand', 'CPU', 'h', 'z3/core', 'onDemand', 1],
+    ['H3 Instance Ram running in Iowa', 'OnDemand', 'RAM', 'GiBy.h', 'h3/ram', 'onDemand', 1],
+    [
+      'M3 Memory-optimized Instance Core running in Iowa',
+      'OnDemand',
+      'CPU',
+      'h',
+      'm3/core',
+      'onDemand',
+      1,
+    ],
+    [
+      'Spot Preemptible M3 Memory-optimized Instance Ram running in Iowa',
+      'Preemptible',
+      'RAM',
+      'GiBy.h',
+      'm3/ram',
+      'spot',
+      1,
+    ],
+    ['M4 Instance Core running in Iowa', 'OnDemand', 'CPU', 'h', 'm4/core', 'onDemand', 1],
+    [
+      'M4Ultramem224 Instance Ram running in Iowa',
+      'OnDemand',
+      'RAM',
+      'GiBy.h',
+      'm4-ultramem-224/ram',
+      'onDemand',
+      1,
+    ],
+    [
+      'Memory Optimized Upgrade Premium for Memory-optimized Instance Core running in Americas',
+      'OnDemand',
+      'CPU',
+      'h',
+      'm2/upgrade-core',
+      'onDemand',
+      1,
+    ],
+    [
+      'Memory Optimized Upgrade Premium for Memory-optimized Instance Ram running in Americas',
+      'OnDemand',
+      'RAM',
+      'GiBy.h',
+      'm2/upgrade-ram',
+      'onDemand',
+      1,
+    ],
+    ['A3 Instance Core running in Iowa', 'OnDemand', 'CPU', 'h', 'a3/core', 'onDemand', 1],
+    ['G4 Instance Ram running in Iowa', 'OnDemand', 'RAM', 'GiBy.h', 'g4/ram', 'onDemand', 1],
+    [
+      'RTX 6000 96GB running in Iowa',
+      'OnDemand',
+      'GPU',
+      'h',
+      'gpu/nvidia-rtx-pro-6000',
+      'onDemand',
+      1,
+    ],
+    [
+      'RTX 6000 96GB attached to Spot Preemptible VMs running in Iowa',
+      'Preemptible',
+      'GPU',
+      'h',
+      'gpu/nvidia-rtx-pro-6000',
+      'spot',
+      1,
+    ],
+    [
+      'Nvidia H100 80GB Mega GPU running in Iowa',
+      'OnDemand',
+      'GPU',
+      'h',
+      'gpu/nvidia-h100-mega-80gb',
+      'onDemand',
+      1,
+    ],
+    [
+      'Nvidia H200 141GB GPU running in Iowa',
+      'OnDemand',
+      'GPU',
+      'h',
+      'gpu/nvidia-h200-141gb',
+      'onDemand',
+      1,
+    ],
+    [
+      'Nvidia Tesla V100 GPU attached to Spot Preemptible VMs running in Iowa',
+      'Preemptible',
+      'GPU',
+      'h',
+      'gpu/nvidia-tesla-v100',
+      'spot',
+      1,
+    ],
+    [
+      'C4D Instance Local SSD running in Frankfurt',
+      'OnDemand',
+      'LocalSSD',
+      'GiBy.mo',
+      'c4d/local-ssd',
+      'onDemand',
+      1 / 730,
+    ],
+    [
+      'Spot Preemptible C4 Instance Local SSD running in Iowa',
+      'Preemptible',
+      'LocalSSD',
+      'GiBy.mo',
+      'c4/local-ssd',
+      'spot',
+      1 / 730,
+    ],
+    [
+      'SSD backed Local Storage in Iowa',
+      'OnDemand',
+      'LocalSSD',
+      'GiBy.mo',
+      'ssd/local',
+      'onDemand',
+      1 / 730,
+    ],
+    // Categorised OnDemand, yet the Spot price of local SSD.
+    [
+      'SSD backed Local Storage attached to Spot Preemptible VMs in Iowa',
+      'OnDemand',
+      'LocalSSD',
+      'GiBy.mo',
+      'ssd/local',
+      'spot',
+      1 / 730,
+    ],
+  ])(
+    '%s (%s %s per %s) prices %s %s',
+    (description, usageType, resourceGroup, usageUnit, item, model, scale) => {
+      const resourceFamily = description.startsWith('SSD backed') ? 'Storage' : 'Compute';
+      const result = classifySku(
+        sku({ description, usageType, resourceGroup, usageUnit, resourceFamily }),
+      );
+      expect(result).toMatchObject({ kind: 'component', item, model });
+      expect(result.kind === 'component' && result.scale).toBeCloseTo(scale, 12);
     },
   );
 
@@ -182,10 +378,36 @@ describe('buildPriceTable', () => {
     expect(duplicates).toBe(1);
   });
 
+  it('prices memory per GiB-hour whatever unit the SKU uses, and lists what it cannot read', () => {
+    const { table, unrecognised } = buildPriceTable([
+      sku({
+        description: 'C4D Instance Ram running in Frankfurt',
+        usageUnit: 'GBy.h',
+        unitPrice: 0.004,
+      }),
+      sku({
+        description: 'SSD backed Local Storage in Iowa',
+        resourceFamily: 'Storage',
+        resourceGroup: 'LocalSSD',
+        usageUnit: 'GiBy.mo',
+        unitPrice: 0.08,
+      }),
+      sku({ description: 'X9 Quantum Instance Core running in Iowa' }),
+      sku({ description: 'X9 Quantum Instance Core running in Iowa', regions: ['us-east1'] }),
+    ]);
+    expect(table.get('us-central1', 'c4d/ram', 'onDemand')?.price).toBeCloseTo(
+      0.004 * 1.073741824,
+      12,
+    );
+    expect(table.get('us-central1', 'ssd/local', 'onDemand')?.price).toBeCloseTo(0.08 / 730, 12);
+    expect(unrecognised).toEqual(['X9 Quantum Instance Core running in Iowa']);
+  });
+
   it('indexes the catalog fixture: every SKU is a component or deliberately skipped', () => {
     const skus = catalogFixtureSkus();
-    const { table, components, skipped } = buildPriceTable(skus);
+    const { table, components, skipped, unrecognised } = buildPriceTable(skus);
     expect(components + skipped).toBe(skus.length);
+    expect(unrecognised).toEqual([]);
     // Commitment x2, sole tenancy, zero-priced L4, DWS A100, PD capacity, licence.
     expect(skipped).toBe(7);
     expect(table.get('us-east1', 'n2/core', 'spot')?.price).toBe(0.007594);

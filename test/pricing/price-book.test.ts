@@ -2,35 +2,139 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PermanentError } from '../../functions/core/errors.js';
+import { PermanentError, TransientError } from '../../functions/core/errors.js';
+import { createMemoryLogger } from '../../functions/core/logger.js';
 import { buildPriceTable } from '../../functions/pricing/catalog-skus.js';
+import { derivePriceBook, rowTerms } from '../../functions/pricing/derive-price-book.js';
+import { createPriceLookup } from '../../functions/pricing/index.js';
+import { customShapeOf } from '../../functions/pricing/machine-shape.js';
 import {
   loadPriceBook,
   priceBookFileFrom,
   priceBookFrom,
 } from '../../functions/pricing/price-book.js';
+import {
+  loadPublishedPrices,
+  parsePublishedPrices,
+} from '../../functions/pricing/published-prices.js';
 import { refreshPriceBook } from '../../functions/pricing/refresh-price-book.js';
 import { sandboxRuntime, startTestSandbox } from '../support/sandbox.js';
 import { catalogFixtureSkus } from './pricing-fixtures.js';
 
 describe('the bundled price book', () => {
-  it('prices every component the catalog fixture prices, in every region', () => {
-    const book = loadPriceBook();
-    const catalog = buildPriceTable(catalogFixtureSkus()).table;
-    const missing = [...catalog]
-      .filter((e) => e.price > 0 && !book.table.get(e.region, e.item, e.model))
-      .map((e) => `${e.region} ${e.item} ${e.model}`);
+  const published = loadPublishedPrices();
+  const book = loadPriceBook();
+  const shapes = new Map(published.map((row) => [row.machineType, row.shape]));
+  const engine = createPriceLookup({
+    catalog: { listSkus: () => Promise.reject(new TransientError('catalog unreachable')) },
+    machineTypes: { shape: (name) => Promise.resolve(customShapeOf(name) ?? shapes.get(name)) },
+    clock: { now: () => new Date('2026-11-20T00:00:00Z') },
+    logger: createMemoryLogger(),
+    priceBook: book,
+  });
+  // Every 37th row: each family, many regions; npm run bench:prices prices them all.
+  const sample = published.filter((_, i) => i % 37 === 0);
+
+  it.each(sample.map((row) => [row.machineType, row.region, row] as const))(
+    'prices %s in %s as published on 2026-07-30',
+    async (_type, _region, row) => {
+      const machine = { region: row.region, machineType: row.machineType, gpus: [] };
+      const standard = await engine.rate({ ...machine, provisioningModel: 'STANDARD' });
+      const spot = await engine.rate({ ...machine, provisioningModel: 'SPOT' });
+      // A row without an on-demand (or Spot) price checks only the other.
+      const error = (published: number | undefined, engine: number | undefined): number =>
+        published === undefined ? 0 : Math.abs((engine ?? NaN) / published - 1);
+      expect(error(row.onDemand, standard.onDemand)).toBeLessThan(1e-4);
+      expect(error(row.spot, spot.hourly)).toBeLessThan(1e-4);
+      expect(row.onDemand === undefined ? 'price-book' : standard.source).toBe('price-book');
+      expect(row.spot === undefined ? 'price-book' : spot.source).toBe('price-book');
+    },
+  );
+
+  it('covers every family and region of the published prices, and says where it comes from', () => {
+    const series = new Set(published.map((row) => row.machineType.split('-')[0]));
+    const regions = new Set(published.map((row) => row.region));
+    const items = new Set([...book.table].map((e) => e.item.split('/')[0]));
+    // Custom N1 types price from n1 items, M2 from m1 items and its upgrade premium.
+    const missing = [...series].filter((s) => s !== 'custom' && !items.has(s));
     expect(missing).toEqual([]);
+    expect(items).toContain('gpu');
+    expect(new Set([...book.table].map((e) => e.region))).toEqual(regions);
     expect(book.currency).toBe('USD');
-    expect(book.capturedAt).toBe('2026-10-01T00:00:00Z');
+    expect(book.capturedAt).toBe('2026-07-30T06:13:00Z');
+    expect(book.source).toMatchObject({
+      licence: 'Apache-2.0',
+      file: 'fixtures/pricing/published-machine-prices-2026-07-30.csv',
+    });
   });
 
-  it('has on-demand prices equal to the catalog and Spot prices of its older capture', () => {
-    const book = loadPriceBook();
-    expect(book.table.get('us-central1', 'n2/core', 'onDemand')?.price).toBe(0.031611);
-    expect(book.table.get('us-central1', 'n2/core', 'spot')?.price).toBe(0.007898);
+  it('prices a shape the table does not list from the components of its family', async () => {
+    // c4d-highcpu-32 (the batch VM): 32 vCPUs and 60 GiB at C4D's Iowa prices.
+    const core = book.table.get('us-central1', 'c4d/core', 'spot')?.price ?? NaN;
+    const ram = book.table.get('us-central1', 'c4d/ram', 'spot')?.price ?? NaN;
+    const rate = await createPriceLookup({
+      catalog: { listSkus: () => Promise.reject(new TransientError('catalog unreachable')) },
+      machineTypes: {
+        shape: (name) =>
+          Promise.resolve({
+            name,
+            vcpus: 32,
+            memoryMb: 60 * 1024,
+            sharedCpu: false,
+            gpus: [],
+            localSsdGib: 0,
+          }),
+      },
+      clock: { now: () => new Date('2026-11-20T00:00:00Z') },
+      logger: createMemoryLogger(),
+      priceBook: book,
+    }).rate({
+      region: 'us-central1',
+      machineType: 'c4d-highcpu-32',
+      provisioningModel: 'SPOT',
+      gpus: [],
+    });
+    expect(rate.source).toBe('price-book');
+    expect(rate.hourly).toBeCloseTo(32 * core + 60 * ram, 12);
+  });
+});
+
+describe('deriving the price book from published prices', () => {
+  it('finds component prices that reproduce every row of a region, on demand and Spot', () => {
+    const rows = loadPublishedPrices().filter((row) => row.region === 'europe-west4');
+    const file = derivePriceBook(rows);
+    const table = priceBookFrom(file).table;
+    const worst = rows
+      .flatMap((row) =>
+        (['onDemand', 'spot'] as const).flatMap((model) => {
+          const expected = row[model];
+          if (expected === undefined) return [];
+          let total = 0;
+          for (const [item, quantity] of rowTerms(row, model)) {
+            total += quantity * (table.get(row.region, item, model)?.price ?? NaN);
+          }
+          return [Math.abs(total / expected - 1)];
+        }),
+      )
+      .reduce((a, b) => Math.max(a, b), 0);
+    // The published prices are rounded; a 0.01% fit is exact to their precision.
+    expect(worst).toBeLessThan(1e-4);
+    expect(file.rates.every((r) => r.regions.length === 1 && r.regions[0] === 'europe-west4')).toBe(
+      true,
+    );
   });
 
+  it('refuses a malformed published line, naming it', () => {
+    const header =
+      'machine_type,vcpus,memory_gib,accelerator,accelerator_count,local_ssd,region,on_demand_per_hour,spot_per_hour';
+    expect(() =>
+      parsePublishedPrices(`${header}\nn2-standard-2,2,8,,,,us-central1,-1,0.02\n`),
+    ).toThrow(/line 2 .*on_demand_per_hour/);
+    expect(() => parsePublishedPrices('machine,price\n')).toThrow(/columns/);
+  });
+});
+
+describe('price book files', () => {
   it.each([
     ['a missing currency', { capturedAt: '2026-10-01T00:00:00Z', rates: [] }, 'currency'],
     [

@@ -16,9 +16,9 @@ const n2: PricedMachine = {
   gpus: [],
 };
 
-// n2-standard-8 Spot: catalog 8 x 0.007594 + 32 x 0.001017; price book 8 x 0.007898 + 32 x 0.001058.
+// n2-standard-8 Spot: catalog 8 x 0.007594 + 32 x 0.001017; price book 8 x 0.01499 + 32 x 0.00201.
 const CATALOG_SPOT = 0.093296;
-const BOOK_SPOT = 0.09704;
+const BOOK_SPOT = 0.18424;
 const ON_DEMAND = 0.388472;
 
 describe('createPriceLookup', () => {
@@ -70,7 +70,7 @@ describe('createPriceLookup', () => {
   it('prices custom types from their name without asking Compute', async () => {
     const quote = await engine.quote({ ...n2, machineType: 'n2-custom-2-24576-ext' });
     expect(quote.rate.hourly).toBeCloseTo(0.051404, 10);
-    expect(quote.shape).toEqual({ vcpus: 2, memoryGib: 24, gpus: [] });
+    expect(quote.shape).toEqual({ vcpus: 2, memoryGib: 24, gpus: [], localSsdGib: 0 });
     expect(calls('compute.machineTypes.aggregatedList')).toBe(0);
   });
 
@@ -149,7 +149,7 @@ describe('createPriceLookup', () => {
 
   it.each([
     ['a machine type Compute does not know', { machineType: 'n9-standard-8' }],
-    ['a region neither the catalog nor the book covers', { region: 'me-west1' }],
+    ['a region neither the catalog nor the book covers', { region: 'us-east7' }],
   ])('prices %s as unknown, at zero', async (_what, change) => {
     const rate = await engine.rate({ ...n2, ...change });
     expect(rate).toEqual({
@@ -166,7 +166,7 @@ describe('createPriceLookup', () => {
     expect((await engine.quote(n2)).rate.source).toBe('unknown');
     const next = await engine.quote(n2);
     expect(next.rate.source).toBe('catalog');
-    expect(next.shape).toEqual({ vcpus: 8, memoryGib: 32, gpus: [] });
+    expect(next.shape).toEqual({ vcpus: 8, memoryGib: 32, gpus: [], localSsdGib: 0 });
   });
 });
 

@@ -55,27 +55,30 @@ function vm(id: string, overrides: Partial<Vm> = {}): Vm {
 function quote(source: PriceSource, hourly: number, onDemand: number): PriceQuote {
   return {
     rate: { hourly, spot: hourly, onDemand, currency: 'USD', source },
-    shape: { vcpus: 8, memoryGib: 32, gpus: [] },
+    shape: { vcpus: 8, memoryGib: 32, gpus: [], localSsdGib: 0 },
   };
 }
 
 describe('planCostRows', () => {
   const live = [vm('1'), vm('2', { provisioningModel: 'STANDARD' })];
-  const inventory = new Map<string, InventorySnapshot>([
+  const inventory = new Map<string, InventorySnapshot[]>([
     [
       'p-one-1/3',
-      {
-        project: 'p-one-1',
-        zone: 'us-central1-a',
-        instanceId: '3',
-        instanceName: 'vm-3',
-        machineType: 'n2-standard-8',
-        provisioningModel: 'SPOT',
-        terminationAction: 'DELETE',
-        gpus: [],
-        labels: { team: 'ml' },
-        fingerprint: 'x',
-      },
+      [
+        {
+          project: 'p-one-1',
+          zone: 'us-central1-a',
+          instanceId: '3',
+          instanceName: 'vm-3',
+          machineType: 'n2-standard-8',
+          provisioningModel: 'SPOT',
+          terminationAction: 'DELETE',
+          gpus: [],
+          labels: { team: 'ml' },
+          fingerprint: 'x',
+          recordedAt: new Date('2026-11-20T08:10:00Z'),
+        },
+      ],
     ],
   ]);
   const samples = [
@@ -225,7 +228,11 @@ describe('toNumeric', () => {
 
 describe('toLedgerRow', () => {
   it('gives a correction a new insertId under the same row key', () => {
-    const attributes = resolveAttributes([sample('1', 3600)], [vm('1')], new Map());
+    const attributes = resolveAttributes(
+      [sample('1', 3600)],
+      [vm('1')],
+      new Map<string, InventorySnapshot[]>(),
+    );
     const quotes = new Map([['us-central1|n2-standard-8|SPOT|', quote('catalog', 0.1, 0.4)]]);
     const [full] = planCostRows([sample('1', 3600)], attributes, quotes, 'USD');
     const [partial] = planCostRows([sample('1', 2400)], attributes, quotes, 'USD');
@@ -235,6 +242,105 @@ describe('toLedgerRow', () => {
     expect(a.row.row_key).toBe(b.row.row_key);
     expect(a.key).not.toBe(b.key);
     expect(toLedgerRow(full as CostRow, new Date()).key).toBe(a.key);
+  });
+});
+
+describe('each hour priced as it was', () => {
+  const n2 = 'us-central1|n2-standard-8|';
+  const quotes = new Map([
+    [`${n2}SPOT|`, quote('catalog', 0.1, 0.4)],
+    [`${n2}STANDARD|`, quote('catalog', 0.4, 0.4)],
+    ['us-central1|n2-standard-16|SPOT|', quote('catalog', 0.2, 0.8)],
+  ]);
+  const at = (iso: string): UptimeSample => ({ ...sample('7', 3600), hourStart: new Date(iso) });
+  const snapshot = (model: 'SPOT' | 'STANDARD', recordedAt: string): InventorySnapshot => {
+    const shape = vm('7', { provisioningModel: model });
+    return {
+      project: 'p-one-1',
+      zone: 'us-central1-a',
+      instanceId: '7',
+      instanceName: 'vm-7',
+      machineType: 'n2-standard-8',
+      provisioningModel: model,
+      terminationAction: 'STOP',
+      gpus: [],
+      labels: { team: 'data' },
+      fingerprint: attributesFingerprint(shape),
+      recordedAt: new Date(recordedAt),
+    };
+  };
+
+  it('prices the hours before a STANDARD to SPOT switch as STANDARD, and the later ones as Spot', () => {
+    // Prepare: snapshots at 07:10 (STANDARD) and 09:10 (SPOT, the run after the switch); live is SPOT.
+    const history = new Map([
+      [
+        'p-one-1/7',
+        [snapshot('STANDARD', '2026-11-20T07:10:00Z'), snapshot('SPOT', '2026-11-20T09:10:00Z')],
+      ],
+    ]);
+    const samples = ['2026-11-20T07:00:00Z', '2026-11-20T08:00:00Z', '2026-11-20T09:00:00Z'].map(
+      (h) => at(h),
+    );
+
+    // Act: a catch-up run re-records all three hours with today's VM in Compute.
+    const attributes = resolveAttributes(samples, [vm('7')], history);
+    const rows = planCostRows(samples, attributes, quotes, 'USD');
+
+    // Assess
+    expect(
+      rows.map((r) => [r.hour.toISOString().slice(11, 16), r.provisioningModel, r.cost]),
+    ).toEqual([
+      ['07:00', 'STANDARD', 0.4],
+      ['08:00', 'STANDARD', 0.4],
+      ['09:00', 'SPOT', 0.1],
+    ]);
+    expect(attributes.map((a) => a.source)).toEqual(['inventory', 'inventory', 'compute']);
+  });
+
+  it('splits a resized hour by uptime, each part at its machine type, into one row', () => {
+    // Monitoring starts a new series when the machine type changes: 20 minutes, then 40.
+    const samples = [
+      { ...sample('1', 1200, 'n2-standard-8') },
+      { ...sample('1', 2400, 'n2-standard-16') },
+    ];
+    const attributes = resolveAttributes(
+      samples,
+      [vm('1', { machineType: 'n2-standard-16' })],
+      new Map<string, InventorySnapshot[]>(),
+    );
+    const rows = planCostRows(samples, attributes, quotes, 'USD');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ uptimeSeconds: 3600, priceSource: 'catalog' });
+    expect(rows[0]?.attributes.machineType).toBe('n2-standard-16');
+    expect(rows[0]?.cost).toBeCloseTo((1200 / 3600) * 0.1 + (2400 / 3600) * 0.2, 12);
+    expect(rows[0]?.onDemandCost).toBeCloseTo((1200 / 3600) * 0.4 + (2400 / 3600) * 0.8, 12);
+  });
+
+  it('sums split series of one instance and hour rather than dropping one', () => {
+    const samples = [sample('1', 1500), sample('1', 900)];
+    const attributes = resolveAttributes(
+      samples,
+      [vm('1')],
+      new Map<string, InventorySnapshot[]>(),
+    );
+    const rows = planCostRows(samples, attributes, quotes, 'USD');
+    expect(rows.map((r) => [r.rowKey, r.uptimeSeconds])).toEqual([
+      ['p-one-1/us-central1-a/1/2026-11-20T09:00:00.000Z', 2400],
+    ]);
+    expect(rows[0]?.cost).toBeCloseTo((2400 / 3600) * 0.1, 12);
+  });
+
+  it('leaves a split hour unpriced when one of its parts cannot be priced', () => {
+    const samples = [sample('1', 1800, 'n2-standard-8'), sample('1', 1800, 'n9-standard-4')];
+    const attributes = resolveAttributes(
+      samples,
+      [vm('1')],
+      new Map<string, InventorySnapshot[]>(),
+    );
+    const rows = planCostRows(samples, attributes, quotes, 'USD');
+    expect(rows.map((r) => [r.uptimeSeconds, r.cost, r.priceSource])).toEqual([
+      [3600, undefined, 'unknown'],
+    ]);
   });
 });
 

@@ -376,17 +376,19 @@ describe('recordSpotCosts', () => {
     const down = await recorder.call();
 
     expect(down.status).toBe(200);
+    // The book (published prices) has no T4: the preemptible N1 with two T4s stays unknown
+    // rather than priced without its GPUs.
     expect(down.body).toMatchObject({
-      priceSources: { catalog: 0, 'price-book': 5, unknown: 0 },
+      priceSources: { catalog: 0, 'price-book': 4, unknown: 1 },
       pricing: { catalogLoadedAt: null, catalogReachable: false },
     });
-    // Price book (an older capture) for n2-standard-8 Spot: 8 x 0.007898 + 32 x 0.001058 = 0.09704.
+    // Price book (published 2026-07-30) for n2-standard-8 Spot: 8 x 0.01499 + 32 x 0.00201 = 0.18424.
     const [book] = await queryLedger(
       sandbox,
       `SELECT CAST(cost AS STRING) AS cost, price_source FROM \`costguard.spot_cost_hours\`
        WHERE instance_name = 'etl-n2-delete'`,
     );
-    expect(book).toEqual({ cost: '0.097040000', price_source: 'price-book' });
+    expect(book).toEqual({ cost: '0.184240000', price_source: 'price-book' });
 
     sandbox.faults.clear();
     at(sandbox, '2026-11-20T02:10:00Z');

@@ -26,7 +26,7 @@ describe('the run demo', () => {
         sandbox,
         runtime,
         out: (line) => lines.push(line),
-        prices: fakePrices({ 'c2-standard-8': 0.0898 }),
+        prices: fakePrices({ 'c4d-highcpu-32': 0.0898 }),
       });
 
       // Assess

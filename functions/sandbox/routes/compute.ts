@@ -23,6 +23,8 @@ interface MachineTypeSpec {
   memoryMb: number;
   isSharedCpu: boolean;
   accelerators?: Array<{ guestAcceleratorType: string; guestAcceleratorCount: number }>;
+  bundledLocalSsds?: { defaultInterface: string; partitionCount: number };
+  architecture?: string;
 }
 
 let catalog: Map<string, MachineTypeSpec> | undefined;
@@ -549,6 +551,8 @@ function renderMachineType(p: string, zone: string, m: MachineTypeSpec): Record<
     memoryMb: m.memoryMb,
     isSharedCpu: m.isSharedCpu,
     ...(m.accelerators ? { accelerators: m.accelerators } : {}),
+    ...(m.bundledLocalSsds ? { bundledLocalSsds: m.bundledLocalSsds } : {}),
+    ...(m.architecture ? { architecture: m.architecture } : {}),
     maximumPersistentDisks: 128,
     zone,
     selfLink: `${zoneUrl(p, zone)}/machineTypes/${m.name}`,
