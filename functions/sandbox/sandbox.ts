@@ -9,6 +9,8 @@ export interface Sandbox {
   readonly fleet: Fleet;
   readonly faults: Faults;
   readonly calls: CallRecord[];
+  /** Every reply's body, kept only while `settings.keepReplies` is on (the conformance test). */
+  readonly replies: ReplyRecord[];
   readonly settings: SandboxSettings;
   /** `http://127.0.0.1:PORT` once listening. */
   readonly url: string;
@@ -26,6 +28,14 @@ export interface SandboxSettings {
   operationSeconds: number;
   /** Simulated seconds before Monitoring has a point (uptime ingest delay is up to 240 s). */
   monitoringIngestDelaySeconds: number;
+  /** Keep every reply's body in `replies`. */
+  keepReplies: boolean;
+}
+
+export interface ReplyRecord {
+  route: string;
+  status: number;
+  body: unknown;
 }
 
 export interface CallRecord {

@@ -11,7 +11,7 @@ import {
   type SandboxReply,
   type SandboxRequest,
 } from './http.js';
-import type { CallRecord, Sandbox, SandboxSettings } from './sandbox.js';
+import type { CallRecord, ReplyRecord, Sandbox, SandboxSettings } from './sandbox.js';
 import { defaultModules } from './routes/index.js';
 
 export interface SandboxOptions {
@@ -84,7 +84,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const extensions = new Map<string, unknown>();
   const modules = defaultModules();
   const routes = modules.flatMap((m) => m.routes);
-  const settings: SandboxSettings = { operationSeconds: 0, monitoringIngestDelaySeconds: 0 };
+  const settings: SandboxSettings = {
+    operationSeconds: 0,
+    monitoringIngestDelaySeconds: 0,
+    keepReplies: false,
+  };
+  const replies: ReplyRecord[] = [];
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://sandbox');
@@ -154,6 +159,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         authorization: request.headers.authorization !== undefined,
       });
     }
+    if (settings.keepReplies) {
+      replies.push({ route: routeName, status: reply.status ?? 200, body: reply.body });
+    }
     send(response, reply);
   };
 
@@ -176,6 +184,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     fleet,
     faults,
     calls,
+    replies,
     settings,
     url: `http://${hostPort}`,
     hostPort,
