@@ -70,7 +70,7 @@ describe('Billing Catalog contract', () => {
   });
 
   it.each([
-    ['a currency the sandbox does not serve', { currency: 'EUR' }],
+    ['a currency code that does not exist', { currency: 'XYZ' }],
     ['a service that does not exist', { service: 'services/0000-0000-0000' }],
   ])('fails permanently for %s', async (_what, options) => {
     const error: unknown = await catalog(options)
@@ -79,6 +79,24 @@ describe('Billing Catalog contract', () => {
     expect(error).toBeInstanceOf(Error);
     expect(isTransient(error)).toBe(false);
     expect(sandbox.calls.filter((c) => c.route === 'billingCatalog.skus.list')).toHaveLength(1);
+  });
+
+  it('converts every price to the currency asked for, as the catalog does', async () => {
+    const client = await runtime.clients.catalog();
+    const parent = 'services/6F81-5844-456A';
+    const [usd] = await client.listSkus({ parent, pageSize: 5 }, { autoPaginate: false });
+    const [eur] = await client.listSkus(
+      { parent, pageSize: 5, currencyCode: 'EUR' },
+      { autoPaginate: false },
+    );
+    const nanos = (p: { units?: unknown; nanos?: number | null } | null | undefined) =>
+      Number(p?.units ?? 0) * 1e9 + (p?.nanos ?? 0);
+    const info = (sku: (typeof eur)[number]) => sku.pricingInfo?.[0];
+    const usdPrice = info(usd[0]!)?.pricingExpression?.tieredRates?.[0]?.unitPrice;
+    const eurPrice = info(eur[0]!)?.pricingExpression?.tieredRates?.[0]?.unitPrice;
+    expect(info(eur[0]!)?.currencyConversionRate).toBe(0.92);
+    expect(eurPrice?.currencyCode).toBe('EUR');
+    expect(nanos(eurPrice)).toBe(Math.round(nanos(usdPrice) * 0.92));
   });
 
   it('picks the latest pricing info and the first tier of a SKU', async () => {
