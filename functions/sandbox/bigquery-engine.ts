@@ -129,16 +129,8 @@ function literal(value: unknown, type: DuckDBType, column: string): string {
         throw new RowError(`Cannot convert value to floating point: ${column}`);
       return `CAST(${n} AS DOUBLE)`;
     }
-    case DuckDBTypeId.DECIMAL: {
-      const text = textOf(value);
-      const match = /^-?\d+(?:\.(\d+))?$/.exec(text);
-      if (!match) throw new RowError(`Invalid NUMERIC value: ${column}=${text}`);
-      if ((match[1]?.length ?? 0) > 9)
-        throw new RowError(
-          `Invalid NUMERIC value: ${text} has more than 9 decimal digits (${column})`,
-        );
-      return `CAST('${text}' AS DECIMAL(38, 9))`;
-    }
+    case DuckDBTypeId.DECIMAL:
+      return `CAST('${numericText(textOf(value), column)}' AS DECIMAL(38, 9))`;
     case DuckDBTypeId.TIMESTAMP: {
       let ms: number;
       if (typeof value === 'number') ms = value * 1000;
@@ -445,4 +437,34 @@ function statementType(sql: string): string {
     return `${first}_${isView ? 'VIEW' : /\bSCHEMA\b/i.test(sql.slice(0, 40)) ? 'SCHEMA' : 'TABLE'}`;
   }
   return first === 'WITH' || first === '(' ? 'SELECT' : first;
+}
+
+/**
+ * A NUMERIC value in the notations BigQuery takes (`12`, `-1.50`, `+.5`, `5.`, `1.5e3`, `2E-4`),
+ * as a plain decimal; refused, as BigQuery refuses it, when it has more than 29 integer digits
+ * (NUMERIC is precision 38, scale 9) or more than 9 decimal digits.
+ */
+export function numericText(text: string, column: string): string {
+  const match = /^\s*([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/.exec(text);
+  if (!match || (match[2] === '' && (match[3] ?? '') === '')) {
+    throw new RowError(`Invalid NUMERIC value: ${column}=${text}`);
+  }
+  const sign = match[1] === '-' ? '-' : '';
+  let digits = `${match[2]}${match[3] ?? ''}`;
+  let point = (match[2] ?? '').length + Number(match[4] ?? 0);
+  if (point < 0) {
+    digits = '0'.repeat(-point) + digits;
+    point = 0;
+  }
+  if (point > digits.length) digits += '0'.repeat(point - digits.length);
+  const whole = digits.slice(0, point).replace(/^0+(?=\d)/, '') || '0';
+  const fraction = digits.slice(point).replace(/0+$/, '');
+  if (whole.replace(/^0$/, '').length > 29) {
+    throw new RowError(`Invalid NUMERIC value: ${text} is out of range (${column})`);
+  }
+  if (fraction.length > 9) {
+    throw new RowError(`Invalid NUMERIC value: ${text} has more than 9 decimal digits (${column})`);
+  }
+  const plain = fraction === '' ? whole : `${whole}.${fraction}`;
+  return sign && plain !== '0' ? `-${plain}` : plain;
 }

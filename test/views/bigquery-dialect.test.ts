@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BigQueryEngine } from '../../functions/sandbox/bigquery-engine.js';
+import { BigQueryEngine, numericText } from '../../functions/sandbox/bigquery-engine.js';
 import { toDuckDbSql } from '../../functions/sandbox/bigquery-dialect.js';
 
 // The BigQuery constructs the views rely on, run through the dialect layer on DuckDB and
@@ -112,5 +112,32 @@ describe('BigQuery dialect on DuckDB', () => {
       { now: NOW },
     );
     expect(result).toMatchObject({ statementType: 'SELECT', rows: [['3']] });
+  });
+});
+
+describe('NUMERIC values as BigQuery takes them', () => {
+  it.each([
+    ['12', '12'],
+    ['-1.50', '-1.5'],
+    ['+.5', '0.5'],
+    ['5.', '5'],
+    ['1.5e3', '1500'],
+    ['2E-4', '0.0002'],
+    ['1e-9', '0.000000001'],
+    ['-0.0', '0'],
+    ['99999999999999999999999999999.999999999', '99999999999999999999999999999.999999999'],
+  ])('reads %s as %s', (text, plain) => {
+    expect(numericText(text, 'amount')).toBe(plain);
+  });
+
+  it.each([
+    ['1e300'],
+    ['100000000000000000000000000000'],
+    ['0.0000000001'],
+    ['1.2.3'],
+    ['e5'],
+    [''],
+  ])('refuses %j as BigQuery does', (text) => {
+    expect(() => numericText(text, 'amount')).toThrow(/Invalid NUMERIC value/);
   });
 });

@@ -87,6 +87,23 @@ const routes = [
     }
     return { body: { now: sandbox.clock.now().toISOString() } };
   }),
+  route<Sandbox>('sandbox.settings', 'GET', '/_sandbox/settings', (_request, sandbox) => ({
+    body: sandbox.settings,
+  })),
+  route<Sandbox>('sandbox.settings.set', 'PUT', '/_sandbox/settings', (request, sandbox) => {
+    // How long operations take and how late Monitoring is, for benchmarks and people trying
+    // the product: `{"operationSeconds": 30, "monitoringIngestDelaySeconds": 240}`.
+    const body = asRecord(request.body);
+    for (const key of ['operationSeconds', 'monitoringIngestDelaySeconds'] as const) {
+      const value = body[key];
+      if (value === undefined) continue;
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        fail(400, `${key} must be a number of seconds, 0 or more`);
+      }
+      sandbox.settings[key] = value;
+    }
+    return { body: sandbox.settings };
+  }),
   route<Sandbox>('sandbox.faults', 'GET', '/_sandbox/faults', (_request, sandbox) => ({
     body: sandbox.faults.list(),
   })),
