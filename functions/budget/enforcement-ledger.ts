@@ -121,6 +121,20 @@ export function numeric(value: number): string {
   return (Math.round(value * 1e6) / 1e6).toFixed(6).replace(/\.?0+$/, '');
 }
 
+/** BigQuery NUMERIC: at most 29 digits before the point and 9 after. */
+const NUMERIC_TEXT = /^-?\d{1,29}(?:\.\d{1,9})?$/;
+
+/**
+ * Whether the ledger can hold an amount as `numeric` writes it: a finite number whose text has
+ * at most 29 integer digits (`toFixed` turns 1e21 and above into exponent notation, which
+ * NUMERIC refuses too) and that does not round to zero unless it is zero.
+ */
+export function fitsNumeric(value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  const text = numeric(value);
+  return NUMERIC_TEXT.test(text) && (value === 0 || Number(text) !== 0);
+}
+
 export function tierText(tier: number): string {
   return numeric(tier);
 }
