@@ -14,7 +14,8 @@ import {
 } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { HourlyRate, PriceLookup } from '../core/pricing.js';
-import { vmKey, type Vm } from '../core/vm.js';
+import { asPriority } from '../core/labels.js';
+import { regionOfZone, vmKey, type Vm } from '../core/vm.js';
 import {
   decideOnNotification,
   type Decision,
@@ -25,15 +26,24 @@ import {
   actionRow,
   notificationRow,
   tierText,
+  type ActionName,
   type EnforcementLedger,
   type NotificationSummary,
+  type RecordedDecision,
   type VmOutcome,
 } from './enforcement-ledger.js';
 import { KeyLock } from './key-lock.js';
 import { describeGaps, listVmsIn } from './list-vms.js';
 import { recheckUnconfirmed } from './recheck-unconfirmed.js';
 import { messageIdOf, parseBudgetNotification, type BudgetNotification } from './notification.js';
-import { concernsTier, planShedding, type SheddingPlan } from './plan-shedding.js';
+import {
+  concernsTier,
+  planShedding,
+  UNPRICED,
+  type PlannedAction,
+  type PlannedVm,
+  type SheddingPlan,
+} from './plan-shedding.js';
 import { nextTier, type SheddingPolicy } from './policy.js';
 import { resolveScope, type EnforcementScope } from './scope.js';
 import { followUpMessage, forecastMessage, notifyMessage, tierMessage } from './slack-report.js';
@@ -81,6 +91,61 @@ export interface EnforcementReport {
 }
 
 export type BudgetEnforcer = (notification: BudgetNotification) => Promise<EnforcementReport>;
+
+const NOT_RUNNING = new Set(['TERMINATED', 'STOPPED', 'STOPPING', 'SUSPENDED', 'SUSPENDING']);
+
+function isStopped(vm: Vm): boolean {
+  return NOT_RUNNING.has(vm.status);
+}
+
+function decisionKey(d: RecordedDecision): string {
+  return vmKey({ project: d.project, zone: d.zone, name: d.instance });
+}
+
+const RECORDED_PLAN: Partial<Record<ActionName, PlannedAction>> = {
+  SKIPPED_EXEMPT: 'SKIP_EXEMPT',
+  SKIPPED_MIG: 'SKIP_MIG',
+  SKIPPED_CAP: 'SKIP_CAP',
+};
+
+/** An earlier decision as a planned VM, with the VM as it is now where it still exists. */
+function plannedFrom(d: RecordedDecision, now: Vm | undefined): PlannedVm {
+  const vm: Vm = now ?? {
+    project: d.project,
+    zone: d.zone,
+    region: regionOfZone(d.zone),
+    name: d.instance,
+    id: d.instanceId ?? '',
+    status: 'UNKNOWN',
+    machineType: d.machineType ?? '',
+    provisioningModel:
+      d.provisioningModel === 'SPOT' || d.provisioningModel === 'PREEMPTIBLE'
+        ? d.provisioningModel
+        : 'STANDARD',
+    terminationAction: undefined,
+    labels: {},
+    labelFingerprint: '',
+    gpus: [],
+    managedBy: undefined,
+    createdAt: undefined,
+  };
+  return {
+    vm,
+    priority: asPriority(d.priority) ?? 'low',
+    rate:
+      d.hourlyCost === undefined
+        ? UNPRICED
+        : {
+            hourly: d.hourlyCost,
+            spot: undefined,
+            onDemand: 0,
+            currency: d.priceCurrency ?? UNPRICED.currency,
+            source: d.priceSource as HourlyRate['source'],
+          },
+    action: RECORDED_PLAN[d.action] ?? 'STOP',
+    reason: d.reason.replace(/; stop requested$/, ''),
+  };
+}
 
 export function makeBudgetEnforcer(
   deps: BudgetEnforcerDeps,
@@ -195,6 +260,102 @@ export function makeBudgetEnforcer(
     });
   }
 
+  /**
+   * What became of an earlier delivery's decisions: a stop it asked for (a STOPPING intent) is
+   * settled by the VM's state now (stopped or gone: done; still running: stopped now, with the
+   * intent's requestId so Compute never stops it twice); a decision it recorded stands.
+   */
+  async function recover(
+    decisions: readonly RecordedDecision[],
+  ): Promise<Array<{ outcome: VmOutcome; changed: boolean }>> {
+    const pending = decisions.filter((d) => d.action === 'STOPPING');
+    const seen = await settleAll(pending, config.stopConcurrency, (d) =>
+      deps.fleet.get({ project: d.project, zone: d.zone, name: d.instance }),
+    );
+    const state = new Map(pending.map((d, i) => [decisionKey(d), seen[i]]));
+    const restop = pending.filter((d) => {
+      const read = state.get(decisionKey(d));
+      return read?.status === 'fulfilled' && read.value !== undefined && !isStopped(read.value);
+    });
+    const results =
+      restop.length === 0
+        ? []
+        : await deps.fleet.stopAll(
+            restop.map((d) => ({
+              ref: { project: d.project, zone: d.zone, name: d.instance },
+              requestId: d.requestId as string,
+            })),
+            { requests: config.stopConcurrency },
+          );
+    const restopped = new Map(restop.map((d, i) => [decisionKey(d), results[i]]));
+    return decisions.map((d) => {
+      const read = state.get(decisionKey(d));
+      const vm = read?.status === 'fulfilled' ? read.value : undefined;
+      const planned = plannedFrom(d, vm);
+      const base = { planned, requestId: d.requestId, transient: false };
+      const intent = d.reason.replace(/; stop requested$/, '');
+      if (d.action !== 'STOPPING') {
+        return { outcome: { ...base, action: d.action, reason: d.reason }, changed: false };
+      }
+      if (read?.status === 'rejected') {
+        const error: unknown = read.reason;
+        return {
+          outcome: {
+            ...base,
+            action: 'FAILED',
+            reason: `${intent}; state unknown: ${errorMessage(error)}`,
+            transient: isTransient(error),
+          },
+          changed: true,
+        };
+      }
+      if (!vm) {
+        return {
+          outcome: { ...base, action: 'STOPPED', reason: `${intent}; already gone` },
+          changed: true,
+        };
+      }
+      const result = restopped.get(decisionKey(d));
+      if (!result) {
+        return {
+          outcome: {
+            ...base,
+            action: 'STOPPED',
+            reason: `${intent}; stop requested by an earlier delivery, found ${vm.status}`,
+          },
+          changed: true,
+        };
+      }
+      if (result.status === 'fulfilled' || isNotFound(result.reason)) {
+        return {
+          outcome: { ...base, action: 'STOPPED', reason: `${intent}; stopped on redelivery` },
+          changed: true,
+        };
+      }
+      const error: unknown = result.reason;
+      if (error instanceof OperationNotConfirmedError) {
+        return {
+          outcome: {
+            ...base,
+            action: 'UNCONFIRMED',
+            reason: `${intent}; ${error.message}`,
+            transient: true,
+          },
+          changed: true,
+        };
+      }
+      return {
+        outcome: {
+          ...base,
+          action: 'FAILED',
+          reason: errorMessage(error),
+          transient: isTransient(error),
+        },
+        changed: true,
+      };
+    });
+  }
+
   async function post(
     message: SlackMessage,
     context: Record<string, unknown>,
@@ -258,20 +419,35 @@ export function makeBudgetEnforcer(
         codes: gaps.map((g) => g.code),
       });
     }
+    // Read on every delivery, not only on a resumed one: a delivery whose notification row was
+    // never written (a failed write, a timeout, a crash) is redelivered looking like the first.
+    // Read before the recheck below, whose confirmations it would otherwise count again;
+    // UNCONFIRMED stops are the recheck's.
+    const earlier = dryRun
+      ? []
+      : (await deps.ledger.unreported(n, tier.at)).filter((d) => d.action !== 'UNCONFIRMED');
     // Stops an earlier delivery could not confirm are looked at before planning again.
     const rechecked = dryRun
       ? { confirmed: [], pending: [] }
       : await recheckUnconfirmed(deps, n, tier.at);
     const shedding = { tier, policy, scope: new Set(scope.projects) };
-    const rates = await ratesOf(vms.filter((vm) => concernsTier(vm, shedding)));
-    // Read on every delivery, not only on a resumed one: a delivery whose notification row was
-    // never written (a failed write, a timeout) is redelivered looking like the first.
+    // VMs an earlier delivery stopped or asked to stop are settled below, never planned again.
+    const settled = new Set(
+      earlier.filter((d) => d.action === 'STOPPED' || d.action === 'STOPPING').map(decisionKey),
+    );
+    const candidates = vms.filter((vm) => !settled.has(vmKey(vm)));
+    const rates = await ratesOf(candidates.filter((vm) => concernsTier(vm, shedding)));
     const alreadyStopped =
       tier.maxStops !== undefined && !dryRun ? await deps.ledger.stoppedSoFar(n, tier.at) : 0;
-    const plan = planShedding({ ...shedding, vms, rates, alreadyStopped });
-    const outcomes = await execute(n, plan);
+    const plan = planShedding({ ...shedding, vms: candidates, rates, alreadyStopped });
+    const replanned = new Set(plan.decisions.map((d) => vmKey(d.vm)));
+    const recovered = await recover(
+      earlier.filter((d) => settled.has(decisionKey(d)) || !replanned.has(decisionKey(d))),
+    );
+    const fresh = await execute(n, plan);
+    const outcomes = [...recovered.map((r) => r.outcome), ...fresh];
     const now = deps.clock.now();
-    for (const o of outcomes) {
+    for (const o of [...recovered.filter((r) => r.changed).map((r) => r.outcome), ...fresh]) {
       const { vm, priority, rate } = o.planned;
       const line = {
         ...context,
@@ -288,7 +464,9 @@ export function makeBudgetEnforcer(
       if (o.action === 'FAILED') logger.error('Budget enforcement: VM not stopped', line);
       else logger.info('Budget enforcement decision', line);
     }
-    await deps.ledger.recordActions(outcomes.map((o) => actionRow(n, plan, o, dryRun, now)));
+    // Decisions already on record as final are not written again; resolved intents are.
+    const toRecord = [...recovered.filter((r) => r.changed).map((r) => r.outcome), ...fresh];
+    await deps.ledger.recordActions(toRecord.map((o) => actionRow(n, plan, o, dryRun, now)));
 
     const failed = outcomes.filter((o) => o.action === 'FAILED');
     const unconfirmed = outcomes.filter((o) => o.action === 'UNCONFIRMED');
@@ -346,7 +524,7 @@ export function makeBudgetEnforcer(
       dryRun,
       stopped: acted.vms.length + confirmedLater,
       failed: failed.length,
-      spared: plan.spared.length,
+      spared: outcomes.filter((o) => o.action.startsWith('SKIPPED_')).length,
       savingPerHour: acted.savingPerHour,
       priceCurrency: plan.currency,
       // The thread root stays the tier's message, so every follow-up lands under it.
@@ -359,7 +537,8 @@ export function makeBudgetEnforcer(
       stopped: acted.vms.length + confirmedLater,
       failed: failed.length,
       unconfirmed: unconfirmed.length + rechecked.pending.length,
-      spared: plan.spared.length,
+      spared: outcomes.filter((o) => o.action.startsWith('SKIPPED_')).length,
+      recovered: recovered.length,
       savingPerHour: acted.savingPerHour,
       ...(unreached ? { unreachableZones: gaps.map((g) => `${g.project}/${g.zone}`) } : {}),
     });

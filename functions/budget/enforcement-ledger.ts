@@ -59,11 +59,34 @@ export interface NotificationSummary {
   readonly slack: PostedMessage | undefined;
 }
 
+/** A tier's decision about a VM as the ledger holds it (the latest row for the VM). */
+export interface RecordedDecision {
+  readonly project: string;
+  readonly zone: string;
+  readonly instance: string;
+  readonly instanceId: string | undefined;
+  readonly machineType: string | undefined;
+  readonly provisioningModel: string | undefined;
+  readonly priority: string;
+  readonly action: ActionName;
+  readonly reason: string;
+  readonly hourlyCost: number | undefined;
+  readonly priceCurrency: string | undefined;
+  readonly priceSource: string;
+  readonly requestId: string | undefined;
+}
+
 /** The port the enforcer records through; `BigQueryEnforcementLedger` is the real one. */
 export interface EnforcementLedger {
   history(notification: BudgetNotification): Promise<PeriodHistory>;
   /** VMs this tier has stopped in the period so far (latest decision per VM). */
   stoppedSoFar(notification: BudgetNotification, tier: number): Promise<number>;
+  /**
+   * The tier's decisions in the period (latest per VM, enforcing only) made by deliveries that
+   * never recorded their notification row: a delivery cut short after its intent rows, its
+   * stops or its outcome rows. Their STOPPING rows are stops whose outcome is not known yet.
+   */
+  unreported(notification: BudgetNotification, tier: number): Promise<RecordedDecision[]>;
   recordActions(rows: readonly KeyedRow[]): Promise<void>;
   recordNotification(row: KeyedRow): Promise<void>;
   /** The tier's VMs whose latest decision is UNCONFIRMED, as their ledger rows. */
@@ -96,6 +119,20 @@ export function followUpRow(
 /** NUMERIC holds at most 9 decimals; money is kept to 6 and sent as a decimal string. */
 export function numeric(value: number): string {
   return (Math.round(value * 1e6) / 1e6).toFixed(6).replace(/\.?0+$/, '');
+}
+
+/** BigQuery NUMERIC: at most 29 digits before the point and 9 after. */
+const NUMERIC_TEXT = /^-?\d{1,29}(?:\.\d{1,9})?$/;
+
+/**
+ * Whether the ledger can hold an amount as `numeric` writes it: a finite number whose text has
+ * at most 29 integer digits (`toFixed` turns 1e21 and above into exponent notation, which
+ * NUMERIC refuses too) and that does not round to zero unless it is zero.
+ */
+export function fitsNumeric(value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  const text = numeric(value);
+  return NUMERIC_TEXT.test(text) && (value === 0 || Number(text) !== 0);
 }
 
 export function tierText(tier: number): string {
@@ -200,6 +237,23 @@ interface PeriodRow {
   slack_ts: string | null;
 }
 
+interface DecisionRow {
+  message_id: string;
+  project_id: string;
+  zone: string;
+  instance_name: string;
+  instance_id: string | null;
+  machine_type: string | null;
+  provisioning_model: string | null;
+  priority: string;
+  action: string;
+  reason: string;
+  hourly_cost: number | null;
+  price_currency: string | null;
+  price_source: string;
+  request_id: string | null;
+}
+
 const PERIOD = 'budget_id = @budgetId AND cost_interval_start = TIMESTAMP(@periodStart)';
 
 const TIER_OUTCOMES: ReadonlySet<string> = new Set(['ACTED', 'NOTIFIED', 'INCOMPLETE']);
@@ -275,6 +329,48 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
       { budgetId: n.budgetId, periodStart: n.costIntervalStart, tier: tierText(tier) },
     );
     return rows.filter((r) => r.action === 'UNCONFIRMED');
+  }
+
+  async unreported(n: BudgetNotification, tier: number): Promise<RecordedDecision[]> {
+    const params = { budgetId: n.budgetId, periodStart: n.costIntervalStart, tier: tierText(tier) };
+    const [rows, reported] = await Promise.all([
+      this.ledger.query<DecisionRow>(
+        `SELECT message_id, project_id, zone, instance_name, instance_id, machine_type,
+                provisioning_model, priority, action, reason,
+                CAST(hourly_cost AS FLOAT64) AS hourly_cost, price_currency, price_source, request_id
+         FROM \`\${dataset}.${ACTIONS_TABLE}\`
+         WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
+         QUALIFY ROW_NUMBER() OVER (
+           PARTITION BY row_key
+           ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
+         ) = 1
+         ORDER BY project_id, zone, instance_name`,
+        params,
+      ),
+      this.ledger.query<{ message_id: string }>(
+        `SELECT DISTINCT message_id FROM \`\${dataset}.${NOTIFICATIONS_TABLE}\`
+         WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE`,
+        params,
+      ),
+    ]);
+    const done = new Set(reported.map((r) => r.message_id));
+    return rows
+      .filter((r) => !done.has(r.message_id))
+      .map((r) => ({
+        project: r.project_id,
+        zone: r.zone,
+        instance: r.instance_name,
+        instanceId: r.instance_id ?? undefined,
+        machineType: r.machine_type ?? undefined,
+        provisioningModel: r.provisioning_model ?? undefined,
+        priority: r.priority,
+        action: r.action as ActionName,
+        reason: r.reason,
+        hourlyCost: r.hourly_cost ?? undefined,
+        priceCurrency: r.price_currency ?? undefined,
+        priceSource: r.price_source,
+        requestId: r.request_id ?? undefined,
+      }));
   }
 
   async recordActions(rows: readonly KeyedRow[]): Promise<void> {

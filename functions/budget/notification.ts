@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
+import { fitsNumeric } from './enforcement-ledger.js';
 
 /**
  * A Cloud Billing budget notification, validated at the edge. It arrives as a Pub/Sub message
@@ -43,12 +44,17 @@ const attributesSchema = z.object({
   }),
 });
 
-const money = z.number().finite();
+// An amount the ledger cannot hold (NUMERIC) would fail every write of the notification's rows
+// after its VMs were stopped; it is refused here instead, before anything is done.
+const money = z
+  .number()
+  .finite()
+  .refine(fitsNumeric, 'outside what the ledger can record (NUMERIC, 6 decimal places kept)');
 
 const dataSchema = z.object({
   budgetDisplayName: z.string().default(''),
-  costAmount: money.nonnegative(),
-  budgetAmount: money.positive('must be greater than zero'),
+  costAmount: z.number().nonnegative().pipe(money),
+  budgetAmount: z.number().positive('must be greater than zero').pipe(money),
   budgetAmountType: z.string().optional(),
   currencyCode: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 currency code'),
   costIntervalStart: z.iso.datetime({ offset: true }),

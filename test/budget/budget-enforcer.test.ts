@@ -98,15 +98,19 @@ describe('the budget enforcer under failures', () => {
     // The cap of two goes to the most expensive low VMs.
     expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-8']);
 
-    // Pub/Sub redelivers: the ledger has no notification row, only the stops' action rows.
+    // Pub/Sub redelivers: the ledger has no notification row, only the stops' action rows,
+    // which the redelivery reports as its own, as if the first delivery had finished.
     const report = await enforce(notification(5000, '7'));
     expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-8']);
     expect(report.outcomes.map((o) => [o.planned.vm.name, o.action]).sort()).toEqual([
       ['exempt-low', 'SKIPPED_EXEMPT'],
+      ['low-a100', 'STOPPED'],
       ['low-n2-4', 'SKIPPED_CAP'],
+      ['low-n2-8', 'STOPPED'],
       ['mig-low', 'SKIPPED_MIG'],
       ['unlabelled-e2', 'SKIPPED_CAP'],
     ]);
+    expect(Object.values(harness.stopOperations())).toEqual([1, 1]);
   });
 
   it('counts a VM deleted between listing and stopping as done', async () => {

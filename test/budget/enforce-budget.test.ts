@@ -339,6 +339,14 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
         },
       }),
     ],
+    [
+      'a cost the ledger cannot hold',
+      (e) => {
+        const data = JSON.parse(Buffer.from(e.data.message.data, 'base64').toString()) as object;
+        const bad = Buffer.from(JSON.stringify({ ...data, costAmount: 1e30 })).toString('base64');
+        return { data: { ...e.data, message: { ...e.data.message, data: bad } } };
+      },
+    ],
     ['another event type', () => ({ type: 'google.cloud.storage.object.v1.finalized' })],
     ['no message', () => ({ data: { subscription: 's' } })],
   ])('acknowledges %s with one error line and changes nothing', async (_case, spoil) => {

@@ -188,6 +188,26 @@ describe('parseBudgetNotification', () => {
     ],
     ['a lower-case currency', withData((d) => ({ ...d, currencyCode: 'usd' })), /currencyCode/],
     [
+      'a cost with more integer digits than NUMERIC holds',
+      withData((d) => ({ ...d, costAmount: 1e30 })),
+      /costAmount: outside what the ledger can record/,
+    ],
+    [
+      'a cost the ledger would write in exponent notation',
+      withData((d) => ({ ...d, costAmount: 1e21 })),
+      /costAmount: outside what the ledger can record/,
+    ],
+    [
+      'a budget too large for NUMERIC',
+      withData((d) => ({ ...d, budgetAmount: 1.7976931348623157e308 })),
+      /budgetAmount: outside what the ledger can record/,
+    ],
+    [
+      'a budget that rounds to zero in the ledger',
+      withData((d) => ({ ...d, budgetAmount: 1e-9 })),
+      /budgetAmount: outside what the ledger can record/,
+    ],
+    [
       'a threshold given as text',
       withData((d) => ({ ...d, alertThresholdExceeded: '1.0' })),
       /alertThresholdExceeded/,
@@ -195,6 +215,18 @@ describe('parseBudgetNotification', () => {
   ])('rejects %s with a ValidationError', (_case, data, expected) => {
     const [text] = issuesOf(data);
     expect(text).toMatch(expected);
+  });
+
+  it.each([
+    ['the largest cost the ledger writes as digits', 999_999_999_999_999_900_000],
+    ['a cost of a millionth', 0.000001],
+    ['a zero cost', 0],
+  ])('accepts %s', (_case, costAmount) => {
+    const parsed = parseBudgetNotification(
+      withData((d) => ({ ...d, costAmount })),
+      'event-1',
+    );
+    expect(parsed.costAmount).toBe(costAmount);
   });
 
   it('accepts an unknown budgetAmountType', () => {
