@@ -23,14 +23,14 @@ export interface CustomRole {
   readonly permissions: readonly string[];
 }
 
-const MACHINE_TYPES = ['compute.machineTypes.get', 'compute.machineTypes.list'];
+// Shapes are read with machineTypes.aggregatedList, which needs list only.
+const MACHINE_TYPES = ['compute.machineTypes.list'];
 
 export const ROLES = {
   recorder: {
     id: 'costguardRecorder',
     title: 'costguard cost recorder',
     permissions: [
-      'compute.instances.get',
       'compute.instances.list',
       ...MACHINE_TYPES,
       'monitoring.timeSeries.list',
@@ -40,7 +40,6 @@ export const ROLES = {
     id: 'costguardBudgetEnforcer',
     title: 'costguard budget enforcer',
     permissions: [
-      'compute.instances.get',
       'compute.instances.list',
       'compute.instances.stop',
       'compute.zoneOperations.get',

@@ -86,8 +86,13 @@ describe('the deploy plan', () => {
     ['costguardRecorder', ['compute.instances.list', 'monitoring.timeSeries.list'], []],
     [
       'costguardBudgetEnforcer',
-      ['compute.instances.list', 'compute.instances.get', 'compute.instances.stop'],
-      ['compute.instances.setLabels', 'compute.instances.delete', 'compute.instances.start'],
+      ['compute.instances.list', 'compute.instances.stop'],
+      [
+        'compute.instances.get',
+        'compute.instances.setLabels',
+        'compute.instances.delete',
+        'compute.instances.start',
+      ],
     ],
     // FULL_ARGS deploys a report-only label policy in a dry run.
     [
@@ -136,7 +141,6 @@ describe('the deploy plan', () => {
   const LABEL_READ = [
     'compute.instances.get',
     'compute.instances.list',
-    'compute.machineTypes.get',
     'compute.machineTypes.list',
     'resourcemanager.projects.get',
   ];
