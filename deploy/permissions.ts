@@ -43,6 +43,8 @@ export const ROLES = {
       'compute.instances.list',
       'compute.instances.stop',
       'compute.zoneOperations.get',
+      // Many stops in one zone are confirmed with one wait and one list of their operations.
+      'compute.zoneOperations.list',
       ...MACHINE_TYPES,
       // A budget names its projects by number; the enforcer maps them to ids.
       'resourcemanager.projects.get',
