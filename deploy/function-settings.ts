@@ -1,6 +1,7 @@
 import { budgetSettings, type SheddingPolicy } from '../functions/budget/policy.js';
 import { trustedBudgetSettings } from '../functions/budget/trusted-budgets.js';
 import { commonSettings } from '../functions/core/config.js';
+import type { LabelAction } from '../functions/labels/label-policy.js';
 import { labelSettings } from '../functions/labels/settings.js';
 import { recorderSettings } from '../functions/recorder/settings.js';
 import { runsSettings } from '../functions/runs/config.js';
@@ -49,6 +50,8 @@ export interface DeployInputs {
   /** Minified JSON of the validated budget policy (the same tiers the budget alerts at). */
   readonly budgetPolicyJson: string;
   readonly labelPolicyJson?: string;
+  /** What the label enforcers do: the policy's action when enforcing, `report` in a dry run. */
+  readonly labelAction: LabelAction;
   readonly spotAlertsJson?: string;
   readonly pipelinesJson?: string;
   readonly pipelines: readonly PipelineBinding[];

@@ -80,9 +80,10 @@ export function loadDeployInputs(options: DeployOptions, sqlRoot: string): Deplo
     options.budgetPolicyFile ?? 'default',
   );
   let labelPolicyJson: string | undefined;
+  let labelPolicy = readConfig(labelSettings, {}).policy;
   if (options.labelPolicyFile) {
     const text = readText(options.labelPolicyFile, 'label-policy');
-    validated(labelSettings.policy, text, 'label-policy', options.labelPolicyFile);
+    labelPolicy = validated(labelSettings.policy, text, 'label-policy', options.labelPolicyFile);
     labelPolicyJson = minified(text);
   }
   let spotAlertsJson: string | undefined;
@@ -100,6 +101,8 @@ export function loadDeployInputs(options: DeployOptions, sqlRoot: string): Deplo
     budgetPolicy,
     budgetPolicyJson: minified(budgetText),
     ...(labelPolicyJson ? { labelPolicyJson } : {}),
+    // Deploy sets COSTGUARD_LABELS_DRY_RUN to the opposite of --enforce.
+    labelAction: options.enforce ? labelPolicy.action : 'report',
     ...(spotAlertsJson ? { spotAlertsJson } : {}),
     ...(pipelines ? { pipelinesJson: pipelines.json } : {}),
     pipelines: pipelines?.bindings ?? [],

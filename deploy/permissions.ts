@@ -1,3 +1,4 @@
+import { actionIncludes, type LabelAction } from '../functions/labels/label-policy.js';
 import type { PipelineBinding } from './function-settings.js';
 import {
   EVENTS_ACCOUNT,
@@ -22,14 +23,14 @@ export interface CustomRole {
   readonly permissions: readonly string[];
 }
 
-const MACHINE_TYPES = ['compute.machineTypes.get', 'compute.machineTypes.list'];
+// Shapes are read with machineTypes.aggregatedList, which needs list only.
+const MACHINE_TYPES = ['compute.machineTypes.list'];
 
 export const ROLES = {
   recorder: {
     id: 'costguardRecorder',
     title: 'costguard cost recorder',
     permissions: [
-      'compute.instances.get',
       'compute.instances.list',
       ...MACHINE_TYPES,
       'monitoring.timeSeries.list',
@@ -39,10 +40,11 @@ export const ROLES = {
     id: 'costguardBudgetEnforcer',
     title: 'costguard budget enforcer',
     permissions: [
-      'compute.instances.get',
       'compute.instances.list',
       'compute.instances.stop',
       'compute.zoneOperations.get',
+      // Many stops in one zone are confirmed with one wait and one list of their operations.
+      'compute.zoneOperations.list',
       ...MACHINE_TYPES,
       // A budget names its projects by number; the enforcer maps them to ids.
       'resourcemanager.projects.get',
@@ -96,6 +98,28 @@ export const ROLES = {
     ],
   },
 } as const satisfies Record<string, CustomRole>;
+
+/**
+ * The label enforcers' role as the policy acts: reading only to report (or in a dry run),
+ * setLabels (and waiting on it) to fix or mark, stop as well to stop. Deploy updates the role in
+ * place, so re-deploying after a policy change takes permissions away as well as adding them.
+ */
+export function labelEnforcerRole(action: LabelAction): CustomRole {
+  const writes = actionIncludes(action, 'fix');
+  return {
+    ...ROLES.labelEnforcer,
+    permissions: ROLES.labelEnforcer.permissions.filter((p) => {
+      if (p === 'compute.instances.stop') return actionIncludes(action, 'stop');
+      if (p === 'compute.instances.setLabels' || p === 'compute.zoneOperations.get') return writes;
+      return true;
+    }),
+  };
+}
+
+/** A governed-project role as the deployed policies need it. */
+export function roleForPolicy(role: CustomRole, labelAction: LabelAction): CustomRole {
+  return role.id === ROLES.labelEnforcer.id ? labelEnforcerRole(labelAction) : role;
+}
 
 /** The custom roles each function's account holds in every governed project. */
 export const PROJECT_ROLES: Readonly<Record<Target, readonly CustomRole[]>> = {

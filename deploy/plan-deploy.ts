@@ -36,6 +36,7 @@ import {
   PROJECT_ROLES,
   PUBSUB_PUBLISHER,
   ROLES,
+  roleForPolicy,
   runObserverGrant,
   SECRET_ACCESSOR,
   SERVICE_ACCOUNT_USER,
@@ -635,7 +636,11 @@ export function planDeploy(inputs: DeployInputs): Plan {
     ...functions.map((f) => serviceAccountStep(project, f.account, `${f.target} function`)),
     serviceAccountStep(project, SCHEDULER_ACCOUNT, 'Cloud Scheduler invoker'),
     serviceAccountStep(project, EVENTS_ACCOUNT, 'Eventarc trigger identity'),
-    ...projects.flatMap((p) => GOVERNED_PROJECT_ROLES.map((role) => customRoleStep(p, role))),
+    ...projects.flatMap((p) =>
+      GOVERNED_PROJECT_ROLES.map((role) =>
+        customRoleStep(p, roleForPolicy(role, inputs.labelAction)),
+      ),
+    ),
     ...pipelineProjects(inputs.pipelines).flatMap((p) =>
       PIPELINE_PROJECT_ROLES.map((role) => customRoleStep(p, role)),
     ),

@@ -2,6 +2,7 @@ import { asPriority, isExempt, priorityRank, type Priority } from '../core/label
 import type { HourlyRate } from '../core/pricing.js';
 import { vmKey, type Vm } from '../core/vm.js';
 import type { SheddingPolicy, Tier } from './policy.js';
+import { matchVm } from './vm-pattern.js';
 
 /**
  * The shedding plan for one tier, a pure function of the running VMs in scope: the VMs of the
@@ -46,15 +47,50 @@ export const UNPRICED: HourlyRate = Object.freeze({
   source: 'unknown',
 });
 
-/** The VM's priority from its label; a missing or unrecognised value counts as the policy says. */
+/** The priority the policy lists for the VM: the most specific pattern, then the highest. */
+function listedPriority(vm: Vm, policy: SheddingPolicy): Priority | undefined {
+  let best: { exact: number; priority: Priority } | undefined;
+  for (const [pattern, priority] of Object.entries(policy.priorities)) {
+    const exact = matchVm(pattern, vm);
+    if (exact === undefined) continue;
+    if (
+      !best ||
+      exact > best.exact ||
+      (exact === best.exact && priorityRank(priority) > priorityRank(best.priority))
+    ) {
+      best = { exact, priority };
+    }
+  }
+  return best?.priority;
+}
+
+/**
+ * The VM's priority from its label, or from the policy's list when priorities come from the
+ * policy; a VM with none counts as `missingPriority`.
+ */
 export function priorityOf(
   vm: Vm,
   policy: SheddingPolicy,
 ): { priority: Priority; labelled: boolean } {
-  const labelled = asPriority(vm.labels[policy.priorityLabel]);
-  return labelled
-    ? { priority: labelled, labelled: true }
+  const found =
+    policy.prioritySource === 'policy'
+      ? listedPriority(vm, policy)
+      : asPriority(vm.labels[policy.priorityLabel]);
+  return found
+    ? { priority: found, labelled: true }
     : { priority: policy.missingPriority, labelled: false };
+}
+
+/** Why the VM is exempt, or undefined: by label, or only by the policy's list. */
+function exemptionOf(vm: Vm, policy: SheddingPolicy): string | undefined {
+  if (policy.prioritySource === 'policy') {
+    return policy.exemptVms.some((pattern) => matchVm(pattern, vm) !== undefined)
+      ? 'exempt by the policy'
+      : undefined;
+  }
+  return isExempt(vm.labels, policy.exemptLabel)
+    ? `exempt by label ${policy.exemptLabel}`
+    : undefined;
 }
 
 /**
@@ -94,9 +130,8 @@ export function planShedding(input: SheddingInput): SheddingPlan {
     if (priority === 'critical') {
       return { ...base, action: 'SKIP_EXEMPT', reason: 'priority critical is never stopped' };
     }
-    if (isExempt(vm.labels, policy.exemptLabel)) {
-      return { ...base, action: 'SKIP_EXEMPT', reason: `exempt by label ${policy.exemptLabel}` };
-    }
+    const exemption = exemptionOf(vm, policy);
+    if (exemption) return { ...base, action: 'SKIP_EXEMPT', reason: exemption };
     if (vm.managedBy) {
       return {
         ...base,
@@ -112,9 +147,12 @@ export function planShedding(input: SheddingInput): SheddingPlan {
       };
     }
     room--;
+    const fromPolicy = policy.prioritySource === 'policy';
     const why = labelled
-      ? `priority ${priority}`
-      : `no ${policy.priorityLabel} label, counted as ${priority}`;
+      ? `priority ${priority}${fromPolicy ? ' from the policy' : ''}`
+      : fromPolicy
+        ? `no priority in the policy, counted as ${priority}`
+        : `no ${policy.priorityLabel} label, counted as ${priority}`;
     return {
       ...base,
       action: 'STOP',

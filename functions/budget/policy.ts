@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PROJECT_ID, setting } from '../core/config.js';
 import { isValidLabelKey, LABEL, PRIORITIES } from '../core/labels.js';
+import { VM_PATTERN } from './vm-pattern.js';
 
 /**
  * The shedding policy: ordered tiers of spend against budget, each either only telling Slack
@@ -12,6 +13,8 @@ const stoppable = z.enum(['low', 'medium', 'high'], {
 });
 
 const labelKey = z.string().refine(isValidLabelKey, { message: 'not a valid label key' });
+
+const vmPattern = z.string().regex(VM_PATTERN, 'a VM as project/zone/name, any part may be *');
 
 const tierSchema = z
   .object({
@@ -32,9 +35,28 @@ export const policySchema = z
     missingPriority: z.enum(PRIORITIES).default('low'),
     exemptLabel: labelKey.default(LABEL.exempt),
     projects: z.array(z.string().regex(PROJECT_ID, 'not a project id')).min(1).optional(),
+    /**
+     * Where priority and exemption come from: the VMs' own labels, or this policy only (labels
+     * are then ignored, so a team cannot make its VMs critical or exempt by labelling them).
+     */
+    prioritySource: z.enum(['labels', 'policy']).default('labels'),
+    /** `project/zone/name` (any segment may be `*`) to a priority; the most specific match wins. */
+    priorities: z.record(vmPattern, z.enum(PRIORITIES)).default({}),
+    /** `project/zone/name` patterns of VMs never stopped, when priorities come from the policy. */
+    exemptVms: z.array(vmPattern).max(1000).default([]),
   })
   .strict()
   .superRefine((policy, context) => {
+    if (
+      policy.prioritySource === 'labels' &&
+      (Object.keys(policy.priorities).length > 0 || policy.exemptVms.length > 0)
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['prioritySource'],
+        message: 'priorities and exemptVms apply only with prioritySource "policy"',
+      });
+    }
     policy.tiers.forEach((tier, i) => {
       const previous = policy.tiers[i - 1];
       if (previous && tier.at <= previous.at) {

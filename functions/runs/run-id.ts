@@ -37,10 +37,13 @@ export function newRunId(random: () => Buffer = () => randomBytes(10)): string {
 
 /**
  * The run id a request with an `Idempotency-Key` always gets, so that a repeat (even a
- * concurrent one) names the same run and finds it in the ledger or on the VM.
+ * concurrent one) names the same run and finds it in the ledger or on the VM. The key is the
+ * caller's own: another caller using the same key neither replays nor blocks that run.
  */
-export function runIdForKey(pipeline: string, key: string): string {
-  const digest = createHash('sha256').update(`${pipeline}\u0000${key}`).digest('hex');
+export function runIdForKey(pipeline: string, caller: string, key: string): string {
+  const digest = createHash('sha256')
+    .update(`${pipeline}\u0000${caller}\u0000${key}`)
+    .digest('hex');
   return `run-${digest.slice(0, 20)}`;
 }
 

@@ -123,7 +123,7 @@ export class RunService {
     // random id has no earlier record to look up.
     const keyed = key && !this.config.dryRun ? key : undefined;
     if (!keyed) return this.startRun(request, { runId: this.newRunId(), hash, key }, caller);
-    const runId = runIdForKey(request.pipeline.name, keyed);
+    const runId = runIdForKey(request.pipeline.name, caller, keyed);
     const inFlight = this.starting.get(runId);
     if (inFlight) {
       if (inFlight.hash !== hash) return keyReused(runId);

@@ -209,4 +209,66 @@ describe('planShedding', () => {
       'priority low, tier 1 stops low',
     ]);
   });
+
+  describe('with priorities and exemptions from the policy, not from labels', () => {
+    const fromPolicy = (extra: object): SheddingPolicy =>
+      readConfig(budgetSettings, {
+        COSTGUARD_BUDGET_POLICY: JSON.stringify({
+          tiers: [{ at: 1, stop: ['low'] }],
+          prioritySource: 'policy',
+          ...extra,
+        }),
+      }).policy;
+
+    it('stops a VM its owner labelled critical and exempt, and spares what the policy protects', () => {
+      // Prepare: a team labels its own VM critical and exempt to push stops onto others.
+      const policy = fromPolicy({
+        priorities: {
+          'ml-training-prod/*/*': 'low',
+          'ml-training-prod/us-central1-a/serving': 'critical',
+          'ml-training-prod/*/nightly': 'high',
+        },
+        exemptVms: ['ml-training-prod/us-central1-a/audit'],
+      });
+      const vms = [
+        vm('self-critical', { labels: { priority: 'critical', 'costguard-exempt': 'true' } }),
+        vm('serving', { priority: 'low' }),
+        vm('nightly'),
+        vm('audit'),
+        vm('other'),
+      ];
+
+      // Act
+      const plan = planShedding(input(vms, {}, { policy }));
+
+      // Assess
+      expect(plan.decisions.map((d) => [d.vm.name, d.priority, d.action, d.reason])).toEqual([
+        ['audit', 'low', 'SKIP_EXEMPT', 'exempt by the policy'],
+        ['other', 'low', 'STOP', 'priority low from the policy, tier 1 stops low'],
+        ['self-critical', 'low', 'STOP', 'priority low from the policy, tier 1 stops low'],
+      ]);
+    });
+
+    it('counts a VM the policy does not list as missingPriority', () => {
+      const policy = fromPolicy({ missingPriority: 'low' });
+
+      expect(summary(input([vm('labelled-high', { priority: 'high' })], {}, { policy }))).toEqual([
+        'labelled-high:STOP',
+      ]);
+      expect(stopsOf(input([vm('x')], {}, { policy }))[0]?.reason).toBe(
+        'no priority in the policy, counted as low, tier 1 stops low',
+      );
+    });
+
+    it('refuses policy priorities while priorities come from labels', () => {
+      expect(() =>
+        readConfig(budgetSettings, {
+          COSTGUARD_BUDGET_POLICY: JSON.stringify({
+            tiers: [{ at: 1, stop: ['low'] }],
+            exemptVms: ['p-12345/*/*'],
+          }),
+        }),
+      ).toThrow('prioritySource: priorities and exemptVms apply only with prioritySource "policy"');
+    });
+  });
 });

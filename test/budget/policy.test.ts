@@ -31,6 +31,9 @@ describe('budget settings', () => {
       priorityLabel: 'priority',
       missingPriority: 'low',
       exemptLabel: 'costguard-exempt',
+      prioritySource: 'labels',
+      priorities: {},
+      exemptVms: [],
     });
     expect(Object.isFrozen(config.policy.tiers[0])).toBe(true);
   });

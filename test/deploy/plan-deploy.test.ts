@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrationFiles } from '../../functions/adapters/bigquery.js';
 import { readConfig } from '../../functions/core/config.js';
@@ -83,13 +86,24 @@ describe('the deploy plan', () => {
     ['costguardRecorder', ['compute.instances.list', 'monitoring.timeSeries.list'], []],
     [
       'costguardBudgetEnforcer',
-      ['compute.instances.list', 'compute.instances.get', 'compute.instances.stop'],
-      ['compute.instances.setLabels', 'compute.instances.delete', 'compute.instances.start'],
+      ['compute.instances.list', 'compute.instances.stop'],
+      [
+        'compute.instances.get',
+        'compute.instances.setLabels',
+        'compute.instances.delete',
+        'compute.instances.start',
+      ],
     ],
+    // FULL_ARGS deploys a report-only label policy in a dry run.
     [
       'costguardLabelEnforcer',
-      ['compute.instances.setLabels', 'compute.instances.stop'],
-      ['compute.instances.delete', 'compute.instances.setMetadata'],
+      ['compute.instances.list', 'compute.instances.get'],
+      [
+        'compute.instances.setLabels',
+        'compute.instances.stop',
+        'compute.instances.delete',
+        'compute.instances.setMetadata',
+      ],
     ],
     [
       'costguardRunVm',
@@ -123,6 +137,49 @@ describe('the deploy plan', () => {
     expect(projectsOf('costguardRunVm')).toEqual(['ml-batch-prod']);
     expect(projectsOf('costguardRunJob')).toEqual(['ml-batch-prod']);
   });
+
+  const LABEL_READ = [
+    'compute.instances.get',
+    'compute.instances.list',
+    'compute.machineTypes.list',
+    'resourcemanager.projects.get',
+  ];
+  const LABEL_WRITE = ['compute.instances.setLabels', 'compute.zoneOperations.get'];
+  it.each([
+    ['report', true, LABEL_READ],
+    ['fix', true, [...LABEL_READ, ...LABEL_WRITE]],
+    ['mark', true, [...LABEL_READ, ...LABEL_WRITE]],
+    ['stop', true, [...LABEL_READ, ...LABEL_WRITE, 'compute.instances.stop']],
+    ['stop', false, LABEL_READ],
+  ])(
+    'gives the label enforcers only what a %s policy needs (enforcing: %s)',
+    (action, enforce, expected) => {
+      // Prepare: the fixture policy with its action changed.
+      const policy = JSON.parse(readFileSync(`${FIXTURES}/label-policy.json`, 'utf8')) as object;
+      const file = join(mkdtempSync(join(tmpdir(), 'costguard-policy-')), 'labels.json');
+      writeFileSync(file, JSON.stringify({ ...policy, action }));
+
+      // Act
+      const plan = planDeploy(
+        deployInputs(['--label-policy', file, ...(enforce ? ['--enforce'] : [])]),
+      );
+
+      // Assess: the role is created (or, on a project deployed before, updated) with exactly these.
+      const step = stepTitled(
+        plan,
+        'Custom role projects/ops-costguard/roles/costguardLabelEnforcer',
+      );
+      const [create] = step.commands;
+      const [update] = step.probe?.choose({ ok: true, stdout: '\n' }, {}) ?? [];
+      for (const command of [create, update]) {
+        expect(
+          flagValue(command?.argv ?? [], '--permissions')
+            ?.split(',')
+            .sort(),
+        ).toEqual([...expected].sort());
+      }
+    },
+  );
 
   it('binds the run trigger on its batch VMs, its Cloud Run job and its buckets, not the project', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));

@@ -67,9 +67,13 @@ describe('run ids', () => {
   it('are label values, path segments and metadata values; a key always names the same run', () => {
     expect(newRunId()).toMatch(RUN_ID);
     expect(newRunId()).not.toBe(newRunId());
-    expect(runIdForKey('nightly', 'k-1')).toBe(runIdForKey('nightly', 'k-1'));
-    expect(runIdForKey('nightly', 'k-1')).not.toBe(runIdForKey('reports', 'k-1'));
-    expect(runIdForKey('nightly', 'k-1')).toMatch(RUN_ID);
+    const ana = 'ana@example.com';
+    expect(runIdForKey('nightly', ana, 'k-1')).toBe(runIdForKey('nightly', ana, 'k-1'));
+    expect(runIdForKey('nightly', ana, 'k-1')).not.toBe(runIdForKey('reports', ana, 'k-1'));
+    expect(runIdForKey('nightly', ana, 'k-1')).not.toBe(
+      runIdForKey('nightly', 'bob@example.com', 'k-1'),
+    );
+    expect(runIdForKey('nightly', ana, 'k-1')).toMatch(RUN_ID);
   });
 
   it('derive one UUID requestId per run and step', () => {
