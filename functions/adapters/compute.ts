@@ -166,7 +166,8 @@ function lastSegment(url: string | null | undefined): string {
 
 function provisioningModelOf(instance: IInstance): ProvisioningModel {
   const scheduling = instance.scheduling ?? {};
-  if (scheduling.provisioningModel === 'SPOT') return 'SPOT';
+  const model = scheduling.provisioningModel;
+  if (model === 'SPOT' || model === 'FLEX_START' || model === 'RESERVATION_BOUND') return model;
   if (scheduling.preemptible) return 'PREEMPTIBLE';
   return 'STANDARD';
 }

@@ -105,7 +105,7 @@ export function concernsTier(
   return (
     vm.status === 'RUNNING' &&
     scope.has(vm.project) &&
-    policy.provisioningModels.includes(vm.provisioningModel) &&
+    (policy.provisioningModels as readonly string[]).includes(vm.provisioningModel) &&
     tier.stop.some((stopped) => stopped === priority)
   );
 }

@@ -5,7 +5,14 @@ import type { AttachedGpu, ProvisioningModel } from './vm.js';
  * most expensive work first), the label sweep and the run trigger all ask it; the pricing
  * engine (Cloud Billing Catalog with a bundled price-book fallback) answers.
  */
-export const PRICE_SOURCES = ['catalog', 'price-book', 'unknown'] as const;
+export const PRICE_SOURCES = [
+  'catalog',
+  'price-book',
+  // FLEX_START and RESERVATION_BOUND VMs priced at the on-demand rate, for want of their own SKUs.
+  'catalog-standard-rate',
+  'price-book-standard-rate',
+  'unknown',
+] as const;
 export type PriceSource = (typeof PRICE_SOURCES)[number];
 
 export interface PricedMachine {

@@ -2,7 +2,19 @@
  * The VM as every capability sees it: the Compute instance reduced to what governance needs,
  * with names instead of resource URLs.
  */
-export type ProvisioningModel = 'SPOT' | 'STANDARD' | 'PREEMPTIBLE';
+/**
+ * `scheduling.provisioningModel` as Compute reports it (legacy `preemptible` as PREEMPTIBLE).
+ * FLEX_START (Dynamic Workload Scheduler) and RESERVATION_BOUND VMs are neither on-demand nor
+ * Spot; they are recorded as such, and priced at the on-demand rate with a flagged price source.
+ */
+export const PROVISIONING_MODELS = [
+  'SPOT',
+  'STANDARD',
+  'PREEMPTIBLE',
+  'FLEX_START',
+  'RESERVATION_BOUND',
+] as const;
+export type ProvisioningModel = (typeof PROVISIONING_MODELS)[number];
 
 export interface VmRef {
   readonly project: string;

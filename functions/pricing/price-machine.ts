@@ -1,5 +1,5 @@
 import type { HourlyRate, PricedMachine, PriceSource } from '../core/pricing.js';
-import { isSpotLike, type AttachedGpu } from '../core/vm.js';
+import { isSpotLike, type AttachedGpu, type ProvisioningModel } from '../core/vm.js';
 import {
   billableVcpus,
   customMemorySplit,
@@ -140,6 +140,19 @@ function total(
   return currency === undefined ? undefined : { amount, currency };
 }
 
+// Models billed with SKUs of their own (Dynamic Workload Scheduler, reservations) that the
+// prices here do not carry: priced at the on-demand rate, and the source says so.
+const STANDARD_RATE_MODELS: ReadonlySet<ProvisioningModel> = new Set([
+  'FLEX_START',
+  'RESERVATION_BOUND',
+]);
+
+function standardRate(source: PriceSource): PriceSource {
+  if (source === 'catalog') return 'catalog-standard-rate';
+  if (source === 'price-book') return 'price-book-standard-rate';
+  return source;
+}
+
 /** The machine's rate from one table, or undefined when the table lacks a component it needs. */
 export function priceMachine(
   table: PriceTable,
@@ -158,6 +171,6 @@ export function priceMachine(
     spot: spot?.amount,
     onDemand: onDemand?.amount,
     currency: own.currency,
-    source,
+    source: STANDARD_RATE_MODELS.has(machine.provisioningModel) ? standardRate(source) : source,
   };
 }

@@ -46,7 +46,9 @@ export interface RecordedVersion {
 
 const SOURCE_RANK: Readonly<Record<PriceSource, number>> = {
   unknown: 0,
+  'price-book-standard-rate': 1,
   'price-book': 1,
+  'catalog-standard-rate': 2,
   catalog: 2,
 };
 

@@ -3,6 +3,7 @@ import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
 import { HOUR_MS } from '../core/clock.js';
 import { errorMessage, httpStatusOf, PermanentError } from '../core/errors.js';
 import { PRICE_SOURCES } from '../core/pricing.js';
+import { PROVISIONING_MODELS } from '../core/vm.js';
 import type { HourSpend } from './plan-alerts.js';
 import type { RecordedVersion } from './plan-cost-rows.js';
 import { instanceKey, type InventoryHistory, type InventorySnapshot } from './vm-attributes.js';
@@ -38,7 +39,7 @@ const inventoryRow = z.object({
   instance_id: z.string(),
   instance_name: z.string(),
   machine_type: z.string(),
-  provisioning_model: z.enum(['SPOT', 'STANDARD', 'PREEMPTIBLE']),
+  provisioning_model: z.enum(PROVISIONING_MODELS),
   termination_action: z.enum(['STOP', 'DELETE']).nullable(),
   gpus: z.string().nullable(),
   labels: z.string().nullable(),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { vmKey } from '../core/vm.js';
+import { PROVISIONING_MODELS, vmKey, type ProvisioningModel } from '../core/vm.js';
 
 /**
  * The simulated Compute fleet: projects, zones, VMs and their status history (from which
@@ -13,7 +13,7 @@ const instanceFixture = z.object({
   name: z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/),
   id: z.string().regex(/^\d+$/).optional(),
   machineType: z.string(),
-  provisioningModel: z.enum(['SPOT', 'STANDARD', 'PREEMPTIBLE']).default('STANDARD'),
+  provisioningModel: z.enum(PROVISIONING_MODELS).default('STANDARD'),
   terminationAction: z.enum(['STOP', 'DELETE']).optional(),
   status: z.string().default('RUNNING'),
   labels: z.record(z.string(), z.string()).default({}),
@@ -61,7 +61,7 @@ export interface SimVm {
   name: string;
   id: string;
   machineType: string;
-  provisioningModel: 'SPOT' | 'STANDARD' | 'PREEMPTIBLE';
+  provisioningModel: ProvisioningModel;
   terminationAction: 'STOP' | 'DELETE' | undefined;
   maxRunDurationSeconds: number | undefined;
   status: string;

@@ -7,8 +7,10 @@
 -- Money is per `currency`. `cost` is what the hour cost at the VM's provisioning model (NULL when
 -- the VM's attributes are unknown: deleted before it was ever seen); `on_demand_cost` is what the
 -- same hour would have cost on demand. `vcpus` are billable vCPUs (0.25 for e2-micro).
--- `price_source`: catalog, price-book or unknown. `attributes_source`: compute (live inventory),
--- inventory (last snapshot of a VM that no longer exists) or monitoring (machine type only).
+-- `price_source`: catalog, price-book or unknown; catalog-standard-rate and
+-- price-book-standard-rate for FLEX_START and RESERVATION_BOUND VMs priced at the on-demand rate.
+-- `attributes_source`: compute (live inventory), inventory (the snapshot in force that hour) or
+-- monitoring (machine type only).
 CREATE TABLE IF NOT EXISTS `${dataset}.spot_costs` (
   row_key STRING NOT NULL,
   usage_hour TIMESTAMP NOT NULL,

@@ -88,6 +88,26 @@ describe('Compute contract', () => {
     expect(names.sort()).toEqual([...expected].sort());
   });
 
+  it('reads FLEX_START and RESERVATION_BOUND VMs as such, not as on demand', async () => {
+    for (const [name, provisioningModel] of [
+      ['dws-flex-1', 'FLEX_START'],
+      ['reserved-1', 'RESERVATION_BOUND'],
+    ] as const) {
+      sandbox.fleet.add({
+        project: 'ml-training-prod',
+        zone: 'us-central1-a',
+        name,
+        machineType: 'a3-highgpu-1g',
+        provisioningModel,
+        labels: {},
+      });
+    }
+    const vms = await fleet().listAll('ml-training-prod');
+    const models = new Map(vms.map((vm) => [vm.name, vm.provisioningModel]));
+    expect(models.get('dws-flex-1')).toBe('FLEX_START');
+    expect(models.get('reserved-1')).toBe('RESERVATION_BOUND');
+  });
+
   it('reports the provisioning model, GPUs and MIG membership through the port', async () => {
     const vms = await fleet().listAll('ml-training-prod');
     const byName = new Map(vms.map((vm) => [vm.name, vm]));

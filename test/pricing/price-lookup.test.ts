@@ -4,6 +4,7 @@ import { MachineTypeShapes } from '../../functions/adapters/machine-types.js';
 import { HOUR_MS } from '../../functions/core/clock.js';
 import type { PricedMachine } from '../../functions/core/pricing.js';
 import { createPriceLookup, createPriceLookupFor } from '../../functions/pricing/index.js';
+import { loadPriceBook } from '../../functions/pricing/price-book.js';
 import type { PricingEngine } from '../../functions/pricing/price-lookup.js';
 import { catalogSkus, setCatalogSkus } from '../../functions/sandbox/routes/billing-catalog.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
@@ -130,6 +131,50 @@ describe('createPriceLookup', () => {
     const back = await engine.rate(n2);
     expect(back.source).toBe('catalog');
     expect(back.hourly).toBeCloseTo(CATALOG_SPOT, 10);
+  });
+
+  it('prices the batch VM, a c4d-highcpu-32, from the book where the catalog has no C4D', async () => {
+    const rate = await engine.rate({
+      region: 'us-east1',
+      machineType: 'c4d-highcpu-32',
+      provisioningModel: 'SPOT',
+      gpus: [],
+    });
+    // 32 vCPUs and 60 GiB at the published C4D Spot prices of South Carolina.
+    const book = loadPriceBook().table;
+    const core = book.get('us-east1', 'c4d/core', 'spot')?.price ?? NaN;
+    const ram = book.get('us-east1', 'c4d/ram', 'spot')?.price ?? NaN;
+    expect(rate.source).toBe('price-book');
+    expect(rate.hourly).toBeCloseTo(32 * core + 60 * ram, 12);
+  });
+
+  it('logs the SKUs it cannot classify once per catalog load', async () => {
+    const unknownSku = structuredClone(catalogSkus(sandbox)[0]) as Record<string, unknown>;
+    unknownSku.skuId = 'X9X9-0000-0001';
+    unknownSku.description = 'X9 Quantum Instance Core running in Americas';
+    unknownSku.category = {
+      serviceDisplayName: 'Compute Engine',
+      resourceFamily: 'Compute',
+      resourceGroup: 'CPU',
+      usageType: 'OnDemand',
+    };
+    setCatalogSkus(sandbox, [...catalogSkus(sandbox), unknownSku]);
+    const warnings = () =>
+      runtime.logger.entries.filter(
+        (e) => e.message === 'Compute Engine SKUs the pricing engine cannot classify',
+      );
+
+    await engine.rate(n2);
+    await engine.rate({ ...n2, region: 'us-east1' });
+    expect(warnings()).toEqual([
+      expect.objectContaining({
+        count: 1,
+        descriptions: ['X9 Quantum Instance Core running in Americas'],
+      }),
+    ]);
+    sandbox.clock.advance(25 * HOUR_MS);
+    await engine.rate(n2);
+    expect(warnings()).toHaveLength(2);
   });
 
   it('keeps the prices it has when a daily refresh fails', async () => {

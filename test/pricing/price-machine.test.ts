@@ -50,6 +50,26 @@ async function componentsFor(machine: PricedMachine) {
   return parts;
 }
 
+describe('provisioning models without SKUs of their own', () => {
+  it.each<[ProvisioningModel, string]>([
+    ['FLEX_START', 'catalog-standard-rate'],
+    ['RESERVATION_BOUND', 'catalog-standard-rate'],
+    ['STANDARD', 'catalog'],
+  ])('prices %s at the on-demand rate, flagged as %s', async (model, source) => {
+    // 8 x 0.031611 + 32 x 0.004237 = 0.388472
+    const { rate } = await quote({
+      machineType: 'n2-standard-8',
+      model,
+      vcpus: 8,
+      memoryGib: 32,
+      onDemand: 0.388472,
+      spot: 0.093296,
+    });
+    expect(rate?.source).toBe(source);
+    expect(rate?.hourly).toBeCloseTo(0.388472, 10);
+  });
+});
+
 describe('priceMachine with catalog SKUs (hand-computed)', () => {
   it.each<[string, Case]>([
     // 4 x 0.031611 + 15 x 0.004237 = 0.189999; 4 x 0.006655 + 15 x 0.000892 = 0.04

@@ -84,10 +84,10 @@ export function renderInstance(vm: SimVm): Record<string, unknown> {
     onHostMaintenance:
       vm.provisioningModel === 'STANDARD' && vm.gpus.length === 0 ? 'MIGRATE' : 'TERMINATE',
     automaticRestart: vm.provisioningModel === 'STANDARD',
-    preemptible: vm.provisioningModel !== 'STANDARD',
+    preemptible: vm.provisioningModel === 'SPOT' || vm.provisioningModel === 'PREEMPTIBLE',
   };
-  if (vm.provisioningModel === 'SPOT') scheduling.provisioningModel = 'SPOT';
-  if (vm.provisioningModel === 'STANDARD') scheduling.provisioningModel = 'STANDARD';
+  // A legacy preemptible VM carries only `preemptible: true`; every other model names itself.
+  if (vm.provisioningModel !== 'PREEMPTIBLE') scheduling.provisioningModel = vm.provisioningModel;
   if (vm.terminationAction) scheduling.instanceTerminationAction = vm.terminationAction;
   if (vm.maxRunDurationSeconds !== undefined) {
     scheduling.maxRunDuration = { seconds: String(vm.maxRunDurationSeconds) };
