@@ -20,7 +20,7 @@ import { repositoryPath } from '../core/repository-path.js';
 import { vmKey } from '../core/vm.js';
 import { DEMO_BILLING_ACCOUNT, DEMO_BUDGET_ID } from '../budget/demo.js';
 import { ENTRY_POINTS, type EntryPoint } from '../entry-points.js';
-import { runDemoSettings } from '../runs/demo.js';
+import { runDemoSettings } from './demos/runs.js';
 import { loadFleetFixture } from './fleet.js';
 import { slackState } from './routes/slack.js';
 import { serveTarget, type TargetHandler } from './serve-target.js';
@@ -75,11 +75,11 @@ async function playDemo(
   out('── Demo ──────────────────────────────────────────────────────────────────');
   out();
   out('1. recordSpotCosts, hourly: every VM hour priced from the Billing Catalog and recorded');
-  const { runRecorderDemo } = await import('../recorder/demo.js');
+  const { runRecorderDemo } = await import('./demos/recorder.js');
   await runRecorderDemo({ sandbox, runtime, runs: 3, print: out });
   out();
   out('2. triggerRun: one HTTP call starts a pipeline run; its status and cost follow');
-  const { playRunDemo } = await import('../runs/demo.js');
+  const { playRunDemo } = await import('./demos/runs.js');
   await playRunDemo({ sandbox, runtime, out, url: urlOf('triggerRun') });
   // Cloud Scheduler's next call records the run's VM hours under its costguard-run label.
   const next = startOfHour(sandbox.clock.now()).getTime() + HOUR_MS + 10 * 60_000;
@@ -96,11 +96,11 @@ async function playDemo(
   out(
     '3. enforceLabels: fix what can be derived, mark violators, stop them after the grace period',
   );
-  const { playLabelEnforcementDemo } = await import('../labels/demo.js');
+  const { playLabelEnforcementDemo } = await import('./demos/labels.js');
   await playLabelEnforcementDemo(runtime, sandbox, { print: out });
   out();
   out('4. enforceBudget: spend crosses the tiers; the least important Spot VMs stop first');
-  const { runBudgetDemo } = await import('../budget/demo.js');
+  const { runBudgetDemo } = await import('./demos/budget.js');
   const seen = new Set(vmKeys((status) => status !== 'RUNNING'));
   for (const step of await runBudgetDemo({ sandbox, runtime })) {
     const stopped = step.stopped.filter((vm) => !seen.has(vm));
@@ -118,7 +118,7 @@ async function playDemo(
   await previewCostViews(ledger, out);
   out('  open them on a deployed dataset: npm run looker-studio -- --project PROJECT');
   out();
-  const { describeDemoDeploy } = await import('../../deploy/demo.js');
+  const { describeDemoDeploy } = await import('./demos/deploy.js');
   await describeDemoDeploy(out);
   out();
   const slack = slackState(sandbox).messages;

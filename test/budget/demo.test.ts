@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { runBudgetDemo } from '../../functions/budget/demo.js';
+import { runBudgetDemo } from '../../functions/sandbox/demos/budget.js';
 import { BudgetHarness, fakePrices } from './budget-harness.js';
 
 describe('runBudgetDemo (what npm start shows)', () => {

@@ -1,10 +1,10 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import type { Runtime } from '../adapters/runtime.js';
-import type { PriceLookup } from '../core/pricing.js';
-import { putBudget } from '../sandbox/routes/billing-budgets.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
-import { budgetNotificationEvent, demoBudget } from './demo-notifications.js';
-import { buildEnforceBudget } from './entry.js';
+import type { Runtime } from '../../adapters/runtime.js';
+import type { PriceLookup } from '../../core/pricing.js';
+import { putBudget } from '../routes/billing-budgets.js';
+import type { Sandbox } from '../sandbox.js';
+import { budgetNotificationEvent, demoBudget } from './budget-notifications.js';
+import { buildEnforceBudget } from '../../budget/entry.js';
 
 /**
  * The local run's budget story: a budget over the sandbox's projects, then notifications whose
