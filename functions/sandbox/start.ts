@@ -18,7 +18,7 @@ import { errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { repositoryPath } from '../core/repository-path.js';
 import { vmKey } from '../core/vm.js';
-import { DEMO_BILLING_ACCOUNT, DEMO_BUDGET_ID } from '../budget/demo.js';
+import { DEMO_BILLING_ACCOUNT, DEMO_BUDGET_ID } from './demos/budget.js';
 import { ENTRY_POINTS, type EntryPoint } from '../entry-points.js';
 import { runDemoSettings } from './demos/runs.js';
 import { loadFleetFixture } from './fleet.js';
