@@ -34,9 +34,9 @@ describe('runBudgetDemo (what npm start shows)', () => {
       ],
     ]);
     expect(harness.slack().map((m) => m.text.split('.')[0])).toEqual([
-      'Budget Spot ML training (demo) at 85%: tier 80%',
-      'Budget Spot ML training (demo) at 102%: tier 100%',
-      'Budget Spot ML training (demo) at 115%: tier 110%',
+      'Budget Spot ML training at 85%: tier 80%',
+      'Budget Spot ML training at 102%: tier 100%',
+      'Budget Spot ML training at 115%: tier 110%',
     ]);
   });
 });
