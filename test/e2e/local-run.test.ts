@@ -1,6 +1,6 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ROOT } from '../support/fixtures.js';
 
 const run = promisify(execFile);
@@ -54,6 +54,9 @@ describe('the local run', () => {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      onTestFinished(() => {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      });
       const stdout = await outputUntil(child, 'Serving; press Ctrl-C to stop.', 150_000);
 
       // The demo
