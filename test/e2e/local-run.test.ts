@@ -55,7 +55,7 @@ describe('the local run', () => {
       });
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
       onTestFinished(() => {
-        if (child.exitCode === null) child.kill('SIGKILL');
+        if (child.exitCode === null) child.kill('SIGTERM');
       });
       const stdout = await outputUntil(child, 'Serving; press Ctrl-C to stop.', 150_000);
 
