@@ -19,12 +19,21 @@ export type RunsRoute =
   | { kind: 'list' }
   | { kind: 'get'; runId: string }
   | { kind: 'cancel'; runId: string }
+  | { kind: 'api-document' }
   | { kind: 'method-not-allowed'; allow: string[] }
   | { kind: 'not-found' };
 
-/** `/runs`, `/runs/{runId}` and `/runs/{runId}:cancel`; anything else is not found. */
+/**
+ * `/runs`, `/runs/{runId}`, `/runs/{runId}:cancel` and the API's own `/openapi.json`; anything
+ * else is not found.
+ */
 export function routeRequest(method: string, path: string): RunsRoute {
   const normalised = path.replace(/\/+$/, '') || '/';
+  if (normalised === '/openapi.json') {
+    return method === 'GET'
+      ? { kind: 'api-document' }
+      : { kind: 'method-not-allowed', allow: ['GET'] };
+  }
   if (normalised === '/runs') {
     if (method === 'POST') return { kind: 'start' };
     if (method === 'GET') return { kind: 'list' };

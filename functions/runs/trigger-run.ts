@@ -6,6 +6,7 @@ import { isTransient } from '../core/errors.js';
 import type { HttpLogic, HttpReply } from '../core/handlers.js';
 import type { Logger } from '../core/logger.js';
 import type { PriceLookup } from '../core/pricing.js';
+import { runApiDocument } from './api-document.js';
 import { apiMessage } from './api-message.js';
 import { authenticate, invokablePipelines, mayInvoke, type Caller } from './authorize.js';
 import type { Pipeline, RunsConfig } from './config.js';
@@ -37,7 +38,7 @@ import { statusUrlOf, viewOf } from './run-view.js';
 /**
  * The run trigger: `POST /runs` starts a run of an allow-listed pipeline and target,
  * `GET /runs/{runId}` reports it (and notices its end), `GET /runs` lists recent runs,
- * `POST /runs/{runId}:cancel` stops it. Every run is a series of snapshots in the `runs`
+ * `POST /runs/{runId}:cancel` stops it; `GET /openapi.json` describes all of it. Every run is a series of snapshots in the `runs`
  * table; every decision is one snapshot and one log line.
  */
 export interface TriggerRunDeps {
@@ -493,6 +494,9 @@ export function makeTriggerRun(deps: TriggerRunDeps, config: RunsConfig): HttpLo
     if (bodyTooLarge(headers, request.rawBody)) {
       return reply(413, { error: 'The request body is too large' });
     }
+    const route = routeRequest(request.method, request.path);
+    // The API's description is no secret; Cloud Run IAM still decides who reaches it.
+    if (route.kind === 'api-document') return reply(200, runApiDocument(config.publicUrl));
     const authentication = authenticate(request.headers, config.audiences);
     if (!authentication.ok) {
       deps.logger.warn('Caller refused: not authenticated', {
@@ -512,7 +516,6 @@ export function makeTriggerRun(deps: TriggerRunDeps, config: RunsConfig): HttpLo
       const pipeline = config.pipelines.get(name);
       return pipeline !== undefined && mayInvoke(pipeline, caller);
     };
-    const route = routeRequest(request.method, request.path);
     switch (route.kind) {
       case 'not-found':
         return reply(404, { error: 'Not found' });

@@ -7,6 +7,8 @@
  *   npm start                 serve and play the demo
  *   npm start -- --once       play the demo and exit (used by the tests)
  *   npm start -- --no-demo    serve only
+ *
+ * Ctrl-C, or SIGINT or SIGTERM to npm (which passes them on), closes every server and exits.
  */
 import type { Ledger } from '../adapters/bigquery.js';
 import { createClients } from '../adapters/clients.js';
@@ -18,18 +20,31 @@ import { errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { repositoryPath } from '../core/repository-path.js';
 import { vmKey } from '../core/vm.js';
-import { DEMO_BILLING_ACCOUNT, DEMO_BUDGET_ID } from '../budget/demo.js';
-import { ENTRY_POINTS, type EntryPoint } from '../entry-points.js';
-import { runDemoSettings } from '../runs/demo.js';
+import { ENTRY_POINTS, type EntryPoint, type EntryPointName } from '../entry-points.js';
+import { putSandboxBudget, SANDBOX_BUDGET } from './demos/budget.js';
+import { runDemoSettings } from './demos/runs.js';
 import { loadFleetFixture } from './fleet.js';
+import { DEFAULT_SANDBOX_PORT, entryPointPort, LOCAL_HOST, sandboxPortOf } from './local-ports.js';
 import { slackState } from './routes/slack.js';
 import { serveTarget, type TargetHandler } from './serve-target.js';
 import { startSandbox } from './server.js';
 import type { Sandbox } from './sandbox.js';
 
+export const START_USAGE = `Usage: npm start [-- --once | --no-demo]
+
+Runs costguard on this machine against the sandbox, a loopback stand-in for Google Cloud (no
+credentials needed): every entry point served on its own port, the ledger in DuckDB, a demo
+fleet, and a short demo played on the simulated clock. Prints how to call each entry point.
+
+  --once       play the demo and exit
+  --no-demo    serve only
+  --help       this text
+
+COSTGUARD_SANDBOX_PORT (default 8790; 0 for any free ports) places the sandbox; the entry
+points take the ports after it. COSTGUARD_* variables set here override the local settings.`;
+
 const args = new Set(process.argv.slice(2));
-const host = '127.0.0.1';
-const sandboxPort = Number(process.env.COSTGUARD_SANDBOX_PORT ?? 8790);
+const host = LOCAL_HOST;
 const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };
@@ -46,8 +61,8 @@ function localEnv(sandbox: Sandbox): Record<string, string> {
     ...sandbox.env(),
     ...runDemoSettings(),
     COSTGUARD_BUDGET_POLICY_FILE: repositoryPath('fixtures/policies/budget-default.json'),
-    COSTGUARD_BILLING_ACCOUNT: DEMO_BILLING_ACCOUNT,
-    COSTGUARD_BUDGET_IDS: DEMO_BUDGET_ID,
+    COSTGUARD_BILLING_ACCOUNT: SANDBOX_BUDGET.billingAccountId,
+    COSTGUARD_BUDGET_IDS: SANDBOX_BUDGET.budgetId,
     COSTGUARD_LABEL_POLICY_FILE: repositoryPath('fixtures/policies/labels.json'),
     COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines,research-sandbox',
     COSTGUARD_DATASET: 'costguard',
@@ -64,9 +79,9 @@ async function playDemo(
   sandbox: Sandbox,
   runtime: Runtime,
   ledger: Ledger,
-  urls: ReadonlyMap<string, string>,
+  urls: ReadonlyMap<EntryPointName, string>,
 ): Promise<void> {
-  const urlOf = (name: string): string => urls.get(name) ?? '';
+  const urlOf = (name: EntryPointName): string => urls.get(name) ?? '';
   const vmKeys = (status: (s: string) => boolean): string[] =>
     sandbox.fleet
       .live()
@@ -75,11 +90,11 @@ async function playDemo(
   out('── Demo ──────────────────────────────────────────────────────────────────');
   out();
   out('1. recordSpotCosts, hourly: every VM hour priced from the Billing Catalog and recorded');
-  const { runRecorderDemo } = await import('../recorder/demo.js');
+  const { runRecorderDemo } = await import('./demos/recorder.js');
   await runRecorderDemo({ sandbox, runtime, runs: 3, print: out });
   out();
   out('2. triggerRun: one HTTP call starts a pipeline run; its status and cost follow');
-  const { playRunDemo } = await import('../runs/demo.js');
+  const { playRunDemo } = await import('./demos/runs.js');
   await playRunDemo({ sandbox, runtime, out, url: urlOf('triggerRun') });
   // Cloud Scheduler's next call records the run's VM hours under its costguard-run label.
   const next = startOfHour(sandbox.clock.now()).getTime() + HOUR_MS + 10 * 60_000;
@@ -96,11 +111,11 @@ async function playDemo(
   out(
     '3. enforceLabels: fix what can be derived, mark violators, stop them after the grace period',
   );
-  const { playLabelEnforcementDemo } = await import('../labels/demo.js');
+  const { playLabelEnforcementDemo } = await import('./demos/labels.js');
   await playLabelEnforcementDemo(runtime, sandbox, { print: out });
   out();
   out('4. enforceBudget: spend crosses the tiers; the least important Spot VMs stop first');
-  const { runBudgetDemo } = await import('../budget/demo.js');
+  const { runBudgetDemo } = await import('./demos/budget.js');
   const seen = new Set(vmKeys((status) => status !== 'RUNNING'));
   for (const step of await runBudgetDemo({ sandbox, runtime })) {
     const stopped = step.stopped.filter((vm) => !seen.has(vm));
@@ -118,7 +133,7 @@ async function playDemo(
   await previewCostViews(ledger, out);
   out('  open them on a deployed dataset: npm run looker-studio -- --project PROJECT');
   out();
-  const { describeDemoDeploy } = await import('../../deploy/demo.js');
+  const { describeDemoDeploy } = await import('./demos/deploy.js');
   await describeDemoDeploy(out);
   out();
   const slack = slackState(sandbox).messages;
@@ -129,9 +144,57 @@ async function playDemo(
   out();
 }
 
+/** A copy-pasteable command for each entry point, as its trigger would call it. */
+function callCommands(sandbox: Sandbox, urls: ReadonlyMap<EntryPointName, string>): string[] {
+  const url = (name: EntryPointName): string => urls.get(name) ?? '';
+  const json = "-H 'content-type: application/json'";
+  const budgetAlert =
+    sandboxPortOf(process.env) === DEFAULT_SANDBOX_PORT
+      ? 'npm run budget-alert -- --percent 105'
+      : `npm run budget-alert -- --sandbox ${sandbox.url} --url ${url('enforceBudget')} --percent 105`;
+  const enforcing = process.env.COSTGUARD_BUDGET_ENFORCE === 'true';
+  return [
+    `# recordSpotCosts: record the closed hours (as Cloud Scheduler does every hour)`,
+    `curl -s -X POST ${url('recordSpotCosts')}`,
+    `# enforceBudget: a budget alert at 105% of "${SANDBOX_BUDGET.displayName}" (${SANDBOX_BUDGET.amount} USD), pushed as Pub/Sub does;`,
+    enforcing
+      ? '# VMs stop (COSTGUARD_BUDGET_ENFORCE=true)'
+      : '# a dry run: start with COSTGUARD_BUDGET_ENFORCE=true npm start to stop VMs',
+    budgetAlert,
+    `# enforceLabels: sweep every VM against the label policy`,
+    `curl -s -X POST ${url('enforceLabels')} ${json} -d '{}'`,
+    `# enforceLabelsOnCreate: a VM is created, then its audit log entry arrives`,
+    `curl -s -X POST ${sandbox.url}/_sandbox/compute/instances ${json} -d @fixtures/sandbox/new-vm.json`,
+    `curl -s -X POST ${url('enforceLabelsOnCreate')} -H 'content-type: application/cloudevents+json' -d @fixtures/audit/insert-v1-last.json`,
+    `# triggerRun: start a run, follow it, list runs; the API is described at /openapi.json`,
+    `curl -s -X POST ${url('triggerRun')}runs ${json} -d '{"pipeline":"nightly-categories","target":"all"}'`,
+    `curl -s ${url('triggerRun')}runs/RUN_ID`,
+    `curl -s ${url('triggerRun')}runs`,
+    `curl -s ${url('triggerRun')}openapi.json`,
+  ];
+}
+
 async function main(): Promise<void> {
+  if (args.has('--help')) {
+    out(START_USAGE);
+    return;
+  }
+  const sandboxPort = sandboxPortOf(process.env);
   const fleet = loadFleetFixture(repositoryPath('fixtures/fleets/demo.json'));
   const sandbox = await startSandbox({ fleet, host, port: sandboxPort });
+  const servers: { close(): Promise<void> }[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (code: number): Promise<void> => {
+    stopping ??= Promise.allSettled([...servers.map((s) => s.close()), sandbox.close()]).then(() =>
+      process.exit(code),
+    );
+    return stopping;
+  };
+  // npm passes SIGINT and SIGTERM on to this process (the script execs node); both stop it all.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => void stop(0));
+  }
+  putSandboxBudget(sandbox);
   const env = localEnv(sandbox);
   // The demo narrates what happens; the functions' own JSON log lines are shown on request.
   const logger = createLogger({
@@ -147,15 +210,14 @@ async function main(): Promise<void> {
   const { ledger } = commonAdapters(runtime, config);
   const applied = await ledger.migrate();
 
-  // Each entry point on the next port after the sandbox's (any free port when the sandbox's is 0).
-  let port = sandboxPort === 0 ? 0 : sandboxPort + 1;
-  const urls = new Map<string, string>();
+  const urls = new Map<EntryPointName, string>();
   for (const entry of ENTRY_POINTS) {
     const served = await serveTarget(
       entry.name,
       await buildTarget(entry, runtime),
-      port === 0 ? 0 : port++,
+      entryPointPort(sandboxPort, entry.name),
     );
+    servers.push(served);
     urls.set(entry.name, served.url);
   }
 
@@ -169,7 +231,13 @@ async function main(): Promise<void> {
     `  fleet                  ${sandbox.fleet.live().length} VMs in ${sandbox.fleet.projects.size} projects, ${running.length} running, simulated time ${sandbox.clock.now().toISOString()}`,
   );
   out(`  ledger                 dataset ${config.dataset}: ${applied.length} tables and views`);
+  out(
+    `  budget                 ${SANDBOX_BUDGET.displayName}: ${SANDBOX_BUDGET.amount} USD a month over the fleet's projects (budget ${SANDBOX_BUDGET.budgetId})`,
+  );
   for (const [name, url] of urls) out(`  ${name.padEnd(22)} ${url}`);
+  out();
+  out('Call the entry points (from the repository folder):');
+  for (const line of callCommands(sandbox, urls)) out(`  ${line}`);
   out();
   out('Look around:');
   out(`  curl -s ${sandbox.url}/_sandbox                     # summary`);
@@ -192,13 +260,10 @@ async function main(): Promise<void> {
   if (!args.has('--no-demo')) await playDemo(sandbox, runtime, ledger, urls);
 
   if (args.has('--once')) {
-    await sandbox.close();
-    process.exit(0);
+    await stop(0);
+    return;
   }
   out('Serving; press Ctrl-C to stop.');
-  process.on('SIGINT', () => {
-    void sandbox.close().then(() => process.exit(0));
-  });
 }
 
 main().catch((error: unknown) => {

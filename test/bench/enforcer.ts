@@ -27,7 +27,10 @@ import { systemClock } from '../../functions/core/clock.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { createLogger } from '../../functions/core/logger.js';
 import type { HourlyRate, PriceLookup } from '../../functions/core/pricing.js';
-import { budgetNotificationEvent, demoBudget } from '../../functions/budget/demo-notifications.js';
+import {
+  budgetNotificationEvent,
+  demoBudget,
+} from '../../functions/sandbox/demos/budget-notifications.js';
 import { makeBudgetEnforcer } from '../../functions/budget/enforce-budget.js';
 import { BigQueryEnforcementLedger } from '../../functions/budget/enforcement-ledger.js';
 import { parseBudgetNotification } from '../../functions/budget/notification.js';

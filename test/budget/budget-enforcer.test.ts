@@ -13,7 +13,7 @@ import {
 import { BigQueryEnforcementLedger } from '../../functions/budget/enforcement-ledger.js';
 import type { BudgetNotification } from '../../functions/budget/notification.js';
 import { parseBudgetNotification } from '../../functions/budget/notification.js';
-import { budgetNotificationEvent } from '../../functions/budget/demo-notifications.js';
+import { budgetNotificationEvent } from '../../functions/sandbox/demos/budget-notifications.js';
 import { readConfig } from '../../functions/core/config.js';
 import { budgetSettings } from '../../functions/budget/policy.js';
 import { ACCOUNT, BUDGET_ID, BudgetHarness, fakePrices, PERIOD } from './budget-harness.js';

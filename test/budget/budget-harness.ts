@@ -3,7 +3,7 @@ import { buildEnforceBudget, type BudgetEntryOverrides } from '../../functions/b
 import {
   budgetNotificationEvent,
   type BudgetFigures,
-} from '../../functions/budget/demo-notifications.js';
+} from '../../functions/sandbox/demos/budget-notifications.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';
 import { putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
 import { slackState, type CapturedSlackMessage } from '../../functions/sandbox/routes/slack.js';

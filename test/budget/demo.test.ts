@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { runBudgetDemo } from '../../functions/budget/demo.js';
+import { runBudgetDemo } from '../../functions/sandbox/demos/budget.js';
 import { BudgetHarness, fakePrices } from './budget-harness.js';
 
 describe('runBudgetDemo (what npm start shows)', () => {
@@ -34,9 +34,9 @@ describe('runBudgetDemo (what npm start shows)', () => {
       ],
     ]);
     expect(harness.slack().map((m) => m.text.split('.')[0])).toEqual([
-      'Budget Spot ML training (demo) at 85%: tier 80%',
-      'Budget Spot ML training (demo) at 102%: tier 100%',
-      'Budget Spot ML training (demo) at 115%: tier 110%',
+      'Budget Spot ML training at 85%: tier 80%',
+      'Budget Spot ML training at 102%: tier 100%',
+      'Budget Spot ML training at 115%: tier 110%',
     ]);
   });
 });

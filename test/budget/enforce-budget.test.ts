@@ -5,7 +5,7 @@ import {
   budgetNotificationEvent,
   demoBudget,
   type MessagePublishedData,
-} from '../../functions/budget/demo-notifications.js';
+} from '../../functions/sandbox/demos/budget-notifications.js';
 import { stopRequestId } from '../../functions/budget/stop-request-id.js';
 import { ConfigError } from '../../functions/core/errors.js';
 import { FIXTURES, loadFixture } from '../support/fixtures.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deployCli, teardownCli } from '../../deploy/cli.js';
-import { describeDemoDeploy } from '../../deploy/demo.js';
+import { describeDemoDeploy } from '../../functions/sandbox/demos/deploy.js';
 import type { Exec } from '../../deploy/run-plan.js';
 import {
   ACCOUNT,

@@ -5,6 +5,7 @@ import { planDeploy } from '../../deploy/plan-deploy.js';
 import { planTeardown } from '../../deploy/plan-teardown.js';
 import { formatCommand, type Command } from '../../deploy/plan.js';
 import {
+  bqEnv,
   bqScript,
   gcloudPath,
   isAuthError,
@@ -12,6 +13,7 @@ import {
   isParseError,
   parseCheck,
   parseCheckAll,
+  parseCheckGcloudBatch,
 } from './cli-parsing.js';
 import {
   ACCOUNT,
@@ -26,7 +28,8 @@ import {
 
 // gcloud parses a command by its command path, its flags and the values of typed flags; values
 // that only name things (who, which role, which resource) and positional names parse alike.
-// Commands that differ only in those are checked once, which keeps the check near a minute.
+// Commands that differ only in those are checked once. gcloud's commands all run in one process
+// (gcloud-batch.py), bq's each in its own, which keeps the whole check within seconds of CPU.
 const NAMING_FLAGS =
   /^--(member|role|display-name|title|description|permissions|project|project_id|zone|region|location|billing-account|filter|format|secret|service-account|destination-run-service|destination-run-region|oidc-service-account-email|trigger-service-account|uri|oidc-token-audience|source|entry-point|schedule|filter-projects|notifications-rule-pubsub-topic)=/;
 
@@ -136,7 +139,7 @@ describe('every generated command, fed to the real CLI with no credentials', () 
   it.skipIf(!bqAvailable)(
     'fails only on authentication for every bq command, never on parsing',
     async () => {
-      const env = isolatedEnv();
+      const env = bqEnv();
       const bq = commands.filter((c) => c.argv[0] === 'bq');
       const outcomes = await parseCheckAll(bq, env);
 
@@ -150,18 +153,30 @@ describe('every generated command, fed to the real CLI with no credentials', () 
     120_000,
   );
 
-  it.skipIf(!gcloudPath)('tells a parse error from an authentication error', async () => {
-    const env = isolatedEnv();
-    const [bad, good] = await Promise.all([
-      parseCheck({ argv: ['gcloud', 'functions', 'deploy', 'x', '--gen2', '--no-such-flag'] }, env),
-      parseCheck(
-        { argv: ['gcloud', 'pubsub', 'topics', 'describe', 'x', '--project=my-project-1'] },
-        env,
-      ),
-    ]);
+  it.skipIf(!gcloudPath)(
+    'tells a parse error from an authentication error, in-process as gcloud itself does',
+    async () => {
+      const env = isolatedEnv();
+      const bad: Command = {
+        argv: ['gcloud', 'functions', 'deploy', 'x', '--gen2', '--no-such-flag'],
+      };
+      const good: Command = {
+        argv: ['gcloud', 'pubsub', 'topics', 'describe', 'x', '--project=my-project-1'],
+      };
+      const [real, batched] = await Promise.all([
+        Promise.all([parseCheck(bad, env), parseCheck(good, env)]),
+        parseCheckGcloudBatch([bad, good], env),
+      ]);
 
-    expect(isParseError(bad)).toBe(true);
-    expect(isParseError(good)).toBe(false);
-    expect(isAuthError(good)).toBe(true);
-  });
+      for (const [badOutcome, goodOutcome] of [real, batched]) {
+        expect(isParseError(badOutcome!)).toBe(true);
+        expect(isParseError(goodOutcome!)).toBe(false);
+        expect(isAuthError(goodOutcome!)).toBe(true);
+      }
+      expect(batched.map((o) => o.code)).toEqual(real.map((o) => o.code));
+      expect(batched.map((o) => o.stderr.split('\n')[0])).toEqual(
+        real.map((o) => o.stderr.split('\n')[0]),
+      );
+    },
+  );
 });

@@ -21,6 +21,7 @@ function repository(): string {
     'build/functions/sandbox/routes',
     'build/deploy',
     'fixtures/pricing',
+    'docs',
   ]) {
     mkdirSync(join(root, dir), { recursive: true });
   }
@@ -29,6 +30,7 @@ function repository(): string {
   writeFileSync(join(root, 'build/functions/sandbox/routes/compute.js'), 'export {};\n');
   writeFileSync(join(root, 'build/deploy/cli.js'), 'export {};\n');
   writeFileSync(join(root, 'fixtures/pricing/price-book.json'), '{"prices":[]}\n');
+  writeFileSync(join(root, 'docs/openapi.json'), '{"openapi":"3.1.0"}\n');
   cpSync(join(FIXTURES, 'sql'), join(root, 'sql'), { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(root, 'package.json'));
   cpSync(join(ROOT, 'package-lock.json'), join(root, 'package-lock.json'));
@@ -50,7 +52,8 @@ describe('the staged function source', () => {
     expect(existsSync(join(target, 'build/deploy'))).toBe(false);
     expect(existsSync(join(target, 'sql/tables/10_spot_costs.sql'))).toBe(true);
     expect(existsSync(join(target, 'fixtures/pricing/price-book.json'))).toBe(true);
-    expect(staged.files).toBe(8);
+    expect(existsSync(join(target, 'docs/openapi.json'))).toBe(true);
+    expect(staged.files).toBe(9);
   });
 
   it('declares production dependencies only, and nothing for the platform to build', () => {

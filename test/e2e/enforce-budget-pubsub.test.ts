@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { budgetPubsubMessage } from '../../functions/budget/demo-notifications.js';
+import { budgetPubsubMessage } from '../../functions/sandbox/demos/budget-notifications.js';
 import { BudgetHarness } from '../budget/budget-harness.js';
 
 /**

@@ -1,41 +1,120 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ROOT } from '../support/fixtures.js';
 
-// `npm start -- --once` as a user runs it, on free loopback ports, with no Google credentials.
+const run = promisify(execFile);
+const curlAvailable = (() => {
+  try {
+    execFileSync('curl', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Waits until the output holds `marker`, or the process ends. */
+function outputUntil(
+  child: ReturnType<typeof spawn>,
+  marker: string,
+  timeoutMs: number,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`no '${marker}' in:\n${text}`)), timeoutMs);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      text += chunk;
+      if (text.includes(marker)) {
+        clearTimeout(timer);
+        resolve(text);
+      }
+    });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`npm start ended before '${marker}':\n${text}`));
+    });
+  });
+}
+
+// `npm start` as a user runs it, on free loopback ports, with no Google credentials: the demo
+// plays, every printed command works as written, and SIGTERM to npm stops everything.
+if (!curlAvailable) console.log('curl is not installed: the local run test is skipped');
+
 describe('the local run', () => {
-  it('serves every entry point and plays the demo: costs recorded, runs finished, labels fixed, VMs stopped', async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'functions/sandbox/start.ts', '--once'],
-      {
+  it.skipIf(!curlAvailable)(
+    'serves every entry point, plays the demo, answers the commands it prints, and stops on SIGTERM to npm',
+    async () => {
+      const child = spawn('npm', ['start'], {
         cwd: ROOT,
         env: {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '',
           COSTGUARD_SANDBOX_PORT: '0',
         },
-        timeout: 120_000,
-      },
-    );
-    for (const target of [
-      'recordSpotCosts',
-      'enforceBudget',
-      'enforceLabels',
-      'enforceLabelsOnCreate',
-      'triggerRun',
-    ]) {
-      expect(stdout).toMatch(new RegExp(`${target} +http://127\\.0\\.0\\.1:\\d+/`));
-    }
-    expect(stdout).toMatch(/recorded hours 18:00, 19:00, 20:00, 21:00, 22:00, 23:00: \d+ rows/);
-    expect(stdout).toMatch(/nightly-categories: SUCCEEDED; marker _SUCCESS/);
-    expect(stdout).toMatch(/POST \/runs again while the VM is busy -> 409/);
-    expect(stdout).toMatch(/stop {3}ml-training-prod\/us-central1-b\/nlp-scratch-gpu/);
-    expect(stdout).toMatch(/spend 102% \(5100 USD\): stopped \d+:/);
-    // Critical, exempt and MIG-managed VMs are never stopped.
-    expect(stdout).not.toMatch(
-      /stop[^\n]*(platform-api-01|vision-trainer-critical|etl-nightly-exempt|workers-7x2k)/,
-    );
-  }, 150_000);
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      onTestFinished(() => {
+        if (child.exitCode === null) child.kill('SIGTERM');
+      });
+      const stdout = await outputUntil(child, 'Serving; press Ctrl-C to stop.', 150_000);
+
+      // The demo
+      for (const target of [
+        'recordSpotCosts',
+        'enforceBudget',
+        'enforceLabels',
+        'enforceLabelsOnCreate',
+        'triggerRun',
+      ]) {
+        expect(stdout).toMatch(new RegExp(`${target} +http://127\\.0\\.0\\.1:\\d+/`));
+      }
+      expect(stdout).toMatch(/recorded hours 18:00, 19:00, 20:00, 21:00, 22:00, 23:00: \d+ rows/);
+      expect(stdout).toMatch(/nightly-categories: SUCCEEDED; marker _SUCCESS/);
+      expect(stdout).toMatch(/POST \/runs again while the VM is busy -> 409/);
+      expect(stdout).toMatch(/stop {3}ml-training-prod\/us-central1-b\/nlp-scratch-gpu/);
+      expect(stdout).toMatch(/spend 102% \(5100 USD\): stopped \d+:/);
+      // Critical, exempt and MIG-managed VMs are never stopped.
+      expect(stdout).not.toMatch(
+        /stop[^\n]*(platform-api-01|vision-trainer-critical|etl-nightly-exempt|workers-7x2k)/,
+      );
+
+      // The printed commands, run as written (RUN_ID replaced by the run the first one started)
+      const commands = stdout
+        .slice(stdout.indexOf('Call the entry points'), stdout.indexOf('Look around:'))
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line.startsWith('curl ') || line.startsWith('npm run '));
+      expect(commands.length).toBeGreaterThanOrEqual(9);
+      const sandboxUrl = /sandbox +(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
+      const outputs: string[] = [];
+      let runId = '';
+      for (const command of commands) {
+        const { stdout: answer } = await run(
+          'sh',
+          ['-c', `${command.replace('RUN_ID', runId)} -f`.replace(/^(npm run .*) -f$/, '$1')],
+          { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } },
+        );
+        outputs.push(answer);
+        runId ||= /"runId":"(run-[0-9a-f]{20})"/.exec(answer)?.[1] ?? '';
+      }
+      const all = outputs.join('\n');
+      // The demo walked the budget to 115%: an alert at 105% is acknowledged and stops nothing more.
+      expect(all).toMatch(
+        /budget alert at 105% \(5250 of 5000 USD[^\n]*-> enforceBudget 204\nno VM stopped/,
+      );
+      expect(runId).toMatch(/^run-/);
+      expect(all).toMatch(/"openapi":"3\.1\.0"/);
+      const created = (await (
+        await fetch(`${sandboxUrl}/_sandbox/fleet/ml-training-prod/us-central1-a/vision-new-1`)
+      ).json()) as { name?: string; labels?: Record<string, string> };
+      expect(created.name).toBe('vision-new-1');
+
+      // SIGTERM to npm's own process stops every server it started.
+      child.kill('SIGTERM');
+      expect(await exited).not.toBeUndefined();
+      await expect(fetch(`${sandboxUrl}/_sandbox`)).rejects.toThrow();
+    },
+    240_000,
+  );
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { playLabelEnforcementDemo } from '../../functions/labels/demo.js';
+import { playLabelEnforcementDemo } from '../../functions/sandbox/demos/labels.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';

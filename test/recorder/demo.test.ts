@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runRecorderDemo } from '../../functions/recorder/demo.js';
+import { runRecorderDemo } from '../../functions/sandbox/demos/recorder.js';
 import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
 import { migrateRecorderTables, RECORDER_ENV, startRecorderSandbox } from './recorder-sandbox.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
-import { playRunDemo, runDemoSettings } from '../../functions/runs/demo.js';
+import { playRunDemo, runDemoSettings } from '../../functions/sandbox/demos/runs.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { sandboxRuntime, startTestSandbox } from '../support/sandbox.js';
 import { fakePrices } from './support.js';

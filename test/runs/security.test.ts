@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runApiDocument } from '../support/openapi.js';
 import type { Sandbox } from '../support/sandbox.js';
 import { serveTriggerRun, startRunsSandbox, type RunsApi } from './support.js';
 
@@ -154,11 +155,20 @@ describe('triggerRun refuses hostile requests before any API call', () => {
     ['POST', '/runs/run-0123456789abcdef0123', 'GET'],
     ['DELETE', '/runs/run-0123456789abcdef0123', 'GET'],
     ['GET', '/runs/run-0123456789abcdef0123:cancel', 'POST'],
+    ['POST', '/openapi.json', 'GET'],
   ])('405 for %s %s, with Allow', async (method, path, allow) => {
     const reply = await api.call(method, path);
 
     expect(reply.status).toBe(405);
     expect(reply.headers.get('allow')).toBe(allow);
+    expectNoCalls();
+  });
+
+  it('answers GET /openapi.json with the API document kept in docs/', async () => {
+    const reply = await api.call('GET', '/openapi.json');
+
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual(runApiDocument);
     expectNoCalls();
   });
 

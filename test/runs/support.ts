@@ -4,6 +4,7 @@ import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/cor
 import { buildTriggerRun } from '../../functions/runs/entry.js';
 import { serveTarget } from '../../functions/sandbox/serve-target.js';
 import { loadFixture } from '../support/fixtures.js';
+import { runApiProblems } from '../support/openapi.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
 /** The sandbox with the run trigger's modules, the runs fleet and the Cloud Run jobs fixture. */
@@ -111,6 +112,17 @@ export async function serveTriggerRun(
       }
       const response = await fetch(`${url}${path}`, { method, headers, body });
       const text = await response.text();
+      // Every answer a run test receives is held to the API's OpenAPI document.
+      const problems = runApiProblems({
+        method,
+        path,
+        status: response.status,
+        headers: response.headers,
+        text,
+      });
+      if (problems.length > 0) {
+        throw new Error(`The response does not match docs/openapi.json:\n${problems.join('\n')}`);
+      }
       let parsed: Record<string, unknown> = {};
       try {
         parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};

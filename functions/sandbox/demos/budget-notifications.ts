@@ -1,5 +1,5 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import { nameBasedUuid } from '../core/request-id.js';
+import { nameBasedUuid } from '../../core/request-id.js';
 
 /**
  * Budget notifications as Cloud Billing sends them, built from figures: for the local run

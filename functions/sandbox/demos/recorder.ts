@@ -1,8 +1,8 @@
-import type { Runtime } from '../adapters/runtime.js';
-import { HOUR_MS, startOfHour } from '../core/clock.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
-import { createRecorderFor } from './entry.js';
-import type { RecordSummary } from './record-spot-costs.js';
+import type { Runtime } from '../../adapters/runtime.js';
+import { HOUR_MS, startOfHour } from '../../core/clock.js';
+import type { Sandbox } from '../sandbox.js';
+import { createRecorderFor } from '../../recorder/entry.js';
+import type { RecordSummary } from '../../recorder/record-spot-costs.js';
 
 /**
  * The cost-recording part of `npm start`: recordSpotCosts run as Cloud Scheduler would, ten

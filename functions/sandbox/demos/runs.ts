@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import type { Runtime } from '../adapters/runtime.js';
-import type { PriceLookup } from '../core/pricing.js';
-import { repositoryPath } from '../core/repository-path.js';
-import { planBatchRun } from '../sandbox/batch-vm.js';
-import { addCloudRunJob, cloudRunState, fixtureCloudRunJobs } from '../sandbox/routes/cloud-run.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
-import { serveTarget, type ServedTarget } from '../sandbox/serve-target.js';
-import { buildTriggerRun } from './entry.js';
-import { isActive, type RunStatus } from './run-record.js';
+import type { Runtime } from '../../adapters/runtime.js';
+import type { PriceLookup } from '../../core/pricing.js';
+import { repositoryPath } from '../../core/repository-path.js';
+import { planBatchRun } from '../batch-vm.js';
+import { addCloudRunJob, cloudRunState, fixtureCloudRunJobs } from '../routes/cloud-run.js';
+import type { Sandbox } from '../sandbox.js';
+import { serveTarget, type ServedTarget } from '../serve-target.js';
+import { buildTriggerRun } from '../../runs/entry.js';
+import { isActive, type RunStatus } from '../../runs/run-record.js';
 
 /**
  * The run trigger's part of `npm start`: on the sandbox (with the storage, cloud-run and

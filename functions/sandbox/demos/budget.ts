@@ -1,10 +1,10 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import type { Runtime } from '../adapters/runtime.js';
-import type { PriceLookup } from '../core/pricing.js';
-import { putBudget } from '../sandbox/routes/billing-budgets.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
-import { budgetNotificationEvent, demoBudget } from './demo-notifications.js';
-import { buildEnforceBudget } from './entry.js';
+import type { Runtime } from '../../adapters/runtime.js';
+import type { PriceLookup } from '../../core/pricing.js';
+import { putBudget } from '../routes/billing-budgets.js';
+import type { Sandbox } from '../sandbox.js';
+import { budgetNotificationEvent, demoBudget } from './budget-notifications.js';
+import { buildEnforceBudget } from '../../budget/entry.js';
 
 /**
  * The local run's budget story: a budget over the sandbox's projects, then notifications whose
@@ -36,26 +36,55 @@ export interface BudgetDemoStep {
   readonly stopped: readonly string[];
 }
 
-/** The demo's budget: the local run trusts it (COSTGUARD_BILLING_ACCOUNT, COSTGUARD_BUDGET_IDS). */
-export const DEMO_BILLING_ACCOUNT = '01D4EE-079462-DFD6EC';
-export const DEMO_BUDGET_ID = '7d1c0f4e-3b8a-4c2d-9e6f-5a4b3c2d1e0f';
+/**
+ * The budget `npm start` puts in the sandbox, over every project of its fleet: the one the
+ * budget fixtures (`fixtures/budget/`) and `npm run budget-alert` name.
+ */
+export interface SandboxBudget {
+  readonly billingAccountId: string;
+  readonly budgetId: string;
+  readonly displayName: string;
+  /** Per month, in USD. */
+  readonly amount: number;
+}
 
-export async function runBudgetDemo(options: BudgetDemoOptions): Promise<BudgetDemoStep[]> {
-  const { sandbox } = options;
-  const billingAccountId = options.billingAccountId ?? DEMO_BILLING_ACCOUNT;
-  const budgetId = options.budgetId ?? DEMO_BUDGET_ID;
-  const amount = options.amount ?? 5000;
+export const SANDBOX_BUDGET: SandboxBudget = {
+  billingAccountId: '01D4EE-079462-DFD6EC',
+  budgetId: 'de72f49d-779b-4945-a127-4d6ce8def0bb',
+  displayName: 'Spot ML training',
+  amount: 5000,
+};
+
+/** Puts a budget over the sandbox fleet's projects (the sandbox budget unless told otherwise). */
+export function putSandboxBudget(
+  sandbox: Sandbox,
+  budget: Partial<SandboxBudget> & { projectNumbers?: readonly string[] } = {},
+): void {
+  const { billingAccountId, budgetId, displayName, amount } = { ...SANDBOX_BUDGET, ...budget };
   putBudget(
     sandbox,
     demoBudget({
       billingAccountId,
       budgetId,
       amount,
-      displayName: 'Spot ML training (demo)',
+      displayName,
       projectNumbers:
-        options.projectNumbers ?? [...sandbox.fleet.projects.values()].map((p) => p.number),
+        budget.projectNumbers ?? [...sandbox.fleet.projects.values()].map((p) => p.number),
     }),
   );
+}
+
+export async function runBudgetDemo(options: BudgetDemoOptions): Promise<BudgetDemoStep[]> {
+  const { sandbox } = options;
+  const billingAccountId = options.billingAccountId ?? SANDBOX_BUDGET.billingAccountId;
+  const budgetId = options.budgetId ?? SANDBOX_BUDGET.budgetId;
+  const amount = options.amount ?? SANDBOX_BUDGET.amount;
+  putSandboxBudget(sandbox, {
+    billingAccountId,
+    budgetId,
+    amount,
+    ...(options.projectNumbers ? { projectNumbers: options.projectNumbers } : {}),
+  });
   // The demo is there to show VMs stopping, so it enforces unless told otherwise, and it
   // trusts the budget it created.
   const told = options.runtime.env.COSTGUARD_BUDGET_ENFORCE?.trim();
@@ -83,7 +112,7 @@ export async function runBudgetDemo(options: BudgetDemoOptions): Promise<BudgetD
       budgetNotificationEvent({
         billingAccountId,
         budgetId,
-        budgetDisplayName: 'Spot ML training (demo)',
+        budgetDisplayName: SANDBOX_BUDGET.displayName,
         budgetAmount: amount,
         costAmount,
         costIntervalStart,

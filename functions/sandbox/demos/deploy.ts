@@ -1,7 +1,7 @@
-import { defaultSqlRoot } from '../functions/adapters/bigquery.js';
-import { loadDeployInputs } from './load-inputs.js';
-import { parseDeployOptions } from './options.js';
-import { planDeploy } from './plan-deploy.js';
+import { defaultSqlRoot } from '../../adapters/bigquery.js';
+import { loadDeployInputs } from '../../../deploy/load-inputs.js';
+import { parseDeployOptions } from '../../../deploy/options.js';
+import { planDeploy } from '../../../deploy/plan-deploy.js';
 
 /**
  * For `npm start`: what deploying the demo would do, without running anything. Prints a short

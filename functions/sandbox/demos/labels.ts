@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { Runtime } from '../adapters/runtime.js';
-import { repositoryPath } from '../core/repository-path.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
-import { buildLabelEnforcer, type LabelEntryOverrides } from './entry.js';
-import type { SweepReport } from './enforce-labels.js';
-import { setProjectLabels } from '../sandbox/routes/resource-manager.js';
+import type { Runtime } from '../../adapters/runtime.js';
+import { repositoryPath } from '../../core/repository-path.js';
+import type { Sandbox } from '../sandbox.js';
+import { buildLabelEnforcer, type LabelEntryOverrides } from '../../labels/entry.js';
+import type { SweepReport } from '../../labels/enforce-labels.js';
+import { setProjectLabels } from '../routes/resource-manager.js';
 
 /**
  * The label part of `npm start`: two sweeps of the sandbox fleet with the example policy and
