@@ -21,15 +21,17 @@ export interface SandboxOptions {
   port?: number;
 }
 
+// BigQuery's and Storage's request limit; media uploads (load jobs, objects) may be far larger.
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > limit) {
         reject(new HttpProblem({ code: 413, message: 'Request body too large' }));
         request.destroy();
         return;
@@ -109,7 +111,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       chosen.r.paramNames.forEach((name, i) => {
         params[name] = chosen.match?.[i + 1] ?? '';
       });
-      const rawBody = await readBody(request);
+      const rawBody = await readBody(
+        request,
+        path.startsWith('/upload/') ? MAX_UPLOAD_BYTES : MAX_BODY_BYTES,
+      );
       const sandboxRequest: SandboxRequest = {
         method,
         path,
