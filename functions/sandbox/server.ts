@@ -167,7 +167,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       send(response, googleError(500, String(error)));
     });
   });
-  server.keepAliveTimeout = 5_000;
+  // Google's front ends keep idle connections open for minutes; a short timeout here would make
+  // a busy client reuse a socket the server is closing (ECONNRESET).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
