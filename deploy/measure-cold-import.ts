@@ -17,10 +17,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ENTRY_POINTS, type EntryPointName } from '../functions/entry-points.js';
+import { machineLine } from '../test/bench/machine.js';
 import { REPOSITORY_ROOT } from './cli.js';
 
 /** What a probe sends to its target: method, path, content type and body. */
@@ -177,14 +177,9 @@ async function main(): Promise<void> {
 
     const packages = clientPackages(root);
     const requests = firstRequests();
-    const cores = availableParallelism();
-    const load = loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ');
     const out = (line = ''): void => void process.stdout.write(`${line}\n`);
-    out(
-      `Cold start per entry point: median of ${runs} fresh processes each, Node ${process.version}, ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load average ${load}`,
-    );
+    out(`Cold start per entry point: median of ${runs} fresh processes each`);
+    out(machineLine());
     out(
       'Settings: NODE_ENV=production, no Node flags; clients pointed at a loopback sandbox (demo fleet, migrated ledger).',
     );

@@ -16,10 +16,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RecordSummary } from '../../functions/recorder/record-spot-costs.js';
+import { machineLine } from './machine.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string): string => {
@@ -402,13 +403,10 @@ async function main(): Promise<void> {
   const projects = Number(option('projects', '20'));
   const latencyMs = Number(option('latency-ms', '50'));
   const naiveSample = Number(option('naive-sample', '100'));
+  out('recordSpotCosts benchmark');
+  out(`${machineLine()} (wall times are inflated on a busy machine; CPU times much less)`);
   out(
-    `recordSpotCosts benchmark. Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')} (wall times are inflated on a busy machine; CPU time is not)`,
-  );
-  out(
-    `Settings: fleets ${fleets.join(', ')} VMs over ${projects} projects, ${latencyMs} ms on every Compute, Monitoring, Catalog and BigQuery route, catch-up window 1 hour, project concurrency 4, node flags [${process.execArgv.join(' ')}] (no heap cap)`,
+    `Settings: fleets ${fleets.join(', ')} VMs over ${projects} projects, ${latencyMs} ms on every Compute, Monitoring, Catalog and BigQuery route, catch-up window 1 hour, project concurrency 4, no heap cap`,
   );
   const verdicts: string[] = [];
   for (const vms of fleets) {
