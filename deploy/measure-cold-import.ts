@@ -1,188 +1,258 @@
 /**
- * Cold start cost of each entry point, as the deployed source sees it: in a fresh Node process,
- * import build/functions/index.js (what the Functions Framework loads), then what the target's
- * first invocation loads (its entry module) and builds (settings, adapters, lazily created
- * clients). Prints milliseconds, memory and the client libraries each target pulled in.
+ * Cold start of each entry point as the deployed source sees it, beside two baselines measured
+ * in the same run, each in fresh Node processes:
+ *
+ * - bare: importing the Functions Framework and nothing else (the floor of any function);
+ * - eager: importing the Functions Framework and every client package's index, as a design that
+ *   loads its clients up front would;
+ * - each entry point: importing build/functions/index.js, serving the target through the
+ *   framework on a loopback port and sending it one request, up to the end of its first response.
+ *   The request goes to a sandbox (started here, in this process) seeded with the demo fleet and
+ *   a migrated ledger, so the first response does the real work: reads, client creation, writes.
  *
  *   npm run build && npx tsx deploy/measure-cold-import.ts [--runs 5]
  *
- * Loopback only: clients point at a closed local port and no call is made.
+ * Loopback only. Prints the machine, the settings, the medians and the ratios to the baselines.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ENTRY_POINTS } from '../functions/entry-points.js';
+import { ENTRY_POINTS, type EntryPointName } from '../functions/entry-points.js';
+import { machineLine } from '../test/bench/machine.js';
 import { REPOSITORY_ROOT } from './cli.js';
-import type { Target } from './resources.js';
 
-const LEDGER_AND_PRICES = ['machineTypes', 'catalog', 'bigquery', 'slack'];
-const LABEL_CLIENTS = ['instances', 'zoneOperations', 'projects', ...LEDGER_AND_PRICES];
-
-/**
- * Each target's entry module, its builder, and the clients its first invocation creates: named
- * apart (where functions/entry-points.ts's `load` does both in one) so the import and the build
- * are timed apart.
- */
-const ENTRIES: Readonly<Record<Target, { module: string; build: string; clients: string[] }>> = {
-  recordSpotCosts: {
-    module: 'recorder/entry.js',
-    build: 'buildRecordSpotCosts',
-    clients: ['instances', 'metrics', ...LEDGER_AND_PRICES],
-  },
-  enforceBudget: {
-    module: 'budget/entry.js',
-    build: 'buildEnforceBudget',
-    clients: ['instances', 'zoneOperations', 'budgets', 'projects', ...LEDGER_AND_PRICES],
-  },
-  enforceLabels: { module: 'labels/entry.js', build: 'buildEnforceLabels', clients: LABEL_CLIENTS },
-  enforceLabelsOnCreate: {
-    module: 'labels/entry.js',
-    build: 'buildEnforceLabelsOnCreate',
-    clients: LABEL_CLIENTS,
-  },
-  triggerRun: {
-    module: 'runs/entry.js',
-    build: 'buildTriggerRun',
-    clients: [
-      'instances',
-      'zoneOperations',
-      'storage',
-      'runJobs',
-      'runExecutions',
-      ...LEDGER_AND_PRICES,
-    ],
-  },
-};
-
-export interface ColdImport {
-  readonly indexMs: number;
-  readonly entryMs: number;
-  readonly buildMs: number;
-  /** Loading the client libraries and creating the clients, which the first call does. */
-  readonly clientsMs: number;
-  readonly rssMiB: number;
-  readonly heapMiB: number;
-  readonly libraries: readonly string[];
+/** What a probe sends to its target: method, path, content type and body. */
+interface FirstRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  contentType?: string;
+  body?: string;
 }
 
-// Runs in the child: one target, measured once, printed as JSON.
-const PROBE = `
-const [indexUrl, entryUrl, buildName, clientNames] = process.argv.slice(1);
-const mark = () => performance.now();
-const t0 = mark();
-const index = await import(indexUrl);
-const t1 = mark();
-const entry = await import(entryUrl);
-const t2 = mark();
-const runtime = index.productionRuntime();
-await entry[buildName](runtime);
-const t3 = mark();
-for (const name of clientNames.split(',')) {
-  if (name === 'bigquery') await runtime.clients.bigquery('ml-batch-prod', 'US');
-  else if (name === 'slack') await runtime.clients.slack('xoxb-measure');
-  else await runtime.clients[name]();
-}
-const t4 = mark();
-const { createRequire } = await import('node:module');
-const cache = Object.keys(createRequire(import.meta.url).cache);
-const libraries = [...new Set(cache.map((p) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(p)?.[1]).filter(Boolean))]
-  .filter((name) => /^@google-cloud\\/(?!common|paginator|precise-date|projectify|promisify)|^@slack\\/web-api$|^@duckdb/.test(name)).sort();
-const memory = process.memoryUsage();
-process.stdout.write('\\nCOLD-IMPORT ' + JSON.stringify({ indexMs: t1 - t0, entryMs: t2 - t1, buildMs: t3 - t2, clientsMs: t4 - t3,
-  rssMiB: memory.rss / 2 ** 20, heapMiB: memory.heapUsed / 2 ** 20, libraries }));
-`;
+const fixture = (path: string): string =>
+  readFileSync(join(REPOSITORY_ROOT, 'fixtures', path), 'utf8');
 
-function environment(root: string): NodeJS.ProcessEnv {
+/** One realistic first request per target: a structured CloudEvent for event targets. */
+function firstRequests(): Record<EntryPointName, FirstRequest> {
+  const cloudEvent = 'application/cloudevents+json';
   return {
-    PATH: process.env.PATH,
-    NODE_ENV: 'production',
-    COSTGUARD_PROJECTS: 'ml-batch-prod',
-    COSTGUARD_PIPELINES_FILE: join(root, 'fixtures/deploy/pipelines.json'),
-    GCP_EMULATOR_HOST: '127.0.0.1:9',
-    SLACK_API_URL: 'http://127.0.0.1:9/api/',
+    recordSpotCosts: { method: 'POST', path: '/', contentType: 'application/json', body: '{}' },
+    enforceBudget: {
+      method: 'POST',
+      path: '/',
+      contentType: cloudEvent,
+      body: fixture('budget/cloud-event-message-published.json'),
+    },
+    enforceLabels: { method: 'POST', path: '/', contentType: 'application/json', body: '{}' },
+    enforceLabelsOnCreate: {
+      method: 'POST',
+      path: '/',
+      contentType: cloudEvent,
+      body: fixture('audit/insert-v1-last.json'),
+    },
+    // An unknown run: the reply comes after the run ledger has been queried.
+    triggerRun: { method: 'GET', path: '/runs/run-0123456789abcdef0123' },
   };
 }
 
-export function measure(root: string, target: Target): ColdImport {
-  const build = join(root, 'build/functions');
-  const entry = ENTRIES[target];
-  const output = execFileSync(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      PROBE,
-      pathToFileURL(join(build, 'index.js')).href,
-      pathToFileURL(join(build, entry.module)).href,
-      entry.build,
-      entry.clients.join(','),
-    ],
-    { cwd: root, env: environment(root), encoding: 'utf8', timeout: 60_000 },
-  );
-  // Loggers may write lines of their own; the figures are on the marked line.
-  const line = output.split('\n').find((l) => l.startsWith('COLD-IMPORT '));
-  if (!line) throw new Error(`${target}: no figures in ${output}`);
-  return JSON.parse(line.slice('COLD-IMPORT '.length)) as ColdImport;
+/** Every client package the product depends on (its `@google-cloud/*` and Slack dependencies). */
+function clientPackages(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  return Object.keys(pkg.dependencies)
+    .filter((name) => /^@google-cloud\/|^@slack\//.test(name))
+    .filter((name) => name !== '@google-cloud/functions-framework')
+    .sort();
 }
 
-function median(values: number[]): number {
+export interface ColdSample {
+  /** From spawning the process to its figures line: Node's own start included, as on a cold instance. */
+  readonly ms: number;
+  /** CPU time of the whole process up to then (every thread), steadier than wall time on a busy machine. */
+  readonly cpuMs: number;
+  readonly status?: number;
+  readonly rssMiB: number;
+  readonly libraries: readonly string[];
+}
+
+// Runs in the child: one probe, measured once from its first line, printed as JSON.
+const PROBE = `
+const [mode, arg, requestJson] = process.argv.slice(1);
+let status;
+if (mode === 'bare') {
+  await import('@google-cloud/functions-framework');
+} else if (mode === 'eager') {
+  await import('@google-cloud/functions-framework');
+  for (const name of arg.split(',')) await import(name);
+} else {
+  const [indexUrl, target] = arg.split('#');
+  await import(indexUrl);
+  const { getTestServer } = await import('@google-cloud/functions-framework/testing');
+  const { request } = await import('node:http');
+  const server = getTestServer(target);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const first = JSON.parse(requestJson);
+  status = await new Promise((resolve, reject) => {
+    const call = request({ host: '127.0.0.1', port: server.address().port, method: first.method, path: first.path,
+      headers: first.contentType ? { 'content-type': first.contentType } : {} }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode));
+    });
+    call.on('error', reject);
+    call.end(first.body);
+  });
+  server.closeAllConnections();
+  server.close();
+}
+const cpu = process.cpuUsage();
+const { createRequire } = await import('node:module');
+const cache = Object.keys(createRequire(import.meta.url).cache);
+const libraries = [...new Set(cache.map((p) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(p)?.[1]).filter(Boolean))]
+  .filter((name) => /^@google-cloud\\/(?!common|paginator|precise-date|projectify|promisify|functions-framework)|^@slack\\/web-api$/.test(name)).sort();
+process.stdout.write('\\nCOLD-IMPORT ' + JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, status, rssMiB: process.memoryUsage().rss / 2 ** 20, libraries }) + '\\n');
+process.exit(0);
+`;
+
+const run = promisify(execFile);
+
+// Asynchronous, so that this process's sandbox answers the probe while it runs.
+async function probe(root: string, env: NodeJS.ProcessEnv, args: string[]): Promise<ColdSample> {
+  const began = performance.now();
+  const { stdout: output } = await run(
+    process.execPath,
+    ['--input-type=module', '-e', PROBE, ...args],
+    { cwd: root, env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 2 ** 20 },
+  );
+  // The function's log lines share stdout; the figures are on the marked line.
+  const line = output.split('\n').find((l) => l.startsWith('COLD-IMPORT '));
+  if (!line) throw new Error(`no figures from the probe ${args[0]}: ${output.slice(-2000)}`);
+  const figures = JSON.parse(line.slice('COLD-IMPORT '.length)) as Omit<ColdSample, 'ms'>;
+  return { ...figures, ms: performance.now() - began };
+}
+
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const root = REPOSITORY_ROOT;
   const runsAt = process.argv.indexOf('--runs');
   const runs = runsAt === -1 ? 5 : Math.max(1, Math.min(20, Number(process.argv[runsAt + 1]) || 5));
-  if (!existsSync(join(root, 'build/functions/index.js'))) {
+  const index = join(root, 'build/functions/index.js');
+  if (!existsSync(index)) {
     process.stderr.write('Run npm run build first.\n');
     process.exitCode = 1;
     return;
   }
-  const node = process.version;
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  process.stdout.write(
-    `Cold import per entry point (median of ${runs} fresh processes, Node ${node}, costguard ${pkg.version})\n`,
-  );
-  process.stdout.write(
-    'target                 index ms  entry ms  build ms  clients ms  total ms  rss MiB  heap MiB  client libraries\n',
-  );
-  for (const { name: target } of ENTRY_POINTS) {
-    if (!existsSync(join(root, 'build/functions', ENTRIES[target].module))) {
-      process.stdout.write(
-        `${target.padEnd(22)} not built (${ENTRIES[target].module} is missing)\n`,
+  const { startSandbox } = await import('../functions/sandbox/server.js');
+  const { loadFleetFixture } = await import('../functions/sandbox/fleet.js');
+  const { putBudget } = await import('../functions/sandbox/routes/billing-budgets.js');
+  const { createClients } = await import('../functions/adapters/clients.js');
+  const { resolveEndpoints } = await import('../functions/adapters/endpoints.js');
+  const { Ledger } = await import('../functions/adapters/bigquery.js');
+  const { createLogger } = await import('../functions/core/logger.js');
+
+  const sandbox = await startSandbox({
+    fleet: loadFleetFixture(join(root, 'fixtures/fleets/demo.json')),
+  });
+  try {
+    putBudget(sandbox, JSON.parse(fixture('budget/get-budget.json')) as Record<string, unknown>);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      ...sandbox.env(),
+      COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines,research-sandbox',
+      COSTGUARD_DATASET: 'costguard',
+      COSTGUARD_PIPELINES: fixture('runs/pipelines.json'),
+    };
+    const logger = createLogger({ minSeverity: 'ERROR', sink: () => undefined });
+    await new Ledger(
+      () => createClients(resolveEndpoints(env)).bigquery('ml-training-prod', 'US'),
+      { project: 'ml-training-prod', dataset: 'costguard', location: 'US', logger },
+    ).migrate();
+
+    const packages = clientPackages(root);
+    const requests = firstRequests();
+    const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+    out(`Cold start per entry point: median of ${runs} fresh processes each`);
+    out(machineLine());
+    out(
+      'Settings: NODE_ENV=production, no Node flags; clients pointed at a loopback sandbox (demo fleet, migrated ledger).',
+    );
+    out(
+      'Wall: from spawning the process to its exit after the first response (Node start included). CPU: the whole process, every thread.',
+    );
+    out('Ratios use CPU time, which a busy machine inflates far less than wall time.');
+    out();
+
+    type Median = { ms: number; cpuMs: number; sample: ColdSample };
+    const measureMedian = async (args: string[]): Promise<Median> => {
+      const samples: ColdSample[] = [];
+      for (let i = 0; i < runs; i++) samples.push(await probe(root, env, args));
+      return {
+        ms: median(samples.map((s) => s.ms)),
+        cpuMs: median(samples.map((s) => s.cpuMs)),
+        sample: samples[0] as ColdSample,
+      };
+    };
+    const bare = await measureMedian(['bare', '']);
+    const eager = await measureMedian(['eager', packages.join(',')]);
+    const row = (label: string, m: Median, extra: string): void =>
+      out(
+        `${label.padEnd(46)} ${m.ms.toFixed(0).padStart(7)} ${m.cpuMs.toFixed(0).padStart(7)} ${m.sample.rssMiB.toFixed(0).padStart(7)}  ${extra}`,
       );
-      continue;
+    out(
+      `${'probe'.padEnd(46)} ${'wall ms'.padStart(7)} ${'cpu ms'.padStart(7)} ${'rss MiB'.padStart(7)}`,
+    );
+    row('bare Functions Framework import', bare, 'baseline');
+    row(
+      'eager import of every client package',
+      eager,
+      `${(eager.cpuMs / bare.cpuMs).toFixed(1)}x bare: ${packages.join(', ')}`,
+    );
+    const verdicts: string[] = [];
+    for (const { name } of ENTRY_POINTS) {
+      const first = requests[name];
+      const m = await measureMedian([
+        'entry',
+        `${pathToFileURL(index).href}#${name}`,
+        JSON.stringify(first),
+      ]);
+      const speedup = eager.cpuMs / m.cpuMs;
+      const ofBare = m.cpuMs / bare.cpuMs;
+      row(
+        `${name} ${first.method} ${first.path} -> ${m.sample.status ?? '-'}`,
+        m,
+        `${ofBare.toFixed(1)}x bare, eager ${speedup.toFixed(1)}x this; ${m.sample.libraries.join(', ')}`,
+      );
+      verdicts.push(
+        `${name}: first response ${speedup.toFixed(1)}x faster than the eager import (target >= 3x): ${speedup >= 3 ? 'met' : 'NOT met'}`,
+      );
+      if (name === 'triggerRun') {
+        verdicts.push(
+          `triggerRun: first GET /runs/{id} ${ofBare.toFixed(1)}x the bare import (target <= 6x): ${ofBare <= 6 ? 'met' : 'NOT met'}`,
+        );
+      }
     }
-    const samples = Array.from({ length: runs }, () => measure(root, target));
-    const m = (pick: (s: ColdImport) => number) => median(samples.map(pick));
-    const total = m((s) => s.indexMs + s.entryMs + s.buildMs + s.clientsMs);
-    const row = [
-      target.padEnd(22),
-      m((s) => s.indexMs)
-        .toFixed(0)
-        .padStart(8),
-      m((s) => s.entryMs)
-        .toFixed(0)
-        .padStart(9),
-      m((s) => s.buildMs)
-        .toFixed(0)
-        .padStart(9),
-      m((s) => s.clientsMs)
-        .toFixed(0)
-        .padStart(11),
-      total.toFixed(0).padStart(9),
-      m((s) => s.rssMiB)
-        .toFixed(0)
-        .padStart(8),
-      m((s) => s.heapMiB)
-        .toFixed(0)
-        .padStart(9),
-      `  ${samples[0]?.libraries.join(', ') ?? ''}`,
-    ];
-    process.stdout.write(`${row.join(' ')}\n`);
+    out();
+    for (const verdict of verdicts) out(verdict);
+  } finally {
+    await sandbox.close();
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (error: unknown) => {
+      process.stderr.write(
+        `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );
+}

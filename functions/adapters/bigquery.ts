@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { BigQuery } from '@google-cloud/bigquery';
-import { httpStatusOf, isNotFound, PermanentError } from '../core/errors.js';
+import { httpStatusOf, isNotFound, PermanentError, TransientError } from '../core/errors.js';
 import { repositoryPath } from '../core/repository-path.js';
 import type { Logger } from '../core/logger.js';
 import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
@@ -8,9 +9,54 @@ import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 /**
  * The BigQuery ledger: the idempotent migration that applies `sql/tables` and `sql/views`,
  * keyed batched inserts (insertId = the row's deterministic key, at most 500 rows a request),
- * and parameterised queries. SQL files name tables as `${dataset}.table`.
+ * load jobs for bulk appends, and parameterised queries. SQL files name tables as
+ * `${dataset}.table`.
  */
 export const MAX_ROWS_PER_INSERT = 500;
+
+/** Job error reasons that a new job may get past (BigQuery's troubleshooting table). */
+const TRANSIENT_JOB_REASONS = new Set([
+  'backendError',
+  'internalError',
+  'jobBackendError',
+  'jobInternalError',
+  'rateLimitExceeded',
+]);
+
+interface JobFailure {
+  reasons: string[];
+  detail: string;
+}
+
+/** A job that ended in error, as the client reports it: no HTTP code, the job's `errors`. */
+function jobFailureOf(error: unknown): JobFailure | undefined {
+  const { code, errors } = error as { code?: unknown; errors?: unknown };
+  if (code !== undefined || !Array.isArray(errors) || errors.length === 0) return undefined;
+  const list = errors as Array<{ reason?: string; message?: string }>;
+  const messages = [...new Set(list.map((e) => e.message ?? ''))].filter((m) => m !== '');
+  return { reasons: list.map((e) => e.reason ?? ''), detail: messages.slice(0, 3).join('; ') };
+}
+
+/**
+ * Rows for one load job, kept as their JSON lines: serialised once and far smaller than the row
+ * objects, where the client's insert path copies each request body several times.
+ */
+export class LoadRows {
+  private readonly lines: string[] = [];
+
+  add(rows: readonly KeyedRow[]): void {
+    for (const { row } of rows) this.lines.push(JSON.stringify(row));
+  }
+
+  get count(): number {
+    return this.lines.length;
+  }
+
+  /** Newline-delimited JSON. */
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
 
 export interface KeyedRow {
   key: string;
@@ -127,6 +173,75 @@ export class Ledger {
   }
 
   /**
+   * Appends rows with one load job: free (where streaming inserts are billed), all rows or none,
+   * and open to DML at once (no streaming buffer). The job id is derived from the table and the
+   * rows, so a retried upload whose answer was lost finds its job (409) instead of loading twice;
+   * only a job that failed is followed by a new one. The client waits for the job (jobs.get).
+   */
+  async load(table: string, rows: LoadRows): Promise<{ loaded: number; uploads: number }> {
+    if (rows.count === 0) return { loaded: 0, uploads: 0 };
+    const bq = await this.bigquery();
+    const target = bq.dataset(this.options.dataset).table(table);
+    const data = rows.text();
+    const digest = createHash('sha256').update(table).update('\n').update(data).digest('hex');
+    let generation = 0;
+    let uploads = 0;
+    await this.retry(`load into ${table}`, async () => {
+      const jobId = `costguard_${table}_${digest.slice(0, 32)}_${generation}`;
+      uploads++;
+      let failure: JobFailure | undefined;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const upload = target.createWriteStream({
+            sourceFormat: 'NEWLINE_DELIMITED_JSON',
+            writeDisposition: 'WRITE_APPEND',
+            ignoreUnknownValues: false,
+            maxBadRecords: 0,
+            jobId,
+          });
+          upload.once('complete', () => resolve());
+          upload.once('error', reject);
+          upload.end(data);
+        });
+      } catch (error) {
+        if (isNotFound(error)) throw this.missingTable(table);
+        failure = jobFailureOf(error);
+        if (!failure) {
+          if (httpStatusOf(error) !== 409) throw error;
+          // Our own earlier upload: its answer was lost, not its rows.
+          failure = await this.outcomeOf(bq, jobId);
+        }
+      }
+      if (!failure) return;
+      generation++;
+      if (failure.reasons.includes('notFound')) throw this.missingTable(table);
+      if (failure.reasons.some((r) => TRANSIENT_JOB_REASONS.has(r))) {
+        throw new TransientError(`Load into ${table} failed: ${failure.detail}`);
+      }
+      throw new PermanentError(`Rows rejected by ${table}: ${failure.detail}`);
+    });
+    return { loaded: rows.count, uploads };
+  }
+
+  /** Waits for an existing job (the client polls it) and reports how it failed, if it did. */
+  private async outcomeOf(bq: BigQuery, jobId: string): Promise<JobFailure | undefined> {
+    try {
+      await bq.job(jobId, { location: this.options.location }).promise();
+      return undefined;
+    } catch (error) {
+      const failure = jobFailureOf(error);
+      if (failure) return failure;
+      throw error;
+    }
+  }
+
+  private missingTable(table: string): PermanentError {
+    return new PermanentError(
+      `Table ${this.options.dataset}.${table} does not exist; run the migration`,
+    );
+  }
+
+  /**
    * Inserts rows in requests of at most 500 with the row key as insertId, so a retried request
    * is de-duplicated by BigQuery; tables are still read through views that de-duplicate by key.
    */
@@ -166,10 +281,7 @@ export class Ledger {
                 .join('; ')}`,
             );
           }
-          if (isNotFound(error))
-            throw new PermanentError(
-              `Table ${this.options.dataset}.${table} does not exist; run the migration`,
-            );
+          if (isNotFound(error)) throw this.missingTable(table);
           throw error;
         }
       });

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { LoadRows } from '../adapters/bigquery.js';
 import type { ComputeFleet } from '../adapters/compute.js';
 import type { UptimeReader } from '../adapters/monitoring.js';
 import type { Notifier } from '../adapters/slack.js';
@@ -26,14 +27,15 @@ import {
 } from './plan-cost-rows.js';
 import { planWindow } from './plan-window.js';
 import type { SpotAlertRules } from './settings.js';
-import { TABLES, type SpotCostLedger } from './spot-cost-ledger.js';
+import { SNAPSHOT_REFRESH_MS, TABLES, type SpotCostLedger } from './spot-cost-ledger.js';
 import { latestSnapshots, planInventorySnapshots, type AttributesSource } from './vm-attributes.js';
 
 /**
- * recordSpotCosts, carried out: read uptime (one paged listTimeSeries per project) and the
- * inventory (one paged aggregatedList per project) for the catch-up window, price every VM hour,
- * write the rows the ledger does not have yet (batched, keyed), snapshot the inventory, and
- * raise Spot-spend alerts. A project that cannot be read is reported and the others recorded.
+ * recordSpotCosts, carried out: read what the ledger holds for the catch-up window (one query per
+ * table for every project), uptime (one paged listTimeSeries per project) and the inventory (one
+ * paged aggregatedList per project), price every VM hour, append the rows the ledger does not
+ * have yet and the changed snapshots (one load job per table for the whole run), and raise
+ * Spot-spend alerts. A project that cannot be read is reported and the others recorded.
  */
 export interface RecorderDeps {
   fleet: Pick<ComputeFleet, 'listing'>;
@@ -96,7 +98,8 @@ export interface RecordSummary {
   priceSources: Record<PriceSource, number>;
   attributeSources: Record<AttributesSource, number>;
   inventorySnapshots: number;
-  insertRequests: number;
+  /** Load job uploads and alert insert requests. */
+  writeRequests: number;
   alerts: { raised: number; posted: number; failed: number };
   /** When the catalog prices in use were loaded; whether the last attempt to load them worked. */
   pricing: { catalogLoadedAt: string | null; catalogReachable: boolean };
@@ -283,25 +286,34 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
       });
       const historyStart = new Date(window.start.getTime() - 24 * HOUR_MS);
       const recordedAt = clock.now();
-      const [history, sent] = await Promise.all([
+      const ledgerRead = performance.now();
+      const [history, sent, recorded, inventory] = await Promise.all([
         deps.ledger.spotSpend(config.projects, historyStart, window.end),
         deps.ledger.sentAlerts(window.start, window.end),
+        deps.ledger.recordedRows(config.projects, window.start, window.end),
+        deps.ledger.inventoryHistory(config.projects, window.start, recordedAt),
       ]);
+      // Snapshots this old are written again, so that the next runs' bounded read finds them.
+      const current = new Map(
+        [...latestSnapshots(inventory)].filter(
+          ([, s]) => recordedAt.getTime() - s.recordedAt.getTime() < SNAPSHOT_REFRESH_MS,
+        ),
+      );
 
-      // Each project is read, priced and written on its own, so that memory holds a few
-      // projects' VMs at a time rather than the whole fleet; only the Spot rows the alerts
-      // need, and running totals, outlive a project.
+      // Each project is read and priced on its own, so that memory holds a few projects' VMs
+      // at a time rather than the whole fleet; what outlives a project is its rows as JSON
+      // lines for the load jobs, the Spot rows the alerts need, and running totals.
       const totals = new RunTotals();
       const spotRows: CostRow[] = [];
-      const phases = { read: 0, price: 0, write: 0 };
+      const costLines = new LoadRows();
+      const snapshotLines = new LoadRows();
+      const phases = { read: performance.now() - ledgerRead, price: 0, write: 0 };
       const gaps: ZoneGapSummary[] = [];
       const outcomes = await settleAll(config.projects, concurrency, async (project) => {
         const started = performance.now();
-        const [uptime, listing, recorded, inventory] = await Promise.all([
+        const [uptime, listing] = await Promise.all([
           deps.uptime.hourly(project, window.start, window.end),
           deps.fleet.listing(project),
-          deps.ledger.recordedRows([project], window.start, window.end),
-          deps.ledger.inventoryHistory([project], recordedAt),
         ]);
         const read = performance.now();
         const vms = listing.vms;
@@ -324,20 +336,21 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         const quotes = await quoteAll(machinesToQuote(attributes));
         const rows = planCostRows(samples, attributes, quotes, config.currency);
         const written = rowsToWrite(rows, recorded);
-        const priced = performance.now();
-        const snapshots = planInventorySnapshots(vms, latestSnapshots(inventory), recordedAt);
-        const inventoryInsert = await deps.ledger.insert(TABLES.inventory, snapshots);
-        const costInsert = await deps.ledger.insert(
-          TABLES.costs,
-          written.map((row) => toLedgerRow(row, recordedAt)),
-        );
+        const snapshots = planInventorySnapshots(vms, current, recordedAt);
+        costLines.add(written.map((row) => toLedgerRow(row, recordedAt)));
+        snapshotLines.add(snapshots);
         phases.read += read - started;
-        phases.price += priced - read;
-        phases.write += performance.now() - priced;
+        phases.price += performance.now() - read;
         totals.add(rows.length, written, snapshots.length);
-        totals.requests += inventoryInsert.requests + costInsert.requests;
         for (const row of rows) if (isAlertable(row)) spotRows.push(row);
       });
+      // Snapshots first: a run that fails between the two loads re-writes its cost rows, and
+      // finds the snapshots it already wrote.
+      const writeStarted = performance.now();
+      const inventoryLoad = await deps.ledger.load(TABLES.inventory, snapshotLines);
+      const costLoad = await deps.ledger.load(TABLES.costs, costLines);
+      totals.requests += inventoryLoad.uploads + costLoad.uploads;
+      phases.write = performance.now() - writeStarted;
       const failures: ProjectFailure[] = [];
       outcomes.forEach((outcome, i) => {
         if (outcome.status === 'fulfilled') return;
@@ -385,7 +398,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         priceSources: totals.priceSources,
         attributeSources: totals.attributeSources,
         inventorySnapshots: totals.snapshots,
-        insertRequests: totals.requests + alerting.requests,
+        writeRequests: totals.requests + alerting.requests,
         alerts: { raised: alerts.length, posted: alerting.posted, failed: alerting.failed },
         pricing: {
           catalogLoadedAt: status.catalogLoadedAt ?? null,
@@ -394,7 +407,7 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
         failures,
         gaps,
         durationMs: Math.round(alertDone - began),
-        // Projects are recorded a few at a time: read, price and write are summed over them.
+        // Projects are read and priced a few at a time: read and price are summed over them.
         phasesMs: {
           read: Math.round(phases.read),
           price: Math.round(phases.price),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
+import type { KeyedRow, Ledger, LoadRows } from '../adapters/bigquery.js';
 import { HOUR_MS } from '../core/clock.js';
 import { errorMessage, httpStatusOf, PermanentError } from '../core/errors.js';
 import { PRICE_SOURCES } from '../core/pricing.js';
@@ -10,9 +10,10 @@ import { instanceKey, type InventoryHistory, type InventorySnapshot } from './vm
 
 /**
  * The recorder's tables in the ledger: what is already recorded for a window, the last inventory
- * snapshot of each VM, Spot spend per hour and team, alerts already raised, and the keyed
- * inserts. Reads filter the base tables on their partition column before ranking versions, so
- * BigQuery scans only the partitions of the window.
+ * snapshot of each VM, Spot spend per hour and team, alerts already raised, the load jobs of cost
+ * rows and snapshots, and the keyed inserts of alerts. Each read covers every project at once and
+ * filters the base tables on their partition column before ranking versions, so BigQuery scans
+ * only the partitions of the window.
  */
 export const TABLES = {
   costs: 'spot_costs',
@@ -21,8 +22,13 @@ export const TABLES = {
   costView: 'spot_cost_hours',
 } as const;
 
-// A snapshot older than this is written again, so the lookup never scans far back.
-const INVENTORY_LOOKBACK_MS = 30 * 24 * HOUR_MS;
+/**
+ * A VM's snapshot is written again once it is this old, even unchanged, so every VM seen by a run
+ * has a snapshot younger than this; the inventory read therefore looks back only this far (plus
+ * the hourly schedule and a margin) from the start of the hours being recorded.
+ */
+export const SNAPSHOT_REFRESH_MS = 20 * HOUR_MS;
+export const INVENTORY_LOOKBACK_MS = 24 * HOUR_MS;
 
 const recordedRow = z.object({
   row_key: z.string(),
@@ -71,7 +77,7 @@ function projectFilter(projects: readonly string[]): {
 }
 
 export class SpotCostLedger {
-  constructor(private readonly ledger: Pick<Ledger, 'query' | 'insert'>) {}
+  constructor(private readonly ledger: Pick<Ledger, 'query' | 'insert' | 'load'>) {}
 
   /** A query; a table or view that does not exist is a permanent error naming the fix. */
   private async query(
@@ -124,10 +130,15 @@ export class SpotCostLedger {
   }
 
   /**
-   * Every snapshot of the projects' VMs within the lookback, oldest first per instance: the
+   * Every snapshot of the projects' VMs written from a day before the window's start (the
+   * lookback) until now, oldest first per instance: the
    * attributes each VM had over time, so an hour is priced with the shape it had then.
    */
-  async inventoryHistory(projects: readonly string[], now: Date): Promise<InventoryHistory> {
+  async inventoryHistory(
+    projects: readonly string[],
+    windowStart: Date,
+    now: Date,
+  ): Promise<InventoryHistory> {
     const filter = projectFilter(projects);
     const rows = await this.query(
       `SELECT project_id, zone, instance_id, instance_name, machine_type, provisioning_model,
@@ -136,7 +147,7 @@ export class SpotCostLedger {
        FROM \`\${dataset}.${TABLES.inventory}\`
        WHERE recorded_at >= @since AND recorded_at <= @now AND ${filter.sql}
        ORDER BY project_id, instance_id, recorded_at, snapshot_key`,
-      { since: new Date(now.getTime() - INVENTORY_LOOKBACK_MS), now, ...filter.params },
+      { since: new Date(windowStart.getTime() - INVENTORY_LOOKBACK_MS), now, ...filter.params },
       { since: 'TIMESTAMP', now: 'TIMESTAMP' },
     );
     const out = new Map<string, InventorySnapshot[]>();
@@ -200,5 +211,13 @@ export class SpotCostLedger {
     rows: readonly KeyedRow[],
   ): Promise<{ inserted: number; requests: number }> {
     return this.ledger.insert(table, rows);
+  }
+
+  /** Cost rows and snapshots: one load job per table and run. */
+  load(
+    table: (typeof TABLES)['costs' | 'inventory'],
+    rows: LoadRows,
+  ): Promise<{ loaded: number; uploads: number }> {
+    return this.ledger.load(table, rows);
   }
 }

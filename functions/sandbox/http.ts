@@ -197,3 +197,39 @@ export function textOf(value: unknown): string {
   // Numbers and booleans print as themselves; JSON input holds nothing else.
   return JSON.stringify(value) ?? '';
 }
+
+/** The media part of a `multipart/related` upload: metadata JSON first, then the content. */
+export function multipartUpload(request: SandboxRequest): {
+  metadata: Record<string, unknown>;
+  data: Buffer;
+  contentType: string;
+} {
+  const type = request.headers['content-type'] ?? '';
+  const boundary = /boundary=("?)([^";]+)\1/.exec(type)?.[2];
+  if (!boundary) fail(400, 'Missing multipart boundary');
+  const raw = request.rawBody.toString('latin1');
+  const parts = raw
+    .split(`--${boundary}`)
+    .slice(1, -1)
+    .map((part) => {
+      const split = part.indexOf('\r\n\r\n') >= 0 ? part.indexOf('\r\n\r\n') : part.indexOf('\n\n');
+      const gap = part.startsWith('\r\n', split) ? 4 : 2;
+      const headers = part.slice(0, split);
+      const body = part.slice(split + gap).replace(/\r?\n$/, '');
+      return { headers, body };
+    });
+  const [meta, media] = parts;
+  if (!meta || !media) fail(400, 'A multipart upload needs a metadata part and a media part');
+  let metadata: Record<string, unknown>;
+  try {
+    metadata = JSON.parse(Buffer.from(meta.body, 'latin1').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+  } catch {
+    fail(400, 'Invalid JSON in the metadata part');
+  }
+  const contentType =
+    /content-type:\s*([^\r\n]+)/i.exec(media.headers)?.[1]?.trim() ?? 'application/octet-stream';
+  return { metadata, data: Buffer.from(media.body, 'latin1'), contentType };
+}

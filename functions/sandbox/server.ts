@@ -21,15 +21,17 @@ export interface SandboxOptions {
   port?: number;
 }
 
+// BigQuery's and Storage's request limit; media uploads (load jobs, objects) may be far larger.
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > limit) {
         reject(new HttpProblem({ code: 413, message: 'Request body too large' }));
         request.destroy();
         return;
@@ -114,7 +116,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       chosen.r.paramNames.forEach((name, i) => {
         params[name] = chosen.match?.[i + 1] ?? '';
       });
-      const rawBody = await readBody(request);
+      const rawBody = await readBody(
+        request,
+        path.startsWith('/upload/') ? MAX_UPLOAD_BYTES : MAX_BODY_BYTES,
+      );
       const sandboxRequest: SandboxRequest = {
         method,
         path,
@@ -170,7 +175,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       send(response, googleError(500, String(error)));
     });
   });
-  server.keepAliveTimeout = 5_000;
+  // Google's front ends keep idle connections open for minutes; a short timeout here would make
+  // a busy client reuse a socket the server is closing (ECONNRESET).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);

@@ -39,6 +39,7 @@ import type { FleetFixture } from '../../functions/sandbox/fleet.js';
 import { startSandbox } from '../../functions/sandbox/server.js';
 import { DATASET } from '../budget/budget-harness.js';
 import { capabilitySqlRoot } from '../support/sql.js';
+import { machineLine } from './machine.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -295,6 +296,7 @@ if (args['serve-sandbox']) {
 }
 
 async function main(): Promise<void> {
+  console.log(machineLine());
   console.log(
     `Budget enforcer benchmark: ${VMS} running low-priority Spot VMs, ${LATENCY_MS} ms injected latency on every Compute call (loopback sandbox).`,
   );

@@ -15,6 +15,7 @@ import type { FleetFixture, InstanceFixture } from '../../functions/sandbox/flee
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox } from '../support/sandbox.js';
 import { fakePrices, labelEnv, labelLedger, PROJECTS } from '../labels/label-sandbox.js';
+import { machineLine } from './machine.js';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -119,6 +120,7 @@ async function benchSweep(): Promise<void> {
   }
 }
 
-out(`label sweep benchmark, ${VMS} VMs in ${PROJECTS.length} projects (node ${process.version})`);
+out(`label sweep benchmark, ${VMS} VMs in ${PROJECTS.length} projects`);
+out(machineLine());
 benchEvaluator(loadFixture<LabelPolicyInput>('policies/labels.json'));
 await benchSweep();

@@ -14,7 +14,6 @@
  * Targets: 100% of rows priced; on-demand median <= 0.1%, worst <= 1%; Spot median <= 0.5%,
  * worst <= 2%.
  */
-import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { BillingCatalog } from '../../functions/adapters/billing-catalog.js';
 import { MachineTypeShapes } from '../../functions/adapters/machine-types.js';
@@ -32,6 +31,7 @@ import { startSandbox } from '../../functions/sandbox/server.js';
 import { catalogSkusFromBook } from '../pricing/catalog-from-book.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime } from '../support/sandbox.js';
+import { machineLine } from './machine.js';
 
 const args = process.argv.slice(2);
 const worstShown = Number(args[args.indexOf('--worst') + 1] ?? 5) || 5;
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   out(
     `# Price accuracy against ${rows.length} published (machine type, region) rows of 2026-07-30`,
   );
-  out(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, node ${process.version}`);
+  out(machineLine());
   out(`price book: ${bookFile.rates.length} component rates, captured ${bookFile.capturedAt}`);
 
   const sandbox = await startSandbox({ fleet: loadFixture<FleetFixture>('fleets/contract.json') });

@@ -1,25 +1,31 @@
 /**
- * Benchmark of recordSpotCosts: 10,000 VMs over 20 projects and 50 zones, one hour, through the
- * real client libraries against the sandbox. The sandbox runs in a child process (this same
- * script with `--serve-sandbox`), so the peak RSS printed for the recorder is its own.
+ * Benchmark of recordSpotCosts through the real client libraries against the sandbox, with 50 ms
+ * of latency injected on every sandbox route, for fleets of 2,500, 10,000 and 40,000 VMs spread
+ * unevenly over 20 projects (no project holds a multiple of 500 VMs). For each fleet, in the same
+ * run, it prints our design's API calls by route, CPU time, wall time and peak RSS for the first
+ * hour (empty ledger) and the next (steady state), beside the one-insert-per-row design's calls
+ * and its time extrapolated from single-row inserts measured against the same sandbox.
  *
- *   npx tsx test/bench/recorder.ts [--vms 10000] [--projects 20] [--zones 50] [--seed-sample 500]
+ *   npx tsx test/bench/recorder.ts [--fleets 2500,10000,40000] [--projects 20] [--latency-ms 50]
+ *                                  [--naive-sample 100]
+ *   npm run bench:recorder:compiled   (the same, compiled to JavaScript as deployed)
  *
- * Prints API calls by route (expected O(projects + pages + rows/500)), the calls the
- * one-insert-per-row design of the seed document would make for the same hour, wall time and
- * peak RSS of both processes.
+ * Processes: this one orchestrates; per fleet, one child serves the sandbox (Compute, Monitoring,
+ * Catalog, BigQuery on DuckDB) and another runs the recorder, so that the recorder's CPU time
+ * and peak RSS are its own. No Node flags (no heap cap) beyond what runs TypeScript.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RecordSummary } from '../../functions/recorder/record-spot-costs.js';
+import { machineLine } from './machine.js';
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
+const option = (name: string, fallback: string): string => {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
+  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
 };
 const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
@@ -27,6 +33,10 @@ const out = (line = ''): void => {
 
 const START = '2026-11-20T00:00:00Z';
 const RUN_AT = '2026-11-20T01:10:00Z';
+const DATASET = 'costguard';
+const TARGET_RATIO = 150;
+const TARGET_CPU_MS = 3_000;
+const TARGET_RSS_MIB = 256;
 
 // Regions the catalog fixture prices, with their zones; GPU machine types only where offered.
 const REGIONS: Array<[string, string[], boolean]> = [
@@ -68,27 +78,39 @@ const TEAMS = ['vision', 'nlp', 'recsys', 'data', 'platform', 'research', 'searc
 interface FleetSpec {
   vms: number;
   projects: number;
-  zones: number;
 }
 
-function generateFleet(spec: FleetSpec): { fleet: unknown; projectIds: string[] } {
+/** VMs per project, uneven (weights 3 to 13), none a multiple of 500, summing to `vms`. */
+export function projectSizes(spec: FleetSpec): number[] {
+  const weights = Array.from({ length: spec.projects }, (_, p) => 3 + ((p * 7) % 11));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const sizes = weights.map((w) => Math.floor((spec.vms * w) / total));
+  sizes[0] = (sizes[0] as number) + spec.vms - sizes.reduce((a, b) => a + b, 0);
+  for (let p = 0; p < sizes.length; p++) {
+    if ((sizes[p] as number) % 500 === 0) {
+      sizes[p] = (sizes[p] as number) - 1;
+      sizes[(p + 1) % sizes.length] = (sizes[(p + 1) % sizes.length] as number) + 1;
+    }
+  }
+  return sizes;
+}
+
+function generateFleet(spec: FleetSpec): { fleet: unknown; projectIds: string[]; sizes: number[] } {
   const zones = REGIONS.flatMap(([region, letters, gpus]) =>
     letters.map((l) => ({ zone: `${region}-${l}`, gpus })),
-  ).slice(0, spec.zones);
+  );
   const projectIds = Array.from(
     { length: spec.projects },
     (_, i) => `bench-project-${String(i + 1).padStart(2, '0')}`,
   );
   // Each project spans ten zones; together they cover all of them.
   const projectZones = projectIds.map((_, p) =>
-    Array.from(
-      { length: Math.min(10, zones.length) },
-      (__, k) => zones[(p * 7 + k * 5) % zones.length]!,
-    ),
+    Array.from({ length: 10 }, (__, k) => zones[(p * 7 + k * 5) % zones.length]!),
   );
-  const instances = Array.from({ length: spec.vms }, (_, i) => {
-    const p = i % spec.projects;
-    const place = projectZones[p]![Math.floor(i / spec.projects) % projectZones[p]!.length]!;
+  const sizes = projectSizes(spec);
+  const owner = sizes.flatMap((n, p) => Array.from({ length: n }, () => p));
+  const instances = owner.map((p, i) => {
+    const place = projectZones[p]![i % 10]!;
     const gpu = place.gpus && i % 25 === 0 ? GPU_MACHINES[(i / 25) % 2]! : undefined;
     const model = i % 10 < 7 ? 'SPOT' : i % 10 < 9 ? 'STANDARD' : 'PREEMPTIBLE';
     const team = TEAMS[i % TEAMS.length]!;
@@ -118,244 +140,301 @@ function generateFleet(spec: FleetSpec): { fleet: unknown; projectIds: string[] 
       instances,
     },
     projectIds,
+    sizes,
   };
 }
 
-/** Child mode: serve the sandbox for the fleet file until told to stop. */
-async function serveSandbox(fleetPath: string): Promise<void> {
-  const { startSandbox } = await import('../../functions/sandbox/server.js');
-  const { loadFleetFixture } = await import('../../functions/sandbox/fleet.js');
-  const sandbox = await startSandbox({
-    fleet: loadFleetFixture(fleetPath),
-  });
-  sandbox.clock.set(new Date(RUN_AT));
-  // Never outlive the benchmark, whatever happens to it.
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', (message: unknown) => {
-    if (message !== 'stop') return;
-    const maxRssKb = process.resourceUsage().maxRSS;
-    void sandbox.close().then(() => {
-      process.send?.({ maxRssKb }, () => process.exit(0));
-    });
-  });
-  process.send?.({ hostPort: sandbox.hostPort, url: sandbox.url });
+// ---- child processes ---------------------------------------------------------------------
+
+function send(message: unknown): Promise<void> {
+  return new Promise((resolve) => process.send?.(message, () => resolve()));
 }
 
-function startChild(
-  fleetPath: string,
-): Promise<{ child: ChildProcess; hostPort: string; url: string }> {
-  // A heap cap given to this process (to see the recorder under memory pressure) is not the
-  // sandbox's: it holds the fleet and DuckDB.
-  const child = fork(process.argv[1] as string, ['--serve-sandbox', fleetPath], {
+function nextMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null): void =>
+      reject(new Error(`a benchmark process exited with ${code}`));
+    child.once('exit', onExit);
+    child.once('message', (m) => {
+      child.off('exit', onExit);
+      resolve(m as T);
+    });
+  });
+}
+
+/** Sandbox child: serves the fleet with latency on every route until told to stop. */
+async function serveSandbox(fleetPath: string, latencyMs: number): Promise<void> {
+  const { startSandbox } = await import('../../functions/sandbox/server.js');
+  const { loadFleetFixture } = await import('../../functions/sandbox/fleet.js');
+  const sandbox = await startSandbox({ fleet: loadFleetFixture(fleetPath) });
+  sandbox.clock.set(new Date(RUN_AT));
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (message: unknown) => {
+    if (message === 'latency') {
+      // Every API route; the inspection routes (sandbox.*) stay immediate.
+      for (const prefix of ['compute.*', 'monitoring.*', 'billingCatalog.*', 'bigquery.*']) {
+        sandbox.faults.set(prefix, { delayMs: latencyMs });
+      }
+      void send('ready');
+    } else if (message === 'stop') {
+      void sandbox.close().then(() => process.exit(0));
+    }
+  });
+  await send({ hostPort: sandbox.hostPort, url: sandbox.url });
+}
+
+interface RunFigures {
+  label: string;
+  wallMs: number;
+  cpuMs: number;
+  summary: RecordSummary;
+  byRoute: Record<string, number>;
+  total: number;
+}
+
+interface RecorderFigures {
+  runs: RunFigures[];
+  peakRssMiB: number;
+  naive: { sample: number; wallMsPerInsert: number; cpuMsPerInsert: number };
+}
+
+function recorderEnv(hostPort: string, url: string, projectIds: string[]): Record<string, string> {
+  return {
+    GCP_EMULATOR_HOST: hostPort,
+    SLACK_API_URL: `${url}/api/`,
+    COSTGUARD_PROJECTS: projectIds.join(','),
+    COSTGUARD_DATASET: DATASET,
+    COSTGUARD_CATCH_UP_HOURS: '1',
+  };
+}
+
+async function calls(url: string): Promise<Array<{ route: string }>> {
+  const response = await fetch(`${url}/_sandbox/calls`);
+  return ((await response.json()) as { calls: Array<{ route: string }> }).calls;
+}
+
+/** Recorder child: two hourly runs, then single-row inserts for the naive design's figures. */
+async function runRecorder(
+  hostPort: string,
+  url: string,
+  projects: string,
+  naiveSample: number,
+): Promise<void> {
+  const projectIds = projects.split(',');
+  const { createClients } = await import('../../functions/adapters/clients.js');
+  const { resolveEndpoints } = await import('../../functions/adapters/endpoints.js');
+  const { createLogger } = await import('../../functions/core/logger.js');
+  const { createRecorderFor } = await import('../../functions/recorder/entry.js');
+  const env = recorderEnv(hostPort, url, projectIds);
+  const logger = createLogger({
+    minSeverity: 'WARNING',
+    sink: (line) => process.stderr.write(`${line}\n`),
+  });
+  let now = new Date(RUN_AT);
+  const clients = createClients(resolveEndpoints(env));
+  const { recorder } = createRecorderFor({ env, clients, logger, clock: { now: () => now } });
+
+  const runs: RunFigures[] = [];
+  for (const label of ['first hour, empty ledger', 'next hour, steady state']) {
+    await fetch(`${url}/_sandbox/calls`, { method: 'DELETE' });
+    const cpu = process.cpuUsage();
+    const began = performance.now();
+    const summary = await recorder.record();
+    const wallMs = performance.now() - began;
+    const used = process.cpuUsage(cpu);
+    const byRoute: Record<string, number> = {};
+    const recorded = await calls(url);
+    for (const c of recorded) byRoute[c.route] = (byRoute[c.route] ?? 0) + 1;
+    runs.push({
+      label,
+      wallMs,
+      cpuMs: (used.user + used.system) / 1000,
+      summary,
+      byRoute,
+      total: recorded.length,
+    });
+    now = new Date(now.getTime() + 3_600_000);
+    await fetch(`${url}/_sandbox/clock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ advanceSeconds: 3600 }),
+    });
+  }
+  // The recorder's own high-water mark, before the naive design's inserts below.
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+
+  // The one-insert-per-row design: each cost row is one insertAll call, one after another.
+  const bq = await clients.bigquery(projectIds[0] as string, 'US');
+  const table = bq.dataset(DATASET).table('spot_costs');
+  const cpu = process.cpuUsage();
+  const began = performance.now();
+  for (let i = 0; i < naiveSample; i++) {
+    await table.insert([
+      {
+        row_key: `naive/${i}`,
+        usage_hour: START,
+        project_id: 'naive-design',
+        zone: 'us-central1-a',
+        instance_id: String(i),
+        uptime_seconds: 3600,
+        currency: 'USD',
+        price_source: 'catalog',
+        attributes_source: 'compute',
+        recorded_at: RUN_AT,
+      },
+    ]);
+  }
+  const used = process.cpuUsage(cpu);
+  await send({
+    runs,
+    peakRssMiB,
+    naive: {
+      sample: naiveSample,
+      wallMsPerInsert: naiveSample > 0 ? (performance.now() - began) / naiveSample : 0,
+      cpuMsPerInsert: naiveSample > 0 ? (used.user + used.system) / 1000 / naiveSample : 0,
+    },
+  } satisfies RecorderFigures);
+}
+
+function child(argv: string[]): ChildProcess {
+  // Whatever runs this file (tsx or compiled JavaScript) runs the children, with no heap cap.
+  return fork(process.argv[1] as string, argv, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: process.execArgv.filter((a) => !a.startsWith('--max-old-space-size')),
   });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the sandbox process exited with ${code}`)));
-    child.once('message', (m) => {
-      const { hostPort, url } = m as { hostPort: string; url: string };
-      resolve({ child, hostPort, url });
-    });
-  });
 }
 
-function stopChild(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.once('message', (m) => resolve((m as { maxRssKb: number }).maxRssKb));
-    child.send('stop');
-  });
-}
+// ---- orchestration -----------------------------------------------------------------------
 
-async function calls(url: string): Promise<Array<{ route: string; status: number }>> {
-  const response = await fetch(`${url}/_sandbox/calls`);
-  return ((await response.json()) as { calls: Array<{ route: string; status: number }> }).calls;
-}
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-async function main(): Promise<void> {
-  const spec = {
-    vms: option('vms', 10_000),
-    projects: option('projects', 20),
-    zones: option('zones', 50),
-  };
-  const seedSample = option('seed-sample', 500);
+async function benchFleet(
+  spec: FleetSpec,
+  latencyMs: number,
+  naiveSample: number,
+): Promise<{ ratio: number; cpuMs: number; peakRssMiB: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-recorder-'));
-  const { fleet, projectIds } = generateFleet(spec);
+  const { fleet, projectIds, sizes } = generateFleet(spec);
   const fleetPath = join(dir, 'fleet.json');
   writeFileSync(fleetPath, JSON.stringify(fleet));
-
-  const { child, hostPort, url } = await startChild(fleetPath);
+  const sandboxChild = child(['--serve-sandbox', fleetPath, String(latencyMs)]);
   try {
+    const { hostPort, url } = await nextMessage<{ hostPort: string; url: string }>(sandboxChild);
+    // The ledger's tables, before latency and outside the recorder's process.
     const { createClients } = await import('../../functions/adapters/clients.js');
     const { resolveEndpoints } = await import('../../functions/adapters/endpoints.js');
-    const { recorderLedger } = await import('../recorder/recorder-ledger.js');
     const { createLogger } = await import('../../functions/core/logger.js');
-    const { createRecorderFor } = await import('../../functions/recorder/entry.js');
-    const env = {
-      GCP_EMULATOR_HOST: hostPort,
-      SLACK_API_URL: `${url}/api/`,
-      COSTGUARD_PROJECTS: projectIds.join(','),
-      COSTGUARD_DATASET: 'costguard',
-      COSTGUARD_CATCH_UP_HOURS: '1',
-    };
-    const logger = createLogger({
-      minSeverity: 'WARNING',
-      sink: (line) => process.stderr.write(`${line}\n`),
-    });
-    let now = new Date(RUN_AT);
-    const clock = { now: () => now };
-    const clients = createClients(resolveEndpoints(env));
-    const runtime = { env, clients, logger, clock };
-    const ledger = recorderLedger(runtime);
-    await ledger.migrate();
+    const { recorderLedger } = await import('../recorder/recorder-ledger.js');
+    const env = recorderEnv(hostPort, url, projectIds);
+    await recorderLedger({
+      env,
+      clients: createClients(resolveEndpoints(env)),
+      logger: createLogger({ minSeverity: 'ERROR', sink: () => undefined }),
+    }).migrate();
+    sandboxChild.send('latency');
+    await nextMessage(sandboxChild);
 
-    // The client libraries' own footprint, loaded before measuring (Compute's protos dominate).
-    const bare = process.memoryUsage().rss;
-    await Promise.all([
-      clients.metrics(),
-      clients.instances(),
-      clients.machineTypes(),
-      clients.catalog(),
-      clients.bigquery(projectIds[0] as string, 'US'),
+    const recorderChild = child([
+      '--run-recorder',
+      hostPort,
+      url,
+      projectIds.join(','),
+      String(naiveSample),
     ]);
-    const before = process.memoryUsage().rss;
-    let sampledPeak = before;
-    const sampler = setInterval(() => {
-      sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss);
-    }, 10);
-    const { recorder } = createRecorderFor(runtime);
+    const figures = await nextMessage<RecorderFigures>(recorderChild);
+    await new Promise((resolve) => recorderChild.once('exit', resolve));
 
-    const runs: Array<{
-      label: string;
-      wallMs: number;
-      summary: RecordSummary;
-      byRoute: Map<string, number>;
-      total: number;
-    }> = [];
-    for (const label of ['first hour, empty ledger', 'next hour, steady state']) {
-      await fetch(`${url}/_sandbox/calls`, { method: 'DELETE' });
-      const began = performance.now();
-      const summary = await recorder.record();
-      const wallMs = performance.now() - began;
-      const recorded = await calls(url);
-      const byRoute = new Map<string, number>();
-      for (const c of recorded) byRoute.set(c.route, (byRoute.get(c.route) ?? 0) + 1);
-      runs.push({ label, wallMs, summary, byRoute, total: recorded.length });
-      // One hour later in both processes.
-      now = new Date(now.getTime() + 3_600_000);
-      await fetch(`${url}/_sandbox/clock`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ advanceSeconds: 3600 }),
-      });
-    }
-    clearInterval(sampler);
-    sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss);
-    const recorderMaxRssKb = process.resourceUsage().maxRSS;
-
-    const first = runs[0] as (typeof runs)[number];
+    out();
+    out(
+      `== ${fmt(spec.vms)} VMs over ${spec.projects} projects (${Math.min(...sizes)} to ${Math.max(...sizes)} VMs each), ${latencyMs} ms latency on every route ==`,
+    );
+    const first = figures.runs[0] as RunFigures;
     const rows = first.summary.rows.written;
-    const timeSeriesPages = first.byRoute.get('monitoring.timeSeries.list') ?? 0;
-
-    // The seed's design: one listTimeSeries per project, then one insertAll per row.
-    await ledger.execute(
-      'CREATE TABLE IF NOT EXISTS `${dataset}.seed_design_rows` AS SELECT * FROM `${dataset}.spot_costs` WHERE FALSE',
-    );
-    const bq = await clients.bigquery(projectIds[0] as string, 'US');
-    const table = bq.dataset('costguard').table('seed_design_rows');
-    const sampleRows = Math.min(seedSample, rows);
-    const seedBegan = performance.now();
-    for (let i = 0; i < sampleRows; i++) {
-      await table.insert([
-        {
-          row_key: `seed/${i}`,
-          usage_hour: '2026-11-20T00:00:00Z',
-          project_id: 'p',
-          zone: 'z',
-          instance_id: String(i),
-          uptime_seconds: 3600,
-          currency: 'USD',
-          price_source: 'catalog',
-          attributes_source: 'monitoring',
-          recorded_at: RUN_AT,
-        },
-      ]);
-    }
-    const seedMsPerInsert = sampleRows > 0 ? (performance.now() - seedBegan) / sampleRows : 0;
-
-    const sandboxMaxRssKb = await stopChild(child);
-    const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
     out(
-      `recordSpotCosts benchmark: ${spec.vms} VMs, ${spec.projects} projects, ${spec.zones} zones, one hour per run`,
+      `  cost of the first hour: ${first.summary.costByProvisioningModel.map((c) => `${c.provisioningModel} ${Number(c.cost).toFixed(2)} ${c.currency}`).join(', ')}; price sources ${JSON.stringify(first.summary.priceSources)}`,
     );
-    out(`  price sources ${JSON.stringify(first.summary.priceSources)}`);
+    const routes = [...new Set(figures.runs.flatMap((r) => Object.keys(r.byRoute)))].sort();
     out(
-      `  cost of the first hour: ${first.summary.costByProvisioningModel.map((c) => `${c.provisioningModel} ${Number(c.cost).toFixed(2)} ${c.currency}`).join(', ')}`,
+      `  ${'API calls by route'.padEnd(38)} ${figures.runs.map((r) => r.label.padStart(26)).join('')}`,
     );
-    for (const run of runs) {
-      out();
+    for (const route of routes) {
       out(
-        `${run.label}: ${run.summary.rows.written} rows, ${run.summary.inventorySnapshots} inventory snapshots`,
+        `    ${route.padEnd(36)} ${figures.runs.map((r) => fmt(r.byRoute[route] ?? 0).padStart(26)).join('')}`,
       );
-      out(
-        `  wall time ${(run.wallMs / 1000).toFixed(2)} s (read ${run.summary.phasesMs.read} ms, price ${run.summary.phasesMs.price} ms, write ${run.summary.phasesMs.write} ms, alert ${run.summary.phasesMs.alert} ms)`,
-      );
-      out('  API calls by route:');
-      for (const [route, n] of [...run.byRoute].sort(([a], [b]) => a.localeCompare(b))) {
-        out(`    ${route.padEnd(38)} ${String(n).padStart(6)}`);
-      }
-      out(`    ${'total'.padEnd(38)} ${String(run.total).padStart(6)}`);
     }
-    out();
-    const inserts = first.byRoute.get('bigquery.tabledata.insertAll') ?? 0;
-    out(
-      `Calls grow as projects x (listTimeSeries pages + aggregatedList pages + 2 ledger reads) + rows/500 inserts (${inserts} for ${rows} cost rows and ${first.summary.inventorySnapshots} snapshots) + distinct machine types + catalog pages + 2 ledger reads for alerts.`,
+    const line = (label: string, pick: (r: RunFigures) => string): void =>
+      out(`  ${label.padEnd(38)} ${figures.runs.map((r) => pick(r).padStart(26)).join('')}`);
+    line('total calls', (r) => fmt(r.total));
+    line(
+      'rows written / snapshots',
+      (r) => `${fmt(r.summary.rows.written)} / ${fmt(r.summary.inventorySnapshots)}`,
     );
-    const seedCalls = timeSeriesPages + rows;
-    out();
-    out('The one-insert-per-row design (seed document 004) for the same hour:');
+    line('CPU time of the run', (r) => `${fmt(r.cpuMs / 1000, 2)} s`);
+    line('wall time of the run', (r) => `${fmt(r.wallMs / 1000, 2)} s`);
+    line('  read / price / write / alert', (r) => {
+      const p = r.summary.phasesMs;
+      return `${fmt(p.read)}/${fmt(p.price)}/${fmt(p.write)}/${fmt(p.alert)} ms`;
+    });
+    out(`  recorder process peak RSS (both runs, no heap cap): ${fmt(figures.peakRssMiB)} MiB`);
+
+    const timeSeriesPages = first.byRoute['monitoring.timeSeries.list'] ?? 0;
+    const naiveCalls = timeSeriesPages + rows;
+    const ratio = naiveCalls / first.total;
+    const steadyRatio = naiveCalls / (figures.runs[1] as RunFigures).total;
+    const { naive } = figures;
+    out('  one-insert-per-row design, same hour:');
     out(
-      `  monitoring.timeSeries.list   ${String(timeSeriesPages).padStart(6)}   (one listing per project)`,
-    );
-    out(
-      `  bigquery.tabledata.insertAll ${String(rows).padStart(6)}   (one insert_rows_json call per row)`,
-    );
-    out(
-      `  total                        ${String(seedCalls).padStart(6)}   (${(seedCalls / first.total).toFixed(0)}x the ${first.total} calls above)`,
-    );
-    out(
-      `  ${sampleRows} single-row inserts measured against the sandbox: ${seedMsPerInsert.toFixed(1)} ms each, ~${((seedMsPerInsert * rows) / 1000).toFixed(0)} s for ${rows} rows (extrapolated)`,
-    );
-    out();
-    out(
-      `recorder process: ${mib(bare)} before the client libraries, ${mib(before)} with them loaded`,
-    );
-    out(
-      `  peak RSS ${mib(recorderMaxRssKb * 1024)} (OS high-water mark); sampled during the runs ${mib(sampledPeak)}, ${mib(sampledPeak - before)} above the loaded libraries`,
+      `    calls ${fmt(naiveCalls)} (${fmt(timeSeriesPages)} listTimeSeries + ${fmt(rows)} single-row insertAll) = ${fmt(ratio, 1)}x ours in the first hour, ${fmt(steadyRatio, 1)}x in steady state`,
     );
     out(
-      `sandbox process (Compute/Monitoring/Catalog simulation, BigQuery on DuckDB): peak RSS ${mib(sandboxMaxRssKb * 1024)}`,
+      `    ${naive.sample} single-row inserts measured in this run: ${fmt(naive.wallMsPerInsert, 1)} ms wall and ${fmt(naive.cpuMsPerInsert, 2)} ms CPU each; for ${fmt(rows)} rows ~${fmt((naive.wallMsPerInsert * rows) / 1000)} s wall and ~${fmt((naive.cpuMsPerInsert * rows) / 1000, 1)} s CPU for the inserts alone (extrapolated)`,
     );
-  } catch (error) {
-    child.kill();
-    throw error;
+    return { ratio, cpuMs: first.cpuMs, peakRssMiB: figures.peakRssMiB };
+  } finally {
+    sandboxChild.send('stop');
+    await new Promise((resolve) => sandboxChild.once('exit', resolve));
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (args[0] === '--serve-sandbox') {
-  serveSandbox(args[1] as string).catch((error: unknown) => {
-    process.stderr.write(`${String(error)}\n`);
-    process.exit(1);
-  });
-} else {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      process.stderr.write(
-        `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exit(1);
-    },
+async function main(): Promise<void> {
+  const fleets = option('fleets', '2500,10000,40000').split(',').map(Number);
+  const projects = Number(option('projects', '20'));
+  const latencyMs = Number(option('latency-ms', '50'));
+  const naiveSample = Number(option('naive-sample', '100'));
+  out('recordSpotCosts benchmark');
+  out(`${machineLine()} (wall times are inflated on a busy machine; CPU times much less)`);
+  out(
+    `Settings: fleets ${fleets.join(', ')} VMs over ${projects} projects, ${latencyMs} ms on every Compute, Monitoring, Catalog and BigQuery route, catch-up window 1 hour, project concurrency 4, no heap cap`,
   );
+  const verdicts: string[] = [];
+  for (const vms of fleets) {
+    const figures = await benchFleet({ vms, projects }, latencyMs, naiveSample);
+    if (vms === 10_000) {
+      verdicts.push(
+        `10,000 VMs: ${fmt(figures.ratio, 1)}x fewer calls than one insert per row (target >= ${TARGET_RATIO}x): ${figures.ratio >= TARGET_RATIO ? 'met' : 'NOT met'}`,
+        `10,000 VMs: ${fmt(figures.cpuMs / 1000, 2)} s CPU for the first hour (target <= ${TARGET_CPU_MS / 1000} s): ${figures.cpuMs <= TARGET_CPU_MS ? 'met' : 'NOT met'}`,
+      );
+    }
+    verdicts.push(
+      `${fmt(vms)} VMs: peak RSS ${fmt(figures.peakRssMiB)} MiB (target <= ${TARGET_RSS_MIB} MiB): ${figures.peakRssMiB <= TARGET_RSS_MIB ? 'met' : 'NOT met'}`,
+    );
+  }
+  out();
+  for (const verdict of verdicts) out(verdict);
 }
+
+const mode = args[0];
+const entry =
+  mode === '--serve-sandbox'
+    ? serveSandbox(args[1] as string, Number(args[2]))
+    : mode === '--run-recorder'
+      ? runRecorder(args[1] as string, args[2] as string, args[3] as string, Number(args[4]))
+      : main().then(() => process.exit(0));
+entry.catch((error: unknown) => {
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

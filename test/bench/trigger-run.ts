@@ -7,6 +7,7 @@
  */
 import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
 import { serveTriggerRun, startRunsSandbox } from '../runs/support.js';
+import { machineLine } from './machine.js';
 
 const RUNS = Math.min(Number(process.argv[2] ?? 25) || 25, 200);
 
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   await sandbox.close();
 
   process.stdout.write(
-    `triggerRun on the sandbox, ${RUNS} runs of each kind (loopback, in-process DuckDB)\n`,
+    `triggerRun on the sandbox, ${RUNS} runs of each kind (loopback, in-process DuckDB, no injected latency)\n${machineLine()}\n`,
   );
   process.stdout.write(
     `${'request'.padEnd(36)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'API calls'.padStart(10)}\n`,

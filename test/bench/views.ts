@@ -11,6 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { billingExportViewSql } from '../../deploy/ledger-sql.js';
 import { LOOKER_VIEWS } from '../../deploy/looker-studio.js';
+import { machineLine } from './machine.js';
 import {
   DATASET,
   EXPORT_DATASET,
@@ -185,6 +186,7 @@ async function main(): Promise<void> {
       billingExportViewSql({ project: PROJECT, dataset: DATASET }, EXPORT_TABLE, SQL_ROOT),
     );
   });
+  out(machineLine());
   out(
     `ledger: ${VMS} VMs x ${HOURS} h = ${data.spot_costs.length} spot_costs rows (one hour in ten recorded twice), ${data.label_compliance.length} label checks, ${data.runs.length} runs; loaded in ${load.ms.toFixed(0)} ms`,
   );

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Ledger, type KeyedRow } from '../../functions/adapters/bigquery.js';
+import { Ledger, LoadRows, type KeyedRow } from '../../functions/adapters/bigquery.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
 const SQL_ROOT = fileURLToPath(new URL('./sql', import.meta.url));
@@ -114,6 +114,80 @@ describe('BigQuery contract', () => {
       'SELECT COUNT(*) AS n FROM `${dataset}.readings`',
     );
     expect(raw?.n).toBe(0);
+  });
+
+  it('loads rows with one load job, all of them, and reads their sums back', async () => {
+    const rows = new LoadRows();
+    rows.add(Array.from({ length: 1201 }, (_, i) => reading(i, '0.125')));
+    const before = sandbox.calls.length;
+    expect(await ledger.load('readings', rows)).toEqual({ loaded: 1201, uploads: 1 });
+    // One upload, then the client reads the job's status until it is DONE.
+    expect(sandbox.calls.slice(before).map((c) => c.route)).toEqual([
+      'bigquery.jobs.load',
+      'bigquery.jobs.get',
+    ]);
+    const [total] = await ledger.query<{ rows: number; cost: { toString(): string } }>(
+      'SELECT COUNT(*) AS rows, SUM(cost) AS cost FROM `${dataset}.readings` WHERE project_id = @project',
+      { project: 'ml-training-prod' },
+    );
+    expect([total?.rows, total?.cost.toString()]).toEqual([601, '75.125']);
+    const [typed] = await ledger.query<{ tags: string[]; detail: unknown; hour: string }>(
+      "SELECT tags, detail, FORMAT_TIMESTAMP('%Y-%m-%dT%H', reading_hour) AS hour FROM `${dataset}.readings` WHERE row_key = 'p/3'",
+    );
+    expect(typed).toEqual({
+      tags: ['a', 'b'],
+      detail: { source: 'catalog', attempts: 1 },
+      hour: '2026-11-19T03',
+    });
+  });
+
+  it('loads the same rows once when the upload is repeated: the job id is taken', async () => {
+    const rows = new LoadRows();
+    rows.add([reading(1, '2.5'), reading(2, '1.25')]);
+    await ledger.load('readings', rows);
+    // The retry of an upload whose answer was lost: BigQuery answers 409 for the job id.
+    expect(await ledger.load('readings', rows)).toEqual({ loaded: 2, uploads: 1 });
+    expect(sandbox.calls.map((c) => `${c.route} ${c.status}`).slice(-4)).toEqual([
+      'bigquery.jobs.load 200',
+      'bigquery.jobs.get 200',
+      'bigquery.jobs.load 409',
+      'bigquery.jobs.get 200',
+    ]);
+    const [total] = await ledger.query<{ n: number; cost: { toString(): string } }>(
+      'SELECT COUNT(*) AS n, SUM(cost) AS cost FROM `${dataset}.readings`',
+    );
+    expect([total?.n, total?.cost.toString()]).toEqual([2, '3.75']);
+  });
+
+  it('retries a failed upload and loads its rows once', async () => {
+    sandbox.faults.set('bigquery.jobs.load', { fail: { count: 1, status: 503 } });
+    const rows = new LoadRows();
+    rows.add([reading(1, '2.5')]);
+    expect(await ledger.load('readings', rows)).toEqual({ loaded: 1, uploads: 2 });
+    const [total] = await ledger.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM `${dataset}.readings`',
+    );
+    expect(total?.n).toBe(1);
+  });
+
+  it('refuses a load with an invalid row and writes none of its rows', async () => {
+    const rows = new LoadRows();
+    rows.add([reading(1, '1.5'), { key: 'bad', row: { ...reading(2, '1').row, cost: 'lots' } }]);
+    await expect(ledger.load('readings', rows)).rejects.toThrow(
+      /^Rows rejected by readings: .*Invalid NUMERIC value: cost=lots/,
+    );
+    const [raw] = await ledger.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM `${dataset}.readings`',
+    );
+    expect(raw?.n).toBe(0);
+  });
+
+  it('names the migration when the load target does not exist', async () => {
+    const rows = new LoadRows();
+    rows.add([reading(1, '1.5')]);
+    await expect(ledger.load('no_such_table', rows)).rejects.toThrow(
+      'Table costguard_test.no_such_table does not exist; run the migration',
+    );
   });
 
   it('runs MERGE through a query job and reports the affected rows', async () => {

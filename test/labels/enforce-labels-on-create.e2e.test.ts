@@ -189,8 +189,10 @@ describe('enforceLabelsOnCreate', () => {
     const created = sandbox.fleet.get(V1.project, V1.zone, V1.name);
     if (created) sandbox.fleet.remove(created);
     // Assess: the recorder's read of the inventory finds its shape, and prices its hour as Spot.
+    // (The run two hours later records the hour the VM was created in.)
     const history = await new SpotCostLedger(ledger).inventoryHistory(
       [V1.project],
+      sandbox.clock.now(),
       new Date(sandbox.clock.now().getTime() + 2 * 3_600_000),
     );
     expect(history.get(`${V1.project}/${V1.id}`)).toEqual([

@@ -255,6 +255,38 @@ describe('recordSpotCosts', () => {
     expect(await tableRowCount(sandbox)).toBe(5);
   });
 
+  it('reads the ledger once per table for both projects and writes each table with one load job', async () => {
+    at(sandbox, '2026-11-20T01:10:00Z');
+    sandbox.calls.length = 0;
+    const { status, body } = await recorder.call();
+
+    expect(status).toBe(200);
+    const bigquery = sandbox.calls.filter((c) => c.route.startsWith('bigquery.'));
+    // Spend history, alerts sent, rows recorded, latest snapshots; then the two loads.
+    expect(bigquery.filter((c) => c.route === 'bigquery.jobs.query')).toHaveLength(4);
+    expect(bigquery.filter((c) => c.route === 'bigquery.jobs.load')).toHaveLength(2);
+    expect(bigquery.filter((c) => c.route === 'bigquery.tabledata.insertAll')).toHaveLength(0);
+    expect(body).toMatchObject({ rows: { written: 5 }, writeRequests: 2 });
+    expect(await viewTotals(sandbox)).toMatchObject({ row_count: 5, cost: '2.396567875' });
+  });
+
+  it('writes an unchanged snapshot again once it is 20 hours old, so the bounded read still finds it', async () => {
+    at(sandbox, '2026-11-20T01:10:00Z');
+    const first = await recorder.call();
+    sandbox.clock.advance(3_600_000);
+    const next = await recorder.call();
+    at(sandbox, '2026-11-20T21:10:00Z');
+    const refreshed = await recorder.call();
+    sandbox.clock.advance(3_600_000);
+    const after = await recorder.call();
+
+    // The six VMs Compute lists: new, unchanged, 20 hours old (written again), unchanged.
+    const snapshots = [first, next, refreshed, after].map(
+      (call) => (call.body as { inventorySnapshots: number }).inventorySnapshots,
+    );
+    expect(snapshots).toEqual([6, 0, 6, 0]);
+  });
+
   it('catches up every hour a missed run left behind, pricing a deleted Spot VM from the inventory', async () => {
     at(sandbox, '2026-11-20T01:10:00Z');
     await recorder.call();

@@ -2,13 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../../core/errors.js';
 import { BigQueryEngine, type BigQueryField, type QueryResult } from '../bigquery-engine.js';
 import type { QueryParameter } from '../bigquery-dialect.js';
-import { asRecord, fail, notFound, route, type SandboxRequest, textOf } from '../http.js';
+import {
+  asRecord,
+  fail,
+  multipartUpload,
+  notFound,
+  route,
+  type SandboxRequest,
+  textOf,
+} from '../http.js';
 import type { Sandbox, SandboxModule } from '../sandbox.js';
 
 /**
  * BigQuery v2 on embedded DuckDB: datasets, tables, `tabledata.insertAll` (with BigQuery's
  * best-effort insertId de-duplication over a short window), `jobs.query`, `jobs.insert`,
- * `jobs.get` and `jobs.getQueryResults`. Queries are BigQuery SQL run through the dialect layer.
+ * `jobs.get` and `jobs.getQueryResults`, and load jobs of newline-delimited JSON uploaded as
+ * `multipart/related` (all rows or none, a job id taken once). Queries are BigQuery SQL run
+ * through the dialect layer.
  */
 const INSERT_ID_WINDOW_MS = 60_000;
 
@@ -17,6 +27,8 @@ interface BigQueryState {
   datasets: Map<string, { projectId: string; location: string; created: number }>;
   recentInsertIds: Map<string, Map<string, number>>;
   jobs: Map<string, { projectId: string; result: QueryResult; created: number; query: string }>;
+  /** Load jobs as the API renders them, by job id. */
+  loads: Map<string, Record<string, unknown>>;
 }
 
 export function bigQueryState(sandbox: Sandbox): BigQueryState {
@@ -25,6 +37,7 @@ export function bigQueryState(sandbox: Sandbox): BigQueryState {
     datasets: new Map(),
     recentInsertIds: new Map(),
     jobs: new Map(),
+    loads: new Map(),
   }));
 }
 
@@ -248,6 +261,77 @@ function jobResource(
   };
 }
 
+function jobIdTaken(sandbox: Sandbox, jobId: string): boolean {
+  const state = bigQueryState(sandbox);
+  return state.jobs.has(jobId) || state.loads.has(jobId);
+}
+
+interface JobError {
+  reason: string;
+  message: string;
+  location?: string;
+}
+
+/**
+ * Carries out a load of newline-delimited JSON into an existing table, all rows or none: a bad
+ * line or row fails the job (beyond `maxBadRecords`, default 0) and nothing is written, as in
+ * BigQuery. The job's errors say which lines were refused.
+ */
+async function runLoad(
+  sandbox: Sandbox,
+  load: Record<string, unknown>,
+  text: string,
+): Promise<{ loaded: number; error?: JobError; errors: JobError[] }> {
+  const destination = (load.destinationTable ?? {}) as { datasetId?: string; tableId?: string };
+  const format = load.sourceFormat ?? 'CSV';
+  if (format !== 'NEWLINE_DELIMITED_JSON') {
+    fail(400, `The sandbox loads NEWLINE_DELIMITED_JSON only, not ${textOf(format)}`);
+  }
+  if (load.writeDisposition !== undefined && load.writeDisposition !== 'WRITE_APPEND') {
+    fail(400, 'The sandbox loads with writeDisposition WRITE_APPEND only');
+  }
+  const { datasetId, tableId } = destination;
+  if (!datasetId || !tableId) fail(400, 'A load job needs configuration.load.destinationTable');
+  const engine = bigQueryEngine(sandbox);
+  const columns = await engine.columns(datasetId, tableId);
+  if (!columns) {
+    const error = { reason: 'notFound', message: `Not found: Table ${datasetId}.${tableId}` };
+    return { loaded: 0, error, errors: [error] };
+  }
+  const ignoreUnknown = load.ignoreUnknownValues === true;
+  const maxBad = Number(load.maxBadRecords ?? 0);
+  const rows: Array<Record<string, unknown>> = [];
+  const errors: JobError[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      errors.push({ reason: 'invalid', location: `line ${i + 1}`, message: 'Invalid JSON' });
+      return;
+    }
+    const problem =
+      typeof row === 'object' && row !== null && !Array.isArray(row)
+        ? BigQueryEngine.rowProblem(columns, row as Record<string, unknown>, ignoreUnknown)
+        : 'a row must be a JSON object';
+    if (problem) errors.push({ reason: 'invalid', location: `line ${i + 1}`, message: problem });
+    else rows.push(stripUnknown(row as Record<string, unknown>, columns.names));
+  });
+  if (errors.length > maxBad) {
+    return {
+      loaded: 0,
+      error: {
+        reason: 'invalid',
+        message: `Error while reading data, error message: JSON table encountered too many errors, giving up. Rows: ${errors.length}; errors: ${errors.length}.`,
+      },
+      errors,
+    };
+  }
+  await engine.insert(datasetId, tableId, columns, rows);
+  return { loaded: rows.length, errors };
+}
+
 const routes = [
   route<Sandbox>(
     'bigquery.datasets.insert',
@@ -464,6 +548,54 @@ const routes = [
     },
   ),
   route<Sandbox>(
+    'bigquery.jobs.load',
+    'POST',
+    '/upload/bigquery/v2/projects/{project}/jobs',
+    async (request, sandbox) => {
+      if (request.query.get('uploadType') !== 'multipart') {
+        fail(400, 'The sandbox takes load jobs as uploadType=multipart');
+      }
+      const projectId = request.params.project as string;
+      const { metadata, data } = multipartUpload(request);
+      const reference = (metadata.jobReference ?? {}) as { jobId?: unknown; location?: unknown };
+      const jobId =
+        typeof reference.jobId === 'string'
+          ? reference.jobId
+          : `job_${randomUUID().replace(/-/g, '')}`;
+      if (!/^[A-Za-z0-9_-]{1,1024}$/.test(jobId)) fail(400, `Invalid job ID: ${jobId}`);
+      if (jobIdTaken(sandbox, jobId)) {
+        fail(409, `Already Exists: Job ${projectId}:US.${jobId}`, 'duplicate');
+      }
+      const load = ((metadata.configuration ?? {}) as { load?: Record<string, unknown> }).load;
+      if (!load) fail(400, 'A load job needs configuration.load');
+      const outcome = await runLoad(sandbox, load, data.toString('utf8'));
+      const now = sandbox.clock.nowMs();
+      const job = {
+        kind: 'bigquery#job',
+        id: `${projectId}:US.${jobId}`,
+        jobReference: { projectId, jobId, location: 'US' },
+        configuration: { jobType: 'LOAD', load },
+        status: {
+          state: 'DONE',
+          ...(outcome.error ? { errorResult: outcome.error, errors: outcome.errors } : {}),
+        },
+        statistics: {
+          creationTime: String(now),
+          startTime: String(now),
+          endTime: String(now),
+          load: {
+            inputFiles: '1',
+            inputFileBytes: String(data.length),
+            outputRows: String(outcome.loaded),
+            badRecords: String(outcome.errors.length),
+          },
+        },
+      };
+      bigQueryState(sandbox).loads.set(jobId, job);
+      return { body: job };
+    },
+  ),
+  route<Sandbox>(
     'bigquery.jobs.query',
     'POST',
     '/bigquery/v2/projects/{project}/queries',
@@ -492,7 +624,7 @@ const routes = [
       if (!query || typeof query.query !== 'string') fail(400, 'The sandbox runs query jobs only');
       const projectId = request.params.project as string;
       const requested = (body.jobReference as { jobId?: unknown } | undefined)?.jobId;
-      if (typeof requested === 'string' && bigQueryState(sandbox).jobs.has(requested)) {
+      if (typeof requested === 'string' && jobIdTaken(sandbox, requested)) {
         fail(409, `Already Exists: Job ${projectId}:US.${requested}`, 'duplicate');
       }
       const { jobId, result } = await runQuery(
@@ -510,6 +642,8 @@ const routes = [
     'GET',
     '/bigquery/v2/projects/{project}/jobs/{job}',
     (request, sandbox) => {
+      const load = bigQueryState(sandbox).loads.get(request.params.job as string);
+      if (load) return { body: load };
       const job = bigQueryState(sandbox).jobs.get(request.params.job as string);
       if (!job) notFound(`Job ${request.params.project}:${request.params.job}`);
       return {
