@@ -5,7 +5,7 @@ import { ComputeFleet } from '../../functions/adapters/compute.js';
 import { ProjectDirectory } from '../../functions/adapters/projects.js';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import type { Notifier } from '../../functions/adapters/slack.js';
-import { budgetNotificationEvent } from '../../functions/budget/demo-notifications.js';
+import { budgetNotificationEvent } from '../../functions/sandbox/demos/budget-notifications.js';
 import {
   makeBudgetEnforcer,
   type BudgetEnforcerDeps,
