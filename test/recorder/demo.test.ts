@@ -40,10 +40,11 @@ describe('runRecorderDemo', () => {
     const [first, second, third] = runs.map((r) => r.summary);
     expect(first?.hoursRecorded).toHaveLength(6);
     expect(first?.rows.written).toBe(history);
-    expect(first?.priceSources).toEqual({ catalog: history, 'price-book': 0, unknown: 0 });
+    const none = { 'catalog-standard-rate': 0, 'price-book': 0, 'price-book-standard-rate': 0 };
+    expect(first?.priceSources).toEqual({ catalog: history, ...none, unknown: 0 });
     // Preempted at 00:30 and deleted: its half hour of 00:00 is priced from its snapshot.
     expect(second?.attributeSources).toEqual({ compute: running - 1, inventory: 1, monitoring: 0 });
-    expect(second?.priceSources).toEqual({ catalog: running, 'price-book': 0, unknown: 0 });
+    expect(second?.priceSources).toEqual({ catalog: running, ...none, unknown: 0 });
     expect(third?.attributeSources).toEqual({ compute: running - 1, inventory: 0, monitoring: 0 });
     expect(lines[0]).toBe('recordSpotCosts, every hour at ten past:');
     expect(lines).toHaveLength(5);
