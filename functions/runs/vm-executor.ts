@@ -63,7 +63,7 @@ export class VmExecutor implements RunExecutor {
   describeStart(run: RunRecord): string[] {
     const vm = vmKey(this.ref);
     return [
-      `set metadata ${Object.values(RUN_METADATA).join(', ')} on ${vm} under its fingerprint`,
+      `set metadata ${[CLAIM_KEY, ...Object.values(RUN_METADATA)].join(', ')} on ${vm} under its fingerprint`,
       `set label ${LABEL.run}=${run.runId} on ${vm}`,
       `set scheduling.maxRunDuration=${this.pipeline.maxRunHours * 3600}s (terminationAction STOP) on ${vm}`,
       `start ${vm} with requestId ${requestIdFor(run.runId, 'start')}`,

@@ -13,7 +13,13 @@ import { buildTriggerRun } from '../../functions/runs/entry.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { fakePrices as labelPrices, labelEnv } from '../labels/label-sandbox.js';
 import { RECORDER_ENV } from '../recorder/recorder-sandbox.js';
-import { fakePrices, runsEnv, startRunsSandbox } from '../runs/support.js';
+import {
+  DEFAULT_CALLER,
+  fakePrices,
+  forwardedToken,
+  runsEnv,
+  startRunsSandbox,
+} from '../runs/support.js';
 import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
 
 // Every HTTP entry point, as the Functions Framework serves it, answers what it refuses with
@@ -195,6 +201,13 @@ describe('what every HTTP function refuses at its own edge', () => {
   });
 
   const url = (target: string, path = ''): string => `${targets.get(target)!.url}${path}`;
+  /** JSON, and for the run trigger the identity of one of its invokers. */
+  const headersFor = (target: string): Record<string, string> => ({
+    'content-type': 'application/json',
+    ...(target === 'triggerRun'
+      ? { authorization: forwardedToken({ email: DEFAULT_CALLER }) }
+      : {}),
+  });
 
   it.each([
     ['recordSpotCosts', 'GET'],
@@ -219,7 +232,7 @@ describe('what every HTTP function refuses at its own edge', () => {
   ])('%s answers a wrongly typed body with 400', async (target, path, body) => {
     const answer = await send(url(target, path), {
       body: JSON.stringify(body),
-      headers: { 'content-type': 'application/json' },
+      headers: headersFor(target),
     });
 
     expectJsonError(answer, 400);
@@ -233,7 +246,7 @@ describe('what every HTTP function refuses at its own edge', () => {
   ])('%s answers a body over its limit with 413', async (target, path, limit) => {
     const answer = await send(url(target, path), {
       body: JSON.stringify({ padding: 'x'.repeat(limit) }),
-      headers: { 'content-type': 'application/json' },
+      headers: headersFor(target),
     });
 
     expectJsonError(answer, 413);
@@ -262,10 +275,7 @@ describe('what every HTTP function refuses at its own edge', () => {
   it.each([...FORBIDDEN_KEYS].flatMap((key) => placements(key).map((p) => [key, ...p] as const)))(
     'refuses an own %s key: %s %s %s',
     async (key, target, path, body) => {
-      const answer = await send(url(target, path), {
-        body,
-        headers: { 'content-type': 'application/json' },
-      });
+      const answer = await send(url(target, path), { body, headers: headersFor(target) });
 
       expectJsonError(answer, 400);
       expect(answer.text).toContain(`${key}: this name is not allowed`);
