@@ -1,15 +1,19 @@
 /**
  * Benchmark of triggerRun on the sandbox: wall time per request (p50/p95) and the API calls each
  * request makes, over a series of batch VM runs (start, a status read while running, a status
- * read that notices the end) and Cloud Run runs. Loopback only; about half a minute for 25 runs.
+ * read that notices the end) and Cloud Run runs, then 50 simultaneous starts of one VM pipeline
+ * (exactly one is accepted). Loopback only; about half a minute for 25 runs.
  *
  *   npx tsx test/bench/trigger-run.ts [runs]
  */
+import os from 'node:os';
 import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
 import { serveTriggerRun, startRunsSandbox } from '../runs/support.js';
 import { machineLine } from './machine.js';
 
 const RUNS = Math.min(Number(process.argv[2] ?? 25) || 25, 200);
+/** Simultaneous starts of one VM pipeline in the last measurement. */
+const CONCURRENT = 50;
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -53,6 +57,19 @@ async function main(): Promise<void> {
     );
   }
   await measure('GET /runs?limit=100', () => api.call('GET', '/runs?limit=100'));
+
+  // Concurrent starts of one VM pipeline on the now free VM: the claim lets exactly one through.
+  planBatchRun(sandbox, vm, { outcome: 'succeed', afterSeconds: 1800 });
+  const startsBefore = sandbox.calls.filter((c) => c.route === 'compute.instances.start').length;
+  const burstStarted = performance.now();
+  const burst = await Promise.all(
+    Array.from({ length: CONCURRENT }, () =>
+      api.call('POST', '/runs', { body: { pipeline: 'nightly-categories', target: 'all' } }),
+    ),
+  );
+  const burstMs = performance.now() - burstStarted;
+  const vmStarts =
+    sandbox.calls.filter((c) => c.route === 'compute.instances.start').length - startsBefore;
   await api.close();
   await sandbox.close();
 
@@ -67,6 +84,14 @@ async function main(): Promise<void> {
       `${name.padEnd(36)} ${percentile(entry.ms, 50).toFixed(1).padStart(8)} ${percentile(entry.ms, 95).toFixed(1).padStart(8)} ${String(Math.max(...entry.calls)).padStart(10)}\n`,
     );
   }
+  const accepted = burst.filter((r) => r.status === 202).length;
+  const refused = burst.filter((r) => r.status === 409).length;
+  process.stdout.write(
+    `${CONCURRENT} concurrent starts on one VM: ${accepted} accepted, ${refused} refused (409), ${burst.length - accepted - refused} other; ${vmStarts} instances.start; ${burstMs.toFixed(0)} ms for the burst (one start alone: p50 above)\n`,
+  );
+  process.stdout.write(
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node.js ${process.version}\n`,
+  );
 }
 
 main().catch((error: unknown) => {
