@@ -39,7 +39,8 @@ const PARSER_ERRORS: Record<string, string> = {
 
 export interface EdgeReply {
   readonly status: number;
-  readonly body: { error: string };
+  /** `issues`, as in every 400 the functions give, says what is wrong with the body. */
+  readonly body: { error: string; issues?: string[] };
 }
 
 /** The reply to an error the framework met before the function (undefined: nothing matched). */
@@ -53,7 +54,8 @@ export function frameworkErrorReply(error: unknown): EdgeReply {
   const status = typeof e.status === 'number' ? e.status : e.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const known = typeof e.type === 'string' ? PARSER_ERRORS[e.type] : undefined;
-    return { status, body: { error: known ?? 'Bad request' } };
+    const error = known ?? 'Bad request';
+    return { status, body: status === 400 ? { error, issues: [`body: ${error}`] } : { error } };
   }
   return { status: 500, body: { error: 'Internal error' } };
 }
