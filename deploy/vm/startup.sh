@@ -95,7 +95,7 @@ finish() {
       upload "$WORK/startup_error.txt" startup_error.txt
     fi
   else
-    log 'the results prefix is not valid; nothing uploaded'
+    log 'the results prefix is not valid or not in the source bucket; nothing uploaded'
   fi
   log "run ${RUN_ID:-?} finished with exit code $code; shutting down"
   shutdown -h now
@@ -118,12 +118,15 @@ main() {
 
   TARGET="$(attribute costguard-target || true)"
   RESULTS_PREFIX="$(attribute costguard-results-prefix || true)"
+  local source instance zone bucket
+  source="$(attribute costguard-source || true)"
+  # Results go only to the pipeline's bucket, the one its source was set up in.
+  bucket="${RESULTS_PREFIX#gs://}"
+  bucket="${bucket%%/*}"
   if [[ "$RESULTS_PREFIX" =~ $PREFIX_PATTERN && "$RUN_ID" =~ $RUN_ID_PATTERN &&
-    "$RESULTS_PREFIX" == */results/"$RUN_ID"/ ]]; then
+    "$RESULTS_PREFIX" == */results/"$RUN_ID"/ && "$source" == "gs://${bucket}/"* ]]; then
     PREFIX_OK=1
   fi
-  local source instance zone
-  source="$(attribute costguard-source || true)"
   instance="$(metadata instance/name)"
   zone="$(metadata instance/zone)"
   zone="${zone##*/}"
@@ -132,7 +135,8 @@ main() {
   gcloud compute instances remove-metadata "$instance" --zone "$zone" --keys "$RUN_KEYS" --quiet
 
   STEP='checking the run keys'
-  [[ -n "$PREFIX_OK" ]] || fail 'the run id or results prefix does not match the allowed pattern'
+  [[ -n "$PREFIX_OK" ]] ||
+    fail 'the run id or results prefix does not match the allowed pattern or the source bucket'
   [[ "$TARGET" =~ $TARGET_PATTERN ]] || fail 'the target does not match the allowed pattern'
   [[ "$source" =~ $SOURCE_PATTERN ]] || fail 'costguard-source is not a gs:// tarball'
 
@@ -151,7 +155,8 @@ main() {
 
   STEP='uploading the outputs'
   if [[ -n "$(find "$WORK/output" -mindepth 1 -print -quit)" ]]; then
-    gsutil -q -m rsync -r "$WORK/output" "${RESULTS_PREFIX}output"
+    # -e: symbolic links are skipped, so an output cannot point the upload at a file elsewhere.
+    gsutil -q -m rsync -r -e "$WORK/output" "${RESULTS_PREFIX}output"
   fi
   SUCCEEDED=1
 }

@@ -18,7 +18,7 @@ const FAKES: Record<string, string> = {
 set -euo pipefail
 echo "gsutil $*" >>"$FAKE_LOG"
 args=()
-for a in "$@"; do case "$a" in -q|-m|-r) ;; *) args+=("$a") ;; esac; done
+for a in "$@"; do case "$a" in -q|-m|-r|-e) ;; *) args+=("$a") ;; esac; done
 local_path() { case "$1" in gs://*) echo "$FAKE_GCS/\${1#gs://}" ;; *) echo "$1" ;; esac; }
 src="$(local_path "\${args[1]}")"; dst="$(local_path "\${args[2]}")"
 case "\${args[0]}" in
@@ -156,7 +156,8 @@ describe('deploy/vm/startup.sh', () => {
       'gcloud compute instances remove-metadata batch-runner --zone us-east1-b --keys costguard-run-id,costguard-target,costguard-results-prefix --quiet',
       `gsutil -q cp gs://costguard-batch-results/src/pipeline.tar.gz ${join(root, 'work', RUN_ID, 'source.tar.gz')}`,
       `make -C ${join(root, 'work', RUN_ID, 'src')} -- d_anchor_category`,
-      `gsutil -q -m rsync -r ${join(root, 'work', RUN_ID, 'output')} ${PREFIX}output`,
+      // -e: outputs are uploaded without following symbolic links.
+      `gsutil -q -m rsync -r -e ${join(root, 'work', RUN_ID, 'output')} ${PREFIX}output`,
       `gsutil -q cp ${join(root, 'work', RUN_ID, 'build.log')} ${PREFIX}build.log`,
       `gsutil -q cp ${join(root, 'work', RUN_ID, '_SUCCESS')} ${PREFIX}_SUCCESS`,
       'shutdown -h now',
@@ -219,7 +220,21 @@ describe('deploy/vm/startup.sh', () => {
     expect(outcome.log.some((line) => line.startsWith('gsutil') || line.startsWith('make'))).toBe(
       false,
     );
-    expect(outcome.stderr).toContain('the results prefix is not valid; nothing uploaded');
+    expect(outcome.stderr).toContain(
+      'the results prefix is not valid or not in the source bucket; nothing uploaded',
+    );
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it("uploads nothing to another bucket than the pipeline's, even for the run's own prefix", async () => {
+    attributes['costguard-results-prefix'] = `gs://someone-elses-bucket/results/${RUN_ID}/`;
+
+    const outcome = await run();
+
+    expect(outcome.log.some((line) => line.startsWith('gsutil') || line.startsWith('make'))).toBe(
+      false,
+    );
+    expect(outcome.stderr).toContain('not in the source bucket; nothing uploaded');
     expect(outcome.log.at(-1)).toBe('shutdown -h now');
   });
 
