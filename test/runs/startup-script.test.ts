@@ -39,6 +39,7 @@ echo "shutdown $*" >>"$FAKE_LOG"
 echo "make $*" >>"$FAKE_LOG"
 echo "building \${@: -1} for $COSTGUARD_RUN_ID"
 [[ -n "\${FAKE_MAKE_PRINTS:-}" ]] && echo "$FAKE_MAKE_PRINTS"
+[[ -n "\${FAKE_MAKE_SLEEP:-}" ]] && sleep "$FAKE_MAKE_SLEEP"
 if [[ "\${FAKE_MAKE_EXIT:-0}" != 0 ]]; then
   echo "make: *** [Makefile:3: \${@: -1}] Error \${FAKE_MAKE_EXIT}" >&2
   exit "\${FAKE_MAKE_EXIT}"
@@ -153,7 +154,7 @@ describe('deploy/vm/startup.sh', () => {
     // Assess
     expect(outcome.code).toBe(0);
     expect(outcome.log).toEqual([
-      'gcloud compute instances remove-metadata batch-runner --zone us-east1-b --keys costguard-run-id,costguard-target,costguard-results-prefix --quiet',
+      'gcloud compute instances remove-metadata batch-runner --zone us-east1-b --keys costguard-run-id,costguard-target,costguard-results-prefix,costguard-deadline --quiet',
       `gsutil -q cp gs://costguard-batch-results/src/pipeline.tar.gz ${join(root, 'work', RUN_ID, 'source.tar.gz')}`,
       `make -C ${join(root, 'work', RUN_ID, 'src')} -- d_anchor_category`,
       // -e: outputs are uploaded without following symbolic links.
@@ -235,6 +236,31 @@ describe('deploy/vm/startup.sh', () => {
       false,
     );
     expect(outcome.stderr).toContain('not in the source bucket; nothing uploaded');
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it('stops make at the run deadline and says so', async () => {
+    attributes['costguard-deadline'] = String(Math.floor(Date.now() / 1000) + 2);
+
+    const outcome = await run({ FAKE_MAKE_SLEEP: '30' });
+
+    expect(outcome.objects('startup_error.txt')).toContain(
+      'make -- d_anchor_category passed the run deadline',
+    );
+    expect(outcome.objects('_SUCCESS')).toBeUndefined();
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it.each([
+    ['has passed', () => String(Math.floor(Date.now() / 1000) - 60), 'the run deadline has passed'],
+    ['is not a time', () => '$(id)', 'the run deadline is not a time in seconds'],
+  ])('runs nothing when the deadline %s', async (_what, deadline, message) => {
+    attributes['costguard-deadline'] = deadline();
+
+    const outcome = await run();
+
+    expect(outcome.objects('startup_error.txt')).toContain(message);
+    expect(outcome.log.some((line) => line.startsWith('make '))).toBe(false);
     expect(outcome.log.at(-1)).toBe('shutdown -h now');
   });
 
