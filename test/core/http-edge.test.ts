@@ -13,7 +13,13 @@ import { buildTriggerRun } from '../../functions/runs/entry.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { fakePrices as labelPrices, labelEnv } from '../labels/label-sandbox.js';
 import { RECORDER_ENV } from '../recorder/recorder-sandbox.js';
-import { fakePrices, runsEnv, startRunsSandbox } from '../runs/support.js';
+import {
+  DEFAULT_CALLER,
+  fakePrices,
+  forwardedToken,
+  runsEnv,
+  startRunsSandbox,
+} from '../runs/support.js';
 import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
 
 // Every HTTP entry point, as the Functions Framework serves it, answers what it refuses with
@@ -219,7 +225,13 @@ describe('what every HTTP function refuses at its own edge', () => {
   ])('%s answers a wrongly typed body with 400', async (target, path, body) => {
     const answer = await send(url(target, path), {
       body: JSON.stringify(body),
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        // triggerRun hears only callers with an identity token (401 otherwise).
+        ...(target === 'triggerRun'
+          ? { authorization: forwardedToken({ email: DEFAULT_CALLER }) }
+          : {}),
+      },
     });
 
     expectJsonError(answer, 400);
