@@ -30,11 +30,7 @@ export const ROLES = {
   recorder: {
     id: 'costguardRecorder',
     title: 'costguard cost recorder',
-    permissions: [
-      'compute.instances.list',
-      ...MACHINE_TYPES,
-      'monitoring.timeSeries.list',
-    ],
+    permissions: ['compute.instances.list', ...MACHINE_TYPES, 'monitoring.timeSeries.list'],
   },
   budgetEnforcer: {
     id: 'costguardBudgetEnforcer',

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The batch VM's startup script (instance metadata `startup-script`, or `startup-script-url`).
 #
-# triggerRun writes three run keys into the VM's metadata and starts it; on that boot this
+# triggerRun writes four run keys into the VM's metadata and starts it; on that boot this
 # script reads them, checks them again with the same patterns as the function, fetches the
 # pipeline's source tarball (metadata `costguard-source`, set once when the VM is set up), runs
-# `make -- TARGET` into build.log, uploads outputs, build.log and a marker (`_SUCCESS` or
-# `startup_error.txt`) to gs://BUCKET/results/RUN_ID/, and shuts the VM down. The run keys are
+# `make -- TARGET` into build.log until the run's deadline, uploads outputs, build.log and a
+# marker (`_SUCCESS` or `startup_error.txt`) to gs://BUCKET/results/RUN_ID/ (the bucket of the
+# source), and shuts the VM down. The run keys are
 # removed first, so a reboot does not run the target again. A boot without run keys does
 # nothing and leaves the VM up (for maintenance).
 #
@@ -23,7 +24,10 @@ readonly RUN_ID_PATTERN='^run-[0-9a-f]{20}$'
 readonly TARGET_PATTERN='^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 readonly PREFIX_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/results/run-[0-9a-f]{20}/$'
 readonly SOURCE_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/[A-Za-z0-9._/-]{1,900}\.(tar\.gz|tgz)$'
-readonly RUN_KEYS='costguard-run-id,costguard-target,costguard-results-prefix'
+readonly DEADLINE_PATTERN='^[0-9]{10}$'
+readonly RUN_KEYS='costguard-run-id,costguard-target,costguard-results-prefix,costguard-deadline'
+# A run never lasts longer than 7 days (Compute's maxRunDuration limit), deadline or not.
+readonly LONGEST_RUN_SECONDS=604800
 
 RUN_ID=''
 TARGET=''
@@ -95,7 +99,7 @@ finish() {
       upload "$WORK/startup_error.txt" startup_error.txt
     fi
   else
-    log 'the results prefix is not valid; nothing uploaded'
+    log 'the results prefix is not valid or not in the source bucket; nothing uploaded'
   fi
   log "run ${RUN_ID:-?} finished with exit code $code; shutting down"
   shutdown -h now
@@ -118,12 +122,16 @@ main() {
 
   TARGET="$(attribute costguard-target || true)"
   RESULTS_PREFIX="$(attribute costguard-results-prefix || true)"
+  local source instance zone bucket deadline seconds status
+  source="$(attribute costguard-source || true)"
+  deadline="$(attribute costguard-deadline || true)"
+  # Results go only to the pipeline's bucket, the one its source was set up in.
+  bucket="${RESULTS_PREFIX#gs://}"
+  bucket="${bucket%%/*}"
   if [[ "$RESULTS_PREFIX" =~ $PREFIX_PATTERN && "$RUN_ID" =~ $RUN_ID_PATTERN &&
-    "$RESULTS_PREFIX" == */results/"$RUN_ID"/ ]]; then
+    "$RESULTS_PREFIX" == */results/"$RUN_ID"/ && "$source" == "gs://${bucket}/"* ]]; then
     PREFIX_OK=1
   fi
-  local source instance zone
-  source="$(attribute costguard-source || true)"
   instance="$(metadata instance/name)"
   zone="$(metadata instance/zone)"
   zone="${zone##*/}"
@@ -132,9 +140,17 @@ main() {
   gcloud compute instances remove-metadata "$instance" --zone "$zone" --keys "$RUN_KEYS" --quiet
 
   STEP='checking the run keys'
-  [[ -n "$PREFIX_OK" ]] || fail 'the run id or results prefix does not match the allowed pattern'
+  [[ -n "$PREFIX_OK" ]] ||
+    fail 'the run id or results prefix does not match the allowed pattern or the source bucket'
   [[ "$TARGET" =~ $TARGET_PATTERN ]] || fail 'the target does not match the allowed pattern'
   [[ "$source" =~ $SOURCE_PATTERN ]] || fail 'costguard-source is not a gs:// tarball'
+  seconds=$LONGEST_RUN_SECONDS
+  if [[ -n "$deadline" ]]; then
+    [[ "$deadline" =~ $DEADLINE_PATTERN ]] || fail 'the run deadline is not a time in seconds'
+    seconds=$((deadline - $(date +%s)))
+    ((seconds > 0)) || fail 'the run deadline has passed'
+    ((seconds <= LONGEST_RUN_SECONDS)) || seconds=$LONGEST_RUN_SECONDS
+  fi
 
   STEP='fetching the source'
   log "run $RUN_ID: fetching $source"
@@ -146,12 +162,17 @@ main() {
   STEP="running make -- $TARGET"
   log "run $RUN_ID: make -- $TARGET"
   export COSTGUARD_RUN_ID="$RUN_ID" COSTGUARD_OUTPUT_DIR="$WORK/output"
-  make -C "$WORK/src" -- "$TARGET" >"$BUILD_LOG" 2>&1 ||
-    fail "make -- $TARGET exited with status $?"
+  # The deadline holds on the VM too, whether or not Compute could set maxRunDuration.
+  status=0
+  timeout --kill-after=60 "$seconds" make -C "$WORK/src" -- "$TARGET" >"$BUILD_LOG" 2>&1 ||
+    status=$?
+  ((status != 124)) || fail "make -- $TARGET passed the run deadline"
+  ((status == 0)) || fail "make -- $TARGET exited with status $status"
 
   STEP='uploading the outputs'
   if [[ -n "$(find "$WORK/output" -mindepth 1 -print -quit)" ]]; then
-    gsutil -q -m rsync -r "$WORK/output" "${RESULTS_PREFIX}output"
+    # -e: symbolic links are skipped, so an output cannot point the upload at a file elsewhere.
+    gsutil -q -m rsync -r -e "$WORK/output" "${RESULTS_PREFIX}output"
   fi
   SUCCEEDED=1
 }

@@ -21,6 +21,8 @@ export const RUN_METADATA = {
   runId: 'costguard-run-id',
   target: 'costguard-target',
   resultsPrefix: 'costguard-results-prefix',
+  /** The run's deadline in seconds since the epoch: the VM stops make there even without maxRunDuration. */
+  deadline: 'costguard-deadline',
 } as const;
 
 /** The fixed environment variables of a run in a Cloud Run Job execution. */

@@ -97,6 +97,7 @@ export class VmExecutor implements RunExecutor {
                 [RUN_METADATA.runId, run.runId],
                 [RUN_METADATA.target, run.target],
                 [RUN_METADATA.resultsPrefix, run.resultsPrefix ?? ''],
+                [RUN_METADATA.deadline, String(Math.floor(run.deadline.getTime() / 1000))],
               ]),
             instance,
           );

@@ -16,6 +16,7 @@ export const RUN_KEYS = {
   runId: 'costguard-run-id',
   target: 'costguard-target',
   resultsPrefix: 'costguard-results-prefix',
+  deadline: 'costguard-deadline',
 } as const;
 
 // The same patterns as deploy/vm/startup.sh.

@@ -22,7 +22,7 @@ import { repositoryPath } from '../core/repository-path.js';
 import { vmKey } from '../core/vm.js';
 import { ENTRY_POINTS, type EntryPoint, type EntryPointName } from '../entry-points.js';
 import { putSandboxBudget, SANDBOX_BUDGET } from './demos/budget.js';
-import { runDemoSettings } from './demos/runs.js';
+import { demoAuthorization, runDemoSettings } from './demos/runs.js';
 import { loadFleetFixture } from './fleet.js';
 import { DEFAULT_SANDBOX_PORT, entryPointPort, LOCAL_HOST, sandboxPortOf } from './local-ports.js';
 import { slackState } from './routes/slack.js';
@@ -148,6 +148,7 @@ async function playDemo(
 function callCommands(sandbox: Sandbox, urls: ReadonlyMap<EntryPointName, string>): string[] {
   const url = (name: EntryPointName): string => urls.get(name) ?? '';
   const json = "-H 'content-type: application/json'";
+  const invoker = `-H 'authorization: ${demoAuthorization()}'`;
   const budgetAlert =
     sandboxPortOf(process.env) === DEFAULT_SANDBOX_PORT
       ? 'npm run budget-alert -- --percent 105'
@@ -166,11 +167,12 @@ function callCommands(sandbox: Sandbox, urls: ReadonlyMap<EntryPointName, string
     `# enforceLabelsOnCreate: a VM is created, then its audit log entry arrives`,
     `curl -s -X POST ${sandbox.url}/_sandbox/compute/instances ${json} -d @fixtures/sandbox/new-vm.json`,
     `curl -s -X POST ${url('enforceLabelsOnCreate')} -H 'content-type: application/cloudevents+json' -d @fixtures/audit/insert-v1-last.json`,
-    `# triggerRun: start a run, follow it, list runs; the API is described at /openapi.json`,
-    `curl -s -X POST ${url('triggerRun')}runs ${json} -d '{"pipeline":"nightly-categories","target":"all"}'`,
-    `curl -s ${url('triggerRun')}runs/RUN_ID`,
-    `curl -s ${url('triggerRun')}runs`,
-    `curl -s ${url('triggerRun')}openapi.json`,
+    `# triggerRun: start a run, follow it, list runs as the demo pipelines' invoker (a token as`,
+    `# Cloud Run forwards it); the API is described at /openapi.json`,
+    `curl -s -X POST ${url('triggerRun')}runs ${json} ${invoker} -d '{"pipeline":"nightly-categories","target":"all"}'`,
+    `curl -s ${url('triggerRun')}runs/RUN_ID ${invoker}`,
+    `curl -s ${url('triggerRun')}runs ${invoker}`,
+    `curl -s ${url('triggerRun')}openapi.json ${invoker}`,
   ];
 }
 

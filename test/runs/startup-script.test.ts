@@ -18,7 +18,7 @@ const FAKES: Record<string, string> = {
 set -euo pipefail
 echo "gsutil $*" >>"$FAKE_LOG"
 args=()
-for a in "$@"; do case "$a" in -q|-m|-r) ;; *) args+=("$a") ;; esac; done
+for a in "$@"; do case "$a" in -q|-m|-r|-e) ;; *) args+=("$a") ;; esac; done
 local_path() { case "$1" in gs://*) echo "$FAKE_GCS/\${1#gs://}" ;; *) echo "$1" ;; esac; }
 src="$(local_path "\${args[1]}")"; dst="$(local_path "\${args[2]}")"
 case "\${args[0]}" in
@@ -39,6 +39,7 @@ echo "shutdown $*" >>"$FAKE_LOG"
 echo "make $*" >>"$FAKE_LOG"
 echo "building \${@: -1} for $COSTGUARD_RUN_ID"
 [[ -n "\${FAKE_MAKE_PRINTS:-}" ]] && echo "$FAKE_MAKE_PRINTS"
+[[ -n "\${FAKE_MAKE_SLEEP:-}" ]] && sleep "$FAKE_MAKE_SLEEP"
 if [[ "\${FAKE_MAKE_EXIT:-0}" != 0 ]]; then
   echo "make: *** [Makefile:3: \${@: -1}] Error \${FAKE_MAKE_EXIT}" >&2
   exit "\${FAKE_MAKE_EXIT}"
@@ -153,10 +154,11 @@ describe('deploy/vm/startup.sh', () => {
     // Assess
     expect(outcome.code).toBe(0);
     expect(outcome.log).toEqual([
-      'gcloud compute instances remove-metadata batch-runner --zone us-east1-b --keys costguard-run-id,costguard-target,costguard-results-prefix --quiet',
+      'gcloud compute instances remove-metadata batch-runner --zone us-east1-b --keys costguard-run-id,costguard-target,costguard-results-prefix,costguard-deadline --quiet',
       `gsutil -q cp gs://costguard-batch-results/src/pipeline.tar.gz ${join(root, 'work', RUN_ID, 'source.tar.gz')}`,
       `make -C ${join(root, 'work', RUN_ID, 'src')} -- d_anchor_category`,
-      `gsutil -q -m rsync -r ${join(root, 'work', RUN_ID, 'output')} ${PREFIX}output`,
+      // -e: outputs are uploaded without following symbolic links.
+      `gsutil -q -m rsync -r -e ${join(root, 'work', RUN_ID, 'output')} ${PREFIX}output`,
       `gsutil -q cp ${join(root, 'work', RUN_ID, 'build.log')} ${PREFIX}build.log`,
       `gsutil -q cp ${join(root, 'work', RUN_ID, '_SUCCESS')} ${PREFIX}_SUCCESS`,
       'shutdown -h now',
@@ -219,7 +221,46 @@ describe('deploy/vm/startup.sh', () => {
     expect(outcome.log.some((line) => line.startsWith('gsutil') || line.startsWith('make'))).toBe(
       false,
     );
-    expect(outcome.stderr).toContain('the results prefix is not valid; nothing uploaded');
+    expect(outcome.stderr).toContain(
+      'the results prefix is not valid or not in the source bucket; nothing uploaded',
+    );
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it("uploads nothing to another bucket than the pipeline's, even for the run's own prefix", async () => {
+    attributes['costguard-results-prefix'] = `gs://someone-elses-bucket/results/${RUN_ID}/`;
+
+    const outcome = await run();
+
+    expect(outcome.log.some((line) => line.startsWith('gsutil') || line.startsWith('make'))).toBe(
+      false,
+    );
+    expect(outcome.stderr).toContain('not in the source bucket; nothing uploaded');
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it('stops make at the run deadline and says so', async () => {
+    attributes['costguard-deadline'] = String(Math.floor(Date.now() / 1000) + 2);
+
+    const outcome = await run({ FAKE_MAKE_SLEEP: '30' });
+
+    expect(outcome.objects('startup_error.txt')).toContain(
+      'make -- d_anchor_category passed the run deadline',
+    );
+    expect(outcome.objects('_SUCCESS')).toBeUndefined();
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it.each([
+    ['has passed', () => String(Math.floor(Date.now() / 1000) - 60), 'the run deadline has passed'],
+    ['is not a time', () => '$(id)', 'the run deadline is not a time in seconds'],
+  ])('runs nothing when the deadline %s', async (_what, deadline, message) => {
+    attributes['costguard-deadline'] = deadline();
+
+    const outcome = await run();
+
+    expect(outcome.objects('startup_error.txt')).toContain(message);
+    expect(outcome.log.some((line) => line.startsWith('make '))).toBe(false);
     expect(outcome.log.at(-1)).toBe('shutdown -h now');
   });
 

@@ -49,15 +49,22 @@ interface Reply {
   body: Record<string, unknown>;
 }
 
-async function call(base: string, method: string, path: string, body?: unknown): Promise<Reply> {
+/**
+ * The Authorization header of the demo's invoker, as Cloud Run forwards a verified identity
+ * token: payload intact, signature removed.
+ */
+export function demoAuthorization(): string {
   const token = Buffer.from(
     JSON.stringify({ email: 'demo@costguard.local', aud: DEMO_AUDIENCE }),
   ).toString('base64url');
+  return `Bearer e30.${token}.SIGNATURE_REMOVED_BY_GOOGLE`;
+}
+
+async function call(base: string, method: string, path: string, body?: unknown): Promise<Reply> {
   const response = await fetch(new URL(path.replace(/^\//, ''), base), {
     method,
     headers: {
-      // As Cloud Run forwards a verified identity token: payload intact, signature removed.
-      authorization: `Bearer e30.${token}.SIGNATURE_REMOVED_BY_GOOGLE`,
+      authorization: demoAuthorization(),
       ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
