@@ -16,7 +16,7 @@ const labelKey = z.string().refine(isValidLabelKey, { message: 'not a valid labe
 
 const vmPattern = z.string().regex(VM_PATTERN, 'a VM as project/zone/name, any part may be *');
 
-const tierSchema = z
+export const tierSchema = z
   .object({
     at: z.number().positive().max(100),
     stop: z.array(stoppable).default([]),
@@ -24,57 +24,73 @@ const tierSchema = z
   })
   .strict();
 
+/** What a VM is judged by when a tier sheds: the same for a budget and for a Spot cap. */
+export const sheddingFields = {
+  provisioningModels: z
+    .array(z.enum(['SPOT', 'PREEMPTIBLE', 'STANDARD']))
+    .min(1)
+    .default(['SPOT']),
+  priorityLabel: labelKey.default(LABEL.priority),
+  missingPriority: z.enum(PRIORITIES).default('low'),
+  exemptLabel: labelKey.default(LABEL.exempt),
+  /**
+   * Where priority and exemption come from: the VMs' own labels, or this policy only (labels
+   * are then ignored, so a team cannot make its VMs critical or exempt by labelling them).
+   */
+  prioritySource: z.enum(['labels', 'policy']).default('labels'),
+  /** `project/zone/name` (any segment may be `*`) to a priority; the most specific match wins. */
+  priorities: z.record(vmPattern, z.enum(PRIORITIES)).default({}),
+  /** `project/zone/name` patterns of VMs never stopped, when priorities come from the policy. */
+  exemptVms: z.array(vmPattern).max(1000).default([]),
+};
+
+type SheddingFields = z.output<z.ZodObject<typeof sheddingFields>>;
+
+/**
+ * Tiers rise strictly, only a tier that stops may cap its stops, and priorities and exempt VMs
+ * are named only when the policy is where priorities come from.
+ */
+export function checkShedding(
+  policy: SheddingFields & { readonly tiers: ReadonlyArray<z.output<typeof tierSchema>> },
+  context: z.RefinementCtx,
+): void {
+  if (
+    policy.prioritySource === 'labels' &&
+    (Object.keys(policy.priorities).length > 0 || policy.exemptVms.length > 0)
+  ) {
+    context.addIssue({
+      code: 'custom',
+      path: ['prioritySource'],
+      message: 'priorities and exemptVms apply only with prioritySource "policy"',
+    });
+  }
+  policy.tiers.forEach((tier, i) => {
+    const previous = policy.tiers[i - 1];
+    if (previous && tier.at <= previous.at) {
+      context.addIssue({
+        code: 'custom',
+        path: ['tiers', i, 'at'],
+        message: 'tiers must be in increasing order of `at`',
+      });
+    }
+    if (tier.maxStops !== undefined && tier.stop.length === 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['tiers', i, 'maxStops'],
+        message: 'maxStops needs a `stop` list',
+      });
+    }
+  });
+}
+
 export const policySchema = z
   .object({
     tiers: z.array(tierSchema).min(1),
-    provisioningModels: z
-      .array(z.enum(['SPOT', 'PREEMPTIBLE', 'STANDARD']))
-      .min(1)
-      .default(['SPOT']),
-    priorityLabel: labelKey.default(LABEL.priority),
-    missingPriority: z.enum(PRIORITIES).default('low'),
-    exemptLabel: labelKey.default(LABEL.exempt),
+    ...sheddingFields,
     projects: z.array(z.string().regex(PROJECT_ID, 'not a project id')).min(1).optional(),
-    /**
-     * Where priority and exemption come from: the VMs' own labels, or this policy only (labels
-     * are then ignored, so a team cannot make its VMs critical or exempt by labelling them).
-     */
-    prioritySource: z.enum(['labels', 'policy']).default('labels'),
-    /** `project/zone/name` (any segment may be `*`) to a priority; the most specific match wins. */
-    priorities: z.record(vmPattern, z.enum(PRIORITIES)).default({}),
-    /** `project/zone/name` patterns of VMs never stopped, when priorities come from the policy. */
-    exemptVms: z.array(vmPattern).max(1000).default([]),
   })
   .strict()
-  .superRefine((policy, context) => {
-    if (
-      policy.prioritySource === 'labels' &&
-      (Object.keys(policy.priorities).length > 0 || policy.exemptVms.length > 0)
-    ) {
-      context.addIssue({
-        code: 'custom',
-        path: ['prioritySource'],
-        message: 'priorities and exemptVms apply only with prioritySource "policy"',
-      });
-    }
-    policy.tiers.forEach((tier, i) => {
-      const previous = policy.tiers[i - 1];
-      if (previous && tier.at <= previous.at) {
-        context.addIssue({
-          code: 'custom',
-          path: ['tiers', i, 'at'],
-          message: 'tiers must be in increasing order of `at`',
-        });
-      }
-      if (tier.maxStops !== undefined && tier.stop.length === 0) {
-        context.addIssue({
-          code: 'custom',
-          path: ['tiers', i, 'maxStops'],
-          message: 'maxStops needs a `stop` list',
-        });
-      }
-    });
-  });
+  .superRefine(checkShedding);
 
 /**
  * `at` is the spend ratio (costAmount / budgetAmount) where a tier applies; `stop` the
