@@ -3,8 +3,8 @@ import type { BudgetNotification } from './notification.js';
 import { tierReached, type SheddingPolicy, type Tier } from './policy.js';
 
 /**
- * What to do about one notification given what the ledger says about its budget period: a pure
- * function. A budget acts at most once per (budget, period, tier); a message seen before, or one
+ * What to do about one notification (or one Spot cap run, which reads the same way) given what
+ * the ledger says about its period: a pure function. A budget acts at most once per (budget, period, tier); a message seen before, or one
  * whose cost is lower than the highest already seen in the period (out of order), changes
  * nothing; a new period has no history and starts fresh.
  */
@@ -36,6 +36,12 @@ export interface PeriodHistory {
   /** Forecast thresholds already warned about in this period. */
   readonly forecastWarnings: readonly number[];
 }
+
+/** What a decision reads from a notification; a cap run gives the same from its own figures. */
+export type SpendReading = Pick<
+  BudgetNotification,
+  'messageId' | 'costAmount' | 'spendRatio' | 'forecastThresholdExceeded'
+>;
 
 export const EMPTY_HISTORY: PeriodHistory = {
   highestCost: undefined,
@@ -72,7 +78,7 @@ function sameTier(record: TierRecord, tier: Tier): boolean {
 }
 
 export function decideOnNotification(
-  notification: BudgetNotification,
+  notification: SpendReading,
   history: PeriodHistory,
   policy: SheddingPolicy,
   dryRun: boolean,

@@ -3,15 +3,19 @@ import type { PostedMessage } from '../adapters/slack.js';
 import type { PeriodHistory, NotificationOutcome, TierRecord } from './decide-notification.js';
 import type { BudgetNotification } from './notification.js';
 import type { PlannedVm, SheddingPlan } from './plan-shedding.js';
+import type { ShedTrigger } from './shed-trigger.js';
 
 /**
  * The enforcer's rows in the ledger and the state it reads back: `enforcement_actions` (one row
- * per decision about a VM, keyed by budget, period, tier and VM, latest row wins) and
+ * per decision about a VM, keyed by trigger (budget or Spot cap), period, tier and VM, latest
+ * row wins) and
  * `budget_notifications` (one row per notification handled; reads aggregate over it, so a
  * row written twice changes nothing).
  */
 export const ACTIONS_TABLE = 'enforcement_actions';
 export const NOTIFICATIONS_TABLE = 'budget_notifications';
+/** A Spot cap's own record of each run (sql/tables/25_cap_runs.sql). */
+export const CAP_RUNS_TABLE = 'cap_runs';
 
 export type ActionName =
   | 'STOPPING'
@@ -79,18 +83,19 @@ export interface RecordedDecision {
 /** The port the enforcer records through; `BigQueryEnforcementLedger` is the real one. */
 export interface EnforcementLedger {
   history(notification: BudgetNotification): Promise<PeriodHistory>;
-  /** VMs this tier has stopped in the period so far (latest decision per VM). */
-  stoppedSoFar(notification: BudgetNotification, tier: number): Promise<number>;
+  /** VMs this tier of the trigger has stopped in the period so far (latest decision per VM). */
+  stoppedSoFar(trigger: ShedTrigger, tier: number): Promise<number>;
   /**
-   * The tier's decisions in the period (latest per VM, enforcing only) made by deliveries that
-   * never recorded their notification row: a delivery cut short after its intent rows, its
-   * stops or its outcome rows. Their STOPPING rows are stops whose outcome is not known yet.
+   * The tier's decisions in the period (latest per VM, enforcing only) made by attempts that
+   * never recorded their own row (budget_notifications, or cap_runs for a cap): an attempt cut
+   * short after its intent rows, its stops or its outcome rows. Their STOPPING rows are stops
+   * whose outcome is not known yet.
    */
-  unreported(notification: BudgetNotification, tier: number): Promise<RecordedDecision[]>;
+  unreported(trigger: ShedTrigger, tier: number): Promise<RecordedDecision[]>;
   recordActions(rows: readonly KeyedRow[]): Promise<void>;
   recordNotification(row: KeyedRow): Promise<void>;
   /** The tier's VMs whose latest decision is UNCONFIRMED, as their ledger rows. */
-  unconfirmedStops(notification: BudgetNotification, tier: number): Promise<ActionRecord[]>;
+  unconfirmedStops(trigger: ShedTrigger, tier: number): Promise<ActionRecord[]>;
 }
 
 /** An enforcement_actions row as read back (the columns `actionRow` writes). */
@@ -139,36 +144,43 @@ export function tierText(tier: number): string {
   return numeric(tier);
 }
 
-function actionRowKey(n: BudgetNotification, tier: number, planned: PlannedVm): string {
+function actionRowKey(t: ShedTrigger, tier: number, planned: PlannedVm): string {
   const vm = planned.vm;
-  return `${n.budgetId}/${n.costIntervalStart}/${tierText(tier)}/${vm.project}/${vm.zone}/${vm.name}`;
+  // Budget keys predate caps and stay as they were; a cap's are set apart by a prefix.
+  const prefix = t.kind === 'budget' ? '' : `${t.kind}/`;
+  return `${prefix}${t.id}/${t.periodStart}/${tierText(tier)}/${vm.project}/${vm.zone}/${vm.name}`;
 }
 
+/**
+ * One decision about a VM. A cap's row names the cap in `budget_id` with `trigger_kind` 'cap',
+ * its spend and amount in the budget columns, and no billing account.
+ */
 export function actionRow(
-  n: BudgetNotification,
+  t: ShedTrigger,
   plan: SheddingPlan,
   outcome: VmOutcome,
   dryRun: boolean,
   recordedAt: Date,
 ): KeyedRow {
   const { vm, rate, priority } = outcome.planned;
-  const key = actionRowKey(n, plan.tier.at, outcome.planned);
+  const key = actionRowKey(t, plan.tier.at, outcome.planned);
   return {
     // The action is part of the insert id: a FAILED row and the STOPPED row of its retry differ.
     key: `${key}/${outcome.action}`,
     row: {
       row_key: key,
       recorded_at: recordedAt.toISOString(),
-      message_id: n.messageId,
-      billing_account_id: n.billingAccountId,
-      budget_id: n.budgetId,
-      budget_display_name: n.budgetDisplayName,
-      cost_interval_start: n.costIntervalStart,
+      trigger_kind: t.kind,
+      message_id: t.runId,
+      billing_account_id: t.billingAccountId,
+      budget_id: t.id,
+      budget_display_name: t.displayName,
+      cost_interval_start: t.periodStart,
       tier: tierText(plan.tier.at),
-      spend_ratio: n.spendRatio,
-      cost_amount: numeric(n.costAmount),
-      budget_amount: numeric(n.budgetAmount),
-      budget_currency: n.currencyCode,
+      spend_ratio: t.spendRatio,
+      cost_amount: numeric(t.spend),
+      budget_amount: numeric(t.amount),
+      budget_currency: t.currency,
       project_id: vm.project,
       zone: vm.zone,
       instance_name: vm.name,
@@ -294,26 +306,27 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
     };
   }
 
-  async stoppedSoFar(n: BudgetNotification, tier: number): Promise<number> {
+  async stoppedSoFar(t: ShedTrigger, tier: number): Promise<number> {
     // A STOPPING row is a stop requested whose outcome was never recorded (the function died
     // or its write failed): it counts against the cap as a stop.
     const [row] = await this.ledger.query<{ stopped: number }>(
       `SELECT COUNTIF(action IN ('STOPPED', 'STOPPING', 'UNCONFIRMED')) AS stopped FROM (
          SELECT action FROM \`\${dataset}.${ACTIONS_TABLE}\`
          WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
+           AND IFNULL(trigger_kind, 'budget') = @kind
          QUALIFY ROW_NUMBER() OVER (
            PARTITION BY row_key
            ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
          ) = 1
        )`,
-      { budgetId: n.budgetId, periodStart: n.costIntervalStart, tier: tierText(tier) },
+      { budgetId: t.id, periodStart: t.periodStart, tier: tierText(tier), kind: t.kind },
     );
     return row?.stopped ?? 0;
   }
 
-  async unconfirmedStops(n: BudgetNotification, tier: number): Promise<ActionRecord[]> {
+  async unconfirmedStops(t: ShedTrigger, tier: number): Promise<ActionRecord[]> {
     const rows = await this.ledger.query<ActionRecord>(
-      `SELECT row_key, message_id, billing_account_id, budget_id, budget_display_name,
+      `SELECT row_key, trigger_kind, message_id, billing_account_id, budget_id, budget_display_name,
               CAST(cost_interval_start AS STRING) AS cost_interval_start, CAST(tier AS STRING) AS tier,
               spend_ratio, CAST(cost_amount AS STRING) AS cost_amount,
               CAST(budget_amount AS STRING) AS budget_amount, budget_currency, project_id, zone,
@@ -322,17 +335,23 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
               dry_run, request_id
        FROM \`\${dataset}.${ACTIONS_TABLE}\`
        WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
+         AND IFNULL(trigger_kind, 'budget') = @kind
        QUALIFY ROW_NUMBER() OVER (
          PARTITION BY row_key
          ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
        ) = 1`,
-      { budgetId: n.budgetId, periodStart: n.costIntervalStart, tier: tierText(tier) },
+      { budgetId: t.id, periodStart: t.periodStart, tier: tierText(tier), kind: t.kind },
     );
     return rows.filter((r) => r.action === 'UNCONFIRMED');
   }
 
-  async unreported(n: BudgetNotification, tier: number): Promise<RecordedDecision[]> {
-    const params = { budgetId: n.budgetId, periodStart: n.costIntervalStart, tier: tierText(tier) };
+  async unreported(t: ShedTrigger, tier: number): Promise<RecordedDecision[]> {
+    const params = {
+      budgetId: t.id,
+      periodStart: t.periodStart,
+      tier: tierText(tier),
+      kind: t.kind,
+    };
     const [rows, reported] = await Promise.all([
       this.ledger.query<DecisionRow>(
         `SELECT message_id, project_id, zone, instance_name, instance_id, machine_type,
@@ -340,6 +359,7 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
                 CAST(hourly_cost AS FLOAT64) AS hourly_cost, price_currency, price_source, request_id
          FROM \`\${dataset}.${ACTIONS_TABLE}\`
          WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
+           AND IFNULL(trigger_kind, 'budget') = @kind
          QUALIFY ROW_NUMBER() OVER (
            PARTITION BY row_key
            ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
@@ -347,9 +367,14 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
          ORDER BY project_id, zone, instance_name`,
         params,
       ),
+      // The trigger's own record of each attempt: a budget's notification rows, a cap's runs.
       this.ledger.query<{ message_id: string }>(
-        `SELECT DISTINCT message_id FROM \`\${dataset}.${NOTIFICATIONS_TABLE}\`
-         WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE`,
+        t.kind === 'budget'
+          ? `SELECT DISTINCT message_id FROM \`\${dataset}.${NOTIFICATIONS_TABLE}\`
+             WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE`
+          : `SELECT DISTINCT run_id AS message_id FROM \`\${dataset}.${CAP_RUNS_TABLE}\`
+             WHERE cap_name = @budgetId AND period_start = TIMESTAMP(@periodStart)
+               AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE`,
         params,
       ),
     ]);

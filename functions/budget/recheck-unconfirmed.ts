@@ -9,7 +9,7 @@ import {
   type ActionRecord,
   type EnforcementLedger,
 } from './enforcement-ledger.js';
-import type { BudgetNotification } from './notification.js';
+import type { ShedTrigger } from './shed-trigger.js';
 
 /**
  * A stop whose operation had not finished when an earlier delivery stopped waiting is
@@ -29,14 +29,14 @@ const STOPPED_STATUSES = new Set(['TERMINATED', 'STOPPED', 'SUSPENDED']);
 export async function recheckUnconfirmed(
   deps: {
     readonly fleet: Pick<ComputeFleet, 'get'>;
-    readonly ledger: EnforcementLedger;
+    readonly ledger: Pick<EnforcementLedger, 'unconfirmedStops' | 'recordActions'>;
     readonly logger: Logger;
     readonly clock: Clock;
   },
-  n: BudgetNotification,
+  t: ShedTrigger,
   tier: number,
 ): Promise<RecheckResult> {
-  const records = await deps.ledger.unconfirmedStops(n, tier);
+  const records = await deps.ledger.unconfirmedStops(t, tier);
   if (records.length === 0) return { confirmed: [], pending: [] };
   const looked = await settleAll(records, 8, (r) =>
     deps.fleet.get({ project: r.project_id, zone: r.zone, name: r.instance_name }),
@@ -48,7 +48,7 @@ export async function recheckUnconfirmed(
   looked.forEach((result, i) => {
     const record: ActionRecord = {
       ...(records[i] as ActionRecord),
-      cost_interval_start: n.costIntervalStart,
+      cost_interval_start: t.periodStart,
       tier: tierText(tier),
     };
     if (result.status === 'rejected') {
@@ -67,7 +67,7 @@ export async function recheckUnconfirmed(
   });
   if (rows.length > 0) await deps.ledger.recordActions(rows);
   deps.logger.info('Unconfirmed stops looked at again', {
-    budgetId: n.budgetId,
+    [t.kind === 'budget' ? 'budgetId' : 'cap']: t.id,
     tier,
     confirmed: confirmed.map(
       (c) => `${c.record.project_id}/${c.record.zone}/${c.record.instance_name}`,

@@ -2,14 +2,21 @@ import type { KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from '../adapters/slack.js';
 import { vmKey } from '../core/vm.js';
 import type { ActedVms, VmOutcome } from './enforcement-ledger.js';
-import type { BudgetNotification } from './notification.js';
 import type { SheddingPlan } from './plan-shedding.js';
 import { describeTier, percent, type Tier } from './policy.js';
+import {
+  triggerLabel,
+  triggerNoun,
+  type CapOutlook,
+  type ShedTrigger,
+  type TriggerKind,
+} from './shed-trigger.js';
 
 /**
- * The Slack messages of the budget enforcer, as values: one per tier per period (budget, spend
- * against budget, tier, what was stopped and what it saves per hour, what was spared and why),
- * follow-ups for its thread, and notify-only and forecast messages.
+ * The Slack messages of the shedding path, as values, for a budget or a Spot cap: one per tier
+ * per period (spend against the amount, tier, what was stopped and what it saves per hour, what
+ * was spared and why; for a cap also its forecast and a bar of the period so far), follow-ups
+ * for its thread, and notify-only and forecast messages.
  */
 const LISTED_VMS = 10;
 
@@ -26,24 +33,51 @@ export function money(amount: number, currency: string, hourly = false): string 
   }
 }
 
-function budgetLabel(n: BudgetNotification): string {
-  return n.budgetDisplayName === '' ? n.budgetId : n.budgetDisplayName;
+/** The setting that turns a dry run into enforcement, named in dry-run messages. */
+const ENFORCE_VARIABLE: Readonly<Record<TriggerKind, string>> = {
+  budget: 'COSTGUARD_BUDGET_ENFORCE',
+  cap: 'COSTGUARD_SPOT_CAPS_ENFORCE',
+};
+
+function spendLine(t: ShedTrigger): string {
+  return `${money(t.spend, t.currency)} of ${money(t.amount, t.currency)} (${percent(t.spendRatio)})`;
 }
 
-function spendLine(n: BudgetNotification): string {
-  return `${money(n.costAmount, n.currencyCode)} of ${money(n.budgetAmount, n.currencyCode)} (${percent(n.spendRatio)})`;
-}
-
-function headerFields(n: BudgetNotification, tier: Tier | undefined): KnownBlock {
+function headerFields(t: ShedTrigger, tier: Tier | undefined): KnownBlock {
   return {
     type: 'section',
     fields: [
-      { type: 'mrkdwn', text: `*Budget*\n${budgetLabel(n)}` },
-      { type: 'mrkdwn', text: `*Spend*\n${spendLine(n)}` },
+      { type: 'mrkdwn', text: `*${triggerNoun(t)}*\n${triggerLabel(t)}` },
+      { type: 'mrkdwn', text: `*Spend*\n${spendLine(t)}` },
       { type: 'mrkdwn', text: `*Tier*\n${tier ? describeTier(tier) : 'none reached'}` },
-      { type: 'mrkdwn', text: `*Period from*\n${n.costIntervalStart.slice(0, 10)}` },
+      { type: 'mrkdwn', text: `*Period from*\n${t.periodStart.slice(0, 10)}` },
     ],
   };
+}
+
+const BAR_CELLS = 20;
+
+/** `▓▓▓▓▓▓▓▓▓▓▓▓▓░░░░░░░`: a share of 0 to 1 (or more, shown full) as a text bar. */
+export function textBar(share: number): string {
+  const full = Math.min(BAR_CELLS, Math.max(0, Math.round(share * BAR_CELLS)));
+  return `${'▓'.repeat(full)}${'░'.repeat(BAR_CELLS - full)}`;
+}
+
+/** A cap's spend split, forecast, and the period so far against its spend, as bars. */
+function outlookBlocks(t: ShedTrigger, outlook: CapOutlook | undefined): KnownBlock[] {
+  if (!outlook) return [];
+  const m = (amount: number): string => money(amount, t.currency);
+  return [
+    section(
+      [
+        `*Spend so far* ${m(t.spend)}: ${m(outlook.recorded)} recorded + ${m(outlook.estimated)} estimated for hours not yet recorded`,
+        `*Forecast* ${m(outlook.forecast)} by ${outlook.periodEnd.slice(0, 16).replace('T', ' ')} UTC (${percent(outlook.forecast / t.amount)} of the cap)`,
+        `\`${textBar(outlook.elapsed)}\` ${percent(outlook.elapsed)} of the period gone`,
+        `\`${textBar(t.spendRatio)}\` ${percent(t.spendRatio)} of the cap spent`,
+      ].join('\n'),
+    ),
+    context(`Scope: ${outlook.scope}. Forecast: ${outlook.forecastMethod}.`),
+  ];
 }
 
 function vmLines(outcomes: readonly VmOutcome[], withReason: boolean): string {
@@ -115,7 +149,7 @@ function outcomeBlocks(
 }
 
 export function tierMessage(input: {
-  notification: BudgetNotification;
+  trigger: ShedTrigger;
   plan: SheddingPlan;
   outcomes: readonly VmOutcome[];
   acted: ActedVms;
@@ -126,13 +160,13 @@ export function tierMessage(input: {
   unreached?: string | undefined;
   confirmedLater?: number;
 }): SlackMessage {
-  const { notification: n, plan, outcomes, acted, dryRun } = input;
+  const { trigger: t, plan, outcomes, acted, dryRun } = input;
   const failed = outcomes.filter((o) => o.action === 'FAILED').length;
   const unreachedText = input.unreached ? ` Zones unreachable: ${input.unreached}.` : '';
-  const title = `${dryRun ? '[dry run] ' : ''}Budget ${budgetLabel(n)} at ${percent(n.spendRatio)}: tier ${percent(plan.tier.at)}`;
+  const title = `${dryRun ? '[dry run] ' : ''}${triggerNoun(t)} ${triggerLabel(t)} at ${percent(t.spendRatio)}: tier ${percent(plan.tier.at)}`;
   const notes = [
     dryRun
-      ? 'Dry run: nothing was stopped. Set COSTGUARD_BUDGET_ENFORCE=true to enforce.'
+      ? `Dry run: nothing was stopped. Set ${ENFORCE_VARIABLE[t.kind]}=true to enforce.`
       : undefined,
     failed > 0 ? `${failed} stop(s) failed; transient failures are retried.` : undefined,
     `Scope: ${input.scopeNote}.`,
@@ -147,7 +181,8 @@ export function tierMessage(input: {
     )}/h.${unreachedText}`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
-      headerFields(n, plan.tier),
+      headerFields(t, plan.tier),
+      ...outlookBlocks(t, t.outlook),
       ...outcomeBlocks(plan, outcomes, acted),
       ...reachBlocks(input.unreached, input.confirmedLater),
       context(notes.join(' ')),
@@ -176,7 +211,7 @@ function reachBlocks(
 
 /** A retry's result, posted into the tier message's thread. */
 export function followUpMessage(input: {
-  notification: BudgetNotification;
+  trigger: ShedTrigger;
   plan: SheddingPlan;
   outcomes: readonly VmOutcome[];
   acted: ActedVms;
@@ -192,7 +227,7 @@ export function followUpMessage(input: {
   return {
     text: `Retry of tier ${percent(plan.tier.at)}: stopped ${stopped} more, ${failed} still failing.${unreached}`,
     blocks: [
-      section(`*Retry of tier ${percent(plan.tier.at)}* (${spendLine(input.notification)})`),
+      section(`*Retry of tier ${percent(plan.tier.at)}* (${spendLine(input.trigger)})`),
       ...outcomeBlocks(plan, outcomes, acted),
       ...reachBlocks(input.unreached, input.confirmedLater),
     ],
@@ -201,19 +236,20 @@ export function followUpMessage(input: {
 }
 
 export function notifyMessage(input: {
-  notification: BudgetNotification;
+  trigger: ShedTrigger;
   tier: Tier;
   next: Tier | undefined;
   dashboardUrl: string | undefined;
 }): SlackMessage {
-  const { notification: n, tier, next } = input;
-  const title = `Budget ${budgetLabel(n)} at ${percent(n.spendRatio)}: tier ${percent(tier.at)}`;
+  const { trigger: t, tier, next } = input;
+  const title = `${triggerNoun(t)} ${triggerLabel(t)} at ${percent(t.spendRatio)}: tier ${percent(tier.at)}`;
   const coming = next ? `Next: ${describeTier(next)}.` : 'This is the last tier.';
   return {
     text: `${title}. No VM is stopped at this tier. ${coming}`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
-      headerFields(n, tier),
+      headerFields(t, tier),
+      ...outlookBlocks(t, t.outlook),
       context(
         [
           `No VM is stopped at this tier. ${coming}`,
@@ -225,19 +261,24 @@ export function notifyMessage(input: {
 }
 
 export function forecastMessage(input: {
-  notification: BudgetNotification;
+  trigger: ShedTrigger;
   threshold: number;
   next: Tier | undefined;
+  dashboardUrl?: string | undefined;
 }): SlackMessage {
-  const { notification: n, threshold, next } = input;
-  const title = `Budget ${budgetLabel(n)} is forecast to reach ${percent(threshold)}`;
+  const { trigger: t, threshold, next } = input;
+  const title = `${triggerNoun(t)} ${triggerLabel(t)} is forecast to reach ${percent(threshold)}`;
   return {
-    text: `${title}; spend so far ${spendLine(n)}. Forecasts only warn; nothing is stopped.`,
+    text: `${title}; spend so far ${spendLine(t)}. Forecasts only warn; nothing is stopped.`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
-      headerFields(n, undefined),
+      headerFields(t, undefined),
+      ...outlookBlocks(t, t.outlook),
       context(
-        `Forecasts only warn; nothing is stopped.${next ? ` The next tier is ${describeTier(next)}.` : ''}`,
+        [
+          `Forecasts only warn; nothing is stopped.${next ? ` The next tier is ${describeTier(next)}.` : ''}`,
+          input.dashboardUrl ? `<${input.dashboardUrl}|Cost dashboard>` : '',
+        ].join(' '),
       ),
     ],
   };

@@ -1,5 +1,5 @@
--- Every budget-enforcement decision about a VM, as it finally stands: enforcement_actions is
--- append-only and a retried decision (same budget, period, tier and VM) shares its row_key, so
+-- Every enforcement decision about a VM, as it finally stands: enforcement_actions is
+-- append-only and a retried decision (same trigger, period, tier and VM) shares its row_key, so
 -- the latest row per key is the one kept. saving_per_hour is the hourly cost a STOPPED VM no
 -- longer runs up; would_save_per_hour is the same for a dry-run WOULD_STOP. decision_date is the
 -- day of recorded_at, the table's partition column; because a retry can land on a later day the
@@ -9,6 +9,8 @@ SELECT
   DATE(recorded_at) AS decision_date,
   recorded_at AS decided_at,
   DATE(cost_interval_start) AS period_start,
+  -- 'budget' or 'cap'; for a cap, budget_id is the cap's name and budget_spend its spend.
+  IFNULL(trigger_kind, 'budget') AS trigger_kind,
   budget_id,
   IFNULL(budget_display_name, budget_id) AS budget_name,
   CAST(tier AS FLOAT64) AS tier,

@@ -1,13 +1,14 @@
--- Budget enforcement per budget period and tier: how many VMs each tier stopped (or would have
--- stopped in dry run), spared (exempt or critical, MIG-managed, over the tier's cap) or failed to
--- stop, and the hourly spend the stops took away. Built on enforcement_log, so a retried decision
--- counts once. One row per budget, period start, tier and mode (dry run or enforcing); a VM
--- decided at two tiers counts at each. period_start is the budget period's first day (Looker
--- Studio's date range dimension here); the decisions of a period are few, so the view reads them
--- all.
+-- Enforcement per trigger (budget or Spot cap), period and tier: how many VMs each tier stopped
+-- (or would have stopped in dry run), spared (exempt or critical, MIG-managed, over the tier's
+-- cap) or failed to stop, and the hourly spend the stops took away. Built on enforcement_log, so
+-- a retried decision counts once. One row per trigger, period start, tier and mode (dry run or
+-- enforcing); a VM decided at two tiers counts at each. period_start is the period's first day
+-- (Looker Studio's date range dimension here); the decisions of a period are few, so the view
+-- reads them all.
 CREATE OR REPLACE VIEW `${dataset}.enforcement_periods` AS
 SELECT
   period_start,
+  trigger_kind,
   budget_id,
   MAX(budget_name) AS budget_name,
   tier,
@@ -24,4 +25,4 @@ SELECT
   MAX(decided_at) AS last_decided_at,
   MAX(currency) AS currency
 FROM `${dataset}.enforcement_log`
-GROUP BY period_start, budget_id, tier, dry_run;
+GROUP BY period_start, trigger_kind, budget_id, tier, dry_run;

@@ -54,6 +54,7 @@ describe('enforcement views', () => {
     expect(await ledger.view('enforcement_periods', 'period_start, tier')).toEqual([
       {
         period_start: '2026-10-01',
+        trigger_kind: 'budget',
         budget_id: BUDGET,
         budget_name: 'ml monthly',
         tier: 1,
@@ -72,6 +73,7 @@ describe('enforcement views', () => {
       },
       {
         period_start: '2026-11-01',
+        trigger_kind: 'budget',
         budget_id: BUDGET,
         budget_name: 'ml monthly',
         tier: 0.9,
@@ -90,6 +92,7 @@ describe('enforcement views', () => {
       },
       {
         period_start: '2026-11-01',
+        trigger_kind: 'budget',
         budget_id: BUDGET,
         budget_name: 'ml monthly',
         tier: 1,
