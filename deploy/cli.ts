@@ -17,7 +17,7 @@ export const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DEPLOY_USAGE = `Usage: npm run deploy -- --project P --region R --billing-account A
   [--budget-amount N] [--slack-channel C] [--enforce] [--dry-run]
   [--projects P1,P2] [--dataset D] [--bq-location L] [--budget-policy FILE]
-  [--label-policy FILE] [--spot-alerts FILE] [--pipelines FILE] [--run-invoker user:EMAIL]...
+  [--label-policy FILE] [--spot-alerts FILE] [--spot-caps FILE] [--pipelines FILE] [--run-invoker user:EMAIL]...
   [--dashboard-url URL] [--billing-export PROJECT.DATASET.TABLE] [--source DIR]
 The Slack bot token is read from the SLACK_BOT_TOKEN environment variable.`;
 

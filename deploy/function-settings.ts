@@ -1,5 +1,6 @@
 import { budgetSettings, type SheddingPolicy } from '../functions/budget/policy.js';
 import { trustedBudgetSettings } from '../functions/budget/trusted-budgets.js';
+import { capSettings } from '../functions/caps/cap-policy.js';
 import { commonSettings } from '../functions/core/config.js';
 import type { LabelAction } from '../functions/labels/label-policy.js';
 import { labelSettings } from '../functions/labels/settings.js';
@@ -53,6 +54,7 @@ export interface DeployInputs {
   /** What the label enforcers do: the policy's action when enforcing, `report` in a dry run. */
   readonly labelAction: LabelAction;
   readonly spotAlertsJson?: string;
+  readonly spotCapsJson?: string;
   readonly pipelinesJson?: string;
   readonly pipelines: readonly PipelineBinding[];
   readonly sql: ReadonlyArray<{ readonly name: string; readonly sql: string }>;
@@ -84,6 +86,10 @@ const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
     [trustedBudgetSettings.billingAccount.variable]: options.billingAccount,
     // The budget is created by an earlier step: its id is read from Cloud Billing at deploy time.
     [trustedBudgetSettings.budgetIds.variable]: BUDGET_ID_PLACEHOLDER,
+  }),
+  enforceSpotCap: (_spec, { options, spotCapsJson }) => ({
+    ...(spotCapsJson ? { [capSettings.caps.variable]: spotCapsJson } : {}),
+    [capSettings.enforce.variable]: String(options.enforce),
   }),
   enforceLabels: (_spec, inputs) => labelEnvironment(inputs),
   enforceLabelsOnCreate: (_spec, inputs) => labelEnvironment(inputs),

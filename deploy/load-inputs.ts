@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { migrationFiles } from '../functions/adapters/bigquery.js';
 import { budgetSettings, DEFAULT_POLICY } from '../functions/budget/policy.js';
+import { capSettings } from '../functions/caps/cap-policy.js';
 import { readConfig, type ConfigOf, type Setting } from '../functions/core/config.js';
 import { labelSettings } from '../functions/labels/settings.js';
 import { recorderSettings } from '../functions/recorder/settings.js';
@@ -92,6 +93,20 @@ export function loadDeployInputs(options: DeployOptions, sqlRoot: string): Deplo
     validated(recorderSettings.alerts, text, 'spot-alerts', options.spotAlertsFile);
     spotAlertsJson = minified(text);
   }
+  let spotCapsJson: string | undefined;
+  if (options.spotCapsFile) {
+    const text = readText(options.spotCapsFile, 'spot-caps');
+    const caps = validated(capSettings.caps, text, 'spot-caps', options.spotCapsFile);
+    const outside = caps.flatMap((c) =>
+      (c.scope.projects ?? []).filter((p) => !options.projects.includes(p)),
+    );
+    if (outside.length > 0) {
+      throw new UsageError(
+        `--spot-caps ${options.spotCapsFile}: projects outside --projects: ${[...new Set(outside)].join(', ')}`,
+      );
+    }
+    spotCapsJson = minified(text);
+  }
   const pipelines = options.pipelinesFile
     ? loadPipelines(options.pipelinesFile, options.projects)
     : undefined;
@@ -104,6 +119,7 @@ export function loadDeployInputs(options: DeployOptions, sqlRoot: string): Deplo
     // Deploy sets COSTGUARD_LABELS_DRY_RUN to the opposite of --enforce.
     labelAction: options.enforce ? labelPolicy.action : 'report',
     ...(spotAlertsJson ? { spotAlertsJson } : {}),
+    ...(spotCapsJson ? { spotCapsJson } : {}),
     ...(pipelines ? { pipelinesJson: pipelines.json } : {}),
     pipelines: pipelines?.bindings ?? [],
     sql,

@@ -54,6 +54,7 @@ function firstRequests(): Record<EntryPointName, FirstRequest> {
       contentType: cloudEvent,
       body: fixture('budget/cloud-event-message-published.json'),
     },
+    enforceSpotCap: { method: 'POST', path: '/', contentType: 'application/json', body: '{}' },
     enforceLabels: { method: 'POST', path: '/', contentType: 'application/json', body: '{}' },
     enforceLabelsOnCreate: {
       method: 'POST',

@@ -42,6 +42,8 @@ export interface DeployOptions {
   readonly labelPolicyFile?: string;
   /** The cost recorder's Spot spend alert rules (COSTGUARD_SPOT_ALERTS). */
   readonly spotAlertsFile?: string;
+  /** The Spot spend caps enforceSpotCap checks (COSTGUARD_SPOT_CAPS). */
+  readonly spotCapsFile?: string;
   /** The run trigger's pipelines (COSTGUARD_PIPELINES); without them triggerRun is not deployed. */
   readonly pipelinesFile?: string;
   /** Principals given run.invoker on triggerRun. */
@@ -141,6 +143,7 @@ export function parseDeployOptions(argv: readonly string[]): DeployOptions {
     'budget-policy': { type: 'string' },
     'label-policy': { type: 'string' },
     'spot-alerts': { type: 'string' },
+    'spot-caps': { type: 'string' },
     'run-invoker': { type: 'string', multiple: true },
     'dashboard-url': { type: 'string' },
     'billing-export': { type: 'string' },
@@ -184,6 +187,7 @@ export function parseDeployOptions(argv: readonly string[]): DeployOptions {
     budgetPolicyFile: values['budget-policy'] as string | undefined,
     labelPolicyFile: values['label-policy'] as string | undefined,
     spotAlertsFile: values['spot-alerts'] as string | undefined,
+    spotCapsFile: values['spot-caps'] as string | undefined,
     pipelinesFile: values.pipelines as string | undefined,
     runInvokers: [...new Set(invokers)],
     dashboardUrl: checked(values, 'dashboard-url', URL_PATTERN, 'an https:// URL'),

@@ -46,6 +46,17 @@ export const ROLES = {
       'resourcemanager.projects.get',
     ],
   },
+  capEnforcer: {
+    id: 'costguardSpotCapEnforcer',
+    title: 'costguard Spot cap enforcer',
+    permissions: [
+      'compute.instances.get',
+      'compute.instances.list',
+      'compute.instances.stop',
+      'compute.zoneOperations.get',
+      ...MACHINE_TYPES,
+    ],
+  },
   labelEnforcer: {
     id: 'costguardLabelEnforcer',
     title: 'costguard label enforcer',
@@ -121,6 +132,7 @@ export function roleForPolicy(role: CustomRole, labelAction: LabelAction): Custo
 export const PROJECT_ROLES: Readonly<Record<Target, readonly CustomRole[]>> = {
   recordSpotCosts: [ROLES.recorder],
   enforceBudget: [ROLES.budgetEnforcer],
+  enforceSpotCap: [ROLES.capEnforcer],
   enforceLabels: [ROLES.labelEnforcer],
   enforceLabelsOnCreate: [ROLES.labelEnforcer],
   // The run trigger's roles are bound per pipeline (its VM, job, bucket and project).

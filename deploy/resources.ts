@@ -59,6 +59,18 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     retry: true,
   },
   {
+    target: 'enforceSpotCap',
+    name: 'costguard-enforce-spot-cap',
+    account: 'costguard-spot-cap',
+    // Every 10 minutes: a cap acts within one period of its crossing, not a billing day later.
+    trigger: { kind: 'scheduled', schedule: '*/10 * * * *', job: 'costguard-enforce-spot-cap' },
+    memory: '1Gi',
+    timeoutSeconds: 540,
+    // One run at a time: two overlapping runs must not both pick VMs to stop.
+    maxInstances: 1,
+    retry: false,
+  },
+  {
     target: 'enforceLabels',
     name: 'costguard-enforce-labels',
     account: 'costguard-labels',

@@ -44,6 +44,11 @@ export const ENTRY_POINTS = [
       (await import('./labels/entry.js')).buildEnforceLabelsOnCreate(runtime),
   },
   {
+    name: 'enforceSpotCap',
+    kind: 'http',
+    load: async (runtime) => (await import('./caps/entry.js')).buildEnforceSpotCap(runtime),
+  },
+  {
     name: 'triggerRun',
     kind: 'http',
     load: async (runtime) => (await import('./runs/entry.js')).buildTriggerRun(runtime),

@@ -200,6 +200,7 @@ export function toVm(project: string, instance: IInstance): Vm {
     })),
     managedBy: createdBy?.includes('/instanceGroupManagers/') ? createdBy : undefined,
     createdAt: instance.creationTimestamp ?? undefined,
+    startedAt: instance.lastStartTimestamp ?? undefined,
   };
 }
 

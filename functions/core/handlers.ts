@@ -57,6 +57,17 @@ function refusedAtEdge(request: Request, options: HttpEdgeOptions): HttpReply | 
   return undefined;
 }
 
+/** Whether a request body carries nothing: absent, empty text or bytes, or `{}`. */
+export function isEmptyBody(body: unknown): boolean {
+  return (
+    body === undefined ||
+    body === null ||
+    body === '' ||
+    (Buffer.isBuffer(body) && body.length === 0) ||
+    (typeof body === 'object' && !Buffer.isBuffer(body) && Object.keys(body).length === 0)
+  );
+}
+
 export function httpHandler(
   logger: Logger,
   logic: HttpLogic,

@@ -42,6 +42,8 @@ export interface Vm extends VmRef {
   /** The managed instance group that owns the VM (its `created-by` metadata), if any. */
   readonly managedBy: string | undefined;
   readonly createdAt: string | undefined;
+  /** When the VM last started (Compute's lastStartTimestamp), where known. */
+  readonly startedAt?: string | undefined;
 }
 
 export function regionOfZone(zone: string): string {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { commonSettings, ledgerProjectOf, readConfig } from '../core/config.js';
 import { ValidationError } from '../core/errors.js';
-import { httpHandler, type HttpReply } from '../core/handlers.js';
+import { httpHandler, isEmptyBody, type HttpReply } from '../core/handlers.js';
 import { createPriceLookupFor } from '../pricing/index.js';
 import {
   makeRecorder,
@@ -27,13 +27,7 @@ const recordRequest = z
 
 function parseRecordRequest(request: Pick<Request, 'body'>): RecordRequest {
   const body: unknown = request.body;
-  const empty =
-    body === undefined ||
-    body === null ||
-    body === '' ||
-    (Buffer.isBuffer(body) && body.length === 0) ||
-    (typeof body === 'object' && !Buffer.isBuffer(body) && Object.keys(body).length === 0);
-  if (empty) return {};
+  if (isEmptyBody(body)) return {};
   if (typeof body !== 'object' || Buffer.isBuffer(body) || Array.isArray(body)) {
     throw new ValidationError('The request body must be a JSON object (application/json)');
   }

@@ -68,7 +68,7 @@ function json<T>(text: string | null, schema: z.ZodType<T>, fallback: T): T {
 // Timestamps go as Date values: the client drops a string given the TIMESTAMP type.
 
 /** `project_id IN (@p0, @p1, ...)` with its parameters: portable and never spliced text. */
-function projectFilter(projects: readonly string[]): {
+export function projectFilter(projects: readonly string[]): {
   sql: string;
   params: Record<string, string>;
 } {

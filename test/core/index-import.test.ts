@@ -32,6 +32,7 @@ describe('importing the functions module', () => {
       'enforceBudget',
       'enforceLabels',
       'enforceLabelsOnCreate',
+      'enforceSpotCap',
       'triggerRun',
     ]);
   });

@@ -35,6 +35,8 @@ export const FULL_ARGS = [
   `${FIXTURES}/label-policy.json`,
   '--spot-alerts',
   `${FIXTURES}/spot-alerts.json`,
+  '--spot-caps',
+  `${FIXTURES}/spot-caps.json`,
   '--pipelines',
   `${FIXTURES}/pipelines.json`,
   '--run-invoker',

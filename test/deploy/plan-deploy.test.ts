@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { migrationFiles } from '../../functions/adapters/bigquery.js';
 import { readConfig } from '../../functions/core/config.js';
 import { budgetEntrySettings } from '../../functions/budget/entry.js';
+import { capEntrySettings } from '../../functions/caps/entry.js';
 import { commonSettings } from '../../functions/core/config.js';
 import { labelEntrySettings } from '../../functions/labels/entry.js';
 import { recorderSettings } from '../../functions/recorder/settings.js';
@@ -72,6 +73,7 @@ describe('the deploy plan', () => {
     expect(accounts(basic)).toEqual([
       'costguard-recorder',
       'costguard-budget',
+      'costguard-spot-cap',
       'costguard-labels',
       'costguard-labels-on-create',
       'costguard-scheduler',
@@ -259,11 +261,11 @@ describe('the deploy plan', () => {
     const grant = commandsOf(plan).find((c) => c.argv.at(-1)?.startsWith('GRANT'));
     expect(grant?.argv.at(-1)).toBe(
       'GRANT `roles/bigquery.dataEditor` ON SCHEMA `ops-costguard`.costguard TO ' +
-        ['recorder', 'budget', 'labels', 'labels-on-create']
+        ['recorder', 'budget', 'spot-cap', 'labels', 'labels-on-create']
           .map((a) => `"serviceAccount:costguard-${a}@${HOST}.iam.gserviceaccount.com"`)
           .join(', '),
     );
-    expect(find(plan, '--role=roles/bigquery.jobUser')).toHaveLength(4);
+    expect(find(plan, '--role=roles/bigquery.jobUser')).toHaveLength(5);
     expect(commandsOf(plan).some((c) => c.argv.includes('--role=roles/bigquery.dataEditor'))).toBe(
       false,
     );
@@ -475,6 +477,7 @@ describe('the functions', () => {
       ],
       true,
     ],
+    ['costguard-enforce-spot-cap', 'enforceSpotCap', '1Gi', '540s', '1', ['--trigger-http'], false],
     ['costguard-enforce-labels', 'enforceLabels', '1Gi', '540s', '1', ['--trigger-http'], false],
     [
       'costguard-enforce-labels-on-create',
@@ -527,6 +530,9 @@ describe('the functions', () => {
     expect(
       envVarsOf(functionDeploy(plan, 'costguard-enforce-budget')).COSTGUARD_BUDGET_ENFORCE,
     ).toBe(budgetEnforce);
+    expect(
+      envVarsOf(functionDeploy(plan, 'costguard-enforce-spot-cap')).COSTGUARD_SPOT_CAPS_ENFORCE,
+    ).toBe(budgetEnforce);
     for (const name of ['costguard-enforce-labels', 'costguard-enforce-labels-on-create']) {
       expect(envVarsOf(functionDeploy(plan, name)).COSTGUARD_LABELS_DRY_RUN).toBe(labelsDryRun);
     }
@@ -551,6 +557,12 @@ describe('the functions', () => {
     }
   });
 
+  it('refuse a Spot cap over a project that is not governed, before anything runs', () => {
+    expect(() =>
+      deployInputs(['--projects', 'ml-train-prod', '--spot-caps', `${FIXTURES}/spot-caps.json`]),
+    ).toThrow(/^--spot-caps .*spot-caps\.json: projects outside --projects: ml-batch-prod$/);
+  });
+
   it('are each given settings their own entry point accepts', () => {
     // Prepare: what the platform would hand each function, the Slack token included.
     const plan = planDeploy(deployInputs(FULL_ARGS));
@@ -567,6 +579,7 @@ describe('the functions', () => {
       envOf('costguard-record-spot-costs'),
     );
     const runs = readTriggerRunConfig(envOf('costguard-trigger-run'));
+    const caps = readConfig(capEntrySettings, envOf('costguard-enforce-spot-cap'));
 
     // Assess
     expect(budget.policy.tiers.map((t) => t.at)).toEqual([0.5, 0.9, 1.2]);
@@ -580,6 +593,14 @@ describe('the functions', () => {
     ]);
     expect(recorder.alerts.overallPerHour).toBe(40);
     expect(recorder.settleMinutes).toBe(10);
+    expect(caps.caps.map((c) => [c.name, c.scope, c.amount])).toEqual([
+      [
+        'batch-daily',
+        { projects: ['ml-batch-prod'], label: { key: 'team', value: 'vision' } },
+        120,
+      ],
+    ]);
+    expect(caps.enforce).toBe(false);
     expect([...runs.runs.pipelines.keys()]).toEqual([
       'nightly-features',
       'weekly-report',
@@ -617,6 +638,7 @@ describe('the functions', () => {
     expect(invokers).toEqual([
       `costguard-record-spot-costs serviceAccount:costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
       `costguard-enforce-budget serviceAccount:costguard-events@${HOST}.iam.gserviceaccount.com`,
+      `costguard-enforce-spot-cap serviceAccount:costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
       `costguard-enforce-labels serviceAccount:costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
       `costguard-enforce-labels-on-create serviceAccount:costguard-events@${HOST}.iam.gserviceaccount.com`,
       'costguard-trigger-run group:ml-platform@example.com',
@@ -700,6 +722,7 @@ describe('triggers', () => {
   it.each([
     ['costguard-record-spot-costs', '10 * * * *', '540s'],
     ['costguard-enforce-labels', '0 */6 * * *', '540s'],
+    ['costguard-enforce-spot-cap', '*/10 * * * *', '540s'],
   ])('schedule %s at "%s" with an OIDC token for the function URL', (job, schedule, deadline) => {
     const plan = planDeploy(deployInputs());
     const [create] = find(plan, 'scheduler', 'create', job);

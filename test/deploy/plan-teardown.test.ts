@@ -35,12 +35,13 @@ describe('the teardown plan', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
-  it('deletes each of the five functions, whether or not triggerRun was deployed', () => {
+  it('deletes each of the six functions, whether or not triggerRun was deployed', () => {
     const deletes = lines(teardown()).filter((l) => l.startsWith('gcloud functions delete'));
 
     expect(deletes.map((l) => l.split(' ')[3])).toEqual([
       'costguard-record-spot-costs',
       'costguard-enforce-budget',
+      'costguard-enforce-spot-cap',
       'costguard-enforce-labels',
       'costguard-enforce-labels-on-create',
       'costguard-trigger-run',
