@@ -240,14 +240,16 @@ export function makeCapEnforcer(
       policy: cap,
       decision,
       context,
-      inScope: async () => ({
-        projects,
-        vms: scoped,
-        failures,
-        gaps,
-        note: [scope, ...notes].join('; '),
-        rates: run.rates,
-      }),
+      // The fleet was listed once for every cap of the run.
+      inScope: () =>
+        Promise.resolve({
+          projects,
+          vms: scoped,
+          failures,
+          gaps,
+          note: [scope, ...notes].join('; '),
+          rates: run.rates,
+        }),
       record: (summary) =>
         deps.ledger.recordRun(
           capRunRow({
