@@ -93,20 +93,31 @@ export function capRunRow(r: CapRunRecord): KeyedRow {
   };
 }
 
+// The recorded figures written on a period's first run reach back at most this far.
+const RECORDED_LOOKBACK_MS = 24 * HOUR_MS;
+
 /**
- * The run's estimate of each open hour, and the recorded figure of each hour recorded since the
- * period's previous run (one hour earlier too, for the recorder's late corrections).
+ * The run's estimate of each open hour, and the recorded figure of each hour closed since the
+ * period's previous run (one hour earlier too, for the recorder's late corrections); an hour the
+ * ledger holds nothing for in the scope is recorded as zero, so its estimate can be compared.
  */
 export function capHourRows(input: {
   cap: SpotCap;
   runId: string;
   runAt: Date;
+  period: CapPeriod;
   spend: CapSpend;
   recorded: readonly RecordedHour[];
   previousThrough: Date | undefined;
 }): KeyedRow[] {
   const { cap, runId, runAt, spend } = input;
-  const since = (input.previousThrough?.getTime() ?? 0) - HOUR_MS;
+  const through = spend.recordedThrough.getTime();
+  const since = Math.max(
+    input.period.start.getTime(),
+    input.previousThrough
+      ? input.previousThrough.getTime() - HOUR_MS
+      : through - RECORDED_LOOKBACK_MS,
+  );
   const row = (hour: Date, kind: string, cost: number, seconds: number): KeyedRow => {
     const key = `${cap.name}/${iso(hour)}/${kind}/${runId}`;
     return {
@@ -124,14 +135,12 @@ export function capHourRows(input: {
       },
     };
   };
-  return [
-    ...spend.openHours.map((h) => row(h.hour, 'estimated', h.spend, h.seconds)),
-    ...input.recorded
-      .filter(
-        (h) => h.hour.getTime() >= since && h.hour.getTime() < spend.recordedThrough.getTime(),
-      )
-      .map((h) => row(h.hour, 'recorded', h.spend, 3600)),
-  ];
+  const byHour = new Map(input.recorded.map((h) => [h.hour.getTime(), h.spend]));
+  const closed: KeyedRow[] = [];
+  for (let hour = Math.ceil(since / HOUR_MS) * HOUR_MS; hour < through; hour += HOUR_MS) {
+    closed.push(row(new Date(hour), 'recorded', byHour.get(hour) ?? 0, 3600));
+  }
+  return [...spend.openHours.map((h) => row(h.hour, 'estimated', h.spend, h.seconds)), ...closed];
 }
 
 export class CapLedger {

@@ -211,6 +211,7 @@ export function makeCapEnforcer(
         cap,
         runId,
         runAt: now,
+        period,
         spend,
         recorded,
         previousThrough: history.lastRecordedThrough,

@@ -267,6 +267,29 @@ describe('enforceSpotCap on the sandbox', () => {
     const runs = await ledger.query<{ outcome: string; n: number }>(
       `SELECT outcome, COUNT(*) AS n FROM \`\${dataset}.cap_runs\` GROUP BY outcome ORDER BY outcome`,
     );
+    const [status] = await ledger.query<Record<string, unknown>>(
+      `SELECT CAST(run_date AS STRING) AS run_date,
+         FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%SZ', last_run_at) AS last_run_at,
+         CAST(recorded_spend AS FLOAT64) AS recorded_spend,
+         CAST(estimated_spend AS FLOAT64) AS estimated_spend, CAST(spend AS FLOAT64) AS spend,
+         CAST(forecast AS FLOAT64) AS forecast, CAST(cap_amount AS FLOAT64) AS cap_amount,
+         CAST(headroom AS FLOAT64) AS headroom, tier_reached, tier_carried_out, vms_stopped
+       FROM \`\${dataset}.cap_status\` WHERE cap_name = 'vision-daily'`,
+    );
+    const last = again.body.caps[0];
+    expect(status).toEqual({
+      run_date: '2026-11-18',
+      last_run_at: '2026-11-18T11:20:00Z',
+      recorded_spend: last?.recorded,
+      estimated_spend: last?.estimated,
+      spend: last?.spend,
+      forecast: last?.forecast,
+      cap_amount: 10,
+      headroom: last?.headroom,
+      tier_reached: 1,
+      tier_carried_out: 1,
+      vms_stopped: 3,
+    });
     // The retry at the same instant is the same run: its row is the first one's, not a second.
     expect(runs).toEqual([
       { outcome: 'ACTED', n: 1 },

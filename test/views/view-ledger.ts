@@ -43,6 +43,8 @@ export const LEDGER_FIXTURES = {
   runs: 'views/runs.json',
   label_compliance: 'views/label-compliance.json',
   enforcement_actions: 'views/enforcement-actions.json',
+  cap_runs: 'views/cap-runs.json',
+  cap_hours: 'views/cap-hours.json',
 } as const;
 
 export function exportSchema(): BigQueryField[] {
