@@ -64,6 +64,9 @@ function localEnv(sandbox: Sandbox): Record<string, string> {
     COSTGUARD_BILLING_ACCOUNT: SANDBOX_BUDGET.billingAccountId,
     COSTGUARD_BUDGET_IDS: SANDBOX_BUDGET.budgetId,
     COSTGUARD_LABEL_POLICY_FILE: repositoryPath('fixtures/policies/labels.json'),
+    COSTGUARD_SPOT_CAPS_FILE: repositoryPath('fixtures/policies/spot-caps-demo.json'),
+    // The demo is there to show a cap stopping VMs, on the sandbox's fleet only.
+    COSTGUARD_SPOT_CAPS_ENFORCE: 'true',
     COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines,research-sandbox',
     COSTGUARD_DATASET: 'costguard',
     COSTGUARD_SLACK_CHANNEL: 'C0COSTGUARD',
@@ -128,7 +131,13 @@ async function playDemo(
     `  still running: ${vmKeys((status) => status === 'RUNNING').length} VMs (critical, exempt, MIG-managed and higher priority)`,
   );
   out();
-  out('5. Looker Studio: what the report views hold now');
+  out(
+    '5. enforceSpotCap, every 10 minutes: a Spot cap acts within minutes of the crossing, from the ledger and the live fleet',
+  );
+  const { playCapDemo } = await import('./demos/caps.js');
+  await playCapDemo({ sandbox, url: urlOf('enforceSpotCap'), print: out });
+  out();
+  out('6. Looker Studio: what the report views hold now');
   const { previewCostViews } = await import('../../deploy/looker-studio.js');
   await previewCostViews(ledger, out);
   out('  open them on a deployed dataset: npm run looker-studio -- --project PROJECT');

@@ -65,6 +65,7 @@ describe('the local run', () => {
         'enforceBudget',
         'enforceLabels',
         'enforceLabelsOnCreate',
+        'enforceSpotCap',
         'triggerRun',
       ]) {
         expect(stdout).toMatch(new RegExp(`${target} +http://127\\.0\\.0\\.1:\\d+/`));
@@ -74,6 +75,10 @@ describe('the local run', () => {
       expect(stdout).toMatch(/POST \/runs again while the VM is busy -> 409/);
       expect(stdout).toMatch(/stop {3}ml-training-prod\/us-central1-b\/nlp-scratch-gpu/);
       expect(stdout).toMatch(/spend 102% \(5100 USD\): stopped \d+:/);
+      // The Spot cap stops the sweep's low-priority VMs within a run of the crossing, not the medium one.
+      expect(stdout).toMatch(
+        /enforceSpotCap -> 200: spend [\d.]+ of 8 USD \([\d.]+ recorded \+ [\d.]+ estimated\), forecast [\d.]+: ACTED\n {8}stopped research-sandbox\/us-west1-a\/research-sweep-gpu-\d\n {8}stopped research-sandbox\/us-west1-a\/research-sweep-gpu-\d\n {8}stopped research-sandbox\/us-west1-a\/research-sweep-gpu-\d\n\n/,
+      );
       // Critical, exempt and MIG-managed VMs are never stopped.
       expect(stdout).not.toMatch(
         /stop[^\n]*(platform-api-01|vision-trainer-critical|etl-nightly-exempt|workers-7x2k)/,
