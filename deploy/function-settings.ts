@@ -93,8 +93,10 @@ const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
   }),
   enforceLabels: (_spec, inputs) => labelEnvironment(inputs),
   enforceLabelsOnCreate: (_spec, inputs) => labelEnvironment(inputs),
-  triggerRun: (spec, { options, pipelinesJson }) => ({
+  triggerRun: (spec, { options, pipelinesJson, spotCapsJson }) => ({
     ...(pipelinesJson ? { [runsSettings.pipelines.variable]: pipelinesJson } : {}),
+    // Starts are refused while a cap their VM or job falls in is at its shedding tier.
+    ...(spotCapsJson ? { [capSettings.caps.variable]: spotCapsJson } : {}),
     [runsSettings.dryRun.variable]: 'false',
     [runsSettings.publicUrl.variable]: functionUrl(spec.name, options.project, options.region),
     [runsSettings.audiences.variable]: [

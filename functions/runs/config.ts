@@ -60,6 +60,8 @@ const vmPipeline = z.strictObject({
   targets,
   maxRunHours,
   invokers,
+  /** Start even when a Spot cap the VM falls in is at its shedding tier. */
+  ignoreSpotCaps: z.boolean().default(false),
 });
 
 const envRule = z
@@ -90,6 +92,8 @@ const cloudRunPipeline = z.strictObject({
   targets,
   maxRunHours,
   invokers,
+  /** Start even when a Spot cap the job falls in is at its shedding tier. */
+  ignoreSpotCaps: z.boolean().default(false),
   /** Where the job writes its results (optional); given to it as COSTGUARD_RESULTS_PREFIX. */
   bucket: z.string().regex(BUCKET, 'a bucket name').optional(),
   /** Environment variables a request may override, each with its allowed values. */

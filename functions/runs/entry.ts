@@ -2,7 +2,9 @@ import type { HttpFunction } from '@google-cloud/functions-framework';
 import { RunJobs } from '../adapters/run-jobs.js';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { ObjectStore } from '../adapters/storage.js';
-import { ledgerProjectOf } from '../core/config.js';
+import { admit, capsOf, CapStandings, type Admission } from '../caps/cap-admission.js';
+import { capSettings } from '../caps/cap-policy.js';
+import { ledgerProjectOf, readConfig } from '../core/config.js';
 import { httpHandler } from '../core/handlers.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { CloudRunExecutor } from './cloud-run-executor.js';
@@ -52,6 +54,29 @@ export async function buildTriggerRun(
     }
     return executor;
   };
+  // A start is checked against the Spot caps its VM or job falls in (COSTGUARD_SPOT_CAPS).
+  const { caps } = readConfig({ caps: capSettings.caps }, runtime.env);
+  const standings = new CapStandings(ledger);
+  const admission = async (pipeline: Pipeline, now: Date): Promise<Admission> => {
+    const vm =
+      pipeline.executor === 'vm'
+        ? await fleet.get({
+            project: pipeline.project,
+            zone: pipeline.zone,
+            name: pipeline.instance,
+          })
+        : undefined;
+    const concerned = capsOf(
+      {
+        project: pipeline.project,
+        labels: vm?.labels ?? {},
+        provisioningModel: vm?.provisioningModel,
+      },
+      caps,
+      config.projects,
+    );
+    return admit(concerned, await standings.of(concerned, now));
+  };
   logger.info('triggerRun is configured', {
     pipelines: [...config.runs.pipelines.keys()],
     dryRun: config.runs.dryRun,
@@ -68,6 +93,7 @@ export async function buildTriggerRun(
         clock,
         logger,
         ...(options.newRunId ? { newRunId: options.newRunId } : {}),
+        ...(caps.length > 0 ? { admission } : {}),
       },
       config.runs,
     ),

@@ -1,3 +1,9 @@
+import {
+  ADMITTED,
+  capWarningMessage,
+  type Admission,
+  type CapNotice,
+} from '../caps/cap-admission.js';
 import type { Request } from '@google-cloud/functions-framework';
 import type { Notifier, PostedMessage, SlackMessage } from '../adapters/slack.js';
 import { HOUR_MS, type Clock } from '../core/clock.js';
@@ -50,6 +56,8 @@ export interface TriggerRunDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly newRunId?: () => string;
+  /** Whether the Spot caps the pipeline's VM or job falls in let it start (none: always). */
+  readonly admission?: (pipeline: Pipeline, now: Date) => Promise<Admission>;
 }
 
 /** How far back the listing looks. */
@@ -163,6 +171,12 @@ export class RunService {
     if (earlier) log.info('Repeated request for a run still starting; resuming it');
     const record = earlier ?? this.newRecord(request, { runId, hash, key, caller, now });
 
+    const admission =
+      pipeline.ignoreSpotCaps || !this.deps.admission
+        ? ADMITTED
+        : await this.deps.admission(pipeline, now);
+    if (admission.refused) return this.refuseOverCap(record, admission.refused);
+    const capWarnings = admission.warnings.length > 0 ? { capWarnings: admission.warnings } : {};
     const executor = this.deps.executorFor(pipeline);
     if (this.config.dryRun) {
       const planned: RunRecord = {
@@ -174,9 +188,9 @@ export class RunService {
       const plan = executor.describeStart(planned);
       await ledger.append(planned, 'dry-run');
       log.notice('Dry run: the run was planned, nothing was started', { plan });
-      return reply(200, { dryRun: true, plan, ...this.view(planned) });
+      return reply(200, { dryRun: true, plan, ...this.view(planned), ...capWarnings });
     }
-    return this.launch(record, executor, log);
+    return this.launch(record, executor, log, admission.warnings);
   }
 
   private newRecord(
@@ -215,10 +229,15 @@ export class RunService {
    * STARTING, for an execution still pending) once it started. A permanent failure is recorded
    * as FAILED; a transient one leaves STARTING for a retry with the same Idempotency-Key.
    */
-  private async launch(record: RunRecord, executor: RunExecutor, log: Logger): Promise<HttpReply> {
+  private async launch(
+    record: RunRecord,
+    executor: RunExecutor,
+    log: Logger,
+    capWarnings: readonly CapNotice[],
+  ): Promise<HttpReply> {
     this.launching.add(record.runId);
     try {
-      return await this.launchOn(record, executor, log);
+      return await this.launchOn(record, executor, log, capWarnings);
     } finally {
       this.launching.delete(record.runId);
     }
@@ -228,6 +247,7 @@ export class RunService {
     record: RunRecord,
     executor: RunExecutor,
     log: Logger,
+    capWarnings: readonly CapNotice[],
   ): Promise<HttpReply> {
     const { ledger, clock } = this.deps;
     let outcome;
@@ -272,7 +292,40 @@ export class RunService {
       resource: started.resource,
       execution: started.execution,
     });
+    if (capWarnings.length > 0) {
+      log.warn('Run started under a Spot cap forecast to cross a tier', { capWarnings });
+      await this.notify(capWarningMessage(started, capWarnings), record.runId);
+      return reply(202, { ...this.view(started), capWarnings }, { Location: statusUrl });
+    }
     return reply(202, this.view(started), { Location: statusUrl });
+  }
+
+  /** A start refused because a Spot cap it falls in is at or over its shedding tier. */
+  private async refuseOverCap(record: RunRecord, cap: CapNotice): Promise<HttpReply> {
+    const refused: RunRecord = {
+      ...record,
+      runId: this.newRunId(),
+      status: 'REFUSED',
+      finishedAt: this.deps.clock.now(),
+      detail: `over Spot cap: ${cap.message}`,
+    };
+    await this.deps.ledger.append(refused, 'refused');
+    this.deps.logger.warn('Run refused: a Spot cap is at its shedding tier', {
+      pipeline: record.pipeline,
+      caller: record.caller,
+      refusedRunId: refused.runId,
+      cap: cap.cap,
+      spend: cap.spend,
+      capAmount: cap.capAmount,
+    });
+    return reply(409, {
+      error: cap.message,
+      cap: cap.cap,
+      spend: cap.spend,
+      capAmount: cap.capAmount,
+      currency: cap.currency,
+      resetsAt: cap.resetsAt,
+    });
   }
 
   /**

@@ -46,6 +46,7 @@ describe('triggerRun configuration', () => {
         'user:carol@example.com',
         'serviceAccount:ci-runner@data-pipelines.iam.gserviceaccount.com',
       ],
+      ignoreSpotCaps: false,
     });
     expect(config.runs).toMatchObject({
       dryRun: false,

@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commonAdapters } from '../../functions/adapters/runtime.js';
+import { admit, capsOf } from '../../functions/caps/cap-admission.js';
+import { capRunRow } from '../../functions/caps/cap-ledger.js';
+import { capSettings, type SpotCap } from '../../functions/caps/cap-policy.js';
+import { capPeriod, computeCapSpend } from '../../functions/caps/cap-spend.js';
+import { commonSettings, readConfig } from '../../functions/core/config.js';
+import { slackState } from '../../functions/sandbox/routes/slack.js';
+import { loadFixture } from '../support/fixtures.js';
+import type { Sandbox } from '../support/sandbox.js';
+import { runRows, runsEnv, serveTriggerRun, startRunsSandbox, type RunsApi } from './support.js';
+
+// Admission control: triggerRun reads each cap's latest enforceSpotCap figures. data-daily
+// (label team=data, 10 USD a day) holds the batch VM; pipelines-daily (all of data-pipelines,
+// 100 USD a day) holds it and the Cloud Run job too.
+const CAPS = [
+  {
+    name: 'data-daily',
+    scope: { label: 'team=data' },
+    period: 'day',
+    amount: 10,
+    currency: 'USD',
+    tiers: [{ at: 0.8 }, { at: 1, stop: ['low'] }],
+  },
+  {
+    name: 'pipelines-daily',
+    scope: { projects: ['data-pipelines'] },
+    period: 'day',
+    amount: 100,
+    currency: 'USD',
+    tiers: [{ at: 0.9 }, { at: 1, stop: ['low'] }],
+  },
+];
+const caps = readConfig(capSettings, { COSTGUARD_SPOT_CAPS: JSON.stringify(CAPS) }).caps;
+const [dataDaily, pipelinesDaily] = caps as [SpotCap, SpotCap];
+
+const standing = (cap: string, spend: number, forecast: number) =>
+  [cap, { cap, spend, amount: 10, currency: 'USD', forecast, periodEnd: 'P', at: 'T' }] as const;
+
+describe('admit', () => {
+  it.each([
+    ['no figures yet', [], undefined, []],
+    ['below every tier', [standing('data-daily', 5, 7)], undefined, []],
+    ['over a notify-only tier', [standing('data-daily', 8.5, 9)], undefined, []],
+    ['forecast to cross a shedding tier', [standing('data-daily', 5, 10.5)], undefined, [1]],
+    ['at its shedding tier', [standing('data-daily', 10, 20)], 1, []],
+  ] as const)('with a cap %s', (_case, standings, refusedAt, warnedAt) => {
+    const admission = admit([dataDaily], new Map(standings));
+    expect(admission.refused?.tier).toBe(refusedAt);
+    expect(admission.warnings.map((w) => w.tier)).toEqual(warnedAt);
+  });
+
+  it.each([
+    [
+      'a Spot VM of team data',
+      'data-pipelines',
+      { team: 'data' },
+      'SPOT',
+      ['data-daily', 'pipelines-daily'],
+    ],
+    ['a standard VM of team data', 'data-pipelines', { team: 'data' }, 'STANDARD', []],
+    ['a Spot VM of another team', 'data-pipelines', { team: 'nlp' }, 'SPOT', ['pipelines-daily']],
+    [
+      'a Spot VM of team data elsewhere',
+      'ml-training-prod',
+      { team: 'data' },
+      'SPOT',
+      ['data-daily'],
+    ],
+    ['a Cloud Run job', 'data-pipelines', {}, undefined, ['pipelines-daily']],
+  ] as const)('finds the caps of %s', (_case, project, labels, model, names) => {
+    const found = capsOf({ project, labels, provisioningModel: model }, caps, [
+      'data-pipelines',
+      'ml-training-prod',
+    ]);
+    expect(found.map((c) => c.name)).toEqual(names);
+  });
+});
+
+describe('triggerRun under Spot caps', () => {
+  let sandbox: Sandbox;
+  let api: RunsApi;
+  const pipelines = {
+    ...loadFixture<Record<string, Record<string, unknown>>>('runs/pipelines.json'),
+  };
+  pipelines['nightly-urgent'] = { ...pipelines['nightly-categories'], ignoreSpotCaps: true };
+
+  /** One enforceSpotCap run's row for a cap, with the given spend and fleet rate. */
+  async function capRun(cap: SpotCap, recorded: number, hourly: number): Promise<void> {
+    const now = sandbox.clock.now();
+    const period = capPeriod(cap.period, now);
+    const spend = computeCapSpend({
+      amount: cap.amount,
+      period,
+      now,
+      recorded: [{ hour: period.start, spend: recorded }],
+      recordedThrough: now,
+      running: [{ hourly, startedAt: now }],
+      recentHours: 3,
+    });
+    const { ledger } = commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env));
+    await ledger.insert('cap_runs', [
+      capRunRow({
+        cap,
+        scope: 'test',
+        runId: `run-${now.toISOString()}`,
+        runAt: now,
+        period,
+        spend,
+        tierReached: undefined,
+        forecastTier: undefined,
+        summary: {
+          outcome: 'BELOW_TIERS',
+          tier: undefined,
+          reason: 'test',
+          dryRun: false,
+          stopped: 0,
+          failed: 0,
+          spared: 0,
+          savingPerHour: undefined,
+          priceCurrency: undefined,
+          slack: undefined,
+        },
+      }),
+    ]);
+    sandbox.clock.advance(60_000);
+  }
+
+  const startMutations = () =>
+    sandbox.calls.filter((c) => c.method === 'POST' && c.route === 'compute.instances.start');
+
+  beforeAll(async () => {
+    sandbox = await startRunsSandbox();
+    sandbox.clock.set(new Date('2026-11-20T10:00:00Z'));
+    api = await serveTriggerRun(
+      sandbox,
+      runsEnv({
+        COSTGUARD_PIPELINES: JSON.stringify(pipelines),
+        COSTGUARD_SPOT_CAPS: JSON.stringify(CAPS),
+      }),
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await api?.close();
+    await sandbox?.close();
+  });
+
+  it('refuses a start on a VM whose cap is over its shedding tier with 409 naming the cap, and starts nothing', async () => {
+    // Prepare: data-daily at 10.5 of 10 USD.
+    await capRun(dataDaily, 10.5, 0);
+
+    // Act
+    const reply = await api.call('POST', '/runs', {
+      body: { pipeline: 'nightly-categories', target: 'all' },
+    });
+
+    // Assess
+    expect(reply.status).toBe(409);
+    expect(reply.body).toEqual({
+      error:
+        'Spot cap data-daily is at 105% of 10 USD, at or over its shedding tier 100%; it resets at 2026-11-21T00:00:00Z',
+      cap: 'data-daily',
+      spend: 10.5,
+      capAmount: 10,
+      currency: 'USD',
+      resetsAt: '2026-11-21T00:00:00Z',
+    });
+    expect(startMutations()).toEqual([]);
+    const rows = await runRows(api);
+    expect(rows.at(-1)).toMatchObject({ status: 'REFUSED', pipeline: 'nightly-categories' });
+  });
+
+  it('accepts a job start the forecast says will cross a tier, with a warning field and a Slack note', async () => {
+    // Prepare: pipelines-daily at 50 of 100 USD, burning 5 USD an hour for the rest of the day.
+    await capRun(pipelinesDaily, 50, 5);
+
+    // Act
+    const reply = await api.call('POST', '/runs', {
+      body: { pipeline: 'feature-extraction', target: 'extract' },
+    });
+
+    // Assess
+    expect(reply.status).toBe(202);
+    expect(reply.body.capWarnings).toEqual([
+      expect.objectContaining({ cap: 'pipelines-daily', spend: 50, capAmount: 100, tier: 1 }),
+    ]);
+    const note = slackState(sandbox).messages.at(-1)?.text ?? '';
+    expect(note).toContain(
+      `Run ${String(reply.body.runId)} of feature-extraction started under a Spot cap forecast to cross a tier`,
+    );
+    expect(note).toContain('Spot cap pipelines-daily is forecast to reach');
+  });
+
+  it('starts a pipeline that opts out of the caps, over the cap', async () => {
+    const reply = await api.call('POST', '/runs', {
+      body: { pipeline: 'nightly-urgent', target: 'all' },
+    });
+
+    expect(reply.status).toBe(202);
+    expect(reply.body.capWarnings).toBeUndefined();
+    expect(startMutations()).toHaveLength(1);
+  });
+});
