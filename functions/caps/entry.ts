@@ -23,10 +23,7 @@ export interface CapEntryOverrides {
 
 export const capEntrySettings = { ...commonSettings, ...capSettings };
 
-function parseCapRequest(request: Pick<Request, 'method' | 'body'>): void {
-  if (request.method !== 'POST' && request.method !== 'GET') {
-    throw new ValidationError(`Method ${request.method} is not allowed; use POST`);
-  }
+function parseCapRequest(request: Pick<Request, 'body'>): void {
   if (!isEmptyBody(request.body)) {
     throw new ValidationError('The request body must be empty: a run checks every cap');
   }
@@ -87,8 +84,12 @@ export async function buildEnforceSpotCap(
       recentHours: config.recentHours,
     },
   );
-  return httpHandler(logger, async (request) => {
-    parseCapRequest(request);
-    return replyFor(await enforce());
-  });
+  return httpHandler(
+    logger,
+    async (request) => {
+      parseCapRequest(request);
+      return replyFor(await enforce());
+    },
+    { methods: ['POST'] },
+  );
 }

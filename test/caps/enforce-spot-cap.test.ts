@@ -322,13 +322,14 @@ describe('enforceSpotCap on the sandbox', () => {
     [
       'a body',
       { method: 'POST', body: '{"cap":"x"}', headers: { 'content-type': 'application/json' } },
+      400,
       'The request body must be empty: a run checks every cap',
     ],
-    ['another method', { method: 'PUT' }, 'Method PUT is not allowed; use POST'],
-  ])('refuses %s with 400 and changes nothing', async (_case, init, error) => {
+    ['another method', { method: 'PUT' }, 405, 'Method PUT is not allowed; use POST'],
+  ])('refuses %s and changes nothing', async (_case, init, status, error) => {
     const before = sandbox.fleet.operations.length;
     const reply = await call(enforcing, init);
-    expect(reply).toMatchObject({ status: 400, body: { error } });
+    expect(reply).toMatchObject({ status, body: { error } });
     expect(sandbox.fleet.operations.length).toBe(before);
   });
 });
