@@ -60,7 +60,7 @@ export function capsOf(
     (cap) =>
       (cap.scope.projects ?? governed).includes(target.project) &&
       (target.provisioningModel === undefined ||
-        cap.provisioningModels.includes(target.provisioningModel)) &&
+        (cap.provisioningModels as readonly string[]).includes(target.provisioningModel)) &&
       (!cap.scope.label || target.labels[cap.scope.label.key] === cap.scope.label.value),
   );
 }

@@ -27,7 +27,10 @@ export interface CapEnforcerDeps {
   readonly fleet: Pick<ComputeFleet, 'listing' | 'stopAll' | 'get'>;
   readonly prices: PriceLookup;
   /** enforcement_actions: the VM decisions, shared with the budget enforcer. */
-  readonly actions: Pick<EnforcementLedger, 'stoppedSoFar' | 'recordActions' | 'unconfirmedStops'>;
+  readonly actions: Pick<
+    EnforcementLedger,
+    'stoppedSoFar' | 'recordActions' | 'unconfirmedStops' | 'unreported'
+  >;
   readonly ledger: CapLedger;
   readonly notifier: Notifier;
   readonly logger: Logger;
@@ -81,7 +84,7 @@ export interface CapRunReport {
 export function inCapScope(vm: Vm, cap: SpotCap, projects: ReadonlySet<string>): boolean {
   return (
     projects.has(vm.project) &&
-    cap.provisioningModels.includes(vm.provisioningModel) &&
+    (cap.provisioningModels as readonly string[]).includes(vm.provisioningModel) &&
     (!cap.scope.label || vm.labels[cap.scope.label.key] === cap.scope.label.value)
   );
 }
