@@ -16,12 +16,20 @@ export interface CliIo {
 
 export type Cli = (argv: readonly string[], io: CliIo) => Promise<number>;
 
-/** Runs a command's body: a usage error prints the usage (exit 2), a failed step exits 1. */
+/**
+ * Runs a command's body: `--help` (or `-h`) prints the usage on stdout and runs nothing (exit
+ * 0), a usage error prints it on stderr (exit 2), a failed step exits 1.
+ */
 export async function guarded(
   io: CliIo,
   usage: string,
+  argv: readonly string[],
   body: () => void | Promise<void>,
 ): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(usage);
+    return 0;
+  }
   try {
     await body();
     return 0;

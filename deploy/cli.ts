@@ -26,7 +26,7 @@ export const TEARDOWN_USAGE = `Usage: npm run teardown -- --project P --region R
   [--delete-data] [--dry-run]`;
 
 export function deployCli(argv: readonly string[], io: CliIo): Promise<number> {
-  return guarded(io, DEPLOY_USAGE, async () => {
+  return guarded(io, DEPLOY_USAGE, argv, async () => {
     const root = io.root ?? REPOSITORY_ROOT;
     const exec = io.exec ?? spawnExec;
     const options = parseDeployOptions(argv);
@@ -56,7 +56,7 @@ export function deployCli(argv: readonly string[], io: CliIo): Promise<number> {
 }
 
 export function teardownCli(argv: readonly string[], io: CliIo): Promise<number> {
-  return guarded(io, TEARDOWN_USAGE, async () => {
+  return guarded(io, TEARDOWN_USAGE, argv, async () => {
     const options = parseTeardownOptions(argv);
     const pipelines = options.pipelinesFile
       ? loadPipelines(options.pipelinesFile, [...options.projects]).bindings

@@ -240,7 +240,7 @@ function parseLookerStudioOptions(argv: readonly string[]): LookerStudioOptions 
 
 /** `npm run looker-studio`: prints the data sources, the URL and, if asked, the export binding. */
 export function lookerStudioCli(argv: readonly string[], io: CliIo): Promise<number> {
-  return guarded(io, LOOKER_STUDIO_USAGE, () => {
+  return guarded(io, LOOKER_STUDIO_USAGE, argv, () => {
     const options = parseLookerStudioOptions(argv);
     const url = lookerStudioUrl(options);
     const views = options.views ?? LOOKER_VIEWS.map((v) => v.name);

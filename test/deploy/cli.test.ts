@@ -3,7 +3,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deployCli, teardownCli } from '../../deploy/cli.js';
+import { DEPLOY_USAGE, deployCli, TEARDOWN_USAGE, teardownCli } from '../../deploy/cli.js';
+import { LOOKER_STUDIO_USAGE, lookerStudioCli } from '../../deploy/looker-studio.js';
 import { describeDemoDeploy } from '../../functions/sandbox/demos/deploy.js';
 import type { Exec } from '../../deploy/run-plan.js';
 import {
@@ -46,9 +47,15 @@ function capture() {
 /** A repository checkout after `npm run build`: compiled functions, SQL, price book, package files. */
 function fakeRepository(): string {
   const root = mkdtempSync(join(tmpdir(), 'costguard-repo-'));
-  for (const dir of ['build/functions/core', 'build/functions/sandbox', 'fixtures/pricing']) {
+  for (const dir of [
+    'build/functions/core',
+    'build/functions/sandbox',
+    'fixtures/pricing',
+    'docs',
+  ]) {
     mkdirSync(join(root, dir), { recursive: true });
   }
+  writeFileSync(join(root, 'docs/openapi.json'), '{"openapi":"3.1.0"}\n');
   writeFileSync(join(root, 'build/functions/index.js'), 'export const targets = [];\n');
   writeFileSync(join(root, 'build/functions/core/config.js'), 'export {};\n');
   writeFileSync(join(root, 'build/functions/sandbox/server.js'), 'export {};\n');
@@ -261,5 +268,22 @@ describe('the demo', () => {
 
     expect(lines[0]).toMatch(/^Deploy: \d+ steps, \d+ gcloud and \d+ bq commands/);
     expect(lines[1]).toContain('npm run deploy -- --project costguard-demo');
+  });
+});
+
+describe('--help', () => {
+  it.each([
+    ['deploy', deployCli, DEPLOY_USAGE],
+    ['teardown', teardownCli, TEARDOWN_USAGE],
+    ['looker-studio', lookerStudioCli, LOOKER_STUDIO_USAGE],
+  ])('%s prints its usage on stdout, runs nothing and exits 0', async (_name, cli, usage) => {
+    const { out, err, ran, io } = capture();
+
+    const code = await cli(['--help'], io);
+
+    expect(code).toBe(0);
+    expect(out).toEqual([usage]);
+    expect(err).toEqual([]);
+    expect(ran).toEqual([]);
   });
 });
