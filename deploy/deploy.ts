@@ -1,4 +1,4 @@
-// npm run deploy -- --project P --region R --billing-account A [...]; see README.md, "Deploy to Google Cloud".
+// npm run deploy -- --project P --region R --billing-account A [...]; see docs/deploy.md (npm run deploy -- --help).
 import { deployCli } from './cli.js';
 import { main } from './cli-io.js';
 

@@ -1,4 +1,4 @@
-// npm run teardown -- --project P --region R [...]; see README.md, "Deploy to Google Cloud" > "Teardown".
+// npm run teardown -- --project P --region R [...]; see docs/deploy.md, "Teardown" (npm run teardown -- --help).
 import { teardownCli } from './cli.js';
 import { main } from './cli-io.js';
 

@@ -200,7 +200,7 @@ describe('Looker Studio data sources', () => {
   });
 
   it('are documented: view, date range dimension and metrics, and the command', () => {
-    const doc = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const doc = readFileSync(new URL('../../docs/views.md', import.meta.url), 'utf8');
     for (const view of LOOKER_VIEWS) {
       const row = doc.split('\n').find((line) => line.startsWith(`| \`${view.name}\``));
       expect({ view: view.name, documented: row !== undefined }).toEqual({
@@ -214,7 +214,7 @@ describe('Looker Studio data sources', () => {
   });
 
   it('document each ratio with the calculated field that gives it over many rows', () => {
-    const doc = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const doc = readFileSync(new URL('../../docs/views.md', import.meta.url), 'utf8');
     const section = doc.slice(doc.indexOf('**Ratios.**'), doc.indexOf('What the numbers mean:'));
     const documented = section
       .split('\n')
