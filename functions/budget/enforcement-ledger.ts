@@ -270,6 +270,27 @@ const PERIOD = 'budget_id = @budgetId AND cost_interval_start = TIMESTAMP(@perio
 
 const TIER_OUTCOMES: ReadonlySet<string> = new Set(['ACTED', 'NOTIFIED', 'INCOMPLETE']);
 
+/** The rows of a ledger (budget notifications or cap runs) that record a tier's outcome. */
+export function tierRecordsOf(
+  rows: readonly {
+    outcome: string;
+    tier: string | number | null;
+    dry_run: boolean;
+    slack_channel?: string | null;
+    slack_ts?: string | null;
+  }[],
+): TierRecord[] {
+  return rows
+    .filter((r) => TIER_OUTCOMES.has(r.outcome) && r.tier !== null)
+    .map((r) => ({
+      tier: Number(r.tier),
+      outcome: r.outcome as TierRecord['outcome'],
+      dryRun: r.dry_run,
+      slack:
+        r.slack_channel && r.slack_ts ? { channel: r.slack_channel, ts: r.slack_ts } : undefined,
+    }));
+}
+
 export class BigQueryEnforcementLedger implements EnforcementLedger {
   constructor(private readonly ledger: Pick<Ledger, 'query' | 'insert'>) {}
 
@@ -289,17 +310,7 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
     return {
       highestCost,
       messageHandled: rows.some((r) => r.message_id === n.messageId && r.outcome !== 'INCOMPLETE'),
-      tiers: rows
-        .filter((r) => TIER_OUTCOMES.has(r.outcome) && r.tier !== null)
-        .map((r) => ({
-          tier: Number(r.tier),
-          outcome: r.outcome as TierRecord['outcome'],
-          dryRun: r.dry_run,
-          slack:
-            r.slack_channel && r.slack_ts
-              ? { channel: r.slack_channel, ts: r.slack_ts }
-              : undefined,
-        })),
+      tiers: tierRecordsOf(rows),
       forecastWarnings: rows
         .filter((r) => r.outcome === 'FORECAST_WARNING' && r.forecast_threshold !== null)
         .map((r) => Number(r.forecast_threshold)),

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
-import type { PeriodHistory, TierRecord } from '../budget/decide-notification.js';
-import { numeric, tierText, type NotificationSummary } from '../budget/enforcement-ledger.js';
+import type { PeriodHistory } from '../budget/decide-notification.js';
+import {
+  numeric,
+  tierRecordsOf,
+  tierText,
+  type NotificationSummary,
+} from '../budget/enforcement-ledger.js';
 import { HOUR_MS } from '../core/clock.js';
 import { projectFilter, TABLES } from '../recorder/spot-cost-ledger.js';
 import type { SpotCap } from './cap-policy.js';
@@ -25,8 +30,6 @@ const runRow = z.object({
   slack_ts: z.string().nullable(),
   through_text: z.string(),
 });
-
-const TIER_OUTCOMES: ReadonlySet<string> = new Set(['ACTED', 'NOTIFIED', 'INCOMPLETE']);
 
 export interface CapHistory extends PeriodHistory {
   /** How far the ledger had recorded at the period's last run, if any. */
@@ -220,17 +223,7 @@ export class CapLedger {
       // no reading is out of order: each run decides on its own figures.
       highestCost: undefined,
       messageHandled: false,
-      tiers: rows
-        .filter((r) => TIER_OUTCOMES.has(r.outcome) && r.tier !== null)
-        .map((r) => ({
-          tier: Number(r.tier),
-          outcome: r.outcome as TierRecord['outcome'],
-          dryRun: r.dry_run,
-          slack:
-            r.slack_channel && r.slack_ts
-              ? { channel: r.slack_channel, ts: r.slack_ts }
-              : undefined,
-        })),
+      tiers: tierRecordsOf(rows),
       forecastWarnings: rows
         .filter((r) => r.outcome === 'FORECAST_WARNING' && r.forecast_tier !== null)
         .map((r) => Number(r.forecast_tier)),
