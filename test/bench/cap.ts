@@ -15,7 +15,7 @@
  * The sandbox runs in this process (its CPU is counted with the run's; the baseline shows how
  * much). Loopback only.
  */
-import { cpus, totalmem } from 'node:os';
+import { totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Ledger } from '../../functions/adapters/bigquery.js';
 import { buildEnforceSpotCap } from '../../functions/caps/entry.js';
@@ -24,6 +24,7 @@ import type { HourlyRate, PriceLookup } from '../../functions/core/pricing.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';
 import { serveTarget } from '../../functions/sandbox/serve-target.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+import { machineLine } from './machine.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -229,13 +230,14 @@ async function reactionDay(): Promise<void> {
       if (after > before) firstStop = t;
     }
     const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
+    const hhmmss = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
     console.log();
     console.log(
       `2. Simulated day: 120 VMs at ${steady.toFixed(2)} USD/h, cap ${cap.amount} USD/day; ${surge} GPU VMs (+${surgeRate.toFixed(2)} USD/h) start at ${hhmm(surgeAt)}`,
     );
-    console.log(`   cap crossed at               ${hhmm(crossing)} (from the fleet's rates)`);
+    console.log(`   cap crossed at               ${hhmmss(crossing)} (from the fleet's rates)`);
     console.log(
-      `   first stop request (cap)     ${firstStop === undefined ? 'none within 6 h' : `${hhmm(firstStop)}, ${Math.round((firstStop - crossing) / 60_000)} min after the crossing (Scheduler every 10 min)`}`,
+      `   first stop request (cap)     ${firstStop === undefined ? 'none within 6 h' : `${hhmm(firstStop)}, ${((firstStop - crossing) / 60_000).toFixed(1)} min after the crossing (Scheduler every 10 min)`}`,
     );
     console.log(
       `   budget notification, earliest: the crossing's cost reaches Cloud Billing budgets after the billing data delay, which Google documents as "typically up to 24 hours" (users report 4-12 h), then at the next of the notifications sent several times a day: at best ${hhmm(crossing + 4 * 3_600_000)} with a 4 h delay, ${Math.round((4 * 3_600_000) / 60_000)} min after the crossing`,
@@ -246,8 +248,9 @@ async function reactionDay(): Promise<void> {
   }
 }
 
+console.log(`Spot cap benchmark, ${Math.round(totalmem() / 2 ** 30)} GiB of RAM; ${machineLine()}`);
 console.log(
-  `Spot cap benchmark on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  `settings: --vms ${VMS} --projects ${PROJECTS} --caps ${CAPS} --latency ${LATENCY_MS}; part 1 in dry run, part 2 with COSTGUARD_SPOT_CAPS_ENFORCE=true; COSTGUARD_SPOT_CAP_RECENT_HOURS and COSTGUARD_BUDGET_STOP_CONCURRENCY at their defaults (3 h, 50)`,
 );
 await fleetRun();
 await reactionDay();
