@@ -12,7 +12,8 @@
  *   PARTITION BY / CLUSTER BY / OPTIONS(...) in DDL -> removed (storage hints)
  *   SAFE_DIVIDE, COUNTIF, LOGICAL_OR/AND, SAFE_CAST, TIMESTAMP_TRUNC, DATE_TRUNC, TIMESTAMP_ADD/SUB,
  *   DATE_ADD/SUB, TIMESTAMP_DIFF, DATE_DIFF, DATE(x), FORMAT_DATE/TIMESTAMP, JSON_VALUE,
- *   TO_JSON_STRING, PARSE_JSON, GENERATE_UUID, REGEXP_CONTAINS, ARRAY_LENGTH, [OFFSET(n)],
+ *   TO_JSON_STRING, PARSE_JSON, GENERATE_UUID, GENERATE_ARRAY, REGEXP_CONTAINS, ARRAY_LENGTH,
+ *   [OFFSET(n)],
  *   SELECT * EXCEPT(...), MERGE t  -> DuckDB equivalents (EXCLUDE, MERGE INTO)
  *   UNNEST(array) AS x            -> UNNEST(array) AS x(x)   (so x.field reads a struct element)
  *   CURRENT_TIMESTAMP(), CURRENT_DATE() -> the caller's clock (the sandbox's simulated time), read
@@ -295,7 +296,8 @@ function rewriteCode(code: string, options: DialectOptions): string {
     .replace(/\bARRAY_LENGTH\s*\(/gi, 'len(')
     .replace(/\bREGEXP_CONTAINS\s*\(/gi, 'regexp_matches(')
     .replace(/\bJSON_VALUE\s*\(/gi, 'json_extract_string(')
-    .replace(/\bGENERATE_UUID\s*\(\s*\)/gi, 'CAST(uuid() AS VARCHAR)');
+    .replace(/\bGENERATE_UUID\s*\(\s*\)/gi, 'CAST(uuid() AS VARCHAR)')
+    .replace(/\bGENERATE_ARRAY\s*\(/gi, 'generate_series(');
   out = aliasUnnestElements(out);
   out = rewriteCalls(
     out,

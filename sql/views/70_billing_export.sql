@@ -16,5 +16,12 @@ SELECT
   CAST(NULL AS STRING) AS cost_type,
   CAST(NULL AS FLOAT64) AS cost,
   CAST(NULL AS FLOAT64) AS credits,
-  CAST(NULL AS STRING) AS currency
+  CAST(NULL AS FLOAT64) AS sud_credits,
+  CAST(NULL AS FLOAT64) AS cud_credits,
+  CAST(NULL AS FLOAT64) AS free_tier_credits,
+  CAST(NULL AS FLOAT64) AS promotion_credits,
+  CAST(NULL AS STRING) AS currency,
+  CAST(NULL AS FLOAT64) AS cost_at_list,
+  CAST(NULL AS STRING) AS consumption_model_id,
+  CAST(NULL AS STRING) AS consumption_model_description
 LIMIT 0;

@@ -61,6 +61,7 @@ describe('BigQuery dialect on DuckDB', () => {
     ],
     ["REGEXP_CONTAINS('Licensing Fee for SQL Server on VM with 8 cores', '\\\\bCore\\\\b')", false],
     ["STARTS_WITH('Commitment v1: Ram in Americas for 1 Year', 'Commitment')", true],
+    ['(SELECT SUM(k) FROM UNNEST(GENERATE_ARRAY(1, 4)) AS k)', '10'],
   ])('%s is %j', async (expression, expected) => {
     expect(await value(expression)).toEqual(expected);
   });

@@ -16,7 +16,10 @@ import { billingExportViewSql } from '../../deploy/ledger-sql.js';
 // 0.12 (G2) + 0.09 (E2) = 0.35, RAM 0.025 + 0.025 + 0.04 + 0.04 = 0.13 and GPU 0.15 (L4), with a
 // -0.02 promotion credit; its persistent disk, Windows licence, RAM commitment fee, adjustment
 // and BigQuery lines are not VM rates. data-pipelines is billed 0.085 + 0.04 core and 0.03 +
-// 0.015 RAM. web-frontend is billed but not governed. 11-19 is one day old: not shown yet.
+// 0.015 RAM. web-frontend is billed but not governed: an E2 core at 0.2 (0.25 at list) and an
+// on-demand N1 core at 0.1 under a flexible CUD consumption model, with sustained use -0.02,
+// dollar-based CUD -0.01, free tier -0.005 and reseller margin -0.004 credits. 11-19 is one day
+// old: not shown yet. Elsewhere cost_at_list equals cost.
 const COLUMNS = [
   'usage_date',
   'project_id',
@@ -82,7 +85,8 @@ describe('billing_reconciliation', () => {
         0.004,
         0.63,
       ],
-      ['2026-11-18', 'web-frontend', 0, 0, 0, 0.2, 0, 0, 0.2, 0, 0.2, -0.2, -100],
+      // Compared at list: 0 - 0.35.
+      ['2026-11-18', 'web-frontend', 0, 0, 0, 0.3, 0, 0, 0.3, -0.039, 0.261, -0.35, -100],
     ]);
     expect(rows.every((r) => r.currency === 'USD')).toBe(true);
   });
@@ -121,7 +125,55 @@ describe('billing_reconciliation', () => {
     const [total] = await ledger.rows(
       'SELECT SUM(billed_cost) AS billed FROM `${dataset}.billing_reconciliation`',
     );
-    expect(total).toEqual({ billed: 1 });
+    expect(total).toEqual({ billed: 1.1 });
+  });
+
+  it('explains the bill: list cost, discounts by credit type and model, commitment fees, unpriced share', async () => {
+    ledger = await ViewLedger.create();
+    const explained = [
+      'project_id',
+      'unpriced_share_percent',
+      'billed_cost',
+      'billed_list_cost',
+      'negotiated_discount',
+      'billed_list_cost_non_default_model',
+      'commitment_fees',
+      'billed_credits',
+      'sud_credits',
+      'cud_credits',
+      'free_tier_credits',
+      'promotion_credits',
+      'other_credits',
+    ];
+    const rows = await ledger.rows(
+      `SELECT * FROM \`\${dataset}.billing_reconciliation\`
+       WHERE usage_date = DATE '2026-11-18' ORDER BY project_id`,
+    );
+    expect(rows.map((r) => explained.map((c) => r[c]))).toEqual([
+      // ghost-d's unpriced hour is 1 of 2.5 recorded hours: 40 %, not left out of the count.
+      ['data-pipelines', 40, 0.17, 0.17, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      // The 0.3 RAM commitment fee is counted apart from the VM rates; -0.02 is a promotion.
+      ['ml-training-prod', 0, 0.63, 0.63, 0, 0, 0.3, -0.02, 0, 0, 0, -0.02, 0],
+      // 0.25 - 0.2 negotiated off the E2 list price; the N1 line's 0.1 list cost is under a
+      // flexible CUD model; the reseller margin is among the other credits.
+      ['web-frontend', null, 0.3, 0.35, 0.05, 0.1, 0, -0.039, -0.02, -0.01, -0.005, 0, -0.004],
+    ]);
+  });
+
+  it('compares against cost on export lines without cost_at_list', async () => {
+    ledger = await ViewLedger.create();
+    await ledger.execute(`UPDATE \`${EXPORT_TABLE}\` SET cost_at_list = NULL WHERE TRUE`);
+    const [row] = await ledger.rows(
+      `SELECT billed_cost, billed_list_cost, negotiated_discount, difference
+       FROM \`\${dataset}.billing_reconciliation\`
+       WHERE usage_date = DATE '2026-11-18' AND project_id = 'web-frontend'`,
+    );
+    expect(row).toEqual({
+      billed_cost: 0.3,
+      billed_list_cost: 0.3,
+      negotiated_discount: 0,
+      difference: -0.3,
+    });
   });
 
   it('reads the export through billing_export: one row per line with its credits summed', async () => {
@@ -141,6 +193,22 @@ describe('billing_reconciliation', () => {
       cost: 0.09,
       credits: -0.02,
       currency: 'USD',
+    });
+    const [n1] = await ledger.rows(
+      `SELECT cost, cost_at_list, credits, sud_credits, cud_credits, free_tier_credits,
+         promotion_credits, consumption_model_description
+       FROM \`\${dataset}.billing_export\`
+       WHERE sku_description = 'N1 Predefined Instance Core running in Americas'`,
+    );
+    expect(n1).toEqual({
+      cost: 0.1,
+      cost_at_list: 0.1,
+      credits: expect.closeTo(-0.039, 12),
+      sud_credits: -0.02,
+      cud_credits: -0.01,
+      free_tier_credits: -0.005,
+      promotion_credits: 0,
+      consumption_model_description: 'Compute Flexible CUD Consumption Model',
     });
     const [count] = await ledger.rows('SELECT COUNT(*) AS n FROM `${dataset}.billing_export`');
     expect(count).toEqual({ n: exportRows().length });

@@ -140,12 +140,12 @@ describe('views through the BigQuery client', () => {
       }
       return contents;
     };
-    expect(await total()).toBe(1);
+    expect(await total()).toBe(1.1);
     const before = await everyView();
 
     await ledger.migrate();
 
-    expect(await total()).toBe(1);
+    expect(await total()).toBe(1.1);
     expect(await everyView()).toEqual(before);
   });
 
