@@ -163,6 +163,8 @@ function datasetStep({ options }: DeployInputs): Step {
   };
 }
 
+const BILLING_EXPORT_STAND_IN = '70_billing_export.sql';
+
 function migrationSteps({ options, sql }: DeployInputs): Step[] {
   const { project, dataset, bqLocation } = options;
   const query = (sql: string): Command => bqQuery(project, bqLocation, queryText(sql));
@@ -170,9 +172,11 @@ function migrationSteps({ options, sql }: DeployInputs): Step[] {
     title: `Ledger migration: sql/${file.name}`,
     commands: [query(bindSql(file.sql, { project, dataset }))],
   }));
-  // The migration creates billing_export as an empty stand-in; this points it at the real export.
+  // The migration creates billing_export as an empty stand-in; this points it at the real export,
+  // right after the stand-in's step so the views that read the export see its current columns.
   if (options.billingExport) {
-    steps.push({
+    const standIn = sql.findIndex((file) => file.name.endsWith(BILLING_EXPORT_STAND_IN));
+    steps.splice(standIn === -1 ? steps.length : standIn + 1, 0, {
       title: `Reconcile with the Cloud Billing export ${options.billingExport}`,
       commands: [query(billingExportViewSql({ project, dataset }, options.billingExport))],
     });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrationFiles } from '../../functions/adapters/bigquery.js';
 import { readConfig } from '../../functions/core/config.js';
+import { repositoryPath } from '../../functions/core/repository-path.js';
 import { budgetEntrySettings } from '../../functions/budget/entry.js';
 import { capEntrySettings } from '../../functions/caps/entry.js';
 import { commonSettings } from '../../functions/core/config.js';
@@ -796,20 +797,21 @@ describe('running the plan again', () => {
 describe('the reconciliation with the Cloud Billing export', () => {
   const EXPORT = 'billing-admin.billing_export.gcp_billing_export_v1_012345_6789AB_CDEF01';
 
-  it('points billing_export at the export table after the migration, only when given', () => {
+  it('points billing_export at the export table right after its stand-in, before the views that read it, only when given', () => {
     const without = planDeploy(deployInputs());
-    const plan = planDeploy(deployInputs(['--billing-export', EXPORT]));
+    const plan = planDeploy(deployInputs(['--billing-export', EXPORT], repositoryPath('sql')));
 
     expect(without.steps.some((s) => s.title.includes('Cloud Billing export'))).toBe(false);
     const step = plan.steps.find(
       (s) => s.title === `Reconcile with the Cloud Billing export ${EXPORT}`,
     );
-    const lastMigration = plan.steps
-      .map((s) => s.title)
-      .lastIndexOf(
-        plan.steps.filter((s) => s.title.startsWith('Ledger migration')).at(-1)?.title ?? '',
-      );
-    expect(plan.steps.indexOf(step as Step)).toBe(lastMigration + 1);
+    const titles = plan.steps.map((s) => s.title);
+    const standIn = titles.indexOf('Ledger migration: sql/views/70_billing_export.sql');
+    expect(standIn).toBeGreaterThan(0);
+    expect(plan.steps.indexOf(step as Step)).toBe(standIn + 1);
+    expect(titles.indexOf('Ledger migration: sql/views/71_billing_reconciliation.sql')).toBe(
+      standIn + 2,
+    );
     const sql = step?.commands[0]?.argv.at(-1) ?? '';
     expect(step?.commands[0]?.argv.slice(0, 5)).toEqual([
       'bq',
