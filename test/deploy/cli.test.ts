@@ -271,6 +271,45 @@ describe('the demo', () => {
   });
 });
 
+describe('settings checked before anything is created', () => {
+  it('names every bad setting at once, each with its option, and runs nothing', async () => {
+    const { err, ran, io } = capture();
+
+    const code = await deployCli(
+      [
+        ...BASE_ARGS,
+        '--budget-policy',
+        `${FIXTURES}/label-policy.json`,
+        '--label-policy',
+        `${FIXTURES}/missing.json`,
+        '--spot-alerts',
+        `${FIXTURES}/budget-policy.json`,
+        '--spot-caps',
+        `${FIXTURES}/spot-alerts.json`,
+        '--pipelines',
+        `${FIXTURES}/pipelines.json`,
+        '--dry-run',
+      ],
+      io,
+    );
+
+    expect(code).toBe(2);
+    const lines = err[0]?.split('\n') ?? [];
+    expect(lines[0]).toBe('costguard: 5 settings are wrong:');
+    expect(lines.slice(1).map((line) => line.trim().split(' ')[0])).toEqual([
+      '--budget-policy',
+      '--label-policy',
+      '--spot-alerts',
+      '--spot-caps',
+      '--pipelines',
+    ]);
+    expect(lines[2]).toMatch(/missing\.json: cannot be read \(ENOENT\)/);
+    expect(lines[4]).toMatch(/spot-alerts\.json: /);
+    expect(lines[5]).toMatch(/pipelines must run in governed projects/);
+    expect(ran).toEqual([]);
+  });
+});
+
 describe('--help', () => {
   it.each([
     ['deploy', deployCli, DEPLOY_USAGE],
