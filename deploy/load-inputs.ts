@@ -7,7 +7,7 @@ import { labelSettings } from '../functions/labels/settings.js';
 import { recorderSettings } from '../functions/recorder/settings.js';
 import { runsSettings } from '../functions/runs/config.js';
 import type { DeployInputs, PipelineBinding } from './function-settings.js';
-import { UsageError, type DeployOptions } from './options.js';
+import { Problems, UsageError, type DeployOptions } from './options.js';
 
 /**
  * Reads the files the options name (policies, pipelines, the ledger SQL) and validates each with
@@ -68,33 +68,6 @@ export function loadPipelines(
 /** The file's JSON on one line; the function parses it again with the same schema. */
 function minified(text: string): string {
   return JSON.stringify(JSON.parse(text));
-}
-
-/**
- * Runs each load and keeps going past a bad file, so one run of deploy names every bad setting;
- * a UsageError listing them all (one line each) is thrown at the end.
- */
-class Problems {
-  private readonly found: string[] = [];
-
-  attempt<T>(load: () => T): T | undefined {
-    try {
-      return load();
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      this.found.push(error.message);
-      return undefined;
-    }
-  }
-
-  throwIfAny(): void {
-    if (this.found.length === 1) throw new UsageError(this.found[0]);
-    if (this.found.length > 1) {
-      throw new UsageError(
-        `${this.found.length} settings are wrong:\n${this.found.map((p) => `  ${p}`).join('\n')}`,
-      );
-    }
-  }
 }
 
 export function loadDeployInputs(options: DeployOptions, sqlRoot: string): DeployInputs {
