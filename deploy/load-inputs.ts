@@ -7,7 +7,7 @@ import { labelSettings } from '../functions/labels/settings.js';
 import { recorderSettings } from '../functions/recorder/settings.js';
 import { runsSettings } from '../functions/runs/config.js';
 import type { DeployInputs, PipelineBinding } from './function-settings.js';
-import { UsageError, type DeployOptions } from './options.js';
+import { Problems, UsageError, type DeployOptions } from './options.js';
 
 /**
  * Reads the files the options name (policies, pipelines, the ledger SQL) and validates each with
@@ -71,30 +71,35 @@ function minified(text: string): string {
 }
 
 export function loadDeployInputs(options: DeployOptions, sqlRoot: string): DeployInputs {
-  const budgetText = options.budgetPolicyFile
-    ? readText(options.budgetPolicyFile, 'budget-policy')
-    : JSON.stringify(DEFAULT_POLICY);
-  const budgetPolicy = validated(
-    budgetSettings.policy,
-    budgetText,
-    'budget-policy',
-    options.budgetPolicyFile ?? 'default',
-  );
-  let labelPolicyJson: string | undefined;
-  let labelPolicy = readConfig(labelSettings, {}).policy;
-  if (options.labelPolicyFile) {
+  const problems = new Problems();
+  const budget = problems.attempt(() => {
+    const text = options.budgetPolicyFile
+      ? readText(options.budgetPolicyFile, 'budget-policy')
+      : JSON.stringify(DEFAULT_POLICY);
+    const policy = validated(
+      budgetSettings.policy,
+      text,
+      'budget-policy',
+      options.budgetPolicyFile ?? 'default',
+    );
+    return { text, policy };
+  });
+  const label = problems.attempt(() => {
+    if (!options.labelPolicyFile) {
+      return { policy: readConfig(labelSettings, {}).policy, json: undefined };
+    }
     const text = readText(options.labelPolicyFile, 'label-policy');
-    labelPolicy = validated(labelSettings.policy, text, 'label-policy', options.labelPolicyFile);
-    labelPolicyJson = minified(text);
-  }
-  let spotAlertsJson: string | undefined;
-  if (options.spotAlertsFile) {
+    const policy = validated(labelSettings.policy, text, 'label-policy', options.labelPolicyFile);
+    return { policy, json: minified(text) };
+  });
+  const spotAlertsJson = problems.attempt(() => {
+    if (!options.spotAlertsFile) return undefined;
     const text = readText(options.spotAlertsFile, 'spot-alerts');
     validated(recorderSettings.alerts, text, 'spot-alerts', options.spotAlertsFile);
-    spotAlertsJson = minified(text);
-  }
-  let spotCapsJson: string | undefined;
-  if (options.spotCapsFile) {
+    return minified(text);
+  });
+  const spotCapsJson = problems.attempt(() => {
+    if (!options.spotCapsFile) return undefined;
     const text = readText(options.spotCapsFile, 'spot-caps');
     const caps = validated(capSettings.caps, text, 'spot-caps', options.spotCapsFile);
     const outside = caps.flatMap((c) =>
@@ -105,19 +110,21 @@ export function loadDeployInputs(options: DeployOptions, sqlRoot: string): Deplo
         `--spot-caps ${options.spotCapsFile}: projects outside --projects: ${[...new Set(outside)].join(', ')}`,
       );
     }
-    spotCapsJson = minified(text);
-  }
-  const pipelines = options.pipelinesFile
-    ? loadPipelines(options.pipelinesFile, options.projects)
-    : undefined;
+    return minified(text);
+  });
+  const pipelines = problems.attempt(() =>
+    options.pipelinesFile ? loadPipelines(options.pipelinesFile, options.projects) : undefined,
+  );
+  problems.throwIfAny();
+  if (!budget || !label) throw new UsageError('the policies could not be read');
   const sql = migrationFiles(sqlRoot);
   return {
     options,
-    budgetPolicy,
-    budgetPolicyJson: minified(budgetText),
-    ...(labelPolicyJson ? { labelPolicyJson } : {}),
+    budgetPolicy: budget.policy,
+    budgetPolicyJson: minified(budget.text),
+    ...(label.json ? { labelPolicyJson: label.json } : {}),
     // Deploy sets COSTGUARD_LABELS_DRY_RUN to the opposite of --enforce.
-    labelAction: options.enforce ? labelPolicy.action : 'report',
+    labelAction: options.enforce ? label.policy.action : 'report',
     ...(spotAlertsJson ? { spotAlertsJson } : {}),
     ...(spotCapsJson ? { spotCapsJson } : {}),
     ...(pipelines ? { pipelinesJson: pipelines.json } : {}),

@@ -9,6 +9,33 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * Runs each check and keeps going past a bad setting, so one run of deploy names every bad
+ * setting; a UsageError listing them all (one line each) is thrown at the end.
+ */
+export class Problems {
+  private readonly found: string[] = [];
+
+  attempt<T>(load: () => T): T | undefined {
+    try {
+      return load();
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      this.found.push(error.message);
+      return undefined;
+    }
+  }
+
+  throwIfAny(): void {
+    if (this.found.length === 1) throw new UsageError(this.found[0]);
+    if (this.found.length > 1) {
+      throw new UsageError(
+        `${this.found.length} settings are wrong:\n${this.found.map((p) => `  ${p}`).join('\n')}`,
+      );
+    }
+  }
+}
+
 export const REGION = /^[a-z]+-[a-z]+\d+$/;
 export const BILLING_ACCOUNT = /^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/;
 /** An amount in the billing account's currency, optionally suffixed with it (`500`, `500USD`). */
@@ -149,54 +176,72 @@ export function parseDeployOptions(argv: readonly string[]): DeployOptions {
     'billing-export': { type: 'string' },
     source: { type: 'string' },
   }) as Record<string, unknown>;
-  const project = required(values, 'project', PROJECT_ID, 'a Google Cloud project id');
+  const problems = new Problems();
+  const check = <T>(read: () => T): T | undefined => problems.attempt(read);
+  const project = check(() => required(values, 'project', PROJECT_ID, 'a Google Cloud project id'));
   const invokers = (values['run-invoker'] as string[] | undefined) ?? [];
-  const badInvoker = invokers.find((m) => !PRINCIPAL.test(m));
-  if (badInvoker?.startsWith('domain:')) {
-    throw new UsageError(
-      `--run-invoker: a whole domain may not invoke triggerRun (got "${badInvoker}"); name users, groups or service accounts`,
-    );
-  }
-  if (badInvoker !== undefined) {
-    throw new UsageError(
-      `--run-invoker: expected a principal such as user:ana@example.com; got "${badInvoker}"`,
-    );
-  }
-  return {
+  check(() => {
+    const badInvoker = invokers.find((m) => !PRINCIPAL.test(m));
+    if (badInvoker?.startsWith('domain:')) {
+      throw new UsageError(
+        `--run-invoker: a whole domain may not invoke triggerRun (got "${badInvoker}"); name users, groups or service accounts`,
+      );
+    }
+    if (badInvoker !== undefined) {
+      throw new UsageError(
+        `--run-invoker: expected a principal such as user:ana@example.com; got "${badInvoker}"`,
+      );
+    }
+  });
+  const options = {
     project,
-    region: required(values, 'region', REGION, 'a region such as us-central1'),
-    billingAccount: required(
-      values,
-      'billing-account',
-      BILLING_ACCOUNT,
-      'a billing account id such as 012345-6789AB-CDEF01',
+    region: check(() => required(values, 'region', REGION, 'a region such as us-central1')),
+    billingAccount: check(() =>
+      required(
+        values,
+        'billing-account',
+        BILLING_ACCOUNT,
+        'a billing account id such as 012345-6789AB-CDEF01',
+      ),
     ),
-    budgetAmount: checked(
-      values,
-      'budget-amount',
-      BUDGET_AMOUNT,
-      'an amount such as 500 or 500USD (in the billing account currency)',
+    budgetAmount: check(() =>
+      checked(
+        values,
+        'budget-amount',
+        BUDGET_AMOUNT,
+        'an amount such as 500 or 500USD (in the billing account currency)',
+      ),
     ),
-    slackChannel: checked(values, 'slack-channel', SLACK_CHANNEL, 'a Slack channel id or name'),
+    slackChannel: check(() =>
+      checked(values, 'slack-channel', SLACK_CHANNEL, 'a Slack channel id or name'),
+    ),
     enforce: values.enforce === true,
     dryRun: values['dry-run'] === true,
-    projects: projectList(values, project),
-    dataset: checked(values, 'dataset', DATASET_ID, 'a BigQuery dataset id') ?? 'costguard',
-    bqLocation:
-      checked(values, 'bq-location', BQ_LOCATION, 'a BigQuery location such as US or EU') ?? 'US',
+    projects: check(() => projectList(values, project ?? '')),
+    dataset: check(
+      () => checked(values, 'dataset', DATASET_ID, 'a BigQuery dataset id') ?? 'costguard',
+    ),
+    bqLocation: check(
+      () =>
+        checked(values, 'bq-location', BQ_LOCATION, 'a BigQuery location such as US or EU') ?? 'US',
+    ),
     budgetPolicyFile: values['budget-policy'] as string | undefined,
     labelPolicyFile: values['label-policy'] as string | undefined,
     spotAlertsFile: values['spot-alerts'] as string | undefined,
     spotCapsFile: values['spot-caps'] as string | undefined,
     pipelinesFile: values.pipelines as string | undefined,
     runInvokers: [...new Set(invokers)],
-    dashboardUrl: checked(values, 'dashboard-url', URL_PATTERN, 'an https:// URL'),
-    billingExport:
+    dashboardUrl: check(() => checked(values, 'dashboard-url', URL_PATTERN, 'an https:// URL')),
+    billingExport: check(() =>
       typeof values['billing-export'] === 'string'
         ? parseExportTable(values['billing-export'])
         : undefined,
+    ),
     sourceDir: (values.source as string | undefined) ?? DEFAULT_SOURCE_DIR,
   };
+  problems.throwIfAny();
+  // Every check above passed, so each required setting holds its value.
+  return options as DeployOptions;
 }
 
 export function parseTeardownOptions(argv: readonly string[]): TeardownOptions {

@@ -182,6 +182,12 @@ function callCommands(sandbox: Sandbox, urls: ReadonlyMap<EntryPointName, string
     `curl -s ${url('triggerRun')}runs/RUN_ID ${invoker}`,
     `curl -s ${url('triggerRun')}runs ${invoker}`,
     `curl -s ${url('triggerRun')}openapi.json ${invoker}`,
+    `# enforceSpotCap: a GPU Spot VM joins the research sweep (cost_center=cc-300, cap`,
+    `# research-sweeps-daily: 8 USD a day); five simulated hours on, the 10-minute check finds the`,
+    `# cap crossed and stops the sweep's low-priority VMs`,
+    `curl -s -X POST ${sandbox.url}/_sandbox/compute/instances ${json} -d @fixtures/sandbox/cap-sweep-vm.json`,
+    `curl -s -X POST ${sandbox.url}/_sandbox/clock ${json} -d '{"advanceSeconds":18000}'`,
+    `curl -s -X POST ${url('enforceSpotCap')}`,
   ];
 }
 

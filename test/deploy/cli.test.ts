@@ -132,9 +132,15 @@ describe('npm run deploy -- --dry-run', () => {
 
 describe('npm run deploy with wrong options', () => {
   it.each([
-    [[], /--project is required/],
-    [['--project', 'Bad_Project'], /--project: expected a Google Cloud project id/],
-    [['--project', HOST, '--region', 'mars'], /--region: expected a region/],
+    [['--region', REGION, '--billing-account', ACCOUNT], /--project is required/],
+    [
+      ['--project', 'Bad_Project', '--region', REGION, '--billing-account', ACCOUNT],
+      /--project: expected a Google Cloud project id/,
+    ],
+    [
+      ['--project', HOST, '--region', 'mars', '--billing-account', ACCOUNT],
+      /--region: expected a region/,
+    ],
     [
       ['--project', HOST, '--region', REGION, '--billing-account', 'nope'],
       /--billing-account: expected a billing account id/,
@@ -268,6 +274,79 @@ describe('the demo', () => {
 
     expect(lines[0]).toMatch(/^Deploy: \d+ steps, \d+ gcloud and \d+ bq commands/);
     expect(lines[1]).toContain('npm run deploy -- --project costguard-demo');
+  });
+});
+
+describe('settings checked before anything is created', () => {
+  it('names every bad setting at once, each with its option, and runs nothing', async () => {
+    const { err, ran, io } = capture();
+
+    const code = await deployCli(
+      [
+        ...BASE_ARGS,
+        '--budget-policy',
+        `${FIXTURES}/label-policy.json`,
+        '--label-policy',
+        `${FIXTURES}/missing.json`,
+        '--spot-alerts',
+        `${FIXTURES}/budget-policy.json`,
+        '--spot-caps',
+        `${FIXTURES}/spot-alerts.json`,
+        '--pipelines',
+        `${FIXTURES}/pipelines.json`,
+        '--dry-run',
+      ],
+      io,
+    );
+
+    expect(code).toBe(2);
+    const lines = err[0]?.split('\n') ?? [];
+    expect(lines[0]).toBe('costguard: 5 settings are wrong:');
+    expect(lines.slice(1).map((line) => line.trim().split(' ')[0])).toEqual([
+      '--budget-policy',
+      '--label-policy',
+      '--spot-alerts',
+      '--spot-caps',
+      '--pipelines',
+    ]);
+    expect(lines[2]).toMatch(/missing\.json: cannot be read \(ENOENT\)/);
+    expect(lines[4]).toMatch(/spot-alerts\.json: /);
+    expect(lines[5]).toMatch(/pipelines must run in governed projects/);
+    expect(ran).toEqual([]);
+  });
+
+  it('names every bad option at once, one line each', async () => {
+    const { err, ran, io } = capture();
+
+    const code = await deployCli(
+      [
+        '--project',
+        HOST,
+        '--region',
+        'central',
+        '--billing-account',
+        'my-account',
+        '--budget-amount',
+        'lots',
+        '--run-invoker',
+        'domain:example.com',
+        '--billing-export',
+        'billing.export',
+        '--dry-run',
+      ],
+      io,
+    );
+
+    expect(code).toBe(2);
+    expect(err[0]?.split('\n')).toEqual([
+      'costguard: 5 settings are wrong:',
+      '  --run-invoker: a whole domain may not invoke triggerRun (got "domain:example.com"); name users, groups or service accounts',
+      '  --region: expected a region such as us-central1; got "central"',
+      '  --billing-account: expected a billing account id such as 012345-6789AB-CDEF01; got "my-account"',
+      '  --budget-amount: expected an amount such as 500 or 500USD (in the billing account currency); got "lots"',
+      '  --billing-export: expected PROJECT.DATASET.TABLE, e.g. my-billing.billing_export.gcp_billing_export_v1_012345_6789AB_CDEF01; got "billing.export"',
+    ]);
+    expect(ran).toEqual([]);
   });
 });
 

@@ -90,7 +90,7 @@ describe('the local run', () => {
         .split('\n')
         .map((line) => line.trim())
         .filter((line) => line.startsWith('curl ') || line.startsWith('npm run '));
-      expect(commands.length).toBeGreaterThanOrEqual(9);
+      expect(commands.length).toBeGreaterThanOrEqual(12);
       const sandboxUrl = /sandbox +(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
       const outputs: string[] = [];
       let runId = '';
@@ -110,6 +110,10 @@ describe('the local run', () => {
       );
       expect(runId).toMatch(/^run-/);
       expect(all).toMatch(/"openapi":"3\.1\.0"/);
+      // The cap command crosses the Spot cap: the VM it adds is stopped by enforceSpotCap.
+      expect(outputs.at(-1)).toMatch(
+        /"cap":"research-sweeps-daily".*"outcome":"ACTED".*"stopped":\[[^\]]*"research-sandbox\/us-west1-a\/research-sweep-gpu-9"/,
+      );
       const created = (await (
         await fetch(`${sandboxUrl}/_sandbox/fleet/ml-training-prod/us-central1-a/vision-new-1`)
       ).json()) as { name?: string; labels?: Record<string, string> };

@@ -33,6 +33,18 @@ async function cli(argv: string[]): Promise<{ code: number; out: string[]; err: 
   return { code, out, err };
 }
 
+/** The document's list items ("- ..."), each with its wrapped lines joined by a space. */
+function listItems(doc: string): string[] {
+  const items: string[] = [];
+  let open = false;
+  for (const line of doc.split('\n')) {
+    if (line.startsWith('- ')) items.push(line);
+    else if (open && line.startsWith('  ')) items[items.length - 1] += ` ${line.trim()}`;
+    open = line.startsWith('- ') || (open && line.startsWith('  '));
+  }
+  return items;
+}
+
 describe('Looker Studio Linking API URL', () => {
   it('opens a blank report in edit mode with one BigQuery data source per view', () => {
     const p = params(lookerStudioUrl({ project: 'acme-costs', dataset: 'costguard' }));
@@ -202,7 +214,7 @@ describe('Looker Studio data sources', () => {
   it('are documented: view, date range dimension and metrics, and the command', () => {
     const doc = readFileSync(new URL('../../docs/views.md', import.meta.url), 'utf8');
     for (const view of LOOKER_VIEWS) {
-      const row = doc.split('\n').find((line) => line.startsWith(`| \`${view.name}\``));
+      const row = listItems(doc).find((item) => item.startsWith(`- \`${view.name}\`: `));
       expect({ view: view.name, documented: row !== undefined }).toEqual({
         view: view.name,
         documented: true,
@@ -216,15 +228,11 @@ describe('Looker Studio data sources', () => {
   it('document each ratio with the calculated field that gives it over many rows', () => {
     const doc = readFileSync(new URL('../../docs/views.md', import.meta.url), 'utf8');
     const section = doc.slice(doc.indexOf('**Ratios.**'), doc.indexOf('What the numbers mean:'));
-    const documented = section
-      .split('\n')
-      .filter((line) => line.startsWith('| `'))
-      .map((line) =>
-        line
-          .split('|')
-          .slice(1, -1)
-          .map((cell) => cell.trim().replace(/^`(.*)`$/, '$1')),
-      );
+    const documented = listItems(section).map((item) =>
+      /^- `(\w+)`, per-row field (\w+); calculated field over many rows: `(.*)`$/
+        .exec(item)
+        ?.slice(1),
+    );
     expect(documented).toEqual(
       LOOKER_VIEWS.flatMap((view) => view.ratios.map((r) => [view.name, r.field, r.overRows])),
     );
