@@ -153,6 +153,35 @@ export const LOOKER_VIEWS: readonly LookerView[] = [
     metrics: ['uptime_seconds', 'cost', 'on_demand_cost'],
     ratios: [],
   },
+  // Appended after the first ten so that templates built on ds0 … ds9 keep their aliases.
+  {
+    name: 'cap_status',
+    dateColumn: 'run_date',
+    metrics: ['runs', 'vms_stopped'],
+    ratios: [],
+  },
+  {
+    name: 'cap_drift',
+    dateColumn: 'usage_date',
+    metrics: ['estimated_cost', 'recorded_cost', 'drift'],
+    ratios: [{ field: 'drift_ratio', overRows: 'SUM(drift) / SUM(recorded_cost)' }],
+  },
+  {
+    name: 'sustained_use_discounts_monthly',
+    dateColumn: 'usage_month',
+    metrics: [
+      'on_demand_vm_hours',
+      'on_demand_cost',
+      'estimated_sud',
+      'on_demand_net_cost',
+      'spot_vm_hours',
+      'spot_cost',
+      'spot_on_demand_equivalent_cost',
+      'spot_savings',
+      'spot_savings_net',
+    ],
+    ratios: [{ field: 'sud_percent', overRows: '-100 * SUM(estimated_sud) / SUM(on_demand_cost)' }],
+  },
 ];
 
 const LINKING_API = 'https://lookerstudio.google.com/reporting/create';

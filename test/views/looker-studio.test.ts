@@ -109,7 +109,8 @@ describe('Looker Studio Linking API URL', () => {
       'cost_daily',
       'spot_cost_hours',
     ]);
-    expect(aliasOf('spot_cost_hours')).toBe(`ds${LOOKER_VIEWS.length - 1}`);
+    expect(aliasOf('spot_cost_hours')).toBe('ds9');
+    expect(aliasOf('cap_status')).toBe('ds10');
   });
 });
 
