@@ -140,6 +140,22 @@ export function fitsNumeric(value: number): boolean {
   return NUMERIC_TEXT.test(text) && (value === 0 || Number(text) !== 0);
 }
 
+/** What a tier's summary records, in the columns notification rows and cap runs share. */
+export function summaryColumns(summary: NotificationSummary): Record<string, unknown> {
+  return {
+    tier: summary.tier === undefined ? null : tierText(summary.tier),
+    outcome: summary.outcome,
+    reason: summary.reason,
+    dry_run: summary.dryRun,
+    stopped: summary.stopped,
+    failed: summary.failed,
+    spared: summary.spared,
+    saving_per_hour: summary.savingPerHour === undefined ? null : numeric(summary.savingPerHour),
+    slack_channel: summary.slack?.channel ?? null,
+    slack_ts: summary.slack?.ts ?? null,
+  };
+}
+
 export function tierText(tier: number): string {
   return numeric(tier);
 }
@@ -223,17 +239,8 @@ export function notificationRow(
       spend_ratio: n.spendRatio,
       alert_threshold: n.alertThresholdExceeded ?? null,
       forecast_threshold: n.forecastThresholdExceeded ?? null,
-      tier: summary.tier === undefined ? null : tierText(summary.tier),
-      outcome: summary.outcome,
-      reason: summary.reason,
-      dry_run: summary.dryRun,
-      stopped: summary.stopped,
-      failed: summary.failed,
-      spared: summary.spared,
-      saving_per_hour: summary.savingPerHour === undefined ? null : numeric(summary.savingPerHour),
+      ...summaryColumns(summary),
       price_currency: summary.priceCurrency ?? null,
-      slack_channel: summary.slack?.channel ?? null,
-      slack_ts: summary.slack?.ts ?? null,
     },
   };
 }
@@ -267,6 +274,18 @@ interface DecisionRow {
 }
 
 const PERIOD = 'budget_id = @budgetId AND cost_interval_start = TIMESTAMP(@periodStart)';
+
+/**
+ * The latest decision about each VM in one trigger's tier (real runs only): a STOPPING intent
+ * written in the same instant as its outcome ranks below it. Binds @budgetId, @periodStart, @tier
+ * and @kind.
+ */
+const LATEST_TIER_DECISIONS = `WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
+  AND IFNULL(trigger_kind, 'budget') = @kind
+  QUALIFY ROW_NUMBER() OVER (
+    PARTITION BY row_key
+    ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
+  ) = 1`;
 
 const TIER_OUTCOMES: ReadonlySet<string> = new Set(['ACTED', 'NOTIFIED', 'INCOMPLETE']);
 
@@ -323,12 +342,7 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
     const [row] = await this.ledger.query<{ stopped: number }>(
       `SELECT COUNTIF(action IN ('STOPPED', 'STOPPING', 'UNCONFIRMED')) AS stopped FROM (
          SELECT action FROM \`\${dataset}.${ACTIONS_TABLE}\`
-         WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
-           AND IFNULL(trigger_kind, 'budget') = @kind
-         QUALIFY ROW_NUMBER() OVER (
-           PARTITION BY row_key
-           ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
-         ) = 1
+         ${LATEST_TIER_DECISIONS}
        )`,
       { budgetId: t.id, periodStart: t.periodStart, tier: tierText(tier), kind: t.kind },
     );
@@ -345,12 +359,7 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
               reason, CAST(hourly_cost AS STRING) AS hourly_cost, price_currency, price_source,
               dry_run, request_id
        FROM \`\${dataset}.${ACTIONS_TABLE}\`
-       WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
-         AND IFNULL(trigger_kind, 'budget') = @kind
-       QUALIFY ROW_NUMBER() OVER (
-         PARTITION BY row_key
-         ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
-       ) = 1`,
+       ${LATEST_TIER_DECISIONS}`,
       { budgetId: t.id, periodStart: t.periodStart, tier: tierText(tier), kind: t.kind },
     );
     return rows.filter((r) => r.action === 'UNCONFIRMED');
@@ -369,12 +378,7 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
                 provisioning_model, priority, action, reason,
                 CAST(hourly_cost AS FLOAT64) AS hourly_cost, price_currency, price_source, request_id
          FROM \`\${dataset}.${ACTIONS_TABLE}\`
-         WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
-           AND IFNULL(trigger_kind, 'budget') = @kind
-         QUALIFY ROW_NUMBER() OVER (
-           PARTITION BY row_key
-           ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
-         ) = 1
+         ${LATEST_TIER_DECISIONS}
          ORDER BY project_id, zone, instance_name`,
         params,
       ),

@@ -3,6 +3,7 @@ import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
 import type { PeriodHistory } from '../budget/decide-notification.js';
 import {
   numeric,
+  summaryColumns,
   tierRecordsOf,
   tierText,
   type NotificationSummary,
@@ -82,16 +83,7 @@ export function capRunRow(r: CapRunRecord): KeyedRow {
       forecast_ratio: spend.forecastRatio,
       tier_reached: r.tierReached === undefined ? null : tierText(r.tierReached),
       forecast_tier: r.forecastTier === undefined ? null : tierText(r.forecastTier),
-      outcome: summary.outcome,
-      tier: summary.tier === undefined ? null : tierText(summary.tier),
-      reason: summary.reason,
-      dry_run: summary.dryRun,
-      stopped: summary.stopped,
-      failed: summary.failed,
-      spared: summary.spared,
-      saving_per_hour: summary.savingPerHour === undefined ? null : numeric(summary.savingPerHour),
-      slack_channel: summary.slack?.channel ?? null,
-      slack_ts: summary.slack?.ts ?? null,
+      ...summaryColumns(summary),
     },
   };
 }
