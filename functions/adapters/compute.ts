@@ -1,3 +1,12 @@
+/**
+ * The Compute port: lists VMs as `Vm` values (paging hidden, zones that could not be listed
+ * reported, never dropped), and carries out the mutations costguard makes. Every call is
+ * retried on transient failures (a 403 rate limit included), every Compute call in flight is
+ * bounded by one concurrency limit (operation waits and reads too), and mutations are paced to
+ * a per-minute write budget per project. Operations are confirmed with `wait` and, for many in
+ * one zone, one list of the zone's operations; a `wait` that returns early is polled again with
+ * backoff. Label and metadata writes are read-merge-write under the fingerprint.
+ */
 import type { InstancesClient, ZoneOperationsClient, protos } from '@google-cloud/compute';
 import { RateBudget, Semaphore, settleAll } from '../core/concurrency.js';
 import {
@@ -10,16 +19,8 @@ import type { Logger } from '../core/logger.js';
 import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 import { regionOfZone, type ProvisioningModel, type Vm, type VmRef } from '../core/vm.js';
 
-/**
- * The Compute port: lists VMs as `Vm` values (paging hidden, zones that could not be listed
- * reported, never dropped), and carries out the mutations costguard makes. Every call is
- * retried on transient failures (a 403 rate limit included), every Compute call in flight is
- * bounded by one concurrency limit (operation waits and reads too), and mutations are paced to
- * a per-minute write budget per project. Operations are confirmed with `wait` and, for many in
- * one zone, one list of the zone's operations; a `wait` that returns early is polled again with
- * backoff. Label and metadata writes are read-merge-write under the fingerprint.
- */
 type IInstance = protos.google.cloud.compute.v1.IInstance;
+type IScheduling = protos.google.cloud.compute.v1.IScheduling;
 type IOperation = protos.google.cloud.compute.v1.IOperation;
 type IAggregatedList = protos.google.cloud.compute.v1.IInstanceAggregatedList;
 
@@ -74,6 +75,24 @@ export interface FleetListing {
   readonly vms: Vm[];
   /** Zones Compute reported unreachable (or warned about): their VMs are missing from `vms`. */
   readonly gaps: ListingGap[];
+}
+
+/**
+ * A VM as read for a fingerprinted write: the `Vm`, its metadata items and the fingerprint that
+ * a metadata write must carry to succeed only if nobody wrote in between.
+ */
+export interface VmDetail {
+  readonly vm: Vm;
+  readonly metadata: ReadonlyMap<string, string>;
+  readonly metadataFingerprint: string | undefined;
+  /** When the VM last stopped (Compute's lastStopTimestamp), where known. */
+  readonly stoppedAt: string | undefined;
+}
+
+/** How long a VM may run before Compute ends it, and how (`scheduling.maxRunDuration`). */
+export interface RunTimeLimit {
+  readonly maxRunSeconds: number;
+  readonly terminationAction: 'STOP' | 'DELETE';
 }
 
 export interface InstanceFilter {
@@ -135,7 +154,7 @@ function scopeZone(scope: string): string {
 }
 
 /** The zones an aggregatedList page could not read: `unreachables`, and scope warnings other than "no results". */
-export function listingGaps(page: IAggregatedList): ListingGap[] {
+function listingGaps(page: IAggregatedList): ListingGap[] {
   const gaps = new Map<string, ListingGap>();
   for (const scope of page.unreachables ?? []) {
     const zone = scopeZone(scope);
@@ -173,11 +192,11 @@ function provisioningModelOf(instance: IInstance): ProvisioningModel {
 }
 
 /** An instance's metadata items as a map. */
-export function metadataOf(instance: IInstance): Map<string, string> {
+function metadataOf(instance: IInstance): Map<string, string> {
   return new Map((instance.metadata?.items ?? []).map((i) => [i.key ?? '', i.value ?? '']));
 }
 
-export function toVm(project: string, instance: IInstance): Vm {
+function toVm(project: string, instance: IInstance): Vm {
   const zone = lastSegment(instance.zone);
   const action = instance.scheduling?.instanceTerminationAction;
   const createdBy =
@@ -250,12 +269,19 @@ const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r
 /** A scoped limit: what one batch (a stop storm) may have in flight, inside the fleet's own. */
 type Scope = Semaphore | undefined;
 
+type Instances = Awaited<ReturnType<ComputeClients['instances']>>;
+
+function instanceOf(ref: VmRef): { project: string; zone: string; instance: string } {
+  return { project: ref.project, zone: ref.zone, instance: ref.name };
+}
+
 export class ComputeFleet {
   private readonly limit: Semaphore;
   private readonly budgets = new Map<string, RateBudget>();
   private readonly counts = new Map<string, number>();
   private readonly inFlight = new Map<string, number>();
   private readonly peaks = new Map<string, number>();
+  private readonly schedulingOf = new WeakMap<VmDetail, IScheduling>();
 
   constructor(
     private readonly clients: ComputeClients,
@@ -373,7 +399,7 @@ export class ComputeFleet {
     return vms;
   }
 
-  async getRaw(ref: VmRef): Promise<IInstance | undefined> {
+  private async getInstance(ref: VmRef): Promise<IInstance | undefined> {
     const instances = await this.clients.instances();
     try {
       const [instance] = await this.call('get', ref.project, `get ${ref.name}`, () =>
@@ -387,8 +413,56 @@ export class ComputeFleet {
   }
 
   async get(ref: VmRef): Promise<Vm | undefined> {
-    const instance = await this.getRaw(ref);
+    const instance = await this.getInstance(ref);
     return instance ? toVm(ref.project, instance) : undefined;
+  }
+
+  /** The VM with its metadata and fingerprints, for a read-merge-write; undefined when gone. */
+  async read(ref: VmRef): Promise<VmDetail | undefined> {
+    const instance = await this.getInstance(ref);
+    if (!instance) return undefined;
+    const detail: VmDetail = {
+      vm: toVm(ref.project, instance),
+      metadata: metadataOf(instance),
+      metadataFingerprint: instance.metadata?.fingerprint ?? undefined,
+      stoppedAt: instance.lastStopTimestamp ?? undefined,
+    };
+    // setScheduling replaces the whole scheduling: a limit set on this read keeps the rest of it.
+    this.schedulingOf.set(detail, instance.scheduling ?? {});
+    return detail;
+  }
+
+  /**
+   * One mutation: the request (paced, bounded and retried by `call`) and then the wait for its
+   * operation to be DONE. Every single-VM write goes through here.
+   */
+  private async mutate(
+    kind: ComputeCallKind,
+    ref: VmRef,
+    send: (instances: Instances) => Promise<[{ latestResponse: unknown }, ...unknown[]]>,
+    scope?: Scope,
+  ): Promise<void> {
+    const operation = await this.request(kind, ref, send, scope);
+    const [outcome] = await this.confirmAll([{ ref, operation }], scope);
+    if (outcome?.status === 'rejected') throw outcome.reason;
+  }
+
+  /** Sends one mutation and returns the operation it started, not yet confirmed. */
+  private async request(
+    kind: ComputeCallKind,
+    ref: VmRef,
+    send: (instances: Instances) => Promise<[{ latestResponse: unknown }, ...unknown[]]>,
+    scope?: Scope,
+  ): Promise<IOperation | undefined> {
+    const instances = await this.clients.instances();
+    const [operation] = await this.call(
+      kind,
+      ref.project,
+      `${kind} ${ref.name}`,
+      () => send(instances),
+      scope,
+    );
+    return operation.latestResponse as IOperation | undefined;
   }
 
   /** Stops a VM and waits until the operation is DONE; the requestId makes a retry a no-op. */
@@ -409,20 +483,16 @@ export class ComputeFleet {
     targets: ReadonlyArray<{ ref: VmRef; requestId: string }>,
     concurrency: { requests: number },
   ): Promise<PromiseSettledResult<void>[]> {
-    const instances = await this.clients.instances();
     const scope = new Semaphore(Math.max(1, concurrency.requests));
-    const requested = await settleAll(targets, concurrency.requests, async ({ ref, requestId }) => {
-      const [operation] = await this.call(
+    const requested = await settleAll(targets, concurrency.requests, ({ ref, requestId }) =>
+      this.request(
         'stop',
-        ref.project,
-        `stop ${ref.name}`,
-        () =>
-          instances.stop({ project: ref.project, zone: ref.zone, instance: ref.name, requestId }),
+        ref,
+        (instances) => instances.stop({ ...instanceOf(ref), requestId }),
         scope,
-      );
-      return operation.latestResponse as IOperation;
-    });
-    const pending: Array<{ index: number; ref: VmRef; operation: IOperation }> = [];
+      ),
+    );
+    const pending: Array<{ index: number; ref: VmRef; operation: IOperation | undefined }> = [];
     const results = new Array<PromiseSettledResult<void>>(targets.length);
     requested.forEach((request, index) => {
       if (request.status === 'rejected') results[index] = request;
@@ -442,33 +512,29 @@ export class ComputeFleet {
   }
 
   async start(ref: VmRef, requestId: string): Promise<void> {
-    const instances = await this.clients.instances();
-    const [operation] = await this.call('start', ref.project, `start ${ref.name}`, () =>
-      instances.start({ project: ref.project, zone: ref.zone, instance: ref.name, requestId }),
+    await this.mutate('start', ref, (instances) =>
+      instances.start({ ...instanceOf(ref), requestId }),
     );
-    await this.waitFor(ref, operation.latestResponse as IOperation);
   }
 
-  async setScheduling(
-    ref: VmRef,
-    scheduling: protos.google.cloud.compute.v1.IScheduling,
-    requestId: string,
-  ): Promise<void> {
-    const instances = await this.clients.instances();
-    const [operation] = await this.call(
-      'setScheduling',
-      ref.project,
-      `setScheduling ${ref.name}`,
-      () =>
-        instances.setScheduling({
-          project: ref.project,
-          zone: ref.zone,
-          instance: ref.name,
-          requestId,
-          schedulingResource: scheduling,
-        }),
+  /**
+   * Bounds how long the VM may run (Compute stops or deletes it at the limit), keeping the rest
+   * of its scheduling as `current` (a `read` of the VM) holds it.
+   */
+  async limitRunTime(current: VmDetail, limit: RunTimeLimit, requestId: string): Promise<void> {
+    const ref = current.vm;
+    const scheduling = this.schedulingOf.get(current) ?? (await this.getInstance(ref))?.scheduling;
+    await this.mutate('setScheduling', ref, (instances) =>
+      instances.setScheduling({
+        ...instanceOf(ref),
+        requestId,
+        schedulingResource: {
+          ...(scheduling ?? {}),
+          maxRunDuration: { seconds: limit.maxRunSeconds },
+          instanceTerminationAction: limit.terminationAction,
+        },
+      }),
     );
-    await this.waitFor(ref, operation.latestResponse as IOperation);
   }
 
   /**
@@ -485,29 +551,22 @@ export class ComputeFleet {
       readonly labelFingerprint: string;
     },
   ): Promise<Record<string, string> | undefined> {
-    const instances = await this.clients.instances();
     const attempts = this.options.conflictAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
-      const current =
-        attempt === 1 && known
-          ? { labels: { ...known.labels }, labelFingerprint: known.labelFingerprint }
-          : await this.getRaw(ref);
+      const current = attempt === 1 && known ? known : await this.get(ref);
       if (!current) return undefined;
-      const next = change({ ...(current.labels ?? {}) });
+      const next = change({ ...current.labels });
       if (!next) return undefined;
       try {
-        const [operation] = await this.call('setLabels', ref.project, `setLabels ${ref.name}`, () =>
+        await this.mutate('setLabels', ref, (instances) =>
           instances.setLabels({
-            project: ref.project,
-            zone: ref.zone,
-            instance: ref.name,
+            ...instanceOf(ref),
             instancesSetLabelsRequestResource: {
               labels: next,
               labelFingerprint: current.labelFingerprint,
             },
           }),
         );
-        await this.waitFor(ref, operation.latestResponse as IOperation);
         return next;
       } catch (error) {
         if (!isPreconditionFailed(error) || attempt >= attempts) throw error;
@@ -520,29 +579,25 @@ export class ComputeFleet {
   }
 
   /**
-   * Writes metadata items merged into those of `current` (the instance as the caller just read
-   * it) under its fingerprint. A concurrent writer surfaces as a 412 error to the caller (the
+   * Writes metadata items merged into those of `current` (the VM as the caller just read it)
+   * under its fingerprint. A concurrent writer surfaces as a 412 error to the caller (the
    * fingerprint is the lock).
    */
   async mergeMetadata(
     ref: VmRef,
     change: (current: ReadonlyMap<string, string>) => Map<string, string>,
-    current: IInstance,
+    current: VmDetail,
   ): Promise<void> {
-    const instances = await this.clients.instances();
-    const next = change(metadataOf(current));
-    const [operation] = await this.call('setMetadata', ref.project, `setMetadata ${ref.name}`, () =>
+    const next = change(current.metadata);
+    await this.mutate('setMetadata', ref, (instances) =>
       instances.setMetadata({
-        project: ref.project,
-        zone: ref.zone,
-        instance: ref.name,
+        ...instanceOf(ref),
         metadataResource: {
-          fingerprint: current.metadata?.fingerprint,
+          fingerprint: current.metadataFingerprint,
           items: [...next].map(([key, value]) => ({ key, value })),
         },
       }),
     );
-    await this.waitFor(ref, operation.latestResponse as IOperation);
   }
 
   async listOperations(
@@ -585,16 +640,6 @@ export class ComputeFleet {
       },
       scope,
     );
-  }
-
-  /** Waits for one zone operation to be DONE, then checks it. */
-  private async waitFor(
-    ref: VmRef,
-    operation: IOperation | undefined,
-    scope?: Scope,
-  ): Promise<void> {
-    const [outcome] = await this.confirmAll([{ ref, operation }], scope);
-    if (outcome?.status === 'rejected') throw outcome.reason;
   }
 
   /**

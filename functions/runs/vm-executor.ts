@@ -1,5 +1,10 @@
-import type { protos } from '@google-cloud/compute';
-import { metadataOf, toVm, type ComputeFleet } from '../adapters/compute.js';
+/**
+ * The reusable batch VM: a stopped VM whose startup script (deploy/vm/startup.sh) reads the run
+ * keys from its metadata, runs `make -- TARGET`, writes markers under the results prefix and
+ * shuts itself down. Which run holds the VM is decided by its claim (vm-claim.ts), written
+ * with the run keys under the metadata fingerprint: of concurrent starts exactly one wins.
+ */
+import type { ComputeFleet, VmDetail } from '../adapters/compute.js';
 import { parseGsUri, type ObjectStore } from '../adapters/storage.js';
 import type { Clock } from '../core/clock.js';
 import { isPreconditionFailed, isTransient, PermanentError } from '../core/errors.js';
@@ -22,14 +27,6 @@ import {
   type ClaimDecision,
 } from './vm-claim.js';
 
-/**
- * The reusable batch VM: a stopped VM whose startup script (deploy/vm/startup.sh) reads the run
- * keys from its metadata, runs `make -- TARGET`, writes markers under the results prefix and
- * shuts itself down. Which run holds the VM is decided by its claim (vm-claim.ts), written
- * with the run keys under the metadata fingerprint: of concurrent starts exactly one wins.
- */
-type IInstance = protos.google.cloud.compute.v1.IInstance;
-
 const ERROR_TEXT_BYTES = 2048;
 /** Reads and fingerprinted writes of the claim before a start or stop gives up on a busy VM. */
 const CLAIM_ATTEMPTS = 5;
@@ -37,13 +34,7 @@ const CLAIM_ATTEMPTS = 5;
 export interface VmExecutorDeps {
   fleet: Pick<
     ComputeFleet,
-    | 'getRaw'
-    | 'mergeMetadata'
-    | 'updateLabels'
-    | 'setScheduling'
-    | 'start'
-    | 'stop'
-    | 'listOperations'
+    'read' | 'mergeMetadata' | 'updateLabels' | 'limitRunTime' | 'start' | 'stop' | 'listOperations'
   >;
   store: Pick<ObjectStore, 'list' | 'readHead'>;
   clock: Clock;
@@ -80,7 +71,7 @@ export class VmExecutor implements RunExecutor {
         return {
           kind: 'started',
           status: 'RUNNING',
-          startedAt: timestampOf(instance.lastStartTimestamp),
+          startedAt: timestampOf(instance.vm.startedAt),
         };
       }
       if (decision.kind === 'claim') {
@@ -123,8 +114,8 @@ export class VmExecutor implements RunExecutor {
     }
   }
 
-  private async read(): Promise<IInstance> {
-    const instance = await this.deps.fleet.getRaw(this.ref);
+  private async read(): Promise<VmDetail> {
+    const instance = await this.deps.fleet.read(this.ref);
     if (!instance) {
       throw new PermanentError(
         `The batch VM ${this.ref.name} of pipeline ${this.pipeline.name} does not exist`,
@@ -135,15 +126,15 @@ export class VmExecutor implements RunExecutor {
 
   private async decideClaim(
     run: RunRecord,
-    instance: IInstance,
+    instance: VmDetail,
     hooks: StartHooks,
   ): Promise<ClaimDecision> {
-    const metadata = metadataOf(instance);
+    const { metadata, vm } = instance;
     const seen = {
-      status: instance.status ?? 'UNKNOWN',
+      status: vm.status,
       claim: parseClaim(metadata.get(CLAIM_KEY)),
       runKeysFor: metadata.get(RUN_METADATA.runId),
-      runLabel: instance.labels?.[LABEL.run],
+      runLabel: vm.labels[LABEL.run],
     };
     const holderActive =
       seen.claim && needsHolderStatus(run.runId, seen)
@@ -155,7 +146,7 @@ export class VmExecutor implements RunExecutor {
   /** The VM is claimed for the run: record it, label it, bound it and start it. */
   private async launch(
     run: RunRecord,
-    instance: IInstance,
+    instance: VmDetail,
     hooks: StartHooks,
   ): Promise<StartOutcome> {
     const { fleet, logger } = this.deps;
@@ -165,12 +156,12 @@ export class VmExecutor implements RunExecutor {
       this.ref,
       (labels) =>
         labels[LABEL.run] === run.runId ? undefined : { ...labels, [LABEL.run]: run.runId },
-      { labels: instance.labels ?? {}, labelFingerprint: instance.labelFingerprint ?? '' },
+      instance.vm,
     );
     const unbounded = await this.bound(run, instance);
     // A cancel may have taken the claim back meanwhile; a VM started without run keys would idle.
     const now = await this.read();
-    if (parseClaim(metadataOf(now).get(CLAIM_KEY))?.runId !== run.runId) {
+    if (parseClaim(now.metadata.get(CLAIM_KEY))?.runId !== run.runId) {
       throw new PermanentError(`The batch VM ${this.ref.name} was taken back before it started`);
     }
     await fleet.start(this.ref, requestIdFor(run.runId, 'start'));
@@ -179,15 +170,11 @@ export class VmExecutor implements RunExecutor {
   }
 
   /** Sets maxRunDuration (Compute stops the VM at the deadline); a refusal leaves the deadline to status reads. */
-  private async bound(run: RunRecord, instance: IInstance): Promise<string | undefined> {
+  private async bound(run: RunRecord, instance: VmDetail): Promise<string | undefined> {
     try {
-      await this.deps.fleet.setScheduling(
-        this.ref,
-        {
-          ...(instance.scheduling ?? {}),
-          maxRunDuration: { seconds: Math.round(this.pipeline.maxRunHours * 3600) },
-          instanceTerminationAction: 'STOP',
-        },
+      await this.deps.fleet.limitRunTime(
+        instance,
+        { maxRunSeconds: Math.round(this.pipeline.maxRunHours * 3600), terminationAction: 'STOP' },
         requestIdFor(run.runId, 'scheduling'),
       );
       return undefined;
@@ -205,7 +192,7 @@ export class VmExecutor implements RunExecutor {
 
   async observe(run: RunRecord, now: Date): Promise<Observation> {
     const { fleet, store } = this.deps;
-    const instance = await fleet.getRaw(this.ref);
+    const instance = await fleet.read(this.ref);
     const markers = new Set<string>();
     let errorText: string | undefined;
     if (run.resultsPrefix) {
@@ -225,7 +212,7 @@ export class VmExecutor implements RunExecutor {
         errorText = await store.readHead(bucket, `${path}${MARKERS.error}`, ERROR_TEXT_BYTES);
       }
     }
-    const status = instance?.status ?? undefined;
+    const status = instance?.vm.status;
     let preemptedAt: Date | undefined;
     const stopped = status === undefined || status === 'TERMINATED' || status === 'STOPPED';
     if (stopped && !markers.has(MARKERS.success) && !markers.has(MARKERS.error)) {
@@ -233,9 +220,9 @@ export class VmExecutor implements RunExecutor {
     }
     const observation: VmObservation = {
       status,
-      runLabel: instance?.labels?.[LABEL.run],
-      lastStartAt: timestampOf(instance?.lastStartTimestamp),
-      lastStopAt: timestampOf(instance?.lastStopTimestamp),
+      runLabel: instance?.vm.labels[LABEL.run],
+      lastStartAt: timestampOf(instance?.vm.startedAt),
+      lastStopAt: timestampOf(instance?.stoppedAt),
       markers,
       errorText: errorText?.replace(/[^\P{Cc}\n\t]/gu, ''),
       preemptedAt,
@@ -244,7 +231,7 @@ export class VmExecutor implements RunExecutor {
     const from = decision.startedAt ?? run.startedAt;
     const usage =
       instance && from
-        ? { machine: toVm(this.ref.project, instance), from, until: decision.finishedAt ?? now }
+        ? { machine: instance.vm, from, until: decision.finishedAt ?? now }
         : undefined;
     return { decision, usage };
   }
@@ -272,17 +259,17 @@ export class VmExecutor implements RunExecutor {
   async stop(run: RunRecord, why: 'cancel' | 'timeout'): Promise<void> {
     const { fleet } = this.deps;
     for (let attempt = 1; ; attempt++) {
-      const instance = await fleet.getRaw(this.ref);
+      const instance = await fleet.read(this.ref);
       if (!instance) return;
-      const metadata = metadataOf(instance);
+      const { metadata, vm } = instance;
       const claim = parseClaim(metadata.get(CLAIM_KEY));
-      if (instance.status === 'TERMINATED') {
+      if (vm.status === 'TERMINATED') {
         if (claim?.runId !== run.runId && metadata.get(RUN_METADATA.runId) !== run.runId) return;
-      } else if (claim ? claim.runId !== run.runId : instance.labels?.[LABEL.run] !== run.runId) {
+      } else if (claim ? claim.runId !== run.runId : vm.labels[LABEL.run] !== run.runId) {
         throw new PermanentError(`The batch VM ${this.ref.name} is not running run ${run.runId}`);
       }
       try {
-        if (instance.status === 'TERMINATED') {
+        if (vm.status === 'TERMINATED') {
           await fleet.mergeMetadata(
             this.ref,
             (current) => withoutRun(current, run.runId),
@@ -327,8 +314,8 @@ export class VmExecutor implements RunExecutor {
   ): Promise<void> {
     const { fleet } = this.deps;
     for (let attempt = 1; ; attempt++) {
-      const instance = await fleet.getRaw(this.ref);
-      if (!instance || !holds(metadataOf(instance))) return;
+      const instance = await fleet.read(this.ref);
+      if (!instance || !holds(instance.metadata)) return;
       try {
         await fleet.mergeMetadata(this.ref, (current) => withoutRun(current, run.runId), instance);
         return;

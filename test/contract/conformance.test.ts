@@ -92,7 +92,7 @@ describe('sandbox replies against the client libraries’ message definitions', 
     const instances = await clients.instances();
     for await (const vm of instances.listAsync({ ...b, maxResults: 2 }, { autoPaginate: false }))
       void vm;
-    const raw = await fleet.getRaw({ ...b, name: 'batch-n2-1' });
+    const raw = await fleet.read({ ...b, name: 'batch-n2-1' });
     await fleet.updateLabels({ ...b, name: 'batch-n2-1' }, (l) => ({ ...l, team: 'ml' }));
     await fleet.mergeMetadata(
       { ...b, name: 'batch-n2-1' },
@@ -100,9 +100,9 @@ describe('sandbox replies against the client libraries’ message definitions', 
       raw!,
     );
     await fleet.stop({ ...b, name: 'batch-n2-1' }, '0b7c9d3e-6666-4aaa-8bbb-000000000001');
-    await fleet.setScheduling(
-      { ...b, name: 'batch-n2-1' },
-      { instanceTerminationAction: 'STOP' },
+    await fleet.limitRunTime(
+      raw!,
+      { maxRunSeconds: 3600, terminationAction: 'STOP' },
       '0b7c9d3e-6666-4aaa-8bbb-000000000002',
     );
     await fleet.start({ ...b, name: 'batch-n2-1' }, '0b7c9d3e-6666-4aaa-8bbb-000000000003');

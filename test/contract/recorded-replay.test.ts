@@ -126,7 +126,7 @@ describe('recorded responses replayed through the adapters', () => {
       priority: 'low',
     });
     replay('compute.instances.setMetadata', 'compute-setmetadata-pending');
-    const raw = await fleet.getRaw(REF);
+    const raw = await fleet.read(REF);
     await fleet.mergeMetadata(REF, (m) => new Map([...m, ['k', 'v']]), raw!);
     expect(routes()).toEqual([
       'instances.setLabels 200',
