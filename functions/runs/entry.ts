@@ -1,3 +1,8 @@
+/**
+ * `triggerRun`: reads its settings (COSTGUARD_PIPELINES and the common ones), builds the
+ * adapters from the runtime's clients, and returns the HTTP function. `prices` replaces the
+ * pricing engine (tests pass a small fake).
+ */
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { RunJobs } from '../adapters/run-jobs.js';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
@@ -12,14 +17,10 @@ import { readTriggerRunConfig, type Pipeline } from './config.js';
 import type { RunExecutor } from './executor.js';
 import { RecordedCostReader } from './run-cost.js';
 import { RunLedger } from './run-ledger.js';
-import { makeTriggerRun } from './trigger-run.js';
+import { createTriggerRunHttp, httpCallerMayAct } from './http.js';
+import { createRunService } from './run-service.js';
 import { VmExecutor } from './vm-executor.js';
 
-/**
- * `triggerRun`: reads its settings (COSTGUARD_PIPELINES and the common ones), builds the
- * adapters from the runtime's clients, and returns the HTTP function. `prices` replaces the
- * pricing engine (tests pass a small fake).
- */
 export async function buildTriggerRun(
   runtime: Runtime,
   options: { prices?: PriceLookup; newRunId?: () => string } = {},
@@ -81,21 +82,20 @@ export async function buildTriggerRun(
     pipelines: [...config.runs.pipelines.keys()],
     dryRun: config.runs.dryRun,
   });
-  return httpHandler(
-    logger,
-    makeTriggerRun(
-      {
-        ledger: new RunLedger(ledger, clock),
-        costs: new RecordedCostReader(ledger, logger),
-        prices,
-        notifier,
-        executorFor,
-        clock,
-        logger,
-        ...(options.newRunId ? { newRunId: options.newRunId } : {}),
-        ...(caps.length > 0 ? { admission } : {}),
-      },
-      config.runs,
-    ),
+  const service = createRunService(
+    {
+      ledger: new RunLedger(ledger, clock),
+      costs: new RecordedCostReader(ledger, logger),
+      prices,
+      notifier,
+      executorFor,
+      clock,
+      logger,
+      mayAct: httpCallerMayAct,
+      ...(options.newRunId ? { newRunId: options.newRunId } : {}),
+      ...(caps.length > 0 ? { admission } : {}),
+    },
+    config.runs,
   );
+  return httpHandler(logger, createTriggerRunHttp(service, config.runs, logger));
 }
