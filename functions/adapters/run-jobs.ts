@@ -1,3 +1,9 @@
+/**
+ * Cloud Run Jobs (`@google-cloud/run` v2): start an execution with environment overrides and
+ * a timeout, read an execution, cancel one. `runJob` has no request id, so a retry after an
+ * ambiguous failure first looks for an execution that already carries the run's marker
+ * variable instead of starting a second one.
+ */
 import type { ExecutionsClient, JobsClient } from '@google-cloud/run';
 import type { google } from '@google-cloud/run/build/protos/protos.js';
 import { isNotFound, TransientError } from '../core/errors.js';
@@ -5,12 +11,6 @@ import type { Logger } from '../core/logger.js';
 import { timestampMillis, type ProtoTimestamp } from './timestamp.js';
 import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
-/**
- * Cloud Run Jobs (`@google-cloud/run` v2): start an execution with environment overrides and
- * a timeout, read an execution, cancel one. `runJob` has no request id, so a retry after an
- * ambiguous failure first looks for an execution that already carries the run's marker
- * variable instead of starting a second one.
- */
 type IExecution = google.cloud.run.v2.IExecution;
 type ICondition = google.cloud.run.v2.ICondition;
 

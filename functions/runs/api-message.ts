@@ -1,10 +1,10 @@
-import { errorMessage } from '../core/errors.js';
-
 /**
  * The message an API error carries, on one line and short enough for a ledger row and a reply:
  * REST client errors hold the whole JSON error body as their message, of which only
  * `error.message` is meant for people.
  */
+import { errorMessage } from '../core/errors.js';
+
 export function apiMessage(error: unknown, maxLength = 500): string {
   const raw = errorMessage(error);
   let message = raw;

@@ -1,12 +1,12 @@
-import { forwardedIdentity, ANONYMOUS } from './caller.js';
-import type { Pipeline } from './config.js';
-
 /**
  * Who may run what. IAM's run.invoker lets a principal reach triggerRun at all, but it is one
  * grant for the whole function; each pipeline names its own invokers, and every route (start,
  * read, list, cancel) checks the caller against them. The platform has verified the token's
  * signature; the audience is checked here so that a token minted for another service is refused.
  */
+import { forwardedIdentity, ANONYMOUS } from './caller.js';
+import type { Pipeline } from './config.js';
+
 export const INVOKER = /^(user|serviceAccount):[^\s@:]{1,64}@[^\s@]{1,255}$/;
 
 export interface Caller {

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /**
  * Who asked for a run. The function is deployed behind IAM (`--no-allow-unauthenticated`): the
  * platform verifies the caller's ID token and forwards it with its signature replaced
@@ -7,6 +5,8 @@ import { z } from 'zod';
  * its payload is read for the identity and the audience. `X-Serverless-Authorization` wins over
  * `Authorization` when a caller used it to keep its own Authorization header.
  */
+import { z } from 'zod';
+
 export const ANONYMOUS = 'anonymous';
 export const UNKNOWN_CALLER = 'unknown';
 

@@ -1,3 +1,8 @@
+/**
+ * A pipeline packaged as a Cloud Run Job: each run is one execution, told its run id, target
+ * and results prefix through fixed environment variables, plus the allow-listed overrides the
+ * request chose. The job's task timeout is the run's maximum duration.
+ */
 import type { RunJobs } from '../adapters/run-jobs.js';
 import type { Logger } from '../core/logger.js';
 import type { CloudRunPipeline } from './config.js';
@@ -6,11 +11,6 @@ import { planExecutionStatus, START_GRACE_MS } from './plan-status.js';
 import { RUN_ENV } from './run-id.js';
 import type { RunRecord } from './run-record.js';
 
-/**
- * A pipeline packaged as a Cloud Run Job: each run is one execution, told its run id, target
- * and results prefix through fixed environment variables, plus the allow-listed overrides the
- * request chose. The job's task timeout is the run's maximum duration.
- */
 export class CloudRunExecutor implements RunExecutor {
   private readonly job: string;
 

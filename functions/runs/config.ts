@@ -1,3 +1,9 @@
+/**
+ * The run trigger's settings. `COSTGUARD_PIPELINES` (JSON, or a file named by
+ * `COSTGUARD_PIPELINES_FILE`) names every pipeline a caller may start and how it runs: on a
+ * reusable batch VM (`vm`) or as a Cloud Run Job execution (`cloud-run-job`). Everything a
+ * request may choose (target, environment values) is an exact allow-list here.
+ */
 import { z } from 'zod';
 import {
   commonSettings,
@@ -11,12 +17,6 @@ import {
 import { INVOKER } from './authorize.js';
 import { PIPELINE_NAME, TARGET } from './run-id.js';
 
-/**
- * The run trigger's settings. `COSTGUARD_PIPELINES` (JSON, or a file named by
- * `COSTGUARD_PIPELINES_FILE`) names every pipeline a caller may start and how it runs: on a
- * reusable batch VM (`vm`) or as a Cloud Run Job execution (`cloud-run-job`). Everything a
- * request may choose (target, environment values) is an exact allow-list here.
- */
 export const ZONE = /^[a-z]+-[a-z]+\d+-[a-z]$/;
 export const REGION = /^[a-z]+-[a-z]+\d+$/;
 export const RESOURCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;

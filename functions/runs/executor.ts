@@ -1,12 +1,12 @@
-import type { PricedMachine } from '../core/pricing.js';
-import type { StatusDecision } from './plan-status.js';
-import type { RunRecord, RunStatus } from './run-record.js';
-
 /**
  * What runs a pipeline: the reusable batch VM or a Cloud Run Job. Starting is idempotent for a
  * given run id (a repeat picks up where the first attempt stopped), observing never changes
  * anything, and stopping is asked for by the caller (cancel) or by a decision (timeout).
  */
+import type { PricedMachine } from '../core/pricing.js';
+import type { StatusDecision } from './plan-status.js';
+import type { RunRecord, RunStatus } from './run-record.js';
+
 export type StartOutcome =
   | {
       readonly kind: 'started';

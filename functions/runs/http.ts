@@ -22,11 +22,11 @@ import {
 import type { RunRecord } from './run-record.js';
 import type {
   Actor,
-  CancelOutcome,
-  GetOutcome,
-  ListOutcome,
+  CancelRunOutcome,
+  GetRunOutcome,
+  ListRunsOutcome,
   RunService,
-  StartOutcome,
+  StartRunOutcome,
 } from './run-service.js';
 import { statusUrlOf, viewOf } from './run-view.js';
 
@@ -46,7 +46,7 @@ function capWarningsOf(warnings: readonly CapNotice[]): { capWarnings?: readonly
 }
 
 /** The replies of `POST /runs`. */
-export function startReply(outcome: StartOutcome, publicUrl: string): HttpReply {
+export function startReply(outcome: StartRunOutcome, publicUrl: string): HttpReply {
   const view = (run: RunRecord) => viewOf(run, publicUrl);
   const location = (run: RunRecord) => ({ Location: statusUrlOf(publicUrl, run.runId) });
   switch (outcome.kind) {
@@ -97,18 +97,18 @@ export function startReply(outcome: StartOutcome, publicUrl: string): HttpReply 
 }
 
 /** The replies of `GET /runs/{runId}`, `GET /runs` and `POST /runs/{runId}:cancel`. */
-export function getReply(outcome: GetOutcome, publicUrl: string): HttpReply {
+export function getReply(outcome: GetRunOutcome, publicUrl: string): HttpReply {
   return outcome.kind === 'found' ? reply(200, viewOf(outcome.run, publicUrl)) : NO_SUCH_RUN;
 }
 
-export function listReply(outcome: ListOutcome, publicUrl: string): HttpReply {
+export function listReply(outcome: ListRunsOutcome, publicUrl: string): HttpReply {
   if (outcome.kind === 'not-allowed') {
     return reply(403, { error: `You are not an invoker of pipeline ${outcome.pipeline}` });
   }
   return reply(200, { runs: outcome.runs.map((r) => viewOf(r, publicUrl)) });
 }
 
-export function cancelReply(outcome: CancelOutcome, publicUrl: string): HttpReply {
+export function cancelReply(outcome: CancelRunOutcome, publicUrl: string): HttpReply {
   switch (outcome.kind) {
     case 'cancelled':
       return reply(202, viewOf(outcome.run, publicUrl));

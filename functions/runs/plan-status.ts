@@ -1,12 +1,12 @@
-import type { ExecutionSummary } from '../adapters/run-jobs.js';
-import { maskSecrets } from '../core/redact.js';
-import type { RunRecord, RunStatus } from './run-record.js';
-
 /**
  * Pure status decisions: what an active run's status is, given what the VM (or the Cloud Run
  * execution) looks like now. No I/O here; the executors gather the observation and carry out
  * the decision's action (stopping a VM past its deadline).
  */
+import type { ExecutionSummary } from '../adapters/run-jobs.js';
+import { maskSecrets } from '../core/redact.js';
+import type { RunRecord, RunStatus } from './run-record.js';
+
 export const MARKERS = {
   success: '_SUCCESS',
   error: 'startup_error.txt',

@@ -1,3 +1,8 @@
+/**
+ * The edge of the run API: which route a request is, and whether its body, query and headers
+ * are acceptable. Everything here is checked before any API call is made; a request field is
+ * only ever compared against allow-lists, never passed on as text of its own.
+ */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
@@ -5,11 +10,6 @@ import { refuseForbiddenKeys } from '../core/json-body.js';
 import { allowsEnv, type Pipeline } from './config.js';
 import { PIPELINE_NAME, RUN_ID, TARGET } from './run-id.js';
 
-/**
- * The edge of the run API: which route a request is, and whether its body, query and headers
- * are acceptable. Everything here is checked before any API call is made; a request field is
- * only ever compared against allow-lists, never passed on as text of its own.
- */
 export const MAX_BODY_BYTES = 16 * 1024;
 const MAX_LIST_LIMIT = 100;
 const DEFAULT_LIST_LIMIT = 20;

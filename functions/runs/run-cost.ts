@@ -1,3 +1,8 @@
+/**
+ * A run's cost so far. The hourly recorder attributes each closed instance-hour to the run
+ * through the VM's `costguard-run` label (`spot_costs`, de-duplicated by the `spot_cost_hours`
+ * view); whatever ran after the last recorded hour is estimated as uptime × hourly price.
+ */
 import type { Ledger } from '../adapters/bigquery.js';
 import { HOUR_MS } from '../core/clock.js';
 import { httpStatusOf } from '../core/errors.js';
@@ -6,11 +11,6 @@ import type { HourlyRate } from '../core/pricing.js';
 import { numericOf, timestampOf } from './run-ledger.js';
 import type { RunCost } from './run-record.js';
 
-/**
- * A run's cost so far. The hourly recorder attributes each closed instance-hour to the run
- * through the VM's `costguard-run` label (`spot_costs`, de-duplicated by the `spot_cost_hours`
- * view); whatever ran after the last recorded hour is estimated as uptime × hourly price.
- */
 export interface RecordedCost {
   readonly amount: number;
   readonly currency: string;

@@ -1,11 +1,10 @@
-import { nameBasedUuid } from '../core/request-id.js';
-import { createHash, randomBytes } from 'node:crypto';
-
 /**
  * Names the run trigger writes into other systems. Every one is built from allow-listed or
  * generated values only, never from request text, so none can become a shell word, a metadata
  * key or a path. `deploy/vm/startup.sh` checks the same patterns again on the VM.
  */
+import { nameBasedUuid } from '../core/request-id.js';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** A run id: also a label value, a metadata value and one path segment of the results prefix. */
 export const RUN_ID = /^run-[0-9a-f]{20}$/;

@@ -1,3 +1,8 @@
+/**
+ * The `runs` table as the run trigger uses it: append a snapshot per event (keyed
+ * `run_id/event/status`, so a retried or repeated write lands once), and read the latest
+ * snapshot per run with de-duplication on read.
+ */
 import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
 import type { Clock } from '../core/clock.js';
 import { PermanentError } from '../core/errors.js';
@@ -10,11 +15,6 @@ import {
   type RunStatus,
 } from './run-record.js';
 
-/**
- * The `runs` table as the run trigger uses it: append a snapshot per event (keyed
- * `run_id/event/status`, so a retried or repeated write lands once), and read the latest
- * snapshot per run with de-duplication on read.
- */
 const RUNS_TABLE = 'runs';
 
 const LATEST = `QUALIFY ROW_NUMBER() OVER (

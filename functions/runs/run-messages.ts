@@ -1,12 +1,12 @@
-import type { KnownBlock } from '@slack/web-api';
-import type { SlackMessage } from '../adapters/slack.js';
-import type { RunRecord } from './run-record.js';
-
 /**
  * Slack messages for a run: one when it starts, one (threaded under it) when it ends. The
  * outcome is noticed when someone or something reads the run (GET /runs/{id}, GET /runs, or
  * the busy check of the next POST /runs), not pushed by the VM.
  */
+import type { KnownBlock } from '@slack/web-api';
+import type { SlackMessage } from '../adapters/slack.js';
+import type { RunRecord } from './run-record.js';
+
 function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

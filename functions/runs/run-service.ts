@@ -45,7 +45,7 @@ export interface RunServiceDeps extends RunObserverDeps {
   readonly admission?: (pipeline: Pipeline, now: Date) => Promise<Admission>;
 }
 
-export type StartOutcome =
+export type StartRunOutcome =
   | {
       readonly kind: 'started';
       readonly run: RunRecord;
@@ -64,14 +64,14 @@ export type StartOutcome =
   | { readonly kind: 'busy'; readonly activeRunId: string | undefined; readonly reason: string }
   | { readonly kind: 'start-failed'; readonly run: RunRecord };
 
-export type GetOutcome =
+export type GetRunOutcome =
   { readonly kind: 'found'; readonly run: RunRecord } | { readonly kind: 'not-found' };
 
-export type ListOutcome =
+export type ListRunsOutcome =
   | { readonly kind: 'listed'; readonly runs: readonly RunRecord[] }
   | { readonly kind: 'not-allowed'; readonly pipeline: string };
 
-export type CancelOutcome =
+export type CancelRunOutcome =
   | { readonly kind: 'cancelled'; readonly run: RunRecord }
   | { readonly kind: 'dry-run'; readonly run: RunRecord }
   | { readonly kind: 'not-active'; readonly run: RunRecord }
@@ -85,11 +85,14 @@ export interface StartCommand {
 }
 
 export interface RunService {
-  start(command: StartCommand): Promise<StartOutcome>;
-  get(runId: string, actor: Actor): Promise<GetOutcome>;
+  start(command: StartCommand): Promise<StartRunOutcome>;
+  get(runId: string, actor: Actor): Promise<GetRunOutcome>;
   /** Recent runs of one pipeline, or of every pipeline the actor may see. */
-  list(query: { pipeline: string | undefined; limit: number }, actor: Actor): Promise<ListOutcome>;
-  cancel(runId: string, actor: Actor): Promise<CancelOutcome>;
+  list(
+    query: { pipeline: string | undefined; limit: number },
+    actor: Actor,
+  ): Promise<ListRunsOutcome>;
+  cancel(runId: string, actor: Actor): Promise<CancelRunOutcome>;
 }
 
 /** How far back the listing looks. */
@@ -101,7 +104,7 @@ export function createRunService(deps: RunServiceDeps, config: RunsConfig): RunS
   const observer = createRunObserver(deps, config);
   const nextRunId = deps.newRunId ?? (() => newRunId());
   /** Keyed starts in flight: a concurrent repeat of one shares its outcome. */
-  const starting = new Map<string, { hash: string; outcome: Promise<StartOutcome> }>();
+  const starting = new Map<string, { hash: string; outcome: Promise<StartRunOutcome> }>();
 
   /** The run's record if the actor may see it (a run it may not see is, to it, no run at all). */
   const visibleRun = async (runId: string, actor: Actor): Promise<RunRecord | undefined> => {
@@ -121,7 +124,7 @@ export function createRunService(deps: RunServiceDeps, config: RunsConfig): RunS
     request: StartRequest,
     ids: { runId: string; hash: string; key: string | undefined; keyed: boolean },
     actor: Actor,
-  ): Promise<StartOutcome> => {
+  ): Promise<StartRunOutcome> => {
     const { pipeline } = request;
     const { runId, hash, key, keyed } = ids;
     const now = clock.now();
@@ -180,7 +183,7 @@ export function createRunService(deps: RunServiceDeps, config: RunsConfig): RunS
     executor: RunExecutor,
     log: Logger,
     capWarnings: readonly CapNotice[],
-  ): Promise<StartOutcome> => {
+  ): Promise<StartRunOutcome> => {
     let outcome;
     try {
       outcome = await executor.start(record, {

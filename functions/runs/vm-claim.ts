@@ -1,5 +1,3 @@
-import { RUN_ID } from './run-id.js';
-
 /**
  * Who holds the batch VM. A run holds it from the moment its claim is written into the VM's
  * metadata (in the same setMetadata as its run keys, under the fingerprint read just before, so
@@ -11,6 +9,8 @@ import { RUN_ID } from './run-id.js';
  * `RUN_ID ISO_TIME stopping`: a stop marks the claim first (again under the fingerprint), so no
  * start can take the VM between the stop's check and the stop itself.
  */
+import { RUN_ID } from './run-id.js';
+
 export const CLAIM_KEY = 'costguard-claim';
 
 /** How long a claim of a run the ledger does not know yet (its first row may be in flight) holds. */
