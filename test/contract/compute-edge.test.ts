@@ -58,21 +58,21 @@ describe('Compute at the edge', () => {
   }
 
   it.each([
-    [403, 'rateLimitExceeded', true],
-    [403, 'userRateLimitExceeded', true],
-    [403, 'RESOURCE_OPERATION_RATE_EXCEEDED', true],
-    [403, 'forbidden', false],
-    [403, 'accessNotConfigured', false],
-    [429, undefined, true],
-    [500, undefined, true],
-    [503, undefined, true],
-    [400, undefined, false],
-    [404, undefined, false],
-    [412, undefined, false],
-    [409, 'alreadyExists', false],
+    { status: 403, reason: 'rateLimitExceeded', transient: true },
+    { status: 403, reason: 'userRateLimitExceeded', transient: true },
+    { status: 403, reason: 'RESOURCE_OPERATION_RATE_EXCEEDED', transient: true },
+    { status: 403, reason: 'forbidden', transient: false },
+    { status: 403, reason: 'accessNotConfigured', transient: false },
+    { status: 429, reason: undefined, transient: true },
+    { status: 500, reason: undefined, transient: true },
+    { status: 503, reason: undefined, transient: true },
+    { status: 400, reason: undefined, transient: false },
+    { status: 404, reason: undefined, transient: false },
+    { status: 412, reason: undefined, transient: false },
+    { status: 409, reason: 'alreadyExists', transient: false },
   ])(
-    'a Compute %i %s through the real client is transient: %s',
-    async (status, reason, transient) => {
+    'a Compute $status $reason through the real client is transient: $transient',
+    async ({ status, reason, transient }) => {
       const error = await errorFor(status, reason);
       expect(error).toBeDefined();
       expect(errorReasons(error)).toContain(reason ?? errorReasons(error)[0]);

@@ -39,9 +39,9 @@ describe('Compute contract', () => {
   });
 
   it.each([
-    [
-      '(status = RUNNING) (scheduling.provisioningModel = SPOT)',
-      [
+    {
+      filter: '(status = RUNNING) (scheduling.provisioningModel = SPOT)',
+      expected: [
         'batch-n2-1',
         'batch-n2-2',
         'custom-ext-1',
@@ -50,11 +50,14 @@ describe('Compute contract', () => {
         'trainer-a100-1',
         'trainer-l4-1',
       ],
-    ],
-    ['labels.priority = low', ['batch-n2-1', 'batch-n2-2', 'mig-worker-x1', 'trainer-a100-1']],
-    ['labels.app:*', ['trainer-a100-1', 'trainer-l4-1', 'web-e2-small']],
-    ['(status = TERMINATED)', ['eu-stopped-1']],
-  ])('filters with %s', async (filter, expected) => {
+    },
+    {
+      filter: 'labels.priority = low',
+      expected: ['batch-n2-1', 'batch-n2-2', 'mig-worker-x1', 'trainer-a100-1'],
+    },
+    { filter: 'labels.app:*', expected: ['trainer-a100-1', 'trainer-l4-1', 'web-e2-small'] },
+    { filter: '(status = TERMINATED)', expected: ['eu-stopped-1'] },
+  ])('filters with $filter', async ({ filter, expected }) => {
     const client = await runtime.clients.instances();
     const names: string[] = [];
     for await (const [, scoped] of client.aggregatedListAsync({
@@ -67,13 +70,19 @@ describe('Compute contract', () => {
   });
 
   it.each([
-    ['name = "trainer-*"', ['trainer-a100-1', 'trainer-l4-1']],
-    [
-      'name = "*-1"',
-      ['trainer-a100-1', 'trainer-l4-1', 'batch-n2-1', 'legacy-preempt-1', 'custom-ext-1'],
-    ],
-    ['name != "*-1"', ['web-e2-small', 'batch-n2-2', 'mig-worker-x1']],
-  ])('lists zone instances by a name pattern: %s', async (filter, expected) => {
+    { filter: 'name = "trainer-*"', expected: ['trainer-a100-1', 'trainer-l4-1'] },
+    {
+      filter: 'name = "*-1"',
+      expected: [
+        'trainer-a100-1',
+        'trainer-l4-1',
+        'batch-n2-1',
+        'legacy-preempt-1',
+        'custom-ext-1',
+      ],
+    },
+    { filter: 'name != "*-1"', expected: ['web-e2-small', 'batch-n2-2', 'mig-worker-x1'] },
+  ])('lists zone instances by a name pattern: $filter', async ({ filter, expected }) => {
     const client = await runtime.clients.instances();
     const names: string[] = [];
     for (const zone of ['us-central1-a', 'us-central1-b']) {
@@ -140,12 +149,15 @@ describe('Compute contract', () => {
   });
 
   it.each([
-    ['a key with a capital letter', { Team: 'nlp' }],
-    ['a key that starts with a digit', { '1team': 'nlp' }],
-    ['a value with a space', { team: 'nlp research' }],
-    ['a value of 64 characters', { team: 'x'.repeat(64) }],
-    ['65 labels', Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']))],
-  ])('rejects %s with 400 and keeps the labels', async (_, labels) => {
+    { what: 'a key with a capital letter', labels: { Team: 'nlp' } },
+    { what: 'a key that starts with a digit', labels: { '1team': 'nlp' } },
+    { what: 'a value with a space', labels: { team: 'nlp research' } },
+    { what: 'a value of 64 characters', labels: { team: 'x'.repeat(64) } },
+    {
+      what: '65 labels',
+      labels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])),
+    },
+  ])('rejects $what with 400 and keeps the labels', async ({ labels }) => {
     const client = await runtime.clients.instances();
     const vm = sandbox.fleet.get('ml-training-prod', 'us-central1-a', 'trainer-l4-1');
     const before = { ...vm?.labels };

@@ -108,40 +108,42 @@ describe('triggerRun lets each pipeline be run only by its invokers', () => {
     expect(reportsVmStatus()).not.toBe('RUNNING');
   });
 
-  const routes: Array<[string, string, unknown]> = [
-    ['POST', '/runs', { pipeline: 'nightly-categories', target: 'all' }],
-    ['GET', '/runs', undefined],
-    ['GET', '/runs/run-0123456789abcdef0123', undefined],
-    ['POST', '/runs/run-0123456789abcdef0123:cancel', undefined],
+  const routes: Array<{ method: string; path: string; body: unknown }> = [
+    { method: 'POST', path: '/runs', body: { pipeline: 'nightly-categories', target: 'all' } },
+    { method: 'GET', path: '/runs', body: undefined },
+    { method: 'GET', path: '/runs/run-0123456789abcdef0123', body: undefined },
+    { method: 'POST', path: '/runs/run-0123456789abcdef0123:cancel', body: undefined },
   ];
-  const callers: Array<[string, Record<string, string>]> = [
-    ['no token', {}],
-    [
-      'a token for another audience',
-      {
+  const callers: Array<{ who: string; headers: Record<string, string> }> = [
+    { who: 'no token', headers: {} },
+    {
+      who: 'a token for another audience',
+      headers: {
         authorization: forwardedToken({
           email: 'alice@example.com',
           aud: 'https://other.example.com',
         }),
       },
-    ],
-    ['a token with no email', { authorization: forwardedToken({ sub: '1077' }) }],
-    ['an access token', { authorization: 'Bearer ya29.a0AfH6SMBx' }],
-    ['Basic credentials', { authorization: 'Basic YWxpY2U6cGFzcw==' }],
+    },
+    { who: 'a token with no email', headers: { authorization: forwardedToken({ sub: '1077' }) } },
+    { who: 'an access token', headers: { authorization: 'Bearer ya29.a0AfH6SMBx' } },
+    { who: 'Basic credentials', headers: { authorization: 'Basic YWxpY2U6cGFzcw==' } },
   ];
-  it.each(
-    routes.flatMap(([method, path, body]) =>
-      callers.map(([who, headers]) => [method, path, who, headers, body] as const),
-    ),
-  )('401 for %s %s with %s, before any API call', async (method, path, _who, headers, body) => {
-    const reply = await api.call(method, path, {
-      headers: { ...headers, ...(Object.keys(headers).length === 0 ? { authorization: '' } : {}) },
-      ...(body === undefined ? {} : { body }),
-    });
+  it.each(routes.flatMap((route) => callers.map((caller) => ({ ...route, ...caller }))))(
+    '401 for $method $path with $who, before any API call',
+    async ({ method, path, headers, body }) => {
+      const reply = await api.call(method, path, {
+        headers: {
+          ...headers,
+          ...(Object.keys(headers).length === 0 ? { authorization: '' } : {}),
+        },
+        ...(body === undefined ? {} : { body }),
+      });
 
-    expect(reply.status).toBe(401);
-    expect(reply.headers.get('www-authenticate')).toBe('Bearer');
-    expect(reply.body).toEqual({ error: 'Call with an identity token issued for this function' });
-    expect(sandbox.calls).toEqual([]);
-  });
+      expect(reply.status).toBe(401);
+      expect(reply.headers.get('www-authenticate')).toBe('Bearer');
+      expect(reply.body).toEqual({ error: 'Call with an identity token issued for this function' });
+      expect(sandbox.calls).toEqual([]);
+    },
+  );
 });

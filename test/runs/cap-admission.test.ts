@@ -37,38 +37,78 @@ const [dataDaily, pipelinesDaily] = caps as [SpotCap, SpotCap];
 const standing = (cap: string, spend: number, forecast: number) =>
   [cap, { cap, spend, amount: 10, currency: 'USD', forecast, periodEnd: 'P', at: 'T' }] as const;
 
+const NO_LABELS: Readonly<Record<string, string>> = {};
+
 describe('admit', () => {
   it.each([
-    ['no figures yet', [], undefined, []],
-    ['below every tier', [standing('data-daily', 5, 7)], undefined, []],
-    ['over a notify-only tier', [standing('data-daily', 8.5, 9)], undefined, []],
-    ['forecast to cross a shedding tier', [standing('data-daily', 5, 10.5)], undefined, [1]],
-    ['at its shedding tier', [standing('data-daily', 10, 20)], 1, []],
-  ] as const)('with a cap %s', (_case, standings, refusedAt, warnedAt) => {
+    { case: 'no figures yet', standings: [], refusedAt: undefined, warnedAt: [] },
+    {
+      case: 'below every tier',
+      standings: [standing('data-daily', 5, 7)],
+      refusedAt: undefined,
+      warnedAt: [],
+    },
+    {
+      case: 'over a notify-only tier',
+      standings: [standing('data-daily', 8.5, 9)],
+      refusedAt: undefined,
+      warnedAt: [],
+    },
+    {
+      case: 'forecast to cross a shedding tier',
+      standings: [standing('data-daily', 5, 10.5)],
+      refusedAt: undefined,
+      warnedAt: [1],
+    },
+    {
+      case: 'at its shedding tier',
+      standings: [standing('data-daily', 10, 20)],
+      refusedAt: 1,
+      warnedAt: [],
+    },
+  ] as const)('with a cap $case', ({ standings, refusedAt, warnedAt }) => {
     const admission = admit([dataDaily], new Map(standings));
     expect(admission.refused?.tier).toBe(refusedAt);
     expect(admission.warnings.map((w) => w.tier)).toEqual(warnedAt);
   });
 
   it.each([
-    [
-      'a Spot VM of team data',
-      'data-pipelines',
-      { team: 'data' },
-      'SPOT',
-      ['data-daily', 'pipelines-daily'],
-    ],
-    ['a standard VM of team data', 'data-pipelines', { team: 'data' }, 'STANDARD', []],
-    ['a Spot VM of another team', 'data-pipelines', { team: 'nlp' }, 'SPOT', ['pipelines-daily']],
-    [
-      'a Spot VM of team data elsewhere',
-      'ml-training-prod',
-      { team: 'data' },
-      'SPOT',
-      ['data-daily'],
-    ],
-    ['a Cloud Run job', 'data-pipelines', {}, undefined, ['pipelines-daily']],
-  ] as const)('finds the caps of %s', (_case, project, labels, model, names) => {
+    {
+      case: 'a Spot VM of team data',
+      project: 'data-pipelines',
+      labels: { team: 'data' },
+      model: 'SPOT',
+      names: ['data-daily', 'pipelines-daily'],
+    },
+    {
+      case: 'a standard VM of team data',
+      project: 'data-pipelines',
+      labels: { team: 'data' },
+      model: 'STANDARD',
+      names: [],
+    },
+    {
+      case: 'a Spot VM of another team',
+      project: 'data-pipelines',
+      labels: { team: 'nlp' },
+      model: 'SPOT',
+      names: ['pipelines-daily'],
+    },
+    {
+      case: 'a Spot VM of team data elsewhere',
+      project: 'ml-training-prod',
+      labels: { team: 'data' },
+      model: 'SPOT',
+      names: ['data-daily'],
+    },
+    {
+      case: 'a Cloud Run job',
+      project: 'data-pipelines',
+      labels: NO_LABELS,
+      model: undefined,
+      names: ['pipelines-daily'],
+    },
+  ] as const)('finds the caps of $case', ({ project, labels, model, names }) => {
     const found = capsOf({ project, labels, provisioningModel: model }, caps, [
       'data-pipelines',
       'ml-training-prod',

@@ -54,12 +54,30 @@ describe('Cloud Run Jobs contract', () => {
   });
 
   it.each([
-    ['succeed', 600, 'CONDITION_SUCCEEDED', undefined, /completed successfully/],
-    ['fail', 600, 'CONDITION_FAILED', 'NON_ZERO_EXIT_CODE', /container exited with an error/],
-    ['hang', 600, 'CONDITION_FAILED', undefined, /configured timeout was reached/],
+    {
+      outcome: 'succeed',
+      durationSeconds: 600,
+      state: 'CONDITION_SUCCEEDED',
+      reason: undefined,
+      message: /completed successfully/,
+    },
+    {
+      outcome: 'fail',
+      durationSeconds: 600,
+      state: 'CONDITION_FAILED',
+      reason: 'NON_ZERO_EXIT_CODE',
+      message: /container exited with an error/,
+    },
+    {
+      outcome: 'hang',
+      durationSeconds: 600,
+      state: 'CONDITION_FAILED',
+      reason: undefined,
+      message: /configured timeout was reached/,
+    },
   ] as const)(
-    'reports an execution that was planned to %s through getExecution (enums as numbers on the wire)',
-    async (outcome, durationSeconds, state, reason, message) => {
+    'reports an execution that was planned to $outcome through getExecution (enums as numbers on the wire)',
+    async ({ outcome, durationSeconds, state, reason, message }) => {
       planNextExecution(sandbox, JOB, { outcome, durationSeconds });
       const started = await jobs.run(request('run-bbbbbbbbbbbbbbbbbbbb'));
 

@@ -98,52 +98,77 @@ describe('triggerRun configuration', () => {
     invokers: ['user:alice@example.com'],
   };
 
-  it.each<[string, Pipelines | string, RegExp]>([
-    [
-      'nothing set',
-      '',
-      /COSTGUARD_PIPELINES: .*neither COSTGUARD_PIPELINES nor COSTGUARD_PIPELINES_FILE is set/,
-    ],
-    ['no pipelines', {}, /COSTGUARD_PIPELINES: .*at least one pipeline/],
-    [
-      'an unknown executor',
-      { p: { ...vm, executor: 'gke' } },
-      /COSTGUARD_PIPELINES: .*p\.executor/,
-    ],
-    [
-      'a target with a shell character',
-      { p: { ...vm, targets: ['all;id'] } },
-      /p\.targets\.0: a make target/,
-    ],
-    ['a target that is an option', { p: { ...vm, targets: ['--eval=x'] } }, /p\.targets\.0/],
-    ['no targets', { p: { ...vm, targets: [] } }, /p\.targets/],
-    [
-      'an unexpected field',
-      { p: { ...vm, startupScript: 'x' } },
-      /COSTGUARD_PIPELINES: .*startupScript/,
-    ],
-    ['a pipeline name with capitals', { Nightly: vm }, /COSTGUARD_PIPELINES: .*a pipeline name/],
-    ['a zone that is a region', { p: { ...vm, zone: 'us-east1' } }, /p\.zone: a zone/],
-    ['a run longer than 7 days', { p: { ...vm, maxRunHours: 169 } }, /p\.maxRunHours/],
-    ['no invokers', { p: { ...vm, invokers: [] } }, /p\.invokers: name at least one invoker/],
-    [
-      'a group as invoker',
-      { p: { ...vm, invokers: ['group:data@example.com'] } },
-      /p\.invokers\.0: groups and domains cannot be checked/,
-    ],
-    [
-      'a domain as invoker',
-      { p: { ...vm, invokers: ['domain:example.com'] } },
-      /p\.invokers\.0: groups and domains cannot be checked/,
-    ],
-    [
-      'an invoker that is not a principal',
-      { p: { ...vm, invokers: ['alice@example.com'] } },
-      /p\.invokers\.0: a principal such as user:/,
-    ],
-    [
-      'an environment override costguard owns',
-      {
+  it.each<{ what: string; pipelines: Pipelines | string; message: RegExp }>([
+    {
+      what: 'nothing set',
+      pipelines: '',
+      message:
+        /COSTGUARD_PIPELINES: .*neither COSTGUARD_PIPELINES nor COSTGUARD_PIPELINES_FILE is set/,
+    },
+    {
+      what: 'no pipelines',
+      pipelines: {},
+      message: /COSTGUARD_PIPELINES: .*at least one pipeline/,
+    },
+    {
+      what: 'an unknown executor',
+      pipelines: { p: { ...vm, executor: 'gke' } },
+      message: /COSTGUARD_PIPELINES: .*p\.executor/,
+    },
+    {
+      what: 'a target with a shell character',
+      pipelines: { p: { ...vm, targets: ['all;id'] } },
+      message: /p\.targets\.0: a make target/,
+    },
+    {
+      what: 'a target that is an option',
+      pipelines: { p: { ...vm, targets: ['--eval=x'] } },
+      message: /p\.targets\.0/,
+    },
+    { what: 'no targets', pipelines: { p: { ...vm, targets: [] } }, message: /p\.targets/ },
+    {
+      what: 'an unexpected field',
+      pipelines: { p: { ...vm, startupScript: 'x' } },
+      message: /COSTGUARD_PIPELINES: .*startupScript/,
+    },
+    {
+      what: 'a pipeline name with capitals',
+      pipelines: { Nightly: vm },
+      message: /COSTGUARD_PIPELINES: .*a pipeline name/,
+    },
+    {
+      what: 'a zone that is a region',
+      pipelines: { p: { ...vm, zone: 'us-east1' } },
+      message: /p\.zone: a zone/,
+    },
+    {
+      what: 'a run longer than 7 days',
+      pipelines: { p: { ...vm, maxRunHours: 169 } },
+      message: /p\.maxRunHours/,
+    },
+    {
+      what: 'no invokers',
+      pipelines: { p: { ...vm, invokers: [] } },
+      message: /p\.invokers: name at least one invoker/,
+    },
+    {
+      what: 'a group as invoker',
+      pipelines: { p: { ...vm, invokers: ['group:data@example.com'] } },
+      message: /p\.invokers\.0: groups and domains cannot be checked/,
+    },
+    {
+      what: 'a domain as invoker',
+      pipelines: { p: { ...vm, invokers: ['domain:example.com'] } },
+      message: /p\.invokers\.0: groups and domains cannot be checked/,
+    },
+    {
+      what: 'an invoker that is not a principal',
+      pipelines: { p: { ...vm, invokers: ['alice@example.com'] } },
+      message: /p\.invokers\.0: a principal such as user:/,
+    },
+    {
+      what: 'an environment override costguard owns',
+      pipelines: {
         j: {
           executor: 'cloud-run-job',
           project: 'data-pipelines',
@@ -154,11 +179,11 @@ describe('triggerRun configuration', () => {
           env: { COSTGUARD_TARGET: { values: ['x'] } },
         },
       },
-      /COSTGUARD_\* variables are set by costguard/,
-    ],
-    [
-      'an unanchored value pattern',
-      {
+      message: /COSTGUARD_\* variables are set by costguard/,
+    },
+    {
+      what: 'an unanchored value pattern',
+      pipelines: {
         j: {
           executor: 'cloud-run-job',
           project: 'data-pipelines',
@@ -169,11 +194,11 @@ describe('triggerRun configuration', () => {
           env: { WORKERS: { pattern: '[0-9]+' } },
         },
       },
-      /an anchored pattern/,
-    ],
-    [
-      'an override with no rule',
-      {
+      message: /an anchored pattern/,
+    },
+    {
+      what: 'an override with no rule',
+      pipelines: {
         j: {
           executor: 'cloud-run-job',
           project: 'data-pipelines',
@@ -184,9 +209,9 @@ describe('triggerRun configuration', () => {
           env: { WORKERS: {} },
         },
       },
-      /give "values" or "pattern"/,
-    ],
-  ])('stops at start with one line naming the variable for %s', (_what, pipelines, message) => {
+      message: /give "values" or "pattern"/,
+    },
+  ])('stops at start with one line naming the variable for $what', ({ pipelines, message }) => {
     const env =
       typeof pipelines === 'string' ? { COSTGUARD_PROJECTS: 'data-pipelines' } : base(pipelines);
 
@@ -226,29 +251,32 @@ describe('triggerRun configuration', () => {
     ).runs.pipelines.get('feature-extraction') as CloudRunPipeline;
 
     it.each([
-      ['TARGET_PAIR', 'gbpusd', true],
-      ['TARGET_PAIR', 'btcusd', false],
-      ['WORKERS', '16', true],
-      ['WORKERS', '100', false],
-      ['WORKERS', '08', false],
-      ['TOSTRING', 'x', false],
-      ['constructor', 'x', false],
-      ['__proto__', 'x', false],
-    ])('%s=%s allowed: %s', (name, value, allowed) => {
+      { name: 'TARGET_PAIR', value: 'gbpusd', allowed: true },
+      { name: 'TARGET_PAIR', value: 'btcusd', allowed: false },
+      { name: 'WORKERS', value: '16', allowed: true },
+      { name: 'WORKERS', value: '100', allowed: false },
+      { name: 'WORKERS', value: '08', allowed: false },
+      { name: 'TOSTRING', value: 'x', allowed: false },
+      { name: 'constructor', value: 'x', allowed: false },
+      { name: '__proto__', value: 'x', allowed: false },
+    ])('$name=$value allowed: $allowed', ({ name, value, allowed }) => {
       expect(allowsEnv(pipeline, name, value)).toBe(allowed);
     });
 
     it.each([
-      ['1', true],
-      ['4', true],
-      ['1abc', false],
-      ['x4', false],
-    ])('holds a pattern with alternatives to the whole value: %s allowed %s', (value, allowed) => {
-      const alternatives: CloudRunPipeline = {
-        ...pipeline,
-        env: { SHARDS: { pattern: '^1|2|4$' } },
-      };
-      expect(allowsEnv(alternatives, 'SHARDS', value)).toBe(allowed);
-    });
+      { value: '1', allowed: true },
+      { value: '4', allowed: true },
+      { value: '1abc', allowed: false },
+      { value: 'x4', allowed: false },
+    ])(
+      'holds a pattern with alternatives to the whole value: $value allowed $allowed',
+      ({ value, allowed }) => {
+        const alternatives: CloudRunPipeline = {
+          ...pipeline,
+          env: { SHARDS: { pattern: '^1|2|4$' } },
+        };
+        expect(allowsEnv(alternatives, 'SHARDS', value)).toBe(allowed);
+      },
+    );
   });
 });

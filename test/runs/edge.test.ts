@@ -10,55 +10,71 @@ import { forwardedToken } from './support.js';
 describe('routeRequest', () => {
   const id = 'run-0123456789abcdef0123';
   it.each([
-    ['POST', '/runs', { kind: 'start' }],
-    ['POST', '/runs/', { kind: 'start' }],
-    ['GET', '/runs', { kind: 'list' }],
-    ['GET', `/runs/${id}`, { kind: 'get', runId: id }],
-    ['POST', `/runs/${id}:cancel`, { kind: 'cancel', runId: id }],
-    ['PATCH', '/runs', { kind: 'method-not-allowed', allow: ['GET', 'POST'] }],
-    ['GET', `/runs/${id}:cancel`, { kind: 'method-not-allowed', allow: ['POST'] }],
-    ['GET', '/runs/run-1', { kind: 'not-found' }],
-    ['GET', `/runs/${id}:stop`, { kind: 'not-found' }],
-    ['GET', '/', { kind: 'not-found' }],
-  ])('%s %s', (method, path, expected) => {
+    { method: 'POST', path: '/runs', expected: { kind: 'start' } },
+    { method: 'POST', path: '/runs/', expected: { kind: 'start' } },
+    { method: 'GET', path: '/runs', expected: { kind: 'list' } },
+    { method: 'GET', path: `/runs/${id}`, expected: { kind: 'get', runId: id } },
+    { method: 'POST', path: `/runs/${id}:cancel`, expected: { kind: 'cancel', runId: id } },
+    {
+      method: 'PATCH',
+      path: '/runs',
+      expected: { kind: 'method-not-allowed', allow: ['GET', 'POST'] },
+    },
+    {
+      method: 'GET',
+      path: `/runs/${id}:cancel`,
+      expected: { kind: 'method-not-allowed', allow: ['POST'] },
+    },
+    { method: 'GET', path: '/runs/run-1', expected: { kind: 'not-found' } },
+    { method: 'GET', path: `/runs/${id}:stop`, expected: { kind: 'not-found' } },
+    { method: 'GET', path: '/', expected: { kind: 'not-found' } },
+  ])('$method $path', ({ method, path, expected }) => {
     expect(routeRequest(method, path)).toEqual(expected);
   });
 });
 
 describe('callerOf', () => {
   it.each([
-    [
-      'a forwarded token with an email',
-      { authorization: forwardedToken({ email: 'alice@example.com', sub: '1' }) },
-      'alice@example.com',
-    ],
-    [
-      'X-Serverless-Authorization before Authorization',
-      {
+    {
+      what: 'a forwarded token with an email',
+      headers: { authorization: forwardedToken({ email: 'alice@example.com', sub: '1' }) },
+      expected: 'alice@example.com',
+    },
+    {
+      what: 'X-Serverless-Authorization before Authorization',
+      headers: {
         authorization: forwardedToken({ email: 'a@x.io' }),
         'x-serverless-authorization': forwardedToken({ email: 'b@x.io' }),
       },
-      'b@x.io',
-    ],
-    [
-      'a token with only a subject',
-      { authorization: forwardedToken({ sub: '110169484474386276334' }) },
-      '110169484474386276334',
-    ],
-    ['no header', {}, ANONYMOUS],
-    ['an access token (not a JWT)', { authorization: 'Bearer ya29.a0AfH6SMBx' }, UNKNOWN_CALLER],
-    [
-      'a payload that is not JSON',
-      { authorization: 'Bearer eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.sig' },
-      UNKNOWN_CALLER,
-    ],
-    [
-      'an email with a newline',
-      { authorization: forwardedToken({ email: 'a@x.io\nsevere: forged' }) },
-      UNKNOWN_CALLER,
-    ],
-    ['Basic credentials', { authorization: 'Basic dXNlcjpwYXNz' }, UNKNOWN_CALLER],
-  ])('%s', (_what, headers, expected) => {
+      expected: 'b@x.io',
+    },
+    {
+      what: 'a token with only a subject',
+      headers: { authorization: forwardedToken({ sub: '110169484474386276334' }) },
+      expected: '110169484474386276334',
+    },
+    { what: 'no header', headers: {}, expected: ANONYMOUS },
+    {
+      what: 'an access token (not a JWT)',
+      headers: { authorization: 'Bearer ya29.a0AfH6SMBx' },
+      expected: UNKNOWN_CALLER,
+    },
+    {
+      what: 'a payload that is not JSON',
+      headers: { authorization: 'Bearer eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.sig' },
+      expected: UNKNOWN_CALLER,
+    },
+    {
+      what: 'an email with a newline',
+      headers: { authorization: forwardedToken({ email: 'a@x.io\nsevere: forged' }) },
+      expected: UNKNOWN_CALLER,
+    },
+    {
+      what: 'Basic credentials',
+      headers: { authorization: 'Basic dXNlcjpwYXNz' },
+      expected: UNKNOWN_CALLER,
+    },
+  ])('$what', ({ headers, expected }) => {
     expect(callerOf(headers)).toBe(expected);
   });
 });
@@ -97,45 +113,45 @@ describe('planCost', () => {
   const recorded = { amount: 0.9, currency: 'USD', coveredUntil: new Date('2026-11-20T02:00:00Z') };
 
   it.each([
-    [
-      'an estimate from uptime and price',
-      { recorded: undefined, rate, from, until },
-      { amount: 1.25, currency: 'USD', source: 'estimate' },
-    ],
-    [
-      'recorder rows plus the tail after them',
-      { recorded, rate, from, until },
-      { amount: 1.15, currency: 'USD', source: 'recorder+estimate' },
-    ],
-    [
-      'recorder rows alone when they cover the run',
-      { recorded, rate, from, until: new Date('2026-11-20T01:45:00Z') },
-      { amount: 0.9, currency: 'USD', source: 'recorder' },
-    ],
-    [
-      'recorder rows alone without a price',
-      { recorded, rate: undefined, from, until },
-      { amount: 0.9, currency: 'USD', source: 'recorder' },
-    ],
-    [
-      'nothing without a known price',
-      { recorded: undefined, rate: { ...rate, source: 'unknown' as const }, from, until },
-      undefined,
-    ],
-  ])('%s', (_what, input, expected) => {
+    {
+      what: 'an estimate from uptime and price',
+      input: { recorded: undefined, rate, from, until },
+      expected: { amount: 1.25, currency: 'USD', source: 'estimate' },
+    },
+    {
+      what: 'recorder rows plus the tail after them',
+      input: { recorded, rate, from, until },
+      expected: { amount: 1.15, currency: 'USD', source: 'recorder+estimate' },
+    },
+    {
+      what: 'recorder rows alone when they cover the run',
+      input: { recorded, rate, from, until: new Date('2026-11-20T01:45:00Z') },
+      expected: { amount: 0.9, currency: 'USD', source: 'recorder' },
+    },
+    {
+      what: 'recorder rows alone without a price',
+      input: { recorded, rate: undefined, from, until },
+      expected: { amount: 0.9, currency: 'USD', source: 'recorder' },
+    },
+    {
+      what: 'nothing without a known price',
+      input: { recorded: undefined, rate: { ...rate, source: 'unknown' as const }, from, until },
+      expected: undefined,
+    },
+  ])('$what', ({ input, expected }) => {
     expect(planCost(input)).toEqual(expected);
   });
 });
 
 describe('apiMessage', () => {
   it.each([
-    [
-      new Error('{"error":{"code":400,"message":"Invalid value\\n for field"}}'),
-      'Invalid value for field',
-    ],
-    [new Error('plain words'), 'plain words'],
-    ['x'.repeat(600), `${'x'.repeat(499)}…`],
-  ])('reduces %s to one line', (error, expected) => {
+    {
+      error: new Error('{"error":{"code":400,"message":"Invalid value\\n for field"}}'),
+      expected: 'Invalid value for field',
+    },
+    { error: new Error('plain words'), expected: 'plain words' },
+    { error: 'x'.repeat(600), expected: `${'x'.repeat(499)}…` },
+  ])('reduces $error to one line', ({ error, expected }) => {
     expect(apiMessage(error)).toBe(expected);
   });
 });

@@ -94,56 +94,60 @@ describe('the run API document (docs/openapi.json)', () => {
   });
 
   it.each([
-    [
-      'a status the operation does not list',
-      received('GET', `/runs/${RUN.runId}`, 202, RUN),
-      /status not documented/,
-    ],
-    [
-      'a field the document does not know',
-      received('GET', `/runs/${RUN.runId}`, 200, { ...RUN, vm: 'x' }),
-      /unevaluated propert/,
-    ],
-    [
-      'a required field missing',
-      received('GET', `/runs/${RUN.runId}`, 200, { ...RUN, deadline: undefined }),
-      /deadline/,
-    ],
-    [
-      'a status outside the enumeration',
-      received('GET', `/runs/${RUN.runId}`, 200, { ...RUN, status: 'DONE' }),
-      /status/,
-    ],
-    [
-      'a time that is not ISO 8601',
-      received('GET', `/runs/${RUN.runId}`, 200, { ...RUN, startedAt: 'yesterday' }),
-      /date-time/,
-    ],
-    [
-      'a start without its Location header',
-      received('POST', '/runs', 202, RUN),
-      /header Location is missing/,
-    ],
-    [
-      'a 405 without Allow',
-      received('PUT', '/runs', 405, { error: 'Method not allowed' }),
-      /header Allow is missing/,
-    ],
-    [
-      'an error body with more than it documents',
-      received('GET', `/runs/${RUN.runId}`, 404, { error: 'No such run', stack: 'at x' }),
-      /additional propert/,
-    ],
-    ['an unknown path answered 200', received('GET', '/runs/not-a-run-id', 200, RUN), /not 404/],
-    [
-      'a media type not listed',
-      {
+    {
+      what: 'a status the operation does not list',
+      response: received('GET', `/runs/${RUN.runId}`, 202, RUN),
+      problem: /status not documented/,
+    },
+    {
+      what: 'a field the document does not know',
+      response: received('GET', `/runs/${RUN.runId}`, 200, { ...RUN, vm: 'x' }),
+      problem: /unevaluated propert/,
+    },
+    {
+      what: 'a required field missing',
+      response: received('GET', `/runs/${RUN.runId}`, 200, { ...RUN, deadline: undefined }),
+      problem: /deadline/,
+    },
+    {
+      what: 'a status outside the enumeration',
+      response: received('GET', `/runs/${RUN.runId}`, 200, { ...RUN, status: 'DONE' }),
+      problem: /status/,
+    },
+    {
+      what: 'a time that is not ISO 8601',
+      response: received('GET', `/runs/${RUN.runId}`, 200, { ...RUN, startedAt: 'yesterday' }),
+      problem: /date-time/,
+    },
+    {
+      what: 'a start without its Location header',
+      response: received('POST', '/runs', 202, RUN),
+      problem: /header Location is missing/,
+    },
+    {
+      what: 'a 405 without Allow',
+      response: received('PUT', '/runs', 405, { error: 'Method not allowed' }),
+      problem: /header Allow is missing/,
+    },
+    {
+      what: 'an error body with more than it documents',
+      response: received('GET', `/runs/${RUN.runId}`, 404, { error: 'No such run', stack: 'at x' }),
+      problem: /additional propert/,
+    },
+    {
+      what: 'an unknown path answered 200',
+      response: received('GET', '/runs/not-a-run-id', 200, RUN),
+      problem: /not 404/,
+    },
+    {
+      what: 'a media type not listed',
+      response: {
         ...received('GET', '/runs', 200, { runs: [] }),
         headers: new Headers({ 'content-type': 'text/plain' }),
       },
-      /media type 'text\/plain'/,
-    ],
-  ])('rejects %s', (_what, response, problem) => {
+      problem: /media type 'text\/plain'/,
+    },
+  ])('rejects $what', ({ response, problem }) => {
     const problems = runApiProblems(response);
 
     expect(problems.join('\n')).toMatch(problem);

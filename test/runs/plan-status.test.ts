@@ -46,87 +46,104 @@ const vm = (overrides: Partial<VmObservation>): VmObservation => ({
 });
 
 describe('planVmStatus', () => {
-  it.each<[string, Partial<VmObservation>, string, Record<string, unknown>]>([
-    ['running with our label', {}, '01:00:00', { status: 'RUNNING' }],
-    [
-      'still booting',
-      { status: 'STAGING', lastStartAt: undefined },
-      '00:00:30',
-      { status: 'STARTING' },
-    ],
-    [
-      'a _SUCCESS marker, VM stopped',
-      {
+  it.each<{
+    what: string;
+    observation: Partial<VmObservation>;
+    now: string;
+    expected: Record<string, unknown>;
+  }>([
+    {
+      what: 'running with our label',
+      observation: {},
+      now: '01:00:00',
+      expected: { status: 'RUNNING' },
+    },
+    {
+      what: 'still booting',
+      observation: { status: 'STAGING', lastStartAt: undefined },
+      now: '00:00:30',
+      expected: { status: 'STARTING' },
+    },
+    {
+      what: 'a _SUCCESS marker, VM stopped',
+      observation: {
         status: 'TERMINATED',
         lastStopAt: at('00:30:00'),
         markers: new Set(['build.log', '_SUCCESS']),
       },
-      '01:00:00',
-      {
+      now: '01:00:00',
+      expected: {
         status: 'SUCCEEDED',
         exitMarker: '_SUCCESS',
         finishedAt: at('00:30:00'),
         logsUri: `${run.resultsPrefix}build.log`,
       },
-    ],
-    [
-      'a _SUCCESS marker while the VM is still shutting down',
-      { status: 'STOPPING', markers: new Set(['_SUCCESS']) },
-      '00:31:00',
-      { status: 'SUCCEEDED', finishedAt: at('00:31:00'), logsUri: undefined },
-    ],
-    [
-      'an error marker',
-      {
+    },
+    {
+      what: 'a _SUCCESS marker while the VM is still shutting down',
+      observation: { status: 'STOPPING', markers: new Set(['_SUCCESS']) },
+      now: '00:31:00',
+      expected: { status: 'SUCCEEDED', finishedAt: at('00:31:00'), logsUri: undefined },
+    },
+    {
+      what: 'an error marker',
+      observation: {
         status: 'TERMINATED',
         lastStopAt: at('00:10:00'),
         markers: new Set(['startup_error.txt']),
         errorText: 'make exited 2\n',
       },
-      '01:00:00',
-      { status: 'FAILED', exitMarker: 'startup_error.txt', detail: 'make exited 2' },
-    ],
-    [
-      'no marker and a preemption after the start',
-      { status: 'TERMINATED', lastStopAt: at('01:00:00'), preemptedAt: at('01:00:00') },
-      '01:05:00',
-      { status: 'PREEMPTED', finishedAt: at('01:00:00') },
-    ],
-    [
-      'no marker, stopped at the deadline',
-      { status: 'TERMINATED', lastStopAt: at('04:00:10') },
-      '04:05:00',
-      { status: 'TIMED_OUT', detail: 'the VM was stopped at the run deadline (maxRunDuration)' },
-    ],
-    [
-      'no marker, stopped early by someone else',
-      { status: 'TERMINATED', lastStopAt: at('01:00:00') },
-      '01:05:00',
-      { status: 'FAILED', detail: 'the VM stopped without leaving a result marker' },
-    ],
-    [
-      'still running past the deadline',
-      {},
-      '04:00:01',
-      {
+      now: '01:00:00',
+      expected: { status: 'FAILED', exitMarker: 'startup_error.txt', detail: 'make exited 2' },
+    },
+    {
+      what: 'no marker and a preemption after the start',
+      observation: {
+        status: 'TERMINATED',
+        lastStopAt: at('01:00:00'),
+        preemptedAt: at('01:00:00'),
+      },
+      now: '01:05:00',
+      expected: { status: 'PREEMPTED', finishedAt: at('01:00:00') },
+    },
+    {
+      what: 'no marker, stopped at the deadline',
+      observation: { status: 'TERMINATED', lastStopAt: at('04:00:10') },
+      now: '04:05:00',
+      expected: {
+        status: 'TIMED_OUT',
+        detail: 'the VM was stopped at the run deadline (maxRunDuration)',
+      },
+    },
+    {
+      what: 'no marker, stopped early by someone else',
+      observation: { status: 'TERMINATED', lastStopAt: at('01:00:00') },
+      now: '01:05:00',
+      expected: { status: 'FAILED', detail: 'the VM stopped without leaving a result marker' },
+    },
+    {
+      what: 'still running past the deadline',
+      observation: {},
+      now: '04:00:01',
+      expected: {
         status: 'TIMED_OUT',
         stopVm: 'timeout',
         detail: 'the run passed its deadline; costguard stopped the VM',
       },
-    ],
-    [
-      'deleted (a Spot VM with termination action DELETE)',
-      { status: undefined },
-      '02:00:00',
-      { status: 'FAILED', detail: 'the VM no longer exists' },
-    ],
-    [
-      'running another run',
-      { runLabel: 'run-ffffffffffffffffffff', lastStartAt: at('02:00:00') },
-      '02:10:00',
-      { status: 'FAILED', detail: 'the VM is now labelled for run-ffffffffffffffffffff' },
-    ],
-  ])('%s', (_what, observation, now, expected) => {
+    },
+    {
+      what: 'deleted (a Spot VM with termination action DELETE)',
+      observation: { status: undefined },
+      now: '02:00:00',
+      expected: { status: 'FAILED', detail: 'the VM no longer exists' },
+    },
+    {
+      what: 'running another run',
+      observation: { runLabel: 'run-ffffffffffffffffffff', lastStartAt: at('02:00:00') },
+      now: '02:10:00',
+      expected: { status: 'FAILED', detail: 'the VM is now labelled for run-ffffffffffffffffffff' },
+    },
+  ])('$what', ({ observation, now, expected }) => {
     expect(planVmStatus(run, vm(observation), at(now))).toMatchObject(expected);
   });
 
@@ -162,21 +179,33 @@ describe('planExecutionStatus', () => {
   const job: RunRecord = { ...run, executor: 'cloud-run-job', deadline: at('02:00:00') };
   const done = { running: 0, completedAt: at('01:00:00') };
 
-  it.each<[string, Partial<ExecutionSummary> | undefined, Record<string, unknown>]>([
-    ['running', {}, { status: 'RUNNING', logsUri: 'https://console.cloud.google.com/logs' }],
-    ['pending', { running: 0, startedAt: undefined }, { status: 'STARTING' }],
-    [
-      'succeeded',
-      {
+  it.each<{
+    what: string;
+    observed: Partial<ExecutionSummary> | undefined;
+    expected: Record<string, unknown>;
+  }>([
+    {
+      what: 'running',
+      observed: {},
+      expected: { status: 'RUNNING', logsUri: 'https://console.cloud.google.com/logs' },
+    },
+    {
+      what: 'pending',
+      observed: { running: 0, startedAt: undefined },
+      expected: { status: 'STARTING' },
+    },
+    {
+      what: 'succeeded',
+      observed: {
         ...done,
         succeeded: 1,
         completion: { state: 'CONDITION_SUCCEEDED', reason: undefined, message: undefined },
       },
-      { status: 'SUCCEEDED', finishedAt: at('01:00:00') },
-    ],
-    [
-      'failed',
-      {
+      expected: { status: 'SUCCEEDED', finishedAt: at('01:00:00') },
+    },
+    {
+      what: 'failed',
+      observed: {
         ...done,
         failed: 1,
         completion: {
@@ -185,20 +214,20 @@ describe('planExecutionStatus', () => {
           message: 'Task failed',
         },
       },
-      { status: 'FAILED', detail: 'Task failed' },
-    ],
-    [
-      'cancelled',
-      {
+      expected: { status: 'FAILED', detail: 'Task failed' },
+    },
+    {
+      what: 'cancelled',
+      observed: {
         ...done,
         cancelled: 1,
         completion: { state: 'CONDITION_FAILED', reason: 'CANCELLED', message: undefined },
       },
-      { status: 'CANCELLED' },
-    ],
-    [
-      'timed out',
-      {
+      expected: { status: 'CANCELLED' },
+    },
+    {
+      what: 'timed out',
+      observed: {
         ...done,
         failed: 1,
         completion: {
@@ -207,20 +236,24 @@ describe('planExecutionStatus', () => {
           message: 'Task j-abcde-task0 failed with message: The configured timeout was reached.',
         },
       },
-      { status: 'TIMED_OUT' },
-    ],
-    [
-      'failed at the deadline',
-      {
+      expected: { status: 'TIMED_OUT' },
+    },
+    {
+      what: 'failed at the deadline',
+      observed: {
         running: 0,
         completedAt: at('02:00:00'),
         failed: 1,
         completion: { state: 'CONDITION_FAILED', reason: undefined, message: 'killed' },
       },
-      { status: 'TIMED_OUT' },
-    ],
-    ['gone', undefined, { status: 'FAILED', detail: 'the execution no longer exists' }],
-  ])('%s', (_what, observed, expected) => {
+      expected: { status: 'TIMED_OUT' },
+    },
+    {
+      what: 'gone',
+      observed: undefined,
+      expected: { status: 'FAILED', detail: 'the execution no longer exists' },
+    },
+  ])('$what', ({ observed, expected }) => {
     expect(planExecutionStatus(job, observed && execution(observed), at('01:30:00'))).toMatchObject(
       expected,
     );

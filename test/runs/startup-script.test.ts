@@ -189,15 +189,15 @@ describe('deploy/vm/startup.sh', () => {
   });
 
   it.each([
-    ['an option', '--eval=$(shell id)'],
-    ['a make variable', 'VAR=$(id)'],
-    ['a command separator', 'all;id'],
-    ['a space', 'all id'],
-    ['a newline', 'all\nid'],
-    ['a leading dash', '-n'],
-    ['non-ASCII', 'catégories'],
-    ['nothing', ''],
-  ])('refuses a target with %s before anything runs', async (_what, target) => {
+    { what: 'an option', target: '--eval=$(shell id)' },
+    { what: 'a make variable', target: 'VAR=$(id)' },
+    { what: 'a command separator', target: 'all;id' },
+    { what: 'a space', target: 'all id' },
+    { what: 'a newline', target: 'all\nid' },
+    { what: 'a leading dash', target: '-n' },
+    { what: 'non-ASCII', target: 'catégories' },
+    { what: 'nothing', target: '' },
+  ])('refuses a target with $what before anything runs', async ({ target }) => {
     attributes['costguard-target'] = target;
 
     const outcome = await run();
@@ -252,9 +252,17 @@ describe('deploy/vm/startup.sh', () => {
   });
 
   it.each([
-    ['has passed', () => String(Math.floor(Date.now() / 1000) - 60), 'the run deadline has passed'],
-    ['is not a time', () => '$(id)', 'the run deadline is not a time in seconds'],
-  ])('runs nothing when the deadline %s', async (_what, deadline, message) => {
+    {
+      what: 'has passed',
+      deadline: () => String(Math.floor(Date.now() / 1000) - 60),
+      message: 'the run deadline has passed',
+    },
+    {
+      what: 'is not a time',
+      deadline: () => '$(id)',
+      message: 'the run deadline is not a time in seconds',
+    },
+  ])('runs nothing when the deadline $what', async ({ deadline, message }) => {
     attributes['costguard-deadline'] = deadline();
 
     const outcome = await run();

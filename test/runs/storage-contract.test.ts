@@ -81,12 +81,12 @@ describe('Storage contract', () => {
   });
 
   it.each([
-    [
-      'gs://costguard-batch-results/results/run-a/',
-      { bucket: 'costguard-batch-results', path: 'results/run-a/' },
-    ],
-    ['gs://b1c/', { bucket: 'b1c', path: '' }],
-  ])('parses %s', (uri, expected) => {
+    {
+      uri: 'gs://costguard-batch-results/results/run-a/',
+      expected: { bucket: 'costguard-batch-results', path: 'results/run-a/' },
+    },
+    { uri: 'gs://b1c/', expected: { bucket: 'b1c', path: '' } },
+  ])('parses $uri', ({ uri, expected }) => {
     expect(parseGsUri(uri)).toEqual(expected);
   });
 

@@ -98,32 +98,37 @@ describe('triggerRun on a Cloud Run Job', () => {
     ]);
   });
 
-  it.each<[string, ExecutionPlan, number, Record<string, unknown>]>([
-    [
-      'SUCCEEDED',
-      { outcome: 'succeed', durationSeconds: 4800 },
-      90,
-      { finishedAt: '2026-11-20T01:20:00.000Z', detail: null },
-    ],
-    [
-      'FAILED',
-      { outcome: 'fail', durationSeconds: 300 },
-      10,
-      {
+  it.each<{
+    expected: string;
+    plan: ExecutionPlan;
+    minutes: number;
+    fields: Record<string, unknown>;
+  }>([
+    {
+      expected: 'SUCCEEDED',
+      plan: { outcome: 'succeed', durationSeconds: 4800 },
+      minutes: 90,
+      fields: { finishedAt: '2026-11-20T01:20:00.000Z', detail: null },
+    },
+    {
+      expected: 'FAILED',
+      plan: { outcome: 'fail', durationSeconds: 300 },
+      minutes: 10,
+      fields: {
         finishedAt: '2026-11-20T00:05:00.000Z',
         detail: expect.stringMatching(/container exited with an error/),
       },
-    ],
-    [
-      'TIMED_OUT',
-      { outcome: 'hang', durationSeconds: 60 },
-      150,
-      {
+    },
+    {
+      expected: 'TIMED_OUT',
+      plan: { outcome: 'hang', durationSeconds: 60 },
+      minutes: 150,
+      fields: {
         finishedAt: '2026-11-20T02:00:00.000Z',
         detail: expect.stringMatching(/configured timeout was reached/),
       },
-    ],
-  ])('reports %s from the execution, once', async (expected, plan, minutes, fields) => {
+    },
+  ])('reports $expected from the execution, once', async ({ expected, plan, minutes, fields }) => {
     planNextExecution(sandbox, JOB, plan);
     const runId = (await start()).body.runId as string;
 

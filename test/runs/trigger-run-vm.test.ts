@@ -108,49 +108,54 @@ describe('triggerRun on the batch VM', () => {
     );
   });
 
-  it.each<[string, BatchRunPlan, number, Record<string, unknown>]>([
-    [
-      'SUCCEEDED',
-      { outcome: 'succeed', afterSeconds: 1800 },
-      45,
-      {
+  it.each<{
+    expected: string;
+    plan: BatchRunPlan;
+    minutes: number;
+    fields: Record<string, unknown>;
+  }>([
+    {
+      expected: 'SUCCEEDED',
+      plan: { outcome: 'succeed', afterSeconds: 1800 },
+      minutes: 45,
+      fields: {
         exitMarker: '_SUCCESS',
         finishedAt: '2026-11-20T00:30:00.000Z',
         detail: null,
         cost: { amount: 0.04, currency: 'USD', source: 'estimate' },
       },
-    ],
-    [
-      'FAILED',
-      { outcome: 'fail', afterSeconds: 600 },
-      45,
-      {
+    },
+    {
+      expected: 'FAILED',
+      plan: { outcome: 'fail', afterSeconds: 600 },
+      minutes: 45,
+      fields: {
         exitMarker: 'startup_error.txt',
         finishedAt: '2026-11-20T00:10:00.000Z',
         detail: 'make -- d_anchor_category failed with exit code 2',
         cost: { amount: 0.013333, currency: 'USD', source: 'estimate' },
       },
-    ],
-    [
-      'PREEMPTED',
-      { outcome: 'preempt', afterSeconds: 3600 },
-      90,
-      { exitMarker: null, finishedAt: '2026-11-20T01:00:00.000Z', detail: null },
-    ],
-    [
-      'TIMED_OUT',
-      { outcome: 'hang', afterSeconds: 60 },
-      300,
-      {
+    },
+    {
+      expected: 'PREEMPTED',
+      plan: { outcome: 'preempt', afterSeconds: 3600 },
+      minutes: 90,
+      fields: { exitMarker: null, finishedAt: '2026-11-20T01:00:00.000Z', detail: null },
+    },
+    {
+      expected: 'TIMED_OUT',
+      plan: { outcome: 'hang', afterSeconds: 60 },
+      minutes: 300,
+      fields: {
         exitMarker: null,
         finishedAt: '2026-11-20T04:00:00.000Z',
         detail: 'the VM was stopped at the run deadline (maxRunDuration)',
         cost: { amount: 0.32, currency: 'USD', source: 'estimate' },
       },
-    ],
+    },
   ])(
-    'reports %s from the VM, its markers and preemptions, once, with Slack in the thread',
-    async (expected, plan, minutes, fields) => {
+    'reports $expected from the VM, its markers and preemptions, once, with Slack in the thread',
+    async ({ expected, plan, minutes, fields }) => {
       // Prepare
       planBatchRun(sandbox, VM, plan);
       const runId = (await start()).body.runId as string;
@@ -527,11 +532,11 @@ describe('triggerRun on the batch VM', () => {
   });
 
   it.each([
-    ['the spot_cost_hours view', false],
-    ['the spot_costs table, de-duplicated, where the view is missing', true],
+    { from: 'the spot_cost_hours view', dropView: false },
+    { from: 'the spot_costs table, de-duplicated, where the view is missing', dropView: true },
   ])(
-    'takes the cost from %s, estimating only the time after the last recorded hour',
-    async (_from, dropView) => {
+    'takes the cost from $from, estimating only the time after the last recorded hour',
+    async ({ dropView }) => {
       // Prepare: the hourly recorder's rows for the run's closed hours, one hour written twice.
       const { ledger } = commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env));
       if (dropView) await ledger.execute('DROP VIEW `${dataset}.spot_cost_hours`');

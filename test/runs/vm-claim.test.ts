@@ -33,59 +33,59 @@ describe('planClaim', () => {
     holderActive: undefined,
   };
 
-  it.each<[string, Partial<ClaimObservation>, ClaimDecision]>([
-    ['a free TERMINATED VM is claimed', {}, { kind: 'claim' }],
-    [
-      'a RUNNING VM is busy with the run it is labelled for',
-      { status: 'RUNNING' },
-      { kind: 'busy', activeRunId: OTHER, reason: 'the VM is RUNNING' },
-    ],
-    [
-      "another run's claim the ledger does not know yet holds",
-      { claim: claimOf(OTHER, MINUTE), runKeysFor: OTHER },
-      { kind: 'busy', activeRunId: OTHER, reason: 'the VM is claimed by another run' },
-    ],
-    [
-      "an unknown run's claim older than the hold is stale",
-      { claim: claimOf(OTHER, UNKNOWN_CLAIM_HOLD_MS), runKeysFor: OTHER },
-      { kind: 'claim' },
-    ],
-    [
-      "an active run's claim holds however old",
-      { claim: claimOf(OTHER, 6 * 60 * MINUTE), holderActive: true },
-      { kind: 'busy', activeRunId: OTHER, reason: 'the VM is claimed by another run' },
-    ],
-    [
-      "a finished run's claim is taken over",
-      { claim: claimOf(OTHER, MINUTE), holderActive: false },
-      { kind: 'claim' },
-    ],
-    [
-      'a claim being stopped holds even when its run is over',
-      { claim: claimOf(OTHER, MINUTE, true), holderActive: false },
-      { kind: 'busy', activeRunId: OTHER, reason: `run ${OTHER} is being stopped` },
-    ],
-    [
-      'a stop marker left by a crashed stop expires',
-      { claim: claimOf(OTHER, STOPPING_CLAIM_HOLD_MS, true) },
-      { kind: 'claim' },
-    ],
-    [
-      'our own claim with our run keys on a TERMINATED VM is resumed',
-      { claim: claimOf(RUN, MINUTE), runKeysFor: RUN },
-      { kind: 'resume' },
-    ],
-    [
-      'our own claim on a booting VM was started by an earlier attempt',
-      { claim: claimOf(RUN, MINUTE), runKeysFor: RUN, status: 'STAGING' },
-      { kind: 'started' },
-    ],
-    [
-      'our own claim whose run keys the boot cleared is never started twice',
-      { claim: claimOf(RUN, MINUTE), runKeysFor: undefined, runLabel: RUN },
-      { kind: 'started' },
-    ],
-  ])('%s', (_what, vm, decision) => {
+  it.each<{ what: string; vm: Partial<ClaimObservation>; decision: ClaimDecision }>([
+    { what: 'a free TERMINATED VM is claimed', vm: {}, decision: { kind: 'claim' } },
+    {
+      what: 'a RUNNING VM is busy with the run it is labelled for',
+      vm: { status: 'RUNNING' },
+      decision: { kind: 'busy', activeRunId: OTHER, reason: 'the VM is RUNNING' },
+    },
+    {
+      what: "another run's claim the ledger does not know yet holds",
+      vm: { claim: claimOf(OTHER, MINUTE), runKeysFor: OTHER },
+      decision: { kind: 'busy', activeRunId: OTHER, reason: 'the VM is claimed by another run' },
+    },
+    {
+      what: "an unknown run's claim older than the hold is stale",
+      vm: { claim: claimOf(OTHER, UNKNOWN_CLAIM_HOLD_MS), runKeysFor: OTHER },
+      decision: { kind: 'claim' },
+    },
+    {
+      what: "an active run's claim holds however old",
+      vm: { claim: claimOf(OTHER, 6 * 60 * MINUTE), holderActive: true },
+      decision: { kind: 'busy', activeRunId: OTHER, reason: 'the VM is claimed by another run' },
+    },
+    {
+      what: "a finished run's claim is taken over",
+      vm: { claim: claimOf(OTHER, MINUTE), holderActive: false },
+      decision: { kind: 'claim' },
+    },
+    {
+      what: 'a claim being stopped holds even when its run is over',
+      vm: { claim: claimOf(OTHER, MINUTE, true), holderActive: false },
+      decision: { kind: 'busy', activeRunId: OTHER, reason: `run ${OTHER} is being stopped` },
+    },
+    {
+      what: 'a stop marker left by a crashed stop expires',
+      vm: { claim: claimOf(OTHER, STOPPING_CLAIM_HOLD_MS, true) },
+      decision: { kind: 'claim' },
+    },
+    {
+      what: 'our own claim with our run keys on a TERMINATED VM is resumed',
+      vm: { claim: claimOf(RUN, MINUTE), runKeysFor: RUN },
+      decision: { kind: 'resume' },
+    },
+    {
+      what: 'our own claim on a booting VM was started by an earlier attempt',
+      vm: { claim: claimOf(RUN, MINUTE), runKeysFor: RUN, status: 'STAGING' },
+      decision: { kind: 'started' },
+    },
+    {
+      what: 'our own claim whose run keys the boot cleared is never started twice',
+      vm: { claim: claimOf(RUN, MINUTE), runKeysFor: undefined, runLabel: RUN },
+      decision: { kind: 'started' },
+    },
+  ])('$what', ({ vm, decision }) => {
     expect(planClaim(RUN, { ...free, ...vm }, NOW)).toEqual(decision);
   });
 
