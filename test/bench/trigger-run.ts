@@ -8,7 +8,7 @@
  */
 import os from 'node:os';
 import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
-import { serveTriggerRun, startRunsSandbox } from '../runs/support.js';
+import { serveTriggerRun, startRunsSandbox } from '../support/runs.js';
 import { machineLine } from './machine.js';
 
 const RUNS = Math.min(Number(process.argv[2] ?? 25) || 25, 200);

@@ -19,7 +19,7 @@ import {
   forwardedToken,
   runsEnv,
   startRunsSandbox,
-} from '../runs/support.js';
+} from '../support/runs.js';
 import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
 
 // Every HTTP entry point, as the Functions Framework serves it, answers what it refuses with

@@ -7,7 +7,7 @@ import {
   serveTriggerRun,
   startRunsSandbox,
   type RunsApi,
-} from './support.js';
+} from '../support/runs.js';
 
 // Who may run what: `reports` names dave and the CI service account as its invokers,
 // `nightly-categories` alice, bob, carol and the CI service account. Every route checks the

@@ -8,7 +8,13 @@ import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { loadFixture } from '../support/fixtures.js';
 import type { Sandbox } from '../support/sandbox.js';
-import { runRows, runsEnv, serveTriggerRun, startRunsSandbox, type RunsApi } from './support.js';
+import {
+  runRows,
+  runsEnv,
+  serveTriggerRun,
+  startRunsSandbox,
+  type RunsApi,
+} from '../support/runs.js';
 
 // Admission control: triggerRun reads each cap's latest enforceSpotCap figures. data-daily
 // (label team=data, 10 USD a day) holds the batch VM; pipelines-daily (all of data-pipelines,

@@ -4,7 +4,7 @@ import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { playRunDemo, runDemoSettings } from '../../functions/sandbox/demos/runs.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { sandboxRuntime, startTestSandbox } from '../support/sandbox.js';
-import { fakePrices } from './support.js';
+import { fakePrices } from '../support/runs.js';
 
 // What `npm start` plays for the run trigger, on the demo fleet.
 describe('the run demo', () => {

@@ -5,7 +5,7 @@ import { planCost } from '../../functions/runs/run-cost.js';
 import { newRunId, requestIdFor, RUN_ID, runIdForKey } from '../../functions/runs/run-id.js';
 import { routeRequest } from '../../functions/runs/request.js';
 import type { HourlyRate } from '../../functions/core/pricing.js';
-import { forwardedToken } from './support.js';
+import { forwardedToken } from '../support/runs.js';
 
 describe('routeRequest', () => {
   const id = 'run-0123456789abcdef0123';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runApiDocument } from '../support/openapi.js';
 import type { Sandbox } from '../support/sandbox.js';
-import { serveTriggerRun, startRunsSandbox, type RunsApi } from './support.js';
+import { serveTriggerRun, startRunsSandbox, type RunsApi } from '../support/runs.js';
 
 // Hostile requests: each is refused at the edge with the right status, and no API call of any
 // kind (Compute, Storage, Cloud Run, BigQuery, Slack) is made for it.

@@ -15,7 +15,7 @@ import {
   serveTriggerRun,
   startRunsSandbox,
   type RunsApi,
-} from './support.js';
+} from '../support/runs.js';
 
 // triggerRun end to end on the Cloud Run Job executor, through the real @google-cloud/run clients.
 const JOB = 'projects/data-pipelines/locations/us-central1/jobs/bqx-ml-pipeline';

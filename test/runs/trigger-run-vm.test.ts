@@ -17,7 +17,7 @@ import {
   serveTriggerRun,
   startRunsSandbox,
   type RunsApi,
-} from './support.js';
+} from '../support/runs.js';
 
 // triggerRun end to end on the batch VM executor: the entry built from its settings, served by
 // the Functions Framework, talking to the sandbox through the real client libraries.

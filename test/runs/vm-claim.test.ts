@@ -12,7 +12,7 @@ import {
   type ClaimObservation,
 } from '../../functions/runs/vm-claim.js';
 import type { Sandbox } from '../support/sandbox.js';
-import { runRows, serveTriggerRun, startRunsSandbox, type RunsApi } from './support.js';
+import { runRows, serveTriggerRun, startRunsSandbox, type RunsApi } from '../support/runs.js';
 
 const RUN = 'run-aaaaaaaaaaaaaaaaaaaa';
 const OTHER = 'run-bbbbbbbbbbbbbbbbbbbb';

@@ -1,11 +1,15 @@
+/**
+ * Stand-ins for the run trigger's tests: the runs sandbox and settings, a fixed price lookup,
+ * forwarded identity tokens and a triggerRun served in-process.
+ */
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
 import { buildTriggerRun } from '../../functions/runs/entry.js';
 import { serveTarget } from '../../functions/sandbox/serve-target.js';
-import { loadFixture } from '../support/fixtures.js';
-import { runApiProblems } from '../support/openapi.js';
-import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+import { loadFixture } from './fixtures.js';
+import { runApiProblems } from './openapi.js';
+import { sandboxRuntime, startTestSandbox, type Sandbox } from './sandbox.js';
 
 /** The sandbox with the run trigger's modules, the runs fleet and the Cloud Run jobs fixture. */
 export async function startRunsSandbox(): Promise<Sandbox> {
