@@ -4,10 +4,9 @@
  * import measurement all take the list from here. Importing this module loads nothing else:
  * each `load` imports its capability's entry module only when it is called.
  */
-import type { CloudEvent, HttpFunction } from '@google-cloud/functions-framework';
+import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { Runtime } from './adapters/runtime.js';
-
-export type EventFunction = (event: CloudEvent<unknown>) => Promise<void>;
+import type { EventFunction } from './core/handlers.js';
 
 export type EntryPoint =
   | {

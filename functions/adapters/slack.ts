@@ -1,12 +1,14 @@
+/**
+ * Slack messages (Block Kit with a plain-text fallback). Without a token or channel the
+ * notifier only logs what it would have sent, so every capability can call it unconditionally.
+ * `postBestEffort` is how every capability posts: a message that cannot be sent is logged, and
+ * what the capability did stands.
+ */
 import type { WebClient } from '@slack/web-api';
 import type { KnownBlock } from '@slack/web-api';
 import { PermanentError, TransientError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
-/**
- * Slack messages (Block Kit with a plain-text fallback). Without a token or channel the
- * notifier only logs what it would have sent, so every capability can call it unconditionally.
- */
 export interface SlackMessage {
   text: string;
   blocks?: KnownBlock[];
@@ -94,4 +96,36 @@ export function loggingNotifier(logger: Logger): Notifier {
     },
     update: () => Promise.resolve(),
   };
+}
+
+/** What became of a best-effort post: `sent` false when Slack failed (and it was logged). */
+export interface BestEffortPost {
+  readonly sent: boolean;
+  /** The message as Slack holds it; undefined when not sent or Slack is not configured. */
+  readonly posted: PostedMessage | undefined;
+}
+
+/** How a failed post is logged: the line, its level, and the keys the line carries. */
+export interface PostFailureLog {
+  readonly message: string;
+  readonly level?: 'warn' | 'error';
+  readonly context?: Record<string, unknown>;
+}
+
+/**
+ * Posts to Slack, and logs a failure instead of throwing it: Slack never undoes or repeats what
+ * a capability has already done and recorded.
+ */
+export async function postBestEffort(
+  notifier: Pick<Notifier, 'post'>,
+  logger: Logger,
+  message: SlackMessage,
+  failure: PostFailureLog,
+): Promise<BestEffortPost> {
+  try {
+    return { sent: true, posted: await notifier.post(message) };
+  } catch (error) {
+    logger[failure.level ?? 'error'](failure.message, { ...failure.context, error });
+    return { sent: false, posted: undefined };
+  }
 }

@@ -18,7 +18,7 @@ import {
   type NotificationSummary,
   type VmOutcome,
 } from './enforcement-ledger.js';
-import { KeyLock } from './key-lock.js';
+import { KeyLock } from '../core/key-lock.js';
 import { listVmsIn } from './list-vms.js';
 import { messageIdOf, parseBudgetNotification, type BudgetNotification } from './notification.js';
 import type { SheddingPolicy } from './policy.js';

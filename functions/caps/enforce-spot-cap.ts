@@ -2,7 +2,7 @@ import type { ComputeFleet } from '../adapters/compute.js';
 import type { Notifier } from '../adapters/slack.js';
 import { decideOnNotification } from '../budget/decide-notification.js';
 import type { EnforcementLedger, VmOutcome } from '../budget/enforcement-ledger.js';
-import { KeyLock } from '../budget/key-lock.js';
+import { KeyLock } from '../core/key-lock.js';
 import { describeGaps, listVmsIn, type ListingFailure, type ZoneGap } from '../budget/list-vms.js';
 import { tierReached } from '../budget/policy.js';
 import { makeShedPath, priceVms } from '../budget/shed-tier.js';

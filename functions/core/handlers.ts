@@ -1,3 +1,10 @@
+/**
+ * The edge of every function: how outcomes and errors become HTTP replies or event
+ * acknowledgements. HTTP: a ValidationError is a 400 with its message; another permanent
+ * error a 422 with its message (a retry cannot help); anything transient a 503 whose body says
+ * only that, with the detail in the log; anything else a 500, likewise generic. Events:
+ * permanent errors are logged and acknowledged; transient ones are rethrown so Pub/Sub retries.
+ */
 import type {
   CloudEvent,
   HttpFunction,
@@ -8,13 +15,6 @@ import { errorMessage, isTransient, PermanentError, ValidationError } from './er
 import { refuseForbiddenKeys } from './json-body.js';
 import type { Logger } from './logger.js';
 
-/**
- * The edge of every function: how outcomes and errors become HTTP replies or event
- * acknowledgements. HTTP: a ValidationError is a 400 with its message; another permanent
- * error a 422 with its message (a retry cannot help); anything transient a 503 whose body says
- * only that, with the detail in the log; anything else a 500, likewise generic. Events:
- * permanent errors are logged and acknowledged; transient ones are rethrown so Pub/Sub retries.
- */
 export interface HttpReply {
   status: number;
   body: unknown;
@@ -102,12 +102,10 @@ export function httpErrorReply(logger: Logger, error: unknown): HttpReply {
   return { status: 500, body: { error: 'Internal error' } };
 }
 
-export type EventLogic<T> = (event: CloudEvent<T>) => Promise<void>;
+/** A CloudEvent function: what an event entry point is, and the logic the event edge wraps. */
+export type EventFunction<T = unknown> = (event: CloudEvent<T>) => Promise<void>;
 
-export function eventHandler<T>(
-  logger: Logger,
-  logic: EventLogic<T>,
-): (event: CloudEvent<T>) => Promise<void> {
+export function eventHandler<T>(logger: Logger, logic: EventFunction<T>): EventFunction<T> {
   return async (event) => {
     try {
       await logic(event);
@@ -153,8 +151,8 @@ export function lazyHttp(
 export function lazyEvent<T>(
   target: string,
   logger: () => Logger,
-  load: () => Promise<(event: CloudEvent<T>) => Promise<void>>,
-): (event: CloudEvent<T>) => Promise<void> {
+  load: () => Promise<EventFunction<T>>,
+): EventFunction<T> {
   const handler = builtOnFirstCall(target, logger, load);
   return async (event) => {
     const fn = await handler({ eventId: event.id });

@@ -1,7 +1,7 @@
 import { nameBasedUuid } from '../core/request-id.js';
 import type { ComputeFleet } from '../adapters/compute.js';
 import type { Ledger } from '../adapters/bigquery.js';
-import type { Notifier } from '../adapters/slack.js';
+import { postBestEffort, type Notifier } from '../adapters/slack.js';
 import { isoDay, type Clock } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
 import { errorMessage, isNotFound, isTransient, TransientError } from '../core/errors.js';
@@ -263,17 +263,18 @@ export function makeLabelEnforcer(
       }
 
       const digest = summariseChecks(outcomes, { stops: policy.action === 'stop' });
-      let digestPosted = false;
-      try {
-        const message = composeLabelDigest(run, digest, {
-          failedProjects,
-          unreachableZones,
-          dashboardUrl: config.dashboardUrl,
-        });
-        digestPosted = (await deps.notifier.post(message)) !== undefined;
-      } catch (error) {
-        logger.error('Could not post the sweep digest to Slack', { runId: run.id, error });
-      }
+      const message = composeLabelDigest(run, digest, {
+        failedProjects,
+        unreachableZones,
+        dashboardUrl: config.dashboardUrl,
+      });
+      const digestPosted =
+        (
+          await postBestEffort(deps.notifier, logger, message, {
+            message: 'Could not post the sweep digest to Slack',
+            context: { runId: run.id },
+          })
+        ).posted !== undefined;
 
       const { counts } = digest;
       const actions = outcomes

@@ -1,10 +1,10 @@
-import type { CloudEvent, HttpFunction, Request } from '@google-cloud/functions-framework';
+import type { HttpFunction, Request } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { startOfHour } from '../core/clock.js';
 import { commonSettings, policyProjects, PROJECT_ID, readConfig } from '../core/config.js';
 import { ValidationError } from '../core/errors.js';
-import { eventHandler, httpHandler, type HttpReply } from '../core/handlers.js';
+import { eventHandler, type EventFunction, httpHandler, type HttpReply } from '../core/handlers.js';
 import { refuseForbiddenKeys } from '../core/json-body.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { parseInsertEvent } from './audit-event.js';
@@ -147,7 +147,7 @@ export async function buildEnforceLabels(
 export async function buildEnforceLabelsOnCreate(
   runtime: Runtime,
   overrides: LabelEntryOverrides = {},
-): Promise<(event: CloudEvent<unknown>) => Promise<void>> {
+): Promise<EventFunction> {
   const { enforcer } = await buildLabelEnforcer(runtime, overrides);
   return eventHandler<unknown>(runtime.logger, async (event) => {
     await enforcer.checkCreated(parseInsertEvent(event));

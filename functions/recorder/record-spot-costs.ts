@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { LoadRows } from '../adapters/bigquery.js';
 import type { ComputeFleet } from '../adapters/compute.js';
 import type { UptimeReader } from '../adapters/monitoring.js';
-import type { Notifier } from '../adapters/slack.js';
+import { postBestEffort, type Notifier } from '../adapters/slack.js';
 import { HOUR_MS, type Clock } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
 import { isTransient } from '../core/errors.js';
@@ -235,21 +235,23 @@ export function makeRecorder(deps: RecorderDeps, config: RecorderConfig) {
           currency: alert.currency,
         });
       }
-      let ts: string | undefined;
-      try {
-        const message = alertMessage(new Date(iso), hourAlerts, config.viewUrl);
-        ts = (await deps.notifier.post(message))?.ts;
-        // Without Slack configured the notifier only logs the message.
-        if (deps.notifier.enabled) posted++;
-      } catch (error) {
+      const post = await postBestEffort(
+        deps.notifier,
+        logger,
+        alertMessage(new Date(iso), hourAlerts, config.viewUrl),
+        {
+          message: 'Could not post the Spot spend alert; a later run retries it',
+          context: { hour: iso },
+        },
+      );
+      if (!post.sent) {
         // Not recorded, so the next run (the hour is still in its window) tries again.
         failed++;
-        logger.error('Could not post the Spot spend alert; a later run retries it', {
-          hour: iso,
-          error,
-        });
         continue;
       }
+      const ts = post.posted?.ts;
+      // Without Slack configured the notifier only logs the message.
+      if (deps.notifier.enabled) posted++;
       const { requests: made } = await deps.ledger.insert(
         TABLES.alerts,
         hourAlerts.map((a) => ({

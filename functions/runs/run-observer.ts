@@ -4,7 +4,12 @@
  * deadline is stopped. Looks that overlap share one, so an end is recorded and announced once
  * per function instance. The run service reads every run through here.
  */
-import type { Notifier, PostedMessage, SlackMessage } from '../adapters/slack.js';
+import {
+  postBestEffort,
+  type Notifier,
+  type PostedMessage,
+  type SlackMessage,
+} from '../adapters/slack.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { PriceLookup } from '../core/pricing.js';
@@ -68,14 +73,14 @@ export function createRunObserver(deps: RunObserverDeps, config: RunsConfig): Ru
   const sharedLook = sharedByKey<Refreshed>();
   const sharedCheck = sharedByKey<boolean | undefined>();
 
-  const notify = async (message: SlackMessage, runId: string) => {
-    try {
-      return await deps.notifier.post(message);
-    } catch (error) {
-      logger.warn('Slack message about a run was not sent', { runId, error });
-      return undefined;
-    }
-  };
+  const notify = async (message: SlackMessage, runId: string) =>
+    (
+      await postBestEffort(deps.notifier, logger, message, {
+        message: 'Slack message about a run was not sent',
+        level: 'warn',
+        context: { runId },
+      })
+    ).posted;
 
   const release = async (executor: RunExecutor, record: RunRecord): Promise<void> => {
     try {
