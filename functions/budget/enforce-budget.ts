@@ -1,10 +1,18 @@
-import type { CloudEvent } from '@google-cloud/functions-framework';
+/**
+ * The budget enforcer: for each parsed notification (the CloudEvent edge is entry.ts), believe
+ * it only from the deployed budgets, read the period's history from the ledger, decide (a pure
+ * function, decide-notification.ts) and hand every decision but a duplicate to the one shedding
+ * path (shed-tier.ts), which acts and reports. The notification's outcome is a row of
+ * budget_notifications, the enforcer's durable state; a tier left to retry is a TransientError,
+ * so Pub/Sub redelivers the message.
+ */
 import type { BudgetDirectory } from '../adapters/budgets.js';
 import type { ComputeFleet } from '../adapters/compute.js';
 import type { ProjectDirectory } from '../adapters/projects.js';
 import type { Notifier } from '../adapters/slack.js';
 import type { Clock } from '../core/clock.js';
-import { TransientError, ValidationError } from '../core/errors.js';
+import { TransientError } from '../core/errors.js';
+import { KeyLock } from '../core/key-lock.js';
 import type { Logger } from '../core/logger.js';
 import type { PriceLookup } from '../core/pricing.js';
 import {
@@ -12,28 +20,14 @@ import {
   type Decision,
   type NotificationOutcome,
 } from './decide-notification.js';
-import {
-  notificationRow,
-  type EnforcementLedger,
-  type NotificationSummary,
-  type VmOutcome,
-} from './enforcement-ledger.js';
-import { KeyLock } from '../core/key-lock.js';
+import type { EnforcementLedger, VmOutcome } from './enforcement-ledger.js';
 import { listVmsIn } from './list-vms.js';
-import { messageIdOf, parseBudgetNotification, type BudgetNotification } from './notification.js';
+import type { BudgetNotification } from './notification.js';
 import type { SheddingPolicy } from './policy.js';
 import { resolveScope } from './scope.js';
-import { makeShedPath, type FleetInScope } from './shed-tier.js';
+import { createTierShedder, type FleetInScope } from './shed-tier.js';
 import { budgetTrigger } from './shed-trigger.js';
 import { untrustedReason, type TrustedBudgets } from './trusted-budgets.js';
-
-/**
- * The budget enforcer: for each notification, read the period's history from the ledger,
- * decide (a pure function), and hand the decision to the shedding path (shed-tier.ts), which
- * stops VMs or only says what would stop in dry run, notifies, or records why nothing was done.
- * The notification's outcome is a row of budget_notifications, the enforcer's durable state.
- */
-export const MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
 
 export interface BudgetEnforcerDeps {
   readonly fleet: Pick<ComputeFleet, 'listing' | 'stopAll' | 'get'>;
@@ -44,6 +38,7 @@ export interface BudgetEnforcerDeps {
   readonly notifier: Notifier;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly config: BudgetEnforcerConfig;
 }
 
 export interface BudgetEnforcerConfig {
@@ -67,18 +62,25 @@ export interface EnforcementReport {
   readonly savingPerHour: number;
 }
 
-export type BudgetEnforcer = (notification: BudgetNotification) => Promise<EnforcementReport>;
+export interface BudgetEnforcer {
+  /** Handles one notification; throws a TransientError when a redelivery should finish it. */
+  handle(notification: BudgetNotification): Promise<EnforcementReport>;
+}
 
-export function makeBudgetEnforcer(
-  deps: BudgetEnforcerDeps,
-  config: BudgetEnforcerConfig,
-): BudgetEnforcer {
-  const { logger } = deps;
-  const { policy } = config;
+export function createBudgetEnforcer(deps: BudgetEnforcerDeps): BudgetEnforcer {
+  const { logger, config } = deps;
+  const dryRun = !config.enforce;
   // Deliveries for one budget run one at a time, so a duplicate sees the first one's record.
   const lock = new KeyLock();
-  const dryRun = !config.enforce;
-  const act = makeShedPath(deps, config);
+  const shedder = createTierShedder(deps);
+  const nothingDone = (n: BudgetNotification, decision: 'untrusted' | 'duplicate') => ({
+    messageId: n.messageId,
+    decision,
+    outcome: decision === 'untrusted' ? ('UNTRUSTED' as const) : ('DUPLICATE' as const),
+    tier: undefined,
+    outcomes: [],
+    savingPerHour: 0,
+  });
 
   /** The running VMs of the budget's projects that are governed, as far as they could be listed. */
   async function inScope(n: BudgetNotification): Promise<FleetInScope> {
@@ -92,9 +94,9 @@ export function makeBudgetEnforcer(
     return { projects: scope.projects, vms, failures, gaps, note: scope.note };
   }
 
-  async function handle(n: BudgetNotification): Promise<EnforcementReport> {
-    const history = await deps.ledger.history(n);
-    const decision = decideOnNotification(n, history, policy, dryRun);
+  async function handleTrusted(n: BudgetNotification): Promise<EnforcementReport> {
+    // Decide.
+    const decision = decideOnNotification(n, await deps.ledger.history(n), config.policy, dryRun);
     const context = {
       messageId: n.messageId,
       budgetId: n.budgetId,
@@ -110,39 +112,31 @@ export function makeBudgetEnforcer(
       decision: decision.kind,
       reason: decision.reason,
     });
-    if (decision.kind === 'duplicate') {
-      return {
-        messageId: n.messageId,
-        decision: decision.kind,
-        outcome: 'DUPLICATE',
-        tier: undefined,
-        outcomes: [],
-        savingPerHour: 0,
-      };
-    }
-    const report = await act({
+    if (decision.kind === 'duplicate') return nothingDone(n, 'duplicate');
+    // Act and report, through the one shedding path.
+    const report = await shedder.carryOut({
       trigger: budgetTrigger(n),
-      policy,
+      policy: config.policy,
       decision,
       context,
       inScope: () => inScope(n),
-      record: (summary: NotificationSummary) =>
-        deps.ledger.recordNotification(notificationRow(n, summary, deps.clock.now())),
+      record: (summary) => deps.ledger.recordNotification(n, summary, deps.clock.now()),
     });
     if (report.retry !== undefined) {
       throw new TransientError(`${report.retry}; the message will be redelivered`);
     }
+    const { outcome, tier, outcomes, savingPerHour } = report;
     return {
       messageId: n.messageId,
       decision: report.decision,
-      outcome: report.outcome,
-      tier: report.tier,
-      outcomes: report.outcomes,
-      savingPerHour: report.savingPerHour,
+      outcome,
+      tier,
+      outcomes,
+      savingPerHour,
     };
   }
 
-  return async (n) => {
+  async function handle(n: BudgetNotification): Promise<EnforcementReport> {
     const untrusted = untrustedReason(n, config.trusted);
     if (untrusted !== undefined) {
       logger.error('Budget notification from an unknown source; acknowledged without action', {
@@ -151,47 +145,10 @@ export function makeBudgetEnforcer(
         billingAccountId: n.billingAccountId,
         reason: untrusted,
       });
-      return {
-        messageId: n.messageId,
-        decision: 'untrusted',
-        outcome: 'UNTRUSTED',
-        tier: undefined,
-        outcomes: [],
-        savingPerHour: 0,
-      };
+      return nothingDone(n, 'untrusted');
     }
-    return lock.run(n.budgetId, () => handle(n));
-  };
-}
+    return lock.run(n.budgetId, () => handleTrusted(n));
+  }
 
-/**
- * The CloudEvent edge: validates the delivery and hands the notification to the enforcer. A
- * message that does not validate is one error line with its messageId and is acknowledged.
- */
-export function makeBudgetEventLogic(
-  enforce: BudgetEnforcer,
-  logger: Logger,
-): (event: CloudEvent<unknown>) => Promise<void> {
-  return async (event) => {
-    const messageId = messageIdOf(event.data, event.id);
-    let notification: BudgetNotification;
-    try {
-      if (event.type !== MESSAGE_PUBLISHED) {
-        throw new ValidationError(`Unexpected event type ${String(event.type)}`, [
-          `type: expected ${MESSAGE_PUBLISHED}`,
-        ]);
-      }
-      notification = parseBudgetNotification(event.data, event.id);
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      logger.error('Budget notification rejected; acknowledged without action', {
-        messageId,
-        eventId: event.id,
-        error: error.message,
-        issues: error.issues,
-      });
-      return;
-    }
-    await enforce(notification);
-  };
+  return { handle };
 }

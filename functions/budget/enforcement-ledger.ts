@@ -1,17 +1,17 @@
+/**
+ * The enforcer's rows in the ledger and the state it reads back: `enforcement_actions` (one row
+ * per decision about a VM, keyed by trigger (budget or Spot cap), period, tier and VM, latest
+ * row wins) and `budget_notifications` (one row per notification handled; reads aggregate over
+ * it, so a row written twice changes nothing). The port speaks in outcomes and summaries; the
+ * row format is the BigQuery adapter's alone.
+ */
 import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
 import type { PostedMessage } from '../adapters/slack.js';
 import type { PeriodHistory, NotificationOutcome, TierRecord } from './decide-notification.js';
 import type { BudgetNotification } from './notification.js';
-import type { PlannedVm, SheddingPlan } from './plan-shedding.js';
+import type { PlannedVm } from './plan-shedding.js';
 import type { ShedTrigger } from './shed-trigger.js';
 
-/**
- * The enforcer's rows in the ledger and the state it reads back: `enforcement_actions` (one row
- * per decision about a VM, keyed by trigger (budget or Spot cap), period, tier and VM, latest
- * row wins) and
- * `budget_notifications` (one row per notification handled; reads aggregate over it, so a
- * row written twice changes nothing).
- */
 export const ACTIONS_TABLE = 'enforcement_actions';
 export const NOTIFICATIONS_TABLE = 'budget_notifications';
 /** A Spot cap's own record of each run (sql/tables/25_cap_runs.sql). */
@@ -80,6 +80,21 @@ export interface RecordedDecision {
   readonly requestId: string | undefined;
 }
 
+/** A stop the ledger holds as UNCONFIRMED: requested, its operation not seen to finish. */
+export interface UnconfirmedStop {
+  readonly project: string;
+  readonly zone: string;
+  readonly instance: string;
+  readonly reason: string;
+  readonly hourlyCost: number | undefined;
+}
+
+/** When and how a batch of decisions was made. */
+export interface DecisionStamp {
+  readonly dryRun: boolean;
+  readonly at: Date;
+}
+
 /** The port the enforcer records through; `BigQueryEnforcementLedger` is the real one. */
 export interface EnforcementLedger {
   history(notification: BudgetNotification): Promise<PeriodHistory>;
@@ -92,24 +107,43 @@ export interface EnforcementLedger {
    * whose outcome is not known yet.
    */
   unreported(trigger: ShedTrigger, tier: number): Promise<RecordedDecision[]>;
-  recordActions(rows: readonly KeyedRow[]): Promise<void>;
-  recordNotification(row: KeyedRow): Promise<void>;
-  /** The tier's VMs whose latest decision is UNCONFIRMED, as their ledger rows. */
-  unconfirmedStops(trigger: ShedTrigger, tier: number): Promise<ActionRecord[]>;
+  /** What became of VMs of the tier (STOPPING intents too), one decision each. */
+  recordDecisions(
+    trigger: ShedTrigger,
+    tier: number,
+    outcomes: readonly VmOutcome[],
+    stamp: DecisionStamp,
+  ): Promise<void>;
+  /** A notification's outcome: the budget enforcer's durable state. */
+  recordNotification(
+    notification: BudgetNotification,
+    summary: NotificationSummary,
+    at: Date,
+  ): Promise<void>;
+  /** The tier's VMs whose latest decision is UNCONFIRMED. */
+  unconfirmedStops(trigger: ShedTrigger, tier: number): Promise<UnconfirmedStop[]>;
+  /** Records those stops as STOPPED now, each with its reason. */
+  confirmStops(
+    trigger: ShedTrigger,
+    tier: number,
+    confirmed: ReadonlyArray<{ readonly stop: UnconfirmedStop; readonly reason: string }>,
+    at: Date,
+  ): Promise<void>;
 }
 
 /** An enforcement_actions row as read back (the columns `actionRow` writes). */
-export type ActionRecord = Record<string, unknown> & {
+type ActionRecord = Record<string, unknown> & {
   row_key: string;
   project_id: string;
   zone: string;
   instance_name: string;
   action: string;
+  reason: string;
   hourly_cost: string | number | null;
 };
 
 /** The row that replaces `record` with a new action and reason (same row key, latest wins). */
-export function followUpRow(
+function followUpRow(
   record: ActionRecord,
   action: ActionName,
   reason: string,
@@ -171,15 +205,14 @@ function actionRowKey(t: ShedTrigger, tier: number, planned: PlannedVm): string 
  * One decision about a VM. A cap's row names the cap in `budget_id` with `trigger_kind` 'cap',
  * its spend and amount in the budget columns, and no billing account.
  */
-export function actionRow(
+function actionRow(
   t: ShedTrigger,
-  plan: SheddingPlan,
+  tier: number,
   outcome: VmOutcome,
-  dryRun: boolean,
-  recordedAt: Date,
+  { dryRun, at: recordedAt }: DecisionStamp,
 ): KeyedRow {
   const { vm, rate, priority } = outcome.planned;
-  const key = actionRowKey(t, plan.tier.at, outcome.planned);
+  const key = actionRowKey(t, tier, outcome.planned);
   return {
     // The action is part of the insert id: a FAILED row and the STOPPED row of its retry differ.
     key: `${key}/${outcome.action}`,
@@ -192,7 +225,7 @@ export function actionRow(
       budget_id: t.id,
       budget_display_name: t.displayName,
       cost_interval_start: t.periodStart,
-      tier: tierText(plan.tier.at),
+      tier: tierText(tier),
       spend_ratio: t.spendRatio,
       cost_amount: numeric(t.spend),
       budget_amount: numeric(t.amount),
@@ -215,7 +248,7 @@ export function actionRow(
   };
 }
 
-export function notificationRow(
+function notificationRow(
   n: BudgetNotification,
   summary: NotificationSummary,
   recordedAt: Date,
@@ -349,7 +382,7 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
     return row?.stopped ?? 0;
   }
 
-  async unconfirmedStops(t: ShedTrigger, tier: number): Promise<ActionRecord[]> {
+  private async unconfirmedRecords(t: ShedTrigger, tier: number): Promise<ActionRecord[]> {
     const rows = await this.ledger.query<ActionRecord>(
       `SELECT row_key, trigger_kind, message_id, billing_account_id, budget_id, budget_display_name,
               CAST(cost_interval_start AS STRING) AS cost_interval_start, CAST(tier AS STRING) AS tier,
@@ -362,7 +395,41 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
        ${LATEST_TIER_DECISIONS}`,
       { budgetId: t.id, periodStart: t.periodStart, tier: tierText(tier), kind: t.kind },
     );
-    return rows.filter((r) => r.action === 'UNCONFIRMED');
+    // The period and tier as the trigger states them, not as the CASTs above print them.
+    return rows
+      .filter((r) => r.action === 'UNCONFIRMED')
+      .map((r) => ({ ...r, cost_interval_start: t.periodStart, tier: tierText(tier) }));
+  }
+
+  async unconfirmedStops(t: ShedTrigger, tier: number): Promise<UnconfirmedStop[]> {
+    return (await this.unconfirmedRecords(t, tier)).map((r) => ({
+      project: r.project_id,
+      zone: r.zone,
+      instance: r.instance_name,
+      reason: r.reason,
+      hourlyCost: r.hourly_cost === null ? undefined : Number(r.hourly_cost),
+    }));
+  }
+
+  async confirmStops(
+    t: ShedTrigger,
+    tier: number,
+    confirmed: ReadonlyArray<{ readonly stop: UnconfirmedStop; readonly reason: string }>,
+    at: Date,
+  ): Promise<void> {
+    if (confirmed.length === 0) return;
+    // The follow-up keeps every column of the UNCONFIRMED row (its message id among them).
+    const byVm = new Map(
+      (await this.unconfirmedRecords(t, tier)).map((r) => [
+        `${r.project_id}/${r.zone}/${r.instance_name}`,
+        r,
+      ]),
+    );
+    const rows = confirmed.flatMap(({ stop, reason }) => {
+      const record = byVm.get(`${stop.project}/${stop.zone}/${stop.instance}`);
+      return record ? [followUpRow(record, 'STOPPED', reason, at)] : [];
+    });
+    await this.ledger.insert(ACTIONS_TABLE, rows);
   }
 
   async unreported(t: ShedTrigger, tier: number): Promise<RecordedDecision[]> {
@@ -413,11 +480,23 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
       }));
   }
 
-  async recordActions(rows: readonly KeyedRow[]): Promise<void> {
-    await this.ledger.insert(ACTIONS_TABLE, rows);
+  async recordDecisions(
+    t: ShedTrigger,
+    tier: number,
+    outcomes: readonly VmOutcome[],
+    stamp: DecisionStamp,
+  ): Promise<void> {
+    await this.ledger.insert(
+      ACTIONS_TABLE,
+      outcomes.map((o) => actionRow(t, tier, o, stamp)),
+    );
   }
 
-  async recordNotification(row: KeyedRow): Promise<void> {
-    await this.ledger.insert(NOTIFICATIONS_TABLE, [row]);
+  async recordNotification(
+    n: BudgetNotification,
+    summary: NotificationSummary,
+    at: Date,
+  ): Promise<void> {
+    await this.ledger.insert(NOTIFICATIONS_TABLE, [notificationRow(n, summary, at)]);
   }
 }

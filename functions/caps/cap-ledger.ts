@@ -1,3 +1,9 @@
+/**
+ * The Spot caps' tables in the ledger and what the cap run reads back: the recorder's hours in a
+ * cap's scope, how far the recorder has got, the cap's runs of the period (its durable state, as
+ * budget_notifications is the budget enforcer's), and the keyed inserts of cap_runs and cap_hours. The port takes a run's
+ * figures and summary; the rows are built here.
+ */
 import { z } from 'zod';
 import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
 import type { PeriodHistory } from '../budget/decide-notification.js';
@@ -13,11 +19,6 @@ import { projectFilter, TABLES } from '../recorder/spot-cost-ledger.js';
 import type { SpotCap } from './cap-policy.js';
 import type { CapPeriod, CapSpend, RecordedHour } from './cap-spend.js';
 
-/**
- * The Spot caps' tables in the ledger and what the cap run reads back: the recorder's hours in a
- * cap's scope, how far the recorder has got, the cap's runs of the period (its durable state, as
- * budget_notifications is the budget enforcer's), and the keyed inserts of cap_runs and cap_hours.
- */
 export const CAP_TABLES = { runs: 'cap_runs', hours: 'cap_hours' } as const;
 
 const hourRow = z.object({ hour_text: z.string(), spend: z.coerce.number() });
@@ -96,15 +97,17 @@ const RECORDED_LOOKBACK_MS = 24 * HOUR_MS;
  * period's previous run (one hour earlier too, for the recorder's late corrections); an hour the
  * ledger holds nothing for in the scope is recorded as zero, so its estimate can be compared.
  */
-export function capHourRows(input: {
-  cap: SpotCap;
-  runId: string;
-  runAt: Date;
-  period: CapPeriod;
-  spend: CapSpend;
-  recorded: readonly RecordedHour[];
-  previousThrough: Date | undefined;
-}): KeyedRow[] {
+export interface CapHours {
+  readonly cap: SpotCap;
+  readonly runId: string;
+  readonly runAt: Date;
+  readonly period: CapPeriod;
+  readonly spend: CapSpend;
+  readonly recorded: readonly RecordedHour[];
+  readonly previousThrough: Date | undefined;
+}
+
+export function capHourRows(input: CapHours): KeyedRow[] {
   const { cap, runId, runAt, spend } = input;
   const through = spend.recordedThrough.getTime();
   const since = Math.max(
@@ -223,11 +226,13 @@ export class CapLedger {
     };
   }
 
-  async recordRun(row: KeyedRow): Promise<void> {
-    await this.ledger.insert(CAP_TABLES.runs, [row]);
+  /** One run of one cap: its figures and what it did (the cap's durable state). */
+  async recordRun(run: CapRunRecord): Promise<void> {
+    await this.ledger.insert(CAP_TABLES.runs, [capRunRow(run)]);
   }
 
-  async recordHours(rows: readonly KeyedRow[]): Promise<void> {
-    await this.ledger.insert(CAP_TABLES.hours, rows);
+  /** The run's estimate of each open hour and the recorded figure of each hour closed since. */
+  async recordHours(hours: CapHours): Promise<void> {
+    await this.ledger.insert(CAP_TABLES.hours, capHourRows(hours));
   }
 }

@@ -1,3 +1,10 @@
+/**
+ * `enforceSpotCap`: HTTP, called by Cloud Scheduler every 10 minutes with an OIDC token. The
+ * body is empty. The reply is the run's report per cap (spend so far and its recorded and
+ * estimated parts, forecast and method, headroom, decision, VMs stopped): 200, or 503 when a
+ * stop or a listing failed for a reason a retry can fix (what was done is recorded, and the
+ * retry does nothing twice). Deploy it with `--max-instances=1`: runs then never overlap.
+ */
 import type { HttpFunction, Request } from '@google-cloud/functions-framework';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { BigQueryEnforcementLedger } from '../budget/enforcement-ledger.js';
@@ -7,15 +14,8 @@ import { httpHandler, isEmptyBody, type HttpReply } from '../core/handlers.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { CapLedger } from './cap-ledger.js';
 import { capSettings } from './cap-policy.js';
-import { makeCapEnforcer, type CapRunReport } from './enforce-spot-cap.js';
+import { createCapEnforcer, type CapRunReport } from './enforce-spot-cap.js';
 
-/**
- * `enforceSpotCap`: HTTP, called by Cloud Scheduler every 10 minutes with an OIDC token. The
- * body is empty. The reply is the run's report per cap (spend so far and its recorded and
- * estimated parts, forecast and method, headroom, decision, VMs stopped): 200, or 503 when a
- * stop or a listing failed for a reason a retry can fix (what was done is recorded, and the
- * retry does nothing twice). Deploy it with `--max-instances=1`: runs then never overlap.
- */
 export interface CapEntryOverrides {
   /** Defaults to the pricing engine (Cloud Billing Catalog with the bundled price book). */
   readonly prices?: PriceLookup;
@@ -65,17 +65,15 @@ export async function buildEnforceSpotCap(
     (await import('../pricing/index.js')).createPriceLookupFor(runtime, {
       project: config.projects[0] as string,
     });
-  const enforce = makeCapEnforcer(
-    {
-      fleet,
-      prices,
-      actions: new BigQueryEnforcementLedger(ledger),
-      ledger: new CapLedger(ledger),
-      notifier,
-      logger,
-      clock,
-    },
-    {
+  const enforcer = createCapEnforcer({
+    fleet,
+    prices,
+    actions: new BigQueryEnforcementLedger(ledger),
+    ledger: new CapLedger(ledger),
+    notifier,
+    logger,
+    clock,
+    config: {
       caps: config.caps,
       projects: config.projects,
       enforce: config.enforce,
@@ -83,12 +81,12 @@ export async function buildEnforceSpotCap(
       dashboardUrl: config.dashboardUrl,
       recentHours: config.recentHours,
     },
-  );
+  });
   return httpHandler(
     logger,
     async (request) => {
       parseCapRequest(request);
-      return replyFor(await enforce());
+      return replyFor(await enforcer.run());
     },
     { methods: ['POST'] },
   );

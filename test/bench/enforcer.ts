@@ -31,7 +31,7 @@ import {
   budgetNotificationEvent,
   demoBudget,
 } from '../../functions/sandbox/demos/budget-notifications.js';
-import { makeBudgetEnforcer } from '../../functions/budget/enforce-budget.js';
+import { createBudgetEnforcer } from '../../functions/budget/enforce-budget.js';
 import { BigQueryEnforcementLedger } from '../../functions/budget/enforcement-ledger.js';
 import { parseBudgetNotification } from '../../functions/budget/notification.js';
 import { budgetSettings } from '../../functions/budget/policy.js';
@@ -212,26 +212,24 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
     // Warm the client libraries so that loading them is not counted.
     await fleet.listAll(PROJECT, { status: 'TERMINATED' });
     let lastStopDone = 0;
-    const enforce = makeBudgetEnforcer(
-      {
-        fleet: {
-          listing: fleet.listing.bind(fleet),
-          get: fleet.get.bind(fleet),
-          stopAll: async (targets, concurrency) => {
-            const outcomes = await fleet.stopAll(targets, concurrency);
-            lastStopDone = performance.now();
-            return outcomes;
-          },
+    const enforcer = createBudgetEnforcer({
+      fleet: {
+        listing: fleet.listing.bind(fleet),
+        get: fleet.get.bind(fleet),
+        stopAll: async (targets, concurrency) => {
+          const outcomes = await fleet.stopAll(targets, concurrency);
+          lastStopDone = performance.now();
+          return outcomes;
         },
-        budgets: new BudgetDirectory(() => clients.budgets(), { logger }),
-        projects: new ProjectDirectory(() => clients.projects(), { logger }),
-        prices,
-        ledger: new BigQueryEnforcementLedger(ledger),
-        notifier: loggingNotifier(logger),
-        logger,
-        clock: systemClock,
       },
-      {
+      budgets: new BudgetDirectory(() => clients.budgets(), { logger }),
+      projects: new ProjectDirectory(() => clients.projects(), { logger }),
+      prices,
+      ledger: new BigQueryEnforcementLedger(ledger),
+      notifier: loggingNotifier(logger),
+      logger,
+      clock: systemClock,
+      config: {
         policy: readConfig(budgetSettings, {}).policy,
         projects: [PROJECT],
         enforce: true,
@@ -239,7 +237,7 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
         dashboardUrl: undefined,
         trusted: { billingAccount: ACCOUNT, budgetIds: [BUDGET_ID] },
       },
-    );
+    });
     await control(sandbox, 'PUT', '/_sandbox/faults/compute.*', { delayMs: LATENCY_MS });
     const event = budgetNotificationEvent({
       billingAccountId: ACCOUNT,
@@ -249,7 +247,7 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
       costIntervalStart: '2026-11-01T07:00:00Z',
     });
     const started = performance.now();
-    const report = await enforce(parseBudgetNotification(event.data, event.id));
+    const report = await enforcer.handle(parseBudgetNotification(event.data, event.id));
     const finished = performance.now();
     const summary = await control(sandbox, 'GET', '/_sandbox');
     const stopped = Number(summary.instances) - Number(summary.running);

@@ -1,12 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BudgetDirectory } from '../../functions/adapters/budgets.js';
 import { ComputeFleet } from '../../functions/adapters/compute.js';
-import { ProjectDirectory } from '../../functions/adapters/projects.js';
 import { loggingNotifier, type Notifier } from '../../functions/adapters/slack.js';
 import { PermanentError, TransientError } from '../../functions/core/errors.js';
 import type { PriceLookup } from '../../functions/core/pricing.js';
 import {
-  makeBudgetEnforcer,
   type BudgetEnforcer,
   type BudgetEnforcerDeps,
 } from '../../functions/budget/enforce-budget.js';
@@ -50,30 +47,11 @@ describe('the budget enforcer under failures', () => {
   });
   afterEach(() => harness.close());
 
-  function enforcer(overrides: Partial<BudgetEnforcerDeps> = {}, policy = POLICY): BudgetEnforcer {
-    const { runtime } = harness;
-    return makeBudgetEnforcer(
-      {
-        fleet,
-        budgets: new BudgetDirectory(() => runtime.clients.budgets(), { logger: runtime.logger }),
-        projects: new ProjectDirectory(() => runtime.clients.projects(), {
-          logger: runtime.logger,
-        }),
-        prices: fakePrices,
-        ledger: new BigQueryEnforcementLedger(harness.ledger),
-        notifier: loggingNotifier(runtime.logger),
-        logger: runtime.logger,
-        clock: harness.sandbox.clock,
-        ...overrides,
-      },
-      {
-        policy,
-        projects: ['ml-training-prod', 'data-pipelines'],
-        enforce: true,
-        stopConcurrency: 4,
-        dashboardUrl: 'https://lookerstudio.google.com/reporting/costguard',
-        trusted: { billingAccount: ACCOUNT, budgetIds: [BUDGET_ID] },
-      },
+  function enforcer(overrides: Partial<BudgetEnforcerDeps> = {}, policy = POLICY) {
+    return harness.enforcer(
+      { fleet, notifier: loggingNotifier(harness.runtime.logger) },
+      overrides,
+      { policy, dashboardUrl: 'https://lookerstudio.google.com/reporting/costguard' },
     );
   }
 
@@ -84,23 +62,25 @@ describe('the budget enforcer under failures', () => {
     const ledger = new BigQueryEnforcementLedger(harness.ledger);
     let failNotificationWrite = true;
     const flaky = Object.assign(Object.create(ledger) as BigQueryEnforcementLedger, {
-      recordNotification: (row: Parameters<BigQueryEnforcementLedger['recordNotification']>[0]) => {
+      recordNotification: (
+        ...args: Parameters<BigQueryEnforcementLedger['recordNotification']>
+      ) => {
         if (failNotificationWrite) {
           failNotificationWrite = false;
           return Promise.reject(new TransientError('BigQuery unavailable'));
         }
-        return ledger.recordNotification(row);
+        return ledger.recordNotification(...args);
       },
     });
     const enforce = enforcer({ ledger: flaky }, capped);
 
-    await expect(enforce(notification(5000, '7'))).rejects.toThrow('BigQuery unavailable');
+    await expect(enforce.handle(notification(5000, '7'))).rejects.toThrow('BigQuery unavailable');
     // The cap of two goes to the most expensive low VMs.
     expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-8']);
 
     // Pub/Sub redelivers: the ledger has no notification row, only the stops' action rows,
     // which the redelivery reports as its own, as if the first delivery had finished.
-    const report = await enforce(notification(5000, '7'));
+    const report = await enforce.handle(notification(5000, '7'));
     expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-8']);
     expect(report.outcomes.map((o) => [o.planned.vm.name, o.action]).sort()).toEqual([
       ['exempt-low', 'SKIPPED_EXEMPT'],
@@ -121,7 +101,7 @@ describe('the budget enforcer under failures', () => {
     };
     const report = await enforcer({
       fleet: { listing: fleet.listing.bind(fleet), get: fleet.get.bind(fleet), stopAll },
-    })(notification(5000, '1'));
+    }).handle(notification(5000, '1'));
     const gone = report.outcomes.find((o) => o.planned.vm.name === 'low-n2-4');
     expect(gone).toMatchObject({ action: 'STOPPED' });
     expect(gone?.reason).toMatch(/already gone$/);
@@ -135,7 +115,7 @@ describe('the budget enforcer under failures', () => {
           ? Promise.reject(new TransientError('catalog unavailable'))
           : fakePrices.rate(machine),
     };
-    const report = await enforcer({ prices })(notification(5000, '2'));
+    const report = await enforcer({ prices }).handle(notification(5000, '2'));
     const names = report.outcomes
       .filter((o) => o.action === 'STOPPED')
       .map((o) => o.planned.vm.name);
@@ -171,7 +151,7 @@ describe('the budget enforcer under failures', () => {
 
   it('acts in the projects it could list and asks for a retry for the one it could not', async () => {
     const enforce = listingFails(() => new TransientError('Compute unavailable'));
-    await expect(enforce(notification(5000, '3'))).rejects.toThrow(TransientError);
+    await expect(enforce.handle(notification(5000, '3'))).rejects.toThrow(TransientError);
     expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-4', 'low-n2-8', 'unlabelled-e2']);
     const [row] = await harness.notifications();
     expect(row).toMatchObject({ outcome: 'INCOMPLETE', stopped: 4 });
@@ -180,7 +160,7 @@ describe('the budget enforcer under failures', () => {
 
   it('leaves the tier incomplete without a retry when a project cannot be listed for good', async () => {
     const enforce = listingFails(() => new PermanentError('Compute Engine API is disabled'));
-    const report = await enforce(notification(5000, '8'));
+    const report = await enforce.handle(notification(5000, '8'));
     expect(report.outcome).toBe('INCOMPLETE');
     expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-4', 'low-n2-8', 'unlabelled-e2']);
     const [row] = await harness.notifications();
@@ -194,7 +174,7 @@ describe('the budget enforcer under failures', () => {
       post: () => Promise.reject(new TransientError('Slack request failed')),
       update: () => Promise.resolve(),
     };
-    const report = await enforcer({ notifier })(notification(5000, '4'));
+    const report = await enforcer({ notifier }).handle(notification(5000, '4'));
     expect(report.outcome).toBe('ACTED');
     expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-4', 'low-n2-8', 'unlabelled-e2']);
     expect(harness.runtime.logger.entries.some((e) => e.message === 'Slack message not sent')).toBe(
@@ -203,7 +183,7 @@ describe('the budget enforcer under failures', () => {
   });
 
   it('writes one log line per decision, with the identity of the message and the VM', async () => {
-    await enforcer()(notification(5000, '5'));
+    await enforcer().handle(notification(5000, '5'));
     const lines = harness.runtime.logger.entries.filter(
       (e) => e.message === 'Budget enforcement decision',
     );
@@ -228,7 +208,9 @@ describe('the budget enforcer under failures', () => {
       scope: () =>
         Promise.reject(new PermanentError('Budget billingAccounts/x/budgets/y does not exist')),
     };
-    await expect(enforcer({ budgets })(notification(5000, '6'))).rejects.toThrow(PermanentError);
+    await expect(enforcer({ budgets }).handle(notification(5000, '6'))).rejects.toThrow(
+      PermanentError,
+    );
     expect(harness.stoppedNames()).toEqual([]);
   });
 });

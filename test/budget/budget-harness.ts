@@ -1,4 +1,15 @@
 import { Ledger } from '../../functions/adapters/bigquery.js';
+import { BudgetDirectory } from '../../functions/adapters/budgets.js';
+import { ProjectDirectory } from '../../functions/adapters/projects.js';
+import {
+  createBudgetEnforcer,
+  type BudgetEnforcer,
+  type BudgetEnforcerConfig,
+  type BudgetEnforcerDeps,
+} from '../../functions/budget/enforce-budget.js';
+import { BigQueryEnforcementLedger } from '../../functions/budget/enforcement-ledger.js';
+import { budgetSettings } from '../../functions/budget/policy.js';
+import { readConfig } from '../../functions/core/config.js';
 import { buildEnforceBudget, type BudgetEntryOverrides } from '../../functions/budget/entry.js';
 import {
   budgetNotificationEvent,
@@ -95,6 +106,39 @@ export class BudgetHarness {
     await harness.ledger.migrate();
     await harness.serve(options.overrides);
     return harness;
+  }
+
+  /**
+   * The enforcer itself, past the CloudEvent edge, on the sandbox's adapters: `fleet` and
+   * `notifier` as the test builds them, any other port replaced by `overrides`, and the policy
+   * and settings of `config` over the harness's.
+   */
+  enforcer(
+    base: Pick<BudgetEnforcerDeps, 'fleet' | 'notifier'>,
+    overrides: Partial<BudgetEnforcerDeps> = {},
+    config: Partial<BudgetEnforcerConfig> = {},
+  ): BudgetEnforcer {
+    const { runtime } = this;
+    const { logger } = runtime;
+    return createBudgetEnforcer({
+      ...base,
+      budgets: new BudgetDirectory(() => runtime.clients.budgets(), { logger }),
+      projects: new ProjectDirectory(() => runtime.clients.projects(), { logger }),
+      prices: fakePrices,
+      ledger: new BigQueryEnforcementLedger(this.ledger),
+      logger,
+      clock: this.sandbox.clock,
+      ...overrides,
+      config: {
+        policy: readConfig(budgetSettings, {}).policy,
+        projects: ['ml-training-prod', 'data-pipelines'],
+        enforce: true,
+        stopConcurrency: 4,
+        dashboardUrl: undefined,
+        trusted: { billingAccount: ACCOUNT, budgetIds: [BUDGET_ID] },
+        ...config,
+      },
+    });
   }
 
   /**

@@ -1,20 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KeyedRow } from '../../functions/adapters/bigquery.js';
-import { BudgetDirectory } from '../../functions/adapters/budgets.js';
 import { ComputeFleet } from '../../functions/adapters/compute.js';
-import { ProjectDirectory } from '../../functions/adapters/projects.js';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import type { Notifier } from '../../functions/adapters/slack.js';
 import { budgetNotificationEvent } from '../../functions/sandbox/demos/budget-notifications.js';
-import {
-  makeBudgetEnforcer,
-  type BudgetEnforcerDeps,
-} from '../../functions/budget/enforce-budget.js';
+import { type BudgetEnforcerDeps } from '../../functions/budget/enforce-budget.js';
 import { BigQueryEnforcementLedger } from '../../functions/budget/enforcement-ledger.js';
 import { parseBudgetNotification } from '../../functions/budget/notification.js';
 import { budgetSettings } from '../../functions/budget/policy.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
-import { ACCOUNT, BUDGET_ID, BudgetHarness, fakePrices, PERIOD } from './budget-harness.js';
+import { ACCOUNT, BUDGET_ID, BudgetHarness, PERIOD } from './budget-harness.js';
 
 // enforceBudget killed at each step of a tier, then the same message redelivered as Pub/Sub
 // does: every VM is stopped at most once, the ledger counts what the fleet shows, and the tier
@@ -70,30 +64,7 @@ describe('enforceBudget after a crash in the middle of a tier', () => {
   afterEach(() => harness.close());
 
   function enforcer(overrides: Partial<BudgetEnforcerDeps> = {}, policy = POLICY) {
-    const { runtime } = harness;
-    return makeBudgetEnforcer(
-      {
-        fleet,
-        budgets: new BudgetDirectory(() => runtime.clients.budgets(), { logger: runtime.logger }),
-        projects: new ProjectDirectory(() => runtime.clients.projects(), {
-          logger: runtime.logger,
-        }),
-        prices: fakePrices,
-        ledger,
-        notifier,
-        logger: runtime.logger,
-        clock: harness.sandbox.clock,
-        ...overrides,
-      },
-      {
-        policy,
-        projects: ['ml-training-prod', 'data-pipelines'],
-        enforce: true,
-        stopConcurrency: 4,
-        dashboardUrl: undefined,
-        trusted: { billingAccount: ACCOUNT, budgetIds: [BUDGET_ID] },
-      },
-    );
+    return harness.enforcer({ fleet, notifier }, overrides, { policy });
   }
 
   /** The ledger with its n-th write of action rows followed by a kill. */
@@ -103,8 +74,10 @@ describe('enforceBudget after a crash in the middle of a tier', () => {
   ): BigQueryEnforcementLedger {
     let writes = 0;
     return Object.assign(Object.create(ledger) as BigQueryEnforcementLedger, {
-      recordActions: async (rows: readonly KeyedRow[]) => {
-        await ledger.recordActions(rows);
+      recordDecisions: async (
+        ...args: Parameters<BigQueryEnforcementLedger['recordDecisions']>
+      ) => {
+        await ledger.recordDecisions(...args);
         if (++writes === n) return killed();
       },
     });
@@ -145,12 +118,12 @@ describe('enforceBudget after a crash in the middle of a tier', () => {
   it.each(crashes)('finishes the tier on redelivery when killed %s', async (_when, crash) => {
     // Prepare: the first delivery dies at the step; its promise never settles.
     const kill = killSwitch();
-    void enforcer(crash(kill.killed))(notification);
+    void enforcer(crash(kill.killed)).handle(notification);
     await kill.reached;
 
     // Act: Pub/Sub redelivers the message to a fresh instance.
     harness.sandbox.clock.advance(10_000);
-    const report = await enforcer()(notification);
+    const report = await enforcer().handle(notification);
 
     // Assess
     expect(harness.stoppedNames()).toEqual(LOW_VMS);
@@ -176,11 +149,13 @@ describe('enforceBudget after a crash in the middle of a tier', () => {
       COSTGUARD_BUDGET_POLICY: '{"tiers":[{"at":1,"stop":["low"],"maxStops":2}]}',
     }).policy;
     const kill = killSwitch();
-    void enforcer({ ledger: ledgerKilledAfterActions(1, kill.killed) }, capped)(notification);
+    void enforcer({ ledger: ledgerKilledAfterActions(1, kill.killed) }, capped).handle(
+      notification,
+    );
     await kill.reached;
 
     harness.sandbox.clock.advance(10_000);
-    await enforcer({}, capped)(notification);
+    await enforcer({}, capped).handle(notification);
 
     expect(harness.stoppedNames()).toEqual(['low-a100', 'low-n2-8']);
     expect(harness.stopOperations()).toEqual({ 'low-a100': 1, 'low-n2-8': 1 });

@@ -1,0 +1,138 @@
+/**
+ * One cap's reading in a run, a pure function of the run's fleet and the ledger's figures: the
+ * VMs in its scope, its spend so far (recorded + estimated), forecast and headroom, the tiers
+ * they reach, what the run could not see (notes), and the shedding trigger it makes.
+ */
+import { describeGaps, type ListingFailure, type ZoneGap } from '../budget/list-vms.js';
+import { tierReached } from '../budget/policy.js';
+import type { ShedTrigger } from '../budget/shed-trigger.js';
+import type { HourlyRate } from '../core/pricing.js';
+import { vmKey, type Vm } from '../core/vm.js';
+import { describeScope, type SpotCap } from './cap-policy.js';
+import {
+  capPeriod,
+  computeCapSpend,
+  type CapPeriod,
+  type CapSpend,
+  type RecordedHour,
+} from './cap-spend.js';
+
+/** What one run saw of the fleet, shared by every cap of the run. */
+export interface RunFleet {
+  readonly runId: string;
+  readonly now: Date;
+  readonly vms: readonly Vm[];
+  readonly rates: ReadonlyMap<string, HourlyRate>;
+  readonly failures: readonly ListingFailure[];
+  readonly gaps: readonly ZoneGap[];
+  /** The end of the last hour the recorder has written, if any. */
+  readonly through: Date | undefined;
+}
+
+export interface CapReading {
+  readonly period: CapPeriod;
+  readonly projects: readonly string[];
+  /** The running VMs in the cap's scope. */
+  readonly scoped: readonly Vm[];
+  readonly failures: readonly ListingFailure[];
+  readonly gaps: readonly ZoneGap[];
+  readonly spend: CapSpend;
+  readonly tierReached: number | undefined;
+  readonly forecastTier: number | undefined;
+  /** The cap's scope in words. */
+  readonly scope: string;
+  /** What the estimate leaves out, one note each. */
+  readonly notes: readonly string[];
+  readonly trigger: ShedTrigger;
+}
+
+/** Whether the VM is in the cap's scope (projects, provisioning models, label). */
+export function inCapScope(vm: Vm, cap: SpotCap, projects: ReadonlySet<string>): boolean {
+  return (
+    projects.has(vm.project) &&
+    (cap.provisioningModels as readonly string[]).includes(vm.provisioningModel) &&
+    (!cap.scope.label || vm.labels[cap.scope.label.key] === cap.scope.label.value)
+  );
+}
+
+/** The projects a cap covers: those it names, or every governed project. */
+export function capProjects(cap: SpotCap, governed: readonly string[]): readonly string[] {
+  return cap.scope.projects ?? governed;
+}
+
+export function readCap(input: {
+  readonly cap: SpotCap;
+  readonly governed: readonly string[];
+  readonly run: RunFleet;
+  readonly recorded: readonly RecordedHour[];
+  readonly recentHours: number;
+}): CapReading {
+  const { cap, run } = input;
+  const { now } = run;
+  const period = capPeriod(cap.period, now);
+  const projects = capProjects(cap, input.governed);
+  const projectSet = new Set(projects);
+  const scoped = run.vms.filter((vm) => inCapScope(vm, cap, projectSet));
+  // A rate in another currency than the cap's cannot be added to it; it is left out and said.
+  const priced = scoped.filter((vm) => run.rates.get(vmKey(vm))?.currency === cap.currency);
+  const spend = computeCapSpend({
+    amount: cap.amount,
+    period,
+    now,
+    recorded: input.recorded,
+    recordedThrough: run.through,
+    running: priced.map((vm) => ({
+      hourly: run.rates.get(vmKey(vm))?.hourly ?? 0,
+      startedAt: vm.startedAt ? new Date(vm.startedAt) : undefined,
+    })),
+    recentHours: input.recentHours,
+  });
+  const failures = run.failures.filter((f) => projectSet.has(f.project));
+  const gaps = run.gaps.filter((g) => projectSet.has(g.project));
+  const scope = describeScope(cap.scope, projects);
+  const notes = [
+    scoped.length > priced.length
+      ? `${scoped.length - priced.length} running VM(s) without a ${cap.currency} price are left out of the estimate`
+      : undefined,
+    ...failures.map((f) => `${f.project} could not be listed; its running VMs are not estimated`),
+    ...(gaps.length > 0
+      ? [`zones unreachable, their running VMs not estimated: ${describeGaps(gaps)}`]
+      : []),
+  ].filter((s): s is string => s !== undefined);
+  const elapsed =
+    (now.getTime() - period.start.getTime()) / (period.end.getTime() - period.start.getTime());
+  const trigger: ShedTrigger = {
+    kind: 'cap',
+    id: cap.name,
+    displayName: cap.name,
+    runId: run.runId,
+    billingAccountId: '',
+    periodStart: period.start.toISOString(),
+    spend: spend.spend,
+    amount: cap.amount,
+    currency: cap.currency,
+    spendRatio: spend.spendRatio,
+    outlook: {
+      recorded: spend.recorded,
+      estimated: spend.estimated,
+      forecast: spend.forecast,
+      forecastMethod: spend.forecastMethod,
+      periodEnd: period.end.toISOString(),
+      elapsed,
+      scope,
+    },
+  };
+  return {
+    period,
+    projects,
+    scoped,
+    failures,
+    gaps,
+    spend,
+    tierReached: tierReached(cap, spend.spendRatio)?.at,
+    forecastTier: tierReached(cap, spend.forecastRatio)?.at,
+    scope,
+    notes,
+    trigger,
+  };
+}
