@@ -22,7 +22,7 @@ import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-ta
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 import { capabilitySqlRoot } from '../support/sql.js';
-import { spotPrices } from '../labels/stand-ins.js';
+import { spotPrices } from '../support/stand-ins.js';
 
 /**
  * What the budget tests share: a sandbox with the Budgets and Resource Manager modules and the

@@ -8,7 +8,7 @@ import {
   type SheddingInput,
 } from '../../functions/budget/plan-shedding.js';
 import { budgetSettings, type SheddingPolicy, type Tier } from '../../functions/budget/policy.js';
-import { vmWith } from '../labels/stand-ins.js';
+import { vmWith } from '../support/stand-ins.js';
 
 const POLICY: SheddingPolicy = readConfig(budgetSettings, {}).policy;
 const TIER_LOW: Tier = { at: 1, stop: ['low'] };

@@ -3,7 +3,7 @@ import { Ledger } from '../../functions/adapters/bigquery.js';
 import { buildEnforceSpotCap } from '../../functions/caps/entry.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
-import { spotPrices } from '../labels/stand-ins.js';
+import { spotPrices } from '../support/stand-ins.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
 // One sandbox for the file: the caps fleet (seven Spot VMs running since 2026-11-18 00:00 UTC,

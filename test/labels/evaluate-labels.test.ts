@@ -11,7 +11,7 @@ import {
   type LabelPolicyInput,
 } from '../../functions/labels/label-policy.js';
 import { loadFixture } from '../support/fixtures.js';
-import { vmWith } from './stand-ins.js';
+import { vmWith } from '../support/stand-ins.js';
 
 const TODAY = '2026-11-20';
 

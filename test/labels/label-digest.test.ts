@@ -4,7 +4,7 @@ import type { CheckOutcome, CheckRun } from '../../functions/labels/check-outcom
 import { complianceRow } from '../../functions/labels/compliance-rows.js';
 import type { LabelEvaluation, VmAction } from '../../functions/labels/evaluate-labels.js';
 import { composeLabelDigest, summariseChecks } from '../../functions/labels/label-digest.js';
-import { vmWith } from './stand-ins.js';
+import { vmWith } from '../support/stand-ins.js';
 
 const run: CheckRun = {
   id: 'sweep-2026-11-20T00:00:00.000Z',

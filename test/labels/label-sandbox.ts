@@ -6,7 +6,7 @@ import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { FIXTURES, loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 import { capabilitySqlRoot } from '../support/sql.js';
-import { spotPrices } from './stand-ins.js';
+import { spotPrices } from '../support/stand-ins.js';
 
 /** What the label tests share: the sandbox with the label fleet, settings, prices, the ledger. */
 export const DATASET = 'costguard_labels';

@@ -1,10 +1,10 @@
+/**
+ * Typed stand-ins the budget, cap and label tests share: a running Spot VM to vary field by field,
+ * and a price lookup answering from a table of Spot prices.
+ */
 import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
 import type { Vm } from '../../functions/core/vm.js';
 
-/**
- * Typed stand-ins the budget and label tests share: a running Spot VM to vary field by field,
- * and a price lookup answering from a table of Spot prices.
- */
 export function vmWith(overrides: Partial<Vm> = {}): Vm {
   return {
     project: 'ml-training-prod',
