@@ -36,10 +36,10 @@ describe('npm run budget-alert', () => {
   });
 
   it.each([
-    [['--percent', 'lots'], /--percent must be a number/],
-    [[], /--percent is required/],
-    [['--percent', '90', '--colour', 'red'], /Unknown option '--colour'/],
-  ])('refuses %j, naming what is wrong', (args, message) => {
+    { args: ['--percent', 'lots'], message: /--percent must be a number/ },
+    { args: [], message: /--percent is required/ },
+    { args: ['--percent', '90', '--colour', 'red'], message: /Unknown option '--colour'/ },
+  ])('refuses $args, naming what is wrong', ({ args, message }) => {
     expect(() => parseBudgetAlertArgs(args, {})).toThrow(message);
   });
 

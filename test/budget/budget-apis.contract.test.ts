@@ -79,23 +79,27 @@ describe('Budgets and Resource Manager contract', () => {
   });
 
   it.each([
-    [
-      BUDGET,
-      {
+    {
+      id: BUDGET,
+      expected: {
         displayName: 'Spot ML training',
         projects: ['481516234201', '161803398874', '314159265358'],
         resourceAncestors: [],
       },
-    ],
-    [
-      '0c4b3c5e-5d1a-4a8e-bb2f-97f1e3d5a6c7',
-      { displayName: 'Whole billing account', projects: [], resourceAncestors: [] },
-    ],
-    [
-      '93a1be2c-4f7d-4c1e-8a55-3e2f1d0c9b8a',
-      { displayName: 'Research folder', projects: [], resourceAncestors: ['folders/246813579024'] },
-    ],
-  ])('reads the scope of budget %s', async (id, expected) => {
+    },
+    {
+      id: '0c4b3c5e-5d1a-4a8e-bb2f-97f1e3d5a6c7',
+      expected: { displayName: 'Whole billing account', projects: [], resourceAncestors: [] },
+    },
+    {
+      id: '93a1be2c-4f7d-4c1e-8a55-3e2f1d0c9b8a',
+      expected: {
+        displayName: 'Research folder',
+        projects: [],
+        resourceAncestors: ['folders/246813579024'],
+      },
+    },
+  ])('reads the scope of budget $id', async ({ id, expected }) => {
     expect(await budgets().scope(ACCOUNT, id)).toMatchObject(expected);
   });
 

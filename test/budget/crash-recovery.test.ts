@@ -83,11 +83,17 @@ describe('enforceBudget after a crash in the middle of a tier', () => {
     });
   }
 
-  const crashes: Array<[string, (killed: () => Promise<never>) => Partial<BudgetEnforcerDeps>]> = [
-    ['after the intent rows', (killed) => ({ ledger: ledgerKilledAfterActions(1, killed) })],
-    [
-      'during the stops',
-      (killed) => ({
+  const crashes: Array<{
+    when: string;
+    crash: (killed: () => Promise<never>) => Partial<BudgetEnforcerDeps>;
+  }> = [
+    {
+      when: 'after the intent rows',
+      crash: (killed) => ({ ledger: ledgerKilledAfterActions(1, killed) }),
+    },
+    {
+      when: 'during the stops',
+      crash: (killed) => ({
         fleet: {
           listing: fleet.listing.bind(fleet),
           get: fleet.get.bind(fleet),
@@ -97,10 +103,10 @@ describe('enforceBudget after a crash in the middle of a tier', () => {
           },
         },
       }),
-    ],
-    [
-      'after the stops',
-      (killed) => ({
+    },
+    {
+      when: 'after the stops',
+      crash: (killed) => ({
         fleet: {
           listing: fleet.listing.bind(fleet),
           get: fleet.get.bind(fleet),
@@ -110,12 +116,15 @@ describe('enforceBudget after a crash in the middle of a tier', () => {
           },
         },
       }),
-    ],
-    ['after the outcome rows', (killed) => ({ ledger: ledgerKilledAfterActions(2, killed) })],
-    ['before Slack', (killed) => ({ notifier: { ...notifier, post: killed } })],
+    },
+    {
+      when: 'after the outcome rows',
+      crash: (killed) => ({ ledger: ledgerKilledAfterActions(2, killed) }),
+    },
+    { when: 'before Slack', crash: (killed) => ({ notifier: { ...notifier, post: killed } }) },
   ];
 
-  it.each(crashes)('finishes the tier on redelivery when killed %s', async (_when, crash) => {
+  it.each(crashes)('finishes the tier on redelivery when killed $when', async ({ crash }) => {
     // Prepare: the first delivery dies at the step; its promise never settles.
     const kill = killSwitch();
     void enforcer(crash(kill.killed)).handle(notification);

@@ -72,134 +72,141 @@ function summary(d: ReturnType<typeof decideOnNotification>): Expected {
 
 describe('decideOnNotification', () => {
   // The cost, or the cost and budget amount, of the notification.
-  it.each<
-    [
-      string,
-      number | { costAmount: number; budgetAmount: number },
-      PeriodHistory,
-      boolean,
-      Expected,
-    ]
-  >([
-    [
-      'a new period under every tier',
-      500,
-      EMPTY_HISTORY,
-      false,
-      { kind: 'record', outcome: 'BELOW_TIERS' },
-    ],
-    ['a new period at the notify tier', 800, EMPTY_HISTORY, false, { kind: 'notify', tier: 0.8 }],
-    [
-      'a new period at the budget',
-      1000,
-      EMPTY_HISTORY,
-      false,
-      { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
-    ],
-    [
-      'a new period well over',
-      1500,
-      EMPTY_HISTORY,
-      false,
-      { kind: 'shed', tier: 1.1, reason: 'spend reached tier 1.1' },
-    ],
-    [
-      'the same message again',
-      1000,
-      history({ messageHandled: true, highestCost: 1000, tiers: [record(1, 'ACTED')] }),
-      false,
-      { kind: 'duplicate' },
-    ],
-    [
-      'a lower cost than already seen (out of order)',
-      990,
-      history({ highestCost: 1010, tiers: [record(1, 'ACTED')] }),
-      false,
-      { kind: 'record', outcome: 'OUT_OF_ORDER' },
-    ],
-    [
-      'an out-of-order message even below every tier',
-      100,
-      history({ highestCost: 1010 }),
-      false,
-      { kind: 'record', outcome: 'OUT_OF_ORDER' },
-    ],
-    [
-      'the same cost from a new message after the tier acted',
-      1000,
-      history({ highestCost: 1000, tiers: [record(1, 'ACTED')] }),
-      false,
-      { kind: 'record', outcome: 'ALREADY_ACTED', tier: 1 },
-    ],
-    [
-      'a notify tier already notified',
-      850,
-      history({ highestCost: 820, tiers: [record(0.8, 'NOTIFIED')] }),
-      false,
-      { kind: 'record', outcome: 'ALREADY_ACTED', tier: 0.8 },
-    ],
-    [
-      'the next tier after the first acted',
-      1100,
-      history({ highestCost: 1000, tiers: [record(1, 'ACTED')] }),
-      false,
-      { kind: 'shed', tier: 1.1, reason: 'spend reached tier 1.1' },
-    ],
-    [
-      'a tier whose earlier attempt was incomplete',
-      1005,
-      history({ highestCost: 1000, tiers: [record(1, 'INCOMPLETE')] }),
-      false,
-      {
+  it.each<{
+    case: string;
+    figures: number | { costAmount: number; budgetAmount: number };
+    past: PeriodHistory;
+    dryRun: boolean;
+    expected: Expected;
+  }>([
+    {
+      case: 'a new period under every tier',
+      figures: 500,
+      past: EMPTY_HISTORY,
+      dryRun: false,
+      expected: { kind: 'record', outcome: 'BELOW_TIERS' },
+    },
+    {
+      case: 'a new period at the notify tier',
+      figures: 800,
+      past: EMPTY_HISTORY,
+      dryRun: false,
+      expected: { kind: 'notify', tier: 0.8 },
+    },
+    {
+      case: 'a new period at the budget',
+      figures: 1000,
+      past: EMPTY_HISTORY,
+      dryRun: false,
+      expected: { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
+    },
+    {
+      case: 'a new period well over',
+      figures: 1500,
+      past: EMPTY_HISTORY,
+      dryRun: false,
+      expected: { kind: 'shed', tier: 1.1, reason: 'spend reached tier 1.1' },
+    },
+    {
+      case: 'the same message again',
+      figures: 1000,
+      past: history({ messageHandled: true, highestCost: 1000, tiers: [record(1, 'ACTED')] }),
+      dryRun: false,
+      expected: { kind: 'duplicate' },
+    },
+    {
+      case: 'a lower cost than already seen (out of order)',
+      figures: 990,
+      past: history({ highestCost: 1010, tiers: [record(1, 'ACTED')] }),
+      dryRun: false,
+      expected: { kind: 'record', outcome: 'OUT_OF_ORDER' },
+    },
+    {
+      case: 'an out-of-order message even below every tier',
+      figures: 100,
+      past: history({ highestCost: 1010 }),
+      dryRun: false,
+      expected: { kind: 'record', outcome: 'OUT_OF_ORDER' },
+    },
+    {
+      case: 'the same cost from a new message after the tier acted',
+      figures: 1000,
+      past: history({ highestCost: 1000, tiers: [record(1, 'ACTED')] }),
+      dryRun: false,
+      expected: { kind: 'record', outcome: 'ALREADY_ACTED', tier: 1 },
+    },
+    {
+      case: 'a notify tier already notified',
+      figures: 850,
+      past: history({ highestCost: 820, tiers: [record(0.8, 'NOTIFIED')] }),
+      dryRun: false,
+      expected: { kind: 'record', outcome: 'ALREADY_ACTED', tier: 0.8 },
+    },
+    {
+      case: 'the next tier after the first acted',
+      figures: 1100,
+      past: history({ highestCost: 1000, tiers: [record(1, 'ACTED')] }),
+      dryRun: false,
+      expected: { kind: 'shed', tier: 1.1, reason: 'spend reached tier 1.1' },
+    },
+    {
+      case: 'a tier whose earlier attempt was incomplete',
+      figures: 1005,
+      past: history({ highestCost: 1000, tiers: [record(1, 'INCOMPLETE')] }),
+      dryRun: false,
+      expected: {
         kind: 'shed',
         tier: 1,
         reason: 'tier 1 resumed after an incomplete attempt',
         thread: '1.000001',
       },
-    ],
-    [
-      'a tier whose incomplete attempt posted no Slack message',
-      1005,
-      history({ highestCost: 1000, tiers: [{ ...record(1, 'INCOMPLETE'), slack: undefined }] }),
-      false,
-      { kind: 'shed', tier: 1, reason: 'tier 1 resumed after an incomplete attempt' },
-    ],
-    [
-      'a tier incomplete in dry run, now enforced',
-      1005,
-      history({ highestCost: 1000, tiers: [record(1, 'INCOMPLETE', true)] }),
-      false,
-      { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
-    ],
-    [
-      'a tier planned in dry run, now enforced',
-      1005,
-      history({ highestCost: 1000, tiers: [record(1, 'ACTED', true)] }),
-      false,
-      { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
-    ],
-    [
-      'a tier enforced, now in dry run',
-      1005,
-      history({ highestCost: 1000, tiers: [record(1, 'ACTED', false)] }),
-      true,
-      { kind: 'record', outcome: 'ALREADY_ACTED', tier: 1 },
-    ],
-    [
-      'a dry-run tier in dry run again',
-      1005,
-      history({ highestCost: 1000, tiers: [record(1, 'ACTED', true)] }),
-      true,
-      { kind: 'record', outcome: 'ALREADY_ACTED', tier: 1 },
-    ],
-    [
-      'a budget raised mid-period, taking spend back under the tier',
-      { costAmount: 1200, budgetAmount: 1150 },
-      history({ highestCost: 1100, tiers: [record(1.1, 'ACTED')] }),
-      false,
-      { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
-    ],
-  ])('decides about %s', (_case, figures, past, dryRun, expected) => {
+    },
+    {
+      case: 'a tier whose incomplete attempt posted no Slack message',
+      figures: 1005,
+      past: history({
+        highestCost: 1000,
+        tiers: [{ ...record(1, 'INCOMPLETE'), slack: undefined }],
+      }),
+      dryRun: false,
+      expected: { kind: 'shed', tier: 1, reason: 'tier 1 resumed after an incomplete attempt' },
+    },
+    {
+      case: 'a tier incomplete in dry run, now enforced',
+      figures: 1005,
+      past: history({ highestCost: 1000, tiers: [record(1, 'INCOMPLETE', true)] }),
+      dryRun: false,
+      expected: { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
+    },
+    {
+      case: 'a tier planned in dry run, now enforced',
+      figures: 1005,
+      past: history({ highestCost: 1000, tiers: [record(1, 'ACTED', true)] }),
+      dryRun: false,
+      expected: { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
+    },
+    {
+      case: 'a tier enforced, now in dry run',
+      figures: 1005,
+      past: history({ highestCost: 1000, tiers: [record(1, 'ACTED', false)] }),
+      dryRun: true,
+      expected: { kind: 'record', outcome: 'ALREADY_ACTED', tier: 1 },
+    },
+    {
+      case: 'a dry-run tier in dry run again',
+      figures: 1005,
+      past: history({ highestCost: 1000, tiers: [record(1, 'ACTED', true)] }),
+      dryRun: true,
+      expected: { kind: 'record', outcome: 'ALREADY_ACTED', tier: 1 },
+    },
+    {
+      case: 'a budget raised mid-period, taking spend back under the tier',
+      figures: { costAmount: 1200, budgetAmount: 1150 },
+      past: history({ highestCost: 1100, tiers: [record(1.1, 'ACTED')] }),
+      dryRun: false,
+      expected: { kind: 'shed', tier: 1, reason: 'spend reached tier 1' },
+    },
+  ])('decides about $case', ({ figures, past, dryRun, expected }) => {
     const n =
       typeof figures === 'number'
         ? notification(figures)

@@ -305,31 +305,31 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
   });
 
   // Each case spoils one part of a good delivery: its type, or its {message, subscription} data.
-  it.each<[string, (event: Published) => Partial<Published> | { data: unknown }]>([
-    [
-      'malformed base64',
-      (e) => ({ data: { ...e.data, message: { ...e.data.message, data: '%%%' } } }),
-    ],
-    [
-      'data that is not JSON',
-      (e) => ({
+  it.each<{ case: string; spoil: (event: Published) => Partial<Published> | { data: unknown } }>([
+    {
+      case: 'malformed base64',
+      spoil: (e) => ({ data: { ...e.data, message: { ...e.data.message, data: '%%%' } } }),
+    },
+    {
+      case: 'data that is not JSON',
+      spoil: (e) => ({
         data: {
           ...e.data,
           message: { ...e.data.message, data: Buffer.from('over!').toString('base64') },
         },
       }),
-    ],
-    [
-      'a zero budget',
-      (e) => {
+    },
+    {
+      case: 'a zero budget',
+      spoil: (e) => {
         const data = JSON.parse(Buffer.from(e.data.message.data, 'base64').toString()) as object;
         const bad = Buffer.from(JSON.stringify({ ...data, budgetAmount: 0 })).toString('base64');
         return { data: { ...e.data, message: { ...e.data.message, data: bad } } };
       },
-    ],
-    [
-      'an unknown schemaVersion',
-      (e) => ({
+    },
+    {
+      case: 'an unknown schemaVersion',
+      spoil: (e) => ({
         data: {
           ...e.data,
           message: {
@@ -338,18 +338,21 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
           },
         },
       }),
-    ],
-    [
-      'a cost the ledger cannot hold',
-      (e) => {
+    },
+    {
+      case: 'a cost the ledger cannot hold',
+      spoil: (e) => {
         const data = JSON.parse(Buffer.from(e.data.message.data, 'base64').toString()) as object;
         const bad = Buffer.from(JSON.stringify({ ...data, costAmount: 1e30 })).toString('base64');
         return { data: { ...e.data, message: { ...e.data.message, data: bad } } };
       },
-    ],
-    ['another event type', () => ({ type: 'google.cloud.storage.object.v1.finalized' })],
-    ['no message', () => ({ data: { subscription: 's' } })],
-  ])('acknowledges %s with one error line and changes nothing', async (_case, spoil) => {
+    },
+    {
+      case: 'another event type',
+      spoil: () => ({ type: 'google.cloud.storage.object.v1.finalized' }),
+    },
+    { case: 'no message', spoil: () => ({ data: { subscription: 's' } }) },
+  ])('acknowledges $case with one error line and changes nothing', async ({ spoil }) => {
     const h = await start();
     const event = budgetNotificationEvent(h.figures({ costAmount: 9000, messageId: '8008' }));
     const good: Published = { type: event.type, data: event.data as MessagePublishedData };
@@ -398,11 +401,14 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
   });
 
   it.each([
-    ['a budget costguard did not deploy', { budgetId: 'f00dfeed-0000-4000-8000-000000000000' }],
-    ['another billing account', { billingAccountId: '0A1B2C-3D4E5F-6A7B8C' }],
+    {
+      what: 'a budget costguard did not deploy',
+      forged: { budgetId: 'f00dfeed-0000-4000-8000-000000000000' },
+    },
+    { what: 'another billing account', forged: { billingAccountId: '0A1B2C-3D4E5F-6A7B8C' } },
   ])(
-    'believes nothing from %s: stops nothing, records nothing, and the genuine alert still acts',
-    async (_what, forged) => {
+    'believes nothing from $what: stops nothing, records nothing, and the genuine alert still acts',
+    async ({ forged }) => {
       // Prepare
       const h = await start();
       // Act: a forged message far over budget, then the genuine one at 100%.

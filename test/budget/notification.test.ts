@@ -45,22 +45,40 @@ function issuesOf(data: unknown): string[] {
 }
 
 describe('parseBudgetNotification', () => {
-  it.each<[string, Partial<BudgetNotification>]>([
-    [
-      'message-under-budget.json',
-      { costAmount: 3100.25, alertThresholdExceeded: 0.5, forecastThresholdExceeded: undefined },
-    ],
-    ['message-at-budget.json', { costAmount: 5000, alertThresholdExceeded: 1, spendRatio: 1 }],
-    ['message-over-budget.json', { costAmount: 5612.4, alertThresholdExceeded: 1 }],
-    [
-      'message-forecast-only.json',
-      { costAmount: 2100.1, alertThresholdExceeded: undefined, forecastThresholdExceeded: 1 },
-    ],
-    [
-      'message-no-threshold.json',
-      { costAmount: 900, alertThresholdExceeded: undefined, forecastThresholdExceeded: undefined },
-    ],
-  ])('reads %s and computes the spend ratio itself', (name, expected) => {
+  it.each<{ name: string; expected: Partial<BudgetNotification> }>([
+    {
+      name: 'message-under-budget.json',
+      expected: {
+        costAmount: 3100.25,
+        alertThresholdExceeded: 0.5,
+        forecastThresholdExceeded: undefined,
+      },
+    },
+    {
+      name: 'message-at-budget.json',
+      expected: { costAmount: 5000, alertThresholdExceeded: 1, spendRatio: 1 },
+    },
+    {
+      name: 'message-over-budget.json',
+      expected: { costAmount: 5612.4, alertThresholdExceeded: 1 },
+    },
+    {
+      name: 'message-forecast-only.json',
+      expected: {
+        costAmount: 2100.1,
+        alertThresholdExceeded: undefined,
+        forecastThresholdExceeded: 1,
+      },
+    },
+    {
+      name: 'message-no-threshold.json',
+      expected: {
+        costAmount: 900,
+        alertThresholdExceeded: undefined,
+        forecastThresholdExceeded: undefined,
+      },
+    },
+  ])('reads $name and computes the spend ratio itself', ({ name, expected }) => {
     // Prepare
     const m = message(name);
     // Act
@@ -117,111 +135,142 @@ describe('parseBudgetNotification', () => {
     );
   });
 
-  it.each<[string, unknown, RegExp]>([
-    ['no message at all', { subscription: 's' }, /Not a Pub\/Sub message: data.message/],
-    ['a message that is not an object', envelope('text'), /Not a Pub\/Sub message/],
-    [
-      'no attributes',
-      envelope({ ...message('message-at-budget.json'), attributes: undefined }),
-      /Not a budget notification: message.attributes.billingAccountId/,
-    ],
-    [
-      'an unknown schemaVersion',
-      envelope({
+  it.each<{ case: string; data: unknown; expected: RegExp }>([
+    {
+      case: 'no message at all',
+      data: { subscription: 's' },
+      expected: /Not a Pub\/Sub message: data.message/,
+    },
+    {
+      case: 'a message that is not an object',
+      data: envelope('text'),
+      expected: /Not a Pub\/Sub message/,
+    },
+    {
+      case: 'no attributes',
+      data: envelope({ ...message('message-at-budget.json'), attributes: undefined }),
+      expected: /Not a budget notification: message.attributes.billingAccountId/,
+    },
+    {
+      case: 'an unknown schemaVersion',
+      data: envelope({
         ...message('message-at-budget.json'),
         attributes: { ...message('message-at-budget.json').attributes, schemaVersion: '2.0' },
       }),
-      /schemaVersion: unsupported schema version/,
-    ],
-    [
-      'a malformed billing account id',
-      envelope({
+      expected: /schemaVersion: unsupported schema version/,
+    },
+    {
+      case: 'a malformed billing account id',
+      data: envelope({
         ...message('message-at-budget.json'),
         attributes: { ...message('message-at-budget.json').attributes, billingAccountId: 'acct' },
       }),
-      /billingAccountId/,
-    ],
-    [
-      'malformed base64',
-      envelope({ ...message('message-at-budget.json'), data: 'eyJjb3N0!!!' }),
-      /data is not base64/,
-    ],
-    ['empty data', envelope({ ...message('message-at-budget.json'), data: '' }), /not base64/],
-    [
-      'base64 of text that is not JSON',
-      envelope({
+      expected: /billingAccountId/,
+    },
+    {
+      case: 'malformed base64',
+      data: envelope({ ...message('message-at-budget.json'), data: 'eyJjb3N0!!!' }),
+      expected: /data is not base64/,
+    },
+    {
+      case: 'empty data',
+      data: envelope({ ...message('message-at-budget.json'), data: '' }),
+      expected: /not base64/,
+    },
+    {
+      case: 'base64 of text that is not JSON',
+      data: envelope({
         ...message('message-at-budget.json'),
         data: Buffer.from('budget exceeded!').toString('base64'),
       }),
-      /not UTF-8 JSON/,
-    ],
-    [
-      'base64 of bytes that are not UTF-8',
-      envelope({
+      expected: /not UTF-8 JSON/,
+    },
+    {
+      case: 'base64 of bytes that are not UTF-8',
+      data: envelope({
         ...message('message-at-budget.json'),
         data: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('base64'),
       }),
-      /not UTF-8 JSON/,
-    ],
-    ['JSON that is not an object', withData(() => [1, 2]), /Invalid budget notification: data/],
-    [
-      'a missing costAmount',
-      withData(({ costAmount: _dropped, ...rest }) => rest),
-      /data.costAmount/,
-    ],
-    ['a costAmount given as text', withData((d) => ({ ...d, costAmount: '100.01' })), /costAmount/],
-    ['a negative costAmount', withData((d) => ({ ...d, costAmount: -5 })), /costAmount/],
-    [
-      'a zero budget',
-      withData((d) => ({ ...d, budgetAmount: 0 })),
-      /budgetAmount: must be greater than zero/,
-    ],
-    [
-      'a negative budget',
-      withData((d) => ({ ...d, budgetAmount: -100 })),
-      /budgetAmount: must be greater than zero/,
-    ],
-    [
-      'a costIntervalStart that is not a time',
-      withData((d) => ({ ...d, costIntervalStart: 'last month' })),
-      /costIntervalStart/,
-    ],
-    ['a lower-case currency', withData((d) => ({ ...d, currencyCode: 'usd' })), /currencyCode/],
-    [
-      'a cost with more integer digits than NUMERIC holds',
-      withData((d) => ({ ...d, costAmount: 1e30 })),
-      /costAmount: outside what the ledger can record/,
-    ],
-    [
-      'a cost the ledger would write in exponent notation',
-      withData((d) => ({ ...d, costAmount: 1e21 })),
-      /costAmount: outside what the ledger can record/,
-    ],
-    [
-      'a budget too large for NUMERIC',
-      withData((d) => ({ ...d, budgetAmount: 1.7976931348623157e308 })),
-      /budgetAmount: outside what the ledger can record/,
-    ],
-    [
-      'a budget that rounds to zero in the ledger',
-      withData((d) => ({ ...d, budgetAmount: 1e-9 })),
-      /budgetAmount: outside what the ledger can record/,
-    ],
-    [
-      'a threshold given as text',
-      withData((d) => ({ ...d, alertThresholdExceeded: '1.0' })),
-      /alertThresholdExceeded/,
-    ],
-  ])('rejects %s with a ValidationError', (_case, data, expected) => {
+      expected: /not UTF-8 JSON/,
+    },
+    {
+      case: 'JSON that is not an object',
+      data: withData(() => [1, 2]),
+      expected: /Invalid budget notification: data/,
+    },
+    {
+      case: 'a missing costAmount',
+      data: withData(({ costAmount: _dropped, ...rest }) => rest),
+      expected: /data.costAmount/,
+    },
+    {
+      case: 'a costAmount given as text',
+      data: withData((d) => ({ ...d, costAmount: '100.01' })),
+      expected: /costAmount/,
+    },
+    {
+      case: 'a negative costAmount',
+      data: withData((d) => ({ ...d, costAmount: -5 })),
+      expected: /costAmount/,
+    },
+    {
+      case: 'a zero budget',
+      data: withData((d) => ({ ...d, budgetAmount: 0 })),
+      expected: /budgetAmount: must be greater than zero/,
+    },
+    {
+      case: 'a negative budget',
+      data: withData((d) => ({ ...d, budgetAmount: -100 })),
+      expected: /budgetAmount: must be greater than zero/,
+    },
+    {
+      case: 'a costIntervalStart that is not a time',
+      data: withData((d) => ({ ...d, costIntervalStart: 'last month' })),
+      expected: /costIntervalStart/,
+    },
+    {
+      case: 'a lower-case currency',
+      data: withData((d) => ({ ...d, currencyCode: 'usd' })),
+      expected: /currencyCode/,
+    },
+    {
+      case: 'a cost with more integer digits than NUMERIC holds',
+      data: withData((d) => ({ ...d, costAmount: 1e30 })),
+      expected: /costAmount: outside what the ledger can record/,
+    },
+    {
+      case: 'a cost the ledger would write in exponent notation',
+      data: withData((d) => ({ ...d, costAmount: 1e21 })),
+      expected: /costAmount: outside what the ledger can record/,
+    },
+    {
+      case: 'a budget too large for NUMERIC',
+      data: withData((d) => ({ ...d, budgetAmount: 1.7976931348623157e308 })),
+      expected: /budgetAmount: outside what the ledger can record/,
+    },
+    {
+      case: 'a budget that rounds to zero in the ledger',
+      data: withData((d) => ({ ...d, budgetAmount: 1e-9 })),
+      expected: /budgetAmount: outside what the ledger can record/,
+    },
+    {
+      case: 'a threshold given as text',
+      data: withData((d) => ({ ...d, alertThresholdExceeded: '1.0' })),
+      expected: /alertThresholdExceeded/,
+    },
+  ])('rejects $case with a ValidationError', ({ data, expected }) => {
     const [text] = issuesOf(data);
     expect(text).toMatch(expected);
   });
 
   it.each([
-    ['the largest cost the ledger writes as digits', 999_999_999_999_999_900_000],
-    ['a cost of a millionth', 0.000001],
-    ['a zero cost', 0],
-  ])('accepts %s', (_case, costAmount) => {
+    {
+      case: 'the largest cost the ledger writes as digits',
+      costAmount: 999_999_999_999_999_900_000,
+    },
+    { case: 'a cost of a millionth', costAmount: 0.000001 },
+    { case: 'a zero cost', costAmount: 0 },
+  ])('accepts $case', ({ costAmount }) => {
     const parsed = parseBudgetNotification(
       withData((d) => ({ ...d, costAmount })),
       'event-1',

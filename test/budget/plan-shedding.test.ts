@@ -77,50 +77,70 @@ describe('planShedding', () => {
     expect(planShedding(planned).currency).toBe('USD');
   });
 
-  it.each<[string, Vm, string | undefined]>([
-    ['a critical VM', vm('x', { priority: 'critical' }), undefined],
-    ['a high-priority VM', vm('x', { priority: 'high' }), undefined],
-    ['a medium VM at the low tier', vm('x', { priority: 'medium' }), undefined],
-    ['a low VM', vm('x', { priority: 'low' }), 'x:STOP'],
-    ['an unlabelled VM (counted as low)', vm('x'), 'x:STOP'],
-    ['an unrecognised priority (counted as low)', vm('x', { priority: 'urgent' }), 'x:STOP'],
-    [
-      'an exempt VM',
-      vm('x', { labels: { priority: 'low', 'costguard-exempt': 'true' } }),
-      'x:SKIP_EXEMPT',
-    ],
-    [
-      'an exempt label with an empty value',
-      vm('x', { labels: { priority: 'low', 'costguard-exempt': '' } }),
-      'x:SKIP_EXEMPT',
-    ],
-    [
-      'an exempt label set to false',
-      vm('x', { labels: { priority: 'low', 'costguard-exempt': 'false' } }),
-      'x:STOP',
-    ],
-    [
-      'a VM of a managed instance group',
-      vm('x', {
+  it.each<{ case: string; machine: Vm; expected: string | undefined }>([
+    { case: 'a critical VM', machine: vm('x', { priority: 'critical' }), expected: undefined },
+    { case: 'a high-priority VM', machine: vm('x', { priority: 'high' }), expected: undefined },
+    {
+      case: 'a medium VM at the low tier',
+      machine: vm('x', { priority: 'medium' }),
+      expected: undefined,
+    },
+    { case: 'a low VM', machine: vm('x', { priority: 'low' }), expected: 'x:STOP' },
+    { case: 'an unlabelled VM (counted as low)', machine: vm('x'), expected: 'x:STOP' },
+    {
+      case: 'an unrecognised priority (counted as low)',
+      machine: vm('x', { priority: 'urgent' }),
+      expected: 'x:STOP',
+    },
+    {
+      case: 'an exempt VM',
+      machine: vm('x', { labels: { priority: 'low', 'costguard-exempt': 'true' } }),
+      expected: 'x:SKIP_EXEMPT',
+    },
+    {
+      case: 'an exempt label with an empty value',
+      machine: vm('x', { labels: { priority: 'low', 'costguard-exempt': '' } }),
+      expected: 'x:SKIP_EXEMPT',
+    },
+    {
+      case: 'an exempt label set to false',
+      machine: vm('x', { labels: { priority: 'low', 'costguard-exempt': 'false' } }),
+      expected: 'x:STOP',
+    },
+    {
+      case: 'a VM of a managed instance group',
+      machine: vm('x', {
         priority: 'low',
         managedBy: 'projects/481516234201/zones/us-central1-a/instanceGroupManagers/workers',
       }),
-      'x:SKIP_MIG',
-    ],
-    ['a STANDARD VM', vm('x', { priority: 'low', provisioningModel: 'STANDARD' }), undefined],
-    [
-      'a legacy preemptible VM',
-      vm('x', { priority: 'low', provisioningModel: 'PREEMPTIBLE' }),
-      undefined,
-    ],
-    [
-      'a VM outside the scope',
-      vm('x', { priority: 'low', project: 'research-sandbox' }),
-      undefined,
-    ],
-    ['a VM already stopping', vm('x', { priority: 'low', status: 'STOPPING' }), undefined],
-    ['a terminated VM', vm('x', { priority: 'low', status: 'TERMINATED' }), undefined],
-  ])('decides about %s', (_case, machine, expected) => {
+      expected: 'x:SKIP_MIG',
+    },
+    {
+      case: 'a STANDARD VM',
+      machine: vm('x', { priority: 'low', provisioningModel: 'STANDARD' }),
+      expected: undefined,
+    },
+    {
+      case: 'a legacy preemptible VM',
+      machine: vm('x', { priority: 'low', provisioningModel: 'PREEMPTIBLE' }),
+      expected: undefined,
+    },
+    {
+      case: 'a VM outside the scope',
+      machine: vm('x', { priority: 'low', project: 'research-sandbox' }),
+      expected: undefined,
+    },
+    {
+      case: 'a VM already stopping',
+      machine: vm('x', { priority: 'low', status: 'STOPPING' }),
+      expected: undefined,
+    },
+    {
+      case: 'a terminated VM',
+      machine: vm('x', { priority: 'low', status: 'TERMINATED' }),
+      expected: undefined,
+    },
+  ])('decides about $case', ({ machine, expected }) => {
     expect(summary(input([machine], {}))).toEqual(expected ? [expected] : []);
   });
 

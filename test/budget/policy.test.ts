@@ -52,53 +52,78 @@ describe('budget settings', () => {
   });
 
   it.each([
-    [
-      'a tier that stops critical VMs',
-      { tiers: [{ at: 1, stop: ['critical'] }] },
-      'COSTGUARD_BUDGET_POLICY: expected the budget shedding policy as JSON (tiers, provisioningModels, priorityLabel, missingPriority, exemptLabel, projects); tiers.0.stop.0: a tier may stop low, medium or high; critical VMs are never stopped',
-    ],
-    [
-      'tiers out of order',
-      { tiers: [{ at: 1.1, stop: ['low'] }, { at: 1.0 }] },
-      'tiers.1.at: tiers must be in increasing order of `at`',
-    ],
-    ['no tiers', { tiers: [] }, 'tiers: Too small'],
-    ['a zero threshold', { tiers: [{ at: 0 }] }, 'tiers.0.at: Too small'],
-    [
-      'a cap on a notify-only tier',
-      { tiers: [{ at: 0.8, maxStops: 3 }] },
-      'tiers.0.maxStops: maxStops needs a `stop` list',
-    ],
-    ['a fractional cap', { tiers: [{ at: 1, stop: ['low'], maxStops: 1.5 }] }, 'maxStops'],
-    [
-      'an invalid priority label key',
-      { tiers: [{ at: 1 }], priorityLabel: 'Priority!' },
-      'priorityLabel: not a valid label key',
-    ],
-    ['an unknown field', { tiers: [{ at: 1 }], stopAll: true }, 'stopAll'],
-    ['a bad project id', { tiers: [{ at: 1 }], projects: ['Not_A_Project'] }, 'projects.0'],
-    [
-      'an unknown provisioning model',
-      { tiers: [{ at: 1 }], provisioningModels: ['FLEX'] },
-      'provisioningModels.0',
-    ],
-  ])('refuses %s with one line naming the variable', (_case, policy, expected) => {
+    {
+      case: 'a tier that stops critical VMs',
+      policy: { tiers: [{ at: 1, stop: ['critical'] }] },
+      expected:
+        'COSTGUARD_BUDGET_POLICY: expected the budget shedding policy as JSON (tiers, provisioningModels, priorityLabel, missingPriority, exemptLabel, projects); tiers.0.stop.0: a tier may stop low, medium or high; critical VMs are never stopped',
+    },
+    {
+      case: 'tiers out of order',
+      policy: { tiers: [{ at: 1.1, stop: ['low'] }, { at: 1.0 }] },
+      expected: 'tiers.1.at: tiers must be in increasing order of `at`',
+    },
+    { case: 'no tiers', policy: { tiers: [] }, expected: 'tiers: Too small' },
+    { case: 'a zero threshold', policy: { tiers: [{ at: 0 }] }, expected: 'tiers.0.at: Too small' },
+    {
+      case: 'a cap on a notify-only tier',
+      policy: { tiers: [{ at: 0.8, maxStops: 3 }] },
+      expected: 'tiers.0.maxStops: maxStops needs a `stop` list',
+    },
+    {
+      case: 'a fractional cap',
+      policy: { tiers: [{ at: 1, stop: ['low'], maxStops: 1.5 }] },
+      expected: 'maxStops',
+    },
+    {
+      case: 'an invalid priority label key',
+      policy: { tiers: [{ at: 1 }], priorityLabel: 'Priority!' },
+      expected: 'priorityLabel: not a valid label key',
+    },
+    {
+      case: 'an unknown field',
+      policy: { tiers: [{ at: 1 }], stopAll: true },
+      expected: 'stopAll',
+    },
+    {
+      case: 'a bad project id',
+      policy: { tiers: [{ at: 1 }], projects: ['Not_A_Project'] },
+      expected: 'projects.0',
+    },
+    {
+      case: 'an unknown provisioning model',
+      policy: { tiers: [{ at: 1 }], provisioningModels: ['FLEX'] },
+      expected: 'provisioningModels.0',
+    },
+  ])('refuses $case with one line naming the variable', ({ policy, expected }) => {
     const message = configError({ COSTGUARD_BUDGET_POLICY: JSON.stringify(policy) });
     expect(message).toContain('Invalid configuration: COSTGUARD_BUDGET_POLICY');
     expect(message).toContain(expected);
     expect(message).not.toContain('\n');
   });
 
-  it.each([
-    [{ COSTGUARD_BUDGET_POLICY: '{tiers:' }, 'COSTGUARD_BUDGET_POLICY', 'not valid JSON'],
-    [{ COSTGUARD_BUDGET_ENFORCE: 'maybe' }, 'COSTGUARD_BUDGET_ENFORCE', 'got "maybe"'],
-    [{ COSTGUARD_BUDGET_STOP_CONCURRENCY: '0' }, 'COSTGUARD_BUDGET_STOP_CONCURRENCY', 'got "0"'],
-    [
-      { COSTGUARD_BUDGET_POLICY_FILE: '/nonexistent/policy.json' },
-      'COSTGUARD_BUDGET_POLICY',
-      'cannot be read (ENOENT)',
-    ],
-  ])('refuses %j', (env, variable, detail) => {
+  it.each<{ env: Record<string, string>; variable: string; detail: string }>([
+    {
+      env: { COSTGUARD_BUDGET_POLICY: '{tiers:' },
+      variable: 'COSTGUARD_BUDGET_POLICY',
+      detail: 'not valid JSON',
+    },
+    {
+      env: { COSTGUARD_BUDGET_ENFORCE: 'maybe' },
+      variable: 'COSTGUARD_BUDGET_ENFORCE',
+      detail: 'got "maybe"',
+    },
+    {
+      env: { COSTGUARD_BUDGET_STOP_CONCURRENCY: '0' },
+      variable: 'COSTGUARD_BUDGET_STOP_CONCURRENCY',
+      detail: 'got "0"',
+    },
+    {
+      env: { COSTGUARD_BUDGET_POLICY_FILE: '/nonexistent/policy.json' },
+      variable: 'COSTGUARD_BUDGET_POLICY',
+      detail: 'cannot be read (ENOENT)',
+    },
+  ])('refuses $env', ({ env, variable, detail }) => {
     const message = configError(env);
     expect(message).toContain(`Invalid configuration: ${variable}`);
     expect(message).toContain(detail);
@@ -109,25 +134,25 @@ describe('tierReached', () => {
   const policy: SheddingPolicy = read({}).policy;
 
   it.each([
-    [0, undefined],
-    [0.7999, undefined],
-    [0.8, 0.8],
-    [0.9999, 0.8],
-    [1.0, 1.0],
-    [1.0999, 1.0],
-    [1.1, 1.1],
-    [7.5, 1.1],
-  ])('spend ratio %d reaches tier %s', (ratio, tier) => {
+    { ratio: 0, tier: undefined },
+    { ratio: 0.7999, tier: undefined },
+    { ratio: 0.8, tier: 0.8 },
+    { ratio: 0.9999, tier: 0.8 },
+    { ratio: 1.0, tier: 1.0 },
+    { ratio: 1.0999, tier: 1.0 },
+    { ratio: 1.1, tier: 1.1 },
+    { ratio: 7.5, tier: 1.1 },
+  ])('spend ratio $ratio reaches tier $tier', ({ ratio, tier }) => {
     expect(tierReached(policy, ratio)?.at).toBe(tier);
   });
 
   it.each([
     // Ratios computed from decimal money land a hair off the threshold in binary floats.
-    [7, 10, 0.7],
-    [77, 70, 1.1],
-    [4400.0, 4000.0, 1.1],
-    [0.3 * 3, 0.9, 1],
-  ])('counts %d of %d as reaching %d exactly', (cost, budget, at) => {
+    { cost: 7, budget: 10, at: 0.7 },
+    { cost: 77, budget: 70, at: 1.1 },
+    { cost: 4400.0, budget: 4000.0, at: 1.1 },
+    { cost: 0.3 * 3, budget: 0.9, at: 1 },
+  ])('counts $cost of $budget as reaching $at exactly', ({ cost, budget, at }) => {
     const tiers = { ...policy, tiers: [{ at, stop: [] }] };
     expect(tierReached(tiers, cost / budget)?.at).toBe(at);
   });

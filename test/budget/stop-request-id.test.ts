@@ -16,23 +16,26 @@ describe('stopRequestId', () => {
   });
 
   it.each([
-    ['budget', () => stopRequestId('b-2', period, '1', vm)],
-    ['period', () => stopRequestId('b-1', '2026-12-01T08:00:00.000Z', '1', vm)],
-    ['tier', () => stopRequestId('b-1', period, '1.1', vm)],
-    ['VM', () => stopRequestId('b-1', period, '1', { ...vm, name: 'low-n2-8' })],
-    ['zone', () => stopRequestId('b-1', period, '1', { ...vm, zone: 'us-central1-b' })],
-  ])('differs with the %s', (_what, other) => {
+    { what: 'budget', other: () => stopRequestId('b-2', period, '1', vm) },
+    { what: 'period', other: () => stopRequestId('b-1', '2026-12-01T08:00:00.000Z', '1', vm) },
+    { what: 'tier', other: () => stopRequestId('b-1', period, '1.1', vm) },
+    { what: 'VM', other: () => stopRequestId('b-1', period, '1', { ...vm, name: 'low-n2-8' }) },
+    {
+      what: 'zone',
+      other: () => stopRequestId('b-1', period, '1', { ...vm, zone: 'us-central1-b' }),
+    },
+  ])('differs with the $what', ({ other }) => {
     expect(other()).not.toBe(stopRequestId('b-1', period, '1', vm));
   });
 });
 
 describe('nameBasedUuid', () => {
   it.each([
-    ['the empty name', ''],
-    ['a request name', 'costguard/budget-stop/b-1'],
-    ['a name beyond ASCII', 'équipe données'],
-    ['a long name', 'x'.repeat(10_000)],
-  ])('gives %s the version 5 layout, the same every time', (_case, name) => {
+    { case: 'the empty name', name: '' },
+    { case: 'a request name', name: 'costguard/budget-stop/b-1' },
+    { case: 'a name beyond ASCII', name: 'équipe données' },
+    { case: 'a long name', name: 'x'.repeat(10_000) },
+  ])('gives $case the version 5 layout, the same every time', ({ name }) => {
     expect(nameBasedUuid(name)).toMatch(VERSION_5);
     expect(nameBasedUuid(name)).toBe(nameBasedUuid(name));
   });

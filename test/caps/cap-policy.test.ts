@@ -49,39 +49,56 @@ describe('COSTGUARD_SPOT_CAPS', () => {
   });
 
   it.each([
-    ['a cap without tiers', [{ ...cap, tiers: [] }], '0.tiers: Too small'],
-    [
-      'a tier that stops critical VMs',
-      [{ ...cap, tiers: [{ at: 1, stop: ['critical'] }] }],
-      '0.tiers.0.stop.0: a tier may stop low, medium or high; critical VMs are never stopped',
-    ],
-    [
-      'tiers out of order',
-      [{ ...cap, tiers: [{ at: 1.1, stop: ['low'] }, { at: 1 }] }],
-      '0.tiers.1.at: tiers must be in increasing order of `at`',
-    ],
-    ['an unknown period', [{ ...cap, period: 'fortnight' }], '0.period: Invalid option'],
-    ['a zero amount', [{ ...cap, amount: 0 }], '0.amount: Too small'],
-    ['a lowercase currency', [{ ...cap, currency: 'usd' }], '0.currency: an ISO 4217 code'],
-    [
-      'a label scope without a value',
-      [{ ...cap, scope: { label: 'team' } }],
-      '0.scope.label: expected key=value',
-    ],
-    [
-      'a label key with capitals',
-      [{ ...cap, scope: { label: 'Team=vision' } }],
-      '0.scope.label: expected key=value',
-    ],
-    [
-      'a project that is not a project id',
-      [{ ...cap, scope: { projects: ['Not A Project'] } }],
-      '0.scope.projects.0: not a project id',
-    ],
-    ['two caps of one name', [cap, cap], '1.name: cap names must be unique'],
-    ['a name with spaces', [{ ...cap, name: 'vision daily' }], '0.name: lowercase letters'],
-    ['an unknown field', [{ ...cap, budget: 'b-1' }], '0: Unrecognized key: "budget"'],
-  ])('refuses %s with one line naming the variable and the field', (_case, caps, detail) => {
+    { case: 'a cap without tiers', caps: [{ ...cap, tiers: [] }], detail: '0.tiers: Too small' },
+    {
+      case: 'a tier that stops critical VMs',
+      caps: [{ ...cap, tiers: [{ at: 1, stop: ['critical'] }] }],
+      detail:
+        '0.tiers.0.stop.0: a tier may stop low, medium or high; critical VMs are never stopped',
+    },
+    {
+      case: 'tiers out of order',
+      caps: [{ ...cap, tiers: [{ at: 1.1, stop: ['low'] }, { at: 1 }] }],
+      detail: '0.tiers.1.at: tiers must be in increasing order of `at`',
+    },
+    {
+      case: 'an unknown period',
+      caps: [{ ...cap, period: 'fortnight' }],
+      detail: '0.period: Invalid option',
+    },
+    { case: 'a zero amount', caps: [{ ...cap, amount: 0 }], detail: '0.amount: Too small' },
+    {
+      case: 'a lowercase currency',
+      caps: [{ ...cap, currency: 'usd' }],
+      detail: '0.currency: an ISO 4217 code',
+    },
+    {
+      case: 'a label scope without a value',
+      caps: [{ ...cap, scope: { label: 'team' } }],
+      detail: '0.scope.label: expected key=value',
+    },
+    {
+      case: 'a label key with capitals',
+      caps: [{ ...cap, scope: { label: 'Team=vision' } }],
+      detail: '0.scope.label: expected key=value',
+    },
+    {
+      case: 'a project that is not a project id',
+      caps: [{ ...cap, scope: { projects: ['Not A Project'] } }],
+      detail: '0.scope.projects.0: not a project id',
+    },
+    { case: 'two caps of one name', caps: [cap, cap], detail: '1.name: cap names must be unique' },
+    {
+      case: 'a name with spaces',
+      caps: [{ ...cap, name: 'vision daily' }],
+      detail: '0.name: lowercase letters',
+    },
+    {
+      case: 'an unknown field',
+      caps: [{ ...cap, budget: 'b-1' }],
+      detail: '0: Unrecognized key: "budget"',
+    },
+  ])('refuses $case with one line naming the variable and the field', ({ caps, detail }) => {
     const message = configError(caps);
     expect(message).toMatch(/^Invalid configuration: COSTGUARD_SPOT_CAPS: expected /);
     expect(message).toContain(detail);

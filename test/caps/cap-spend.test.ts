@@ -5,17 +5,50 @@ const at = (iso: string): Date => new Date(iso);
 
 describe('capPeriod', () => {
   it.each([
-    ['day', '2026-11-18T13:05:00Z', '2026-11-18T00:00:00.000Z', '2026-11-19T00:00:00.000Z'],
+    {
+      kind: 'day',
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-11-18T00:00:00.000Z',
+      end: '2026-11-19T00:00:00.000Z',
+    },
     // 2026-11-18 is a Wednesday; weeks run Monday to Monday.
-    ['week', '2026-11-18T13:05:00Z', '2026-11-16T00:00:00.000Z', '2026-11-23T00:00:00.000Z'],
-    ['week', '2026-11-22T23:59:00Z', '2026-11-16T00:00:00.000Z', '2026-11-23T00:00:00.000Z'],
-    ['month', '2026-12-31T23:00:00Z', '2026-12-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z'],
-    ['quarter', '2026-11-18T13:05:00Z', '2026-10-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z'],
-    ['year', '2026-11-18T13:05:00Z', '2026-01-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z'],
-  ] as const)('a %s holding %s runs from %s to %s (UTC)', (kind, now, start, end) => {
-    const period = capPeriod(kind, at(now));
-    expect([period.start.toISOString(), period.end.toISOString()]).toEqual([start, end]);
-  });
+    {
+      kind: 'week',
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-11-16T00:00:00.000Z',
+      end: '2026-11-23T00:00:00.000Z',
+    },
+    {
+      kind: 'week',
+      now: '2026-11-22T23:59:00Z',
+      start: '2026-11-16T00:00:00.000Z',
+      end: '2026-11-23T00:00:00.000Z',
+    },
+    {
+      kind: 'month',
+      now: '2026-12-31T23:00:00Z',
+      start: '2026-12-01T00:00:00.000Z',
+      end: '2027-01-01T00:00:00.000Z',
+    },
+    {
+      kind: 'quarter',
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-10-01T00:00:00.000Z',
+      end: '2027-01-01T00:00:00.000Z',
+    },
+    {
+      kind: 'year',
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-01-01T00:00:00.000Z',
+      end: '2027-01-01T00:00:00.000Z',
+    },
+  ] as const)(
+    'a $kind holding $now runs from $start to $end (UTC)',
+    ({ kind, now, start, end }) => {
+      const period = capPeriod(kind, at(now));
+      expect([period.start.toISOString(), period.end.toISOString()]).toEqual([start, end]);
+    },
+  );
 });
 
 const day = capPeriod('day', at('2026-11-18T12:00:00Z'));

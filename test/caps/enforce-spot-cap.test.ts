@@ -319,14 +319,23 @@ describe('enforceSpotCap on the sandbox', () => {
   });
 
   it.each([
-    [
-      'a body',
-      { method: 'POST', body: '{"cap":"x"}', headers: { 'content-type': 'application/json' } },
-      400,
-      'The request body must be empty: a run checks every cap',
-    ],
-    ['another method', { method: 'PUT' }, 405, 'Method PUT is not allowed; use POST'],
-  ])('refuses %s and changes nothing', async (_case, init, status, error) => {
+    {
+      case: 'a body',
+      init: {
+        method: 'POST',
+        body: '{"cap":"x"}',
+        headers: { 'content-type': 'application/json' },
+      },
+      status: 400,
+      error: 'The request body must be empty: a run checks every cap',
+    },
+    {
+      case: 'another method',
+      init: { method: 'PUT' },
+      status: 405,
+      error: 'Method PUT is not allowed; use POST',
+    },
+  ])('refuses $case and changes nothing', async ({ init, status, error }) => {
     const before = sandbox.fleet.operations.length;
     const reply = await call(enforcing, init);
     expect(reply).toMatchObject({ status, body: { error } });
