@@ -1,13 +1,13 @@
-import type { PostedMessage } from '../adapters/slack.js';
-import type { BudgetNotification } from './notification.js';
-import { tierReached, type SheddingPolicy, type Tier } from './policy.js';
-
 /**
  * What to do about one notification (or one Spot cap run, which reads the same way) given what
  * the ledger says about its period: a pure function. A budget acts at most once per (budget, period, tier); a message seen before, or one
  * whose cost is lower than the highest already seen in the period (out of order), changes
  * nothing; a new period has no history and starts fresh.
  */
+import type { PostedMessage } from '../adapters/slack.js';
+import type { BudgetNotification } from './notification.js';
+import { tierReached, type SheddingPolicy, type Tier } from './policy.js';
+
 export type NotificationOutcome =
   | 'ACTED'
   | 'NOTIFIED'

@@ -1,13 +1,13 @@
-import { z } from 'zod';
-import { ValidationError } from '../core/errors.js';
-import { fitsNumeric } from './enforcement-ledger.js';
-
 /**
  * A Cloud Billing budget notification, validated at the edge. It arrives as a Pub/Sub message
  * (attributes plus base64 JSON data) inside the gen2 CloudEvent `messagePublished`, or inside
  * the body functions-framework builds from a raw push (the Pub/Sub emulator). Every field is
  * optional until it is checked here; the spend ratio is computed, never taken from the sender.
  */
+import { z } from 'zod';
+import { ValidationError } from '../core/errors.js';
+import { fitsNumeric } from './enforcement-ledger.js';
+
 export interface BudgetNotification {
   readonly messageId: string;
   readonly publishTime: string | undefined;

@@ -1,14 +1,14 @@
+/**
+ * The shedding plan for one tier, a pure function of the running VMs in scope: the VMs of the
+ * priorities the tier stops, lowest priority first and, within a priority, most expensive
+ * first; exempt and MIG-managed VMs are reported and spared, and a cap spares the rest.
+ */
 import { asPriority, isExempt, priorityRank, type Priority } from '../core/labels.js';
 import type { HourlyRate } from '../core/pricing.js';
 import { vmKey, type Vm } from '../core/vm.js';
 import type { SheddingPolicy, Tier } from './policy.js';
 import { matchVm } from './vm-pattern.js';
 
-/**
- * The shedding plan for one tier, a pure function of the running VMs in scope: the VMs of the
- * priorities the tier stops, lowest priority first and, within a priority, most expensive
- * first; exempt and MIG-managed VMs are reported and spared, and a cap spares the rest.
- */
 export type PlannedAction = 'STOP' | 'SKIP_EXEMPT' | 'SKIP_MIG' | 'SKIP_CAP';
 
 export interface PlannedVm {

@@ -1,13 +1,13 @@
-import { z } from 'zod';
-import { PROJECT_ID, setting } from '../core/config.js';
-import { isValidLabelKey, LABEL, PRIORITIES } from '../core/labels.js';
-import { VM_PATTERN } from './vm-pattern.js';
-
 /**
  * The shedding policy: ordered tiers of spend against budget, each either only telling Slack
  * or stopping VMs of the listed priorities (lowest first, most expensive first, optionally at
  * most `maxStops` of them). `critical` can never be listed: those VMs are never stopped.
  */
+import { z } from 'zod';
+import { PROJECT_ID, setting } from '../core/config.js';
+import { isValidLabelKey, LABEL, PRIORITIES } from '../core/labels.js';
+import { VM_PATTERN } from './vm-pattern.js';
+
 const stoppable = z.enum(['low', 'medium', 'high'], {
   message: 'a tier may stop low, medium or high; critical VMs are never stopped',
 });

@@ -1,11 +1,11 @@
-import type { BudgetScope } from '../adapters/budgets.js';
-
 /**
  * Which projects a budget's enforcement may act in: the budget's own projects intersected with
  * the allow-list, or the allow-list alone for a budget over the whole billing account. A budget
  * limited by folders, organisations or sub-accounts without naming projects acts nowhere, since
  * costguard cannot tell which projects those hold.
  */
+import type { BudgetScope } from '../adapters/budgets.js';
+
 export interface EnforcementScope {
   readonly projects: readonly string[];
   /** Budget projects left out because they are not allow-listed (ids, or numbers if unresolved). */

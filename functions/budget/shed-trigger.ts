@@ -1,10 +1,10 @@
-import type { BudgetNotification } from './notification.js';
-
 /**
  * What made a tier shed: a budget notification or a Spot cap run. The shedding path (plan,
  * stops, ledger rows, Slack) reads only this, so both triggers share it; `kind` keeps their
  * ledger rows, stop request ids and messages apart.
  */
+import type { BudgetNotification } from './notification.js';
+
 export type TriggerKind = 'budget' | 'cap';
 
 /** A cap's figures beyond spend against amount, shown in its Slack messages. */

@@ -1,3 +1,9 @@
+/**
+ * The Slack messages of the shedding path, as values, for a budget or a Spot cap: one per tier
+ * per period (spend against the amount, tier, what was stopped and what it saves per hour, what
+ * was spared and why; for a cap also its forecast and a bar of the period so far), follow-ups
+ * for its thread, and notify-only and forecast messages.
+ */
 import type { KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from '../adapters/slack.js';
 import { vmKey } from '../core/vm.js';
@@ -12,12 +18,6 @@ import {
   type TriggerKind,
 } from './shed-trigger.js';
 
-/**
- * The Slack messages of the shedding path, as values, for a budget or a Spot cap: one per tier
- * per period (spend against the amount, tier, what was stopped and what it saves per hour, what
- * was spared and why; for a cap also its forecast and a bar of the period so far), follow-ups
- * for its thread, and notify-only and forecast messages.
- */
 const LISTED_VMS = 10;
 
 export function money(amount: number, currency: string, hourly = false): string {

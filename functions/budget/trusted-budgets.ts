@@ -1,12 +1,12 @@
-import { setting } from '../core/config.js';
-import type { BudgetNotification } from './notification.js';
-
 /**
  * Which budgets may drive enforcement. A notification's figures are whatever its publisher
  * wrote, so only the billing account and budgets costguard deployed are believed; anything else
  * on the topic is logged and acknowledged without a ledger row, so it can neither stop VMs nor
  * raise the period's highest cost and hide the genuine alerts that follow.
  */
+import { setting } from '../core/config.js';
+import type { BudgetNotification } from './notification.js';
+
 export interface TrustedBudgets {
   readonly billingAccount: string;
   readonly budgetIds: readonly string[];

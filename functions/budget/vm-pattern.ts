@@ -1,10 +1,10 @@
-import type { VmRef } from '../core/vm.js';
-
 /**
  * A VM named in a policy as `project/zone/name`, where any part may be `*`: priorities and
  * exemptions kept in configuration, which only those who deploy can change, instead of labels
  * any VM owner can set.
  */
+import type { VmRef } from '../core/vm.js';
+
 export const VM_PATTERN =
   /^(\*|[a-z][a-z0-9-]{4,28}[a-z0-9])\/(\*|[a-z]+-[a-z]+\d+-[a-z])\/(\*|[a-z]([-a-z0-9]{0,61}[a-z0-9])?)$/;
 

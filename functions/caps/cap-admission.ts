@@ -1,3 +1,9 @@
+/**
+ * Admission control for new work: the caps a run's VM or job falls in, as their last
+ * enforceSpotCap run saw them. A cap whose spend has reached a tier that sheds refuses the start;
+ * a cap whose forecast reaches a tier lets it start with a warning. Pure, apart from the read of
+ * each cap's latest figures (`CapStandings`).
+ */
 import { z } from 'zod';
 import type { Ledger } from '../adapters/bigquery.js';
 import type { SlackMessage } from '../adapters/slack.js';
@@ -7,12 +13,6 @@ import { CAP_TABLES } from './cap-ledger.js';
 import type { SpotCap } from './cap-policy.js';
 import { capPeriod } from './cap-spend.js';
 
-/**
- * Admission control for new work: the caps a run's VM or job falls in, as their last
- * enforceSpotCap run saw them. A cap whose spend has reached a tier that sheds refuses the start;
- * a cap whose forecast reaches a tier lets it start with a warning. Pure, apart from the read of
- * each cap's latest figures (`CapStandings`).
- */
 export interface AdmissionTarget {
   readonly project: string;
   /** The VM's labels, or a Cloud Run job's (caps with a label scope match on them). */

@@ -1,14 +1,14 @@
-import { z } from 'zod';
-import { PROJECT_ID, setting } from '../core/config.js';
-import { isValidLabelKey, isValidLabelValue } from '../core/labels.js';
-import { budgetSettings, checkShedding, sheddingFields, tierSchema } from '../budget/policy.js';
-
 /**
  * Spot spend caps (`COSTGUARD_SPOT_CAPS`): named caps, each over a scope (every governed
  * project, some of them, and optionally only VMs with one label value), a calendar period in
  * UTC, an amount in a currency, and tiers in the budget policy's form: `at` a share of the cap,
  * `stop` the priorities shed when actual spend reaches it. A forecast reaching a tier only warns.
  */
+import { z } from 'zod';
+import { PROJECT_ID, setting } from '../core/config.js';
+import { isValidLabelKey, isValidLabelValue } from '../core/labels.js';
+import { budgetSettings, checkShedding, sheddingFields, tierSchema } from '../budget/policy.js';
+
 export const CAP_PERIODS = ['day', 'week', 'month', 'quarter', 'year'] as const;
 export type CapPeriodKind = (typeof CAP_PERIODS)[number];
 

@@ -1,6 +1,3 @@
-import { HOUR_MS } from '../core/clock.js';
-import type { CapPeriodKind } from './cap-policy.js';
-
 /**
  * A cap's spend, a pure function of what the ledger has recorded and what runs now. Spend so
  * far = the recorded hours of the period + the hours not yet recorded: each running VM's rate ×
@@ -9,6 +6,9 @@ import type { CapPeriodKind } from './cap-policy.js';
  * average and the running fleet's rate, so neither a fleet that just grew nor one that churns
  * between runs is forecast low.
  */
+import { HOUR_MS } from '../core/clock.js';
+import type { CapPeriodKind } from './cap-policy.js';
+
 export interface CapPeriod {
   readonly start: Date;
   readonly end: Date;

@@ -1,3 +1,8 @@
+/**
+ * What the budget tests share: a sandbox with the Budgets and Resource Manager modules and the
+ * budget fleet, the enforcer's own tables migrated, the function served by functions-framework
+ * on a loopback port, and readers for what a user would look at afterwards.
+ */
 import { Ledger } from '../../functions/adapters/bigquery.js';
 import { BudgetDirectory } from '../../functions/adapters/budgets.js';
 import { ProjectDirectory } from '../../functions/adapters/projects.js';
@@ -24,11 +29,6 @@ import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandb
 import { capabilitySqlRoot } from '../support/sql.js';
 import { spotPrices } from '../support/stand-ins.js';
 
-/**
- * What the budget tests share: a sandbox with the Budgets and Resource Manager modules and the
- * budget fleet, the enforcer's own tables migrated, the function served by functions-framework
- * on a loopback port, and readers for what a user would look at afterwards.
- */
 export const ACCOUNT = '01D4EE-079462-DFD6EC';
 export const BUDGET_ID = 'de72f49d-779b-4945-a127-4d6ce8def0bb';
 export const PERIOD = '2026-11-01T07:00:00.000Z';

@@ -1,3 +1,8 @@
+/**
+ * enforceBudget killed at each step of a tier, then the same message redelivered as Pub/Sub
+ * does: every VM is stopped at most once, the ledger counts what the fleet shows, and the tier
+ * gets one Slack message with the right count.
+ */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ComputeFleet } from '../../functions/adapters/compute.js';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
@@ -10,9 +15,6 @@ import { budgetSettings } from '../../functions/budget/policy.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { ACCOUNT, BUDGET_ID, BudgetHarness, PERIOD } from './budget-harness.js';
 
-// enforceBudget killed at each step of a tier, then the same message redelivered as Pub/Sub
-// does: every VM is stopped at most once, the ledger counts what the fleet shows, and the tier
-// gets one Slack message with the right count.
 const POLICY = readConfig(budgetSettings, {}).policy;
 const LOW_VMS = ['low-a100', 'low-n2-4', 'low-n2-8', 'unlabelled-e2'];
 

@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FleetFixture } from '../../functions/sandbox/fleet.js';
-import { loadFixture } from '../support/fixtures.js';
-import { BudgetHarness } from './budget-harness.js';
-
 /**
  * A budget stop storm against Compute as it behaves under load: 30% of Compute calls answered
  * 403 rateLimitExceeded (as Compute sends a rate limit), operations that take 30 s, and one zone
  * unreachable during a zonal incident. Served through functions-framework with the real clients.
  */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FleetFixture } from '../../functions/sandbox/fleet.js';
+import { loadFixture } from '../support/fixtures.js';
+import { BudgetHarness } from './budget-harness.js';
+
 const ZONES = ['us-central1-a', 'us-central1-b', 'us-central1-f'] as const;
 const UNREACHABLE = 'us-central1-f';
 const PER_ZONE = 20;
