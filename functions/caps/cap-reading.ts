@@ -3,6 +3,7 @@
  * VMs in its scope, its spend so far (recorded + estimated), forecast and headroom, the tiers
  * they reach, what the run could not see (notes), and the shedding trigger it makes.
  */
+import type { SpendReading } from '../budget/decide-notification.js';
 import { describeGaps, type ListingFailure, type ZoneGap } from '../budget/list-vms.js';
 import { tierReached } from '../budget/policy.js';
 import type { ShedTrigger } from '../budget/shed-trigger.js';
@@ -44,6 +45,8 @@ export interface CapReading {
   /** What the estimate leaves out, one note each. */
   readonly notes: readonly string[];
   readonly trigger: ShedTrigger;
+  /** What the decision reads, as it reads a budget notification. */
+  readonly spendReading: SpendReading;
 }
 
 /** Whether the VM is in the cap's scope (projects, provisioning models, label). */
@@ -99,6 +102,7 @@ export function readCap(input: {
       ? [`zones unreachable, their running VMs not estimated: ${describeGaps(gaps)}`]
       : []),
   ].filter((s): s is string => s !== undefined);
+  const forecastTier = tierReached(cap, spend.forecastRatio)?.at;
   const elapsed =
     (now.getTime() - period.start.getTime()) / (period.end.getTime() - period.start.getTime());
   const trigger: ShedTrigger = {
@@ -130,9 +134,15 @@ export function readCap(input: {
     gaps,
     spend,
     tierReached: tierReached(cap, spend.spendRatio)?.at,
-    forecastTier: tierReached(cap, spend.forecastRatio)?.at,
+    forecastTier,
     scope,
     notes,
     trigger,
+    spendReading: {
+      messageId: run.runId,
+      costAmount: spend.spend,
+      spendRatio: spend.spendRatio,
+      forecastThresholdExceeded: forecastTier,
+    },
   };
 }

@@ -115,6 +115,23 @@ function figuresOf(
   };
 }
 
+/** The keys every log line about the cap in this run carries. */
+function logContext(cap: SpotCap, r: CapReading, dryRun: boolean): Record<string, unknown> {
+  const { spend } = r;
+  return {
+    runId: r.trigger.runId,
+    cap: cap.name,
+    period: r.trigger.periodStart,
+    recorded: spend.recorded,
+    estimated: spend.estimated,
+    spend: spend.spend,
+    forecast: spend.forecast,
+    capAmount: cap.amount,
+    spendRatio: spend.spendRatio,
+    dryRun,
+  };
+}
+
 export function createCapEnforcer(deps: CapEnforcerDeps): CapEnforcer {
   const { logger, clock, config } = deps;
   const dryRun = !config.enforce;
@@ -128,38 +145,12 @@ export function createCapEnforcer(deps: CapEnforcerDeps): CapEnforcer {
     const projects = capProjects(cap, config.projects);
     const recorded = await deps.ledger.recordedHours(cap, projects, period.start, now);
     const history = await deps.ledger.history(cap.name, period.start);
-    const reading = readCap({
-      cap,
-      governed: config.projects,
-      run,
-      recorded,
-      recentHours: config.recentHours,
-    });
+    const { recentHours } = config;
+    const reading = readCap({ cap, governed: config.projects, run, recorded, recentHours });
     const { spend, trigger } = reading;
     // Decide, as the budget enforcer does.
-    const decision = decideOnNotification(
-      {
-        messageId: runId,
-        costAmount: spend.spend,
-        spendRatio: spend.spendRatio,
-        forecastThresholdExceeded: reading.forecastTier,
-      },
-      history,
-      cap,
-      dryRun,
-    );
-    const context = {
-      runId,
-      cap: cap.name,
-      period: trigger.periodStart,
-      recorded: spend.recorded,
-      estimated: spend.estimated,
-      spend: spend.spend,
-      forecast: spend.forecast,
-      capAmount: cap.amount,
-      spendRatio: spend.spendRatio,
-      dryRun,
-    };
+    const decision = decideOnNotification(reading.spendReading, history, cap, dryRun);
+    const context = logContext(cap, reading, dryRun);
     logger.info('Spot cap decision', {
       ...context,
       recordedThrough: spend.recordedThrough.toISOString(),
