@@ -43,13 +43,6 @@ export type SpendReading = Pick<
   'messageId' | 'costAmount' | 'spendRatio' | 'forecastThresholdExceeded'
 >;
 
-export const EMPTY_HISTORY: PeriodHistory = {
-  highestCost: undefined,
-  messageHandled: false,
-  tiers: [],
-  forecastWarnings: [],
-};
-
 export type Decision =
   | { readonly kind: 'duplicate'; readonly reason: string }
   | {

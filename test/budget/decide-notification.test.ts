@@ -2,12 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../functions/core/config.js';
 import {
   decideOnNotification,
-  EMPTY_HISTORY,
   type PeriodHistory,
   type TierRecord,
 } from '../../functions/budget/decide-notification.js';
 import type { BudgetNotification } from '../../functions/budget/notification.js';
 import { budgetSettings } from '../../functions/budget/policy.js';
+
+/** A period the ledger knows nothing of yet. */
+const EMPTY_HISTORY: PeriodHistory = {
+  highestCost: undefined,
+  messageHandled: false,
+  tiers: [],
+  forecastWarnings: [],
+};
 
 const POLICY = readConfig(budgetSettings, {}).policy;
 

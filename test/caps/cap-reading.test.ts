@@ -74,8 +74,10 @@ describe('readCap', () => {
   };
 
   it('adds the open half hour of the priced VM to the recorded hours, and says what it left out', () => {
+    // Prepare
     const recorded = [{ hour: new Date('2026-11-18T09:00:00Z'), spend: 30 }];
 
+    // Act
     const reading = readCap({
       cap: capOf({}),
       governed: ['ml-training-prod'],
@@ -84,6 +86,7 @@ describe('readCap', () => {
       recentHours: 3,
     });
 
+    // Assess
     expect({ recorded: reading.spend.recorded, estimated: reading.spend.estimated }).toEqual({
       recorded: 30,
       estimated: 1,
