@@ -21,7 +21,7 @@ import {
   type NotificationOutcome,
 } from './decide-notification.js';
 import type { EnforcementLedger, VmOutcome } from './enforcement-ledger.js';
-import { listVmsIn } from './list-vms.js';
+import { listVmsIn } from '../adapters/list-vms.js';
 import type { BudgetNotification } from './notification.js';
 import type { SheddingPolicy } from './policy.js';
 import { resolveScope } from './scope.js';

@@ -9,10 +9,9 @@
 import type { ComputeFleet } from '../adapters/compute.js';
 import { postBestEffort, type Notifier, type SlackMessage } from '../adapters/slack.js';
 import type { Clock } from '../core/clock.js';
-import { settleAll } from '../core/concurrency.js';
 import { isTransient } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { HourlyRate, PriceLookup } from '../core/pricing.js';
+import { priceVms, type HourlyRate, type PriceLookup } from '../core/pricing.js';
 import { vmKey, type Vm } from '../core/vm.js';
 import type { Decision, NotificationOutcome } from './decide-notification.js';
 import type {
@@ -21,7 +20,7 @@ import type {
   RecordedDecision,
   VmOutcome,
 } from './enforcement-ledger.js';
-import type { ListingFailure, ZoneGap } from './list-vms.js';
+import type { ListingFailure, ZoneGap } from '../adapters/list-vms.js';
 import { concernsTier, planShedding, type SheddingPlan } from './plan-shedding.js';
 import { nextTier, type SheddingPolicy } from './policy.js';
 import { recheckUnconfirmed } from './recheck-unconfirmed.js';
@@ -87,29 +86,6 @@ export interface ShedReport {
 
 export interface TierShedder {
   carryOut(occasion: Occasion): Promise<ShedReport>;
-}
-
-/** Hourly rates by `vmKey`; a VM that cannot be priced is left out (it counts as zero). */
-export async function priceVms(
-  prices: PriceLookup,
-  logger: Logger,
-  vms: readonly Vm[],
-): Promise<Map<string, HourlyRate>> {
-  // The pricing engine keeps its quotes, so VMs of one shape are priced once.
-  const priced = await settleAll(vms, 8, (vm) => prices.rate(vm));
-  const rates = new Map<string, HourlyRate>();
-  priced.forEach((result, i) => {
-    const vm = vms[i] as Vm;
-    if (result.status === 'fulfilled') rates.set(vmKey(vm), result.value);
-    else {
-      logger.warn('Pricing failed; the VM is ordered as unpriced', {
-        machineType: vm.machineType,
-        region: vm.region,
-        error: result.reason,
-      });
-    }
-  });
-  return rates;
 }
 
 const decisionKey = (d: RecordedDecision): string =>

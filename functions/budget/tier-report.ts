@@ -15,7 +15,7 @@ import {
   type NotificationSummary,
   type VmOutcome,
 } from './enforcement-ledger.js';
-import { describeGaps } from './list-vms.js';
+import { describeGaps } from '../adapters/list-vms.js';
 import type { SheddingPlan } from './plan-shedding.js';
 import type { RecheckResult } from './recheck-unconfirmed.js';
 import { triggerNoun } from './shed-trigger.js';

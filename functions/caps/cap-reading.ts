@@ -4,7 +4,7 @@
  * they reach, what the run could not see (notes), and the shedding trigger it makes.
  */
 import type { SpendReading } from '../budget/decide-notification.js';
-import { describeGaps, type ListingFailure, type ZoneGap } from '../budget/list-vms.js';
+import { describeGaps, type ListingFailure, type ZoneGap } from '../adapters/list-vms.js';
 import { tierReached } from '../budget/policy.js';
 import type { ShedTrigger } from '../budget/shed-trigger.js';
 import type { HourlyRate } from '../core/pricing.js';

@@ -7,16 +7,16 @@
  * across runs, overlaps and crashes.
  */
 import type { ComputeFleet } from '../adapters/compute.js';
+import { listVmsIn } from '../adapters/list-vms.js';
 import type { Notifier } from '../adapters/slack.js';
 import { decideOnNotification } from '../budget/decide-notification.js';
 import type { EnforcementLedger } from '../budget/enforcement-ledger.js';
-import { listVmsIn } from '../budget/list-vms.js';
-import { createTierShedder, priceVms } from '../budget/shed-tier.js';
+import { createTierShedder } from '../budget/shed-tier.js';
 import { HOUR_MS, type Clock } from '../core/clock.js';
 import { isTransient } from '../core/errors.js';
 import { KeyLock } from '../core/key-lock.js';
 import type { Logger } from '../core/logger.js';
-import type { PriceLookup } from '../core/pricing.js';
+import { priceVms, type PriceLookup } from '../core/pricing.js';
 import { vmKey } from '../core/vm.js';
 import type { CapLedger } from './cap-ledger.js';
 import type { SpotCap } from './cap-policy.js';

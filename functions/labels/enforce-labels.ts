@@ -8,7 +8,7 @@ import { errorMessage, isNotFound, isTransient, TransientError } from '../core/e
 import type { Logger } from '../core/logger.js';
 import { pricedMachineKey, type HourlyRate, type PriceLookup } from '../core/pricing.js';
 import { vmKey, type Vm } from '../core/vm.js';
-import { listVmsIn } from '../budget/list-vms.js';
+import { listVmsIn } from '../adapters/list-vms.js';
 import { TABLES } from '../recorder/spot-cost-ledger.js';
 import { planInventorySnapshots } from '../recorder/vm-attributes.js';
 import type { InstanceInsertEntry } from './audit-event.js';

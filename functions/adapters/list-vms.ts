@@ -1,12 +1,12 @@
-import type { FleetListing } from '../adapters/compute.js';
-import { settleAll } from '../core/concurrency.js';
-import type { Vm } from '../core/vm.js';
-
 /**
  * The VMs of several projects, a few projects at a time. A project that cannot be listed comes
  * back with its error instead of failing the rest, so the enforcers act on the projects they
- * could list and say which were left out (the budget enforcer and the label sweep both do).
+ * could list and say which were left out (the budget enforcer, the cap and the label sweep do).
  */
+import type { FleetListing } from './compute.js';
+import { settleAll } from '../core/concurrency.js';
+import type { Vm } from '../core/vm.js';
+
 export interface ListingFailure {
   readonly project: string;
   readonly error: unknown;
