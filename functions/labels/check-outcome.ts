@@ -1,11 +1,12 @@
+/**
+ * What label checks come to: one VM's outcome (the value the ledger rows, the log lines and the
+ * Slack digest are all made from), and what a sweep or the check of a created VM reports.
+ */
 import type { HourlyRate } from '../core/pricing.js';
 import type { Vm } from '../core/vm.js';
 import type { LabelEvaluation, Violation } from './evaluate-labels.js';
+import type { DigestCounts } from './label-digest.js';
 
-/**
- * What one check of one VM came to, the value the ledger rows, the log lines and the Slack
- * digest are all made from.
- */
 export type CheckKind = 'sweep' | 'create';
 
 export interface CheckRun {
@@ -44,3 +45,36 @@ export function acted(outcome: CheckOutcome): boolean {
     !['none', 'report'].includes(outcome.evaluation.action)
   );
 }
+
+export interface SweepRequest {
+  readonly id: string;
+  /** Can only make a run safer: a configured dry run stays one. */
+  readonly dryRun?: boolean;
+  /** A subset of the configured projects. */
+  readonly projects?: readonly string[];
+}
+
+export interface VmActionSummary {
+  readonly vm: string;
+  readonly action: string;
+  readonly status: string;
+  readonly stopAfter?: string;
+}
+
+export interface SweepReport {
+  readonly runId: string;
+  readonly dryRun: boolean;
+  readonly projects: readonly string[];
+  readonly failedProjects: readonly string[];
+  /** Zones Compute could not reach (`project/zone`): their VMs were not checked this run. */
+  readonly unreachableZones: readonly string[];
+  readonly counts: DigestCounts;
+  /** The VMs acted on (or failed), first 100; every VM is in the ledger. */
+  readonly actions: readonly VmActionSummary[];
+  readonly rowsRecorded: number;
+  readonly digestPosted: boolean;
+}
+
+export type CreateCheckResult =
+  | { readonly checked: true; readonly outcome: CheckOutcome }
+  | { readonly checked: false; readonly reason: string };

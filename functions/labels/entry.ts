@@ -1,24 +1,25 @@
+/**
+ * The label entry points: `enforceLabels` (HTTP, called by Cloud Scheduler) sweeps every
+ * governed project; `enforceLabelsOnCreate` (Eventarc audit log of instance inserts) checks
+ * one new VM. Both read their settings once, from the runtime's environment.
+ */
 import type { HttpFunction, Request } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { startOfHour } from '../core/clock.js';
 import { commonSettings, policyProjects, PROJECT_ID, readConfig } from '../core/config.js';
 import { ValidationError } from '../core/errors.js';
-import { eventHandler, type EventFunction, httpHandler, type HttpReply } from '../core/handlers.js';
+import { eventHandler, httpHandler, type EventFunction, type HttpReply } from '../core/handlers.js';
 import { refuseForbiddenKeys } from '../core/json-body.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { parseInsertEvent } from './audit-event.js';
-import { makeLabelEnforcer, type LabelEnforcer } from './enforce-labels.js';
+import type { SweepRequest } from './check-outcome.js';
+import { createLabelEnforcer, type LabelEnforcer } from './enforce-labels.js';
 import { toLabelPolicy } from './label-policy.js';
 import { ProjectDirectory } from '../adapters/projects.js';
 import type { ProjectLabelSource } from './project-labels.js';
 import { labelSettings } from './settings.js';
 
-/**
- * The label entry points: `enforceLabels` (HTTP, called by Cloud Scheduler) sweeps every
- * governed project; `enforceLabelsOnCreate` (Eventarc audit log of instance inserts) checks
- * one new VM. Both read their settings once, from the runtime's environment.
- */
 export interface LabelEntryOverrides {
   /** Defaults to the pricing engine (Cloud Billing Catalog with the bundled price book). */
   readonly prices?: PriceLookup;
@@ -55,7 +56,7 @@ export async function buildLabelEnforcer(
     (await import('../pricing/index.js')).createPriceLookupFor(runtime, {
       project: projects[0] as string,
     });
-  const enforcer = makeLabelEnforcer(
+  const enforcer = createLabelEnforcer(
     {
       fleet,
       ledger,
@@ -114,6 +115,26 @@ function sweepIdOf(request: Request, now: Date): string {
   return `sweep-${at.toISOString()}`;
 }
 
+/** The sweep a request asks for: its id, and at most a safer dry run over fewer projects. */
+function parseSweepRequest(request: Request, governed: readonly string[], now: Date): SweepRequest {
+  const parsed = sweepBody.safeParse(bodyOf(request));
+  if (!parsed.success) {
+    throw new ValidationError(
+      'Invalid sweep request',
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
+    );
+  }
+  const unknown = (parsed.data.projects ?? []).filter((p) => !governed.includes(p));
+  if (unknown.length > 0) {
+    throw new ValidationError('Projects outside the governed ones', unknown);
+  }
+  return {
+    id: sweepIdOf(request, now),
+    dryRun: parsed.data.dryRun,
+    projects: parsed.data.projects,
+  };
+}
+
 export async function buildEnforceLabels(
   runtime: Runtime,
   overrides: LabelEntryOverrides = {},
@@ -122,22 +143,9 @@ export async function buildEnforceLabels(
   return httpHandler(
     runtime.logger,
     async (request): Promise<HttpReply> => {
-      const parsed = sweepBody.safeParse(bodyOf(request));
-      if (!parsed.success) {
-        throw new ValidationError(
-          'Invalid sweep request',
-          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
-        );
-      }
-      const unknown = (parsed.data.projects ?? []).filter((p) => !projects.includes(p));
-      if (unknown.length > 0) {
-        throw new ValidationError('Projects outside the governed ones', unknown);
-      }
-      const report = await enforcer.sweep({
-        id: sweepIdOf(request, runtime.clock.now()),
-        dryRun: parsed.data.dryRun,
-        projects: parsed.data.projects,
-      });
+      const report = await enforcer.sweep(
+        parseSweepRequest(request, projects, runtime.clock.now()),
+      );
       return { status: 200, body: report };
     },
     { methods: ['POST'] },

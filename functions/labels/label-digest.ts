@@ -1,13 +1,13 @@
-import type { KnownBlock } from '@slack/web-api';
-import type { SlackMessage } from '../adapters/slack.js';
-import { LABEL } from '../core/labels.js';
-import { acted, type CheckOutcome, type CheckRun } from './check-outcome.js';
-
 /**
  * The one Slack message a sweep sends: counts, the worst offenders by team and by project, and
  * the VMs that will be stopped at the next deadline. Pure: outcomes are summarised into a
  * digest, and the digest is composed into Block Kit.
  */
+import type { KnownBlock } from '@slack/web-api';
+import type { SlackMessage } from '../adapters/slack.js';
+import { LABEL } from '../core/labels.js';
+import { acted, type CheckOutcome, type CheckRun } from './check-outcome.js';
+
 export interface SummaryOptions {
   /** Whether the policy stops VMs after their deadline (otherwise marks are only warnings). */
   readonly stops: boolean;

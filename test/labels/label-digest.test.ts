@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HourlyRate } from '../../functions/core/pricing.js';
 import type { CheckOutcome, CheckRun } from '../../functions/labels/check-outcome.js';
-import { complianceRow } from '../../functions/labels/compliance-rows.js';
+import { complianceRow } from '../../functions/labels/compliance-ledger.js';
 import type { LabelEvaluation, VmAction } from '../../functions/labels/evaluate-labels.js';
 import { composeLabelDigest, summariseChecks } from '../../functions/labels/label-digest.js';
 import { vmWith } from '../support/stand-ins.js';

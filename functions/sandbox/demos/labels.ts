@@ -3,7 +3,7 @@ import type { Runtime } from '../../adapters/runtime.js';
 import { repositoryPath } from '../../core/repository-path.js';
 import type { Sandbox } from '../sandbox.js';
 import { buildLabelEnforcer, type LabelEntryOverrides } from '../../labels/entry.js';
-import type { SweepReport } from '../../labels/enforce-labels.js';
+import type { SweepReport } from '../../labels/check-outcome.js';
 import { setProjectLabels } from '../routes/resource-manager.js';
 
 /**

@@ -1,15 +1,20 @@
+/**
+ * The label checks' port to the ledger. `label_compliance` holds one row per VM per check run;
+ * `row_key` names the VM in the run, so a re-run of the same sweep (or the first and the last
+ * audit entry of one insert) lands on the same key and the views count it once; the insertId
+ * also covers the outcome, so a retry that finished what a failed attempt could not is stored
+ * next to it rather than dropped. A created VM's shape goes to the recorder's inventory table.
+ */
 import { createHash } from 'node:crypto';
-import type { KeyedRow } from '../adapters/bigquery.js';
+import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
+import type { Clock } from '../core/clock.js';
 import { LABEL } from '../core/labels.js';
+import type { Vm } from '../core/vm.js';
+import { TABLES } from '../recorder/spot-cost-ledger.js';
+import { planInventorySnapshots } from '../recorder/vm-attributes.js';
 import type { CheckOutcome, CheckRun } from './check-outcome.js';
 
-/**
- * Ledger rows of `label_compliance`: one per VM per check run. `row_key` names the VM in the run,
- * so a re-run of the same sweep (or the first and the last audit entry of one insert) lands on
- * the same key and the views count it once; the insertId also covers the outcome, so a retry
- * that finished what a failed attempt could not is stored next to it rather than dropped.
- */
-export const COMPLIANCE_TABLE = 'label_compliance';
+const COMPLIANCE_TABLE = 'label_compliance';
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -63,10 +68,28 @@ export function complianceRow(run: CheckRun, outcome: CheckOutcome, recordedAt: 
   };
 }
 
-export function complianceRows(
-  run: CheckRun,
-  outcomes: readonly CheckOutcome[],
-  recordedAt: Date,
-): KeyedRow[] {
-  return outcomes.map((o) => complianceRow(run, o, recordedAt));
+export interface ComplianceLedger {
+  /** One row per outcome of the run; resolves to the rows inserted. */
+  recordChecks(run: CheckRun, outcomes: readonly CheckOutcome[]): Promise<number>;
+  /**
+   * The VM's shape as created, so that its uptime is priced even if it is deleted before the
+   * next hourly cost run sees it (a short-lived Spot VM); keyed, so a retry adds nothing.
+   */
+  recordShape(vm: Vm): Promise<void>;
+}
+
+export function createComplianceLedger(
+  ledger: Pick<Ledger, 'insert'>,
+  clock: Pick<Clock, 'now'>,
+): ComplianceLedger {
+  return {
+    async recordChecks(run, outcomes) {
+      const recordedAt = clock.now();
+      const rows = outcomes.map((o) => complianceRow(run, o, recordedAt));
+      return (await ledger.insert(COMPLIANCE_TABLE, rows)).inserted;
+    },
+    async recordShape(vm) {
+      await ledger.insert(TABLES.inventory, planInventorySnapshots([vm], new Map(), clock.now()));
+    },
+  };
 }
