@@ -1,3 +1,10 @@
+/**
+ * The `recordSpotCosts` entry point (HTTP POST, Cloud Scheduler every hour, OIDC). The body may be
+ * empty; `{"catchUpHours": n}` re-reads a longer window once (a manual backfill). The reply is
+ * the run's summary: 200 when every project was read, 503 when one could not be read for a
+ * reason a retry can fix (the rest is recorded, and the retry records nothing twice), 422 when
+ * no project could be read and retrying will not help.
+ */
 import type { HttpFunction, Request } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
@@ -6,7 +13,7 @@ import { ValidationError } from '../core/errors.js';
 import { httpHandler, isEmptyBody, type HttpReply } from '../core/handlers.js';
 import { createPriceLookupFor } from '../pricing/index.js';
 import {
-  makeRecorder,
+  createRecorder,
   type Recorder,
   type RecordRequest,
   type RecordSummary,
@@ -14,13 +21,6 @@ import {
 import { recorderSettings } from './settings.js';
 import { SpotCostLedger, TABLES } from './spot-cost-ledger.js';
 
-/**
- * The `recordSpotCosts` entry point (HTTP POST, Cloud Scheduler every hour, OIDC). The body may be
- * empty; `{"catchUpHours": n}` re-reads a longer window once (a manual backfill). The reply is
- * the run's summary: 200 when every project was read, 503 when one could not be read for a
- * reason a retry can fix (the rest is recorded, and the retry records nothing twice), 422 when
- * no project could be read and retrying will not help.
- */
 const recordRequest = z
   .object({ catchUpHours: z.number().int().min(1).max(168).optional() })
   .strict();
@@ -41,7 +41,8 @@ function parseRecordRequest(request: Pick<Request, 'body'>): RecordRequest {
   return parsed.data.catchUpHours === undefined ? {} : { catchUpHours: parsed.data.catchUpHours };
 }
 
-function replyFor(summary: RecordSummary, projects: number): HttpReply {
+/** The HTTP reply to a run: a retry is asked for when it can record what this run could not. */
+export function replyFor(summary: RecordSummary, projects: number): HttpReply {
   if (summary.failures.some((f) => f.retryable) || summary.gaps.length > 0) {
     return {
       status: 503,
@@ -62,7 +63,7 @@ export function createRecorderFor(runtime: Runtime): { recorder: Recorder; proje
   const viewUrl =
     config.dashboardUrl ??
     `https://console.cloud.google.com/bigquery?project=${ledgerProject}&ws=!1m5!1m4!4m3!1s${ledgerProject}!2s${config.dataset}!3s${TABLES.costView}`;
-  const recorder = makeRecorder(
+  const recorder = createRecorder(
     {
       fleet: common.fleet,
       uptime: common.uptime,

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { KeyedRow, Ledger, LoadRows } from '../adapters/bigquery.js';
+import { LoadRows, type KeyedRow, type Ledger } from '../adapters/bigquery.js';
 import { HOUR_MS } from '../core/clock.js';
 import { errorMessage, httpStatusOf, PermanentError } from '../core/errors.js';
 import { PRICE_SOURCES } from '../core/pricing.js';
 import { PROVISIONING_MODELS } from '../core/vm.js';
-import type { HourSpend } from './plan-alerts.js';
-import type { RecordedVersion } from './plan-cost-rows.js';
+import type { HourSpend, SpotAlert } from './plan-alerts.js';
+import { toLedgerRow, toNumeric, type CostRow, type RecordedVersion } from './plan-cost-rows.js';
 import { instanceKey, type InventoryHistory, type InventorySnapshot } from './vm-attributes.js';
 
 /**
@@ -206,18 +206,62 @@ export class SpotCostLedger {
     return new Set(rows.map((raw) => z.object({ alert_key: z.string() }).parse(raw).alert_key));
   }
 
-  insert(
-    table: (typeof TABLES)[Exclude<keyof typeof TABLES, 'costView'>],
-    rows: readonly KeyedRow[],
-  ): Promise<{ inserted: number; requests: number }> {
-    return this.ledger.insert(table, rows);
+  /**
+   * The alerts of one hour, with where Slack put them (a channel without Slack configured is
+   * not recorded); keyed by hour and scope, so an alert is recorded once.
+   */
+  async recordAlerts(
+    hour: Date,
+    alerts: readonly SpotAlert[],
+    delivery: { readonly channel: string | undefined; readonly ts: string | undefined },
+    recordedAt: Date,
+  ): Promise<{ requests: number }> {
+    const rows = alerts.map((a) => ({
+      key: a.key,
+      row: {
+        alert_key: a.key,
+        usage_hour: hour.toISOString(),
+        scope: a.scope,
+        team: a.team ?? null,
+        reasons: a.reasons.join(','),
+        spend: toNumeric(a.spend),
+        hourly_limit: toNumeric(a.limit),
+        trailing_average: toNumeric(a.trailingAverage),
+        spike_multiple: a.spikeMultiple ?? null,
+        currency: a.currency,
+        top_vms: JSON.stringify(a.topVms),
+        slack_channel: delivery.channel ?? null,
+        slack_ts: delivery.ts ?? null,
+        recorded_at: recordedAt.toISOString(),
+      },
+    }));
+    const { requests } = await this.ledger.insert(TABLES.alerts, rows);
+    return { requests };
   }
 
-  /** Cost rows and snapshots: one load job per table and run. */
-  load(
-    table: (typeof TABLES)['costs' | 'inventory'],
-    rows: LoadRows,
-  ): Promise<{ loaded: number; uploads: number }> {
-    return this.ledger.load(table, rows);
+  /**
+   * A run's cost rows and snapshots: one load job per table. Snapshots first: a run that fails
+   * between the two loads re-writes its cost rows, and finds the snapshots it already wrote.
+   */
+  async write(run: RunWrites): Promise<{ uploads: number }> {
+    const inventory = await this.ledger.load(TABLES.inventory, run.snapshots);
+    const costs = await this.ledger.load(TABLES.costs, run.costs);
+    return { uploads: inventory.uploads + costs.uploads };
+  }
+}
+
+/**
+ * What a run writes, gathered project by project as JSON lines, so that memory holds rows
+ * rather than every project's VMs until the load jobs.
+ */
+export class RunWrites {
+  readonly costs = new LoadRows();
+  readonly snapshots = new LoadRows();
+
+  constructor(private readonly recordedAt: Date) {}
+
+  add(costs: readonly CostRow[], snapshots: readonly KeyedRow[]): void {
+    this.costs.add(costs.map((row) => toLedgerRow(row, this.recordedAt)));
+    this.snapshots.add(snapshots);
   }
 }
