@@ -1,6 +1,6 @@
 /**
- * What costguard creates in a project, by name: the five functions (DESIGN.md's public target
- * names), their service accounts and custom roles, and the topic, secret, scheduler jobs and
+ * What costguard creates in a project, by name: the functions (docs/architecture.md's public
+ * target names), their service accounts and custom roles, and the topic, secret, scheduler jobs and
  * trigger around them. Deploy and teardown both derive every name from here.
  */
 import type { EntryPointName } from '../functions/entry-points.js';

@@ -1,8 +1,8 @@
 /**
- * costguard's entry points (DESIGN.md's public target names) and how each is built from a
- * runtime. The Functions Framework registration, `npm start`, the deploy scripts and the cold
- * import measurement all take the list from here. Importing this module loads nothing else:
- * each `load` imports its capability's entry module only when it is called.
+ * costguard's entry points (the public target names of docs/architecture.md) and how each is
+ * built from a runtime. The Functions Framework registration, `npm start`, the deploy scripts
+ * and the cold import measurement all take the list from here. Importing this module loads
+ * nothing else: each `load` imports its capability's entry module only when it is called.
  */
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { Runtime } from './adapters/runtime.js';

@@ -1,11 +1,12 @@
+/**
+ * The endpoint contract (docs/configuration.md): `GCP_EMULATOR_HOST` sends every Google API
+ * call to one host, `<SERVICE>_EMULATOR_HOST` overrides it per service, `SLACK_API_URL` moves
+ * Slack. Such hosts are spoken to over plain HTTP with no credentials, so they must be loopback
+ * addresses unless `COSTGUARD_ALLOW_REMOTE_EMULATOR=true`. With none set, clients use Google and
+ * ADC.
+ */
 import { configError, type Env } from '../core/config.js';
 
-/**
- * The endpoint contract (DESIGN.md): `GCP_EMULATOR_HOST` sends every Google API call to one
- * host, `<SERVICE>_EMULATOR_HOST` overrides it per service, `SLACK_API_URL` moves Slack. Such
- * hosts are spoken to over plain HTTP with no credentials, so they must be loopback addresses
- * unless `COSTGUARD_ALLOW_REMOTE_EMULATOR=true`. With none set, clients use Google and ADC.
- */
 export const GOOGLE_SERVICES = {
   compute: 'COMPUTE_EMULATOR_HOST',
   monitoring: 'MONITORING_EMULATOR_HOST',
