@@ -27,23 +27,26 @@ describe('configuration', () => {
   });
 
   it.each([
-    [
-      {},
-      'COSTGUARD_PROJECTS: expected a comma-separated list of the Google Cloud project ids costguard governs; it is not set',
-    ],
-    [
-      { COSTGUARD_PROJECTS: 'Bad_Project' },
-      'COSTGUARD_PROJECTS: expected a comma-separated list of the Google Cloud project ids costguard governs; invalid item(s): Bad_Project',
-    ],
-    [
-      { COSTGUARD_PROJECTS: 'ml-training-prod', COSTGUARD_DATASET: 'has-dash' },
-      'COSTGUARD_DATASET: expected a BigQuery dataset id; got "has-dash"',
-    ],
-    [
-      { COSTGUARD_PROJECTS: 'ml-training-prod', COSTGUARD_DASHBOARD_URL: 'ftp://x' },
-      'COSTGUARD_DASHBOARD_URL: expected the Looker Studio report URL linked from Slack messages; got "ftp://x"',
-    ],
-  ])('stops with one line naming the variable for %j', (env, message) => {
+    {
+      env: {},
+      message:
+        'COSTGUARD_PROJECTS: expected a comma-separated list of the Google Cloud project ids costguard governs; it is not set',
+    },
+    {
+      env: { COSTGUARD_PROJECTS: 'Bad_Project' },
+      message:
+        'COSTGUARD_PROJECTS: expected a comma-separated list of the Google Cloud project ids costguard governs; invalid item(s): Bad_Project',
+    },
+    {
+      env: { COSTGUARD_PROJECTS: 'ml-training-prod', COSTGUARD_DATASET: 'has-dash' },
+      message: 'COSTGUARD_DATASET: expected a BigQuery dataset id; got "has-dash"',
+    },
+    {
+      env: { COSTGUARD_PROJECTS: 'ml-training-prod', COSTGUARD_DASHBOARD_URL: 'ftp://x' },
+      message:
+        'COSTGUARD_DASHBOARD_URL: expected the Looker Studio report URL linked from Slack messages; got "ftp://x"',
+    },
+  ])('stops with one line naming the variable for $env', ({ env, message }) => {
     expect(() => readConfig(commonSettings, env)).toThrow(
       new ConfigError(`Invalid configuration: ${message}`),
     );
@@ -72,28 +75,34 @@ describe('configuration', () => {
   });
 
   it.each([
-    [{ COSTGUARD_POLICY: '{' }, 'COSTGUARD_POLICY: expected a JSON policy; it is not valid JSON'],
-    [
-      { COSTGUARD_POLICY: '{"tiers":[{"ratio":-1}]}' },
-      'COSTGUARD_POLICY: expected a JSON policy; tiers.0.ratio: Too small: expected number to be >0',
-    ],
-    [
-      { COSTGUARD_POLICY_FILE: '/nonexistent/policy.json' },
-      'COSTGUARD_POLICY: expected a JSON policy; COSTGUARD_POLICY_FILE=/nonexistent/policy.json cannot be read (ENOENT)',
-    ],
-    [
-      {},
-      'COSTGUARD_POLICY: expected a JSON policy; neither COSTGUARD_POLICY nor COSTGUARD_POLICY_FILE is set',
-    ],
-    [
-      { COSTGUARD_POLICY: '{"tiers":[{"ratio":1}]}', COSTGUARD_DRY_RUN: 'maybe' },
-      'COSTGUARD_DRY_RUN: expected true or false; got "maybe"',
-    ],
-    [
-      { COSTGUARD_POLICY: '{"tiers":[{"ratio":1}]}', COSTGUARD_LIMIT: '2.5' },
-      'COSTGUARD_LIMIT: expected an integer from 1 to 100; got "2.5"',
-    ],
-  ])('rejects %j', (env, message) => {
+    {
+      env: { COSTGUARD_POLICY: '{' },
+      message: 'COSTGUARD_POLICY: expected a JSON policy; it is not valid JSON',
+    },
+    {
+      env: { COSTGUARD_POLICY: '{"tiers":[{"ratio":-1}]}' },
+      message:
+        'COSTGUARD_POLICY: expected a JSON policy; tiers.0.ratio: Too small: expected number to be >0',
+    },
+    {
+      env: { COSTGUARD_POLICY_FILE: '/nonexistent/policy.json' },
+      message:
+        'COSTGUARD_POLICY: expected a JSON policy; COSTGUARD_POLICY_FILE=/nonexistent/policy.json cannot be read (ENOENT)',
+    },
+    {
+      env: {},
+      message:
+        'COSTGUARD_POLICY: expected a JSON policy; neither COSTGUARD_POLICY nor COSTGUARD_POLICY_FILE is set',
+    },
+    {
+      env: { COSTGUARD_POLICY: '{"tiers":[{"ratio":1}]}', COSTGUARD_DRY_RUN: 'maybe' },
+      message: 'COSTGUARD_DRY_RUN: expected true or false; got "maybe"',
+    },
+    {
+      env: { COSTGUARD_POLICY: '{"tiers":[{"ratio":1}]}', COSTGUARD_LIMIT: '2.5' },
+      message: 'COSTGUARD_LIMIT: expected an integer from 1 to 100; got "2.5"',
+    },
+  ])('rejects $env', ({ env, message }) => {
     expect(() => readConfig(spec, env)).toThrow(`Invalid configuration: ${message}`);
   });
 

@@ -27,17 +27,20 @@ describe('endpoint contract', () => {
   });
 
   it.each([
-    [{ GCP_EMULATOR_HOST: '10.0.0.5:8080' }, 'GCP_EMULATOR_HOST: expected a loopback host'],
-    [
-      { COMPUTE_EMULATOR_HOST: 'sandbox.example.com:80' },
-      'COMPUTE_EMULATOR_HOST: expected a loopback host',
-    ],
-    [{ GCP_EMULATOR_HOST: '127.0.0.1' }, 'GCP_EMULATOR_HOST: expected host:port'],
-    [
-      { SLACK_API_URL: 'http://slack.example.com/api/' },
-      'SLACK_API_URL: expected https, or http on a loopback host',
-    ],
-  ])('refuses %j', (env, message) => {
+    {
+      env: { GCP_EMULATOR_HOST: '10.0.0.5:8080' },
+      message: 'GCP_EMULATOR_HOST: expected a loopback host',
+    },
+    {
+      env: { COMPUTE_EMULATOR_HOST: 'sandbox.example.com:80' },
+      message: 'COMPUTE_EMULATOR_HOST: expected a loopback host',
+    },
+    { env: { GCP_EMULATOR_HOST: '127.0.0.1' }, message: 'GCP_EMULATOR_HOST: expected host:port' },
+    {
+      env: { SLACK_API_URL: 'http://slack.example.com/api/' },
+      message: 'SLACK_API_URL: expected https, or http on a loopback host',
+    },
+  ])('refuses $env', ({ env, message }) => {
     expect(() => resolveEndpoints(env)).toThrow(message);
   });
 

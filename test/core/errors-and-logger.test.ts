@@ -14,29 +14,32 @@ import { normaliseLabelValue } from '../../functions/core/labels.js';
 
 describe('retry decisions', () => {
   it.each([
-    [new TransientError('x'), true],
-    [new PermanentError('x'), false],
-    [new ValidationError('bad', ['a']), false],
-    [Object.assign(new Error('gax unavailable'), { code: 14 }), true],
-    [Object.assign(new Error('gax not found'), { code: 5 }), false],
-    [Object.assign(new Error('http 503'), { code: 503 }), true],
-    [Object.assign(new Error('http 429'), { code: 429 }), true],
-    [Object.assign(new Error('http 412'), { code: 412 }), false],
-    [Object.assign(new Error('gaxios'), { response: { status: 502 } }), true],
-    [Object.assign(new Error('reset'), { code: 'ECONNRESET' }), true],
-    [new TypeError('bug'), false],
-    [new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 'ETIMEDOUT' }) }), true],
-  ])('%s is transient: %s', (error, expected) => {
+    { error: new TransientError('x'), expected: true },
+    { error: new PermanentError('x'), expected: false },
+    { error: new ValidationError('bad', ['a']), expected: false },
+    { error: Object.assign(new Error('gax unavailable'), { code: 14 }), expected: true },
+    { error: Object.assign(new Error('gax not found'), { code: 5 }), expected: false },
+    { error: Object.assign(new Error('http 503'), { code: 503 }), expected: true },
+    { error: Object.assign(new Error('http 429'), { code: 429 }), expected: true },
+    { error: Object.assign(new Error('http 412'), { code: 412 }), expected: false },
+    { error: Object.assign(new Error('gaxios'), { response: { status: 502 } }), expected: true },
+    { error: Object.assign(new Error('reset'), { code: 'ECONNRESET' }), expected: true },
+    { error: new TypeError('bug'), expected: false },
+    {
+      error: new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 'ETIMEDOUT' }) }),
+      expected: true,
+    },
+  ])('$error is transient: $expected', ({ error, expected }) => {
     expect(isTransient(error)).toBe(expected);
   });
 
   it.each([
-    [{ code: 9 }, 412],
-    [{ code: 5 }, 404],
-    [{ code: 412 }, 412],
-    [{ response: { status: 404 } }, 404],
-    [{}, undefined],
-  ])('maps %j to HTTP %s', (error, status) => {
+    { error: { code: 9 }, status: 412 },
+    { error: { code: 5 }, status: 404 },
+    { error: { code: 412 }, status: 412 },
+    { error: { response: { status: 404 } }, status: 404 },
+    { error: {}, status: undefined },
+  ])('maps $error to HTTP $status', ({ error, status }) => {
     expect(httpStatusOf(error)).toBe(status);
   });
 
@@ -102,33 +105,45 @@ describe('logger', () => {
 describe('token-shaped values', () => {
   // Fake, token-shaped strings: none of them is a credential.
   it.each([
-    [
-      'a Slack bot token',
-      'token xoxb-123456789012-1234567890123-AbCdEfGhIjKl set',
-      'token [redacted] set',
-    ],
-    ['a Slack app token', 'xapp-1-A0123456789-0123456789012-abcdef', '[redacted]'],
-    ['a Google access token', 'got ya29.a0AfH6SMBxExampleNotReal_123', 'got [redacted]'],
-    ['a Google API key', `key=AIza${'x'.repeat(35)}`, 'key=[redacted]'],
-    ['a JWT', 'id eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln end', 'id [redacted] end'],
-    ['a GitHub token', `GH=ghp_${'a'.repeat(36)}`, 'GH=[redacted]'],
-    ['an AWS access key id', 'AKIAABCDEFGHIJKLMNOP', '[redacted]'],
-    [
-      'a bearer credential',
-      'Authorization: Bearer abc.def-ghi_jkl',
-      'Authorization: Bearer [redacted]',
-    ],
-    [
-      'a password in a URL',
-      'https://ci:hunter2secret@git.example.com/x.git',
-      'https://ci:[redacted]@git.example.com/x.git',
-    ],
-    [
-      'a private key',
-      '-----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY-----\nafter',
-      '[redacted]\nafter',
-    ],
-  ])('masks %s', (_what, text, masked) => {
+    {
+      case: 'a Slack bot token',
+      text: 'token xoxb-123456789012-1234567890123-AbCdEfGhIjKl set',
+      masked: 'token [redacted] set',
+    },
+    {
+      case: 'a Slack app token',
+      text: 'xapp-1-A0123456789-0123456789012-abcdef',
+      masked: '[redacted]',
+    },
+    {
+      case: 'a Google access token',
+      text: 'got ya29.a0AfH6SMBxExampleNotReal_123',
+      masked: 'got [redacted]',
+    },
+    { case: 'a Google API key', text: `key=AIza${'x'.repeat(35)}`, masked: 'key=[redacted]' },
+    {
+      case: 'a JWT',
+      text: 'id eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln end',
+      masked: 'id [redacted] end',
+    },
+    { case: 'a GitHub token', text: `GH=ghp_${'a'.repeat(36)}`, masked: 'GH=[redacted]' },
+    { case: 'an AWS access key id', text: 'AKIAABCDEFGHIJKLMNOP', masked: '[redacted]' },
+    {
+      case: 'a bearer credential',
+      text: 'Authorization: Bearer abc.def-ghi_jkl',
+      masked: 'Authorization: Bearer [redacted]',
+    },
+    {
+      case: 'a password in a URL',
+      text: 'https://ci:hunter2secret@git.example.com/x.git',
+      masked: 'https://ci:[redacted]@git.example.com/x.git',
+    },
+    {
+      case: 'a private key',
+      text: '-----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY-----\nafter',
+      masked: '[redacted]\nafter',
+    },
+  ])('masks $case', ({ text, masked }) => {
     expect(maskSecrets(text)).toBe(masked);
   });
 
@@ -162,13 +177,13 @@ describe('token-shaped values', () => {
 
 describe('label value normalisation', () => {
   it.each([
-    ['Research Team', 'research-team'],
-    ['  ML_Ops ', 'ml_ops'],
-    ['cc/100', 'cc-100'],
-    ['équipe', undefined],
-    ['!!!', undefined],
-    ['x'.repeat(64), undefined],
-  ])('%j becomes %j', (value, expected) => {
+    { value: 'Research Team', expected: 'research-team' },
+    { value: '  ML_Ops ', expected: 'ml_ops' },
+    { value: 'cc/100', expected: 'cc-100' },
+    { value: 'équipe', expected: undefined },
+    { value: '!!!', expected: undefined },
+    { value: 'x'.repeat(64), expected: undefined },
+  ])('$value becomes $expected', ({ value, expected }) => {
     expect(normaliseLabelValue(value)).toBe(expected);
   });
 });

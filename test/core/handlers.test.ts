@@ -41,17 +41,20 @@ describe('the HTTP edge', () => {
   }
 
   it.each([
-    [
-      'validation',
-      400,
-      { error: 'Bad request body: pipeline: required', issues: ['pipeline: required'] },
-    ],
-    ['permanent', 422, { error: 'Budget b-1 not found' }],
-    ['transient', 503, { error: 'Temporarily unavailable; retry later' }],
-    ['bug', 500, { error: 'Internal error' }],
-  ])('maps a %s failure to %i, with details only for 4xx', async (name, status, body) => {
-    expect(await call(`edge-${name}`)).toEqual({ status, body });
-  });
+    {
+      name: 'validation',
+      status: 400,
+      body: { error: 'Bad request body: pipeline: required', issues: ['pipeline: required'] },
+    },
+    { name: 'permanent', status: 422, body: { error: 'Budget b-1 not found' } },
+    { name: 'transient', status: 503, body: { error: 'Temporarily unavailable; retry later' } },
+    { name: 'bug', status: 500, body: { error: 'Internal error' } },
+  ])(
+    'maps a $name failure to $status, with details only for 4xx',
+    async ({ name, status, body }) => {
+      expect(await call(`edge-${name}`)).toEqual({ status, body });
+    },
+  );
 
   it('reports a configuration error as one CRITICAL line and a generic 500', async () => {
     const startup = createMemoryLogger();

@@ -210,26 +210,33 @@ describe('what every HTTP function refuses at its own edge', () => {
   });
 
   it.each([
-    ['recordSpotCosts', 'GET'],
-    ['recordSpotCosts', 'PUT'],
-    ['recordSpotCosts', 'DELETE'],
-    ['enforceLabels', 'GET'],
-    ['enforceLabels', 'PATCH'],
-  ])('%s acts only on POST: %s gets 405 and changes nothing', async (target, method) => {
-    const answer = await send(url(target), { method });
+    { target: 'recordSpotCosts', method: 'GET' },
+    { target: 'recordSpotCosts', method: 'PUT' },
+    { target: 'recordSpotCosts', method: 'DELETE' },
+    { target: 'enforceLabels', method: 'GET' },
+    { target: 'enforceLabels', method: 'PATCH' },
+  ])(
+    '$target acts only on POST: $method gets 405 and changes nothing',
+    async ({ target, method }) => {
+      const answer = await send(url(target), { method });
 
-    expectJsonError(answer, 405);
-    expect(sandbox.calls).toEqual([]);
-  });
+      expectJsonError(answer, 405);
+      expect(sandbox.calls).toEqual([]);
+    },
+  );
 
   it.each([
-    ['recordSpotCosts', '', { catchUpHours: '6' }],
-    ['recordSpotCosts', '', [1, 2]],
-    ['enforceLabels', '', { dryRun: 'yes' }],
-    ['enforceLabels', '', { projects: 'data-pipelines' }],
-    ['triggerRun', 'runs', { pipeline: 5, target: 'all' }],
-    ['triggerRun', 'runs', { pipeline: 'nightly-categories', target: 'all', params: { A: 1 } }],
-  ])('%s answers a wrongly typed body with 400', async (target, path, body) => {
+    { target: 'recordSpotCosts', path: '', body: { catchUpHours: '6' } },
+    { target: 'recordSpotCosts', path: '', body: [1, 2] },
+    { target: 'enforceLabels', path: '', body: { dryRun: 'yes' } },
+    { target: 'enforceLabels', path: '', body: { projects: 'data-pipelines' } },
+    { target: 'triggerRun', path: 'runs', body: { pipeline: 5, target: 'all' } },
+    {
+      target: 'triggerRun',
+      path: 'runs',
+      body: { pipeline: 'nightly-categories', target: 'all', params: { A: 1 } },
+    },
+  ])('$target answers a wrongly typed body with 400', async ({ target, path, body }) => {
     const answer = await send(url(target, path), {
       body: JSON.stringify(body),
       headers: headersFor(target),
@@ -240,10 +247,10 @@ describe('what every HTTP function refuses at its own edge', () => {
   });
 
   it.each([
-    ['recordSpotCosts', '', 64 * 1024],
-    ['enforceLabels', '', 64 * 1024],
-    ['triggerRun', 'runs', 16 * 1024],
-  ])('%s answers a body over its limit with 413', async (target, path, limit) => {
+    { target: 'recordSpotCosts', path: '', limit: 64 * 1024 },
+    { target: 'enforceLabels', path: '', limit: 64 * 1024 },
+    { target: 'triggerRun', path: 'runs', limit: 16 * 1024 },
+  ])('$target answers a body over its limit with 413', async ({ target, path, limit }) => {
     const answer = await send(url(target, path), {
       body: JSON.stringify({ padding: 'x'.repeat(limit) }),
       headers: headersFor(target),

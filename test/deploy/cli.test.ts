@@ -78,11 +78,14 @@ if (!shellcheck) console.log('shellcheck is not installed: the dry-run script ch
 
 describe('npm run deploy -- --dry-run', () => {
   it.each([
-    ['the minimum', []],
-    ['--enforce', ['--enforce']],
-    ['--budget-amount and --slack-channel', ['--budget-amount', '750', '--slack-channel', 'C0123']],
-    ['everything', FULL_ARGS],
-  ])('with %s prints one gcloud or bq command per line and runs nothing', async (_what, args) => {
+    { case: 'the minimum', args: [] },
+    { case: '--enforce', args: ['--enforce'] },
+    {
+      case: '--budget-amount and --slack-channel',
+      args: ['--budget-amount', '750', '--slack-channel', 'C0123'],
+    },
+    { case: 'everything', args: FULL_ARGS },
+  ])('with $case prints one gcloud or bq command per line and runs nothing', async ({ args }) => {
     const { out, err, ran, io } = capture();
 
     const code = await deployCli([...BASE_ARGS, ...args, '--dry-run'], io);
@@ -132,43 +135,49 @@ describe('npm run deploy -- --dry-run', () => {
 
 describe('npm run deploy with wrong options', () => {
   it.each([
-    [['--region', REGION, '--billing-account', ACCOUNT], /--project is required/],
-    [
-      ['--project', 'Bad_Project', '--region', REGION, '--billing-account', ACCOUNT],
-      /--project: expected a Google Cloud project id/,
-    ],
-    [
-      ['--project', HOST, '--region', 'mars', '--billing-account', ACCOUNT],
-      /--region: expected a region/,
-    ],
-    [
-      ['--project', HOST, '--region', REGION, '--billing-account', 'nope'],
-      /--billing-account: expected a billing account id/,
-    ],
-    [[...BASE_ARGS, '--budget-amount', 'ten'], /--budget-amount: expected an amount/],
-    [[...BASE_ARGS, '--run-invoker', 'ana@example.com'], /--run-invoker: expected a principal/],
-    [
-      [...BASE_ARGS, '--run-invoker', 'domain:example.com'],
-      /--run-invoker: a whole domain may not invoke triggerRun/,
-    ],
-    [
-      [...BASE_ARGS, '--projects', 'ok-project,NOT OK'],
-      /--projects: expected a comma-separated list/,
-    ],
-    [[...BASE_ARGS, '--colour', 'blue'], /Unknown option '--colour'/],
-    [
-      [...BASE_ARGS, '--budget-policy', `${FIXTURES}/missing.json`],
-      /--budget-policy .*missing.json: cannot be read \(ENOENT\)/,
-    ],
-    [
-      [...BASE_ARGS, '--budget-policy', `${FIXTURES}/label-policy.json`],
-      /--budget-policy .*COSTGUARD_BUDGET_POLICY/,
-    ],
-    [
-      [...BASE_ARGS, '--pipelines', `${FIXTURES}/pipelines.json`],
-      /pipelines must run in governed projects.*nightly-features uses ml-batch-prod/,
-    ],
-  ])('%j is refused with one line naming the option', async (args, message) => {
+    { args: ['--region', REGION, '--billing-account', ACCOUNT], message: /--project is required/ },
+    {
+      args: ['--project', 'Bad_Project', '--region', REGION, '--billing-account', ACCOUNT],
+      message: /--project: expected a Google Cloud project id/,
+    },
+    {
+      args: ['--project', HOST, '--region', 'mars', '--billing-account', ACCOUNT],
+      message: /--region: expected a region/,
+    },
+    {
+      args: ['--project', HOST, '--region', REGION, '--billing-account', 'nope'],
+      message: /--billing-account: expected a billing account id/,
+    },
+    {
+      args: [...BASE_ARGS, '--budget-amount', 'ten'],
+      message: /--budget-amount: expected an amount/,
+    },
+    {
+      args: [...BASE_ARGS, '--run-invoker', 'ana@example.com'],
+      message: /--run-invoker: expected a principal/,
+    },
+    {
+      args: [...BASE_ARGS, '--run-invoker', 'domain:example.com'],
+      message: /--run-invoker: a whole domain may not invoke triggerRun/,
+    },
+    {
+      args: [...BASE_ARGS, '--projects', 'ok-project,NOT OK'],
+      message: /--projects: expected a comma-separated list/,
+    },
+    { args: [...BASE_ARGS, '--colour', 'blue'], message: /Unknown option '--colour'/ },
+    {
+      args: [...BASE_ARGS, '--budget-policy', `${FIXTURES}/missing.json`],
+      message: /--budget-policy .*missing.json: cannot be read \(ENOENT\)/,
+    },
+    {
+      args: [...BASE_ARGS, '--budget-policy', `${FIXTURES}/label-policy.json`],
+      message: /--budget-policy .*COSTGUARD_BUDGET_POLICY/,
+    },
+    {
+      args: [...BASE_ARGS, '--pipelines', `${FIXTURES}/pipelines.json`],
+      message: /pipelines must run in governed projects.*nightly-features uses ml-batch-prod/,
+    },
+  ])('$args is refused with one line naming the option', async ({ args, message }) => {
     const { err, ran, io } = capture();
 
     const code = await deployCli([...args, '--dry-run'], io);
@@ -352,10 +361,10 @@ describe('settings checked before anything is created', () => {
 
 describe('--help', () => {
   it.each([
-    ['deploy', deployCli, DEPLOY_USAGE],
-    ['teardown', teardownCli, TEARDOWN_USAGE],
-    ['looker-studio', lookerStudioCli, LOOKER_STUDIO_USAGE],
-  ])('%s prints its usage on stdout, runs nothing and exits 0', async (_name, cli, usage) => {
+    { case: 'deploy', cli: deployCli, usage: DEPLOY_USAGE },
+    { case: 'teardown', cli: teardownCli, usage: TEARDOWN_USAGE },
+    { case: 'looker-studio', cli: lookerStudioCli, usage: LOOKER_STUDIO_USAGE },
+  ])('$case prints its usage on stdout, runs nothing and exits 0', async ({ cli, usage }) => {
     const { out, err, ran, io } = capture();
 
     const code = await cli(['--help'], io);

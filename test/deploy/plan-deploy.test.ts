@@ -86,40 +86,44 @@ describe('the deploy plan', () => {
   });
 
   it.each([
-    ['costguardRecorder', ['compute.instances.list', 'monitoring.timeSeries.list'], []],
-    [
-      'costguardBudgetEnforcer',
-      ['compute.instances.list', 'compute.instances.stop'],
-      [
+    {
+      role: 'costguardRecorder',
+      granted: ['compute.instances.list', 'monitoring.timeSeries.list'],
+      never: [],
+    },
+    {
+      role: 'costguardBudgetEnforcer',
+      granted: ['compute.instances.list', 'compute.instances.stop'],
+      never: [
         'compute.instances.get',
         'compute.instances.setLabels',
         'compute.instances.delete',
         'compute.instances.start',
       ],
-    ],
+    },
     // FULL_ARGS deploys a report-only label policy in a dry run.
-    [
-      'costguardLabelEnforcer',
-      ['compute.instances.list', 'compute.instances.get'],
-      [
+    {
+      role: 'costguardLabelEnforcer',
+      granted: ['compute.instances.list', 'compute.instances.get'],
+      never: [
         'compute.instances.setLabels',
         'compute.instances.stop',
         'compute.instances.delete',
         'compute.instances.setMetadata',
       ],
-    ],
-    [
-      'costguardRunVm',
-      [
+    },
+    {
+      role: 'costguardRunVm',
+      granted: [
         'compute.instances.get',
         'compute.instances.setMetadata',
         'compute.instances.setLabels',
         'compute.instances.start',
         'compute.instances.stop',
       ],
-      ['compute.instances.list', 'compute.instances.delete'],
-    ],
-  ])('custom role %s grants %j and never %j', (role, granted, never) => {
+      never: ['compute.instances.list', 'compute.instances.delete'],
+    },
+  ])('custom role $role grants $granted and never $never', ({ role, granted, never }) => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
 
     const creates = find(plan, 'roles', 'create', role);
@@ -149,14 +153,18 @@ describe('the deploy plan', () => {
   ];
   const LABEL_WRITE = ['compute.instances.setLabels', 'compute.zoneOperations.get'];
   it.each([
-    ['report', true, LABEL_READ],
-    ['fix', true, [...LABEL_READ, ...LABEL_WRITE]],
-    ['mark', true, [...LABEL_READ, ...LABEL_WRITE]],
-    ['stop', true, [...LABEL_READ, ...LABEL_WRITE, 'compute.instances.stop']],
-    ['stop', false, LABEL_READ],
+    { action: 'report', enforce: true, expected: LABEL_READ },
+    { action: 'fix', enforce: true, expected: [...LABEL_READ, ...LABEL_WRITE] },
+    { action: 'mark', enforce: true, expected: [...LABEL_READ, ...LABEL_WRITE] },
+    {
+      action: 'stop',
+      enforce: true,
+      expected: [...LABEL_READ, ...LABEL_WRITE, 'compute.instances.stop'],
+    },
+    { action: 'stop', enforce: false, expected: LABEL_READ },
   ])(
-    'gives the label enforcers only what a %s policy needs (enforcing: %s)',
-    (action, enforce, expected) => {
+    'gives the label enforcers only what a $action policy needs (enforcing: $enforce)',
+    ({ action, enforce, expected }) => {
       // Prepare: the fixture policy with its action changed.
       const policy = JSON.parse(readFileSync(`${FIXTURES}/label-policy.json`, 'utf8')) as object;
       const file = join(mkdtempSync(join(tmpdir(), 'costguard-policy-')), 'labels.json');
@@ -319,9 +327,13 @@ describe('the deploy plan', () => {
 
 describe('the budget', () => {
   it.each([
-    ['the default policy', [], ['0.8', '1', '1.1']],
-    ['a policy file', ['--budget-policy', `${FIXTURES}/budget-policy.json`], ['0.5', '0.9', '1.2']],
-  ])('alerts at the tiers of %s', (_what, args, percents) => {
+    { case: 'the default policy', args: [], percents: ['0.8', '1', '1.1'] },
+    {
+      case: 'a policy file',
+      args: ['--budget-policy', `${FIXTURES}/budget-policy.json`],
+      percents: ['0.5', '0.9', '1.2'],
+    },
+  ])('alerts at the tiers of $case', ({ args, percents }) => {
     const plan = planDeploy(deployInputs(args));
 
     const [create] = find(plan, 'billing', 'budgets', 'create');
@@ -331,14 +343,14 @@ describe('the budget', () => {
   });
 
   it.each([
-    ['no amount: last period', [], '--last-period-amount'],
-    ['an amount', ['--budget-amount', '750'], '--budget-amount=750'],
-    [
-      'an amount with its currency',
-      ['--budget-amount', '1200.50EUR'],
-      '--budget-amount=1200.50EUR',
-    ],
-  ])('is created with %s', (_what, args, flag) => {
+    { case: 'no amount: last period', args: [], flag: '--last-period-amount' },
+    { case: 'an amount', args: ['--budget-amount', '750'], flag: '--budget-amount=750' },
+    {
+      case: 'an amount with its currency',
+      args: ['--budget-amount', '1200.50EUR'],
+      flag: '--budget-amount=1200.50EUR',
+    },
+  ])('is created with $case', ({ args, flag }) => {
     const plan = planDeploy(deployInputs(args));
 
     const [create] = find(plan, 'billing', 'budgets', 'create');
@@ -457,47 +469,71 @@ describe('budget notifications', () => {
 
 describe('the functions', () => {
   it.each([
-    [
-      'costguard-record-spot-costs',
-      'recordSpotCosts',
-      '1Gi',
-      '540s',
-      '1',
-      ['--trigger-http'],
-      false,
-    ],
-    [
-      'costguard-enforce-budget',
-      'enforceBudget',
-      '1Gi',
-      '540s',
-      '1',
-      [
+    {
+      name: 'costguard-record-spot-costs',
+      target: 'recordSpotCosts',
+      memory: '1Gi',
+      timeout: '540s',
+      max: '1',
+      trigger: ['--trigger-http'],
+      retry: false,
+    },
+    {
+      name: 'costguard-enforce-budget',
+      target: 'enforceBudget',
+      memory: '1Gi',
+      timeout: '540s',
+      max: '1',
+      trigger: [
         '--trigger-topic=costguard-budget-alerts',
         `--trigger-service-account=costguard-events@${HOST}.iam.gserviceaccount.com`,
       ],
-      true,
-    ],
-    ['costguard-enforce-spot-cap', 'enforceSpotCap', '1Gi', '540s', '1', ['--trigger-http'], false],
-    ['costguard-enforce-labels', 'enforceLabels', '1Gi', '540s', '1', ['--trigger-http'], false],
-    [
-      'costguard-enforce-labels-on-create',
-      'enforceLabelsOnCreate',
-      '512Mi',
-      '120s',
-      '10',
-      [
+      retry: true,
+    },
+    {
+      name: 'costguard-enforce-spot-cap',
+      target: 'enforceSpotCap',
+      memory: '1Gi',
+      timeout: '540s',
+      max: '1',
+      trigger: ['--trigger-http'],
+      retry: false,
+    },
+    {
+      name: 'costguard-enforce-labels',
+      target: 'enforceLabels',
+      memory: '1Gi',
+      timeout: '540s',
+      max: '1',
+      trigger: ['--trigger-http'],
+      retry: false,
+    },
+    {
+      name: 'costguard-enforce-labels-on-create',
+      target: 'enforceLabelsOnCreate',
+      memory: '512Mi',
+      timeout: '120s',
+      max: '10',
+      trigger: [
         '--trigger-event-filters=type=google.cloud.audit.log.v1.written',
         '--trigger-event-filters=serviceName=compute.googleapis.com',
         '--trigger-event-filters=methodName=v1.compute.instances.insert',
         '--trigger-location=global',
       ],
-      true,
-    ],
-    ['costguard-trigger-run', 'triggerRun', '512Mi', '120s', '5', ['--trigger-http'], false],
+      retry: true,
+    },
+    {
+      name: 'costguard-trigger-run',
+      target: 'triggerRun',
+      memory: '512Mi',
+      timeout: '120s',
+      max: '5',
+      trigger: ['--trigger-http'],
+      retry: false,
+    },
   ])(
-    '%s runs %s with %s, %s, max %s instances',
-    (name, target, memory, timeout, max, trigger, retry) => {
+    '$name runs $target with $memory, $timeout, max $max instances',
+    ({ name, target, memory, timeout, max, trigger, retry }) => {
       const argv = functionDeploy(planDeploy(deployInputs(FULL_ARGS)), name);
 
       expect(argv).toEqual(
@@ -523,9 +559,9 @@ describe('the functions', () => {
   );
 
   it.each([
-    ['without --enforce', [], 'false', 'true'],
-    ['with --enforce', ['--enforce'], 'true', 'false'],
-  ])('keep enforcement in dry-run %s', (_what, args, budgetEnforce, labelsDryRun) => {
+    { case: 'without --enforce', args: [], budgetEnforce: 'false', labelsDryRun: 'true' },
+    { case: 'with --enforce', args: ['--enforce'], budgetEnforce: 'true', labelsDryRun: 'false' },
+  ])('keep enforcement in dry-run $case', ({ args, budgetEnforce, labelsDryRun }) => {
     const plan = planDeploy(deployInputs(args));
 
     expect(
@@ -613,13 +649,13 @@ describe('the functions', () => {
   });
 
   it.each([
-    [
-      'with --slack-channel',
-      ['--slack-channel', 'C0123456789'],
-      '--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:latest',
-    ],
-    ['without', [], '--clear-secrets'],
-  ])('mount the Slack token from Secret Manager only %s', (_what, args, flag) => {
+    {
+      case: 'with --slack-channel',
+      args: ['--slack-channel', 'C0123456789'],
+      flag: '--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:latest',
+    },
+    { case: 'without', args: [], flag: '--clear-secrets' },
+  ])('mount the Slack token from Secret Manager only $case', ({ args, flag }) => {
     const plan = planDeploy(deployInputs(args));
 
     for (const name of ['costguard-record-spot-costs', 'costguard-enforce-labels-on-create']) {
@@ -679,16 +715,26 @@ describe('the Slack token', () => {
   });
 
   it.each([
-    ['the stored token is the same', { ok: true, stdout: TOKEN }, TOKEN, 0],
-    ['the stored token differs', { ok: true, stdout: 'xoxb-old' }, TOKEN, 1],
-    ['nothing is stored yet', { ok: false, stdout: '' }, TOKEN, 1],
-    [
-      'the token is not in the environment but one is stored',
-      { ok: true, stdout: 'xoxb-old' },
-      undefined,
-      0,
-    ],
-  ])('adds a version only when needed: %s', (_what, stored, token, versions) => {
+    {
+      case: 'the stored token is the same',
+      stored: { ok: true, stdout: TOKEN },
+      token: TOKEN,
+      versions: 0,
+    },
+    {
+      case: 'the stored token differs',
+      stored: { ok: true, stdout: 'xoxb-old' },
+      token: TOKEN,
+      versions: 1,
+    },
+    { case: 'nothing is stored yet', stored: { ok: false, stdout: '' }, token: TOKEN, versions: 1 },
+    {
+      case: 'the token is not in the environment but one is stored',
+      stored: { ok: true, stdout: 'xoxb-old' },
+      token: undefined,
+      versions: 0,
+    },
+  ])('adds a version only when needed: $case', ({ stored, token, versions }) => {
     expect(step().probe?.choose(stored, { SLACK_BOT_TOKEN: token })).toHaveLength(versions);
   });
 
@@ -721,53 +767,76 @@ describe('triggers', () => {
   });
 
   it.each([
-    ['costguard-record-spot-costs', '10 * * * *', '540s'],
-    ['costguard-enforce-labels', '0 */6 * * *', '540s'],
-    ['costguard-enforce-spot-cap', '*/10 * * * *', '540s'],
-  ])('schedule %s at "%s" with an OIDC token for the function URL', (job, schedule, deadline) => {
-    const plan = planDeploy(deployInputs());
-    const [create] = find(plan, 'scheduler', 'create', job);
-    const url = `https://${REGION}-${HOST}.cloudfunctions.net/${job}`;
+    { job: 'costguard-record-spot-costs', schedule: '10 * * * *', deadline: '540s' },
+    { job: 'costguard-enforce-labels', schedule: '0 */6 * * *', deadline: '540s' },
+    { job: 'costguard-enforce-spot-cap', schedule: '*/10 * * * *', deadline: '540s' },
+  ])(
+    'schedule $job at "$schedule" with an OIDC token for the function URL',
+    ({ job, schedule, deadline }) => {
+      const plan = planDeploy(deployInputs());
+      const [create] = find(plan, 'scheduler', 'create', job);
+      const url = `https://${REGION}-${HOST}.cloudfunctions.net/${job}`;
 
-    expect(create?.argv).toEqual(
-      expect.arrayContaining([
-        `--schedule=${schedule}`,
-        `--uri=${url}`,
-        `--oidc-token-audience=${url}`,
-        `--oidc-service-account-email=costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
-        `--attempt-deadline=${deadline}`,
-        '--http-method=POST',
-      ]),
-    );
-    const step = stepTitled(plan, `Cloud Scheduler job ${job}`);
-    expect(step.probe?.choose({ ok: true, stdout: 'x' }, {})[0]?.argv.slice(1, 5)).toEqual([
-      'scheduler',
-      'jobs',
-      'update',
-      'http',
-    ]);
-  });
+      expect(create?.argv).toEqual(
+        expect.arrayContaining([
+          `--schedule=${schedule}`,
+          `--uri=${url}`,
+          `--oidc-token-audience=${url}`,
+          `--oidc-service-account-email=costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
+          `--attempt-deadline=${deadline}`,
+          '--http-method=POST',
+        ]),
+      );
+      const step = stepTitled(plan, `Cloud Scheduler job ${job}`);
+      expect(step.probe?.choose({ ok: true, stdout: 'x' }, {})[0]?.argv.slice(1, 5)).toEqual([
+        'scheduler',
+        'jobs',
+        'update',
+        'http',
+      ]);
+    },
+  );
 });
 
 describe('running the plan again', () => {
   it.each([
-    ['a service account', 'Service account costguard-recorder', { ok: true, stdout: 'x@y' }, []],
-    ['the topic', 'Pub/Sub topic', { ok: true, stdout: 'projects/p/topics/t' }, []],
-    [
-      'the secret',
-      'Secret costguard-slack-bot-token',
-      { ok: true, stdout: 'projects/p/secrets/s' },
-      [],
-    ],
-    ['a custom role', 'costguardRecorder', { ok: true, stdout: '' }, ['update']],
-    [
-      'a deleted custom role',
-      'costguardRecorder',
-      { ok: true, stdout: 'True' },
-      ['undelete', 'update'],
-    ],
-    ['a missing custom role', 'costguardRecorder', { ok: false, stdout: '' }, ['create']],
-  ])('converges for %s', (_what, title, found, verbs) => {
+    {
+      case: 'a service account',
+      title: 'Service account costguard-recorder',
+      found: { ok: true, stdout: 'x@y' },
+      verbs: [],
+    },
+    {
+      case: 'the topic',
+      title: 'Pub/Sub topic',
+      found: { ok: true, stdout: 'projects/p/topics/t' },
+      verbs: [],
+    },
+    {
+      case: 'the secret',
+      title: 'Secret costguard-slack-bot-token',
+      found: { ok: true, stdout: 'projects/p/secrets/s' },
+      verbs: [],
+    },
+    {
+      case: 'a custom role',
+      title: 'costguardRecorder',
+      found: { ok: true, stdout: '' },
+      verbs: ['update'],
+    },
+    {
+      case: 'a deleted custom role',
+      title: 'costguardRecorder',
+      found: { ok: true, stdout: 'True' },
+      verbs: ['undelete', 'update'],
+    },
+    {
+      case: 'a missing custom role',
+      title: 'costguardRecorder',
+      found: { ok: false, stdout: '' },
+      verbs: ['create'],
+    },
+  ])('converges for $case', ({ title, found, verbs }) => {
     const step = stepTitled(planDeploy(deployInputs(['--slack-channel', 'C1'])), title);
 
     expect(step.probe?.choose(found, {}).map((c) => c.argv[3])).toEqual(verbs);

@@ -52,9 +52,14 @@ describe('the teardown plan', () => {
   });
 
   it.each([
-    ['without --delete-data', [], 'REVOKE', 'rm -r -f -d'],
-    ['with --delete-data', ['--delete-data'], 'rm -r -f -d', 'REVOKE'],
-  ])('keeps or deletes the ledger dataset %s', (_what, args, present, absent) => {
+    { case: 'without --delete-data', args: [], present: 'REVOKE', absent: 'rm -r -f -d' },
+    {
+      case: 'with --delete-data',
+      args: ['--delete-data'],
+      present: 'rm -r -f -d',
+      absent: 'REVOKE',
+    },
+  ])('keeps or deletes the ledger dataset $case', ({ args, present, absent }) => {
     const plan = teardown(args);
 
     expect(lines(plan).some((l) => l.includes(present))).toBe(true);
@@ -145,9 +150,9 @@ describe('the teardown plan', () => {
   });
 
   it.each([
-    ['present', { ok: true, stdout: 'x' }, 1],
-    ['already gone', { ok: false, stdout: '' }, 0],
-  ])('deletes a resource only when it is %s', (_what, found, count) => {
+    { case: 'present', found: { ok: true, stdout: 'x' }, count: 1 },
+    { case: 'already gone', found: { ok: false, stdout: '' }, count: 0 },
+  ])('deletes a resource only when it is $case', ({ found, count }) => {
     const step = teardown().steps.find((s) => s.title.startsWith('Pub/Sub topic'));
 
     expect(step?.probe?.choose(found, {})).toHaveLength(count);

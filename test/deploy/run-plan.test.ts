@@ -166,19 +166,19 @@ describe('running a deploy plan', () => {
   });
 
   it.each([
-    [
-      'an IAM binding that never propagates',
-      'gcloud projects add-iam-policy-binding ' + HOST,
-      99,
-      /after 5 attempts/,
-    ],
-    [
-      'a function that fails to deploy',
-      'gcloud functions deploy costguard-enforce-budget',
-      1,
-      /Function costguard-enforce-budget.*exited with 1/,
-    ],
-  ])('stops at %s, naming the step and the command', async (_what, key, count, message) => {
+    {
+      case: 'an IAM binding that never propagates',
+      key: 'gcloud projects add-iam-policy-binding ' + HOST,
+      count: 99,
+      message: /after 5 attempts/,
+    },
+    {
+      case: 'a function that fails to deploy',
+      key: 'gcloud functions deploy costguard-enforce-budget',
+      count: 1,
+      message: /Function costguard-enforce-budget.*exited with 1/,
+    },
+  ])('stops at $case, naming the step and the command', async ({ key, count, message }) => {
     const cloud = fakeCloud({ deployed: false, failures: new Map([[key, count]]) });
 
     const run = runPlan(slackPlan(), {

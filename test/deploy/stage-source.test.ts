@@ -135,13 +135,13 @@ describe('the staged function source', () => {
 
 describe('command text', () => {
   it.each([
-    ['plain', '--project=ops-costguard', '--project=ops-costguard'],
-    ['spaces', '--schedule=10 * * * *', "'--schedule=10 * * * *'"],
-    ['a quote', "it's", "'it'\\''s'"],
-    ['a newline', 'SELECT 1\nFROM t', "$'SELECT 1\\nFROM t'"],
-    ['a quote and a newline', "a'b\nc", "$'a\\'b\\nc'"],
-    ['empty', '', "''"],
-  ])('quotes %s for the shell', (_what, word, quoted) => {
+    { case: 'plain', word: '--project=ops-costguard', quoted: '--project=ops-costguard' },
+    { case: 'spaces', word: '--schedule=10 * * * *', quoted: "'--schedule=10 * * * *'" },
+    { case: 'a quote', word: "it's", quoted: "'it'\\''s'" },
+    { case: 'a newline', word: 'SELECT 1\nFROM t', quoted: "$'SELECT 1\\nFROM t'" },
+    { case: 'a quote and a newline', word: "a'b\nc", quoted: "$'a\\'b\\nc'" },
+    { case: 'empty', word: '', quoted: "''" },
+  ])('quotes $case for the shell', ({ word, quoted }) => {
     expect(shellWord(word)).toBe(quoted);
   });
 
@@ -159,11 +159,15 @@ describe('command text', () => {
     expect(echoed.split('\0').slice(0, -1)).toEqual(argv.slice(1));
   });
 
-  it.each([
-    ['commas in JSON', { A: '{"tiers":[{"at":0.8},{"at":1}]}', B: 'x' }, '|'],
-    ['a pipe in a value', { A: 'a|b', B: 'c,d' }, ';'],
-    ['pipes and semicolons', { A: 'a|b;c#d~e!f%g' }, '|~|'],
-  ])('joins settings with a delimiter none of them holds: %s', (_what, env, delimiter) => {
+  it.each<{ case: string; env: Readonly<Record<string, string>>; delimiter: string }>([
+    {
+      case: 'commas in JSON',
+      env: { A: '{"tiers":[{"at":0.8},{"at":1}]}', B: 'x' },
+      delimiter: '|',
+    },
+    { case: 'a pipe in a value', env: { A: 'a|b', B: 'c,d' }, delimiter: ';' },
+    { case: 'pipes and semicolons', env: { A: 'a|b;c#d~e!f%g' }, delimiter: '|~|' },
+  ])('joins settings with a delimiter none of them holds: $case', ({ env, delimiter }) => {
     const flag = envVarsFlag(env);
 
     expect(flag.startsWith(`--set-env-vars=^${delimiter}^`)).toBe(true);
@@ -171,17 +175,17 @@ describe('command text', () => {
   });
 
   it.each([
-    [
-      'leading comments',
-      '-- one\n-- two\n\nCREATE TABLE x (a INT64);\n',
-      'CREATE TABLE x (a INT64);',
-    ],
-    [
-      'comments inside',
-      'CREATE VIEW v AS\n-- why\nSELECT 1;',
-      'CREATE VIEW v AS\n-- why\nSELECT 1;',
-    ],
-  ])('hands bq SQL that cannot be taken for a flag: %s', (_what, sql, text) => {
+    {
+      case: 'leading comments',
+      sql: '-- one\n-- two\n\nCREATE TABLE x (a INT64);\n',
+      text: 'CREATE TABLE x (a INT64);',
+    },
+    {
+      case: 'comments inside',
+      sql: 'CREATE VIEW v AS\n-- why\nSELECT 1;',
+      text: 'CREATE VIEW v AS\n-- why\nSELECT 1;',
+    },
+  ])('hands bq SQL that cannot be taken for a flag: $case', ({ sql, text }) => {
     expect(queryText(sql)).toBe(text);
   });
 

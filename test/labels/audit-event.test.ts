@@ -9,41 +9,41 @@ const event = (name: string): AuditEventFixture =>
 
 describe('parseInsertEvent', () => {
   it.each([
-    [
-      'insert-v1-first',
-      'v1',
-      'first',
-      'ml-training-prod',
-      'vision-new-1',
-      'operation-1795133100000-6440c3f0a2b1e-5b2a9d3c-8e1f4a7b',
-    ],
-    [
-      'insert-v1-last',
-      'v1',
-      'last',
-      'ml-training-prod',
-      'vision-new-1',
-      'operation-1795133100000-6440c3f0a2b1e-5b2a9d3c-8e1f4a7b',
-    ],
-    [
-      'insert-beta-first',
-      'beta',
-      'first',
-      'data-pipelines',
-      'etl-console-7',
-      'operation-1795133520000-6440c58a31d07-0c7e4b2f-93d5a1e6',
-    ],
-    [
-      'insert-beta-last',
-      'beta',
-      'last',
-      'data-pipelines',
-      'etl-console-7',
-      'operation-1795133520000-6440c58a31d07-0c7e4b2f-93d5a1e6',
-    ],
+    {
+      fixture: 'insert-v1-first',
+      api: 'v1',
+      phase: 'first',
+      project: 'ml-training-prod',
+      name: 'vision-new-1',
+      operationId: 'operation-1795133100000-6440c3f0a2b1e-5b2a9d3c-8e1f4a7b',
+    },
+    {
+      fixture: 'insert-v1-last',
+      api: 'v1',
+      phase: 'last',
+      project: 'ml-training-prod',
+      name: 'vision-new-1',
+      operationId: 'operation-1795133100000-6440c3f0a2b1e-5b2a9d3c-8e1f4a7b',
+    },
+    {
+      fixture: 'insert-beta-first',
+      api: 'beta',
+      phase: 'first',
+      project: 'data-pipelines',
+      name: 'etl-console-7',
+      operationId: 'operation-1795133520000-6440c58a31d07-0c7e4b2f-93d5a1e6',
+    },
+    {
+      fixture: 'insert-beta-last',
+      api: 'beta',
+      phase: 'last',
+      project: 'data-pipelines',
+      name: 'etl-console-7',
+      operationId: 'operation-1795133520000-6440c58a31d07-0c7e4b2f-93d5a1e6',
+    },
   ])(
-    'reads %s: the %s API, the %s entry of one operation',
-    (fixture, api, phase, project, name, operationId) => {
+    'reads $fixture: the $api API, the $phase entry of one operation',
+    ({ fixture, api, phase, project, name, operationId }) => {
       const entry = parseInsertEvent(event(fixture));
       expect(entry).toMatchObject({
         api,
@@ -88,69 +88,76 @@ describe('parseInsertEvent', () => {
   });
 
   it.each([
-    [
-      'another event type',
-      (e: AuditEventFixture) => ({ ...e, type: 'google.cloud.storage.object.v1.finalized' }),
-      'type: expected google.cloud.audit.log.v1.written',
-    ],
-    [
-      'text that is not JSON',
-      (e: AuditEventFixture) => ({ ...e, data: '{"protoPayload":' }),
-      'Audit log event data is not JSON',
-    ],
-    ['no data', (e: AuditEventFixture) => ({ ...e, data: undefined }), 'data:'],
-    [
-      'another service',
-      (e: AuditEventFixture) => {
+    {
+      case: 'another event type',
+      change: (e: AuditEventFixture) => ({
+        ...e,
+        type: 'google.cloud.storage.object.v1.finalized',
+      }),
+      message: 'type: expected google.cloud.audit.log.v1.written',
+    },
+    {
+      case: 'text that is not JSON',
+      change: (e: AuditEventFixture) => ({ ...e, data: '{"protoPayload":' }),
+      message: 'Audit log event data is not JSON',
+    },
+    {
+      case: 'no data',
+      change: (e: AuditEventFixture) => ({ ...e, data: undefined }),
+      message: 'data:',
+    },
+    {
+      case: 'another service',
+      change: (e: AuditEventFixture) => {
         e.data.protoPayload.serviceName = 'storage.googleapis.com';
         return e;
       },
-      'protoPayload.serviceName',
-    ],
-    [
-      'another method',
-      (e: AuditEventFixture) => {
+      message: 'protoPayload.serviceName',
+    },
+    {
+      case: 'another method',
+      change: (e: AuditEventFixture) => {
         e.data.protoPayload.methodName = 'v1.compute.instances.stop';
         return e;
       },
-      'protoPayload.methodName',
-    ],
-    [
-      'a resource that is not an instance',
-      (e: AuditEventFixture) => {
+      message: 'protoPayload.methodName',
+    },
+    {
+      case: 'a resource that is not an instance',
+      change: (e: AuditEventFixture) => {
         e.data.protoPayload.resourceName = 'projects/p/zones/us-central1-a/disks/d';
         return e;
       },
-      'protoPayload.resourceName',
-    ],
-    [
-      'an instance name Compute would refuse',
-      (e: AuditEventFixture) => {
+      message: 'protoPayload.resourceName',
+    },
+    {
+      case: 'an instance name Compute would refuse',
+      change: (e: AuditEventFixture) => {
         e.data.protoPayload.resourceName =
           'projects/ml-training-prod/zones/us-central1-a/instances/Bad_Name';
         return e;
       },
-      'protoPayload.resourceName',
-    ],
-    [
-      'a project number and no project id',
-      (e: AuditEventFixture) => {
+      message: 'protoPayload.resourceName',
+    },
+    {
+      case: 'a project number and no project id',
+      change: (e: AuditEventFixture) => {
         e.data.protoPayload.resourceName =
           'projects/481516234201/zones/us-central1-a/instances/vm-1';
         delete e.data.resource;
         return e;
       },
-      'no project id',
-    ],
-    [
-      'an operation without an id',
-      (e: AuditEventFixture) => {
+      message: 'no project id',
+    },
+    {
+      case: 'an operation without an id',
+      change: (e: AuditEventFixture) => {
         e.data.operation = { first: true };
         return e;
       },
-      'operation.id',
-    ],
-  ])('refuses %s with a ValidationError that says what is wrong', (_what, change, message) => {
+      message: 'operation.id',
+    },
+  ])('refuses $case with a ValidationError that says what is wrong', ({ change, message }) => {
     const attempt = (): unknown => parseInsertEvent(change(event('insert-v1-first')));
     expect(attempt).toThrow(ValidationError);
     expect(attempt).toThrow(message);

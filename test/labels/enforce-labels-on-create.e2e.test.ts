@@ -114,34 +114,34 @@ describe('enforceLabelsOnCreate', () => {
   });
 
   it.each([
-    [
-      'v1 (gcloud)',
-      'insert-v1',
-      V1,
-      {
+    {
+      case: 'v1 (gcloud)',
+      prefix: 'insert-v1',
+      vm: V1,
+      expected: {
         team: 'vision',
         cost_center: 'cc-100',
         priority: 'low',
         'costguard-stop-after': '2026-11-23',
       },
-      'create-operation-1795133100000-6440c3f0a2b1e-5b2a9d3c-8e1f4a7b',
-    ],
-    [
-      'beta (the console)',
-      'insert-beta',
-      BETA,
-      {
+      runId: 'create-operation-1795133100000-6440c3f0a2b1e-5b2a9d3c-8e1f4a7b',
+    },
+    {
+      case: 'beta (the console)',
+      prefix: 'insert-beta',
+      vm: BETA,
+      expected: {
         'goog-ec-src': 'vm_add-tf',
         team: 'data',
         cost_center: 'cc-200',
         priority: 'low',
         'costguard-stop-after': '2026-11-23',
       },
-      'create-operation-1795133520000-6440c58a31d07-0c7e4b2f-93d5a1e6',
-    ],
+      runId: 'create-operation-1795133520000-6440c58a31d07-0c7e4b2f-93d5a1e6',
+    },
   ])(
-    '%s: the first entry fixes and marks the PROVISIONING VM, the last changes nothing',
-    async (_api, prefix, vm, expected, runId) => {
+    '$case: the first entry fixes and marks the PROVISIONING VM, the last changes nothing',
+    async ({ prefix, vm, expected, runId }) => {
       // Prepare
       await start();
       const first = loadFixture<AuditEventFixture>(`audit/${prefix}-first.json`);
@@ -280,52 +280,52 @@ describe('enforceLabelsOnCreate', () => {
   });
 
   it.each([
-    [
-      'the insert failed',
-      'insert-v1-failed',
-      (e: AuditEventFixture) => e,
-      'the insert failed (status 8:',
-    ],
-    [
-      'the project is not governed',
-      'insert-v1-first',
-      (e: AuditEventFixture) => {
+    {
+      case: 'the insert failed',
+      fixture: 'insert-v1-failed',
+      change: (e: AuditEventFixture) => e,
+      reason: 'the insert failed (status 8:',
+    },
+    {
+      case: 'the project is not governed',
+      fixture: 'insert-v1-first',
+      change: (e: AuditEventFixture) => {
         e.data.protoPayload.resourceName =
           'projects/someone-elses/zones/us-central1-a/instances/vision-new-1';
         return e;
       },
-      'outside the governed projects',
-    ],
-    [
-      'the VM is not visible yet',
-      'insert-v1-first',
-      (e: AuditEventFixture) => {
+      reason: 'outside the governed projects',
+    },
+    {
+      case: 'the VM is not visible yet',
+      fixture: 'insert-v1-first',
+      change: (e: AuditEventFixture) => {
         e.data.protoPayload.resourceName =
           'projects/ml-training-prod/zones/us-central1-a/instances/vision-new-9';
         return e;
       },
-      'not visible yet; the last audit entry checks it',
-    ],
-    [
-      'the VM is gone by the last entry',
-      'insert-v1-last',
-      (e: AuditEventFixture) => {
+      reason: 'not visible yet; the last audit entry checks it',
+    },
+    {
+      case: 'the VM is gone by the last entry',
+      fixture: 'insert-v1-last',
+      change: (e: AuditEventFixture) => {
         e.data.protoPayload.resourceName =
           'projects/ml-training-prod/zones/us-central1-a/instances/vision-new-9';
         return e;
       },
-      'the VM no longer exists',
-    ],
-    [
-      'the name belongs to a newer instance',
-      'insert-v1-last',
-      (e: AuditEventFixture) => {
+      reason: 'the VM no longer exists',
+    },
+    {
+      case: 'the name belongs to a newer instance',
+      fixture: 'insert-v1-last',
+      change: (e: AuditEventFixture) => {
         if (e.data.resource) e.data.resource.labels.instance_id = '1111111111111111111';
         return e;
       },
-      'the name now belongs to another instance',
-    ],
-  ])('acknowledges without acting when %s', async (_why, fixture, change, reason) => {
+      reason: 'the name now belongs to another instance',
+    },
+  ])('acknowledges without acting when $case', async ({ fixture, change, reason }) => {
     await start();
     const status = await deliver(change(loadFixture<AuditEventFixture>(`audit/${fixture}.json`)));
 
@@ -337,34 +337,43 @@ describe('enforceLabelsOnCreate', () => {
     expect(String(skipped[0]?.reason)).toContain(reason);
   });
 
-  it.each<[string, (e: AuditEventFixture) => AuditEventFixture]>([
-    [
-      'a Pub/Sub event',
-      (e: AuditEventFixture) => ({ ...e, type: 'google.cloud.pubsub.topic.v1.messagePublished' }),
-    ],
-    [
-      'no protoPayload',
-      (e: AuditEventFixture) => ({ ...e, data: { ...e.data, protoPayload: undefined as never } }),
-    ],
-    [
-      'another method',
-      (e: AuditEventFixture) => {
+  it.each<{ case: string; change: (e: AuditEventFixture) => AuditEventFixture }>([
+    {
+      case: 'a Pub/Sub event',
+      change: (e: AuditEventFixture) => ({
+        ...e,
+        type: 'google.cloud.pubsub.topic.v1.messagePublished',
+      }),
+    },
+    {
+      case: 'no protoPayload',
+      change: (e: AuditEventFixture) => ({
+        ...e,
+        data: { ...e.data, protoPayload: undefined as never },
+      }),
+    },
+    {
+      case: 'another method',
+      change: (e: AuditEventFixture) => {
         e.data.protoPayload.methodName = 'v1.compute.instances.delete';
         return e;
       },
-    ],
-    [
-      'a resource that is not an instance',
-      (e: AuditEventFixture) => {
+    },
+    {
+      case: 'a resource that is not an instance',
+      change: (e: AuditEventFixture) => {
         e.data.protoPayload.resourceName = 'projects/ml-training-prod/global/networks/default';
         return e;
       },
-    ],
-    ['a list instead of an entry', (e: AuditEventFixture) => ({ ...e, data: [e.data] as never })],
-    ['an empty entry', (e: AuditEventFixture) => ({ ...e, data: {} as never })],
+    },
+    {
+      case: 'a list instead of an entry',
+      change: (e: AuditEventFixture) => ({ ...e, data: [e.data] as never }),
+    },
+    { case: 'an empty entry', change: (e: AuditEventFixture) => ({ ...e, data: {} as never }) },
   ])(
-    'acknowledges an event with %s after one structured error line, changing nothing',
-    async (_what, change) => {
+    'acknowledges an event with $case after one structured error line, changing nothing',
+    async ({ change }) => {
       await start();
       const event = change(loadFixture<AuditEventFixture>('audit/insert-v1-first.json'));
 

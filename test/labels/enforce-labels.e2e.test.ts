@@ -270,9 +270,13 @@ describe('enforceLabels', () => {
   });
 
   it.each([
-    ['configured', {}, {}],
-    ['asked for in the request', { COSTGUARD_LABELS_DRY_RUN: 'false' }, { dryRun: true }],
-  ])('in a dry run (%s) plans everything and changes nothing', async (_how, env, body) => {
+    { case: 'configured', env: {}, body: {} },
+    {
+      case: 'asked for in the request',
+      env: { COSTGUARD_LABELS_DRY_RUN: 'false' },
+      body: { dryRun: true },
+    },
+  ])('in a dry run ($case) plans everything and changes nothing', async ({ env, body }) => {
     await start({ COSTGUARD_LABELS_DRY_RUN: 'true', ...env });
     const before = sandbox.fleet.live().map((vm) => [vm.name, vm.status, { ...vm.labels }]);
 
@@ -391,14 +395,19 @@ describe('enforceLabels', () => {
   });
 
   it.each([
-    [
-      'before its labels are written',
-      'compute.instances.get',
-      'research-sandbox',
-      'research-tmp-9',
-    ],
-    ['before it is stopped', 'compute.instances.stop', 'data-pipelines', 'ingest-legacy-2'],
-  ])('records a VM deleted %s as gone, not failed', async (_when, route, project, name) => {
+    {
+      case: 'before its labels are written',
+      route: 'compute.instances.get',
+      project: 'research-sandbox',
+      name: 'research-tmp-9',
+    },
+    {
+      case: 'before it is stopped',
+      route: 'compute.instances.stop',
+      project: 'data-pipelines',
+      name: 'ingest-legacy-2',
+    },
+  ])('records a VM deleted $case as gone, not failed', async ({ route, project, name }) => {
     await start();
     sandbox.faults.set(route, { fail: { count: 1, status: 404 } });
 
@@ -504,25 +513,43 @@ describe('enforceLabels', () => {
     ).toBe(true);
   });
 
-  it.each([
-    ['a GET', 'GET', undefined, {}, 405],
-    ['a body that is not JSON', 'POST', '{"dryRun":', {}, 400],
-    ['an unknown field', 'POST', JSON.stringify({ force: true }), {}, 400],
-    [
-      'a project outside the governed ones',
-      'POST',
-      JSON.stringify({ projects: ['someone-elses'] }),
-      {},
-      400,
-    ],
-    [
-      'a schedule time that is not a time',
-      'POST',
-      '{}',
-      { 'X-CloudScheduler-ScheduleTime': 'yesterday' },
-      400,
-    ],
-  ])('refuses %s and changes nothing', async (_what, method, body, headers, status) => {
+  it.each<{
+    case: string;
+    method: string;
+    body: string | undefined;
+    headers: Readonly<Record<string, string>>;
+    status: number;
+  }>([
+    { case: 'a GET', method: 'GET', body: undefined, headers: {}, status: 405 },
+    {
+      case: 'a body that is not JSON',
+      method: 'POST',
+      body: '{"dryRun":',
+      headers: {},
+      status: 400,
+    },
+    {
+      case: 'an unknown field',
+      method: 'POST',
+      body: JSON.stringify({ force: true }),
+      headers: {},
+      status: 400,
+    },
+    {
+      case: 'a project outside the governed ones',
+      method: 'POST',
+      body: JSON.stringify({ projects: ['someone-elses'] }),
+      headers: {},
+      status: 400,
+    },
+    {
+      case: 'a schedule time that is not a time',
+      method: 'POST',
+      body: '{}',
+      headers: { 'X-CloudScheduler-ScheduleTime': 'yesterday' },
+      status: 400,
+    },
+  ])('refuses $case and changes nothing', async ({ method, body, headers, status }) => {
     await start();
     const response = await fetch(target.url, {
       method,

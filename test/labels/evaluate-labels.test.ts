@@ -33,12 +33,12 @@ const context: LabelContext = {
 
 describe('evaluateLabels: the action for a violation', () => {
   // Missing app cannot be derived; missing priority can (the fixed value low).
-  it.each<[LabelAction, string, boolean, string[]]>([
-    ['report', 'report', false, ['app', 'priority']],
-    ['fix', 'fix', true, ['app']],
-    ['mark', 'mark', true, ['app']],
-    ['stop', 'mark', true, ['app']],
-  ])('with action %s, a violator gets %s', (action, expected, writes, left) => {
+  it.each<{ action: LabelAction; expected: string; writes: boolean; left: string[] }>([
+    { action: 'report', expected: 'report', writes: false, left: ['app', 'priority'] },
+    { action: 'fix', expected: 'fix', writes: true, left: ['app'] },
+    { action: 'mark', expected: 'mark', writes: true, left: ['app'] },
+    { action: 'stop', expected: 'mark', writes: true, left: ['app'] },
+  ])('with action $action, a violator gets $expected', ({ action, expected, writes, left }) => {
     // Prepare
     const vm = vmWith({ labels: { team: 'vision', cost_center: 'cc-100' } });
     // Act
@@ -85,20 +85,44 @@ describe('evaluateLabels: the action for a violation', () => {
   });
 
   it.each([
-    ['SPOT', 'RUNNING', undefined, 'stop', true],
-    ['PREEMPTIBLE', 'RUNNING', undefined, 'stop', true],
-    ['SPOT', 'TERMINATED', undefined, 'report', false],
-    ['STANDARD', 'RUNNING', undefined, 'unmark', false],
-    [
-      'SPOT',
-      'RUNNING',
-      'projects/1/zones/us-central1-a/instanceGroupManagers/pool',
-      'unmark',
-      false,
-    ],
+    {
+      provisioningModel: 'SPOT',
+      status: 'RUNNING',
+      managedBy: undefined,
+      action: 'stop',
+      stop: true,
+    },
+    {
+      provisioningModel: 'PREEMPTIBLE',
+      status: 'RUNNING',
+      managedBy: undefined,
+      action: 'stop',
+      stop: true,
+    },
+    {
+      provisioningModel: 'SPOT',
+      status: 'TERMINATED',
+      managedBy: undefined,
+      action: 'report',
+      stop: false,
+    },
+    {
+      provisioningModel: 'STANDARD',
+      status: 'RUNNING',
+      managedBy: undefined,
+      action: 'unmark',
+      stop: false,
+    },
+    {
+      provisioningModel: 'SPOT',
+      status: 'RUNNING',
+      managedBy: 'projects/1/zones/us-central1-a/instanceGroupManagers/pool',
+      action: 'unmark',
+      stop: false,
+    },
   ] as const)(
-    'a %s VM (%s, group %s) past its deadline: %s',
-    (provisioningModel, status, managedBy, action, stop) => {
+    'a $provisioningModel VM ($status, group $managedBy) past its deadline: $action',
+    ({ provisioningModel, status, managedBy, action, stop }) => {
       const vm = vmWith({
         provisioningModel,
         status,
@@ -169,24 +193,42 @@ describe('evaluateLabels: the action for a violation', () => {
 });
 
 describe('evaluateLabels: derived defaults', () => {
-  it.each([
-    ['a capture group of the name', 'vision-trainer-1', {}, 'vision', 'name'],
-    [
-      'a project label when the name gives no allowed team',
-      'scratch-box',
-      { team: 'data' },
-      'data',
-      'project-label:team',
-    ],
-    ['a normalised project label', 'scratch-box', { team: 'Data' }, 'data', 'project-label:team'],
-    [
-      'nothing when neither gives an allowed value',
-      'scratch-box',
-      { team: 'marketing' },
-      undefined,
-      undefined,
-    ],
-  ])('team from %s', (_what, name, projectLabels, team, source) => {
+  it.each<{
+    case: string;
+    name: string;
+    projectLabels: Readonly<Record<string, string>>;
+    team: string | undefined;
+    source: string | undefined;
+  }>([
+    {
+      case: 'a capture group of the name',
+      name: 'vision-trainer-1',
+      projectLabels: {},
+      team: 'vision',
+      source: 'name',
+    },
+    {
+      case: 'a project label when the name gives no allowed team',
+      name: 'scratch-box',
+      projectLabels: { team: 'data' },
+      team: 'data',
+      source: 'project-label:team',
+    },
+    {
+      case: 'a normalised project label',
+      name: 'scratch-box',
+      projectLabels: { team: 'Data' },
+      team: 'data',
+      source: 'project-label:team',
+    },
+    {
+      case: 'nothing when neither gives an allowed value',
+      name: 'scratch-box',
+      projectLabels: { team: 'marketing' },
+      team: undefined,
+      source: undefined,
+    },
+  ])('team from $case', ({ name, projectLabels, team, source }) => {
     const result = evaluateLabels(
       vmWith({ name, labels: { app: 'x1', cost_center: 'cc-100', priority: 'low' } }),
       policyWith(),
@@ -263,12 +305,20 @@ describe('evaluateLabels: normalisation and the label rules', () => {
     expect([result.action, result.write]).toEqual(['none', undefined]);
   });
 
-  it.each([
-    ['a key that would need more than lowercasing', { 'Cost Center': 'x' }, 'Cost Center'],
-    ['a value with characters that carry meaning', { owner: 'c++' }, 'owner'],
-    ['a value longer than 63 characters', { note: 'N'.repeat(70) }, 'note'],
-    ['a key that collides with another after lowercasing', { Team: 'nlp' }, 'Team'],
-  ])('writes nothing to a VM with %s, and says which label stops it', (_what, extra, bad) => {
+  it.each<{ case: string; extra: Readonly<Record<string, string>>; bad: string }>([
+    {
+      case: 'a key that would need more than lowercasing',
+      extra: { 'Cost Center': 'x' },
+      bad: 'Cost Center',
+    },
+    { case: 'a value with characters that carry meaning', extra: { owner: 'c++' }, bad: 'owner' },
+    { case: 'a value longer than 63 characters', extra: { note: 'N'.repeat(70) }, bad: 'note' },
+    {
+      case: 'a key that collides with another after lowercasing',
+      extra: { Team: 'nlp' },
+      bad: 'Team',
+    },
+  ])('writes nothing to a VM with $case, and says which label stops it', ({ extra, bad }) => {
     // A compliant VM whose stale mark should come off.
     const vm = vmWith({ labels: { ...COMPLETE, 'costguard-stop-after': '2026-11-22', ...extra } });
     const result = evaluateLabels(vm, policyWith(), context);
@@ -327,10 +377,13 @@ describe('evaluateLabels: exemption and un-marking', () => {
     ]);
   });
 
-  it.each([
-    ["the policy's own exempt label", { keep: 'yes' }],
-    ['costguard-exempt, whatever label the policy names', { 'costguard-exempt': 'true' }],
-  ])('exempts a VM by %s', (_what, labels) => {
+  it.each<{ case: string; labels: Readonly<Record<string, string>> }>([
+    { case: "the policy's own exempt label", labels: { keep: 'yes' } },
+    {
+      case: 'costguard-exempt, whatever label the policy names',
+      labels: { 'costguard-exempt': 'true' },
+    },
+  ])('exempts a VM by $case', ({ labels }) => {
     const vm = vmWith({ labels: { ...labels, Team: 'Vision' } });
     const result = evaluateLabels(vm, policyWith({ exemptLabel: 'keep' }), context);
     expect([result.exempt, result.action, result.stop]).toEqual([true, 'none', false]);
@@ -387,11 +440,11 @@ describe('evaluateLabels: exemption and un-marking', () => {
 
 describe('deadline days', () => {
   it.each([
-    ['2026-11-20', '2026-11-20'],
-    ['2026-02-30', undefined],
-    ['2026-11-2', undefined],
-    [undefined, undefined],
-  ])('parseDay(%s) is %s', (value, expected) => {
+    { value: '2026-11-20', expected: '2026-11-20' },
+    { value: '2026-02-30', expected: undefined },
+    { value: '2026-11-2', expected: undefined },
+    { value: undefined, expected: undefined },
+  ])('parseDay($value) is $expected', ({ value, expected }) => {
     expect(parseDay(value)).toBe(expected);
   });
 

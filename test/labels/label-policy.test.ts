@@ -55,48 +55,64 @@ describe('the label policy setting', () => {
   });
 
   it.each([
-    ['not JSON', '{labels:', 'it is not valid JSON'],
-    ['no label keys', { labels: {} }, 'at least one label key is needed'],
-    ['a key breaking the label rules', { labels: { Team: {} } }, 'labels.Team'],
-    [
-      'an allowed value breaking the label rules',
-      { labels: { team: { values: ['Vision'] } } },
-      'labels.team.values.0',
-    ],
-    [
-      'both values and a pattern',
-      { labels: { team: { values: ['a'], pattern: 'a' } } },
-      'give either values or pattern, not both',
-    ],
-    [
-      'a pattern that does not compile',
-      { labels: { team: { pattern: '([a-z' } } },
-      'must be a valid regular expression',
-    ],
-    [
-      'a name pattern without the named group',
-      { labels: { team: { derive: [{ namePattern: '^([a-z]+)-' }] } } },
-      'needs a named group (?<team>...)',
-    ],
-    [
-      'an unknown derivation',
-      { labels: { team: { derive: [{ fromTag: 'x' }] } } },
-      'labels.team.derive.0',
-    ],
-    ['an unknown action', { labels: { team: {} }, action: 'delete' }, 'action'],
-    ['negative grace days', { labels: { team: {} }, graceDays: -1 }, 'graceDays'],
-    ['an unknown field', { labels: { team: {} }, stopEverything: true }, 'stopEverything'],
-    [
-      'a policy key costguard writes itself',
-      { labels: { 'costguard-stop-after': {} } },
-      'is a label costguard manages itself',
-    ],
-    [
-      'a scope project that is not a project id',
-      { labels: { team: {} }, scope: { projects: ['Not A Project'] } },
-      'scope.projects.0',
-    ],
-  ])('stops start-up on %s with one line naming the variable', (_what, value, detail) => {
+    { case: 'not JSON', value: '{labels:', detail: 'it is not valid JSON' },
+    { case: 'no label keys', value: { labels: {} }, detail: 'at least one label key is needed' },
+    {
+      case: 'a key breaking the label rules',
+      value: { labels: { Team: {} } },
+      detail: 'labels.Team',
+    },
+    {
+      case: 'an allowed value breaking the label rules',
+      value: { labels: { team: { values: ['Vision'] } } },
+      detail: 'labels.team.values.0',
+    },
+    {
+      case: 'both values and a pattern',
+      value: { labels: { team: { values: ['a'], pattern: 'a' } } },
+      detail: 'give either values or pattern, not both',
+    },
+    {
+      case: 'a pattern that does not compile',
+      value: { labels: { team: { pattern: '([a-z' } } },
+      detail: 'must be a valid regular expression',
+    },
+    {
+      case: 'a name pattern without the named group',
+      value: { labels: { team: { derive: [{ namePattern: '^([a-z]+)-' }] } } },
+      detail: 'needs a named group (?<team>...)',
+    },
+    {
+      case: 'an unknown derivation',
+      value: { labels: { team: { derive: [{ fromTag: 'x' }] } } },
+      detail: 'labels.team.derive.0',
+    },
+    {
+      case: 'an unknown action',
+      value: { labels: { team: {} }, action: 'delete' },
+      detail: 'action',
+    },
+    {
+      case: 'negative grace days',
+      value: { labels: { team: {} }, graceDays: -1 },
+      detail: 'graceDays',
+    },
+    {
+      case: 'an unknown field',
+      value: { labels: { team: {} }, stopEverything: true },
+      detail: 'stopEverything',
+    },
+    {
+      case: 'a policy key costguard writes itself',
+      value: { labels: { 'costguard-stop-after': {} } },
+      detail: 'is a label costguard manages itself',
+    },
+    {
+      case: 'a scope project that is not a project id',
+      value: { labels: { team: {} }, scope: { projects: ['Not A Project'] } },
+      detail: 'scope.projects.0',
+    },
+  ])('stops start-up on $case with one line naming the variable', ({ value, detail }) => {
     const env = {
       COSTGUARD_LABEL_POLICY: typeof value === 'string' ? value : JSON.stringify(value),
     };
@@ -109,10 +125,10 @@ describe('the label policy setting', () => {
   });
 
   it.each([
-    ['COSTGUARD_LABELS_DRY_RUN', 'maybe'],
-    ['COSTGUARD_LABELS_CONCURRENCY', '0'],
-    ['COSTGUARD_LABEL_POLICY_FILE', '/nonexistent/policy.json'],
-  ])('names %s when it is wrong', (variable, value) => {
+    { variable: 'COSTGUARD_LABELS_DRY_RUN', value: 'maybe' },
+    { variable: 'COSTGUARD_LABELS_CONCURRENCY', value: '0' },
+    { variable: 'COSTGUARD_LABEL_POLICY_FILE', value: '/nonexistent/policy.json' },
+  ])('names $variable when it is wrong', ({ variable, value }) => {
     const read = (): unknown => readConfig(labelSettings, { [variable]: value });
     expect(read).toThrow(variable.replace(/_FILE$/, ''));
   });

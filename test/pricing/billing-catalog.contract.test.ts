@@ -70,9 +70,9 @@ describe('Billing Catalog contract', () => {
   });
 
   it.each([
-    ['a currency code that does not exist', { currency: 'XYZ' }],
-    ['a service that does not exist', { service: 'services/0000-0000-0000' }],
-  ])('fails permanently for %s', async (_what, options) => {
+    { case: 'a currency code that does not exist', options: { currency: 'XYZ' } },
+    { case: 'a service that does not exist', options: { service: 'services/0000-0000-0000' } },
+  ])('fails permanently for $case', async ({ options }) => {
     const error: unknown = await catalog(options)
       .listSkus()
       .catch((e: unknown) => e);
@@ -169,14 +169,32 @@ describe('Machine types contract', () => {
   });
 
   it.each([
-    ['c3-standard-8-lssd', 8, 32 * 1024, [], 750],
-    ['z3-highmem-16-highlssd', 16, 128 * 1024, [], 6000],
-    ['a3-megagpu-8g', 208, 1872 * 1024, [{ type: 'nvidia-h100-mega-80gb', count: 8 }], 6000],
-    ['g4-standard-6', 6, 22 * 1024, [{ type: 'nvidia-rtx-pro-6000', count: 0.125 }], 0],
-    ['c4d-highcpu-32', 32, 60 * 1024, [], 0],
+    { name: 'c3-standard-8-lssd', vcpus: 8, memoryMb: 32 * 1024, gpus: [], localSsdGib: 750 },
+    {
+      name: 'z3-highmem-16-highlssd',
+      vcpus: 16,
+      memoryMb: 128 * 1024,
+      gpus: [],
+      localSsdGib: 6000,
+    },
+    {
+      name: 'a3-megagpu-8g',
+      vcpus: 208,
+      memoryMb: 1872 * 1024,
+      gpus: [{ type: 'nvidia-h100-mega-80gb', count: 8 }],
+      localSsdGib: 6000,
+    },
+    {
+      name: 'g4-standard-6',
+      vcpus: 6,
+      memoryMb: 22 * 1024,
+      gpus: [{ type: 'nvidia-rtx-pro-6000', count: 0.125 }],
+      localSsdGib: 0,
+    },
+    { name: 'c4d-highcpu-32', vcpus: 32, memoryMb: 60 * 1024, gpus: [], localSsdGib: 0 },
   ])(
-    'reads %s with its bundled GPUs and local SSD partitions',
-    async (name, vcpus, memoryMb, gpus, localSsdGib) => {
+    'reads $name with its bundled GPUs and local SSD partitions',
+    async ({ name, vcpus, memoryMb, gpus, localSsdGib }) => {
       expect(await shapes().shape(name)).toEqual({
         name,
         vcpus,

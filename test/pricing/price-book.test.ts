@@ -136,26 +136,30 @@ describe('deriving the price book from published prices', () => {
 
 describe('price book files', () => {
   it.each([
-    ['a missing currency', { capturedAt: '2026-10-01T00:00:00Z', rates: [] }, 'currency'],
-    [
-      'a malformed item',
-      {
+    {
+      case: 'a missing currency',
+      file: { capturedAt: '2026-10-01T00:00:00Z', rates: [] },
+      where: 'currency',
+    },
+    {
+      case: 'a malformed item',
+      file: {
         capturedAt: '2026-10-01T00:00:00Z',
         currency: 'USD',
         rates: [{ regions: ['us-central1'], item: 'N2 core', onDemand: 1 }],
       },
-      'rates.0.item',
-    ],
-    [
-      'a negative price',
-      {
+      where: 'rates.0.item',
+    },
+    {
+      case: 'a negative price',
+      file: {
         capturedAt: '2026-10-01T00:00:00Z',
         currency: 'USD',
         rates: [{ regions: ['us-central1'], item: 'n2/core', onDemand: -1 }],
       },
-      'rates.0.onDemand',
-    ],
-  ])('rejects a book with %s, naming where', (_what, file, where) => {
+      where: 'rates.0.onDemand',
+    },
+  ])('rejects a book with $case, naming where', ({ file, where }) => {
     expect(() => priceBookFrom(file)).toThrow(PermanentError);
     expect(() => priceBookFrom(file)).toThrow(where);
   });

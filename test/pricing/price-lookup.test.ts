@@ -193,9 +193,9 @@ describe('createPriceLookup', () => {
   });
 
   it.each([
-    ['a machine type Compute does not know', { machineType: 'n9-standard-8' }],
-    ['a region neither the catalog nor the book covers', { region: 'us-east7' }],
-  ])('prices %s as unknown, at zero', async (_what, change) => {
+    { case: 'a machine type Compute does not know', change: { machineType: 'n9-standard-8' } },
+    { case: 'a region neither the catalog nor the book covers', change: { region: 'us-east7' } },
+  ])('prices $case as unknown, at zero', async ({ change }) => {
     const rate = await engine.rate({ ...n2, ...change });
     expect(rate).toEqual({
       hourly: 0,

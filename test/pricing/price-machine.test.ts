@@ -51,11 +51,11 @@ async function componentsFor(machine: PricedMachine) {
 }
 
 describe('provisioning models without SKUs of their own', () => {
-  it.each<[ProvisioningModel, string]>([
-    ['FLEX_START', 'catalog-standard-rate'],
-    ['RESERVATION_BOUND', 'catalog-standard-rate'],
-    ['STANDARD', 'catalog'],
-  ])('prices %s at the on-demand rate, flagged as %s', async (model, source) => {
+  it.each<{ model: ProvisioningModel; source: string }>([
+    { model: 'FLEX_START', source: 'catalog-standard-rate' },
+    { model: 'RESERVATION_BOUND', source: 'catalog-standard-rate' },
+    { model: 'STANDARD', source: 'catalog' },
+  ])('prices $model at the on-demand rate, flagged as $source', async ({ model, source }) => {
     // 8 x 0.031611 + 32 x 0.004237 = 0.388472
     const { rate } = await quote({
       machineType: 'n2-standard-8',
@@ -71,11 +71,11 @@ describe('provisioning models without SKUs of their own', () => {
 });
 
 describe('priceMachine with catalog SKUs (hand-computed)', () => {
-  it.each<[string, Case]>([
+  it.each<{ case: string; c: Case }>([
     // 4 x 0.031611 + 15 x 0.004237 = 0.189999; 4 x 0.006655 + 15 x 0.000892 = 0.04
-    [
-      'N1',
-      {
+    {
+      case: 'N1',
+      c: {
         machineType: 'n1-standard-4',
         model: 'PREEMPTIBLE',
         vcpus: 4,
@@ -83,53 +83,71 @@ describe('priceMachine with catalog SKUs (hand-computed)', () => {
         onDemand: 0.189999,
         spot: 0.04,
       },
-    ],
+    },
     // 8 x 0.031611 + 32 x 0.004237 = 0.388472; 8 x 0.007594 + 32 x 0.001017 = 0.093296
-    [
-      'N2',
-      { machineType: 'n2-standard-8', vcpus: 8, memoryGib: 32, onDemand: 0.388472, spot: 0.093296 },
-    ],
+    {
+      case: 'N2',
+      c: {
+        machineType: 'n2-standard-8',
+        vcpus: 8,
+        memoryGib: 32,
+        onDemand: 0.388472,
+        spot: 0.093296,
+      },
+    },
     // 4 x 0.027502 + 16 x 0.003686 = 0.168984; 4 x 0.006604 + 16 x 0.000885 = 0.040576
-    [
-      'N2D',
-      {
+    {
+      case: 'N2D',
+      c: {
         machineType: 'n2d-standard-4',
         vcpus: 4,
         memoryGib: 16,
         onDemand: 0.168984,
         spot: 0.040576,
       },
-    ],
+    },
     // shared core: 0.25 x 0.021811 + 1 x 0.002923 = 0.00837575; 0.25 x 0.006543 + 0.000877 = 0.00251275
-    [
-      'E2 micro',
-      {
+    {
+      case: 'E2 micro',
+      c: {
         machineType: 'e2-micro',
         vcpus: 0.25,
         memoryGib: 1,
         onDemand: 0.00837575,
         spot: 0.00251275,
       },
-    ],
+    },
     // 0.5 x 0.021811 + 2 x 0.002923 = 0.0167515; 0.5 x 0.006543 + 2 x 0.000877 = 0.0050255
-    [
-      'E2 small',
-      { machineType: 'e2-small', vcpus: 0.5, memoryGib: 2, onDemand: 0.0167515, spot: 0.0050255 },
-    ],
+    {
+      case: 'E2 small',
+      c: {
+        machineType: 'e2-small',
+        vcpus: 0.5,
+        memoryGib: 2,
+        onDemand: 0.0167515,
+        spot: 0.0050255,
+      },
+    },
     // 1 x 0.021811 + 4 x 0.002923 = 0.033503; 0.006543 + 4 x 0.000877 = 0.010051
-    [
-      'E2 medium',
-      { machineType: 'e2-medium', vcpus: 1, memoryGib: 4, onDemand: 0.033503, spot: 0.010051 },
-    ],
+    {
+      case: 'E2 medium',
+      c: { machineType: 'e2-medium', vcpus: 1, memoryGib: 4, onDemand: 0.033503, spot: 0.010051 },
+    },
     // 4 x 0.021811 + 16 x 0.002923 = 0.134012; 4 x 0.006543 + 16 x 0.000877 = 0.040204
-    [
-      'E2 standard',
-      { machineType: 'e2-standard-4', vcpus: 4, memoryGib: 16, onDemand: 0.134012, spot: 0.040204 },
-    ],
+    {
+      case: 'E2 standard',
+      c: {
+        machineType: 'e2-standard-4',
+        vcpus: 4,
+        memoryGib: 16,
+        onDemand: 0.134012,
+        spot: 0.040204,
+      },
+    },
     // 8 x 0.03398 + 32 x 0.00455 = 0.41744; 8 x 0.008156 + 32 x 0.001092 = 0.100192
-    [
-      'C2',
-      {
+    {
+      case: 'C2',
+      c: {
         machineType: 'c2-standard-8',
         region: 'us-east1',
         vcpus: 8,
@@ -137,11 +155,11 @@ describe('priceMachine with catalog SKUs (hand-computed)', () => {
         onDemand: 0.41744,
         spot: 0.100192,
       },
-    ],
+    },
     // 8 x 0.038115 + 32 x 0.004332 = 0.443544; 8 x 0.005643 + 32 x 0.000756 = 0.069336
-    [
-      'C3',
-      {
+    {
+      case: 'C3',
+      c: {
         machineType: 'c3-standard-8',
         region: 'europe-west4',
         vcpus: 8,
@@ -149,27 +167,33 @@ describe('priceMachine with catalog SKUs (hand-computed)', () => {
         onDemand: 0.443544,
         spot: 0.069336,
       },
-    ],
+    },
     // 4 x 0.027502 + 16 x 0.003686 = 0.168984; 4 x 0.006604 + 16 x 0.000885 = 0.040576
-    [
-      'T2D',
-      {
+    {
+      case: 'T2D',
+      c: {
         machineType: 't2d-standard-4',
         vcpus: 4,
         memoryGib: 16,
         onDemand: 0.168984,
         spot: 0.040576,
       },
-    ],
+    },
     // 12 x 0.031611 + 85 x 0.004237 + 2.933908 = 3.673385; 12 x 0.01659 + 85 x 0.00222 + 1.5399 = 1.92768
-    [
-      'A2 with its bundled A100',
-      { machineType: 'a2-highgpu-1g', vcpus: 12, memoryGib: 85, onDemand: 3.673385, spot: 1.92768 },
-    ],
+    {
+      case: 'A2 with its bundled A100',
+      c: {
+        machineType: 'a2-highgpu-1g',
+        vcpus: 12,
+        memoryGib: 85,
+        onDemand: 3.673385,
+        spot: 1.92768,
+      },
+    },
     // the instance reports the same A100 the type bundles: counted once
-    [
-      'A2 reporting its A100',
-      {
+    {
+      case: 'A2 reporting its A100',
+      c: {
         machineType: 'a2-highgpu-1g',
         gpus: [{ type: 'nvidia-tesla-a100', count: 1 }],
         vcpus: 12,
@@ -177,16 +201,22 @@ describe('priceMachine with catalog SKUs (hand-computed)', () => {
         onDemand: 3.673385,
         spot: 1.92768,
       },
-    ],
+    },
     // 8 x 0.024988 + 32 x 0.002927 + 0.5599 = 0.853468; 8 x 0.00999 + 32 x 0.00117 + 0.224 = 0.34136
-    [
-      'G2 with its L4',
-      { machineType: 'g2-standard-8', vcpus: 8, memoryGib: 32, onDemand: 0.853468, spot: 0.34136 },
-    ],
+    {
+      case: 'G2 with its L4',
+      c: {
+        machineType: 'g2-standard-8',
+        vcpus: 8,
+        memoryGib: 32,
+        onDemand: 0.853468,
+        spot: 0.34136,
+      },
+    },
     // 4 x 0.031611 + 15 x 0.004237 + 2 x 0.35 = 0.889999; 0.04 + 2 x 0.14 = 0.32
-    [
-      'N1 with two attached T4',
-      {
+    {
+      case: 'N1 with two attached T4',
+      c: {
         machineType: 'n1-standard-4',
         gpus: [{ type: 'nvidia-tesla-t4', count: 2 }],
         vcpus: 4,
@@ -194,61 +224,73 @@ describe('priceMachine with catalog SKUs (hand-computed)', () => {
         onDemand: 0.889999,
         spot: 0.32,
       },
-    ],
+    },
     // 20 GiB is within 4 x 8 GiB: no extended memory. 4 x 0.033191 + 20 x 0.004449 = 0.221744
-    [
-      'N2 custom, -ext within the limit',
-      {
+    {
+      case: 'N2 custom, -ext within the limit',
+      c: {
         machineType: 'n2-custom-4-20480-ext',
         vcpus: 4,
         memoryGib: 20,
         onDemand: 0.221744,
         spot: 0.053256,
       },
-    ],
+    },
     // 2 vCPU x 8 GiB at the custom rate, 8 GiB extended: 2 x 0.033191 + 16 x 0.004449 + 8 x 0.00955 = 0.213966
     //                                                    2 x 0.007974 + 16 x 0.001068 + 8 x 0.002296 = 0.051404
-    [
-      'N2 custom with extended memory',
-      {
+    {
+      case: 'N2 custom with extended memory',
+      c: {
         machineType: 'n2-custom-2-24576-ext',
         vcpus: 2,
         memoryGib: 24,
         onDemand: 0.213966,
         spot: 0.051404,
       },
-    ],
+    },
     // N1 limit 6.5 GiB/vCPU: 13 GiB custom + 2 GiB extended. 2 x 0.033174 + 13 x 0.004446 + 2 x 0.00955 = 0.143246
-    [
-      'N1 custom with extended memory',
-      {
+    {
+      case: 'N1 custom with extended memory',
+      c: {
         machineType: 'custom-2-15360-ext',
         vcpus: 2,
         memoryGib: 15,
         onDemand: 0.143246,
         spot: 0.030095,
       },
-    ],
+    },
     // 4 x 0.02289 + 8 x 0.003067 = 0.116096; 4 x 0.00687 + 8 x 0.000921 = 0.034848
-    [
-      'E2 custom',
-      {
+    {
+      case: 'E2 custom',
+      c: {
         machineType: 'e2-custom-4-8192',
         vcpus: 4,
         memoryGib: 8,
         onDemand: 0.116096,
         spot: 0.034848,
       },
-    ],
-    [
-      'f1-micro, priced per machine',
-      { machineType: 'f1-micro', vcpus: 1, memoryGib: 614 / 1024, onDemand: 0.0076, spot: 0.0035 },
-    ],
-    [
-      'g1-small, priced per machine',
-      { machineType: 'g1-small', vcpus: 1, memoryGib: 1740 / 1024, onDemand: 0.0257, spot: 0.007 },
-    ],
-  ])('%s', async (_name, c) => {
+    },
+    {
+      case: 'f1-micro, priced per machine',
+      c: {
+        machineType: 'f1-micro',
+        vcpus: 1,
+        memoryGib: 614 / 1024,
+        onDemand: 0.0076,
+        spot: 0.0035,
+      },
+    },
+    {
+      case: 'g1-small, priced per machine',
+      c: {
+        machineType: 'g1-small',
+        vcpus: 1,
+        memoryGib: 1740 / 1024,
+        onDemand: 0.0257,
+        spot: 0.007,
+      },
+    },
+  ])('$case', async ({ c }) => {
     const { rate, shape } = await quote(c);
     expect(rate?.source).toBe('catalog');
     expect(rate?.currency).toBe('USD');
@@ -273,9 +315,17 @@ describe('priceMachine with catalog SKUs (hand-computed)', () => {
   });
 
   it.each([
-    ['a region the catalog does not cover', 'n2-standard-8', 'me-west1'],
-    ['a family the region does not offer (no A2 in Columbus)', 'a2-highgpu-1g', 'us-east5'],
-  ])('cannot price %s', async (_what, machineType, region) => {
+    {
+      case: 'a region the catalog does not cover',
+      machineType: 'n2-standard-8',
+      region: 'me-west1',
+    },
+    {
+      case: 'a family the region does not offer (no A2 in Columbus)',
+      machineType: 'a2-highgpu-1g',
+      region: 'us-east5',
+    },
+  ])('cannot price $case', async ({ machineType, region }) => {
     const machine: PricedMachine = { region, machineType, provisioningModel: 'SPOT', gpus: [] };
     expect(priceMachine(table, 'catalog', machine, await componentsFor(machine))).toBeUndefined();
   });

@@ -84,11 +84,11 @@ describe('planAlerts', () => {
   });
 
   it.each([
-    ['3.5x the average', 3.5, 24, true],
-    ['2.9x the average', 2.9, 24, false],
-    ['3.5x, with only 11 hours of history', 3.5, 11, false],
-    ['3.5x, with 12 hours of history', 3.5, 12, true],
-  ])('calls %s a spike: %s', (_what, spend, historyHours, spike) => {
+    { case: '3.5x the average', spend: 3.5, historyHours: 24, spike: true },
+    { case: '2.9x the average', spend: 2.9, historyHours: 24, spike: false },
+    { case: '3.5x, with only 11 hours of history', spend: 3.5, historyHours: 11, spike: false },
+    { case: '3.5x, with 12 hours of history', spend: 3.5, historyHours: 12, spike: true },
+  ])('calls $case a spike: $spend', ({ spend, historyHours, spike }) => {
     // The trailing average divides by 24 hours, whatever the history covers: always 1 here.
     const perHour = 24 / historyHours;
     const alerts = plan(

@@ -160,53 +160,61 @@ describe('rowsToWrite', () => {
   const row = (uptimeSeconds: number, priceSource: PriceSource): CostRow =>
     ({ rowKey: 'k', uptimeSeconds, priceSource }) as CostRow;
 
-  it.each<
-    [string, CostRow, { uptimeSeconds: number; priceSource: PriceSource } | undefined, boolean]
-  >([
-    ['a row never recorded', row(3600, 'catalog'), undefined, true],
-    [
-      'the same row again',
-      row(3600, 'catalog'),
-      { uptimeSeconds: 3600, priceSource: 'catalog' },
-      false,
-    ],
-    [
-      'a float wobble in uptime',
-      row(3600.2, 'catalog'),
-      { uptimeSeconds: 3600, priceSource: 'catalog' },
-      false,
-    ],
-    [
-      'late Monitoring data',
-      row(3600, 'catalog'),
-      { uptimeSeconds: 2400, priceSource: 'catalog' },
-      true,
-    ],
-    [
-      'less uptime than recorded',
-      row(2400, 'catalog'),
-      { uptimeSeconds: 3600, priceSource: 'catalog' },
-      false,
-    ],
-    [
-      'the catalog back after the price book',
-      row(3600, 'catalog'),
-      { uptimeSeconds: 3600, priceSource: 'price-book' },
-      true,
-    ],
-    [
-      'a price where there was none',
-      row(3600, 'price-book'),
-      { uptimeSeconds: 3600, priceSource: 'unknown' },
-      true,
-    ],
-    [
-      'the price book after the catalog',
-      row(3600, 'price-book'),
-      { uptimeSeconds: 3600, priceSource: 'catalog' },
-      false,
-    ],
-  ])('%s: write=%s', (_what, candidate, recorded, write) => {
+  it.each<{
+    case: string;
+    candidate: CostRow;
+    recorded: { uptimeSeconds: number; priceSource: PriceSource } | undefined;
+    write: boolean;
+  }>([
+    {
+      case: 'a row never recorded',
+      candidate: row(3600, 'catalog'),
+      recorded: undefined,
+      write: true,
+    },
+    {
+      case: 'the same row again',
+      candidate: row(3600, 'catalog'),
+      recorded: { uptimeSeconds: 3600, priceSource: 'catalog' },
+      write: false,
+    },
+    {
+      case: 'a float wobble in uptime',
+      candidate: row(3600.2, 'catalog'),
+      recorded: { uptimeSeconds: 3600, priceSource: 'catalog' },
+      write: false,
+    },
+    {
+      case: 'late Monitoring data',
+      candidate: row(3600, 'catalog'),
+      recorded: { uptimeSeconds: 2400, priceSource: 'catalog' },
+      write: true,
+    },
+    {
+      case: 'less uptime than recorded',
+      candidate: row(2400, 'catalog'),
+      recorded: { uptimeSeconds: 3600, priceSource: 'catalog' },
+      write: false,
+    },
+    {
+      case: 'the catalog back after the price book',
+      candidate: row(3600, 'catalog'),
+      recorded: { uptimeSeconds: 3600, priceSource: 'price-book' },
+      write: true,
+    },
+    {
+      case: 'a price where there was none',
+      candidate: row(3600, 'price-book'),
+      recorded: { uptimeSeconds: 3600, priceSource: 'unknown' },
+      write: true,
+    },
+    {
+      case: 'the price book after the catalog',
+      candidate: row(3600, 'price-book'),
+      recorded: { uptimeSeconds: 3600, priceSource: 'catalog' },
+      write: false,
+    },
+  ])('$case: write=$candidate', ({ candidate, recorded, write }) => {
     const map = new Map(recorded ? [['k', recorded]] : []);
     expect(rowsToWrite([candidate], map)).toHaveLength(write ? 1 : 0);
   });
@@ -214,14 +222,14 @@ describe('rowsToWrite', () => {
 
 describe('toNumeric', () => {
   it.each([
-    [0.093296, '0.093296'],
-    [0.004187875, '0.004187875'],
-    [2, '2'],
-    [0.1 + 0.2, '0.3'],
-    [1.92768 + 0.051404 + 0.093296, '2.07238'],
-    [undefined, null],
-    [Number.NaN, null],
-  ])('%s -> %s', (value, text) => {
+    { value: 0.093296, text: '0.093296' },
+    { value: 0.004187875, text: '0.004187875' },
+    { value: 2, text: '2' },
+    { value: 0.1 + 0.2, text: '0.3' },
+    { value: 1.92768 + 0.051404 + 0.093296, text: '2.07238' },
+    { value: undefined, text: null },
+    { value: Number.NaN, text: null },
+  ])('$value -> $text', ({ value, text }) => {
     expect(toNumeric(value)).toBe(text);
   });
 });

@@ -508,10 +508,10 @@ describe('recordSpotCosts', () => {
   });
 
   it.each([
-    ['a window of zero hours', { catchUpHours: 0 }, 'catchUpHours'],
-    ['an unknown field', { hours: 3 }, 'hours'],
-    ['a body that is not an object', '[1, 2]', 'JSON object'],
-  ])('rejects %s with 400 and records nothing', async (_what, body, mentions) => {
+    { case: 'a window of zero hours', body: { catchUpHours: 0 }, mentions: 'catchUpHours' },
+    { case: 'an unknown field', body: { hours: 3 }, mentions: 'hours' },
+    { case: 'a body that is not an object', body: '[1, 2]', mentions: 'JSON object' },
+  ])('rejects $case with 400 and records nothing', async ({ body, mentions }) => {
     at(sandbox, '2026-11-20T01:10:00Z');
     const { status, body: reply } = await recorder.call(body);
     expect(status).toBe(400);

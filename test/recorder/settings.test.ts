@@ -30,15 +30,15 @@ describe('recorder settings', () => {
   });
 
   it.each([
-    ['COSTGUARD_CATCH_UP_HOURS', '0'],
-    ['COSTGUARD_CATCH_UP_HOURS', '2.5'],
-    ['COSTGUARD_SETTLE_MINUTES', '5'],
-    ['COSTGUARD_CURRENCY', 'usd'],
-    ['COSTGUARD_SPOT_ALERTS', '{"overallPerHour": -1}'],
-    ['COSTGUARD_SPOT_ALERTS', '{"teamPerHour": {"Vision Team": 1}}'],
-    ['COSTGUARD_SPOT_ALERTS', '{"limit": 1}'],
-    ['COSTGUARD_SPOT_ALERTS', 'not json'],
-  ])('stops at start with one line naming %s=%s', (variable, value) => {
+    { variable: 'COSTGUARD_CATCH_UP_HOURS', value: '0' },
+    { variable: 'COSTGUARD_CATCH_UP_HOURS', value: '2.5' },
+    { variable: 'COSTGUARD_SETTLE_MINUTES', value: '5' },
+    { variable: 'COSTGUARD_CURRENCY', value: 'usd' },
+    { variable: 'COSTGUARD_SPOT_ALERTS', value: '{"overallPerHour": -1}' },
+    { variable: 'COSTGUARD_SPOT_ALERTS', value: '{"teamPerHour": {"Vision Team": 1}}' },
+    { variable: 'COSTGUARD_SPOT_ALERTS', value: '{"limit": 1}' },
+    { variable: 'COSTGUARD_SPOT_ALERTS', value: 'not json' },
+  ])('stops at start with one line naming $variable=$value', ({ variable, value }) => {
     let error: unknown;
     try {
       readConfig(spec, { ...base, [variable]: value });

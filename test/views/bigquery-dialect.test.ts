@@ -42,27 +42,51 @@ describe('BigQuery dialect on DuckDB', () => {
   }
 
   it.each([
-    ["DATE_TRUNC(DATE(TIMESTAMP '2026-11-18 10:42:00'), MONTH)", '2026-11-01'],
-    ["DATE_TRUNC(DATE_TRUNC(DATE '2026-11-18', MONTH), YEAR)", '2026-01-01'],
-    ["TIMESTAMP_TRUNC(TIMESTAMP '2026-11-18 10:42:13', HOUR)", '2026-11-18 10:00:00'],
-    ["DATE_TRUNC(DATE '2026-11-18', MONTH) = DATE_TRUNC(DATE '2026-11-30', MONTH)", true],
-    [
-      "TIMESTAMP_DIFF(TIMESTAMP '2026-11-18 11:45:00', TIMESTAMP '2026-11-18 10:00:00', MINUTE)",
-      '105',
-    ],
-    ["DATE_DIFF(DATE '2026-11-20', DATE '2026-11-18', DAY)", '2'],
-    ["DATE_DIFF(DATE '2026-11-20', DATE_TRUNC(DATE '2026-11-18', MONTH), DAY)", '19'],
-    ['DATE_SUB(CURRENT_DATE(), INTERVAL 2 DAY)', '2026-11-18'],
-    ['CURRENT_TIMESTAMP()', '2026-11-20 12:00:00'],
-    ['SAFE_DIVIDE(1, 0)', null],
-    [
-      "REGEXP_CONTAINS('Spot Preemptible N2 Instance Core running in EMEA', '\\\\bCore\\\\b')",
-      true,
-    ],
-    ["REGEXP_CONTAINS('Licensing Fee for SQL Server on VM with 8 cores', '\\\\bCore\\\\b')", false],
-    ["STARTS_WITH('Commitment v1: Ram in Americas for 1 Year', 'Commitment')", true],
-    ['(SELECT SUM(k) FROM UNNEST(GENERATE_ARRAY(1, 4)) AS k)', '10'],
-  ])('%s is %j', async (expression, expected) => {
+    {
+      expression: "DATE_TRUNC(DATE(TIMESTAMP '2026-11-18 10:42:00'), MONTH)",
+      expected: '2026-11-01',
+    },
+    {
+      expression: "DATE_TRUNC(DATE_TRUNC(DATE '2026-11-18', MONTH), YEAR)",
+      expected: '2026-01-01',
+    },
+    {
+      expression: "TIMESTAMP_TRUNC(TIMESTAMP '2026-11-18 10:42:13', HOUR)",
+      expected: '2026-11-18 10:00:00',
+    },
+    {
+      expression: "DATE_TRUNC(DATE '2026-11-18', MONTH) = DATE_TRUNC(DATE '2026-11-30', MONTH)",
+      expected: true,
+    },
+    {
+      expression:
+        "TIMESTAMP_DIFF(TIMESTAMP '2026-11-18 11:45:00', TIMESTAMP '2026-11-18 10:00:00', MINUTE)",
+      expected: '105',
+    },
+    { expression: "DATE_DIFF(DATE '2026-11-20', DATE '2026-11-18', DAY)", expected: '2' },
+    {
+      expression: "DATE_DIFF(DATE '2026-11-20', DATE_TRUNC(DATE '2026-11-18', MONTH), DAY)",
+      expected: '19',
+    },
+    { expression: 'DATE_SUB(CURRENT_DATE(), INTERVAL 2 DAY)', expected: '2026-11-18' },
+    { expression: 'CURRENT_TIMESTAMP()', expected: '2026-11-20 12:00:00' },
+    { expression: 'SAFE_DIVIDE(1, 0)', expected: null },
+    {
+      expression:
+        "REGEXP_CONTAINS('Spot Preemptible N2 Instance Core running in EMEA', '\\\\bCore\\\\b')",
+      expected: true,
+    },
+    {
+      expression:
+        "REGEXP_CONTAINS('Licensing Fee for SQL Server on VM with 8 cores', '\\\\bCore\\\\b')",
+      expected: false,
+    },
+    {
+      expression: "STARTS_WITH('Commitment v1: Ram in Americas for 1 Year', 'Commitment')",
+      expected: true,
+    },
+    { expression: '(SELECT SUM(k) FROM UNNEST(GENERATE_ARRAY(1, 4)) AS k)', expected: '10' },
+  ])('$expression is $expected', async ({ expression, expected }) => {
     expect(await value(expression)).toEqual(expected);
   });
 
@@ -118,27 +142,30 @@ describe('BigQuery dialect on DuckDB', () => {
 
 describe('NUMERIC values as BigQuery takes them', () => {
   it.each([
-    ['12', '12'],
-    ['-1.50', '-1.5'],
-    ['+.5', '0.5'],
-    ['5.', '5'],
-    ['1.5e3', '1500'],
-    ['2E-4', '0.0002'],
-    ['1e-9', '0.000000001'],
-    ['-0.0', '0'],
-    ['99999999999999999999999999999.999999999', '99999999999999999999999999999.999999999'],
-  ])('reads %s as %s', (text, plain) => {
+    { text: '12', plain: '12' },
+    { text: '-1.50', plain: '-1.5' },
+    { text: '+.5', plain: '0.5' },
+    { text: '5.', plain: '5' },
+    { text: '1.5e3', plain: '1500' },
+    { text: '2E-4', plain: '0.0002' },
+    { text: '1e-9', plain: '0.000000001' },
+    { text: '-0.0', plain: '0' },
+    {
+      text: '99999999999999999999999999999.999999999',
+      plain: '99999999999999999999999999999.999999999',
+    },
+  ])('reads $text as $plain', ({ text, plain }) => {
     expect(numericText(text, 'amount')).toBe(plain);
   });
 
   it.each([
-    ['1e300'],
-    ['100000000000000000000000000000'],
-    ['0.0000000001'],
-    ['1.2.3'],
-    ['e5'],
-    [''],
-  ])('refuses %j as BigQuery does', (text) => {
+    { text: '1e300' },
+    { text: '100000000000000000000000000000' },
+    { text: '0.0000000001' },
+    { text: '1.2.3' },
+    { text: 'e5' },
+    { text: '' },
+  ])('refuses $text as BigQuery does', ({ text }) => {
     expect(() => numericText(text, 'amount')).toThrow(/Invalid NUMERIC value/);
   });
 });

@@ -215,11 +215,14 @@ describe('billing_reconciliation', () => {
   });
 
   it.each([
-    ['a table name without its project', 'billing.gcp_billing_export_v1_X'],
-    ['a quote that would end the identifier', 'p-roject.billing.t`; DROP TABLE x; --'],
-    ['a project id with capitals', 'My-Project.billing.gcp_billing_export_v1_X'],
-    ['an empty name', ''],
-  ])('refuses to bind the export to %s', (_what, table) => {
+    { case: 'a table name without its project', table: 'billing.gcp_billing_export_v1_X' },
+    {
+      case: 'a quote that would end the identifier',
+      table: 'p-roject.billing.t`; DROP TABLE x; --',
+    },
+    { case: 'a project id with capitals', table: 'My-Project.billing.gcp_billing_export_v1_X' },
+    { case: 'an empty name', table: '' },
+  ])('refuses to bind the export to $case', ({ table }) => {
     expect(() =>
       billingExportViewSql({ project: PROJECT, dataset: DATASET }, table, SQL_ROOT),
     ).toThrow(/--billing-export: expected PROJECT\.DATASET\.TABLE/);

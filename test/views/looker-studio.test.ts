@@ -91,14 +91,23 @@ describe('Looker Studio Linking API URL', () => {
   });
 
   it.each([
-    [{ project: 'Acme', dataset: 'costguard' }, '--project: expected a Google Cloud project id'],
-    [{ project: 'acme-costs', dataset: 'cost-guard' }, '--dataset: expected a BigQuery dataset id'],
-    [
-      { project: 'acme-costs', dataset: 'costguard', reportId: 'x&ds.ds0.projectId=evil' },
-      '--report-id: expected a Looker Studio report id',
-    ],
-    [{ project: 'acme-costs', dataset: 'costguard', views: ['runs'] }, '--view: expected one of'],
-  ])('refuses %j', (target, message) => {
+    {
+      target: { project: 'Acme', dataset: 'costguard' },
+      message: '--project: expected a Google Cloud project id',
+    },
+    {
+      target: { project: 'acme-costs', dataset: 'cost-guard' },
+      message: '--dataset: expected a BigQuery dataset id',
+    },
+    {
+      target: { project: 'acme-costs', dataset: 'costguard', reportId: 'x&ds.ds0.projectId=evil' },
+      message: '--report-id: expected a Looker Studio report id',
+    },
+    {
+      target: { project: 'acme-costs', dataset: 'costguard', views: ['runs'] },
+      message: '--view: expected one of',
+    },
+  ])('refuses $target', ({ target, message }) => {
     expect(() => lookerStudioUrl(target)).toThrow(message);
   });
 
@@ -161,15 +170,21 @@ describe('npm run looker-studio', () => {
   });
 
   it.each([
-    [[], '--project is required'],
-    [['--project', 'acme-costs', '--colour', 'red'], "Unknown option '--colour'"],
-    [
-      ['--project', 'acme-costs', '--billing-export', 'gcp_billing_export_v1_X'],
-      '--billing-export: expected PROJECT.DATASET.TABLE',
-    ],
-    [['--project', 'acme-costs', '--bq-location', 'moon base'], '--bq-location: expected'],
-    [['--project', 'acme-costs', '--view', 'spot_costs'], '--view: expected one of'],
-  ])('refuses %j with the usage and exit code 2, printing no URL', async (argv, message) => {
+    { argv: [], message: '--project is required' },
+    { argv: ['--project', 'acme-costs', '--colour', 'red'], message: "Unknown option '--colour'" },
+    {
+      argv: ['--project', 'acme-costs', '--billing-export', 'gcp_billing_export_v1_X'],
+      message: '--billing-export: expected PROJECT.DATASET.TABLE',
+    },
+    {
+      argv: ['--project', 'acme-costs', '--bq-location', 'moon base'],
+      message: '--bq-location: expected',
+    },
+    {
+      argv: ['--project', 'acme-costs', '--view', 'spot_costs'],
+      message: '--view: expected one of',
+    },
+  ])('refuses $argv with the usage and exit code 2, printing no URL', async ({ argv, message }) => {
     const { code, out, err } = await cli(argv);
     expect(code).toBe(2);
     expect(out).toEqual([]);
