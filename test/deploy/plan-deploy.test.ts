@@ -771,7 +771,7 @@ describe('triggers', () => {
     { job: 'costguard-enforce-labels', schedule: '0 */6 * * *', deadline: '540s' },
     { job: 'costguard-enforce-spot-cap', schedule: '*/10 * * * *', deadline: '540s' },
   ])(
-    'schedule $job at "$schedule" with an OIDC token for the function URL',
+    'schedule $job at $schedule with an OIDC token for the function URL',
     ({ job, schedule, deadline }) => {
       const plan = planDeploy(deployInputs());
       const [create] = find(plan, 'scheduler', 'create', job);

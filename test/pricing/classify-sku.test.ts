@@ -159,13 +159,10 @@ describe('classifySku', () => {
       resourceGroup: 'G1Small',
       item: 'g1/vm',
     },
-  ])(
-    'prices the whole f1/g1 machine from "$description"',
-    ({ description, resourceGroup, item }) => {
-      const result = classifySku(sku({ description, resourceGroup, usageUnit: 'h' }));
-      expect(result).toMatchObject({ kind: 'component', item });
-    },
-  );
+  ])('prices the whole f1/g1 machine from $description', ({ description, resourceGroup, item }) => {
+    const result = classifySku(sku({ description, resourceGroup, usageUnit: 'h' }));
+    expect(result).toMatchObject({ kind: 'component', item });
+  });
 
   it.each([
     {
@@ -193,72 +190,82 @@ describe('classifySku', () => {
       usageType: 'OnDemand',
       item: 'gpu/nvidia-h100-80gb',
     },
-  ])('prices GPUs from "$description"', ({ description, usageType, item }) => {
+  ])('prices GPUs from $description', ({ description, usageType, item }) => {
     const result = classifySku(sku({ description, usageType, resourceGroup: 'GPU' }));
     expect(result).toMatchObject({ kind: 'component', item });
   });
 
-  it.each([
-    [
-      'a commitment',
-      { description: 'Commitment v1: N2 Cpu in Americas for 1 Year', usageType: 'Commit1Yr' },
-    ],
-    ['sole tenancy', { description: 'Sole Tenancy Instance Core running in Americas' }],
-    [
-      'a DWS GPU',
-      {
+  it.each<{ case: string; fields: Partial<CatalogSku> & { description: string } }>([
+    {
+      case: 'a commitment',
+      fields: {
+        description: 'Commitment v1: N2 Cpu in Americas for 1 Year',
+        usageType: 'Commit1Yr',
+      },
+    },
+    {
+      case: 'sole tenancy',
+      fields: { description: 'Sole Tenancy Instance Core running in Americas' },
+    },
+    {
+      case: 'a DWS GPU',
+      fields: {
         description:
           'Nvidia Tesla A100 GPU attached to DWS Defined Duration VMs running in Americas',
         resourceGroup: 'GPU',
       },
-    ],
-    [
-      'a zero-priced GPU',
-      { description: 'Nvidia L4 GPU running in Americas', resourceGroup: 'GPU', unitPrice: 0 },
-    ],
-    [
-      'storage',
-      {
+    },
+    {
+      case: 'a zero-priced GPU',
+      fields: {
+        description: 'Nvidia L4 GPU running in Americas',
+        resourceGroup: 'GPU',
+        unitPrice: 0,
+      },
+    },
+    {
+      case: 'storage',
+      fields: {
         description: 'Balanced PD Capacity in Americas',
         resourceFamily: 'Storage',
         usageUnit: 'GiBy.mo',
       },
-    ],
-    [
-      'a licence',
-      {
+    },
+    {
+      case: 'a licence',
+      fields: {
         description: 'Licensing Fee for SQL Server 2016 Standard on VM with 18 VCPU',
         resourceFamily: 'License',
       },
-    ],
-    ['extended cores', { description: 'N2 Custom Extended Instance Core running in Americas' }],
-  ] as Array<[string, Partial<CatalogSku> & { description: string }]>)(
-    'skips %s',
-    (_what, fields) => {
-      expect(classifySku(sku(fields)).kind).toBe('skipped');
     },
-  );
+    {
+      case: 'extended cores',
+      fields: { description: 'N2 Custom Extended Instance Core running in Americas' },
+    },
+  ])('skips $case', ({ fields }) => {
+    expect(classifySku(sku(fields)).kind).toBe('skipped');
+  });
 
-  it.each([
-    [
-      'a RAM SKU priced per hour',
-      { description: 'N2 Instance Ram running in Americas', usageUnit: 'h' },
-    ],
-    ['an unknown series', { description: 'Sole Instance Core running in Americas' }],
-    [
-      'a local SSD priced per hour of nothing',
-      {
+  it.each<{ case: string; fields: Partial<CatalogSku> & { description: string } }>([
+    {
+      case: 'a RAM SKU priced per hour',
+      fields: { description: 'N2 Instance Ram running in Americas', usageUnit: 'h' },
+    },
+    {
+      case: 'an unknown series',
+      fields: { description: 'Sole Instance Core running in Americas' },
+    },
+    {
+      case: 'a local SSD priced per hour of nothing',
+      fields: {
         description: 'Z3 Instance Local SSD running in Iowa',
         resourceGroup: 'LocalSSD',
         usageUnit: 'h',
       },
-    ],
-  ] as Array<[string, Partial<CatalogSku> & { description: string }]>)(
-    'reports %s as unrecognised, so the refresh can log it',
-    (_what, fields) => {
-      expect(classifySku(sku(fields)).kind).toBe('unrecognised');
     },
-  );
+  ])('reports $case as unrecognised, so the refresh can log it', ({ fields }) => {
+    expect(classifySku(sku(fields)).kind).toBe('unrecognised');
+  });
 
   // Every family of the published prices, worded and measured as the catalog has them.
   const GIB_PER_GB = 1024 ** 3 / 1e9;
