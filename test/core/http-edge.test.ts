@@ -83,17 +83,27 @@ describe('what the framework refuses before a function runs', () => {
     installHttpEdge(() => logger);
   });
 
-  const bodies: Array<[string, string, Record<string, string>, number]> = [
-    ['a truncated JSON body', '{"pipeline": "nightly-categories", "target": ', {}, 400],
-    ['a body that is not JSON', 'pipeline=nightly', {}, 400],
-    ['a JSON string instead of an object', '"all"', {}, 400],
-    ['a JSON null', 'null', {}, 400],
-    [
-      'an unsupported charset',
-      '{}',
-      { 'content-type': 'application/json; charset=iso-8859-1' },
-      415,
-    ],
+  const bodies: Array<{
+    case: string;
+    body: string;
+    headers: Record<string, string>;
+    status: number;
+  }> = [
+    {
+      case: 'a truncated JSON body',
+      body: '{"pipeline": "nightly-categories", "target": ',
+      headers: {},
+      status: 400,
+    },
+    { case: 'a body that is not JSON', body: 'pipeline=nightly', headers: {}, status: 400 },
+    { case: 'a JSON string instead of an object', body: '"all"', headers: {}, status: 400 },
+    { case: 'a JSON null', body: 'null', headers: {}, status: 400 },
+    {
+      case: 'an unsupported charset',
+      body: '{}',
+      headers: { 'content-type': 'application/json; charset=iso-8859-1' },
+      status: 415,
+    },
   ];
 
   describe.each(['development', 'production', 'test'])('with NODE_ENV=%s', (env) => {
@@ -115,9 +125,9 @@ describe('what the framework refuses before a function runs', () => {
       }
     });
 
-    it.each(HTTP_TARGETS.flatMap((target) => bodies.map((b) => [target, ...b] as const)))(
-      '%s answers %s with a JSON error',
-      async (target, _what, body, headers, status) => {
+    it.each(HTTP_TARGETS.flatMap((target) => bodies.map((b) => ({ target, ...b }))))(
+      '$target answers $case with a JSON error',
+      async ({ target, body, headers, status }) => {
         const before = logger.entries.length;
 
         const answer = await send(served.get(target)!, {

@@ -35,21 +35,18 @@ describe('the bundled price book', () => {
   // Every 37th row: each family, many regions; npm run bench:prices prices them all.
   const sample = published.filter((_, i) => i % 37 === 0);
 
-  it.each(sample.map((row) => [row.machineType, row.region, row] as const))(
-    'prices %s in %s as published on 2026-07-30',
-    async (_type, _region, row) => {
-      const machine = { region: row.region, machineType: row.machineType, gpus: [] };
-      const standard = await engine.rate({ ...machine, provisioningModel: 'STANDARD' });
-      const spot = await engine.rate({ ...machine, provisioningModel: 'SPOT' });
-      // A row without an on-demand (or Spot) price checks only the other.
-      const error = (published: number | undefined, engine: number | undefined): number =>
-        published === undefined ? 0 : Math.abs((engine ?? NaN) / published - 1);
-      expect(error(row.onDemand, standard.onDemand)).toBeLessThan(1e-4);
-      expect(error(row.spot, spot.hourly)).toBeLessThan(1e-4);
-      expect(row.onDemand === undefined ? 'price-book' : standard.source).toBe('price-book');
-      expect(row.spot === undefined ? 'price-book' : spot.source).toBe('price-book');
-    },
-  );
+  it.each(sample)('prices $machineType in $region as published on 2026-07-30', async (row) => {
+    const machine = { region: row.region, machineType: row.machineType, gpus: [] };
+    const standard = await engine.rate({ ...machine, provisioningModel: 'STANDARD' });
+    const spot = await engine.rate({ ...machine, provisioningModel: 'SPOT' });
+    // A row without an on-demand (or Spot) price checks only the other.
+    const error = (published: number | undefined, engine: number | undefined): number =>
+      published === undefined ? 0 : Math.abs((engine ?? NaN) / published - 1);
+    expect(error(row.onDemand, standard.onDemand)).toBeLessThan(1e-4);
+    expect(error(row.spot, spot.hourly)).toBeLessThan(1e-4);
+    expect(row.onDemand === undefined ? 'price-book' : standard.source).toBe('price-book');
+    expect(row.spot === undefined ? 'price-book' : spot.source).toBe('price-book');
+  });
 
   it('covers every family and region of the published prices, and says where it comes from', () => {
     const series = new Set(published.map((row) => row.machineType.split('-')[0]));
