@@ -272,26 +272,30 @@ describe('what every HTTP function refuses at its own edge', () => {
 
   // Each forbidden key at every depth of each function's body: at the top, inside an object
   // field, inside an array, and as the only key.
-  const placements = (key: string): Array<[string, string, string]> => [
-    ['recordSpotCosts', '', `{"${key}": {"catchUpHours": 1}}`],
-    ['enforceLabels', '', `{"projects": ["data-pipelines"], "${key}": true}`],
-    ['enforceLabels', '', `{"projects": [{"${key}": "x"}]}`],
-    ['triggerRun', 'runs', `{"pipeline": "nightly-categories", "target": "all", "${key}": 1}`],
-    [
-      'triggerRun',
-      'runs',
-      `{"pipeline": "feature-extraction", "target": "extract", "params": {"${key}": {"admin": true}}}`,
-    ],
-    [
-      'triggerRun',
-      'runs',
-      `{"pipeline": "feature-extraction", "target": "extract", "params": {"${key}": "8"}}`,
-    ],
+  const placements = (key: string): Array<{ target: string; path: string; body: string }> => [
+    { target: 'recordSpotCosts', path: '', body: `{"${key}": {"catchUpHours": 1}}` },
+    { target: 'enforceLabels', path: '', body: `{"projects": ["data-pipelines"], "${key}": true}` },
+    { target: 'enforceLabels', path: '', body: `{"projects": [{"${key}": "x"}]}` },
+    {
+      target: 'triggerRun',
+      path: 'runs',
+      body: `{"pipeline": "nightly-categories", "target": "all", "${key}": 1}`,
+    },
+    {
+      target: 'triggerRun',
+      path: 'runs',
+      body: `{"pipeline": "feature-extraction", "target": "extract", "params": {"${key}": {"admin": true}}}`,
+    },
+    {
+      target: 'triggerRun',
+      path: 'runs',
+      body: `{"pipeline": "feature-extraction", "target": "extract", "params": {"${key}": "8"}}`,
+    },
   ];
 
-  it.each([...FORBIDDEN_KEYS].flatMap((key) => placements(key).map((p) => [key, ...p] as const)))(
-    'refuses an own %s key: %s %s %s',
-    async (key, target, path, body) => {
+  it.each([...FORBIDDEN_KEYS].flatMap((key) => placements(key).map((p) => ({ key, ...p }))))(
+    'refuses an own $key key: $target $path $body',
+    async ({ key, target, path, body }) => {
       const answer = await send(url(target, path), { body, headers: headersFor(target) });
 
       expectJsonError(answer, 400);
