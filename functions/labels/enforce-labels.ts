@@ -36,6 +36,7 @@ export interface LabelEnforcerDeps {
   readonly projectLabels: ProjectLabelSource;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly config: LabelEnforcerConfig;
 }
 
 export interface LabelEnforcerConfig {
@@ -54,17 +55,17 @@ export interface LabelEnforcer {
   checkCreated(entry: InstanceInsertEntry): Promise<CreateCheckResult>;
 }
 
-export function createLabelEnforcer(
-  deps: LabelEnforcerDeps,
-  config: LabelEnforcerConfig,
-): LabelEnforcer {
-  const { fleet, clock, logger, prices, policy } = { ...deps, ...config };
+export function createLabelEnforcer(deps: LabelEnforcerDeps): LabelEnforcer {
+  const { fleet, clock, logger, prices, config } = deps;
+  const { policy } = config;
   const checkVm = createVmCheck({ fleet, policy });
   const ledger = createComplianceLedger(deps.ledger, clock);
-  const report = createCheckReporter(
-    { ledger, notifier: deps.notifier, logger },
-    { stops: policy.action === 'stop', dashboardUrl: config.dashboardUrl },
-  );
+  const report = createCheckReporter({
+    ledger,
+    notifier: deps.notifier,
+    logger,
+    config: { stops: policy.action === 'stop', dashboardUrl: config.dashboardUrl },
+  });
 
   return {
     async sweep(request) {

@@ -56,25 +56,23 @@ export async function buildLabelEnforcer(
     (await import('../pricing/index.js')).createPriceLookupFor(runtime, {
       project: projects[0] as string,
     });
-  const enforcer = createLabelEnforcer(
-    {
-      fleet,
-      ledger,
-      notifier,
-      prices,
-      projectLabels:
-        overrides.projectLabels ?? new ProjectDirectory(() => clients.projects(), { logger }),
-      logger,
-      clock,
-    },
-    {
+  const enforcer = createLabelEnforcer({
+    fleet,
+    ledger,
+    notifier,
+    prices,
+    projectLabels:
+      overrides.projectLabels ?? new ProjectDirectory(() => clients.projects(), { logger }),
+    logger,
+    clock,
+    config: {
       policy,
       projects,
       dryRun: config.dryRun,
       concurrency: config.concurrency,
       dashboardUrl: config.dashboardUrl,
     },
-  );
+  });
   return { enforcer, projects };
 }
 

@@ -3,7 +3,7 @@
  * sweep one Slack digest and one summary line. A ledger or Slack failure is logged and does not
  * stop the rest of the report; the caller decides what it means for a retry.
  */
-import type { Notifier } from '../adapters/slack.js';
+import { postBestEffort, type Notifier } from '../adapters/slack.js';
 import type { Logger } from '../core/logger.js';
 import type { InstanceInsertEntry } from './audit-event.js';
 import {
@@ -21,6 +21,7 @@ export interface CheckReporterDeps {
   readonly ledger: ComplianceLedger;
   readonly notifier: Notifier;
   readonly logger: Logger;
+  readonly config: CheckReporterConfig;
 }
 
 export interface CheckReporterConfig {
@@ -43,10 +44,12 @@ export interface CheckReporter {
   skipped(entry: InstanceInsertEntry, reason: string): CreateCheckResult;
 }
 
-export function createCheckReporter(
-  { ledger, notifier, logger }: CheckReporterDeps,
-  config: CheckReporterConfig,
-): CheckReporter {
+export function createCheckReporter({
+  ledger,
+  notifier,
+  logger,
+  config,
+}: CheckReporterDeps): CheckReporter {
   function logOutcome(run: CheckRun, o: CheckOutcome): void {
     const e = o.evaluation;
     const fields = {
@@ -103,17 +106,16 @@ export function createCheckReporter(
         logger.error('Could not record the sweep in the ledger', { runId: run.id, error });
       }
       const digest = summariseChecks(outcomes, { stops: config.stops });
-      let digestPosted = false;
-      try {
-        const message = composeLabelDigest(run, digest, {
-          failedProjects: listing.failures.map((f) => f.project),
-          unreachableZones: listing.gaps.map((g) => `${g.project}/${g.zone}`),
-          dashboardUrl: config.dashboardUrl,
-        });
-        digestPosted = (await notifier.post(message)) !== undefined;
-      } catch (error) {
-        logger.error('Could not post the sweep digest to Slack', { runId: run.id, error });
-      }
+      const message = composeLabelDigest(run, digest, {
+        failedProjects: listing.failures.map((f) => f.project),
+        unreachableZones: listing.gaps.map((g) => `${g.project}/${g.zone}`),
+        dashboardUrl: config.dashboardUrl,
+      });
+      const post = await postBestEffort(notifier, logger, message, {
+        message: 'Could not post the sweep digest to Slack',
+        context: { runId: run.id },
+      });
+      const digestPosted = post.posted !== undefined;
       const report = sweepReport(run, projects, listing, outcomes, {
         counts: digest.counts,
         rowsRecorded,

@@ -63,20 +63,18 @@ export function createRecorderFor(runtime: Runtime): { recorder: Recorder; proje
   const viewUrl =
     config.dashboardUrl ??
     `https://console.cloud.google.com/bigquery?project=${ledgerProject}&ws=!1m5!1m4!4m3!1s${ledgerProject}!2s${config.dataset}!3s${TABLES.costView}`;
-  const recorder = createRecorder(
-    {
-      fleet: common.fleet,
-      uptime: common.uptime,
-      pricing: createPriceLookupFor(runtime, {
-        project: config.projects[0] as string,
-        currency: config.currency,
-      }),
-      ledger: new SpotCostLedger(common.ledger),
-      notifier: common.notifier,
-      clock: runtime.clock,
-      logger: runtime.logger,
-    },
-    {
+  const recorder = createRecorder({
+    fleet: common.fleet,
+    uptime: common.uptime,
+    pricing: createPriceLookupFor(runtime, {
+      project: config.projects[0] as string,
+      currency: config.currency,
+    }),
+    ledger: new SpotCostLedger(common.ledger),
+    notifier: common.notifier,
+    clock: runtime.clock,
+    logger: runtime.logger,
+    config: {
       projects: config.projects,
       catchUpHours: config.catchUpHours,
       settleMinutes: config.settleMinutes,
@@ -85,7 +83,7 @@ export function createRecorderFor(runtime: Runtime): { recorder: Recorder; proje
       viewUrl,
       slackChannel: config.slackChannel,
     },
-  );
+  });
   return { recorder, projects: config.projects.length };
 }
 

@@ -3,7 +3,7 @@
  * and the alerts recorded with where Slack put them. An hour whose message could not be posted
  * is not recorded, so the next run (the hour is still in its window) raises it again.
  */
-import type { Notifier } from '../adapters/slack.js';
+import { postBestEffort, type Notifier } from '../adapters/slack.js';
 import type { Logger } from '../core/logger.js';
 import { alertMessage } from './alert-message.js';
 import type { SpotAlert } from './plan-alerts.js';
@@ -13,6 +13,7 @@ export interface AlertReporterDeps {
   readonly notifier: Notifier;
   readonly ledger: Pick<SpotCostLedger, 'recordAlerts'>;
   readonly logger: Logger;
+  readonly config: AlertReporterConfig;
 }
 
 export interface AlertReporterConfig {
@@ -42,10 +43,12 @@ function byHour(alerts: readonly SpotAlert[]): Map<string, SpotAlert[]> {
   return hours;
 }
 
-export function createAlertReporter(
-  { notifier, ledger, logger }: AlertReporterDeps,
-  config: AlertReporterConfig,
-): AlertReporter {
+export function createAlertReporter({
+  notifier,
+  ledger,
+  logger,
+  config,
+}: AlertReporterDeps): AlertReporter {
   return async (alerts, recordedAt) => {
     let posted = 0;
     let failed = 0;
@@ -62,19 +65,22 @@ export function createAlertReporter(
           currency: alert.currency,
         });
       }
-      let ts: string | undefined;
-      try {
-        ts = (await notifier.post(alertMessage(new Date(iso), hourAlerts, config.viewUrl)))?.ts;
-        // Without Slack configured the notifier only logs the message.
-        if (notifier.enabled) posted++;
-      } catch (error) {
+      const post = await postBestEffort(
+        notifier,
+        logger,
+        alertMessage(new Date(iso), hourAlerts, config.viewUrl),
+        {
+          message: 'Could not post the Spot spend alert; a later run retries it',
+          context: { hour: iso },
+        },
+      );
+      if (!post.sent) {
         failed++;
-        logger.error('Could not post the Spot spend alert; a later run retries it', {
-          hour: iso,
-          error,
-        });
         continue;
       }
+      // Without Slack configured the notifier only logs the message.
+      if (notifier.enabled) posted++;
+      const ts = post.posted?.ts;
       const channel = notifier.enabled ? config.slackChannel : undefined;
       const recorded = await ledger.recordAlerts(
         new Date(iso),

@@ -54,6 +54,7 @@ export interface RecorderDeps {
   notifier: Notifier;
   clock: Clock;
   logger: Logger;
+  config: RecorderConfig;
 }
 
 export interface RecorderConfig {
@@ -89,9 +90,9 @@ interface RunState {
   readonly phases: RunPhases;
 }
 
-export function createRecorder(deps: RecorderDeps, config: RecorderConfig): Recorder {
-  const { clock, logger, ledger } = deps;
-  const raiseAlerts = createAlertReporter(deps, config);
+export function createRecorder(deps: RecorderDeps): Recorder {
+  const { clock, logger, ledger, config } = deps;
+  const raiseAlerts = createAlertReporter({ ...deps, config });
 
   /**
    * One project read, priced and planned on its own, so that memory holds a few projects' VMs
