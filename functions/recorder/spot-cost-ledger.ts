@@ -1,3 +1,10 @@
+/**
+ * The recorder's tables in the ledger: what is already recorded for a window, the last inventory
+ * snapshot of each VM, Spot spend per hour and team, alerts already raised, the load jobs of cost
+ * rows and snapshots, and the keyed inserts of alerts. Each read covers every project at once and
+ * filters the base tables on their partition column before ranking versions, so BigQuery scans
+ * only the partitions of the window.
+ */
 import { z } from 'zod';
 import { LoadRows, type KeyedRow, type Ledger } from '../adapters/bigquery.js';
 import { HOUR_MS } from '../core/clock.js';
@@ -8,13 +15,6 @@ import type { HourSpend, SpotAlert } from './plan-alerts.js';
 import { toLedgerRow, toNumeric, type CostRow, type RecordedVersion } from './plan-cost-rows.js';
 import { instanceKey, type InventoryHistory, type InventorySnapshot } from './vm-attributes.js';
 
-/**
- * The recorder's tables in the ledger: what is already recorded for a window, the last inventory
- * snapshot of each VM, Spot spend per hour and team, alerts already raised, the load jobs of cost
- * rows and snapshots, and the keyed inserts of alerts. Each read covers every project at once and
- * filters the base tables on their partition column before ranking versions, so BigQuery scans
- * only the partitions of the window.
- */
 export const TABLES = {
   costs: 'spot_costs',
   inventory: 'vm_inventory',

@@ -1,3 +1,9 @@
+/**
+ * The label part of `npm start`: two sweeps of the sandbox fleet with the example policy and
+ * enforcement switched on. The first fixes what can be derived, marks what cannot and stops what
+ * was already past its deadline; then the simulated clock moves past the grace period and the
+ * second sweep stops the marked Spot VMs that are still unlabelled.
+ */
 import { readFileSync } from 'node:fs';
 import type { Runtime } from '../../adapters/runtime.js';
 import { repositoryPath } from '../../core/repository-path.js';
@@ -6,12 +12,6 @@ import { buildLabelEnforcer, type LabelEntryOverrides } from '../../labels/entry
 import type { SweepReport } from '../../labels/check-outcome.js';
 import { setProjectLabels } from '../routes/resource-manager.js';
 
-/**
- * The label part of `npm start`: two sweeps of the sandbox fleet with the example policy and
- * enforcement switched on. The first fixes what can be derived, marks what cannot and stops what
- * was already past its deadline; then the simulated clock moves past the grace period and the
- * second sweep stops the marked Spot VMs that are still unlabelled.
- */
 export interface LabelDemoOptions {
   /** Where the lines of the story go (default: nowhere). */
   readonly print?: (line: string) => void;
