@@ -2,14 +2,17 @@ import { vmKey } from '../core/vm.js';
 import { asRecord, fail, notFound, route } from './http.js';
 import { newFingerprint, type SimVm } from './fleet.js';
 import { putObject } from './routes/storage.js';
+import { writeSerial } from './serial-console.js';
 import type { Sandbox, SandboxModule } from './sandbox.js';
 
 /**
  * The simulated batch VM: plays the part of deploy/vm/startup.sh on any VM that boots with the
  * run keys in its metadata. At boot it clears the keys (as the script does) and checks the
- * target and results prefix with the script's patterns; after the planned simulated duration
- * it writes build.log plus `_SUCCESS` or `startup_error.txt` under the results prefix and shuts
- * the VM down. A plan can make the run fail, be preempted, or hang until something stops it;
+ * target and results prefix with the script's patterns; as simulated time passes it prints the
+ * script's console to serial port 1 (phase `[timer]` lines and `[vmstat]`/`[mpstat]` telemetry
+ * every `costguard-telemetry-interval` seconds); after the planned duration it uploads
+ * build.log, startup_detail.log, timings.json and `_SUCCESS` or `startup_error.txt` under the
+ * results prefix and shuts the VM down. A plan can make the run fail, be preempted, or hang until something stops it;
  * a maxRunDuration set on the VM stops it at the deadline as Compute would.
  */
 export const RUN_KEYS = {
@@ -18,6 +21,10 @@ export const RUN_KEYS = {
   resultsPrefix: 'costguard-results-prefix',
   deadline: 'costguard-deadline',
 } as const;
+
+/** Read at boot when present: the source object and the telemetry interval in seconds. */
+const SOURCE_KEY = 'costguard-source';
+const TELEMETRY_KEY = 'costguard-telemetry-interval';
 
 // The same patterns as deploy/vm/startup.sh.
 const TARGET = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -78,10 +85,91 @@ function clearRunKeys(vm: SimVm): void {
   vm.metadataFingerprint = newFingerprint(`${vm.name}:metadata`);
 }
 
-function buildLog(run: BatchRun, lines: string[]): string {
-  return [`[costguard] run ${run.runId} target ${run.target} on ${run.vm}`, ...lines, ''].join(
-    '\n',
-  );
+/** A phase of the startup script and its share of the run's simulated duration. */
+const PHASES = [
+  { name: 'fetch', share: 0.01 },
+  { name: 'apt', share: 0.05 },
+  { name: 'pip', share: 0.1 },
+] as const;
+/** The most telemetry samples one boot writes (a hung run would otherwise never stop). */
+const MAX_TELEMETRY_SAMPLES = 1000;
+const DEFAULT_TELEMETRY_SECONDS = 60;
+
+/**
+ * What the script prints and uploads as a run goes: the console (serial port 1, each line as
+ * the guest agent forwards startup-script output), build.log, startup_detail.log with the
+ * verbose steps the console leaves out, and the phase timings.
+ */
+class RunConsole {
+  readonly build: string[] = [];
+  readonly detail: string[] = [];
+  readonly timings: Record<string, number> = {};
+
+  constructor(
+    private readonly sandbox: Sandbox,
+    private readonly vm: SimVm,
+    private readonly run: BatchRun,
+  ) {}
+
+  private stamp(at: number): string {
+    return new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  /** One line of the script's output at simulated time `at`: to the console and the detail log. */
+  say(at: number, line: string): void {
+    const text = `${this.stamp(at)} ${line}`;
+    this.detail.push(text);
+    writeSerial(
+      this.sandbox,
+      this.vm,
+      `${this.vm.name} google_metadata_script_runner[812]: startup-script: ${text}\n`,
+    );
+  }
+
+  /** Verbose output (apt, pip) that only the detail log keeps. */
+  quiet(at: number, line: string): void {
+    this.detail.push(`${this.stamp(at)} ${line}`);
+  }
+
+  timer(at: number, phase: string, seconds: number): void {
+    this.timings[phase] = Math.round(seconds);
+    this.say(at, `[timer] ${phase} ${Math.round(seconds)}s`);
+  }
+
+  upload(bucket: string, path: string): void {
+    const { sandbox } = this;
+    putObject(sandbox, bucket, `${path}build.log`, [...this.build, ''].join('\n'));
+    putObject(sandbox, bucket, `${path}startup_detail.log`, [...this.detail, ''].join('\n'));
+    putObject(
+      sandbox,
+      bucket,
+      `${path}${TIMINGS_OBJECT}`,
+      JSON.stringify(this.timings),
+      'application/json',
+    );
+  }
+
+  get header(): string {
+    return `[costguard] run ${this.run.runId} target ${this.run.target} on ${this.run.vm}`;
+  }
+}
+
+/** The results object that holds the phase timings in seconds (`{"fetch": 2, ...}`). */
+export const TIMINGS_OBJECT = 'timings.json';
+
+function telemetryLines(sample: number): { vmstat: string; mpstat: string } {
+  const busy = 88 + (sample % 7);
+  const wait = 1 + (sample % 3);
+  const free = 41_000_000 - sample * 12_000;
+  return {
+    vmstat: `[vmstat] r=${30 + (sample % 4)} b=0 free=${free} si=0 so=0 bi=${1200 + sample * 3} bo=${800 + sample * 5} us=${busy - 4} sy=4 id=${100 - busy - wait} wa=${wait} st=0`,
+    mpstat: `[mpstat] all %usr=${(busy - 4).toFixed(2)} %sys=4.00 %iowait=${wait.toFixed(2)} %idle=${(100 - busy - wait).toFixed(2)}`,
+  };
+}
+
+function telemetrySecondsOf(vm: SimVm): number {
+  const value = Number(metadata(vm, TELEMETRY_KEY));
+  return Number.isInteger(value) && value >= 1 && value <= 3600 ? value : DEFAULT_TELEMETRY_SECONDS;
 }
 
 function onBoot(sandbox: Sandbox, vm: SimVm): void {
@@ -100,23 +188,33 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
     outcome: 'running',
   };
   state.runs.push(run);
+  const telemetrySeconds = telemetrySecondsOf(vm);
+  const source = metadata(vm, SOURCE_KEY) ?? 'the pipeline source';
   clearRunKeys(vm);
   const boot = vm.lastStartAt;
   const sameBoot = (): boolean => vm.status === 'RUNNING' && vm.lastStartAt === boot;
   const prefix = RESULTS_PREFIX.exec(run.resultsPrefix);
   const at = sandbox.clock.nowMs();
+  const out = new RunConsole(sandbox, vm, run);
+  const later = (seconds: number, action: () => void): void =>
+    sandbox.clock.schedule(at + seconds * 1000, () => {
+      if (sameBoot()) action();
+    });
+  writeSerial(
+    sandbox,
+    vm,
+    `[    0.000000] Linux version 6.1.0-28-cloud-amd64\nBooting ${vm.name}\n`,
+  );
+  out.say(at, out.header);
 
   if (!RUN_ID.test(runId) || !prefix || !prefix[2]?.includes(runId) || !TARGET.test(run.target)) {
     // The script refuses the run; with a usable prefix it still leaves its error marker.
-    sandbox.clock.schedule(at + 30_000, () => {
-      if (!sameBoot()) return;
+    later(30, () => {
+      const why =
+        'invalid run keys: the target or results prefix does not match the allowed pattern';
+      out.say(at + 30_000, `[costguard] error: ${why}`);
       if (prefix) {
-        putObject(
-          sandbox,
-          prefix[1] as string,
-          `${prefix[2]}startup_error.txt`,
-          'invalid run keys: the target or results prefix does not match the allowed pattern\n',
-        );
+        putObject(sandbox, prefix[1] as string, `${prefix[2]}startup_error.txt`, `${why}\n`);
       }
       run.outcome = 'rejected';
       sandbox.fleet.stop(vm);
@@ -126,37 +224,70 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
   const bucket = prefix[1] as string;
   const path = prefix[2];
   if (vm.maxRunDurationSeconds !== undefined) {
-    sandbox.clock.schedule(at + vm.maxRunDurationSeconds * 1000, () => {
-      if (!sameBoot()) return;
+    later(vm.maxRunDurationSeconds, () => {
       run.outcome = 'stopped';
       sandbox.fleet.stop(vm);
     });
   }
-  sandbox.clock.schedule(at + plan.afterSeconds * 1000, () => {
-    if (!sameBoot()) return;
+
+  // The phases before make, each with its [timer] line; make takes the rest of the plan.
+  let elapsed = 0;
+  for (const phase of PHASES) {
+    const seconds = Math.max(1, Math.round(plan.afterSeconds * phase.share));
+    const begin = elapsed;
+    later(begin, () => {
+      if (phase.name === 'fetch')
+        out.say(at + begin * 1000, `[costguard] run ${runId}: fetching ${source}`);
+      else
+        out.quiet(at + begin * 1000, `[${phase.name}] (verbose output kept in startup_detail.log)`);
+    });
+    elapsed += seconds;
+    const end = elapsed;
+    later(end, () => out.timer(at + end * 1000, phase.name, seconds));
+  }
+  const makeFrom = elapsed;
+  const makeSeconds = Math.max(1, plan.afterSeconds - makeFrom);
+  later(makeFrom, () => {
+    out.say(at + makeFrom * 1000, `[costguard] run ${runId}: make -- ${run.target}`);
+    out.build.push(out.header, `make -- ${run.target}`);
+  });
+  const samples = Math.min(
+    MAX_TELEMETRY_SAMPLES,
+    Math.floor((plan.outcome === 'hang' ? 7 * 86_400 : plan.afterSeconds) / telemetrySeconds),
+  );
+  for (let sample = 1; sample <= samples; sample++) {
+    const t = sample * telemetrySeconds;
+    later(t, () => {
+      const lines = telemetryLines(sample);
+      out.say(at + t * 1000, lines.vmstat);
+      out.say(at + t * 1000, lines.mpstat);
+      if (t > makeFrom)
+        out.build.push(`step ${sample}: ${Math.round(((t - makeFrom) / makeSeconds) * 100)}%`);
+    });
+  }
+  const finish = (code: number): void => {
+    const end = at + plan.afterSeconds * 1000;
+    out.timer(end, 'make', makeSeconds);
+    out.timer(end, 'upload', 0);
+    out.timer(end, 'total', plan.afterSeconds);
+    out.say(end, `[costguard] run ${runId} finished with exit code ${code}; shutting down`);
+    out.upload(bucket, path);
+  };
+  later(plan.afterSeconds, () => {
     switch (plan.outcome) {
       case 'succeed':
+        out.build.push('make: done');
         putObject(sandbox, bucket, `${path}output/summary.txt`, `target ${run.target} done\n`);
-        putObject(
-          sandbox,
-          bucket,
-          `${path}build.log`,
-          buildLog(run, [`make -- ${run.target}`, 'make: done']),
-        );
+        finish(0);
         putObject(sandbox, bucket, `${path}_SUCCESS`, '');
         run.outcome = 'succeeded';
         sandbox.fleet.stop(vm);
         return;
-      case 'fail':
-        putObject(
-          sandbox,
-          bucket,
-          `${path}build.log`,
-          buildLog(run, [
-            `make -- ${run.target}`,
-            `make: *** [Makefile:12: ${run.target}] Error 2`,
-          ]),
-        );
+      case 'fail': {
+        out.build.push(`make: *** [Makefile:12: ${run.target}] Error 2`);
+        const reason = `make -- ${run.target} exited with status 2`;
+        out.say(at + plan.afterSeconds * 1000, `[costguard] error: ${reason}`);
+        finish(1);
         putObject(
           sandbox,
           bucket,
@@ -166,6 +297,7 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
         run.outcome = 'failed';
         sandbox.fleet.stop(vm);
         return;
+      }
       case 'preempt':
         run.outcome = 'preempted';
         sandbox.fleet.preempt(vm);

@@ -21,6 +21,7 @@ const REPLY_TYPES: Record<string, [pkg: string, type: string]> = {
   'compute.instances.aggregatedList': [COMPUTE, `${V1}.InstanceAggregatedList`],
   'compute.instances.list': [COMPUTE, `${V1}.InstanceList`],
   'compute.instances.get': [COMPUTE, `${V1}.Instance`],
+  'compute.instances.getSerialPortOutput': [COMPUTE, `${V1}.SerialPortOutput`],
   'compute.instances.start': [COMPUTE, `${V1}.Operation`],
   'compute.instances.stop': [COMPUTE, `${V1}.Operation`],
   'compute.instances.setLabels': [COMPUTE, `${V1}.Operation`],
@@ -106,6 +107,7 @@ describe('sandbox replies against the client libraries’ message definitions', 
       '0b7c9d3e-6666-4aaa-8bbb-000000000002',
     );
     await fleet.start({ ...b, name: 'batch-n2-1' }, '0b7c9d3e-6666-4aaa-8bbb-000000000003');
+    await instances.getSerialPortOutput({ ...b, instance: 'batch-n2-1', port: 1, start: 0 });
     await fleet.stopAll(
       ['batch-n2-2', 'custom-ext-1', 'legacy-preempt-1'].map((name, i) => ({
         ref: { ...b, name },

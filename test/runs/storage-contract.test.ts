@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ObjectStore, parseGsUri } from '../../functions/adapters/storage.js';
 import { ValidationError } from '../../functions/core/errors.js';
@@ -66,6 +69,58 @@ describe('Storage contract', () => {
     expect(await store.readHead('results-bucket', 'results/run-a/notes é.txt', 1024)).toBe(
       'first line\nsecond line\n',
     );
+  });
+
+  it('uploads a local file once: a second upload of the same name keeps the first generation', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'costguard-store-'));
+    const file = join(dir, 'src.tar.gz');
+    writeFileSync(file, Buffer.from('tarball bytes'));
+
+    // Act
+    const first = await store.uploadOnce('src-bucket', 'src/repo-1.tar.gz', file);
+    writeFileSync(file, Buffer.from('other bytes'));
+    const second = await store.uploadOnce('src-bucket', 'src/repo-1.tar.gz', file);
+
+    // Assess
+    expect(first).toMatchObject({ uploaded: true, size: 13 });
+    expect(second).toEqual({ ...first, uploaded: false });
+    expect(getObject(sandbox, 'src-bucket', 'src/repo-1.tar.gz')?.data.toString()).toBe(
+      'tarball bytes',
+    );
+    expect(await store.stat('src-bucket', 'src/none.tar.gz')).toBeUndefined();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('treats a lost race for the name as uploaded by the other writer (precondition 412)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'costguard-store-'));
+    const file = join(dir, 'src.tar.gz');
+    writeFileSync(file, 'mine');
+    // The object appears between the look-up and the upload.
+    sandbox.faults.set('storage.objects.get', { fail: { count: 1, status: 404 } });
+    putObject(sandbox, 'src-bucket', 'src/race.tar.gz', 'theirs');
+
+    const stored = await store.uploadOnce('src-bucket', 'src/race.tar.gz', file);
+
+    expect(stored.generation).toBe(getObject(sandbox, 'src-bucket', 'src/race.tar.gz')?.generation);
+    expect(getObject(sandbox, 'src-bucket', 'src/race.tar.gz')?.data.toString()).toBe('theirs');
+    expect(
+      sandbox.calls.filter((c) => c.route === 'storage.objects.insert').map((c) => c.status),
+    ).toEqual([412]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists every page of a prefix and downloads objects to files', async () => {
+    for (let i = 0; i < 1203; i++)
+      putObject(sandbox, 'results-bucket', `results/run-a/o/${String(i).padStart(4, '0')}`, `${i}`);
+    const dir = mkdtempSync(join(tmpdir(), 'costguard-store-'));
+
+    const all = await store.listAll('results-bucket', 'results/run-a/');
+    await store.download('results-bucket', 'results/run-a/o/1202', join(dir, 'last'));
+
+    expect(all).toHaveLength(1203);
+    expect(readFileSync(join(dir, 'last'), 'utf8')).toBe('1202');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('retries a transient listing failure', async () => {

@@ -5,10 +5,11 @@ import { compileFilter } from '../compute-filter.js';
 import { newFingerprint, type SimOperation, type SimVm } from '../fleet.js';
 import { asRecord, fail, notFound, page, route, type SandboxRequest, textOf } from '../http.js';
 import type { Sandbox, SandboxModule } from '../sandbox.js';
+import { readSerial, resetSerial, serialEnd } from '../serial-console.js';
 
 /**
  * Compute Engine v1, the REST subset costguard uses: instances (aggregatedList, list, get,
- * start, stop, setLabels, setMetadata, setScheduling), zone operations (get, wait, list) and
+ * getSerialPortOutput, start, stop, setLabels, setMetadata, setScheduling), zone operations (get, wait, list) and
  * machine types (get, list, aggregatedList).
  */
 const BASE = 'https://www.googleapis.com/compute/v1';
@@ -322,6 +323,30 @@ const routes = [
     }),
   ),
   route<Sandbox>(
+    'compute.instances.getSerialPortOutput',
+    'GET',
+    '/compute/v1/projects/{project}/zones/{zone}/instances/{instance}/serialPort',
+    (request, sandbox) => {
+      const vm = instance(sandbox, request.params);
+      const port = Number(request.query.get('port') ?? '1');
+      const start = Number(request.query.get('start') ?? '0');
+      if (port !== 1) fail(400, 'The sandbox serves serial port 1 only', 'invalid');
+      if (!Number.isSafeInteger(start)) fail(400, `Invalid value for field 'start'`, 'invalid');
+      // A negative start counts back from the end, as Compute allows.
+      const from = start < 0 ? Math.max(0, serialEnd(sandbox, vm) + start) : start;
+      const output = readSerial(sandbox, vm, from);
+      return {
+        body: {
+          kind: 'compute#serialPortOutput',
+          contents: output.contents,
+          start: String(output.start),
+          next: String(output.next),
+          selfLink: `${zoneUrl(vm.project, vm.zone)}/instances/${vm.name}/serialPort`,
+        },
+      };
+    },
+  ),
+  route<Sandbox>(
     'compute.instances.start',
     'POST',
     '/compute/v1/projects/{project}/zones/{zone}/instances/{instance}/start',
@@ -559,4 +584,12 @@ function renderMachineType(p: string, zone: string, m: MachineTypeSpec): Record<
   };
 }
 
-export const computeModule: SandboxModule = { name: 'compute', routes };
+export const computeModule: SandboxModule = {
+  name: 'compute',
+  routes,
+  start(sandbox) {
+    sandbox.fleet.onEvent((event) => {
+      if (event.type === 'started') resetSerial(sandbox, event.vm);
+    });
+  },
+};

@@ -14,7 +14,8 @@ import type { Sandbox, SandboxModule } from '../sandbox.js';
  * Cloud Storage JSON API, the object calls run status needs: list objects under a prefix
  * (`GET /storage/v1/b/B/o`), read an object's metadata or its media (`?alt=media`, with Range),
  * upload one (`POST /upload/storage/v1/b/B/o`, `uploadType=media` or `multipart`, as
- * `file.save({resumable: false})` sends it) and delete one. Buckets exist on first write.
+ * `file.save({resumable: false})` sends it, with `ifGenerationMatch`) and delete one. Only the
+ * live generation of an object is kept; `generation=N` finds it only while it is live. Buckets exist on first write.
  * Objects carry md5Hash and crc32c, which the client checks after an upload.
  */
 export interface SimObject {
@@ -109,7 +110,11 @@ function objectOf(
   const bucket = request.params.bucket as string;
   const name = request.params.object as string;
   const object = getObject(sandbox, bucket, name);
-  if (!object) notFound(`No such object: ${bucket}/${name}`);
+  // Only the live generation is kept: asking for an older one finds nothing, as after a delete.
+  const generation = request.query.get('generation');
+  if (!object || (generation !== null && generation !== object.generation)) {
+    notFound(`No such object: ${bucket}/${name}`);
+  }
   return { bucket, name, object };
 }
 
@@ -198,6 +203,17 @@ const routes = [
         fail(400, `The sandbox accepts uploadType=media or multipart, not ${uploadType ?? 'none'}`);
       }
       if (!name) fail(400, 'Required parameter: name');
+      const ifGenerationMatch = request.query.get('ifGenerationMatch');
+      if (ifGenerationMatch !== null) {
+        const current = getObject(sandbox, bucket, name)?.generation ?? '0';
+        if (current !== ifGenerationMatch) {
+          fail(
+            412,
+            'At least one of the pre-conditions you specified did not hold.',
+            'conditionNotMet',
+          );
+        }
+      }
       return { body: render(bucket, name, putObject(sandbox, bucket, name, data, contentType)) };
     },
   ),
