@@ -10,6 +10,13 @@
 # removed first, so a reboot does not run the target again. A boot without run keys does
 # nothing and leaves the VM up (for maintenance).
 #
+# Phases are timed: a `[timer] PHASE SECONDSs` line each for fetch, apt (when the source has
+# apt-packages.txt), pip (when it has requirements.txt; make then runs in that virtualenv),
+# make, upload and total, also uploaded as timings.json. Every `costguard-telemetry-interval`
+# seconds (default 60, 0 for none) `[vmstat]` and `[mpstat]` lines summarise the interval. The
+# console (serial port 1) gets the script's own lines; startup_detail.log gets those plus the
+# verbose apt and pip output.
+#
 # The VM's service account needs storage object read on the source and create on the results
 # prefix, and compute.instances.setMetadata on the VM itself (to remove the run keys).
 #
@@ -25,6 +32,8 @@ readonly TARGET_PATTERN='^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 readonly PREFIX_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/results/run-[0-9a-f]{20}/$'
 readonly SOURCE_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/[A-Za-z0-9._/-]{1,900}\.(tar\.gz|tgz)$'
 readonly DEADLINE_PATTERN='^[0-9]{10}$'
+readonly INTERVAL_PATTERN='^[0-9]{1,4}$'
+readonly APT_PACKAGE_PATTERN='^[a-z0-9][a-z0-9+.-]{0,99}$'
 readonly RUN_KEYS='costguard-run-id,costguard-target,costguard-results-prefix,costguard-deadline'
 # A run never lasts longer than 7 days (Compute's maxRunDuration limit), deadline or not.
 readonly LONGEST_RUN_SECONDS=604800
@@ -38,9 +47,101 @@ STEP='reading the run keys'
 ERROR=''
 WORK=''
 BUILD_LOG=''
+DETAIL_LOG=''
+TELEMETRY_PIDS=()
+TIMINGS=()
+RUN_STARTED=$SECONDS
+UPLOAD_STARTED=''
 
 log() {
-  printf '%s [costguard] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
+  local line
+  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) [costguard] $*"
+  printf '%s\n' "$line" >&2
+  if [[ -n "$DETAIL_LOG" ]]; then printf '%s\n' "$line" >>"$DETAIL_LOG"; fi
+}
+
+# timed PHASE COMMAND...: runs the command and prints `[timer] PHASE Ns` however it ends.
+timed() {
+  local phase=$1 started=$SECONDS status=0
+  shift
+  "$@" || status=$?
+  timer "$phase" $((SECONDS - started))
+  return "$status"
+}
+
+timer() {
+  TIMINGS+=("\"$1\":$2")
+  log "[timer] $1 $2s"
+}
+
+# sample TOOL: one summary line of the last TELEMETRY_INTERVAL seconds, forever.
+sample() {
+  local interval=$1 tool=$2 line
+  while :; do
+    case "$tool" in
+      vmstat) line="$({ vmstat -n "$interval" 2 | tail -n 1 | tr -s ' '; } 2>/dev/null)" ;;
+      mpstat) line="$({ mpstat "$interval" 1 | awk '/^Average:/ && $2 == "all"' | tr -s ' '; } 2>/dev/null)" ;;
+    esac
+    [[ -n "$line" ]] && log "[$tool] ${line# }"
+  done
+}
+
+start_telemetry() {
+  local interval=$1 tool
+  ((interval > 0)) || return 0
+  log "telemetry every ${interval}s"
+  if command -v vmstat >/dev/null; then log "[vmstat] $(vmstat -n 1 1 | sed -n 2p | tr -s ' ' | sed 's/^ //')"; fi
+  for tool in vmstat mpstat; do
+    if command -v "$tool" >/dev/null; then
+      sample "$interval" "$tool" &
+      TELEMETRY_PIDS+=($!)
+    else
+      log "no $tool on this VM; no [$tool] lines"
+    fi
+  done
+}
+
+# kill_tree PID: the process and everything it started (a sampler and its vmstat).
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1"); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null
+}
+
+stop_telemetry() {
+  local pid
+  for pid in "${TELEMETRY_PIDS[@]}"; do kill_tree "$pid"; done
+  TELEMETRY_PIDS=()
+}
+
+# The seed runbook's package recovery: a broken apt state is repaired once and tried again.
+install_apt_packages() {
+  local list=$1 packages=() name
+  while IFS= read -r name || [[ -n "$name" ]]; do
+    name="${name%%#*}"
+    name="${name//[[:space:]]/}"
+    [[ -z "$name" ]] && continue
+    [[ "$name" =~ $APT_PACKAGE_PATTERN ]] || fail "apt-packages.txt names something that is not a package: $name"
+    packages+=("$name")
+  done <"$list"
+  ((${#packages[@]} > 0)) || return 0
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get update >>"$DETAIL_LOG" 2>&1; then
+    log 'apt-get update failed; clearing the package lists and trying again'
+    rm -rf /var/lib/apt/lists/*
+    apt-get update >>"$DETAIL_LOG" 2>&1 || fail 'apt-get update failed twice'
+  fi
+  apt-get install -y --fix-broken >>"$DETAIL_LOG" 2>&1 || true
+  apt-get install -y --no-install-recommends -- "${packages[@]}" >>"$DETAIL_LOG" 2>&1 ||
+    apt-get install -y --no-install-recommends -- "${packages[@]}" >>"$DETAIL_LOG" 2>&1 ||
+    fail 'the packages of apt-packages.txt could not be installed'
+}
+
+install_requirements() {
+  python3 -m venv "$WORK/venv" >>"$DETAIL_LOG" 2>&1 || fail 'python3 -m venv failed'
+  "$WORK/venv/bin/pip" install --no-input -r "$WORK/src/requirements.txt" >>"$DETAIL_LOG" 2>&1 ||
+    fail 'pip install -r requirements.txt failed'
+  export PATH="$WORK/venv/bin:$PATH" VIRTUAL_ENV="$WORK/venv"
 }
 
 # fail MESSAGE: stop the run; the EXIT trap records MESSAGE in startup_error.txt.
@@ -84,8 +185,17 @@ finish() {
   local code=$?
   trap - EXIT
   set +e
+  stop_telemetry
   if [[ -n "$PREFIX_OK" ]]; then
     [[ -f "$BUILD_LOG" ]] && upload "$BUILD_LOG" build.log
+    timer upload $((SECONDS - ${UPLOAD_STARTED:-$SECONDS}))
+    timer total $((SECONDS - RUN_STARTED))
+    (
+      IFS=,
+      printf '{%s}\n' "${TIMINGS[*]}"
+    ) >"$WORK/timings.json"
+    upload "$WORK/timings.json" timings.json
+    upload "$DETAIL_LOG" startup_detail.log
     if [[ -n "$SUCCEEDED" ]]; then
       : >"$WORK/_SUCCESS"
       upload "$WORK/_SUCCESS" _SUCCESS
@@ -105,6 +215,15 @@ finish() {
   shutdown -h now
 }
 
+# Both run where `set -e` does not apply (under `timed`), hence the explicit `&&`.
+fetch_source() {
+  gsutil -q cp "$1" "$WORK/source.tar.gz" && tar -xzf "$WORK/source.tar.gz" -C "$WORK/src"
+}
+
+run_make() {
+  timeout --kill-after=60 "$1" make -C "$WORK/src" -- "$TARGET" >"$BUILD_LOG" 2>&1
+}
+
 main() {
   local found=0
   RUN_ID="$(attribute costguard-run-id)" || found=$?
@@ -117,14 +236,17 @@ main() {
   WORK="${WORK_ROOT}/${RUN_ID//[^a-z0-9-]/_}"
   BUILD_LOG="$WORK/build.log"
   mkdir -p "$WORK"
+  DETAIL_LOG="$WORK/startup_detail.log"
+  : >"$DETAIL_LOG"
   trap finish EXIT
   [[ $found -eq 0 ]] || fail 'the run id could not be read from the metadata server'
 
   TARGET="$(attribute costguard-target || true)"
   RESULTS_PREFIX="$(attribute costguard-results-prefix || true)"
-  local source instance zone bucket deadline seconds status
+  local source instance zone bucket deadline seconds status interval checked_at
   source="$(attribute costguard-source || true)"
   deadline="$(attribute costguard-deadline || true)"
+  interval="$(attribute costguard-telemetry-interval || true)"
   # Results go only to the pipeline's bucket, the one its source was set up in.
   bucket="${RESULTS_PREFIX#gs://}"
   bucket="${bucket%%/*}"
@@ -152,24 +274,42 @@ main() {
     ((seconds <= LONGEST_RUN_SECONDS)) || seconds=$LONGEST_RUN_SECONDS
   fi
 
+  checked_at=$SECONDS
+  [[ -z "$interval" || "$interval" =~ $INTERVAL_PATTERN ]] ||
+    fail 'the telemetry interval is not a number of seconds'
+  start_telemetry "$((10#${interval:-60}))"
+
   STEP='fetching the source'
   log "run $RUN_ID: fetching $source"
   rm -rf "$WORK/src" "$WORK/output"
   mkdir -p "$WORK/src" "$WORK/output"
-  gsutil -q cp "$source" "$WORK/source.tar.gz"
-  tar -xzf "$WORK/source.tar.gz" -C "$WORK/src"
+  timed fetch fetch_source "$source"
+
+  if [[ -f "$WORK/src/apt-packages.txt" ]]; then
+    STEP='installing apt-packages.txt'
+    log "run $RUN_ID: installing the packages of apt-packages.txt"
+    timed apt install_apt_packages "$WORK/src/apt-packages.txt"
+  fi
+  if [[ -f "$WORK/src/requirements.txt" ]]; then
+    STEP='installing requirements.txt'
+    log "run $RUN_ID: pip install -r requirements.txt"
+    timed pip install_requirements
+  fi
 
   STEP="running make -- $TARGET"
   log "run $RUN_ID: make -- $TARGET"
   export COSTGUARD_RUN_ID="$RUN_ID" COSTGUARD_OUTPUT_DIR="$WORK/output"
   # The deadline holds on the VM too, whether or not Compute could set maxRunDuration.
   status=0
-  timeout --kill-after=60 "$seconds" make -C "$WORK/src" -- "$TARGET" >"$BUILD_LOG" 2>&1 ||
-    status=$?
+  # What is left of the run's time once the source and its dependencies are in place.
+  seconds=$((seconds - (SECONDS - checked_at)))
+  ((seconds > 0)) || fail "make -- $TARGET passed the run deadline"
+  timed make run_make "$seconds" || status=$?
   ((status != 124)) || fail "make -- $TARGET passed the run deadline"
   ((status == 0)) || fail "make -- $TARGET exited with status $status"
 
   STEP='uploading the outputs'
+  UPLOAD_STARTED=$SECONDS
   if [[ -n "$(find "$WORK/output" -mindepth 1 -print -quit)" ]]; then
     # -e: symbolic links are skipped, so an output cannot point the upload at a file elsewhere.
     gsutil -q -m rsync -r -e "$WORK/output" "${RESULTS_PREFIX}output"

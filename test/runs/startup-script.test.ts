@@ -46,6 +46,27 @@ if [[ "\${FAKE_MAKE_EXIT:-0}" != 0 ]]; then
 fi
 echo "rows=42" >"$COSTGUARD_OUTPUT_DIR/summary.txt"
 `,
+  // Telemetry samplers: each call waits its interval and prints one line, as the real ones do.
+  vmstat: `#!/usr/bin/env bash
+[[ "$2" == 1 && "\${3:-}" == 1 ]] && { echo "procs ---memory---"; echo " r  b   swpd   free us sy id wa st"; exit 0; }
+sleep "$2"
+echo " r  b   swpd   free us sy id wa st"
+echo " 31  0      0  41000  93  4  2  1  0"
+`,
+  mpstat: `#!/usr/bin/env bash
+sleep "$1"
+echo "Average:     all   92.10    0.00    4.00    1.20    0.00    0.00    0.00    0.00    0.00    2.70"
+`,
+  'apt-get': `#!/usr/bin/env bash
+echo "apt-get $*" >>"$FAKE_LOG"
+echo "Reading package lists... (apt-get $1)"
+`,
+  python3: `#!/usr/bin/env bash
+echo "python3 $*" >>"$FAKE_LOG"
+mkdir -p "$3/bin"
+printf '#!/usr/bin/env bash\necho "pip $*" >>"$FAKE_LOG"\necho "Collecting numpy (pip)"\n' >"$3/bin/pip"
+chmod +x "$3/bin/pip"
+`,
 };
 
 interface Outcome {
@@ -160,6 +181,8 @@ describe('deploy/vm/startup.sh', () => {
       // -e: outputs are uploaded without following symbolic links.
       `gsutil -q -m rsync -r -e ${join(root, 'work', RUN_ID, 'output')} ${PREFIX}output`,
       `gsutil -q cp ${join(root, 'work', RUN_ID, 'build.log')} ${PREFIX}build.log`,
+      `gsutil -q cp ${join(root, 'work', RUN_ID, 'timings.json')} ${PREFIX}timings.json`,
+      `gsutil -q cp ${join(root, 'work', RUN_ID, 'startup_detail.log')} ${PREFIX}startup_detail.log`,
       `gsutil -q cp ${join(root, 'work', RUN_ID, '_SUCCESS')} ${PREFIX}_SUCCESS`,
       'shutdown -h now',
     ]);
@@ -168,6 +191,90 @@ describe('deploy/vm/startup.sh', () => {
     expect(outcome.objects('_SUCCESS')).toBe('');
     expect(outcome.objects('startup_error.txt')).toBeUndefined();
     expect(metadataRequests.every((r) => r.flavor === 'Google')).toBe(true);
+  });
+
+  it('times each phase and samples vmstat and mpstat every telemetry interval, on the console and in startup_detail.log', async () => {
+    // Prepare
+    attributes['costguard-telemetry-interval'] = '1';
+
+    // Act
+    const outcome = await run({ FAKE_MAKE_SLEEP: '2.5' });
+
+    // Assess
+    const timers = [...outcome.stderr.matchAll(/\[timer\] (\w+) (\d+)s/g)].map((m) => m[1]);
+    expect(timers).toEqual(['fetch', 'make', 'upload', 'total']);
+    const timings = JSON.parse(outcome.objects('timings.json') ?? '{}') as Record<string, number>;
+    expect(Object.keys(timings)).toEqual(['fetch', 'make', 'upload', 'total']);
+    expect(timings.make).toBeGreaterThanOrEqual(2);
+    expect(timings.total).toBeGreaterThanOrEqual(timings.make!);
+    expect(outcome.stderr).toContain('[costguard] [vmstat] r b swpd free us sy id wa st');
+    expect(outcome.stderr).toMatch(/\[costguard\] \[vmstat\] 31 0 0 41000 93 4 2 1 0/);
+    expect(outcome.stderr).toMatch(/\[costguard\] \[mpstat\] Average: all 92.10/);
+    const detail = outcome.objects('startup_detail.log') ?? '';
+    expect(detail).toContain('[timer] make');
+    expect(detail).toMatch(/\[vmstat\] 31 0/);
+    expect(outcome.objects('_SUCCESS')).toBe('');
+  });
+
+  it('installs apt-packages.txt and requirements.txt in timed phases, their output only in startup_detail.log', async () => {
+    writeFileSync(
+      join(root, 'source', 'apt-packages.txt'),
+      '# system libraries\nlibgeos-dev\npython3-venv\n',
+    );
+    writeFileSync(join(root, 'source', 'requirements.txt'), 'numpy==2.1.0\n');
+    spawnSync('tar', [
+      '-czf',
+      join(root, 'gcs', 'costguard-batch-results', 'src', 'pipeline.tar.gz'),
+      '-C',
+      join(root, 'source'),
+      '.',
+    ]);
+    attributes['costguard-telemetry-interval'] = '0';
+
+    const outcome = await run();
+
+    expect(outcome.code).toBe(0);
+    expect(outcome.log).toContain(
+      'apt-get install -y --no-install-recommends -- libgeos-dev python3-venv',
+    );
+    expect(outcome.log).toContain(
+      `pip install --no-input -r ${join(root, 'work', RUN_ID, 'src', 'requirements.txt')}`,
+    );
+    expect([...outcome.stderr.matchAll(/\[timer\] (\w+)/g)].map((m) => m[1])).toEqual([
+      'fetch',
+      'apt',
+      'pip',
+      'make',
+      'upload',
+      'total',
+    ]);
+    expect(outcome.stderr).not.toContain('Reading package lists');
+    expect(outcome.stderr).not.toContain('Collecting numpy');
+    expect(outcome.stderr).not.toContain('[vmstat]');
+    expect(outcome.objects('startup_detail.log')).toContain('Reading package lists');
+    expect(outcome.objects('startup_detail.log')).toContain('Collecting numpy');
+  });
+
+  it('refuses an apt-packages.txt line that is not a package name', async () => {
+    writeFileSync(
+      join(root, 'source', 'apt-packages.txt'),
+      'curl\n-o Dpkg::Options::=--force-all\n',
+    );
+    spawnSync('tar', [
+      '-czf',
+      join(root, 'gcs', 'costguard-batch-results', 'src', 'pipeline.tar.gz'),
+      '-C',
+      join(root, 'source'),
+      '.',
+    ]);
+
+    const outcome = await run();
+
+    expect(outcome.log.some((line) => line.startsWith('apt-get'))).toBe(false);
+    expect(outcome.objects('startup_error.txt')).toContain(
+      'apt-packages.txt names something that is not a package',
+    );
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
   });
 
   it('leaves the failed step and exit code in startup_error.txt, the build output only in build.log, and still shuts down', async () => {
