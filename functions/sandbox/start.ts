@@ -22,7 +22,7 @@ import { repositoryPath } from '../core/repository-path.js';
 import { vmKey } from '../core/vm.js';
 import { ENTRY_POINTS, type EntryPoint, type EntryPointName } from '../entry-points.js';
 import { putSandboxBudget, SANDBOX_BUDGET } from './demos/budget.js';
-import { demoAuthorization, runDemoSettings } from './demos/runs.js';
+import { DEMO_AUDIENCE, demoAuthorization, runDemoSettings } from './demos/runs.js';
 import { loadFleetFixture } from './fleet.js';
 import { DEFAULT_SANDBOX_PORT, entryPointPort, LOCAL_HOST, sandboxPortOf } from './local-ports.js';
 import { slackState } from './routes/slack.js';
@@ -41,7 +41,18 @@ fleet, and a short demo played on the simulated clock. Prints how to call each e
   --help       this text
 
 COSTGUARD_SANDBOX_PORT (default 8790; 0 for any free ports) places the sandbox; the entry
-points take the ports after it. COSTGUARD_* variables set here override the local settings.`;
+points take the ports after it. While serving, simulated time runs at COSTGUARD_SANDBOX_PACE
+simulated seconds per second (default 60; 0 keeps it still). COSTGUARD_* variables set here
+override the local settings.`;
+
+/** Simulated seconds per real second while serving (a remote run of 30 minutes takes 30 s). */
+function paceOf(env: NodeJS.ProcessEnv): number {
+  const pace = Number(env.COSTGUARD_SANDBOX_PACE ?? '60');
+  if (!Number.isFinite(pace) || pace < 0 || pace > 86_400) {
+    throw new Error('COSTGUARD_SANDBOX_PACE: simulated seconds per second, from 0 to 86400');
+  }
+  return pace;
+}
 
 const args = new Set(process.argv.slice(2));
 const host = LOCAL_HOST;
@@ -182,6 +193,11 @@ function callCommands(sandbox: Sandbox, urls: ReadonlyMap<EntryPointName, string
     `curl -s ${url('triggerRun')}runs/RUN_ID ${invoker}`,
     `curl -s ${url('triggerRun')}runs ${invoker}`,
     `curl -s ${url('triggerRun')}openapi.json ${invoker}`,
+    `# costguard run: package this checkout, run its target on the batch VM, follow the console,`,
+    `# bring the results into data/remote_results/RUN_ID (see bin/costguard --help)`,
+    `STORAGE_EMULATOR_HOST=${sandbox.hostPort} COSTGUARD_ID_TOKEN='${demoAuthorization()}' \\`,
+    `  bin/costguard run --url ${url('triggerRun')} --audience ${DEMO_AUDIENCE} \\`,
+    `  --pipeline nightly-categories --target all --bucket costguard-batch-results --poll-seconds 2`,
     `# enforceSpotCap: a GPU Spot VM joins the research sweep (cost_center=cc-300, cap`,
     `# research-sweeps-daily: 8 USD a day); five simulated hours on, the 10-minute check finds the`,
     `# cap crossed and stops the sweep's low-priority VMs`,
@@ -197,6 +213,7 @@ async function main(): Promise<void> {
     return;
   }
   const sandboxPort = sandboxPortOf(process.env);
+  const pace = paceOf(process.env);
   const fleet = loadFleetFixture(repositoryPath('fixtures/fleets/demo.json'));
   const sandbox = await startSandbox({ fleet, host, port: sandboxPort });
   const servers: { close(): Promise<void> }[] = [];
@@ -279,6 +296,10 @@ async function main(): Promise<void> {
   if (args.has('--once')) {
     await stop(0);
     return;
+  }
+  if (pace > 0) {
+    setInterval(() => sandbox.clock.advance(pace * 1000), 1000).unref();
+    out(`Simulated time now runs at ${pace}x (COSTGUARD_SANDBOX_PACE).`);
   }
   out('Serving; press Ctrl-C to stop.');
 }

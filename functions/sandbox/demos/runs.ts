@@ -24,7 +24,7 @@ export function runDemoSettings(): Record<string, string> {
 }
 
 /** The audience of the demo caller's identity token, as it would be the function's URL. */
-const DEMO_AUDIENCE = 'http://127.0.0.1/costguard-trigger-run';
+export const DEMO_AUDIENCE = 'http://127.0.0.1/costguard-trigger-run';
 
 export interface RunDemoOptions {
   readonly sandbox: Sandbox;
