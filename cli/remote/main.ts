@@ -84,6 +84,9 @@ async function main(): Promise<number> {
     return EXIT.succeeded;
   }
   const clients = createClients(resolveEndpoints(process.env));
+  // The endpoint is in the factory's hands now; @google-cloud/storage would also read the
+  // variable itself and send its JSON API calls to the bare host, without /storage/v1.
+  delete process.env.STORAGE_EMULATOR_HOST;
   const store = new ObjectStore(() => clients.storage(), {
     logger: createLogger({ minSeverity: 'WARNING', sink: say }),
   });

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The batch VM's startup script (instance metadata `startup-script`, or `startup-script-url`).
 #
-# triggerRun writes four run keys into the VM's metadata and starts it; on that boot this
+# triggerRun writes the run keys into the VM's metadata and starts it; on that boot this
 # script reads them, checks them again with the same patterns as the function, fetches the
-# pipeline's source tarball (metadata `costguard-source`, set once when the VM is set up), runs
+# run's own source (`costguard-run-source`, `gs://BUCKET/src/NAME.tar.gz#GENERATION`: exactly
+# that generation, so a later upload cannot change the run's code) or else the pipeline's source
+# tarball (metadata `costguard-source`, set once when the VM is set up), runs
 # `make -- TARGET` into build.log until the run's deadline, uploads outputs, build.log and a
 # marker (`_SUCCESS` or `startup_error.txt`) to gs://BUCKET/results/RUN_ID/ (the bucket of the
 # source), and shuts the VM down. The run keys are
@@ -34,7 +36,8 @@ readonly SOURCE_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/[A-Za-z0-9._/-]
 readonly DEADLINE_PATTERN='^[0-9]{10}$'
 readonly INTERVAL_PATTERN='^[0-9]{1,4}$'
 readonly APT_PACKAGE_PATTERN='^[a-z0-9][a-z0-9+.-]{0,99}$'
-readonly RUN_KEYS='costguard-run-id,costguard-target,costguard-results-prefix,costguard-deadline'
+readonly RUN_SOURCE_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/src/([A-Za-z0-9._-]+/){0,8}[A-Za-z0-9._-]{1,200}\.(tar\.gz|tgz)#[0-9]{1,20}$'
+readonly RUN_KEYS='costguard-run-id,costguard-target,costguard-results-prefix,costguard-deadline,costguard-run-source,costguard-telemetry-interval'
 # A run never lasts longer than 7 days (Compute's maxRunDuration limit), deadline or not.
 readonly LONGEST_RUN_SECONDS=604800
 
@@ -243,13 +246,15 @@ main() {
 
   TARGET="$(attribute costguard-target || true)"
   RESULTS_PREFIX="$(attribute costguard-results-prefix || true)"
-  local source instance zone bucket deadline seconds status interval checked_at
+  local source run_source instance zone bucket deadline seconds status interval checked_at
   source="$(attribute costguard-source || true)"
+  run_source="$(attribute costguard-run-source || true)"
   deadline="$(attribute costguard-deadline || true)"
   interval="$(attribute costguard-telemetry-interval || true)"
   # Results go only to the pipeline's bucket, the one its source was set up in.
   bucket="${RESULTS_PREFIX#gs://}"
   bucket="${bucket%%/*}"
+  [[ -z "$run_source" ]] || source="$run_source"
   if [[ "$RESULTS_PREFIX" =~ $PREFIX_PATTERN && "$RUN_ID" =~ $RUN_ID_PATTERN &&
     "$RESULTS_PREFIX" == */results/"$RUN_ID"/ && "$source" == "gs://${bucket}/"* ]]; then
     PREFIX_OK=1
@@ -265,7 +270,13 @@ main() {
   [[ -n "$PREFIX_OK" ]] ||
     fail 'the run id or results prefix does not match the allowed pattern or the source bucket'
   [[ "$TARGET" =~ $TARGET_PATTERN ]] || fail 'the target does not match the allowed pattern'
-  [[ "$source" =~ $SOURCE_PATTERN ]] || fail 'costguard-source is not a gs:// tarball'
+  if [[ -n "$run_source" ]]; then
+    [[ "$run_source" =~ $RUN_SOURCE_PATTERN && "$run_source" == "gs://${bucket}/src/"* &&
+      "/${run_source%#*}/" != */../* && "/${run_source%#*}/" != */./* ]] ||
+      fail 'costguard-run-source is not a tarball of gs://BUCKET/src/ pinned to a generation'
+  else
+    [[ "$source" =~ $SOURCE_PATTERN ]] || fail 'costguard-source is not a gs:// tarball'
+  fi
   seconds=$LONGEST_RUN_SECONDS
   if [[ -n "$deadline" ]]; then
     [[ "$deadline" =~ $DEADLINE_PATTERN ]] || fail 'the run deadline is not a time in seconds'

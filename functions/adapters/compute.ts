@@ -102,6 +102,13 @@ export interface InstanceFilter {
   labels?: Record<string, string | true>;
 }
 
+/** Console output of a VM from an offset on. */
+export interface SerialOutput {
+  readonly contents: string;
+  readonly start: number;
+  readonly next: number;
+}
+
 export interface OperationSummary {
   name: string;
   operationType: string;
@@ -119,6 +126,7 @@ export interface ComputeClients {
       | 'aggregatedListAsync'
       | 'listAsync'
       | 'get'
+      | 'getSerialPortOutput'
       | 'start'
       | 'stop'
       | 'setLabels'
@@ -415,6 +423,34 @@ export class ComputeFleet {
   async get(ref: VmRef): Promise<Vm | undefined> {
     const instance = await this.getInstance(ref);
     return instance ? toVm(ref.project, instance) : undefined;
+  }
+
+  /**
+   * Serial port 1 from byte `start` on (Compute returns up to 1 MB), where that output really
+   * began (later than asked when older output is gone) and the offset to ask for next.
+   */
+  async serialOutput(ref: VmRef, start: number): Promise<SerialOutput> {
+    const instances = await this.clients.instances();
+    const [output] = await this.call(
+      'get',
+      ref.project,
+      `read the serial port of ${ref.name}`,
+      () =>
+        instances.getSerialPortOutput({
+          project: ref.project,
+          zone: ref.zone,
+          instance: ref.name,
+          port: 1,
+          start,
+        }),
+    );
+    const begun = Number(output.start ?? start);
+    const contents = output.contents ?? '';
+    return {
+      contents,
+      start: begun,
+      next: Number(output.next ?? begun + Buffer.byteLength(contents)),
+    };
   }
 
   /** The VM with its metadata and fingerprints, for a read-merge-write; undefined when gone. */

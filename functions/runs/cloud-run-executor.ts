@@ -6,7 +6,7 @@
 import type { RunJobs } from '../adapters/run-jobs.js';
 import type { Logger } from '../core/logger.js';
 import type { CloudRunPipeline } from './config.js';
-import type { Observation, RunExecutor, StartHooks, StartOutcome } from './executor.js';
+import type { Observation, RunExecutor, RunLog, StartHooks, StartOutcome } from './executor.js';
 import { planExecutionStatus, START_GRACE_MS } from './plan-status.js';
 import { RUN_ENV } from './run-id.js';
 import type { RunRecord } from './run-record.js';
@@ -59,6 +59,11 @@ export class CloudRunExecutor implements RunExecutor {
       execution: execution.name,
       logsUri: execution.logUri,
     };
+  }
+
+  /** An execution's console is in Cloud Logging: the caller gets its link. */
+  readLog(run: RunRecord): Promise<RunLog> {
+    return Promise.resolve({ kind: 'link', link: run.logsUri });
   }
 
   async observe(run: RunRecord, now: Date): Promise<Observation> {

@@ -51,18 +51,39 @@ const invokers = z
   .min(1, 'name at least one invoker')
   .max(100);
 
-const vmPipeline = z.strictObject({
-  executor: z.literal('vm'),
-  project: z.string().regex(PROJECT_ID, 'a project id'),
-  zone: z.string().regex(ZONE, 'a zone such as us-east1-b'),
-  instance: z.string().regex(RESOURCE_NAME, 'an instance name'),
-  bucket: z.string().regex(BUCKET, 'a bucket name'),
-  targets,
-  maxRunHours,
-  invokers,
-  /** Start even when a Spot cap the VM falls in is at its shedding tier. */
-  ignoreSpotCaps: z.boolean().default(false),
-});
+const vmPipeline = z
+  .strictObject({
+    executor: z.literal('vm'),
+    project: z.string().regex(PROJECT_ID, 'a project id'),
+    zone: z.string().regex(ZONE, 'a zone such as us-east1-b'),
+    instance: z.string().regex(RESOURCE_NAME, 'an instance name'),
+    bucket: z.string().regex(BUCKET, 'a bucket name'),
+    targets,
+    maxRunHours,
+    invokers,
+    /** Start even when a Spot cap the VM falls in is at its shedding tier. */
+    ignoreSpotCaps: z.boolean().default(false),
+    /**
+     * Where a start may name its own source tarball (`gs://BUCKET/src/...`, in the pipeline's
+     * bucket); unset: every run uses the source the VM was set up with.
+     */
+    sourcePrefix: z
+      .string()
+      .regex(
+        /^gs:\/\/[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]\/src\/(?:[A-Za-z0-9._-]+\/){0,8}$/,
+        'gs://BUCKET/src/ or a folder under it',
+      )
+      .optional(),
+    /** Seconds between the VM's [vmstat]/[mpstat] console lines; 0 for none. */
+    telemetryIntervalSeconds: z.number().int().min(0).max(3600).default(60),
+  })
+  .refine(
+    (p) => p.sourcePrefix === undefined || p.sourcePrefix.startsWith(`gs://${p.bucket}/src/`),
+    {
+      message: "sourcePrefix must be under gs://BUCKET/src/ of the pipeline's own bucket",
+      path: ['sourcePrefix'],
+    },
+  );
 
 const envRule = z
   .strictObject({

@@ -16,6 +16,8 @@ export type StartOutcome =
       readonly logsUri?: string | undefined;
       /** Why the run is not bounded by the platform, when it is not (the deadline still is). */
       readonly unbounded?: string | undefined;
+      /** The run's own source pinned to the generation it runs (`gs://…#GENERATION`). */
+      readonly source?: string | undefined;
     }
   | { readonly kind: 'busy'; readonly activeRunId: string | undefined; readonly reason: string };
 
@@ -41,7 +43,22 @@ export interface Observation {
   readonly usage: RunUsage | undefined;
 }
 
+/** The next part of a run's console, or where its log is kept. */
+export type RunLog =
+  | {
+      readonly kind: 'console';
+      readonly contents: string;
+      /** Where `contents` begins: after the offset asked for when older output is gone. */
+      readonly start: number;
+      readonly next: number;
+    }
+  | { readonly kind: 'link'; readonly link: string | undefined }
+  /** Nothing to read for the run: its VM has not booted for it yet, or has moved on to another run. */
+  | { readonly kind: 'none'; readonly next: number };
+
 export interface RunExecutor {
+  /** The run's console from `offset` on (batch VM), or where its log is (Cloud Run). */
+  readLog(run: RunRecord, offset: number): Promise<RunLog>;
   /** The steps a start would take, for dry runs and logs. */
   describeStart(run: RunRecord): string[];
   start(run: RunRecord, hooks: StartHooks): Promise<StartOutcome>;

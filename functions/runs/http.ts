@@ -16,6 +16,7 @@ import {
   idempotencyKeyOf,
   isJson,
   parseListQuery,
+  parseLogQuery,
   parseStartRequest,
   routeRequest,
 } from './request.js';
@@ -25,6 +26,7 @@ import type {
   CancelRunOutcome,
   GetRunOutcome,
   ListRunsOutcome,
+  RunLogOutcome,
   RunService,
   StartRunOutcome,
 } from './run-service.js';
@@ -125,6 +127,28 @@ export function cancelReply(outcome: CancelRunOutcome, publicUrl: string): HttpR
   }
 }
 
+/** The reply of `GET /runs/{runId}/log`: the console's next part, or where the log is. */
+export function logReply(outcome: RunLogOutcome, offset: number): HttpReply {
+  if (outcome.kind === 'not-found') return NO_SUCH_RUN;
+  const { run, log } = outcome;
+  const base = { runId: run.runId, contents: '', start: offset, next: offset, skipped: 0 };
+  switch (log.kind) {
+    case 'console':
+      return reply(200, {
+        ...base,
+        contents: log.contents,
+        start: log.start,
+        next: log.next,
+        skipped: Math.max(0, log.start - offset),
+        link: null,
+      });
+    case 'link':
+      return reply(200, { ...base, link: log.link ?? null });
+    case 'none':
+      return reply(200, { ...base, next: log.next, link: null });
+  }
+}
+
 /** The HTTP logic of `triggerRun`: the request edge, then the run service, then the reply. */
 export function createTriggerRunHttp(
   service: RunService,
@@ -182,6 +206,10 @@ export function createTriggerRunHttp(
         return getReply(await service.get(route.runId, actor), publicUrl);
       case 'cancel':
         return cancelReply(await service.cancel(route.runId, actor), publicUrl);
+      case 'log': {
+        const { offset } = parseLogQuery(request.query);
+        return logReply(await service.log(route.runId, actor, offset), offset);
+      }
     }
   };
 }

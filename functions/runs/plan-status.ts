@@ -13,6 +13,9 @@ export const MARKERS = {
   buildLog: 'build.log',
 } as const;
 
+/** The startup script's phase timings, uploaded next to the markers. */
+export const TIMINGS = 'timings.json';
+
 /** How long a claimed VM may stay TERMINATED before the run counts as never started. */
 export const START_GRACE_MS = 5 * 60_000;
 /** Slack between a deadline and the stop that Compute's maxRunDuration makes. */
@@ -34,6 +37,32 @@ export function failureDetail(errorText: string | undefined): string {
   );
 }
 
+const PHASE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+const MAX_PHASES = 20;
+
+/**
+ * The phase timings the startup script uploads as timings.json (`{"fetch": 2, "make": 3600,
+ * ...}`, whole seconds): only well-formed names and counts are kept; anything else is none.
+ */
+export function parsePhaseTimings(text: string | undefined): Record<string, number> | undefined {
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const entries = Object.entries(parsed as Record<string, unknown>).filter(
+    (e): e is [string, number] =>
+      PHASE_NAME.test(e[0]) &&
+      Number.isInteger(e[1]) &&
+      (e[1] as number) >= 0 &&
+      (e[1] as number) < 1e8,
+  );
+  return entries.length > 0 ? Object.fromEntries(entries.slice(0, MAX_PHASES)) : undefined;
+}
+
 export interface VmObservation {
   /** Undefined when the VM no longer exists. */
   readonly status: string | undefined;
@@ -47,6 +76,8 @@ export interface VmObservation {
   readonly errorText: string | undefined;
   /** When the VM was preempted after the run started, if it was. */
   readonly preemptedAt: Date | undefined;
+  /** timings.json, when the script uploaded it. */
+  readonly timings?: string | undefined;
 }
 
 export interface StatusDecision {
@@ -60,6 +91,8 @@ export interface StatusDecision {
   readonly execution?: string | undefined;
   /** Stop the VM because the run is past its deadline and still running. */
   readonly stopVm?: 'timeout';
+  /** The startup script's phase timings, once it uploaded them. */
+  readonly phases?: Readonly<Record<string, number>> | undefined;
 }
 
 const BOOTING = new Set(['PROVISIONING', 'STAGING', 'PENDING', 'REPAIRING']);
@@ -84,6 +117,7 @@ export function planVmStatus(run: RunRecord, vm: VmObservation, now: Date): Stat
       finishedAt,
       exitMarker: MARKERS.success,
       logsUri: buildLog,
+      phases: parsePhaseTimings(vm.timings),
     };
   }
   if (vm.markers.has(MARKERS.error)) {
@@ -94,6 +128,7 @@ export function planVmStatus(run: RunRecord, vm: VmObservation, now: Date): Stat
       exitMarker: MARKERS.error,
       logsUri: buildLog,
       detail: failureDetail(vm.errorText) || 'the startup script reported an error',
+      phases: parsePhaseTimings(vm.timings),
     };
   }
   if (vm.preemptedAt) {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import { refuseForbiddenKeys } from '../core/json-body.js';
 import { allowsEnv, type Pipeline } from './config.js';
-import { PIPELINE_NAME, RUN_ID, TARGET } from './run-id.js';
+import { PIPELINE_NAME, RUN_ID, SOURCE_OBJECT, TARGET } from './run-id.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 const MAX_LIST_LIMIT = 100;
@@ -19,12 +19,14 @@ export type RunsRoute =
   | { kind: 'list' }
   | { kind: 'get'; runId: string }
   | { kind: 'cancel'; runId: string }
+  | { kind: 'log'; runId: string }
   | { kind: 'api-document' }
   | { kind: 'method-not-allowed'; allow: string[] }
   | { kind: 'not-found' };
 
 /**
- * `/runs`, `/runs/{runId}`, `/runs/{runId}:cancel` and the API's own `/openapi.json`; anything
+ * `/runs`, `/runs/{runId}`, `/runs/{runId}:cancel`, `/runs/{runId}/log` and the API's own
+ * `/openapi.json`; anything
  * else is not found.
  */
 export function routeRequest(method: string, path: string): RunsRoute {
@@ -38,6 +40,13 @@ export function routeRequest(method: string, path: string): RunsRoute {
     if (method === 'POST') return { kind: 'start' };
     if (method === 'GET') return { kind: 'list' };
     return { kind: 'method-not-allowed', allow: ['GET', 'POST'] };
+  }
+  const log = /^\/runs\/([^/:]+)\/log$/.exec(normalised);
+  if (log) {
+    if (!RUN_ID.test(log[1] as string)) return { kind: 'not-found' };
+    return method === 'GET'
+      ? { kind: 'log', runId: log[1] as string }
+      : { kind: 'method-not-allowed', allow: ['GET'] };
   }
   const match = /^\/runs\/([^/:]+)(:cancel)?$/.exec(normalised);
   if (!match || !RUN_ID.test(match[1] as string)) return { kind: 'not-found' };
@@ -71,12 +80,39 @@ const startBody = z.strictObject({
   pipeline: z.string().max(63),
   target: z.string().max(64),
   params: z.record(z.string().max(64), z.string().max(128)).optional(),
+  source: z.string().max(1100).optional(),
 });
 
 export interface StartRequest {
   readonly pipeline: Pipeline;
   readonly target: string;
   readonly params: Readonly<Record<string, string>>;
+  /** The run's own source tarball (`gs://BUCKET/src/….tar.gz`), under the pipeline's prefix. */
+  readonly source: string | undefined;
+}
+
+/**
+ * A requested source: the pattern the VM checks again, then the pipeline's allow-listed prefix
+ * (pipelines without one take no source); `..` cannot appear in a name the pattern allows as a
+ * segment of its own, and is refused anyway.
+ */
+function sourceOf(pipeline: Pipeline, source: string | undefined): string | undefined {
+  if (source === undefined) return undefined;
+  if (pipeline.executor !== 'vm' || pipeline.sourcePrefix === undefined) {
+    throw new ValidationError('Invalid source', [
+      `source: pipeline ${pipeline.name} runs only its own source`,
+    ]);
+  }
+  const ok =
+    SOURCE_OBJECT.test(source) &&
+    source.startsWith(pipeline.sourcePrefix) &&
+    !source.split('/').some((segment) => segment === '..' || segment === '.');
+  if (!ok) {
+    throw new ValidationError('Invalid source', [
+      `source: a .tar.gz or .tgz object under ${pipeline.sourcePrefix}`,
+    ]);
+  }
+  return source;
 }
 
 /** The body of `POST /runs`, checked against the pipeline's allow-lists. */
@@ -93,7 +129,7 @@ export function parseStartRequest(
       parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
     );
   }
-  const { pipeline: name, target, params = {} } = parsed.data;
+  const { pipeline: name, target, params = {}, source } = parsed.data;
   const pipeline = PIPELINE_NAME.test(name) ? pipelines.get(name) : undefined;
   if (!pipeline)
     throw new ValidationError('Unknown pipeline', [
@@ -126,13 +162,21 @@ export function parseStartRequest(
     pipeline,
     target: allowed,
     params: Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b))),
+    source: sourceOf(pipeline, source),
   };
 }
 
 /** A fingerprint of what was asked, to tell a true repeat from a reused Idempotency-Key. */
 export function requestHash(request: StartRequest): string {
   return createHash('sha256')
-    .update(JSON.stringify([request.pipeline.name, request.target, request.params]))
+    .update(
+      JSON.stringify([
+        request.pipeline.name,
+        request.target,
+        request.params,
+        ...(request.source !== undefined ? [request.source] : []),
+      ]),
+    )
     .digest('hex');
 }
 
@@ -176,4 +220,24 @@ export function parseListQuery(
     ]);
   }
   return { pipeline, limit };
+}
+
+const logQuery = z.strictObject({
+  offset: z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .transform(Number)
+    .optional(),
+});
+
+/** `GET /runs/{runId}/log?offset=N`: the byte offset of the console to read from (default 0). */
+export function parseLogQuery(query: unknown): { offset: number } {
+  const parsed = logQuery.safeParse(query ?? {});
+  if (!parsed.success) {
+    throw new ValidationError(
+      'Invalid query',
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`),
+    );
+  }
+  return { offset: parsed.data.offset ?? 0 };
 }

@@ -22,7 +22,18 @@ export const RUN_METADATA = {
   resultsPrefix: 'costguard-results-prefix',
   /** The run's deadline in seconds since the epoch: the VM stops make there even without maxRunDuration. */
   deadline: 'costguard-deadline',
+  /** `gs://BUCKET/src/NAME.tar.gz#GENERATION`: the run's own source (absent: the pipeline's). */
+  source: 'costguard-run-source',
+  /** Seconds between the `[vmstat]`/`[mpstat]` lines on the VM's console (0: none). */
+  telemetryInterval: 'costguard-telemetry-interval',
 } as const;
+
+/**
+ * A per-run source object: a gzip tarball under a bucket's `src/`, in names that need no
+ * quoting; the same pattern as deploy/vm/startup.sh.
+ */
+export const SOURCE_OBJECT =
+  /^gs:\/\/[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]\/src\/(?:[A-Za-z0-9._-]+\/){0,8}[A-Za-z0-9._-]{1,200}\.(?:tar\.gz|tgz)$/;
 
 /** The fixed environment variables of a run in a Cloud Run Job execution. */
 export const RUN_ENV = {

@@ -3,6 +3,7 @@
  * `run_id/event/status`, so a retried or repeated write lands once), and read the latest
  * snapshot per run with de-duplication on read.
  */
+import { parsePhaseTimings } from './plan-status.js';
 import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
 import type { Clock } from '../core/clock.js';
 import { PermanentError } from '../core/errors.js';
@@ -102,6 +103,8 @@ function toRow(record: RunRecord, event: RunEvent, recordedAt: Date): Row {
     cost_source: record.cost?.source ?? null,
     slack_channel: record.slackChannel ?? null,
     slack_ts: record.slackTs ?? null,
+    source: record.source ?? null,
+    phases: record.phases ? JSON.stringify(record.phases) : null,
     recorded_at: recordedAt.toISOString(),
   };
 }
@@ -136,6 +139,8 @@ function fromRow(row: Row): RunRecord {
     cost: costOf(row),
     slackChannel: textOf(row.slack_channel),
     slackTs: textOf(row.slack_ts),
+    source: textOf(row.source),
+    phases: parsePhaseTimings(textOf(row.phases)),
   };
 }
 

@@ -63,6 +63,10 @@ export interface RunRecord {
   readonly exitMarker: string | undefined;
   readonly detail: string | undefined;
   readonly cost: RunCost | undefined;
+  /** The run's own source, `gs://BUCKET/src/NAME.tar.gz#GENERATION` once pinned (else the pipeline's). */
+  readonly source?: string | undefined;
+  /** Seconds per phase of the batch VM's startup script (fetch, apt, pip, make, upload, total). */
+  readonly phases?: Readonly<Record<string, number>> | undefined;
   /** The Slack message that announced the start, to thread the outcome under it. */
   readonly slackChannel: string | undefined;
   readonly slackTs: string | undefined;

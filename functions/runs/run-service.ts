@@ -17,7 +17,8 @@ import { isTransient } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { apiMessage } from './api-message.js';
 import type { Pipeline, RunsConfig } from './config.js';
-import type { RunExecutor } from './executor.js';
+import { maskSecrets } from '../core/redact.js';
+import type { RunExecutor, RunLog } from './executor.js';
 import { requestHash, type StartRequest } from './request.js';
 import { newRunId, runIdForKey } from './run-id.js';
 import type { RunLedger } from './run-ledger.js';
@@ -77,6 +78,11 @@ export type CancelRunOutcome =
   | { readonly kind: 'not-active'; readonly run: RunRecord }
   | { readonly kind: 'not-found' };
 
+/** The next part of a run's console for a caller, cleaned for a terminal. */
+export type RunLogOutcome =
+  | { readonly kind: 'found'; readonly run: RunRecord; readonly log: RunLog }
+  | { readonly kind: 'not-found' };
+
 export interface StartCommand {
   readonly request: StartRequest;
   /** The Idempotency-Key: a repeat with it gets the same run. */
@@ -93,6 +99,8 @@ export interface RunService {
     actor: Actor,
   ): Promise<ListRunsOutcome>;
   cancel(runId: string, actor: Actor): Promise<CancelRunOutcome>;
+  /** The run's console from byte `offset` on (batch VM), or where its log is (Cloud Run). */
+  log(runId: string, actor: Actor, offset: number): Promise<RunLogOutcome>;
 }
 
 /** How far back the listing looks. */
@@ -281,6 +289,21 @@ export function createRunService(deps: RunServiceDeps, config: RunsConfig): RunS
         return stale;
       });
       return { kind: 'listed', runs };
+    },
+
+    async log(runId, actor, offset) {
+      const record = await visibleRun(runId, actor);
+      if (!record) return { kind: 'not-found' };
+      const pipeline = config.pipelines.get(record.pipeline);
+      if (!pipeline || pipeline.executor !== record.executor) {
+        return { kind: 'found', run: record, log: { kind: 'none', next: offset } };
+      }
+      const log = await deps.executorFor(pipeline).readLog(record, offset);
+      if (log.kind !== 'console') return { kind: 'found', run: record, log };
+      // Terminal control sequences are dropped and anything token-shaped is masked: the console
+      // reaches a person's terminal and the saved transcript.
+      const contents = maskSecrets(log.contents.replace(/[^\P{Cc}\n\t]/gu, ''));
+      return { kind: 'found', run: record, log: { ...log, contents } };
     },
 
     async cancel(runId, actor) {

@@ -46,6 +46,8 @@ export function newRunRecord(
     cost: undefined,
     slackChannel: undefined,
     slackTs: undefined,
+    source: request.source,
+    phases: undefined,
   };
 }
 
@@ -60,6 +62,7 @@ export function startedRecord(
     startedAt: outcome.startedAt ?? record.startedAt,
     execution: outcome.execution ?? record.execution,
     logsUri: outcome.logsUri ?? record.logsUri,
+    source: outcome.source ?? record.source,
     detail: outcome.unbounded
       ? `no maxRunDuration (${outcome.unbounded}); the deadline is enforced on status reads`
       : undefined,
@@ -88,6 +91,7 @@ export function observedRecord(record: RunRecord, decision: StatusDecision, now:
     logsUri: decision.logsUri ?? record.logsUri,
     detail: decision.detail ?? record.detail,
     execution: decision.execution ?? record.execution,
+    phases: decision.phases ?? record.phases,
   };
 }
 

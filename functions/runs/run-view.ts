@@ -20,6 +20,8 @@ export interface RunView {
   execution: string | null;
   detail: string | null;
   cost: { amount: number; currency: string; source: string } | null;
+  source: string | null;
+  phases: Record<string, number> | null;
   statusUrl: string;
 }
 
@@ -50,6 +52,8 @@ export function viewOf(record: RunRecord, publicUrl: string): RunView {
     execution: record.execution ?? null,
     detail: record.detail ?? null,
     cost: record.cost ? { ...record.cost } : null,
+    source: record.source ?? null,
+    phases: record.phases ? { ...record.phases } : null,
     statusUrl: statusUrlOf(publicUrl, record.runId),
   };
 }

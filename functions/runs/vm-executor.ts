@@ -13,8 +13,8 @@ import type { Logger } from '../core/logger.js';
 import { vmKey, type VmRef } from '../core/vm.js';
 import { apiMessage } from './api-message.js';
 import type { VmPipeline } from './config.js';
-import type { Observation, RunExecutor, StartHooks, StartOutcome } from './executor.js';
-import { MARKERS, planVmStatus, type VmObservation } from './plan-status.js';
+import type { Observation, RunExecutor, RunLog, StartHooks, StartOutcome } from './executor.js';
+import { MARKERS, planVmStatus, TIMINGS, type VmObservation } from './plan-status.js';
 import { requestIdFor, RUN_METADATA } from './run-id.js';
 import { timestampOf } from './run-ledger.js';
 import type { RunRecord } from './run-record.js';
@@ -28,15 +28,23 @@ import {
 } from './vm-claim.js';
 
 const ERROR_TEXT_BYTES = 2048;
+const TIMINGS_BYTES = 4096;
 /** Reads and fingerprinted writes of the claim before a start or stop gives up on a busy VM. */
 const CLAIM_ATTEMPTS = 5;
 
 export interface VmExecutorDeps {
   fleet: Pick<
     ComputeFleet,
-    'read' | 'mergeMetadata' | 'updateLabels' | 'limitRunTime' | 'start' | 'stop' | 'listOperations'
+    | 'read'
+    | 'mergeMetadata'
+    | 'updateLabels'
+    | 'limitRunTime'
+    | 'start'
+    | 'stop'
+    | 'listOperations'
+    | 'serialOutput'
   >;
-  store: Pick<ObjectStore, 'list' | 'readHead'>;
+  store: Pick<ObjectStore, 'list' | 'readHead' | 'stat'>;
   clock: Clock;
   logger: Logger;
 }
@@ -53,26 +61,50 @@ export class VmExecutor implements RunExecutor {
 
   describeStart(run: RunRecord): string[] {
     const vm = vmKey(this.ref);
+    const keys = Object.values(RUN_METADATA).filter(
+      (key) => key !== RUN_METADATA.source || run.source !== undefined,
+    );
     return [
-      `set metadata ${[CLAIM_KEY, ...Object.values(RUN_METADATA)].join(', ')} on ${vm} under its fingerprint`,
+      ...(run.source ? [`pin ${run.source} to its current generation`] : []),
+      `set metadata ${[CLAIM_KEY, ...keys].join(', ')} on ${vm} under its fingerprint`,
       `set label ${LABEL.run}=${run.runId} on ${vm}`,
       `set scheduling.maxRunDuration=${this.pipeline.maxRunHours * 3600}s (terminationAction STOP) on ${vm}`,
       `start ${vm} with requestId ${requestIdFor(run.runId, 'start')}`,
     ];
   }
 
+  /**
+   * The run's own source pinned to the generation it has now, so that a later upload under the
+   * same name cannot change what the run executes; a missing object refuses the start.
+   */
+  private async pinSource(source: string): Promise<string> {
+    const { bucket, path } = parseGsUri(source);
+    const version = await this.deps.store.stat(bucket, path);
+    if (!version) throw new PermanentError(`The source ${source} does not exist`);
+    return `${source}#${version.generation}`;
+  }
+
   async start(run: RunRecord, hooks: StartHooks): Promise<StartOutcome> {
     const { fleet, logger } = this.deps;
+    let pinned: string | undefined;
     for (let attempt = 1; ; attempt++) {
       const instance = await this.read();
       const decision = await this.decideClaim(run, instance, hooks);
       if (decision.kind === 'busy') return decision;
+      // A resumed start keeps the generation its claim already wrote.
+      const claimed = instance.metadata.get(RUN_METADATA.source);
+      const source = (): string | undefined =>
+        run.source === undefined ? undefined : (pinned ?? claimed);
       if (decision.kind === 'started') {
         return {
           kind: 'started',
           status: 'RUNNING',
           startedAt: timestampOf(instance.vm.startedAt),
+          source: source(),
         };
+      }
+      if (decision.kind === 'claim' && run.source !== undefined) {
+        pinned ??= await this.pinSource(run.source);
       }
       if (decision.kind === 'claim') {
         try {
@@ -89,6 +121,8 @@ export class VmExecutor implements RunExecutor {
                 [RUN_METADATA.target, run.target],
                 [RUN_METADATA.resultsPrefix, run.resultsPrefix ?? ''],
                 [RUN_METADATA.deadline, String(Math.floor(run.deadline.getTime() / 1000))],
+                [RUN_METADATA.telemetryInterval, String(this.pipeline.telemetryIntervalSeconds)],
+                ...(pinned ? [[RUN_METADATA.source, pinned] as const] : []),
               ]),
             instance,
           );
@@ -110,7 +144,8 @@ export class VmExecutor implements RunExecutor {
           continue;
         }
       }
-      return this.launch(run, instance, hooks);
+      const outcome = await this.launch(run, instance, hooks);
+      return outcome.kind === 'started' ? { ...outcome, source: source() } : outcome;
     }
   }
 
@@ -195,6 +230,7 @@ export class VmExecutor implements RunExecutor {
     const instance = await fleet.read(this.ref);
     const markers = new Set<string>();
     let errorText: string | undefined;
+    let timings: string | undefined;
     if (run.resultsPrefix) {
       const { bucket, path } = parseGsUri(run.resultsPrefix);
       // Each marker is looked up by its own name: a run's outputs may outnumber any listing page.
@@ -211,6 +247,9 @@ export class VmExecutor implements RunExecutor {
       if (markers.has(MARKERS.error)) {
         errorText = await store.readHead(bucket, `${path}${MARKERS.error}`, ERROR_TEXT_BYTES);
       }
+      if (markers.has(MARKERS.error) || markers.has(MARKERS.success)) {
+        timings = await store.readHead(bucket, `${path}${TIMINGS}`, TIMINGS_BYTES);
+      }
     }
     const status = instance?.vm.status;
     let preemptedAt: Date | undefined;
@@ -226,6 +265,7 @@ export class VmExecutor implements RunExecutor {
       markers,
       errorText: errorText?.replace(/[^\P{Cc}\n\t]/gu, ''),
       preemptedAt,
+      timings,
     };
     const decision = planVmStatus(run, observation, now);
     const from = decision.startedAt ?? run.startedAt;
@@ -234,6 +274,22 @@ export class VmExecutor implements RunExecutor {
         ? { machine: instance.vm, from, until: decision.finishedAt ?? now }
         : undefined;
     return { decision, usage };
+  }
+
+  /**
+   * The VM's serial console from `offset` on, while the VM's last boot was the run's (its label
+   * and a start after the request); a VM that has moved on to another run has nothing for it.
+   */
+  async readLog(run: RunRecord, offset: number): Promise<RunLog> {
+    const instance = await this.deps.fleet.read(this.ref);
+    const bootedAt = timestampOf(instance?.vm.startedAt);
+    const ours =
+      instance?.vm.labels[LABEL.run] === run.runId &&
+      bootedAt !== undefined &&
+      bootedAt.getTime() >= run.requestedAt.getTime();
+    if (!ours) return { kind: 'none', next: offset };
+    const output = await this.deps.fleet.serialOutput(this.ref, offset);
+    return { kind: 'console', contents: output.contents, start: output.start, next: output.next };
   }
 
   private async preemptedSince(since: Date): Promise<Date | undefined> {

@@ -1,7 +1,7 @@
 import { vmKey } from '../core/vm.js';
 import { asRecord, fail, notFound, route } from './http.js';
 import { newFingerprint, type SimVm } from './fleet.js';
-import { putObject } from './routes/storage.js';
+import { getObject, putObject } from './routes/storage.js';
 import { writeSerial } from './serial-console.js';
 import type { Sandbox, SandboxModule } from './sandbox.js';
 
@@ -20,11 +20,14 @@ export const RUN_KEYS = {
   target: 'costguard-target',
   resultsPrefix: 'costguard-results-prefix',
   deadline: 'costguard-deadline',
+  source: 'costguard-run-source',
+  telemetryInterval: 'costguard-telemetry-interval',
 } as const;
 
-/** Read at boot when present: the source object and the telemetry interval in seconds. */
-const SOURCE_KEY = 'costguard-source';
-const TELEMETRY_KEY = 'costguard-telemetry-interval';
+/** The source the VM was set up with, used when a run names none of its own. */
+const PIPELINE_SOURCE_KEY = 'costguard-source';
+const RUN_SOURCE =
+  /^gs:\/\/([a-z0-9][a-z0-9._-]{1,61}[a-z0-9])\/(src\/[A-Za-z0-9._/-]+)#(\d{1,20})$/;
 
 // The same patterns as deploy/vm/startup.sh.
 const TARGET = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -167,8 +170,15 @@ function telemetryLines(sample: number): { vmstat: string; mpstat: string } {
   };
 }
 
+/** Whether a run source names the results bucket's src/ and that generation is the live one. */
+function sourceIsThere(sandbox: Sandbox, source: string, bucket: string): boolean {
+  const match = RUN_SOURCE.exec(source);
+  if (!match || match[1] !== bucket || match[2]?.split('/').includes('..')) return false;
+  return getObject(sandbox, bucket, match[2] as string)?.generation === match[3];
+}
+
 function telemetrySecondsOf(vm: SimVm): number {
-  const value = Number(metadata(vm, TELEMETRY_KEY));
+  const value = Number(metadata(vm, RUN_KEYS.telemetryInterval));
   return Number.isInteger(value) && value >= 1 && value <= 3600 ? value : DEFAULT_TELEMETRY_SECONDS;
 }
 
@@ -189,7 +199,8 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
   };
   state.runs.push(run);
   const telemetrySeconds = telemetrySecondsOf(vm);
-  const source = metadata(vm, SOURCE_KEY) ?? 'the pipeline source';
+  const runSource = metadata(vm, RUN_KEYS.source);
+  const source = runSource ?? metadata(vm, PIPELINE_SOURCE_KEY) ?? 'the pipeline source';
   clearRunKeys(vm);
   const boot = vm.lastStartAt;
   const sameBoot = (): boolean => vm.status === 'RUNNING' && vm.lastStartAt === boot;
@@ -223,6 +234,22 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
   }
   const bucket = prefix[1] as string;
   const path = prefix[2];
+  if (runSource !== undefined && !sourceIsThere(sandbox, runSource, bucket)) {
+    // The script fetches exactly the pinned generation; a newer upload is not it.
+    later(10, () => {
+      const why = `the source ${runSource} cannot be fetched`;
+      out.say(at + 10_000, `[costguard] error: ${why}`);
+      putObject(
+        sandbox,
+        bucket,
+        `${path}startup_error.txt`,
+        `run ${runId} target ${run.target} failed while fetching the source (exit code 1)\n`,
+      );
+      run.outcome = 'failed';
+      sandbox.fleet.stop(vm);
+    });
+    return;
+  }
   if (vm.maxRunDurationSeconds !== undefined) {
     later(vm.maxRunDurationSeconds, () => {
       run.outcome = 'stopped';

@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS `${dataset}.runs` (
   cost_source STRING,
   slack_channel STRING,
   slack_ts STRING,
+  -- The run's own source, gs://BUCKET/src/NAME.tar.gz#GENERATION (NULL: the pipeline's).
+  source STRING,
+  -- JSON object of the batch VM's phase timings in seconds (fetch, apt, pip, make, upload, total).
+  phases STRING,
   recorded_at TIMESTAMP NOT NULL
 )
 PARTITION BY DATE(requested_at)

@@ -38,6 +38,8 @@ describe('triggerRun configuration', () => {
       zone: 'us-east1-b',
       instance: 'batch-runner',
       bucket: 'costguard-batch-results',
+      sourcePrefix: 'gs://costguard-batch-results/src/',
+      telemetryIntervalSeconds: 60,
       targets: ['d_anchor_category', 'all'],
       maxRunHours: 4,
       invokers: [

@@ -19,6 +19,8 @@ const RUN = {
   execution: null,
   detail: null,
   cost: { amount: 0.02, currency: 'USD', source: 'estimate' },
+  source: null,
+  phases: null,
   statusUrl: '/runs/run-0123456789abcdef0123',
 };
 
@@ -57,6 +59,7 @@ describe('the run API document (docs/openapi.json)', () => {
       'GET /openapi.json',
       'GET /runs',
       'GET /runs/{runId}',
+      'GET /runs/{runId}/log',
       'POST /runs',
       'POST /runs/{runId}:cancel',
     ]);

@@ -19,7 +19,8 @@ set -euo pipefail
 echo "gsutil $*" >>"$FAKE_LOG"
 args=()
 for a in "$@"; do case "$a" in -q|-m|-r|-e) ;; *) args+=("$a") ;; esac; done
-local_path() { case "$1" in gs://*) echo "$FAKE_GCS/\${1#gs://}" ;; *) echo "$1" ;; esac; }
+# gs://B/O#GENERATION is that generation of the object; the fake keeps one.
+local_path() { case "$1" in gs://*) p="\${1#gs://}"; echo "$FAKE_GCS/\${p%%#*}" ;; *) echo "$1" ;; esac; }
 src="$(local_path "\${args[1]}")"; dst="$(local_path "\${args[2]}")"
 case "\${args[0]}" in
   cp) [[ -f "$src" ]] || { echo "CommandException: No URLs matched: \${args[1]}" >&2; exit 1; }
@@ -175,7 +176,7 @@ describe('deploy/vm/startup.sh', () => {
     // Assess
     expect(outcome.code).toBe(0);
     expect(outcome.log).toEqual([
-      'gcloud compute instances remove-metadata batch-runner --zone us-east1-b --keys costguard-run-id,costguard-target,costguard-results-prefix,costguard-deadline --quiet',
+      'gcloud compute instances remove-metadata batch-runner --zone us-east1-b --keys costguard-run-id,costguard-target,costguard-results-prefix,costguard-deadline,costguard-run-source,costguard-telemetry-interval --quiet',
       `gsutil -q cp gs://costguard-batch-results/src/pipeline.tar.gz ${join(root, 'work', RUN_ID, 'source.tar.gz')}`,
       `make -C ${join(root, 'work', RUN_ID, 'src')} -- d_anchor_category`,
       // -e: outputs are uploaded without following symbolic links.
@@ -376,6 +377,46 @@ describe('deploy/vm/startup.sh', () => {
 
     expect(outcome.objects('startup_error.txt')).toContain(message);
     expect(outcome.log.some((line) => line.startsWith('make '))).toBe(false);
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it("fetches the run's own source at exactly its pinned generation", async () => {
+    mkdirSync(join(root, 'gcs', 'costguard-batch-results', 'src', 'mine'), { recursive: true });
+    writeFileSync(join(root, 'source', 'Makefile'), 'd_anchor_category:\n\techo mine\n');
+    spawnSync('tar', [
+      '-czf',
+      join(root, 'gcs', 'costguard-batch-results', 'src', 'mine', 'repo-0123456789abcdef.tar.gz'),
+      '-C',
+      join(root, 'source'),
+      '.',
+    ]);
+    attributes['costguard-run-source'] =
+      'gs://costguard-batch-results/src/mine/repo-0123456789abcdef.tar.gz#1733400000123456';
+
+    const outcome = await run();
+
+    expect(outcome.code).toBe(0);
+    expect(outcome.log).toContain(
+      `gsutil -q cp gs://costguard-batch-results/src/mine/repo-0123456789abcdef.tar.gz#1733400000123456 ${join(root, 'work', RUN_ID, 'source.tar.gz')}`,
+    );
+    expect(outcome.log.some((line) => line.includes('pipeline.tar.gz'))).toBe(false);
+    expect(outcome.objects('_SUCCESS')).toBe('');
+  });
+
+  it.each([
+    { what: 'another bucket', source: 'gs://someone-elses-bucket/src/repo.tar.gz#1' },
+    { what: 'no generation', source: 'gs://costguard-batch-results/src/repo.tar.gz' },
+    { what: 'a parent folder', source: 'gs://costguard-batch-results/src/../results/x.tar.gz#1' },
+    { what: 'a path outside src/', source: 'gs://costguard-batch-results/results/x.tar.gz#1' },
+    { what: 'a shell word', source: 'gs://costguard-batch-results/src/$(id).tar.gz#1' },
+  ])('refuses a run source in $what and runs nothing', async ({ source }) => {
+    attributes['costguard-run-source'] = source;
+
+    const outcome = await run();
+
+    expect(
+      outcome.log.some((line) => line.startsWith('make ') || line.includes('gsutil -q cp gs://')),
+    ).toBe(false);
     expect(outcome.log.at(-1)).toBe('shutdown -h now');
   });
 

@@ -596,7 +596,7 @@ describe('triggerRun on the batch VM', () => {
         caller: 'alice@example.com',
       });
       expect(reply.body.plan).toEqual([
-        'set metadata costguard-claim, costguard-run-id, costguard-target, costguard-results-prefix, costguard-deadline on data-pipelines/us-east1-b/batch-runner under its fingerprint',
+        'set metadata costguard-claim, costguard-run-id, costguard-target, costguard-results-prefix, costguard-deadline, costguard-telemetry-interval on data-pipelines/us-east1-b/batch-runner under its fingerprint',
         `set label costguard-run=${String(reply.body.runId)} on data-pipelines/us-east1-b/batch-runner`,
         'set scheduling.maxRunDuration=14400s (terminationAction STOP) on data-pipelines/us-east1-b/batch-runner',
         `start data-pipelines/us-east1-b/batch-runner with requestId ${requestIdFor(String(reply.body.runId), 'start')}`,
