@@ -24,7 +24,7 @@ import {
   serveTriggerRun,
   startRunsSandbox,
   type RunsApi,
-} from '../runs/support.js';
+} from '../support/runs.js';
 
 const VM = { project: 'data-pipelines', zone: 'us-east1-b', name: 'batch-runner' };
 const BUCKET = 'costguard-batch-results';
