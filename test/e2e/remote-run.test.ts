@@ -51,8 +51,43 @@ describe('costguard run against the sandbox', () => {
     rmSync(repo, { recursive: true, force: true });
   });
 
+  const RUN_ARGS = [
+    '--pipeline',
+    'nightly-categories',
+    '--target',
+    'all',
+    '--bucket',
+    BUCKET,
+    '--exclude',
+    'data/',
+  ];
+
+  /** bin/costguard in the checkout, as a Makefile runs it, with the sandbox's endpoint and a test token. */
+  function costguard(args: string[]) {
+    const child = spawn(join(ROOT, 'bin', 'costguard'), args, {
+      cwd: repo,
+      env: {
+        PATH: process.env.PATH,
+        HOME: repo,
+        STORAGE_EMULATOR_HOST: sandbox.hostPort,
+        COSTGUARD_RUNS_URL: api.url,
+        COSTGUARD_RUNS_AUDIENCE: RUNS_AUDIENCE,
+        COSTGUARD_ID_TOKEN: TOKEN,
+      },
+    });
+    const command = {
+      child,
+      stdout: '',
+      stderr: '',
+      exited: new Promise<number | null>((resolve) => child.on('exit', resolve)),
+    };
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (command.stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (command.stderr += chunk));
+    return command;
+  }
+
   /** The client in this process, its waits moving the sandbox's clock; Ctrl-C after `interruptAfter` waits. */
-  function inProcess(interruptAfter = Infinity) {
+  function inProcess(interruptAfter = Infinity, command: string[] = ['run', ...RUN_ARGS]) {
     const console: string[] = [];
     const said: string[] = [];
     let waits = 0;
@@ -75,19 +110,11 @@ describe('costguard run against the sandbox', () => {
     };
     const options = parseOptions(
       [
-        'run',
+        ...command,
         '--url',
         api.url,
-        '--pipeline',
-        'nightly-categories',
-        '--target',
-        'all',
-        '--bucket',
-        BUCKET,
         '--repo',
         repo,
-        '--exclude',
-        'data/',
         '--poll-seconds',
         '60',
         '--results-dir',
@@ -103,45 +130,16 @@ describe('costguard run against the sandbox', () => {
   it('packages, uploads, starts, streams, collects and exits 0 for a run that succeeds (bin/costguard)', async () => {
     // Prepare
     planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 900 });
-    const child = spawn(
-      join(ROOT, 'bin', 'costguard'),
-      [
-        'run',
-        '--pipeline',
-        'nightly-categories',
-        '--target',
-        'all',
-        '--bucket',
-        BUCKET,
-        '--exclude',
-        'data/',
-        '--poll-seconds',
-        '1',
-      ],
-      {
-        cwd: repo,
-        env: {
-          PATH: process.env.PATH,
-          HOME: repo,
-          STORAGE_EMULATOR_HOST: sandbox.hostPort,
-          COSTGUARD_RUNS_URL: api.url,
-          COSTGUARD_RUNS_AUDIENCE: RUNS_AUDIENCE,
-          COSTGUARD_ID_TOKEN: TOKEN,
-        },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const command = costguard(['run', ...RUN_ARGS, '--poll-seconds', '1']);
     // Simulated time passes while the command polls once a second: a minute per 100 ms.
     const clock = setInterval(() => {
       if (batchVmState(sandbox).runs.length > 0) sandbox.clock.advance(60_000);
     }, 100);
 
     // Act
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const code = await command.exited;
     clearInterval(clock);
+    const { stdout, stderr } = command;
 
     // Assess
     expect(stderr).toMatch(
@@ -204,13 +202,27 @@ describe('costguard run against the sandbox', () => {
     expect(said).toMatch(/already at gs:\/\/costguard-batch-results\/src\//);
   });
 
-  it('cancels the run on Ctrl-C when asked to, and exits 3', async () => {
+  it('leaves the run running on Ctrl-C without a terminal (130); followed again, Ctrl-C cancels it (3)', async () => {
+    // Prepare
     planBatchRun(sandbox, VM, { outcome: 'hang', afterSeconds: 60 });
-    const client = inProcess(3);
+    const command = costguard(['run', ...RUN_ARGS, '--poll-seconds', '1']);
+    while (!/started run-/.test(command.stderr) && command.child.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const runId = /started (run-[0-9a-f]{20})/.exec(command.stderr)?.[1] as string;
 
+    // Act
+    command.child.kill('SIGINT');
+    const left = await command.exited;
+    const running = await api.call('GET', `/runs/${runId}`);
+    const client = inProcess(3, ['follow', runId]);
     const code = await runRemote(client.deps, client.options);
 
-    const runId = /started (run-[0-9a-f]{20})/.exec(client.said.join('\n'))?.[1] as string;
+    // Assess
+    expect(left).toBe(130);
+    expect(command.stderr).toContain(`[costguard] ${runId} goes on running`);
+    expect(command.stderr).toContain(`costguard cancel ${runId} --url ${api.url}`);
+    expect(running.body.status).toBe('RUNNING');
     expect(code).toBe(3);
     expect(client.said).toContain(`[costguard] cancelling ${runId}`);
     expect(client.said.at(-1)).toBe(`run ${runId} was cancelled: cancelled by alice@example.com`);
