@@ -77,6 +77,8 @@ export const ROLES = {
     title: 'costguard run trigger on its batch VM',
     permissions: [
       'compute.instances.get',
+      // GET /runs/{runId}/log reads the VM's console.
+      'compute.instances.getSerialPortOutput',
       'compute.instances.setLabels',
       'compute.instances.setMetadata',
       'compute.instances.setScheduling',
