@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExecutionSummary } from '../../functions/adapters/run-jobs.js';
 import {
+  parsePhaseTimings,
   planExecutionStatus,
   planVmStatus,
   type VmObservation,
@@ -257,5 +258,26 @@ describe('planExecutionStatus', () => {
     expect(planExecutionStatus(job, observed && execution(observed), at('01:30:00'))).toMatchObject(
       expected,
     );
+  });
+});
+
+describe('parsePhaseTimings', () => {
+  it.each([
+    {
+      name: "the script's timings",
+      text: '{"fetch":2,"apt":40,"pip":61,"make":3600,"upload":3,"total":3706}',
+      phases: { fetch: 2, apt: 40, pip: 61, make: 3600, upload: 3, total: 3706 },
+    },
+    { name: 'no file', text: undefined, phases: undefined },
+    { name: 'not JSON', text: '{"fetch":2,', phases: undefined },
+    { name: 'an array', text: '[1,2]', phases: undefined },
+    { name: 'nothing usable', text: '{"Fetch":2,"make":-1,"pip":1.5}', phases: undefined },
+    {
+      name: 'odd names and values left out',
+      text: '{"make":10,"$(id)":1,"total":"12","__proto__":3,"upload":1e9}',
+      phases: { make: 10 },
+    },
+  ])('keeps $name', ({ text, phases }) => {
+    expect(parsePhaseTimings(text)).toEqual(phases);
   });
 });
