@@ -4,30 +4,50 @@
  * retried with backoff (a start carries an Idempotency-Key, so a retried start starts nothing
  * twice); any other refusal is a RunApiError with the API's own message.
  */
+import { z } from 'zod';
 import { errorMessage } from '../../functions/core/errors.js';
 import { withRetry } from '../../functions/core/retry.js';
+import { RUN_ID } from '../../functions/runs/run-id.js';
 
-export interface RunView {
-  readonly runId: string;
-  readonly pipeline: string;
-  readonly target: string;
-  readonly status: string;
-  readonly resultsPrefix: string | null;
-  readonly exitMarker: string | null;
-  readonly detail: string | null;
-  readonly cost: { amount: number; currency: string; source: string } | null;
-  readonly logs?: { buildLog: string | null; execution: string | null };
-  readonly phases?: Record<string, number> | null;
-}
+/**
+ * What the client reads of a run. The run id names local files and the results prefix a
+ * download, so both are checked here before anything uses them.
+ */
+const runView = z.object({
+  runId: z.string().regex(RUN_ID),
+  pipeline: z.string(),
+  target: z.string(),
+  status: z.string(),
+  resultsPrefix: z
+    .string()
+    .regex(/^gs:\/\/[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]\/results\/run-[0-9a-f]{20}\/$/)
+    .nullable(),
+  exitMarker: z.string().nullable(),
+  detail: z.string().nullable(),
+  cost: z.object({ amount: z.number(), currency: z.string(), source: z.string() }).nullable(),
+  phases: z.record(z.string(), z.number()).nullable().optional(),
+});
 
-/** The next part of a run's console output, or where its log lives (Cloud Run executions). */
-export interface RunLogPart {
-  readonly contents: string;
+/** The next part of a run's console, or where its log lives (Cloud Run executions). */
+const runLogPart = z.object({
+  contents: z.string(),
   /** The offset to ask for next. */
-  readonly next: number;
+  next: z.number().int().min(0),
   /** Output that the VM no longer holds was skipped (the serial port keeps its last 1 MB). */
-  readonly skipped?: number;
-  readonly link?: string | null;
+  skipped: z.number().int().min(0).optional(),
+  link: z.string().nullable().optional(),
+});
+
+export type RunView = z.output<typeof runView>;
+export type RunLogPart = z.output<typeof runLogPart>;
+
+function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`triggerRun answered ${what} in an unexpected shape: ${issues.join('; ')}`);
+  }
+  return parsed.data;
 }
 
 export class RunApiError extends Error {
@@ -62,12 +82,12 @@ export class RunApiClient {
     this.base = options.url.replace(/\/+$/, '');
   }
 
-  private async call<T>(
+  private async call(
     method: string,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
-  ): Promise<T> {
+  ): Promise<unknown> {
     const doFetch = this.options.fetch ?? fetch;
     return withRetry(
       async () => {
@@ -95,7 +115,7 @@ export class RunApiClient {
             `${method} ${path} answered ${response.status}: ${typeof reply.error === 'string' ? reply.error : response.statusText}${issues}`,
           );
         }
-        return parsed as T;
+        return parsed;
       },
       {
         attempts: 5,
@@ -107,23 +127,26 @@ export class RunApiClient {
     );
   }
 
-  start(
+  async start(
     request: { pipeline: string; target: string; source?: string },
     idempotencyKey: string,
   ): Promise<RunView> {
-    return this.call('POST', '/runs', request, { 'idempotency-key': idempotencyKey });
+    const reply = await this.call('POST', '/runs', request, { 'idempotency-key': idempotencyKey });
+    return checked(runView, reply, 'the start');
   }
 
-  get(runId: string): Promise<RunView> {
-    return this.call('GET', `/runs/${encodeURIComponent(runId)}`);
+  async get(runId: string): Promise<RunView> {
+    return checked(runView, await this.call('GET', `/runs/${encodeURIComponent(runId)}`), 'a run');
   }
 
-  log(runId: string, offset: number): Promise<RunLogPart> {
-    return this.call('GET', `/runs/${encodeURIComponent(runId)}/log?offset=${offset}`);
+  async log(runId: string, offset: number): Promise<RunLogPart> {
+    const reply = await this.call('GET', `/runs/${encodeURIComponent(runId)}/log?offset=${offset}`);
+    return checked(runLogPart, reply, 'a log read');
   }
 
-  cancel(runId: string): Promise<RunView> {
-    return this.call('POST', `/runs/${encodeURIComponent(runId)}:cancel`);
+  async cancel(runId: string): Promise<RunView> {
+    const reply = await this.call('POST', `/runs/${encodeURIComponent(runId)}:cancel`);
+    return checked(runView, reply, 'the cancel');
   }
 }
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { localPathOf } from '../../cli/remote/collect-results.js';
 import { parseOptions, UsageError } from '../../cli/remote/options.js';
 import { describePhases, EXIT, verdictOf } from '../../cli/remote/outcome.js';
+import { RunApiClient, RunApiError } from '../../cli/remote/run-api-client.js';
 
 const RUN = 'run-0a1b2c3d4e5f60718293';
 const BASE = [
@@ -181,5 +182,77 @@ describe('localPathOf', () => {
     { name: '', path: undefined },
   ])('$name lands at $path', ({ name, path }) => {
     expect(localPathOf(folder, name)).toBe(path);
+  });
+});
+
+describe('RunApiClient', () => {
+  const VIEW = {
+    runId: RUN,
+    pipeline: 'nightly',
+    target: 'all',
+    status: 'RUNNING',
+    resultsPrefix: `gs://my-bucket/results/${RUN}/`,
+    exitMarker: null,
+    detail: null,
+    cost: null,
+  };
+  const answering = (status: number, body: unknown) => {
+    const asked: Array<{ url: string; headers: Record<string, string> }> = [];
+    const client = new RunApiClient({
+      url: 'https://fn.example.com/triggerRun/',
+      token: () => Promise.resolve('Bearer t0k3n'),
+      sleep: () => Promise.resolve(),
+      fetch: (url, init) => {
+        asked.push({ url: url as string, headers: init?.headers as Record<string, string> });
+        return Promise.resolve(new Response(JSON.stringify(body), { status }));
+      },
+    });
+    return { client, asked };
+  };
+
+  it('calls with the token and reads a run', async () => {
+    const { client, asked } = answering(200, VIEW);
+
+    expect(await client.get(RUN)).toMatchObject({ runId: RUN, status: 'RUNNING' });
+    expect(asked).toEqual([
+      {
+        url: `https://fn.example.com/triggerRun/runs/${RUN}`,
+        headers: { authorization: 'Bearer t0k3n' },
+      },
+    ]);
+  });
+
+  it.each([
+    { name: 'a run id that is a path', body: { ...VIEW, runId: '../../etc' } },
+    { name: 'a results prefix elsewhere', body: { ...VIEW, resultsPrefix: 'gs://b/../x/' } },
+    { name: 'no status', body: { ...VIEW, status: undefined } },
+  ])('refuses an answer with $name before using it', async ({ body }) => {
+    const { client } = answering(200, body);
+
+    await expect(client.get(RUN)).rejects.toThrow(/unexpected shape/);
+  });
+
+  it('refuses a log part whose next offset is not a count of bytes', async () => {
+    const { client } = answering(200, { contents: 'x', next: -1 });
+
+    await expect(client.log(RUN, 0)).rejects.toThrow(/unexpected shape: next/);
+  });
+
+  it('retries a 503 and gives the API message of a refusal', async () => {
+    const { client, asked } = answering(409, { error: "The pipeline's VM is busy: run-x" });
+    const busy = await client
+      .start({ pipeline: 'nightly', target: 'all' }, 'key-1')
+      .catch((error: unknown) => error);
+    const unavailable = answering(503, { error: 'try again' });
+    const failed = await unavailable.client.get(RUN).catch((error: unknown) => error);
+
+    expect(busy).toBeInstanceOf(RunApiError);
+    expect((busy as RunApiError).message).toBe(
+      "POST /runs answered 409: The pipeline's VM is busy: run-x",
+    );
+    expect(asked[0]?.headers).toMatchObject({ 'idempotency-key': 'key-1' });
+    expect(asked).toHaveLength(1);
+    expect(unavailable.asked).toHaveLength(5);
+    expect((failed as RunApiError).status).toBe(503);
   });
 });
