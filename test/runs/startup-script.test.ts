@@ -132,6 +132,8 @@ describe('deploy/vm/startup.sh', () => {
       'costguard-target': 'd_anchor_category',
       'costguard-results-prefix': PREFIX,
       'costguard-source': 'gs://costguard-batch-results/src/pipeline.tar.gz',
+      // No samplers unless a test is about them (each would wait out its interval).
+      'costguard-telemetry-interval': '0',
     };
     metadataRequests = [];
   });
