@@ -10,7 +10,11 @@
  *   The request goes to a sandbox (started here, in this process) seeded with the demo fleet and
  *   a migrated ledger, so the first response does the real work: reads, client creation, writes.
  *
- *   npm run build && npx tsx deploy/measure-cold-import.ts [--runs 5]
+ *   npm run build && npx tsx deploy/measure-cold-import.ts [--runs 5] [--only triggerRun,...]
+ *                                                          [--cpu-prof DIR]
+ *
+ * `--only` measures the baselines and the named entry points; `--cpu-prof DIR` writes a CPU
+ * profile of every probe process into DIR (profiling slows them: figures are then not comparable).
  *
  * Loopback only. Prints the machine, the settings, the medians and the ratios to the baselines.
  */
@@ -133,11 +137,17 @@ process.exit(0);
 const run = promisify(execFile);
 
 // Asynchronous, so that this process's sandbox answers the probe while it runs.
-async function probe(root: string, env: NodeJS.ProcessEnv, args: string[]): Promise<ColdSample> {
+async function probe(
+  root: string,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  profileDir?: string,
+): Promise<ColdSample> {
   const began = performance.now();
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const { stdout: output } = await run(
     process.execPath,
-    ['--input-type=module', '-e', PROBE, ...args],
+    [...profile, '--input-type=module', '-e', PROBE, ...args],
     { cwd: root, env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 2 ** 20 },
   );
   // The function's log lines share stdout; the figures are on the marked line.
@@ -156,6 +166,12 @@ async function main(): Promise<void> {
   const root = REPOSITORY_ROOT;
   const runsAt = process.argv.indexOf('--runs');
   const runs = runsAt === -1 ? 5 : Math.max(1, Math.min(20, Number(process.argv[runsAt + 1]) || 5));
+  const optionValue = (name: string): string | undefined => {
+    const at = process.argv.indexOf(name);
+    return at === -1 ? undefined : process.argv[at + 1];
+  };
+  const only = optionValue('--only')?.split(',');
+  const profileDir = optionValue('--cpu-prof');
   const index = join(root, 'build/functions/index.js');
   if (!existsSync(index)) {
     process.stderr.write('Run npm run build first.\n');
@@ -209,7 +225,7 @@ async function main(): Promise<void> {
     type Median = { ms: number; cpuMs: number; sample: ColdSample };
     const measureMedian = async (args: string[]): Promise<Median> => {
       const samples: ColdSample[] = [];
-      for (let i = 0; i < runs; i++) samples.push(await probe(root, env, args));
+      for (let i = 0; i < runs; i++) samples.push(await probe(root, env, args, profileDir));
       return {
         ms: median(samples.map((s) => s.ms)),
         cpuMs: median(samples.map((s) => s.cpuMs)),
@@ -233,6 +249,7 @@ async function main(): Promise<void> {
     );
     const verdicts: string[] = [];
     for (const { name } of ENTRY_POINTS) {
+      if (only && !only.includes(name)) continue;
       const first = requests[name];
       const m = await measureMedian([
         'entry',

@@ -12,7 +12,9 @@ import type { ProjectsClient } from '@google-cloud/resource-manager';
 import type { Storage } from '@google-cloud/storage';
 import type { WebClient } from '@slack/web-api';
 import type { AuthClient } from 'google-auth-library';
+import type * as Gax from 'google-gax';
 import type { EmulatorEndpoint, Endpoints, GoogleService } from './endpoints.js';
+import type { ProtoNode } from './proto-subset.js';
 
 /**
  * The one place that builds Google and Slack clients. Each client library is imported and each
@@ -92,11 +94,45 @@ function memoBy<T>(build: (key: string) => Promise<T>): (key: string) => Promise
   };
 }
 
+/** The Compute services costguard calls: the only part of Compute's definitions it loads. */
+const COMPUTE_SERVICES = ['Instances', 'ZoneOperations', 'MachineTypes'] as const;
+
+/**
+ * The google-gax module Compute's clients use, whose protobuf loader builds one root per process
+ * from the services above instead of the whole of Compute's definitions (every Compute API of
+ * two versions): each client's constructor would otherwise serialise and hash the 11.7 MB JSON,
+ * and the first build a root from it, about a second of CPU and 100 MiB. Passed to a client
+ * constructor as its documented `gaxInstance`.
+ */
+async function computeGax(): Promise<typeof Gax> {
+  const { createRequire } = await import('node:module');
+  const { protoSubset } = await import('./proto-subset.js');
+  // The very google-gax the Compute package resolves, whatever else is installed.
+  const fromCompute = createRequire(
+    createRequire(import.meta.url).resolve('@google-cloud/compute'),
+  );
+  const gax = fromCompute('google-gax') as typeof Gax;
+  const roots = new WeakMap<object, Gax.protobuf.Root>();
+  class SubsetGrpcClient extends gax.fallback.GrpcClient {
+    override loadProtoJSON(json: Gax.protobuf.INamespace) {
+      let root = roots.get(json);
+      if (!root) {
+        const subset = protoSubset(json as ProtoNode, 'google.cloud.compute.v1', COMPUTE_SERVICES);
+        root = gax.fallback.protobuf.Root.fromJSON(subset);
+        roots.set(json, root);
+      }
+      return root;
+    }
+  }
+  return { ...gax, fallback: { ...gax.fallback, GrpcClient: SubsetGrpcClient } };
+}
+
 // gax clients come from their own modules, not the package index: Compute's index also loads
 // v1small, v1beta and a 30 MB static protos module (about 75 MiB and a second of cold start), and
 // the other indexes load every client of their API (5 to 9 MiB each).
 export function createClients(endpoints: Endpoints): Clients {
   const at = (service: GoogleService): EmulatorEndpoint | undefined => endpoints.google[service];
+  const gaxForCompute = memo(computeGax);
   const bigquery = memoBy(async (key) => {
     const [projectId, location] = key.split('\u0000') as [string, string];
     const { BigQuery } = await import('@google-cloud/bigquery');
@@ -119,17 +155,17 @@ export function createClients(endpoints: Endpoints): Clients {
     instances: memo(async () => {
       const { InstancesClient } =
         await import('@google-cloud/compute/build/src/v1/instances_client.js');
-      return new InstancesClient(await gaxOptions(at('compute')));
+      return new InstancesClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     zoneOperations: memo(async () => {
       const { ZoneOperationsClient } =
         await import('@google-cloud/compute/build/src/v1/zone_operations_client.js');
-      return new ZoneOperationsClient(await gaxOptions(at('compute')));
+      return new ZoneOperationsClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     machineTypes: memo(async () => {
       const { MachineTypesClient } =
         await import('@google-cloud/compute/build/src/v1/machine_types_client.js');
-      return new MachineTypesClient(await gaxOptions(at('compute')));
+      return new MachineTypesClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     metrics: memo(async () => {
       const { MetricServiceClient } =

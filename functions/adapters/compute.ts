@@ -187,6 +187,22 @@ function listingGaps(page: IAggregatedList): ListingGap[] {
   return [...gaps.values()];
 }
 
+/** Indexes of `projects` taking one of each project in turn, each project's in their order. */
+export function inTurnsByProject(projects: readonly string[]): number[] {
+  const queues = new Map<string, number[]>();
+  projects.forEach((project, index) => {
+    const queue = queues.get(project);
+    if (queue) queue.push(index);
+    else queues.set(project, [index]);
+  });
+  const order: number[] = [];
+  const lists = [...queues.values()];
+  for (let round = 0; order.length < projects.length; round++) {
+    for (const list of lists) if (round < list.length) order.push(list[round] as number);
+  }
+  return order;
+}
+
 function lastSegment(url: string | null | undefined): string {
   return (url ?? '').split('/').pop() ?? '';
 }
@@ -520,14 +536,22 @@ export class ComputeFleet {
     concurrency: { requests: number },
   ): Promise<PromiseSettledResult<void>[]> {
     const scope = new Semaphore(Math.max(1, concurrency.requests));
-    const requested = await settleAll(targets, concurrency.requests, ({ ref, requestId }) =>
-      this.request(
+    // Requested one project after another in turn: slots waiting on one project's write budget
+    // would otherwise leave the other projects' budgets unused.
+    const order = inTurnsByProject(targets.map((t) => t.ref.project));
+    const inOrder = await settleAll(order, concurrency.requests, (index) => {
+      const { ref, requestId } = targets[index] as { ref: VmRef; requestId: string };
+      return this.request(
         'stop',
         ref,
         (instances) => instances.stop({ ...instanceOf(ref), requestId }),
         scope,
-      ),
-    );
+      );
+    });
+    const requested = new Array<PromiseSettledResult<IOperation | undefined>>(targets.length);
+    order.forEach((index, i) => {
+      requested[index] = inOrder[i] as PromiseSettledResult<IOperation | undefined>;
+    });
     const pending: Array<{ index: number; ref: VmRef; operation: IOperation | undefined }> = [];
     const results = new Array<PromiseSettledResult<void>>(targets.length);
     requested.forEach((request, index) => {

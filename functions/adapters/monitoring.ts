@@ -31,6 +31,9 @@ const GROUP_BY = [
   'metadata.system_labels."machine_type"',
 ];
 
+/** Monitoring's largest page: with `view: FULL` a page holds up to 100,000 points. */
+const MAX_POINTS_PER_PAGE = 100_000;
+
 type StructValue = { stringValue?: string | null } | string | null | undefined;
 
 function structString(value: StructValue): string | undefined {
@@ -76,7 +79,7 @@ export class UptimeReader {
                 groupByFields: GROUP_BY,
               },
               view: 'FULL',
-              pageSize: this.options.pageSize ?? 1000,
+              pageSize: this.options.pageSize ?? MAX_POINTS_PER_PAGE,
               ...(token ? { pageToken: token } : {}),
             },
             { autoPaginate: false },

@@ -208,18 +208,22 @@ function gpuColumns(gpus: readonly AttachedGpu[]): { type: string | null; count:
 
 /**
  * The row as the spot_costs table takes it, and its insertId: the row key plus a digest of what
- * this version says, so a retried request is de-duplicated but a correction is not.
+ * this version says, so a retried request is de-duplicated but a correction is not. The digest
+ * is made only when the key is read: a load job does not use it.
  */
 export function toLedgerRow(row: CostRow, recordedAt: Date): KeyedRow {
   const a = row.attributes;
   const gpu = gpuColumns(row.gpus);
-  const version = createHash('sha256')
-    .update(JSON.stringify([row.uptimeSeconds, row.priceSource, toNumeric(row.cost)]))
-    .digest('hex')
-    .slice(0, 12);
   const label = (key: string): string | null => a.labels[key] ?? null;
+  const cost = toNumeric(row.cost);
   return {
-    key: `${row.rowKey}#${version}`,
+    get key(): string {
+      const version = createHash('sha256')
+        .update(JSON.stringify([row.uptimeSeconds, row.priceSource, cost]))
+        .digest('hex')
+        .slice(0, 12);
+      return `${row.rowKey}#${version}`;
+    },
     row: {
       row_key: row.rowKey,
       usage_hour: row.hour.toISOString(),
@@ -237,7 +241,7 @@ export function toLedgerRow(row: CostRow, recordedAt: Date): KeyedRow {
       gpu_count: gpu.count,
       spot_rate: toNumeric(row.spotRate),
       on_demand_rate: toNumeric(row.onDemandRate),
-      cost: toNumeric(row.cost),
+      cost,
       on_demand_cost: toNumeric(row.onDemandCost),
       currency: row.currency,
       team: label(LABEL.team),

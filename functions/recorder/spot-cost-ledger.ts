@@ -10,7 +10,7 @@ import { LoadRows, type KeyedRow, type Ledger } from '../adapters/bigquery.js';
 import { HOUR_MS } from '../core/clock.js';
 import { errorMessage, httpStatusOf, PermanentError } from '../core/errors.js';
 import { PRICE_SOURCES } from '../core/pricing.js';
-import { PROVISIONING_MODELS } from '../core/vm.js';
+import { PROVISIONING_MODELS, type AttachedGpu } from '../core/vm.js';
 import type { HourSpend, SpotAlert } from './plan-alerts.js';
 import { toLedgerRow, toNumeric, type CostRow, type RecordedVersion } from './plan-cost-rows.js';
 import { instanceKey, type InventoryHistory, type InventorySnapshot } from './vm-attributes.js';
@@ -151,6 +151,18 @@ export class SpotCostLedger {
       { since: 'TIMESTAMP', now: 'TIMESTAMP' },
     );
     const out = new Map<string, InventorySnapshot[]>();
+    // Most VMs share their label set and GPU list: each distinct text is parsed and held once.
+    const labelSets = new Map<string, Record<string, string>>();
+    const gpuLists = new Map<string, AttachedGpu[]>();
+    const shared = <T>(texts: Map<string, T>, text: string | null, parse: () => T): T => {
+      if (text === null) return parse();
+      let value = texts.get(text);
+      if (value === undefined) {
+        value = parse();
+        texts.set(text, value);
+      }
+      return value;
+    };
     for (const raw of rows) {
       const row = inventoryRow.parse(raw);
       const key = instanceKey(row.project_id, row.instance_id);
@@ -163,8 +175,8 @@ export class SpotCostLedger {
         machineType: row.machine_type,
         provisioningModel: row.provisioning_model,
         terminationAction: row.termination_action ?? undefined,
-        gpus: json(row.gpus, gpuList, []),
-        labels: json(row.labels, labelMap, {}),
+        gpus: shared(gpuLists, row.gpus, () => json(row.gpus, gpuList, [])),
+        labels: shared(labelSets, row.labels, () => json(row.labels, labelMap, {})),
         fingerprint: row.fingerprint,
         recordedAt: new Date(row.recorded_at_text),
       });

@@ -147,7 +147,7 @@ describe('Machine types contract', () => {
       retry: { baseDelayMs: 1, maxDelayMs: 2 },
     });
 
-  it('reads vCPUs, memory, shared core and bundled GPUs, once per machine type', async () => {
+  it('reads vCPUs, memory, shared core and bundled GPUs, with one lookup for the names asked together', async () => {
     const port = shapes();
     const [a2, again, micro] = await Promise.all([
       port.shape('a2-highgpu-1g'),
@@ -165,7 +165,11 @@ describe('Machine types contract', () => {
     expect(again).toEqual(a2);
     expect(micro).toMatchObject({ vcpus: 2, memoryMb: 1024, sharedCpu: true });
     const lookups = sandbox.calls.filter((c) => c.route === 'compute.machineTypes.aggregatedList');
-    expect(lookups).toHaveLength(2);
+    expect(lookups).toHaveLength(1);
+    expect(await port.shape('e2-micro')).toEqual(micro);
+    expect(
+      sandbox.calls.filter((c) => c.route === 'compute.machineTypes.aggregatedList'),
+    ).toHaveLength(1);
   });
 
   it.each([
@@ -205,6 +209,22 @@ describe('Machine types contract', () => {
       });
     },
   );
+
+  it('answers every name of one lookup, an unknown one with nothing, and looks up later names again', async () => {
+    const port = shapes();
+    const [n2, unknown, g2] = await Promise.all([
+      port.shape('n2-standard-8'),
+      port.shape('n9-standard-8'),
+      port.shape('g2-standard-8'),
+    ]);
+    expect(n2).toMatchObject({ vcpus: 8, memoryMb: 32768, gpus: [] });
+    expect(unknown).toBeUndefined();
+    expect(g2).toMatchObject({ vcpus: 8, gpus: [{ type: 'nvidia-l4', count: 1 }] });
+    expect(await port.shape('c2-standard-8')).toMatchObject({ vcpus: 8 });
+    const lookups = sandbox.calls.filter((c) => c.route === 'compute.machineTypes.aggregatedList');
+    // One for the three names asked together, one for the name asked later.
+    expect(lookups).toHaveLength(2);
+  });
 
   it('reads custom types from their names, and knows nothing of unknown or malformed names', async () => {
     const port = shapes();
