@@ -129,3 +129,100 @@ export async function postBestEffort(
     return { sent: false, posted: undefined };
   }
 }
+
+/** Who belongs to the Slack user groups and channels that may act on costguard's messages. */
+export interface SlackDirectory {
+  usergroupMembers(usergroup: string): Promise<ReadonlySet<string>>;
+  channelMembers(channel: string): Promise<ReadonlySet<string>>;
+}
+
+/** Member lists are read again after this long, so a change in Slack counts within a minute. */
+const MEMBERS_TTL_MS = 60_000;
+
+export class SlackWebDirectory implements SlackDirectory {
+  private readonly cache = new Map<string, { at: number; members: Promise<ReadonlySet<string>> }>();
+
+  constructor(
+    private readonly client: () => Promise<Pick<WebClient, 'usergroups' | 'conversations'>>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private cached(
+    key: string,
+    read: () => Promise<ReadonlySet<string>>,
+  ): Promise<ReadonlySet<string>> {
+    const hit = this.cache.get(key);
+    if (hit && this.now() - hit.at < MEMBERS_TTL_MS) return hit.members;
+    const members = read().catch((error: unknown) => {
+      this.cache.delete(key);
+      throw classify(error);
+    });
+    this.cache.set(key, { at: this.now(), members });
+    return members;
+  }
+
+  usergroupMembers(usergroup: string): Promise<ReadonlySet<string>> {
+    return this.cached(`group:${usergroup}`, async () => {
+      const client = await this.client();
+      const result = await client.usergroups.users.list({ usergroup });
+      return new Set(result.users ?? []);
+    });
+  }
+
+  channelMembers(channel: string): Promise<ReadonlySet<string>> {
+    return this.cached(`channel:${channel}`, async () => {
+      const client = await this.client();
+      const members = new Set<string>();
+      let cursor: string | undefined;
+      do {
+        const page = await client.conversations.members({
+          channel,
+          limit: 1000,
+          ...(cursor ? { cursor } : {}),
+        });
+        for (const m of page.members ?? []) members.add(m);
+        cursor = page.response_metadata?.next_cursor || undefined;
+      } while (cursor);
+      return members;
+    });
+  }
+}
+
+/** A reply through a click's `response_url`: only the user who clicked sees an ephemeral one. */
+export interface ResponseUrlMessage {
+  readonly text: string;
+  readonly ephemeral: boolean;
+}
+
+/**
+ * Posts to a click's `response_url`, which must start with `origin` (Slack's
+ * `https://hooks.slack.com/`, or the sandbox's): a URL from a payload is never followed blindly.
+ */
+export async function postToResponseUrl(
+  origin: string,
+  url: string,
+  message: ResponseUrlMessage,
+): Promise<void> {
+  if (!url.startsWith(origin)) {
+    throw new PermanentError(`response_url is not under ${origin}`);
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        text: message.text,
+        response_type: message.ephemeral ? 'ephemeral' : 'in_channel',
+        replace_original: false,
+      }),
+      signal: AbortSignal.timeout(2_000),
+    });
+  } catch (error) {
+    throw new TransientError('Slack response_url could not be reached', { cause: error });
+  }
+  if (!response.ok) {
+    const error = `Slack response_url answered ${response.status}`;
+    throw response.status >= 500 ? new TransientError(error) : new PermanentError(error);
+  }
+}

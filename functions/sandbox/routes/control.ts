@@ -1,5 +1,6 @@
 import { errorMessage } from '../../core/errors.js';
 import { renderInstance } from './compute.js';
+import { playClick } from '../slack-click.js';
 import { slackState } from './slack.js';
 import { asRecord, fail, notFound, route } from '../http.js';
 import type { InstanceFixture } from '../fleet.js';
@@ -71,6 +72,45 @@ const routes = [
   route<Sandbox>('sandbox.slack', 'GET', '/_sandbox/slack/messages', (_request, sandbox) => ({
     body: { messages: slackState(sandbox).messages },
   })),
+  route<Sandbox>('sandbox.slack.responses', 'GET', '/_sandbox/slack/responses', (_r, sandbox) => ({
+    body: { responses: slackState(sandbox).responses },
+  })),
+  route<Sandbox>('sandbox.slack.app', 'PUT', '/_sandbox/slack/app', (request, sandbox) => {
+    // The Slack app's interactivity settings: `{"interactivityUrl": URL, "signingSecret": S}`.
+    const body = asRecord(request.body);
+    const app = slackState(sandbox).app;
+    if (typeof body.interactivityUrl === 'string') app.interactivityUrl = body.interactivityUrl;
+    if (typeof body.signingSecret === 'string') app.signingSecret = body.signingSecret;
+    return { body: { interactivityUrl: app.interactivityUrl } };
+  }),
+  route<Sandbox>(
+    'sandbox.slack.click',
+    'POST',
+    '/_sandbox/slack/click',
+    async (request, sandbox) => {
+      // Plays a click as Slack sends it: `{"actionId": "costguard_restart", "user": "U0ONCALL",
+      // "ts": "...", "forge": true}`; answers with what the app answered.
+      const body = asRecord(request.body);
+      const text = (key: string): string | undefined =>
+        typeof body[key] === 'string' ? (body[key]) : undefined;
+      const actionId = text('actionId');
+      if (!actionId) fail(400, 'Send {"actionId": "costguard_restart", "user": "U0ONCALL"}');
+      try {
+        const played = await playClick(sandbox, {
+          actionId,
+          ...(text('ts') ? { ts: text('ts') } : {}),
+          ...(text('user') ? { user: text('user') } : {}),
+          ...(text('blockId') ? { blockId: text('blockId') } : {}),
+          ...(text('date') ? { date: text('date') } : {}),
+          ...(text('actionTs') ? { actionTs: text('actionTs') } : {}),
+          forge: body.forge === true,
+        });
+        return { body: played };
+      } catch (error) {
+        fail(400, errorMessage(error));
+      }
+    },
+  ),
   route<Sandbox>('sandbox.clock', 'GET', '/_sandbox/clock', (_request, sandbox) => ({
     body: { now: sandbox.clock.now().toISOString() },
   })),

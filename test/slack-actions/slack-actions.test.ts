@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ledger } from '../../functions/adapters/bigquery.js';
+import { SlackNotifier } from '../../functions/adapters/slack.js';
+import { actionsBlock, tierButtons, type TierTarget } from '../../functions/core/slack-buttons.js';
+import { clickRequest, playClick } from '../../functions/sandbox/slack-click.js';
+import { SANDBOX_SLACK, slackState } from '../../functions/sandbox/routes/slack.js';
+import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
+import { buildSlackActions } from '../../functions/slack-actions/entry.js';
+import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+
+// One sandbox for the file: slackActions served as Slack's interactivity URL, a tier message
+// with its buttons posted to the sandbox's Slack, the ledger migrated. Only the sandbox
+// workspace's user group S0COSTGUARD (U0ONCALL) may act; U0VIEWER may not.
+const ENV = {
+  COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines',
+  COSTGUARD_DATASET: 'costguard',
+  COSTGUARD_SLACK_CHANNEL: SANDBOX_SLACK.channel,
+  SLACK_BOT_TOKEN: 'xoxb-sandbox-not-a-secret',
+  SLACK_SIGNING_SECRET: SANDBOX_SLACK.signingSecret,
+  COSTGUARD_SLACK_ACTOR_GROUPS: SANDBOX_SLACK.actorGroup,
+};
+const TIER: TierTarget = {
+  kind: 'budget',
+  id: 'b-team',
+  period: '2026-12-01T00:00:00Z',
+  tier: 1,
+};
+
+describe('slackActions: the edge', () => {
+  let sandbox: Sandbox;
+  let ledger: Ledger;
+  let served: ServedTarget;
+  let ts: string;
+
+  const clickRows = () =>
+    ledger.query<{ action: string; outcome: string; slack_user_id: string; hold_until: unknown }>(
+      'SELECT action, outcome, slack_user_id, hold_until FROM `${dataset}.slack_actions` ORDER BY recorded_at, action_ts',
+    );
+  const message = () => slackState(sandbox).messages.find((m) => m.ts === ts);
+
+  beforeAll(async () => {
+    sandbox = await startTestSandbox('caps/fleet.json');
+    sandbox.clock.set(new Date('2026-12-05T13:00:00Z'));
+    const runtime = sandboxRuntime(sandbox, ENV);
+    ledger = new Ledger(() => runtime.clients.bigquery('ml-training-prod', 'US'), {
+      project: 'ml-training-prod',
+      dataset: 'costguard',
+      location: 'US',
+      logger: runtime.logger,
+      retry: { baseDelayMs: 1 },
+    });
+    await ledger.migrate();
+    served = await serveTarget('slackActions', {
+      kind: 'http',
+      handler: await buildSlackActions(runtime),
+    });
+    slackState(sandbox).app.interactivityUrl = served.url;
+    const notifier = new SlackNotifier(
+      () => runtime.clients.slack(ENV.SLACK_BOT_TOKEN),
+      SANDBOX_SLACK.channel,
+      runtime.logger,
+    );
+    const posted = await notifier.post({
+      text: 'Budget b-team reached tier 100%',
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: '*Budget b-team* reached 100%' } },
+        actionsBlock('costguard-tier', tierButtons(TIER, false)),
+      ],
+    });
+    ts = posted.ts;
+  }, 60_000);
+
+  afterAll(async () => {
+    await served?.close();
+    await sandbox?.close();
+  });
+
+  it('refuses a forged signature with 401 and changes nothing', async () => {
+    // Act
+    const played = await playClick(sandbox, { actionId: 'costguard_snooze_1h', forge: true });
+
+    // Assess
+    expect(played.status).toBe(401);
+    expect(JSON.parse(played.body)).toEqual({
+      error: 'Invalid Slack request: the signature does not match',
+    });
+    expect(message()?.updates).toEqual([]);
+    expect(await clickRows()).toEqual([]);
+  });
+
+  it('refuses a correctly signed request older than five minutes', async () => {
+    const old = Math.floor(sandbox.clock.now().getTime() / 1000) - 301;
+
+    const played = await playClick(sandbox, { actionId: 'costguard_snooze_1h', timestamp: old });
+
+    expect(played.status).toBe(401);
+    expect(JSON.parse(played.body)).toEqual({
+      error: 'Invalid Slack request: the request is more than five minutes old',
+    });
+    expect(await clickRows()).toEqual([]);
+  });
+
+  it('refuses a body changed after signing (the signature covers the raw body)', async () => {
+    const request = clickRequest(sandbox, { actionId: 'costguard_snooze_1h' });
+    const tampered = request.body.replace('snooze_1h', 'snooze_4h');
+
+    const response = await fetch(served.url, {
+      method: 'POST',
+      headers: request.headers,
+      body: tampered,
+    });
+
+    expect(response.status).toBe(401);
+    expect(await clickRows()).toEqual([]);
+  });
+
+  it('tells someone outside the allowed groups, records the refusal and changes nothing else', async () => {
+    const played = await playClick(sandbox, {
+      actionId: 'costguard_snooze_4h',
+      user: SANDBOX_SLACK.outsider,
+    });
+
+    expect(played.status).toBe(200);
+    expect(message()?.updates).toEqual([]);
+    const answer = slackState(sandbox).responses.at(-1);
+    expect(answer?.responseType).toBe('ephemeral');
+    expect(answer?.text).toMatch(/Only members .* Nothing was changed/);
+    expect(await clickRows()).toEqual([
+      { action: 'snooze_4h', outcome: 'REFUSED', slack_user_id: 'U0VIEWER', hold_until: null },
+    ]);
+  });
+
+  it('snoozes for an allowed user, updates the message in place, and acts once on a replay', async () => {
+    // Act: the click, then the same signed request again (a replay within five minutes).
+    const request = clickRequest(sandbox, { actionId: 'costguard_snooze_1h' });
+    const first = await fetch(served.url, { method: 'POST', ...request });
+    const replay = await fetch(served.url, { method: 'POST', ...request });
+
+    // Assess: both answered 200, one update, one row, a hold until 14:00.
+    expect([first.status, replay.status]).toEqual([200, 200]);
+    const updates = message()?.updates ?? [];
+    expect(updates).toHaveLength(1);
+    const history = (updates[0]?.blocks ?? []).at(-1) as { elements: Array<{ text: string }> };
+    expect(history.elements.map((e) => e.text)).toEqual([
+      '<@U0ONCALL> snoozed budget b-team for 1 h (until 2026-12-05 14:00 UTC): no VM is stopped for it until then (2026-12-05 13:00 UTC)',
+    ]);
+    const rows = await clickRows();
+    expect(rows.filter((r) => r.outcome !== 'REFUSED')).toEqual([
+      {
+        action: 'snooze_1h',
+        outcome: 'DONE',
+        slack_user_id: 'U0ONCALL',
+        hold_until: expect.objectContaining({ value: '2026-12-05T14:00:00.000Z' }),
+      },
+    ]);
+  });
+
+  it('answers 400 to a signed body that is not a costguard click', async () => {
+    const body = new URLSearchParams({ payload: JSON.stringify({ type: 'view_submission' }) });
+    const request = clickRequest(sandbox, { actionId: 'costguard_snooze_1h' });
+    const { slackSignature } = await import('../../functions/slack-actions/request-signature.js');
+    const timestamp = request.headers['x-slack-request-timestamp'] as string;
+
+    const response = await fetch(served.url, {
+      method: 'POST',
+      headers: {
+        ...request.headers,
+        'x-slack-signature': slackSignature(
+          SANDBOX_SLACK.signingSecret,
+          timestamp,
+          body.toString(),
+        ),
+      },
+      body: body.toString(),
+    });
+
+    expect(response.status).toBe(400);
+  });
+});
