@@ -15,11 +15,12 @@ import { stageSource } from './stage-source.js';
 export const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export const DEPLOY_USAGE = `Usage: npm run deploy -- --project P --region R --billing-account A
-  [--budget-amount N] [--slack-channel C] [--enforce] [--dry-run]
+  [--budget-amount N] [--slack-channel C] [--slack-actors S1,C2] [--enforce] [--dry-run]
   [--projects P1,P2] [--dataset D] [--bq-location L] [--budget-policy FILE]
   [--label-policy FILE] [--spot-alerts FILE] [--spot-caps FILE] [--pipelines FILE] [--run-invoker user:EMAIL]...
   [--dashboard-url URL] [--billing-export PROJECT.DATASET.TABLE] [--source DIR]
-The Slack bot token is read from the SLACK_BOT_TOKEN environment variable.`;
+The Slack bot token is read from the SLACK_BOT_TOKEN environment variable, and with
+--slack-actors the Slack app's signing secret from SLACK_SIGNING_SECRET.`;
 
 export const TEARDOWN_USAGE = `Usage: npm run teardown -- --project P --region R
   [--billing-account A] [--projects P1,P2] [--dataset D] [--pipelines FILE]

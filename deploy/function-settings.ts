@@ -6,6 +6,7 @@ import type { LabelAction } from '../functions/labels/label-policy.js';
 import { labelSettings } from '../functions/labels/settings.js';
 import { recorderSettings } from '../functions/recorder/settings.js';
 import { runsSettings } from '../functions/runs/config.js';
+import { slackActionSettings } from '../functions/slack-actions/settings.js';
 import type { DeployOptions } from './options.js';
 import { functionUrl, type FunctionSpec, type Target } from './resources.js';
 
@@ -93,6 +94,18 @@ const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
   }),
   enforceLabels: (_spec, inputs) => labelEnvironment(inputs),
   enforceLabelsOnCreate: (_spec, inputs) => labelEnvironment(inputs),
+  slackActions: (_spec, { options }) => {
+    const groups = options.slackActors.filter((a) => a.startsWith('S'));
+    const channels = options.slackActors.filter((a) => !a.startsWith('S'));
+    return {
+      ...(groups.length > 0
+        ? { [slackActionSettings.actorGroups.variable]: groups.join(',') }
+        : {}),
+      ...(channels.length > 0
+        ? { [slackActionSettings.actorChannels.variable]: channels.join(',') }
+        : {}),
+    };
+  },
   triggerRun: (spec, { options, pipelinesJson, spotCapsJson }) => ({
     ...(pipelinesJson ? { [runsSettings.pipelines.variable]: pipelinesJson } : {}),
     // Starts are refused while a cap their VM or job falls in is at its shedding tier.
@@ -143,6 +156,8 @@ export function functionEnvironment(
 
 /** The variable the Slack token is mounted as, from Secret Manager. */
 export const SLACK_TOKEN_VARIABLE = commonSettings.slackToken.variable;
+/** The variable slackActions reads the Slack app's signing secret from (Secret Manager). */
+export const SLACK_SIGNING_VARIABLE = slackActionSettings.signingSecret.variable;
 
 const DELIMITERS = ['|', ';', '#', '~', '!', '%', '|~|'];
 

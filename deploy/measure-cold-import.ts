@@ -66,6 +66,13 @@ function firstRequests(): Record<EntryPointName, FirstRequest> {
       contentType: cloudEvent,
       body: fixture('audit/insert-v1-last.json'),
     },
+    // An unsigned click: refused (401) once the handler is built, before any API is called.
+    slackActions: {
+      method: 'POST',
+      path: '/',
+      contentType: 'application/x-www-form-urlencoded',
+      body: 'payload=%7B%7D',
+    },
     // An unknown run: the reply comes after the run ledger has been queried.
     triggerRun: {
       method: 'GET',
@@ -201,6 +208,10 @@ async function main(): Promise<void> {
       COSTGUARD_RUNS_AUDIENCES: RUNS_AUDIENCE,
       COSTGUARD_BILLING_ACCOUNT: '01D4EE-079462-DFD6EC',
       COSTGUARD_BUDGET_IDS: 'de72f49d-779b-4945-a127-4d6ce8def0bb',
+      // slackActions: the sandbox workspace's signing secret and bot token, not real ones.
+      SLACK_BOT_TOKEN: 'xoxb-local-sandbox',
+      SLACK_SIGNING_SECRET: 'sandbox-signing-secret-8c1f',
+      COSTGUARD_SLACK_ACTOR_GROUPS: 'S0COSTGUARD',
     };
     const logger = createLogger({ minSeverity: 'ERROR', sink: () => undefined });
     await new Ledger(

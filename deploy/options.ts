@@ -41,6 +41,8 @@ export const BILLING_ACCOUNT = /^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/;
 /** An amount in the billing account's currency, optionally suffixed with it (`500`, `500USD`). */
 export const BUDGET_AMOUNT = /^\d{1,12}(\.\d{1,2})?([A-Z]{3})?$/;
 export const SLACK_CHANNEL = /^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
+/** Slack user group (S…) and channel (C…, G…) ids whose members may act on messages. */
+export const SLACK_ACTORS = /^[SCG][A-Z0-9]{2,30}(,[SCG][A-Z0-9]{2,30})*$/;
 export const BQ_LOCATION = /^[A-Za-z]+(-[a-z]+\d*)?$/;
 /**
  * An IAM principal allowed to call the run trigger, e.g. `user:ana@example.com`. Not `domain:`:
@@ -59,6 +61,11 @@ export interface DeployOptions {
   readonly budgetAmount?: string;
   /** Unset: no Slack messages, no secret. */
   readonly slackChannel?: string;
+  /**
+   * Slack user groups and channels whose members may act on costguard's messages; with them,
+   * slackActions is deployed (public, signature-checked) with the app's signing secret.
+   */
+  readonly slackActors: readonly string[];
   readonly enforce: boolean;
   readonly dryRun: boolean;
   /** The governed projects (COSTGUARD_PROJECTS); the host project by default. */
@@ -166,6 +173,7 @@ export function parseDeployOptions(argv: readonly string[]): DeployOptions {
     ...shared,
     'budget-amount': { type: 'string' },
     'slack-channel': { type: 'string' },
+    'slack-actors': { type: 'string' },
     enforce: { type: 'boolean' },
     'budget-policy': { type: 'string' },
     'label-policy': { type: 'string' },
@@ -215,6 +223,18 @@ export function parseDeployOptions(argv: readonly string[]): DeployOptions {
     slackChannel: check(() =>
       checked(values, 'slack-channel', SLACK_CHANNEL, 'a Slack channel id or name'),
     ),
+    slackActors: check(() => {
+      const actors = checked(
+        values,
+        'slack-actors',
+        SLACK_ACTORS,
+        'comma-separated Slack user group (S…) and channel (C…) ids',
+      );
+      if (actors !== undefined && values['slack-channel'] === undefined) {
+        throw new UsageError('--slack-actors needs --slack-channel (the messages they act on)');
+      }
+      return actors === undefined ? [] : [...new Set(actors.split(','))];
+    }),
     enforce: values.enforce === true,
     dryRun: values['dry-run'] === true,
     projects: check(() => projectList(values, project ?? '')),

@@ -71,6 +71,18 @@ export const ROLES = {
       'resourcemanager.projects.get',
     ],
   },
+  slackResponder: {
+    id: 'costguardSlackResponder',
+    title: 'costguard Slack actions',
+    permissions: [
+      // Restart what a tier stopped; exempt a VM until a date (its labels).
+      'compute.instances.get',
+      'compute.instances.list',
+      'compute.instances.setLabels',
+      'compute.instances.start',
+      'compute.zoneOperations.get',
+    ],
+  },
   /** Bound on each batch VM only, never on the project. */
   runVm: {
     id: 'costguardRunVm',
@@ -139,6 +151,7 @@ export const PROJECT_ROLES: Readonly<Record<Target, readonly CustomRole[]>> = {
   enforceLabelsOnCreate: [ROLES.labelEnforcer],
   // The run trigger's roles are bound per pipeline (its VM, job, bucket and project).
   triggerRun: [],
+  slackActions: [ROLES.slackResponder],
 };
 
 /** Roles that exist in every governed project; the run trigger's only where a pipeline runs. */

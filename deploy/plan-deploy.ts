@@ -7,6 +7,7 @@ import {
   pipelineBuckets,
   pipelineInvokers,
   pipelineProjects,
+  SLACK_SIGNING_VARIABLE,
   SLACK_TOKEN_VARIABLE,
   type DeployInputs,
   type PipelineBinding,
@@ -53,6 +54,7 @@ import {
   describeCustomRole,
   describeSchedulerJob,
   describeSecret,
+  latestSecretVersion,
   describeServiceAccount,
   describeTopic,
   describeVmServiceAccount,
@@ -76,6 +78,7 @@ import {
   serviceAccountEmail,
   SERVICES,
   SLACK_SECRET,
+  SLACK_SIGNING_SECRET,
   VM_SERVICE_ACCOUNT_PLACEHOLDER,
   type FunctionSpec,
 } from './resources.js';
@@ -86,10 +89,20 @@ import { deploySummary } from './summary.js';
  * again: a probe decides create, update or nothing, and IAM bindings are additive.
  */
 
-/** The functions deployed: triggerRun only when it has pipelines to run. */
+/**
+ * The functions deployed: triggerRun only when it has pipelines to run, slackActions only when
+ * someone may act from Slack.
+ */
 export function deployedFunctions(inputs: DeployInputs): FunctionSpec[] {
-  return FUNCTIONS.filter((f) => f.target !== 'triggerRun' || inputs.pipelinesJson !== undefined);
+  return FUNCTIONS.filter(
+    (f) =>
+      (f.target !== 'triggerRun' || inputs.pipelinesJson !== undefined) &&
+      (f.target !== 'slackActions' || inputs.options.slackActors.length > 0),
+  );
 }
+
+/** What a dry run prints where the signing secret's version is read at deploy time. */
+export const SIGNING_VERSION_PLACEHOLDER = 'VERSION';
 
 function serviceAccountStep(project: string, account: string, what: string): Step {
   const email = serviceAccountEmail(account, project);
@@ -294,12 +307,39 @@ function budgetStep(inputs: DeployInputs): Step {
   };
 }
 
-function secretSteps(inputs: DeployInputs, emails: readonly string[]): Step[] {
+/** A Slack secret in Secret Manager, which variable fills it, and which functions read it. */
+interface SecretSpec {
+  readonly secret: string;
+  readonly variable: string;
+  readonly what: string;
+  /** The deploy option that needs it, named when the variable is missing. */
+  readonly neededBy: string;
+}
+
+const BOT_TOKEN: SecretSpec = {
+  secret: SLACK_SECRET,
+  variable: SLACK_TOKEN_VARIABLE,
+  what: 'Slack bot token',
+  neededBy: '--slack-channel',
+};
+const SIGNING_SECRET: SecretSpec = {
+  secret: SLACK_SIGNING_SECRET,
+  variable: SLACK_SIGNING_VARIABLE,
+  what: "Slack app's signing secret",
+  neededBy: '--slack-actors',
+};
+
+function secretSteps(
+  inputs: DeployInputs,
+  emails: readonly string[],
+  spec: SecretSpec = BOT_TOKEN,
+): Step[] {
   const { project } = inputs.options;
+  const { secret, variable, what, neededBy } = spec;
   const create = gcloud(
     'secrets',
     'create',
-    SLACK_SECRET,
+    secret,
     `--project=${project}`,
     '--replication-policy=automatic',
     '--quiet',
@@ -309,25 +349,25 @@ function secretSteps(inputs: DeployInputs, emails: readonly string[]): Step[] {
       'secrets',
       'versions',
       'add',
-      SLACK_SECRET,
+      secret,
       `--project=${project}`,
       '--data-file=-',
       '--quiet',
     ),
-    stdinFrom: SLACK_TOKEN_VARIABLE,
+    stdinFrom: variable,
   };
   return [
     {
-      title: `Secret ${SLACK_SECRET} for the Slack bot token`,
+      title: `Secret ${secret} for the ${what}`,
       commands: [create],
       probe: {
-        argv: describeSecret(project),
+        argv: describeSecret(project, secret),
         choose: (found) => (found.ok ? [] : [create]),
       },
     },
     {
-      title: `Slack bot token from $${SLACK_TOKEN_VARIABLE} into ${SLACK_SECRET}`,
-      note: `read from stdin, only when $${SLACK_TOKEN_VARIABLE} is set and differs from the stored version`,
+      title: `${what.charAt(0).toUpperCase()}${what.slice(1)} from $${variable} into ${secret}`,
+      note: `read from stdin, only when $${variable} is set and differs from the stored version`,
       commands: [addVersion],
       probe: {
         argv: [
@@ -336,27 +376,23 @@ function secretSteps(inputs: DeployInputs, emails: readonly string[]): Step[] {
           'versions',
           'access',
           'latest',
-          `--secret=${SLACK_SECRET}`,
+          `--secret=${secret}`,
           `--project=${project}`,
         ],
         choose: (stored, env) => {
-          const token = env[SLACK_TOKEN_VARIABLE]?.trim();
+          const token = env[variable]?.trim();
           if (token) return stored.ok && stored.stdout.trim() === token ? [] : [addVersion];
           if (stored.ok) return [];
           throw new UsageError(
-            `--slack-channel needs the Slack bot token: set ${SLACK_TOKEN_VARIABLE} in the environment (it is sent to Secret Manager on stdin)`,
+            `${neededBy} needs the ${what}: set ${variable} in the environment (it is sent to Secret Manager on stdin)`,
           );
         },
       },
     },
     {
-      title: `Let each function read ${SLACK_SECRET} (and no other secret)`,
+      title: `Let ${emails.length === 1 ? 'its function' : 'each function'} read ${secret} (and no other secret)`,
       commands: emails.map((email) =>
-        addBinding(
-          { kind: 'secret', project, secret: SLACK_SECRET },
-          member(email),
-          SECRET_ACCESSOR,
-        ),
+        addBinding({ kind: 'secret', project, secret }, member(email), SECRET_ACCESSOR),
       ),
     },
   ];
@@ -368,6 +404,7 @@ function triggerFlags(spec: FunctionSpec, inputs: DeployInputs): string[] {
   switch (spec.trigger.kind) {
     case 'scheduled':
     case 'http-api':
+    case 'slack-interactivity':
       return ['--trigger-http'];
     case 'budget-topic':
       return [`--trigger-topic=${BUDGET_TOPIC}`, `--trigger-service-account=${events}`];
@@ -385,7 +422,11 @@ function triggerFlags(spec: FunctionSpec, inputs: DeployInputs): string[] {
 function functionStep(spec: FunctionSpec, inputs: DeployInputs): Step {
   const { project, region, sourceDir, slackChannel, billingAccount } = inputs.options;
   const env = functionEnvironment(spec, inputs);
-  const deploy = (settings: Record<string, string>): Command =>
+  const isPublic = spec.trigger.kind === 'slack-interactivity';
+  const deploy = (
+    settings: Record<string, string>,
+    version: string = SIGNING_VERSION_PLACEHOLDER,
+  ): Command =>
     gcloud(
       'functions',
       'deploy',
@@ -400,12 +441,17 @@ function functionStep(spec: FunctionSpec, inputs: DeployInputs): Step {
       `--memory=${spec.memory}`,
       `--timeout=${spec.timeoutSeconds}s`,
       `--max-instances=${spec.maxInstances}`,
-      '--no-allow-unauthenticated',
+      // Slack cannot send a Google identity token: slackActions is public, and the request
+      // signature it checks over every raw body is its authentication.
+      isPublic ? '--allow-unauthenticated' : '--no-allow-unauthenticated',
       ...triggerFlags(spec, inputs),
       ...(spec.retry ? ['--retry'] : []),
       envVarsFlag(settings),
       slackChannel
-        ? `--set-secrets=${SLACK_TOKEN_VARIABLE}=${SLACK_SECRET}:latest`
+        ? `--set-secrets=${[
+            `${SLACK_TOKEN_VARIABLE}=${SLACK_SECRET}:latest`,
+            ...(isPublic ? [`${SLACK_SIGNING_VARIABLE}=${SLACK_SIGNING_SECRET}:${version}`] : []),
+          ].join(',')}`
         : '--clear-secrets',
       '--quiet',
     );
@@ -413,6 +459,26 @@ function functionStep(spec: FunctionSpec, inputs: DeployInputs): Step {
     title: `Function ${spec.name} (${spec.target}): ${spec.memory}, ${spec.timeoutSeconds}s, at most ${spec.maxInstances} instance(s)`,
     commands: [deploy(env)],
   };
+  if (isPublic) {
+    // The signing secret is pinned to the version just stored, never `latest`: a version added
+    // later reaches the function only through the next deploy.
+    return {
+      ...step,
+      note: `${SLACK_SIGNING_VARIABLE} is pinned to the newest enabled version of ${SLACK_SIGNING_SECRET}, read at deploy time`,
+      probe: {
+        argv: latestSecretVersion(project, SLACK_SIGNING_SECRET),
+        choose: (found) => {
+          const version = found.ok ? found.stdout.trim().split('/').at(-1) : undefined;
+          if (!version || !/^\d+$/.test(version)) {
+            throw new UsageError(
+              `Secret ${SLACK_SIGNING_SECRET} has no enabled version; set ${SLACK_SIGNING_VARIABLE} and deploy again`,
+            );
+          }
+          return [deploy(env, version)];
+        },
+      },
+    };
+  }
   if (spec.target !== 'enforceBudget') return step;
   // enforceBudget believes only the deployed budget, whose id exists once the budget step ran.
   return {
@@ -678,6 +744,9 @@ export function planDeploy(inputs: DeployInputs): Plan {
     topicPublisherStep(project),
     budgetStep(inputs),
     ...(options.slackChannel ? secretSteps(inputs, functionEmails) : []),
+    ...(functions.some((f) => f.target === 'slackActions')
+      ? secretSteps(inputs, [emailOf(functionSpec('slackActions'))], SIGNING_SECRET)
+      : []),
     ...functions.map((f) => functionStep(f, inputs)),
     ...functions
       .map((f) => {
@@ -686,7 +755,9 @@ export function planDeploy(inputs: DeployInputs): Plan {
             ? [member(schedulerEmail)]
             : f.trigger.kind === 'http-api'
               ? [...new Set([...options.runInvokers, ...pipelineInvokers(inputs.pipelines)])]
-              : [member(eventsEmail)];
+              : f.trigger.kind === 'slack-interactivity'
+                ? []
+                : [member(eventsEmail)];
         return invokerStep(f, principals, inputs);
       })
       .filter((s) => s.commands.length > 0),

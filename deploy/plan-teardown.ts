@@ -47,6 +47,7 @@ import {
   member,
   serviceAccountEmail,
   SLACK_SECRET,
+  SLACK_SIGNING_SECRET,
   VM_SERVICE_ACCOUNT_PLACEHOLDER,
 } from './resources.js';
 
@@ -156,10 +157,12 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
       describeTopic(project),
       gcloud('pubsub', 'topics', 'delete', BUDGET_TOPIC, `--project=${project}`, '--quiet'),
     ),
-    deleteIfPresent(
-      `Secret ${SLACK_SECRET}`,
-      describeSecret(project),
-      gcloud('secrets', 'delete', SLACK_SECRET, `--project=${project}`, '--quiet'),
+    ...[SLACK_SECRET, SLACK_SIGNING_SECRET].map((secret) =>
+      deleteIfPresent(
+        `Secret ${secret}`,
+        describeSecret(project, secret),
+        gcloud('secrets', 'delete', secret, `--project=${project}`, '--quiet'),
+      ),
     ),
   );
 

@@ -54,13 +54,22 @@ export function describeTopic(project: string): string[] {
   ];
 }
 
-export function describeSecret(project: string): string[] {
+export function describeSecret(project: string, secret: string = SLACK_SECRET): string[] {
+  return ['gcloud', 'secrets', 'describe', secret, `--project=${project}`, '--format=value(name)'];
+}
+
+/** The newest enabled version of a secret (its resource name; the number is the last part). */
+export function latestSecretVersion(project: string, secret: string): string[] {
   return [
     'gcloud',
     'secrets',
-    'describe',
-    SLACK_SECRET,
+    'versions',
+    'list',
+    secret,
     `--project=${project}`,
+    '--filter=state:ENABLED',
+    '--sort-by=~createTime',
+    '--limit=1',
     '--format=value(name)',
   ];
 }

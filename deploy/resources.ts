@@ -11,7 +11,9 @@ export type Trigger =
   | { readonly kind: 'scheduled'; readonly schedule: string; readonly job: string }
   | { readonly kind: 'budget-topic' }
   | { readonly kind: 'instance-inserts' }
-  | { readonly kind: 'http-api' };
+  | { readonly kind: 'http-api' }
+  /** Public: Slack's signed interactivity requests, authenticated by their signature. */
+  | { readonly kind: 'slack-interactivity' };
 
 export interface FunctionSpec {
   readonly target: Target;
@@ -100,6 +102,18 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     maxInstances: 5,
     retry: false,
   },
+  {
+    target: 'slackActions',
+    name: 'costguard-slack-actions',
+    account: 'costguard-slack-actions',
+    trigger: { kind: 'slack-interactivity' },
+    memory: '512Mi',
+    // Slack waits 3 s for the reply; the work is done before it, so a minute is ample.
+    timeoutSeconds: 60,
+    // One click at a time: a click delivered twice is found in the ledger, not acted on twice.
+    maxInstances: 1,
+    retry: false,
+  },
 ];
 
 export function functionSpec(target: Target): FunctionSpec {
@@ -120,6 +134,8 @@ export const ALL_ACCOUNTS: readonly string[] = [
 ];
 export const BUDGET_TOPIC = 'costguard-budget-alerts';
 export const SLACK_SECRET = 'costguard-slack-bot-token';
+/** The Slack app's signing secret, which slackActions checks every request against. */
+export const SLACK_SIGNING_SECRET = 'costguard-slack-signing-secret';
 /** The function's own trigger takes v1 inserts; this one takes the beta API's. */
 export const BETA_INSERT_TRIGGER = 'costguard-instance-insert-beta';
 /** Cloud Audit Logs triggers in `global` receive the events of every region. */

@@ -52,6 +52,11 @@ export const ENTRY_POINTS = [
     kind: 'http',
     load: async (runtime) => (await import('./runs/entry.js')).buildTriggerRun(runtime),
   },
+  {
+    name: 'slackActions',
+    kind: 'http',
+    load: async (runtime) => (await import('./slack-actions/entry.js')).buildSlackActions(runtime),
+  },
 ] as const satisfies readonly EntryPoint[];
 
 export type EntryPointName = (typeof ENTRY_POINTS)[number]['name'];

@@ -25,7 +25,7 @@ import { putSandboxBudget, SANDBOX_BUDGET } from './demos/budget.js';
 import { DEMO_AUDIENCE, demoAuthorization, runDemoSettings } from './demos/runs.js';
 import { loadFleetFixture } from './fleet.js';
 import { DEFAULT_SANDBOX_PORT, entryPointPort, LOCAL_HOST, sandboxPortOf } from './local-ports.js';
-import { slackState } from './routes/slack.js';
+import { SANDBOX_SLACK, slackState } from './routes/slack.js';
 import { serveTarget, type TargetHandler } from './serve-target.js';
 import { startSandbox } from './server.js';
 import type { Sandbox } from './sandbox.js';
@@ -82,6 +82,10 @@ function localEnv(sandbox: Sandbox): Record<string, string> {
     COSTGUARD_DATASET: 'costguard',
     COSTGUARD_SLACK_CHANNEL: 'C0COSTGUARD',
     SLACK_BOT_TOKEN: 'xoxb-local-sandbox',
+    // The sandbox workspace's Slack app: its signing secret, and the on-call user group whose
+    // members may act on costguard's messages.
+    SLACK_SIGNING_SECRET: SANDBOX_SLACK.signingSecret,
+    COSTGUARD_SLACK_ACTOR_GROUPS: SANDBOX_SLACK.actorGroup,
     ...Object.fromEntries(
       Object.entries(process.env).filter(([k]) => k.startsWith('COSTGUARD_')) as [string, string][],
     ),
@@ -254,6 +258,8 @@ async function main(): Promise<void> {
     servers.push(served);
     urls.set(entry.name, served.url);
   }
+  // The sandbox's Slack app sends clicks on costguard's buttons to slackActions.
+  slackState(sandbox).app.interactivityUrl = urls.get('slackActions');
 
   const running = sandbox.fleet.live().filter((vm) => vm.status === 'RUNNING');
   out('costguard is running locally on the sandbox (no Google credentials needed)');

@@ -902,3 +902,83 @@ describe('the reconciliation with the Cloud Billing export', () => {
     },
   );
 });
+
+describe('slackActions', () => {
+  const SLACK_ARGS = ['--slack-channel', 'C0123', '--slack-actors', 'S0OPS,C0FINOPS'];
+  const found = (version: string) => ({
+    ok: true,
+    stdout: `projects/123/secrets/costguard-slack-signing-secret/versions/${version}\n`,
+  });
+
+  it('is deployed only when --slack-actors names who may act', () => {
+    const names = (args: string[]) =>
+      find(planDeploy(deployInputs(args)), 'functions', 'deploy').map((c) => c.argv[3]);
+
+    expect(names(['--slack-channel', 'C0123'])).not.toContain('costguard-slack-actions');
+    expect(names(SLACK_ARGS)).toContain('costguard-slack-actions');
+  });
+
+  it('is public, since the Slack signature is its authentication, and no one is given invoker', () => {
+    const plan = planDeploy(deployInputs(SLACK_ARGS));
+
+    const argv = functionDeploy(plan, 'costguard-slack-actions');
+    expect(argv).toContain('--allow-unauthenticated');
+    expect(argv).not.toContain('--no-allow-unauthenticated');
+    expect(functionDeploy(plan, 'costguard-enforce-budget')).toContain(
+      '--no-allow-unauthenticated',
+    );
+    expect(
+      find(plan, 'add-invoker-policy-binding').filter((c) =>
+        c.argv.includes('costguard-slack-actions'),
+      ),
+    ).toEqual([]);
+    expect(envVarsOf(argv)).toMatchObject({
+      COSTGUARD_SLACK_ACTOR_GROUPS: 'S0OPS',
+      COSTGUARD_SLACK_ACTOR_CHANNELS: 'C0FINOPS',
+    });
+  });
+
+  it('mounts the signing secret pinned to the newest enabled version, never latest', () => {
+    const step = stepTitled(
+      planDeploy(deployInputs(SLACK_ARGS)),
+      'Function costguard-slack-actions',
+    );
+
+    const [command] = step.probe?.choose(found('7'), {}) ?? [];
+
+    expect(step.probe?.argv).toEqual(
+      expect.arrayContaining(['versions', 'list', 'costguard-slack-signing-secret']),
+    );
+    expect(flagValue(command?.argv ?? [], '--set-secrets')).toBe(
+      'SLACK_BOT_TOKEN=costguard-slack-bot-token:latest,SLACK_SIGNING_SECRET=costguard-slack-signing-secret:7',
+    );
+    expect(() => step.probe?.choose({ ok: true, stdout: '' }, {})).toThrow(/no enabled version/);
+  });
+
+  it('stores the signing secret from $SLACK_SIGNING_SECRET on stdin, readable by slackActions alone', () => {
+    const plan = planDeploy(deployInputs(SLACK_ARGS));
+
+    const add = stepTitled(plan, "Slack app's signing secret from").commands[0];
+    expect(add?.argv).toEqual([
+      'gcloud',
+      'secrets',
+      'versions',
+      'add',
+      'costguard-slack-signing-secret',
+      `--project=${HOST}`,
+      '--data-file=-',
+      '--quiet',
+    ]);
+    expect(add?.stdinFrom).toBe('SLACK_SIGNING_SECRET');
+    const readers = find(plan, 'add-iam-policy-binding', 'costguard-slack-signing-secret').map(
+      (c) => flagValue(c.argv, '--member'),
+    );
+    expect(readers).toEqual([
+      `serviceAccount:costguard-slack-actions@${HOST}.iam.gserviceaccount.com`,
+    ]);
+  });
+
+  it('refuses --slack-actors without --slack-channel', () => {
+    expect(() => deployInputs(['--slack-actors', 'S0OPS'])).toThrow(/--slack-channel/);
+  });
+});

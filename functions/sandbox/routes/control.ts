@@ -92,7 +92,7 @@ const routes = [
       // "ts": "...", "forge": true}`; answers with what the app answered.
       const body = asRecord(request.body);
       const text = (key: string): string | undefined =>
-        typeof body[key] === 'string' ? (body[key]) : undefined;
+        typeof body[key] === 'string' ? body[key] : undefined;
       const actionId = text('actionId');
       if (!actionId) fail(400, 'Send {"actionId": "costguard_restart", "user": "U0ONCALL"}');
       try {
