@@ -44,14 +44,47 @@ export const LABEL = {
   stopAfter: 'costguard-stop-after',
 } as const;
 
+const DATED_EXEMPTION = /^until-(\d{4}-\d{2}-\d{2})$/;
+
+/** The exempt label's value for an exemption through `day` (`YYYY-MM-DD`, UTC): `until-…`. */
+export function exemptUntilValue(day: string): string {
+  return `until-${day}`;
+}
+
+/** The last day of a dated exemption (`until-2026-12-24`), or undefined for an undated one. */
+export function exemptionLastDay(value: string): string | undefined {
+  return DATED_EXEMPTION.exec(value)?.[1];
+}
+
 /**
  * Whether a VM is exempt: by the policy's exempt label or by `costguard-exempt`, which always
- * protects a VM; any value but `false` counts.
+ * protects a VM; any value but `false` counts, and a dated one (`until-2026-12-24`, written by
+ * *Exempt until…* in Slack) counts through that day when `today` (`YYYY-MM-DD`) is given.
+ * Without `today` a dated exemption counts, so a caller that cannot tell the date never stops
+ * an exempted VM.
  */
-export function isExempt(labels: Readonly<Record<string, string>>, exemptLabel: string): boolean {
+export function isExempt(
+  labels: Readonly<Record<string, string>>,
+  exemptLabel: string,
+  today?: string,
+): boolean {
   return [exemptLabel, LABEL.exempt].some((key) => {
     const value = labels[key];
-    return value !== undefined && value.toLowerCase() !== 'false';
+    if (value === undefined || value.toLowerCase() === 'false') return false;
+    const lastDay = exemptionLastDay(value);
+    return lastDay === undefined || today === undefined || today <= lastDay;
+  });
+}
+
+/** The exempt labels of a VM whose dated exemption ended before `today`. */
+export function expiredExemptions(
+  labels: Readonly<Record<string, string>>,
+  exemptLabel: string,
+  today: string,
+): string[] {
+  return [...new Set([exemptLabel, LABEL.exempt])].filter((key) => {
+    const lastDay = exemptionLastDay(labels[key] ?? '');
+    return lastDay !== undefined && lastDay < today;
   });
 }
 

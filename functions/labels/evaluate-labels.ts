@@ -1,4 +1,11 @@
-import { asPriority, isExempt, isValidLabelValue, LABEL, MAX_LABELS } from '../core/labels.js';
+import {
+  asPriority,
+  expiredExemptions,
+  isExempt,
+  isValidLabelValue,
+  LABEL,
+  MAX_LABELS,
+} from '../core/labels.js';
 import type { Vm } from '../core/vm.js';
 import {
   actionIncludes,
@@ -179,7 +186,8 @@ export function evaluateLabels(
   context: LabelContext,
 ): LabelEvaluation {
   const found = vm.labels;
-  const exempt = isExempt(found, policy.exemptLabel);
+  const exempt = isExempt(found, policy.exemptLabel, context.today);
+  const expired = expiredExemptions(found, policy.exemptLabel, context.today);
   const before = violationsOf(found, policy);
   const canWrite = actionIncludes(policy.action, 'fix');
   const canMark = actionIncludes(policy.action, 'mark');
@@ -230,6 +238,12 @@ export function evaluateLabels(
     stopAfter = undefined;
     markReason = why;
   };
+  // An exemption given until a day that has passed is taken off, like a stale mark.
+  for (const key of expired) {
+    delete next[key];
+    changes.push({ key, from: found[key], to: undefined, reason: 'unmark' });
+    markReason = `exemption ended on ${found[key]?.slice('until-'.length) ?? ''}`;
+  }
   if (exempt) unmark('exempt');
   else if (compliantAfter) unmark('compliant');
   else if (canMark && blocker) unmark(blocker);

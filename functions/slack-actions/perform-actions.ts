@@ -3,8 +3,12 @@
  * to: Snooze writes a hold the enforcers honour; Restart, Exempt and Cancel run act on VMs and
  * runs. `makeSlackActionPerformer` builds them from a runtime for the entry point.
  */
+import type { ComputeFleet } from '../adapters/compute.js';
 import type { CommonAdapters, Runtime } from '../adapters/runtime.js';
+import { isoDay } from '../core/clock.js';
+import { exemptionLastDay, exemptUntilValue, LABEL, MAX_LABELS } from '../core/labels.js';
 import type { SlackActionName, TierTarget } from '../core/slack-buttons.js';
+import { vmKey } from '../core/vm.js';
 import type { Click } from './interaction.js';
 import { describeHold, snoozeUntil } from './holds.js';
 import type { ActionContext, ActionPerformer, ActionResult } from './slack-actions.js';
@@ -32,6 +36,59 @@ export const snooze: Perform = (click, { now }) => {
   });
 };
 
+/** The longest exemption a click may give; longer ones belong in the policy. */
+export const MAX_EXEMPT_DAYS = 90;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * *Exempt until…*: writes `costguard-exempt=until-YYYY-MM-DD` (read, merge, write with the
+ * fingerprint), which every enforcer honours through that day and the label sweep takes off
+ * after it. A VM exempted without an end stays so; a VM outside the governed projects is not
+ * touched.
+ */
+export function exemptVm(
+  fleet: Pick<ComputeFleet, 'updateLabels'>,
+  projects: readonly string[],
+): Perform {
+  return async (click, { now }) => {
+    if (click.target.kind !== 'vm') throw new Error('exempt needs a VM');
+    const { vm, until } = click.target;
+    const name = `\`${vmKey(vm)}\``;
+    const today = isoDay(now);
+    const latest = isoDay(new Date(now.getTime() + MAX_EXEMPT_DAYS * DAY_MS));
+    const refuse = (why: string): ActionResult => ({
+      outcome: 'NOTHING_TO_DO',
+      summary: `asked to exempt ${name} until ${until}; not done: ${why}`,
+      vmsActed: 0,
+      holdUntil: undefined,
+      note: `Nothing was changed: ${why}.`,
+    });
+    if (!projects.includes(vm.project)) return refuse(`${vm.project} is not a governed project`);
+    if (until < today) return refuse(`${until} has passed`);
+    if (until > latest) return refuse(`at most ${MAX_EXEMPT_DAYS} days ahead (${latest})`);
+    let already: string | undefined;
+    const written = await fleet.updateLabels(vm, (current) => {
+      const value = current[LABEL.exempt];
+      if (value !== undefined && value !== 'false' && exemptionLastDay(value) === undefined) {
+        already = value;
+        return undefined;
+      }
+      const next = { ...current, [LABEL.exempt]: exemptUntilValue(until) };
+      return Object.keys(next).length > MAX_LABELS ? undefined : next;
+    });
+    if (already !== undefined)
+      return refuse(`it is exempt without an end (${LABEL.exempt}=${already})`);
+    if (!written) return refuse('the VM is gone, or has no room for another label');
+    return {
+      outcome: 'DONE',
+      summary: `exempted ${name} until ${until}: no costguard enforcer stops it through that day`,
+      vmsActed: 1,
+      holdUntil: new Date(Date.parse(`${until}T00:00:00Z`) + DAY_MS),
+    };
+  };
+}
+
 export function performerOf(actions: Partial<Record<SlackActionName, Perform>>): ActionPerformer {
   return {
     perform: (click, context) => {
@@ -51,10 +108,15 @@ export function performerOf(actions: Partial<Record<SlackActionName, Perform>>):
 
 export function makeSlackActionPerformer(
   _runtime: Runtime,
-  _config: unknown,
-  _adapters: CommonAdapters,
+  config: { readonly projects: readonly string[] },
+  adapters: CommonAdapters,
 ): Promise<ActionPerformer> {
   return Promise.resolve(
-    performerOf({ snooze_1h: snooze, snooze_4h: snooze, snooze_tomorrow: snooze }),
+    performerOf({
+      snooze_1h: snooze,
+      snooze_4h: snooze,
+      snooze_tomorrow: snooze,
+      exempt: exemptVm(adapters.fleet, config.projects),
+    }),
   );
 }

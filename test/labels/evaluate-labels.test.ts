@@ -398,6 +398,51 @@ describe('evaluateLabels: exemption and un-marking', () => {
     expect(result.write).toEqual({ 'costguard-exempt': 'yes' });
   });
 
+  it.each([
+    {
+      case: 'until a later day',
+      exemptUntil: 'until-2026-11-21',
+      exempt: true,
+      action: 'none',
+      write: undefined,
+    },
+    {
+      case: 'through today',
+      exemptUntil: 'until-2026-11-20',
+      exempt: true,
+      action: 'none',
+      write: undefined,
+    },
+    {
+      case: 'ended yesterday (the label is taken off)',
+      exemptUntil: 'until-2026-11-19',
+      exempt: false,
+      action: 'unmark',
+      write: COMPLETE,
+    },
+  ])('a dated exemption $case: exempt $exempt', ({ exemptUntil, exempt, action, write }) => {
+    const vm = vmWith({ labels: { ...COMPLETE, 'costguard-exempt': exemptUntil } });
+
+    const result = evaluateLabels(vm, policyWith(), context);
+
+    expect([result.exempt, result.action, result.write]).toEqual([exempt, action, write]);
+  });
+
+  it('marks a non-compliant VM once its dated exemption has ended, taking the exemption off', () => {
+    const vm = vmWith({ labels: { team: 'vision', 'costguard-exempt': 'until-2026-11-01' } });
+
+    const result = evaluateLabels(vm, policyWith(), context);
+
+    expect(result.action).toBe('mark');
+    expect(result.write?.['costguard-exempt']).toBeUndefined();
+    expect(result.changes).toContainEqual({
+      key: 'costguard-exempt',
+      from: 'until-2026-11-01',
+      to: undefined,
+      reason: 'unmark',
+    });
+  });
+
   it('does not treat costguard-exempt=false as an exemption', () => {
     const vm = vmWith({ labels: { 'costguard-exempt': 'false' } });
     expect(evaluateLabels(vm, policyWith(), context).exempt).toBe(false);

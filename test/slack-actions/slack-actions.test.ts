@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../functions/adapters/bigquery.js';
 import { SlackNotifier } from '../../functions/adapters/slack.js';
-import { actionsBlock, tierButtons, type TierTarget } from '../../functions/core/slack-buttons.js';
+import {
+  actionsBlock,
+  tierButtons,
+  vmBlockId,
+  vmExemptSection,
+  type TierTarget,
+} from '../../functions/core/slack-buttons.js';
 import { clickRequest, playClick } from '../../functions/sandbox/slack-click.js';
 import { SANDBOX_SLACK, slackState } from '../../functions/sandbox/routes/slack.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
@@ -25,6 +31,9 @@ const TIER: TierTarget = {
   period: '2026-12-01T00:00:00Z',
   tier: 1,
 };
+
+const LOW_A = { project: 'ml-training-prod', zone: 'us-central1-a', name: 'vision-low-a' };
+const EXEMPT = { project: 'ml-training-prod', zone: 'us-central1-a', name: 'vision-exempt' };
 
 describe('slackActions: the edge', () => {
   let sandbox: Sandbox;
@@ -65,6 +74,7 @@ describe('slackActions: the edge', () => {
       blocks: [
         { type: 'section', text: { type: 'mrkdwn', text: '*Budget b-team* reached 100%' } },
         actionsBlock('costguard-tier', tierButtons(TIER, false)),
+        ...[LOW_A, EXEMPT].map((vm, i) => vmExemptSection(vm, `\`${vm.name}\``, i)),
       ],
     });
     ts = posted.ts;
@@ -175,5 +185,54 @@ describe('slackActions: the edge', () => {
     });
 
     expect(response.status).toBe(400);
+  });
+
+  it('exempts a VM until the chosen day with a dated costguard-exempt label, keeping its labels', async () => {
+    const played = await playClick(sandbox, {
+      actionId: 'costguard_exempt',
+      blockId: vmBlockId(LOW_A),
+      date: '2026-12-24',
+    });
+
+    expect(played.status).toBe(200);
+    expect(sandbox.fleet.get(LOW_A.project, LOW_A.zone, LOW_A.name)?.labels).toEqual({
+      team: 'vision',
+      priority: 'low',
+      'costguard-exempt': 'until-2026-12-24',
+    });
+    const history = (message()?.updates.at(-1)?.blocks ?? []).at(-1) as {
+      elements: Array<{ text: string }>;
+    };
+    expect(history.elements.at(-1)?.text).toBe(
+      '<@U0ONCALL> exempted `ml-training-prod/us-central1-a/vision-low-a` until 2026-12-24: no costguard enforcer stops it through that day (2026-12-05 13:00 UTC)',
+    );
+  });
+
+  it.each([
+    { case: 'a day that has passed', vm: LOW_A, date: '2026-12-04', why: '2026-12-04 has passed' },
+    {
+      case: 'more than 90 days ahead',
+      vm: LOW_A,
+      date: '2027-03-06',
+      why: 'at most 90 days ahead (2027-03-05)',
+    },
+    {
+      case: 'a VM exempt without an end',
+      vm: EXEMPT,
+      date: '2026-12-24',
+      why: 'it is exempt without an end (costguard-exempt=true)',
+    },
+  ])('does not exempt for $case, and says why', async ({ vm, date, why }) => {
+    const before = sandbox.fleet.get(vm.project, vm.zone, vm.name)?.labels;
+
+    const played = await playClick(sandbox, {
+      actionId: 'costguard_exempt',
+      blockId: vmBlockId(vm),
+      date,
+    });
+
+    expect(played.status).toBe(200);
+    expect(sandbox.fleet.get(vm.project, vm.zone, vm.name)?.labels).toEqual(before);
+    expect(slackState(sandbox).responses.at(-1)?.text).toBe(`Nothing was changed: ${why}.`);
   });
 });
