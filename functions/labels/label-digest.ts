@@ -6,6 +6,8 @@
 import type { KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from '../adapters/slack.js';
 import { LABEL } from '../core/labels.js';
+import { vmExemptSection } from '../core/slack-buttons.js';
+import type { VmRef } from '../core/vm.js';
 import { acted, type CheckOutcome, type CheckRun } from './check-outcome.js';
 
 export interface SummaryOptions {
@@ -44,6 +46,7 @@ export interface Offender {
 
 export interface UpcomingStop {
   readonly vm: string;
+  readonly ref: VmRef;
   readonly team: string;
   readonly deadline: string;
   readonly hourly: number | undefined;
@@ -58,6 +61,8 @@ export interface Digest {
 }
 
 const NO_TEAM = '(no team)';
+/** VMs of the upcoming stops offered an "Exempt until…" date picker (one block each). */
+const EXEMPT_PICKERS = 5;
 
 function hourlyOf(outcome: CheckOutcome): number | undefined {
   const rate = outcome.rate;
@@ -106,6 +111,7 @@ export function summariseChecks(
         .filter((o) => o.vm.status === 'RUNNING')
         .map((o) => ({
           vm: `${o.vm.project}/${o.vm.zone}/${o.vm.name}`,
+          ref: { project: o.vm.project, zone: o.vm.zone, name: o.vm.name },
           team: o.labels[LABEL.team] ?? NO_TEAM,
           deadline: o.evaluation.stopAfter as string,
           hourly: hourlyOf(o),
@@ -206,6 +212,10 @@ export function composeLabelDigest(
         `*${atNext.length} VM${atNext.length === 1 ? '' : 's'} ${verb}stopped after the next deadline, ${next.deadline}, unless labelled*\n${lines}`,
       ),
     );
+    // Whoever owns one of the next to stop can exempt it until a date from here (slackActions).
+    digest.upcomingStops.slice(0, EXEMPT_PICKERS).forEach((s, i) => {
+      blocks.push(vmExemptSection(s.ref, `\`${escape(s.vm)}\` stops after ${s.deadline}`, i));
+    });
   }
   if (options.failedProjects.length > 0) {
     blocks.push(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HourlyRate } from '../../functions/core/pricing.js';
+import { blockKitProblems } from '../../functions/core/slack-buttons.js';
 import type { CheckOutcome, CheckRun } from '../../functions/labels/check-outcome.js';
 import { complianceRow } from '../../functions/labels/compliance-ledger.js';
 import type { LabelEvaluation, VmAction } from '../../functions/labels/evaluate-labels.js';
@@ -160,8 +161,17 @@ describe('the sweep digest', () => {
       'section',
       'section',
       'section',
+      // One "Exempt until…" date picker for each VM due to stop.
+      'section',
+      'section',
+      'section',
       'section',
       'context',
+    ]);
+    expect(blocks.slice(5, 8).map((b) => (b as { block_id?: string }).block_id)).toEqual([
+      'costguard-vm:data-pipelines/us-central1-a/vision-a',
+      'costguard-vm:ml-training-prod/us-central1-a/nlp-b',
+      'costguard-vm:ml-training-prod/us-central1-a/nlp-a',
     ]);
     const text = JSON.stringify(blocks);
     expect(text).toContain('2 VMs stopped after the next deadline, 2026-11-22, unless labelled');
@@ -196,6 +206,7 @@ describe('the sweep digest', () => {
     const blocks =
       composeLabelDigest(run, summariseChecks(many, { stops: true }), { failedProjects: [] })
         .blocks ?? [];
+    expect(blockKitProblems(blocks)).toEqual([]);
     const sections = blocks.filter((b) => b.type === 'section');
     const longest = Math.max(...sections.map((b) => b.text?.text.length ?? 0));
     const mostFields = Math.max(...sections.map((b) => b.fields?.length ?? 0));
