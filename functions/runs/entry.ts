@@ -1,7 +1,8 @@
 /**
  * `triggerRun`: reads its settings (COSTGUARD_PIPELINES and the common ones), builds the
  * adapters from the runtime's clients, and returns the HTTP function. `prices` replaces the
- * pricing engine (tests pass a small fake).
+ * pricing engine (tests pass a small fake). `buildRunService` is the same run service for
+ * other callers (a Slack user cancelling a run from its message).
  */
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { RunJobs } from '../adapters/run-jobs.js';
@@ -18,13 +19,20 @@ import type { RunExecutor } from './executor.js';
 import { RecordedCostReader } from './run-cost.js';
 import { RunLedger } from './run-ledger.js';
 import { createTriggerRunHttp, httpCallerMayAct } from './http.js';
-import { createRunService } from './run-service.js';
+import { createRunService, type Actor, type RunService } from './run-service.js';
 import { VmExecutor } from './vm-executor.js';
 
-export async function buildTriggerRun(
+export interface RunServiceOptions {
+  readonly prices?: PriceLookup;
+  readonly newRunId?: () => string;
+  /** Who may act on a pipeline's runs (default: the HTTP callers it names as invokers). */
+  readonly mayAct?: (actor: Actor, pipeline: Pipeline) => boolean;
+}
+
+export async function buildRunService(
   runtime: Runtime,
-  options: { prices?: PriceLookup; newRunId?: () => string } = {},
-): Promise<HttpFunction> {
+  options: RunServiceOptions = {},
+): Promise<{ service: RunService; config: ReturnType<typeof readTriggerRunConfig> }> {
   const config = readTriggerRunConfig(runtime.env);
   const { clients, logger, clock } = runtime;
   const { fleet, ledger, notifier } = commonAdapters(runtime, config);
@@ -91,11 +99,19 @@ export async function buildTriggerRun(
       executorFor,
       clock,
       logger,
-      mayAct: httpCallerMayAct,
+      mayAct: options.mayAct ?? httpCallerMayAct,
       ...(options.newRunId ? { newRunId: options.newRunId } : {}),
       ...(caps.length > 0 ? { admission } : {}),
     },
     config.runs,
   );
-  return httpHandler(logger, createTriggerRunHttp(service, config.runs, logger));
+  return { service, config };
+}
+
+export async function buildTriggerRun(
+  runtime: Runtime,
+  options: Omit<RunServiceOptions, 'mayAct'> = {},
+): Promise<HttpFunction> {
+  const { service, config } = await buildRunService(runtime, options);
+  return httpHandler(runtime.logger, createTriggerRunHttp(service, config.runs, runtime.logger));
 }

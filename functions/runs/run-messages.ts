@@ -5,6 +5,7 @@
  */
 import type { KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from '../adapters/slack.js';
+import { actionsBlock, cancelRunButton } from '../core/slack-buttons.js';
 import type { RunRecord } from './run-record.js';
 
 function escape(text: string): string {
@@ -40,6 +41,8 @@ export function startedMessage(run: RunRecord, where: string, statusUrl: string)
         ...(run.resultsPrefix ? [`results ${run.resultsPrefix}`] : []),
         `status ${statusUrl}`,
       ]),
+      // Answered by slackActions, through the run service's cancel.
+      actionsBlock('costguard-run', [cancelRunButton({ run: run.runId })]),
     ],
   };
 }

@@ -12,6 +12,7 @@ import { postToResponseUrl, SlackNotifier, SlackWebDirectory } from '../adapters
 import { commonSettings, configError, readConfig } from '../core/config.js';
 import { httpHandler, type HttpReply } from '../core/handlers.js';
 import { BigQuerySlackActionLedger } from './action-ledger.js';
+import type { PerformerOverrides } from './perform-actions.js';
 import { makeSlackActions, type ActionPerformer, type SlackActionsReply } from './slack-actions.js';
 import type { SignedRequest } from './request-signature.js';
 import { slackActionSettings } from './settings.js';
@@ -45,7 +46,10 @@ export function httpReplyOf(reply: SlackActionsReply): HttpReply {
     : { status: 401, body: { error: reply.error } };
 }
 
-export async function buildSlackActions(runtime: Runtime): Promise<HttpFunction> {
+export async function buildSlackActions(
+  runtime: Runtime,
+  overrides: PerformerOverrides = {},
+): Promise<HttpFunction> {
   const config = readConfig(slackActionEntrySettings, runtime.env);
   if (config.actorGroups.length === 0 && config.actorChannels.length === 0) {
     throw configError(
@@ -63,7 +67,12 @@ export async function buildSlackActions(runtime: Runtime): Promise<HttpFunction>
   const responseOrigin = slackApiUrl ? new URL(slackApiUrl).origin + '/' : SLACK_HOOKS_ORIGIN;
   const adapters = commonAdapters(runtime, config);
   const { makeSlackActionPerformer } = await import('./perform-actions.js');
-  const performer: ActionPerformer = await makeSlackActionPerformer(runtime, config, adapters);
+  const performer: ActionPerformer = await makeSlackActionPerformer(
+    runtime,
+    config,
+    adapters,
+    overrides,
+  );
   const handle = makeSlackActions(
     {
       ledger: new BigQuerySlackActionLedger(adapters.ledger),

@@ -7,7 +7,9 @@ import type { ComputeFleet } from '../adapters/compute.js';
 import type { CommonAdapters, Runtime } from '../adapters/runtime.js';
 import { isoDay } from '../core/clock.js';
 import { exemptionLastDay, exemptUntilValue, LABEL, MAX_LABELS } from '../core/labels.js';
+import type { PriceLookup } from '../core/pricing.js';
 import type { SlackActionName, TierTarget } from '../core/slack-buttons.js';
+import type { RunService } from '../runs/run-service.js';
 import { vmKey } from '../core/vm.js';
 import type { Click } from './interaction.js';
 import { describeHold, snoozeUntil } from './holds.js';
@@ -89,6 +91,37 @@ export function exemptVm(
   };
 }
 
+/** *Cancel run*: through the run service's cancel, as the Slack user who clicked. */
+export function cancelRun(runs: Pick<RunService, 'cancel'>): Perform {
+  return async (click) => {
+    if (click.target.kind !== 'run') throw new Error('cancel_run needs a run');
+    const runId = click.target.run.run;
+    const name = `run \`${runId}\``;
+    const outcome = await runs.cancel(runId, { id: `slack:${click.user.id}`, via: 'slack' });
+    const nothing = (summary: string): ActionResult => ({
+      outcome: 'NOTHING_TO_DO',
+      summary,
+      vmsActed: 0,
+      holdUntil: undefined,
+    });
+    switch (outcome.kind) {
+      case 'cancelled':
+        return {
+          outcome: 'DONE',
+          summary: `cancelled ${name} of ${outcome.run.pipeline} (target ${outcome.run.target})`,
+          vmsActed: 0,
+          holdUntil: undefined,
+        };
+      case 'dry-run':
+        return nothing(`would have cancelled ${name}; the run trigger is in dry-run mode`);
+      case 'not-active':
+        return nothing(`asked to cancel ${name}, which had already ended (${outcome.run.status})`);
+      case 'not-found':
+        return nothing(`asked to cancel ${name}, which the run trigger does not know`);
+    }
+  };
+}
+
 export function performerOf(actions: Partial<Record<SlackActionName, Perform>>): ActionPerformer {
   return {
     perform: (click, context) => {
@@ -106,17 +139,39 @@ export function performerOf(actions: Partial<Record<SlackActionName, Perform>>):
   };
 }
 
-export function makeSlackActionPerformer(
-  _runtime: Runtime,
+export interface PerformerOverrides {
+  /** Replaces the pricing engine of the run service (tests pass a small fake). */
+  readonly prices?: PriceLookup;
+}
+
+/** Whether runs are configured here (COSTGUARD_PIPELINES), so Cancel run can be answered. */
+function runsConfigured(env: Runtime['env']): boolean {
+  return Boolean(env.COSTGUARD_PIPELINES?.trim() || env.COSTGUARD_PIPELINES_FILE?.trim());
+}
+
+export async function makeSlackActionPerformer(
+  runtime: Runtime,
   config: { readonly projects: readonly string[] },
   adapters: CommonAdapters,
+  overrides: PerformerOverrides = {},
 ): Promise<ActionPerformer> {
-  return Promise.resolve(
-    performerOf({
-      snooze_1h: snooze,
-      snooze_4h: snooze,
-      snooze_tomorrow: snooze,
-      exempt: exemptVm(adapters.fleet, config.projects),
-    }),
-  );
+  // A Slack user has been let through by slackActions (a member of an allowed group or
+  // channel); the run service lets such an actor cancel the runs of every pipeline.
+  const runs = runsConfigured(runtime.env)
+    ? (
+        await (
+          await import('../runs/entry.js')
+        ).buildRunService(runtime, {
+          mayAct: (actor) => actor.via === 'slack',
+          ...(overrides.prices ? { prices: overrides.prices } : {}),
+        })
+      ).service
+    : undefined;
+  return performerOf({
+    snooze_1h: snooze,
+    snooze_4h: snooze,
+    snooze_tomorrow: snooze,
+    exempt: exemptVm(adapters.fleet, config.projects),
+    ...(runs ? { cancel_run: cancelRun(runs) } : {}),
+  });
 }
