@@ -13,7 +13,11 @@ import { commonSettings, configError, readConfig } from '../core/config.js';
 import { httpHandler, type HttpReply } from '../core/handlers.js';
 import { BigQuerySlackActionLedger } from './action-ledger.js';
 import type { PerformerOverrides } from './perform-actions.js';
-import { makeSlackActions, type ActionPerformer, type SlackActionsReply } from './slack-actions.js';
+import {
+  createSlackActions,
+  type ActionPerformer,
+  type SlackActionsReply,
+} from './slack-actions.js';
 import type { SignedRequest } from './request-signature.js';
 import { slackActionSettings } from './settings.js';
 
@@ -73,24 +77,22 @@ export async function buildSlackActions(
     adapters,
     overrides,
   );
-  const handle = makeSlackActions(
-    {
-      ledger: new BigQuerySlackActionLedger(adapters.ledger),
-      directory: new SlackWebDirectory(
-        () => clients.slack(token),
-        () => clock.now().getTime(),
-      ),
-      notifier: new SlackNotifier(() => clients.slack(token), config.slackChannel ?? '', logger),
-      respond: (url, message) => postToResponseUrl(responseOrigin, url, message),
-      performer,
-      logger,
-      clock,
-    },
+  const slackActions = createSlackActions({
+    ledger: new BigQuerySlackActionLedger(adapters.ledger),
+    directory: new SlackWebDirectory(
+      () => clients.slack(token),
+      () => clock.now().getTime(),
+    ),
+    notifier: new SlackNotifier(() => clients.slack(token), config.slackChannel ?? '', logger),
+    respond: (url, message) => postToResponseUrl(responseOrigin, url, message),
+    performer,
+    logger,
+    clock,
     config,
-  );
+  });
   return httpHandler(
     logger,
-    async (request) => httpReplyOf(await handle(signedRequestOf(request))),
+    async (request) => httpReplyOf(await slackActions.handle(signedRequestOf(request))),
     { methods: ['POST'], maxBodyBytes: MAX_BODY_BYTES },
   );
 }

@@ -17,7 +17,7 @@ import type {
   ResponseUrlMessage,
   SlackDirectory,
 } from '../adapters/slack.js';
-import { KeyLock } from '../budget/key-lock.js';
+import { KeyLock } from '../core/key-lock.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -59,6 +59,7 @@ export interface SlackActionsDeps {
   readonly clock: Clock;
   /** A monotonic millisecond clock for the reply's time budget (default `performance.now`). */
   readonly elapsed?: () => number;
+  readonly config: SlackActionsConfig;
 }
 
 export interface SlackActionsConfig {
@@ -73,10 +74,13 @@ export type SlackActionsReply =
   | { readonly status: 200; readonly outcome: ClickOutcome | 'ALREADY_HANDLED' }
   | { readonly status: 401; readonly error: string };
 
-export type SlackActions = (request: SignedRequest) => Promise<SlackActionsReply>;
+export interface SlackActions {
+  /** Verifies, parses, decides, acts and reports one interactivity request. */
+  handle(request: SignedRequest): Promise<SlackActionsReply>;
+}
 
-export function makeSlackActions(deps: SlackActionsDeps, config: SlackActionsConfig): SlackActions {
-  const { ledger, directory, notifier, performer, logger, clock } = deps;
+export function createSlackActions(deps: SlackActionsDeps): SlackActions {
+  const { ledger, directory, notifier, performer, logger, clock, config } = deps;
   const elapsed = deps.elapsed ?? (() => performance.now());
   const lock = new KeyLock();
 
@@ -98,7 +102,7 @@ export function makeSlackActions(deps: SlackActionsDeps, config: SlackActionsCon
     }
   };
 
-  const handle = async (click: Click, started: number): Promise<SlackActionsReply> => {
+  const act = async (click: Click, started: number): Promise<SlackActionsReply> => {
     const log = logger.child({
       slackUser: click.user.id,
       action: click.action,
@@ -168,14 +172,16 @@ export function makeSlackActions(deps: SlackActionsDeps, config: SlackActionsCon
     return { status: 200, outcome: result.outcome };
   };
 
-  return async (request) => {
-    const started = elapsed();
-    const verdict = checkSlackSignature(request, config.signingSecret, clock.now());
-    if (!verdict.accepted) {
-      logger.warn('Slack request refused', { reason: verdict.reason });
-      return { status: 401, error: `Invalid Slack request: ${verdict.reason}` };
-    }
-    const click = parseClick(request.rawBody as Buffer);
-    return lock.run(clickKey(click), () => handle(click, started));
+  return {
+    async handle(request) {
+      const started = elapsed();
+      const verdict = checkSlackSignature(request, config.signingSecret, clock.now());
+      if (!verdict.accepted) {
+        logger.warn('Slack request refused', { reason: verdict.reason });
+        return { status: 401, error: `Invalid Slack request: ${verdict.reason}` };
+      }
+      const click = parseClick(request.rawBody as Buffer);
+      return lock.run(clickKey(click), () => act(click, started));
+    },
   };
 }
