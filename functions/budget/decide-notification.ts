@@ -15,7 +15,10 @@ export type NotificationOutcome =
   | 'ALREADY_ACTED'
   | 'BELOW_TIERS'
   | 'FORECAST_WARNING'
-  | 'OUT_OF_ORDER';
+  | 'OUT_OF_ORDER'
+  // The tier was held from Slack (snoozed, or restarted): recorded, nothing stopped, and the
+  // tier stays open, so the first notification after the hold carries it out.
+  | 'SNOOZED';
 
 /** A tier's earlier handling in this period, from the ledger. */
 export interface TierRecord {

@@ -20,7 +20,7 @@ import {
   type Decision,
   type NotificationOutcome,
 } from './decide-notification.js';
-import type { EnforcementLedger, VmOutcome } from './enforcement-ledger.js';
+import type { EnforcementLedger, ShedHolds, VmOutcome } from './enforcement-ledger.js';
 import { listVmsIn } from '../adapters/list-vms.js';
 import type { BudgetNotification } from './notification.js';
 import type { SheddingPolicy } from './policy.js';
@@ -35,6 +35,8 @@ export interface BudgetEnforcerDeps {
   readonly projects: Pick<ProjectDirectory, 'idOf'>;
   readonly prices: PriceLookup;
   readonly ledger: EnforcementLedger;
+  /** Holds put from Slack (snoozes, restarts) that the tiers honour. */
+  readonly holds?: ShedHolds;
   readonly notifier: Notifier;
   readonly logger: Logger;
   readonly clock: Clock;

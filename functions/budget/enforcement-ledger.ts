@@ -16,6 +16,8 @@ export const ACTIONS_TABLE = 'enforcement_actions';
 export const NOTIFICATIONS_TABLE = 'budget_notifications';
 /** A Spot cap's own record of each run (sql/tables/25_cap_runs.sql). */
 export const CAP_RUNS_TABLE = 'cap_runs';
+/** Actions taken from Slack (sql/tables/45_slack_actions.sql); holds are read from it. */
+export const SLACK_ACTIONS_TABLE = 'slack_actions';
 
 export type ActionName =
   | 'STOPPING'
@@ -27,7 +29,11 @@ export type ActionName =
   | 'FAILED'
   // Stop requested, but its operation had not finished when the delivery stopped waiting:
   // counted against the cap like a stop, and looked at again by the tier's next delivery.
-  | 'UNCONFIRMED';
+  | 'UNCONFIRMED'
+  // Started again from Slack (*Restart what was stopped*): the VM runs again.
+  | 'RESTARTED'
+  // Would have been stopped, but the tier was held from Slack (a snooze, or after a restart).
+  | 'SNOOZED';
 
 /** A planned VM with what became of it. */
 export interface VmOutcome {
@@ -86,6 +92,30 @@ export interface UnconfirmedStop {
   readonly zone: string;
   readonly instance: string;
   readonly reason: string;
+  readonly hourlyCost: number | undefined;
+}
+
+/** A budget's or cap's tier in one period: what a click on its message names. */
+export type TierOf = Pick<ShedTrigger, 'kind' | 'id' | 'periodStart'>;
+
+/** A hold on a tier's shedding, put from Slack: a snooze, or the hold after a restart. */
+export interface ShedHold {
+  readonly action: string;
+  readonly until: Date;
+  readonly slackUserId: string;
+}
+
+/** Where the shedding path finds the holds put from Slack (the `slack_actions` table). */
+export interface ShedHolds {
+  activeHold(trigger: TierOf, tier: number, now: Date): Promise<ShedHold | undefined>;
+}
+
+/** A VM a tier stopped (its latest decision STOPPED or UNCONFIRMED), as the ledger holds it. */
+export interface RecordedStop {
+  readonly project: string;
+  readonly zone: string;
+  readonly instance: string;
+  readonly action: ActionName;
   readonly hourlyCost: number | undefined;
 }
 
@@ -148,10 +178,18 @@ function followUpRow(
   action: ActionName,
   reason: string,
   recordedAt: Date,
+  slackUserId?: string,
 ): KeyedRow {
   return {
-    key: `${record.row_key}/${action}`,
-    row: { ...record, action, reason, recorded_at: recordedAt.toISOString() },
+    // A second restart of one VM (stopped again in between) is a row of its own.
+    key: `${record.row_key}/${action}${action === 'RESTARTED' ? `/${recordedAt.toISOString()}` : ''}`,
+    row: {
+      ...record,
+      action,
+      reason,
+      recorded_at: recordedAt.toISOString(),
+      ...(slackUserId ? { slack_user_id: slackUserId } : {}),
+    },
   };
 }
 
@@ -382,7 +420,16 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
     return row?.stopped ?? 0;
   }
 
-  private async unconfirmedRecords(t: ShedTrigger, tier: number): Promise<ActionRecord[]> {
+  private async unconfirmedRecords(t: TierOf, tier: number): Promise<ActionRecord[]> {
+    return this.latestRecords(t, tier, ['UNCONFIRMED']);
+  }
+
+  /** The tier's latest decision per VM (real runs), for those whose action is one of `actions`. */
+  private async latestRecords(
+    t: TierOf,
+    tier: number,
+    actions: readonly ActionName[],
+  ): Promise<ActionRecord[]> {
     const rows = await this.ledger.query<ActionRecord>(
       `SELECT row_key, trigger_kind, message_id, billing_account_id, budget_id, budget_display_name,
               CAST(cost_interval_start AS STRING) AS cost_interval_start, CAST(tier AS STRING) AS tier,
@@ -397,8 +444,64 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
     );
     // The period and tier as the trigger states them, not as the CASTs above print them.
     return rows
-      .filter((r) => r.action === 'UNCONFIRMED')
+      .filter((r) => (actions as readonly string[]).includes(r.action))
       .map((r) => ({ ...r, cost_interval_start: t.periodStart, tier: tierText(tier) }));
+  }
+
+  /** The VMs the tier stopped whose latest decision is still a stop (not restarted since). */
+  async stoppedByTier(t: TierOf, tier: number): Promise<RecordedStop[]> {
+    return (await this.latestRecords(t, tier, ['STOPPED', 'UNCONFIRMED'])).map((r) => ({
+      project: r.project_id,
+      zone: r.zone,
+      instance: r.instance_name,
+      action: r.action as ActionName,
+      hourlyCost: r.hourly_cost === null ? undefined : Number(r.hourly_cost),
+    }));
+  }
+
+  /** Records VMs started again from Slack as RESTARTED, naming the Slack user. */
+  async recordRestarts(
+    t: TierOf,
+    tier: number,
+    restarted: ReadonlyArray<{ readonly stop: RecordedStop; readonly reason: string }>,
+    slackUserId: string,
+    at: Date,
+  ): Promise<void> {
+    if (restarted.length === 0) return;
+    const byVm = new Map(
+      (await this.latestRecords(t, tier, ['STOPPED', 'UNCONFIRMED'])).map((r) => [
+        `${r.project_id}/${r.zone}/${r.instance_name}`,
+        r,
+      ]),
+    );
+    const rows = restarted.flatMap(({ stop, reason }) => {
+      const record = byVm.get(`${stop.project}/${stop.zone}/${stop.instance}`);
+      return record ? [followUpRow(record, 'RESTARTED', reason, at, slackUserId)] : [];
+    });
+    await this.ledger.insert(ACTIONS_TABLE, rows);
+  }
+
+  /**
+   * The hold from Slack on a tier in force at `now`, the longest first: a snooze holds every
+   * tier of its budget or cap, a restart the tier it undid.
+   */
+  async activeHold(t: TierOf, tier: number, now: Date): Promise<ShedHold | undefined> {
+    const [row] = await this.ledger.query<{
+      action: string;
+      hold_until: { value: string } | string;
+      slack_user_id: string;
+    }>(
+      `SELECT action, hold_until, slack_user_id FROM \`\${dataset}.${SLACK_ACTIONS_TABLE}\`
+       WHERE trigger_kind = @kind AND trigger_id = @id AND period_start = TIMESTAMP(@period)
+         AND (action LIKE 'snooze%' OR (action = 'restart' AND tier = CAST(@tier AS NUMERIC)))
+         AND outcome IN ('DONE', 'PARTIAL', 'NOTHING_TO_DO') AND hold_until > @now
+       ORDER BY hold_until DESC
+       LIMIT 1`,
+      { kind: t.kind, id: t.id, period: t.periodStart, tier: tierText(tier), now },
+    );
+    if (!row) return undefined;
+    const until = typeof row.hold_until === 'string' ? row.hold_until : row.hold_until.value;
+    return { action: row.action, until: new Date(until), slackUserId: row.slack_user_id };
   }
 
   async unconfirmedStops(t: ShedTrigger, tier: number): Promise<UnconfirmedStop[]> {

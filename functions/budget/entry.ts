@@ -50,12 +50,15 @@ async function buildBudgetEnforcer(
     (await import('../pricing/index.js')).createPriceLookupFor(runtime, {
       project: projects[0] as string,
     });
+  const enforcementLedger = new BigQueryEnforcementLedger(ledger);
   return createBudgetEnforcer({
     fleet,
     budgets: new BudgetDirectory(() => clients.budgets(), { logger }),
     projects: new ProjectDirectory(() => clients.projects(), { logger }),
     prices,
-    ledger: new BigQueryEnforcementLedger(ledger),
+    ledger: enforcementLedger,
+    // Snoozes and restarts from Slack (slackActions) hold a tier's shedding.
+    holds: enforcementLedger,
     notifier,
     logger,
     clock,

@@ -18,6 +18,8 @@ import type {
   EnforcementLedger,
   NotificationSummary,
   RecordedDecision,
+  ShedHold,
+  ShedHolds,
   VmOutcome,
 } from './enforcement-ledger.js';
 import type { ListingFailure, ZoneGap } from '../adapters/list-vms.js';
@@ -41,6 +43,8 @@ export interface TierShedderDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly config: TierShedderConfig;
+  /** Holds put from Slack (snoozes, restarts); none: no tier is ever held. */
+  readonly holds?: ShedHolds;
 }
 
 export interface TierShedderConfig {
@@ -134,12 +138,56 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
     return planShedding({ ...shedding, vms: candidates, rates, alreadyStopped });
   }
 
+  /**
+   * A tier held from Slack: what it would stop is recorded as SNOOZED, nothing is stopped and
+   * nothing is posted (the hold is there to quieten it), and the tier stays open.
+   */
+  async function held(
+    o: Occasion,
+    decision: Extract<Decision, { kind: 'shed' }>,
+    hold: ShedHold,
+  ): Promise<ShedReport> {
+    const { tier } = decision;
+    const scope = await o.inScope();
+    const plan = await planTier(o, tier, scope, new Set());
+    const until = hold.until.toISOString();
+    const reason = `held from Slack by ${hold.slackUserId} (${hold.action}) until ${until}`;
+    const outcomes: VmOutcome[] = plan.decisions
+      .filter((d) => d.action === 'STOP')
+      .map((d) => ({
+        planned: d,
+        action: 'SNOOZED',
+        reason: `${d.reason}; ${reason}`,
+        requestId: undefined,
+        transient: false,
+      }));
+    const at = deps.clock.now();
+    await deps.ledger.recordDecisions(o.trigger, tier.at, outcomes, { dryRun, at });
+    logger.notice('Tier held from Slack; nothing stopped', {
+      ...o.context,
+      tier: tier.at,
+      heldUntil: until,
+      wouldStop: outcomes.length,
+    });
+    await o.record(quietSummary('SNOOZED', tier.at, reason, dryRun));
+    return {
+      decision: 'shed',
+      outcome: 'SNOOZED',
+      tier: tier.at,
+      outcomes,
+      savingPerHour: 0,
+      retry: undefined,
+    };
+  }
+
   async function shed(
     o: Occasion,
     decision: Extract<Decision, { kind: 'shed' }>,
   ): Promise<ShedReport> {
     const { trigger: t, context } = o;
     const { tier } = decision;
+    const hold = await deps.holds?.activeHold(t, tier.at, deps.clock.now());
+    if (hold) return held(o, decision, hold);
     // Gather: the fleet in scope, and what earlier attempts at the tier left on record.
     const scope = await o.inScope();
     logScopeProblems(logger, context, tier.at, scope);

@@ -6,6 +6,7 @@
  */
 import type { KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from '../adapters/slack.js';
+import { actionsBlock, tierButtons, type TierTarget } from '../core/slack-buttons.js';
 import { vmKey } from '../core/vm.js';
 import type { ActedVms, VmOutcome } from './enforcement-ledger.js';
 import type { SheddingPlan } from './plan-shedding.js';
@@ -148,6 +149,16 @@ function outcomeBlocks(
   return blocks;
 }
 
+/** What a tier message's buttons act on: the trigger's tier in its period. */
+export function tierTarget(t: ShedTrigger, tier: Tier): TierTarget {
+  return { kind: t.kind, id: t.id, period: t.periodStart, tier: tier.at };
+}
+
+/** Restart (when VMs were stopped for real) and Snooze, answered by slackActions. */
+function tierActions(t: ShedTrigger, tier: Tier, stoppedAny: boolean): KnownBlock {
+  return actionsBlock('costguard-tier', tierButtons(tierTarget(t, tier), stoppedAny));
+}
+
 export function tierMessage(input: {
   trigger: ShedTrigger;
   plan: SheddingPlan;
@@ -186,6 +197,7 @@ export function tierMessage(input: {
       ...outcomeBlocks(plan, outcomes, acted),
       ...reachBlocks(input.unreached, input.confirmedLater),
       context(notes.join(' ')),
+      tierActions(t, plan.tier, !dryRun && acted.vms.length + (input.confirmedLater ?? 0) > 0),
     ],
   };
 }
@@ -256,6 +268,7 @@ export function notifyMessage(input: {
           input.dashboardUrl ? `<${input.dashboardUrl}|Cost dashboard>` : '',
         ].join(' '),
       ),
+      tierActions(t, tier, false),
     ],
   };
 }

@@ -10,7 +10,7 @@ import type { ComputeFleet } from '../adapters/compute.js';
 import { listVmsIn } from '../adapters/list-vms.js';
 import type { Notifier } from '../adapters/slack.js';
 import { decideOnNotification } from '../budget/decide-notification.js';
-import type { EnforcementLedger } from '../budget/enforcement-ledger.js';
+import type { EnforcementLedger, ShedHolds } from '../budget/enforcement-ledger.js';
 import { createTierShedder } from '../budget/shed-tier.js';
 import { HOUR_MS, type Clock } from '../core/clock.js';
 import { isTransient } from '../core/errors.js';
@@ -35,6 +35,8 @@ export interface CapEnforcerDeps {
     CapLedger,
     'recordedThrough' | 'recordedHours' | 'history' | 'recordRun' | 'recordHours'
   >;
+  /** Holds put from Slack (snoozes, restarts) that the tiers honour. */
+  readonly holds?: ShedHolds;
   readonly notifier: Notifier;
   readonly logger: Logger;
   readonly clock: Clock;

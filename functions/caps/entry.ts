@@ -65,10 +65,13 @@ export async function buildEnforceSpotCap(
     (await import('../pricing/index.js')).createPriceLookupFor(runtime, {
       project: config.projects[0] as string,
     });
+  const actions = new BigQueryEnforcementLedger(ledger);
   const enforcer = createCapEnforcer({
     fleet,
     prices,
-    actions: new BigQueryEnforcementLedger(ledger),
+    actions,
+    // Snoozes and restarts from Slack (slackActions) hold a tier's shedding.
+    holds: actions,
     ledger: new CapLedger(ledger),
     notifier,
     logger,

@@ -5,7 +5,14 @@
  */
 import type { ComputeFleet } from '../adapters/compute.js';
 import type { CommonAdapters, Runtime } from '../adapters/runtime.js';
-import { isoDay } from '../core/clock.js';
+import {
+  BigQueryEnforcementLedger,
+  type RecordedStop,
+  type TierOf,
+} from '../budget/enforcement-ledger.js';
+import { HOUR_MS, isoDay } from '../core/clock.js';
+import { settleAll } from '../core/concurrency.js';
+import { nameBasedUuid } from '../core/request-id.js';
 import { exemptionLastDay, exemptUntilValue, LABEL, MAX_LABELS } from '../core/labels.js';
 import type { PriceLookup } from '../core/pricing.js';
 import type { SlackActionName, TierTarget } from '../core/slack-buttons.js';
@@ -37,6 +44,87 @@ export const snooze: Perform = (click, { now }) => {
     holdUntil: until,
   });
 };
+
+/** Starts in flight at once; a tier's stops are a few dozen VMs at most. */
+const START_CONCURRENCY = 10;
+/** A start is not begun with less than this left of the reply's time budget. */
+const START_MS = 300;
+/** Statuses of a VM that a tier stopped and nothing has started since. */
+const STILL_STOPPED = new Set(['TERMINATED', 'STOPPED']);
+
+export interface RestartDeps {
+  readonly fleet: Pick<ComputeFleet, 'get' | 'start'>;
+  readonly ledger: Pick<BigQueryEnforcementLedger, 'stoppedByTier' | 'recordRestarts'>;
+  /** How long a restart holds the tier's shedding. */
+  readonly holdHours: number;
+}
+
+/**
+ * *Restart what was stopped*: starts again the VMs the tier stopped (latest decision STOPPED or
+ * UNCONFIRMED) that are still TERMINATED, records each as RESTARTED with the Slack user, and
+ * holds the tier's shedding for `holdHours`. Starts are requested with a requestId derived from
+ * the click and the VM, so a retry never starts twice; whatever does not fit in the reply's time
+ * budget is left for the next click, which finds it still stopped.
+ */
+export function restartTier(deps: RestartDeps): Perform {
+  return async (click, { now, remainingMs }) => {
+    const target = tierOf(click);
+    const t: TierOf = { kind: target.kind, id: target.id, periodStart: target.period };
+    const stopped = await deps.ledger.stoppedByTier(t, target.tier);
+    const results = await settleAll(stopped, START_CONCURRENCY, async (stop) => {
+      const ref = { project: stop.project, zone: stop.zone, name: stop.instance };
+      if (remainingMs() < START_MS) return 'no-time' as const;
+      const vm = await deps.fleet.get(ref);
+      if (!vm || !STILL_STOPPED.has(vm.status)) return 'not-stopped' as const;
+      await deps.fleet.start(
+        ref,
+        nameBasedUuid(`costguard/slack-restart/${click.actionTs}/${vmKey(ref)}`),
+      );
+      return 'started' as const;
+    });
+    const started: RecordedStop[] = [];
+    let failed = 0;
+    let noTime = 0;
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') failed += 1;
+      else if (r.value === 'started') started.push(stopped[i] as RecordedStop);
+      else if (r.value === 'no-time') noTime += 1;
+    });
+    const who = `${click.user.name} (${click.user.id})`;
+    await deps.ledger.recordRestarts(
+      t,
+      target.tier,
+      started.map((stop) => ({ stop, reason: `restarted from Slack by ${who}` })),
+      click.user.id,
+      now,
+    );
+    const holdUntil = new Date(now.getTime() + deps.holdHours * HOUR_MS);
+    const names = started.map((s) => `\`${s.instance}\``).join(', ');
+    const left = failed + noTime;
+    return {
+      outcome:
+        left > 0
+          ? started.length > 0
+            ? 'PARTIAL'
+            : 'FAILED'
+          : started.length > 0
+            ? 'DONE'
+            : 'NOTHING_TO_DO',
+      summary: [
+        started.length > 0
+          ? `restarted ${started.length} VM${started.length === 1 ? '' : 's'} stopped by ${tierName(target)}: ${names}`
+          : `asked to restart what ${tierName(target)} stopped: nothing is still stopped`,
+        left > 0 ? `; ${left} not restarted yet (click again to finish)` : '',
+        deps.holdHours > 0 ? `; its shedding held ${describeHold(now, holdUntil)}` : '',
+      ].join(''),
+      vmsActed: started.length,
+      holdUntil: deps.holdHours > 0 ? holdUntil : undefined,
+      ...(left > 0
+        ? { note: `${left} VM(s) could not be restarted in time or failed; click again to finish.` }
+        : {}),
+    };
+  };
+}
 
 /** The longest exemption a click may give; longer ones belong in the policy. */
 export const MAX_EXEMPT_DAYS = 90;
@@ -151,7 +239,7 @@ function runsConfigured(env: Runtime['env']): boolean {
 
 export async function makeSlackActionPerformer(
   runtime: Runtime,
-  config: { readonly projects: readonly string[] },
+  config: { readonly projects: readonly string[]; readonly restartHoldHours: number },
   adapters: CommonAdapters,
   overrides: PerformerOverrides = {},
 ): Promise<ActionPerformer> {
@@ -172,6 +260,11 @@ export async function makeSlackActionPerformer(
     snooze_4h: snooze,
     snooze_tomorrow: snooze,
     exempt: exemptVm(adapters.fleet, config.projects),
+    restart: restartTier({
+      fleet: adapters.fleet,
+      ledger: new BigQueryEnforcementLedger(adapters.ledger),
+      holdHours: config.restartHoldHours,
+    }),
     ...(runs ? { cancel_run: cancelRun(runs) } : {}),
   });
 }

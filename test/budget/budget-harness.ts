@@ -79,8 +79,8 @@ export class BudgetHarness {
       dataset: DATASET,
       location: 'US',
       logger: runtime.logger,
-      // Only the enforcer's tables, so other capabilities' DDL stays out.
-      sqlRoot: capabilitySqlRoot(/^2\d_/),
+      // Only the enforcer's tables (and the holds put from Slack), so other DDL stays out.
+      sqlRoot: capabilitySqlRoot(/^(2\d|45)_/),
       retry: { baseDelayMs: 1 },
     });
   }
