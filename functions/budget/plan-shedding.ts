@@ -37,6 +37,11 @@ export interface SheddingInput {
   readonly rates: ReadonlyMap<string, HourlyRate>;
   /** Stops this tier already made on an earlier attempt; they count against `maxStops`. */
   readonly alreadyStopped: number;
+  /**
+   * Today in UTC (`YYYY-MM-DD`): a dated exemption (`costguard-exempt=until-…`) protects a VM
+   * through its day. Without it, a dated exemption always protects.
+   */
+  readonly today?: string;
 }
 
 export const UNPRICED: HourlyRate = Object.freeze({
@@ -82,13 +87,13 @@ export function priorityOf(
 }
 
 /** Why the VM is exempt, or undefined: by label, or only by the policy's list. */
-function exemptionOf(vm: Vm, policy: SheddingPolicy): string | undefined {
+function exemptionOf(vm: Vm, policy: SheddingPolicy, today?: string): string | undefined {
   if (policy.prioritySource === 'policy') {
     return policy.exemptVms.some((pattern) => matchVm(pattern, vm) !== undefined)
       ? 'exempt by the policy'
       : undefined;
   }
-  return isExempt(vm.labels, policy.exemptLabel)
+  return isExempt(vm.labels, policy.exemptLabel, today)
     ? `exempt by label ${policy.exemptLabel}`
     : undefined;
 }
@@ -130,7 +135,7 @@ export function planShedding(input: SheddingInput): SheddingPlan {
     if (priority === 'critical') {
       return { ...base, action: 'SKIP_EXEMPT', reason: 'priority critical is never stopped' };
     }
-    const exemption = exemptionOf(vm, policy);
+    const exemption = exemptionOf(vm, policy, input.today);
     if (exemption) return { ...base, action: 'SKIP_EXEMPT', reason: exemption };
     if (vm.managedBy) {
       return {

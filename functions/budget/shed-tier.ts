@@ -8,7 +8,7 @@
  */
 import type { ComputeFleet } from '../adapters/compute.js';
 import { postBestEffort, type Notifier, type SlackMessage } from '../adapters/slack.js';
-import type { Clock } from '../core/clock.js';
+import { isoDay, type Clock } from '../core/clock.js';
 import { isTransient } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { priceVms, type HourlyRate, type PriceLookup } from '../core/pricing.js';
@@ -135,7 +135,13 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
       tier.maxStops !== undefined && !dryRun
         ? await deps.ledger.stoppedSoFar(o.trigger, tier.at)
         : 0;
-    return planShedding({ ...shedding, vms: candidates, rates, alreadyStopped });
+    return planShedding({
+      ...shedding,
+      vms: candidates,
+      rates,
+      alreadyStopped,
+      today: isoDay(deps.clock.now()),
+    });
   }
 
   /**

@@ -205,6 +205,24 @@ describe('planShedding', () => {
     expect(hourlySum(stops)).toBe(1);
   });
 
+  it.each([
+    { case: 'ends later', exempt: 'until-2026-11-21', today: '2026-11-20', stopped: [] },
+    { case: 'ends today', exempt: 'until-2026-11-20', today: '2026-11-20', stopped: [] },
+    {
+      case: 'ended yesterday',
+      exempt: 'until-2026-11-19',
+      today: '2026-11-20',
+      stopped: ['dated'],
+    },
+    { case: 'is read without a date', exempt: 'until-2026-11-19', today: undefined, stopped: [] },
+  ])('a dated exemption that $case: stops $stopped', ({ exempt, today, stopped }) => {
+    const vms = [vm('dated', { labels: { priority: 'low', 'costguard-exempt': exempt } })];
+
+    const plan = { ...input(vms, { dated: 1 }), ...(today ? { today } : {}) };
+
+    expect(stopsOf(plan).map((d) => d.vm.name)).toEqual(stopped);
+  });
+
   it('orders unpriced VMs last within their priority and by name for ties', () => {
     const vms = [
       vm('b', { priority: 'low' }),
