@@ -77,7 +77,6 @@ export const ROLES = {
     permissions: [
       // Restart what a tier stopped; exempt a VM until a date (its labels).
       'compute.instances.get',
-      'compute.instances.list',
       'compute.instances.setLabels',
       'compute.instances.start',
       'compute.zoneOperations.get',

@@ -16,8 +16,6 @@ export const SLACK_ACTIONS = [
   'snooze_tomorrow',
   'exempt',
   'cancel_run',
-  'approve',
-  'skip',
 ] as const;
 export type SlackActionName = (typeof SLACK_ACTIONS)[number];
 

@@ -208,6 +208,11 @@ function callCommands(sandbox: Sandbox, urls: ReadonlyMap<EntryPointName, string
     `curl -s -X POST ${sandbox.url}/_sandbox/compute/instances ${json} -d @fixtures/sandbox/cap-sweep-vm.json`,
     `curl -s -X POST ${sandbox.url}/_sandbox/clock ${json} -d '{"advanceSeconds":18000}'`,
     `curl -s -X POST ${url('enforceSpotCap')}`,
+    `# slackActions: a click on "Restart what was stopped" of the last tier message, as the sandbox's`,
+    `# Slack app sends it to slackActions; first forged (a wrong signing secret: 401, nothing changes),`,
+    `# then signed by the on-call user: the VMs that tier stopped start again and the message says who`,
+    `curl -s -X POST ${sandbox.url}/_sandbox/slack/click ${json} -d '{"actionId":"costguard_restart","user":"${SANDBOX_SLACK.actor}","forge":true}'`,
+    `curl -s -X POST ${sandbox.url}/_sandbox/slack/click ${json} -d '{"actionId":"costguard_restart","user":"${SANDBOX_SLACK.actor}"}'`,
   ];
 }
 

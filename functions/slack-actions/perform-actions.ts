@@ -215,6 +215,7 @@ export function performerOf(actions: Partial<Record<SlackActionName, Perform>>):
     perform: (click, context) => {
       const perform = actions[click.action];
       if (!perform) {
+        // Cancel run where slackActions has no pipelines configured (COSTGUARD_PIPELINES).
         return Promise.resolve({
           outcome: 'NOTHING_TO_DO',
           summary: `clicked ${click.action.replace(/_/g, ' ')}, which this costguard does not offer`,

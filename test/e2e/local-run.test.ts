@@ -67,6 +67,7 @@ describe('the local run', () => {
         'enforceLabelsOnCreate',
         'enforceSpotCap',
         'triggerRun',
+        'slackActions',
       ]) {
         expect(stdout).toMatch(new RegExp(`${target} +http://127\\.0\\.0\\.1:\\d+/`));
       }
@@ -111,13 +112,27 @@ describe('the local run', () => {
       expect(runId).toMatch(/^run-/);
       expect(all).toMatch(/"openapi":"3\.1\.0"/);
       // The cap command crosses the Spot cap: the VM it adds is stopped by enforceSpotCap.
-      expect(outputs.at(-1)).toMatch(
+      expect(outputs.at(-3)).toMatch(
         /"cap":"research-sweeps-daily".*"outcome":"ACTED".*"stopped":\[[^\]]*"research-sandbox\/us-west1-a\/research-sweep-gpu-9"/,
       );
       const created = (await (
         await fetch(`${sandboxUrl}/_sandbox/fleet/ml-training-prod/us-central1-a/vision-new-1`)
       ).json()) as { name?: string; labels?: Record<string, string> };
       expect(created.name).toBe('vision-new-1');
+      // The click commands: the forged one is refused, the signed one restarts what the cap's
+      // tier stopped (the sweep's VM 9 among them) and updates the message.
+      expect(outputs.at(-2)).toMatch(/"status":401/);
+      expect(outputs.at(-1)).toMatch(/"status":200/);
+      const sweep9 = (await (
+        await fetch(`${sandboxUrl}/_sandbox/fleet/research-sandbox/us-west1-a/research-sweep-gpu-9`)
+      ).json()) as { status?: string };
+      expect(sweep9.status).not.toBe('TERMINATED');
+      const messages = (await (await fetch(`${sandboxUrl}/_sandbox/slack/messages`)).json()) as {
+        messages: Array<{ updates: Array<{ blocks: unknown[] }> }>;
+      };
+      expect(JSON.stringify(messages.messages.flatMap((m) => m.updates))).toMatch(
+        /<@U0ONCALL> restarted \d+ VMs? stopped by Spot cap research-sweeps-daily/,
+      );
 
       // SIGTERM to npm's own process stops every server it started.
       child.kill('SIGTERM');
