@@ -7,9 +7,9 @@
  * where there is something only they need to know.
  *
  * Slack waits 3 s for the reply; Cloud Functions gen2 does not promise CPU after a reply is
- * sent, so the work is done before it, within `budgetMs` (2.5 s): actions request their
- * changes (VM starts, label writes, a cancel) without waiting for Compute's operations, and
- * whatever does not fit is left for the next click (which finds the rest still to do).
+ * sent, so the work is done before it, within `budgetMs` (2.5 s): an action begins no new
+ * change (a restart's next VM start) once the budget is nearly spent, and whatever does not
+ * fit is left for the next click (which finds the rest still to do, and nothing done twice).
  */
 import type {
   Notifier,
