@@ -19,6 +19,7 @@ import {
   rolesHeld,
   type IamResource,
 } from './iam-steps.js';
+import { ALL_LEDGER_ROLES, ledgerGrants } from './ledger-access.js';
 import { billingExportViewSql, queryText } from './ledger-sql.js';
 import { UsageError } from './options.js';
 import {
@@ -184,22 +185,54 @@ function migrationSteps({ options, sql }: DeployInputs): Step[] {
   return steps;
 }
 
-function datasetGrantStep({ options }: DeployInputs, emails: readonly string[]): Step {
-  const { project, dataset, bqLocation } = options;
-  const grantees = emails.map((e) => `"${member(e)}"`).join(', ');
-  return {
-    title: `Let the functions write the ledger dataset only (${BIGQUERY_DATA_EDITOR} on ${dataset})`,
-    commands: [
-      {
-        ...bqQuery(
-          project,
-          bqLocation,
-          `GRANT \`${BIGQUERY_DATA_EDITOR}\` ON SCHEMA \`${project}\`.${dataset} TO ${grantees}`,
+/**
+ * Each function's account gets its table-level roles on exactly the tables it appends to and
+ * reads (through views), after the migration created them. A dataset-wide Data Editor left by
+ * an earlier deploy is revoked: it would let any function rewrite every table.
+ */
+function ledgerGrantSteps(inputs: DeployInputs, functions: readonly FunctionSpec[]): Step[] {
+  const { project, dataset, bqLocation } = inputs.options;
+  const emails = functions.map((f) => serviceAccountEmail(f.account, project));
+  const steps: Step[] = functions.map((f) => {
+    const grants = ledgerGrants(f.target, inputs.sql);
+    const principal = member(serviceAccountEmail(f.account, project));
+    const list = (role: CustomRole) =>
+      grants.filter((g) => g.role.id === role.id).map((g) => g.table);
+    return {
+      title: `Ledger tables ${f.target} may touch: ${ALL_LEDGER_ROLES.map((role) => [role, list(role)] as const)
+        .filter(([, tables]) => tables.length > 0)
+        .map(([role, tables]) => `${role.id} on ${tables.join(', ')}`)
+        .join('; ')}`,
+      commands: grants.map((g) =>
+        addBinding(
+          { kind: 'table', project, dataset, table: g.table },
+          principal,
+          customRoleName(project, g.role),
         ),
-        retryUntilPropagated: true,
+      ),
+    };
+  });
+  const revoke = (granted: readonly string[]): Command =>
+    bqQuery(
+      project,
+      bqLocation,
+      `REVOKE \`${BIGQUERY_DATA_EDITOR}\` ON SCHEMA \`${project}\`.${dataset} FROM ${granted
+        .map((e) => `"${member(e)}"`)
+        .join(', ')}`,
+    );
+  steps.push({
+    title: `No function holds ${BIGQUERY_DATA_EDITOR} on the whole dataset ${dataset}`,
+    note: 'revoked only where an earlier deploy granted it',
+    commands: [],
+    probe: {
+      argv: showDataset(project, dataset, 'json'),
+      choose: (found) => {
+        const granted = found.ok ? emails.filter((e) => found.stdout.includes(e)) : [];
+        return granted.length > 0 ? [revoke(granted)] : [];
       },
-    ],
-  };
+    },
+  });
+  return steps;
 }
 
 function topicStep(project: string): Step {
@@ -645,6 +678,7 @@ export function planDeploy(inputs: DeployInputs): Plan {
         customRoleStep(p, roleForPolicy(role, inputs.labelAction)),
       ),
     ),
+    ...ALL_LEDGER_ROLES.map((role) => customRoleStep(project, role)),
     ...pipelineProjects(inputs.pipelines).flatMap((p) =>
       PIPELINE_PROJECT_ROLES.map((role) => customRoleStep(p, role)),
     ),
@@ -673,7 +707,7 @@ export function planDeploy(inputs: DeployInputs): Plan {
     },
     datasetStep(inputs),
     ...migrationSteps(inputs),
-    datasetGrantStep(inputs, functionEmails),
+    ...ledgerGrantSteps(inputs, functions),
     topicStep(project),
     topicPublisherStep(project),
     budgetStep(inputs),
