@@ -41,9 +41,10 @@ function bqTable(
   return ['bq', `--project_id=${project}`, verb, ...flags, `${project}:${dataset}.${table}`];
 }
 
-function resourceArgs(
-  resource: Exclude<IamResource, { kind: 'table' }>,
-): { group: string[]; args: string[] } {
+function resourceArgs(resource: Exclude<IamResource, { kind: 'table' }>): {
+  group: string[];
+  args: string[];
+} {
   switch (resource.kind) {
     case 'project':
       return { group: ['projects'], args: [resource.project] };
@@ -115,7 +116,12 @@ export function addBinding(resource: IamResource, principal: string, role: strin
 export function removeBinding(resource: IamResource, principal: string, role: string): Command {
   if (resource.kind === 'table') {
     return {
-      argv: bqTable(resource, 'remove-iam-policy-binding', `--member=${principal}`, `--role=${role}`),
+      argv: bqTable(
+        resource,
+        'remove-iam-policy-binding',
+        `--member=${principal}`,
+        `--role=${role}`,
+      ),
     };
   }
   const { group, args } = resourceArgs(resource);

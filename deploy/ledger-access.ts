@@ -66,7 +66,8 @@ export const LEDGER_USE: Readonly<Record<Target, LedgerUse>> = {
 };
 
 const REFERENCE = /`\$\{dataset\}\.([A-Za-z0-9_]+)`/g;
-const VIEW_NAME = /CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?`\$\{dataset\}\.([A-Za-z0-9_]+)`/gi;
+const VIEW_NAME =
+  /CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?`\$\{dataset\}\.([A-Za-z0-9_]+)`/gi;
 
 /** Each view of the migration and the tables and views its SQL names. */
 export function viewSources(

@@ -199,7 +199,9 @@ function ledgerGrantSteps(inputs: DeployInputs, functions: readonly FunctionSpec
     const list = (role: CustomRole) =>
       grants.filter((g) => g.role.id === role.id).map((g) => g.table);
     return {
-      title: `Ledger tables ${f.target} may touch: ${ALL_LEDGER_ROLES.map((role) => [role, list(role)] as const)
+      title: `Ledger tables ${f.target} may touch: ${ALL_LEDGER_ROLES.map(
+        (role) => [role, list(role)] as const,
+      )
         .filter(([, tables]) => tables.length > 0)
         .map(([role, tables]) => `${role.id} on ${tables.join(', ')}`)
         .join('; ')}`,

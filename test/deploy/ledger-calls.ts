@@ -59,8 +59,7 @@ export function ledgerPermissionsCalled(
   }
   for (const [id, job] of state.loads) {
     if (mark.loads.has(id)) continue;
-    const load = (job.configuration as { load?: { destinationTable?: { tableId?: string } } })
-      .load;
+    const load = (job.configuration as { load?: { destinationTable?: { tableId?: string } } }).load;
     const table = load?.destinationTable?.tableId ?? '?';
     grant(table, 'bigquery.tables.update');
     grant(table, 'bigquery.tables.updateData');

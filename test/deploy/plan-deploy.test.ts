@@ -196,8 +196,12 @@ describe('the deploy plan', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
     const runs = `--member=serviceAccount:costguard-runs@${HOST}.iam.gserviceaccount.com`;
 
+    // Its ledger tables are bound with bq, and checked below.
     const bindings = commandsOf(plan).filter(
-      (c) => c.argv.includes('add-iam-policy-binding') && c.argv.includes(runs),
+      (c) =>
+        c.argv[0] === 'gcloud' &&
+        c.argv.includes('add-iam-policy-binding') &&
+        c.argv.includes(runs),
     );
     const targets = bindings.map((c) => {
       const at = c.argv.indexOf('add-iam-policy-binding');
@@ -264,20 +268,70 @@ describe('the deploy plan', () => {
     );
   });
 
-  it('gives each account only its BigQuery job role and the ledger dataset, through GRANT on the schema', () => {
-    const plan = planDeploy(deployInputs());
+  it('gives each account its BigQuery job role and roles on its own ledger tables only, never the dataset', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS, repositoryPath('sql')));
+    const tableRoles = (account: string) =>
+      commandsOf(plan)
+        .filter(
+          (c) =>
+            c.argv[0] === 'bq' &&
+            c.argv.includes('add-iam-policy-binding') &&
+            c.argv.includes(
+              `--member=serviceAccount:costguard-${account}@${HOST}.iam.gserviceaccount.com`,
+            ),
+        )
+        .map((c) => `${c.argv.at(-1)} ${flagValue(c.argv, '--role')?.split('/').pop()}`);
 
-    const grant = commandsOf(plan).find((c) => c.argv.at(-1)?.startsWith('GRANT'));
-    expect(grant?.argv.at(-1)).toBe(
-      'GRANT `roles/bigquery.dataEditor` ON SCHEMA `ops-costguard`.costguard TO ' +
-        ['recorder', 'budget', 'spot-cap', 'labels', 'labels-on-create']
-          .map((a) => `"serviceAccount:costguard-${a}@${HOST}.iam.gserviceaccount.com"`)
-          .join(', '),
+    expect(tableRoles('runs')).toEqual(
+      [
+        'cap_runs costguardLedgerReader',
+        'runs costguardLedgerReader',
+        'spot_cost_hours costguardLedgerReader',
+        'spot_costs costguardLedgerReader',
+        'runs costguardLedgerAppender',
+      ].map((t) => `${HOST}:costguard.${t}`),
     );
-    expect(find(plan, '--role=roles/bigquery.jobUser')).toHaveLength(5);
+    // Only the enforcers write the enforcement history; the run trigger cannot even read it.
+    const writers = ['recorder', 'budget', 'spot-cap', 'labels', 'labels-on-create', 'runs'].filter(
+      (a) =>
+        tableRoles(a).some((t) => /enforcement_actions costguardLedger(Appender|Loader)/.test(t)),
+    );
+    expect(writers).toEqual(['budget', 'spot-cap']);
+    expect(tableRoles('recorder')).toContain(`${HOST}:costguard.spot_costs costguardLedgerLoader`);
+    expect(find(plan, '--role=roles/bigquery.jobUser')).toHaveLength(6);
+    expect(commandsOf(plan).some((c) => c.argv.some((a) => a.startsWith('GRANT')))).toBe(false);
     expect(commandsOf(plan).some((c) => c.argv.includes('--role=roles/bigquery.dataEditor'))).toBe(
       false,
     );
+  });
+
+  it('creates the ledger roles with exactly read, append and load rights', () => {
+    const plan = planDeploy(deployInputs());
+    const permissions = (id: string) =>
+      flagValue(
+        commandsOf(plan).find((c) => c.argv.includes('create') && c.argv.includes(id))?.argv ?? [],
+        '--permissions',
+      );
+
+    expect(permissions('costguardLedgerReader')).toBe('bigquery.tables.getData');
+    expect(permissions('costguardLedgerAppender')).toBe('bigquery.tables.updateData');
+    expect(permissions('costguardLedgerLoader')).toBe(
+      'bigquery.tables.update,bigquery.tables.updateData',
+    );
+  });
+
+  it('revokes the dataset-wide Data Editor an earlier deploy granted, and nothing when there is none', () => {
+    const step = stepTitled(planDeploy(deployInputs()), 'on the whole dataset');
+    const recorder = `costguard-recorder@${HOST}.iam.gserviceaccount.com`;
+
+    const earlier = step.probe?.choose(
+      { ok: true, stdout: JSON.stringify({ access: [{ role: 'WRITER', userByEmail: recorder }] }) },
+      {},
+    );
+    expect(earlier?.map((c) => c.argv.at(-1))).toEqual([
+      `REVOKE \`roles/bigquery.dataEditor\` ON SCHEMA \`${HOST}\`.costguard FROM "serviceAccount:${recorder}"`,
+    ]);
+    expect(step.probe?.choose({ ok: true, stdout: '{"access": []}' }, {})).toEqual([]);
   });
 
   it('grants Billing Account Viewer on the billing account to the budget function only', () => {
