@@ -54,11 +54,13 @@ import {
   describeCustomRole,
   describeSchedulerJob,
   describeSecret,
+  describeSecretVersion,
   describeServiceAccount,
   describeTopic,
   describeVmServiceAccount,
   listBudgets,
   schedulerJobArgs,
+  secretVersionOf,
   showDataset,
 } from './probes.js';
 import {
@@ -77,6 +79,7 @@ import {
   serviceAccountEmail,
   SERVICES,
   SLACK_SECRET,
+  FIRST_SECRET_VERSION,
   VM_SERVICE_ACCOUNT_PLACEHOLDER,
   type FunctionSpec,
 } from './resources.js';
@@ -417,10 +420,19 @@ function triggerFlags(spec: FunctionSpec, inputs: DeployInputs): string[] {
   }
 }
 
+/**
+ * The Slack token is mounted at a fixed version, the newest when deploy runs (a token stored
+ * later reaches no function until the next deploy); `:latest` would let whoever may add a
+ * version change what every function posts with, without a deploy.
+ */
+function slackSecretFlag(version: string): string {
+  return `--set-secrets=${SLACK_TOKEN_VARIABLE}=${SLACK_SECRET}:${version}`;
+}
+
 function functionStep(spec: FunctionSpec, inputs: DeployInputs): Step {
   const { project, region, sourceDir, slackChannel, billingAccount } = inputs.options;
   const env = functionEnvironment(spec, inputs);
-  const deploy = (settings: Record<string, string>): Command =>
+  const deploy = (settings: Record<string, string>, slackVersion: string): Command =>
     gcloud(
       'functions',
       'deploy',
@@ -439,30 +451,63 @@ function functionStep(spec: FunctionSpec, inputs: DeployInputs): Step {
       ...triggerFlags(spec, inputs),
       ...(spec.retry ? ['--retry'] : []),
       envVarsFlag(settings),
-      slackChannel
-        ? `--set-secrets=${SLACK_TOKEN_VARIABLE}=${SLACK_SECRET}:latest`
-        : '--clear-secrets',
+      slackChannel ? slackSecretFlag(slackVersion) : '--clear-secrets',
       '--quiet',
     );
+  const trustsBudget = spec.target === 'enforceBudget';
   const step: Step = {
     title: `Function ${spec.name} (${spec.target}): ${spec.memory}, ${spec.timeoutSeconds}s, at most ${spec.maxInstances} instance(s)`,
-    commands: [deploy(env)],
+    commands: [deploy(env, FIRST_SECRET_VERSION)],
   };
-  if (spec.target !== 'enforceBudget') return step;
-  // enforceBudget believes only the deployed budget, whose id exists once the budget step ran.
+  if (!trustsBudget && !slackChannel) return step;
+  // What the deploy reads first, in this order: the budget's id, the token's version.
+  const reads = [
+    ...(trustsBudget ? [listBudgets(billingAccount, project)] : []),
+    ...(slackChannel ? [describeSecretVersion(project)] : []),
+  ];
+  const notes = [
+    // enforceBudget believes only the deployed budget, whose id exists once the budget step ran.
+    ...(trustsBudget
+      ? [
+          `${BUDGET_IDS_VARIABLE} is the id of budget ${budgetDisplayName(project)}, read with \`gcloud billing budgets list\` at deploy time`,
+        ]
+      : []),
+    ...(slackChannel
+      ? [
+          `the Slack token is mounted at the newest version of ${SLACK_SECRET} at deploy time (${FIRST_SECRET_VERSION} on a fresh project)`,
+        ]
+      : []),
+  ];
   return {
     ...step,
-    note: `${BUDGET_IDS_VARIABLE} is the id of budget ${budgetDisplayName(project)}, read with \`gcloud billing budgets list\` at deploy time`,
+    note: notes.join('; '),
     probe: {
-      argv: listBudgets(billingAccount, project),
-      choose: (found) => {
-        const ids = (found.ok ? budgetIds(found.stdout) : []).filter((id) => BUDGET_ID.test(id));
-        if (ids.length === 0) {
-          throw new UsageError(
-            `Budget ${budgetDisplayName(project)} was not found on billing account ${billingAccount}; enforceBudget acts only on its notifications`,
-          );
+      argv: reads[0] ?? [],
+      more: reads.slice(1),
+      choose: (first, _env, more = []) => {
+        const answers = [first, ...more];
+        const settings = { ...env };
+        if (trustsBudget) {
+          const found = answers.shift() ?? { ok: false, stdout: '' };
+          const ids = (found.ok ? budgetIds(found.stdout) : []).filter((id) => BUDGET_ID.test(id));
+          if (ids.length === 0) {
+            throw new UsageError(
+              `Budget ${budgetDisplayName(project)} was not found on billing account ${billingAccount}; enforceBudget acts only on its notifications`,
+            );
+          }
+          settings[BUDGET_IDS_VARIABLE] = ids.join(',');
         }
-        return [deploy({ ...env, [BUDGET_IDS_VARIABLE]: ids.join(',') })];
+        let version = FIRST_SECRET_VERSION;
+        if (slackChannel) {
+          const found = secretVersionOf(answers.shift() ?? { ok: false, stdout: '' });
+          if (!found) {
+            throw new UsageError(
+              `${SLACK_SECRET} has no enabled version to mount; set ${SLACK_TOKEN_VARIABLE} and deploy again`,
+            );
+          }
+          version = found;
+        }
+        return [deploy(settings, version)];
       },
     },
   };

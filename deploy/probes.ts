@@ -54,6 +54,25 @@ export function describeTopic(project: string): string[] {
   ];
 }
 
+/** The full name of the Slack secret's newest version, `projects/N/secrets/S/versions/V`. */
+export function describeSecretVersion(project: string): string[] {
+  return [
+    'gcloud',
+    'secrets',
+    'versions',
+    'describe',
+    'latest',
+    `--secret=${SLACK_SECRET}`,
+    `--project=${project}`,
+    '--format=value(name)',
+  ];
+}
+
+/** The version number in `describeSecretVersion`'s answer, if it printed one. */
+export function secretVersionOf(found: ProbeOutcome): string | undefined {
+  return found.ok ? /\/versions\/(\d+)\s*$/.exec(found.stdout)?.[1] : undefined;
+}
+
 export function describeSecret(project: string): string[] {
   return [
     'gcloud',

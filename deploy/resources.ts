@@ -120,6 +120,11 @@ export const ALL_ACCOUNTS: readonly string[] = [
 ];
 export const BUDGET_TOPIC = 'costguard-budget-alerts';
 export const SLACK_SECRET = 'costguard-slack-bot-token';
+/**
+ * The Slack secret's version on a fresh project, where deploy adds its first: what dry-run
+ * prints (a real run reads the newest version, and gcloud takes only numbers there).
+ */
+export const FIRST_SECRET_VERSION = '1';
 /** The function's own trigger takes v1 inserts; this one takes the beta API's. */
 export const BETA_INSERT_TRIGGER = 'costguard-instance-insert-beta';
 /** Cloud Audit Logs triggers in `global` receive the events of every region. */

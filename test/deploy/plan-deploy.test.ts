@@ -703,21 +703,60 @@ describe('the functions', () => {
   });
 
   it.each([
-    {
-      case: 'with --slack-channel',
-      args: ['--slack-channel', 'C0123456789'],
-      flag: '--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:latest',
-    },
-    { case: 'without', args: [], flag: '--clear-secrets' },
-  ])('mount the Slack token from Secret Manager only $case', ({ args, flag }) => {
+    { case: 'with --slack-channel', args: ['--slack-channel', 'C0123456789'], mounted: true },
+    { case: 'without', args: [], mounted: false },
+  ])('mount the Slack token from Secret Manager only $case', ({ args, mounted }) => {
     const plan = planDeploy(deployInputs(args));
 
     for (const name of ['costguard-record-spot-costs', 'costguard-enforce-labels-on-create']) {
       const argv = functionDeploy(plan, name);
-      expect(argv).toContain(flag);
+      expect(argv).toContain(
+        mounted ? '--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:1' : '--clear-secrets',
+      );
+      expect(argv.some((a) => a.includes(':latest'))).toBe(false);
       expect(Object.keys(envVarsOf(argv))).not.toContain('SLACK_BOT_TOKEN');
     }
     expect(find(plan, 'secrets', 'create').length).toBe(args.length > 0 ? 1 : 0);
+  });
+
+  it('pins the Slack token to the version that is newest at deploy time, and refuses without one', () => {
+    const plan = planDeploy(deployInputs(['--slack-channel', 'C0123456789']));
+    const recorder = stepTitled(plan, 'Function costguard-record-spot-costs');
+    const budget = stepTitled(plan, 'Function costguard-enforce-budget');
+    const version = {
+      ok: true,
+      stdout: 'projects/271828182845/secrets/costguard-slack-bot-token/versions/7\n',
+    };
+    const budgets = {
+      ok: true,
+      stdout: `billingAccounts/${ACCOUNT}/budgets/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n`,
+    };
+
+    expect(recorder.probe?.argv).toEqual([
+      'gcloud',
+      'secrets',
+      'versions',
+      'describe',
+      'latest',
+      '--secret=costguard-slack-bot-token',
+      `--project=${HOST}`,
+      '--format=value(name)',
+    ]);
+    expect(recorder.probe?.choose(version, {})[0]?.argv).toContain(
+      '--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:7',
+    );
+    // enforceBudget reads its budget's id first, then the token's version.
+    expect(budget.probe?.more).toEqual([recorder.probe?.argv]);
+    const [deployBudget] = budget.probe?.choose(budgets, {}, [version]) ?? [];
+    expect(deployBudget?.argv).toContain(
+      '--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:7',
+    );
+    expect(envVarsOf(deployBudget?.argv ?? [])).toMatchObject({
+      COSTGUARD_BUDGET_IDS: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+    });
+    expect(() => recorder.probe?.choose({ ok: false, stdout: '' }, {})).toThrow(
+      /costguard-slack-bot-token has no enabled version/,
+    );
   });
 
   it('may be invoked only by the scheduler, Eventarc, the run invokers and each pipeline invoker', () => {
