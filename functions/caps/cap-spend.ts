@@ -6,6 +6,7 @@
  * average and the running fleet's rate, so neither a fleet that just grew nor one that churns
  * between runs is forecast low.
  */
+import type { BudgetPeriod, CivilDate } from '../adapters/budgets.js';
 import { HOUR_MS } from '../core/clock.js';
 import type { CapPeriodKind } from './cap-policy.js';
 
@@ -38,6 +39,89 @@ export function capPeriod(kind: CapPeriodKind, now: Date): CapPeriod {
     case 'year':
       return { start: new Date(Date.UTC(y, 0, 1)), end: new Date(Date.UTC(y + 1, 0, 1)) };
   }
+}
+
+/**
+ * Cloud Billing's periods start at midnight US Pacific time (the API says UTC-8; notifications'
+ * costIntervalStart follow daylight saving time, e.g. 07:00Z on 1 November), so a cap that
+ * follows a budget counts from the same instant its notifications do.
+ */
+const PACIFIC = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'America/Los_Angeles',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: 'numeric',
+});
+
+/** Pacific time's civil date and hour at an instant. */
+function pacificParts(at: number): {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+} {
+  const part = (type: string) =>
+    Number(PACIFIC.formatToParts(at).find((p) => p.type === type)?.value ?? 0);
+  return {
+    year: part('year'),
+    month: part('month'),
+    day: part('day'),
+    hour: part('hour'),
+    minute: part('minute'),
+  };
+}
+
+/** The instant of midnight Pacific time on a civil date; month and day may overflow. */
+function pacificMidnight(year: number, month: number, day: number): Date {
+  const local = Date.UTC(year, month - 1, day);
+  let at = local + 8 * HOUR_MS;
+  // Twice: the offset is read at the guess, which may sit on the other side of a DST change.
+  for (let i = 0; i < 2; i++) {
+    const p = pacificParts(at);
+    const offset = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - at;
+    at = local - offset;
+  }
+  return new Date(at);
+}
+
+/** The budget period that holds `now`, or why there is none (ended, not begun, no end). */
+export function budgetCapPeriod(
+  budget: BudgetPeriod,
+  now: Date,
+): { period: CapPeriod } | { problem: string } {
+  if (budget.kind === 'custom') {
+    const start = pacificMidnight(budget.start.year, budget.start.month, budget.start.day);
+    if (!budget.end) {
+      return {
+        problem: `the budget counts from ${civil(budget.start)} with no end date; a cap needs a period end`,
+      };
+    }
+    const end = pacificMidnight(budget.end.year, budget.end.month, budget.end.day + 1);
+    if (now < start || now >= end) {
+      return {
+        problem: `the budget's period ${civil(budget.start)} to ${civil(budget.end)} does not hold ${now.toISOString()}`,
+      };
+    }
+    return { period: { start, end } };
+  }
+  const { year, month } = pacificParts(now.getTime());
+  const months = { MONTH: 1, QUARTER: 3, YEAR: 12 }[budget.unit];
+  const first = budget.unit === 'YEAR' ? 1 : month - ((month - 1) % months);
+  return {
+    period: {
+      start: pacificMidnight(year, first, 1),
+      end: pacificMidnight(year, first + months, 1),
+    },
+  };
+}
+
+function civil(date: CivilDate): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${date.year}-${two(date.month)}-${two(date.day)}`;
 }
 
 /** Recorded spend of one hour of the period, in the cap's scope and currency. */

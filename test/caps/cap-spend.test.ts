@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { capPeriod, computeCapSpend, type CapSpendInput } from '../../functions/caps/cap-spend.js';
+import type { BudgetPeriod } from '../../functions/adapters/budgets.js';
+import {
+  budgetCapPeriod,
+  capPeriod,
+  computeCapSpend,
+  type CapSpendInput,
+} from '../../functions/caps/cap-spend.js';
 
 const at = (iso: string): Date => new Date(iso);
 
@@ -49,6 +55,76 @@ describe('capPeriod', () => {
       expect([period.start.toISOString(), period.end.toISOString()]).toEqual([start, end]);
     },
   );
+});
+
+describe('budgetCapPeriod', () => {
+  const november = { year: 2026, month: 11, day: 10 };
+  const month: BudgetPeriod = { kind: 'calendar', unit: 'MONTH' };
+  it.each([
+    // Cloud Billing's periods start at midnight Pacific time, daylight saving time included.
+    {
+      budget: month,
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-11-01T07:00:00.000Z',
+      end: '2026-12-01T08:00:00.000Z',
+    },
+    {
+      budget: month,
+      now: '2026-11-01T06:30:00Z',
+      start: '2026-10-01T07:00:00.000Z',
+      end: '2026-11-01T07:00:00.000Z',
+    },
+    {
+      budget: { kind: 'calendar', unit: 'QUARTER' } as const,
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-10-01T07:00:00.000Z',
+      end: '2027-01-01T08:00:00.000Z',
+    },
+    {
+      budget: { kind: 'calendar', unit: 'YEAR' } as const,
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-01-01T08:00:00.000Z',
+      end: '2027-01-01T08:00:00.000Z',
+    },
+    {
+      // The end date is the period's last day.
+      budget: { kind: 'custom', start: november, end: { year: 2026, month: 11, day: 20 } } as const,
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-11-10T08:00:00.000Z',
+      end: '2026-11-21T08:00:00.000Z',
+    },
+  ])(
+    'a budget $budget.kind $budget.unit holding $now runs from $start to $end',
+    ({ budget, now, start, end }) => {
+      const found = budgetCapPeriod(budget, at(now));
+      expect(
+        'period' in found && [found.period.start.toISOString(), found.period.end.toISOString()],
+      ).toEqual([start, end]);
+    },
+  );
+
+  it.each([
+    {
+      what: 'has ended',
+      end: { year: 2026, month: 11, day: 17 },
+      problem: /2026-11-10 to 2026-11-17 does not hold/,
+    },
+    { what: 'has no end date', end: undefined, problem: /with no end date/ },
+  ])('gives no period when the custom period $what', ({ end, problem }) => {
+    const found = budgetCapPeriod(
+      { kind: 'custom', start: november, end },
+      at('2026-11-18T13:05:00Z'),
+    );
+    expect('problem' in found && found.problem).toMatch(problem);
+  });
+
+  it('gives no period before a custom period begins', () => {
+    const found = budgetCapPeriod(
+      { kind: 'custom', start: november, end: { year: 2026, month: 12, day: 31 } },
+      at('2026-11-10T07:59:00Z'),
+    );
+    expect('problem' in found).toBe(true);
+  });
 });
 
 const day = capPeriod('day', at('2026-11-18T12:00:00Z'));
