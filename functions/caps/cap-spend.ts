@@ -1,7 +1,8 @@
 /**
  * A cap's spend, a pure function of what the ledger has recorded and what runs now. Spend so
  * far = the recorded hours of the period + the hours not yet recorded: each running VM's rate ×
- * the time since the ledger's last recorded hour (or since the VM started, if later). The
+ * the time since the ledger's last recorded hour (or since the VM started, if later), and each
+ * VM that ran in that time but has stopped since, for the time it ran. The
  * forecast carries the higher of two burn rates to the period's end: the last recorded hours'
  * average and the running fleet's rate, so neither a fleet that just grew nor one that churns
  * between runs is forecast low.
@@ -138,6 +139,13 @@ export interface RunningVm {
   readonly startedAt: Date | undefined;
 }
 
+/** A VM in the cap's scope that stopped after the ledger's last recorded hour. */
+export interface StoppedVm {
+  readonly hourly: number;
+  readonly startedAt: Date | undefined;
+  readonly stoppedAt: Date;
+}
+
 export interface CapSpendInput {
   readonly amount: number;
   readonly period: CapPeriod;
@@ -146,6 +154,8 @@ export interface CapSpendInput {
   /** The end of the last hour the ledger has recorded (for any VM), if any. */
   readonly recordedThrough: Date | undefined;
   readonly running: readonly RunningVm[];
+  /** VMs that stopped since the last recorded hour: their time up to the stop is not recorded yet. */
+  readonly stopped?: readonly StoppedVm[];
   /** How many recorded hours the recent burn rate averages over. */
   readonly recentHours: number;
 }
@@ -203,19 +213,26 @@ export function computeCapSpend(input: CapSpendInput): CapSpend {
   const open = new Map<number, { spend: number; seconds: number }>();
   let estimated = 0;
   let fleetRate = 0;
-  for (const vm of input.running) {
-    fleetRate += vm.hourly;
-    const from = Math.max(through, vm.startedAt?.getTime() ?? through);
-    for (let t = from; t < now;) {
+  const accrue = (hourly: number, startedAt: Date | undefined, until: number): void => {
+    const from = Math.max(through, startedAt?.getTime() ?? through);
+    for (let t = from; t < until;) {
       const hour = Math.floor(t / HOUR_MS) * HOUR_MS;
-      const until = Math.min(hour + HOUR_MS, now);
-      const spend = (vm.hourly * (until - t)) / HOUR_MS;
+      const end = Math.min(hour + HOUR_MS, until);
+      const spend = (hourly * (end - t)) / HOUR_MS;
       const slot = open.get(hour) ?? { spend: 0, seconds: 0 };
       slot.spend += spend;
       open.set(hour, slot);
       estimated += spend;
-      t = until;
+      t = end;
     }
+  };
+  for (const vm of input.running) {
+    fleetRate += vm.hourly;
+    accrue(vm.hourly, vm.startedAt, now);
+  }
+  // A VM that stopped no longer burns, but its time since the last recorded hour was spent.
+  for (const vm of input.stopped ?? []) {
+    accrue(vm.hourly, vm.startedAt, Math.min(vm.stoppedAt.getTime(), now));
   }
   // Seconds covered are the window's, not the VMs': the estimate of an hour is whole once the
   // window from `through` to now spans it.

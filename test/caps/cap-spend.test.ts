@@ -182,6 +182,42 @@ describe('computeCapSpend', () => {
     );
   });
 
+  it('counts a VM that stopped after the last recorded hour for the time it ran, not in the fleet rate', () => {
+    // Prepare: recorded through 10:00; one VM runs at 6/h, one at 12/h ran from 09:30 (already
+    // recorded up to 10:00) and stopped at 10:15, one stopped at 09:50 (all of it recorded).
+    const spend = computeCapSpend(
+      input({
+        recorded: hours({ '09': 9 }),
+        recordedThrough: at('2026-11-18T10:00:00Z'),
+        running: [{ hourly: 6, startedAt: at('2026-11-18T02:00:00Z') }],
+        stopped: [
+          {
+            hourly: 12,
+            startedAt: at('2026-11-18T09:30:00Z'),
+            stoppedAt: at('2026-11-18T10:15:00Z'),
+          },
+          {
+            hourly: 24,
+            startedAt: at('2026-11-18T08:00:00Z'),
+            stoppedAt: at('2026-11-18T09:50:00Z'),
+          },
+        ],
+      }),
+    );
+
+    // Assess: 6 × 40/60 = 4 for the running VM, 12 × 15/60 = 3 for the one that stopped at 10:15.
+    expect(spend).toMatchObject({
+      recorded: 9,
+      estimated: 7,
+      spend: 16,
+      runningVms: 1,
+      fleetRate: 6,
+    });
+    expect(spend.openHours).toEqual([
+      { hour: at('2026-11-18T10:00:00Z'), spend: 7, seconds: 2400 },
+    ]);
+  });
+
   it('forecasts from the recent hours when they burnt faster than what runs now', () => {
     const spend = computeCapSpend(
       input({
