@@ -26,7 +26,7 @@ import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { buildEnforceSpotCap } from '../../functions/caps/entry.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { buildEnforceLabelsOnCreate } from '../../functions/labels/entry.js';
-import { runsEnv, serveTriggerRun, startRunsSandbox } from '../runs/support.js';
+import { runsEnv, serveTriggerRun, startRunsSandbox } from '../support/runs.js';
 import { loadFixture } from '../support/fixtures.js';
 import { startTestSandbox } from '../support/sandbox.js';
 import { deployInputs, flagValue, FULL_ARGS } from './deploy-fixtures.js';
