@@ -9,7 +9,7 @@
  */
 import type { BudgetPeriod, CivilDate } from '../adapters/budgets.js';
 import { HOUR_MS } from '../core/clock.js';
-import type { CapPeriodKind } from './cap-policy.js';
+import type { CalendarPeriodKind } from './cap-policy.js';
 
 export interface CapPeriod {
   readonly start: Date;
@@ -17,7 +17,7 @@ export interface CapPeriod {
 }
 
 /** The calendar period (UTC) that holds `now`; weeks start on Monday. */
-export function capPeriod(kind: CapPeriodKind, now: Date): CapPeriod {
+export function capPeriod(kind: CalendarPeriodKind, now: Date): CapPeriod {
   const y = now.getUTCFullYear();
   const m = now.getUTCMonth();
   const d = now.getUTCDate();
@@ -123,6 +123,19 @@ export function budgetCapPeriod(
 function civil(date: CivilDate): string {
   const two = (n: number) => String(n).padStart(2, '0');
   return `${date.year}-${two(date.month)}-${two(date.day)}`;
+}
+
+/**
+ * The period of a cap that holds `now`: its calendar period, or that of the budget it follows
+ * (`budget`, read by the caller), or why there is none.
+ */
+export function periodOfCap(
+  cap: { readonly period: CalendarPeriodKind | 'budget' },
+  now: Date,
+  budget: BudgetPeriod | undefined,
+): { period: CapPeriod } | { problem: string } {
+  if (cap.period !== 'budget') return { period: capPeriod(cap.period, now) };
+  return budget ? budgetCapPeriod(budget, now) : { problem: 'its budget could not be read' };
 }
 
 /** Recorded spend of one hour of the period, in the cap's scope and currency. */
