@@ -90,6 +90,25 @@ import { deploySummary } from './summary.js';
  * again: a probe decides create, update or nothing, and IAM bindings are additive.
  */
 
+/**
+ * The billing accounts whose budgets a function reads (getBudget needs billing.budgets.get
+ * there; Billing Account Viewer is the narrowest predefined role with it): the budget enforcer
+ * the deployed budget's, the cap enforcer those of the budgets its caps follow.
+ */
+export function billingAccountsRead(spec: FunctionSpec, inputs: DeployInputs): string[] {
+  if (spec.target === 'enforceBudget') return [inputs.options.billingAccount];
+  if (spec.target !== 'enforceSpotCap' || !inputs.spotCapsJson) return [];
+  const caps = JSON.parse(inputs.spotCapsJson) as Array<{ period?: unknown; budget?: unknown }>;
+  const accounts = caps.flatMap((cap) => {
+    const account =
+      cap.period === 'budget' && typeof cap.budget === 'string'
+        ? /^billingAccounts\/([^/]+)\//.exec(cap.budget)?.[1]
+        : undefined;
+    return account ? [account] : [];
+  });
+  return [...new Set(accounts)];
+}
+
 /** The functions deployed: triggerRun only when it has pipelines to run. */
 export function deployedFunctions(inputs: DeployInputs): FunctionSpec[] {
   return FUNCTIONS.filter((f) => f.target !== 'triggerRun' || inputs.pipelinesJson !== undefined);
@@ -729,25 +748,22 @@ export function planDeploy(inputs: DeployInputs): Plan {
     ...pipelineProjects(inputs.pipelines).flatMap((p) =>
       PIPELINE_PROJECT_ROLES.map((role) => customRoleStep(p, role)),
     ),
-    ...functions.map((f): Step => ({
-      title: `Roles of ${emailOf(f)}: ${[
-        ...PROJECT_ROLES[f.target].map((r) => `${r.id} in ${projects.join(', ')}`),
-        `${BIGQUERY_JOB_USER} in ${project}`,
-        ...(f.target === 'enforceBudget' ? [`${BILLING_VIEWER} on ${billingAccount}`] : []),
-      ].join('; ')}`,
-      commands: [
-        ...functionProjectGrants(f, options).map(bindOnProject),
-        ...(f.target === 'enforceBudget'
-          ? [
-              addBinding(
-                { kind: 'billing-account', account: billingAccount },
-                member(emailOf(f)),
-                BILLING_VIEWER,
-              ),
-            ]
-          : []),
-      ],
-    })),
+    ...functions.map((f): Step => {
+      const accounts = billingAccountsRead(f, inputs);
+      return {
+        title: `Roles of ${emailOf(f)}: ${[
+          ...PROJECT_ROLES[f.target].map((r) => `${r.id} in ${projects.join(', ')}`),
+          `${BIGQUERY_JOB_USER} in ${project}`,
+          ...accounts.map((a) => `${BILLING_VIEWER} on ${a}`),
+        ].join('; ')}`,
+        commands: [
+          ...functionProjectGrants(f, options).map(bindOnProject),
+          ...accounts.map((account) =>
+            addBinding({ kind: 'billing-account', account }, member(emailOf(f)), BILLING_VIEWER),
+          ),
+        ],
+      };
+    }),
     {
       title: `Let ${eventsEmail} receive Eventarc events (${EVENT_RECEIVER})`,
       commands: [bindOnProject(eventReceiverGrant(project))],

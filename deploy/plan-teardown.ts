@@ -194,14 +194,17 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
         choose: (found) => (found.ok ? budgetIds(found.stdout).map(remove) : []),
       },
     });
-    steps.push(
-      unbindStep(
-        `Billing Account Viewer of the budget function on ${billingAccount}`,
-        { kind: 'billing-account', account: billingAccount },
-        member(serviceAccountEmail(functionSpec('enforceBudget').account, project)),
-        [BILLING_VIEWER],
-      ),
-    );
+    // The cap enforcer holds it where its caps follow a budget of this account.
+    for (const target of ['enforceBudget', 'enforceSpotCap'] as const) {
+      steps.push(
+        unbindStep(
+          `Billing Account Viewer of ${target} on ${billingAccount}`,
+          { kind: 'billing-account', account: billingAccount },
+          member(serviceAccountEmail(functionSpec(target).account, project)),
+          [BILLING_VIEWER],
+        ),
+      );
+    }
   }
 
   steps.push(

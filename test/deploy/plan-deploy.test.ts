@@ -343,6 +343,34 @@ describe('the deploy plan', () => {
     ]);
   });
 
+  it('grants Billing Account Viewer to the cap function on the accounts of the budgets its caps follow', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'costguard-caps-'));
+    const caps = join(dir, 'caps.json');
+    const budget = (account: string) => `billingAccounts/${account}/budgets/9b2c6e1a`;
+    const cap = (name: string, account: string) => ({
+      name,
+      period: 'budget',
+      budget: budget(account),
+      amount: 100,
+      currency: 'USD',
+      tiers: [{ at: 1, stop: ['low'] }],
+    });
+    writeFileSync(
+      caps,
+      JSON.stringify([
+        cap('a-cap', ACCOUNT),
+        cap('b-cap', '0A1B2C-3D4E5F-6A7B8C'),
+        cap('c-cap', ACCOUNT),
+      ]),
+    );
+    const plan = planDeploy(deployInputs(['--spot-caps', caps]));
+
+    const billing = find(plan, 'billing', 'accounts', 'add-iam-policy-binding')
+      .filter((c) => c.argv.some((a) => a.includes('costguard-spot-cap@')))
+      .map((c) => c.argv[4]);
+    expect(billing).toEqual([ACCOUNT, '0A1B2C-3D4E5F-6A7B8C']);
+  });
+
   it('applies the ledger migration file by file, tables then views, with names bound', () => {
     const plan = planDeploy(deployInputs());
 
