@@ -724,7 +724,7 @@ function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
 
 export function planDeploy(inputs: DeployInputs): Plan {
   const { options } = inputs;
-  const { project, billingAccount, projects } = options;
+  const { project, projects } = options;
   const functions = deployedFunctions(inputs);
   const emailOf = (spec: FunctionSpec) => serviceAccountEmail(spec.account, project);
   const functionEmails = functions.map(emailOf);
