@@ -85,6 +85,7 @@ describe('triggerRun on the batch VM', () => {
       'costguard-target': 'd_anchor_category',
       'costguard-results-prefix': `gs://costguard-batch-results/results/${runId}/`,
       'costguard-deadline': '1795147200',
+      'costguard-telemetry-interval': '60',
     });
     expect(vm().status).toBe('RUNNING');
     expect(vm().labels).toEqual({
