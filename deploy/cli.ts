@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { migrationFiles } from '../functions/adapters/bigquery.js';
 import { guarded, type CliIo } from './cli-io.js';
 import { loadDeployInputs, loadPipelines } from './load-inputs.js';
 import { parseDeployOptions, parseTeardownOptions } from './options.js';
@@ -62,7 +63,8 @@ export function teardownCli(argv: readonly string[], io: CliIo): Promise<number>
     const pipelines = options.pipelinesFile
       ? loadPipelines(options.pipelinesFile, [...options.projects]).bindings
       : [];
-    const plan = planTeardown({ options, pipelines });
+    const sql = migrationFiles(join(io.root ?? REPOSITORY_ROOT, 'sql'));
+    const plan = planTeardown({ options, pipelines, sql });
     await runPlan(plan, {
       exec: io.exec ?? spawnExec,
       env: io.env,

@@ -23,9 +23,28 @@ export type IamResource =
       readonly job: string;
     }
   | { readonly kind: 'service-account'; readonly project: string; readonly email: string }
-  | { readonly kind: 'topic'; readonly project: string; readonly topic: string };
+  | { readonly kind: 'topic'; readonly project: string; readonly topic: string }
+  | {
+      readonly kind: 'table';
+      readonly project: string;
+      readonly dataset: string;
+      readonly table: string;
+    };
 
-function resourceArgs(resource: IamResource): { group: string[]; args: string[] } {
+/** A BigQuery table's or view's own policy is read and written with bq, not gcloud. */
+function bqTable(
+  resource: Extract<IamResource, { kind: 'table' }>,
+  verb: string,
+  ...flags: string[]
+): string[] {
+  const { project, dataset, table } = resource;
+  return ['bq', `--project_id=${project}`, verb, ...flags, `${project}:${dataset}.${table}`];
+}
+
+function resourceArgs(resource: Exclude<IamResource, { kind: 'table' }>): {
+  group: string[];
+  args: string[];
+} {
   switch (resource.kind) {
     case 'project':
       return { group: ['projects'], args: [resource.project] };
@@ -65,13 +84,19 @@ function resourceArgs(resource: IamResource): { group: string[]; args: string[] 
  * The billing-account, Cloud Run job and Pub/Sub topic policy commands take neither
  * `--condition` nor `--all`; the others need them, or a policy with conditions makes them prompt.
  */
-function takesConditions(resource: IamResource): boolean {
+function takesConditions(resource: Exclude<IamResource, { kind: 'table' }>): boolean {
   return (
     resource.kind !== 'billing-account' && resource.kind !== 'run-job' && resource.kind !== 'topic'
   );
 }
 
 export function addBinding(resource: IamResource, principal: string, role: string): Command {
+  if (resource.kind === 'table') {
+    return {
+      argv: bqTable(resource, 'add-iam-policy-binding', `--member=${principal}`, `--role=${role}`),
+      retryUntilPropagated: true,
+    };
+  }
   const { group, args } = resourceArgs(resource);
   return {
     ...gcloud(
@@ -89,6 +114,16 @@ export function addBinding(resource: IamResource, principal: string, role: strin
 }
 
 export function removeBinding(resource: IamResource, principal: string, role: string): Command {
+  if (resource.kind === 'table') {
+    return {
+      argv: bqTable(
+        resource,
+        'remove-iam-policy-binding',
+        `--member=${principal}`,
+        `--role=${role}`,
+      ),
+    };
+  }
   const { group, args } = resourceArgs(resource);
   return gcloud(
     ...group,
@@ -103,6 +138,7 @@ export function removeBinding(resource: IamResource, principal: string, role: st
 }
 
 export function getPolicy(resource: IamResource): string[] {
+  if (resource.kind === 'table') return bqTable(resource, 'get-iam-policy', '--format=json');
   const { group, args } = resourceArgs(resource);
   return ['gcloud', ...group, 'get-iam-policy', ...args, '--format=json'];
 }

@@ -50,10 +50,11 @@ export const ROLES = {
     id: 'costguardSpotCapEnforcer',
     title: 'costguard Spot cap enforcer',
     permissions: [
-      'compute.instances.get',
       'compute.instances.list',
       'compute.instances.stop',
       'compute.zoneOperations.get',
+      // Stops are confirmed as the budget enforcer's are: one wait and one list per zone.
+      'compute.zoneOperations.list',
       ...MACHINE_TYPES,
     ],
   },

@@ -20,6 +20,7 @@ import {
   rolesHeld,
   type IamResource,
 } from './iam-steps.js';
+import { ALL_LEDGER_ROLES, ledgerGrants } from './ledger-access.js';
 import { billingExportViewSql, queryText } from './ledger-sql.js';
 import { UsageError } from './options.js';
 import {
@@ -45,7 +46,15 @@ import {
   type CustomRole,
   type ProjectGrant,
 } from './permissions.js';
-import { bq, bqQuery, gcloud, type Command, type Plan, type Step } from './plan.js';
+import {
+  bq,
+  bqQuery,
+  gcloud,
+  type Command,
+  type Plan,
+  type ProbeOutcome,
+  type Step,
+} from './plan.js';
 import {
   betaInsertTriggerArgs,
   budgetIds,
@@ -60,6 +69,7 @@ import {
   describeVmServiceAccount,
   listBudgets,
   schedulerJobArgs,
+  secretVersionOf,
   showDataset,
 } from './probes.js';
 import {
@@ -79,6 +89,7 @@ import {
   SERVICES,
   SLACK_SECRET,
   SLACK_SIGNING_SECRET,
+  FIRST_SECRET_VERSION,
   VM_SERVICE_ACCOUNT_PLACEHOLDER,
   type FunctionSpec,
 } from './resources.js';
@@ -88,6 +99,25 @@ import { deploySummary } from './summary.js';
  * The deploy plan: a pure function of the validated inputs. Every step converges when run
  * again: a probe decides create, update or nothing, and IAM bindings are additive.
  */
+
+/**
+ * The billing accounts whose budgets a function reads (getBudget needs billing.budgets.get
+ * there; Billing Account Viewer is the narrowest predefined role with it): the budget enforcer
+ * the deployed budget's, the cap enforcer those of the budgets its caps follow.
+ */
+export function billingAccountsRead(spec: FunctionSpec, inputs: DeployInputs): string[] {
+  if (spec.target === 'enforceBudget') return [inputs.options.billingAccount];
+  if (spec.target !== 'enforceSpotCap' || !inputs.spotCapsJson) return [];
+  const caps = JSON.parse(inputs.spotCapsJson) as Array<{ period?: unknown; budget?: unknown }>;
+  const accounts = caps.flatMap((cap) => {
+    const account =
+      cap.period === 'budget' && typeof cap.budget === 'string'
+        ? /^billingAccounts\/([^/]+)\//.exec(cap.budget)?.[1]
+        : undefined;
+    return account ? [account] : [];
+  });
+  return [...new Set(accounts)];
+}
 
 /**
  * The functions deployed: triggerRun only when it has pipelines to run, slackActions only when
@@ -100,9 +130,6 @@ export function deployedFunctions(inputs: DeployInputs): FunctionSpec[] {
       (f.target !== 'slackActions' || inputs.options.slackActors.length > 0),
   );
 }
-
-/** What a dry run prints where the signing secret's version is read at deploy time. */
-export const SIGNING_VERSION_PLACEHOLDER = 'VERSION';
 
 function serviceAccountStep(project: string, account: string, what: string): Step {
   const email = serviceAccountEmail(account, project);
@@ -197,22 +224,56 @@ function migrationSteps({ options, sql }: DeployInputs): Step[] {
   return steps;
 }
 
-function datasetGrantStep({ options }: DeployInputs, emails: readonly string[]): Step {
-  const { project, dataset, bqLocation } = options;
-  const grantees = emails.map((e) => `"${member(e)}"`).join(', ');
-  return {
-    title: `Let the functions write the ledger dataset only (${BIGQUERY_DATA_EDITOR} on ${dataset})`,
-    commands: [
-      {
-        ...bqQuery(
-          project,
-          bqLocation,
-          `GRANT \`${BIGQUERY_DATA_EDITOR}\` ON SCHEMA \`${project}\`.${dataset} TO ${grantees}`,
+/**
+ * Each function's account gets its table-level roles on exactly the tables it appends to and
+ * reads (through views), after the migration created them. A dataset-wide Data Editor left by
+ * an earlier deploy is revoked: it would let any function rewrite every table.
+ */
+function ledgerGrantSteps(inputs: DeployInputs, functions: readonly FunctionSpec[]): Step[] {
+  const { project, dataset, bqLocation } = inputs.options;
+  const emails = functions.map((f) => serviceAccountEmail(f.account, project));
+  const steps: Step[] = functions.map((f) => {
+    const grants = ledgerGrants(f.target, inputs.sql);
+    const principal = member(serviceAccountEmail(f.account, project));
+    const list = (role: CustomRole) =>
+      grants.filter((g) => g.role.id === role.id).map((g) => g.table);
+    return {
+      title: `Ledger tables ${f.target} may touch: ${ALL_LEDGER_ROLES.map(
+        (role) => [role, list(role)] as const,
+      )
+        .filter(([, tables]) => tables.length > 0)
+        .map(([role, tables]) => `${role.id} on ${tables.join(', ')}`)
+        .join('; ')}`,
+      commands: grants.map((g) =>
+        addBinding(
+          { kind: 'table', project, dataset, table: g.table },
+          principal,
+          customRoleName(project, g.role),
         ),
-        retryUntilPropagated: true,
+      ),
+    };
+  });
+  const revoke = (granted: readonly string[]): Command =>
+    bqQuery(
+      project,
+      bqLocation,
+      `REVOKE \`${BIGQUERY_DATA_EDITOR}\` ON SCHEMA \`${project}\`.${dataset} FROM ${granted
+        .map((e) => `"${member(e)}"`)
+        .join(', ')}`,
+    );
+  steps.push({
+    title: `No function holds ${BIGQUERY_DATA_EDITOR} on the whole dataset ${dataset}`,
+    note: 'revoked only where an earlier deploy granted it',
+    commands: [],
+    probe: {
+      argv: showDataset(project, dataset, 'json'),
+      choose: (found) => {
+        const granted = found.ok ? emails.filter((e) => found.stdout.includes(e)) : [];
+        return granted.length > 0 ? [revoke(granted)] : [];
       },
-    ],
-  };
+    },
+  });
+  return steps;
 }
 
 function topicStep(project: string): Step {
@@ -419,14 +480,44 @@ function triggerFlags(spec: FunctionSpec, inputs: DeployInputs): string[] {
   }
 }
 
+/** The versions of the Slack secrets a function mounts. */
+interface SecretVersions {
+  readonly token: string;
+  readonly signing: string;
+}
+
+/**
+ * Slack secrets are mounted at fixed versions, the newest enabled when deploy runs (a version
+ * stored later reaches no function until the next deploy); `:latest` would let whoever may add
+ * a version change what every function posts with, or which requests slackActions believes,
+ * without a deploy.
+ */
+function slackSecretsFlag(withSigning: boolean, versions: SecretVersions): string {
+  const mounts = [
+    `${SLACK_TOKEN_VARIABLE}=${SLACK_SECRET}:${versions.token}`,
+    ...(withSigning
+      ? [`${SLACK_SIGNING_VARIABLE}=${SLACK_SIGNING_SECRET}:${versions.signing}`]
+      : []),
+  ];
+  return `--set-secrets=${mounts.join(',')}`;
+}
+
+/** The version number a secret probe answered, or a clear refusal to deploy without one. */
+function pinnedVersion(found: ProbeOutcome | undefined, secret: string, variable: string): string {
+  const version = secretVersionOf(found ?? { ok: false, stdout: '' });
+  if (!version) {
+    throw new UsageError(
+      `${secret} has no enabled version to mount; set ${variable} and deploy again`,
+    );
+  }
+  return version;
+}
+
 function functionStep(spec: FunctionSpec, inputs: DeployInputs): Step {
   const { project, region, sourceDir, slackChannel, billingAccount } = inputs.options;
   const env = functionEnvironment(spec, inputs);
   const isPublic = spec.trigger.kind === 'slack-interactivity';
-  const deploy = (
-    settings: Record<string, string>,
-    version: string = SIGNING_VERSION_PLACEHOLDER,
-  ): Command =>
+  const deploy = (settings: Record<string, string>, versions: SecretVersions): Command =>
     gcloud(
       'functions',
       'deploy',
@@ -447,53 +538,68 @@ function functionStep(spec: FunctionSpec, inputs: DeployInputs): Step {
       ...triggerFlags(spec, inputs),
       ...(spec.retry ? ['--retry'] : []),
       envVarsFlag(settings),
-      slackChannel
-        ? `--set-secrets=${[
-            `${SLACK_TOKEN_VARIABLE}=${SLACK_SECRET}:latest`,
-            ...(isPublic ? [`${SLACK_SIGNING_VARIABLE}=${SLACK_SIGNING_SECRET}:${version}`] : []),
-          ].join(',')}`
-        : '--clear-secrets',
+      slackChannel ? slackSecretsFlag(isPublic, versions) : '--clear-secrets',
       '--quiet',
     );
+  const trustsBudget = spec.target === 'enforceBudget';
   const step: Step = {
     title: `Function ${spec.name} (${spec.target}): ${spec.memory}, ${spec.timeoutSeconds}s, at most ${spec.maxInstances} instance(s)`,
-    commands: [deploy(env)],
+    commands: [deploy(env, { token: FIRST_SECRET_VERSION, signing: FIRST_SECRET_VERSION })],
   };
-  if (isPublic) {
-    // The signing secret is pinned to the version just stored, never `latest`: a version added
-    // later reaches the function only through the next deploy.
-    return {
-      ...step,
-      note: `${SLACK_SIGNING_VARIABLE} is pinned to the newest enabled version of ${SLACK_SIGNING_SECRET}, read at deploy time`,
-      probe: {
-        argv: latestSecretVersion(project, SLACK_SIGNING_SECRET),
-        choose: (found) => {
-          const version = found.ok ? found.stdout.trim().split('/').at(-1) : undefined;
-          if (!version || !/^\d+$/.test(version)) {
-            throw new UsageError(
-              `Secret ${SLACK_SIGNING_SECRET} has no enabled version; set ${SLACK_SIGNING_VARIABLE} and deploy again`,
-            );
-          }
-          return [deploy(env, version)];
-        },
-      },
-    };
-  }
-  if (spec.target !== 'enforceBudget') return step;
-  // enforceBudget believes only the deployed budget, whose id exists once the budget step ran.
+  if (!trustsBudget && !slackChannel) return step;
+  // What the deploy reads first, in this order: the budget's id, the token's version, the
+  // signing secret's version (slackActions only).
+  const reads = [
+    ...(trustsBudget ? [listBudgets(billingAccount, project)] : []),
+    ...(slackChannel ? [latestSecretVersion(project, SLACK_SECRET)] : []),
+    ...(isPublic ? [latestSecretVersion(project, SLACK_SIGNING_SECRET)] : []),
+  ];
+  const notes = [
+    // enforceBudget believes only the deployed budget, whose id exists once the budget step ran.
+    ...(trustsBudget
+      ? [
+          `${BUDGET_IDS_VARIABLE} is the id of budget ${budgetDisplayName(project)}, read with \`gcloud billing budgets list\` at deploy time`,
+        ]
+      : []),
+    // Secrets are pinned to the version stored now, never `latest`: a version added later
+    // reaches the function only through the next deploy.
+    ...(slackChannel
+      ? [
+          `the Slack token is mounted at the newest enabled version of ${SLACK_SECRET} at deploy time (${FIRST_SECRET_VERSION} on a fresh project)`,
+        ]
+      : []),
+    ...(isPublic
+      ? [
+          `${SLACK_SIGNING_VARIABLE} is pinned to the newest enabled version of ${SLACK_SIGNING_SECRET}, read at deploy time`,
+        ]
+      : []),
+  ];
   return {
     ...step,
-    note: `${BUDGET_IDS_VARIABLE} is the id of budget ${budgetDisplayName(project)}, read with \`gcloud billing budgets list\` at deploy time`,
+    note: notes.join('; '),
     probe: {
-      argv: listBudgets(billingAccount, project),
-      choose: (found) => {
-        const ids = (found.ok ? budgetIds(found.stdout) : []).filter((id) => BUDGET_ID.test(id));
-        if (ids.length === 0) {
-          throw new UsageError(
-            `Budget ${budgetDisplayName(project)} was not found on billing account ${billingAccount}; enforceBudget acts only on its notifications`,
-          );
+      argv: reads[0] ?? [],
+      more: reads.slice(1),
+      choose: (first, _env, more = []) => {
+        const answers = [first, ...more];
+        const settings = { ...env };
+        if (trustsBudget) {
+          const found = answers.shift() ?? { ok: false, stdout: '' };
+          const ids = (found.ok ? budgetIds(found.stdout) : []).filter((id) => BUDGET_ID.test(id));
+          if (ids.length === 0) {
+            throw new UsageError(
+              `Budget ${budgetDisplayName(project)} was not found on billing account ${billingAccount}; enforceBudget acts only on its notifications`,
+            );
+          }
+          settings[BUDGET_IDS_VARIABLE] = ids.join(',');
         }
-        return [deploy({ ...env, [BUDGET_IDS_VARIABLE]: ids.join(',') })];
+        const token = slackChannel
+          ? pinnedVersion(answers.shift(), SLACK_SECRET, SLACK_TOKEN_VARIABLE)
+          : FIRST_SECRET_VERSION;
+        const signing = isPublic
+          ? pinnedVersion(answers.shift(), SLACK_SIGNING_SECRET, SLACK_SIGNING_VARIABLE)
+          : FIRST_SECRET_VERSION;
+        return [deploy(settings, { token, signing })];
       },
     },
   };
@@ -691,7 +797,7 @@ function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
 
 export function planDeploy(inputs: DeployInputs): Plan {
   const { options } = inputs;
-  const { project, billingAccount, projects } = options;
+  const { project, projects } = options;
   const functions = deployedFunctions(inputs);
   const emailOf = (spec: FunctionSpec) => serviceAccountEmail(spec.account, project);
   const functionEmails = functions.map(emailOf);
@@ -711,35 +817,33 @@ export function planDeploy(inputs: DeployInputs): Plan {
         customRoleStep(p, roleForPolicy(role, inputs.labelAction)),
       ),
     ),
+    ...ALL_LEDGER_ROLES.map((role) => customRoleStep(project, role)),
     ...pipelineProjects(inputs.pipelines).flatMap((p) =>
       PIPELINE_PROJECT_ROLES.map((role) => customRoleStep(p, role)),
     ),
-    ...functions.map((f): Step => ({
-      title: `Roles of ${emailOf(f)}: ${[
-        ...PROJECT_ROLES[f.target].map((r) => `${r.id} in ${projects.join(', ')}`),
-        `${BIGQUERY_JOB_USER} in ${project}`,
-        ...(f.target === 'enforceBudget' ? [`${BILLING_VIEWER} on ${billingAccount}`] : []),
-      ].join('; ')}`,
-      commands: [
-        ...functionProjectGrants(f, options).map(bindOnProject),
-        ...(f.target === 'enforceBudget'
-          ? [
-              addBinding(
-                { kind: 'billing-account', account: billingAccount },
-                member(emailOf(f)),
-                BILLING_VIEWER,
-              ),
-            ]
-          : []),
-      ],
-    })),
+    ...functions.map((f): Step => {
+      const accounts = billingAccountsRead(f, inputs);
+      return {
+        title: `Roles of ${emailOf(f)}: ${[
+          ...PROJECT_ROLES[f.target].map((r) => `${r.id} in ${projects.join(', ')}`),
+          `${BIGQUERY_JOB_USER} in ${project}`,
+          ...accounts.map((a) => `${BILLING_VIEWER} on ${a}`),
+        ].join('; ')}`,
+        commands: [
+          ...functionProjectGrants(f, options).map(bindOnProject),
+          ...accounts.map((account) =>
+            addBinding({ kind: 'billing-account', account }, member(emailOf(f)), BILLING_VIEWER),
+          ),
+        ],
+      };
+    }),
     {
       title: `Let ${eventsEmail} receive Eventarc events (${EVENT_RECEIVER})`,
       commands: [bindOnProject(eventReceiverGrant(project))],
     },
     datasetStep(inputs),
     ...migrationSteps(inputs),
-    datasetGrantStep(inputs, functionEmails),
+    ...ledgerGrantSteps(inputs, functions),
     topicStep(project),
     topicPublisherStep(project),
     budgetStep(inputs),

@@ -1,5 +1,6 @@
 import { pipelineBuckets, pipelineProjects, type PipelineBinding } from './function-settings.js';
 import { getPolicy, removeBinding, rolesHeld, type IamResource } from './iam-steps.js';
+import { ALL_LEDGER_ROLES, ledgerGrants } from './ledger-access.js';
 import type { TeardownOptions } from './options.js';
 import {
   ALL_ROLES,
@@ -12,6 +13,7 @@ import {
   projectGrants,
   ROLES,
   SERVICE_ACCOUNT_USER,
+  type CustomRole,
 } from './permissions.js';
 import {
   bq,
@@ -59,6 +61,8 @@ import {
 export interface TeardownInputs {
   readonly options: TeardownOptions;
   readonly pipelines: readonly PipelineBinding[];
+  /** The migration, whose views say which tables a function's reads reach. */
+  readonly sql?: ReadonlyArray<{ readonly sql: string }>;
 }
 
 function deleteIfPresent(title: string, describe: readonly string[], remove: Command): Step {
@@ -97,7 +101,57 @@ function unbindStep(
   };
 }
 
-export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
+function customRoleDeleteStep(p: string, role: CustomRole): Step {
+  const remove = gcloud('iam', 'roles', 'delete', role.id, `--project=${p}`, '--quiet');
+  return {
+    title: `Custom role ${customRoleName(p, role)}`,
+    commands: [remove],
+    probe: {
+      argv: describeCustomRole(role, p),
+      choose: (found) => (customRoleState(found) === 'present' ? [remove] : []),
+    },
+  };
+}
+
+/**
+ * With the dataset kept, every table a function was given a role on loses the bindings of
+ * costguard's accounts to costguard's ledger roles, read from the table's own policy.
+ */
+function ledgerUnbindSteps(
+  options: TeardownOptions,
+  sql: ReadonlyArray<{ readonly sql: string }>,
+): Step[] {
+  const { project, dataset } = options;
+  const tables = [
+    ...new Set(FUNCTIONS.flatMap((f) => ledgerGrants(f.target, sql).map((g) => g.table))),
+  ].sort();
+  const principals = FUNCTIONS.map((f) => member(serviceAccountEmail(f.account, project)));
+  const roles = ALL_LEDGER_ROLES.map((role) => customRoleName(project, role));
+  return tables.map((table) => {
+    const resource: IamResource = { kind: 'table', project, dataset, table };
+    return {
+      title: `Ledger roles of costguard's service accounts on ${dataset}.${table}`,
+      commands: FUNCTIONS.flatMap((f) =>
+        ledgerGrants(f.target, sql)
+          .filter((g) => g.table === table)
+          .map((g) =>
+            removeBinding(
+              resource,
+              member(serviceAccountEmail(f.account, project)),
+              customRoleName(project, g.role),
+            ),
+          ),
+      ),
+      probe: {
+        argv: getPolicy(resource),
+        choose: (policy) =>
+          principals.flatMap((principal) => heldRemovals(policy, resource, principal, roles)),
+      },
+    };
+  });
+}
+
+export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): Plan {
   const { project, region, projects, dataset, billingAccount } = options;
   const emails = ALL_ACCOUNTS.map((a) => serviceAccountEmail(a, project));
   const runs = member(serviceAccountEmail(functionSpec('triggerRun').account, project));
@@ -141,14 +195,17 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
         choose: (found) => (found.ok ? budgetIds(found.stdout).map(remove) : []),
       },
     });
-    steps.push(
-      unbindStep(
-        `Billing Account Viewer of the budget function on ${billingAccount}`,
-        { kind: 'billing-account', account: billingAccount },
-        member(serviceAccountEmail(functionSpec('enforceBudget').account, project)),
-        [BILLING_VIEWER],
-      ),
-    );
+    // The cap enforcer holds it where its caps follow a budget of this account.
+    for (const target of ['enforceBudget', 'enforceSpotCap'] as const) {
+      steps.push(
+        unbindStep(
+          `Billing Account Viewer of ${target} on ${billingAccount}`,
+          { kind: 'billing-account', account: billingAccount },
+          member(serviceAccountEmail(functionSpec(target).account, project)),
+          [BILLING_VIEWER],
+        ),
+      );
+    }
   }
 
   steps.push(
@@ -235,6 +292,7 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
         },
       },
     });
+    steps.push(...ledgerUnbindSteps(options, sql));
   }
 
   // Project bindings go before the accounts: a deleted account's bindings linger as `deleted:`.
@@ -278,18 +336,9 @@ export function planTeardown({ options, pipelines }: TeardownInputs): Plan {
     });
   }
   for (const p of roleProjects) {
-    for (const role of ALL_ROLES) {
-      const remove = gcloud('iam', 'roles', 'delete', role.id, `--project=${p}`, '--quiet');
-      steps.push({
-        title: `Custom role ${customRoleName(p, role)}`,
-        commands: [remove],
-        probe: {
-          argv: describeCustomRole(role, p),
-          choose: (found) => (customRoleState(found) === 'present' ? [remove] : []),
-        },
-      });
-    }
+    for (const role of ALL_ROLES) steps.push(customRoleDeleteStep(p, role));
   }
+  for (const role of ALL_LEDGER_ROLES) steps.push(customRoleDeleteStep(project, role));
   for (const email of emails) {
     steps.push(
       deleteIfPresent(

@@ -29,8 +29,17 @@ export type ProbeEnv = Readonly<Record<string, string | undefined>>;
 export interface Probe {
   /** A read-only command; its output is captured, never printed. */
   readonly argv: readonly string[];
-  /** The commands to run given what the probe found; none when there is nothing to do. */
-  readonly choose: (outcome: ProbeOutcome, env: ProbeEnv) => readonly Command[];
+  /** More read-only commands, run after `argv`, when a choice needs several answers. */
+  readonly more?: ReadonlyArray<readonly string[]>;
+  /**
+   * The commands to run given what the probe found (and what `more` found, in order); none when
+   * there is nothing to do.
+   */
+  readonly choose: (
+    outcome: ProbeOutcome,
+    env: ProbeEnv,
+    more?: readonly ProbeOutcome[],
+  ) => readonly Command[];
 }
 
 export interface Step {

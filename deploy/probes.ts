@@ -58,7 +58,10 @@ export function describeSecret(project: string, secret: string = SLACK_SECRET): 
   return ['gcloud', 'secrets', 'describe', secret, `--project=${project}`, '--format=value(name)'];
 }
 
-/** The newest enabled version of a secret (its resource name; the number is the last part). */
+/**
+ * The newest enabled version of a secret, `projects/N/secrets/S/versions/V` (`latest` may name a
+ * disabled version, which a function cannot mount).
+ */
 export function latestSecretVersion(project: string, secret: string): string[] {
   return [
     'gcloud',
@@ -72,6 +75,11 @@ export function latestSecretVersion(project: string, secret: string): string[] {
     '--limit=1',
     '--format=value(name)',
   ];
+}
+
+/** The version number in `latestSecretVersion`'s answer, if it printed one. */
+export function secretVersionOf(found: ProbeOutcome): string | undefined {
+  return found.ok ? /\/versions\/(\d+)\s*$/.exec(found.stdout)?.[1] : undefined;
 }
 
 /** The words that name a scheduler job in its create, update, describe and delete commands. */

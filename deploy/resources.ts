@@ -136,6 +136,11 @@ export const BUDGET_TOPIC = 'costguard-budget-alerts';
 export const SLACK_SECRET = 'costguard-slack-bot-token';
 /** The Slack app's signing secret, which slackActions checks every request against. */
 export const SLACK_SIGNING_SECRET = 'costguard-slack-signing-secret';
+/**
+ * A Slack secret's version on a fresh project, where deploy adds its first: what dry-run
+ * prints (a real run reads the newest enabled version, and gcloud takes only numbers there).
+ */
+export const FIRST_SECRET_VERSION = '1';
 /** The function's own trigger takes v1 inserts; this one takes the beta API's. */
 export const BETA_INSERT_TRIGGER = 'costguard-instance-insert-beta';
 /** Cloud Audit Logs triggers in `global` receive the events of every region. */

@@ -1,5 +1,11 @@
 import { spawn } from 'node:child_process';
-import { formatCommand, type Command, type Plan, type ProbeEnv } from './plan.js';
+import {
+  formatCommand,
+  type Command,
+  type Plan,
+  type ProbeEnv,
+  type ProbeOutcome,
+} from './plan.js';
 
 /**
  * Carries a plan out, or with `dryRun` only prints it. Commands are spawned from argv arrays,
@@ -86,8 +92,14 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunRepor
     options.out(`[${index + 1}/${total}] ${step.title}`);
     let commands = step.commands;
     if (step.probe) {
-      const found = await options.exec(step.probe.argv, { capture: true });
-      commands = step.probe.choose({ ok: found.code === 0, stdout: found.stdout }, options.env);
+      const read = async (argv: readonly string[]): Promise<ProbeOutcome> => {
+        const found = await options.exec(argv, { capture: true });
+        return { ok: found.code === 0, stdout: found.stdout };
+      };
+      const first = await read(step.probe.argv);
+      const more: ProbeOutcome[] = [];
+      for (const argv of step.probe.more ?? []) more.push(await read(argv));
+      commands = step.probe.choose(first, options.env, more);
     }
     if (commands.length === 0) {
       options.out('  nothing to do');

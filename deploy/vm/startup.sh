@@ -8,9 +8,11 @@
 # tarball (metadata `costguard-source`, set once when the VM is set up), runs
 # `make -- TARGET` into build.log until the run's deadline, uploads outputs, build.log and a
 # marker (`_SUCCESS` or `startup_error.txt`) to gs://BUCKET/results/RUN_ID/ (the bucket of the
-# source), and shuts the VM down. The run keys are
-# removed first, so a reboot does not run the target again. A boot without run keys does
-# nothing and leaves the VM up (for maintenance).
+# source), and shuts the VM down. The run keys stay in the metadata until triggerRun sees the
+# run end and removes them, so the script never writes to Compute: each run it begins is
+# recorded on the VM's disk first, and a later boot with the same keys (a reboot, a repeated
+# start) powers off without running it again. A boot without run keys does nothing and leaves
+# the VM up (for maintenance).
 #
 # Phases are timed: a `[timer] PHASE SECONDSs` line each for fetch, apt (when the source has
 # apt-packages.txt), pip (when it has requirements.txt; make then runs in that virtualenv),
@@ -20,7 +22,7 @@
 # verbose apt and pip output.
 #
 # The VM's service account needs storage object read on the source and create on the results
-# prefix, and compute.instances.setMetadata on the VM itself (to remove the run keys).
+# prefix, and nothing in Compute.
 #
 # Environment (for tests; unset on a VM): COSTGUARD_METADATA_HOST (default
 # metadata.google.internal), COSTGUARD_WORKDIR (default /var/lib/costguard).
@@ -37,7 +39,8 @@ readonly DEADLINE_PATTERN='^[0-9]{10}$'
 readonly INTERVAL_PATTERN='^[0-9]{1,4}$'
 readonly APT_PACKAGE_PATTERN='^[a-z0-9][a-z0-9+.-]{0,99}$'
 readonly RUN_SOURCE_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/src/([A-Za-z0-9._-]+/){0,8}[A-Za-z0-9._-]{1,200}\.(tar\.gz|tgz)#[0-9]{1,20}$'
-readonly RUN_KEYS='costguard-run-id,costguard-target,costguard-results-prefix,costguard-deadline,costguard-run-source,costguard-telemetry-interval'
+# The runs begun on this VM, one `RUN_ID CLAIM_TIME` a line: a run claimed again runs again.
+readonly BEGUN_FILE="${WORK_ROOT}/begun"
 # A run never lasts longer than 7 days (Compute's maxRunDuration limit), deadline or not.
 readonly LONGEST_RUN_SECONDS=604800
 
@@ -154,12 +157,6 @@ fail() {
   exit 1
 }
 
-# metadata PATH: a value from the metadata server; a missing value is an error.
-metadata() {
-  curl --silent --show-error --fail --max-time 10 \
-    -H 'Metadata-Flavor: Google' "http://${METADATA_HOST}/computeMetadata/v1/$1"
-}
-
 # attribute KEY: the instance attribute; status 1 when the VM has none by that key, 2 when the
 # metadata server cannot say.
 attribute() {
@@ -228,11 +225,23 @@ run_make() {
 }
 
 main() {
-  local found=0
+  local found=0 claim attempt
   RUN_ID="$(attribute costguard-run-id)" || found=$?
   if [[ $found -eq 1 ]]; then
     log 'no run requested (no costguard-run-id); leaving the VM up'
     exit 0
+  fi
+  if [[ $found -eq 0 ]]; then
+    claim="$(attribute costguard-claim || true)"
+    read -r _ claim _ <<<"$claim" || true
+    attempt="$RUN_ID ${claim:-}"
+    mkdir -p "$WORK_ROOT"
+    if [[ -f "$BEGUN_FILE" ]] && grep -qxF -- "$attempt" "$BEGUN_FILE"; then
+      log 'this run began on an earlier boot; not running it again; shutting down'
+      shutdown -h now
+      exit 0
+    fi
+    printf '%s\n' "$attempt" >>"$BEGUN_FILE"
   fi
   # From here on the VM was started for a run: whatever happens, it uploads what it has and
   # powers off, so it never idles at the run's expense.
@@ -246,7 +255,7 @@ main() {
 
   TARGET="$(attribute costguard-target || true)"
   RESULTS_PREFIX="$(attribute costguard-results-prefix || true)"
-  local source run_source instance zone bucket deadline seconds status interval checked_at
+  local source run_source bucket deadline seconds status interval checked_at
   source="$(attribute costguard-source || true)"
   run_source="$(attribute costguard-run-source || true)"
   deadline="$(attribute costguard-deadline || true)"
@@ -259,12 +268,6 @@ main() {
     "$RESULTS_PREFIX" == */results/"$RUN_ID"/ && "$source" == "gs://${bucket}/"* ]]; then
     PREFIX_OK=1
   fi
-  instance="$(metadata instance/name)"
-  zone="$(metadata instance/zone)"
-  zone="${zone##*/}"
-
-  STEP='clearing the run keys'
-  gcloud compute instances remove-metadata "$instance" --zone "$zone" --keys "$RUN_KEYS" --quiet
 
   STEP='checking the run keys'
   [[ -n "$PREFIX_OK" ]] ||

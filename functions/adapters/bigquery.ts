@@ -195,6 +195,8 @@ export class Ledger {
           const upload = target.createWriteStream({
             sourceFormat: 'NEWLINE_DELIMITED_JSON',
             writeDisposition: 'WRITE_APPEND',
+            // The migration creates every table; a load only appends (and needs no create right).
+            createDisposition: 'CREATE_NEVER',
             ignoreUnknownValues: false,
             maxBadRecords: 0,
             jobId,

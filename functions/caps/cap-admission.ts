@@ -117,19 +117,30 @@ const standingRow = z.object({
   run_at_text: z.string(),
 });
 
+/** How far back a budget-period cap's latest run is looked for (a budget's year, and a day). */
+const BUDGET_LOOKBACK_MS = 367 * 24 * 3600_000;
+
 /** Each cap's latest run in its current period, read from cap_runs. */
 export class CapStandings {
   constructor(private readonly ledger: Pick<Ledger, 'query'>) {}
 
   async of(caps: readonly SpotCap[], now: Date): Promise<Map<string, CapStanding>> {
     if (caps.length === 0) return new Map();
-    const periods = caps.map((cap) => ({ cap, period: capPeriod(cap.period, now) }));
-    const since = new Date(Math.min(...periods.map((p) => p.period.start.getTime())));
-    const params: Record<string, unknown> = { since };
-    const types: Record<string, string> = { since: 'TIMESTAMP' };
-    const match = periods.map(({ cap, period }, i) => {
+    // A cap that follows a budget takes the period its enforcer last read from the budget: the
+    // run's period must hold now (the run trigger does not read budgets).
+    const periods = caps.map((cap) => ({
+      cap,
+      start: cap.period === 'budget' ? undefined : capPeriod(cap.period, now).start,
+    }));
+    const since = new Date(
+      Math.min(...periods.map((p) => p.start?.getTime() ?? now.getTime() - BUDGET_LOOKBACK_MS)),
+    );
+    const params: Record<string, unknown> = { since, now };
+    const types: Record<string, string> = { since: 'TIMESTAMP', now: 'TIMESTAMP' };
+    const match = periods.map(({ cap, start }, i) => {
       params[`c${i}`] = cap.name;
-      params[`s${i}`] = period.start;
+      if (!start) return `(cap_name = @c${i} AND period_start <= @now AND period_end > @now)`;
+      params[`s${i}`] = start;
       types[`s${i}`] = 'TIMESTAMP';
       return `(cap_name = @c${i} AND period_start = @s${i})`;
     });

@@ -1,7 +1,7 @@
 /**
  * Spot spend caps (`COSTGUARD_SPOT_CAPS`): named caps, each over a scope (every governed
  * project, some of them, and optionally only VMs with one label value), a calendar period in
- * UTC, an amount in a currency, and tiers in the budget policy's form: `at` a share of the cap,
+ * UTC or the period of a Cloud Billing budget, an amount in a currency, and tiers in the budget policy's form: `at` a share of the cap,
  * `stop` the priorities shed when actual spend reaches it. A forecast reaching a tier only warns.
  */
 import { z } from 'zod';
@@ -9,8 +9,14 @@ import { PROJECT_ID, setting } from '../core/config.js';
 import { isValidLabelKey, isValidLabelValue } from '../core/labels.js';
 import { budgetSettings, checkShedding, sheddingFields, tierSchema } from '../budget/policy.js';
 
-export const CAP_PERIODS = ['day', 'week', 'month', 'quarter', 'year'] as const;
+export const CALENDAR_PERIODS = ['day', 'week', 'month', 'quarter', 'year'] as const;
+export type CalendarPeriodKind = (typeof CALENDAR_PERIODS)[number];
+/** `budget`: the period of the Cloud Billing budget the cap names (read on every run). */
+export const CAP_PERIODS = [...CALENDAR_PERIODS, 'budget'] as const;
 export type CapPeriodKind = (typeof CAP_PERIODS)[number];
+
+const BUDGET_NAME =
+  /^billingAccounts\/[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}\/budgets\/[A-Za-z0-9-]{1,64}$/;
 
 const CAP_NAME = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 
@@ -41,13 +47,24 @@ export const capSchema = z
     name: z.string().regex(CAP_NAME, 'lowercase letters, digits and dashes, 2 to 63 characters'),
     scope: scopeSchema.default({}),
     period: z.enum(CAP_PERIODS),
+    /** With period `budget`: `billingAccounts/A/budgets/B`, whose period the cap follows. */
+    budget: z.string().regex(BUDGET_NAME, 'billingAccounts/ACCOUNT/budgets/ID').optional(),
     amount: z.number().positive(),
     currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD'),
     tiers: z.array(tierSchema).min(1),
     ...sheddingFields,
   })
   .strict()
-  .superRefine(checkShedding);
+  .superRefine(checkShedding)
+  .superRefine((cap, context) => {
+    if ((cap.period === 'budget') !== (cap.budget !== undefined)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['budget'],
+        message: 'a cap names a budget exactly when its period is "budget"',
+      });
+    }
+  });
 
 export const capsSchema = z.array(capSchema).superRefine((caps, context) => {
   const seen = new Set<string>();
@@ -66,7 +83,7 @@ export type CapScope = SpotCap['scope'];
 export const capSettings = {
   caps: setting.json(
     'COSTGUARD_SPOT_CAPS',
-    'the Spot spend caps as a JSON array (name, scope {projects, label "key=value"}, period day|week|month|quarter|year, amount, currency, tiers)',
+    'the Spot spend caps as a JSON array (name, scope {projects, label "key=value"}, period day|week|month|quarter|year or budget with budget "billingAccounts/A/budgets/B", amount, currency, tiers)',
     capsSchema,
     { default: [] },
   ),

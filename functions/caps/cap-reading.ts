@@ -10,13 +10,7 @@ import type { ShedTrigger } from '../budget/shed-trigger.js';
 import type { HourlyRate } from '../core/pricing.js';
 import { vmKey, type Vm } from '../core/vm.js';
 import { describeScope, type SpotCap } from './cap-policy.js';
-import {
-  capPeriod,
-  computeCapSpend,
-  type CapPeriod,
-  type CapSpend,
-  type RecordedHour,
-} from './cap-spend.js';
+import { computeCapSpend, type CapPeriod, type CapSpend, type RecordedHour } from './cap-spend.js';
 
 /** What one run saw of the fleet, shared by every cap of the run. */
 export interface RunFleet {
@@ -65,14 +59,15 @@ export function capProjects(cap: SpotCap, governed: readonly string[]): readonly
 
 export function readCap(input: {
   readonly cap: SpotCap;
+  /** The cap's period that holds the run's time (see periodOfCap). */
+  readonly period: CapPeriod;
   readonly governed: readonly string[];
   readonly run: RunFleet;
   readonly recorded: readonly RecordedHour[];
   readonly recentHours: number;
 }): CapReading {
-  const { cap, run } = input;
+  const { cap, run, period } = input;
   const { now } = run;
-  const period = capPeriod(cap.period, now);
   const projects = capProjects(cap, input.governed);
   const projectSet = new Set(projects);
   const scoped = run.vms.filter((vm) => inCapScope(vm, cap, projectSet));

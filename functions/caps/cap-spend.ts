@@ -1,13 +1,15 @@
 /**
  * A cap's spend, a pure function of what the ledger has recorded and what runs now. Spend so
  * far = the recorded hours of the period + the hours not yet recorded: each running VM's rate ×
- * the time since the ledger's last recorded hour (or since the VM started, if later). The
+ * the time since the ledger's last recorded hour (or since the VM started, if later), and each
+ * VM that ran in that time but has stopped since, for the time it ran. The
  * forecast carries the higher of two burn rates to the period's end: the last recorded hours'
  * average and the running fleet's rate, so neither a fleet that just grew nor one that churns
  * between runs is forecast low.
  */
+import type { BudgetPeriod, CivilDate } from '../adapters/budgets.js';
 import { HOUR_MS } from '../core/clock.js';
-import type { CapPeriodKind } from './cap-policy.js';
+import type { CalendarPeriodKind } from './cap-policy.js';
 
 export interface CapPeriod {
   readonly start: Date;
@@ -15,7 +17,7 @@ export interface CapPeriod {
 }
 
 /** The calendar period (UTC) that holds `now`; weeks start on Monday. */
-export function capPeriod(kind: CapPeriodKind, now: Date): CapPeriod {
+export function capPeriod(kind: CalendarPeriodKind, now: Date): CapPeriod {
   const y = now.getUTCFullYear();
   const m = now.getUTCMonth();
   const d = now.getUTCDate();
@@ -40,6 +42,102 @@ export function capPeriod(kind: CapPeriodKind, now: Date): CapPeriod {
   }
 }
 
+/**
+ * Cloud Billing's periods start at midnight US Pacific time (the API says UTC-8; notifications'
+ * costIntervalStart follow daylight saving time, e.g. 07:00Z on 1 November), so a cap that
+ * follows a budget counts from the same instant its notifications do.
+ */
+const PACIFIC = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'America/Los_Angeles',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: 'numeric',
+});
+
+/** Pacific time's civil date and hour at an instant. */
+function pacificParts(at: number): {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+} {
+  const part = (type: string) =>
+    Number(PACIFIC.formatToParts(at).find((p) => p.type === type)?.value ?? 0);
+  return {
+    year: part('year'),
+    month: part('month'),
+    day: part('day'),
+    hour: part('hour'),
+    minute: part('minute'),
+  };
+}
+
+/** The instant of midnight Pacific time on a civil date; month and day may overflow. */
+function pacificMidnight(year: number, month: number, day: number): Date {
+  const local = Date.UTC(year, month - 1, day);
+  let at = local + 8 * HOUR_MS;
+  // Twice: the offset is read at the guess, which may sit on the other side of a DST change.
+  for (let i = 0; i < 2; i++) {
+    const p = pacificParts(at);
+    const offset = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - at;
+    at = local - offset;
+  }
+  return new Date(at);
+}
+
+/** The budget period that holds `now`, or why there is none (ended, not begun, no end). */
+export function budgetCapPeriod(
+  budget: BudgetPeriod,
+  now: Date,
+): { period: CapPeriod } | { problem: string } {
+  if (budget.kind === 'custom') {
+    const start = pacificMidnight(budget.start.year, budget.start.month, budget.start.day);
+    if (!budget.end) {
+      return {
+        problem: `the budget counts from ${civil(budget.start)} with no end date; a cap needs a period end`,
+      };
+    }
+    const end = pacificMidnight(budget.end.year, budget.end.month, budget.end.day + 1);
+    if (now < start || now >= end) {
+      return {
+        problem: `the budget's period ${civil(budget.start)} to ${civil(budget.end)} does not hold ${now.toISOString()}`,
+      };
+    }
+    return { period: { start, end } };
+  }
+  const { year, month } = pacificParts(now.getTime());
+  const months = { MONTH: 1, QUARTER: 3, YEAR: 12 }[budget.unit];
+  const first = budget.unit === 'YEAR' ? 1 : month - ((month - 1) % months);
+  return {
+    period: {
+      start: pacificMidnight(year, first, 1),
+      end: pacificMidnight(year, first + months, 1),
+    },
+  };
+}
+
+function civil(date: CivilDate): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${date.year}-${two(date.month)}-${two(date.day)}`;
+}
+
+/**
+ * The period of a cap that holds `now`: its calendar period, or that of the budget it follows
+ * (`budget`, read by the caller), or why there is none.
+ */
+export function periodOfCap(
+  cap: { readonly period: CalendarPeriodKind | 'budget' },
+  now: Date,
+  budget: BudgetPeriod | undefined,
+): { period: CapPeriod } | { problem: string } {
+  if (cap.period !== 'budget') return { period: capPeriod(cap.period, now) };
+  return budget ? budgetCapPeriod(budget, now) : { problem: 'its budget could not be read' };
+}
+
 /** Recorded spend of one hour of the period, in the cap's scope and currency. */
 export interface RecordedHour {
   /** The hour's start. */
@@ -54,6 +152,13 @@ export interface RunningVm {
   readonly startedAt: Date | undefined;
 }
 
+/** A VM in the cap's scope that stopped after the ledger's last recorded hour. */
+export interface StoppedVm {
+  readonly hourly: number;
+  readonly startedAt: Date | undefined;
+  readonly stoppedAt: Date;
+}
+
 export interface CapSpendInput {
   readonly amount: number;
   readonly period: CapPeriod;
@@ -62,6 +167,8 @@ export interface CapSpendInput {
   /** The end of the last hour the ledger has recorded (for any VM), if any. */
   readonly recordedThrough: Date | undefined;
   readonly running: readonly RunningVm[];
+  /** VMs that stopped since the last recorded hour: their time up to the stop is not recorded yet. */
+  readonly stopped?: readonly StoppedVm[];
   /** How many recorded hours the recent burn rate averages over. */
   readonly recentHours: number;
 }
@@ -119,19 +226,26 @@ export function computeCapSpend(input: CapSpendInput): CapSpend {
   const open = new Map<number, { spend: number; seconds: number }>();
   let estimated = 0;
   let fleetRate = 0;
-  for (const vm of input.running) {
-    fleetRate += vm.hourly;
-    const from = Math.max(through, vm.startedAt?.getTime() ?? through);
-    for (let t = from; t < now;) {
+  const accrue = (hourly: number, startedAt: Date | undefined, until: number): void => {
+    const from = Math.max(through, startedAt?.getTime() ?? through);
+    for (let t = from; t < until;) {
       const hour = Math.floor(t / HOUR_MS) * HOUR_MS;
-      const until = Math.min(hour + HOUR_MS, now);
-      const spend = (vm.hourly * (until - t)) / HOUR_MS;
+      const end = Math.min(hour + HOUR_MS, until);
+      const spend = (hourly * (end - t)) / HOUR_MS;
       const slot = open.get(hour) ?? { spend: 0, seconds: 0 };
       slot.spend += spend;
       open.set(hour, slot);
       estimated += spend;
-      t = until;
+      t = end;
     }
+  };
+  for (const vm of input.running) {
+    fleetRate += vm.hourly;
+    accrue(vm.hourly, vm.startedAt, now);
+  }
+  // A VM that stopped no longer burns, but its time since the last recorded hour was spent.
+  for (const vm of input.stopped ?? []) {
+    accrue(vm.hourly, vm.startedAt, Math.min(vm.stoppedAt.getTime(), now));
   }
   // Seconds covered are the window's, not the VMs': the estimate of an hour is whole once the
   // window from `through` to now spans it.

@@ -21,7 +21,8 @@ import { vmKey } from '../core/vm.js';
 import type { CapLedger } from './cap-ledger.js';
 import type { SpotCap } from './cap-policy.js';
 import { capProjects, inCapScope, readCap, type CapReading, type RunFleet } from './cap-reading.js';
-import { capPeriod } from './cap-spend.js';
+import { periodOfCap, type CapPeriod } from './cap-spend.js';
+import type { BudgetDirectory, BudgetPeriod } from '../adapters/budgets.js';
 
 export interface CapEnforcerDeps {
   readonly fleet: Pick<ComputeFleet, 'listing' | 'stopAll' | 'get'>;
@@ -37,6 +38,8 @@ export interface CapEnforcerDeps {
   >;
   /** Holds put from Slack (snoozes, restarts) that the tiers honour. */
   readonly holds?: ShedHolds;
+  /** The periods of the budgets caps follow (`period: "budget"`). */
+  readonly budgets: Pick<BudgetDirectory, 'period'>;
   readonly notifier: Notifier;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -73,6 +76,8 @@ export interface CapReport {
   /** `project/zone/name` of the VMs this run stopped (or would stop, in dry run). */
   readonly stopped: readonly string[];
   readonly retry: string | undefined;
+  /** Why the cap was not checked (NO_PERIOD: its budget's period does not hold the run). */
+  readonly reason?: string;
 }
 
 export interface CapRunReport {
@@ -134,21 +139,47 @@ function logContext(cap: SpotCap, r: CapReading, dryRun: boolean): Record<string
   };
 }
 
+/** The report of a cap no period held at the run: nothing was read, decided or stopped. */
+function uncheckedReport(cap: SpotCap, reason: string): CapReport {
+  return {
+    cap: cap.name,
+    periodStart: '',
+    periodEnd: '',
+    amount: cap.amount,
+    currency: cap.currency,
+    recorded: 0,
+    estimated: 0,
+    spend: 0,
+    recordedThrough: '',
+    runningVms: 0,
+    forecast: 0,
+    forecastMethod: '',
+    headroom: cap.amount,
+    tierReached: undefined,
+    outcome: 'NO_PERIOD',
+    tier: undefined,
+    stopped: [],
+    retry: undefined,
+    reason,
+  };
+}
+
 export function createCapEnforcer(deps: CapEnforcerDeps): CapEnforcer {
   const { logger, clock, config } = deps;
   const dryRun = !config.enforce;
   const lock = new KeyLock();
   const shedder = createTierShedder({ ...deps, ledger: deps.actions });
 
-  async function runCap(cap: SpotCap, run: RunFleet): Promise<CapReport> {
+  async function runCap(cap: SpotCap, period: CapPeriod, run: RunFleet): Promise<CapReport> {
     const { runId, now } = run;
     // Read: the ledger's figures and the cap's runs of the period, then the pure reading.
-    const period = capPeriod(cap.period, now);
     const projects = capProjects(cap, config.projects);
-    const recorded = await deps.ledger.recordedHours(cap, projects, period.start, now);
-    const history = await deps.ledger.history(cap.name, period.start);
+    const [recorded, history] = await Promise.all([
+      deps.ledger.recordedHours(cap, projects, period.start, now),
+      deps.ledger.history(cap.name, period.start),
+    ]);
     const { recentHours } = config;
-    const reading = readCap({ cap, governed: config.projects, run, recorded, recentHours });
+    const reading = readCap({ cap, period, governed: config.projects, run, recorded, recentHours });
     const { spend, trigger } = reading;
     // Decide, as the budget enforcer does.
     const decision = decideOnNotification(reading.spendReading, history, cap, dryRun);
@@ -214,7 +245,43 @@ export function createCapEnforcer(deps: CapEnforcerDeps): CapEnforcer {
   }
 
   /** The run's fleet: every cap's projects listed once, the VMs some cap governs priced once. */
-  async function listFleet(runId: string, now: Date): Promise<RunFleet> {
+  /**
+   * Each cap's period at `now`: a budget's is read once per run for all the caps that follow
+   * it; a budget that cannot be read (it was deleted, the read was refused) leaves its caps
+   * unchecked this run, said in their reports, while a transient failure fails the run.
+   */
+  async function periodsOf(
+    runId: string,
+    now: Date,
+  ): Promise<Map<string, { period: CapPeriod } | { problem: string }>> {
+    const names = [...new Set(config.caps.flatMap((cap) => (cap.budget ? [cap.budget] : [])))];
+    const budgets = new Map<string, BudgetPeriod | undefined>();
+    for (const name of names) {
+      try {
+        budgets.set(name, await deps.budgets.period(name));
+      } catch (error) {
+        if (isTransient(error)) throw error;
+        logger.error('A budget a cap follows could not be read; its caps are not checked', {
+          runId,
+          budget: name,
+          error,
+        });
+        budgets.set(name, undefined);
+      }
+    }
+    return new Map(
+      config.caps.map((cap) => [
+        cap.name,
+        periodOfCap(cap, now, cap.budget ? budgets.get(cap.budget) : undefined),
+      ]),
+    );
+  }
+
+  async function listFleet(
+    runId: string,
+    now: Date,
+    periods: readonly CapPeriod[],
+  ): Promise<RunFleet> {
     const listed = new Set(config.caps.flatMap((cap) => capProjects(cap, config.projects)));
     const { vms, failures, gaps } = await listVmsIn([...listed], (project) =>
       deps.fleet.listing(project, { status: 'RUNNING' }),
@@ -230,9 +297,7 @@ export function createCapEnforcer(deps: CapEnforcerDeps): CapEnforcer {
       config.caps.some((cap) => inCapScope(vm, cap, new Set(capProjects(cap, config.projects)))),
     );
     const rates = await priceVms(deps.prices, logger, governed);
-    const earliest = Math.min(
-      ...config.caps.map((cap) => capPeriod(cap.period, now).start.getTime()),
-    );
+    const earliest = Math.min(now.getTime(), ...periods.map((p) => p.start.getTime()));
     const since = new Date(Math.max(earliest, now.getTime() - LOOKBACK_MS));
     const through = await deps.ledger.recordedThrough([...listed], since);
     return { runId, now, vms: governed, rates, failures, gaps, through };
@@ -244,10 +309,24 @@ export function createCapEnforcer(deps: CapEnforcerDeps): CapEnforcer {
     if (config.caps.length === 0) {
       return { runId, runAt: now.toISOString(), dryRun, caps: [], failures: [], retry: false };
     }
-    const fleet = await listFleet(runId, now);
+    const periods = await periodsOf(runId, now);
+    const held = [...periods.values()].flatMap((p) => ('period' in p ? [p.period] : []));
+    const fleet = await listFleet(runId, now, held);
     const caps: CapReport[] = [];
     // Caps run one after the other: each is a few ledger reads, and stops are paced per cap.
-    for (const cap of config.caps) caps.push(await lock.run(cap.name, () => runCap(cap, fleet)));
+    for (const cap of config.caps) {
+      const found = periods.get(cap.name) ?? { problem: 'no period' };
+      if ('problem' in found) {
+        logger.warn('Spot cap not checked: no period holds this run', {
+          runId,
+          cap: cap.name,
+          reason: found.problem,
+        });
+        caps.push(uncheckedReport(cap, found.problem));
+        continue;
+      }
+      caps.push(await lock.run(cap.name, () => runCap(cap, found.period, fleet)));
+    }
     logger.notice(dryRun ? 'Spot caps checked (dry run)' : 'Spot caps checked', {
       runId,
       caps: caps.map((c) => ({

@@ -5,6 +5,7 @@
  * stop or a listing failed for a reason a retry can fix (what was done is recorded, and the
  * retry does nothing twice). Deploy it with `--max-instances=1`: runs then never overlap.
  */
+import { BudgetDirectory } from '../adapters/budgets.js';
 import type { HttpFunction, Request } from '@google-cloud/functions-framework';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { BigQueryEnforcementLedger } from '../budget/enforcement-ledger.js';
@@ -73,6 +74,7 @@ export async function buildEnforceSpotCap(
     // Snoozes and restarts from Slack (slackActions) hold a tier's shedding.
     holds: actions,
     ledger: new CapLedger(ledger),
+    budgets: new BudgetDirectory(() => runtime.clients.budgets(), { logger }),
     notifier,
     logger,
     clock,

@@ -2,8 +2,11 @@
  * Who holds the batch VM. A run holds it from the moment its claim is written into the VM's
  * metadata (in the same setMetadata as its run keys, under the fingerprint read just before, so
  * of concurrent starts exactly one succeeds) until the run's end or cancellation releases it.
- * The startup script clears only the run keys at boot, so the claim outlives the boot and a
- * finished run's TERMINATED VM is taken over only once that run is known to be over.
+ * The startup script writes nothing back (the VM needs no right on itself) and records on its
+ * disk each run it began, so it never runs one twice; claim and run keys stay until a cancel or
+ * the next start replaces them, so a finished run's TERMINATED VM is taken over only once that
+ * run is known to be over, and whether the VM booted for the run is told by its last start being
+ * after the claim.
  *
  * The value is `RUN_ID ISO_TIME` or, while a cancel or timeout stop is under way,
  * `RUN_ID ISO_TIME stopping`: a stop marks the claim first (again under the fingerprint), so no
@@ -44,8 +47,10 @@ export function parseClaim(value: string | undefined): Claim | undefined {
 export interface ClaimObservation {
   readonly status: string;
   readonly claim: Claim | undefined;
-  /** The run id in the run keys (present from the claim until the script's boot clears them). */
+  /** The run id in the run keys (present from the claim until a cancel or the next claim). */
   readonly runKeysFor: string | undefined;
+  /** When the VM last started (Compute's lastStartTimestamp), where known. */
+  readonly lastStartAt: Date | undefined;
   readonly runLabel: string | undefined;
   /** Whether the ledger says the run holding the claim is active (undefined: it has no row yet). */
   readonly holderActive: boolean | undefined;
@@ -76,7 +81,9 @@ export function needsHolderStatus(
 export function planClaim(runId: string, vm: ClaimObservation, now: Date): ClaimDecision {
   const { claim, status } = vm;
   if (claim?.runId === runId) {
-    return vm.runKeysFor === runId && status === 'TERMINATED'
+    const bootedForRun =
+      vm.lastStartAt !== undefined && vm.lastStartAt.getTime() >= claim.since.getTime();
+    return vm.runKeysFor === runId && status === 'TERMINATED' && !bootedForRun
       ? { kind: 'resume' }
       : { kind: 'started' };
   }

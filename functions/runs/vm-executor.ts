@@ -170,6 +170,7 @@ export class VmExecutor implements RunExecutor {
       claim: parseClaim(metadata.get(CLAIM_KEY)),
       runKeysFor: metadata.get(RUN_METADATA.runId),
       runLabel: vm.labels[LABEL.run],
+      lastStartAt: timestampOf(vm.startedAt),
     };
     const holderActive =
       seen.claim && needsHolderStatus(run.runId, seen)
@@ -348,7 +349,7 @@ export class VmExecutor implements RunExecutor {
       await fleet.stop(this.ref, requestIdFor(run.runId, why));
       await this.takeBack(
         run,
-        (metadata) => parseClaim(metadata.get(CLAIM_KEY))?.runId === run.runId,
+        ({ metadata }) => parseClaim(metadata.get(CLAIM_KEY))?.runId === run.runId,
       );
       return;
     }
@@ -356,22 +357,26 @@ export class VmExecutor implements RunExecutor {
 
   /**
    * After the run's end: takes back run keys the VM never booted with, so that no later boot
-   * runs the run. A claim alone is left for the next start to take over (the ledger says the run
-   * is over), so that a release never invalidates the read of a start under way.
+   * runs the run. Keys the VM booted with stay (the VM cannot write its own metadata): its
+   * startup script recorded the run on its disk and never runs it again, and the next start
+   * writes its own keys over them. The claim is left for the next start to take over (the ledger
+   * says the run is over), so that a release never invalidates the read of a start under way.
    */
   async release(run: RunRecord): Promise<void> {
-    await this.takeBack(run, (metadata) => metadata.get(RUN_METADATA.runId) === run.runId);
+    await this.takeBack(run, ({ metadata, vm }) => {
+      if (metadata.get(RUN_METADATA.runId) !== run.runId) return false;
+      const claim = parseClaim(metadata.get(CLAIM_KEY));
+      const booted = timestampOf(vm.startedAt);
+      return !claim || claim.runId !== run.runId || !booted || booted < claim.since;
+    });
   }
 
   /** Removes the run's claim and run keys while `holds` says they are there. */
-  private async takeBack(
-    run: RunRecord,
-    holds: (metadata: ReadonlyMap<string, string>) => boolean,
-  ): Promise<void> {
+  private async takeBack(run: RunRecord, holds: (instance: VmDetail) => boolean): Promise<void> {
     const { fleet } = this.deps;
     for (let attempt = 1; ; attempt++) {
       const instance = await fleet.read(this.ref);
-      if (!instance || !holds(instance.metadata)) return;
+      if (!instance || !holds(instance)) return;
       try {
         await fleet.mergeMetadata(this.ref, (current) => withoutRun(current, run.runId), instance);
         return;

@@ -1,14 +1,16 @@
 import { vmKey } from '../core/vm.js';
 import { asRecord, fail, notFound, route } from './http.js';
-import { newFingerprint, type SimVm } from './fleet.js';
+import type { SimVm } from './fleet.js';
 import { getObject, putObject } from './routes/storage.js';
 import { writeSerial } from './serial-console.js';
 import type { Sandbox, SandboxModule } from './sandbox.js';
 
 /**
  * The simulated batch VM: plays the part of deploy/vm/startup.sh on any VM that boots with the
- * run keys in its metadata. At boot it clears the keys (as the script does) and checks the
- * target and results prefix with the script's patterns; as simulated time passes it prints the
+ * run keys in its metadata. Like the script it writes nothing to Compute: it remembers the runs
+ * it began (run id and claim time, the script's file on the VM's disk) and powers off at once on
+ * a boot with keys it began before; it checks the target and results prefix with the script's
+ * patterns; as simulated time passes it prints the
  * script's console to serial port 1 (phase `[timer]` lines and `[vmstat]`/`[mpstat]` telemetry
  * every `costguard-telemetry-interval` seconds); after the planned duration it uploads
  * build.log, startup_detail.log, timings.json and `_SUCCESS` or `startup_error.txt` under the
@@ -57,6 +59,8 @@ interface BatchVmState {
   plans: Map<string, BatchRunPlan[]>;
   defaultPlan: BatchRunPlan;
   runs: BatchRun[];
+  /** Per VM, the `RUN_ID CLAIM_TIME` of each run it began. */
+  begun: Map<string, Set<string>>;
 }
 
 export function batchVmState(sandbox: Sandbox): BatchVmState {
@@ -64,6 +68,7 @@ export function batchVmState(sandbox: Sandbox): BatchVmState {
     plans: new Map(),
     defaultPlan: { outcome: 'succeed', afterSeconds: 1800 },
     runs: [],
+    begun: new Map(),
   }));
 }
 
@@ -80,12 +85,6 @@ export function planBatchRun(
 
 function metadata(vm: SimVm, key: string): string | undefined {
   return vm.metadata.find((i) => i.key === key)?.value;
-}
-
-function clearRunKeys(vm: SimVm): void {
-  const keys = new Set<string>(Object.values(RUN_KEYS));
-  vm.metadata = vm.metadata.filter((i) => !keys.has(i.key));
-  vm.metadataFingerprint = newFingerprint(`${vm.name}:metadata`);
 }
 
 /** A phase of the startup script and its share of the run's simulated duration. */
@@ -187,6 +186,18 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
   if (runId === undefined) return;
   const state = batchVmState(sandbox);
   const key = vmKey(vm);
+  const attempt = `${runId} ${metadata(vm, 'costguard-claim')?.split(' ')[1] ?? ''}`;
+  const begun = state.begun.get(key) ?? new Set<string>();
+  state.begun.set(key, begun);
+  if (begun.has(attempt)) {
+    // A reboot or a repeated start: the run is not run again; the VM powers off.
+    const boot = vm.lastStartAt;
+    sandbox.clock.schedule(sandbox.clock.nowMs() + 10_000, () => {
+      if (vm.status === 'RUNNING' && vm.lastStartAt === boot) sandbox.fleet.stop(vm);
+    });
+    return;
+  }
+  begun.add(attempt);
   const plan = state.plans.get(key)?.shift() ?? state.defaultPlan;
   const run: BatchRun = {
     vm: key,
@@ -201,7 +212,6 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
   const telemetrySeconds = telemetrySecondsOf(vm);
   const runSource = metadata(vm, RUN_KEYS.source);
   const source = runSource ?? metadata(vm, PIPELINE_SOURCE_KEY) ?? 'the pipeline source';
-  clearRunKeys(vm);
   const boot = vm.lastStartAt;
   const sameBoot = (): boolean => vm.status === 'RUNNING' && vm.lastStartAt === boot;
   const prefix = RESULTS_PREFIX.exec(run.resultsPrefix);

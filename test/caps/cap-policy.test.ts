@@ -66,6 +66,21 @@ describe('COSTGUARD_SPOT_CAPS', () => {
       caps: [{ ...cap, period: 'fortnight' }],
       detail: '0.period: Invalid option',
     },
+    {
+      case: 'a budget period without a budget',
+      caps: [{ ...cap, period: 'budget' }],
+      detail: '0.budget: a cap names a budget exactly when its period is "budget"',
+    },
+    {
+      case: 'a budget with a calendar period',
+      caps: [{ ...cap, budget: 'billingAccounts/01D4EE-079462-DFD6EC/budgets/b-1' }],
+      detail: '0.budget: a cap names a budget exactly when its period is "budget"',
+    },
+    {
+      case: 'a budget that is not a budget name',
+      caps: [{ ...cap, period: 'budget', budget: 'projects/p/budgets/b-1' }],
+      detail: '0.budget: billingAccounts/ACCOUNT/budgets/ID',
+    },
     { case: 'a zero amount', caps: [{ ...cap, amount: 0 }], detail: '0.amount: Too small' },
     {
       case: 'a lowercase currency',
@@ -95,8 +110,8 @@ describe('COSTGUARD_SPOT_CAPS', () => {
     },
     {
       case: 'an unknown field',
-      caps: [{ ...cap, budget: 'b-1' }],
-      detail: '0: Unrecognized key: "budget"',
+      caps: [{ ...cap, budgetId: 'b-1' }],
+      detail: '0: Unrecognized key: "budgetId"',
     },
   ])('refuses $case with one line naming the variable and the field', ({ caps, detail }) => {
     const message = configError(caps);

@@ -2,6 +2,7 @@
  * A cap's reading, as tables: which running VMs fall in its scope (projects, provisioning
  * models, label), and the figures, notes and trigger a run of the cap works from.
  */
+import { capPeriod } from '../../functions/caps/cap-spend.js';
 import { describe, expect, it } from 'vitest';
 import { inCapScope, readCap, type RunFleet } from '../../functions/caps/cap-reading.js';
 import { capSettings, type SpotCap } from '../../functions/caps/cap-policy.js';
@@ -80,6 +81,7 @@ describe('readCap', () => {
     // Act
     const reading = readCap({
       cap: capOf({}),
+      period: capPeriod('day', run.now),
       governed: ['ml-training-prod'],
       run,
       recorded,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { capPeriod, computeCapSpend, type CapSpendInput } from '../../functions/caps/cap-spend.js';
+import type { BudgetPeriod } from '../../functions/adapters/budgets.js';
+import {
+  budgetCapPeriod,
+  capPeriod,
+  computeCapSpend,
+  type CapSpendInput,
+} from '../../functions/caps/cap-spend.js';
 
 const at = (iso: string): Date => new Date(iso);
 
@@ -49,6 +55,76 @@ describe('capPeriod', () => {
       expect([period.start.toISOString(), period.end.toISOString()]).toEqual([start, end]);
     },
   );
+});
+
+describe('budgetCapPeriod', () => {
+  const november = { year: 2026, month: 11, day: 10 };
+  const month: BudgetPeriod = { kind: 'calendar', unit: 'MONTH' };
+  it.each([
+    // Cloud Billing's periods start at midnight Pacific time, daylight saving time included.
+    {
+      budget: month,
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-11-01T07:00:00.000Z',
+      end: '2026-12-01T08:00:00.000Z',
+    },
+    {
+      budget: month,
+      now: '2026-11-01T06:30:00Z',
+      start: '2026-10-01T07:00:00.000Z',
+      end: '2026-11-01T07:00:00.000Z',
+    },
+    {
+      budget: { kind: 'calendar', unit: 'QUARTER' } as const,
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-10-01T07:00:00.000Z',
+      end: '2027-01-01T08:00:00.000Z',
+    },
+    {
+      budget: { kind: 'calendar', unit: 'YEAR' } as const,
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-01-01T08:00:00.000Z',
+      end: '2027-01-01T08:00:00.000Z',
+    },
+    {
+      // The end date is the period's last day.
+      budget: { kind: 'custom', start: november, end: { year: 2026, month: 11, day: 20 } } as const,
+      now: '2026-11-18T13:05:00Z',
+      start: '2026-11-10T08:00:00.000Z',
+      end: '2026-11-21T08:00:00.000Z',
+    },
+  ])(
+    'a budget $budget.kind $budget.unit holding $now runs from $start to $end',
+    ({ budget, now, start, end }) => {
+      const found = budgetCapPeriod(budget, at(now));
+      expect(
+        'period' in found && [found.period.start.toISOString(), found.period.end.toISOString()],
+      ).toEqual([start, end]);
+    },
+  );
+
+  it.each([
+    {
+      what: 'has ended',
+      end: { year: 2026, month: 11, day: 17 },
+      problem: /2026-11-10 to 2026-11-17 does not hold/,
+    },
+    { what: 'has no end date', end: undefined, problem: /with no end date/ },
+  ])('gives no period when the custom period $what', ({ end, problem }) => {
+    const found = budgetCapPeriod(
+      { kind: 'custom', start: november, end },
+      at('2026-11-18T13:05:00Z'),
+    );
+    expect('problem' in found && found.problem).toMatch(problem);
+  });
+
+  it('gives no period before a custom period begins', () => {
+    const found = budgetCapPeriod(
+      { kind: 'custom', start: november, end: { year: 2026, month: 12, day: 31 } },
+      at('2026-11-10T07:59:00Z'),
+    );
+    expect('problem' in found).toBe(true);
+  });
 });
 
 const day = capPeriod('day', at('2026-11-18T12:00:00Z'));
@@ -104,6 +180,42 @@ describe('computeCapSpend', () => {
     expect(spend.forecastMethod).toBe(
       'spend so far + max(last 3 recorded h 7/h, running fleet 9/h) × 13.3333 h to period end',
     );
+  });
+
+  it('counts a VM that stopped after the last recorded hour for the time it ran, not in the fleet rate', () => {
+    // Prepare: recorded through 10:00; one VM runs at 6/h, one at 12/h ran from 09:30 (already
+    // recorded up to 10:00) and stopped at 10:15, one stopped at 09:50 (all of it recorded).
+    const spend = computeCapSpend(
+      input({
+        recorded: hours({ '09': 9 }),
+        recordedThrough: at('2026-11-18T10:00:00Z'),
+        running: [{ hourly: 6, startedAt: at('2026-11-18T02:00:00Z') }],
+        stopped: [
+          {
+            hourly: 12,
+            startedAt: at('2026-11-18T09:30:00Z'),
+            stoppedAt: at('2026-11-18T10:15:00Z'),
+          },
+          {
+            hourly: 24,
+            startedAt: at('2026-11-18T08:00:00Z'),
+            stoppedAt: at('2026-11-18T09:50:00Z'),
+          },
+        ],
+      }),
+    );
+
+    // Assess: 6 × 40/60 = 4 for the running VM, 12 × 15/60 = 3 for the one that stopped at 10:15.
+    expect(spend).toMatchObject({
+      recorded: 9,
+      estimated: 7,
+      spend: 16,
+      runningVms: 1,
+      fleetRate: 6,
+    });
+    expect(spend.openHours).toEqual([
+      { hour: at('2026-11-18T10:00:00Z'), spend: 7, seconds: 2400 },
+    ]);
   });
 
   it('forecasts from the recent hours when they burnt faster than what runs now', () => {

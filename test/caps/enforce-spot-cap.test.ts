@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../functions/adapters/bigquery.js';
 import { buildEnforceSpotCap } from '../../functions/caps/entry.js';
+import { putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
+import { loadFixture } from '../support/fixtures.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { spotPrices } from '../support/stand-ins.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
@@ -54,6 +56,7 @@ describe('enforceSpotCap on the sandbox', () => {
   let ledger: Ledger;
   let enforcing: ServedTarget;
   let dryRun: ServedTarget;
+  let serve: (name: string, env: Record<string, string>) => Promise<ServedTarget>;
 
   const at = (iso: string) => sandbox.clock.set(new Date(iso));
 
@@ -98,7 +101,7 @@ describe('enforceSpotCap on the sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await startTestSandbox('caps/fleet.json');
-    const serve = async (name: string, env: Record<string, string>) => {
+    serve = async (name: string, env: Record<string, string>) => {
       const runtime = sandboxRuntime(sandbox, { ...ENV, ...env });
       return serveTarget(name, {
         kind: 'http',
@@ -316,6 +319,43 @@ describe('enforceSpotCap on the sandbox', () => {
     expect(slackTexts().at(-1)).toBe(
       '[dry run] Spot cap nlp-daily at 1665.5%: tier 100%. Would stop 1 VM(s), about $1.4696/h.',
     );
+  });
+
+  it('follows the period of the budget a cap names, and checks no cap whose budget it cannot read', async () => {
+    // Prepare: a cap over the vision fleet for the custom period of a budget (2026-11-10 to
+    // 2027-02-28, Pacific time), and one naming a budget that does not exist.
+    putBudget(sandbox, loadFixture('caps/get-budget-custom-period.json'));
+    const account = 'billingAccounts/01D4EE-079462-DFD6EC/budgets';
+    const followed = await serve('enforceSpotCap-budget-period', {
+      COSTGUARD_SPOT_CAPS: JSON.stringify([
+        {
+          ...VISION_CAP,
+          name: 'vision-winter',
+          period: 'budget',
+          budget: `${account}/9b2c6e1a-5d3f-4a7b-8c9d-0e1f2a3b4c5d`,
+          amount: 20000,
+        },
+        { ...VISION_CAP, name: 'vision-gone', period: 'budget', budget: `${account}/gone` },
+      ]),
+    });
+    at('2026-11-18T11:30:00Z');
+
+    // Act
+    const reply = await call(followed);
+    await followed.close();
+
+    // Assess: the period is the budget's, from midnight Pacific time; all hours of the 18th count.
+    expect(reply.status).toBe(200);
+    const [winter, gone] = reply.body.caps;
+    expect(winter).toMatchObject({
+      cap: 'vision-winter',
+      periodStart: '2026-11-10T08:00:00.000Z',
+      periodEnd: '2027-03-01T08:00:00.000Z',
+      outcome: 'BELOW_TIERS',
+    });
+    expect(Number(winter?.recorded)).toBeGreaterThan(0);
+    expect(gone).toMatchObject({ cap: 'vision-gone', outcome: 'NO_PERIOD', stopped: [] });
+    expect(sandbox.calls.filter((c) => c.route === 'billingbudgets.budgets.get')).toHaveLength(2);
   });
 
   it.each([

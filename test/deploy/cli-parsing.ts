@@ -133,8 +133,9 @@ export function isParseError(outcome: ParseOutcome): boolean {
   );
 }
 
+/** bq wraps its messages, so words may be split by a line break. */
 export function isAuthError(outcome: ParseOutcome): boolean {
-  return /do not currently have an active account|auth credentials|gcloud auth login/i.test(
+  return /do\s+not\s+currently\s+have\s+an\s+active\s+account|auth\s+credentials|gcloud\s+auth\s+login/i.test(
     outcome.stderr,
   );
 }

@@ -65,7 +65,14 @@ export const PROBE_ANSWERS: ProbeOutcome[] = [
   { ok: true, stdout: 'batch-runner@ml-batch-prod.iam.gserviceaccount.com\n' },
   { ok: true, stdout: SAMPLE_POLICY },
   { ok: true, stdout: TOKEN },
+  { ok: true, stdout: 'projects/271828182845/secrets/costguard-slack-bot-token/versions/3\n' },
 ];
+
+/** Every combination of answers to a probe's `more` commands. */
+function moreAnswers(count: number): ProbeOutcome[][] {
+  if (count === 0) return [[]];
+  return moreAnswers(count - 1).flatMap((rest) => PROBE_ANSWERS.map((a) => [a, ...rest]));
+}
 
 /** Every command of a plan: what dry-run prints, each probe, and everything a probe can choose. */
 export function everyCommand(plan: Plan): Command[] {
@@ -74,12 +81,15 @@ export function everyCommand(plan: Plan): Command[] {
     commands.push(...step.commands);
     if (!step.probe) continue;
     commands.push({ argv: step.probe.argv });
+    for (const argv of step.probe.more ?? []) commands.push({ argv });
     for (const answer of PROBE_ANSWERS) {
-      for (const env of [{ SLACK_BOT_TOKEN: TOKEN }, { SLACK_BOT_TOKEN: 'xoxb-other' }]) {
-        try {
-          commands.push(...step.probe.choose(answer, env));
-        } catch {
-          // A refusal (e.g. no token and no stored secret) is tested on its own.
+      for (const more of moreAnswers(step.probe.more?.length ?? 0)) {
+        for (const env of [{ SLACK_BOT_TOKEN: TOKEN }, { SLACK_BOT_TOKEN: 'xoxb-other' }]) {
+          try {
+            commands.push(...step.probe.choose(answer, env, more));
+          } catch {
+            // A refusal (e.g. no token and no stored secret) is tested on its own.
+          }
         }
       }
     }

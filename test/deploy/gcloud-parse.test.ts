@@ -1,3 +1,4 @@
+import { migrationFiles } from '../../functions/adapters/bigquery.js';
 import { describe, expect, it } from 'vitest';
 import { loadPipelines } from '../../deploy/load-inputs.js';
 import { parseTeardownOptions } from '../../deploy/options.js';
@@ -76,7 +77,11 @@ function allCommands(): Command[] {
     planDeploy(deployInputs()),
     planDeploy(deployInputs(['--enforce', '--budget-amount', '500', '--slack-channel', 'C0123'])),
     planDeploy(deployInputs([...FULL_ARGS, '--enforce'], `${ROOT}sql`)),
-    planTeardown({ options: parseTeardownOptions(teardownArgs), pipelines: [] }),
+    planTeardown({
+      options: parseTeardownOptions(teardownArgs),
+      pipelines: [],
+      sql: migrationFiles(`${ROOT}sql`),
+    }),
     planTeardown({
       options: parseTeardownOptions([
         ...teardownArgs,

@@ -1,11 +1,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { planDeploy } from '../../deploy/plan-deploy.js';
 import type { Plan } from '../../deploy/plan.js';
-import type { CallRecord } from '../../functions/sandbox/sandbox.js';
+import type { CallRecord, Sandbox } from '../../functions/sandbox/sandbox.js';
+import { functionSpec, serviceAccountEmail, type Target } from '../../deploy/resources.js';
 import { buildEnforceLabels } from '../../functions/labels/entry.js';
 import { serveTarget } from '../../functions/sandbox/serve-target.js';
 import { BudgetHarness } from '../budget/budget-harness.js';
-import { labelEnv, labelLedger, startLabelSandbox } from '../labels/label-sandbox.js';
+import {
+  DATASET,
+  fakePrices as labelPrices,
+  labelEnv,
+  labelLedger,
+  startLabelSandbox,
+  type AuditEventFixture,
+} from '../labels/label-sandbox.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { sandboxRuntime } from '../support/sandbox.js';
 import {
@@ -13,12 +21,28 @@ import {
   serveRecorder,
   startRecorderSandbox,
 } from '../recorder/recorder-sandbox.js';
+import { defaultSqlRoot } from '../../functions/adapters/bigquery.js';
+import { commonAdapters } from '../../functions/adapters/runtime.js';
+import { buildEnforceSpotCap } from '../../functions/caps/entry.js';
+import { commonSettings, readConfig } from '../../functions/core/config.js';
+import { buildEnforceLabelsOnCreate } from '../../functions/labels/entry.js';
+import { runsEnv, serveTriggerRun, startRunsSandbox } from '../support/runs.js';
+import { loadFixture } from '../support/fixtures.js';
+import { startTestSandbox } from '../support/sandbox.js';
 import { deployInputs, flagValue, FULL_ARGS } from './deploy-fixtures.js';
+import {
+  ledgerPermissionsCalled,
+  ledgerPermissionsGranted,
+  markLedger,
+  type LedgerMark,
+} from './ledger-calls.js';
 
 // The deploy plan grants nothing wider than the calls the code makes: each function runs a
 // scenario against the sandbox, whose routes are named after the API methods called; the IAM
 // permissions those methods need are compared with the custom role deploy grants in every
-// governed project, both ways.
+// governed project, both ways. The same holds for the ledger, table by table: the tables a
+// function streams or loads rows into and the tables and views its queries name (through the
+// views, to what they read) against the table-level roles deploy binds to its account.
 
 /** API methods whose IAM permission has another name. */
 const PERMISSION_OF: Readonly<Record<string, string>> = {
@@ -29,11 +53,65 @@ const PERMISSION_OF: Readonly<Record<string, string>> = {
 /** The APIs whose permissions the governed-project roles hold. */
 const PROJECT_APIS = /^(compute|monitoring|resourcemanager)\./;
 
+const VISION_CAP = {
+  name: 'vision-daily',
+  scope: { label: 'team=vision' },
+  period: 'day',
+  amount: 10,
+  currency: 'USD',
+  tiers: [{ at: 0.5 }, { at: 1, stop: ['low'] }],
+};
+
+/** The recorder's rows for team vision's first `hours` hours of 2026-11-18, each `cost` USD. */
+function visionHours(hours: number, cost: number, recordedAt: Date) {
+  return Array.from({ length: hours }, (_, h) => {
+    const hour = `2026-11-18T${String(h).padStart(2, '0')}:00:00.000Z`;
+    return {
+      key: `vision/${hour}`,
+      row: {
+        row_key: `ml-training-prod/us-central1-a/vision/${hour}`,
+        usage_hour: hour,
+        project_id: 'ml-training-prod',
+        zone: 'us-central1-a',
+        instance_id: 'vision',
+        provisioning_model: 'SPOT',
+        uptime_seconds: 3600,
+        cost: String(cost),
+        currency: 'USD',
+        team: 'vision',
+        labels: JSON.stringify({ team: 'vision' }),
+        price_source: 'catalog',
+        attributes_source: 'compute',
+        recorded_at: recordedAt.toISOString(),
+      },
+    };
+  });
+}
+
 function permissionsCalled(calls: readonly CallRecord[]): string[] {
   const used = calls
     .filter((c) => PROJECT_APIS.test(c.route))
     .map((c) => PERMISSION_OF[c.route] ?? c.route);
   return [...new Set(used)].sort();
+}
+
+/** The ledger permissions a scenario's calls needed and those the plan grants `target`. */
+function ledgerComparison(
+  plan: Plan,
+  target: Target,
+  sandbox: Sandbox,
+  mark: LedgerMark,
+  dataset = 'costguard',
+): { called: string[]; granted: string[] } {
+  const host = flagValue(
+    plan.steps.flatMap((s) => s.commands).find((c) => c.argv.includes('enable'))?.argv ?? [],
+    '--project',
+  );
+  const email = serviceAccountEmail(functionSpec(target).account, host ?? '');
+  return {
+    called: ledgerPermissionsCalled(sandbox, mark, dataset),
+    granted: ledgerPermissionsGranted(plan, email),
+  };
 }
 
 function permissionsGranted(plan: Plan, roleId: string): string[] {
@@ -44,7 +122,9 @@ function permissionsGranted(plan: Plan, roleId: string): string[] {
 }
 
 describe('the roles deploy grants match the calls each function makes', () => {
-  const plan = planDeploy(deployInputs([...FULL_ARGS, '--enforce']));
+  // The repository's own migration, so that reads follow the real views.
+  const inputs = deployInputs([...FULL_ARGS, '--enforce'], defaultSqlRoot());
+  const plan = planDeploy(inputs);
   const closers: Array<() => Promise<void>> = [];
   afterAll(async () => {
     for (const close of closers) await close();
@@ -57,6 +137,7 @@ describe('the roles deploy grants match the calls each function makes', () => {
     // Operations take time, as Compute's do, so every stop is waited on.
     harness.sandbox.settings.operationSeconds = 30;
     harness.sandbox.calls.length = 0;
+    const mark = markLedger(harness.sandbox);
 
     // Act
     await harness.notify({ costAmount: 5000, messageId: '1' });
@@ -66,34 +147,41 @@ describe('the roles deploy grants match the calls each function makes', () => {
     expect(permissionsCalled(harness.sandbox.calls)).toEqual(
       permissionsGranted(plan, 'costguardBudgetEnforcer'),
     );
+    const ledger = ledgerComparison(plan, 'enforceBudget', harness.sandbox, mark);
+    expect(ledger.called).toEqual(ledger.granted);
   });
 
-  it('recordSpotCosts: reading uptime and inventory, pricing the machines', async () => {
+  it('recordSpotCosts: reading uptime and inventory, pricing the machines, alerting', async () => {
+    // Prepare: closed hours with Spot uptime, and limits the fleet passes, so rows and alerts land.
     const sandbox = await startRecorderSandbox();
-    const recorder = await serveRecorder(sandbox);
+    const recorder = await serveRecorder(sandbox, {
+      COSTGUARD_SPOT_ALERTS: JSON.stringify({ overallPerHour: 2, teamPerHour: { vision: 1.5 } }),
+    });
     closers.push(async () => {
       await recorder.close();
       await sandbox.close();
     });
     await migrateRecorderTables(recorder.runtime);
     sandbox.calls.length = 0;
+    sandbox.clock.set(new Date('2026-11-20T01:10:00Z'));
+    const mark = markLedger(sandbox);
 
     const reply = await recorder.call({});
 
     expect(reply.status).toBe(200);
-    // The recorder's fleet is all in the bundled price book, so no machine shape is looked up;
-    // the pricing engine does for a type the book lacks (the budget scenario shows the call).
-    expect(permissionsCalled(sandbox.calls)).toEqual(
-      permissionsGranted(plan, 'costguardRecorder').filter(
-        (p) => p !== 'compute.machineTypes.list',
-      ),
-    );
+    expect(reply.body).toMatchObject({ alerts: { raised: 2 }, rows: { written: 5 } });
+    expect(permissionsCalled(sandbox.calls)).toEqual(permissionsGranted(plan, 'costguardRecorder'));
+    const ledger = ledgerComparison(plan, 'recordSpotCosts', sandbox, mark);
+    expect(ledger.called).toEqual(ledger.granted);
   });
 
   it('enforceLabels: a sweep that fixes, marks and stops, with a policy that stops', async () => {
     // Prepare: the labels fixture policy stops non-compliant VMs after the grace period.
     const stopping = planDeploy(
-      deployInputs(['--label-policy', `${FIXTURES}policies/labels.json`, '--enforce']),
+      deployInputs(
+        ['--label-policy', `${FIXTURES}policies/labels.json`, '--enforce'],
+        defaultSqlRoot(),
+      ),
     );
     const sandbox = await startLabelSandbox();
     await labelLedger(sandbox).migrate();
@@ -107,6 +195,7 @@ describe('the roles deploy grants match the calls each function makes', () => {
     });
     sandbox.settings.operationSeconds = 30;
     sandbox.calls.length = 0;
+    const mark = markLedger(sandbox);
 
     // Act
     const reply = await fetch(target.url, {
@@ -121,5 +210,114 @@ describe('the roles deploy grants match the calls each function makes', () => {
     expect(permissionsCalled(sandbox.calls)).toEqual(
       permissionsGranted(stopping, 'costguardLabelEnforcer'),
     );
+    const ledger = ledgerComparison(stopping, 'enforceLabels', sandbox, mark, DATASET);
+    expect(ledger.called).toEqual(ledger.granted);
+  });
+
+  it('enforceSpotCap: a cap over its stop tier, from recorded hours and the running fleet', async () => {
+    // Prepare: ten recorded hours of team vision at 1.2 USD against a 10 USD daily cap.
+    const sandbox = await startTestSandbox('caps/fleet.json');
+    const runtime = sandboxRuntime(sandbox, {
+      COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines',
+      COSTGUARD_DATASET: 'costguard',
+      COSTGUARD_SPOT_CAPS: JSON.stringify([VISION_CAP]),
+      COSTGUARD_SPOT_CAPS_ENFORCE: 'true',
+    });
+    const target = await serveTarget('enforceSpotCap-permissions', {
+      kind: 'http',
+      // The real pricing engine on the sandbox catalog, as in production.
+      handler: await buildEnforceSpotCap(runtime),
+    });
+    closers.push(async () => {
+      await target.close();
+      await sandbox.close();
+    });
+    const { ledger } = commonAdapters(runtime, readConfig(commonSettings, runtime.env));
+    await ledger.migrate();
+    sandbox.clock.set(new Date('2026-11-18T10:30:00Z'));
+    await ledger.insert('spot_costs', visionHours(10, 1.2, sandbox.clock.now()));
+    sandbox.calls.length = 0;
+    const mark = markLedger(sandbox);
+
+    // Act
+    const reply = await fetch(target.url, { method: 'POST' });
+
+    // Assess
+    expect(reply.status).toBe(200);
+    expect(sandbox.calls.some((c) => c.route === 'compute.instances.stop')).toBe(true);
+    expect(permissionsCalled(sandbox.calls)).toEqual(
+      permissionsGranted(plan, 'costguardSpotCapEnforcer'),
+    );
+    const ledgerUse = ledgerComparison(plan, 'enforceSpotCap', sandbox, mark);
+    expect(ledgerUse.called).toEqual(ledgerUse.granted);
+  });
+
+  it('enforceLabelsOnCreate: a new VM fixed and marked, its shape kept for pricing', async () => {
+    // Prepare
+    const sandbox = await startLabelSandbox();
+    await labelLedger(sandbox).migrate();
+    sandbox.fleet.add({
+      project: 'ml-training-prod',
+      zone: 'us-central1-a',
+      name: 'vision-new-1',
+      id: '4837261950184736251',
+      machineType: 'n2-standard-8',
+      provisioningModel: 'SPOT',
+      status: 'PROVISIONING',
+      labels: { team: 'vision' },
+    });
+    const target = await serveTarget('enforceLabelsOnCreate-permissions', {
+      kind: 'event',
+      handler: await buildEnforceLabelsOnCreate(sandboxRuntime(sandbox, labelEnv()), {
+        prices: labelPrices,
+      }),
+    });
+    closers.push(async () => {
+      await target.close();
+      await sandbox.close();
+    });
+    const { data, ...attributes } = loadFixture<AuditEventFixture>('audit/insert-v1-first.json');
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+    for (const [name, value] of Object.entries(attributes)) {
+      if (name !== 'datacontenttype') headers[`ce-${name}`] = String(value);
+    }
+    const mark = markLedger(sandbox);
+
+    // Act
+    const reply = await fetch(target.url, { method: 'POST', headers, body: JSON.stringify(data) });
+
+    // Assess
+    expect(reply.status).toBeLessThan(300);
+    expect(sandbox.calls.some((c) => c.route === 'compute.instances.setLabels')).toBe(true);
+    const ledgerUse = ledgerComparison(plan, 'enforceLabelsOnCreate', sandbox, mark, DATASET);
+    expect(ledgerUse.called).toEqual(ledgerUse.granted);
+  });
+
+  it('triggerRun: a start under Spot caps, its status and the list of runs', async () => {
+    // Prepare
+    const sandbox = await startRunsSandbox();
+    const api = await serveTriggerRun(
+      sandbox,
+      runsEnv({
+        COSTGUARD_SPOT_CAPS: JSON.stringify([{ ...VISION_CAP, scope: { label: 'team=data' } }]),
+      }),
+    );
+    closers.push(async () => {
+      await api.close();
+      await sandbox.close();
+    });
+    const mark = markLedger(sandbox);
+
+    // Act
+    const started = await api.call('POST', '/runs', {
+      body: { pipeline: 'nightly-categories', target: 'd_anchor_category' },
+    });
+    const status = await api.call('GET', `/runs/${String(started.body.runId)}`);
+    const list = await api.call('GET', '/runs?pipeline=nightly-categories&limit=5');
+
+    // Assess
+    expect([started.status, status.status, list.status]).toEqual([202, 200, 200]);
+    const ledgerUse = ledgerComparison(plan, 'triggerRun', sandbox, mark);
+    expect(ledgerUse.called).toEqual(ledgerUse.granted);
   });
 });

@@ -196,8 +196,12 @@ describe('the deploy plan', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
     const runs = `--member=serviceAccount:costguard-runs@${HOST}.iam.gserviceaccount.com`;
 
+    // Its ledger tables are bound with bq, and checked below.
     const bindings = commandsOf(plan).filter(
-      (c) => c.argv.includes('add-iam-policy-binding') && c.argv.includes(runs),
+      (c) =>
+        c.argv[0] === 'gcloud' &&
+        c.argv.includes('add-iam-policy-binding') &&
+        c.argv.includes(runs),
     );
     const targets = bindings.map((c) => {
       const at = c.argv.indexOf('add-iam-policy-binding');
@@ -264,20 +268,70 @@ describe('the deploy plan', () => {
     );
   });
 
-  it('gives each account only its BigQuery job role and the ledger dataset, through GRANT on the schema', () => {
-    const plan = planDeploy(deployInputs());
+  it('gives each account its BigQuery job role and roles on its own ledger tables only, never the dataset', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS, repositoryPath('sql')));
+    const tableRoles = (account: string) =>
+      commandsOf(plan)
+        .filter(
+          (c) =>
+            c.argv[0] === 'bq' &&
+            c.argv.includes('add-iam-policy-binding') &&
+            c.argv.includes(
+              `--member=serviceAccount:costguard-${account}@${HOST}.iam.gserviceaccount.com`,
+            ),
+        )
+        .map((c) => `${c.argv.at(-1)} ${flagValue(c.argv, '--role')?.split('/').pop()}`);
 
-    const grant = commandsOf(plan).find((c) => c.argv.at(-1)?.startsWith('GRANT'));
-    expect(grant?.argv.at(-1)).toBe(
-      'GRANT `roles/bigquery.dataEditor` ON SCHEMA `ops-costguard`.costguard TO ' +
-        ['recorder', 'budget', 'spot-cap', 'labels', 'labels-on-create']
-          .map((a) => `"serviceAccount:costguard-${a}@${HOST}.iam.gserviceaccount.com"`)
-          .join(', '),
+    expect(tableRoles('runs')).toEqual(
+      [
+        'cap_runs costguardLedgerReader',
+        'runs costguardLedgerReader',
+        'spot_cost_hours costguardLedgerReader',
+        'spot_costs costguardLedgerReader',
+        'runs costguardLedgerAppender',
+      ].map((t) => `${HOST}:costguard.${t}`),
     );
-    expect(find(plan, '--role=roles/bigquery.jobUser')).toHaveLength(5);
+    // Only the enforcers write the enforcement history; the run trigger cannot even read it.
+    const writers = ['recorder', 'budget', 'spot-cap', 'labels', 'labels-on-create', 'runs'].filter(
+      (a) =>
+        tableRoles(a).some((t) => /enforcement_actions costguardLedger(Appender|Loader)/.test(t)),
+    );
+    expect(writers).toEqual(['budget', 'spot-cap']);
+    expect(tableRoles('recorder')).toContain(`${HOST}:costguard.spot_costs costguardLedgerLoader`);
+    expect(find(plan, '--role=roles/bigquery.jobUser')).toHaveLength(6);
+    expect(commandsOf(plan).some((c) => c.argv.some((a) => a.startsWith('GRANT')))).toBe(false);
     expect(commandsOf(plan).some((c) => c.argv.includes('--role=roles/bigquery.dataEditor'))).toBe(
       false,
     );
+  });
+
+  it('creates the ledger roles with exactly read, append and load rights', () => {
+    const plan = planDeploy(deployInputs());
+    const permissions = (id: string) =>
+      flagValue(
+        commandsOf(plan).find((c) => c.argv.includes('create') && c.argv.includes(id))?.argv ?? [],
+        '--permissions',
+      );
+
+    expect(permissions('costguardLedgerReader')).toBe('bigquery.tables.getData');
+    expect(permissions('costguardLedgerAppender')).toBe('bigquery.tables.updateData');
+    expect(permissions('costguardLedgerLoader')).toBe(
+      'bigquery.tables.update,bigquery.tables.updateData',
+    );
+  });
+
+  it('revokes the dataset-wide Data Editor an earlier deploy granted, and nothing when there is none', () => {
+    const step = stepTitled(planDeploy(deployInputs()), 'on the whole dataset');
+    const recorder = `costguard-recorder@${HOST}.iam.gserviceaccount.com`;
+
+    const earlier = step.probe?.choose(
+      { ok: true, stdout: JSON.stringify({ access: [{ role: 'WRITER', userByEmail: recorder }] }) },
+      {},
+    );
+    expect(earlier?.map((c) => c.argv.at(-1))).toEqual([
+      `REVOKE \`roles/bigquery.dataEditor\` ON SCHEMA \`${HOST}\`.costguard FROM "serviceAccount:${recorder}"`,
+    ]);
+    expect(step.probe?.choose({ ok: true, stdout: '{"access": []}' }, {})).toEqual([]);
   });
 
   it('grants Billing Account Viewer on the billing account to the budget function only', () => {
@@ -287,6 +341,34 @@ describe('the deploy plan', () => {
     expect(billing.map(words)).toEqual([
       `gcloud billing accounts add-iam-policy-binding ${ACCOUNT} --member=serviceAccount:costguard-budget@${HOST}.iam.gserviceaccount.com --role=roles/billing.viewer --format=none --quiet`,
     ]);
+  });
+
+  it('grants Billing Account Viewer to the cap function on the accounts of the budgets its caps follow', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'costguard-caps-'));
+    const caps = join(dir, 'caps.json');
+    const budget = (account: string) => `billingAccounts/${account}/budgets/9b2c6e1a`;
+    const cap = (name: string, account: string) => ({
+      name,
+      period: 'budget',
+      budget: budget(account),
+      amount: 100,
+      currency: 'USD',
+      tiers: [{ at: 1, stop: ['low'] }],
+    });
+    writeFileSync(
+      caps,
+      JSON.stringify([
+        cap('a-cap', ACCOUNT),
+        cap('b-cap', '0A1B2C-3D4E5F-6A7B8C'),
+        cap('c-cap', ACCOUNT),
+      ]),
+    );
+    const plan = planDeploy(deployInputs(['--spot-caps', caps]));
+
+    const billing = find(plan, 'billing', 'accounts', 'add-iam-policy-binding')
+      .filter((c) => c.argv.some((a) => a.includes('costguard-spot-cap@')))
+      .map((c) => c.argv[4]);
+    expect(billing).toEqual([ACCOUNT, '0A1B2C-3D4E5F-6A7B8C']);
   });
 
   it('applies the ledger migration file by file, tables then views, with names bound', () => {
@@ -649,21 +731,62 @@ describe('the functions', () => {
   });
 
   it.each([
-    {
-      case: 'with --slack-channel',
-      args: ['--slack-channel', 'C0123456789'],
-      flag: '--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:latest',
-    },
-    { case: 'without', args: [], flag: '--clear-secrets' },
-  ])('mount the Slack token from Secret Manager only $case', ({ args, flag }) => {
+    { case: 'with --slack-channel', args: ['--slack-channel', 'C0123456789'], mounted: true },
+    { case: 'without', args: [], mounted: false },
+  ])('mount the Slack token from Secret Manager only $case', ({ args, mounted }) => {
     const plan = planDeploy(deployInputs(args));
 
     for (const name of ['costguard-record-spot-costs', 'costguard-enforce-labels-on-create']) {
       const argv = functionDeploy(plan, name);
-      expect(argv).toContain(flag);
+      expect(argv).toContain(
+        mounted ? '--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:1' : '--clear-secrets',
+      );
+      expect(argv.some((a) => a.includes(':latest'))).toBe(false);
       expect(Object.keys(envVarsOf(argv))).not.toContain('SLACK_BOT_TOKEN');
     }
     expect(find(plan, 'secrets', 'create').length).toBe(args.length > 0 ? 1 : 0);
+  });
+
+  it('pins the Slack token to the version that is newest at deploy time, and refuses without one', () => {
+    const plan = planDeploy(deployInputs(['--slack-channel', 'C0123456789']));
+    const recorder = stepTitled(plan, 'Function costguard-record-spot-costs');
+    const budget = stepTitled(plan, 'Function costguard-enforce-budget');
+    const version = {
+      ok: true,
+      stdout: 'projects/271828182845/secrets/costguard-slack-bot-token/versions/7\n',
+    };
+    const budgets = {
+      ok: true,
+      stdout: `billingAccounts/${ACCOUNT}/budgets/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n`,
+    };
+
+    expect(recorder.probe?.argv).toEqual([
+      'gcloud',
+      'secrets',
+      'versions',
+      'list',
+      'costguard-slack-bot-token',
+      `--project=${HOST}`,
+      '--filter=state:ENABLED',
+      '--sort-by=~createTime',
+      '--limit=1',
+      '--format=value(name)',
+    ]);
+    expect(recorder.probe?.choose(version, {})[0]?.argv).toContain(
+      '--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:7',
+    );
+    // enforceBudget reads its budget's id first, then the token's version.
+    expect(budget.probe?.more).toEqual([recorder.probe?.argv]);
+    const [deployBudget] = budget.probe?.choose(budgets, {}, [version]) ?? [];
+    expect(deployBudget?.argv).toContain(
+      '--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:7',
+    );
+    expect(envVarsOf(deployBudget?.argv ?? [])).toMatchObject({
+      COSTGUARD_BUDGET_IDS: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+    });
+    expect(() => recorder.probe?.choose({ ok: false, stdout: '' }, {})).toThrow(
+      /costguard-slack-bot-token has no enabled version/,
+    );
   });
 
   it('may be invoked only by the scheduler, Eventarc, the run invokers and each pipeline invoker', () => {
@@ -944,15 +1067,21 @@ describe('slackActions', () => {
       'Function costguard-slack-actions',
     );
 
-    const [command] = step.probe?.choose(found('7'), {}) ?? [];
+    // The token's version is read first, then the signing secret's.
+    const [command] = step.probe?.choose(found('4'), {}, [found('7')]) ?? [];
 
     expect(step.probe?.argv).toEqual(
+      expect.arrayContaining(['versions', 'list', 'costguard-slack-bot-token']),
+    );
+    expect(step.probe?.more).toEqual([
       expect.arrayContaining(['versions', 'list', 'costguard-slack-signing-secret']),
-    );
+    ]);
     expect(flagValue(command?.argv ?? [], '--set-secrets')).toBe(
-      'SLACK_BOT_TOKEN=costguard-slack-bot-token:latest,SLACK_SIGNING_SECRET=costguard-slack-signing-secret:7',
+      'SLACK_BOT_TOKEN=costguard-slack-bot-token:4,SLACK_SIGNING_SECRET=costguard-slack-signing-secret:7',
     );
-    expect(() => step.probe?.choose({ ok: true, stdout: '' }, {})).toThrow(/no enabled version/);
+    expect(() => step.probe?.choose(found('4'), {}, [{ ok: true, stdout: '' }])).toThrow(
+      /costguard-slack-signing-secret has no enabled version/,
+    );
   });
 
   it('stores the signing secret from $SLACK_SIGNING_SECRET on stdin, readable by slackActions alone', () => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { migrationFiles } from '../../functions/adapters/bigquery.js';
+import { repositoryPath } from '../../functions/core/repository-path.js';
 import { loadPipelines } from '../../deploy/load-inputs.js';
 import { parseTeardownOptions } from '../../deploy/options.js';
 import { planTeardown } from '../../deploy/plan-teardown.js';
@@ -17,6 +19,40 @@ const lines = (plan: Plan) => plan.steps.flatMap((s) => s.commands.map((c) => c.
 const indexOf = (plan: Plan, text: string) => lines(plan).findIndex((l) => l.includes(text));
 
 describe('the teardown plan', () => {
+  it('with the dataset kept, removes only costguard ledger roles from each table, read from its policy', () => {
+    const plan = planTeardown({
+      options: parseTeardownOptions(BASE),
+      pipelines: [],
+      sql: migrationFiles(repositoryPath('sql')),
+    });
+    const step = plan.steps.find((s) => s.title.endsWith('on costguard.enforcement_actions'));
+    const budget = `serviceAccount:costguard-budget@${HOST}.iam.gserviceaccount.com`;
+    const policy = {
+      bindings: [
+        { role: `projects/${HOST}/roles/costguardLedgerAppender`, members: [budget] },
+        { role: 'roles/bigquery.dataViewer', members: [budget, 'group:finops@example.com'] },
+      ],
+    };
+
+    const removals = step?.probe?.choose({ ok: true, stdout: JSON.stringify(policy) }, {});
+
+    expect(step?.probe?.argv).toEqual([
+      'bq',
+      `--project_id=${HOST}`,
+      'get-iam-policy',
+      '--format=json',
+      `${HOST}:costguard.enforcement_actions`,
+    ]);
+    expect(removals?.map((c) => c.argv.join(' '))).toEqual([
+      `bq --project_id=${HOST} remove-iam-policy-binding --member=${budget} --role=projects/${HOST}/roles/costguardLedgerAppender ${HOST}:costguard.enforcement_actions`,
+    ]);
+    expect(
+      lines(plan).some(
+        (l) => l === `gcloud iam roles delete costguardLedgerReader --project=${HOST} --quiet`,
+      ),
+    ).toBe(true);
+  });
+
   it('removes what calls the functions first, then the functions, then their identities', () => {
     const plan = teardown(['--billing-account', ACCOUNT]);
 

@@ -13,23 +13,32 @@ interface Call {
 /** The id Cloud Billing gives the budget a fresh deploy creates. */
 const CREATED_BUDGET = 'c0ffee00-0000-4000-8000-000000000001';
 
+/** The secret versions of the Slack token: the first a fresh deploy adds, one from before. */
+const versionName = (n: number) =>
+  `projects/271828182845/secrets/costguard-slack-bot-token/versions/${n}\n`;
+
 /**
  * A stand-in for gcloud and bq: probes find nothing (a fresh project) or everything (a project
- * deployed before), and actions succeed unless `failures` says otherwise. A budget created on a
- * fresh project is found by later probes, as Cloud Billing would list it.
+ * deployed before), and actions succeed unless `failures` says otherwise. A budget created and
+ * a token stored on a fresh project are found by later probes, as Google Cloud would list them.
  */
 function fakeCloud(options: { deployed: boolean; failures?: Map<string, number> }) {
   const calls: Call[] = [];
   let budgetCreated = false;
+  let tokenStored = false;
   const exec: Exec = (argv, request) => {
     calls.push({ argv, request });
     const text = argv.join(' ');
     if (!request.capture && text.includes('billing budgets create')) budgetCreated = true;
+    if (!request.capture && text.includes('secrets versions add')) tokenStored = true;
     if (request.capture && !options.deployed && budgetCreated && text.includes('budgets list')) {
       return Promise.resolve({
         code: 0,
         stdout: `billingAccounts/${ACCOUNT}/budgets/${CREATED_BUDGET}\n`,
       });
+    }
+    if (request.capture && !options.deployed && tokenStored && text.includes('versions list')) {
+      return Promise.resolve({ code: 0, stdout: versionName(1) });
     }
     if (request.capture) {
       if (!options.deployed) return Promise.resolve({ code: 1, stdout: '' });
@@ -37,9 +46,11 @@ function fakeCloud(options: { deployed: boolean; failures?: Map<string, number> 
         ? `billingAccounts/${ACCOUNT}/budgets/b-1\n`
         : text.includes('versions access')
           ? TOKEN
-          : text.includes('roles describe')
-            ? '\n'
-            : 'found\n';
+          : text.includes('versions list')
+            ? versionName(4)
+            : text.includes('roles describe')
+              ? '\n'
+              : 'found\n';
       return Promise.resolve({ code: 0, stdout });
     }
     const key = argv.slice(0, 4).join(' ');
@@ -91,7 +102,8 @@ describe('running a deploy plan', () => {
       ...ran.options,
     });
 
-    // Assess: enforceBudget is told the id of the budget created a few steps before.
+    // Assess: enforceBudget is told the id of the budget created a few steps before, and every
+    // function mounts the token's first version, stored a few steps before.
     expect(cloud.actions().map((c) => formatCommand({ argv: c.argv }))).toEqual(
       printed.out.map((line) => line.replace(BUDGET_ID_PLACEHOLDER, CREATED_BUDGET)),
     );
@@ -125,6 +137,14 @@ describe('running a deploy plan', () => {
         'eventarc triggers update',
         'functions deploy costguard-record-spot-costs',
       ]),
+    );
+    // The token unchanged: no new version, and every function mounts the stored one.
+    const mounts = cloud
+      .actions()
+      .filter((c) => c.argv.includes('deploy'))
+      .map((c) => c.argv.find((a) => a.startsWith('--set-secrets=')));
+    expect(new Set(mounts)).toEqual(
+      new Set(['--set-secrets=SLACK_BOT_TOKEN=costguard-slack-bot-token:4']),
     );
     expect(report.skipped).toBeGreaterThan(0);
   });

@@ -54,7 +54,7 @@ describe('the simulated batch VM', () => {
     expect(runs.runs.map((r) => r.outcome)).toEqual(['preempted']);
   });
 
-  it('refuses a target the script would refuse, leaving its error marker, and clears the keys at boot', () => {
+  it('refuses a target the script would refuse, leaving its error marker and the keys as they are', () => {
     boot({
       'costguard-run-id': RUN_ID,
       'costguard-target': '--eval=$(shell id)',
@@ -63,7 +63,7 @@ describe('the simulated batch VM', () => {
     const keysAtBoot = vm().metadata.map((i) => i.key);
     sandbox.clock.advance(60_000);
 
-    expect(keysAtBoot).not.toContain('costguard-run-id');
+    expect(keysAtBoot).toContain('costguard-run-id');
     expect(
       getObject(sandbox, 'results-bucket', `results/${RUN_ID}/startup_error.txt`)?.data.toString(),
     ).toMatch(/does not match the allowed pattern/);
@@ -177,6 +177,23 @@ describe('the simulated batch VM', () => {
     ).toContain('Error 2');
     expect(fresh.contents).toBe('');
     expect(fresh.next).toBe('0');
+  });
+
+  it('powers off without running the run again when it boots again with the same keys', () => {
+    const keys = {
+      'costguard-run-id': RUN_ID,
+      'costguard-target': 'all',
+      'costguard-results-prefix': `gs://results-bucket/results/${RUN_ID}/`,
+      'costguard-claim': `${RUN_ID} 2026-11-20T00:00:00.000Z`,
+    };
+    boot(keys);
+    sandbox.clock.advance(3 * 3600_000);
+
+    sandbox.fleet.start(vm());
+    sandbox.clock.advance(60_000);
+
+    expect(vm().status).toBe('TERMINATED');
+    expect(batchVmState(sandbox).runs).toHaveLength(1);
   });
 
   it('does nothing on a boot without run keys', () => {

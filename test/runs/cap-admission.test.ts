@@ -134,7 +134,7 @@ describe('triggerRun under Spot caps', () => {
   /** One enforceSpotCap run's row for a cap, with the given spend and fleet rate. */
   async function capRun(cap: SpotCap, recorded: number, hourly: number): Promise<void> {
     const now = sandbox.clock.now();
-    const period = capPeriod(cap.period, now);
+    const period = capPeriod(cap.period === 'budget' ? 'day' : cap.period, now);
     const spend = computeCapSpend({
       amount: cap.amount,
       period,

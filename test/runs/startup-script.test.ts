@@ -70,6 +70,12 @@ chmod +x "$3/bin/pip"
 `,
 };
 
+/** The build log the run left in its results, to show a later boot did not overwrite it. */
+function resultsBuildLog(root: string): string | undefined {
+  const path = join(root, 'gcs', 'costguard-batch-results', 'results', RUN_ID, 'build.log');
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
+
 interface Outcome {
   code: number | null;
   stderr: string;
@@ -134,6 +140,7 @@ describe('deploy/vm/startup.sh', () => {
       'costguard-source': 'gs://costguard-batch-results/src/pipeline.tar.gz',
       // No samplers unless a test is about them (each would wait out its interval).
       'costguard-telemetry-interval': '0',
+      'costguard-claim': `${RUN_ID} 2026-11-20T09:00:00.000Z`,
     };
     metadataRequests = [];
   });
@@ -171,14 +178,13 @@ describe('deploy/vm/startup.sh', () => {
       );
     });
 
-  it('runs make -- TARGET, uploads outputs, build.log and _SUCCESS, clears the run keys and shuts down', async () => {
+  it('runs make -- TARGET, uploads outputs, build.log and _SUCCESS and shuts down, writing nothing to Compute', async () => {
     // Act
     const outcome = await run();
 
     // Assess
     expect(outcome.code).toBe(0);
     expect(outcome.log).toEqual([
-      'gcloud compute instances remove-metadata batch-runner --zone us-east1-b --keys costguard-run-id,costguard-target,costguard-results-prefix,costguard-deadline,costguard-run-source,costguard-telemetry-interval --quiet',
       `gsutil -q cp gs://costguard-batch-results/src/pipeline.tar.gz ${join(root, 'work', RUN_ID, 'source.tar.gz')}`,
       `make -C ${join(root, 'work', RUN_ID, 'src')} -- d_anchor_category`,
       // -e: outputs are uploaded without following symbolic links.
@@ -318,7 +324,7 @@ describe('deploy/vm/startup.sh', () => {
       'the target does not match the allowed pattern',
     );
     expect(outcome.objects('_SUCCESS')).toBeUndefined();
-    expect(outcome.log[0]).toMatch(/^gcloud compute instances remove-metadata batch-runner/);
+    expect(outcome.log.some((line) => line.startsWith('gcloud'))).toBe(false);
     expect(outcome.log.at(-1)).toBe('shutdown -h now');
   });
 
@@ -430,6 +436,34 @@ describe('deploy/vm/startup.sh', () => {
     expect(outcome.objects('startup_error.txt')).toContain('failed while fetching the source');
     expect(outcome.log.some((line) => line.startsWith('make '))).toBe(false);
     expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it('powers off without running the run again when it boots again with the same run keys', async () => {
+    // Prepare: the run ran on an earlier boot; its keys are still there (the function removes
+    // them once it sees the run end).
+    await run();
+    rmSync(join(root, 'calls.log'));
+    const first = resultsBuildLog(root);
+
+    // Act: the VM boots again, e.g. after a reboot or a start repeated by mistake.
+    const again = await run();
+
+    // Assess: nothing ran, nothing was uploaded over the run's results, and the VM powered off.
+    expect(again.code).toBe(0);
+    expect(again.log).toEqual(['shutdown -h now']);
+    expect(again.stderr).toContain('this run began on an earlier boot');
+    expect(again.objects('_SUCCESS')).toBe('');
+    expect(resultsBuildLog(root)).toEqual(first);
+  });
+
+  it('runs the run again when it is claimed again (a new attempt)', async () => {
+    await run();
+    attributes['costguard-claim'] = `${RUN_ID} 2026-11-20T11:30:00.000Z`;
+
+    const again = await run();
+
+    expect(again.log.filter((line) => line.startsWith('make '))).toHaveLength(2);
+    expect(again.log.at(-1)).toBe('shutdown -h now');
   });
 
   it('does nothing and keeps the VM up when it boots without run keys', async () => {

@@ -67,7 +67,7 @@ describe('triggerRun on the batch VM', () => {
       resultsPrefix: `gs://costguard-batch-results/results/${runId}/`,
       statusUrl: `/runs/${runId}`,
     });
-    // The simulated VM read exactly the three run keys at boot, and cleared them as the script does.
+    // The simulated VM read the run keys at boot and, as the script, wrote nothing back.
     expect(batchVmState(sandbox).runs).toEqual([
       expect.objectContaining({
         runId,
@@ -75,12 +75,17 @@ describe('triggerRun on the batch VM', () => {
         resultsPrefix: `gs://costguard-batch-results/results/${runId}/`,
       }),
     ]);
-    // The run keys are gone; the claim stays until the run's end releases it.
+    // Claim and run keys stay: the VM writes nothing to Compute; the next start replaces them.
     expect(Object.fromEntries(vm().metadata.map((i) => [i.key, i.value]))).toEqual({
       'startup-script-url': 'gs://costguard-batch-results/deploy/startup.sh',
       'costguard-source': 'gs://costguard-batch-results/src/pipeline.tar.gz',
       'enable-oslogin': 'TRUE',
       'costguard-claim': `${runId} 2026-11-20T00:00:00.000Z`,
+      'costguard-run-id': runId,
+      'costguard-target': 'd_anchor_category',
+      'costguard-results-prefix': `gs://costguard-batch-results/results/${runId}/`,
+      'costguard-deadline': '1795147200',
+      'costguard-telemetry-interval': '60',
     });
     expect(vm().status).toBe('RUNNING');
     expect(vm().labels).toEqual({
@@ -479,7 +484,7 @@ describe('triggerRun on the batch VM', () => {
     });
   });
 
-  it('never starts a run twice: a VM that booted for the run (keys cleared, label set) is left alone', async () => {
+  it('never starts a run twice: a VM that booted for the run since its claim is left alone', async () => {
     planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 1800 });
     const runId = (await start()).body.runId as string;
     const record = (await new RunLedger(

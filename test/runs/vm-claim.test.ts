@@ -30,6 +30,7 @@ describe('planClaim', () => {
     claim: undefined,
     runKeysFor: undefined,
     runLabel: OTHER,
+    lastStartAt: new Date(NOW.getTime() - 60 * MINUTE),
     holderActive: undefined,
   };
 
@@ -81,9 +82,19 @@ describe('planClaim', () => {
       decision: { kind: 'started' },
     },
     {
-      what: 'our own claim whose run keys the boot cleared is never started twice',
+      what: 'our own claim whose run keys were taken back is never started twice',
       vm: { claim: claimOf(RUN, MINUTE), runKeysFor: undefined, runLabel: RUN },
       decision: { kind: 'started' },
+    },
+    {
+      what: 'our own claim on a VM that booted since and stopped again is never started twice',
+      vm: { claim: claimOf(RUN, 30 * MINUTE), runKeysFor: RUN, lastStartAt: NOW },
+      decision: { kind: 'started' },
+    },
+    {
+      what: 'our own claim on a VM never started is resumed',
+      vm: { claim: claimOf(RUN, MINUTE), runKeysFor: RUN, lastStartAt: undefined },
+      decision: { kind: 'resume' },
     },
   ])('$what', ({ vm, decision }) => {
     expect(planClaim(RUN, { ...free, ...vm }, NOW)).toEqual(decision);
