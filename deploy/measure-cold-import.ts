@@ -66,6 +66,12 @@ function firstRequests(): Record<EntryPointName, FirstRequest> {
       contentType: cloudEvent,
       body: fixture('audit/insert-v1-last.json'),
     },
+    recordPreemption: {
+      method: 'POST',
+      path: '/',
+      contentType: cloudEvent,
+      body: fixture('audit/preempted-message-published.json'),
+    },
     // An unknown run: the reply comes after the run ledger has been queried.
     triggerRun: {
       method: 'GET',

@@ -34,6 +34,7 @@ describe('importing the functions module', () => {
       'enforceLabelsOnCreate',
       'enforceSpotCap',
       'triggerRun',
+      'recordPreemption',
     ]);
   });
 });

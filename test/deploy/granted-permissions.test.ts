@@ -23,6 +23,7 @@ import { deployInputs, flagValue, FULL_ARGS } from './deploy-fixtures.js';
 /** API methods whose IAM permission has another name. */
 const PERMISSION_OF: Readonly<Record<string, string>> = {
   'compute.instances.aggregatedList': 'compute.instances.list',
+  'compute.globalOperations.aggregatedList': 'compute.globalOperations.list',
   'compute.machineTypes.aggregatedList': 'compute.machineTypes.list',
   'compute.zoneOperations.wait': 'compute.zoneOperations.get',
 };
@@ -83,9 +84,10 @@ describe('the roles deploy grants match the calls each function makes', () => {
     expect(reply.status).toBe(200);
     // The recorder's fleet is all in the bundled price book, so no machine shape is looked up;
     // the pricing engine does for a type the book lacks (the budget scenario shows the call).
+    // The fleet has no preemption, so the backstop reads no preempted VM (instances.get).
     expect(permissionsCalled(sandbox.calls)).toEqual(
       permissionsGranted(plan, 'costguardRecorder').filter(
-        (p) => p !== 'compute.machineTypes.list',
+        (p) => p !== 'compute.machineTypes.list' && p !== 'compute.instances.get',
       ),
     );
   });

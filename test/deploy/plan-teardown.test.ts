@@ -35,7 +35,7 @@ describe('the teardown plan', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
-  it('deletes each of the six functions, whether or not triggerRun was deployed', () => {
+  it('deletes each of the seven functions, whether or not triggerRun was deployed', () => {
     const deletes = lines(teardown()).filter((l) => l.startsWith('gcloud functions delete'));
 
     expect(deletes.map((l) => l.split(' ')[3])).toEqual([
@@ -44,6 +44,7 @@ describe('the teardown plan', () => {
       'costguard-enforce-spot-cap',
       'costguard-enforce-labels',
       'costguard-enforce-labels-on-create',
+      'costguard-record-preemption',
       'costguard-trigger-run',
     ]);
     expect(deletes.every((l) => l.includes('--gen2') && l.includes(`--region=${REGION}`))).toBe(
