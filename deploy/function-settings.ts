@@ -106,6 +106,9 @@ const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
         : {}),
     };
   },
+  // The runs it resumes: the pipelines with their resume settings.
+  recordPreemption: (_spec, { pipelinesJson }) =>
+    pipelinesJson ? { [runsSettings.pipelines.variable]: pipelinesJson } : {},
   triggerRun: (spec, { options, pipelinesJson, spotCapsJson }) => ({
     ...(pipelinesJson ? { [runsSettings.pipelines.variable]: pipelinesJson } : {}),
     // Starts are refused while a cap their VM or job falls in is at its shedding tier.

@@ -48,10 +48,11 @@ export interface LedgerUse {
 const ENFORCEMENT_HISTORY = ['enforcement_actions', 'budget_notifications'];
 
 export const LEDGER_USE: Readonly<Record<Target, LedgerUse>> = {
+  // The recorder's preemption backstop writes what the events missed.
   recordSpotCosts: {
-    appends: ['spot_cost_alerts'],
+    appends: ['preemptions', 'spot_cost_alerts'],
     loads: ['spot_costs', 'vm_inventory'],
-    reads: ['spot_cost_alerts', 'spot_cost_hours', 'spot_costs', 'vm_inventory'],
+    reads: ['preemptions', 'spot_cost_alerts', 'spot_cost_hours', 'spot_costs', 'vm_inventory'],
   },
   // Both enforcers read the holds put from Slack (snoozes, restarts) before a tier sheds.
   enforceBudget: {
@@ -68,6 +69,12 @@ export const LEDGER_USE: Readonly<Record<Target, LedgerUse>> = {
   // A new VM's shape is kept at once, so a short-lived one is still priced by the recorder.
   enforceLabelsOnCreate: { appends: ['label_compliance', 'vm_inventory'], loads: [], reads: [] },
   triggerRun: { appends: ['runs'], loads: [], reads: ['cap_runs', 'runs', 'spot_cost_hours'] },
+  // A preemption is one row; a run it resumes is a runs snapshot, priced from the recorded hours.
+  recordPreemption: {
+    appends: ['preemptions', 'runs'],
+    loads: [],
+    reads: ['preemptions', 'runs', 'spot_cost_hours', 'vm_inventory'],
+  },
   // A click is one slack_actions row; a restart or snooze is also enforcement_actions rows, and a
   // cancel a runs snapshot.
   slackActions: {

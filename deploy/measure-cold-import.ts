@@ -73,6 +73,12 @@ function firstRequests(): Record<EntryPointName, FirstRequest> {
       contentType: 'application/x-www-form-urlencoded',
       body: 'payload=%7B%7D',
     },
+    recordPreemption: {
+      method: 'POST',
+      path: '/',
+      contentType: cloudEvent,
+      body: fixture('audit/preempted-message-published.json'),
+    },
     // An unknown run: the reply comes after the run ledger has been queried.
     triggerRun: {
       method: 'GET',

@@ -30,7 +30,20 @@ export const ROLES = {
   recorder: {
     id: 'costguardRecorder',
     title: 'costguard cost recorder',
-    permissions: ['compute.instances.list', ...MACHINE_TYPES, 'monitoring.timeSeries.list'],
+    permissions: [
+      'compute.instances.list',
+      ...MACHINE_TYPES,
+      'monitoring.timeSeries.list',
+      // The preemption backstop: one aggregated list of each project's preemption operations,
+      // and the preempted VM's details.
+      'compute.globalOperations.list',
+      'compute.instances.get',
+    ],
+  },
+  preemptionRecorder: {
+    id: 'costguardPreemptionRecorder',
+    title: 'costguard preemption recorder',
+    permissions: ['compute.instances.get', 'compute.globalOperations.list', ...MACHINE_TYPES],
   },
   budgetEnforcer: {
     id: 'costguardBudgetEnforcer',
@@ -149,6 +162,7 @@ export const PROJECT_ROLES: Readonly<Record<Target, readonly CustomRole[]>> = {
   enforceSpotCap: [ROLES.capEnforcer],
   enforceLabels: [ROLES.labelEnforcer],
   enforceLabelsOnCreate: [ROLES.labelEnforcer],
+  recordPreemption: [ROLES.preemptionRecorder],
   // The run trigger's roles are bound per pipeline (its VM, job, bucket and project).
   triggerRun: [],
   slackActions: [ROLES.slackResponder],
@@ -235,10 +249,14 @@ export function eventReceiverGrant(host: string): ProjectGrant {
 }
 
 /** The run trigger waits on operations and reads machine types where a pipeline runs. */
-export function runObserverGrant(host: string, p: string): ProjectGrant {
+export function runObserverGrant(
+  host: string,
+  p: string,
+  target: 'triggerRun' | 'recordPreemption' = 'triggerRun',
+): ProjectGrant {
   return {
     project: p,
-    principal: member(serviceAccountEmail(functionSpec('triggerRun').account, host)),
+    principal: member(serviceAccountEmail(functionSpec(target).account, host)),
     role: customRoleName(p, ROLES.runObserver),
   };
 }
@@ -254,6 +272,9 @@ export function projectGrants(
     ...(p === scope.project ? [eventReceiverGrant(scope.project)] : []),
     ...(pipelines.some((pipeline) => pipeline.project === p)
       ? [runObserverGrant(scope.project, p)]
+      : []),
+    ...(pipelines.some((pipeline) => pipeline.project === p && pipeline.vm)
+      ? [runObserverGrant(scope.project, p, 'recordPreemption')]
       : []),
   ];
 }

@@ -65,6 +65,7 @@ import {
   describeSecret,
   latestSecretVersion,
   describeServiceAccount,
+  describeSink,
   describeTopic,
   describeVmServiceAccount,
   listBudgets,
@@ -83,6 +84,9 @@ import {
   functionUrl,
   INSERT_METHODS,
   member,
+  PREEMPTION_SINK,
+  PREEMPTION_TOPIC,
+  preemptionLogFilter,
   RUNTIME,
   SCHEDULER_ACCOUNT,
   serviceAccountEmail,
@@ -288,6 +292,72 @@ function topicStep(project: string): Step {
   };
 }
 
+/** What dry-run prints where a sink's writer identity is read at deploy time. */
+export const SINK_WRITER_PLACEHOLDER = 'serviceAccount:SINK_WRITER_IDENTITY';
+
+/**
+ * Where preemptions reach recordPreemption: the topic, and in each governed project a Logging
+ * sink of its `compute.instances.preempted` system events (Eventarc's audit log triggers do not
+ * carry System Event logs), whose writer identity may publish to the topic.
+ */
+function preemptionRoutingSteps(inputs: DeployInputs): Step[] {
+  const { project, projects } = inputs.options;
+  const create = gcloud('pubsub', 'topics', 'create', PREEMPTION_TOPIC, `--project=${project}`);
+  const destination = `pubsub.googleapis.com/projects/${project}/topics/${PREEMPTION_TOPIC}`;
+  const topic: IamResource = { kind: 'topic', project, topic: PREEMPTION_TOPIC };
+  return [
+    {
+      title: `Pub/Sub topic ${PREEMPTION_TOPIC} for Spot preemption events`,
+      commands: [create],
+      probe: {
+        argv: describeTopic(project, PREEMPTION_TOPIC),
+        choose: (found) => (found.ok ? [] : [create]),
+      },
+    },
+    ...projects.flatMap((p): Step[] => {
+      const definition = [`--project=${p}`, `--log-filter=${preemptionLogFilter(p)}`, '--quiet'];
+      const createSink = gcloud(
+        'logging',
+        'sinks',
+        'create',
+        PREEMPTION_SINK,
+        destination,
+        ...definition,
+      );
+      const updateSink = gcloud(
+        'logging',
+        'sinks',
+        'update',
+        PREEMPTION_SINK,
+        destination,
+        ...definition,
+      );
+      return [
+        {
+          title: `Logging sink ${PREEMPTION_SINK} in ${p}: its preemption system events to ${PREEMPTION_TOPIC}`,
+          commands: [createSink],
+          probe: {
+            argv: describeSink(PREEMPTION_SINK, p),
+            choose: (found) => [found.ok ? updateSink : createSink],
+          },
+        },
+        {
+          title: `The ${PREEMPTION_SINK} sink of ${p} may publish to ${PREEMPTION_TOPIC} (${PUBSUB_PUBLISHER})`,
+          commands: [addBinding(topic, SINK_WRITER_PLACEHOLDER, PUBSUB_PUBLISHER)],
+          note: "the sink's writer identity is read with `gcloud logging sinks describe` at deploy time",
+          probe: {
+            argv: describeSink(PREEMPTION_SINK, p),
+            choose: (found) => {
+              const writer = found.ok ? found.stdout.trim() : '';
+              return writer === '' ? [] : [addBinding(topic, writer, PUBSUB_PUBLISHER)];
+            },
+          },
+        },
+      ];
+    }),
+  ];
+}
+
 /**
  * Whoever can publish to the budget topic decides what enforceBudget sees, so Cloud Billing's
  * budget agent is its only publisher: any other member holding a publishing role on the topic
@@ -469,6 +539,8 @@ function triggerFlags(spec: FunctionSpec, inputs: DeployInputs): string[] {
       return ['--trigger-http'];
     case 'budget-topic':
       return [`--trigger-topic=${BUDGET_TOPIC}`, `--trigger-service-account=${events}`];
+    case 'preemption-sink':
+      return [`--trigger-topic=${PREEMPTION_TOPIC}`, `--trigger-service-account=${events}`];
     case 'instance-inserts':
       return [
         '--trigger-event-filters=type=google.cloud.audit.log.v1.written',
@@ -717,16 +789,20 @@ function schedulerStep(spec: FunctionSpec, inputs: DeployInputs): Step {
   };
 }
 
-function pipelineSteps(inputs: DeployInputs, runsEmail: string): Step[] {
-  const runs = member(runsEmail);
+/**
+ * What a function that acts on pipeline runs may do: triggerRun, and recordPreemption, which
+ * starts a preempted run's VM again for its next attempt.
+ */
+function pipelineSteps(inputs: DeployInputs, who: 'triggerRun' | 'recordPreemption'): Step[] {
+  const runs = member(serviceAccountEmail(functionSpec(who).account, inputs.options.project));
   const steps: Step[] = pipelineProjects(inputs.pipelines).map((project) => ({
-    title: `Let triggerRun wait on Compute operations and read machine types in ${project}`,
-    commands: [bindOnProject(runObserverGrant(inputs.options.project, project))],
+    title: `Let ${who} wait on Compute operations and read machine types in ${project}`,
+    commands: [bindOnProject(runObserverGrant(inputs.options.project, project, who))],
   }));
-  for (const pipeline of inputs.pipelines) steps.push(...pipelineBindingSteps(pipeline, runs));
+  for (const pipeline of inputs.pipelines) steps.push(...pipelineBindingSteps(pipeline, runs, who));
   for (const { bucket, project } of pipelineBuckets(inputs.pipelines)) {
     steps.push({
-      title: `triggerRun may read run results in gs://${bucket}`,
+      title: `${who} may read run results in gs://${bucket}`,
       commands: [addBinding({ kind: 'bucket', project, bucket }, runs, OBJECT_VIEWER)],
     });
   }
@@ -740,13 +816,13 @@ function bindOnProject(grant: ProjectGrant): Command {
 /** `PROJECT_NUMBER-compute@developer.gserviceaccount.com`, Editor on its project by default. */
 const DEFAULT_COMPUTE_ACCOUNT = /^\d+-compute@developer\.gserviceaccount\.com$/;
 
-function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
+function pipelineBindingSteps(pipeline: PipelineBinding, runs: string, who: string): Step[] {
   const { project } = pipeline;
   const steps: Step[] = [];
   if (pipeline.vm) {
     const { zone, instance } = pipeline.vm;
     steps.push({
-      title: `Pipeline ${pipeline.name}: triggerRun may start, stop, label and set metadata on VM ${project}/${zone}/${instance} only`,
+      title: `Pipeline ${pipeline.name}: ${who} may start, stop, label and set metadata on VM ${project}/${zone}/${instance} only`,
       commands: [
         addBinding(
           { kind: 'instance', project, zone, instance },
@@ -758,7 +834,7 @@ function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
     const actAs = (email: string): Command =>
       addBinding({ kind: 'service-account', project, email }, runs, SERVICE_ACCOUNT_USER);
     steps.push({
-      title: `Pipeline ${pipeline.name}: triggerRun may act as the service account of VM ${instance} (setMetadata on a VM that runs as one needs it)`,
+      title: `Pipeline ${pipeline.name}: ${who} may act as the service account of VM ${instance} (setMetadata on a VM that runs as one needs it)`,
       note: 'the VM service account is read with `gcloud compute instances describe` at run time',
       commands: [actAs(VM_SERVICE_ACCOUNT_PLACEHOLDER)],
       probe: {
@@ -782,7 +858,7 @@ function pipelineBindingSteps(pipeline: PipelineBinding, runs: string): Step[] {
   }
   if (pipeline.job) {
     steps.push({
-      title: `Pipeline ${pipeline.name}: triggerRun may run and cancel Cloud Run job ${pipeline.job.name} only`,
+      title: `Pipeline ${pipeline.name}: ${who} may run and cancel Cloud Run job ${pipeline.job.name} only`,
       commands: [
         addBinding(
           { kind: 'run-job', project, region: pipeline.job.region, job: pipeline.job.name },
@@ -847,6 +923,9 @@ export function planDeploy(inputs: DeployInputs): Plan {
     topicStep(project),
     topicPublisherStep(project),
     budgetStep(inputs),
+    ...(functions.some((f) => f.target === 'recordPreemption')
+      ? preemptionRoutingSteps(inputs)
+      : []),
     ...(options.slackChannel ? secretSteps(inputs, functionEmails) : []),
     ...(functions.some((f) => f.target === 'slackActions')
       ? secretSteps(inputs, [emailOf(functionSpec('slackActions'))], SIGNING_SECRET)
@@ -868,7 +947,14 @@ export function planDeploy(inputs: DeployInputs): Plan {
     betaInsertTriggerStep(inputs),
     ...functions.filter((f) => f.trigger.kind === 'scheduled').map((f) => schedulerStep(f, inputs)),
     ...(functions.some((f) => f.target === 'triggerRun')
-      ? pipelineSteps(inputs, emailOf(functionSpec('triggerRun')))
+      ? [
+          ...pipelineSteps(inputs, 'triggerRun'),
+          // recordPreemption starts a preempted run's VM again; it never touches Cloud Run jobs.
+          ...pipelineSteps(
+            { ...inputs, pipelines: inputs.pipelines.filter((p) => p.vm) },
+            'recordPreemption',
+          ),
+        ]
       : []),
   ];
   return { steps, summary: deploySummary(inputs, functions) };

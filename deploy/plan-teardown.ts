@@ -33,6 +33,7 @@ import {
   describeSchedulerJob,
   describeSecret,
   describeServiceAccount,
+  describeSink,
   describeTopic,
   describeVmServiceAccount,
   listBudgets,
@@ -44,6 +45,8 @@ import {
   BETA_INSERT_TRIGGER,
   budgetDisplayName,
   BUDGET_TOPIC,
+  PREEMPTION_SINK,
+  PREEMPTION_TOPIC,
   FUNCTIONS,
   functionSpec,
   member,
@@ -208,7 +211,21 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
     }
   }
 
+  for (const p of projects) {
+    steps.push(
+      deleteIfPresent(
+        `Logging sink ${PREEMPTION_SINK} in ${p}`,
+        describeSink(PREEMPTION_SINK, p),
+        gcloud('logging', 'sinks', 'delete', PREEMPTION_SINK, `--project=${p}`, '--quiet'),
+      ),
+    );
+  }
   steps.push(
+    deleteIfPresent(
+      `Pub/Sub topic ${PREEMPTION_TOPIC}`,
+      describeTopic(project, PREEMPTION_TOPIC),
+      gcloud('pubsub', 'topics', 'delete', PREEMPTION_TOPIC, `--project=${project}`, '--quiet'),
+    ),
     deleteIfPresent(
       `Pub/Sub topic ${BUDGET_TOPIC}`,
       describeTopic(project),
@@ -223,17 +240,25 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
     ),
   );
 
+  const preemptions = member(
+    serviceAccountEmail(functionSpec('recordPreemption').account, project),
+  );
   for (const pipeline of pipelines) {
     if (pipeline.vm) {
       const { zone, instance } = pipeline.vm;
-      steps.push(
-        unbindStep(
-          `triggerRun's role on VM ${pipeline.project}/${zone}/${instance}`,
-          { kind: 'instance', project: pipeline.project, zone, instance },
-          runs,
-          [customRoleName(pipeline.project, ROLES.runVm)],
-        ),
-      );
+      for (const [who, principal] of [
+        ['triggerRun', runs],
+        ['recordPreemption', preemptions],
+      ] as const) {
+        steps.push(
+          unbindStep(
+            `${who}'s role on VM ${pipeline.project}/${zone}/${instance}`,
+            { kind: 'instance', project: pipeline.project, zone, instance },
+            principal,
+            [customRoleName(pipeline.project, ROLES.runVm)],
+          ),
+        );
+      }
     }
     if (pipeline.job) {
       steps.push(
@@ -252,14 +277,19 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
     }
   }
   for (const { bucket, project: bucketProject } of pipelineBuckets(pipelines)) {
-    steps.push(
-      unbindStep(
-        `triggerRun's read access to gs://${bucket}`,
-        { kind: 'bucket', project: bucketProject, bucket },
-        runs,
-        [OBJECT_VIEWER],
-      ),
-    );
+    for (const [who, principal] of [
+      ['triggerRun', runs],
+      ['recordPreemption', preemptions],
+    ] as const) {
+      steps.push(
+        unbindStep(
+          `${who}'s read access to gs://${bucket}`,
+          { kind: 'bucket', project: bucketProject, bucket },
+          principal,
+          [OBJECT_VIEWER],
+        ),
+      );
+    }
   }
 
   const datasetName = `${project}:${dataset}`;

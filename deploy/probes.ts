@@ -42,15 +42,28 @@ export function customRoleState(found: ProbeOutcome): 'missing' | 'deleted' | 'p
   return found.stdout.trim().toLowerCase() === 'true' ? 'deleted' : 'present';
 }
 
-export function describeTopic(project: string): string[] {
+export function describeTopic(project: string, topic = BUDGET_TOPIC): string[] {
   return [
     'gcloud',
     'pubsub',
     'topics',
     'describe',
-    BUDGET_TOPIC,
+    topic,
     `--project=${project}`,
     '--format=value(name)',
+  ];
+}
+
+/** A Logging sink's writer identity (`serviceAccount:…`), which must publish to its topic. */
+export function describeSink(sink: string, project: string): string[] {
+  return [
+    'gcloud',
+    'logging',
+    'sinks',
+    'describe',
+    sink,
+    `--project=${project}`,
+    '--format=value(writerIdentity)',
   ];
 }
 

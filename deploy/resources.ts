@@ -11,6 +11,8 @@ export type Trigger =
   | { readonly kind: 'scheduled'; readonly schedule: string; readonly job: string }
   | { readonly kind: 'budget-topic' }
   | { readonly kind: 'instance-inserts' }
+  /** A Logging sink per governed project routes the preemption system events to a topic. */
+  | { readonly kind: 'preemption-sink' }
   | { readonly kind: 'http-api' }
   /** Public: Slack's signed interactivity requests, authenticated by their signature. */
   | { readonly kind: 'slack-interactivity' };
@@ -93,6 +95,16 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     retry: true,
   },
   {
+    target: 'recordPreemption',
+    name: 'costguard-record-preemption',
+    account: 'costguard-preemptions',
+    trigger: { kind: 'preemption-sink' },
+    memory: '512Mi',
+    timeoutSeconds: 120,
+    maxInstances: 10,
+    retry: true,
+  },
+  {
     target: 'triggerRun',
     name: 'costguard-trigger-run',
     account: 'costguard-runs',
@@ -133,6 +145,21 @@ export const ALL_ACCOUNTS: readonly string[] = [
   EVENTS_ACCOUNT,
 ];
 export const BUDGET_TOPIC = 'costguard-budget-alerts';
+/**
+ * Preemptions are System Event audit logs, which Eventarc's audit log triggers do not carry
+ * (they take Admin Activity and Data Access logs): a Logging sink in each governed project sends
+ * them to this topic, and recordPreemption is triggered by the topic.
+ */
+export const PREEMPTION_TOPIC = 'costguard-preemptions';
+export const PREEMPTION_SINK = 'costguard-preemptions';
+
+/** The sink's filter: the system event log's preemption entries of one project. */
+export function preemptionLogFilter(project: string): string {
+  return [
+    `logName="projects/${project}/logs/cloudaudit.googleapis.com%2Fsystem_event"`,
+    'protoPayload.methodName="compute.instances.preempted"',
+  ].join(' AND ');
+}
 export const SLACK_SECRET = 'costguard-slack-bot-token';
 /** The Slack app's signing secret, which slackActions checks every request against. */
 export const SLACK_SIGNING_SECRET = 'costguard-slack-signing-secret';

@@ -57,6 +57,12 @@ export const ENTRY_POINTS = [
     kind: 'http',
     load: async (runtime) => (await import('./slack-actions/entry.js')).buildSlackActions(runtime),
   },
+  {
+    name: 'recordPreemption',
+    kind: 'event',
+    load: async (runtime) =>
+      (await import('./preemptions/entry.js')).buildRecordPreemption(runtime),
+  },
 ] as const satisfies readonly EntryPoint[];
 
 export type EntryPointName = (typeof ENTRY_POINTS)[number]['name'];

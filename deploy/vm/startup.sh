@@ -20,6 +20,12 @@
 # seconds (default 60, 0 for none) `[vmstat]` and `[mpstat]` lines summarise the interval. The
 # console (serial port 1) gets the script's own lines; startup_detail.log gets those plus the
 # verbose apt and pip output.
+# A run of a pipeline with `resume` may take several attempts: after a Spot preemption
+# triggerRun writes the run keys again with `costguard-attempt` (2, 3, ...) and starts the VM.
+# make sees COSTGUARD_ATTEMPT and COSTGUARD_CHECKPOINT_PREFIX (gs://BUCKET/runs/RUN_ID/checkpoint/,
+# the same for every attempt) to save and resume its work; each attempt's build log is kept at
+# attempts/N/build.log under the results prefix. An attempt cut short by a preemption (the
+# metadata server's instance/preempted is TRUE) leaves no marker, so the run is resumed, not failed.
 #
 # The VM's service account needs storage object read on the source and create on the results
 # prefix, and nothing in Compute.
@@ -36,15 +42,18 @@ readonly TARGET_PATTERN='^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 readonly PREFIX_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/results/run-[0-9a-f]{20}/$'
 readonly SOURCE_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/[A-Za-z0-9._/-]{1,900}\.(tar\.gz|tgz)$'
 readonly DEADLINE_PATTERN='^[0-9]{10}$'
+readonly ATTEMPT_PATTERN='^[1-9][0-9]?$'
 readonly INTERVAL_PATTERN='^[0-9]{1,4}$'
 readonly APT_PACKAGE_PATTERN='^[a-z0-9][a-z0-9+.-]{0,99}$'
 readonly RUN_SOURCE_PATTERN='^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]/src/([A-Za-z0-9._-]+/){0,8}[A-Za-z0-9._-]{1,200}\.(tar\.gz|tgz)#[0-9]{1,20}$'
-# The runs begun on this VM, one `RUN_ID CLAIM_TIME` a line: a run claimed again runs again.
+# The runs begun on this VM, one `RUN_ID CLAIM_TIME ATTEMPT` a line: a run claimed again, or its
+# next attempt after a preemption, runs again.
 readonly BEGUN_FILE="${WORK_ROOT}/begun"
 # A run never lasts longer than 7 days (Compute's maxRunDuration limit), deadline or not.
 readonly LONGEST_RUN_SECONDS=604800
 
 RUN_ID=''
+ATTEMPT=1
 TARGET=''
 RESULTS_PREFIX=''
 PREFIX_OK=''
@@ -157,6 +166,12 @@ fail() {
   exit 1
 }
 
+# metadata PATH: a value from the metadata server; a missing value is an error.
+metadata() {
+  curl --silent --show-error --fail --max-time 10 \
+    -H 'Metadata-Flavor: Google' "http://${METADATA_HOST}/computeMetadata/v1/$1"
+}
+
 # attribute KEY: the instance attribute; status 1 when the VM has none by that key, 2 when the
 # metadata server cannot say.
 attribute() {
@@ -180,6 +195,11 @@ upload() {
   gsutil -q cp "$1" "${RESULTS_PREFIX}$2"
 }
 
+# Whether Compute is preempting this VM (its shutdown then ends the run, not a failure).
+preempted() {
+  [[ "$(metadata instance/preempted 2>/dev/null || true)" == TRUE ]]
+}
+
 # Runs on every exit once a run has begun: upload what there is, then power off.
 finish() {
   local code=$?
@@ -187,7 +207,10 @@ finish() {
   set +e
   stop_telemetry
   if [[ -n "$PREFIX_OK" ]]; then
-    [[ -f "$BUILD_LOG" ]] && upload "$BUILD_LOG" build.log
+    if [[ -f "$BUILD_LOG" ]]; then
+      upload "$BUILD_LOG" "attempts/${ATTEMPT}/build.log"
+      upload "$BUILD_LOG" build.log
+    fi
     timer upload $((SECONDS - ${UPLOAD_STARTED:-$SECONDS}))
     timer total $((SECONDS - RUN_STARTED))
     (
@@ -196,7 +219,9 @@ finish() {
     ) >"$WORK/timings.json"
     upload "$WORK/timings.json" timings.json
     upload "$DETAIL_LOG" startup_detail.log
-    if [[ -n "$SUCCEEDED" ]]; then
+    if [[ -z "$SUCCEEDED" ]] && preempted; then
+      log "run $RUN_ID attempt $ATTEMPT preempted; no marker, so the run can be resumed"
+    elif [[ -n "$SUCCEEDED" ]]; then
       : >"$WORK/_SUCCESS"
       upload "$WORK/_SUCCESS" _SUCCESS
     else
@@ -225,7 +250,7 @@ run_make() {
 }
 
 main() {
-  local found=0 claim attempt
+  local found=0 claim begun
   RUN_ID="$(attribute costguard-run-id)" || found=$?
   if [[ $found -eq 1 ]]; then
     log 'no run requested (no costguard-run-id); leaving the VM up'
@@ -234,14 +259,15 @@ main() {
   if [[ $found -eq 0 ]]; then
     claim="$(attribute costguard-claim || true)"
     read -r _ claim _ <<<"$claim" || true
-    attempt="$RUN_ID ${claim:-}"
+    # A resumed run keeps its claim and is told apart by its attempt.
+    begun="$RUN_ID ${claim:-} $(attribute costguard-attempt || echo 1)"
     mkdir -p "$WORK_ROOT"
-    if [[ -f "$BEGUN_FILE" ]] && grep -qxF -- "$attempt" "$BEGUN_FILE"; then
+    if [[ -f "$BEGUN_FILE" ]] && grep -qxF -- "$begun" "$BEGUN_FILE"; then
       log 'this run began on an earlier boot; not running it again; shutting down'
       shutdown -h now
       exit 0
     fi
-    printf '%s\n' "$attempt" >>"$BEGUN_FILE"
+    printf '%s\n' "$begun" >>"$BEGUN_FILE"
   fi
   # From here on the VM was started for a run: whatever happens, it uploads what it has and
   # powers off, so it never idles at the run's expense.
@@ -255,11 +281,12 @@ main() {
 
   TARGET="$(attribute costguard-target || true)"
   RESULTS_PREFIX="$(attribute costguard-results-prefix || true)"
-  local source run_source bucket deadline seconds status interval checked_at
+  local source run_source bucket deadline seconds status interval checked_at attempt
   source="$(attribute costguard-source || true)"
   run_source="$(attribute costguard-run-source || true)"
   deadline="$(attribute costguard-deadline || true)"
   interval="$(attribute costguard-telemetry-interval || true)"
+  attempt="$(attribute costguard-attempt || true)"
   # Results go only to the pipeline's bucket, the one its source was set up in.
   bucket="${RESULTS_PREFIX#gs://}"
   bucket="${bucket%%/*}"
@@ -279,6 +306,10 @@ main() {
       fail 'costguard-run-source is not a tarball of gs://BUCKET/src/ pinned to a generation'
   else
     [[ "$source" =~ $SOURCE_PATTERN ]] || fail 'costguard-source is not a gs:// tarball'
+  fi
+  if [[ -n "$attempt" ]]; then
+    [[ "$attempt" =~ $ATTEMPT_PATTERN ]] || fail 'the attempt is not a number from 1 to 99'
+    ATTEMPT=$attempt
   fi
   seconds=$LONGEST_RUN_SECONDS
   if [[ -n "$deadline" ]]; then
@@ -311,8 +342,10 @@ main() {
   fi
 
   STEP="running make -- $TARGET"
-  log "run $RUN_ID: make -- $TARGET"
-  export COSTGUARD_RUN_ID="$RUN_ID" COSTGUARD_OUTPUT_DIR="$WORK/output"
+  log "run $RUN_ID attempt $ATTEMPT: make -- $TARGET"
+  export COSTGUARD_RUN_ID="$RUN_ID" COSTGUARD_OUTPUT_DIR="$WORK/output" COSTGUARD_ATTEMPT="$ATTEMPT"
+  # Checkpoints outlive an attempt: in the results bucket, outside the run's results prefix.
+  export COSTGUARD_CHECKPOINT_PREFIX="gs://${bucket}/runs/${RUN_ID}/checkpoint/"
   # The deadline holds on the VM too, whether or not Compute could set maxRunDuration.
   status=0
   # What is left of the run's time once the source and its dependencies are in place.

@@ -1,5 +1,6 @@
 import type { ExecutionsClient, JobsClient } from '@google-cloud/run';
 import type {
+  GlobalOperationsClient,
   InstancesClient,
   MachineTypesClient,
   ZoneOperationsClient,
@@ -25,6 +26,8 @@ import type { ProtoNode } from './proto-subset.js';
 export interface Clients {
   instances(): Promise<InstancesClient>;
   zoneOperations(): Promise<ZoneOperationsClient>;
+  /** Operations of every scope of a project (its aggregatedList spans all zones). */
+  globalOperations(): Promise<GlobalOperationsClient>;
   machineTypes(): Promise<MachineTypesClient>;
   metrics(): Promise<MetricServiceClient>;
   catalog(): Promise<CloudCatalogClient>;
@@ -161,6 +164,11 @@ export function createClients(endpoints: Endpoints): Clients {
       const { ZoneOperationsClient } =
         await import('@google-cloud/compute/build/src/v1/zone_operations_client.js');
       return new ZoneOperationsClient(await gaxOptions(at('compute')), await gaxForCompute());
+    }),
+    globalOperations: memo(async () => {
+      const { GlobalOperationsClient } =
+        await import('@google-cloud/compute/build/src/v1/global_operations_client.js');
+      return new GlobalOperationsClient(await gaxOptions(at('compute')));
     }),
     machineTypes: memo(async () => {
       const { MachineTypesClient } =

@@ -7,7 +7,12 @@
  * one zone, one list of the zone's operations; a `wait` that returns early is polled again with
  * backoff. Label and metadata writes are read-merge-write under the fingerprint.
  */
-import type { InstancesClient, ZoneOperationsClient, protos } from '@google-cloud/compute';
+import type {
+  GlobalOperationsClient,
+  InstancesClient,
+  ZoneOperationsClient,
+  protos,
+} from '@google-cloud/compute';
 import { RateBudget, Semaphore, settleAll } from '../core/concurrency.js';
 import {
   isNotFound,
@@ -135,6 +140,22 @@ export interface ComputeClients {
     >
   >;
   zoneOperations(): Promise<Pick<ZoneOperationsClient, 'wait' | 'listAsync'>>;
+  /** Operations of every scope of a project (the preemption backstop); optional for other users. */
+  globalOperations?(): Promise<Pick<GlobalOperationsClient, 'aggregatedListAsync'>>;
+}
+
+export const PREEMPTED_OPERATION = 'compute.instances.preempted';
+
+/** A Spot preemption as Compute records it: a `compute.instances.preempted` operation. */
+export interface PreemptedOperation {
+  readonly project: string;
+  readonly zone: string;
+  /** The operation's name (`systemevent-…`), which the system event log entry carries as `operation.id`. */
+  readonly name: string;
+  readonly vmName: string;
+  readonly vmId: string;
+  /** When Compute began the preemption (the operation's start, else its insert time). */
+  readonly preemptedAt: Date;
 }
 
 /**
@@ -658,6 +679,42 @@ export class ComputeFleet {
         },
       }),
     );
+  }
+
+  /**
+   * The project's preemptions that began at or after `since`, oldest first: one filtered
+   * aggregated list of its operations over every zone and page.
+   */
+  async listPreempted(project: string, since: Date): Promise<PreemptedOperation[]> {
+    const clients = this.clients;
+    if (!clients.globalOperations) {
+      throw new PermanentError('This fleet was built without the operations of every scope');
+    }
+    const operations = await clients.globalOperations();
+    return this.call('operations', project, `list preemptions of ${project}`, async () => {
+      const out: PreemptedOperation[] = [];
+      for await (const [scope, scoped] of operations.aggregatedListAsync({
+        project,
+        filter: `operationType = "${PREEMPTED_OPERATION}"`,
+        maxResults: 500,
+        returnPartialSuccess: true,
+      })) {
+        for (const op of scoped.operations ?? []) {
+          const at = new Date(op.startTime ?? op.insertTime ?? '');
+          if (op.operationType !== PREEMPTED_OPERATION || Number.isNaN(at.getTime())) continue;
+          if (at < since || !op.name || op.targetId === undefined || op.targetId === null) continue;
+          out.push({
+            project,
+            zone: lastSegment(op.zone) || scope.replace(/^zones\//, ''),
+            name: op.name,
+            vmName: lastSegment(op.targetLink),
+            vmId: String(op.targetId),
+            preemptedAt: at,
+          });
+        }
+      }
+      return out.sort((a, b) => a.preemptedAt.getTime() - b.preemptedAt.getTime());
+    });
   }
 
   async listOperations(

@@ -32,7 +32,11 @@ export function commonAdapters(runtime: Runtime, config: CommonConfig): CommonAd
   const token = config.slackToken;
   return {
     fleet: new ComputeFleet(
-      { instances: () => clients.instances(), zoneOperations: () => clients.zoneOperations() },
+      {
+        instances: () => clients.instances(),
+        zoneOperations: () => clients.zoneOperations(),
+        globalOperations: () => clients.globalOperations(),
+      },
       {
         logger,
         concurrency: config.computeConcurrency,

@@ -12,6 +12,7 @@ import { commonSettings, ledgerProjectOf, readConfig } from '../core/config.js';
 import { ValidationError } from '../core/errors.js';
 import { httpHandler, isEmptyBody, type HttpReply } from '../core/handlers.js';
 import { createPriceLookupFor } from '../pricing/index.js';
+import { createPreemptionRecorderFor } from '../preemptions/entry.js';
 import {
   createRecorder,
   type Recorder,
@@ -63,13 +64,15 @@ export function createRecorderFor(runtime: Runtime): { recorder: Recorder; proje
   const viewUrl =
     config.dashboardUrl ??
     `https://console.cloud.google.com/bigquery?project=${ledgerProject}&ws=!1m5!1m4!4m3!1s${ledgerProject}!2s${config.dataset}!3s${TABLES.costView}`;
+  const pricing = createPriceLookupFor(runtime, {
+    project: config.projects[0] as string,
+    currency: config.currency,
+  });
   const recorder = createRecorder({
     fleet: common.fleet,
     uptime: common.uptime,
-    pricing: createPriceLookupFor(runtime, {
-      project: config.projects[0] as string,
-      currency: config.currency,
-    }),
+    pricing,
+    preemptions: createPreemptionRecorderFor(runtime, config, pricing),
     ledger: new SpotCostLedger(common.ledger),
     notifier: common.notifier,
     clock: runtime.clock,

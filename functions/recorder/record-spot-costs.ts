@@ -55,6 +55,8 @@ export interface RecorderDeps {
   clock: Clock;
   logger: Logger;
   config: RecorderConfig;
+  /** The preemption backstop: records preemptions since a time that the events missed. */
+  preemptions?: { sweep(since: Date): Promise<{ recorded: readonly string[] }> };
 }
 
 export interface RecorderConfig {
@@ -193,6 +195,10 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       });
       const delivery = await raiseAlerts(alerts, recordedAt);
       run.phases.alert = performance.now() - alertStarted;
+      // The preemption backstop: Compute's preemption operations the events missed.
+      await deps.preemptions?.sweep(window.start).catch((error: unknown) => {
+        logger.error('Could not check for missed preemptions; the next run does', { error });
+      });
       const summary = recordSummary({
         ...{ window, totals: run.totals, failures, gaps: run.gaps, phasesMs: run.phases },
         alerts: { raised: alerts.length, ...delivery },

@@ -51,6 +51,12 @@ const invokers = z
   .min(1, 'name at least one invoker')
   .max(100);
 
+/** A run whose VM is preempted comes back: up to maxAttempts attempts, backoffSeconds apart. */
+const resume = z.strictObject({
+  maxAttempts: z.number().int().min(1).max(10),
+  backoffSeconds: z.number().int().min(0).max(86_400),
+});
+
 const vmPipeline = z
   .strictObject({
     executor: z.literal('vm'),
@@ -76,6 +82,7 @@ const vmPipeline = z
       .optional(),
     /** Seconds between the VM's [vmstat]/[mpstat] console lines; 0 for none. */
     telemetryIntervalSeconds: z.number().int().min(0).max(3600).default(60),
+    resume: resume.optional(),
   })
   .refine(
     (p) => p.sourcePrefix === undefined || p.sourcePrefix.startsWith(`gs://${p.bucket}/src/`),
@@ -207,17 +214,49 @@ export function readTriggerRunConfig(env: Env): TriggerRunConfig {
       'neither it nor COSTGUARD_RUNS_PUBLIC_URL is set',
     );
   }
-  const byName = new Map<string, Pipeline>(
-    Object.entries(configured).map(([name, p]) => [name, Object.freeze({ ...p, name })]),
-  );
   return Object.freeze({
     ...common,
     runs: Object.freeze({
-      pipelines: byName,
+      pipelines: pipelinesByName(configured),
       dryRun,
       publicUrl: base,
       audiences: accepted,
     }),
+  });
+}
+
+function pipelinesByName(
+  configured: Record<string, z.output<typeof vmPipeline> | z.output<typeof cloudRunPipeline>>,
+): Map<string, Pipeline> {
+  return new Map<string, Pipeline>(
+    Object.entries(configured).map(([name, p]) => [name, Object.freeze({ ...p, name })]),
+  );
+}
+
+/**
+ * The pipelines as the functions that resume preempted runs read them (recordPreemption and the
+ * hourly recorder): undefined when COSTGUARD_PIPELINES is not set, so they record preemptions only.
+ */
+export function readResumeConfig(env: Env): RunsConfig | undefined {
+  if (
+    (env[runsSettings.pipelines.variable] ?? env[`${runsSettings.pipelines.variable}_FILE`]) ===
+    undefined
+  ) {
+    return undefined;
+  }
+  const raw = readConfig(
+    {
+      pipelines: runsSettings.pipelines,
+      dryRun: runsSettings.dryRun,
+      publicUrl: runsSettings.publicUrl,
+    },
+    env,
+  );
+  return Object.freeze({
+    pipelines: pipelinesByName(raw.pipelines),
+    dryRun: raw.dryRun,
+    publicUrl: (raw.publicUrl ?? '').replace(/\/+$/, ''),
+    audiences: [],
   });
 }
 

@@ -10,17 +10,69 @@ import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { ObjectStore } from '../adapters/storage.js';
 import { admit, capsOf, CapStandings, type Admission } from '../caps/cap-admission.js';
 import { capSettings } from '../caps/cap-policy.js';
-import { ledgerProjectOf, readConfig } from '../core/config.js';
+import type { ComputeFleet } from '../adapters/compute.js';
+import { ledgerProjectOf, readConfig, type CommonConfig } from '../core/config.js';
 import { httpHandler } from '../core/handlers.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { CloudRunExecutor } from './cloud-run-executor.js';
-import { readTriggerRunConfig, type Pipeline } from './config.js';
+import { readTriggerRunConfig, type Pipeline, type RunsConfig } from './config.js';
 import type { RunExecutor } from './executor.js';
 import { RecordedCostReader } from './run-cost.js';
 import { RunLedger } from './run-ledger.js';
 import { createTriggerRunHttp, httpCallerMayAct } from './http.js';
+import { createRunObserver, type RunObserver } from './run-observer.js';
 import { createRunService, type Actor, type RunService } from './run-service.js';
 import { VmExecutor } from './vm-executor.js';
+
+/** The executor of each pipeline (one per pipeline and function instance). */
+export function executorsFor(
+  runtime: Runtime,
+  fleet: ComputeFleet,
+): (pipeline: Pipeline) => RunExecutor {
+  const { clients, logger, clock } = runtime;
+  const store = new ObjectStore(() => clients.storage(), { logger });
+  const jobs = new RunJobs(
+    { jobs: () => clients.runJobs(), executions: () => clients.runExecutions() },
+    { logger },
+  );
+  const executors = new Map<string, RunExecutor>();
+  return (pipeline: Pipeline): RunExecutor => {
+    let executor = executors.get(pipeline.name);
+    if (!executor) {
+      executor =
+        pipeline.executor === 'vm'
+          ? new VmExecutor(pipeline, { fleet, store, clock, logger })
+          : new CloudRunExecutor(pipeline, { jobs, logger });
+      executors.set(pipeline.name, executor);
+    }
+    return executor;
+  };
+}
+
+/**
+ * How the functions that learn of preemptions (recordPreemption, the hourly recorder) look at
+ * and resume runs: the run trigger's own observer, on the same ledger, executors and Slack.
+ */
+export function runObserverFor(
+  runtime: Runtime,
+  config: CommonConfig,
+  runs: RunsConfig,
+  prices: PriceLookup,
+): RunObserver {
+  const { fleet, ledger, notifier } = commonAdapters(runtime, config);
+  return createRunObserver(
+    {
+      ledger: new RunLedger(ledger, runtime.clock),
+      costs: new RecordedCostReader(ledger, runtime.logger),
+      prices,
+      notifier,
+      executorFor: executorsFor(runtime, fleet),
+      clock: runtime.clock,
+      logger: runtime.logger,
+    },
+    runs,
+  );
+}
 
 export interface RunServiceOptions {
   readonly prices?: PriceLookup;
@@ -34,13 +86,8 @@ export async function buildRunService(
   options: RunServiceOptions = {},
 ): Promise<{ service: RunService; config: ReturnType<typeof readTriggerRunConfig> }> {
   const config = readTriggerRunConfig(runtime.env);
-  const { clients, logger, clock } = runtime;
+  const { logger, clock } = runtime;
   const { fleet, ledger, notifier } = commonAdapters(runtime, config);
-  const store = new ObjectStore(() => clients.storage(), { logger });
-  const jobs = new RunJobs(
-    { jobs: () => clients.runJobs(), executions: () => clients.runExecutions() },
-    { logger },
-  );
   // The pricing engine is loaded only when no price lookup is given; it reads machine types
   // through a project where triggerRun has that permission (one with a batch VM).
   const pricingProject =
@@ -51,18 +98,7 @@ export async function buildRunService(
     (await import('../pricing/index.js')).createPriceLookupFor(runtime, {
       project: pricingProject,
     });
-  const executors = new Map<string, RunExecutor>();
-  const executorFor = (pipeline: Pipeline): RunExecutor => {
-    let executor = executors.get(pipeline.name);
-    if (!executor) {
-      executor =
-        pipeline.executor === 'vm'
-          ? new VmExecutor(pipeline, { fleet, store, clock, logger })
-          : new CloudRunExecutor(pipeline, { jobs, logger });
-      executors.set(pipeline.name, executor);
-    }
-    return executor;
-  };
+  const executorFor = executorsFor(runtime, fleet);
   // A start is checked against the Spot caps its VM or job falls in (COSTGUARD_SPOT_CAPS).
   const { caps } = readConfig({ caps: capSettings.caps }, runtime.env);
   const standings = new CapStandings(ledger);

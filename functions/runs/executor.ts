@@ -66,4 +66,9 @@ export interface RunExecutor {
   stop(run: RunRecord, why: 'cancel' | 'timeout'): Promise<void>;
   /** Gives the resource up after the run's end, if the run still holds it. */
   release(run: RunRecord): Promise<void>;
+  /**
+   * Starts the run's resource again for its next attempt after a preemption (batch VMs only);
+   * idempotent per attempt. Returns when the attempt started.
+   */
+  resume?(run: RunRecord, attempt: number): Promise<Date>;
 }

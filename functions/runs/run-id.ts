@@ -26,6 +26,8 @@ export const RUN_METADATA = {
   source: 'costguard-run-source',
   /** Seconds between the `[vmstat]`/`[mpstat]` lines on the VM's console (0: none). */
   telemetryInterval: 'costguard-telemetry-interval',
+  /** The attempt of a resumed run (2, 3, ...): absent for the first. */
+  attempt: 'costguard-attempt',
 } as const;
 
 /**

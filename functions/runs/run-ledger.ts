@@ -8,6 +8,7 @@ import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
 import type { Clock } from '../core/clock.js';
 import { PermanentError } from '../core/errors.js';
 import {
+  attemptOf,
   RUN_EVENTS,
   type Executor,
   type RunCost,
@@ -20,7 +21,8 @@ const RUNS_TABLE = 'runs';
 
 const LATEST = `QUALIFY ROW_NUMBER() OVER (
     PARTITION BY run_id
-    ORDER BY CASE status WHEN 'STARTING' THEN 1 WHEN 'RUNNING' THEN 2 ELSE 3 END DESC,
+    ORDER BY IFNULL(attempt, 1) DESC,
+      CASE status WHEN 'STARTING' THEN 1 WHEN 'RUNNING' THEN 2 ELSE 3 END DESC,
       event_seq DESC, recorded_at DESC) = 1`;
 
 type Row = Record<string, unknown>;
@@ -105,6 +107,8 @@ function toRow(record: RunRecord, event: RunEvent, recordedAt: Date): Row {
     slack_ts: record.slackTs ?? null,
     source: record.source ?? null,
     phases: record.phases ? JSON.stringify(record.phases) : null,
+    attempt: attemptOf(record),
+    resume_at: iso(record.resumeAt),
     recorded_at: recordedAt.toISOString(),
   };
 }
@@ -141,6 +145,8 @@ function fromRow(row: Row): RunRecord {
     slackTs: textOf(row.slack_ts),
     source: textOf(row.source),
     phases: parsePhaseTimings(textOf(row.phases)),
+    attempt: numericOf(row.attempt) ?? 1,
+    resumeAt: timestampOf(row.resume_at),
   };
 }
 
@@ -163,8 +169,10 @@ export class RunLedger {
    * streaming insert; each caller still waits for its own row to land or fail.
    */
   append(record: RunRecord, event: RunEvent): Promise<void> {
+    // A later attempt repeats events and statuses of the first: its rows carry their attempt.
+    const attempt = attemptOf(record);
     const row = {
-      key: `${record.runId}/${event}/${record.status}`,
+      key: `${record.runId}/${event}/${record.status}${attempt > 1 ? `/${attempt}` : ''}`,
       row: toRow(record, event, this.clock.now()),
     };
     return new Promise<void>((resolve, reject) => {

@@ -51,6 +51,7 @@ const ICON: Record<string, string> = {
   SUCCEEDED: ':white_check_mark:',
   FAILED: ':x:',
   PREEMPTED: ':warning:',
+  PREEMPTED_RETRYING: ':repeat:',
   CANCELLED: ':no_entry_sign:',
   TIMED_OUT: ':hourglass:',
 };

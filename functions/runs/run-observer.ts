@@ -19,6 +19,7 @@ import { planCost, type RecordedCostReader } from './run-cost.js';
 import type { RunLedger } from './run-ledger.js';
 import { finishedMessage } from './run-messages.js';
 import { isActive, type RunCost, type RunRecord } from './run-record.js';
+import { createRunResumption } from './run-resumption.js';
 import { observedRecord, statusChanged } from './run-transitions.js';
 
 export interface RunObserverDeps {
@@ -53,6 +54,11 @@ export interface RunObserver {
   release(executor: RunExecutor, record: RunRecord): Promise<void>;
   /** Posts about a run; a failure is logged, never fatal. */
   notify(message: SlackMessage, runId: string): Promise<PostedMessage | undefined>;
+  /**
+   * The VM of the run was preempted at `at`: the run resumes, fails or ends (run-resumption.ts);
+   * a run waiting out its backoff starts its next attempt once due. Undefined: no such run.
+   */
+  preempted(runId: string, at: Date): Promise<RunRecord | undefined>;
 }
 
 /** Calls that overlap on one key share the first one's promise. */
@@ -112,14 +118,30 @@ export function createRunObserver(deps: RunObserverDeps, config: RunsConfig): Ru
     }
   };
 
+  const resumption = createRunResumption({
+    ...deps,
+    notify,
+    release,
+    costOf: (record) => costOf(record, undefined),
+    config,
+  });
+
   const look = async (record: RunRecord): Promise<Refreshed> => {
     const pipeline = config.pipelines.get(record.pipeline);
     if (!isActive(record.status) || !pipeline || pipeline.executor !== record.executor) {
       return { record, usage: undefined, ended: false };
     }
+    if (record.status === 'PREEMPTED_RETRYING') {
+      return { record: await resumption.resumeIfDue(record), usage: undefined, ended: false };
+    }
     const executor = deps.executorFor(pipeline);
     const now = clock.now();
     const { decision, usage } = await executor.observe(record, now);
+    // A preemption the event did not bring: the run resumes as the pipeline says.
+    if (decision.status === 'PREEMPTED' && pipeline.executor === 'vm' && pipeline.resume) {
+      const next = await resumption.interrupted(record, decision.finishedAt ?? now);
+      return { record: next, usage, ended: !isActive(next.status) };
+    }
     const log = logger.child({ runId: record.runId, pipeline: record.pipeline });
     if (decision.stopVm) {
       if (config.dryRun)
@@ -169,5 +191,15 @@ export function createRunObserver(deps: RunObserverDeps, config: RunsConfig): Ru
     costOf,
     release,
     notify,
+    async preempted(runId, at) {
+      const latest = await ledger.latest(runId);
+      if (!latest) return undefined;
+      const look = async (): Promise<Refreshed> => {
+        const next = await resumption.interrupted(latest, at);
+        const resumed = await resumption.resumeIfDue(next);
+        return { record: resumed, usage: undefined, ended: !isActive(resumed.status) };
+      };
+      return (await sharedLook(runId, look)).record;
+    },
   };
 }

@@ -1,9 +1,10 @@
 /**
  * A run as the ledger keeps it: every event appends a complete snapshot of the run, and the
  * current state is the latest snapshot (highest status rank, then event order). Status names
- * are the API's; DRY_RUN and REFUSED record decisions that started nothing.
+ * are the API's; DRY_RUN and REFUSED record decisions that started nothing. A resumed run's
+ * snapshots of a later attempt come after all of an earlier attempt's.
  */
-const ACTIVE_STATUSES = ['STARTING', 'RUNNING'] as const;
+const ACTIVE_STATUSES = ['STARTING', 'RUNNING', 'PREEMPTED_RETRYING'] as const;
 
 export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
 export type FinalStatus = 'SUCCEEDED' | 'FAILED' | 'PREEMPTED' | 'CANCELLED' | 'TIMED_OUT';
@@ -21,6 +22,10 @@ export const RUN_EVENTS = {
   'start-failed': 4,
   cancelled: 4,
   'timed-out': 4,
+  /** The VM was preempted: the run waits to resume, or ends (FAILED, PREEMPTED). */
+  preempted: 3,
+  /** The VM was started again for the run's next attempt. */
+  resumed: 2,
 } as const;
 
 export type RunEvent = keyof typeof RUN_EVENTS;
@@ -70,6 +75,15 @@ export interface RunRecord {
   /** The Slack message that announced the start, to thread the outcome under it. */
   readonly slackChannel: string | undefined;
   readonly slackTs: string | undefined;
+  /** The attempt under way or last made (1 until a preempted run is resumed). */
+  readonly attempt?: number | undefined;
+  /** PREEMPTED_RETRYING: when the next attempt starts; after a resume, when the attempt started. */
+  readonly resumeAt?: Date | undefined;
+}
+
+/** The attempt of a run: 1 for a run never resumed (and for rows from before resume existed). */
+export function attemptOf(record: Pick<RunRecord, 'attempt'>): number {
+  return record.attempt ?? 1;
 }
 
 export function vmResource(project: string, zone: string, instance: string): string {

@@ -1,5 +1,5 @@
 import { iso } from './run-ledger.js';
-import type { RunRecord } from './run-record.js';
+import { attemptOf, type RunRecord } from './run-record.js';
 
 /** A run as the API shows it: times as ISO text, where the logs are, and the cost so far. */
 export interface RunView {
@@ -23,6 +23,8 @@ export interface RunView {
   source: string | null;
   phases: Record<string, number> | null;
   statusUrl: string;
+  attempt: number;
+  resumeAt: string | null;
 }
 
 export function statusUrlOf(publicUrl: string, runId: string): string {
@@ -55,5 +57,7 @@ export function viewOf(record: RunRecord, publicUrl: string): RunView {
     source: record.source ?? null,
     phases: record.phases ? { ...record.phases } : null,
     statusUrl: statusUrlOf(publicUrl, record.runId),
+    attempt: attemptOf(record),
+    resumeAt: iso(record.resumeAt),
   };
 }

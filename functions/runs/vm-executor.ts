@@ -7,7 +7,12 @@
 import type { ComputeFleet, VmDetail } from '../adapters/compute.js';
 import { parseGsUri, type ObjectStore } from '../adapters/storage.js';
 import type { Clock } from '../core/clock.js';
-import { isPreconditionFailed, isTransient, PermanentError } from '../core/errors.js';
+import {
+  isPreconditionFailed,
+  isTransient,
+  PermanentError,
+  TransientError,
+} from '../core/errors.js';
 import { LABEL } from '../core/labels.js';
 import type { Logger } from '../core/logger.js';
 import { vmKey, type VmRef } from '../core/vm.js';
@@ -17,7 +22,7 @@ import type { Observation, RunExecutor, RunLog, StartHooks, StartOutcome } from 
 import { MARKERS, planVmStatus, TIMINGS, type VmObservation } from './plan-status.js';
 import { requestIdFor, RUN_METADATA } from './run-id.js';
 import { timestampOf } from './run-ledger.js';
-import type { RunRecord } from './run-record.js';
+import { attemptOf, type RunRecord } from './run-record.js';
 import {
   CLAIM_KEY,
   formatClaim,
@@ -66,7 +71,7 @@ export class VmExecutor implements RunExecutor {
     );
     return [
       ...(run.source ? [`pin ${run.source} to its current generation`] : []),
-      `set metadata ${[CLAIM_KEY, ...keys].join(', ')} on ${vm} under its fingerprint`,
+      `set metadata ${[CLAIM_KEY, ...keys.filter((k) => k !== RUN_METADATA.attempt)].join(', ')} on ${vm} under its fingerprint`,
       `set label ${LABEL.run}=${run.runId} on ${vm}`,
       `set scheduling.maxRunDuration=${this.pipeline.maxRunHours * 3600}s (terminationAction STOP) on ${vm}`,
       `start ${vm} with requestId ${requestIdFor(run.runId, 'start')}`,
@@ -256,7 +261,9 @@ export class VmExecutor implements RunExecutor {
     let preemptedAt: Date | undefined;
     const stopped = status === undefined || status === 'TERMINATED' || status === 'STOPPED';
     if (stopped && !markers.has(MARKERS.success) && !markers.has(MARKERS.error)) {
-      preemptedAt = await this.preemptedSince(run.startedAt ?? run.requestedAt);
+      // Only a preemption of the attempt under way counts (an earlier one was handled).
+      const attemptStart = attemptOf(run) > 1 ? run.resumeAt : run.startedAt;
+      preemptedAt = await this.preemptedSince(attemptStart ?? run.requestedAt);
     }
     const observation: VmObservation = {
       status,
@@ -291,6 +298,53 @@ export class VmExecutor implements RunExecutor {
     if (!ours) return { kind: 'none', next: offset };
     const output = await this.deps.fleet.serialOutput(this.ref, offset);
     return { kind: 'console', contents: output.contents, start: output.start, next: output.next };
+  }
+
+  /**
+   * The next attempt of a preempted run: while the VM is still claimed for the run and stopped,
+   * its run keys are written again with the attempt and it is started with a request id of that
+   * attempt, so a repeated resume is one start.
+   */
+  async resume(run: RunRecord, attempt: number): Promise<Date> {
+    const { fleet, logger } = this.deps;
+    for (let tries = 1; ; tries++) {
+      const instance = await this.read();
+      const { metadata, vm } = instance;
+      if (parseClaim(metadata.get(CLAIM_KEY))?.runId !== run.runId) {
+        throw new PermanentError(`The batch VM ${this.ref.name} is no longer claimed for the run`);
+      }
+      if (vm.status === 'RUNNING') return timestampOf(vm.startedAt) ?? this.deps.clock.now();
+      if (vm.status !== 'TERMINATED' && vm.status !== 'STOPPED') {
+        throw new TransientError(`The batch VM ${this.ref.name} is ${vm.status}, not stopped yet`);
+      }
+      try {
+        await fleet.mergeMetadata(
+          this.ref,
+          (current) =>
+            new Map([
+              ...current,
+              [RUN_METADATA.runId, run.runId],
+              [RUN_METADATA.target, run.target],
+              [RUN_METADATA.resultsPrefix, run.resultsPrefix ?? ''],
+              [RUN_METADATA.deadline, String(Math.floor(run.deadline.getTime() / 1000))],
+              [RUN_METADATA.telemetryInterval, String(this.pipeline.telemetryIntervalSeconds)],
+              ...(run.source?.includes('#') ? [[RUN_METADATA.source, run.source] as const] : []),
+              [RUN_METADATA.attempt, String(attempt)],
+            ]),
+          instance,
+        );
+      } catch (error) {
+        if (!isPreconditionFailed(error) || tries >= CLAIM_ATTEMPTS) throw error;
+        continue;
+      }
+      await fleet.start(this.ref, requestIdFor(run.runId, `start-${attempt}`));
+      logger.info('Batch VM started again for the next attempt', {
+        runId: run.runId,
+        vm: this.ref.name,
+        attempt,
+      });
+      return this.deps.clock.now();
+    }
   }
 
   private async preemptedSince(since: Date): Promise<Date | undefined> {

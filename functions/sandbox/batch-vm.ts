@@ -1,6 +1,7 @@
 import { vmKey } from '../core/vm.js';
 import { asRecord, fail, notFound, route } from './http.js';
 import type { SimVm } from './fleet.js';
+import { preemptWithNotice } from './routes/logging.js';
 import { getObject, putObject } from './routes/storage.js';
 import { writeSerial } from './serial-console.js';
 import type { Sandbox, SandboxModule } from './sandbox.js';
@@ -14,7 +15,9 @@ import type { Sandbox, SandboxModule } from './sandbox.js';
  * script's console to serial port 1 (phase `[timer]` lines and `[vmstat]`/`[mpstat]` telemetry
  * every `costguard-telemetry-interval` seconds); after the planned duration it uploads
  * build.log, startup_detail.log, timings.json and `_SUCCESS` or `startup_error.txt` under the
- * results prefix and shuts the VM down. A plan can make the run fail, be preempted, or hang until something stops it;
+ * results prefix and shuts the VM down. A plan can make the run fail, be preempted (with
+ * Compute's 30 s notice, the attempt's build log kept and no marker), or hang until something
+ * stops it;
  * a maxRunDuration set on the VM stops it at the deadline as Compute would.
  */
 export const RUN_KEYS = {
@@ -24,6 +27,8 @@ export const RUN_KEYS = {
   deadline: 'costguard-deadline',
   source: 'costguard-run-source',
   telemetryInterval: 'costguard-telemetry-interval',
+  /** The attempt of a resumed run (absent: the first). */
+  attempt: 'costguard-attempt',
 } as const;
 
 /** The source the VM was set up with, used when a run names none of its own. */
@@ -50,6 +55,7 @@ export interface BatchRun {
   runId: string;
   target: string;
   resultsPrefix: string;
+  attempt: number;
   bootedAt: string;
   plan: BatchRunPlan;
   outcome: 'running' | 'succeeded' | 'failed' | 'preempted' | 'stopped' | 'rejected';
@@ -186,7 +192,8 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
   if (runId === undefined) return;
   const state = batchVmState(sandbox);
   const key = vmKey(vm);
-  const attempt = `${runId} ${metadata(vm, 'costguard-claim')?.split(' ')[1] ?? ''}`;
+  // As the startup script does: a resumed run keeps its claim and is told apart by its attempt.
+  const attempt = `${runId} ${metadata(vm, 'costguard-claim')?.split(' ')[1] ?? ''} ${metadata(vm, RUN_KEYS.attempt) ?? '1'}`;
   const begun = state.begun.get(key) ?? new Set<string>();
   state.begun.set(key, begun);
   if (begun.has(attempt)) {
@@ -204,6 +211,7 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
     runId,
     target: metadata(vm, RUN_KEYS.target) ?? '',
     resultsPrefix: metadata(vm, RUN_KEYS.resultsPrefix) ?? '',
+    attempt: Number(metadata(vm, RUN_KEYS.attempt) ?? '1'),
     bootedAt: sandbox.clock.now().toISOString(),
     plan,
     outcome: 'running',
@@ -336,8 +344,17 @@ function onBoot(sandbox: Sandbox, vm: SimVm): void {
         return;
       }
       case 'preempt':
+        // Compute's notice: the script sees instance/preempted, keeps the attempt's build log
+        // and leaves no marker; the VM is TERMINATED 30 s later.
+        out.build.push('preempted');
+        putObject(
+          sandbox,
+          bucket,
+          `${path}attempts/${run.attempt}/build.log`,
+          [...out.build, ''].join('\n'),
+        );
         run.outcome = 'preempted';
-        sandbox.fleet.preempt(vm);
+        preemptWithNotice(sandbox, vm);
         return;
       case 'hang':
         return;

@@ -96,8 +96,11 @@ export interface SimOperation {
 export type VmEvent =
   | { type: 'started'; vm: SimVm }
   | { type: 'stopped'; vm: SimVm }
-  | { type: 'preempted'; vm: SimVm }
+  | { type: 'preemption-began'; vm: SimVm; operation: SimOperation }
+  | { type: 'preempted'; vm: SimVm; operation: SimOperation }
   | { type: 'deleted'; vm: SimVm };
+
+export const PREEMPTED_OPERATION = 'compute.instances.preempted';
 
 let fingerprintCounter = 0;
 
@@ -218,13 +221,29 @@ export class Fleet {
     this.emit({ type: 'stopped', vm });
   }
 
-  /** Spot preemption: TERMINATED (or deleted, with termination action DELETE) plus the operation. */
+  /** Spot preemption at once: the operation, then TERMINATED (or deleted, with termination action DELETE). */
   preempt(vm: SimVm): SimOperation {
-    const op = this.recordOperation(vm, 'compute.instances.preempted', undefined);
-    this.setStatus(vm, 'TERMINATED');
-    this.emit({ type: 'preempted', vm });
-    if (vm.terminationAction === 'DELETE') this.remove(vm);
+    const op = this.beginPreemption(vm, 0);
+    this.completePreemption(vm, op);
     return op;
+  }
+
+  /**
+   * The start of a preemption: Compute's `compute.instances.preempted` operation (named
+   * `systemevent-…`, as Compute names system events), done after the notice, and the guest's
+   * shutdown under way (STOPPING). `completePreemption` ends it.
+   */
+  beginPreemption(vm: SimVm, noticeMs: number): SimOperation {
+    const op = this.recordOperation(vm, PREEMPTED_OPERATION, undefined, noticeMs);
+    if (noticeMs > 0) this.setStatus(vm, 'STOPPING');
+    this.emit({ type: 'preemption-began', vm, operation: op });
+    return op;
+  }
+
+  completePreemption(vm: SimVm, op: SimOperation): void {
+    this.setStatus(vm, 'TERMINATED');
+    this.emit({ type: 'preempted', vm, operation: op });
+    if (vm.terminationAction === 'DELETE') this.remove(vm);
   }
 
   remove(vm: SimVm): void {
@@ -253,9 +272,10 @@ export class Fleet {
   ): SimOperation {
     const at = this.now();
     const id = numericId(`op:${++this.opCounter}:${at}`);
+    const prefix = operationType === PREEMPTED_OPERATION ? 'systemevent' : 'operation';
     const op: SimOperation = {
       id,
-      name: `operation-${at}-${id.slice(-10)}`,
+      name: `${prefix}-${at}-${id.slice(-10)}`,
       project: vm.project,
       zone: vm.zone,
       operationType,

@@ -21,10 +21,12 @@ import { createLogger } from '../core/logger.js';
 import { repositoryPath } from '../core/repository-path.js';
 import { vmKey } from '../core/vm.js';
 import { ENTRY_POINTS, type EntryPoint, type EntryPointName } from '../entry-points.js';
+import { PREEMPTION_SINK, PREEMPTION_TOPIC } from '../../deploy/resources.js';
 import { putSandboxBudget, SANDBOX_BUDGET } from './demos/budget.js';
 import { DEMO_AUDIENCE, demoAuthorization, runDemoSettings } from './demos/runs.js';
 import { loadFleetFixture } from './fleet.js';
 import { DEFAULT_SANDBOX_PORT, entryPointPort, LOCAL_HOST, sandboxPortOf } from './local-ports.js';
+import { loggingState } from './routes/logging.js';
 import { SANDBOX_SLACK, slackState } from './routes/slack.js';
 import { serveTarget, type TargetHandler } from './serve-target.js';
 import { startSandbox } from './server.js';
@@ -202,6 +204,11 @@ function callCommands(sandbox: Sandbox, urls: ReadonlyMap<EntryPointName, string
     `STORAGE_EMULATOR_HOST=${sandbox.hostPort} COSTGUARD_ID_TOKEN='${demoAuthorization()}' \\`,
     `  bin/costguard run --url ${url('triggerRun')} --audience ${DEMO_AUDIENCE} \\`,
     `  --pipeline nightly-categories --target all --bucket costguard-batch-results --poll-seconds 2`,
+    `# recordPreemption: Compute preempts a Spot VM (30 s notice on the simulated clock); its system`,
+    `# event reaches recordPreemption through the Logging sink and lands in the preemptions table`,
+    `curl -s -X POST ${sandbox.url}/_sandbox/compute/preempt ${json} -d '{"project":"data-pipelines","zone":"us-east1-b","name":"etl-nightly-exempt"}'`,
+    `curl -s -X POST ${sandbox.url}/_sandbox/clock ${json} -d '{"advanceSeconds":30}'`,
+    `curl -s ${sandbox.url}/_sandbox/logging/deliveries`,
     `# enforceSpotCap: a GPU Spot VM joins the research sweep (cost_center=cc-300, cap`,
     `# research-sweeps-daily: 8 USD a day); five simulated hours on, the 10-minute check finds the`,
     `# cap crossed and stops the sweep's low-priority VMs`,
@@ -265,6 +272,12 @@ async function main(): Promise<void> {
   }
   // The sandbox's Slack app sends clicks on costguard's buttons to slackActions.
   slackState(sandbox).app.interactivityUrl = urls.get('slackActions');
+
+  // As deploy's Logging sink and the topic's push subscription do: preemptions to recordPreemption.
+  loggingState(sandbox).sinks.set(PREEMPTION_SINK, {
+    pushEndpoint: urls.get('recordPreemption') ?? '',
+    topic: PREEMPTION_TOPIC,
+  });
 
   const running = sandbox.fleet.live().filter((vm) => vm.status === 'RUNNING');
   out('costguard is running locally on the sandbox (no Google credentials needed)');

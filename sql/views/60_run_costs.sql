@@ -14,6 +14,7 @@ WITH latest_runs AS (
       ROW_NUMBER() OVER (
         PARTITION BY requested_at, run_id
         ORDER BY
+          IFNULL(attempt, 1) DESC,
           CASE status WHEN 'STARTING' THEN 1 WHEN 'RUNNING' THEN 2 ELSE 3 END DESC,
           event_seq DESC,
           recorded_at DESC

@@ -35,6 +35,7 @@ describe('importing the functions module', () => {
       'enforceSpotCap',
       'triggerRun',
       'slackActions',
+      'recordPreemption',
     ]);
   });
 });

@@ -206,7 +206,7 @@ describe('npm run deploy for real', () => {
     expect(ran[0]).toEqual(['npm', 'run', 'build', '--silent']);
     expect(out[1]).toMatch(/^Staged \d+ files \(\d+ KiB\) into build\/function-source$/);
     expect(existsSync(join(root, 'build/function-source/build/functions/index.js'))).toBe(true);
-    expect(ran.filter((a) => a[1] === 'functions' && a[2] === 'deploy')).toHaveLength(5);
+    expect(ran.filter((a) => a[1] === 'functions' && a[2] === 'deploy')).toHaveLength(6);
     expect(out.at(-1)).toContain('npm run teardown');
   });
 

@@ -77,6 +77,7 @@ describe('the deploy plan', () => {
       'costguard-spot-cap',
       'costguard-labels',
       'costguard-labels-on-create',
+      'costguard-preemptions',
       'costguard-scheduler',
       'costguard-events',
     ]);
@@ -298,7 +299,7 @@ describe('the deploy plan', () => {
     );
     expect(writers).toEqual(['budget', 'spot-cap']);
     expect(tableRoles('recorder')).toContain(`${HOST}:costguard.spot_costs costguardLedgerLoader`);
-    expect(find(plan, '--role=roles/bigquery.jobUser')).toHaveLength(6);
+    expect(find(plan, '--role=roles/bigquery.jobUser')).toHaveLength(7);
     expect(commandsOf(plan).some((c) => c.argv.some((a) => a.startsWith('GRANT')))).toBe(false);
     expect(commandsOf(plan).some((c) => c.argv.includes('--role=roles/bigquery.dataEditor'))).toBe(
       false,
@@ -605,6 +606,18 @@ describe('the functions', () => {
       retry: true,
     },
     {
+      name: 'costguard-record-preemption',
+      target: 'recordPreemption',
+      memory: '512Mi',
+      timeout: '120s',
+      max: '10',
+      trigger: [
+        '--trigger-topic=costguard-preemptions',
+        `--trigger-service-account=costguard-events@${HOST}.iam.gserviceaccount.com`,
+      ],
+      retry: true,
+    },
+    {
       name: 'costguard-trigger-run',
       target: 'triggerRun',
       memory: '512Mi',
@@ -801,6 +814,7 @@ describe('the functions', () => {
       `costguard-enforce-spot-cap serviceAccount:costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
       `costguard-enforce-labels serviceAccount:costguard-scheduler@${HOST}.iam.gserviceaccount.com`,
       `costguard-enforce-labels-on-create serviceAccount:costguard-events@${HOST}.iam.gserviceaccount.com`,
+      `costguard-record-preemption serviceAccount:costguard-events@${HOST}.iam.gserviceaccount.com`,
       'costguard-trigger-run group:ml-platform@example.com',
       'costguard-trigger-run user:ana@example.com',
       'costguard-trigger-run serviceAccount:ci@ml-batch-prod.iam.gserviceaccount.com',
@@ -1109,5 +1123,36 @@ describe('slackActions', () => {
 
   it('refuses --slack-actors without --slack-channel', () => {
     expect(() => deployInputs(['--slack-actors', 'S0OPS'])).toThrow(/--slack-channel/);
+  });
+});
+
+describe('preemption events', () => {
+  it('reach recordPreemption through a Logging sink per governed project, since Eventarc audit log triggers do not carry System Event logs', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+
+    const sinks = find(plan, 'logging', 'sinks', 'create').map(words);
+    expect(sinks).toEqual(
+      ['ml-train-prod', 'ml-batch-prod'].map(
+        (p) =>
+          `gcloud logging sinks create costguard-preemptions pubsub.googleapis.com/projects/${HOST}/topics/costguard-preemptions --project=${p} --log-filter=logName="projects/${p}/logs/cloudaudit.googleapis.com%2Fsystem_event" AND protoPayload.methodName="compute.instances.preempted" --quiet`,
+      ),
+    );
+    expect(find(plan, 'pubsub', 'topics', 'create', 'costguard-preemptions')).toHaveLength(1);
+    expect(find(plan, 'eventarc', 'triggers', 'create').map(words).join('\n')).not.toContain(
+      'preempted',
+    );
+  });
+
+  it('are published only by each sink writer, read when the sink exists', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+    const step = stepTitled(plan, 'The costguard-preemptions sink of ml-train-prod may publish');
+    const writer = 'serviceAccount:service-1@gcp-sa-logging.iam.gserviceaccount.com';
+
+    const chosen = step.probe?.choose({ ok: true, stdout: `${writer}\n` }, {}) ?? [];
+
+    expect(chosen.map(words)).toEqual([
+      `gcloud pubsub topics add-iam-policy-binding costguard-preemptions --project=${HOST} --member=${writer} --role=roles/pubsub.publisher --format=none --quiet`,
+    ]);
+    expect(step.probe?.choose({ ok: false, stdout: '' }, {})).toEqual([]);
   });
 });

@@ -71,7 +71,7 @@ describe('the teardown plan', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
-  it('deletes each of the seven functions, whether or not triggerRun and slackActions were deployed', () => {
+  it('deletes each of the eight functions, whether or not triggerRun and slackActions were deployed', () => {
     const deletes = lines(teardown()).filter((l) => l.startsWith('gcloud functions delete'));
 
     expect(deletes.map((l) => l.split(' ')[3])).toEqual([
@@ -80,6 +80,7 @@ describe('the teardown plan', () => {
       'costguard-enforce-spot-cap',
       'costguard-enforce-labels',
       'costguard-enforce-labels-on-create',
+      'costguard-record-preemption',
       'costguard-trigger-run',
       'costguard-slack-actions',
     ]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planDeploy } from '../../deploy/plan-deploy.js';
+import { planDeploy, SINK_WRITER_PLACEHOLDER } from '../../deploy/plan-deploy.js';
 import { formatCommand, type Plan } from '../../deploy/plan.js';
 import { PlanError, runPlan, type Exec, type ExecRequest } from '../../deploy/run-plan.js';
 import { BUDGET_ID_PLACEHOLDER } from '../../deploy/function-settings.js';
@@ -12,6 +12,8 @@ interface Call {
 
 /** The id Cloud Billing gives the budget a fresh deploy creates. */
 const CREATED_BUDGET = 'c0ffee00-0000-4000-8000-000000000001';
+/** The writer identity Cloud Logging gives the preemption sink a fresh deploy creates. */
+const SINK_WRITER = 'serviceAccount:service-123456789012@gcp-sa-logging.iam.gserviceaccount.com';
 
 /** The secret versions of the Slack token: the first a fresh deploy adds, one from before. */
 const versionName = (n: number) =>
@@ -26,11 +28,16 @@ function fakeCloud(options: { deployed: boolean; failures?: Map<string, number> 
   const calls: Call[] = [];
   let budgetCreated = false;
   let tokenStored = false;
+  let sinkCreated = false;
   const exec: Exec = (argv, request) => {
     calls.push({ argv, request });
     const text = argv.join(' ');
     if (!request.capture && text.includes('billing budgets create')) budgetCreated = true;
     if (!request.capture && text.includes('secrets versions add')) tokenStored = true;
+    if (!request.capture && text.includes('logging sinks create')) sinkCreated = true;
+    if (request.capture && sinkCreated && text.includes('logging sinks describe')) {
+      return Promise.resolve({ code: 0, stdout: `${SINK_WRITER}\n` });
+    }
     if (request.capture && !options.deployed && budgetCreated && text.includes('budgets list')) {
       return Promise.resolve({
         code: 0,
@@ -105,7 +112,11 @@ describe('running a deploy plan', () => {
     // Assess: enforceBudget is told the id of the budget created a few steps before, and every
     // function mounts the token's first version, stored a few steps before.
     expect(cloud.actions().map((c) => formatCommand({ argv: c.argv }))).toEqual(
-      printed.out.map((line) => line.replace(BUDGET_ID_PLACEHOLDER, CREATED_BUDGET)),
+      printed.out.map((line) =>
+        line
+          .replace(BUDGET_ID_PLACEHOLDER, CREATED_BUDGET)
+          .replace(SINK_WRITER_PLACEHOLDER, SINK_WRITER),
+      ),
     );
     const budgetDeploy = cloud
       .actions()

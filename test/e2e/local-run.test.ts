@@ -68,6 +68,7 @@ describe('the local run', () => {
         'enforceSpotCap',
         'triggerRun',
         'slackActions',
+        'recordPreemption',
       ]) {
         expect(stdout).toMatch(new RegExp(`${target} +http://127\\.0\\.0\\.1:\\d+/`));
       }
@@ -110,6 +111,8 @@ describe('the local run', () => {
         /budget alert at 105% \(5250 of 5000 USD[^\n]*-> enforceBudget 204\nno VM stopped/,
       );
       expect(runId).toMatch(/^run-/);
+      // The preemption command: the system event pushed through the sink, acknowledged.
+      expect(all).toMatch(/"deliveries":\[\{"sink":"costguard-preemptions"[^\]]*"status":204\}\]/);
       expect(all).toMatch(/"openapi":"3\.1\.0"/);
       // The cap command crosses the Spot cap: the VM it adds is stopped by enforceSpotCap.
       expect(outputs.at(-3)).toMatch(

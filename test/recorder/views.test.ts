@@ -77,8 +77,12 @@ describe('recorder ledger views', () => {
       'tables/10_spot_costs.sql',
       'tables/11_vm_inventory.sql',
       'tables/12_spot_cost_alerts.sql',
+      'tables/15_preemptions.sql',
       'views/10_spot_cost_hours.sql',
       'views/11_vm_inventory_latest.sql',
+      'views/15_preemption_events.sql',
+      'views/16_preemption_rate_daily.sql',
+      'views/17_preemptions_by_team.sql',
     ]);
     expect(
       await queryLedger(sandbox, 'SELECT COUNT(*) AS n FROM `costguard.spot_cost_hours`'),

@@ -42,7 +42,10 @@ describe('the simulated batch VM', () => {
     });
     sandbox.clock.advance(121_000);
 
+    // Compute's 30 s notice: the guest is shutting down, then the VM is TERMINATED.
     expect(planned.status).toBe(201);
+    expect(vm().status).toBe('STOPPING');
+    sandbox.clock.advance(30_000);
     expect(vm().status).toBe('TERMINATED');
     expect(sandbox.fleet.operations.map((o) => o.operationType)).toEqual([
       'compute.instances.preempted',

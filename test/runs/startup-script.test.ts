@@ -88,6 +88,8 @@ describe('deploy/vm/startup.sh', () => {
   let metadata: Server;
   let attributes: Record<string, string>;
   let metadataRequests: Array<{ path: string; flavor: string | undefined }>;
+  /** What the metadata server says at instance/preempted (Compute: TRUE once preemption began). */
+  let preempted: string | undefined;
   let host: string;
 
   beforeAll(async () => {
@@ -102,6 +104,7 @@ describe('deploy/vm/startup.sh', () => {
       const fixed: Record<string, string> = {
         '/computeMetadata/v1/instance/name': 'batch-runner',
         '/computeMetadata/v1/instance/zone': 'projects/271828182845/zones/us-east1-b',
+        ...(preempted ? { '/computeMetadata/v1/instance/preempted': preempted } : {}),
       };
       const attribute = /^\/computeMetadata\/v1\/instance\/attributes\/([\w-]+)$/.exec(path)?.[1];
       const value = fixed[path] ?? (attribute !== undefined ? attributes[attribute] : undefined);
@@ -143,6 +146,7 @@ describe('deploy/vm/startup.sh', () => {
       'costguard-claim': `${RUN_ID} 2026-11-20T09:00:00.000Z`,
     };
     metadataRequests = [];
+    preempted = undefined;
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
@@ -189,6 +193,7 @@ describe('deploy/vm/startup.sh', () => {
       `make -C ${join(root, 'work', RUN_ID, 'src')} -- d_anchor_category`,
       // -e: outputs are uploaded without following symbolic links.
       `gsutil -q -m rsync -r -e ${join(root, 'work', RUN_ID, 'output')} ${PREFIX}output`,
+      `gsutil -q cp ${join(root, 'work', RUN_ID, 'build.log')} ${PREFIX}attempts/1/build.log`,
       `gsutil -q cp ${join(root, 'work', RUN_ID, 'build.log')} ${PREFIX}build.log`,
       `gsutil -q cp ${join(root, 'work', RUN_ID, 'timings.json')} ${PREFIX}timings.json`,
       `gsutil -q cp ${join(root, 'work', RUN_ID, 'startup_detail.log')} ${PREFIX}startup_detail.log`,
@@ -353,6 +358,52 @@ describe('deploy/vm/startup.sh', () => {
     );
     expect(outcome.stderr).toContain('not in the source bucket; nothing uploaded');
     expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it("gives make the attempt and the checkpoint prefix, and keeps each attempt's build log", async () => {
+    // Prepare: the third attempt of a run that was preempted twice.
+    attributes['costguard-attempt'] = '3';
+    writeFileSync(
+      join(root, 'bin', 'make'),
+      '#!/usr/bin/env bash\necho "attempt $COSTGUARD_ATTEMPT from $COSTGUARD_CHECKPOINT_PREFIX"\n',
+      { mode: 0o755 },
+    );
+
+    // Act
+    const outcome = await run();
+
+    // Assess
+    expect(outcome.code).toBe(0);
+    const expected = `attempt 3 from gs://costguard-batch-results/runs/${RUN_ID}/checkpoint/\n`;
+    expect(outcome.objects('attempts/3/build.log')).toBe(expected);
+    expect(outcome.objects('build.log')).toBe(expected);
+    expect(outcome.objects('_SUCCESS')).toBe('');
+  });
+
+  it('leaves no marker when the VM is preempted, so the run is resumed rather than failed', async () => {
+    // Prepare: Compute preempts the VM while make runs; its shutdown ends make.
+    preempted = 'TRUE';
+
+    // Act
+    const outcome = await run({ FAKE_MAKE_EXIT: '143' });
+
+    // Assess
+    expect(outcome.objects('attempts/1/build.log')).toContain('building d_anchor_category');
+    expect(outcome.objects('startup_error.txt')).toBeUndefined();
+    expect(outcome.objects('_SUCCESS')).toBeUndefined();
+    expect(outcome.stderr).toContain(`run ${RUN_ID} attempt 1 preempted`);
+    expect(outcome.log.at(-1)).toBe('shutdown -h now');
+  });
+
+  it('refuses an attempt that is not a small number', async () => {
+    attributes['costguard-attempt'] = '1; rm -rf /';
+
+    const outcome = await run();
+
+    expect(outcome.objects('startup_error.txt')).toContain(
+      'the attempt is not a number from 1 to 99',
+    );
+    expect(outcome.log.some((l) => l.startsWith('make '))).toBe(false);
   });
 
   it('stops make at the run deadline and says so', async () => {

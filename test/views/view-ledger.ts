@@ -45,6 +45,7 @@ export const LEDGER_FIXTURES = {
   enforcement_actions: 'views/enforcement-actions.json',
   cap_runs: 'views/cap-runs.json',
   cap_hours: 'views/cap-hours.json',
+  preemptions: 'views/preemptions.json',
 } as const;
 
 export function exportSchema(): BigQueryField[] {

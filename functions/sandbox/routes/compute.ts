@@ -9,8 +9,9 @@ import { readSerial, resetSerial, serialEnd } from '../serial-console.js';
 
 /**
  * Compute Engine v1, the REST subset costguard uses: instances (aggregatedList, list, get,
- * getSerialPortOutput, start, stop, setLabels, setMetadata, setScheduling), zone operations (get, wait, list) and
- * machine types (get, list, aggregatedList).
+ * getSerialPortOutput, start, stop, setLabels, setMetadata, setScheduling), zone operations (get,
+ * wait, list), the aggregated list of a project's operations, and machine types (get, list,
+ * aggregatedList).
  */
 const BASE = 'https://www.googleapis.com/compute/v1';
 const INSTANCE_FILTER_FIELDS =
@@ -493,6 +494,47 @@ const routes = [
       const { items, nextPageToken } = page(rendered, request.query);
       return {
         body: { kind: 'compute#operationList', items, ...(nextPageToken ? { nextPageToken } : {}) },
+      };
+    },
+  ),
+  route<Sandbox>(
+    'compute.globalOperations.aggregatedList',
+    'GET',
+    '/compute/v1/projects/{project}/aggregated/operations',
+    (request, sandbox) => {
+      // Every scope of the project's regions, as Compute lists them; zones without operations on
+      // this page say so in a warning.
+      const p = project(sandbox, request.params.project as string);
+      const keep = filtered(request, OPERATION_FILTER_FIELDS);
+      const now = sandbox.clock.nowMs();
+      const rendered = sandbox.fleet.operations
+        .filter((op) => op.project === p.id)
+        .map((op) => renderOperation(op, now))
+        .filter(keep);
+      const { items, nextPageToken } = page(rendered, request.query);
+      const byZone: Record<string, unknown> = {};
+      for (const zone of zonesOfRegions(p.zones)) {
+        const scope = `zones/${zone}`;
+        const inZone = items.filter((i) => i.zone === zoneUrl(p.id, zone));
+        byZone[scope] =
+          inZone.length > 0
+            ? { operations: inZone }
+            : {
+                warning: {
+                  code: 'NO_RESULTS_ON_PAGE',
+                  message: `There are no results for scope '${scope}' on this page.`,
+                  data: [{ key: 'scope', value: scope }],
+                },
+              };
+      }
+      return {
+        body: {
+          kind: 'compute#operationAggregatedList',
+          id: `projects/${p.id}/aggregated/operations`,
+          items: byZone,
+          ...(nextPageToken ? { nextPageToken } : {}),
+          selfLink: `${BASE}/projects/${p.id}/aggregated/operations`,
+        },
       };
     },
   ),

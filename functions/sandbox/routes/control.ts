@@ -8,7 +8,7 @@ import type { Sandbox, SandboxModule } from '../sandbox.js';
 
 /**
  * The sandbox's own API under `/_sandbox/`: inspect calls, the fleet and captured Slack
- * messages; move the simulated clock; inject faults; preempt, add or delete VMs.
+ * messages; move the simulated clock; inject faults; add VMs (preemptions: `logging.ts`).
  */
 function summary(sandbox: Sandbox): Record<string, unknown> {
   return {
@@ -154,13 +154,6 @@ const routes = [
   route<Sandbox>('sandbox.faults.clear', 'DELETE', '/_sandbox/faults', (_request, sandbox) => {
     sandbox.faults.clear();
     return { status: 204 };
-  }),
-  route<Sandbox>('sandbox.preempt', 'POST', '/_sandbox/compute/preempt', (request, sandbox) => {
-    const body = asRecord(request.body);
-    const vm = sandbox.fleet.get(String(body.project), String(body.zone), String(body.name));
-    if (!vm) notFound(`${String(body.project)}/${String(body.zone)}/${String(body.name)}`);
-    const op = sandbox.fleet.preempt(vm);
-    return { body: { operation: op.name, status: vm.status, deleted: vm.deletedAt !== undefined } };
   }),
   route<Sandbox>(
     'sandbox.addInstance',

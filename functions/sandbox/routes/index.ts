@@ -5,6 +5,7 @@ import { billingBudgetsModule } from './billing-budgets.js';
 import { billingCatalogModule } from './billing-catalog.js';
 import { cloudRunModule } from './cloud-run.js';
 import { computeModule } from './compute.js';
+import { loggingModule } from './logging.js';
 import { controlModule } from './control.js';
 import { monitoringModule } from './monitoring.js';
 import { resourceManagerModule } from './resource-manager.js';
@@ -25,5 +26,6 @@ export function defaultModules(): SandboxModule[] {
     storageModule,
     cloudRunModule,
     batchVmModule,
+    loggingModule,
   ];
 }

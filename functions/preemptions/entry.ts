@@ -1,0 +1,182 @@
+/**
+ * `recordPreemption`: a CloudEvent function on the Pub/Sub topic a Logging sink fills with the
+ * `compute.instances.preempted` system event entries of the governed projects (see
+ * `preemption-event.ts` for why a sink and not an audit log trigger). Deploy it with `--retry`:
+ * only transient failures are rethrown for Pub/Sub to redeliver, and a redelivery records and
+ * restarts nothing twice. The hourly recorder builds the same recorder for its backstop.
+ */
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import { commonAdapters, type Runtime } from '../adapters/runtime.js';
+import { commonSettings, readConfig, type CommonConfig } from '../core/config.js';
+import { eventHandler } from '../core/handlers.js';
+import type { PriceLookup } from '../core/pricing.js';
+import { SpotCostLedger } from '../recorder/spot-cost-ledger.js';
+import { instanceKey, latestSnapshots } from '../recorder/vm-attributes.js';
+import type { HeldRun, PreemptionNotice, VmDetails } from './preemption.js';
+import { parsePreemptionEvent } from './preemption-event.js';
+import { PreemptionLedger } from './preemption-ledger.js';
+import {
+  createPreemptionRecorder,
+  type PreemptionDeps,
+  type PreemptionRecorder,
+} from './record-preemptions.js';
+import { ObjectStore } from '../adapters/storage.js';
+import { readResumeConfig, type Pipeline } from '../runs/config.js';
+import { runObserverFor } from '../runs/entry.js';
+import { isResumeDue } from '../runs/plan-resume.js';
+import type { RunObserver } from '../runs/run-observer.js';
+import { RunLedger } from '../runs/run-ledger.js';
+import { attemptOf, vmResource } from '../runs/run-record.js';
+
+export interface PreemptionEntryOverrides {
+  /** Defaults to the pricing engine (Cloud Billing Catalog with the bundled price book). */
+  readonly prices?: PriceLookup;
+}
+
+/** The inventory snapshots looked back through for a VM Compute no longer has. */
+const INVENTORY_LOOKBACK_MS = 48 * 3600_000;
+
+/** The recorder of preemptions, wired from the common settings and the runtime's clients. */
+export function createPreemptionRecorderFor(
+  runtime: Runtime,
+  config: CommonConfig,
+  prices: PriceLookup,
+): PreemptionRecorder {
+  const { fleet, ledger } = commonAdapters(runtime, config);
+  const { clients, logger, clock } = runtime;
+  const spotLedger = new SpotCostLedger(ledger);
+  const runsConfig = readResumeConfig(runtime.env);
+  const runs = runsConfig
+    ? preemptedRuns(runtime, runObserverFor(runtime, config, runsConfig, prices), {
+        ledger: new RunLedger(ledger, clock),
+        store: new ObjectStore(() => clients.storage(), { logger }),
+        pipelines: runsConfig.pipelines,
+      })
+    : undefined;
+  return createPreemptionRecorder({
+    ...(runs ? { runs } : {}),
+    fleet,
+    inventory: {
+      async lastSeen(project, vmId, at): Promise<VmDetails | undefined> {
+        // inventoryHistory reads a day before its start: two days back in all.
+        const history = await spotLedger.inventoryHistory(
+          [project],
+          new Date(at.getTime() - INVENTORY_LOOKBACK_MS / 2),
+          at,
+        );
+        const snapshot = latestSnapshots(history).get(instanceKey(project, vmId));
+        if (!snapshot) return undefined;
+        return {
+          machineType: snapshot.machineType,
+          provisioningModel: snapshot.provisioningModel,
+          gpus: snapshot.gpus,
+          labels: snapshot.labels,
+          runningSince: undefined,
+          source: 'inventory',
+        };
+      },
+    },
+    prices,
+    ledger: new PreemptionLedger(ledger),
+    operations: {
+      async list(project, since): Promise<PreemptionNotice[]> {
+        return (await fleet.listPreempted(project, since)).map((op) => ({
+          project: op.project,
+          zone: op.zone,
+          vmName: op.vmName,
+          vmId: op.vmId,
+          preemptedAt: op.preemptedAt,
+          operationId: op.name,
+          seenBy: 'zone-operation',
+        }));
+      },
+    },
+    clock,
+    logger,
+    config: { projects: config.projects },
+  });
+}
+
+/** Lists checkpoint objects of a run: the last one before a preemption bounds the lost time. */
+const CHECKPOINTS_LISTED = 1000;
+/** Runs waiting out a backoff are looked for this far back. */
+const WAITING_LOOKBACK_MS = 7 * 24 * 3600_000;
+
+/** The runs port of the preemption recorder, on the run trigger's observer and ledger. */
+function preemptedRuns(
+  runtime: Runtime,
+  observer: RunObserver,
+  deps: {
+    ledger: RunLedger;
+    store: ObjectStore;
+    pipelines: ReadonlyMap<string, Pipeline>;
+  },
+): NonNullable<PreemptionDeps['runs']> {
+  const { logger, clock } = runtime;
+  return {
+    async held(runId, at): Promise<HeldRun | undefined> {
+      const record = await deps.ledger.latest(runId);
+      if (!record) return undefined;
+      const pipeline = deps.pipelines.get(record.pipeline);
+      let checkpointAt: Date | undefined;
+      if (pipeline?.bucket) {
+        const objects = await deps.store.list(
+          pipeline.bucket,
+          `runs/${runId}/checkpoint/`,
+          CHECKPOINTS_LISTED,
+        );
+        const times = objects
+          .map((o) => (o.updated ? Date.parse(o.updated) : NaN))
+          .filter((t) => Number.isFinite(t) && t <= at.getTime());
+        if (times.length > 0) checkpointAt = new Date(Math.max(...times));
+      }
+      return { runId, attempt: attemptOf(record), checkpointAt };
+    },
+    async interrupted(preemption): Promise<void> {
+      const { run, notice } = preemption;
+      if (!run) return;
+      const record = await deps.ledger.latest(run.runId);
+      // The VM's label names the run; the run must also name the VM.
+      if (record?.resource !== vmResource(notice.project, notice.zone, notice.vmName)) {
+        logger.warn('A preempted VM is labelled for a run that does not run on it', {
+          runId: run.runId,
+          vm: notice.vmName,
+        });
+        return;
+      }
+      await observer.preempted(run.runId, notice.preemptedAt);
+    },
+    async resumeDue(): Promise<number> {
+      const waiting = (
+        await deps.ledger.recent({
+          pipelines: [...deps.pipelines.keys()],
+          limit: 1000,
+          since: new Date(clock.now().getTime() - WAITING_LOOKBACK_MS),
+        })
+      ).filter((r) => isResumeDue(r, clock.now()));
+      let resumed = 0;
+      for (const record of waiting) {
+        const { record: now } = await observer.refresh(record);
+        if (now.status !== record.status) resumed++;
+      }
+      return resumed;
+    },
+  };
+}
+
+export async function buildRecordPreemption(
+  runtime: Runtime,
+  overrides: PreemptionEntryOverrides = {},
+): Promise<(event: CloudEvent<unknown>) => Promise<void>> {
+  const config = readConfig(commonSettings, runtime.env);
+  // The pricing engine is loaded only when no lookup is given (tests and the demo give one).
+  const prices =
+    overrides.prices ??
+    (await import('../pricing/index.js')).createPriceLookupFor(runtime, {
+      project: config.projects[0] as string,
+    });
+  const recorder = createPreemptionRecorderFor(runtime, config, prices);
+  return eventHandler<unknown>(runtime.logger, async (event) => {
+    await recorder.record([parsePreemptionEvent(event)]);
+  });
+}

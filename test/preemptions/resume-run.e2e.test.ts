@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRecordPreemption } from '../../functions/preemptions/entry.js';
+import { batchVmState, planBatchRun } from '../../functions/sandbox/batch-vm.js';
+import {
+  loggingState,
+  settleDeliveries,
+  sinkPushBody,
+} from '../../functions/sandbox/routes/logging.js';
+import { slackState } from '../../functions/sandbox/routes/slack.js';
+import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
+import { queryLedger } from '../recorder/recorder-sandbox.js';
+import { loadFixture } from '../support/fixtures.js';
+import {
+  fakePrices,
+  runsEnv,
+  serveTriggerRun,
+  startRunsSandbox,
+  type RunsApi,
+} from '../support/runs.js';
+import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
+
+// Done when: a run of a pipeline with resume {maxAttempts: 3, backoffSeconds: 60} is preempted
+// twice and finishes on its third attempt. The preemptions reach recordPreemption as Compute's
+// system events through the Logging sink; GET /runs/{id} starts each next attempt after the
+// backoff. Status, cost, Slack thread, preemptions rows and run_attempts agree, and a duplicated
+// preemption event changes nothing. One sandbox, simulated clock.
+
+const VM = { project: 'data-pipelines', zone: 'us-east1-b', name: 'batch-runner' };
+const RATE = 0.08; // c2-standard-8, USD an hour
+const pipelines = loadFixture<Record<string, Record<string, unknown>>>('runs/pipelines.json');
+pipelines['nightly-categories']!.resume = { maxAttempts: 3, backoffSeconds: 60 };
+const ENV = runsEnv({ COSTGUARD_PIPELINES: JSON.stringify(pipelines) });
+
+let sandbox: Sandbox;
+let api: RunsApi;
+let recordPreemption: ServedTarget;
+
+const advance = async (seconds: number): Promise<void> => {
+  sandbox.clock.advance(seconds * 1000);
+  await settleDeliveries(sandbox);
+};
+const starts = () => sandbox.calls.filter((c) => c.route === 'compute.instances.start').length;
+
+beforeAll(async () => {
+  sandbox = await startRunsSandbox();
+  api = await serveTriggerRun(sandbox, ENV, fakePrices({ 'c2-standard-8': RATE }));
+  recordPreemption = await serveTarget('recordPreemptionResume', {
+    kind: 'event',
+    handler: await buildRecordPreemption(sandboxRuntime(sandbox, ENV), {
+      prices: fakePrices({ 'c2-standard-8': RATE }),
+    }),
+  });
+  loggingState(sandbox).sinks.set('costguard-preemptions', {
+    pushEndpoint: recordPreemption.url,
+    topic: 'costguard-preemptions',
+  });
+  // Attempt 1 is preempted after an hour, attempt 2 after 30 minutes; attempt 3 succeeds.
+  planBatchRun(sandbox, VM, { outcome: 'preempt', afterSeconds: 3600 });
+  planBatchRun(sandbox, VM, { outcome: 'preempt', afterSeconds: 1800 });
+  planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 1200 });
+});
+
+afterAll(async () => {
+  await recordPreemption.close();
+  await api.close();
+  await sandbox.close();
+});
+
+describe('a run preempted twice', () => {
+  it('resumes after each preemption and finishes on its third attempt, recorded and announced once each', async () => {
+    const started = await api.call('POST', '/runs', {
+      body: { pipeline: 'nightly-categories', target: 'all' },
+    });
+    const runId = started.body.runId as string;
+    const get = () => api.call('GET', `/runs/${runId}`);
+    expect(started.status).toBe(202);
+
+    // Attempt 1: preempted after an hour (30 s notice); the event makes the run wait.
+    await advance(3600 + 30);
+    expect((await get()).body).toMatchObject({ status: 'PREEMPTED_RETRYING', attempt: 1 });
+    await advance(60);
+    expect((await get()).body).toMatchObject({ status: 'RUNNING', attempt: 2 });
+
+    // Attempt 2: preempted after 30 minutes; its event delivered twice changes nothing more.
+    await advance(1800 + 30);
+    const second = loggingState(sandbox).entries[1]!;
+    const again = await fetch(
+      `${recordPreemption.url}projects/data-pipelines/topics/costguard-preemptions`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(sinkPushBody(second, 'data-pipelines', 'costguard-preemptions')),
+      },
+    );
+    expect(again.status).toBe(204);
+    expect((await get()).body).toMatchObject({ status: 'PREEMPTED_RETRYING', attempt: 2 });
+    await advance(60);
+    expect((await get()).body).toMatchObject({ status: 'RUNNING', attempt: 3 });
+
+    // Attempt 3 succeeds.
+    await advance(1200 + 5);
+    const done = (await get()).body;
+
+    // Status: SUCCEEDED on the third attempt, the VM started once per attempt.
+    expect(done).toMatchObject({ status: 'SUCCEEDED', attempt: 3, exitMarker: '_SUCCESS' });
+    expect(starts()).toBe(3);
+    expect(batchVmState(sandbox).runs.map((r) => [r.attempt, r.outcome])).toEqual([
+      [1, 'preempted'],
+      [2, 'preempted'],
+      [3, 'succeeded'],
+    ]);
+
+    // Cost: every attempt, from the first start to the end, at the VM's rate.
+    const startedAt = Date.parse(done.startedAt as string);
+    const finishedAt = Date.parse(done.finishedAt as string);
+    const cost = done.cost as { amount: number; currency: string };
+    expect(cost.amount).toBeCloseTo((RATE * (finishedAt - startedAt)) / 3_600_000, 6);
+    expect((finishedAt - startedAt) / 1000).toBeGreaterThanOrEqual(3600 + 1800 + 1200);
+
+    // Slack: the start, a reply per preemption and the end, all in the run's thread.
+    const messages = slackState(sandbox).messages;
+    const thread = messages.find((m) => m.text.includes(`Run ${runId}`) && !m.threadTs)!.ts;
+    expect(messages.filter((m) => m.threadTs === thread).map((m) => m.text)).toEqual([
+      `Run ${runId} of nightly-categories: preempted after 1 h 0 m in us-east1-b; resuming, attempt 2 of 3`,
+      `Run ${runId} of nightly-categories: preempted after 30 m in us-east1-b; resuming, attempt 3 of 3`,
+      expect.stringMatching(
+        new RegExp(`^Run ${runId} of nightly-categories \\(target all\\) SUCCEEDED`),
+      ),
+    ]);
+
+    // The ledger: two preemptions of the run, and run_attempts agreeing with the run.
+    const rows = await queryLedger(
+      sandbox,
+      `SELECT run_id, attempt, lost_seconds, CAST(lost_cost AS STRING) AS lost_cost, seen_by
+       FROM costguard.preemption_events ORDER BY preempted_at`,
+    );
+    expect(rows).toEqual([
+      { run_id: runId, attempt: 1, lost_seconds: 3600, lost_cost: '0.080000000', seen_by: 'event' },
+      { run_id: runId, attempt: 2, lost_seconds: 1800, lost_cost: '0.040000000', seen_by: 'event' },
+    ]);
+    const [attempts] = await queryLedger(
+      sandbox,
+      `SELECT status, attempts, preemptions, lost_hours, CAST(total_cost AS STRING) AS total_cost
+       FROM costguard.run_attempts WHERE run_id = '${runId}'`,
+    );
+    expect(attempts).toMatchObject({
+      status: 'SUCCEEDED',
+      attempts: 3,
+      preemptions: 2,
+      lost_hours: 1.5,
+    });
+    expect(Number(attempts!.total_cost)).toBeCloseTo(cost.amount, 6);
+  });
+
+  it('stays cancelled when cancelled during the backoff: the VM is not started again', async () => {
+    planBatchRun(sandbox, VM, { outcome: 'preempt', afterSeconds: 600 });
+    const started = await api.call('POST', '/runs', {
+      body: { pipeline: 'nightly-categories', target: 'all' },
+    });
+    const runId = started.body.runId as string;
+    await advance(600 + 30);
+    expect((await api.call('GET', `/runs/${runId}`)).body).toMatchObject({
+      status: 'PREEMPTED_RETRYING',
+    });
+    const before = starts();
+
+    const cancelled = await api.call('POST', `/runs/${runId}:cancel`);
+    await advance(120);
+    const after = (await api.call('GET', `/runs/${runId}`)).body;
+
+    expect(cancelled.status).toBe(202);
+    expect(after).toMatchObject({ status: 'CANCELLED', attempt: 1 });
+    expect(starts()).toBe(before);
+    const vm = sandbox.fleet.get(VM.project, VM.zone, VM.name)!;
+    expect(vm.status).toBe('TERMINATED');
+    expect(vm.metadata.some((i) => i.key === 'costguard-run-id')).toBe(false);
+  });
+});
