@@ -1,10 +1,11 @@
-import { UsageError } from './options.js';
-import { PlanError, type Exec } from './run-plan.js';
-
 /**
  * What the command-line tools (deploy, teardown, looker-studio) share: they return an exit code
  * instead of exiting, so tests drive them in-process with their own output and a fake `exec`.
  */
+
+import { UsageError } from './options.js';
+import { PlanError, type Exec } from './run-plan.js';
+
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly out: (line: string) => void;

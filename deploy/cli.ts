@@ -1,3 +1,8 @@
+/**
+ * `npm run deploy` and `npm run teardown`: parse, plan, then print (`--dry-run`) or run. Both
+ * return an exit code instead of exiting (see cli-io.ts).
+ */
+
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrationFiles } from '../functions/adapters/bigquery.js';
@@ -9,10 +14,6 @@ import { planTeardown } from './plan-teardown.js';
 import { PlanError, runPlan, spawnExec } from './run-plan.js';
 import { stageSource } from './stage-source.js';
 
-/**
- * `npm run deploy` and `npm run teardown`: parse, plan, then print (`--dry-run`) or run. Both
- * return an exit code instead of exiting (see cli-io.ts).
- */
 export const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export const DEPLOY_USAGE = `Usage: npm run deploy -- --project P --region R --billing-account A

@@ -1,3 +1,9 @@
+/**
+ * The environment each function is deployed with. Variable names come from the capabilities'
+ * own settings specs, so a renamed setting cannot silently drift from what deploy sets. A
+ * capability with new settings adds one entry to TARGET_SETTINGS.
+ */
+
 import { budgetSettings, type SheddingPolicy } from '../functions/budget/policy.js';
 import { trustedBudgetSettings } from '../functions/budget/trusted-budgets.js';
 import { capSettings } from '../functions/caps/cap-policy.js';
@@ -10,11 +16,6 @@ import { slackActionSettings } from '../functions/slack-actions/settings.js';
 import type { DeployOptions } from './options.js';
 import { functionUrl, type FunctionSpec, type Target } from './resources.js';
 
-/**
- * The environment each function is deployed with. Variable names come from the capabilities'
- * own settings specs, so a renamed setting cannot silently drift from what deploy sets. A
- * capability with new settings adds one entry to TARGET_SETTINGS.
- */
 export interface PipelineBinding {
   readonly name: string;
   readonly project: string;

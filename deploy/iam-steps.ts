@@ -1,10 +1,11 @@
-import { gcloud, type Command, type ProbeOutcome } from './plan.js';
-
 /**
  * IAM commands shared by deploy and teardown. Adding a binding that exists is a no-op, so deploy
  * adds without asking; removing one that does not exist is an error, so teardown reads the
  * policy first (`get-iam-policy --format=json`) and removes only what is there.
  */
+
+import { gcloud, type Command, type ProbeOutcome } from './plan.js';
+
 export type IamResource =
   | { readonly kind: 'project'; readonly project: string }
   | { readonly kind: 'billing-account'; readonly account: string }

@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { bindSql, defaultSqlRoot } from '../functions/adapters/bigquery.js';
-import { parseExportTable } from './options.js';
-
 /**
  * The ledger SQL as deploy and `npm run looker-studio` hand it to `bq query`: a migration file's
  * statement, and the statement that points the billing_export view at the Cloud Billing export.
  */
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bindSql, defaultSqlRoot } from '../functions/adapters/bigquery.js';
+import { parseExportTable } from './options.js';
 
 /**
  * bq reads any argument that starts with `-` as a flag (and takes no `--` separator), so the

@@ -1,3 +1,8 @@
+/**
+ * Reads the files the options name (policies, pipelines, the ledger SQL) and validates each with
+ * the capability's own settings spec, so that a policy deploy accepts is one the function accepts.
+ */
+
 import { readFileSync } from 'node:fs';
 import { migrationFiles } from '../functions/adapters/bigquery.js';
 import { budgetSettings, DEFAULT_POLICY } from '../functions/budget/policy.js';
@@ -9,10 +14,6 @@ import { runsSettings } from '../functions/runs/config.js';
 import type { DeployInputs, PipelineBinding } from './function-settings.js';
 import { Problems, UsageError, type DeployOptions } from './options.js';
 
-/**
- * Reads the files the options name (policies, pipelines, the ledger SQL) and validates each with
- * the capability's own settings spec, so that a policy deploy accepts is one the function accepts.
- */
 function readText(file: string, option: string): string {
   try {
     return readFileSync(file, 'utf8');

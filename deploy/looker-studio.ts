@@ -1,12 +1,3 @@
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Ledger } from '../functions/adapters/bigquery.js';
-import { DATASET_ID, PROJECT_ID } from '../functions/core/config.js';
-import { guarded, main, type CliIo } from './cli-io.js';
-import { billingExportViewSql, queryText } from './ledger-sql.js';
-import { BQ_LOCATION, checked, parse, parseExportTable, required, UsageError } from './options.js';
-import { bqQuery, formatCommand } from './plan.js';
-
 /**
  * Looker Studio on the ledger: the views reports read (one data source each, with its date range
  * dimension and its metrics), the Linking API URL that opens a report on a deployed dataset, and
@@ -16,6 +7,16 @@ import { bqQuery, formatCommand } from './plan.js';
  *   npm run looker-studio -- --project P [--dataset D] [--view V]... [--report-id ID]
  *     [--report-name NAME] [--billing-export PROJECT.DATASET.TABLE] [--bq-location L]
  */
+
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Ledger } from '../functions/adapters/bigquery.js';
+import { DATASET_ID, PROJECT_ID } from '../functions/core/config.js';
+import { guarded, main, type CliIo } from './cli-io.js';
+import { billingExportViewSql, queryText } from './ledger-sql.js';
+import { BQ_LOCATION, checked, parse, parseExportTable, required, UsageError } from './options.js';
+import { bqQuery, formatCommand } from './plan.js';
+
 export interface LookerView {
   /** The view in the ledger dataset, and the data source's table. */
   readonly name: string;

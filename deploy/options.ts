@@ -1,10 +1,11 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DATASET_ID, PROJECT_ID } from '../functions/core/config.js';
-
 /**
  * The command lines of `npm run deploy` and `npm run teardown`, parsed and validated before
  * anything runs: a wrong option stops with one line naming it and what it expects.
  */
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DATASET_ID, PROJECT_ID } from '../functions/core/config.js';
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }

@@ -1,3 +1,11 @@
+/**
+ * Least privilege, by function. Predefined roles are broader than any of these functions needs
+ * (compute.instanceAdmin can delete disks; the enforcer only lists, reads and stops VMs), so each
+ * gets a custom role of exactly the permissions its code calls. Waiting on a Compute operation
+ * (zoneOperations.wait) needs compute.zoneOperations.get; every capability prices VMs, which
+ * reads machine types (the Cloud Billing Catalog itself needs no role).
+ */
+
 import { actionIncludes, type LabelAction } from '../functions/labels/label-policy.js';
 import type { PipelineBinding } from './function-settings.js';
 import {
@@ -10,13 +18,6 @@ import {
   type Target,
 } from './resources.js';
 
-/**
- * Least privilege, by function. Predefined roles are broader than any of these functions needs
- * (compute.instanceAdmin can delete disks; the enforcer only lists, reads and stops VMs), so each
- * gets a custom role of exactly the permissions its code calls. Waiting on a Compute operation
- * (zoneOperations.wait) needs compute.zoneOperations.get; every capability prices VMs, which
- * reads machine types (the Cloud Billing Catalog itself needs no role).
- */
 export interface CustomRole {
   readonly id: string;
   readonly title: string;

@@ -1,3 +1,8 @@
+/**
+ * The deploy plan: a pure function of the validated inputs. Every step converges when run
+ * again: a probe decides create, update or nothing, and IAM bindings are additive.
+ */
+
 import { bindSql } from '../functions/adapters/bigquery.js';
 import { BUDGET_ID } from '../functions/budget/trusted-budgets.js';
 import {
@@ -98,11 +103,6 @@ import {
   type FunctionSpec,
 } from './resources.js';
 import { deploySummary } from './summary.js';
-
-/**
- * The deploy plan: a pure function of the validated inputs. Every step converges when run
- * again: a probe decides create, update or nothing, and IAM bindings are additive.
- */
 
 /**
  * The billing accounts whose budgets a function reads (getBudget needs billing.budgets.get

@@ -1,3 +1,9 @@
+/**
+ * The teardown plan: everything deploy creates, in reverse order, each removed only if it is
+ * there (so teardown can be run again, or after a partial deploy). The ledger dataset stays
+ * unless `--delete-data`; then only the functions' access to it is revoked.
+ */
+
 import { pipelineBuckets, pipelineProjects, type PipelineBinding } from './function-settings.js';
 import { getPolicy, removeBinding, rolesHeld, type IamResource } from './iam-steps.js';
 import { ALL_LEDGER_ROLES, ledgerGrants } from './ledger-access.js';
@@ -56,11 +62,6 @@ import {
   VM_SERVICE_ACCOUNT_PLACEHOLDER,
 } from './resources.js';
 
-/**
- * The teardown plan: everything deploy creates, in reverse order, each removed only if it is
- * there (so teardown can be run again, or after a partial deploy). The ledger dataset stays
- * unless `--delete-data`; then only the functions' access to it is revoked.
- */
 export interface TeardownInputs {
   readonly options: TeardownOptions;
   readonly pipelines: readonly PipelineBinding[];

@@ -1,3 +1,8 @@
+/**
+ * The read-only commands deploy and teardown ask a project with before they act, one per kind
+ * of resource, and what their answers mean; both plans look for a resource the same way.
+ */
+
 import type { CustomRole } from './permissions.js';
 import type { ProbeOutcome } from './plan.js';
 import {
@@ -8,10 +13,6 @@ import {
   SLACK_SECRET,
 } from './resources.js';
 
-/**
- * The read-only commands deploy and teardown ask a project with before they act, one per kind
- * of resource, and what their answers mean; both plans look for a resource the same way.
- */
 export function describeServiceAccount(email: string, project: string): string[] {
   return [
     'gcloud',

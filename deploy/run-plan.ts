@@ -1,3 +1,9 @@
+/**
+ * Carries a plan out, or with `dryRun` only prints it. Commands are spawned from argv arrays,
+ * never through a shell; a probe's output is captured and never printed (it may hold a secret
+ * being compared); the first failing command stops the run with the step it belongs to.
+ */
+
 import { spawn } from 'node:child_process';
 import {
   formatCommand,
@@ -7,11 +13,6 @@ import {
   type ProbeOutcome,
 } from './plan.js';
 
-/**
- * Carries a plan out, or with `dryRun` only prints it. Commands are spawned from argv arrays,
- * never through a shell; a probe's output is captured and never printed (it may hold a secret
- * being compared); the first failing command stops the run with the step it belongs to.
- */
 export interface ExecResult {
   readonly code: number;
   readonly stdout: string;

@@ -1,3 +1,9 @@
+/**
+ * The source uploaded to Cloud Functions: the compiled functions (without the sandbox), the data
+ * files they read at run time, and a package.json and lock file with production dependencies
+ * only, so the platform's `npm ci` installs no dev tool and its build step has nothing to build.
+ */
+
 import {
   cpSync,
   existsSync,
@@ -9,12 +15,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-
-/**
- * The source uploaded to Cloud Functions: the compiled functions (without the sandbox), the data
- * files they read at run time, and a package.json and lock file with production dependencies
- * only, so the platform's `npm ci` installs no dev tool and its build step has nothing to build.
- */
 
 /**
  * Read at run time from the repository layout: `sql/` by the migration, the price book by

@@ -1,12 +1,13 @@
+/**
+ * What deploy prints when it is done: where things are, how to call the run trigger, where the
+ * numbers are read, and the matching teardown command.
+ */
+
 import type { DeployInputs } from './function-settings.js';
 import { formatCommand, gcloud, shellWord } from './plan.js';
 import { functionSpec, functionUrl, type FunctionSpec } from './resources.js';
 import { lookerStudioUrl, lookerViewsIn } from './looker-studio.js';
 
-/**
- * What deploy prints when it is done: where things are, how to call the run trigger, where the
- * numbers are read, and the matching teardown command.
- */
 const CREATED =
   /CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?`\$\{dataset\}\.([A-Za-z0-9_]+)`/gi;
 

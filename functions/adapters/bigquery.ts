@@ -1,3 +1,10 @@
+/**
+ * The BigQuery ledger: the idempotent migration that applies `sql/tables` and `sql/views`,
+ * keyed batched inserts (insertId = the row's deterministic key, at most 500 rows a request),
+ * load jobs for bulk appends, and parameterised queries. SQL files name tables as
+ * `${dataset}.table`.
+ */
+
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { BigQuery } from '@google-cloud/bigquery';
@@ -6,12 +13,6 @@ import { repositoryPath } from '../core/repository-path.js';
 import type { Logger } from '../core/logger.js';
 import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
-/**
- * The BigQuery ledger: the idempotent migration that applies `sql/tables` and `sql/views`,
- * keyed batched inserts (insertId = the row's deterministic key, at most 500 rows a request),
- * load jobs for bulk appends, and parameterised queries. SQL files name tables as
- * `${dataset}.table`.
- */
 export const MAX_ROWS_PER_INSERT = 500;
 
 /** Job error reasons that a new job may get past (BigQuery's troubleshooting table). */

@@ -1,15 +1,16 @@
-import type { CloudCatalogClient, protos } from '@google-cloud/billing';
-import type { Logger } from '../core/logger.js';
-import { timestampMillis } from './timestamp.js';
-import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
-import type { CatalogSku, CatalogSource } from '../pricing/catalog-skus.js';
-
 /**
  * The Cloud Billing Catalog port: every public SKU of one service (Compute Engine by default),
  * pages followed explicitly so that a transient failure retries one page, not the listing.
  * Each SKU is reduced to its latest price: the pricing info with the latest effective time,
  * its first tier, `units + nanos x 1e-9` per usage unit.
  */
+
+import type { CloudCatalogClient, protos } from '@google-cloud/billing';
+import type { Logger } from '../core/logger.js';
+import { timestampMillis } from './timestamp.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
+import type { CatalogSku, CatalogSource } from '../pricing/catalog-skus.js';
+
 type ISku = protos.google.cloud.billing.v1.ISku;
 type IPricingInfo = protos.google.cloud.billing.v1.IPricingInfo;
 

@@ -1,8 +1,3 @@
-import type { BudgetServiceClient } from '@google-cloud/billing-budgets';
-import { httpStatusOf, PermanentError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
-
 /**
  * The Cloud Billing Budgets port: what a budget covers and over which period.
  * `budgetFilter.projects` holds `projects/{NUMBER}` entries (an empty list means the whole
@@ -10,6 +5,12 @@ import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
  * `budgetFilter.calendarPeriod` (MONTH, QUARTER, YEAR) or `budgetFilter.customPeriod` (a start
  * date and an optional end date), one or the other; a budget that sets neither is monthly.
  */
+
+import type { BudgetServiceClient } from '@google-cloud/billing-budgets';
+import { httpStatusOf, PermanentError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
+
 export interface CivilDate {
   readonly year: number;
   /** 1 to 12. */

@@ -1,3 +1,10 @@
+/**
+ * The one place that builds Google and Slack clients. Each client library is imported and each
+ * client constructed on first use, so an entry point pays only for what it calls and importing
+ * the functions module builds nothing. With an emulator endpoint a client speaks plain HTTP to
+ * it with no credentials; otherwise it uses Application Default Credentials.
+ */
+
 import type { ExecutionsClient, JobsClient } from '@google-cloud/run';
 import type {
   GlobalOperationsClient,
@@ -17,12 +24,6 @@ import type * as Gax from 'google-gax';
 import type { EmulatorEndpoint, Endpoints, GoogleService } from './endpoints.js';
 import type { ProtoNode } from './proto-subset.js';
 
-/**
- * The one place that builds Google and Slack clients. Each client library is imported and each
- * client constructed on first use, so an entry point pays only for what it calls and importing
- * the functions module builds nothing. With an emulator endpoint a client speaks plain HTTP to
- * it with no credentials; otherwise it uses Application Default Credentials.
- */
 export interface Clients {
   instances(): Promise<InstancesClient>;
   zoneOperations(): Promise<ZoneOperationsClient>;

@@ -1,3 +1,11 @@
+/**
+ * Machine shapes from the Compute machineTypes API, cached for the life of the instance
+ * (a machine type's shape never changes). Custom types are read from their name with no call;
+ * the predefined types asked for together (within one turn of the event loop) cost one
+ * aggregatedList filtered by a name pattern, so shapes are found without knowing a zone, and
+ * paging stops as soon as every name has been seen (each type is listed once per zone).
+ */
+
 import type { MachineTypesClient, protos } from '@google-cloud/compute';
 import type { Logger } from '../core/logger.js';
 import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
@@ -10,13 +18,6 @@ import {
   type MachineShapes,
 } from '../pricing/machine-shape.js';
 
-/**
- * Machine shapes from the Compute machineTypes API, cached for the life of the instance
- * (a machine type's shape never changes). Custom types are read from their name with no call;
- * the predefined types asked for together (within one turn of the event loop) cost one
- * aggregatedList filtered by a name pattern, so shapes are found without knowing a zone, and
- * paging stops as soon as every name has been seen (each type is listed once per zone).
- */
 type IMachineType = protos.google.cloud.compute.v1.IMachineType;
 
 const MACHINE_TYPE_NAME = /^[a-z][a-z0-9-]{0,62}$/;

@@ -1,14 +1,15 @@
-import type { MetricServiceClient } from '@google-cloud/monitoring';
-import type { Logger } from '../core/logger.js';
-import { timestampMillis } from './timestamp.js';
-import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
-
 /**
  * Hourly VM uptime from Cloud Monitoring: `compute.googleapis.com/instance/uptime` (DELTA,
  * seconds), ALIGN_SUM over 3600 s windows, reduced with REDUCE_SUM per instance so that the
  * machine type comes back as metadata (Monitoring returns metadata only for grouped fields).
  * One paged call per project and window, never one per instance.
  */
+
+import type { MetricServiceClient } from '@google-cloud/monitoring';
+import type { Logger } from '../core/logger.js';
+import { timestampMillis } from './timestamp.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
+
 export interface UptimeSample {
   project: string;
   zone: string;

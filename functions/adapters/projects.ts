@@ -1,13 +1,14 @@
-import type { ProjectsClient } from '@google-cloud/resource-manager';
-import { httpStatusOf } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
-
 /**
  * The Resource Manager port: project number to project id (budgets name projects by number,
  * Compute by id; the mapping never changes, so answers are kept for the life of the instance),
  * and a project's labels, from which the label policy may derive a VM's defaults.
  */
+
+import type { ProjectsClient } from '@google-cloud/resource-manager';
+import { httpStatusOf } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
+
 export interface ProjectDirectoryOptions {
   logger: Logger;
   retry?: RetryOptions;

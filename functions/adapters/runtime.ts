@@ -1,3 +1,9 @@
+/**
+ * What an entry point is built from: the environment it reads its configuration from, the
+ * client factory, a logger and a clock. `functions/index.ts` makes the real one; tests and the
+ * local run make one pointed at the sandbox.
+ */
+
 import type { Clock } from '../core/clock.js';
 import { ledgerProjectOf, type CommonConfig, type Env } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
@@ -7,11 +13,6 @@ import { loggingNotifier, SlackNotifier, type Notifier } from './slack.js';
 import { UptimeReader } from './monitoring.js';
 import type { Clients } from './clients.js';
 
-/**
- * What an entry point is built from: the environment it reads its configuration from, the
- * client factory, a logger and a clock. `functions/index.ts` makes the real one; tests and the
- * local run make one pointed at the sandbox.
- */
 export interface Runtime {
   readonly env: Env;
   readonly clients: Clients;

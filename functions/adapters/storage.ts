@@ -1,14 +1,15 @@
-import type { Storage } from '@google-cloud/storage';
-import { isNotFound, isPreconditionFailed, ValidationError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
-
 /**
  * Cloud Storage objects, as the run trigger and the remote client need them: list the objects
  * under a prefix (one page for a run's markers, every page for its results), look one up, read
  * the head of a small object, write one, upload a local file once (never over another
  * generation) and download one to a file. Paging, `[response]` tuples and 404s are hidden here.
  */
+
+import type { Storage } from '@google-cloud/storage';
+import { isNotFound, isPreconditionFailed, ValidationError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
+
 export interface StoredObject {
   readonly name: string;
   readonly size: number;

@@ -1,13 +1,14 @@
-import { readFileSync } from 'node:fs';
-import type { z } from 'zod';
-import { ConfigError, errorMessage } from './errors.js';
-
 /**
  * Configuration: every setting comes from an environment variable (structured settings as JSON
  * in the variable, or in a file whose path is in `<VARIABLE>_FILE`). A spec is parsed once into
  * a frozen object; the first wrong or missing setting stops start-up with one line that names
  * the variable and what it expects.
  */
+
+import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { ConfigError, errorMessage } from './errors.js';
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface Setting<T> {

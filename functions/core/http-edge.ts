@@ -1,7 +1,3 @@
-import { createRequire } from 'node:module';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from './logger.js';
-
 /**
  * Replies to what fails in the Functions Framework before a function runs: a body its parsers
  * refuse (malformed JSON, a JSON string or number, an unknown charset or encoding), a body
@@ -14,6 +10,11 @@ import type { Logger } from './logger.js';
  * Express's `app.handle` falls back to, on the Express the framework itself loads, before the
  * framework creates its app (it does so after loading the function's module).
  */
+
+import { createRequire } from 'node:module';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from './logger.js';
+
 export const MAX_FRAMEWORK_BODY_BYTES = 10 * 1024 * 1024;
 
 type Next = (error?: unknown) => void;

@@ -1,10 +1,11 @@
-import { ValidationError } from './errors.js';
-
 /**
  * Keys that no JSON body may carry as its own: assigned into an object they reach its
  * prototype (`__proto__`) or shadow what every object inherits, and a schema that copies
  * entries drops or mis-reads them silently. A body with one is refused, not cleaned.
  */
+
+import { ValidationError } from './errors.js';
+
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
   '__proto__',
   'constructor',

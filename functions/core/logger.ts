@@ -1,10 +1,11 @@
-import { MASK, maskSecrets } from './redact.js';
-
 /**
  * JSON-lines logger for Cloud Logging: one object per line with `severity`, `message` and
  * context keys (budgetId, messageId, runId, ...). Keys that look like secrets are redacted, and
  * so are token-shaped values under any key.
  */
+
+import { MASK, maskSecrets } from './redact.js';
+
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL';
 
 export type LogContext = Record<string, unknown>;

@@ -1,8 +1,3 @@
-import { z } from 'zod';
-import { PROJECT_ID } from '../core/config.js';
-import { ValidationError } from '../core/errors.js';
-import type { VmRef } from '../core/vm.js';
-
 /**
  * The Eventarc CloudEvent for a Compute instance insert (`google.cloud.audit.log.v1.written`,
  * data = the audit LogEntry). A long-running insert writes two entries with the same
@@ -10,6 +5,12 @@ import type { VmRef } from '../core/vm.js';
  * response, while the VM may still be PROVISIONING) and the last (`operation.last`, no request).
  * Both reach the function; the rest of the entry is only identity and outcome.
  */
+
+import { z } from 'zod';
+import { PROJECT_ID } from '../core/config.js';
+import { ValidationError } from '../core/errors.js';
+import type { VmRef } from '../core/vm.js';
+
 export const AUDIT_LOG_WRITTEN = 'google.cloud.audit.log.v1.written';
 export const INSERT_METHODS = [
   'v1.compute.instances.insert',

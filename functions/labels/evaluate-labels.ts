@@ -1,3 +1,10 @@
+/**
+ * The pure label evaluator: one VM and the policy in, the violations, the complete label map to
+ * write (if any), the stop-after deadline and the one action planned for the VM out. It never
+ * proposes a label outside the label rules; where it cannot make a VM's labels writable safely
+ * it reports instead of writing.
+ */
+
 import {
   asPriority,
   expiredExemptions,
@@ -16,12 +23,6 @@ import {
 } from './label-policy.js';
 import { isApiLabelValue, normaliseExistingLabels, normaliseValue } from './normalise-labels.js';
 
-/**
- * The pure label evaluator: one VM and the policy in, the violations, the complete label map to
- * write (if any), the stop-after deadline and the one action planned for the VM out. It never
- * proposes a label outside the label rules; where it cannot make a VM's labels writable safely
- * it reports instead of writing.
- */
 export interface LabelContext {
   /** Today in UTC, `YYYY-MM-DD`. */
   readonly today: string;

@@ -1,13 +1,14 @@
-import { z } from 'zod';
-import { PROJECT_ID } from '../core/config.js';
-import { isValidLabelKey, isValidLabelValue, LABEL, MAX_LABEL_LENGTH } from '../core/labels.js';
-import type { ProvisioningModel } from '../core/vm.js';
-
 /**
  * The label policy: which labels every VM in scope must carry, which values they may hold, how
  * missing ones can be derived, and what happens to a VM that stays non-compliant. It arrives as
  * JSON configuration and is validated here, so the evaluator can trust every field.
  */
+
+import { z } from 'zod';
+import { PROJECT_ID } from '../core/config.js';
+import { isValidLabelKey, isValidLabelValue, LABEL, MAX_LABEL_LENGTH } from '../core/labels.js';
+import type { ProvisioningModel } from '../core/vm.js';
+
 export const LABEL_ACTIONS = ['report', 'fix', 'mark', 'stop'] as const;
 export type LabelAction = (typeof LABEL_ACTIONS)[number];
 

@@ -1,5 +1,3 @@
-import { MAX_LABEL_LENGTH, normaliseLabelValue } from '../core/labels.js';
-
 /**
  * Bringing labels within the Compute label rules without changing what they mean. The API
  * accepts lowercase letters of any script, digits, `_` and `-`; a VM's existing labels are kept
@@ -7,6 +5,9 @@ import { MAX_LABEL_LENGTH, normaliseLabelValue } from '../core/labels.js';
  * reported as unwritable: `setLabels` replaces the whole map, so while it is there nothing can
  * be written back without dropping someone's data.
  */
+
+import { MAX_LABEL_LENGTH, normaliseLabelValue } from '../core/labels.js';
+
 const API_KEY = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const API_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 // Separators that may become `-` without changing a value's meaning ("Data Eng" -> data-eng).

@@ -1,11 +1,12 @@
-import { PriceTable, type PriceModel, type TableEntry } from './price-table.js';
-
 /**
  * Cloud Billing Catalog SKUs of Compute Engine, and how each becomes a component price. The
  * model comes from `category.usageType` (`OnDemand`, `Preemptible` = Spot), never from the
  * description's prefix; the series and component come from the description, which is the only
  * place the catalog names them ("N2 Custom Extended Instance Ram running in Americas").
  */
+
+import { PriceTable, type PriceModel, type TableEntry } from './price-table.js';
+
 export interface CatalogSku {
   readonly skuId: string;
   readonly description: string;

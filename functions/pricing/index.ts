@@ -1,14 +1,15 @@
-import { BillingCatalog } from '../adapters/billing-catalog.js';
-import { MachineTypeShapes } from '../adapters/machine-types.js';
-import type { Runtime } from '../adapters/runtime.js';
-import { createPriceLookup, type PricingEngine, type PriceLookupOptions } from './price-lookup.js';
-
 /**
  * The pricing engine's public face: `createPriceLookup` for tests and custom wiring, and
  * `createPriceLookupFor(runtime, {project})` for an entry point, which wires the Cloud Billing
  * Catalog and the Compute machineTypes API from the runtime's clients. Build it once per
  * function instance (in `build<EntryPoint>`): its caches live as long as it does.
  */
+
+import { BillingCatalog } from '../adapters/billing-catalog.js';
+import { MachineTypeShapes } from '../adapters/machine-types.js';
+import type { Runtime } from '../adapters/runtime.js';
+import { createPriceLookup, type PricingEngine, type PriceLookupOptions } from './price-lookup.js';
+
 export { createPriceLookup } from './price-lookup.js';
 export type {
   PriceQuote,

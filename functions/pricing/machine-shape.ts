@@ -1,10 +1,11 @@
-import type { AttachedGpu } from '../core/vm.js';
-
 /**
  * What a machine type is made of, as the Compute machineTypes API describes it: vCPUs, memory,
  * whether the core is shared, and the GPUs bundled with it (A2, G2). Prices are per vCPU, per
  * GiB and per GPU, so this is what turns a machine type name into an hourly rate.
  */
+
+import type { AttachedGpu } from '../core/vm.js';
+
 export interface MachineShape {
   readonly name: string;
   /** `guestCpus`: for shared-core types the API reports 2 (e2) or 1 (f1, g1). */

@@ -1,3 +1,9 @@
+/**
+ * The bundled price book: component rates captured from the catalog at one point in time,
+ * shipped with the functions so that a VM can still be priced when the Cloud Billing Catalog is
+ * unreachable. Rows priced from it say so (`price_source = 'price-book'`).
+ */
+
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PermanentError } from '../core/errors.js';
@@ -5,11 +11,6 @@ import { repositoryPath } from '../core/repository-path.js';
 import { buildPriceTable, type CatalogSku } from './catalog-skus.js';
 import { PriceTable } from './price-table.js';
 
-/**
- * The bundled price book: component rates captured from the catalog at one point in time,
- * shipped with the functions so that a VM can still be priced when the Cloud Billing Catalog is
- * unreachable. Rows priced from it say so (`price_source = 'price-book'`).
- */
 const rate = z
   .object({
     regions: z.array(z.string().min(1)).min(1),

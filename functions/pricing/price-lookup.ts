@@ -1,3 +1,11 @@
+/**
+ * The pricing engine behind the PriceLookup port. Prices come from the Cloud Billing Catalog,
+ * loaded on first use and refreshed daily (Spot prices change at most once a day); while the
+ * catalog cannot be reached, or lacks a component, the bundled price book prices the machine;
+ * failing both, the rate is zero with source `unknown`. Prices and quotes are cached per instance;
+ * machine shapes by the MachineShapes implementation.
+ */
+
 import { HOUR_MS, type Clock } from '../core/clock.js';
 import { errorMessage, TransientError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -13,13 +21,6 @@ import { loadPriceBook, type PriceBook } from './price-book.js';
 import { componentsOf, priceMachine, type PricedShape } from './price-machine.js';
 import type { PriceTable } from './price-table.js';
 
-/**
- * The pricing engine behind the PriceLookup port. Prices come from the Cloud Billing Catalog,
- * loaded on first use and refreshed daily (Spot prices change at most once a day); while the
- * catalog cannot be reached, or lacks a component, the bundled price book prices the machine;
- * failing both, the rate is zero with source `unknown`. Prices and quotes are cached per instance;
- * machine shapes by the MachineShapes implementation.
- */
 export interface PriceLookupOptions {
   catalog: CatalogSource;
   machineTypes: MachineShapes;

@@ -1,3 +1,11 @@
+/**
+ * The hourly rate of one machine from component prices: billable vCPUs x core price + memory
+ * GiB x RAM price + GPUs x GPU price + bundled local SSD GiB x its price, or the whole-machine
+ * price for f1/g1. Custom types use the custom SKUs, with memory beyond the series' per-vCPU
+ * limit at the extended rate when `-ext`. M2 is M1's core and RAM plus the M2 upgrade premium;
+ * m4-ultramem-224 has SKUs of its own.
+ */
+
 import type { HourlyRate, PricedMachine, PriceSource } from '../core/pricing.js';
 import { isSpotLike, type AttachedGpu, type ProvisioningModel } from '../core/vm.js';
 import {
@@ -8,13 +16,6 @@ import {
 } from './machine-shape.js';
 import type { PriceModel, PriceTable } from './price-table.js';
 
-/**
- * The hourly rate of one machine from component prices: billable vCPUs x core price + memory
- * GiB x RAM price + GPUs x GPU price + bundled local SSD GiB x its price, or the whole-machine
- * price for f1/g1. Custom types use the custom SKUs, with memory beyond the series' per-vCPU
- * limit at the extended rate when `-ext`. M2 is M1's core and RAM plus the M2 upgrade premium;
- * m4-ultramem-224 has SKUs of its own.
- */
 export interface PricedShape {
   /** vCPUs billed: 0.25 / 0.5 / 1 for e2-micro / small / medium. */
   readonly vcpus: number;

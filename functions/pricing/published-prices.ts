@@ -1,15 +1,16 @@
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
-import { PermanentError } from '../core/errors.js';
-import { repositoryPath } from '../core/repository-path.js';
-import { bundledGpus, parseMachineTypeName, type MachineShape } from './machine-shape.js';
-
 /**
  * Published hourly machine prices per machine type and region, on demand and Spot, as the
  * open-source Google Cloud pricing calculator derived them from the Cloud Billing Catalog
  * (fixtures/pricing/published-machine-prices-2026-07-30.csv, see fixtures/pricing/README.md).
  * The price book is derived from it, and `npm run bench:prices` measures the engine against it.
  */
+
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { PermanentError } from '../core/errors.js';
+import { repositoryPath } from '../core/repository-path.js';
+import { bundledGpus, parseMachineTypeName, type MachineShape } from './machine-shape.js';
+
 export const PUBLISHED_PRICES = {
   path: 'fixtures/pricing/published-machine-prices-2026-07-30.csv',
   name: 'Cyclenerd/google-cloud-pricing-cost-calculator pricing.yml',

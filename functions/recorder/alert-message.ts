@@ -1,11 +1,12 @@
-import type { KnownBlock } from '@slack/web-api';
-import type { SlackMessage } from '../adapters/slack.js';
-import type { SpotAlert } from './plan-alerts.js';
-
 /**
  * The Slack message for one hour's Spot-spend alerts (Block Kit, with a plain-text fallback):
  * who (overall or which team), how much against what, the top VMs, and a link to the view.
  */
+
+import type { KnownBlock } from '@slack/web-api';
+import type { SlackMessage } from '../adapters/slack.js';
+import type { SpotAlert } from './plan-alerts.js';
+
 function money(amount: number, currency: string): string {
   return `${amount.toFixed(2)} ${currency}`;
 }

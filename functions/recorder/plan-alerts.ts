@@ -1,15 +1,16 @@
-import { HOUR_MS } from '../core/clock.js';
-import { LABEL } from '../core/labels.js';
-import { isSpotLike } from '../core/vm.js';
-import type { CostRow } from './plan-cost-rows.js';
-import type { SpotAlertRules } from './settings.js';
-
 /**
  * Spot-spend alerts for the hours of a run: per hour, overall and per team (label `team`), an
  * alert when the spend passes the configured hourly limit, or is more than `spikeMultiple` times
  * the trailing 24-hour average (hours without spend count as zero). An alert already raised for
  * the same hour and scope (a later run re-reads the hour) is not raised again.
  */
+
+import { HOUR_MS } from '../core/clock.js';
+import { LABEL } from '../core/labels.js';
+import { isSpotLike } from '../core/vm.js';
+import type { CostRow } from './plan-cost-rows.js';
+import type { SpotAlertRules } from './settings.js';
+
 export interface HourSpend {
   /** ISO start of the hour. */
   readonly hour: string;

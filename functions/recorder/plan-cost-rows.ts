@@ -1,3 +1,10 @@
+/**
+ * One ledger row per VM and hour, planned from uptime samples, the VM's attributes and its
+ * price quote; and the decision which of them to write: a row is written when its key has not
+ * been recorded, when more uptime arrived (late Monitoring data), or when a better price source
+ * can now price it. Unchanged rows are not written again.
+ */
+
 import { createHash } from 'node:crypto';
 import type { KeyedRow } from '../adapters/bigquery.js';
 import type { UptimeSample } from '../adapters/monitoring.js';
@@ -14,12 +21,6 @@ import {
   type VmAttributes,
 } from './vm-attributes.js';
 
-/**
- * One ledger row per VM and hour, planned from uptime samples, the VM's attributes and its
- * price quote; and the decision which of them to write: a row is written when its key has not
- * been recorded, when more uptime arrived (late Monitoring data), or when a better price source
- * can now price it. Unchanged rows are not written again.
- */
 export interface CostRow {
   /** project/zone/instance_id/hour: one per VM and hour, stable across runs. */
   readonly rowKey: string;

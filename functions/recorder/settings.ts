@@ -1,10 +1,11 @@
-import { z } from 'zod';
-import { setting, type ConfigOf } from '../core/config.js';
-
 /**
  * The cost recorder's settings (on top of the common ones). Alert rules are JSON, in
  * COSTGUARD_SPOT_ALERTS or in the file named by COSTGUARD_SPOT_ALERTS_FILE.
  */
+
+import { z } from 'zod';
+import { setting, type ConfigOf } from '../core/config.js';
+
 const TEAM = /^[a-z0-9_-]{1,63}$|^\*$/;
 
 export const spotAlertRules = z

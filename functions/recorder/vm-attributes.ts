@@ -1,8 +1,3 @@
-import { createHash } from 'node:crypto';
-import type { KeyedRow } from '../adapters/bigquery.js';
-import type { UptimeSample } from '../adapters/monitoring.js';
-import { regionOfZone, type AttachedGpu, type ProvisioningModel, type Vm } from '../core/vm.js';
-
 /**
  * What the recorder knows about the VM behind an uptime series during its hour, and where it
  * learnt it: the inventory snapshot in force then, or the live Compute inventory for hours after
@@ -10,6 +5,12 @@ import { regionOfZone, type AttachedGpu, type ProvisioningModel, type Vm } from 
  * snapshots); else only what Monitoring says. Monitoring's per-series machine type, where it
  * reports one, is the machine type of that series' uptime (a resize starts a new series).
  */
+
+import { createHash } from 'node:crypto';
+import type { KeyedRow } from '../adapters/bigquery.js';
+import type { UptimeSample } from '../adapters/monitoring.js';
+import { regionOfZone, type AttachedGpu, type ProvisioningModel, type Vm } from '../core/vm.js';
+
 export type AttributesSource = 'compute' | 'inventory' | 'monitoring';
 
 export interface VmAttributes {

@@ -1,11 +1,3 @@
-import { vmKey } from '../core/vm.js';
-import { asRecord, fail, notFound, route } from './http.js';
-import type { SimVm } from './fleet.js';
-import { preemptWithNotice } from './routes/logging.js';
-import { getObject, putObject } from './routes/storage.js';
-import { writeSerial } from './serial-console.js';
-import type { Sandbox, SandboxModule } from './sandbox.js';
-
 /**
  * The simulated batch VM: plays the part of deploy/vm/startup.sh on any VM that boots with the
  * run keys in its metadata. Like the script it writes nothing to Compute: it remembers the runs
@@ -20,6 +12,15 @@ import type { Sandbox, SandboxModule } from './sandbox.js';
  * stops it;
  * a maxRunDuration set on the VM stops it at the deadline as Compute would.
  */
+
+import { vmKey } from '../core/vm.js';
+import { asRecord, fail, notFound, route } from './http.js';
+import type { SimVm } from './fleet.js';
+import { preemptWithNotice } from './routes/logging.js';
+import { getObject, putObject } from './routes/storage.js';
+import { writeSerial } from './serial-console.js';
+import type { Sandbox, SandboxModule } from './sandbox.js';
+
 export const RUN_KEYS = {
   runId: 'costguard-run-id',
   target: 'costguard-target',

@@ -1,3 +1,8 @@
+/**
+ * BigQuery storage and query execution on embedded DuckDB: a dataset is a DuckDB schema, a
+ * table a DuckDB table. Statements are serialised through one connection.
+ */
+
 import { textOf } from './http.js';
 import {
   DuckDBInstance,
@@ -7,10 +12,6 @@ import {
 } from '@duckdb/node-api';
 import { toDuckDbSql, type QueryParameter } from './bigquery-dialect.js';
 
-/**
- * BigQuery storage and query execution on embedded DuckDB: a dataset is a DuckDB schema, a
- * table a DuckDB table. Statements are serialised through one connection.
- */
 export interface BigQueryField {
   name: string;
   type: string;

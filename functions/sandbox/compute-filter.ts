@@ -1,10 +1,12 @@
-import { textOf } from './http.js';
 /**
  * The subset of the Compute `filter` language the sandbox understands: comparisons
  * `field = value`, `field != value`, `field : value` (`labels.team:*` tests presence),
  * `field eq regex`, `field ne regex`; terms joined by juxtaposition or AND/OR, with parentheses
  * and NOT. Values may be quoted; `*` in an `=` value is a wildcard.
  */
+
+import { textOf } from './http.js';
+
 export type Predicate = (resource: Record<string, unknown>) => boolean;
 
 type Token = { kind: 'lparen' | 'rparen' | 'word' | 'string' | 'op'; text: string };

@@ -1,12 +1,13 @@
+/**
+ * The simulated Compute fleet: projects, zones, VMs and their status history (from which
+ * Monitoring derives uptime: a VM accrues uptime only while RUNNING), and zone operations.
+ */
+
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PROVISIONING_MODELS, vmKey, type ProvisioningModel } from '../core/vm.js';
 
-/**
- * The simulated Compute fleet: projects, zones, VMs and their status history (from which
- * Monitoring derives uptime: a VM accrues uptime only while RUNNING), and zone operations.
- */
 const instanceFixture = z.object({
   project: z.string(),
   zone: z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/),

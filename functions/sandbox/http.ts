@@ -1,10 +1,11 @@
-import type { IncomingHttpHeaders } from 'node:http';
-
 /**
  * The small routing layer every sandbox API is written in: a route is a name (used for fault
  * injection and the call log), a method, a path template with `{param}` segments, and a handler
  * that returns a JSON reply. A new API is one file exporting a `ServiceModule`.
  */
+
+import type { IncomingHttpHeaders } from 'node:http';
+
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface SandboxRequest {

@@ -1,10 +1,11 @@
-import { ENTRY_POINTS, type EntryPointName } from '../entry-points.js';
-
 /**
  * Where `npm start` serves: the sandbox on COSTGUARD_SANDBOX_PORT (8790 by default), then each
  * entry point on the next port, in ENTRY_POINTS order (any free port when the sandbox's is 0).
  * The helpers that talk to a running `npm start` find it here.
  */
+
+import { ENTRY_POINTS, type EntryPointName } from '../entry-points.js';
+
 export const DEFAULT_SANDBOX_PORT = 8790;
 export const LOCAL_HOST = '127.0.0.1';
 

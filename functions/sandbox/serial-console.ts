@@ -1,13 +1,14 @@
-import { vmKey } from '../core/vm.js';
-import type { SimVm } from './fleet.js';
-import type { Sandbox } from './sandbox.js';
-
 /**
  * Each simulated VM's serial port 1, as `instances.getSerialPortOutput` serves it: byte offsets
  * that only grow, the last 1 MiB kept (a `start` before that is moved up to the oldest byte
  * still held, as Compute does), and a fresh console on every boot. Whatever runs on a VM (the
  * simulated batch VM) writes to it with `writeSerial`.
  */
+
+import { vmKey } from '../core/vm.js';
+import type { SimVm } from './fleet.js';
+import type { Sandbox } from './sandbox.js';
+
 export const SERIAL_RETAINED_BYTES = 1024 * 1024;
 
 interface SerialConsole {

@@ -1,15 +1,16 @@
-import type { AddressInfo } from 'node:net';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { installHttpEdge } from '../core/http-edge.js';
-import { createLogger } from '../core/logger.js';
-
 /**
  * Serves a Functions Framework target on a loopback port, as `npm start`, the demos and the
  * tests need: registered first when a handler is given, then served through the framework's own
  * request handling (body parsing, CloudEvent and Pub/Sub push conversion) with the same JSON
  * replies to malformed bodies as the deployed functions.
  */
+
+import type { AddressInfo } from 'node:net';
+import * as functions from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { installHttpEdge } from '../core/http-edge.js';
+import { createLogger } from '../core/logger.js';
+
 const edgeLogger = createLogger();
 
 export interface ServedTarget {

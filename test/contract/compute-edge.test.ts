@@ -1,3 +1,9 @@
+/**
+ * Compute as it behaves at the edge, through the real client and the sandbox: rate limits as
+ * 403 with a reason, operations that return PENDING, waits that return at once, operations that
+ * fail or never finish, and zones an aggregatedList cannot reach. One sandbox for the file.
+ */
+
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ComputeFleet, OperationNotConfirmedError } from '../../functions/adapters/compute.js';
 import { RateBudget } from '../../functions/core/concurrency.js';
@@ -10,11 +16,6 @@ import {
 } from '../../functions/core/errors.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
-/**
- * Compute as it behaves at the edge, through the real client and the sandbox: rate limits as
- * 403 with a reason, operations that return PENDING, waits that return at once, operations that
- * fail or never finish, and zones an aggregatedList cannot reach. One sandbox for the file.
- */
 const B = { project: 'ml-training-prod', zone: 'us-central1-b' } as const;
 
 describe('Compute at the edge', () => {

@@ -1,3 +1,11 @@
+/**
+ * Every Google API route of the sandbox answers only what the real API can: each reply is
+ * decoded with the message definitions its client library ships (protos.json) and any field the
+ * message does not have, value of the wrong type or unknown enum name fails the test. Error
+ * bodies are held to each API's error shape. BigQuery, Cloud Storage and Slack ship no message
+ * definitions; their routes are covered by their contract tests.
+ */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputeFleet } from '../../functions/adapters/compute.js';
 import { UptimeReader } from '../../functions/adapters/monitoring.js';
@@ -7,13 +15,6 @@ import { loadFixture } from '../support/fixtures.js';
 import { conformanceIssues } from '../support/proto-conformance.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
-/**
- * Every Google API route of the sandbox answers only what the real API can: each reply is
- * decoded with the message definitions its client library ships (protos.json) and any field the
- * message does not have, value of the wrong type or unknown enum name fails the test. Error
- * bodies are held to each API's error shape. BigQuery, Cloud Storage and Slack ship no message
- * definitions; their routes are covered by their contract tests.
- */
 const COMPUTE = '@google-cloud/compute';
 const V1 = 'google.cloud.compute.v1';
 

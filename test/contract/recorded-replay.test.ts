@@ -1,3 +1,9 @@
+/**
+ * Responses in the shape the real APIs send them (fixtures/recorded/, each with the recording it
+ * is modelled on in its README; the catalog and budget fixtures beside them) replayed through the
+ * real client libraries into the adapters, with what the adapters make of them.
+ */
+
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BillingCatalog } from '../../functions/adapters/billing-catalog.js';
 import { BudgetDirectory } from '../../functions/adapters/budgets.js';
@@ -7,11 +13,6 @@ import { isTransient } from '../../functions/core/errors.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 
-/**
- * Responses in the shape the real APIs send them (fixtures/recorded/, each with the recording it
- * is modelled on in its README; the catalog and budget fixtures beside them) replayed through the
- * real client libraries into the adapters, with what the adapters make of them.
- */
 const REF = { project: 'ml-training-prod', zone: 'us-central1-b', name: 'batch-n2-1' };
 const recorded = (name: string): unknown => loadFixture(`recorded/${name}.json`);
 

@@ -1,10 +1,3 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { budgetPubsubMessage } from '../../functions/sandbox/demos/budget-notifications.js';
-import { BudgetHarness } from '../budget/budget-harness.js';
-
 /**
  * The real Pub/Sub emulator pushing a budget notification to enforceBudget: topic, push
  * subscription whose endpoint is the function served by functions-framework on 127.0.0.1,
@@ -12,6 +5,14 @@ import { BudgetHarness } from '../budget/budget-harness.js';
  * pubsub-emulator component or Java is missing. The emulator runs in its own process group,
  * which is always killed.
  */
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { budgetPubsubMessage } from '../../functions/sandbox/demos/budget-notifications.js';
+import { BudgetHarness } from '../budget/budget-harness.js';
+
 const PROJECT = 'costguard-e2e';
 const TOPIC = 'budget-alerts';
 const LOW = ['low-a100', 'low-n2-4', 'low-n2-8', 'unlabelled-e2'];

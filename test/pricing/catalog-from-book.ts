@@ -1,6 +1,3 @@
-import { HOURS_PER_MONTH } from '../../functions/pricing/catalog-skus.js';
-import type { PriceBookFile } from '../../functions/pricing/price-book.js';
-
 /**
  * Cloud Billing Catalog SKUs (services.skus.list REST form) that carry a price book's component
  * prices, worded, grouped and measured as the real catalog has them: "Spot Preemptible C4D
@@ -8,6 +5,9 @@ import type { PriceBookFile } from '../../functions/pricing/price-book.js';
  * "RTX 6000 96GB attached to Spot Preemptible VMs running in ...". Feeding these to the sandbox
  * checks that the catalog path reads every family the way the price book prices it.
  */
+
+import { HOURS_PER_MONTH } from '../../functions/pricing/catalog-skus.js';
+import type { PriceBookFile } from '../../functions/pricing/price-book.js';
 
 // Where the catalog's description says a region is (cloud.google.com/compute/docs/regions-zones).
 const LOCATIONS: Readonly<Record<string, string>> = {

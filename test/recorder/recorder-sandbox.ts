@@ -1,3 +1,10 @@
+/**
+ * The recorder's end-to-end rig: a sandbox with the Billing Catalog route, the recorder's own
+ * tables and views migrated (recorder-ledger.ts), `recordSpotCosts` served in-process by the
+ * Functions Framework, and the ledger read back through the BigQuery dialect layer the sandbox
+ * runs on.
+ */
+
 import type { Runtime } from '../../functions/adapters/runtime.js';
 import { buildRecordSpotCosts } from '../../functions/recorder/entry.js';
 import { bigQueryEngine } from '../../functions/sandbox/routes/bigquery.js';
@@ -7,12 +14,6 @@ import { serveTarget } from '../../functions/sandbox/serve-target.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
 import { recorderLedger } from './recorder-ledger.js';
 
-/**
- * The recorder's end-to-end rig: a sandbox with the Billing Catalog route, the recorder's own
- * tables and views migrated (recorder-ledger.ts), `recordSpotCosts` served in-process by the
- * Functions Framework, and the ledger read back through the BigQuery dialect layer the sandbox
- * runs on.
- */
 export const RECORDER_ENV = {
   COSTGUARD_PROJECTS: 'ml-training-prod,data-pipelines',
   COSTGUARD_DATASET: 'costguard',

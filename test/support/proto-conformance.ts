@@ -1,12 +1,13 @@
-import { createRequire } from 'node:module';
-import protobuf from 'protobufjs';
-
 /**
  * Decodes a JSON reply against the message definitions a client library ships
  * (`build/protos/protos.json` of each `@google-cloud/*` package) and lists what the real API
  * could not have sent: fields the message does not have, values of the wrong JSON type, enum
  * names it does not know. `google.protobuf.Any` values are checked against their `@type`.
  */
+
+import { createRequire } from 'node:module';
+import protobuf from 'protobufjs';
+
 const require = createRequire(import.meta.url);
 const roots = new Map<string, protobuf.Root>();
 

@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATASET, ViewLedger, type Row } from './view-ledger.js';
-
 /**
  * run-10 of train-model on a Spot VM, preempted on its first and second attempts (the rows of
  * preemptions.json) and finished on its third: one snapshot per event, as the run ledger writes.
  */
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATASET, ViewLedger, type Row } from './view-ledger.js';
+
 function resumedRun(): Row[] {
   const base = {
     run_id: 'run-10',

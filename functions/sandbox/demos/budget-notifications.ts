@@ -1,12 +1,13 @@
-import type { CloudEvent } from '@google-cloud/functions-framework';
-import { nameBasedUuid } from '../../core/request-id.js';
-
 /**
  * Budget notifications as Cloud Billing sends them, built from figures: for the local run
  * (simulated spend crossing the tiers), the Pub/Sub emulator test and the benchmark. The data is
  * what FACTS.md documents; `alertThresholdExceeded` is the highest budget threshold crossed
  * and absent when none is.
  */
+
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import { nameBasedUuid } from '../../core/request-id.js';
+
 export interface BudgetFigures {
   readonly billingAccountId: string;
   readonly budgetId: string;

@@ -1,3 +1,9 @@
+/**
+ * The local run's budget story: a budget over the sandbox's projects, then notifications whose
+ * simulated spend climbs through the tiers half an hour apart, each delivered to enforceBudget
+ * as Pub/Sub would. Returns which VMs were stopped after each step.
+ */
+
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Runtime } from '../../adapters/runtime.js';
 import type { PriceLookup } from '../../core/pricing.js';
@@ -6,11 +12,6 @@ import type { Sandbox } from '../sandbox.js';
 import { budgetNotificationEvent, demoBudget } from './budget-notifications.js';
 import { buildEnforceBudget } from '../../budget/entry.js';
 
-/**
- * The local run's budget story: a budget over the sandbox's projects, then notifications whose
- * simulated spend climbs through the tiers half an hour apart, each delivered to enforceBudget
- * as Pub/Sub would. Returns which VMs were stopped after each step.
- */
 export interface BudgetDemoOptions {
   readonly sandbox: Sandbox;
   /** A runtime pointed at the sandbox (COSTGUARD_PROJECTS etc. set). */

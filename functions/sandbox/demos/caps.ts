@@ -1,11 +1,12 @@
-import type { Sandbox } from '../sandbox.js';
-
 /**
  * The local run's Spot cap story: the research team starts a sweep of GPU VMs under a cost
  * center that has a 20 USD daily cap, and Cloud Scheduler calls enforceSpotCap every 10 minutes
  * on the simulated clock. Each run's spend (recorded + estimated), forecast and decision is
  * printed, until the cap is crossed and the sweep's low-priority VMs are stopped.
  */
+
+import type { Sandbox } from '../sandbox.js';
+
 export interface CapDemoOptions {
   readonly sandbox: Sandbox;
   /** enforceSpotCap's URL, served with fixtures/policies/spot-caps-demo.json. */

@@ -1,12 +1,13 @@
+/**
+ * For `npm start`: what deploying the demo would do, without running anything. Prints a short
+ * account of the dry-run plan and the command that shows it in full.
+ */
+
 import { defaultSqlRoot } from '../../adapters/bigquery.js';
 import { loadDeployInputs } from '../../../deploy/load-inputs.js';
 import { parseDeployOptions } from '../../../deploy/options.js';
 import { planDeploy } from '../../../deploy/plan-deploy.js';
 
-/**
- * For `npm start`: what deploying the demo would do, without running anything. Prints a short
- * account of the dry-run plan and the command that shows it in full.
- */
 export const DEMO_DEPLOY_ARGS = [
   '--project',
   'costguard-demo',

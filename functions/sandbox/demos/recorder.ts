@@ -1,15 +1,16 @@
-import type { Runtime } from '../../adapters/runtime.js';
-import { HOUR_MS, startOfHour } from '../../core/clock.js';
-import type { Sandbox } from '../sandbox.js';
-import { createRecorderFor } from '../../recorder/entry.js';
-import type { RecordSummary } from '../../recorder/record-spot-costs.js';
-
 /**
  * The cost-recording part of `npm start`: recordSpotCosts run as Cloud Scheduler would, ten
  * minutes past each hour, on the sandbox's simulated clock. The first run catches up the last
  * hours of the fleet's history; before the second, one running Spot VM is preempted and deleted
  * (termination action DELETE), and its last half hour is priced from the inventory snapshot.
  */
+
+import type { Runtime } from '../../adapters/runtime.js';
+import { HOUR_MS, startOfHour } from '../../core/clock.js';
+import type { Sandbox } from '../sandbox.js';
+import { createRecorderFor } from '../../recorder/entry.js';
+import type { RecordSummary } from '../../recorder/record-spot-costs.js';
+
 export interface RecorderDemoOptions {
   readonly sandbox: Sandbox;
   /** A runtime pointed at the sandbox (COSTGUARD_PROJECTS etc. set). */

@@ -1,3 +1,10 @@
+/**
+ * The run trigger's part of `npm start`: on the sandbox (with the storage, cloud-run and
+ * batch-vm modules), start a run of `nightly-categories` on the demo fleet's batch VM and one
+ * of `feature-extraction` as a Cloud Run Job execution, then move the simulated clock and
+ * follow both through `GET /runs/{runId}` until they end, printing what a caller would see.
+ */
+
 import { readFileSync } from 'node:fs';
 import type { Runtime } from '../../adapters/runtime.js';
 import type { PriceLookup } from '../../core/pricing.js';
@@ -9,12 +16,6 @@ import { serveTarget, type ServedTarget } from '../serve-target.js';
 import { buildTriggerRun } from '../../runs/entry.js';
 import { isActive, type RunStatus } from '../../runs/run-record.js';
 
-/**
- * The run trigger's part of `npm start`: on the sandbox (with the storage, cloud-run and
- * batch-vm modules), start a run of `nightly-categories` on the demo fleet's batch VM and one
- * of `feature-extraction` as a Cloud Run Job execution, then move the simulated clock and
- * follow both through `GET /runs/{runId}` until they end, printing what a caller would see.
- */
 /** The settings triggerRun needs on the demo fleet; merge them into the local environment. */
 export function runDemoSettings(): Record<string, string> {
   return {

@@ -1,3 +1,11 @@
+/**
+ * BigQuery v2 on embedded DuckDB: datasets, tables, `tabledata.insertAll` (with BigQuery's
+ * best-effort insertId de-duplication over a short window), `jobs.query`, `jobs.insert`,
+ * `jobs.get` and `jobs.getQueryResults`, and load jobs of newline-delimited JSON uploaded as
+ * `multipart/related` (all rows or none, a job id taken once). Queries are BigQuery SQL run
+ * through the dialect layer.
+ */
+
 import { randomUUID } from 'node:crypto';
 import { errorMessage } from '../../core/errors.js';
 import { BigQueryEngine, type BigQueryField, type QueryResult } from '../bigquery-engine.js';
@@ -13,13 +21,6 @@ import {
 } from '../http.js';
 import type { Sandbox, SandboxModule } from '../sandbox.js';
 
-/**
- * BigQuery v2 on embedded DuckDB: datasets, tables, `tabledata.insertAll` (with BigQuery's
- * best-effort insertId de-duplication over a short window), `jobs.query`, `jobs.insert`,
- * `jobs.get` and `jobs.getQueryResults`, and load jobs of newline-delimited JSON uploaded as
- * `multipart/related` (all rows or none, a job id taken once). Queries are BigQuery SQL run
- * through the dialect layer.
- */
 const INSERT_ID_WINDOW_MS = 60_000;
 
 interface BigQueryState {

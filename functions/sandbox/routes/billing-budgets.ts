@@ -1,12 +1,13 @@
-import { errorMessage } from '../../core/errors.js';
-import { asRecord, fail, notFound, page, route } from '../http.js';
-import type { Sandbox, SandboxModule } from '../sandbox.js';
-
 /**
  * Cloud Billing Budgets v1 for the sandbox: `budgets.get` and `budgets.list` of the budgets put
  * in with `putBudget` or `PUT /_sandbox/billing/budgets` (a Budget resource in its REST form,
  * `name` included). There are none until one is put in.
  */
+
+import { errorMessage } from '../../core/errors.js';
+import { asRecord, fail, notFound, page, route } from '../http.js';
+import type { Sandbox, SandboxModule } from '../sandbox.js';
+
 const NAME = /^billingAccounts\/[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}\/budgets\/[A-Za-z0-9-]{1,64}$/;
 
 interface BudgetState {

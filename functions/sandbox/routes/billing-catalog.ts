@@ -1,8 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { repositoryPath } from '../../core/repository-path.js';
-import { fail, page, route } from '../http.js';
-import type { Sandbox, SandboxModule } from '../sandbox.js';
-
 /**
  * Cloud Billing Catalog v1 `services.skus.list` (`GET /v1/services/{service}/skus`, paged with
  * `pageSize` and `pageToken` as the CloudCatalogClient REST transport sends them), serving the
@@ -12,6 +7,12 @@ import type { Sandbox, SandboxModule } from '../sandbox.js';
  * `endTime` are accepted and ignored (the latest prices are served). A test can swap the SKUs
  * with `setCatalogSkus` to model a daily price change.
  */
+
+import { readFileSync } from 'node:fs';
+import { repositoryPath } from '../../core/repository-path.js';
+import { fail, page, route } from '../http.js';
+import type { Sandbox, SandboxModule } from '../sandbox.js';
+
 /** Units of each currency one US dollar buys, as the catalog's conversion rates go. */
 export const CONVERSION_RATES: Readonly<Record<string, number>> = {
   USD: 1,

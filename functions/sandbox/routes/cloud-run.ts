@@ -1,10 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
-import { repositoryPath } from '../../core/repository-path.js';
-import { asRecord, fail, notFound, page, route, type SandboxRequest } from '../http.js';
-import type { Sandbox, SandboxModule } from '../sandbox.js';
-
 /**
  * Cloud Run Admin API v2, the Jobs subset the run trigger uses: `jobs/J:run` (with container
  * env overrides and a task timeout) returns a long-running operation whose metadata is the
@@ -12,6 +5,14 @@ import type { Sandbox, SandboxModule } from '../sandbox.js';
  * simulated clock: it succeeds or fails after its job's duration, or fails when the timeout
  * is reached first. Enums are numbers when the client asks for `enum-encoding=int`.
  */
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { repositoryPath } from '../../core/repository-path.js';
+import { asRecord, fail, notFound, page, route, type SandboxRequest } from '../http.js';
+import type { Sandbox, SandboxModule } from '../sandbox.js';
+
 const jobFixture = z.object({
   project: z.string(),
   region: z.string(),

@@ -1,3 +1,10 @@
+/**
+ * Compute Engine v1, the REST subset costguard uses: instances (aggregatedList, list, get,
+ * getSerialPortOutput, start, stop, setLabels, setMetadata, setScheduling), zone operations (get,
+ * wait, list), the aggregated list of a project's operations, and machine types (get, list,
+ * aggregatedList).
+ */
+
 import { readFileSync } from 'node:fs';
 import { isValidLabelKey, isValidLabelValue, MAX_LABELS } from '../../core/labels.js';
 import { repositoryPath } from '../../core/repository-path.js';
@@ -7,12 +14,6 @@ import { asRecord, fail, notFound, page, route, type SandboxRequest, textOf } fr
 import type { Sandbox, SandboxModule } from '../sandbox.js';
 import { readSerial, resetSerial, serialEnd } from '../serial-console.js';
 
-/**
- * Compute Engine v1, the REST subset costguard uses: instances (aggregatedList, list, get,
- * getSerialPortOutput, start, stop, setLabels, setMetadata, setScheduling), zone operations (get,
- * wait, list), the aggregated list of a project's operations, and machine types (get, list,
- * aggregatedList).
- */
 const BASE = 'https://www.googleapis.com/compute/v1';
 const INSTANCE_FILTER_FIELDS =
   /^(name|status|zone|machineType|id|labels\.[a-z][a-z0-9_-]*|scheduling\.(provisioningModel|preemptible|instanceTerminationAction))$/;

@@ -1,3 +1,8 @@
+/**
+ * The sandbox's own API under `/_sandbox/`: inspect calls, the fleet and captured Slack
+ * messages; move the simulated clock; inject faults; add VMs (preemptions: `logging.ts`).
+ */
+
 import { errorMessage } from '../../core/errors.js';
 import { renderInstance } from './compute.js';
 import { playClick } from '../slack-click.js';
@@ -6,10 +11,6 @@ import { asRecord, fail, notFound, route } from '../http.js';
 import type { InstanceFixture } from '../fleet.js';
 import type { Sandbox, SandboxModule } from '../sandbox.js';
 
-/**
- * The sandbox's own API under `/_sandbox/`: inspect calls, the fleet and captured Slack
- * messages; move the simulated clock; inject faults; add VMs (preemptions: `logging.ts`).
- */
 function summary(sandbox: Sandbox): Record<string, unknown> {
   return {
     now: sandbox.clock.now().toISOString(),

@@ -1,7 +1,3 @@
-import { fail, page, route } from '../http.js';
-import type { SimVm } from '../fleet.js';
-import type { Sandbox, SandboxModule } from '../sandbox.js';
-
 /**
  * Cloud Monitoring v3 `projects.timeSeries.list` for `compute.googleapis.com/instance/uptime`
  * (DELTA, DOUBLE, seconds), derived from each VM's status history: a VM accrues uptime only
@@ -12,6 +8,11 @@ import type { Sandbox, SandboxModule } from '../sandbox.js';
  * counts points, not series, so one series can continue on the next page. Deleted VMs keep
  * their series.
  */
+
+import { fail, page, route } from '../http.js';
+import type { SimVm } from '../fleet.js';
+import type { Sandbox, SandboxModule } from '../sandbox.js';
+
 const SAMPLE_MS = 60_000;
 const UPTIME = 'compute.googleapis.com/instance/uptime';
 const ALIGNERS: Record<string, string> = { '0': 'ALIGN_NONE', '14': 'ALIGN_SUM' };

@@ -1,13 +1,14 @@
-import { errorMessage } from '../../core/errors.js';
-import { asRecord, fail, route } from '../http.js';
-import type { Sandbox, SandboxModule } from '../sandbox.js';
-
 /**
  * Resource Manager v3 `projects.get` for the sandbox, answering for the fleet's projects by id
  * or by number (budgets name projects by number), with labels set through `setProjectLabels` or
  * `PUT /_sandbox/projects/P/labels`. Like the real API it answers 403 for a project that does
  * not exist or may not be read, without saying which.
  */
+
+import { errorMessage } from '../../core/errors.js';
+import { asRecord, fail, route } from '../http.js';
+import type { Sandbox, SandboxModule } from '../sandbox.js';
+
 interface ProjectState {
   labels: Map<string, Record<string, string>>;
 }

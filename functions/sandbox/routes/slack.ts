@@ -1,10 +1,11 @@
-import { route, type SandboxReply, type SandboxRequest, textOf } from '../http.js';
-import type { Sandbox, SandboxModule } from '../sandbox.js';
-
 /**
  * Slack Web API methods costguard calls (`chat.postMessage`, `chat.update`, `auth.test`),
  * captured for inspection. Replies follow Slack: HTTP 200 with `{ok: false, error}` on failure.
  */
+
+import { route, type SandboxReply, type SandboxRequest, textOf } from '../http.js';
+import type { Sandbox, SandboxModule } from '../sandbox.js';
+
 export interface CapturedSlackMessage {
   channel: string;
   ts: string;

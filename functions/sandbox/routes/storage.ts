@@ -1,3 +1,12 @@
+/**
+ * Cloud Storage JSON API, the object calls run status needs: list objects under a prefix
+ * (`GET /storage/v1/b/B/o`), read an object's metadata or its media (`?alt=media`, with Range),
+ * upload one (`POST /upload/storage/v1/b/B/o`, `uploadType=media` or `multipart`, as
+ * `file.save({resumable: false})` sends it, with `ifGenerationMatch`) and delete one. Only the
+ * live generation of an object is kept; `generation=N` finds it only while it is live. Buckets exist on first write.
+ * Objects carry md5Hash and crc32c, which the client checks after an upload.
+ */
+
 import { createHash } from 'node:crypto';
 import {
   fail,
@@ -10,14 +19,6 @@ import {
 } from '../http.js';
 import type { Sandbox, SandboxModule } from '../sandbox.js';
 
-/**
- * Cloud Storage JSON API, the object calls run status needs: list objects under a prefix
- * (`GET /storage/v1/b/B/o`), read an object's metadata or its media (`?alt=media`, with Range),
- * upload one (`POST /upload/storage/v1/b/B/o`, `uploadType=media` or `multipart`, as
- * `file.save({resumable: false})` sends it, with `ifGenerationMatch`) and delete one. Only the
- * live generation of an object is kept; `generation=N` finds it only while it is live. Buckets exist on first write.
- * Objects carry md5Hash and crc32c, which the client checks after an upload.
- */
 export interface SimObject {
   readonly data: Buffer;
   readonly contentType: string;
