@@ -265,6 +265,7 @@ function toVm(project: string, instance: IInstance): Vm {
     managedBy: createdBy?.includes('/instanceGroupManagers/') ? createdBy : undefined,
     createdAt: instance.creationTimestamp ?? undefined,
     startedAt: instance.lastStartTimestamp ?? undefined,
+    stoppedAt: instance.lastStopTimestamp ?? undefined,
   };
 }
 

@@ -16,7 +16,13 @@ import { computeCapSpend, type CapPeriod, type CapSpend, type RecordedHour } fro
 export interface RunFleet {
   readonly runId: string;
   readonly now: Date;
+  /** The running VMs some cap governs. */
   readonly vms: readonly Vm[];
+  /**
+   * The VMs some cap governs that are not running but stopped after the ledger's last recorded
+   * hour: the time they ran since that hour is spent and not recorded yet.
+   */
+  readonly stopped: readonly Vm[];
   readonly rates: ReadonlyMap<string, HourlyRate>;
   readonly failures: readonly ListingFailure[];
   readonly gaps: readonly ZoneGap[];
@@ -72,17 +78,23 @@ export function readCap(input: {
   const projectSet = new Set(projects);
   const scoped = run.vms.filter((vm) => inCapScope(vm, cap, projectSet));
   // A rate in another currency than the cap's cannot be added to it; it is left out and said.
-  const priced = scoped.filter((vm) => run.rates.get(vmKey(vm))?.currency === cap.currency);
+  const isPriced = (vm: Vm) => run.rates.get(vmKey(vm))?.currency === cap.currency;
+  const hourly = (vm: Vm) => run.rates.get(vmKey(vm))?.hourly ?? 0;
+  const since = (at: string | undefined) => (at ? new Date(at) : undefined);
+  const priced = scoped.filter(isPriced);
+  const stopped = run.stopped.filter((vm) => inCapScope(vm, cap, projectSet));
+  const pricedStopped = stopped.filter(isPriced);
   const spend = computeCapSpend({
     amount: cap.amount,
     period,
     now,
     recorded: input.recorded,
     recordedThrough: run.through,
-    running: priced.map((vm) => ({
-      hourly: run.rates.get(vmKey(vm))?.hourly ?? 0,
-      startedAt: vm.startedAt ? new Date(vm.startedAt) : undefined,
-    })),
+    running: priced.map((vm) => ({ hourly: hourly(vm), startedAt: since(vm.startedAt) })),
+    stopped: pricedStopped.flatMap((vm) => {
+      const stoppedAt = since(vm.stoppedAt);
+      return stoppedAt ? [{ hourly: hourly(vm), startedAt: since(vm.startedAt), stoppedAt }] : [];
+    }),
     recentHours: input.recentHours,
   });
   const failures = run.failures.filter((f) => projectSet.has(f.project));
@@ -91,6 +103,12 @@ export function readCap(input: {
   const notes = [
     scoped.length > priced.length
       ? `${scoped.length - priced.length} running VM(s) without a ${cap.currency} price are left out of the estimate`
+      : undefined,
+    stopped.length > pricedStopped.length
+      ? `${stopped.length - pricedStopped.length} VM(s) stopped since the last recorded hour without a ${cap.currency} price are left out of the estimate`
+      : undefined,
+    spend.stoppedVms > 0
+      ? `${spend.stoppedVms} VM(s) stopped since the last recorded hour are estimated up to their stop`
       : undefined,
     ...failures.map((f) => `${f.project} could not be listed; its running VMs are not estimated`),
     ...(gaps.length > 0

@@ -189,6 +189,8 @@ export interface CapSpend {
   readonly openHours: readonly OpenHour[];
   readonly spend: number;
   readonly runningVms: number;
+  /** VMs that ran after the last recorded hour and have stopped since, estimated up to their stop. */
+  readonly stoppedVms: number;
   /** The running fleet's rate per hour. */
   readonly fleetRate: number;
   /** The last recorded hours' average per hour; undefined when the period has none yet. */
@@ -226,7 +228,8 @@ export function computeCapSpend(input: CapSpendInput): CapSpend {
   const open = new Map<number, { spend: number; seconds: number }>();
   let estimated = 0;
   let fleetRate = 0;
-  const accrue = (hourly: number, startedAt: Date | undefined, until: number): void => {
+  /** Adds the VM's time from the last recorded hour (or its start) to `until`; whether any. */
+  const accrue = (hourly: number, startedAt: Date | undefined, until: number): boolean => {
     const from = Math.max(through, startedAt?.getTime() ?? through);
     for (let t = from; t < until;) {
       const hour = Math.floor(t / HOUR_MS) * HOUR_MS;
@@ -238,14 +241,16 @@ export function computeCapSpend(input: CapSpendInput): CapSpend {
       estimated += spend;
       t = end;
     }
+    return from < until;
   };
   for (const vm of input.running) {
     fleetRate += vm.hourly;
     accrue(vm.hourly, vm.startedAt, now);
   }
   // A VM that stopped no longer burns, but its time since the last recorded hour was spent.
+  let stoppedVms = 0;
   for (const vm of input.stopped ?? []) {
-    accrue(vm.hourly, vm.startedAt, Math.min(vm.stoppedAt.getTime(), now));
+    if (accrue(vm.hourly, vm.startedAt, Math.min(vm.stoppedAt.getTime(), now))) stoppedVms += 1;
   }
   // Seconds covered are the window's, not the VMs': the estimate of an hour is whole once the
   // window from `through` to now spans it.
@@ -277,6 +282,7 @@ export function computeCapSpend(input: CapSpendInput): CapSpend {
     openHours,
     spend,
     runningVms: input.running.length,
+    stoppedVms,
     fleetRate: round(fleetRate),
     recentRate,
     forecast,

@@ -67,6 +67,8 @@ export interface CapReport {
   readonly spend: number;
   readonly recordedThrough: string;
   readonly runningVms: number;
+  /** VMs stopped since the last recorded hour whose time up to the stop is in `estimated`. */
+  readonly stoppedVms: number;
   readonly forecast: number;
   readonly forecastMethod: string;
   readonly headroom: number;
@@ -98,6 +100,13 @@ export interface CapEnforcer {
 
 const LOOKBACK_MS = 7 * 24 * HOUR_MS;
 
+/** Whether a VM's last stop (Compute's lastStopTimestamp) falls after `after`. */
+function stoppedSince(stoppedAt: string | undefined, after: Date): boolean {
+  if (stoppedAt === undefined) return false;
+  const at = Date.parse(stoppedAt);
+  return Number.isFinite(at) && at > after.getTime();
+}
+
 /** A cap's figures as its report shows them, before the decision is carried out. */
 function figuresOf(
   cap: SpotCap,
@@ -115,6 +124,7 @@ function figuresOf(
     spend: spend.spend,
     recordedThrough: spend.recordedThrough.toISOString(),
     runningVms: spend.runningVms,
+    stoppedVms: spend.stoppedVms,
     forecast: spend.forecast,
     forecastMethod: spend.forecastMethod,
     headroom: spend.headroom,
@@ -152,6 +162,7 @@ function uncheckedReport(cap: SpotCap, reason: string): CapReport {
     spend: 0,
     recordedThrough: '',
     runningVms: 0,
+    stoppedVms: 0,
     forecast: 0,
     forecastMethod: '',
     headroom: cap.amount,
@@ -188,6 +199,7 @@ export function createCapEnforcer(deps: CapEnforcerDeps): CapEnforcer {
       ...context,
       recordedThrough: spend.recordedThrough.toISOString(),
       runningVms: spend.runningVms,
+      stoppedVms: spend.stoppedVms,
       forecastMethod: spend.forecastMethod,
       headroom: spend.headroom,
       decision: decision.kind,
@@ -244,7 +256,6 @@ export function createCapEnforcer(deps: CapEnforcerDeps): CapEnforcer {
     return { ...figures, outcome: report.outcome, tier: report.tier, stopped, retry: report.retry };
   }
 
-  /** The run's fleet: every cap's projects listed once, the VMs some cap governs priced once. */
   /**
    * Each cap's period at `now`: a budget's is read once per run for all the caps that follow
    * it; a budget that cannot be read (it was deleted, the read was refused) leaves its caps
@@ -277,6 +288,10 @@ export function createCapEnforcer(deps: CapEnforcerDeps): CapEnforcer {
     );
   }
 
+  /**
+   * The run's fleet: every cap's projects listed once (stopped VMs too: one that stopped since
+   * the last recorded hour ran for part of the estimate), the VMs some cap governs priced once.
+   */
   async function listFleet(
     runId: string,
     now: Date,
@@ -284,7 +299,7 @@ export function createCapEnforcer(deps: CapEnforcerDeps): CapEnforcer {
   ): Promise<RunFleet> {
     const listed = new Set(config.caps.flatMap((cap) => capProjects(cap, config.projects)));
     const { vms, failures, gaps } = await listVmsIn([...listed], (project) =>
-      deps.fleet.listing(project, { status: 'RUNNING' }),
+      deps.fleet.listing(project),
     );
     for (const { project, error } of failures) {
       logger.error('Listing VMs failed; the project is left out of this cap run', {
@@ -293,14 +308,18 @@ export function createCapEnforcer(deps: CapEnforcerDeps): CapEnforcer {
         error,
       });
     }
-    const governed = vms.filter((vm) =>
-      config.caps.some((cap) => inCapScope(vm, cap, new Set(capProjects(cap, config.projects)))),
-    );
-    const rates = await priceVms(deps.prices, logger, governed);
     const earliest = Math.min(now.getTime(), ...periods.map((p) => p.start.getTime()));
     const since = new Date(Math.max(earliest, now.getTime() - LOOKBACK_MS));
     const through = await deps.ledger.recordedThrough([...listed], since);
-    return { runId, now, vms: governed, rates, failures, gaps, through };
+    const governed = vms.filter((vm) =>
+      config.caps.some((cap) => inCapScope(vm, cap, new Set(capProjects(cap, config.projects)))),
+    );
+    const running = governed.filter((vm) => vm.status === 'RUNNING');
+    const stopped = governed.filter(
+      (vm) => vm.status !== 'RUNNING' && stoppedSince(vm.stoppedAt, through ?? since),
+    );
+    const rates = await priceVms(deps.prices, logger, [...running, ...stopped]);
+    return { runId, now, vms: running, stopped, rates, failures, gaps, through };
   }
 
   async function run(): Promise<CapRunReport> {

@@ -44,6 +44,8 @@ export interface Vm extends VmRef {
   readonly createdAt: string | undefined;
   /** When the VM last started (Compute's lastStartTimestamp), where known. */
   readonly startedAt?: string | undefined;
+  /** When the VM last stopped (Compute's lastStopTimestamp), where known. */
+  readonly stoppedAt?: string | undefined;
 }
 
 export function regionOfZone(zone: string): string {

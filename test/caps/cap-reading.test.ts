@@ -65,6 +65,7 @@ describe('readCap', () => {
     runId: 'run-1',
     now,
     vms: [priced, foreign],
+    stopped: [],
     rates: new Map([
       [vmKey(priced), { hourly: 2, spot: 2, onDemand: 8, currency: 'USD', source: 'catalog' }],
       [vmKey(foreign), { hourly: 2, spot: 2, onDemand: 8, currency: 'EUR', source: 'catalog' }],

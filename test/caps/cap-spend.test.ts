@@ -211,6 +211,7 @@ describe('computeCapSpend', () => {
       estimated: 7,
       spend: 16,
       runningVms: 1,
+      stoppedVms: 1,
       fleetRate: 6,
     });
     expect(spend.openHours).toEqual([

@@ -155,6 +155,7 @@ describe('enforceSpotCap on the sandbox', () => {
         spend: 8.4422,
         recordedThrough: '2026-11-18T10:00:00.000Z',
         runningVms: 6,
+        stoppedVms: 0,
         // 8.4422 + max(0.8, 0.8844) × 13.5 h
         forecast: 20.3816,
         forecastMethod:
@@ -356,6 +357,48 @@ describe('enforceSpotCap on the sandbox', () => {
     expect(Number(winter?.recorded)).toBeGreaterThan(0);
     expect(gone).toMatchObject({ cap: 'vision-gone', outcome: 'NO_PERIOD', stopped: [] });
     expect(sandbox.calls.filter((c) => c.route === 'billingbudgets.budgets.get')).toHaveLength(2);
+  });
+
+  it('adds the time a VM ran past the last recorded hour up to its stop, and nothing for one stopped before', async () => {
+    // Prepare: a cap over the critical VMs alone (vision-critical, n2-standard-8 at 0.1552/h,
+    // none of whose hours the recorder's rows carry); recorded through 11:00, it stops at 11:40.
+    const critical = await serve('enforceSpotCap-critical', {
+      COSTGUARD_SPOT_CAPS: JSON.stringify([
+        { ...VISION_CAP, name: 'critical-daily', scope: { label: 'priority=critical' } },
+      ]),
+    });
+    const vm = sandbox.fleet.live().find((v) => v.name === 'vision-critical');
+    at('2026-11-18T11:40:00Z');
+    if (vm) sandbox.fleet.stop(vm);
+
+    // Act: a run at 11:55, then one after the recorder has closed 11:00-12:00.
+    at('2026-11-18T11:55:00Z');
+    const afterStop = await call(critical);
+    await recordHour('2026-11-18T11:00:00.000Z', 0.8);
+    at('2026-11-18T12:10:00Z');
+    const afterRecorded = await call(critical);
+    await critical.close();
+
+    // Assess: 0.1552 × 40/60 = 0.103467, though the VM no longer runs; once the recorder has
+    // covered the stop, the stopped VM adds nothing.
+    expect(vm?.status).toBe('TERMINATED');
+    expect(afterStop.body.caps[0]).toMatchObject({
+      cap: 'critical-daily',
+      recorded: 0,
+      estimated: 0.103467,
+      spend: 0.103467,
+      recordedThrough: '2026-11-18T11:00:00.000Z',
+      runningVms: 0,
+      stoppedVms: 1,
+    });
+    expect(afterRecorded.body.caps[0]).toMatchObject({
+      recorded: 0,
+      estimated: 0,
+      spend: 0,
+      recordedThrough: '2026-11-18T12:00:00.000Z',
+      runningVms: 0,
+      stoppedVms: 0,
+    });
   });
 
   it.each([
