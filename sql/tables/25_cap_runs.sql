@@ -1,6 +1,7 @@
 -- One row per Spot cap per enforceSpotCap run: the cap's spend so far in its period, split into
 -- what the ledger has recorded (spot_costs, through recorded_through) and the estimate of the
--- hours not yet recorded (each running VM in scope × its rate × the time since then), the
+-- hours not yet recorded (each running VM in scope × its rate × the time since then, and each
+-- VM that stopped since then for the time it ran up to its stop), the
 -- forecast to the period's end and how it was made, the headroom, the tier the spend and the
 -- forecast reached, and what the run decided (the shedding path's outcome: ACTED, NOTIFIED,
 -- INCOMPLETE, ALREADY_ACTED, BELOW_TIERS, FORECAST_WARNING). It is the cap's durable state: the
