@@ -263,6 +263,20 @@ describe('Compute contract', () => {
     ).toEqual([503, 503, 200]);
   });
 
+  it('lists a stopped VM with the time it stopped (lastStopTimestamp) and its last start', async () => {
+    const ref = { project: 'ml-training-prod', zone: 'us-central1-b', name: 'batch-n2-1' };
+    const before = (await fleet().listAll(ref.project)).find((vm) => vm.name === ref.name);
+    sandbox.clock.advance(600_000);
+    const stoppedAt = sandbox.clock.nowMs();
+    await fleet().stop(ref, '0b7c9d3e-3333-4aaa-8bbb-000000000003');
+
+    const after = (await fleet().listAll(ref.project)).find((vm) => vm.name === ref.name);
+    expect(before).toMatchObject({ status: 'RUNNING', stoppedAt: undefined });
+    // Compute writes RFC 3339 with an offset (`…-07:00`); the instant is what counts.
+    expect(after).toMatchObject({ status: 'TERMINATED', startedAt: before?.startedAt });
+    expect(Date.parse(after?.stoppedAt ?? '')).toBe(stoppedAt);
+  });
+
   it('stops many VMs: every stop requested before any wait, every outcome kept', async () => {
     const targets = ['batch-n2-1', 'no-such-vm', 'custom-ext-1'].map((name, i) => ({
       ref: { project: 'ml-training-prod', zone: 'us-central1-b', name },
