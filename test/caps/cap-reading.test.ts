@@ -107,4 +107,46 @@ describe('readCap', () => {
     });
     expect(reading.spendReading).toMatchObject({ messageId: 'run-1', costAmount: 31 });
   });
+
+  it('adds a VM stopped since the last recorded hour up to its stop, and says so', () => {
+    // Prepare: one VM at 2/h stopped at 10:15, one in another currency stopped at 10:20.
+    const stopped = vmWith({
+      name: 'stopped',
+      status: 'TERMINATED',
+      startedAt: '2026-11-18T08:00:00Z',
+      stoppedAt: '2026-11-18T10:15:00-00:00',
+    });
+    const unpriced = vmWith({ ...stopped, name: 'unpriced', stoppedAt: '2026-11-18T10:20:00Z' });
+    const rates = new Map(run.rates);
+    rates.set(vmKey(stopped), {
+      hourly: 2,
+      spot: 2,
+      onDemand: 8,
+      currency: 'USD',
+      source: 'catalog',
+    });
+
+    // Act
+    const reading = readCap({
+      cap: capOf({}),
+      period: capPeriod('day', run.now),
+      governed: ['ml-training-prod'],
+      run: { ...run, vms: [priced], stopped: [stopped, unpriced], rates },
+      recorded: [],
+      recentHours: 3,
+    });
+
+    // Assess: 2 × 30/60 running + 2 × 15/60 stopped; the stopped VM burns no more.
+    expect(reading.spend).toMatchObject({
+      estimated: 1.5,
+      runningVms: 1,
+      stoppedVms: 1,
+      fleetRate: 2,
+    });
+    expect(reading.scoped.map((vm) => vm.name)).toEqual(['priced']);
+    expect(reading.notes).toEqual([
+      '1 VM(s) stopped since the last recorded hour without a USD price are left out of the estimate',
+      '1 VM(s) stopped since the last recorded hour are estimated up to their stop',
+    ]);
+  });
 });
