@@ -183,6 +183,29 @@ export const LOOKER_VIEWS: readonly LookerView[] = [
     ],
     ratios: [{ field: 'sud_percent', overRows: '-100 * SUM(estimated_sud) / SUM(on_demand_cost)' }],
   },
+  {
+    name: 'preemption_rate_daily',
+    dateColumn: 'day',
+    metrics: ['spot_vm_hours', 'preemptions', 'lost_hours', 'lost_cost'],
+    ratios: [
+      {
+        field: 'preemptions_per_100_vm_hours',
+        overRows: '100 * SUM(preemptions) / SUM(spot_vm_hours)',
+      },
+    ],
+  },
+  {
+    name: 'preemptions_by_team',
+    dateColumn: 'day',
+    metrics: ['preemptions', 'lost_hours', 'lost_cost'],
+    ratios: [],
+  },
+  {
+    name: 'run_attempts',
+    dateColumn: 'requested_date',
+    metrics: ['attempts', 'preemptions', 'lost_hours', 'lost_cost', 'total_cost'],
+    ratios: [],
+  },
 ];
 
 const LINKING_API = 'https://lookerstudio.google.com/reporting/create';

@@ -120,6 +120,11 @@ describe('Looker Studio Linking API URL', () => {
     ]);
     expect(aliasOf('spot_cost_hours')).toBe('ds9');
     expect(aliasOf('cap_status')).toBe('ds10');
+    expect(
+      ['preemption_rate_daily', 'preemptions_by_team', 'run_attempts'].map((v) => aliasOf(v)),
+    ).toEqual(['ds13', 'ds14', 'ds15']);
+    expect(aliasOf('sustained_use_discounts_monthly')).toBe('ds12');
+    expect(() => aliasOf('preemption_events')).toThrow('--view: expected one of');
   });
 });
 
