@@ -52,7 +52,14 @@ export const LEDGER_USE: Readonly<Record<Target, LedgerUse>> = {
   recordSpotCosts: {
     appends: ['preemptions', 'spot_cost_alerts'],
     loads: ['spot_costs', 'vm_inventory'],
-    reads: ['preemptions', 'spot_cost_alerts', 'spot_cost_hours', 'spot_costs', 'vm_inventory'],
+    reads: [
+      'preemptions',
+      'preemptions_by_team',
+      'spot_cost_alerts',
+      'spot_cost_hours',
+      'spot_costs',
+      'vm_inventory',
+    ],
   },
   // Both enforcers read the holds put from Slack (snoozes, restarts) before a tier sheds.
   enforceBudget: {

@@ -19,6 +19,7 @@ import {
   type RecordRequest,
   type RecordSummary,
 } from './record-spot-costs.js';
+import { createPreemptionDigest } from './preemption-digest.js';
 import { recorderSettings } from './settings.js';
 import { SpotCostLedger, TABLES } from './spot-cost-ledger.js';
 
@@ -68,12 +69,23 @@ export function createRecorderFor(runtime: Runtime): { recorder: Recorder; proje
     project: config.projects[0] as string,
     currency: config.currency,
   });
+  const ledger = new SpotCostLedger(common.ledger);
   const recorder = createRecorder({
     fleet: common.fleet,
     uptime: common.uptime,
     pricing,
     preemptions: createPreemptionRecorderFor(runtime, config, pricing),
-    ledger: new SpotCostLedger(common.ledger),
+    ledger,
+    preemptionDigest: createPreemptionDigest({
+      notifier: common.notifier,
+      ledger,
+      logger: runtime.logger,
+      config: {
+        settleMinutes: config.settleMinutes,
+        currency: config.currency,
+        slackChannel: config.slackChannel,
+      },
+    }),
     notifier: common.notifier,
     clock: runtime.clock,
     logger: runtime.logger,

@@ -3,8 +3,9 @@
  * table for every project), then per project uptime (one paged listTimeSeries) and the inventory
  * (one paged aggregatedList), price every VM hour, and plan the rows the ledger does not have
  * yet (pure planners); write them and the changed snapshots (one load job per table for the
- * whole run); then report: a log line per hour, Spot-spend alerts, the run's summary. A project
- * that cannot be read is reported and the others recorded.
+ * whole run); then report: a log line per hour, Spot-spend alerts, the preemption backstop and
+ * the daily preemption digest, the run's summary. A project that cannot be read is reported and
+ * the others recorded.
  */
 import { performance } from 'node:perf_hooks';
 import type { ComputeFleet } from '../adapters/compute.js';
@@ -25,6 +26,7 @@ import {
   type RecordedVersion,
 } from './plan-cost-rows.js';
 import { planWindow, type RecordingWindow } from './plan-window.js';
+import type { PreemptionDigest } from './preemption-digest.js';
 import { createAlertReporter } from './raise-alerts.js';
 import {
   projectFailures,
@@ -57,6 +59,8 @@ export interface RecorderDeps {
   config: RecorderConfig;
   /** The preemption backstop: records preemptions since a time that the events missed. */
   preemptions?: { sweep(since: Date): Promise<{ recorded: readonly string[] }> };
+  /** The daily preemption digest to Slack, once the previous day has closed. */
+  preemptionDigest?: PreemptionDigest;
 }
 
 export interface RecorderConfig {
@@ -198,6 +202,10 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       // The preemption backstop: Compute's preemption operations the events missed.
       await deps.preemptions?.sweep(window.start).catch((error: unknown) => {
         logger.error('Could not check for missed preemptions; the next run does', { error });
+      });
+      // After the backstop, so that the digest counts the preemptions it filled in.
+      await deps.preemptionDigest?.(clock.now()).catch((error: unknown) => {
+        logger.error('Could not send the preemption digest; the next run does', { error });
       });
       const summary = recordSummary({
         ...{ window, totals: run.totals, failures, gaps: run.gaps, phasesMs: run.phases },

@@ -12,6 +12,7 @@ import { errorMessage, httpStatusOf, PermanentError } from '../core/errors.js';
 import { PRICE_SOURCES } from '../core/pricing.js';
 import { PROVISIONING_MODELS, type AttachedGpu } from '../core/vm.js';
 import type { HourSpend, SpotAlert } from './plan-alerts.js';
+import type { TeamPreemptions } from './preemption-digest.js';
 import { toLedgerRow, toNumeric, type CostRow, type RecordedVersion } from './plan-cost-rows.js';
 import { instanceKey, type InventoryHistory, type InventorySnapshot } from './vm-attributes.js';
 
@@ -51,6 +52,15 @@ const inventoryRow = z.object({
   labels: z.string().nullable(),
   fingerprint: z.string(),
   recorded_at_text: z.string().datetime(),
+});
+
+const digestRow = z.object({
+  sent: z.boolean(),
+  team: z.string().nullable(),
+  preemptions: z.coerce.number().nullable(),
+  lost_hours: z.coerce.number().nullable(),
+  lost_cost: z.coerce.number().nullable(),
+  currency: z.string().nullable(),
 });
 
 const spendRow = z.object({
@@ -249,6 +259,84 @@ export class SpotCostLedger {
     }));
     const { requests } = await this.ledger.insert(TABLES.alerts, rows);
     return { requests };
+  }
+
+  /**
+   * The preemption digest of one UTC day in one read: whether it was posted already (its key in
+   * the alerts table), and the day's preemptions per team as `preemptions_by_team` counts them.
+   */
+  async preemptionDigest(
+    key: string,
+    day: Date,
+  ): Promise<{ sent: boolean; teams: TeamPreemptions[] }> {
+    const rows = await this.query(
+      `SELECT s.sent, v.team, v.preemptions, v.lost_hours, v.lost_cost, v.currency
+       FROM (
+         SELECT COUNT(*) > 0 AS sent FROM \`\${dataset}.${TABLES.alerts}\`
+         WHERE usage_hour >= @day AND usage_hour < @next AND alert_key = @key
+       ) AS s
+       LEFT JOIN (
+         SELECT * FROM \`\${dataset}.preemptions_by_team\` WHERE day = DATE(@day)
+       ) AS v ON TRUE
+       ORDER BY v.team`,
+      { key, day, next: new Date(day.getTime() + HOUR_MS) },
+      { key: 'STRING', day: 'TIMESTAMP', next: 'TIMESTAMP' },
+    );
+    const parsed = rows.map((raw) => digestRow.parse(raw));
+    return {
+      sent: parsed.some((row) => row.sent),
+      teams: parsed.flatMap((row) =>
+        row.preemptions === null
+          ? []
+          : [
+              {
+                team: row.team ?? undefined,
+                preemptions: row.preemptions,
+                lostHours: row.lost_hours ?? 0,
+                lostCost: row.lost_cost ?? undefined,
+                currency: row.currency ?? undefined,
+              },
+            ],
+      ),
+    };
+  }
+
+  /**
+   * The day's preemption digest as Slack took it, in the alerts table under the day's key (its
+   * first hour, scope `preemptions`), so that later runs find it and post nothing.
+   */
+  async recordDigest(
+    digest: {
+      readonly key: string;
+      readonly day: Date;
+      readonly teams: readonly TeamPreemptions[];
+    },
+    delivery: { readonly channel: string | undefined; readonly ts: string | undefined },
+    recordedAt: Date,
+  ): Promise<void> {
+    const lostCost = digest.teams.reduce((sum, t) => sum + (t.lostCost ?? 0), 0);
+    const currency = digest.teams.find((t) => t.currency !== undefined)?.currency;
+    await this.ledger.insert(TABLES.alerts, [
+      {
+        key: digest.key,
+        row: {
+          alert_key: digest.key,
+          usage_hour: digest.day.toISOString(),
+          scope: 'preemptions',
+          team: null,
+          reasons: 'preemption-digest',
+          spend: toNumeric(lostCost),
+          hourly_limit: null,
+          trailing_average: null,
+          spike_multiple: null,
+          currency: currency ?? '',
+          top_vms: JSON.stringify(digest.teams),
+          slack_channel: delivery.channel ?? null,
+          slack_ts: delivery.ts ?? null,
+          recorded_at: recordedAt.toISOString(),
+        },
+      },
+    ]);
   }
 
   /**

@@ -262,8 +262,9 @@ describe('recordSpotCosts', () => {
 
     expect(status).toBe(200);
     const bigquery = sandbox.calls.filter((c) => c.route.startsWith('bigquery.'));
-    // Spend history, alerts sent, rows recorded, latest snapshots; then the two loads.
-    expect(bigquery.filter((c) => c.route === 'bigquery.jobs.query')).toHaveLength(4);
+    // Spend history, alerts sent, rows recorded, latest snapshots, the day's preemption digest;
+    // then the two loads.
+    expect(bigquery.filter((c) => c.route === 'bigquery.jobs.query')).toHaveLength(5);
     expect(bigquery.filter((c) => c.route === 'bigquery.jobs.load')).toHaveLength(2);
     expect(bigquery.filter((c) => c.route === 'bigquery.tabledata.insertAll')).toHaveLength(0);
     expect(body).toMatchObject({ rows: { written: 5 }, writeRequests: 2 });
