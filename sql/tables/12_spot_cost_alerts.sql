@@ -2,6 +2,9 @@
 -- `overall` or `team:<team>`. The recorder reads it back so that an hour re-read by a later run
 -- (the catch-up window) never alerts twice. `reasons` says which rules fired: `limit` (spend over
 -- the configured hourly limit) and/or `spike` (over the multiple of the trailing 24 h average).
+-- The daily preemption digest is recorded here too: key `DAY/preemptions`, usage_hour the day's
+-- start, scope `preemptions`, reason `preemption-digest`, spend the day's lost cost, top_vms its
+-- lines per team.
 CREATE TABLE IF NOT EXISTS `${dataset}.spot_cost_alerts` (
   alert_key STRING NOT NULL,
   usage_hour TIMESTAMP NOT NULL,

@@ -13,8 +13,8 @@ import { recorderLedger } from './recorder-ledger.js';
 import { at, queryLedger, RECORDER_ENV, slackMessages } from './recorder-sandbox.js';
 
 // The daily preemption digest against the sandbox: preemptions of the closed day in the ledger
-// (one of them written twice, one of the next day), the Slack message a run after midnight
-// posts, and the later runs of the same day, which post nothing.
+// (one of them written twice, one of the next day), a post Slack refuses and nothing recorded,
+// the Slack message the next run posts, and the later runs of the same day, which post nothing.
 
 let sandbox: Sandbox;
 let digest: PreemptionDigest;
@@ -98,6 +98,19 @@ describe('the daily preemption digest', () => {
       outcome: 'NO_PREEMPTIONS',
     });
     expect(slackMessages(sandbox)).toEqual([]);
+  });
+
+  it('keeps a digest Slack could not take for the next run', async () => {
+    sandbox.faults.set('slack.chat.postMessage', { fail: { count: 4, status: 503 } });
+    at(sandbox, '2026-12-05T00:12:00Z');
+    expect(await digest(sandbox.clock.now())).toEqual({
+      day: '2026-12-04',
+      outcome: 'SLACK_FAILED',
+    });
+    expect(slackMessages(sandbox)).toEqual([]);
+    expect(await queryLedger(sandbox, 'SELECT alert_key FROM costguard.spot_cost_alerts')).toEqual(
+      [],
+    );
   });
 
   it('tells Slack once the day has closed: a line per team, its preemptions and their cost', async () => {
