@@ -257,8 +257,8 @@ describe('the deploy plan', () => {
       'iam service-accounts VM_SERVICE_ACCOUNT roles/iam.serviceAccountUser',
       'compute instances batch-report projects/ml-batch-prod/roles/costguardRunResumer',
       'iam service-accounts VM_SERVICE_ACCOUNT roles/iam.serviceAccountUser',
+      // Only VM pipelines resume: the Cloud Run job's bucket is not its.
       'storage buckets gs://ml-batch-results roles/storage.objectViewer',
-      'storage buckets gs://ml-embeddings-out roles/storage.objectViewer',
     ]);
     expect(
       flagValue(resumer?.argv ?? [], '--permissions')
