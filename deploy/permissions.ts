@@ -44,7 +44,8 @@ export const ROLES = {
   preemptionRecorder: {
     id: 'costguardPreemptionRecorder',
     title: 'costguard preemption recorder',
-    permissions: ['compute.instances.get', 'compute.globalOperations.list', ...MACHINE_TYPES],
+    // The backstop's list of preemption operations is the recorder's, not this function's.
+    permissions: ['compute.instances.get', ...MACHINE_TYPES],
   },
   budgetEnforcer: {
     id: 'costguardBudgetEnforcer',
@@ -118,6 +119,25 @@ export const ROLES = {
     title: 'costguard run trigger operations reader',
     permissions: ['compute.zoneOperations.get', 'compute.zoneOperations.list', ...MACHINE_TYPES],
   },
+  /**
+   * Bound on each batch VM only, for recordPreemption: the next attempt of a preempted run is a
+   * start with the attempt in the VM's metadata; the run's labels and scheduling stay as set.
+   */
+  runResumer: {
+    id: 'costguardRunResumer',
+    title: 'costguard preempted run resumer on its batch VM',
+    permissions: [
+      'compute.instances.get',
+      'compute.instances.setMetadata',
+      'compute.instances.start',
+    ],
+  },
+  /** recordPreemption waits on the start it makes; it lists no operations. */
+  resumeObserver: {
+    id: 'costguardResumeObserver',
+    title: 'costguard preempted run resumer operations reader',
+    permissions: ['compute.zoneOperations.get', ...MACHINE_TYPES],
+  },
   /** Bound on each Cloud Run job only. */
   runJob: {
     id: 'costguardRunJob',
@@ -177,7 +197,14 @@ export const PIPELINE_PROJECT_ROLES: readonly CustomRole[] = [
   ROLES.runVm,
   ROLES.runObserver,
   ROLES.runJob,
+  ROLES.runResumer,
+  ROLES.resumeObserver,
 ];
+
+/** The role each function that acts on runs holds on a pipeline's batch VM. */
+export function batchVmRole(who: 'triggerRun' | 'recordPreemption'): CustomRole {
+  return who === 'triggerRun' ? ROLES.runVm : ROLES.runResumer;
+}
 export const ALL_ROLES: readonly CustomRole[] = [
   ...GOVERNED_PROJECT_ROLES,
   ...PIPELINE_PROJECT_ROLES,
@@ -258,7 +285,7 @@ export function runObserverGrant(
   return {
     project: p,
     principal: member(serviceAccountEmail(functionSpec(target).account, host)),
-    role: customRoleName(p, ROLES.runObserver),
+    role: customRoleName(p, target === 'triggerRun' ? ROLES.runObserver : ROLES.resumeObserver),
   };
 }
 

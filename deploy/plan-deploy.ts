@@ -40,6 +40,7 @@ import {
   GOVERNED_PROJECT_ROLES,
   OBJECT_VIEWER,
   PIPELINE_PROJECT_ROLES,
+  batchVmRole,
   PROJECT_ROLES,
   PUBSUB_PUBLISHER,
   ROLES,
@@ -816,18 +817,25 @@ function bindOnProject(grant: ProjectGrant): Command {
 /** `PROJECT_NUMBER-compute@developer.gserviceaccount.com`, Editor on its project by default. */
 const DEFAULT_COMPUTE_ACCOUNT = /^\d+-compute@developer\.gserviceaccount\.com$/;
 
-function pipelineBindingSteps(pipeline: PipelineBinding, runs: string, who: string): Step[] {
+function pipelineBindingSteps(
+  pipeline: PipelineBinding,
+  runs: string,
+  who: 'triggerRun' | 'recordPreemption',
+): Step[] {
   const { project } = pipeline;
   const steps: Step[] = [];
   if (pipeline.vm) {
     const { zone, instance } = pipeline.vm;
     steps.push({
-      title: `Pipeline ${pipeline.name}: ${who} may start, stop, label and set metadata on VM ${project}/${zone}/${instance} only`,
+      title:
+        who === 'triggerRun'
+          ? `Pipeline ${pipeline.name}: ${who} may start, stop, label and set metadata on VM ${project}/${zone}/${instance} only`
+          : `Pipeline ${pipeline.name}: ${who} may start and set metadata on VM ${project}/${zone}/${instance} only`,
       commands: [
         addBinding(
           { kind: 'instance', project, zone, instance },
           runs,
-          customRoleName(project, ROLES.runVm),
+          customRoleName(project, batchVmRole(who)),
         ),
       ],
     });

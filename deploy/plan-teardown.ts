@@ -10,6 +10,7 @@ import { ALL_LEDGER_ROLES, ledgerGrants } from './ledger-access.js';
 import type { TeardownOptions } from './options.js';
 import {
   ALL_ROLES,
+  batchVmRole,
   BIGQUERY_DATA_EDITOR,
   BIGQUERY_JOB_USER,
   BILLING_VIEWER,
@@ -256,7 +257,7 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
             `${who}'s role on VM ${pipeline.project}/${zone}/${instance}`,
             { kind: 'instance', project: pipeline.project, zone, instance },
             principal,
-            [customRoleName(pipeline.project, ROLES.runVm)],
+            [customRoleName(pipeline.project, batchVmRole(who))],
           ),
         );
       }

@@ -30,6 +30,15 @@ import { runsEnv, serveTriggerRun, startRunsSandbox } from '../support/runs.js';
 import { loadFixture } from '../support/fixtures.js';
 import { startTestSandbox } from '../support/sandbox.js';
 import { deployInputs, flagValue, FULL_ARGS } from './deploy-fixtures.js';
+import { buildRecordPreemption } from '../../functions/preemptions/entry.js';
+import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
+import { loggingState, settleDeliveries } from '../../functions/sandbox/routes/logging.js';
+import { SANDBOX_SLACK, slackState } from '../../functions/sandbox/routes/slack.js';
+import { playClick } from '../../functions/sandbox/slack-click.js';
+import { buildSlackActions } from '../../functions/slack-actions/entry.js';
+import { SlackNotifier } from '../../functions/adapters/slack.js';
+import { vmBlockId, vmExemptSection } from '../../functions/core/slack-buttons.js';
+import { fakePrices as runPrices } from '../support/runs.js';
 import {
   ledgerPermissionsCalled,
   ledgerPermissionsGranted,
@@ -53,6 +62,13 @@ const PERMISSION_OF: Readonly<Record<string, string>> = {
 };
 /** The APIs whose permissions the governed-project roles hold. */
 const PROJECT_APIS = /^(compute|monitoring|resourcemanager)\./;
+
+/** The batch VM of the runs fleet's pipeline nightly-categories. */
+const RUN_VM = { project: 'data-pipelines', zone: 'us-east1-b', name: 'batch-runner' };
+const SLACK_ENV = {
+  SLACK_SIGNING_SECRET: SANDBOX_SLACK.signingSecret,
+  COSTGUARD_SLACK_ACTOR_GROUPS: SANDBOX_SLACK.actorGroup,
+};
 
 const VISION_CAP = {
   name: 'vision-daily',
@@ -113,6 +129,26 @@ function ledgerComparison(
     called: ledgerPermissionsCalled(sandbox, mark, dataset),
     granted: ledgerPermissionsGranted(plan, email),
   };
+}
+
+/**
+ * Every Compute, Monitoring and Resource Manager permission the plan grants `target`'s account,
+ * on projects and on single resources (a pipeline's batch VM) alike.
+ */
+function accountPermissionsGranted(plan: Plan, target: Target): string[] {
+  const commands = plan.steps.flatMap((s) => s.commands);
+  const host = flagValue(commands.find((c) => c.argv.includes('enable'))?.argv ?? [], '--project');
+  const email = serviceAccountEmail(functionSpec(target).account, host ?? '');
+  const roles = commands
+    .filter(
+      (c) =>
+        c.argv[0] === 'gcloud' &&
+        c.argv.includes('add-iam-policy-binding') &&
+        flagValue(c.argv, '--member') === `serviceAccount:${email}`,
+    )
+    .map((c) => (flagValue(c.argv, '--role') ?? '').split('/').pop() ?? '');
+  const permissions = [...new Set(roles)].flatMap((id) => permissionsGranted(plan, id));
+  return [...new Set(permissions.filter((p) => PROJECT_APIS.test(p)))].sort();
 }
 
 function permissionsGranted(plan: Plan, roleId: string): string[] {
@@ -327,5 +363,113 @@ describe('the roles deploy grants match the calls each function makes', () => {
     expect([started.status, status.status, list.status]).toEqual([202, 200, 200]);
     const ledgerUse = ledgerComparison(plan, 'triggerRun', sandbox, mark);
     expect(ledgerUse.called).toEqual(ledgerUse.granted);
+  });
+
+  it('recordPreemption: the batch VM of a run preempted, the run set to resume', async () => {
+    // Prepare: a run of a pipeline that resumes, whose VM Compute preempts after an hour; the
+    // system event reaches recordPreemption through the Logging sink.
+    const pipelines = loadFixture<Record<string, Record<string, unknown>>>('runs/pipelines.json');
+    // No backoff: recordPreemption starts the next attempt itself.
+    pipelines['nightly-categories']!.resume = { maxAttempts: 3, backoffSeconds: 0 };
+    const env = runsEnv({ COSTGUARD_PIPELINES: JSON.stringify(pipelines) });
+    const sandbox = await startRunsSandbox();
+    const api = await serveTriggerRun(sandbox, env, runPrices({ 'c2-standard-8': 0.08 }));
+    const target = await serveTarget('recordPreemption-permissions', {
+      kind: 'event',
+      // The real pricing engine on the sandbox catalog, as in production.
+      handler: await buildRecordPreemption(sandboxRuntime(sandbox, env)),
+    });
+    closers.push(async () => {
+      await target.close();
+      await api.close();
+      await sandbox.close();
+    });
+    loggingState(sandbox).sinks.set('costguard-preemptions', {
+      pushEndpoint: target.url,
+      topic: 'costguard-preemptions',
+    });
+    planBatchRun(sandbox, RUN_VM, { outcome: 'preempt', afterSeconds: 3600 });
+    const started = await api.call('POST', '/runs', {
+      body: { pipeline: 'nightly-categories', target: 'all' },
+    });
+    const calls = sandbox.calls.length;
+    const mark = markLedger(sandbox);
+
+    // Act: the preemption, its 30 s notice and the event's delivery.
+    sandbox.clock.advance((3600 + 30) * 1000);
+    await settleDeliveries(sandbox);
+
+    // Assess
+    expect(loggingState(sandbox).deliveries.map((d) => d.status)).toEqual([204]);
+    const recorded = sandbox.calls.slice(calls);
+    const ledgerUse = ledgerComparison(plan, 'recordPreemption', sandbox, mark);
+    const status = await api.call('GET', `/runs/${String(started.body.runId)}`);
+    expect(status.body).toMatchObject({ status: 'RUNNING', attempt: 2 });
+    expect(permissionsCalled(recorded)).toEqual(
+      accountPermissionsGranted(plan, 'recordPreemption'),
+    );
+    // Inventory is read only for a VM Compute no longer has, recorded hours only when a run ends.
+    expect(ledgerUse.called).toEqual(
+      ledgerUse.granted.filter((g) => !/^(vm_inventory|spot_cost_hours|spot_costs):/.test(g)),
+    );
+  });
+
+  it('slackActions: restart what a tier stopped and exempt a VM', async () => {
+    // Prepare: the budget enforcer stops a tier's VMs and posts its message; a label digest
+    // offers to exempt a VM.
+    const slackPlan = planDeploy(
+      deployInputs([...FULL_ARGS, '--enforce', '--slack-actors', 'S0OPS'], defaultSqlRoot()),
+    );
+    const harness = await BudgetHarness.start();
+    closers.push(() => harness.close());
+    const { sandbox } = harness;
+    const runtime = sandboxRuntime(sandbox, { ...harness.runtime.env, ...SLACK_ENV });
+    const target = await serveTarget('slackActions-permissions', {
+      kind: 'http',
+      handler: await buildSlackActions(runtime),
+    });
+    closers.push(() => target.close());
+    slackState(sandbox).app.interactivityUrl = target.url;
+    sandbox.clock.set(new Date('2026-11-20T10:00:00Z'));
+    sandbox.settings.operationSeconds = 30;
+    await harness.notify({ costAmount: 5000 });
+    const stopped = harness.stoppedNames();
+    const tier = harness.slack().at(-1)?.ts ?? '';
+    const [exempt] = sandbox.fleet.all().filter((vm) => vm.status === 'RUNNING');
+    const vm = { project: exempt!.project, zone: exempt!.zone, name: exempt!.name };
+    await new SlackNotifier(
+      () => runtime.clients.slack('xoxb-sandbox-not-a-secret'),
+      SANDBOX_SLACK.channel,
+      runtime.logger,
+    ).post({ text: 'Label violations', blocks: [vmExemptSection(vm, `\`${vm.name}\``, 0)] });
+    sandbox.clock.advance(60_000);
+    sandbox.calls.length = 0;
+    const mark = markLedger(sandbox);
+
+    // Act
+    const restart = await playClick(sandbox, { actionId: 'costguard_restart', ts: tier });
+    const exempted = await playClick(sandbox, {
+      actionId: 'costguard_exempt',
+      blockId: vmBlockId(vm),
+      date: '2026-11-27',
+    });
+
+    // Assess
+    expect([restart.status, exempted.status]).toEqual([200, 200]);
+    expect(stopped.length).toBeGreaterThan(0);
+    for (const name of stopped) {
+      expect(sandbox.fleet.all().find((v) => v.name === name)?.status).toBe('RUNNING');
+    }
+    expect(sandbox.fleet.get(vm.project, vm.zone, vm.name)?.labels['costguard-exempt']).toBe(
+      'until-2026-11-27',
+    );
+    expect(permissionsCalled(sandbox.calls)).toEqual(
+      permissionsGranted(slackPlan, 'costguardSlackResponder'),
+    );
+    const ledgerUse = ledgerComparison(slackPlan, 'slackActions', sandbox, mark);
+    // Only a cancel writes a runs snapshot and reads the runs and their recorded hours.
+    expect(ledgerUse.called).toEqual(
+      ledgerUse.granted.filter((g) => !/^(runs|spot_cost_hours|spot_costs):/.test(g)),
+    );
   });
 });

@@ -229,6 +229,48 @@ describe('the deploy plan', () => {
     ).toBe(false);
   });
 
+  it('lets recordPreemption only start its batch VMs and set their metadata, never stop or label them', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+    const preemptions = `--member=serviceAccount:costguard-preemptions@${HOST}.iam.gserviceaccount.com`;
+
+    const targets = commandsOf(plan)
+      .filter(
+        (c) =>
+          c.argv[0] === 'gcloud' &&
+          c.argv.includes('add-iam-policy-binding') &&
+          c.argv.includes(preemptions) &&
+          c.argv[1] !== 'secrets',
+      )
+      .map((c) => {
+        const at = c.argv.indexOf('add-iam-policy-binding');
+        return `${c.argv.slice(1, at).join(' ')} ${c.argv[at + 1]} ${flagValue(c.argv, '--role')}`;
+      })
+      .filter((t) => !t.startsWith('projects ml-train-prod') && !t.startsWith(`projects ${HOST}`));
+    const resumer = commandsOf(plan).find(
+      (c) => c.argv.includes('create') && c.argv.includes('costguardRunResumer'),
+    );
+
+    expect(targets).toEqual([
+      'projects ml-batch-prod projects/ml-batch-prod/roles/costguardPreemptionRecorder',
+      'projects ml-batch-prod projects/ml-batch-prod/roles/costguardResumeObserver',
+      'compute instances batch-runner projects/ml-batch-prod/roles/costguardRunResumer',
+      'iam service-accounts VM_SERVICE_ACCOUNT roles/iam.serviceAccountUser',
+      'compute instances batch-report projects/ml-batch-prod/roles/costguardRunResumer',
+      'iam service-accounts VM_SERVICE_ACCOUNT roles/iam.serviceAccountUser',
+      // Only VM pipelines resume: the Cloud Run job's bucket is not its.
+      'storage buckets gs://ml-batch-results roles/storage.objectViewer',
+    ]);
+    expect(
+      flagValue(resumer?.argv ?? [], '--permissions')
+        ?.split(',')
+        .sort(),
+    ).toEqual([
+      'compute.instances.get',
+      'compute.instances.setMetadata',
+      'compute.instances.start',
+    ]);
+  });
+
   it('reads each batch VM service account at run time before granting actAs on it', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
     const step = stepTitled(plan, 'act as the service account of VM batch-runner');
