@@ -95,7 +95,8 @@ const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
   }),
   enforceLabels: (_spec, inputs) => labelEnvironment(inputs),
   enforceLabelsOnCreate: (_spec, inputs) => labelEnvironment(inputs),
-  slackActions: (_spec, { options }) => {
+  // Cancel run is offered where the pipelines are known (the run service's own settings).
+  slackActions: (_spec, { options, pipelinesJson }) => {
     const groups = options.slackActors.filter((a) => a.startsWith('S'));
     const channels = options.slackActors.filter((a) => !a.startsWith('S'));
     return {
@@ -105,6 +106,7 @@ const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
       ...(channels.length > 0
         ? { [slackActionSettings.actorChannels.variable]: channels.join(',') }
         : {}),
+      ...(pipelinesJson ? { [runsSettings.pipelines.variable]: pipelinesJson } : {}),
     };
   },
   // The runs it resumes: the pipelines with their resume settings.

@@ -132,6 +132,19 @@ export const ROLES = {
       'compute.instances.start',
     ],
   },
+  /**
+   * Bound on each batch VM only, for slackActions' *Cancel run*: the claim is marked as stopping
+   * in the VM's metadata, the VM stopped, and the run's keys taken back.
+   */
+  runCanceller: {
+    id: 'costguardRunCanceller',
+    title: 'costguard Slack run cancel on its batch VM',
+    permissions: [
+      'compute.instances.get',
+      'compute.instances.setMetadata',
+      'compute.instances.stop',
+    ],
+  },
   /** recordPreemption waits on the start it makes; it lists no operations. */
   resumeObserver: {
     id: 'costguardResumeObserver',
@@ -199,11 +212,19 @@ export const PIPELINE_PROJECT_ROLES: readonly CustomRole[] = [
   ROLES.runJob,
   ROLES.runResumer,
   ROLES.resumeObserver,
+  ROLES.runCanceller,
 ];
 
+/** The functions that act on pipeline runs: each is bound on the pipelines' resources. */
+export type RunActor = 'triggerRun' | 'recordPreemption' | 'slackActions';
+
 /** The role each function that acts on runs holds on a pipeline's batch VM. */
-export function batchVmRole(who: 'triggerRun' | 'recordPreemption'): CustomRole {
-  return who === 'triggerRun' ? ROLES.runVm : ROLES.runResumer;
+export function batchVmRole(who: RunActor): CustomRole {
+  return {
+    triggerRun: ROLES.runVm,
+    recordPreemption: ROLES.runResumer,
+    slackActions: ROLES.runCanceller,
+  }[who];
 }
 export const ALL_ROLES: readonly CustomRole[] = [
   ...GOVERNED_PROJECT_ROLES,
@@ -276,16 +297,23 @@ export function eventReceiverGrant(host: string): ProjectGrant {
   };
 }
 
-/** The run trigger waits on operations and reads machine types where a pipeline runs. */
+/**
+ * The run trigger waits on operations and reads machine types where a pipeline runs; so does
+ * slackActions, whose cancel first refreshes the run as the trigger does (a stopped VM's
+ * preemption is looked up in the zone's operations) and prices it.
+ */
 export function runObserverGrant(
   host: string,
   p: string,
-  target: 'triggerRun' | 'recordPreemption' = 'triggerRun',
+  target: RunActor = 'triggerRun',
 ): ProjectGrant {
   return {
     project: p,
     principal: member(serviceAccountEmail(functionSpec(target).account, host)),
-    role: customRoleName(p, target === 'triggerRun' ? ROLES.runObserver : ROLES.resumeObserver),
+    role: customRoleName(
+      p,
+      target === 'recordPreemption' ? ROLES.resumeObserver : ROLES.runObserver,
+    ),
   };
 }
 
@@ -299,7 +327,7 @@ export function projectGrants(
     ...FUNCTIONS.flatMap((f) => functionProjectGrants(f, scope)).filter((g) => g.project === p),
     ...(p === scope.project ? [eventReceiverGrant(scope.project)] : []),
     ...(pipelines.some((pipeline) => pipeline.project === p)
-      ? [runObserverGrant(scope.project, p)]
+      ? [runObserverGrant(scope.project, p), runObserverGrant(scope.project, p, 'slackActions')]
       : []),
     ...(pipelines.some((pipeline) => pipeline.project === p && pipeline.vm)
       ? [runObserverGrant(scope.project, p, 'recordPreemption')]

@@ -41,6 +41,7 @@ import {
   OBJECT_VIEWER,
   PIPELINE_PROJECT_ROLES,
   batchVmRole,
+  type RunActor,
   PROJECT_ROLES,
   PUBSUB_PUBLISHER,
   ROLES,
@@ -791,10 +792,11 @@ function schedulerStep(spec: FunctionSpec, inputs: DeployInputs): Step {
 }
 
 /**
- * What a function that acts on pipeline runs may do: triggerRun, and recordPreemption, which
- * starts a preempted run's VM again for its next attempt.
+ * What a function that acts on pipeline runs may do: triggerRun; recordPreemption, which starts
+ * a preempted run's VM again for its next attempt; and slackActions, whose *Cancel run* stops a
+ * run's VM or cancels its Cloud Run job execution.
  */
-function pipelineSteps(inputs: DeployInputs, who: 'triggerRun' | 'recordPreemption'): Step[] {
+function pipelineSteps(inputs: DeployInputs, who: RunActor): Step[] {
   const runs = member(serviceAccountEmail(functionSpec(who).account, inputs.options.project));
   const steps: Step[] = pipelineProjects(inputs.pipelines).map((project) => ({
     title: `Let ${who} wait on Compute operations and read machine types in ${project}`,
@@ -814,23 +816,23 @@ function bindOnProject(grant: ProjectGrant): Command {
   return addBinding({ kind: 'project', project: grant.project }, grant.principal, grant.role);
 }
 
+/** What each function that acts on runs may do on a batch VM (its `batchVmRole`). */
+const VM_ABILITIES: Readonly<Record<RunActor, string>> = {
+  triggerRun: 'start, stop, label and set metadata',
+  recordPreemption: 'start and set metadata',
+  slackActions: 'stop and set metadata',
+};
+
 /** `PROJECT_NUMBER-compute@developer.gserviceaccount.com`, Editor on its project by default. */
 const DEFAULT_COMPUTE_ACCOUNT = /^\d+-compute@developer\.gserviceaccount\.com$/;
 
-function pipelineBindingSteps(
-  pipeline: PipelineBinding,
-  runs: string,
-  who: 'triggerRun' | 'recordPreemption',
-): Step[] {
+function pipelineBindingSteps(pipeline: PipelineBinding, runs: string, who: RunActor): Step[] {
   const { project } = pipeline;
   const steps: Step[] = [];
   if (pipeline.vm) {
     const { zone, instance } = pipeline.vm;
     steps.push({
-      title:
-        who === 'triggerRun'
-          ? `Pipeline ${pipeline.name}: ${who} may start, stop, label and set metadata on VM ${project}/${zone}/${instance} only`
-          : `Pipeline ${pipeline.name}: ${who} may start and set metadata on VM ${project}/${zone}/${instance} only`,
+      title: `Pipeline ${pipeline.name}: ${who} may ${VM_ABILITIES[who]} on VM ${project}/${zone}/${instance} only`,
       commands: [
         addBinding(
           { kind: 'instance', project, zone, instance },
@@ -963,6 +965,10 @@ export function planDeploy(inputs: DeployInputs): Plan {
             'recordPreemption',
           ),
         ]
+      : []),
+    // Cancel run from Slack goes through the run service as the trigger's own cancel does.
+    ...(functions.some((f) => f.target === 'slackActions') && inputs.pipelines.length > 0
+      ? pipelineSteps(inputs, 'slackActions')
       : []),
   ];
   return { steps, summary: deploySummary(inputs, functions) };

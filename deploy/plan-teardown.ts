@@ -245,12 +245,14 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
   const preemptions = member(
     serviceAccountEmail(functionSpec('recordPreemption').account, project),
   );
+  const slack = member(serviceAccountEmail(functionSpec('slackActions').account, project));
   for (const pipeline of pipelines) {
     if (pipeline.vm) {
       const { zone, instance } = pipeline.vm;
       for (const [who, principal] of [
         ['triggerRun', runs],
         ['recordPreemption', preemptions],
+        ['slackActions', slack],
       ] as const) {
         steps.push(
           unbindStep(
@@ -263,25 +265,27 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
       }
     }
     if (pipeline.job) {
-      steps.push(
-        unbindStep(
-          `triggerRun's role on Cloud Run job ${pipeline.job.name}`,
-          {
-            kind: 'run-job',
-            project: pipeline.project,
-            region: pipeline.job.region,
-            job: pipeline.job.name,
-          },
-          runs,
-          [customRoleName(pipeline.project, ROLES.runJob)],
-        ),
-      );
+      const job = pipeline.job;
+      for (const [who, principal] of [
+        ['triggerRun', runs],
+        ['slackActions', slack],
+      ] as const) {
+        steps.push(
+          unbindStep(
+            `${who}'s role on Cloud Run job ${job.name}`,
+            { kind: 'run-job', project: pipeline.project, region: job.region, job: job.name },
+            principal,
+            [customRoleName(pipeline.project, ROLES.runJob)],
+          ),
+        );
+      }
     }
   }
   for (const { bucket, project: bucketProject } of pipelineBuckets(pipelines)) {
     for (const [who, principal] of [
       ['triggerRun', runs],
       ['recordPreemption', preemptions],
+      ['slackActions', slack],
     ] as const) {
       steps.push(
         unbindStep(
