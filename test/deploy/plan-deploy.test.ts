@@ -271,6 +271,66 @@ describe('the deploy plan', () => {
     ]);
   });
 
+  it('lets a deployed slackActions cancel runs: stop and set metadata on the batch VMs, cancel on the Cloud Run job, never start or label', () => {
+    const targetsOf = (args: string[]) => {
+      const plan = planDeploy(deployInputs(args));
+      const slack = `--member=serviceAccount:costguard-slack-actions@${HOST}.iam.gserviceaccount.com`;
+      return {
+        plan,
+        targets: commandsOf(plan)
+          .filter(
+            (c) =>
+              c.argv[0] === 'gcloud' &&
+              c.argv.includes('add-iam-policy-binding') &&
+              c.argv.includes(slack) &&
+              c.argv[1] !== 'secrets',
+          )
+          .map((c) => {
+            const at = c.argv.indexOf('add-iam-policy-binding');
+            return `${c.argv.slice(1, at).join(' ')} ${c.argv[at + 1]} ${flagValue(c.argv, '--role')}`;
+          })
+          .filter(
+            (t) => !t.startsWith('projects ml-train-prod') && !t.startsWith(`projects ${HOST}`),
+          ),
+      };
+    };
+
+    const { plan, targets } = targetsOf([...FULL_ARGS, '--slack-actors', 'S0OPS']);
+    const canceller = commandsOf(plan).find(
+      (c) => c.argv.includes('create') && c.argv.includes('costguardRunCanceller'),
+    );
+
+    expect(targets).toEqual([
+      'projects ml-batch-prod projects/ml-batch-prod/roles/costguardSlackResponder',
+      'projects ml-batch-prod projects/ml-batch-prod/roles/costguardRunObserver',
+      'compute instances batch-runner projects/ml-batch-prod/roles/costguardRunCanceller',
+      'iam service-accounts VM_SERVICE_ACCOUNT roles/iam.serviceAccountUser',
+      'compute instances batch-report projects/ml-batch-prod/roles/costguardRunCanceller',
+      'iam service-accounts VM_SERVICE_ACCOUNT roles/iam.serviceAccountUser',
+      'run jobs embeddings-job projects/ml-batch-prod/roles/costguardRunJob',
+      'storage buckets gs://ml-batch-results roles/storage.objectViewer',
+      'storage buckets gs://ml-embeddings-out roles/storage.objectViewer',
+    ]);
+    expect(
+      flagValue(canceller?.argv ?? [], '--permissions')
+        ?.split(',')
+        .sort(),
+    ).toEqual(['compute.instances.get', 'compute.instances.setMetadata', 'compute.instances.stop']);
+    // The run service behind Cancel run reads the same pipelines as the run trigger.
+    const pipelines = envVarsOf(functionDeploy(plan, 'costguard-trigger-run')).COSTGUARD_PIPELINES;
+    expect(pipelines).toBeTruthy();
+    expect(envVarsOf(functionDeploy(plan, 'costguard-slack-actions')).COSTGUARD_PIPELINES).toBe(
+      pipelines,
+    );
+
+    // Without pipelines there is nothing to cancel: no run roles and no pipelines setting.
+    const alone = targetsOf(['--slack-channel', 'C0123', '--slack-actors', 'S0OPS']);
+    expect(alone.targets.filter((t) => !t.includes('costguardSlackResponder'))).toEqual([]);
+    expect(
+      envVarsOf(functionDeploy(alone.plan, 'costguard-slack-actions')).COSTGUARD_PIPELINES,
+    ).toBeUndefined();
+  });
+
   it('reads each batch VM service account at run time before granting actAs on it', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
     const step = stepTitled(plan, 'act as the service account of VM batch-runner');
