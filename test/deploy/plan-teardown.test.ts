@@ -187,6 +187,28 @@ describe('the teardown plan', () => {
     );
   });
 
+  it("with the pipelines file, removes slackActions' cancel bindings on each VM, job and bucket and its role", () => {
+    const plan = teardown([], true);
+
+    const unbinds = lines(plan).filter(
+      (l) => l.includes('remove-iam-policy-binding') && l.includes('costguard-slack-actions@'),
+    );
+    expect(
+      unbinds
+        .filter((l) => l.startsWith('gcloud ') && !l.startsWith('gcloud projects'))
+        .map((l) => `${l.split(' ').slice(1, 5).join(' ')} ${l.match(/--role=(\S+)/)?.[1]}`),
+    ).toEqual([
+      'compute instances remove-iam-policy-binding batch-runner projects/ml-batch-prod/roles/costguardRunCanceller',
+      'compute instances remove-iam-policy-binding batch-report projects/ml-batch-prod/roles/costguardRunCanceller',
+      'run jobs remove-iam-policy-binding embeddings-job projects/ml-batch-prod/roles/costguardRunJob',
+      'storage buckets remove-iam-policy-binding gs://ml-batch-results roles/storage.objectViewer',
+      'storage buckets remove-iam-policy-binding gs://ml-embeddings-out roles/storage.objectViewer',
+    ]);
+    expect(lines(plan).some((l) => l.includes('iam roles delete costguardRunCanceller'))).toBe(
+      true,
+    );
+  });
+
   it.each([
     { case: 'present', found: { ok: true, stdout: 'x' }, count: 1 },
     { case: 'already gone', found: { ok: false, stdout: '' }, count: 0 },
