@@ -414,6 +414,57 @@ describe('the roles deploy grants match the calls each function makes', () => {
     );
   });
 
+  it('slackActions: Cancel run on a run message, the run on its batch VM', async () => {
+    // Prepare: triggerRun starts a run and announces it with a Cancel run button; slackActions
+    // has the same pipelines and the real pricing engine on the sandbox catalog.
+    const slackPlan = planDeploy(
+      deployInputs([...FULL_ARGS, '--enforce', '--slack-actors', 'S0OPS'], defaultSqlRoot()),
+    );
+    const sandbox = await startRunsSandbox();
+    const api = await serveTriggerRun(sandbox);
+    const target = await serveTarget('slackActions-cancel-permissions', {
+      kind: 'http',
+      handler: await buildSlackActions(sandboxRuntime(sandbox, runsEnv(SLACK_ENV))),
+    });
+    closers.push(async () => {
+      await target.close();
+      await api.close();
+      await sandbox.close();
+    });
+    slackState(sandbox).app.interactivityUrl = target.url;
+    const started = await api.call('POST', '/runs', {
+      body: { pipeline: 'nightly-categories', target: 'd_anchor_category' },
+    });
+    const runId = String(started.body.runId);
+    const message = slackState(sandbox).messages.find((m) => m.text.startsWith(`Run ${runId}`));
+    sandbox.clock.advance(10 * 60_000);
+    const calls = sandbox.calls.length;
+    const mark = markLedger(sandbox);
+
+    // Act
+    const played = await playClick(sandbox, { actionId: 'costguard_cancel_run', ts: message?.ts });
+
+    // Assess
+    expect(played.status).toBe(200);
+    expect((await api.call('GET', `/runs/${runId}`)).body.status).toBe('CANCELLED');
+    expect(sandbox.fleet.get(RUN_VM.project, RUN_VM.zone, RUN_VM.name)?.status).not.toBe('RUNNING');
+    const called = permissionsCalled(sandbox.calls.slice(calls));
+    const granted = [
+      ...new Set([
+        ...permissionsGranted(slackPlan, 'costguardRunCanceller'),
+        ...permissionsGranted(slackPlan, 'costguardRunObserver'),
+      ]),
+    ].sort();
+    // A running VM is stopped: the preemptions of a stopped one (the operations list) are not
+    // looked up.
+    expect(called).toEqual(granted.filter((p) => p !== 'compute.zoneOperations.list'));
+    const ledgerUse = ledgerComparison(slackPlan, 'slackActions', sandbox, mark);
+    // Only a restart or a snooze writes and reads enforcement actions.
+    expect(ledgerUse.called).toEqual(
+      ledgerUse.granted.filter((g) => !g.startsWith('enforcement_actions:')),
+    );
+  });
+
   it('slackActions: restart what a tier stopped and exempt a VM', async () => {
     // Prepare: the budget enforcer stops a tier's VMs and posts its message; a label digest
     // offers to exempt a VM.
