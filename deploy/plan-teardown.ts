@@ -336,41 +336,48 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
     steps.push(projectUnbindStep(p, options, pipelines));
   }
   for (const pipeline of pipelines.filter((p) => p.vm)) {
-    steps.push({
-      title: `triggerRun's actAs on the service account of VM ${pipeline.vm?.instance}`,
-      note: 'removed from the service account the VM runs as, read at run time',
-      commands: [
-        removeBinding(
-          {
-            kind: 'service-account',
-            project: pipeline.project,
-            email: VM_SERVICE_ACCOUNT_PLACEHOLDER,
+    for (const [who, principal] of [
+      ['triggerRun', runs],
+      ['recordPreemption', preemptions],
+      ['slackActions', slack],
+    ] as const) {
+      steps.push({
+        title: `${who}'s actAs on the service account of VM ${pipeline.vm?.instance}`,
+        note: 'removed from the service account the VM runs as, read at run time',
+        commands: [
+          removeBinding(
+            {
+              kind: 'service-account',
+              project: pipeline.project,
+              email: VM_SERVICE_ACCOUNT_PLACEHOLDER,
+            },
+            principal,
+            SERVICE_ACCOUNT_USER,
+          ),
+        ],
+        probe: {
+          argv: describeVmServiceAccount(
+            pipeline.project,
+            pipeline.vm?.zone ?? '',
+            pipeline.vm?.instance ?? '',
+          ),
+          choose: (found) => {
+            const email = found.ok ? found.stdout.trim() : '';
+            return email
+              ? [
+                  removeBinding(
+                    { kind: 'service-account', project: pipeline.project, email },
+                    principal,
+                    SERVICE_ACCOUNT_USER,
+                  ),
+                ]
+              : [];
           },
-          runs,
-          SERVICE_ACCOUNT_USER,
-        ),
-      ],
-      probe: {
-        argv: describeVmServiceAccount(
-          pipeline.project,
-          pipeline.vm?.zone ?? '',
-          pipeline.vm?.instance ?? '',
-        ),
-        choose: (found) => {
-          const email = found.ok ? found.stdout.trim() : '';
-          return email
-            ? [
-                removeBinding(
-                  { kind: 'service-account', project: pipeline.project, email },
-                  runs,
-                  SERVICE_ACCOUNT_USER,
-                ),
-              ]
-            : [];
         },
-      },
-    });
+      });
+    }
   }
+
   for (const p of roleProjects) {
     for (const role of ALL_ROLES) steps.push(customRoleDeleteStep(p, role));
   }

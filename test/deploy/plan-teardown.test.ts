@@ -187,7 +187,7 @@ describe('the teardown plan', () => {
     );
   });
 
-  it("with the pipelines file, removes slackActions' cancel bindings on each VM, job and bucket and its role", () => {
+  it("with the pipelines file, removes slackActions' cancel bindings on each VM, its service account, job and bucket, and its role", () => {
     const plan = teardown([], true);
 
     const unbinds = lines(plan).filter(
@@ -203,6 +203,9 @@ describe('the teardown plan', () => {
       'run jobs remove-iam-policy-binding embeddings-job projects/ml-batch-prod/roles/costguardRunJob',
       'storage buckets remove-iam-policy-binding gs://ml-batch-results roles/storage.objectViewer',
       'storage buckets remove-iam-policy-binding gs://ml-embeddings-out roles/storage.objectViewer',
+      // actAs on each VM's service account, read at teardown time.
+      'iam service-accounts remove-iam-policy-binding VM_SERVICE_ACCOUNT roles/iam.serviceAccountUser',
+      'iam service-accounts remove-iam-policy-binding VM_SERVICE_ACCOUNT roles/iam.serviceAccountUser',
     ]);
     expect(lines(plan).some((l) => l.includes('iam roles delete costguardRunCanceller'))).toBe(
       true,
