@@ -6,7 +6,6 @@
  *
  *   npx tsx test/bench/trigger-run.ts [runs]
  */
-import os from 'node:os';
 import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
 import { serveTriggerRun, startRunsSandbox } from '../support/runs.js';
 import { machineLine } from './machine.js';
@@ -88,9 +87,6 @@ async function main(): Promise<void> {
   const refused = burst.filter((r) => r.status === 409).length;
   process.stdout.write(
     `${CONCURRENT} concurrent starts on one VM: ${accepted} accepted, ${refused} refused (409), ${burst.length - accepted - refused} other; ${vmStarts} instances.start; ${burstMs.toFixed(0)} ms for the burst (one start alone: p50 above)\n`,
-  );
-  process.stdout.write(
-    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node.js ${process.version}\n`,
   );
 }
 
