@@ -14,6 +14,7 @@ export const systemClock: Clock = {
 };
 
 export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
 
 /** Start of the UTC hour that contains `date`. */
 export function startOfHour(date: Date): Date {
@@ -23,4 +24,9 @@ export function startOfHour(date: Date): Date {
 /** YYYY-MM-DD of a date in UTC. */
 export function isoDay(date: Date): string {
   return date.toISOString().slice(0, 10);
+}
+
+/** `2026-12-05 14:05 UTC`: a date to the minute, as messages show it. */
+export function utcMinute(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }

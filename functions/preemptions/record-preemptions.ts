@@ -5,11 +5,10 @@
  * (Compute, else the ledger's inventory) and its price, plans each preemption's lost run time
  * and cost, appends them, hands each to the runs it interrupted, and reports.
  */
-import type { Clock } from '../core/clock.js';
-import { HOUR_MS } from '../core/clock.js';
+import { HOUR_MS, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { HourlyRate, PriceLookup } from '../core/pricing.js';
-import type { Vm } from '../core/vm.js';
+import { regionOfZone, type Vm } from '../core/vm.js';
 import {
   classifyNotices,
   planPreemption,
@@ -124,7 +123,7 @@ export function createPreemptionRecorder(deps: PreemptionDeps): PreemptionRecord
     let rate: HourlyRate | undefined;
     if (vm.machineType && vm.provisioningModel) {
       rate = await deps.prices.rate({
-        region: notice.zone.replace(/-[a-z]$/, ''),
+        region: regionOfZone(notice.zone),
         machineType: vm.machineType,
         provisioningModel: vm.provisioningModel,
         gpus: vm.gpus,

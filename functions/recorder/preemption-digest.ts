@@ -6,8 +6,9 @@
  * again by the next run. A day without preemptions posts nothing.
  */
 import { postBestEffort, type Notifier, type SlackMessage } from '../adapters/slack.js';
-import { HOUR_MS, isoDay } from '../core/clock.js';
+import { DAY_MS, isoDay } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import type { SpotCostLedger } from './spot-cost-ledger.js';
 
 export interface TeamPreemptions {
   /** Undefined for VMs without a team label. */
@@ -19,26 +20,14 @@ export interface TeamPreemptions {
   readonly currency: string | undefined;
 }
 
-export interface DigestLedger {
-  preemptionDigest(key: string, day: Date): Promise<{ sent: boolean; teams: TeamPreemptions[] }>;
-  recordDigest(
-    digest: {
-      readonly key: string;
-      readonly day: Date;
-      readonly teams: readonly TeamPreemptions[];
-    },
-    delivery: { readonly channel: string | undefined; readonly ts: string | undefined },
-    recordedAt: Date,
-  ): Promise<void>;
-}
+/** The recorder ledger's digest reads and writes, which is all a digest run needs of it. */
+export type DigestLedger = Pick<SpotCostLedger, 'preemptionDigest' | 'recordDigest'>;
 
 export interface DigestOutcome {
   /** The UTC day the digest is about (YYYY-MM-DD). */
   readonly day: string;
   readonly outcome: 'POSTED' | 'ALREADY_POSTED' | 'NO_PREEMPTIONS' | 'SLACK_FAILED';
 }
-
-const DAY_MS = 24 * HOUR_MS;
 
 /** The day a run at `now` digests: the last UTC day closed at least `settleMinutes` ago. */
 export function digestDay(now: Date, settleMinutes: number): Date {

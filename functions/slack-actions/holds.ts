@@ -1,7 +1,7 @@
 /**
  * Until when a Snooze or a Restart holds a tier's shedding: pure, from the click's time.
  */
-import { HOUR_MS } from '../core/clock.js';
+import { HOUR_MS, utcMinute } from '../core/clock.js';
 import type { SlackActionName } from '../core/slack-buttons.js';
 
 /** The end of a snooze: 1 h, 4 h, or the next midnight UTC ("until tomorrow"). */
@@ -24,5 +24,5 @@ export function snoozeUntil(action: SlackActionName, now: Date): Date | undefine
 /** `for 1 h (until 2026-12-05 14:05 UTC)` */
 export function describeHold(from: Date, until: Date): string {
   const hours = Math.round(((until.getTime() - from.getTime()) / HOUR_MS) * 10) / 10;
-  return `for ${hours} h (until ${until.toISOString().slice(0, 16).replace('T', ' ')} UTC)`;
+  return `for ${hours} h (until ${utcMinute(until)})`;
 }

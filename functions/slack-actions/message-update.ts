@@ -5,6 +5,7 @@
  */
 import type { KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from '../adapters/slack.js';
+import { utcMinute } from '../core/clock.js';
 import { SLACK_LIMITS } from '../core/slack-buttons.js';
 import type { Click } from './interaction.js';
 
@@ -21,13 +22,8 @@ interface BlockLike {
   elements?: unknown;
 }
 
-/** `13:05 UTC`, the time of an action as the history line shows it. */
-function clockTime(at: Date): string {
-  return `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
 export function historyLine(click: Click, summary: string, at: Date): string {
-  return `<@${click.user.id}> ${summary} (${clockTime(at)})`;
+  return `<@${click.user.id}> ${summary} (${utcMinute(at)})`;
 }
 
 export function updatedMessage(

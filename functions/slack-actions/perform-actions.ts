@@ -10,7 +10,7 @@ import {
   type RecordedStop,
   type TierOf,
 } from '../budget/enforcement-ledger.js';
-import { HOUR_MS, isoDay } from '../core/clock.js';
+import { DAY_MS, HOUR_MS, isoDay } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
 import { nameBasedUuid } from '../core/request-id.js';
 import { exemptionLastDay, exemptUntilValue, LABEL, MAX_LABELS } from '../core/labels.js';
@@ -128,8 +128,6 @@ export function restartTier(deps: RestartDeps): Perform {
 
 /** The longest exemption a click may give; longer ones belong in the policy. */
 export const MAX_EXEMPT_DAYS = 90;
-
-const DAY_MS = 86_400_000;
 
 /**
  * *Exempt until…*: writes `costguard-exempt=until-YYYY-MM-DD` (read, merge, write with the

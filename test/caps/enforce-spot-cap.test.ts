@@ -1,12 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger } from '../../functions/adapters/bigquery.js';
+import type { Ledger } from '../../functions/adapters/bigquery.js';
 import { buildEnforceSpotCap } from '../../functions/caps/entry.js';
 import { putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { loadFixture } from '../support/fixtures.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { spotPrices } from '../support/stand-ins.js';
-import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+import {
+  sandboxLedger,
+  sandboxRuntime,
+  startTestSandbox,
+  type Sandbox,
+} from '../support/sandbox.js';
 
 // One sandbox for the file: the caps fleet (seven Spot VMs running since 2026-11-18 00:00 UTC,
 // six of team vision over two projects), the ledger migrated, and the recorder's hours written
@@ -109,13 +114,7 @@ describe('enforceSpotCap on the sandbox', () => {
       });
     };
     const runtime = sandboxRuntime(sandbox, ENV);
-    ledger = new Ledger(() => runtime.clients.bigquery('ml-training-prod', 'US'), {
-      project: 'ml-training-prod',
-      dataset: 'costguard',
-      location: 'US',
-      logger: runtime.logger,
-      retry: { baseDelayMs: 1 },
-    });
+    ledger = sandboxLedger(runtime);
     await ledger.migrate();
     enforcing = await serve('enforceSpotCap', {
       COSTGUARD_SPOT_CAPS: JSON.stringify([VISION_CAP]),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger } from '../../functions/adapters/bigquery.js';
+import type { Ledger } from '../../functions/adapters/bigquery.js';
 import { SlackNotifier } from '../../functions/adapters/slack.js';
 import {
   actionsBlock,
@@ -12,7 +12,12 @@ import { clickRequest, playClick } from '../../functions/sandbox/slack-click.js'
 import { SANDBOX_SLACK, slackState } from '../../functions/sandbox/routes/slack.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { buildSlackActions } from '../../functions/slack-actions/entry.js';
-import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
+import {
+  sandboxLedger,
+  sandboxRuntime,
+  startTestSandbox,
+  type Sandbox,
+} from '../support/sandbox.js';
 
 // One sandbox for the file: slackActions served as Slack's interactivity URL, a tier message
 // with its buttons posted to the sandbox's Slack, the ledger migrated. Only the sandbox
@@ -51,13 +56,7 @@ describe('slackActions: the edge', () => {
     sandbox = await startTestSandbox('caps/fleet.json');
     sandbox.clock.set(new Date('2026-12-05T13:00:00Z'));
     const runtime = sandboxRuntime(sandbox, ENV);
-    ledger = new Ledger(() => runtime.clients.bigquery('ml-training-prod', 'US'), {
-      project: 'ml-training-prod',
-      dataset: 'costguard',
-      location: 'US',
-      logger: runtime.logger,
-      retry: { baseDelayMs: 1 },
-    });
+    ledger = sandboxLedger(runtime);
     await ledger.migrate();
     served = await serveTarget('slackActions', {
       kind: 'http',

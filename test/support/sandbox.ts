@@ -1,3 +1,4 @@
+import { Ledger } from '../../functions/adapters/bigquery.js';
 import { createClients } from '../../functions/adapters/clients.js';
 import { resolveEndpoints } from '../../functions/adapters/endpoints.js';
 import type { Runtime } from '../../functions/adapters/runtime.js';
@@ -35,4 +36,18 @@ export function sandboxRuntime(
     logger: createMemoryLogger(),
     clock: sandbox.clock,
   };
+}
+
+/**
+ * The whole ledger (every table and view) in `ml-training-prod`'s `costguard` dataset, US,
+ * reached through `runtime`'s clients, with quick retries. Call `migrate()` before use.
+ */
+export function sandboxLedger(runtime: Pick<Runtime, 'clients' | 'logger'>): Ledger {
+  return new Ledger(() => runtime.clients.bigquery('ml-training-prod', 'US'), {
+    project: 'ml-training-prod',
+    dataset: 'costguard',
+    location: 'US',
+    logger: runtime.logger,
+    retry: { baseDelayMs: 1 },
+  });
 }
