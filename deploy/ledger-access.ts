@@ -9,7 +9,7 @@
 import type { CustomRole } from './permissions.js';
 import type { Target } from './resources.js';
 
-export const LEDGER_ROLES = {
+const LEDGER_ROLES = {
   /** Queries read a table or view with getData, nothing else. */
   reader: {
     id: 'costguardLedgerReader',
@@ -47,7 +47,7 @@ export interface LedgerUse {
 
 const ENFORCEMENT_HISTORY = ['enforcement_actions', 'budget_notifications'];
 
-export const LEDGER_USE: Readonly<Record<Target, LedgerUse>> = {
+const LEDGER_USE: Readonly<Record<Target, LedgerUse>> = {
   // The recorder's preemption backstop writes what the events missed.
   recordSpotCosts: {
     appends: ['preemptions', 'spot_cost_alerts'],

@@ -43,7 +43,7 @@ export const BILLING_ACCOUNT = /^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$/;
 export const BUDGET_AMOUNT = /^\d{1,12}(\.\d{1,2})?([A-Z]{3})?$/;
 export const SLACK_CHANNEL = /^#?[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 /** Slack user group (S…) and channel (C…, G…) ids whose members may act on messages. */
-export const SLACK_ACTORS = /^[SCG][A-Z0-9]{2,30}(,[SCG][A-Z0-9]{2,30})*$/;
+const SLACK_ACTORS = /^[SCG][A-Z0-9]{2,30}(,[SCG][A-Z0-9]{2,30})*$/;
 export const BQ_LOCATION = /^[A-Za-z]+(-[a-z]+\d*)?$/;
 /**
  * An IAM principal allowed to call the run trigger, e.g. `user:ana@example.com`. Not `domain:`:

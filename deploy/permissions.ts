@@ -26,6 +26,14 @@ export interface CustomRole {
 
 // Shapes are read with machineTypes.aggregatedList, which needs list only.
 const MACHINE_TYPES = ['compute.machineTypes.list'];
+/** List and stop VMs; many stops in one zone are confirmed with one wait and one list of their operations. */
+const STOP_AND_CONFIRM = [
+  'compute.instances.list',
+  'compute.instances.stop',
+  'compute.zoneOperations.get',
+  'compute.zoneOperations.list',
+  ...MACHINE_TYPES,
+];
 
 export const ROLES = {
   recorder: {
@@ -51,12 +59,7 @@ export const ROLES = {
     id: 'costguardBudgetEnforcer',
     title: 'costguard budget enforcer',
     permissions: [
-      'compute.instances.list',
-      'compute.instances.stop',
-      'compute.zoneOperations.get',
-      // Many stops in one zone are confirmed with one wait and one list of their operations.
-      'compute.zoneOperations.list',
-      ...MACHINE_TYPES,
+      ...STOP_AND_CONFIRM,
       // A budget names its projects by number; the enforcer maps them to ids.
       'resourcemanager.projects.get',
     ],
@@ -64,14 +67,7 @@ export const ROLES = {
   capEnforcer: {
     id: 'costguardSpotCapEnforcer',
     title: 'costguard Spot cap enforcer',
-    permissions: [
-      'compute.instances.list',
-      'compute.instances.stop',
-      'compute.zoneOperations.get',
-      // Stops are confirmed as the budget enforcer's are: one wait and one list per zone.
-      'compute.zoneOperations.list',
-      ...MACHINE_TYPES,
-    ],
+    permissions: STOP_AND_CONFIRM,
   },
   labelEnforcer: {
     id: 'costguardLabelEnforcer',

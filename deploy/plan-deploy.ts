@@ -111,7 +111,7 @@ import { deploySummary } from './summary.js';
  * there; Billing Account Viewer is the narrowest predefined role with it): the budget enforcer
  * the deployed budget's, the cap enforcer those of the budgets its caps follow.
  */
-export function billingAccountsRead(spec: FunctionSpec, inputs: DeployInputs): string[] {
+function billingAccountsRead(spec: FunctionSpec, inputs: DeployInputs): string[] {
   if (spec.target === 'enforceBudget') return [inputs.options.billingAccount];
   if (spec.target !== 'enforceSpotCap' || !inputs.spotCapsJson) return [];
   const caps = JSON.parse(inputs.spotCapsJson) as Array<{ period?: unknown; budget?: unknown }>;

@@ -246,14 +246,16 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
     serviceAccountEmail(functionSpec('recordPreemption').account, project),
   );
   const slack = member(serviceAccountEmail(functionSpec('slackActions').account, project));
+  // The functions that act on pipeline runs; recordPreemption never touches Cloud Run jobs.
+  const actors = [
+    ['triggerRun', runs],
+    ['recordPreemption', preemptions],
+    ['slackActions', slack],
+  ] as const;
   for (const pipeline of pipelines) {
     if (pipeline.vm) {
       const { zone, instance } = pipeline.vm;
-      for (const [who, principal] of [
-        ['triggerRun', runs],
-        ['recordPreemption', preemptions],
-        ['slackActions', slack],
-      ] as const) {
+      for (const [who, principal] of actors) {
         steps.push(
           unbindStep(
             `${who}'s role on VM ${pipeline.project}/${zone}/${instance}`,
@@ -266,10 +268,7 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
     }
     if (pipeline.job) {
       const job = pipeline.job;
-      for (const [who, principal] of [
-        ['triggerRun', runs],
-        ['slackActions', slack],
-      ] as const) {
+      for (const [who, principal] of actors.filter(([who]) => who !== 'recordPreemption')) {
         steps.push(
           unbindStep(
             `${who}'s role on Cloud Run job ${job.name}`,
@@ -282,11 +281,7 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
     }
   }
   for (const { bucket, project: bucketProject } of pipelineBuckets(pipelines)) {
-    for (const [who, principal] of [
-      ['triggerRun', runs],
-      ['recordPreemption', preemptions],
-      ['slackActions', slack],
-    ] as const) {
+    for (const [who, principal] of actors) {
       steps.push(
         unbindStep(
           `${who}'s read access to gs://${bucket}`,
@@ -336,11 +331,7 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
     steps.push(projectUnbindStep(p, options, pipelines));
   }
   for (const pipeline of pipelines.filter((p) => p.vm)) {
-    for (const [who, principal] of [
-      ['triggerRun', runs],
-      ['recordPreemption', preemptions],
-      ['slackActions', slack],
-    ] as const) {
+    for (const [who, principal] of actors) {
       steps.push({
         title: `${who}'s actAs on the service account of VM ${pipeline.vm?.instance}`,
         note: 'removed from the service account the VM runs as, read at run time',

@@ -20,7 +20,7 @@ import { dirname, join, relative, sep } from 'node:path';
  * Read at run time from the repository layout: `sql/` by the migration, the price book by
  * pricing, the run API's OpenAPI document by triggerRun.
  */
-export const RUNTIME_FILES = ['sql', 'fixtures/pricing/price-book.json', 'docs/openapi.json'];
+const RUNTIME_FILES = ['sql', 'fixtures/pricing/price-book.json', 'docs/openapi.json'];
 /** Compiled code that only local tools use. */
 const EXCLUDED = ['build/functions/sandbox'];
 /** Marks a directory this module created, so that staging again may empty it. */
