@@ -90,8 +90,6 @@ export interface VmDetail {
   readonly vm: Vm;
   readonly metadata: ReadonlyMap<string, string>;
   readonly metadataFingerprint: string | undefined;
-  /** When the VM last stopped (Compute's lastStopTimestamp), where known. */
-  readonly stoppedAt: string | undefined;
 }
 
 /** How long a VM may run before Compute ends it, and how (`scheduling.maxRunDuration`). */
@@ -499,7 +497,6 @@ export class ComputeFleet {
       vm: toVm(ref.project, instance),
       metadata: metadataOf(instance),
       metadataFingerprint: instance.metadata?.fingerprint ?? undefined,
-      stoppedAt: instance.lastStopTimestamp ?? undefined,
     };
     // setScheduling replaces the whole scheduling: a limit set on this read keeps the rest of it.
     this.schedulingOf.set(detail, instance.scheduling ?? {});

@@ -269,7 +269,7 @@ export class VmExecutor implements RunExecutor {
       status,
       runLabel: instance?.vm.labels[LABEL.run],
       lastStartAt: timestampOf(instance?.vm.startedAt),
-      lastStopAt: timestampOf(instance?.stoppedAt),
+      lastStopAt: timestampOf(instance?.vm.stoppedAt),
       markers,
       errorText: errorText?.replace(/[^\P{Cc}\n\t]/gu, ''),
       preemptedAt,
