@@ -5,17 +5,10 @@
  * Cloud Run execution's log) for exactly those who may read the run. Every reply is held to
  * docs/openapi.json by the support's `call`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchVmState, planBatchRun } from '../../functions/sandbox/batch-vm.js';
 import { getObject, putObject } from '../../functions/sandbox/routes/storage.js';
-import type { Sandbox } from '../support/sandbox.js';
-import {
-  forwardedToken,
-  runRows,
-  serveTriggerRun,
-  startRunsSandbox,
-  type RunsApi,
-} from '../support/runs.js';
+import { forwardedToken, runRows, useTriggerRun } from '../support/runs.js';
 
 const VM = { project: 'data-pipelines', zone: 'us-east1-b', name: 'batch-runner' };
 const BUCKET = 'costguard-batch-results';
@@ -23,26 +16,16 @@ const SOURCE = `gs://${BUCKET}/src/alice/repo-0123456789abcdef.tar.gz`;
 const DAVE = { authorization: forwardedToken({ email: 'dave@example.com' }) };
 
 describe('per-run sources and the run log', () => {
-  let sandbox: Sandbox;
-  let api: RunsApi;
-
-  beforeAll(async () => {
-    sandbox = await startRunsSandbox();
-    api = await serveTriggerRun(sandbox);
-  });
-  afterAll(async () => {
-    await api.close();
-    await sandbox.close();
-  });
+  const runs = useTriggerRun('file');
 
   const start = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-    api.call('POST', '/runs', {
+    runs.api.call('POST', '/runs', {
       body: { pipeline: 'nightly-categories', target: 'all', ...body },
       headers,
     });
   const metadataOf = () =>
     Object.fromEntries(
-      sandbox.fleet.get(VM.project, VM.zone, VM.name)!.metadata.map((i) => [i.key, i.value]),
+      runs.sandbox.fleet.get(VM.project, VM.zone, VM.name)!.metadata.map((i) => [i.key, i.value]),
     );
 
   it.each([
@@ -77,13 +60,15 @@ describe('per-run sources and the run log', () => {
       issue: 'source: pipeline shared-runner runs only its own source',
     },
   ])('refuses a source $name with 400, starting nothing', async ({ pipeline, source, issue }) => {
-    const calls = sandbox.calls.length;
+    const calls = runs.sandbox.calls.length;
 
     const reply = await start({ pipeline, source });
 
     expect(reply.status).toBe(400);
     expect(reply.body.issues).toEqual([issue]);
-    expect(sandbox.calls.slice(calls).filter((c) => c.route.startsWith('compute.'))).toEqual([]);
+    expect(runs.sandbox.calls.slice(calls).filter((c) => c.route.startsWith('compute.'))).toEqual(
+      [],
+    );
   });
 
   it('refuses a source that does not exist as a failed start (422), leaving the VM alone', async () => {
@@ -100,30 +85,33 @@ describe('per-run sources and the run log', () => {
   it('pins the source to its generation, follows the console by offset, and shows the phase timings at the end', async () => {
     // Prepare
     const uploaded = putObject(
-      sandbox,
+      runs.sandbox,
       BUCKET,
       'src/alice/repo-0123456789abcdef.tar.gz',
       'tarball v1',
     );
-    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 600 });
+    planBatchRun(runs.sandbox, VM, { outcome: 'succeed', afterSeconds: 600 });
 
     // Act
     const started = await start({ source: SOURCE }, { 'idempotency-key': 'alice-run-1' });
     const runId = started.body.runId as string;
     // A later upload under the same name is another generation: the run keeps its own.
-    putObject(sandbox, BUCKET, 'src/alice/repo-0123456789abcdef.tar.gz', 'tarball v2');
-    sandbox.clock.advance(200_000);
-    const first = await api.call('GET', `/runs/${runId}/log`);
-    const again = await api.call('GET', `/runs/${runId}/log?offset=${String(first.body.next)}`);
-    sandbox.clock.advance(500_000);
-    const rest = await api.call('GET', `/runs/${runId}/log?offset=${String(first.body.next)}`);
-    const ended = await api.call('GET', `/runs/${runId}`);
+    putObject(runs.sandbox, BUCKET, 'src/alice/repo-0123456789abcdef.tar.gz', 'tarball v2');
+    runs.sandbox.clock.advance(200_000);
+    const first = await runs.api.call('GET', `/runs/${runId}/log`);
+    const again = await runs.api.call(
+      'GET',
+      `/runs/${runId}/log?offset=${String(first.body.next)}`,
+    );
+    runs.sandbox.clock.advance(500_000);
+    const rest = await runs.api.call('GET', `/runs/${runId}/log?offset=${String(first.body.next)}`);
+    const ended = await runs.api.call('GET', `/runs/${runId}`);
 
     // Assess
     const pinned = `${SOURCE}#${uploaded.generation}`;
     expect(started.status).toBe(202);
     expect(started.body.source).toBe(pinned);
-    expect(batchVmState(sandbox).runs.at(-1)).toMatchObject({ runId, outcome: 'succeeded' });
+    expect(batchVmState(runs.sandbox).runs.at(-1)).toMatchObject({ runId, outcome: 'succeeded' });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ runId, start: 0, skipped: 0, link: null });
     expect(first.body.contents).toContain(`fetching ${pinned}`);
@@ -142,7 +130,7 @@ describe('per-run sources and the run log', () => {
       source: pinned,
       phases: { fetch: 6, apt: 30, pip: 60, make: 504, upload: 0, total: 600 },
     });
-    const rows = await runRows(api, runId);
+    const rows = await runRows(runs.api, runId);
     expect(rows.at(-1)).toMatchObject({
       source: pinned,
       phases: JSON.stringify(ended.body.phases),
@@ -150,16 +138,18 @@ describe('per-run sources and the run log', () => {
   });
 
   it('gives the log of a run only to who may read the run, and checks the offset', async () => {
-    const [row] = (await runRows(api)).filter((r) => r.source !== null && r.status === 'SUCCEEDED');
+    const [row] = (await runRows(runs.api)).filter(
+      (r) => r.source !== null && r.status === 'SUCCEEDED',
+    );
     const runId = String(row?.run_id);
 
-    const stranger = await api.call('GET', `/runs/${runId}/log`, { headers: DAVE });
-    const anonymous = await api.call('GET', `/runs/${runId}/log`, {
+    const stranger = await runs.api.call('GET', `/runs/${runId}/log`, { headers: DAVE });
+    const anonymous = await runs.api.call('GET', `/runs/${runId}/log`, {
       headers: { authorization: '' },
     });
-    const badOffset = await api.call('GET', `/runs/${runId}/log?offset=-5`);
-    const unknown = await api.call('GET', '/runs/run-ffffffffffffffffffff/log');
-    const posted = await api.call('POST', `/runs/${runId}/log`);
+    const badOffset = await runs.api.call('GET', `/runs/${runId}/log?offset=-5`);
+    const unknown = await runs.api.call('GET', '/runs/run-ffffffffffffffffffff/log');
+    const posted = await runs.api.call('POST', `/runs/${runId}/log`);
 
     expect(stranger.status).toBe(404);
     expect(anonymous.status).toBe(401);
@@ -169,7 +159,7 @@ describe('per-run sources and the run log', () => {
   });
 
   it('refuses the same Idempotency-Key with another source (422)', async () => {
-    putObject(sandbox, BUCKET, 'src/alice/other.tar.gz', 'other');
+    putObject(runs.sandbox, BUCKET, 'src/alice/other.tar.gz', 'other');
 
     const reply = await start(
       { source: `gs://${BUCKET}/src/alice/other.tar.gz` },
@@ -180,25 +170,27 @@ describe('per-run sources and the run log', () => {
   });
 
   it('has no console for a run once its VM has moved on to another run', async () => {
-    const [row] = (await runRows(api)).filter((r) => r.source !== null && r.status === 'SUCCEEDED');
-    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 60 });
+    const [row] = (await runRows(runs.api)).filter(
+      (r) => r.source !== null && r.status === 'SUCCEEDED',
+    );
+    planBatchRun(runs.sandbox, VM, { outcome: 'succeed', afterSeconds: 60 });
     const next = await start({});
-    sandbox.clock.advance(30_000);
+    runs.sandbox.clock.advance(30_000);
 
-    const old = await api.call('GET', `/runs/${String(row?.run_id)}/log?offset=7`);
-    const current = await api.call('GET', `/runs/${String(next.body.runId)}/log`);
+    const old = await runs.api.call('GET', `/runs/${String(row?.run_id)}/log?offset=7`);
+    const current = await runs.api.call('GET', `/runs/${String(next.body.runId)}/log`);
 
     expect(old.body).toMatchObject({ contents: '', start: 7, next: 7 });
     expect(current.body.contents).toContain(
       `[costguard] run ${String(next.body.runId)} target all`,
     );
     expect(
-      getObject(sandbox, BUCKET, `results/${String(next.body.runId)}/_SUCCESS`),
+      getObject(runs.sandbox, BUCKET, `results/${String(next.body.runId)}/_SUCCESS`),
     ).toBeUndefined();
   });
 
   it("links a Cloud Run execution's log instead of a console", async () => {
-    const started = await api.call('POST', '/runs', {
+    const started = await runs.api.call('POST', '/runs', {
       body: {
         pipeline: 'feature-extraction',
         target: 'extract',
@@ -206,7 +198,7 @@ describe('per-run sources and the run log', () => {
       },
     });
 
-    const log = await api.call('GET', `/runs/${String(started.body.runId)}/log`);
+    const log = await runs.api.call('GET', `/runs/${String(started.body.runId)}/log`);
 
     expect(log.body).toMatchObject({ contents: '', next: 0 });
     expect(log.body.link).toEqual(

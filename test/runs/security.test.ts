@@ -1,29 +1,18 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runApiDocument } from '../support/openapi.js';
-import type { Sandbox } from '../support/sandbox.js';
-import { serveTriggerRun, startRunsSandbox, type RunsApi } from '../support/runs.js';
+import { useTriggerRun } from '../support/runs.js';
 
 // Hostile requests: each is refused at the edge with the right status, and no API call of any
 // kind (Compute, Storage, Cloud Run, BigQuery, Slack) is made for it.
 describe('triggerRun refuses hostile requests before any API call', () => {
-  let sandbox: Sandbox;
-  let api: RunsApi;
-
-  beforeAll(async () => {
-    sandbox = await startRunsSandbox();
-    api = await serveTriggerRun(sandbox);
-  });
-  afterAll(async () => {
-    await api.close();
-    await sandbox.close();
-  });
+  const runs = useTriggerRun('file');
   beforeEach(() => {
-    sandbox.calls.length = 0;
+    runs.sandbox.calls.length = 0;
   });
 
   const expectNoCalls = (): void => {
-    expect(sandbox.calls).toEqual([]);
-    expect(sandbox.fleet.get('data-pipelines', 'us-east1-b', 'batch-runner')?.status).toBe(
+    expect(runs.sandbox.calls).toEqual([]);
+    expect(runs.sandbox.fleet.get('data-pipelines', 'us-east1-b', 'batch-runner')?.status).toBe(
       'TERMINATED',
     );
   };
@@ -44,7 +33,7 @@ describe('triggerRun refuses hostile requests before any API call', () => {
     { what: 'nothing', target: '' },
     { what: 'a number instead of text', target: 42 },
   ])('400 for a target with $what', async ({ target }) => {
-    const reply = await api.call('POST', '/runs', {
+    const reply = await runs.api.call('POST', '/runs', {
       body: { pipeline: 'nightly-categories', target },
     });
 
@@ -70,7 +59,7 @@ describe('triggerRun refuses hostile requests before any API call', () => {
     { what: 'a lower-case variable', params: { workers: '8' } },
     { what: 'a nested object', params: { WORKERS: { value: '8' } } },
   ])('400 for params with $what', async ({ params }) => {
-    const reply = await api.call('POST', '/runs', {
+    const reply = await runs.api.call('POST', '/runs', {
       body: { pipeline: 'feature-extraction', target: 'extract', params },
     });
 
@@ -102,14 +91,14 @@ describe('triggerRun refuses hostile requests before any API call', () => {
     { what: 'an array', body: ['nightly-categories', 'all'] },
     { what: 'null', body: null },
   ])('400 for $what', async ({ body }) => {
-    const reply = await api.call('POST', '/runs', { body });
+    const reply = await runs.api.call('POST', '/runs', { body });
 
     expect(reply.status).toBe(400);
     expectNoCalls();
   });
 
   it('400 for a body that is not JSON', async () => {
-    const reply = await api.call('POST', '/runs', {
+    const reply = await runs.api.call('POST', '/runs', {
       raw: '{"pipeline": "nightly-categories", "target": ',
       headers: { 'content-type': 'application/json' },
     });
@@ -122,7 +111,7 @@ describe('triggerRun refuses hostile requests before any API call', () => {
     { type: 'text/plain', raw: 'pipeline=nightly-categories&target=all' },
     { type: 'application/x-www-form-urlencoded', raw: 'pipeline=nightly-categories&target=all' },
   ])('415 for a $type body', async ({ type, raw }) => {
-    const reply = await api.call('POST', '/runs', { raw, headers: { 'content-type': type } });
+    const reply = await runs.api.call('POST', '/runs', { raw, headers: { 'content-type': type } });
 
     expect(reply.status).toBe(415);
     expectNoCalls();
@@ -133,7 +122,7 @@ describe('triggerRun refuses hostile requests before any API call', () => {
     { what: 'a megabyte', size: 1024 * 1024 },
   ])('413 for a body $what', async ({ size }) => {
     const padding = 'x'.repeat(size);
-    const reply = await api.call('POST', '/runs', {
+    const reply = await runs.api.call('POST', '/runs', {
       body: { pipeline: 'nightly-categories', target: 'all', padding },
     });
 
@@ -145,7 +134,7 @@ describe('triggerRun refuses hostile requests before any API call', () => {
     { what: 'spaces', key: 'my key' },
     { what: 'too many characters', key: 'k'.repeat(256) },
   ])('400 for an Idempotency-Key with $what', async ({ key }) => {
-    const reply = await api.call('POST', '/runs', {
+    const reply = await runs.api.call('POST', '/runs', {
       body: { pipeline: 'nightly-categories', target: 'all' },
       headers: { 'idempotency-key': key },
     });
@@ -163,7 +152,7 @@ describe('triggerRun refuses hostile requests before any API call', () => {
     { method: 'GET', path: '/runs/run-0123456789abcdef0123:cancel', allow: 'POST' },
     { method: 'POST', path: '/openapi.json', allow: 'GET' },
   ])('405 for $method $path, with Allow', async ({ method, path, allow }) => {
-    const reply = await api.call(method, path);
+    const reply = await runs.api.call(method, path);
 
     expect(reply.status).toBe(405);
     expect(reply.headers.get('allow')).toBe(allow);
@@ -171,7 +160,7 @@ describe('triggerRun refuses hostile requests before any API call', () => {
   });
 
   it('answers GET /openapi.json with the API document kept in docs/', async () => {
-    const reply = await api.call('GET', '/openapi.json');
+    const reply = await runs.api.call('GET', '/openapi.json');
 
     expect(reply.status).toBe(200);
     expect(reply.body).toEqual(runApiDocument);
@@ -188,7 +177,7 @@ describe('triggerRun refuses hostile requests before any API call', () => {
     '/runs/run-0123456789abcdef0123:delete',
     '/runs/run-0123456789abcdef0123%0a',
   ])('404 for %s', async (path) => {
-    const reply = await api.call('GET', path);
+    const reply = await runs.api.call('GET', path);
 
     expect(reply.status).toBe(404);
     expectNoCalls();
@@ -203,7 +192,7 @@ describe('triggerRun refuses hostile requests before any API call', () => {
     { what: 'an unknown parameter', query: '?order=desc' },
     { what: 'a repeated parameter', query: '?limit=1&limit=2' },
   ])('400 for a listing with $what', async ({ query }) => {
-    const reply = await api.call('GET', `/runs${query}`);
+    const reply = await runs.api.call('GET', `/runs${query}`);
 
     expect(reply.status).toBe(400);
     expectNoCalls();

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   cloudRunState,
   planNextExecution,
@@ -8,14 +8,7 @@ import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { RunLedger } from '../../functions/runs/run-ledger.js';
-import type { Sandbox } from '../support/sandbox.js';
-import {
-  forwardedToken,
-  runRows,
-  serveTriggerRun,
-  startRunsSandbox,
-  type RunsApi,
-} from '../support/runs.js';
+import { forwardedToken, runRows, useTriggerRun } from '../support/runs.js';
 
 // triggerRun end to end on the Cloud Run Job executor, through the real @google-cloud/run clients.
 const JOB = 'projects/data-pipelines/locations/us-central1/jobs/bqx-ml-pipeline';
@@ -28,33 +21,23 @@ const CAROL = { authorization: forwardedToken({ email: 'carol@example.com' }) };
 const MINUTE = 60_000;
 
 describe('triggerRun on a Cloud Run Job', () => {
-  let sandbox: Sandbox;
-  let api: RunsApi;
-
-  beforeEach(async () => {
-    sandbox = await startRunsSandbox();
-    api = await serveTriggerRun(sandbox);
-  });
-  afterEach(async () => {
-    await api.close();
-    await sandbox.close();
-  });
+  const runs = useTriggerRun('test');
 
   const start = (body: unknown = START, headers: Record<string, string> = CAROL) =>
-    api.call('POST', '/runs', { body, headers });
-  const executions = () => [...cloudRunState(sandbox).executions.values()];
+    runs.api.call('POST', '/runs', { body, headers });
+  const executions = () => [...cloudRunState(runs.sandbox).executions.values()];
 
   it('returns the same run and starts no second execution when a start whose record failed is repeated', async () => {
     const key = { ...CAROL, 'idempotency-key': 'nightly-2026-11-20' };
     // The run's first ledger write lands; the second (after the execution started) does not.
-    sandbox.faults.set('bigquery.tabledata.insertAll', {
+    runs.sandbox.faults.set('bigquery.tabledata.insertAll', {
       fail: { count: 10, status: 503, after: 1 },
     });
     const failed = await start(START, key);
     expect(failed.status).toBe(503);
     expect(executions()).toHaveLength(1);
 
-    sandbox.faults.clear();
+    runs.sandbox.faults.clear();
     const repeated = await start(START, key);
     expect(repeated.status).toBe(202);
     expect(executions()).toHaveLength(1);
@@ -89,10 +72,10 @@ describe('triggerRun on a Cloud Run Job', () => {
       COSTGUARD_RESULTS_PREFIX: `gs://costguard-batch-results/results/${runId}/`,
     });
     expect(executions()[0]?.timeoutSeconds).toBe(7200);
-    expect(slackState(sandbox).messages[0]?.text).toBe(
+    expect(slackState(runs.sandbox).messages[0]?.text).toBe(
       `Run ${runId} of feature-extraction (target extract) started by carol@example.com on ${JOB}`,
     );
-    expect((await runRows(api, runId)).map((r) => [r.event, r.status, r.execution])).toEqual([
+    expect((await runRows(runs.api, runId)).map((r) => [r.event, r.status, r.execution])).toEqual([
       ['requested', 'STARTING', null],
       ['started', 'RUNNING', reply.body.execution],
     ]);
@@ -129,33 +112,33 @@ describe('triggerRun on a Cloud Run Job', () => {
       },
     },
   ])('reports $expected from the execution, once', async ({ expected, plan, minutes, fields }) => {
-    planNextExecution(sandbox, JOB, plan);
+    planNextExecution(runs.sandbox, JOB, plan);
     const runId = (await start()).body.runId as string;
 
-    sandbox.clock.advance(minutes * MINUTE);
-    const reply = await api.call('GET', `/runs/${runId}`);
-    const again = await api.call('GET', `/runs/${runId}`);
+    runs.sandbox.clock.advance(minutes * MINUTE);
+    const reply = await runs.api.call('GET', `/runs/${runId}`);
+    const again = await runs.api.call('GET', `/runs/${runId}`);
 
     expect(reply.body).toMatchObject({ status: expected, ...fields });
     expect(again.body).toEqual(reply.body);
-    expect((await runRows(api, runId)).map((r) => r.status)).toEqual([
+    expect((await runRows(runs.api, runId)).map((r) => r.status)).toEqual([
       'STARTING',
       'RUNNING',
       expected,
     ]);
-    const [announced, outcome] = slackState(sandbox).messages;
+    const [announced, outcome] = slackState(runs.sandbox).messages;
     expect(outcome?.threadTs).toBe(announced?.ts);
     expect(outcome?.text).toContain(` ${expected}`);
   });
 
   it('cancels the execution and refuses a second cancel', async () => {
     const runId = (await start()).body.runId as string;
-    sandbox.clock.advance(10 * MINUTE);
+    runs.sandbox.clock.advance(10 * MINUTE);
 
-    const cancelled = await api.call('POST', `/runs/${runId}:cancel`, { headers: CAROL });
-    const again = await api.call('POST', `/runs/${runId}:cancel`);
-    sandbox.clock.advance(120 * MINUTE);
-    const later = await api.call('GET', `/runs/${runId}`);
+    const cancelled = await runs.api.call('POST', `/runs/${runId}:cancel`, { headers: CAROL });
+    const again = await runs.api.call('POST', `/runs/${runId}:cancel`);
+    runs.sandbox.clock.advance(120 * MINUTE);
+    const later = await runs.api.call('GET', `/runs/${runId}`);
 
     expect(cancelled.status).toBe(202);
     expect(cancelled.body).toMatchObject({
@@ -165,7 +148,7 @@ describe('triggerRun on a Cloud Run Job', () => {
     expect(executions()[0]?.state).toBe('cancelled');
     expect(again.status).toBe(409);
     expect(later.body.status).toBe('CANCELLED');
-    expect(sandbox.calls.filter((c) => c.route === 'run.executions.cancel')).toHaveLength(1);
+    expect(runs.sandbox.calls.filter((c) => c.route === 'run.executions.cancel')).toHaveLength(1);
   });
 
   it('runs executions side by side (a job is never busy)', async () => {
@@ -179,7 +162,7 @@ describe('triggerRun on a Cloud Run Job', () => {
   it('returns the same execution for a repeated Idempotency-Key', async () => {
     const headers = { ...CAROL, 'idempotency-key': 'extract-gbpusd-2026-11-20' };
     const first = await start(START, headers);
-    sandbox.clock.advance(MINUTE);
+    runs.sandbox.clock.advance(MINUTE);
     const second = await start(START, headers);
 
     expect(second.body.runId).toBe(first.body.runId);
@@ -192,8 +175,8 @@ describe('triggerRun on a Cloud Run Job', () => {
     // Prepare: the run was recorded as STARTING and runJob landed, but the reply never came back.
     const runId = 'run-5555555555555555aaaa';
     const ledger = new RunLedger(
-      commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env)).ledger,
-      sandbox.clock,
+      commonAdapters(runs.api.runtime, readConfig(commonSettings, runs.api.runtime.env)).ledger,
+      runs.sandbox.clock,
     );
     await ledger.append(
       {
@@ -207,10 +190,10 @@ describe('triggerRun on a Cloud Run Job', () => {
         idempotencyKey: undefined,
         requestHash: 'h',
         resource: `job:${JOB}`,
-        requestedAt: sandbox.clock.now(),
+        requestedAt: runs.sandbox.clock.now(),
         startedAt: undefined,
         finishedAt: undefined,
-        deadline: new Date(sandbox.clock.now().getTime() + 2 * 3600_000),
+        deadline: new Date(runs.sandbox.clock.now().getTime() + 2 * 3600_000),
         execution: undefined,
         resultsPrefix: undefined,
         logsUri: undefined,
@@ -222,18 +205,18 @@ describe('triggerRun on a Cloud Run Job', () => {
       },
       'requested',
     );
-    const client = await api.runtime.clients.runJobs();
+    const client = await runs.api.runtime.clients.runJobs();
     await client.runJob({
       name: JOB,
       overrides: { containerOverrides: [{ env: [{ name: 'COSTGUARD_RUN_ID', value: runId }] }] },
     });
 
     // Act
-    const reply = await api.call('GET', `/runs/${runId}`);
+    const reply = await runs.api.call('GET', `/runs/${runId}`);
 
     // Assess
     expect(reply.body).toMatchObject({ status: 'RUNNING', execution: executions()[0]?.name });
-    expect((await runRows(api, runId)).map((r) => [r.status, r.execution])).toEqual([
+    expect((await runRows(runs.api, runId)).map((r) => [r.status, r.execution])).toEqual([
       ['STARTING', null],
       ['RUNNING', executions()[0]?.name],
     ]);

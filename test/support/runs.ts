@@ -2,6 +2,7 @@
  * Stand-ins for the run trigger's tests: the runs sandbox and settings, a fixed price lookup,
  * forwarded identity tokens and a triggerRun served in-process.
  */
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
@@ -149,4 +150,35 @@ export async function runRows(
     `SELECT * FROM \`\${dataset}.runs\`${runId ? ' WHERE run_id = @runId' : ''} ORDER BY recorded_at, event_seq`,
     runId ? { runId } : undefined,
   );
+}
+
+/**
+ * A runs sandbox with triggerRun served on it, opened before and closed after the file's tests
+ * ('file') or each test ('test'); read `sandbox` and `api` inside the tests.
+ */
+export function useTriggerRun(scope: 'file' | 'test'): {
+  readonly sandbox: Sandbox;
+  readonly api: RunsApi;
+} {
+  let sandbox: Sandbox | undefined;
+  let api: RunsApi | undefined;
+  const [open, close] = scope === 'file' ? [beforeAll, afterAll] : [beforeEach, afterEach];
+  open(async () => {
+    sandbox = await startRunsSandbox();
+    api = await serveTriggerRun(sandbox);
+  });
+  close(async () => {
+    await api?.close();
+    await sandbox?.close();
+  });
+  return {
+    get sandbox() {
+      if (!sandbox) throw new Error('The runs sandbox is open only inside tests.');
+      return sandbox;
+    },
+    get api() {
+      if (!api) throw new Error('triggerRun is served only inside tests.');
+      return api;
+    },
+  };
 }
