@@ -7,33 +7,9 @@ import {
   type VmObservation,
 } from '../../functions/runs/plan-status.js';
 import type { RunRecord } from '../../functions/runs/run-record.js';
+import { at, RUNNING_RUN } from '../support/runs.js';
 
-const at = (time: string): Date => new Date(`2026-11-20T${time}Z`);
-
-const run: RunRecord = {
-  runId: 'run-0a1b2c3d4e5f60718293',
-  pipeline: 'nightly-categories',
-  executor: 'vm',
-  target: 'all',
-  params: {},
-  status: 'RUNNING',
-  caller: 'alice@example.com',
-  idempotencyKey: undefined,
-  requestHash: 'h',
-  resource: 'vm:data-pipelines/us-east1-b/batch-runner',
-  requestedAt: at('00:00:00'),
-  startedAt: at('00:00:10'),
-  finishedAt: undefined,
-  deadline: at('04:00:00'),
-  execution: undefined,
-  resultsPrefix: 'gs://b/results/run-0a1b2c3d4e5f60718293/',
-  logsUri: undefined,
-  exitMarker: undefined,
-  detail: undefined,
-  cost: undefined,
-  slackChannel: undefined,
-  slackTs: undefined,
-};
+const run = RUNNING_RUN;
 
 const vm = (overrides: Partial<VmObservation>): VmObservation => ({
   status: 'RUNNING',

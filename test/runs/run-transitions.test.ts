@@ -11,33 +11,9 @@ import {
   startedRecord,
   statusChanged,
 } from '../../functions/runs/run-transitions.js';
+import { at, RUNNING_RUN } from '../support/runs.js';
 
-const at = (time: string): Date => new Date(`2026-11-20T${time}Z`);
-
-const running: RunRecord = {
-  runId: 'run-0a1b2c3d4e5f60718293',
-  pipeline: 'nightly-categories',
-  executor: 'vm',
-  target: 'all',
-  params: {},
-  status: 'RUNNING',
-  caller: 'alice@example.com',
-  idempotencyKey: undefined,
-  requestHash: 'h',
-  resource: 'vm:data-pipelines/us-east1-b/batch-runner',
-  requestedAt: at('00:00:00'),
-  startedAt: at('00:00:10'),
-  finishedAt: undefined,
-  deadline: at('04:00:00'),
-  execution: undefined,
-  resultsPrefix: 'gs://b/results/run-0a1b2c3d4e5f60718293/',
-  logsUri: undefined,
-  exitMarker: undefined,
-  detail: undefined,
-  cost: undefined,
-  slackChannel: undefined,
-  slackTs: undefined,
-};
+const running = RUNNING_RUN;
 
 describe('observedRecord', () => {
   it.each<{ what: string; decision: StatusDecision; expected: Partial<RunRecord> }>([

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import type { HourlyRate, PricedMachine, PriceLookup } from '../../functions/core/pricing.js';
+import type { RunRecord } from '../../functions/runs/run-record.js';
 import { buildTriggerRun } from '../../functions/runs/entry.js';
 import { serveTarget } from '../../functions/sandbox/serve-target.js';
 import { loadFixture } from './fixtures.js';
@@ -182,3 +183,32 @@ export function useTriggerRun(scope: 'file' | 'test'): {
     },
   };
 }
+
+/** A time on the day the run fixtures take place. */
+export const at = (time: string): Date => new Date(`2026-11-20T${time}Z`);
+
+/** A VM run as the ledger holds it while it runs, for the pure run steps' tests. */
+export const RUNNING_RUN: RunRecord = {
+  runId: 'run-0a1b2c3d4e5f60718293',
+  pipeline: 'nightly-categories',
+  executor: 'vm',
+  target: 'all',
+  params: {},
+  status: 'RUNNING',
+  caller: 'alice@example.com',
+  idempotencyKey: undefined,
+  requestHash: 'h',
+  resource: 'vm:data-pipelines/us-east1-b/batch-runner',
+  requestedAt: at('00:00:00'),
+  startedAt: at('00:00:10'),
+  finishedAt: undefined,
+  deadline: at('04:00:00'),
+  execution: undefined,
+  resultsPrefix: 'gs://b/results/run-0a1b2c3d4e5f60718293/',
+  logsUri: undefined,
+  exitMarker: undefined,
+  detail: undefined,
+  cost: undefined,
+  slackChannel: undefined,
+  slackTs: undefined,
+};
