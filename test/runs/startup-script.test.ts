@@ -129,13 +129,7 @@ describe('deploy/vm/startup.sh', () => {
     mkdirSync(join(root, 'source'));
     writeFileSync(join(root, 'source', 'Makefile'), 'all:\n\techo all\n');
     mkdirSync(join(root, 'gcs', 'costguard-batch-results', 'src'), { recursive: true });
-    spawnSync('tar', [
-      '-czf',
-      join(root, 'gcs', 'costguard-batch-results', 'src', 'pipeline.tar.gz'),
-      '-C',
-      join(root, 'source'),
-      '.',
-    ]);
+    packSource();
     attributes = {
       'costguard-run-id': RUN_ID,
       'costguard-target': 'd_anchor_category',
@@ -149,6 +143,18 @@ describe('deploy/vm/startup.sh', () => {
     preempted = undefined;
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  /** Packs the pipeline's source folder into the sandbox bucket under src/ (as the setup uploads it). */
+  const packSource = (...object: string[]): void => {
+    const path = object.length > 0 ? object : ['pipeline.tar.gz'];
+    spawnSync('tar', [
+      '-czf',
+      join(root, 'gcs', 'costguard-batch-results', 'src', ...path),
+      '-C',
+      join(root, 'source'),
+      '.',
+    ]);
+  };
 
   const run = (env: Record<string, string> = {}): Promise<Outcome> =>
     new Promise((resolve) => {
@@ -236,13 +242,7 @@ describe('deploy/vm/startup.sh', () => {
       '# system libraries\nlibgeos-dev\npython3-venv\n',
     );
     writeFileSync(join(root, 'source', 'requirements.txt'), 'numpy==2.1.0\n');
-    spawnSync('tar', [
-      '-czf',
-      join(root, 'gcs', 'costguard-batch-results', 'src', 'pipeline.tar.gz'),
-      '-C',
-      join(root, 'source'),
-      '.',
-    ]);
+    packSource();
     attributes['costguard-telemetry-interval'] = '0';
 
     const outcome = await run();
@@ -274,13 +274,7 @@ describe('deploy/vm/startup.sh', () => {
       join(root, 'source', 'apt-packages.txt'),
       'curl\n-o Dpkg::Options::=--force-all\n',
     );
-    spawnSync('tar', [
-      '-czf',
-      join(root, 'gcs', 'costguard-batch-results', 'src', 'pipeline.tar.gz'),
-      '-C',
-      join(root, 'source'),
-      '.',
-    ]);
+    packSource();
 
     const outcome = await run();
 
@@ -442,13 +436,7 @@ describe('deploy/vm/startup.sh', () => {
   it("fetches the run's own source at exactly its pinned generation", async () => {
     mkdirSync(join(root, 'gcs', 'costguard-batch-results', 'src', 'mine'), { recursive: true });
     writeFileSync(join(root, 'source', 'Makefile'), 'd_anchor_category:\n\techo mine\n');
-    spawnSync('tar', [
-      '-czf',
-      join(root, 'gcs', 'costguard-batch-results', 'src', 'mine', 'repo-0123456789abcdef.tar.gz'),
-      '-C',
-      join(root, 'source'),
-      '.',
-    ]);
+    packSource('mine', 'repo-0123456789abcdef.tar.gz');
     attributes['costguard-run-source'] =
       'gs://costguard-batch-results/src/mine/repo-0123456789abcdef.tar.gz#1733400000123456';
 
