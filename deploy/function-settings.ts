@@ -22,7 +22,8 @@ export interface PipelineBinding {
   /** Who may invoke the pipeline's runs (user: and serviceAccount: principals). */
   readonly invokers: readonly string[];
   readonly bucket?: string;
-  readonly vm?: { readonly zone: string; readonly instance: string };
+  /** The pipeline's batch VMs: one, or each candidate a start may pick. */
+  readonly vms?: ReadonlyArray<{ readonly zone: string; readonly instance: string }>;
   readonly job?: { readonly region: string; readonly name: string };
 }
 

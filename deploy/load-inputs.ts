@@ -44,7 +44,7 @@ export function pipelineBindings(
       ...(p.bucket ? { bucket: p.bucket } : {}),
     };
     return p.executor === 'vm'
-      ? { ...base, vm: { zone: p.zone, instance: p.instance } }
+      ? { ...base, vms: p.candidates.map(({ zone, instance }) => ({ zone, instance })) }
       : { ...base, job: { region: p.region, name: p.job } };
   });
 }

@@ -325,7 +325,7 @@ export function projectGrants(
     ...(pipelines.some((pipeline) => pipeline.project === p)
       ? [runObserverGrant(scope.project, p), runObserverGrant(scope.project, p, 'slackActions')]
       : []),
-    ...(pipelines.some((pipeline) => pipeline.project === p && pipeline.vm)
+    ...(pipelines.some((pipeline) => pipeline.project === p && pipeline.vms)
       ? [runObserverGrant(scope.project, p, 'recordPreemption')]
       : []),
   ];

@@ -829,8 +829,7 @@ const DEFAULT_COMPUTE_ACCOUNT = /^\d+-compute@developer\.gserviceaccount\.com$/;
 function pipelineBindingSteps(pipeline: PipelineBinding, runs: string, who: RunActor): Step[] {
   const { project } = pipeline;
   const steps: Step[] = [];
-  if (pipeline.vm) {
-    const { zone, instance } = pipeline.vm;
+  for (const { zone, instance } of pipeline.vms ?? []) {
     steps.push({
       title: `Pipeline ${pipeline.name}: ${who} may ${VM_ABILITIES[who]} on VM ${project}/${zone}/${instance} only`,
       commands: [
@@ -961,7 +960,7 @@ export function planDeploy(inputs: DeployInputs): Plan {
           ...pipelineSteps(inputs, 'triggerRun'),
           // recordPreemption starts a preempted run's VM again; it never touches Cloud Run jobs.
           ...pipelineSteps(
-            { ...inputs, pipelines: inputs.pipelines.filter((p) => p.vm) },
+            { ...inputs, pipelines: inputs.pipelines.filter((p) => p.vms) },
             'recordPreemption',
           ),
         ]

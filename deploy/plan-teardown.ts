@@ -253,8 +253,7 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
     ['slackActions', slack],
   ] as const;
   for (const pipeline of pipelines) {
-    if (pipeline.vm) {
-      const { zone, instance } = pipeline.vm;
+    for (const { zone, instance } of pipeline.vms ?? []) {
       for (const [who, principal] of actors) {
         steps.push(
           unbindStep(
@@ -330,10 +329,13 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
   for (const p of [...new Set([project, ...roleProjects])]) {
     steps.push(projectUnbindStep(p, options, pipelines));
   }
-  for (const pipeline of pipelines.filter((p) => p.vm)) {
-    for (const [who, principal] of actors) {
+  for (const pipeline of pipelines) {
+    const pairs = (pipeline.vms ?? []).flatMap((vm) =>
+      actors.map(([who, principal]) => [who, principal, vm] as const),
+    );
+    for (const [who, principal, vm] of pairs) {
       steps.push({
-        title: `${who}'s actAs on the service account of VM ${pipeline.vm?.instance}`,
+        title: `${who}'s actAs on the service account of VM ${vm.instance}`,
         note: 'removed from the service account the VM runs as, read at run time',
         commands: [
           removeBinding(
@@ -347,11 +349,7 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
           ),
         ],
         probe: {
-          argv: describeVmServiceAccount(
-            pipeline.project,
-            pipeline.vm?.zone ?? '',
-            pipeline.vm?.instance ?? '',
-          ),
+          argv: describeVmServiceAccount(pipeline.project, vm.zone, vm.instance),
           choose: (found) => {
             const email = found.ok ? found.stdout.trim() : '';
             return email

@@ -57,12 +57,32 @@ const resume = z.strictObject({
   backoffSeconds: z.number().int().min(0).max(86_400),
 });
 
+/** Most candidate VMs a pipeline may list (each is read at every start). */
+const MAX_CANDIDATES = 10;
+
+/**
+ * One VM a run of the pipeline may take. `project`, if given, must be the pipeline's own: the
+ * candidates of a pipeline are one machine in several zones of one project.
+ */
+const candidate = z.strictObject({
+  project: z.string().regex(PROJECT_ID, 'a project id').optional(),
+  zone: z.string().regex(ZONE, 'a zone such as us-east1-b'),
+  instance: z.string().regex(RESOURCE_NAME, 'an instance name'),
+});
+
 const vmPipeline = z
   .strictObject({
     executor: z.literal('vm'),
     project: z.string().regex(PROJECT_ID, 'a project id'),
-    zone: z.string().regex(ZONE, 'a zone such as us-east1-b'),
-    instance: z.string().regex(RESOURCE_NAME, 'an instance name'),
+    /** The single batch VM (with `instance`); or `candidates` instead of both. */
+    zone: z.string().regex(ZONE, 'a zone such as us-east1-b').optional(),
+    instance: z.string().regex(RESOURCE_NAME, 'an instance name').optional(),
+    /** VMs a start picks from: the idle one with the lowest recent preemption rate. */
+    candidates: z
+      .array(candidate)
+      .min(1, 'list at least one candidate VM')
+      .max(MAX_CANDIDATES, `at most ${MAX_CANDIDATES} candidate VMs`)
+      .optional(),
     bucket: z.string().regex(BUCKET, 'a bucket name'),
     targets,
     maxRunHours,
@@ -90,7 +110,72 @@ const vmPipeline = z
       message: "sourcePrefix must be under gs://BUCKET/src/ of the pipeline's own bucket",
       path: ['sourcePrefix'],
     },
-  );
+  )
+  .superRefine((p, ctx) => checkVms(p, ctx))
+  .transform(({ zone, instance, candidates, ...rest }) => ({
+    ...rest,
+    candidates: (candidates ?? [{ zone: zone as string, instance: instance as string }]).map(
+      (c): VmCandidate => Object.freeze({ zone: c.zone, instance: c.instance }),
+    ),
+  }));
+
+/** A VM a pipeline's runs may take, in the pipeline's project. */
+export interface VmCandidate {
+  readonly zone: string;
+  readonly instance: string;
+}
+
+/** Either one VM (`zone` and `instance`) or `candidates`: distinct VMs of the pipeline's project. */
+function checkVms(
+  p: {
+    project: string;
+    zone?: string | undefined;
+    instance?: string | undefined;
+    candidates?:
+      Array<{ project?: string | undefined; zone: string; instance: string }> | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const single = p.zone !== undefined || p.instance !== undefined;
+  if (p.candidates === undefined) {
+    for (const key of ['zone', 'instance'] as const) {
+      if (p[key] === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `give ${key} (with ${key === 'zone' ? 'instance' : 'zone'}), or candidates instead`,
+        });
+      }
+    }
+    return;
+  }
+  if (single) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['candidates'],
+      message: 'give either zone and instance (one VM) or candidates, not both',
+    });
+  }
+  const seen = new Set<string>();
+  p.candidates.forEach((c, i) => {
+    if (c.project !== undefined && c.project !== p.project) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['candidates', i, 'project'],
+        message: `every candidate runs in the pipeline's project ${p.project}; a pipeline cannot span projects`,
+      });
+    }
+    const key = `${c.zone}/${c.instance}`;
+    if (seen.has(key)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['candidates', i],
+        message: `${key} is listed twice`,
+      });
+    }
+    seen.add(key);
+  });
+}
 
 const envRule = z
   .strictObject({
@@ -164,7 +249,7 @@ export type Pipeline = VmPipeline | CloudRunPipeline;
 export const runsSettings = {
   pipelines: setting.json(
     'COSTGUARD_PIPELINES',
-    'a JSON object of pipelines, each {"executor": "vm", project, zone, instance, bucket, targets, maxRunHours, invokers} or {"executor": "cloud-run-job", project, region, job, targets, maxRunHours, env, invokers}',
+    'a JSON object of pipelines, each {"executor": "vm", project, zone and instance (or candidates [{zone, instance}]), bucket, targets, maxRunHours, invokers} or {"executor": "cloud-run-job", project, region, job, targets, maxRunHours, env, invokers}',
     pipelines,
   ),
   dryRun: setting.boolean('COSTGUARD_RUNS_DRY_RUN', false),

@@ -10,7 +10,9 @@ import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { ObjectStore } from '../adapters/storage.js';
 import { admit, capsOf, CapStandings, type Admission } from '../caps/cap-admission.js';
 import { capSettings } from '../caps/cap-policy.js';
+import type { Ledger } from '../adapters/bigquery.js';
 import type { ComputeFleet } from '../adapters/compute.js';
+import { PreemptionRates } from '../preemptions/preemption-rates.js';
 import { ledgerProjectOf, readConfig, type CommonConfig } from '../core/config.js';
 import { httpHandler } from '../core/handlers.js';
 import type { PriceLookup } from '../core/pricing.js';
@@ -27,21 +29,23 @@ import { VmExecutor } from './vm-executor.js';
 /** The executor of each pipeline (one per pipeline and function instance). */
 export function executorsFor(
   runtime: Runtime,
-  fleet: ComputeFleet,
+  adapters: { fleet: ComputeFleet; ledger: Ledger },
 ): (pipeline: Pipeline) => RunExecutor {
+  const { fleet, ledger } = adapters;
   const { clients, logger, clock } = runtime;
   const store = new ObjectStore(() => clients.storage(), { logger });
   const jobs = new RunJobs(
     { jobs: () => clients.runJobs(), executions: () => clients.runExecutions() },
     { logger },
   );
+  const rates = new PreemptionRates(ledger);
   const executors = new Map<string, RunExecutor>();
   return (pipeline: Pipeline): RunExecutor => {
     let executor = executors.get(pipeline.name);
     if (!executor) {
       executor =
         pipeline.executor === 'vm'
-          ? new VmExecutor(pipeline, { fleet, store, clock, logger })
+          ? new VmExecutor(pipeline, { fleet, store, rates, clock, logger })
           : new CloudRunExecutor(pipeline, { jobs, logger });
       executors.set(pipeline.name, executor);
     }
@@ -66,7 +70,7 @@ export function runObserverFor(
       costs: new RecordedCostReader(ledger, runtime.logger),
       prices,
       notifier,
-      executorFor: executorsFor(runtime, fleet),
+      executorFor: executorsFor(runtime, { fleet, ledger }),
       clock: runtime.clock,
       logger: runtime.logger,
     },
@@ -98,28 +102,35 @@ export async function buildRunService(
     (await import('../pricing/index.js')).createPriceLookupFor(runtime, {
       project: pricingProject,
     });
-  const executorFor = executorsFor(runtime, fleet);
+  const executorFor = executorsFor(runtime, { fleet, ledger });
   // A start is checked against the Spot caps its VM or job falls in (COSTGUARD_SPOT_CAPS).
   const { caps } = readConfig({ caps: capSettings.caps }, runtime.env);
   const standings = new CapStandings(ledger);
+  // A pipeline with several candidate VMs answers to every cap any of them falls in.
   const admission = async (pipeline: Pipeline, now: Date): Promise<Admission> => {
-    const vm =
+    const vms =
       pipeline.executor === 'vm'
-        ? await fleet.get({
-            project: pipeline.project,
-            zone: pipeline.zone,
-            name: pipeline.instance,
-          })
-        : undefined;
-    const concerned = capsOf(
-      {
-        project: pipeline.project,
-        labels: vm?.labels ?? {},
-        provisioningModel: vm?.provisioningModel,
-      },
-      caps,
-      config.projects,
-    );
+        ? await Promise.all(
+            pipeline.candidates.map((c) =>
+              fleet.get({ project: pipeline.project, zone: c.zone, name: c.instance }),
+            ),
+          )
+        : [undefined];
+    const concerned = [
+      ...new Set(
+        vms.flatMap((vm) =>
+          capsOf(
+            {
+              project: pipeline.project,
+              labels: vm?.labels ?? {},
+              provisioningModel: vm?.provisioningModel,
+            },
+            caps,
+            config.projects,
+          ),
+        ),
+      ),
+    ];
     return admit(concerned, await standings.of(concerned, now));
   };
   logger.info('triggerRun is configured', {

@@ -4,11 +4,12 @@
  * anything, and stopping is asked for by the caller (cancel) or by a decision (timeout).
  */
 import type { PricedMachine } from '../core/pricing.js';
+import type { Placement } from './pick-candidate.js';
 import type { StatusDecision } from './plan-status.js';
 import type { RunRecord, RunStatus } from './run-record.js';
 
 export type StartOutcome =
-  | {
+  | ({
       readonly kind: 'started';
       readonly status: RunStatus;
       readonly startedAt: Date | undefined;
@@ -18,12 +19,27 @@ export type StartOutcome =
       readonly unbounded?: string | undefined;
       /** The run's own source pinned to the generation it runs (`gs://…#GENERATION`). */
       readonly source?: string | undefined;
-    }
-  | { readonly kind: 'busy'; readonly activeRunId: string | undefined; readonly reason: string };
+    } & Partial<Placed>)
+  | {
+      readonly kind: 'busy';
+      readonly activeRunId: string | undefined;
+      readonly reason: string;
+      /** Why no candidate VM could be taken (pipelines with several). */
+      readonly placement?: Placement | undefined;
+    };
+
+/** The VM a start took for the run, and why that one. */
+export interface Placed {
+  readonly resource: string;
+  readonly placement: Placement | undefined;
+}
 
 export interface StartHooks {
-  /** Called once the resource is ours for this run, before anything is started on it. */
-  claimed(): Promise<void>;
+  /**
+   * Called once the resource is ours for this run, before anything is started on it; with the
+   * VM taken when the pipeline has candidates to choose from.
+   */
+  claimed(placed?: Placed): Promise<void>;
   /**
    * Whether another run that holds the resource is still active, as the ledger (and a look at
    * the run) says; undefined when the ledger has no row of it yet.

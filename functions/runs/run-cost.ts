@@ -9,7 +9,7 @@ import { httpStatusOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { HourlyRate } from '../core/pricing.js';
 import { numericOf, timestampOf } from './run-ledger.js';
-import type { RunCost } from './run-record.js';
+import { attemptOf, type RunCost, type RunRecord } from './run-record.js';
 
 export interface RecordedCost {
   readonly amount: number;
@@ -18,12 +18,38 @@ export interface RecordedCost {
   readonly coveredUntil: Date;
 }
 
+/** A stretch of time the run's VM was running. */
+export interface RunSpan {
+  readonly from: Date;
+  readonly until: Date;
+}
+
 export interface CostInput {
   readonly recorded: RecordedCost | undefined;
   readonly rate: HourlyRate | undefined;
-  /** When the run's VM started and until when it ran (now, for a running VM). */
-  readonly from: Date | undefined;
-  readonly until: Date | undefined;
+  /** When the run's VM ran: one span per attempt (the last one until now, for a running VM). */
+  readonly spans: readonly RunSpan[];
+}
+
+/**
+ * The spans a run's VM ran: each earlier attempt from its start to its preemption, and the one
+ * under way from its start (`from` for the first attempt) to `until`. The preemption notice and
+ * the backoff between attempts are not run time. A run resumed before attempts were kept counts
+ * from its first start, as it did then.
+ */
+export function runSpans(
+  record: Pick<RunRecord, 'attempt' | 'resumeAt' | 'earlierAttempts'>,
+  from: Date,
+  until: Date,
+): RunSpan[] {
+  const earlier = record.earlierAttempts ?? [];
+  if (attemptOf(record) <= 1 || earlier.length === 0 || !record.resumeAt) {
+    return [{ from, until }];
+  }
+  return [
+    ...earlier.map((a) => ({ from: a.startedAt, until: a.endedAt })),
+    { from: record.resumeAt, until },
+  ];
 }
 
 function round(amount: number): number {
@@ -32,13 +58,15 @@ function round(amount: number): number {
 
 /** Recorder rows plus an estimate for the time they do not cover yet. */
 export function planCost(input: CostInput): RunCost | undefined {
-  const { recorded, rate, from, until } = input;
+  const { recorded, rate, spans } = input;
   const priced = rate !== undefined && rate.source !== 'unknown';
-  let tailSeconds = 0;
-  if (from && until) {
-    const tailStart = Math.max(from.getTime(), recorded?.coveredUntil.getTime() ?? 0);
-    tailSeconds = Math.max(0, (until.getTime() - tailStart) / 1000);
-  }
+  // Only the running time after the last recorded hour is estimated.
+  const covered = recorded?.coveredUntil.getTime() ?? 0;
+  const tailSeconds = spans.reduce(
+    (sum, span) =>
+      sum + Math.max(0, (span.until.getTime() - Math.max(span.from.getTime(), covered)) / 1000),
+    0,
+  );
   const tail = priced ? (rate.hourly * tailSeconds) / 3600 : 0;
   if (recorded) {
     return {
@@ -47,7 +75,7 @@ export function planCost(input: CostInput): RunCost | undefined {
       source: tail > 0 ? 'recorder+estimate' : 'recorder',
     };
   }
-  if (!priced || !from || !until) return undefined;
+  if (!priced || spans.length === 0) return undefined;
   return { amount: round(tail), currency: rate.currency, source: 'estimate' };
 }
 

@@ -3,6 +3,7 @@
  * `run_id/event/status`, so a retried or repeated write lands once), and read the latest
  * snapshot per run with de-duplication on read.
  */
+import { z } from 'zod';
 import { parsePhaseTimings } from './plan-status.js';
 import type { KeyedRow, Ledger } from '../adapters/bigquery.js';
 import type { Clock } from '../core/clock.js';
@@ -109,6 +110,16 @@ function toRow(record: RunRecord, event: RunEvent, recordedAt: Date): Row {
     phases: record.phases ? JSON.stringify(record.phases) : null,
     attempt: attemptOf(record),
     resume_at: iso(record.resumeAt),
+    earlier_attempts: record.earlierAttempts?.length
+      ? JSON.stringify(
+          record.earlierAttempts.map((a) => ({
+            attempt: a.attempt,
+            startedAt: a.startedAt.toISOString(),
+            endedAt: a.endedAt.toISOString(),
+          })),
+        )
+      : null,
+    placement: record.placement ? JSON.stringify(record.placement) : null,
     recorded_at: recordedAt.toISOString(),
   };
 }
@@ -147,7 +158,44 @@ function fromRow(row: Row): RunRecord {
     phases: parsePhaseTimings(textOf(row.phases)),
     attempt: numericOf(row.attempt) ?? 1,
     resumeAt: timestampOf(row.resume_at),
+    earlierAttempts: jsonOf(row.earlier_attempts, z.array(attemptSpan)),
+    placement: jsonOf(row.placement, placement),
   };
+}
+
+const attemptSpan = z.object({
+  attempt: z.number().int().min(1),
+  startedAt: z.iso.datetime().transform((t) => new Date(t)),
+  endedAt: z.iso.datetime().transform((t) => new Date(t)),
+});
+
+const placedCandidate = z.object({
+  zone: z.string(),
+  instance: z.string(),
+  verdict: z.enum(['chosen', 'eligible', 'missing', 'not-terminated', 'busy']),
+  machineFamily: z.string().nullable(),
+  preemptionsPer100Hours: z.number().nullable(),
+  preemptions: z.number(),
+  spotVmHours: z.number(),
+  reason: z.string(),
+});
+
+const placement = z.object({
+  chosen: z.string().nullable(),
+  windowDays: z.number(),
+  rule: z.string(),
+  candidates: z.array(placedCandidate),
+});
+
+/** A JSON column as its schema reads it; anything else (an older or damaged row) is none. */
+function jsonOf<T>(value: unknown, schema: z.ZodType<T, unknown>): T | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(value));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface PendingRow {

@@ -15,7 +15,7 @@ import type { Logger } from '../core/logger.js';
 import type { PriceLookup } from '../core/pricing.js';
 import type { Pipeline, RunsConfig } from './config.js';
 import type { RunExecutor, RunUsage } from './executor.js';
-import { planCost, type RecordedCostReader } from './run-cost.js';
+import { planCost, runSpans, type RecordedCostReader } from './run-cost.js';
 import type { RunLedger } from './run-ledger.js';
 import { finishedMessage } from './run-messages.js';
 import { isActive, type RunCost, type RunRecord } from './run-record.js';
@@ -101,12 +101,12 @@ export function createRunObserver(deps: RunObserverDeps, config: RunsConfig): Ru
     usage: RunUsage | undefined,
   ): Promise<RunCost | undefined> => {
     if (record.executor !== 'vm') return undefined;
-    const unpriced = { rate: undefined, from: undefined, until: undefined };
+    const unpriced = { rate: undefined, spans: [] };
     try {
       const recorded = await deps.costs.forRun(record.runId);
       if (usage) {
         const rate = await deps.prices.rate(usage.machine);
-        return planCost({ recorded, rate, from: usage.from, until: usage.until });
+        return planCost({ recorded, rate, spans: runSpans(record, usage.from, usage.until) });
       }
       if (recorded && record.finishedAt && recorded.coveredUntil >= record.finishedAt) {
         return planCost({ recorded, ...unpriced });

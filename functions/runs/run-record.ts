@@ -4,6 +4,8 @@
  * are the API's; DRY_RUN and REFUSED record decisions that started nothing. A resumed run's
  * snapshots of a later attempt come after all of an earlier attempt's.
  */
+import type { Placement } from './pick-candidate.js';
+
 const ACTIVE_STATUSES = ['STARTING', 'RUNNING', 'PREEMPTED_RETRYING'] as const;
 
 export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
@@ -79,6 +81,16 @@ export interface RunRecord {
   readonly attempt?: number | undefined;
   /** PREEMPTED_RETRYING: when the next attempt starts; after a resume, when the attempt started. */
   readonly resumeAt?: Date | undefined;
+  /** Each attempt before the current one: when its VM started and when it was preempted. */
+  readonly earlierAttempts?: readonly AttemptSpan[] | undefined;
+  /** Which candidate VM the run took and why (pipelines with several candidates). */
+  readonly placement?: Placement | undefined;
+}
+
+export interface AttemptSpan {
+  readonly attempt: number;
+  readonly startedAt: Date;
+  readonly endedAt: Date;
 }
 
 /** The attempt of a run: 1 for a run never resumed (and for rows from before resume existed). */

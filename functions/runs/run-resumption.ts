@@ -87,10 +87,15 @@ export function createRunResumption(deps: RunResumptionDeps): RunResumption {
     const ran = attemptStart ? (preemptedAt.getTime() - attemptStart.getTime()) / 1000 : undefined;
     const text = preemptionReply(ran, record.resource.split('/')[1] ?? '', verdict, policy);
     if (verdict.kind === 'retry') {
+      // The attempt's run time, so the cost estimate leaves out the notice and the backoff.
+      const span = attemptStart
+        ? [{ attempt: attemptOf(record), startedAt: attemptStart, endedAt: preemptedAt }]
+        : [];
       const waiting: RunRecord = {
         ...record,
         status: 'PREEMPTED_RETRYING',
         resumeAt: verdict.resumeAt,
+        earlierAttempts: [...(record.earlierAttempts ?? []), ...span],
         detail: text,
       };
       await ledger.append(waiting, 'preempted');

@@ -187,15 +187,20 @@ export function createRunService(deps: RunServiceDeps, config: RunsConfig): RunS
    * as FAILED; a transient one leaves STARTING for a retry with the same Idempotency-Key.
    */
   const launch = async (
-    record: RunRecord,
+    requested: RunRecord,
     executor: RunExecutor,
     log: Logger,
     capWarnings: readonly CapNotice[],
   ): Promise<StartRunOutcome> => {
+    // Once claimed, the run names the VM it took.
+    let record = requested;
     let outcome;
     try {
       outcome = await executor.start(record, {
-        claimed: () => ledger.append(record, 'requested'),
+        claimed: async (placed) => {
+          if (placed) record = { ...record, ...placed };
+          await ledger.append(record, 'requested');
+        },
         holderActive: (holder) => observer.isActive(holder),
       });
     } catch (error) {
@@ -209,7 +214,10 @@ export function createRunService(deps: RunServiceDeps, config: RunsConfig): RunS
     }
     if (outcome.kind === 'busy') {
       const { activeRunId, reason } = outcome;
-      const refused = await refuse(record, busyDetail(reason, activeRunId));
+      const refused = await refuse(
+        { ...record, placement: outcome.placement ?? record.placement },
+        busyDetail(reason, activeRunId),
+      );
       logger.warn('Run refused: the VM is busy', {
         pipeline: record.pipeline,
         caller: record.caller,

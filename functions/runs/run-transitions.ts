@@ -11,10 +11,17 @@ import { hashKey, resultsPrefixOf } from './run-id.js';
 import { isActive, jobResource, vmResource, type RunRecord } from './run-record.js';
 import type { StartRequest } from './request.js';
 
+/**
+ * What a new run of the pipeline runs on: its VM or job; for several candidate VMs, all of them
+ * (`vm:PROJECT/{ZONE/INSTANCE,...}`) until a start takes one.
+ */
 export function resourceOf(pipeline: Pipeline): string {
-  return pipeline.executor === 'vm'
-    ? vmResource(pipeline.project, pipeline.zone, pipeline.instance)
-    : jobResource(pipeline.project, pipeline.region, pipeline.job);
+  if (pipeline.executor !== 'vm')
+    return jobResource(pipeline.project, pipeline.region, pipeline.job);
+  const [only, ...more] = pipeline.candidates;
+  if (only && more.length === 0) return vmResource(pipeline.project, only.zone, only.instance);
+  const listed = pipeline.candidates.map((c) => `${c.zone}/${c.instance}`).join(',');
+  return `vm:${pipeline.project}/{${listed}}`;
 }
 
 /** The first snapshot of a run: STARTING, its deadline and where its results will go. */
@@ -63,6 +70,8 @@ export function startedRecord(
     execution: outcome.execution ?? record.execution,
     logsUri: outcome.logsUri ?? record.logsUri,
     source: outcome.source ?? record.source,
+    resource: outcome.resource ?? record.resource,
+    placement: outcome.placement ?? record.placement,
     detail: outcome.unbounded
       ? `no maxRunDuration (${outcome.unbounded}); the deadline is enforced on status reads`
       : undefined,

@@ -1,3 +1,4 @@
+import type { Placement } from './pick-candidate.js';
 import { iso } from './run-ledger.js';
 import { attemptOf, type RunRecord } from './run-record.js';
 
@@ -25,6 +26,7 @@ export interface RunView {
   statusUrl: string;
   attempt: number;
   resumeAt: string | null;
+  placement: Placement | null;
 }
 
 export function statusUrlOf(publicUrl: string, runId: string): string {
@@ -59,5 +61,6 @@ export function viewOf(record: RunRecord, publicUrl: string): RunView {
     statusUrl: statusUrlOf(publicUrl, record.runId),
     attempt: attemptOf(record),
     resumeAt: iso(record.resumeAt),
+    placement: record.placement ?? null,
   };
 }

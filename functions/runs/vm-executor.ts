@@ -3,10 +3,14 @@
  * keys from its metadata, runs `make -- TARGET`, writes markers under the results prefix and
  * shuts itself down. Which run holds the VM is decided by its claim (vm-claim.ts), written
  * with the run keys under the metadata fingerprint: of concurrent starts exactly one wins.
+ * A pipeline with several candidate VMs has each start read them all and take the idle one with
+ * the lowest recent preemption rate (pick-candidate.ts); a start that loses the write to another
+ * reads them all again, so two starts never take one VM. Everything after the start (status,
+ * log, resume, stop, release) acts on the VM the run names as its resource.
  */
 import type { ComputeFleet, VmDetail } from '../adapters/compute.js';
 import { parseGsUri, type ObjectStore } from '../adapters/storage.js';
-import type { Clock } from '../core/clock.js';
+import { DAY_MS, type Clock } from '../core/clock.js';
 import {
   isPreconditionFailed,
   isTransient,
@@ -18,11 +22,28 @@ import type { Logger } from '../core/logger.js';
 import { vmKey, type VmRef } from '../core/vm.js';
 import { apiMessage } from './api-message.js';
 import type { VmPipeline } from './config.js';
-import type { Observation, RunExecutor, RunLog, StartHooks, StartOutcome } from './executor.js';
+import type {
+  Observation,
+  Placed,
+  RunExecutor,
+  RunLog,
+  StartHooks,
+  StartOutcome,
+} from './executor.js';
+import type { PreemptionRates } from '../preemptions/preemption-rates.js';
 import { MARKERS, planVmStatus, TIMINGS, type VmObservation } from './plan-status.js';
 import { requestIdFor, RUN_METADATA } from './run-id.js';
 import { timestampOf } from './run-ledger.js';
-import { attemptOf, type RunRecord } from './run-record.js';
+import { attemptOf, vmResource, type RunRecord } from './run-record.js';
+import { busyDetail } from './run-transitions.js';
+import {
+  machineFamilyOf,
+  pickCandidate,
+  RATE_WINDOW_DAYS,
+  type CandidateLook,
+  type Placement,
+  type ZoneRate,
+} from './pick-candidate.js';
 import {
   CLAIM_KEY,
   formatClaim,
@@ -38,6 +59,8 @@ const TIMINGS_BYTES = 4096;
 const CLAIM_ATTEMPTS = 5;
 
 export interface VmExecutorDeps {
+  /** Recent preemptions per zone and machine family (unset: every candidate has no history). */
+  rates?: Pick<PreemptionRates, 'since'>;
   fleet: Pick<
     ComputeFleet,
     | 'read'
@@ -54,23 +77,57 @@ export interface VmExecutorDeps {
   logger: Logger;
 }
 
+/** One candidate VM as a start found it. */
+interface Look {
+  readonly ref: VmRef;
+  readonly instance: VmDetail | undefined;
+  /** What the claim rules say of it; undefined when the VM is missing. */
+  readonly decision: ClaimDecision | undefined;
+}
+
 export class VmExecutor implements RunExecutor {
-  private readonly ref: VmRef;
+  /** The pipeline's VMs, in the order it lists them. */
+  private readonly refs: readonly VmRef[];
 
   constructor(
     private readonly pipeline: VmPipeline,
     private readonly deps: VmExecutorDeps,
   ) {
-    this.ref = { project: pipeline.project, zone: pipeline.zone, name: pipeline.instance };
+    this.refs = pipeline.candidates.map((c) => ({
+      project: pipeline.project,
+      zone: c.zone,
+      name: c.instance,
+    }));
+  }
+
+  /** The VM the run took: the candidate its resource names (none before a start took one). */
+  private refOf(run: RunRecord): VmRef | undefined {
+    return this.refs.find((ref) => vmResource(ref.project, ref.zone, ref.name) === run.resource);
+  }
+
+  private heldBy(run: RunRecord): VmRef {
+    const ref = this.refOf(run);
+    if (!ref) {
+      throw new PermanentError(
+        `Run ${run.runId} is on ${run.resource}, not a VM of pipeline ${this.pipeline.name}`,
+      );
+    }
+    return ref;
   }
 
   describeStart(run: RunRecord): string[] {
-    const vm = vmKey(this.ref);
+    const [only] = this.refs;
+    const vm = only && this.refs.length === 1 ? vmKey(only) : 'the chosen VM';
     const keys = Object.values(RUN_METADATA).filter(
       (key) => key !== RUN_METADATA.source || run.source !== undefined,
     );
     return [
       ...(run.source ? [`pin ${run.source} to its current generation`] : []),
+      ...(this.refs.length > 1
+        ? [
+            `choose among ${this.refs.map(vmKey).join(', ')} the idle VM with the fewest preemptions per 100 Spot VM-hours in ${RATE_WINDOW_DAYS} days`,
+          ]
+        : []),
       `set metadata ${[CLAIM_KEY, ...keys.filter((k) => k !== RUN_METADATA.attempt)].join(', ')} on ${vm} under its fingerprint`,
       `set label ${LABEL.run}=${run.runId} on ${vm}`,
       `set scheduling.maxRunDuration=${this.pipeline.maxRunHours * 3600}s (terminationAction STOP) on ${vm}`,
@@ -92,29 +149,47 @@ export class VmExecutor implements RunExecutor {
   async start(run: RunRecord, hooks: StartHooks): Promise<StartOutcome> {
     const { fleet, logger } = this.deps;
     let pinned: string | undefined;
+    let rates: readonly ZoneRate[] | undefined;
     for (let attempt = 1; ; attempt++) {
-      const instance = await this.read();
-      const decision = await this.decideClaim(run, instance, hooks);
-      if (decision.kind === 'busy') return decision;
+      const looks = await this.lookAtCandidates(run, hooks);
+      // A start repeated (same Idempotency-Key) finds its own claim and carries on there.
+      let target = looks.find(
+        (l) => l.decision?.kind === 'resume' || l.decision?.kind === 'started',
+      );
+      let placement = run.placement;
+      if (!target) {
+        if (this.refs.length > 1) rates ??= await this.recentRates();
+        const picked = this.pick(looks, rates ?? []);
+        if (picked.kind === 'busy') return picked;
+        target = picked.target;
+        placement = picked.placement;
+      }
+      const { ref, instance, decision } = target as Look & { instance: VmDetail };
+      const placed = {
+        resource: vmResource(ref.project, ref.zone, ref.name),
+        placement,
+      };
+      if (decision?.kind === 'busy') return decision;
       // A resumed start keeps the generation its claim already wrote.
       const claimed = instance.metadata.get(RUN_METADATA.source);
       const source = (): string | undefined =>
         run.source === undefined ? undefined : (pinned ?? claimed);
-      if (decision.kind === 'started') {
+      if (decision?.kind === 'started') {
         return {
           kind: 'started',
           status: 'RUNNING',
           startedAt: timestampOf(instance.vm.startedAt),
           source: source(),
+          ...placed,
         };
       }
-      if (decision.kind === 'claim' && run.source !== undefined) {
+      if (decision?.kind === 'claim' && run.source !== undefined) {
         pinned ??= await this.pinSource(run.source);
       }
-      if (decision.kind === 'claim') {
+      if (decision?.kind === 'claim') {
         try {
           await fleet.mergeMetadata(
-            this.ref,
+            ref,
             (current) =>
               new Map([
                 ...current,
@@ -143,22 +218,73 @@ export class VmExecutor implements RunExecutor {
           // Someone else wrote first: read again and decide on what they wrote.
           logger.info('The batch VM metadata changed underneath; reading it again', {
             runId: run.runId,
-            vm: this.ref.name,
+            vm: ref.name,
             attempt,
           });
           continue;
         }
       }
-      const outcome = await this.launch(run, instance, hooks);
-      return outcome.kind === 'started' ? { ...outcome, source: source() } : outcome;
+      const outcome = await this.launch(run, ref, instance, hooks, placed);
+      return outcome.kind === 'started' ? { ...outcome, source: source(), ...placed } : outcome;
     }
   }
 
-  private async read(): Promise<VmDetail> {
-    const instance = await this.deps.fleet.read(this.ref);
+  /** Every candidate as it is now, with what the claim rules say of it. */
+  private async lookAtCandidates(run: RunRecord, hooks: StartHooks): Promise<Look[]> {
+    const looks: Look[] = [];
+    // One after another: a candidate's holder check may look at another run.
+    for (const ref of this.refs) {
+      const instance = await this.deps.fleet.read(ref);
+      const decision = instance ? await this.decideClaim(run, instance, hooks) : undefined;
+      looks.push({ ref, instance, decision });
+    }
+    return looks;
+  }
+
+  /** The idle candidate to claim, or busy (the single VM's own answer when there is one). */
+  private pick(
+    looks: readonly Look[],
+    rates: readonly ZoneRate[],
+  ):
+    | { kind: 'target'; target: Look; placement: Placement | undefined }
+    | Extract<StartOutcome, { kind: 'busy' }> {
+    if (looks.every((l) => !l.instance)) {
+      const [only] = this.refs;
+      throw new PermanentError(
+        only && this.refs.length === 1
+          ? `The batch VM ${only.name} of pipeline ${this.pipeline.name} does not exist`
+          : `None of the candidate VMs of pipeline ${this.pipeline.name} exists`,
+      );
+    }
+    const [single] = looks;
+    if (single && looks.length === 1)
+      return { kind: 'target', target: single, placement: undefined };
+    const { chosen, placement } = pickCandidate(looks.map(candidateLook), rates);
+    const target = chosen === undefined ? undefined : looks[chosen];
+    if (target) return { kind: 'target', target, placement };
+    const busy = looks.flatMap((l) => (l.decision?.kind === 'busy' ? [l.decision] : []));
+    return {
+      kind: 'busy',
+      activeRunId: busy.find((b) => b.activeRunId)?.activeRunId,
+      reason: `every candidate VM is busy (${placement.candidates
+        .map((c) => `${c.zone}/${c.instance}: ${c.reason}`)
+        .join('; ')})`,
+      placement,
+    };
+  }
+
+  /** Recent preemptions of the candidates' zones, as the ledger's view counts them. */
+  private async recentRates(): Promise<readonly ZoneRate[]> {
+    if (!this.deps.rates) return [];
+    const since = new Date(this.deps.clock.now().getTime() - RATE_WINDOW_DAYS * DAY_MS);
+    return this.deps.rates.since([...new Set(this.refs.map((r) => r.zone))], since);
+  }
+
+  private async read(ref: VmRef): Promise<VmDetail> {
+    const instance = await this.deps.fleet.read(ref);
     if (!instance) {
       throw new PermanentError(
-        `The batch VM ${this.ref.name} of pipeline ${this.pipeline.name} does not exist`,
+        `The batch VM ${ref.name} of pipeline ${this.pipeline.name} does not exist`,
       );
     }
     return instance;
@@ -187,26 +313,28 @@ export class VmExecutor implements RunExecutor {
   /** The VM is claimed for the run: record it, label it, bound it and start it. */
   private async launch(
     run: RunRecord,
+    ref: VmRef,
     instance: VmDetail,
     hooks: StartHooks,
+    placed: Placed,
   ): Promise<StartOutcome> {
     const { fleet, logger } = this.deps;
-    await hooks.claimed();
+    await hooks.claimed(this.refs.length > 1 ? placed : undefined);
     // Seeded with the read above: the metadata write changed only the metadata fingerprint.
     await fleet.updateLabels(
-      this.ref,
+      ref,
       (labels) =>
         labels[LABEL.run] === run.runId ? undefined : { ...labels, [LABEL.run]: run.runId },
       instance.vm,
     );
     const unbounded = await this.bound(run, instance);
     // A cancel may have taken the claim back meanwhile; a VM started without run keys would idle.
-    const now = await this.read();
+    const now = await this.read(ref);
     if (parseClaim(now.metadata.get(CLAIM_KEY))?.runId !== run.runId) {
-      throw new PermanentError(`The batch VM ${this.ref.name} was taken back before it started`);
+      throw new PermanentError(`The batch VM ${ref.name} was taken back before it started`);
     }
-    await fleet.start(this.ref, requestIdFor(run.runId, 'start'));
-    logger.info('Batch VM started', { runId: run.runId, vm: this.ref.name, unbounded });
+    await fleet.start(ref, requestIdFor(run.runId, 'start'));
+    logger.info('Batch VM started', { runId: run.runId, vm: ref.name, unbounded });
     return { kind: 'started', status: 'RUNNING', startedAt: this.deps.clock.now(), unbounded };
   }
 
@@ -224,7 +352,7 @@ export class VmExecutor implements RunExecutor {
       const reason = apiMessage(error);
       this.deps.logger.warn('maxRunDuration not set; the deadline is enforced on status reads', {
         runId: run.runId,
-        vm: this.ref.name,
+        vm: instance.vm.name,
         error,
       });
       return reason;
@@ -233,7 +361,8 @@ export class VmExecutor implements RunExecutor {
 
   async observe(run: RunRecord, now: Date): Promise<Observation> {
     const { fleet, store } = this.deps;
-    const instance = await fleet.read(this.ref);
+    const ref = this.heldBy(run);
+    const instance = await fleet.read(ref);
     const markers = new Set<string>();
     let errorText: string | undefined;
     let timings: string | undefined;
@@ -263,7 +392,7 @@ export class VmExecutor implements RunExecutor {
     if (stopped && !markers.has(MARKERS.success) && !markers.has(MARKERS.error)) {
       // Only a preemption of the attempt under way counts (an earlier one was handled).
       const attemptStart = attemptOf(run) > 1 ? run.resumeAt : run.startedAt;
-      preemptedAt = await this.preemptedSince(attemptStart ?? run.requestedAt);
+      preemptedAt = await this.preemptedSince(ref, attemptStart ?? run.requestedAt);
     }
     const observation: VmObservation = {
       status,
@@ -289,14 +418,16 @@ export class VmExecutor implements RunExecutor {
    * and a start after the request); a VM that has moved on to another run has nothing for it.
    */
   async readLog(run: RunRecord, offset: number): Promise<RunLog> {
-    const instance = await this.deps.fleet.read(this.ref);
+    const ref = this.refOf(run);
+    if (!ref) return { kind: 'none', next: offset };
+    const instance = await this.deps.fleet.read(ref);
     const bootedAt = timestampOf(instance?.vm.startedAt);
     const ours =
       instance?.vm.labels[LABEL.run] === run.runId &&
       bootedAt !== undefined &&
       bootedAt.getTime() >= run.requestedAt.getTime();
     if (!ours) return { kind: 'none', next: offset };
-    const output = await this.deps.fleet.serialOutput(this.ref, offset);
+    const output = await this.deps.fleet.serialOutput(ref, offset);
     return { kind: 'console', contents: output.contents, start: output.start, next: output.next };
   }
 
@@ -307,19 +438,21 @@ export class VmExecutor implements RunExecutor {
    */
   async resume(run: RunRecord, attempt: number): Promise<Date> {
     const { fleet, logger } = this.deps;
+    // The VM the run holds, never another candidate: its disk and claim are the run's.
+    const ref = this.heldBy(run);
     for (let tries = 1; ; tries++) {
-      const instance = await this.read();
+      const instance = await this.read(ref);
       const { metadata, vm } = instance;
       if (parseClaim(metadata.get(CLAIM_KEY))?.runId !== run.runId) {
-        throw new PermanentError(`The batch VM ${this.ref.name} is no longer claimed for the run`);
+        throw new PermanentError(`The batch VM ${ref.name} is no longer claimed for the run`);
       }
       if (vm.status === 'RUNNING') return timestampOf(vm.startedAt) ?? this.deps.clock.now();
       if (vm.status !== 'TERMINATED' && vm.status !== 'STOPPED') {
-        throw new TransientError(`The batch VM ${this.ref.name} is ${vm.status}, not stopped yet`);
+        throw new TransientError(`The batch VM ${ref.name} is ${vm.status}, not stopped yet`);
       }
       try {
         await fleet.mergeMetadata(
-          this.ref,
+          ref,
           (current) =>
             new Map([
               ...current,
@@ -337,24 +470,24 @@ export class VmExecutor implements RunExecutor {
         if (!isPreconditionFailed(error) || tries >= CLAIM_ATTEMPTS) throw error;
         continue;
       }
-      await fleet.start(this.ref, requestIdFor(run.runId, `start-${attempt}`));
+      await fleet.start(ref, requestIdFor(run.runId, `start-${attempt}`));
       logger.info('Batch VM started again for the next attempt', {
         runId: run.runId,
-        vm: this.ref.name,
+        vm: ref.name,
         attempt,
       });
       return this.deps.clock.now();
     }
   }
 
-  private async preemptedSince(since: Date): Promise<Date | undefined> {
+  private async preemptedSince(ref: VmRef, since: Date): Promise<Date | undefined> {
     const operations = await this.deps.fleet.listOperations(
-      this.ref.project,
-      this.ref.zone,
+      ref.project,
+      ref.zone,
       'operationType = "compute.instances.preempted"',
     );
     const times = operations
-      .filter((op) => op.targetName === this.ref.name)
+      .filter((op) => op.targetName === ref.name)
       .map((op) => timestampOf(op.insertTime))
       .filter((t): t is Date => t !== undefined && t.getTime() >= since.getTime())
       .sort((a, b) => a.getTime() - b.getTime());
@@ -369,28 +502,25 @@ export class VmExecutor implements RunExecutor {
    */
   async stop(run: RunRecord, why: 'cancel' | 'timeout'): Promise<void> {
     const { fleet } = this.deps;
+    const ref = this.heldBy(run);
     for (let attempt = 1; ; attempt++) {
-      const instance = await fleet.read(this.ref);
+      const instance = await fleet.read(ref);
       if (!instance) return;
       const { metadata, vm } = instance;
       const claim = parseClaim(metadata.get(CLAIM_KEY));
       if (vm.status === 'TERMINATED') {
         if (claim?.runId !== run.runId && metadata.get(RUN_METADATA.runId) !== run.runId) return;
       } else if (claim ? claim.runId !== run.runId : vm.labels[LABEL.run] !== run.runId) {
-        throw new PermanentError(`The batch VM ${this.ref.name} is not running run ${run.runId}`);
+        throw new PermanentError(`The batch VM ${ref.name} is not running run ${run.runId}`);
       }
       try {
         if (vm.status === 'TERMINATED') {
-          await fleet.mergeMetadata(
-            this.ref,
-            (current) => withoutRun(current, run.runId),
-            instance,
-          );
+          await fleet.mergeMetadata(ref, (current) => withoutRun(current, run.runId), instance);
           return;
         }
         if (claim && !claim.stopping) {
           await fleet.mergeMetadata(
-            this.ref,
+            ref,
             (current) =>
               new Map([...current, [CLAIM_KEY, formatClaim({ ...claim, stopping: true })]]),
             instance,
@@ -400,9 +530,10 @@ export class VmExecutor implements RunExecutor {
         if (!isPreconditionFailed(error) || attempt >= CLAIM_ATTEMPTS) throw error;
         continue;
       }
-      await fleet.stop(this.ref, requestIdFor(run.runId, why));
+      await fleet.stop(ref, requestIdFor(run.runId, why));
       await this.takeBack(
         run,
+        ref,
         ({ metadata }) => parseClaim(metadata.get(CLAIM_KEY))?.runId === run.runId,
       );
       return;
@@ -417,7 +548,9 @@ export class VmExecutor implements RunExecutor {
    * says the run is over), so that a release never invalidates the read of a start under way.
    */
   async release(run: RunRecord): Promise<void> {
-    await this.takeBack(run, ({ metadata, vm }) => {
+    const ref = this.refOf(run);
+    if (!ref) return;
+    await this.takeBack(run, ref, ({ metadata, vm }) => {
       if (metadata.get(RUN_METADATA.runId) !== run.runId) return false;
       const claim = parseClaim(metadata.get(CLAIM_KEY));
       const booted = timestampOf(vm.startedAt);
@@ -426,13 +559,17 @@ export class VmExecutor implements RunExecutor {
   }
 
   /** Removes the run's claim and run keys while `holds` says they are there. */
-  private async takeBack(run: RunRecord, holds: (instance: VmDetail) => boolean): Promise<void> {
+  private async takeBack(
+    run: RunRecord,
+    ref: VmRef,
+    holds: (instance: VmDetail) => boolean,
+  ): Promise<void> {
     const { fleet } = this.deps;
     for (let attempt = 1; ; attempt++) {
-      const instance = await fleet.read(this.ref);
+      const instance = await fleet.read(ref);
       if (!instance || !holds(instance)) return;
       try {
-        await fleet.mergeMetadata(this.ref, (current) => withoutRun(current, run.runId), instance);
+        await fleet.mergeMetadata(ref, (current) => withoutRun(current, run.runId), instance);
         return;
       } catch (error) {
         if (!isPreconditionFailed(error) || attempt >= CLAIM_ATTEMPTS) throw error;
@@ -451,4 +588,25 @@ function withoutRun(current: ReadonlyMap<string, string>, runId: string): Map<st
       return !(keysForRun && runKeys.has(key));
     }),
   );
+}
+
+/** A candidate as the pure pick sees it: its zone, family and whether it can be taken now. */
+function candidateLook(look: Look): CandidateLook {
+  const { ref, instance, decision } = look;
+  const base = { zone: ref.zone, instance: ref.name };
+  if (!instance) {
+    return {
+      ...base,
+      machineFamily: undefined,
+      unavailable: { kind: 'missing', reason: 'the VM does not exist' },
+    };
+  }
+  const machineFamily = machineFamilyOf(instance.vm.machineType);
+  if (decision?.kind !== 'busy') return { ...base, machineFamily };
+  const kind = instance.vm.status === 'TERMINATED' ? 'busy' : 'not-terminated';
+  return {
+    ...base,
+    machineFamily,
+    unavailable: { kind, reason: busyDetail(decision.reason, decision.activeRunId) },
+  };
 }

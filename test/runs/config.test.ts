@@ -35,8 +35,7 @@ describe('triggerRun configuration', () => {
       name: 'nightly-categories',
       executor: 'vm',
       project: 'data-pipelines',
-      zone: 'us-east1-b',
-      instance: 'batch-runner',
+      candidates: [{ zone: 'us-east1-b', instance: 'batch-runner' }],
       bucket: 'costguard-batch-results',
       sourcePrefix: 'gs://costguard-batch-results/src/',
       telemetryIntervalSeconds: 60,
@@ -144,6 +143,65 @@ describe('triggerRun configuration', () => {
       message: /p\.zone: a zone/,
     },
     {
+      what: 'a VM without its zone',
+      pipelines: { p: { ...vm, zone: undefined } },
+      message: /p\.zone: give zone \(with instance\), or candidates instead/,
+    },
+    {
+      what: 'one VM and candidates at once',
+      pipelines: { p: { ...vm, candidates: [{ zone: 'us-east1-c', instance: 'b' }] } },
+      message: /p\.candidates: give either zone and instance \(one VM\) or candidates, not both/,
+    },
+    {
+      what: 'an empty candidate list',
+      pipelines: { p: { ...vm, zone: undefined, instance: undefined, candidates: [] } },
+      message: /p\.candidates: list at least one candidate VM/,
+    },
+    {
+      what: 'a candidate listed twice',
+      pipelines: {
+        p: {
+          ...vm,
+          zone: undefined,
+          instance: undefined,
+          candidates: [
+            { zone: 'us-east1-b', instance: 'runner' },
+            { zone: 'us-east1-c', instance: 'runner' },
+            { zone: 'us-east1-b', instance: 'runner' },
+          ],
+        },
+      },
+      message: /p\.candidates\.2: us-east1-b\/runner is listed twice/,
+    },
+    {
+      what: 'a candidate in another project',
+      pipelines: {
+        p: {
+          ...vm,
+          zone: undefined,
+          instance: undefined,
+          candidates: [
+            { zone: 'us-east1-b', instance: 'runner' },
+            { project: 'ml-training-prod', zone: 'us-east1-c', instance: 'runner' },
+          ],
+        },
+      },
+      message:
+        /p\.candidates\.1\.project: every candidate runs in the pipeline's project data-pipelines/,
+    },
+    {
+      what: 'a candidate zone that is a region',
+      pipelines: {
+        p: {
+          ...vm,
+          zone: undefined,
+          instance: undefined,
+          candidates: [{ zone: 'us-east1', instance: 'r' }],
+        },
+      },
+      message: /p\.candidates\.0\.zone: a zone/,
+    },
+    {
       what: 'a run longer than 7 days',
       pipelines: { p: { ...vm, maxRunHours: 169 } },
       message: /p\.maxRunHours/,
@@ -220,6 +278,29 @@ describe('triggerRun configuration', () => {
     expect(() => readTriggerRunConfig(env)).toThrow(ConfigError);
     expect(() => readTriggerRunConfig(env)).toThrow(message);
     expect(() => readTriggerRunConfig(env)).not.toThrow(/\n/);
+  });
+
+  it('reads candidate VMs in the order listed, the project given or not', () => {
+    const config = readTriggerRunConfig(
+      base({
+        p: {
+          ...vm,
+          zone: undefined,
+          instance: undefined,
+          candidates: [
+            { zone: 'us-east1-c', instance: 'runner-c' },
+            { project: 'data-pipelines', zone: 'us-east1-b', instance: 'runner-b' },
+          ],
+        },
+      }),
+    );
+
+    expect(config.runs.pipelines.get('p')).toMatchObject({
+      candidates: [
+        { zone: 'us-east1-c', instance: 'runner-c' },
+        { zone: 'us-east1-b', instance: 'runner-b' },
+      ],
+    });
   });
 
   it('refuses a pipeline in a project costguard does not govern', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { apiMessage } from '../../functions/runs/api-message.js';
 import { ANONYMOUS, callerOf, UNKNOWN_CALLER } from '../../functions/runs/caller.js';
-import { planCost } from '../../functions/runs/run-cost.js';
+import { planCost, runSpans } from '../../functions/runs/run-cost.js';
 import { newRunId, requestIdFor, RUN_ID, runIdForKey } from '../../functions/runs/run-id.js';
 import { routeRequest } from '../../functions/runs/request.js';
 import type { HourlyRate } from '../../functions/core/pricing.js';
@@ -115,31 +115,82 @@ describe('planCost', () => {
   it.each([
     {
       what: 'an estimate from uptime and price',
-      input: { recorded: undefined, rate, from, until },
+      input: { recorded: undefined, rate, spans: [{ from, until }] },
       expected: { amount: 1.25, currency: 'USD', source: 'estimate' },
     },
     {
       what: 'recorder rows plus the tail after them',
-      input: { recorded, rate, from, until },
+      input: { recorded, rate, spans: [{ from, until }] },
       expected: { amount: 1.15, currency: 'USD', source: 'recorder+estimate' },
     },
     {
       what: 'recorder rows alone when they cover the run',
-      input: { recorded, rate, from, until: new Date('2026-11-20T01:45:00Z') },
+      input: { recorded, rate, spans: [{ from, until: new Date('2026-11-20T01:45:00Z') }] },
       expected: { amount: 0.9, currency: 'USD', source: 'recorder' },
     },
     {
       what: 'recorder rows alone without a price',
-      input: { recorded, rate: undefined, from, until },
+      input: { recorded, rate: undefined, spans: [{ from, until }] },
       expected: { amount: 0.9, currency: 'USD', source: 'recorder' },
     },
     {
       what: 'nothing without a known price',
-      input: { recorded: undefined, rate: { ...rate, source: 'unknown' as const }, from, until },
+      input: {
+        recorded: undefined,
+        rate: { ...rate, source: 'unknown' as const },
+        spans: [{ from, until }],
+      },
       expected: undefined,
     },
   ])('$what', ({ input, expected }) => {
     expect(planCost(input)).toEqual(expected);
+  });
+
+  // Attempt 1 ran 00:00–01:00 and was preempted; after the 30 s notice and a 600 s backoff,
+  // attempt 2 started at 01:10:30 and is running at 02:10:30: two hours of VM time, not 2 h 10 m 30 s.
+  const preemptedOnce = {
+    attempt: 2,
+    resumeAt: new Date('2026-11-20T01:10:30Z'),
+    earlierAttempts: [
+      {
+        attempt: 1,
+        startedAt: new Date('2026-11-20T00:00:00Z'),
+        endedAt: new Date('2026-11-20T01:00:00Z'),
+      },
+    ],
+  };
+  const now = new Date('2026-11-20T02:10:30Z');
+
+  it.each([
+    {
+      what: 'an estimate of both attempts, without the notice and the backoff',
+      recorded: undefined,
+      expected: { amount: 1, currency: 'USD', source: 'estimate' },
+    },
+    {
+      what: 'the first attempt recorded, the second estimated in full',
+      recorded: { amount: 0.5, currency: 'USD', coveredUntil: new Date('2026-11-20T01:00:00Z') },
+      expected: { amount: 1, currency: 'USD', source: 'recorder+estimate' },
+    },
+    {
+      what: 'hours recorded up to 02:00, then 10 m 30 s of the second attempt estimated',
+      recorded: { amount: 0.9125, currency: 'USD', coveredUntil: new Date('2026-11-20T02:00:00Z') },
+      expected: { amount: 1, currency: 'USD', source: 'recorder+estimate' },
+    },
+  ])('a run preempted once with a backoff: $what', ({ recorded, expected }) => {
+    const spans = runSpans(preemptedOnce, from, now);
+
+    expect(spans).toEqual([
+      { from, until: new Date('2026-11-20T01:00:00Z') },
+      { from: new Date('2026-11-20T01:10:30Z'), until: now },
+    ]);
+    expect(planCost({ recorded, rate, spans })).toEqual(expected);
+  });
+
+  it('counts a resumed run from its first start when its earlier attempts were not kept', () => {
+    const spans = runSpans({ attempt: 2, resumeAt: preemptedOnce.resumeAt }, from, now);
+
+    expect(planCost({ recorded: undefined, rate, spans })?.amount).toBe(1.0875);
   });
 });
 
