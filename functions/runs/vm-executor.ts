@@ -35,7 +35,6 @@ import { MARKERS, planVmStatus, TIMINGS, type VmObservation } from './plan-statu
 import { requestIdFor, RUN_METADATA } from './run-id.js';
 import { timestampOf } from './run-ledger.js';
 import { attemptOf, vmResource, type RunRecord } from './run-record.js';
-import { busyDetail } from './run-transitions.js';
 import {
   machineFamilyOf,
   pickCandidate,
@@ -607,6 +606,11 @@ function candidateLook(look: Look): CandidateLook {
   return {
     ...base,
     machineFamily,
-    unavailable: { kind, reason: busyDetail(decision.reason, decision.activeRunId) },
+    unavailable: {
+      kind,
+      reason: decision.activeRunId
+        ? `${decision.reason} (run ${decision.activeRunId})`
+        : decision.reason,
+    },
   };
 }

@@ -154,10 +154,14 @@ export async function runRows(
 }
 
 /**
- * A runs sandbox with triggerRun served on it, opened before and closed after the file's tests
- * ('file') or each test ('test'); read `sandbox` and `api` inside the tests.
+ * A runs sandbox with triggerRun served on it (with `env`, else the runs settings), opened
+ * before and closed after the file's tests ('file') or each test ('test'); read `sandbox` and
+ * `api` inside the tests.
  */
-export function useTriggerRun(scope: 'file' | 'test'): {
+export function useTriggerRun(
+  scope: 'file' | 'test',
+  options: { env?: Record<string, string> } = {},
+): {
   readonly sandbox: Sandbox;
   readonly api: RunsApi;
 } {
@@ -166,7 +170,7 @@ export function useTriggerRun(scope: 'file' | 'test'): {
   const [open, close] = scope === 'file' ? [beforeAll, afterAll] : [beforeEach, afterEach];
   open(async () => {
     sandbox = await startRunsSandbox();
-    api = await serveTriggerRun(sandbox);
+    api = await serveTriggerRun(sandbox, options.env);
   });
   close(async () => {
     await api?.close();
