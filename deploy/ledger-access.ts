@@ -75,7 +75,12 @@ const LEDGER_USE: Readonly<Record<Target, LedgerUse>> = {
   enforceLabels: { appends: ['label_compliance'], loads: [], reads: [] },
   // A new VM's shape is kept at once, so a short-lived one is still priced by the recorder.
   enforceLabelsOnCreate: { appends: ['label_compliance', 'vm_inventory'], loads: [], reads: [] },
-  triggerRun: { appends: ['runs'], loads: [], reads: ['cap_runs', 'runs', 'spot_cost_hours'] },
+  // A start of a pipeline with candidate VMs ranks them by their zones' recent preemption rates.
+  triggerRun: {
+    appends: ['runs'],
+    loads: [],
+    reads: ['cap_runs', 'preemption_rate_daily', 'runs', 'spot_cost_hours'],
+  },
   // A preemption is one row; a run it resumes is a runs snapshot, priced from the recorded hours.
   recordPreemption: {
     appends: ['preemptions', 'runs'],

@@ -337,12 +337,26 @@ describe('the roles deploy grants match the calls each function makes', () => {
     expect(ledgerUse.called).toEqual(ledgerUse.granted);
   });
 
-  it('triggerRun: a start under Spot caps, its status and the list of runs', async () => {
-    // Prepare
+  it('triggerRun: a start under Spot caps, one on candidate VMs, their status and the list of runs', async () => {
+    // Prepare: the runs fixture and a pipeline whose start chooses between two candidate VMs
+    // by their zones' recent preemption rates.
+    const pipelines = loadFixture<Record<string, unknown>>('runs/pipelines.json');
+    pipelines.zonal = {
+      executor: 'vm',
+      project: 'data-pipelines',
+      candidates: [
+        { zone: 'us-east1-c', instance: 'batch-runner-busy' },
+        { zone: 'us-east1-c', instance: 'batch-standard' },
+      ],
+      bucket: 'costguard-batch-results',
+      targets: ['all'],
+      invokers: ['user:alice@example.com'],
+    };
     const sandbox = await startRunsSandbox();
     const api = await serveTriggerRun(
       sandbox,
       runsEnv({
+        COSTGUARD_PIPELINES: JSON.stringify(pipelines),
         COSTGUARD_SPOT_CAPS: JSON.stringify([{ ...VISION_CAP, scope: { label: 'team=data' } }]),
       }),
     );
@@ -356,11 +370,14 @@ describe('the roles deploy grants match the calls each function makes', () => {
     const started = await api.call('POST', '/runs', {
       body: { pipeline: 'nightly-categories', target: 'd_anchor_category' },
     });
+    const placed = await api.call('POST', '/runs', { body: { pipeline: 'zonal', target: 'all' } });
     const status = await api.call('GET', `/runs/${String(started.body.runId)}`);
     const list = await api.call('GET', '/runs?pipeline=nightly-categories&limit=5');
 
     // Assess
-    expect([started.status, status.status, list.status]).toEqual([202, 200, 200]);
+    expect([started.status, placed.status, status.status, list.status]).toEqual([
+      202, 202, 200, 200,
+    ]);
     const ledgerUse = ledgerComparison(plan, 'triggerRun', sandbox, mark);
     expect(ledgerUse.called).toEqual(ledgerUse.granted);
   });

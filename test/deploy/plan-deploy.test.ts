@@ -229,6 +229,50 @@ describe('the deploy plan', () => {
     ).toBe(false);
   });
 
+  it('binds each function that acts on runs on every candidate VM of a pipeline, as on a single VM', () => {
+    // Prepare: one pipeline with two candidate VMs.
+    const file = join(mkdtempSync(join(tmpdir(), 'costguard-pipelines-')), 'pipelines.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        zonal: {
+          executor: 'vm',
+          project: 'ml-batch-prod',
+          candidates: [
+            { zone: 'us-east1-b', instance: 'batch-b' },
+            { zone: 'us-east1-c', instance: 'batch-c' },
+          ],
+          bucket: 'ml-batch-results',
+          targets: ['all'],
+          invokers: ['user:ana@example.com'],
+        },
+      }),
+    );
+
+    // Act
+    const plan = planDeploy(deployInputs([...FULL_ARGS, '--pipelines', file]));
+
+    // Assess
+    const onVms = commandsOf(plan)
+      .filter(
+        (c) =>
+          c.argv[0] === 'gcloud' &&
+          c.argv.slice(1, 3).join(' ') === 'compute instances' &&
+          c.argv.includes('add-iam-policy-binding'),
+      )
+      .map((c) => `${c.argv[4]} ${flagValue(c.argv, '--zone')} ${flagValue(c.argv, '--role')}`);
+    expect(onVms).toEqual(
+      // slackActions is not deployed here (no Slack actors).
+      ['costguardRunVm', 'costguardRunResumer'].flatMap((role) => [
+        `batch-b us-east1-b projects/ml-batch-prod/roles/${role}`,
+        `batch-c us-east1-c projects/ml-batch-prod/roles/${role}`,
+      ]),
+    );
+    expect(
+      plan.steps.filter((s) => /may act as the service account of VM batch-[bc]/.test(s.title)),
+    ).toHaveLength(4);
+  });
+
   it('lets recordPreemption only start its batch VMs and set their metadata, never stop or label them', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
     const preemptions = `--member=serviceAccount:costguard-preemptions@${HOST}.iam.gserviceaccount.com`;
@@ -388,6 +432,10 @@ describe('the deploy plan', () => {
     expect(tableRoles('runs')).toEqual(
       [
         'cap_runs costguardLedgerReader',
+        // A start choosing among candidate VMs reads the recent preemption rates.
+        'preemption_events costguardLedgerReader',
+        'preemption_rate_daily costguardLedgerReader',
+        'preemptions costguardLedgerReader',
         'runs costguardLedgerReader',
         'spot_cost_hours costguardLedgerReader',
         'spot_costs costguardLedgerReader',
