@@ -27,6 +27,16 @@ function context(parts: string[]): KnownBlock {
   return { type: 'context', elements: parts.map((text) => ({ type: 'mrkdwn', text })) };
 }
 
+/** Why the run went to its VM, when its pipeline has candidates to choose from. */
+function placementNote(run: RunRecord): string[] {
+  const candidates = run.placement?.candidates ?? [];
+  const chosen = candidates.find((c) => c.verdict === 'chosen');
+  if (!chosen) return [];
+  return [
+    `picked from ${candidates.length} candidate VMs: ${escape(chosen.reason.replace(/^chosen: /, ''))}`,
+  ];
+}
+
 export function startedMessage(run: RunRecord, where: string, statusUrl: string): SlackMessage {
   const text = `Run ${run.runId} of ${run.pipeline} (target ${run.target}) started by ${run.caller} on ${where}`;
   return {
@@ -37,6 +47,7 @@ export function startedMessage(run: RunRecord, where: string, statusUrl: string)
       ),
       context([
         `run \`${run.runId}\``,
+        ...placementNote(run),
         `deadline ${run.deadline.toISOString()}`,
         ...(run.resultsPrefix ? [`results ${run.resultsPrefix}`] : []),
         `status ${statusUrl}`,

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
+import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { runRows, runsEnv, useTriggerRun } from '../support/runs.js';
 
 // triggerRun on pipelines that list several candidate VMs, through the real Compute and
@@ -212,6 +213,10 @@ describe('a pipeline with candidate VMs', () => {
         },
       ],
     });
+    const announced = slackState(runs.sandbox).messages.find((m) => m.text.includes(runId));
+    expect(JSON.stringify(announced?.blocks)).toContain(
+      'picked from 4 candidate VMs: 2 preemptions per 100 Spot VM-hours (1 in 50 h over 7 days)',
+    );
     const rows = await runRows(runs.api, runId);
     expect(rows.map((r) => [r.event, r.resource])).toEqual([
       ['requested', 'vm:data-pipelines/us-east1-d/batch-runner-d'],
