@@ -99,9 +99,17 @@ export class VmExecutor implements RunExecutor {
     }));
   }
 
-  /** The VM the run took: the candidate its resource names (none before a start took one). */
+  /**
+   * The VM the run took, as its resource names it (none before a start took one); a VM the
+   * pipeline has since stopped listing is still the run's, within the pipeline's project.
+   */
   private refOf(run: RunRecord): VmRef | undefined {
-    return this.refs.find((ref) => vmResource(ref.project, ref.zone, ref.name) === run.resource);
+    const listed = this.refs.find(
+      (ref) => vmResource(ref.project, ref.zone, ref.name) === run.resource,
+    );
+    if (listed) return listed;
+    const [, project, zone, name] = /^vm:([^/]+)\/([^/]+)\/([^/{},]+)$/.exec(run.resource) ?? [];
+    return project === this.pipeline.project && zone && name ? { project, zone, name } : undefined;
   }
 
   private heldBy(run: RunRecord): VmRef {
@@ -256,8 +264,9 @@ export class VmExecutor implements RunExecutor {
       );
     }
     const [single] = looks;
-    if (single && looks.length === 1)
+    if (single && looks.length === 1) {
       return { kind: 'target', target: single, placement: undefined };
+    }
     const { chosen, placement } = pickCandidate(looks.map(candidateLook), rates);
     const target = chosen === undefined ? undefined : looks[chosen];
     if (target) return { kind: 'target', target, placement };

@@ -40,6 +40,13 @@ const PIPELINES = {
       { zone: 'us-west1-b', instance: 'contested-b' },
     ],
   },
+  ghosts: {
+    ...BASE,
+    candidates: [
+      { zone: 'us-east1-b', instance: 'ghost-b' },
+      { zone: 'us-east1-c', instance: 'ghost-c' },
+    ],
+  },
   pair: {
     ...BASE,
     candidates: [
@@ -285,6 +292,17 @@ describe('a pipeline with candidate VMs', () => {
           reason: 'chosen: no Spot VM-hours recorded in 7 days (0 preemptions)',
         },
       ],
+    });
+  });
+
+  it('fails a start whose candidate VMs all do not exist, naming the pipeline', async () => {
+    const reply = await start('ghosts');
+
+    expect(reply.status).toBe(422);
+    expect(reply.body).toMatchObject({
+      error: 'The run could not be started',
+      status: 'FAILED',
+      detail: 'None of the candidate VMs of pipeline ghosts exists',
     });
   });
 
