@@ -1,15 +1,16 @@
+/**
+ * triggerRun on pipelines that list several candidate VMs, through the real Compute and
+ * BigQuery clients against the sandbox: a start takes the idle candidate whose zone and machine
+ * family were preempted least per Spot VM-hour in the last 7 days (the preemption_rate_daily
+ * view over the rows below), the run and its ledger rows say why, two starts at once never take
+ * one VM, and a preempted run comes back on the VM it holds.
+ */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { runRows, runsEnv, useTriggerRun } from '../support/runs.js';
-
-// triggerRun on pipelines that list several candidate VMs, through the real Compute and
-// BigQuery clients against the sandbox: a start takes the idle candidate whose zone and machine
-// family were preempted least per Spot VM-hour in the last 7 days (the preemption_rate_daily
-// view over the rows below), the run and its ledger rows say why, two starts at once never take
-// one VM, and a preempted run comes back on the VM it holds.
 
 const PROJECT = 'data-pipelines';
 const BASE = {
