@@ -98,6 +98,7 @@ import {
   SCHEDULER_ACCOUNT,
   serviceAccountEmail,
   SERVICES,
+  CLOUD_IDENTITY_SERVICE,
   SLACK_SECRET,
   SLACK_SIGNING_SECRET,
   FIRST_SECRET_VERSION,
@@ -892,7 +893,19 @@ export function planDeploy(inputs: DeployInputs): Plan {
   const steps: Step[] = [
     {
       title: `Enable the APIs costguard uses in ${project}`,
-      commands: [gcloud('services', 'enable', ...SERVICES, `--project=${project}`, '--quiet')],
+      commands: [
+        gcloud(
+          'services',
+          'enable',
+          ...SERVICES,
+          // triggerRun asks Cloud Identity whether a caller is in a pipeline's invoker group.
+          ...(inputs.pipelines.some((p) => p.invokers.some((i) => i.startsWith('group:')))
+            ? [CLOUD_IDENTITY_SERVICE]
+            : []),
+          `--project=${project}`,
+          '--quiet',
+        ),
+      ],
     },
     ...functions.map((f) => serviceAccountStep(project, f.account, `${f.target} function`)),
     serviceAccountStep(project, SCHEDULER_ACCOUNT, 'Cloud Scheduler invoker'),

@@ -194,6 +194,9 @@ export function functionUrl(name: string, project: string, region: string): stri
   return `https://${region}-${project}.cloudfunctions.net/${name}`;
 }
 
+/** Enabled only when a pipeline names an invoker group. */
+export const CLOUD_IDENTITY_SERVICE = 'cloudidentity.googleapis.com';
+
 export const SERVICES = [
   'artifactregistry.googleapis.com',
   'bigquery.googleapis.com',

@@ -21,6 +21,7 @@ import type { Storage } from '@google-cloud/storage';
 import type { WebClient } from '@slack/web-api';
 import type { AuthClient } from 'google-auth-library';
 import type * as Gax from 'google-gax';
+import type { IdentityHttp } from './cloud-identity.js';
 import type { EmulatorEndpoint, Endpoints, GoogleService } from './endpoints.js';
 import type { ProtoNode } from './proto-subset.js';
 
@@ -39,6 +40,8 @@ export interface Clients {
   runJobs(): Promise<JobsClient>;
   runExecutions(): Promise<ExecutionsClient>;
   slack(token: string): Promise<WebClient>;
+  /** Cloud Identity Groups over HTTPS with the runtime's credentials (read-only scope). */
+  cloudIdentity(): Promise<IdentityHttp>;
 }
 
 type TransportOptions = {
@@ -73,6 +76,9 @@ async function plainHttpOptions(endpoint: EmulatorEndpoint | undefined): Promise
   const { PassThroughClient } = await import('google-auth-library');
   return { apiEndpoint: endpoint.origin, authClient: passThrough(new PassThroughClient()) };
 }
+
+/** Reads groups and their members, nothing else. */
+const CLOUD_IDENTITY_SCOPE = 'https://www.googleapis.com/auth/cloud-identity.groups.readonly';
 
 function memo<T>(build: () => Promise<T>): () => Promise<T> {
   let value: Promise<T> | undefined;
@@ -211,5 +217,19 @@ export function createClients(endpoints: Endpoints): Clients {
       return new ExecutionsClient(await gaxOptions(at('run')));
     }),
     slack,
+    cloudIdentity: memo(async (): Promise<IdentityHttp> => {
+      const { GoogleAuth, PassThroughClient } = await import('google-auth-library');
+      const endpoint = at('cloudIdentity');
+      if (endpoint) {
+        const client = new PassThroughClient();
+        return { origin: endpoint.origin, request: (options) => client.request(options) };
+      }
+      const auth = new GoogleAuth({ scopes: [CLOUD_IDENTITY_SCOPE] });
+      const client = await auth.getClient();
+      return {
+        origin: 'https://cloudidentity.googleapis.com',
+        request: (options) => client.request(options),
+      };
+    }),
   };
 }

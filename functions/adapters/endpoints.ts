@@ -16,6 +16,7 @@ export const GOOGLE_SERVICES = {
   bigquery: 'BIGQUERY_EMULATOR_HOST',
   storage: 'STORAGE_EMULATOR_HOST',
   run: 'RUN_EMULATOR_HOST',
+  cloudIdentity: 'CLOUD_IDENTITY_EMULATOR_HOST',
 } as const;
 
 export type GoogleService = keyof typeof GOOGLE_SERVICES;

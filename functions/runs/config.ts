@@ -39,13 +39,12 @@ const invokers = z
   .array(
     z
       .string()
-      .refine((p) => !/^(group|domain):/.test(p), {
-        message:
-          "groups and domains cannot be checked against the caller's identity token; name each user: or serviceAccount:",
+      .refine((p) => !p.startsWith('domain:'), {
+        message: 'a whole domain may not invoke a pipeline; name users, groups or service accounts',
       })
-      .refine((p) => /^(group|domain):/.test(p) || INVOKER.test(p), {
+      .refine((p) => p.startsWith('domain:') || INVOKER.test(p), {
         message:
-          'a principal such as user:ana@example.com or serviceAccount:ci@p.iam.gserviceaccount.com',
+          'a principal such as user:ana@example.com, group:ml-team@example.com or serviceAccount:ci@p.iam.gserviceaccount.com',
       }),
   )
   .min(1, 'name at least one invoker')

@@ -5,6 +5,7 @@
  * other callers (a Slack user cancelling a run from its message).
  */
 import type { HttpFunction } from '@google-cloud/functions-framework';
+import { CloudIdentityGroups } from '../adapters/cloud-identity.js';
 import { RunJobs } from '../adapters/run-jobs.js';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { ObjectStore } from '../adapters/storage.js';
@@ -21,7 +22,7 @@ import { readTriggerRunConfig, type Pipeline, type RunsConfig } from './config.j
 import type { RunExecutor } from './executor.js';
 import { RecordedCostReader } from './run-cost.js';
 import { RunLedger } from './run-ledger.js';
-import { createTriggerRunHttp, httpCallerMayAct } from './http.js';
+import { createTriggerRunHttp, httpCallerCheck } from './http.js';
 import { createRunObserver, type RunObserver } from './run-observer.js';
 import { createRunService, type Actor, type RunService } from './run-service.js';
 import { VmExecutor } from './vm-executor.js';
@@ -81,16 +82,34 @@ export function runObserverFor(
 export interface RunServiceOptions {
   readonly prices?: PriceLookup;
   readonly newRunId?: () => string;
-  /** Who may act on a pipeline's runs (default: the HTTP callers it names as invokers). */
-  readonly mayAct?: (actor: Actor, pipeline: Pipeline) => boolean;
+  /**
+   * Who may act on a pipeline's runs (default: the HTTP callers it names as invokers, or who
+   * are members of the groups it names).
+   */
+  readonly mayAct?: (actor: Actor, pipeline: Pipeline) => boolean | Promise<boolean>;
 }
 
 export async function buildRunService(
   runtime: Runtime,
   options: RunServiceOptions = {},
-): Promise<{ service: RunService; config: ReturnType<typeof readTriggerRunConfig> }> {
+): Promise<{
+  service: RunService;
+  config: ReturnType<typeof readTriggerRunConfig>;
+  mayAct: (actor: Actor, pipeline: Pipeline) => Promise<boolean>;
+}> {
   const config = readTriggerRunConfig(runtime.env);
   const { logger, clock } = runtime;
+  const groups = new CloudIdentityGroups(() => runtime.clients.cloudIdentity(), {
+    logger,
+    now: () => clock.now().getTime(),
+    ...(clock.sleep
+      ? { retry: { sleep: (ms: number) => clock.sleep?.(ms) ?? Promise.resolve() } }
+      : {}),
+  });
+  const given = options.mayAct;
+  const mayAct = given
+    ? async (actor: Actor, pipeline: Pipeline) => given(actor, pipeline)
+    : httpCallerCheck(groups);
   const { fleet, ledger, notifier } = commonAdapters(runtime, config);
   // The pricing engine is loaded only when no price lookup is given; it reads machine types
   // through a project where triggerRun has that permission (one with a batch VM).
@@ -146,19 +165,22 @@ export async function buildRunService(
       executorFor,
       clock,
       logger,
-      mayAct: options.mayAct ?? httpCallerMayAct,
+      mayAct,
       ...(options.newRunId ? { newRunId: options.newRunId } : {}),
       ...(caps.length > 0 ? { admission } : {}),
     },
     config.runs,
   );
-  return { service, config };
+  return { service, config, mayAct };
 }
 
 export async function buildTriggerRun(
   runtime: Runtime,
   options: Omit<RunServiceOptions, 'mayAct'> = {},
 ): Promise<HttpFunction> {
-  const { service, config } = await buildRunService(runtime, options);
-  return httpHandler(runtime.logger, createTriggerRunHttp(service, config.runs, runtime.logger));
+  const { service, config, mayAct } = await buildRunService(runtime, options);
+  return httpHandler(
+    runtime.logger,
+    createTriggerRunHttp(service, config.runs, runtime.logger, mayAct),
+  );
 }

@@ -9,7 +9,8 @@ import type { CapNotice } from '../caps/cap-admission.js';
 import type { HttpLogic, HttpReply } from '../core/handlers.js';
 import type { Logger } from '../core/logger.js';
 import { runApiDocument } from './api-document.js';
-import { authenticate, mayInvoke } from './authorize.js';
+import type { GroupMembership } from '../adapters/cloud-identity.js';
+import { authenticate, mayInvoke, MembershipUnknownError } from './authorize.js';
 import type { Pipeline, RunsConfig } from './config.js';
 import {
   bodyTooLarge,
@@ -38,10 +39,21 @@ function reply(status: number, body: unknown, headers?: Record<string, string>):
 
 const NO_SUCH_RUN = reply(404, { error: 'No such run' });
 
-/** An HTTP caller may act on the pipelines that name it as an invoker. */
-export function httpCallerMayAct(actor: Actor, pipeline: Pipeline): boolean {
-  return actor.via === 'http' && mayInvoke(pipeline, { email: actor.id });
+/** An HTTP caller may act on the pipelines that name it, or a group it is in, as an invoker. */
+export function httpCallerCheck(
+  groups: GroupMembership | undefined,
+): (actor: Actor, pipeline: Pipeline) => Promise<boolean> {
+  return async (actor, pipeline) =>
+    actor.via === 'http' && (await mayInvoke(pipeline, { email: actor.id }, groups));
 }
+
+const MEMBERSHIP_UNKNOWN = reply(
+  503,
+  {
+    error: "The pipeline's invoker groups could not be checked, so nothing was done; retry later",
+  },
+  { 'Retry-After': '30' },
+);
 
 function capWarningsOf(warnings: readonly CapNotice[]): { capWarnings?: readonly CapNotice[] } {
   return warnings.length > 0 ? { capWarnings: warnings } : {};
@@ -154,6 +166,7 @@ export function createTriggerRunHttp(
   service: RunService,
   config: RunsConfig,
   logger: Logger,
+  mayAct: (actor: Actor, pipeline: Pipeline) => Promise<boolean>,
 ): HttpLogic {
   const { publicUrl } = config;
   const refused = (pipeline: string, actor: Actor): void =>
@@ -180,36 +193,50 @@ export function createTriggerRunHttp(
       );
     }
     const actor: Actor = { id: authentication.caller.email, via: 'http' };
-    switch (route.kind) {
-      case 'not-found':
-        return reply(404, { error: 'Not found' });
-      case 'method-not-allowed':
-        return reply(405, { error: 'Method not allowed' }, { Allow: route.allow.join(', ') });
-      case 'start': {
-        if (!isJson(headers))
-          return reply(415, { error: 'Send the run request as application/json' });
-        const start = parseStartRequest(request.body, config.pipelines);
-        // The key is checked only for a caller that may run the pipeline at all.
-        if (!httpCallerMayAct(actor, start.pipeline)) {
-          refused(start.pipeline.name, actor);
-          return startReply({ kind: 'not-allowed', pipeline: start.pipeline.name }, publicUrl);
+    try {
+      switch (route.kind) {
+        case 'not-found':
+          return reply(404, { error: 'Not found' });
+        case 'method-not-allowed':
+          return reply(405, { error: 'Method not allowed' }, { Allow: route.allow.join(', ') });
+        case 'start': {
+          if (!isJson(headers))
+            return reply(415, { error: 'Send the run request as application/json' });
+          const start = parseStartRequest(request.body, config.pipelines);
+          // The key is checked only for a caller that may run the pipeline at all.
+          if (!(await mayAct(actor, start.pipeline))) {
+            refused(start.pipeline.name, actor);
+            return startReply({ kind: 'not-allowed', pipeline: start.pipeline.name }, publicUrl);
+          }
+          const key = idempotencyKeyOf(headers);
+          return startReply(await service.start({ request: start, key, actor }), publicUrl);
         }
-        const key = idempotencyKeyOf(headers);
-        return startReply(await service.start({ request: start, key, actor }), publicUrl);
+        case 'list': {
+          const outcome = await service.list(
+            parseListQuery(request.query, config.pipelines),
+            actor,
+          );
+          if (outcome.kind === 'not-allowed') refused(outcome.pipeline, actor);
+          return listReply(outcome, publicUrl);
+        }
+        case 'get':
+          return getReply(await service.get(route.runId, actor), publicUrl);
+        case 'cancel':
+          return cancelReply(await service.cancel(route.runId, actor), publicUrl);
+        case 'log': {
+          const { offset } = parseLogQuery(request.query);
+          return logReply(await service.log(route.runId, actor, offset), offset);
+        }
       }
-      case 'list': {
-        const outcome = await service.list(parseListQuery(request.query, config.pipelines), actor);
-        if (outcome.kind === 'not-allowed') refused(outcome.pipeline, actor);
-        return listReply(outcome, publicUrl);
-      }
-      case 'get':
-        return getReply(await service.get(route.runId, actor), publicUrl);
-      case 'cancel':
-        return cancelReply(await service.cancel(route.runId, actor), publicUrl);
-      case 'log': {
-        const { offset } = parseLogQuery(request.query);
-        return logReply(await service.log(route.runId, actor, offset), offset);
-      }
+    } catch (error) {
+      if (!(error instanceof MembershipUnknownError)) throw error;
+      logger.error('Caller refused: invoker groups could not be checked', {
+        pipeline: error.pipeline,
+        groups: error.groups,
+        caller: actor.id,
+        error: error.cause,
+      });
+      return MEMBERSHIP_UNKNOWN;
     }
   };
 }

@@ -39,8 +39,11 @@ export interface Actor {
 
 export interface RunServiceDeps extends RunObserverDeps {
   readonly ledger: Pick<RunLedger, 'append' | 'latest' | 'recent'>;
-  /** Whether the actor may start, see and cancel runs of the pipeline. */
-  readonly mayAct: (actor: Actor, pipeline: Pipeline) => boolean;
+  /**
+   * Whether the actor may start, see and cancel runs of the pipeline; throws when that cannot
+   * be known (a group's membership could not be checked), which refuses the request.
+   */
+  readonly mayAct: (actor: Actor, pipeline: Pipeline) => boolean | Promise<boolean>;
   readonly newRunId?: () => string;
   /** Whether the Spot caps the pipeline's VM or job falls in let it start (none: always). */
   readonly admission?: (pipeline: Pipeline, now: Date) => Promise<Admission>;
@@ -118,7 +121,7 @@ export function createRunService(deps: RunServiceDeps, config: RunsConfig): RunS
   const visibleRun = async (runId: string, actor: Actor): Promise<RunRecord | undefined> => {
     const record = await ledger.latest(runId);
     const pipeline = record && config.pipelines.get(record.pipeline);
-    return pipeline && deps.mayAct(actor, pipeline) ? record : undefined;
+    return pipeline && (await deps.mayAct(actor, pipeline)) ? record : undefined;
   };
 
   /** A refusal gets its own id: a retry with the same Idempotency-Key may still start the run. */
@@ -247,7 +250,7 @@ export function createRunService(deps: RunServiceDeps, config: RunsConfig): RunS
 
   return {
     async start({ request, key, actor }) {
-      if (!deps.mayAct(actor, request.pipeline)) {
+      if (!(await deps.mayAct(actor, request.pipeline))) {
         return { kind: 'not-allowed', pipeline: request.pipeline.name };
       }
       const hash = requestHash(request);
@@ -274,13 +277,16 @@ export function createRunService(deps: RunServiceDeps, config: RunsConfig): RunS
     },
 
     async list({ pipeline, limit }, actor) {
-      const mayList = (p: Pipeline | undefined): p is Pipeline => !!p && deps.mayAct(actor, p);
-      if (pipeline !== undefined && !mayList(config.pipelines.get(pipeline))) {
+      const mayList = async (p: Pipeline | undefined): Promise<boolean> =>
+        !!p && (await deps.mayAct(actor, p));
+      if (pipeline !== undefined && !(await mayList(config.pipelines.get(pipeline)))) {
         return { kind: 'not-allowed', pipeline };
       }
-      const pipelines = pipeline
-        ? [pipeline]
-        : [...config.pipelines.values()].filter(mayList).map((p) => p.name);
+      const pipelines: string[] = [];
+      for (const p of pipeline ? [] : config.pipelines.values()) {
+        if (await mayList(p)) pipelines.push(p.name);
+      }
+      if (pipeline) pipelines.push(pipeline);
       const records = await ledger.recent({
         pipelines,
         limit,

@@ -133,8 +133,37 @@ describe('npm run deploy -- --dry-run', () => {
   });
 });
 
+/** A pipelines file with one batch VM pipeline in the host project and these invokers. */
+function pipelinesInvokedBy(invokers: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'costguard-pipelines-'));
+  const file = join(dir, 'pipelines.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      nightly: {
+        executor: 'vm',
+        project: HOST,
+        zone: 'us-east1-b',
+        instance: 'batch-runner',
+        bucket: 'ml-batch-results',
+        targets: ['all'],
+        invokers,
+      },
+    }),
+  );
+  return file;
+}
+
 describe('npm run deploy with wrong options', () => {
   it.each([
+    {
+      args: [...BASE_ARGS, '--pipelines', pipelinesInvokedBy(['domain:example.com'])],
+      message: /nightly\.invokers\.0: a whole domain may not invoke a pipeline/,
+    },
+    {
+      args: [...BASE_ARGS, '--pipelines', pipelinesInvokedBy(["group:ml team'@example.com"])],
+      message: /nightly\.invokers\.0: a principal such as user:ana@example.com, group:/,
+    },
     { args: ['--region', REGION, '--billing-account', ACCOUNT], message: /--project is required/ },
     {
       args: ['--project', 'Bad_Project', '--region', REGION, '--billing-account', ACCOUNT],

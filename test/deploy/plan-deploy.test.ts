@@ -969,6 +969,7 @@ describe('the functions', () => {
       'costguard-trigger-run user:ana@example.com',
       'costguard-trigger-run serviceAccount:ci@ml-batch-prod.iam.gserviceaccount.com',
       'costguard-trigger-run user:ben@example.com',
+      'costguard-trigger-run group:ml-team@example.com',
     ]);
   });
 

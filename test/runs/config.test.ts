@@ -212,14 +212,14 @@ describe('triggerRun configuration', () => {
       message: /p\.invokers: name at least one invoker/,
     },
     {
-      what: 'a group as invoker',
-      pipelines: { p: { ...vm, invokers: ['group:data@example.com'] } },
-      message: /p\.invokers\.0: groups and domains cannot be checked/,
+      what: 'a group whose email could not be queried',
+      pipelines: { p: { ...vm, invokers: ["group:data'@example.com"] } },
+      message: /p\.invokers\.0: a principal such as user:/,
     },
     {
       what: 'a domain as invoker',
       pipelines: { p: { ...vm, invokers: ['domain:example.com'] } },
-      message: /p\.invokers\.0: groups and domains cannot be checked/,
+      message: /p\.invokers\.0: a whole domain may not invoke a pipeline/,
     },
     {
       what: 'an invoker that is not a principal',

@@ -3,6 +3,7 @@ import type { SandboxModule } from '../sandbox.js';
 import { bigQueryModule } from './bigquery.js';
 import { billingBudgetsModule } from './billing-budgets.js';
 import { billingCatalogModule } from './billing-catalog.js';
+import { cloudIdentityModule } from './cloud-identity.js';
 import { cloudRunModule } from './cloud-run.js';
 import { computeModule } from './compute.js';
 import { loggingModule } from './logging.js';
@@ -27,5 +28,6 @@ export function defaultModules(): SandboxModule[] {
     cloudRunModule,
     batchVmModule,
     loggingModule,
+    cloudIdentityModule,
   ];
 }

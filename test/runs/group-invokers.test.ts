@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
+import { setGroupMembers } from '../../functions/sandbox/routes/cloud-identity.js';
+import { loadFixture } from '../support/fixtures.js';
+import type { Sandbox } from '../support/sandbox.js';
+import {
+  forwardedToken,
+  runRows,
+  runsEnv,
+  serveTriggerRun,
+  startRunsSandbox,
+  type RunsApi,
+} from '../support/runs.js';
+
+// `reports` is invoked by the group ml-team@example.com only. erin is in it, frank through the
+// nested group ml-leads@example.com, mallory in neither. The real Cloud Identity calls
+// (groups:lookup, memberships:checkTransitiveMembership) go to the sandbox.
+const REPORTS_VM = { project: 'data-pipelines', zone: 'us-east1-c', name: 'batch-standard' };
+const as = (email: string) => ({ authorization: forwardedToken({ email }) });
+const ERIN = as('erin@example.com');
+const FRANK = as('frank@example.com');
+const MALLORY = as('mallory@example.com');
+const CHECK = 'cloudidentity.groups.memberships.checkTransitiveMembership';
+const LOOKUP = 'cloudidentity.groups.lookup';
+
+function groupPipelines(): Record<string, Record<string, unknown>> {
+  const pipelines = loadFixture<Record<string, Record<string, unknown>>>('runs/pipelines.json');
+  return {
+    ...pipelines,
+    reports: { ...pipelines.reports, invokers: ['group:ml-team@example.com'] },
+  };
+}
+
+describe('triggerRun admits the members of a pipeline group, however nested', () => {
+  let sandbox: Sandbox;
+  let api: RunsApi;
+  let erinsRun: string;
+
+  beforeAll(async () => {
+    sandbox = await startRunsSandbox();
+    const members = ['erin@example.com', 'ml-leads@example.com'];
+    // One more member per route, each asked for the first time while the API fails.
+    for (const route of ['start', 'read', 'list', 'cancel', 'retry']) {
+      members.push(`${route}-member@example.com`);
+    }
+    setGroupMembers(sandbox, 'ml-team@example.com', members);
+    setGroupMembers(sandbox, 'ml-leads@example.com', ['frank@example.com']);
+    api = await serveTriggerRun(
+      sandbox,
+      runsEnv({ COSTGUARD_PIPELINES: JSON.stringify(groupPipelines()) }),
+    );
+    planBatchRun(sandbox, REPORTS_VM, { outcome: 'succeed', afterSeconds: 3600 });
+    const started = await api.call('POST', '/runs', {
+      body: { pipeline: 'reports', target: 'weekly' },
+      headers: ERIN,
+    });
+    erinsRun = String(started.body.runId);
+  });
+  afterAll(async () => {
+    await api.close();
+    await sandbox.close();
+  });
+  beforeEach(() => {
+    sandbox.calls.length = 0;
+    sandbox.faults.clear();
+  });
+
+  const reportsVmStatus = () =>
+    sandbox.fleet.get(REPORTS_VM.project, REPORTS_VM.zone, REPORTS_VM.name)?.status;
+  const identityCalls = () => sandbox.calls.filter((c) => c.route.startsWith('cloudidentity.'));
+
+  it("starts a direct member's run", () => {
+    expect(erinsRun).toMatch(/^run-[0-9a-f]{20}$/);
+    expect(reportsVmStatus()).toBe('RUNNING');
+  });
+
+  it('lets a member of a nested group read and list the run', async () => {
+    const read = await api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
+    const listed = await api.call('GET', '/runs?pipeline=reports', { headers: FRANK });
+
+    expect([read.status, read.body.status]).toEqual([200, 'RUNNING']);
+    expect(listed.status).toBe(200);
+    expect((listed.body.runs as Array<{ runId: string }>).map((r) => r.runId)).toContain(erinsRun);
+  });
+
+  it('keeps an answer for a while: a second request asks Cloud Identity nothing', async () => {
+    await api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
+
+    expect(identityCalls()).toEqual([]);
+  });
+
+  it('refuses a caller in no group of the pipeline on every route, and nothing changes', async () => {
+    const rowsBefore = (await runRows(api)).length;
+
+    const start = await api.call('POST', '/runs', {
+      body: { pipeline: 'reports', target: 'weekly' },
+      headers: MALLORY,
+    });
+    const read = await api.call('GET', `/runs/${erinsRun}`, { headers: MALLORY });
+    const filtered = await api.call('GET', '/runs?pipeline=reports', { headers: MALLORY });
+    const all = await api.call('GET', '/runs', { headers: MALLORY });
+    const cancel = await api.call('POST', `/runs/${erinsRun}:cancel`, { headers: MALLORY });
+
+    expect([start.status, start.body.error]).toEqual([
+      403,
+      'You are not an invoker of pipeline reports',
+    ]);
+    expect([read.status, cancel.status, filtered.status]).toEqual([404, 404, 403]);
+    expect((all.body.runs as Array<{ runId: string }>).map((r) => r.runId)).not.toContain(erinsRun);
+    expect(reportsVmStatus()).toBe('RUNNING');
+    expect((await runRows(api)).length).toBe(rowsBefore);
+    expect(identityCalls().map((c) => c.route)).toContain(CHECK);
+  });
+
+  const failingRoutes: Array<{
+    route: string;
+    method: string;
+    path: (runId: string) => string;
+    body?: unknown;
+  }> = [
+    {
+      route: 'start',
+      method: 'POST',
+      path: () => '/runs',
+      body: { pipeline: 'reports', target: 'weekly' },
+    },
+    { route: 'read', method: 'GET', path: (id) => `/runs/${id}` },
+    { route: 'list', method: 'GET', path: () => '/runs?pipeline=reports' },
+    { route: 'cancel', method: 'POST', path: (id) => `/runs/${id}:cancel` },
+  ];
+  it.each(failingRoutes)(
+    'refuses $route with 503 when Cloud Identity denies the check: a member is not let through',
+    async ({ route, method, path, body }) => {
+      sandbox.faults.set(CHECK, {
+        fail: { count: 100, status: 403, message: 'Permission denied' },
+      });
+      const rowsBefore = (await runRows(api)).length;
+
+      const reply = await api.call(method, path(erinsRun), {
+        headers: as(`${route}-member@example.com`),
+        ...(body === undefined ? {} : { body }),
+      });
+
+      expect(reply.status).toBe(503);
+      expect(reply.body).toEqual({
+        error:
+          "The pipeline's invoker groups could not be checked, so nothing was done; retry later",
+      });
+      expect(reportsVmStatus()).toBe('RUNNING');
+      expect((await runRows(api)).length).toBe(rowsBefore);
+      // A permission refusal is not retried.
+      expect(identityCalls().filter((c) => c.route === CHECK)).toHaveLength(1);
+    },
+  );
+
+  it('refuses with 503 while the API keeps failing, after retrying it', async () => {
+    sandbox.faults.set(LOOKUP, { fail: { count: 100, status: 503 } });
+    sandbox.faults.set(CHECK, { fail: { count: 100, status: 503 } });
+
+    const reply = await api.call('GET', `/runs/${erinsRun}`, {
+      headers: as('nobody@example.com'),
+    });
+
+    expect(reply.status).toBe(503);
+    expect(identityCalls().filter((c) => c.status === 503).length).toBeGreaterThan(1);
+  });
+
+  it('retries a transient failure and then admits the member', async () => {
+    sandbox.faults.set(CHECK, { fail: { count: 2, status: 503 } });
+
+    const reply = await api.call('GET', `/runs/${erinsRun}`, {
+      headers: as('retry-member@example.com'),
+    });
+
+    expect(reply.status).toBe(200);
+    expect(identityCalls().map((c) => c.status)).toEqual([503, 503, 200]);
+  });
+
+  it('lets a nested member cancel the run', async () => {
+    const cancel = await api.call('POST', `/runs/${erinsRun}:cancel`, { headers: FRANK });
+
+    expect([cancel.status, cancel.body.detail]).toEqual([202, 'cancelled by frank@example.com']);
+    expect(reportsVmStatus()).not.toBe('RUNNING');
+  });
+});
