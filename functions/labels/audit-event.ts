@@ -1,7 +1,9 @@
 /**
- * The Eventarc CloudEvent for a Compute instance insert (`google.cloud.audit.log.v1.written`,
- * data = the audit LogEntry). A long-running insert writes two entries with the same
- * `operation.id`: the first (`operation.first`, with the request and the pending operation as
+ * A Compute instance insert's Admin Activity audit entry, as Eventarc delivers it for the host
+ * project (`google.cloud.audit.log.v1.written`, data = the LogEntry) or as a governed project's
+ * Logging sink publishes it to the function's topic (`messagePublished`, the LogEntry as base64
+ * JSON; Eventarc's audit log triggers see only their own project). A long-running insert
+ * writes two entries with the same `operation.id`: the first (`operation.first`, with the request and the pending operation as
  * response, while the VM may still be PROVISIONING) and the last (`operation.last`, no request).
  * Both reach the function; the rest of the entry is only identity and outcome.
  */
@@ -9,16 +11,20 @@
 import { z } from 'zod';
 import { PROJECT_ID } from '../core/config.js';
 import { ValidationError } from '../core/errors.js';
+import {
+  INSTANCE_RESOURCE_NAME,
+  issuesOf,
+  logEntryOf,
+  type DeliveredEvent,
+} from '../core/log-entry-event.js';
 import type { VmRef } from '../core/vm.js';
 
-export const AUDIT_LOG_WRITTEN = 'google.cloud.audit.log.v1.written';
 export const INSERT_METHODS = [
   'v1.compute.instances.insert',
   'beta.compute.instances.insert',
 ] as const;
 
-const RESOURCE_NAME =
-  /^projects\/([^/]+)\/zones\/([a-z]+-[a-z]+\d+-[a-z])\/instances\/([a-z]([-a-z0-9]{0,61}[a-z0-9])?)$/;
+const RESOURCE_NAME = INSTANCE_RESOURCE_NAME;
 
 const status = z.object({
   code: z.number().int().optional(),
@@ -79,34 +85,16 @@ export interface InstanceInsertEntry {
   readonly failure: string | undefined;
 }
 
-export interface AuditCloudEvent {
-  readonly id?: unknown;
-  readonly type?: unknown;
-  readonly data?: unknown;
-}
-
-function issuesOf(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : 'data'}: ${i.message}`);
-}
-
 /** Validates the event and reads the VM and the operation phase from it; throws ValidationError. */
-export function parseInsertEvent(event: AuditCloudEvent): InstanceInsertEntry {
-  if (event.type !== AUDIT_LOG_WRITTEN) {
-    throw new ValidationError('Not an audit log event', [
-      `type: expected ${AUDIT_LOG_WRITTEN}, got ${String(event.type)}`,
-    ]);
-  }
-  let data = event.data;
-  if (typeof data === 'string' || Buffer.isBuffer(data)) {
-    try {
-      data = JSON.parse(data.toString()) as unknown;
-    } catch {
-      throw new ValidationError('Audit log event data is not JSON');
-    }
-  }
+export function parseInsertEvent(event: DeliveredEvent): InstanceInsertEntry {
+  const { entry: data, prefix } = logEntryOf(event, 'an audit log event');
   const parsed = logEntry.safeParse(data);
-  if (!parsed.success)
-    throw new ValidationError('Malformed instance insert audit entry', issuesOf(parsed.error));
+  if (!parsed.success) {
+    throw new ValidationError(
+      'Malformed instance insert audit entry',
+      issuesOf(parsed.error, prefix),
+    );
+  }
   const entry = parsed.data;
   const payload = entry.protoPayload;
   const [, projectPart, zone, name] = RESOURCE_NAME.exec(payload.resourceName) as unknown as [

@@ -3,23 +3,25 @@
  * reduced to a PreemptionNotice. System Event audit logs do not reach Eventarc's audit log
  * trigger (it carries Admin Activity and Data Access logs only), so deploy routes them with a
  * Logging sink to a Pub/Sub topic: the function receives `messagePublished` with the LogEntry as
- * base64 JSON. The audit log CloudEvent form (`data` = the LogEntry) is read too, so a replay
- * or a future trigger of that kind is understood. Anything else is a ValidationError that
+ * base64 JSON. The audit log CloudEvent form is read too (`core/log-entry-event.ts` reads both),
+ * so a replay or a future trigger of that kind is understood. Anything else is a ValidationError that
  * names the field, acknowledged without any change.
  */
 import { z } from 'zod';
 import { PROJECT_ID } from '../core/config.js';
 import { ValidationError } from '../core/errors.js';
+import {
+  INSTANCE_RESOURCE_NAME,
+  issuesOf,
+  logEntryOf,
+  type DeliveredEvent,
+} from '../core/log-entry-event.js';
 import type { PreemptionNotice } from './preemption.js';
 
-export const PUBSUB_MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
-export const AUDIT_LOG_WRITTEN = 'google.cloud.audit.log.v1.written';
 export const PREEMPTED_METHOD = 'compute.instances.preempted';
 export const SYSTEM_EVENT_LOG = 'cloudaudit.googleapis.com%2Fsystem_event';
 
-const RESOURCE_NAME =
-  /^projects\/([^/]+)\/zones\/([a-z]+-[a-z]+\d+-[a-z])\/instances\/([a-z]([-a-z0-9]{0,61}[a-z0-9])?)$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const RESOURCE_NAME = INSTANCE_RESOURCE_NAME;
 
 const logEntry = z.object({
   insertId: z.string().optional(),
@@ -43,56 +45,9 @@ const logEntry = z.object({
   operation: z.object({ id: z.string().min(1).max(200) }).optional(),
 });
 
-const pubsubData = z.object({
-  message: z.object({
-    data: z.string().regex(BASE64, 'must be base64'),
-    messageId: z.string().optional(),
-  }),
-});
-
-export interface PreemptionEvent {
-  readonly id?: unknown;
-  readonly type?: unknown;
-  readonly data?: unknown;
-}
-
-function issuesOf(error: z.ZodError, prefix: string): string[] {
-  return error.issues.map((i) => `${[prefix, ...i.path].join('.')}: ${i.message}`);
-}
-
-function jsonOf(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new ValidationError(`${what} is not JSON`);
-  }
-}
-
-/** The LogEntry inside either delivery form, still unvalidated. */
-function logEntryOf(event: PreemptionEvent): { entry: unknown; prefix: string } {
-  if (event.type === PUBSUB_MESSAGE_PUBLISHED) {
-    const envelope = pubsubData.safeParse(event.data);
-    if (!envelope.success) {
-      throw new ValidationError('Not a Pub/Sub message', issuesOf(envelope.error, 'data'));
-    }
-    const text = new TextDecoder('utf-8').decode(Buffer.from(envelope.data.message.data, 'base64'));
-    return { entry: jsonOf(text, 'The Pub/Sub message data'), prefix: 'message.data' };
-  }
-  if (event.type === AUDIT_LOG_WRITTEN) {
-    const data = event.data;
-    if (typeof data === 'string' || Buffer.isBuffer(data)) {
-      return { entry: jsonOf(data.toString(), 'The audit log event data'), prefix: 'data' };
-    }
-    return { entry: data, prefix: 'data' };
-  }
-  throw new ValidationError('Not a preemption event', [
-    `type: expected ${PUBSUB_MESSAGE_PUBLISHED} or ${AUDIT_LOG_WRITTEN}, got ${String(event.type)}`,
-  ]);
-}
-
 /** Validates a delivered event and reads the preemption from it; throws ValidationError. */
-export function parsePreemptionEvent(event: PreemptionEvent): PreemptionNotice {
-  const { entry, prefix } = logEntryOf(event);
+export function parsePreemptionEvent(event: DeliveredEvent): PreemptionNotice {
+  const { entry, prefix } = logEntryOf(event, 'a preemption event');
   const parsed = logEntry.safeParse(entry);
   if (!parsed.success) {
     throw new ValidationError('Not a Spot preemption system event', issuesOf(parsed.error, prefix));

@@ -7,6 +7,23 @@ import type { AuditEventFixture } from './label-sandbox.js';
 const event = (name: string): AuditEventFixture =>
   loadFixture<AuditEventFixture>(`audit/${name}.json`);
 
+/** The CloudEvent a Pub/Sub trigger delivers for a Logging sink's entry. */
+function sinkMessage(entry: unknown): {
+  type: string;
+  data: { message: { data: string; messageId: string }; subscription: string };
+} {
+  return {
+    type: 'google.cloud.pubsub.topic.v1.messagePublished',
+    data: {
+      message: {
+        data: Buffer.from(JSON.stringify(entry)).toString('base64'),
+        messageId: '9182736450',
+      },
+      subscription: 'projects/costguard-host/subscriptions/eventarc-us-central1-sub-451',
+    },
+  };
+}
+
 describe('parseInsertEvent', () => {
   it.each([
     {
@@ -76,6 +93,47 @@ describe('parseInsertEvent', () => {
     });
   });
 
+  it.each(['insert-v1-first', 'insert-v1-last', 'insert-beta-first', 'insert-v1-failed'])(
+    "reads %s the same when a governed project's Logging sink publishes it to the topic",
+    (fixture) => {
+      const e = event(fixture);
+
+      const published = parseInsertEvent(sinkMessage(e.data));
+
+      expect(published).toEqual(parseInsertEvent(e));
+    },
+  );
+
+  it.each([
+    {
+      case: 'a message that is not base64',
+      data: { message: { data: '%%%' } },
+      message: 'data.message.data: must be base64',
+    },
+    {
+      case: 'a message that is not JSON',
+      data: { message: { data: Buffer.from('{"protoPayload":').toString('base64') } },
+      message: 'The Pub/Sub message data is not JSON',
+    },
+    {
+      case: 'a published entry of another method',
+      data: sinkMessage({
+        ...event('insert-v1-first').data,
+        protoPayload: {
+          ...event('insert-v1-first').data.protoPayload,
+          methodName: 'v1.compute.instances.delete',
+        },
+      }).data,
+      message: 'message.data.protoPayload.methodName',
+    },
+  ])('refuses $case from the topic with a ValidationError', ({ data, message }) => {
+    const attempt = () =>
+      parseInsertEvent({ type: 'google.cloud.pubsub.topic.v1.messagePublished', data });
+
+    expect(attempt).toThrow(ValidationError);
+    expect(attempt).toThrow(message);
+  });
+
   it('accepts the entry as JSON text', () => {
     const e = event('insert-beta-last');
     expect(parseInsertEvent({ ...e, data: JSON.stringify(e.data) }).ref.name).toBe('etl-console-7');
@@ -94,12 +152,13 @@ describe('parseInsertEvent', () => {
         ...e,
         type: 'google.cloud.storage.object.v1.finalized',
       }),
-      message: 'type: expected google.cloud.audit.log.v1.written',
+      message:
+        'type: expected google.cloud.pubsub.topic.v1.messagePublished or google.cloud.audit.log.v1.written',
     },
     {
       case: 'text that is not JSON',
       change: (e: AuditEventFixture) => ({ ...e, data: '{"protoPayload":' }),
-      message: 'Audit log event data is not JSON',
+      message: 'The audit log event data is not JSON',
     },
     {
       case: 'no data',
