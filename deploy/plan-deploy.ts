@@ -63,10 +63,10 @@ import {
   type Step,
 } from './plan.js';
 import {
-  betaInsertTriggerArgs,
+  eventarcTriggerArgs,
   budgetIds,
   customRoleState,
-  describeBetaInsertTrigger,
+  describeEventarcTrigger,
   describeCustomRole,
   describeSchedulerJob,
   describeSecret,
@@ -91,9 +91,13 @@ import {
   functionUrl,
   INSERT_METHODS,
   member,
-  PREEMPTION_SINK,
+  PREEMPTION_ROUTE,
   PREEMPTION_TOPIC,
-  preemptionLogFilter,
+  INSERT_ROUTE,
+  INSERT_TOPIC,
+  INSERT_TOPIC_TRIGGER,
+  insertSinkProjects,
+  type LogRoute,
   RUNTIME,
   SCHEDULER_ACCOUNT,
   serviceAccountEmail,
@@ -299,57 +303,44 @@ function topicStep(project: string): Step {
 export const SINK_WRITER_PLACEHOLDER = 'serviceAccount:SINK_WRITER_IDENTITY';
 
 /**
- * Where preemptions reach recordPreemption: the topic, and in each governed project a Logging
- * sink of its `compute.instances.preempted` system events (Eventarc's audit log triggers do not
- * carry System Event logs), whose writer identity may publish to the topic.
+ * Where a function's log entries come from in other projects: its topic, and in each project a
+ * Logging sink of the entries it needs (preemption System Events, which Eventarc's audit log
+ * triggers never carry; instance inserts, which they carry only for their own project), whose
+ * writer identity may publish to the topic.
  */
-function preemptionRoutingSteps(inputs: DeployInputs): Step[] {
-  const { project, projects } = inputs.options;
-  const create = gcloud('pubsub', 'topics', 'create', PREEMPTION_TOPIC, `--project=${project}`);
-  const destination = `pubsub.googleapis.com/projects/${project}/topics/${PREEMPTION_TOPIC}`;
-  const topic: IamResource = { kind: 'topic', project, topic: PREEMPTION_TOPIC };
+function logRoutingSteps(route: LogRoute, host: string, projects: readonly string[]): Step[] {
+  const { sink, topic: topicName, what } = route;
+  const create = gcloud('pubsub', 'topics', 'create', topicName, `--project=${host}`);
+  const destination = `pubsub.googleapis.com/projects/${host}/topics/${topicName}`;
+  const topic: IamResource = { kind: 'topic', project: host, topic: topicName };
   return [
     {
-      title: `Pub/Sub topic ${PREEMPTION_TOPIC} for Spot preemption events`,
+      title: `Pub/Sub topic ${topicName} for ${what}`,
       commands: [create],
       probe: {
-        argv: describeTopic(project, PREEMPTION_TOPIC),
+        argv: describeTopic(host, topicName),
         choose: (found) => (found.ok ? [] : [create]),
       },
     },
     ...projects.flatMap((p): Step[] => {
-      const definition = [`--project=${p}`, `--log-filter=${preemptionLogFilter(p)}`, '--quiet'];
-      const createSink = gcloud(
-        'logging',
-        'sinks',
-        'create',
-        PREEMPTION_SINK,
-        destination,
-        ...definition,
-      );
-      const updateSink = gcloud(
-        'logging',
-        'sinks',
-        'update',
-        PREEMPTION_SINK,
-        destination,
-        ...definition,
-      );
+      const definition = [`--project=${p}`, `--log-filter=${route.filter(p)}`, '--quiet'];
+      const createSink = gcloud('logging', 'sinks', 'create', sink, destination, ...definition);
+      const updateSink = gcloud('logging', 'sinks', 'update', sink, destination, ...definition);
       return [
         {
-          title: `Logging sink ${PREEMPTION_SINK} in ${p}: its preemption system events to ${PREEMPTION_TOPIC}`,
+          title: `Logging sink ${sink} in ${p}: its ${what} to ${topicName}`,
           commands: [createSink],
           probe: {
-            argv: describeSink(PREEMPTION_SINK, p),
+            argv: describeSink(sink, p),
             choose: (found) => [found.ok ? updateSink : createSink],
           },
         },
         {
-          title: `The ${PREEMPTION_SINK} sink of ${p} may publish to ${PREEMPTION_TOPIC} (${PUBSUB_PUBLISHER})`,
+          title: `The ${sink} sink of ${p} may publish to ${topicName} (${PUBSUB_PUBLISHER})`,
           commands: [addBinding(topic, SINK_WRITER_PLACEHOLDER, PUBSUB_PUBLISHER)],
           note: "the sink's writer identity is read with `gcloud logging sinks describe` at deploy time",
           probe: {
-            argv: describeSink(PREEMPTION_SINK, p),
+            argv: describeSink(sink, p),
             choose: (found) => {
               const writer = found.ok ? found.stdout.trim() : '';
               return writer === '' ? [] : [addBinding(topic, writer, PUBSUB_PUBLISHER)];
@@ -704,7 +695,18 @@ function invokerStep(
   };
 }
 
-function betaInsertTriggerStep(inputs: DeployInputs): Step {
+/** An Eventarc trigger besides the function's own, created or brought up to date. */
+function extraTriggerStep(
+  title: string,
+  trigger: {
+    readonly name: string;
+    readonly location: string;
+    readonly flags: string[];
+    /** Flags only `create` takes (a trigger's transport topic cannot change). */
+    readonly createFlags?: string[];
+  },
+  inputs: DeployInputs,
+): Step {
   const { project, region } = inputs.options;
   const spec = functionSpec('enforceLabelsOnCreate');
   const target = [
@@ -712,38 +714,59 @@ function betaInsertTriggerStep(inputs: DeployInputs): Step {
     `--destination-run-region=${region}`,
     `--service-account=${serviceAccountEmail(EVENTS_ACCOUNT, project)}`,
   ];
-  const filters = [
-    '--event-filters=type=google.cloud.audit.log.v1.written',
-    '--event-filters=serviceName=compute.googleapis.com',
-    `--event-filters=methodName=${INSERT_METHODS[1]}`,
-  ];
-  const where = betaInsertTriggerArgs(project);
+  const where = eventarcTriggerArgs(trigger.name, trigger.location, project);
   const create = gcloud(
     'eventarc',
     'triggers',
     'create',
     ...where,
     ...target,
-    ...filters,
-    '--quiet',
+    ...(trigger.createFlags ?? []),
+    ...trigger.flags,
   );
-  const update = gcloud(
-    'eventarc',
-    'triggers',
-    'update',
-    ...where,
-    ...target,
-    ...filters,
-    '--quiet',
-  );
+  const update = gcloud('eventarc', 'triggers', 'update', ...where, ...target, ...trigger.flags);
   return {
-    title: `Eventarc trigger ${BETA_INSERT_TRIGGER}: ${INSERT_METHODS[1]} audit logs to ${spec.name} (the function's own trigger takes ${INSERT_METHODS[0]})`,
+    title,
     commands: [create],
     probe: {
-      argv: describeBetaInsertTrigger(project),
+      argv: describeEventarcTrigger(trigger.name, trigger.location, project),
       choose: (found) => [found.ok ? update : create],
     },
   };
+}
+
+function betaInsertTriggerStep(inputs: DeployInputs): Step {
+  const spec = functionSpec('enforceLabelsOnCreate');
+  return extraTriggerStep(
+    `Eventarc trigger ${BETA_INSERT_TRIGGER}: ${INSERT_METHODS[1]} audit logs to ${spec.name} (the function's own trigger takes ${INSERT_METHODS[0]})`,
+    {
+      name: BETA_INSERT_TRIGGER,
+      location: AUDIT_TRIGGER_LOCATION,
+      flags: [
+        '--event-filters=type=google.cloud.audit.log.v1.written',
+        '--event-filters=serviceName=compute.googleapis.com',
+        `--event-filters=methodName=${INSERT_METHODS[1]}`,
+        '--quiet',
+      ],
+    },
+    inputs,
+  );
+}
+
+/** The inserts of the other governed projects, published by their sinks, reach the function. */
+function insertTopicTriggerStep(inputs: DeployInputs): Step {
+  const { project, region } = inputs.options;
+  const spec = functionSpec('enforceLabelsOnCreate');
+  return extraTriggerStep(
+    `Eventarc trigger ${INSERT_TOPIC_TRIGGER}: ${INSERT_TOPIC} (inserts in ${insertSinkProjects(inputs.options).join(', ')}) to ${spec.name}`,
+    {
+      name: INSERT_TOPIC_TRIGGER,
+      location: region,
+      createFlags: [`--transport-topic=projects/${project}/topics/${INSERT_TOPIC}`],
+      flags: ['--event-filters=type=google.cloud.pubsub.topic.v1.messagePublished', '--quiet'],
+    },
+    inputs,
+  );
 }
 
 function schedulerStep(spec: FunctionSpec, inputs: DeployInputs): Step {
@@ -946,7 +969,11 @@ export function planDeploy(inputs: DeployInputs): Plan {
     topicPublisherStep(project),
     budgetStep(inputs),
     ...(functions.some((f) => f.target === 'recordPreemption')
-      ? preemptionRoutingSteps(inputs)
+      ? logRoutingSteps(PREEMPTION_ROUTE, project, projects)
+      : []),
+    ...(functions.some((f) => f.target === 'enforceLabelsOnCreate') &&
+    insertSinkProjects(options).length > 0
+      ? logRoutingSteps(INSERT_ROUTE, project, insertSinkProjects(options))
       : []),
     ...(options.slackChannel ? secretSteps(inputs, functionEmails) : []),
     ...(functions.some((f) => f.target === 'slackActions')
@@ -967,6 +994,10 @@ export function planDeploy(inputs: DeployInputs): Plan {
       })
       .filter((s) => s.commands.length > 0),
     betaInsertTriggerStep(inputs),
+    ...(functions.some((f) => f.target === 'enforceLabelsOnCreate') &&
+    insertSinkProjects(options).length > 0
+      ? [insertTopicTriggerStep(inputs)]
+      : []),
     ...functions.filter((f) => f.trigger.kind === 'scheduled').map((f) => schedulerStep(f, inputs)),
     ...(functions.some((f) => f.target === 'triggerRun')
       ? [

@@ -32,10 +32,10 @@ import {
   type Step,
 } from './plan.js';
 import {
-  betaInsertTriggerArgs,
+  eventarcTriggerArgs,
   budgetIds,
   customRoleState,
-  describeBetaInsertTrigger,
+  describeEventarcTrigger,
   describeCustomRole,
   describeSchedulerJob,
   describeSecret,
@@ -49,11 +49,15 @@ import {
 } from './probes.js';
 import {
   ALL_ACCOUNTS,
+  AUDIT_TRIGGER_LOCATION,
   BETA_INSERT_TRIGGER,
   budgetDisplayName,
   BUDGET_TOPIC,
   PREEMPTION_SINK,
   PREEMPTION_TOPIC,
+  INSERT_SINK,
+  INSERT_TOPIC,
+  INSERT_TOPIC_TRIGGER,
   FUNCTIONS,
   functionSpec,
   member,
@@ -173,10 +177,21 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
         gcloud('scheduler', 'jobs', 'delete', ...schedulerJobArgs(job, region, project), '--quiet'),
       ),
     ),
-    deleteIfPresent(
-      `Eventarc trigger ${BETA_INSERT_TRIGGER}`,
-      describeBetaInsertTrigger(project),
-      gcloud('eventarc', 'triggers', 'delete', ...betaInsertTriggerArgs(project), '--quiet'),
+    ...[
+      { name: BETA_INSERT_TRIGGER, location: AUDIT_TRIGGER_LOCATION },
+      { name: INSERT_TOPIC_TRIGGER, location: region },
+    ].map(({ name, location }) =>
+      deleteIfPresent(
+        `Eventarc trigger ${name}`,
+        describeEventarcTrigger(name, location, project),
+        gcloud(
+          'eventarc',
+          'triggers',
+          'delete',
+          ...eventarcTriggerArgs(name, location, project),
+          '--quiet',
+        ),
+      ),
     ),
     ...FUNCTIONS.map((f) => {
       const where = [f.name, '--gen2', `--region=${region}`, `--project=${project}`];
@@ -213,20 +228,26 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
     }
   }
 
-  for (const p of projects) {
-    steps.push(
-      deleteIfPresent(
-        `Logging sink ${PREEMPTION_SINK} in ${p}`,
-        describeSink(PREEMPTION_SINK, p),
-        gcloud('logging', 'sinks', 'delete', PREEMPTION_SINK, `--project=${p}`, '--quiet'),
-      ),
-    );
+  // Every governed project may hold either sink (the host holds an insert sink only if it was
+  // once governed beside another host); a sink that is absent is skipped.
+  for (const sink of [PREEMPTION_SINK, INSERT_SINK]) {
+    for (const p of projects) {
+      steps.push(
+        deleteIfPresent(
+          `Logging sink ${sink} in ${p}`,
+          describeSink(sink, p),
+          gcloud('logging', 'sinks', 'delete', sink, `--project=${p}`, '--quiet'),
+        ),
+      );
+    }
   }
   steps.push(
-    deleteIfPresent(
-      `Pub/Sub topic ${PREEMPTION_TOPIC}`,
-      describeTopic(project, PREEMPTION_TOPIC),
-      gcloud('pubsub', 'topics', 'delete', PREEMPTION_TOPIC, `--project=${project}`, '--quiet'),
+    ...[PREEMPTION_TOPIC, INSERT_TOPIC].map((topic) =>
+      deleteIfPresent(
+        `Pub/Sub topic ${topic}`,
+        describeTopic(project, topic),
+        gcloud('pubsub', 'topics', 'delete', topic, `--project=${project}`, '--quiet'),
+      ),
     ),
     deleteIfPresent(
       `Pub/Sub topic ${BUDGET_TOPIC}`,

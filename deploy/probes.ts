@@ -5,13 +5,7 @@
 
 import type { CustomRole } from './permissions.js';
 import type { ProbeOutcome } from './plan.js';
-import {
-  AUDIT_TRIGGER_LOCATION,
-  BETA_INSERT_TRIGGER,
-  budgetDisplayName,
-  BUDGET_TOPIC,
-  SLACK_SECRET,
-} from './resources.js';
+import { budgetDisplayName, BUDGET_TOPIC, SLACK_SECRET } from './resources.js';
 
 export function describeServiceAccount(email: string, project: string): string[] {
   return [
@@ -112,18 +106,22 @@ export function describeSchedulerJob(job: string, region: string, project: strin
   ];
 }
 
-/** The words that name the beta-API insert trigger in its create, update and delete commands. */
-export function betaInsertTriggerArgs(project: string): string[] {
-  return [BETA_INSERT_TRIGGER, `--location=${AUDIT_TRIGGER_LOCATION}`, `--project=${project}`];
+/** The words that name an Eventarc trigger in its create, update and delete commands. */
+export function eventarcTriggerArgs(trigger: string, location: string, project: string): string[] {
+  return [trigger, `--location=${location}`, `--project=${project}`];
 }
 
-export function describeBetaInsertTrigger(project: string): string[] {
+export function describeEventarcTrigger(
+  trigger: string,
+  location: string,
+  project: string,
+): string[] {
   return [
     'gcloud',
     'eventarc',
     'triggers',
     'describe',
-    ...betaInsertTriggerArgs(project),
+    ...eventarcTriggerArgs(trigger, location, project),
     '--format=value(name)',
   ];
 }

@@ -160,6 +160,53 @@ export function preemptionLogFilter(project: string): string {
     'protoPayload.methodName="compute.instances.preempted"',
   ].join(' AND ');
 }
+/**
+ * Eventarc's audit log triggers see only the project they are in, so instance inserts of the
+ * other governed projects reach enforceLabelsOnCreate through a Logging sink in each of them,
+ * this topic, and an Eventarc Pub/Sub trigger on it.
+ */
+export const INSERT_TOPIC = 'costguard-instance-inserts';
+export const INSERT_SINK = 'costguard-instance-inserts';
+export const INSERT_TOPIC_TRIGGER = 'costguard-instance-insert-sinks';
+
+/** The sink's filter: the Admin Activity log's instance inserts (v1 and beta) of one project. */
+export function insertLogFilter(project: string): string {
+  return [
+    `logName="projects/${project}/logs/cloudaudit.googleapis.com%2Factivity"`,
+    'protoPayload.serviceName="compute.googleapis.com"',
+    `protoPayload.methodName=(${INSERT_METHODS.map((m) => `"${m}"`).join(' OR ')})`,
+  ].join(' AND ');
+}
+
+/** A Logging sink in each of some projects, publishing the entries it selects to one topic. */
+export interface LogRoute {
+  readonly sink: string;
+  readonly topic: string;
+  readonly filter: (project: string) => string;
+  /** What the sink carries, for step titles. */
+  readonly what: string;
+}
+
+export const PREEMPTION_ROUTE: LogRoute = {
+  sink: PREEMPTION_SINK,
+  topic: PREEMPTION_TOPIC,
+  filter: preemptionLogFilter,
+  what: 'preemption system events',
+};
+export const INSERT_ROUTE: LogRoute = {
+  sink: INSERT_SINK,
+  topic: INSERT_TOPIC,
+  filter: insertLogFilter,
+  what: 'instance insert audit logs',
+};
+
+/** The governed projects whose inserts need a sink: all but the host, which Eventarc sees. */
+export function insertSinkProjects(scope: {
+  readonly project: string;
+  readonly projects: readonly string[];
+}): string[] {
+  return scope.projects.filter((p) => p !== scope.project);
+}
 export const SLACK_SECRET = 'costguard-slack-bot-token';
 /** The Slack app's signing secret, which slackActions checks every request against. */
 export const SLACK_SIGNING_SECRET = 'costguard-slack-signing-secret';

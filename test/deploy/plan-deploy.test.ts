@@ -1281,7 +1281,7 @@ describe('preemption events', () => {
   it('reach recordPreemption through a Logging sink per governed project, since Eventarc audit log triggers do not carry System Event logs', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
 
-    const sinks = find(plan, 'logging', 'sinks', 'create').map(words);
+    const sinks = find(plan, 'logging', 'sinks', 'create', 'costguard-preemptions').map(words);
     expect(sinks).toEqual(
       ['ml-train-prod', 'ml-batch-prod'].map(
         (p) =>
@@ -1305,5 +1305,52 @@ describe('preemption events', () => {
       `gcloud pubsub topics add-iam-policy-binding costguard-preemptions --project=${HOST} --member=${writer} --role=roles/pubsub.publisher --format=none --quiet`,
     ]);
     expect(step.probe?.choose({ ok: false, stdout: '' }, {})).toEqual([]);
+  });
+});
+
+describe('instance inserts beyond the host project', () => {
+  it("reach enforceLabelsOnCreate through a Logging sink of each other governed project's Admin Activity inserts, a topic and a Pub/Sub trigger", () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+
+    const sinks = find(plan, 'logging', 'sinks', 'create', 'costguard-instance-inserts').map(words);
+    expect(sinks).toEqual(
+      ['ml-train-prod', 'ml-batch-prod'].map(
+        (p) =>
+          `gcloud logging sinks create costguard-instance-inserts pubsub.googleapis.com/projects/${HOST}/topics/costguard-instance-inserts --project=${p} --log-filter=logName="projects/${p}/logs/cloudaudit.googleapis.com%2Factivity" AND protoPayload.serviceName="compute.googleapis.com" AND protoPayload.methodName=("v1.compute.instances.insert" OR "beta.compute.instances.insert") --quiet`,
+      ),
+    );
+    expect(find(plan, 'pubsub', 'topics', 'create', 'costguard-instance-inserts')).toHaveLength(1);
+    const trigger = stepTitled(plan, 'Eventarc trigger costguard-instance-insert-sinks');
+    expect(trigger.commands.map(words)).toEqual([
+      `gcloud eventarc triggers create costguard-instance-insert-sinks --location=${REGION} --project=${HOST} --destination-run-service=costguard-enforce-labels-on-create --destination-run-region=${REGION} --service-account=costguard-events@${HOST}.iam.gserviceaccount.com --transport-topic=projects/${HOST}/topics/costguard-instance-inserts --event-filters=type=google.cloud.pubsub.topic.v1.messagePublished --quiet`,
+    ]);
+    // A trigger's transport topic is fixed: a re-deploy updates the rest only.
+    const update = trigger.probe?.choose({ ok: true, stdout: 'name\n' }, {}) ?? [];
+    expect(update.map(words).join('\n')).not.toContain('--transport-topic');
+  });
+
+  it('lets each sink writer publish to the topic, read when the sink exists', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+    const step = stepTitled(
+      plan,
+      'The costguard-instance-inserts sink of ml-batch-prod may publish',
+    );
+    const writer = 'serviceAccount:service-2@gcp-sa-logging.iam.gserviceaccount.com';
+
+    const chosen = step.probe?.choose({ ok: true, stdout: `${writer}\n` }, {}) ?? [];
+
+    expect(chosen.map(words)).toEqual([
+      `gcloud pubsub topics add-iam-policy-binding costguard-instance-inserts --project=${HOST} --member=${writer} --role=roles/pubsub.publisher --format=none --quiet`,
+    ]);
+  });
+
+  it('adds no sink, topic or trigger when the host project is the only one governed: Eventarc sees it', () => {
+    const plan = planDeploy(deployInputs(['--projects', HOST]));
+
+    const all = plan.steps.flatMap((s) => s.commands.map(words)).join('\n');
+
+    expect(all).not.toContain('costguard-instance-inserts');
+    expect(all).not.toContain('costguard-instance-insert-sinks');
+    expect(all).toContain('costguard-instance-insert-beta');
   });
 });

@@ -53,6 +53,20 @@ describe('the teardown plan', () => {
     ).toBe(true);
   });
 
+  it("removes the insert routing: each governed project's sink, the topic and the Pub/Sub trigger", () => {
+    const plan = teardown(['--projects', 'ml-train-prod,ml-batch-prod']);
+
+    const removed = lines(plan).filter((l) => l.includes('costguard-instance-insert'));
+
+    expect(removed).toEqual([
+      `gcloud eventarc triggers delete costguard-instance-insert-beta --location=global --project=${HOST} --quiet`,
+      `gcloud eventarc triggers delete costguard-instance-insert-sinks --location=${REGION} --project=${HOST} --quiet`,
+      'gcloud logging sinks delete costguard-instance-inserts --project=ml-train-prod --quiet',
+      'gcloud logging sinks delete costguard-instance-inserts --project=ml-batch-prod --quiet',
+      `gcloud pubsub topics delete costguard-instance-inserts --project=${HOST} --quiet`,
+    ]);
+  });
+
   it('removes what calls the functions first, then the functions, then their identities', () => {
     const plan = teardown(['--billing-account', ACCOUNT]);
 

@@ -8,6 +8,7 @@ import {
   resolveAttributes,
 } from '../../functions/recorder/plan-cost-rows.js';
 import { SpotCostLedger } from '../../functions/recorder/spot-cost-ledger.js';
+import { sinkPushBody } from '../../functions/sandbox/routes/logging.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { loadFixture } from '../support/fixtures.js';
 import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
@@ -178,6 +179,39 @@ describe('enforceLabelsOnCreate', () => {
       expect(errorLines()).toEqual([]);
     },
   );
+
+  it("acts the same on an insert in another governed project, published by that project's Logging sink", async () => {
+    // Prepare: Pub/Sub pushes the sink's message; the Functions Framework makes it a
+    // messagePublished CloudEvent, as the Eventarc Pub/Sub trigger on the topic delivers it.
+    await start();
+    const entry = loadFixture<AuditEventFixture>('audit/insert-beta-first.json').data;
+    const push = sinkPushBody(
+      entry as unknown as Record<string, unknown>,
+      'ops-costguard',
+      'costguard-instance-inserts',
+    );
+
+    // Act
+    const response = await fetch(target.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(push),
+    });
+
+    // Assess: the console-made VM is fixed and marked, and one row says so
+    expect(response.status).toBeLessThan(300);
+    expect(labelsOf(sandbox, BETA.project, BETA.zone, BETA.name)).toEqual({
+      'goog-ec-src': 'vm_add-tf',
+      team: 'data',
+      cost_center: 'cc-200',
+      priority: 'low',
+      'costguard-stop-after': '2026-11-23',
+    });
+    expect(await rows()).toEqual([
+      expect.objectContaining({ instance_name: BETA.name, check_kind: 'create', action: 'mark' }),
+    ]);
+    expect(errorLines()).toEqual([]);
+  });
 
   it('snapshots the created VM, so the cost run prices it after it is gone', async () => {
     // Prepare
