@@ -185,11 +185,7 @@ describe('enforceLabelsOnCreate', () => {
     // messagePublished CloudEvent, as the Eventarc Pub/Sub trigger on the topic delivers it.
     await start();
     const entry = loadFixture<AuditEventFixture>('audit/insert-beta-first.json').data;
-    const push = sinkPushBody(
-      entry as unknown as Record<string, unknown>,
-      'ops-costguard',
-      'costguard-instance-inserts',
-    );
+    const push = sinkPushBody(entry, 'ops-costguard', 'costguard-instance-inserts');
 
     // Act
     const response = await fetch(target.url, {
