@@ -25,7 +25,10 @@ src="$(local_path "\${args[1]}")"; dst="$(local_path "\${args[2]}")"
 case "\${args[0]}" in
   cp) [[ -f "$src" ]] || { echo "CommandException: No URLs matched: \${args[1]}" >&2; exit 1; }
       mkdir -p "$(dirname "$dst")"; cp "$src" "$dst" ;;
-  rsync) mkdir -p "$dst"; cp -R "$src/." "$dst/" ;;
+  # As gsutil does: -e skips symbolic links, without it they are followed.
+  rsync) mkdir -p "$dst"
+         if [[ " $* " == *" -e "* ]]; then (cd "$src" && find . -type f -exec cp --parents {} "$dst/" \\;)
+         else cp -RL "$src/." "$dst/"; fi ;;
   *) echo "fake gsutil: unsupported \${args[0]}" >&2; exit 2 ;;
 esac
 `,
@@ -398,6 +401,44 @@ describe('deploy/vm/startup.sh', () => {
       'the attempt is not a number from 1 to 99',
     );
     expect(outcome.log.some((l) => l.startsWith('make '))).toBe(false);
+  });
+
+  it('bounds make with a timeout of the longest run even when no deadline was set', async () => {
+    // Prepare: no costguard-deadline (Compute could not set maxRunDuration); a timeout that
+    // records how it was called, then runs the command as the real one does.
+    delete attributes['costguard-deadline'];
+    writeFileSync(
+      join(root, 'bin', 'timeout'),
+      '#!/usr/bin/env bash\necho "timeout $*" >>"$FAKE_LOG"\nshift 2\nexec "$@"\n',
+      { mode: 0o755 },
+    );
+
+    // Act
+    const outcome = await run();
+
+    // Assess: seven days (Compute's own limit), with a kill if make ignores the signal
+    expect(outcome.log).toContain(
+      `timeout --kill-after=60 604800 make -C ${join(root, 'work', RUN_ID, 'src')} -- d_anchor_category`,
+    );
+    expect(outcome.objects('_SUCCESS')).toBe('');
+  });
+
+  it('uploads no file an output links to: symbolic links in the outputs are skipped', async () => {
+    // Prepare: the build leaves a link to a file outside its outputs (a credential, say).
+    writeFileSync(join(root, 'secret.txt'), 'token=ya29.a0AfH6SMB\n');
+    writeFileSync(
+      join(root, 'bin', 'make'),
+      '#!/usr/bin/env bash\necho "make $*" >>"$FAKE_LOG"\necho "rows=42" >"$COSTGUARD_OUTPUT_DIR/summary.txt"\nln -s "$HOME/secret.txt" "$COSTGUARD_OUTPUT_DIR/leak.txt"\n',
+      { mode: 0o755 },
+    );
+
+    // Act
+    const outcome = await run();
+
+    // Assess
+    expect(outcome.objects('output/summary.txt')).toBe('rows=42\n');
+    expect(outcome.objects('output/leak.txt')).toBeUndefined();
+    expect(outcome.objects('_SUCCESS')).toBe('');
   });
 
   it('stops make at the run deadline and says so', async () => {
