@@ -171,6 +171,22 @@ describe('triggerRun on a Cloud Run Job', () => {
     expect(executions()).toHaveLength(1);
   });
 
+  it("never replays another caller's run for the same Idempotency-Key: each caller gets its own", async () => {
+    const key = 'extract-gbpusd-2026-11-21';
+    const carols = await start(START, { ...CAROL, 'idempotency-key': key });
+
+    const bobs = await start(START, {
+      authorization: forwardedToken({ email: 'bob@example.com' }),
+      'idempotency-key': key,
+    });
+
+    expect([carols.status, bobs.status]).toEqual([202, 202]);
+    expect(bobs.body.runId).not.toBe(carols.body.runId);
+    expect(bobs.body.caller).toBe('bob@example.com');
+    expect(bobs.headers.get('idempotent-replayed')).toBeNull();
+    expect(executions()).toHaveLength(2);
+  });
+
   it('finds the execution by its run id when the start was cut off before the execution was recorded', async () => {
     // Prepare: the run was recorded as STARTING and runJob landed, but the reply never came back.
     const runId = 'run-5555555555555555aaaa';
