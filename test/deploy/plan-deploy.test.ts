@@ -952,6 +952,14 @@ describe('the functions', () => {
     );
   });
 
+  it('enables the Cloud Identity API only when a pipeline names an invoker group', () => {
+    const enabled = (plan: ReturnType<typeof planDeploy>) =>
+      find(plan, 'services', 'enable').flatMap((c) => c.argv);
+
+    expect(enabled(planDeploy(deployInputs(FULL_ARGS)))).toContain('cloudidentity.googleapis.com');
+    expect(enabled(planDeploy(deployInputs()))).not.toContain('cloudidentity.googleapis.com');
+  });
+
   it('may be invoked only by the scheduler, Eventarc, the run invokers and each pipeline invoker', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
 

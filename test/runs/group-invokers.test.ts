@@ -176,6 +176,18 @@ describe('triggerRun admits the members of a pipeline group, however nested', ()
     expect(identityCalls().map((c) => c.status)).toEqual([503, 503, 200]);
   });
 
+  it('refuses a member removed from the group once the kept answer is five minutes old', async () => {
+    setGroupMembers(sandbox, 'ml-leads@example.com', []);
+    const kept = await api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
+    sandbox.clock.advance(5 * 60_000 + 1_000);
+
+    const later = await api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
+
+    expect([kept.status, later.status]).toEqual([200, 404]);
+    setGroupMembers(sandbox, 'ml-leads@example.com', ['frank@example.com']);
+    sandbox.clock.advance(5 * 60_000 + 1_000);
+  });
+
   it('lets a nested member cancel the run', async () => {
     const cancel = await api.call('POST', `/runs/${erinsRun}:cancel`, { headers: FRANK });
 
