@@ -43,8 +43,9 @@ export const ROLES = {
       'compute.instances.list',
       ...MACHINE_TYPES,
       'monitoring.timeSeries.list',
-      // The preemption backstop: one aggregated list of each project's preemption operations,
-      // and the preempted VM's details.
+      // The preemption backstop: one aggregated list of each project's preemption operations
+      // (globalOperations.aggregatedList needs compute.globalOperations.list, as the Compute API
+      // reference's IAM section says; no zoneOperations permission), and the preempted VM.
       'compute.globalOperations.list',
       'compute.instances.get',
     ],
