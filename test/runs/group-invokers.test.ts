@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { GroupMembership } from '../../functions/adapters/cloud-identity.js';
+import { mayInvoke, MembershipUnknownError } from '../../functions/runs/authorize.js';
 import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
 import { setGroupMembers } from '../../functions/sandbox/routes/cloud-identity.js';
 import { loadFixture } from '../support/fixtures.js';
@@ -194,5 +196,79 @@ describe('triggerRun admits the members of a pipeline group, however nested', ()
 
     expect([cancel.status, cancel.body.detail]).toEqual([202, 'cancelled by frank@example.com']);
     expect(reportsVmStatus()).not.toBe('RUNNING');
+  });
+});
+
+describe('mayInvoke', () => {
+  /** Groups as a directory answers: members per group; a group listed in `failing` errors. */
+  function directory(
+    members: Record<string, string[]>,
+    failing: string[] = [],
+  ): GroupMembership & { asked: string[] } {
+    const asked: string[] = [];
+    return {
+      asked,
+      isMember(group, member) {
+        asked.push(group);
+        if (failing.includes(group)) return Promise.reject(new Error('403 Permission denied'));
+        return Promise.resolve((members[group] ?? []).includes(member));
+      },
+    };
+  }
+  const pipeline = (invokers: string[]) => ({ name: 'reports', invokers });
+
+  it.each([
+    {
+      case: 'a user named directly, without asking any group',
+      invokers: ['user:erin@example.com', 'group:ml-team@example.com'],
+      caller: 'erin@example.com',
+      failing: ['ml-team@example.com'],
+      admitted: true,
+      asked: [],
+    },
+    {
+      case: 'a member of the second group',
+      invokers: ['group:ops@example.com', 'group:ml-team@example.com'],
+      caller: 'frank@example.com',
+      failing: [],
+      admitted: true,
+      asked: ['ops@example.com', 'ml-team@example.com'],
+    },
+    {
+      case: 'a member of a group that answers when another group fails',
+      invokers: ['group:ops@example.com', 'group:ml-team@example.com'],
+      caller: 'frank@example.com',
+      failing: ['ops@example.com'],
+      admitted: true,
+      asked: ['ops@example.com', 'ml-team@example.com'],
+    },
+    {
+      case: 'a caller in none of the groups',
+      invokers: ['serviceAccount:ci@p.iam.gserviceaccount.com', 'group:ml-team@example.com'],
+      caller: 'mallory@example.com',
+      failing: [],
+      admitted: false,
+      asked: ['ml-team@example.com'],
+    },
+  ])('admits $case: $admitted', async ({ invokers, caller, failing, admitted, asked }) => {
+    const groups = directory({ 'ml-team@example.com': ['frank@example.com'] }, failing);
+
+    const verdict = await mayInvoke(pipeline(invokers), { email: caller }, groups);
+
+    expect(verdict).toBe(admitted);
+    expect(groups.asked).toEqual(asked);
+  });
+
+  it('refuses, with the groups it could not ask, when no group admits and one failed', async () => {
+    const groups = directory({}, ['ml-team@example.com']);
+
+    const verdict = mayInvoke(
+      pipeline(['group:ops@example.com', 'group:ml-team@example.com']),
+      { email: 'frank@example.com' },
+      groups,
+    );
+
+    await expect(verdict).rejects.toBeInstanceOf(MembershipUnknownError);
+    await expect(verdict).rejects.toMatchObject({ groups: ['group:ml-team@example.com'] });
   });
 });
