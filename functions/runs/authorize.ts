@@ -1,8 +1,9 @@
 /**
  * Who may run what. IAM's run.invoker lets a principal reach triggerRun at all, but it is one
- * grant for the whole function; each pipeline names its own invokers (users, service accounts and
- * groups), and every route (start, read, list, cancel) checks the caller against them. The platform has verified the token's
- * signature; the audience is checked here so that a token minted for another service is refused.
+ * grant for the whole function; each pipeline names its own invokers (users, service accounts
+ * and groups), and every route (start, read, list, cancel) checks the caller against them. The
+ * platform has verified the token's signature; the audience is checked here so that a token
+ * minted for another service is refused.
  */
 import type { GroupMembership } from '../adapters/cloud-identity.js';
 import { TransientError } from '../core/errors.js';
