@@ -16,7 +16,7 @@ import type { BigQuery } from '@google-cloud/bigquery';
 import type { BudgetServiceClient } from '@google-cloud/billing-budgets';
 import type { CloudCatalogClient } from '@google-cloud/billing';
 import type { MetricServiceClient } from '@google-cloud/monitoring';
-import type { ProjectsClient } from '@google-cloud/resource-manager';
+import type { ProjectsClient, TagBindingsClient } from '@google-cloud/resource-manager';
 import type { Storage } from '@google-cloud/storage';
 import type { WebClient } from '@slack/web-api';
 import type { AuthClient } from 'google-auth-library';
@@ -35,6 +35,11 @@ export interface Clients {
   catalog(): Promise<CloudCatalogClient>;
   budgets(): Promise<BudgetServiceClient>;
   projects(): Promise<ProjectsClient>;
+  /**
+   * Tag bindings of resources in a location (a zone for a VM): Resource Manager answers for
+   * zonal resources only at its location's own endpoint, `ZONE-cloudresourcemanager.googleapis.com`.
+   */
+  tagBindings(location: string): Promise<TagBindingsClient>;
   bigquery(projectId: string, location: string): Promise<BigQuery>;
   storage(): Promise<Storage>;
   runJobs(): Promise<JobsClient>;
@@ -154,6 +159,16 @@ export function createClients(endpoints: Endpoints): Clients {
       ...(await plainHttpOptions(at('bigquery'))),
     });
   });
+  const tagBindings = memoBy(async (location) => {
+    const { TagBindingsClient } =
+      await import('@google-cloud/resource-manager/build/src/v3/tag_bindings_client.js');
+    const endpoint = at('resourceManager');
+    return new TagBindingsClient(
+      endpoint
+        ? await gaxOptions(endpoint)
+        : { fallback: true, apiEndpoint: `${location}-cloudresourcemanager.googleapis.com` },
+    );
+  });
   const slack = memoBy(async (token) => {
     const { WebClient } = await import('@slack/web-api');
     return new WebClient(token, {
@@ -202,6 +217,7 @@ export function createClients(endpoints: Endpoints): Clients {
         await import('@google-cloud/resource-manager/build/src/v3/projects_client.js');
       return new ProjectsClient(await gaxOptions(at('resourceManager')));
     }),
+    tagBindings,
     bigquery: (projectId, location) => bigquery(`${projectId}\u0000${location}`),
     storage: memo(async () => {
       const { Storage } = await import('@google-cloud/storage');

@@ -12,6 +12,7 @@ import { Ledger } from './bigquery.js';
 import { loggingNotifier, SlackNotifier, type Notifier } from './slack.js';
 import { UptimeReader } from './monitoring.js';
 import type { Clients } from './clients.js';
+import { VmTagDirectory } from './vm-tags.js';
 
 export interface Runtime {
   readonly env: Env;
@@ -25,6 +26,7 @@ export interface CommonAdapters {
   uptime: UptimeReader;
   ledger: Ledger;
   notifier: Notifier;
+  tags: VmTagDirectory;
 }
 
 /** The adapters most capabilities share, built from the common settings. */
@@ -50,6 +52,7 @@ export function commonAdapters(runtime: Runtime, config: CommonConfig): CommonAd
       },
     ),
     uptime: new UptimeReader(() => clients.metrics(), { logger }),
+    tags: new VmTagDirectory((zone) => clients.tagBindings(zone), { logger }),
     ledger: new Ledger(() => clients.bigquery(ledgerProjectOf(config), config.location), {
       project: ledgerProjectOf(config),
       dataset: config.dataset,

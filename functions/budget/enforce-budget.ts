@@ -8,6 +8,7 @@
  */
 import type { BudgetDirectory } from '../adapters/budgets.js';
 import type { ComputeFleet } from '../adapters/compute.js';
+import type { VmTagReader } from '../adapters/vm-tags.js';
 import type { ProjectDirectory } from '../adapters/projects.js';
 import type { Notifier } from '../adapters/slack.js';
 import type { Clock } from '../core/clock.js';
@@ -37,6 +38,8 @@ export interface BudgetEnforcerDeps {
   readonly ledger: EnforcementLedger;
   /** Holds put from Slack (snoozes, restarts) that the tiers honour. */
   readonly holds?: ShedHolds;
+  /** VMs' Resource Manager tags, for a policy that takes priorities from them. */
+  readonly tags?: VmTagReader;
   readonly notifier: Notifier;
   readonly logger: Logger;
   readonly clock: Clock;

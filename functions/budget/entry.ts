@@ -42,7 +42,7 @@ async function buildBudgetEnforcer(
     config.policy.projects,
     config.projects,
   );
-  const { fleet, ledger, notifier } = commonAdapters(runtime, config);
+  const { fleet, ledger, notifier, tags } = commonAdapters(runtime, config);
   const { clients, logger, clock } = runtime;
   // The pricing engine is loaded only when no lookup is given (tests and the demo give one).
   const prices =
@@ -59,6 +59,7 @@ async function buildBudgetEnforcer(
     ledger: enforcementLedger,
     // Snoozes and restarts from Slack (slackActions) hold a tier's shedding.
     holds: enforcementLedger,
+    tags,
     notifier,
     logger,
     clock,

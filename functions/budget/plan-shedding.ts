@@ -5,7 +5,7 @@
  */
 import { asPriority, isExempt, priorityRank, type Priority } from '../core/labels.js';
 import type { HourlyRate } from '../core/pricing.js';
-import { vmKey, type Vm } from '../core/vm.js';
+import { vmKey, type Vm, type VmTags } from '../core/vm.js';
 import type { SheddingPolicy, Tier } from './policy.js';
 import { matchVm } from './vm-pattern.js';
 
@@ -42,6 +42,11 @@ export interface SheddingInput {
    * through its day. Without it, a dated exemption always protects.
    */
   readonly today?: string;
+  /**
+   * With `prioritySource: "tags"`: each VM's tags by `vmKey`. A VM without an entry had its
+   * tags unread (the read failed): it is spared, since it may be critical or exempt.
+   */
+  readonly tags?: ReadonlyMap<string, VmTags>;
 }
 
 export const UNPRICED: HourlyRate = Object.freeze({
@@ -69,57 +74,101 @@ function listedPriority(vm: Vm, policy: SheddingPolicy): Priority | undefined {
   return best?.priority;
 }
 
+/** A VM's priority tag value, when it names a priority. */
+function taggedPriority(policy: SheddingPolicy, tags: VmTags | undefined): Priority | undefined {
+  return policy.priorityTag === undefined ? undefined : asPriority(tags?.[policy.priorityTag]);
+}
+
 /**
- * The VM's priority from its label, or from the policy's list when priorities come from the
- * policy; a VM with none counts as `missingPriority`.
+ * The VM's priority from its label, from the policy's list or from its tag, as the policy's
+ * `prioritySource` says; a VM with none counts as `missingPriority`.
  */
 export function priorityOf(
   vm: Vm,
   policy: SheddingPolicy,
+  tags?: ReadonlyMap<string, VmTags>,
 ): { priority: Priority; labelled: boolean } {
   const found =
     policy.prioritySource === 'policy'
       ? listedPriority(vm, policy)
-      : asPriority(vm.labels[policy.priorityLabel]);
+      : policy.prioritySource === 'tags'
+        ? taggedPriority(policy, tags?.get(vmKey(vm)))
+        : asPriority(vm.labels[policy.priorityLabel]);
   return found
     ? { priority: found, labelled: true }
     : { priority: policy.missingPriority, labelled: false };
 }
 
-/** Why the VM is exempt, or undefined: by label, or only by the policy's list. */
-function exemptionOf(vm: Vm, policy: SheddingPolicy, today?: string): string | undefined {
-  if (policy.prioritySource === 'policy') {
-    return policy.exemptVms.some((pattern) => matchVm(pattern, vm) !== undefined)
-      ? 'exempt by the policy'
-      : undefined;
+/** Why the VM is exempt, or undefined: by label, by the policy's list or by its tag. */
+function exemptionOf(
+  vm: Vm,
+  policy: SheddingPolicy,
+  { today, tags }: Pick<SheddingInput, 'today' | 'tags'>,
+): string | undefined {
+  switch (policy.prioritySource) {
+    case 'policy':
+      return policy.exemptVms.some((pattern) => matchVm(pattern, vm) !== undefined)
+        ? 'exempt by the policy'
+        : undefined;
+    case 'tags': {
+      const found = tags?.get(vmKey(vm));
+      if (found === undefined) return 'its tags could not be read; spared';
+      return policy.exemptTag !== undefined && isExempt(found, policy.exemptTag, today)
+        ? `exempt by tag ${policy.exemptTag}`
+        : undefined;
+    }
+    case 'labels':
+      return isExempt(vm.labels, policy.exemptLabel, today)
+        ? `exempt by label ${policy.exemptLabel}`
+        : undefined;
   }
-  return isExempt(vm.labels, policy.exemptLabel, today)
-    ? `exempt by label ${policy.exemptLabel}`
-    : undefined;
 }
 
 /**
- * Whether the tier concerns the VM: running, in scope, of a provisioning model the policy
- * governs and of a priority the tier stops.
+ * Whether some tier could concern the VM, whatever its priority: running, in scope and of a
+ * provisioning model the policy governs. Only these VMs' tags need reading.
  */
-export function concernsTier(
+export function mayConcernTiers(
   vm: Vm,
-  { tier, policy, scope }: Pick<SheddingInput, 'tier' | 'policy' | 'scope'>,
+  { policy, scope }: Pick<SheddingInput, 'policy' | 'scope'>,
 ): boolean {
-  const { priority } = priorityOf(vm, policy);
   return (
     vm.status === 'RUNNING' &&
     scope.has(vm.project) &&
-    (policy.provisioningModels as readonly string[]).includes(vm.provisioningModel) &&
-    tier.stop.some((stopped) => stopped === priority)
+    (policy.provisioningModels as readonly string[]).includes(vm.provisioningModel)
   );
 }
+
+/** Whether the tier concerns the VM: one that may concern tiers, of a priority the tier stops. */
+export function concernsTier(
+  vm: Vm,
+  input: Pick<SheddingInput, 'tier' | 'policy' | 'scope' | 'tags'>,
+): boolean {
+  const { priority } = priorityOf(vm, input.policy, input.tags);
+  return mayConcernTiers(vm, input) && input.tier.stop.some((stopped) => stopped === priority);
+}
+
+const SOURCE_NOTE: Record<SheddingPolicy['prioritySource'], string> = {
+  labels: '',
+  policy: ' from the policy',
+  tags: ' from its tag',
+};
+
+const MISSING: Record<SheddingPolicy['prioritySource'], (policy: SheddingPolicy) => string> = {
+  labels: (policy) => `no ${policy.priorityLabel} label`,
+  policy: () => 'no priority in the policy',
+  tags: (policy) => `no ${policy.priorityTag ?? 'priority'} tag`,
+};
 
 export function planShedding(input: SheddingInput): SheddingPlan {
   const { tier, policy } = input;
   const concerned = input.vms
     .filter((vm) => concernsTier(vm, input))
-    .map((vm) => ({ vm, ...priorityOf(vm, policy), rate: input.rates.get(vmKey(vm)) ?? UNPRICED }))
+    .map((vm) => ({
+      vm,
+      ...priorityOf(vm, policy, input.tags),
+      rate: input.rates.get(vmKey(vm)) ?? UNPRICED,
+    }))
     .sort(
       (a, b) =>
         priorityRank(a.priority) - priorityRank(b.priority) ||
@@ -135,7 +184,7 @@ export function planShedding(input: SheddingInput): SheddingPlan {
     if (priority === 'critical') {
       return { ...base, action: 'SKIP_EXEMPT', reason: 'priority critical is never stopped' };
     }
-    const exemption = exemptionOf(vm, policy, input.today);
+    const exemption = exemptionOf(vm, policy, input);
     if (exemption) return { ...base, action: 'SKIP_EXEMPT', reason: exemption };
     if (vm.managedBy) {
       return {
@@ -152,12 +201,9 @@ export function planShedding(input: SheddingInput): SheddingPlan {
       };
     }
     room--;
-    const fromPolicy = policy.prioritySource === 'policy';
     const why = labelled
-      ? `priority ${priority}${fromPolicy ? ' from the policy' : ''}`
-      : fromPolicy
-        ? `no priority in the policy, counted as ${priority}`
-        : `no ${policy.priorityLabel} label, counted as ${priority}`;
+      ? `priority ${priority}${SOURCE_NOTE[policy.prioritySource]}`
+      : `${MISSING[policy.prioritySource](policy)}, counted as ${priority}`;
     return {
       ...base,
       action: 'STOP',

@@ -14,6 +14,14 @@ const stoppable = z.enum(['low', 'medium', 'high'], {
 
 const labelKey = z.string().refine(isValidLabelKey, { message: 'not a valid label key' });
 
+// A tag key's namespaced name: its parent (organization id, or project id or number) and short name.
+const tagKey = z
+  .string()
+  .regex(
+    /^(\d{1,32}|[a-z][a-z0-9-]{4,28}[a-z0-9])\/[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/,
+    'a namespaced tag key, ORGANIZATION_ID/SHORT_NAME (or PROJECT/SHORT_NAME)',
+  );
+
 const vmPattern = z.string().regex(VM_PATTERN, 'a VM as project/zone/name, any part may be *');
 
 export const tierSchema = z
@@ -34,10 +42,18 @@ export const sheddingFields = {
   missingPriority: z.enum(PRIORITIES).default('low'),
   exemptLabel: labelKey.default(LABEL.exempt),
   /**
-   * Where priority and exemption come from: the VMs' own labels, or this policy only (labels
-   * are then ignored, so a team cannot make its VMs critical or exempt by labelling them).
+   * Where priority and exemption come from: the VMs' own labels, this policy only, or the
+   * Resource Manager tags bound to each VM (with `policy` and `tags` labels are ignored, so a
+   * team cannot make its VMs critical or exempt by labelling them).
    */
-  prioritySource: z.enum(['labels', 'policy']).default('labels'),
+  prioritySource: z.enum(['labels', 'policy', 'tags']).default('labels'),
+  /**
+   * With `prioritySource: "tags"`: the namespaced tag keys (`ORGANIZATION_ID/SHORT_NAME`) whose
+   * values give a VM's priority and exemption. Namespaced, so that a key of the same short name
+   * made under a team's own project means nothing.
+   */
+  priorityTag: tagKey.optional(),
+  exemptTag: tagKey.optional(),
   /** `project/zone/name` (any segment may be `*`) to a priority; the most specific match wins. */
   priorities: z.record(vmPattern, z.enum(PRIORITIES)).default({}),
   /** `project/zone/name` patterns of VMs never stopped, when priorities come from the policy. */
@@ -48,20 +64,35 @@ type SheddingFields = z.output<z.ZodObject<typeof sheddingFields>>;
 
 /**
  * Tiers rise strictly, only a tier that stops may cap its stops, and priorities and exempt VMs
- * are named only when the policy is where priorities come from.
+ * are named only when the policy is where priorities come from, tag keys only with tags.
  */
 export function checkShedding(
   policy: SheddingFields & { readonly tiers: ReadonlyArray<z.output<typeof tierSchema>> },
   context: z.RefinementCtx,
 ): void {
   if (
-    policy.prioritySource === 'labels' &&
+    policy.prioritySource !== 'policy' &&
     (Object.keys(policy.priorities).length > 0 || policy.exemptVms.length > 0)
   ) {
     context.addIssue({
       code: 'custom',
       path: ['prioritySource'],
       message: 'priorities and exemptVms apply only with prioritySource "policy"',
+    });
+  }
+  const fromTags = policy.prioritySource === 'tags';
+  if (fromTags && policy.priorityTag === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['priorityTag'],
+      message: 'prioritySource "tags" needs priorityTag (ORGANIZATION_ID/SHORT_NAME)',
+    });
+  }
+  if (!fromTags && (policy.priorityTag !== undefined || policy.exemptTag !== undefined)) {
+    context.addIssue({
+      code: 'custom',
+      path: ['prioritySource'],
+      message: 'priorityTag and exemptTag apply only with prioritySource "tags"',
     });
   }
   policy.tiers.forEach((tier, i) => {

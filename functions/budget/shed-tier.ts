@@ -7,6 +7,7 @@
  * ledger row and a log line; each tier gets one Slack message per period.
  */
 import type { ComputeFleet } from '../adapters/compute.js';
+import type { VmTagReader } from '../adapters/vm-tags.js';
 import { postBestEffort, type Notifier, type SlackMessage } from '../adapters/slack.js';
 import { isoDay, type Clock } from '../core/clock.js';
 import { isTransient } from '../core/errors.js';
@@ -23,7 +24,7 @@ import type {
   VmOutcome,
 } from './enforcement-ledger.js';
 import type { ListingFailure, ZoneGap } from '../adapters/list-vms.js';
-import { concernsTier, planShedding, type SheddingPlan } from './plan-shedding.js';
+import { concernsTier, mayConcernTiers, planShedding, type SheddingPlan } from './plan-shedding.js';
 import { nextTier, type SheddingPolicy } from './policy.js';
 import { recheckUnconfirmed } from './recheck-unconfirmed.js';
 import { triggerNoun, type ShedTrigger } from './shed-trigger.js';
@@ -45,6 +46,11 @@ export interface TierShedderDeps {
   readonly config: TierShedderConfig;
   /** Holds put from Slack (snoozes, restarts); none: no tier is ever held. */
   readonly holds?: ShedHolds;
+  /**
+   * VMs' Resource Manager tags, read when the policy takes priorities from tags; none: every
+   * VM's tags count as unread, and so every VM is spared.
+   */
+  readonly tags?: VmTagReader;
 }
 
 export interface TierShedderConfig {
@@ -126,8 +132,16 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
     scope: FleetInScope,
     settled: ReadonlySet<string>,
   ): Promise<SheddingPlan> {
-    const shedding = { tier, policy: o.policy, scope: new Set(scope.projects) };
+    const inScope = { policy: o.policy, scope: new Set(scope.projects) };
     const candidates = scope.vms.filter((vm) => !settled.has(vmKey(vm)));
+    // Tags decide priority and exemption only under a tags policy, and only for VMs a tier
+    // could concern: one call per VM, so no other VM is asked about.
+    const tags =
+      o.policy.prioritySource === 'tags'
+        ? await (deps.tags?.tagsOf(candidates.filter((vm) => mayConcernTiers(vm, inScope))) ??
+            new Map())
+        : undefined;
+    const shedding = { ...inScope, tier, tags };
     const known = scope.rates ?? new Map<string, HourlyRate>();
     const unpriced = candidates.filter((vm) => concernsTier(vm, shedding) && !known.has(vmKey(vm)));
     const rates = new Map([...known, ...(await priceVms(deps.prices, logger, unpriced))]);

@@ -7,6 +7,7 @@
  * across runs, overlaps and crashes.
  */
 import type { ComputeFleet } from '../adapters/compute.js';
+import type { VmTagReader } from '../adapters/vm-tags.js';
 import { listVmsIn } from '../adapters/list-vms.js';
 import type { Notifier } from '../adapters/slack.js';
 import { decideOnNotification } from '../budget/decide-notification.js';
@@ -38,6 +39,8 @@ export interface CapEnforcerDeps {
   >;
   /** Holds put from Slack (snoozes, restarts) that the tiers honour. */
   readonly holds?: ShedHolds;
+  /** VMs' Resource Manager tags, for a policy that takes priorities from them. */
+  readonly tags?: VmTagReader;
   /** The periods of the budgets caps follow (`period: "budget"`). */
   readonly budgets: Pick<BudgetDirectory, 'period'>;
   readonly notifier: Notifier;

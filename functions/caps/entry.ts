@@ -58,7 +58,7 @@ export async function buildEnforceSpotCap(
       `got ${[...new Set(outside)].join(', ')}`,
     );
   }
-  const { fleet, ledger, notifier } = commonAdapters(runtime, config);
+  const { fleet, ledger, notifier, tags } = commonAdapters(runtime, config);
   const { logger, clock } = runtime;
   // The pricing engine is loaded only when no lookup is given (tests and the demo give one).
   const prices =
@@ -73,6 +73,7 @@ export async function buildEnforceSpotCap(
     actions,
     // Snoozes and restarts from Slack (slackActions) hold a tier's shedding.
     holds: actions,
+    tags,
     ledger: new CapLedger(ledger),
     budgets: new BudgetDirectory(() => runtime.clients.budgets(), { logger }),
     notifier,

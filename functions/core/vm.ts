@@ -59,3 +59,10 @@ export function vmKey(ref: VmRef): string {
 export function isSpotLike(model: ProvisioningModel): boolean {
   return model === 'SPOT' || model === 'PREEMPTIBLE';
 }
+
+/**
+ * The Resource Manager tags in effect on a VM (bound to it or inherited), by the tag key's
+ * namespaced name (`123456789012/costguard-priority`) to the value's short name (`critical`).
+ * Only holders of tag-user rights can bind them, unlike labels, which any VM owner can set.
+ */
+export type VmTags = Readonly<Record<string, string>>;
