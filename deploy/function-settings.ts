@@ -48,6 +48,11 @@ export function pipelineBuckets(
 }
 
 /** The options together with the files they name, read and validated. */
+export interface TagPriorities {
+  readonly budget: boolean;
+  readonly caps: boolean;
+}
+
 export interface DeployInputs {
   readonly options: DeployOptions;
   readonly budgetPolicy: SheddingPolicy;
@@ -56,6 +61,8 @@ export interface DeployInputs {
   readonly labelPolicyJson?: string;
   /** What the label enforcers do: the policy's action when enforcing, `report` in a dry run. */
   readonly labelAction: LabelAction;
+  /** Which enforcers take priorities from Resource Manager tags, and so read them. */
+  readonly tagPriorities: TagPriorities;
   readonly spotAlertsJson?: string;
   readonly spotCapsJson?: string;
   readonly pipelinesJson?: string;

@@ -99,10 +99,12 @@ export function loadDeployInputs(options: DeployOptions, sqlRoot: string): Deplo
     validated(recorderSettings.alerts, text, 'spot-alerts', options.spotAlertsFile);
     return minified(text);
   });
+  let capsReadTags = false;
   const spotCapsJson = problems.attempt(() => {
     if (!options.spotCapsFile) return undefined;
     const text = readText(options.spotCapsFile, 'spot-caps');
     const caps = validated(capSettings.caps, text, 'spot-caps', options.spotCapsFile);
+    capsReadTags = caps.some((c) => c.prioritySource === 'tags');
     const outside = caps.flatMap((c) =>
       (c.scope.projects ?? []).filter((p) => !options.projects.includes(p)),
     );
@@ -126,6 +128,7 @@ export function loadDeployInputs(options: DeployOptions, sqlRoot: string): Deplo
     ...(label.json ? { labelPolicyJson: label.json } : {}),
     // Deploy sets COSTGUARD_LABELS_DRY_RUN to the opposite of --enforce.
     labelAction: options.enforce ? label.policy.action : 'report',
+    tagPriorities: { budget: budget.policy.prioritySource === 'tags', caps: capsReadTags },
     ...(spotAlertsJson ? { spotAlertsJson } : {}),
     ...(spotCapsJson ? { spotCapsJson } : {}),
     ...(pipelines ? { pipelinesJson: pipelines.json } : {}),

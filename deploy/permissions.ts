@@ -7,7 +7,7 @@
  */
 
 import { actionIncludes, type LabelAction } from '../functions/labels/label-policy.js';
-import type { PipelineBinding } from './function-settings.js';
+import type { DeployInputs, PipelineBinding } from './function-settings.js';
 import {
   EVENTS_ACCOUNT,
   FUNCTIONS,
@@ -181,9 +181,31 @@ export function labelEnforcerRole(action: LabelAction): CustomRole {
   };
 }
 
+/**
+ * Reading a VM's effective tags (Resource Manager `effectiveTags.list` on a Compute instance),
+ * for an enforcer whose policy takes priorities from tags, and for no other.
+ */
+export const READ_VM_TAGS = 'compute.instances.listEffectiveTags';
+
+function withTagReads(role: CustomRole, readsTags: boolean): CustomRole {
+  return readsTags ? { ...role, permissions: [...role.permissions, READ_VM_TAGS] } : role;
+}
+
 /** A governed-project role as the deployed policies need it. */
-export function roleForPolicy(role: CustomRole, labelAction: LabelAction): CustomRole {
-  return role.id === ROLES.labelEnforcer.id ? labelEnforcerRole(labelAction) : role;
+export function roleForPolicy(
+  role: CustomRole,
+  policies: Pick<DeployInputs, 'labelAction' | 'tagPriorities'>,
+): CustomRole {
+  switch (role.id) {
+    case ROLES.labelEnforcer.id:
+      return labelEnforcerRole(policies.labelAction);
+    case ROLES.budgetEnforcer.id:
+      return withTagReads(role, policies.tagPriorities.budget);
+    case ROLES.capEnforcer.id:
+      return withTagReads(role, policies.tagPriorities.caps);
+    default:
+      return role;
+  }
 }
 
 /** The custom roles each function's account holds in every governed project. */

@@ -934,9 +934,7 @@ export function planDeploy(inputs: DeployInputs): Plan {
     serviceAccountStep(project, SCHEDULER_ACCOUNT, 'Cloud Scheduler invoker'),
     serviceAccountStep(project, EVENTS_ACCOUNT, 'Eventarc trigger identity'),
     ...projects.flatMap((p) =>
-      GOVERNED_PROJECT_ROLES.map((role) =>
-        customRoleStep(p, roleForPolicy(role, inputs.labelAction)),
-      ),
+      GOVERNED_PROJECT_ROLES.map((role) => customRoleStep(p, roleForPolicy(role, inputs))),
     ),
     ...ALL_LEDGER_ROLES.map((role) => customRoleStep(project, role)),
     ...pipelineProjects(inputs.pipelines).flatMap((p) =>

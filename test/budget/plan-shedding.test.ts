@@ -309,4 +309,112 @@ describe('planShedding', () => {
       ).toThrow('prioritySource: priorities and exemptVms apply only with prioritySource "policy"');
     });
   });
+
+  describe('with priorities and exemptions from Resource Manager tags, not from labels', () => {
+    const PRIORITY_TAG = '100000000001/costguard-priority';
+    const EXEMPT_TAG = '100000000001/costguard-exempt';
+    const fromTags = readConfig(budgetSettings, {
+      COSTGUARD_BUDGET_POLICY: JSON.stringify({
+        tiers: [{ at: 1, stop: ['low', 'medium'] }],
+        prioritySource: 'tags',
+        priorityTag: PRIORITY_TAG,
+        exemptTag: EXEMPT_TAG,
+      }),
+    }).policy;
+
+    it.each<{
+      case: string;
+      labels: Record<string, string>;
+      tags: Record<string, string> | undefined;
+      action: string | undefined;
+      reason: string | undefined;
+    }>([
+      {
+        case: 'labelled critical by its owner, no tag',
+        labels: { priority: 'critical' },
+        tags: {},
+        action: 'STOP',
+        reason: `no ${PRIORITY_TAG} tag, counted as low, tier 1 stops low+medium`,
+      },
+      {
+        case: 'labelled exempt by its owner, no tag',
+        labels: { 'costguard-exempt': 'true' },
+        tags: {},
+        action: 'STOP',
+        reason: `no ${PRIORITY_TAG} tag, counted as low, tier 1 stops low+medium`,
+      },
+      {
+        case: 'tagged critical',
+        labels: { priority: 'low' },
+        tags: { [PRIORITY_TAG]: 'critical' },
+        action: undefined,
+        reason: undefined,
+      },
+      {
+        case: 'tagged medium',
+        labels: {},
+        tags: { [PRIORITY_TAG]: 'medium' },
+        action: 'STOP',
+        reason: 'priority medium from its tag, tier 1 stops low+medium',
+      },
+      {
+        case: 'tagged exempt',
+        labels: {},
+        tags: { [EXEMPT_TAG]: 'true' },
+        action: 'SKIP_EXEMPT',
+        reason: `exempt by tag ${EXEMPT_TAG}`,
+      },
+      {
+        case: 'tagged critical under a key of the same short name in its own project',
+        labels: {},
+        tags: { 'ml-training-prod/costguard-priority': 'critical' },
+        action: 'STOP',
+        reason: `no ${PRIORITY_TAG} tag, counted as low, tier 1 stops low+medium`,
+      },
+      {
+        case: 'whose tags could not be read',
+        labels: {},
+        tags: undefined,
+        action: 'SKIP_EXEMPT',
+        reason: 'its tags could not be read; spared',
+      },
+    ])('a VM $case: $action', ({ labels, tags, action, reason }) => {
+      // Prepare
+      const target = vm('target', { labels });
+      const read = new Map(tags === undefined ? [] : [[vmKey(target), tags]]);
+
+      // Act
+      const plan = planShedding(
+        input([target], {}, { policy: fromTags, tier: fromTags.tiers[0], tags: read }),
+      );
+
+      // Assess
+      const decision = plan.decisions[0];
+      expect([decision?.action, decision?.reason]).toEqual([action, reason]);
+    });
+
+    it.each([
+      {
+        case: 'tags without a priority tag key',
+        policy: { prioritySource: 'tags' },
+        message: 'priorityTag: prioritySource "tags" needs priorityTag',
+      },
+      {
+        case: 'a tag key with labels',
+        policy: { priorityTag: '100000000001/costguard-priority' },
+        message: 'priorityTag and exemptTag apply only with prioritySource "tags"',
+      },
+      {
+        case: 'a tag key without its parent',
+        policy: { prioritySource: 'tags', priorityTag: 'costguard-priority' },
+        message: 'a namespaced tag key',
+      },
+    ])('refuses $case', ({ policy, message }) => {
+      expect(() =>
+        readConfig(budgetSettings, {
+          COSTGUARD_BUDGET_POLICY: JSON.stringify({ tiers: [{ at: 1, stop: ['low'] }], ...policy }),
+        }),
+      ).toThrow(message);
+    });
+  });
 });
