@@ -8,6 +8,7 @@ import {
 } from '../../functions/sandbox/demos/budget-notifications.js';
 import { stopRequestId } from '../../functions/budget/stop-request-id.js';
 import { ConfigError } from '../../functions/core/errors.js';
+import { bindVmTags, ORGANIZATION } from '../../functions/sandbox/routes/resource-manager.js';
 import { FIXTURES, loadFixture } from '../support/fixtures.js';
 import {
   ACCOUNT,
@@ -119,6 +120,51 @@ describe('enforceBudget end to end (functions-framework, real clients, sandbox)'
     expect(blocks).toContain('*Spared 1 exempt*');
     expect(blocks).toContain('*Spared 1 in a managed instance group (reported only)*');
     expect(blocks).toContain('research-sandbox');
+  });
+
+  it('with priorities from tags, stops a VM labelled critical by its owner and spares a tag-critical one', async () => {
+    // Prepare: only a holder of tag-user rights binds tags; anyone who owns a VM sets its labels.
+    const h = await start({
+      env: {
+        COSTGUARD_BUDGET_POLICY: JSON.stringify({
+          tiers: [{ at: 1, stop: ['low'] }],
+          prioritySource: 'tags',
+          priorityTag: `${ORGANIZATION}/costguard-priority`,
+          exemptTag: `${ORGANIZATION}/costguard-exempt`,
+        }),
+      },
+    });
+    const vm = (zone: string, name: string) => ({ project: 'ml-training-prod', zone, name });
+    bindVmTags(h.sandbox, vm('us-central1-a', 'low-n2-8'), { 'costguard-priority': 'critical' });
+    bindVmTags(h.sandbox, vm('us-central1-a', 'low-a100'), { 'costguard-exempt': 'true' });
+    bindVmTags(h.sandbox, vm('us-central1-b', 'high-c2'), { 'costguard-priority': 'high' });
+    await h.serve();
+    h.sandbox.calls.length = 0;
+
+    // Act
+    const delivery = await h.notify({ costAmount: BUDGET, messageId: '1001' });
+
+    // Assess: the owner's own critical and exempt labels count for nothing; the tags do.
+    expect(delivery.status).toBe(204);
+    expect(h.stoppedNames()).toEqual([
+      'critical-n2',
+      'exempt-low',
+      'low-n2-4',
+      'medium-l4',
+      'medium-n2-16',
+      'unlabelled-e2',
+    ]);
+    const actions = await h.actions();
+    expect(actions.map((a) => [a.instance_name, a.action, a.reason])).toContainEqual([
+      'low-a100',
+      'SKIPPED_EXEMPT',
+      `exempt by tag ${ORGANIZATION}/costguard-exempt`,
+    ]);
+    // One effectiveTags.list per VM a tier could concern: the 10 running Spot VMs in scope.
+    const tagReads = h.sandbox.calls.filter(
+      (c) => c.route === 'resourcemanager.effectiveTags.list',
+    );
+    expect(tagReads).toHaveLength(10);
   });
 
   it('walks the tiers as spend grows: below, notify, stop low, stop medium, then nothing more', async () => {
