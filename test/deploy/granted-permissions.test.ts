@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planDeploy } from '../../deploy/plan-deploy.js';
 import type { Plan } from '../../deploy/plan.js';
@@ -59,6 +60,8 @@ const PERMISSION_OF: Readonly<Record<string, string>> = {
   'compute.globalOperations.aggregatedList': 'compute.globalOperations.list',
   'compute.machineTypes.aggregatedList': 'compute.machineTypes.list',
   'compute.zoneOperations.wait': 'compute.zoneOperations.get',
+  // Resource Manager checks the tagged resource's own permission.
+  'resourcemanager.effectiveTags.list': 'compute.instances.listEffectiveTags',
 };
 /** The APIs whose permissions the governed-project roles hold. */
 const PROJECT_APIS = /^(compute|monitoring|resourcemanager)\./;
@@ -186,6 +189,35 @@ describe('the roles deploy grants match the calls each function makes', () => {
     );
     const ledger = ledgerComparison(plan, 'enforceBudget', harness.sandbox, mark);
     expect(ledger.called).toEqual(ledger.granted);
+  });
+
+  it("enforceBudget with priorities from tags: reading the VMs' tags as well", async () => {
+    // Prepare: the same policy deployed and served.
+    const policyFile = `${FIXTURES}deploy/budget-policy-tags.json`;
+    const tagged = planDeploy(
+      deployInputs([...FULL_ARGS, '--budget-policy', policyFile, '--enforce'], defaultSqlRoot()),
+    );
+    const harness = await BudgetHarness.start({
+      env: { COSTGUARD_BUDGET_POLICY: readFileSync(policyFile, 'utf8') },
+      overrides: { prices: undefined },
+    });
+    closers.push(() => harness.close());
+    harness.sandbox.calls.length = 0;
+
+    // Act
+    await harness.notify({ costAmount: 5000, messageId: '1' });
+
+    // Assess
+    expect(harness.stoppedNames().length).toBeGreaterThan(0);
+    expect(permissionsCalled(harness.sandbox.calls)).toEqual(
+      permissionsGranted(tagged, 'costguardBudgetEnforcer'),
+    );
+    expect(permissionsGranted(tagged, 'costguardBudgetEnforcer')).toContain(
+      'compute.instances.listEffectiveTags',
+    );
+    expect(permissionsGranted(plan, 'costguardBudgetEnforcer')).not.toContain(
+      'compute.instances.listEffectiveTags',
+    );
   });
 
   it('recordSpotCosts: reading uptime and inventory, pricing the machines, alerting', async () => {

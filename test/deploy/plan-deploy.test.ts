@@ -136,6 +136,34 @@ describe('the deploy plan', () => {
     }
   });
 
+  it.each([
+    { policies: 'labels everywhere', args: [], budget: false, cap: false },
+    {
+      policies: 'a budget policy of tags',
+      args: ['--budget-policy', `${FIXTURES}/budget-policy-tags.json`],
+      budget: true,
+      cap: false,
+    },
+    {
+      policies: 'a Spot cap of tags',
+      args: ['--spot-caps', `${FIXTURES}/spot-caps-tags.json`],
+      budget: false,
+      cap: true,
+    },
+  ])('lets an enforcer read VM tags only under $policies', ({ args, budget, cap }) => {
+    const plan = planDeploy(deployInputs([...FULL_ARGS, ...args]));
+
+    const readsTags = (role: string) =>
+      find(plan, 'roles', 'create', role).map((c) =>
+        (flagValue(c.argv, '--permissions') ?? '')
+          .split(',')
+          .includes('compute.instances.listEffectiveTags'),
+      );
+    expect(readsTags('costguardBudgetEnforcer')).toEqual([budget, budget]);
+    expect(readsTags('costguardSpotCapEnforcer')).toEqual([cap, cap]);
+    expect(readsTags('costguardLabelEnforcer')).toEqual([false, false]);
+  });
+
   it('defines the enforcer roles in every governed project and the run roles where pipelines run', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
 
