@@ -79,20 +79,20 @@ const LEDGER_USE: Readonly<Record<Target, LedgerUse>> = {
   triggerRun: {
     appends: ['runs'],
     loads: [],
-    reads: ['cap_runs', 'preemption_rate_daily', 'runs', 'spot_cost_hours'],
+    reads: ['cap_runs', 'preemption_rate_daily', 'run_costs', 'runs'],
   },
   // A preemption is one row; a run it resumes is a runs snapshot, priced from the recorded hours.
   recordPreemption: {
     appends: ['preemptions', 'runs'],
     loads: [],
-    reads: ['preemptions', 'runs', 'spot_cost_hours', 'vm_inventory'],
+    reads: ['preemptions', 'run_costs', 'runs', 'vm_inventory'],
   },
   // A click is one slack_actions row; a restart or snooze is also enforcement_actions rows, and a
   // cancel a runs snapshot.
   slackActions: {
     appends: ['enforcement_actions', 'runs', 'slack_actions'],
     loads: [],
-    reads: ['enforcement_actions', 'runs', 'slack_actions', 'spot_cost_hours'],
+    reads: ['enforcement_actions', 'run_costs', 'runs', 'slack_actions'],
   },
 };
 

@@ -1,7 +1,7 @@
 /**
- * A run's cost so far. The hourly recorder attributes each closed instance-hour to the run
- * through the VM's `costguard-run` label (`spot_costs`, de-duplicated by the `spot_cost_hours`
- * view); whatever ran after the last recorded hour is estimated as uptime × hourly price.
+ * A run's cost so far. The `run_costs` view attributes the hourly recorder's closed hours of
+ * the run's own VM to it within the run's window (never through the copyable `costguard-run`
+ * label); whatever ran after the last recorded hour is estimated as uptime × hourly price.
  */
 import type { Ledger } from '../adapters/bigquery.js';
 import { HOUR_MS } from '../core/clock.js';
@@ -79,7 +79,7 @@ export function planCost(input: CostInput): RunCost | undefined {
   return { amount: round(tail), currency: rate.currency, source: 'estimate' };
 }
 
-type Row = { cost?: unknown; currency?: unknown; last_hour?: unknown; hours?: unknown };
+type Row = { cost?: unknown; currency?: unknown; last_hour?: unknown };
 
 function missingRelation(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
@@ -92,35 +92,27 @@ export class RecordedCostReader {
     private readonly logger: Logger,
   ) {}
 
-  /** The recorder's rows for the run: the view where it exists, else the table de-duplicated. */
+  /** The recorder's hours attributed to the run, or undefined while there are none (or no view). */
   async forRun(runId: string): Promise<RecordedCost | undefined> {
-    const select =
-      'SUM(cost) AS cost, MAX(currency) AS currency, MAX(usage_hour) AS last_hour, COUNT(*) AS hours';
-    const sources = [
-      `SELECT ${select} FROM \`\${dataset}.spot_cost_hours\` WHERE costguard_run = @runId`,
-      `SELECT ${select} FROM (
-         SELECT * FROM \`\${dataset}.spot_costs\` WHERE costguard_run = @runId
-         QUALIFY ROW_NUMBER() OVER (
-           PARTITION BY usage_hour, row_key ORDER BY recorded_at DESC, uptime_seconds DESC) = 1)`,
-    ];
-    for (const sql of sources) {
-      let rows: Row[];
-      try {
-        rows = await this.ledger.query<Row>(sql, { runId });
-      } catch (error) {
-        if (!missingRelation(error)) throw error;
-        continue;
-      }
-      const row = rows[0];
-      const lastHour = timestampOf(row?.last_hour);
-      if (!row || Number(row.hours ?? 0) === 0 || !lastHour) return undefined;
-      return {
-        amount: numericOf(row.cost) ?? 0,
-        currency: typeof row.currency === 'string' ? row.currency : 'USD',
-        coveredUntil: new Date(lastHour.getTime() + HOUR_MS),
-      };
+    let rows: Row[];
+    try {
+      rows = await this.ledger.query<Row>(
+        `SELECT recorded_cost AS cost, currency, last_recorded_hour AS last_hour
+         FROM \`\${dataset}.run_costs\` WHERE run_id = @runId`,
+        { runId },
+      );
+    } catch (error) {
+      if (!missingRelation(error)) throw error;
+      this.logger.debug('No run_costs view yet; the run cost is an estimate', { runId });
+      return undefined;
     }
-    this.logger.debug('No recorder table yet; the run cost is an estimate', { runId });
-    return undefined;
+    const row = rows[0];
+    const lastHour = timestampOf(row?.last_hour);
+    if (!row || !lastHour) return undefined;
+    return {
+      amount: numericOf(row.cost) ?? 0,
+      currency: typeof row.currency === 'string' ? row.currency : 'USD',
+      coveredUntil: new Date(lastHour.getTime() + HOUR_MS),
+    };
   }
 }

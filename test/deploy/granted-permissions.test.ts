@@ -459,7 +459,9 @@ describe('the roles deploy grants match the calls each function makes', () => {
     );
     // Inventory is read only for a VM Compute no longer has, recorded hours only when a run ends.
     expect(ledgerUse.called).toEqual(
-      ledgerUse.granted.filter((g) => !/^(vm_inventory|spot_cost_hours|spot_costs):/.test(g)),
+      ledgerUse.granted.filter(
+        (g) => !/^(vm_inventory|run_costs|spot_cost_hours|spot_costs):/.test(g),
+      ),
     );
   });
 
@@ -569,7 +571,7 @@ describe('the roles deploy grants match the calls each function makes', () => {
     const ledgerUse = ledgerComparison(slackPlan, 'slackActions', sandbox, mark);
     // Only a cancel writes a runs snapshot and reads the runs and their recorded hours.
     expect(ledgerUse.called).toEqual(
-      ledgerUse.granted.filter((g) => !/^(runs|spot_cost_hours|spot_costs):/.test(g)),
+      ledgerUse.granted.filter((g) => !/^(runs|run_costs|spot_cost_hours|spot_costs):/.test(g)),
     );
   });
 });

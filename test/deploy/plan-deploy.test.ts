@@ -464,6 +464,7 @@ describe('the deploy plan', () => {
         'preemption_events costguardLedgerReader',
         'preemption_rate_daily costguardLedgerReader',
         'preemptions costguardLedgerReader',
+        'run_costs costguardLedgerReader',
         'runs costguardLedgerReader',
         'spot_cost_hours costguardLedgerReader',
         'spot_costs costguardLedgerReader',

@@ -536,53 +536,56 @@ describe('triggerRun on the batch VM', () => {
     expect((one.body.runs as Array<Record<string, unknown>>).map((r) => r.runId)).toEqual([second]);
   });
 
-  it.each([
-    { from: 'the spot_cost_hours view', dropView: false },
-    { from: 'the spot_costs table, de-duplicated, where the view is missing', dropView: true },
-  ])(
-    'takes the cost from $from, estimating only the time after the last recorded hour',
-    async ({ dropView }) => {
-      // Prepare: the hourly recorder's rows for the run's closed hours, one hour written twice.
-      const { ledger } = commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env));
-      if (dropView) await ledger.execute('DROP VIEW `${dataset}.spot_cost_hours`');
-      planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 9000 });
-      const runId = (await start()).body.runId as string;
-      const row = (hour: string, cost: string, uptime: number, recordedAt: string) => ({
-        key: `${hour}/${recordedAt}`,
-        row: {
-          row_key: `data-pipelines/us-east1-b/${vm().id}/${hour}`,
-          usage_hour: hour,
-          project_id: 'data-pipelines',
-          zone: 'us-east1-b',
-          instance_id: vm().id,
-          instance_name: 'batch-runner',
-          uptime_seconds: uptime,
-          cost,
-          currency: 'USD',
-          costguard_run: runId,
-          price_source: 'catalog',
-          attributes_source: 'compute',
-          recorded_at: recordedAt,
-        },
-      });
-      await ledger.insert('spot_costs', [
-        row('2026-11-20T00:00:00Z', '0.070', 3300, '2026-11-20T01:10:00Z'),
-        row('2026-11-20T00:00:00Z', '0.081', 3600, '2026-11-20T01:40:00Z'),
-        row('2026-11-20T01:00:00Z', '0.079', 3600, '2026-11-20T02:10:00Z'),
-      ]);
+  it("takes the cost from its VM's recorded hours, never from a copied label, estimating only the time after them", async () => {
+    // Prepare: the hourly recorder's rows for the run's closed hours, one hour written twice,
+    // and another VM whose owner copied the run's costguard-run label onto it.
+    const { ledger } = commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env));
+    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 9000 });
+    const runId = (await start()).body.runId as string;
+    const row = (
+      vmName: string,
+      id: string,
+      hour: string,
+      cost: string,
+      uptime: number,
+      recordedAt: string,
+    ) => ({
+      key: `${vmName}/${hour}/${recordedAt}`,
+      row: {
+        row_key: `data-pipelines/us-east1-b/${id}/${hour}`,
+        usage_hour: hour,
+        project_id: 'data-pipelines',
+        zone: 'us-east1-b',
+        instance_id: id,
+        instance_name: vmName,
+        uptime_seconds: uptime,
+        cost,
+        currency: 'USD',
+        costguard_run: runId,
+        price_source: 'catalog',
+        attributes_source: 'compute',
+        recorded_at: recordedAt,
+      },
+    });
+    await ledger.insert('spot_costs', [
+      row('batch-runner', vm().id, '2026-11-20T00:00:00Z', '0.070', 3300, '2026-11-20T01:10:00Z'),
+      row('batch-runner', vm().id, '2026-11-20T00:00:00Z', '0.081', 3600, '2026-11-20T01:40:00Z'),
+      row('batch-runner', vm().id, '2026-11-20T01:00:00Z', '0.079', 3600, '2026-11-20T02:10:00Z'),
+      row('copied-label', '4242', '2026-11-20T00:00:00Z', '9.000', 3600, '2026-11-20T01:10:00Z'),
+      row('copied-label', '4242', '2026-11-20T01:00:00Z', '9.000', 3600, '2026-11-20T02:10:00Z'),
+    ]);
 
-      // Act
-      sandbox.clock.advance(150 * MINUTE);
-      const reply = await status(runId);
+    // Act
+    sandbox.clock.advance(150 * MINUTE);
+    const reply = await status(runId);
 
-      // Assess: the latest version of each recorded hour, plus 30 minutes at 0.08/h after them.
-      expect(reply.body).toMatchObject({
-        status: 'SUCCEEDED',
-        cost: { amount: 0.2, currency: 'USD', source: 'recorder+estimate' },
-      });
-      expect((await runRows(api, runId)).at(-1)?.cost_source).toBe('recorder+estimate');
-    },
-  );
+    // Assess: the latest version of each of its VM's hours, plus 30 minutes at 0.08/h after them.
+    expect(reply.body).toMatchObject({
+      status: 'SUCCEEDED',
+      cost: { amount: 0.2, currency: 'USD', source: 'recorder+estimate' },
+    });
+    expect((await runRows(api, runId)).at(-1)?.cost_source).toBe('recorder+estimate');
+  });
 
   it('plans without acting in dry-run mode', async () => {
     const dry = await serveTriggerRun(sandbox, runsEnv({ COSTGUARD_RUNS_DRY_RUN: 'true' }));

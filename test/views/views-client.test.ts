@@ -155,7 +155,7 @@ describe('views through the BigQuery client', () => {
     expect(lines).toEqual([
       '  cost_by_label_daily: ml 0.60 USD, (unattributed) 0.28 USD, data 0.27 USD',
       '  spot_savings_daily: Spot cost 0.88, saved 2.33 USD against on-demand prices',
-      '  run_costs: 3 runs, 0.20 recorded on their VMs',
+      '  run_costs: 3 runs, 0.17 recorded on their VMs',
       '  label_compliance_share_daily: 2026-11-19: 33% of checked VMs compliant, and 52% of their cost',
       '  enforcement_periods: 5 VMs stopped (or would be, in dry run), 0.94 an hour',
       '  billing_reconciliation: 3 project-days compared with the Cloud Billing export',
