@@ -1,7 +1,7 @@
 -- Per pipeline run: how many attempts it took, how many preemptions interrupted it, the run time
--- they cut short and its cost, and the run's total cost over every attempt (run_costs: the VM
--- hours recorded under its costguard-run label, whichever attempt they belong to, and the run's
--- own last figure). A run never preempted has one attempt and no lost time.
+-- they cut short and its cost, and the run's total cost over every attempt (run_costs: its VM's
+-- hours recorded within the run's window, whichever attempt they belong to, and the run's own
+-- last figure). A run never preempted has one attempt and no lost time.
 CREATE OR REPLACE VIEW `${dataset}.run_attempts` AS
 WITH attempts AS (
   SELECT run_id, MAX(IFNULL(attempt, 1)) AS attempts

@@ -9,7 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputeFleet } from '../../functions/adapters/compute.js';
 import { UptimeReader } from '../../functions/adapters/monitoring.js';
+import { VmTagDirectory } from '../../functions/adapters/vm-tags.js';
 import { putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
+import { bindVmTags } from '../../functions/sandbox/routes/resource-manager.js';
 import { addCloudRunJob, fixtureCloudRunJobs } from '../../functions/sandbox/routes/cloud-run.js';
 import { loadFixture } from '../support/fixtures.js';
 import { conformanceIssues } from '../support/proto-conformance.js';
@@ -50,6 +52,10 @@ const REPLY_TYPES: Record<string, [pkg: string, type: string]> = {
   'resourcemanager.projects.get': [
     '@google-cloud/resource-manager',
     'google.cloud.resourcemanager.v3.Project',
+  ],
+  'resourcemanager.effectiveTags.list': [
+    '@google-cloud/resource-manager',
+    'google.cloud.resourcemanager.v3.ListEffectiveTagsResponse',
   ],
   'run.jobs.run': ['@google-cloud/run', 'google.longrunning.Operation'],
   'run.executions.get': ['@google-cloud/run', 'google.cloud.run.v2.Execution'],
@@ -167,6 +173,14 @@ describe('sandbox replies against the client libraries’ message definitions', 
     const projects = await clients.projects();
     await projects.getProject({ name: 'projects/481516234201' });
     await projects.getProject({ name: 'projects/no-such-project' }).catch(() => undefined);
+    // Tags bound to a VM, read through the port, and a VM that does not exist.
+    bindVmTags(sandbox, { ...b, name: 'batch-n2-2' }, { 'costguard-priority': 'critical' });
+    const tagged = await fleet.read({ ...b, name: 'batch-n2-2' });
+    const tags = new VmTagDirectory((zone) => clients.tagBindings(zone), {
+      logger,
+      retry: { baseDelayMs: 1, attempts: 1, rateLimitAttempts: 1 },
+    });
+    await tags.tagsOf([tagged!.vm, { ...tagged!.vm, id: '1' }]);
 
     const job = fixtureCloudRunJobs()[0]!;
     const jobName = `projects/${job.project}/locations/${job.region}/jobs/${job.name}`;
@@ -218,6 +232,7 @@ describe('sandbox replies against the client libraries’ message definitions', 
         ['compute.instances.setLabels', 412],
         ['compute.instances.get', 403],
         ['resourcemanager.projects.get', 403],
+        ['resourcemanager.effectiveTags.list', 403],
       ]),
     );
     const issues: string[] = [];
