@@ -48,9 +48,11 @@ export function pipelineBuckets(
 }
 
 /** The options together with the files they name, read and validated. */
-export interface TagPriorities {
+/** Which policies take priorities or exemptions from Resource Manager tags. */
+export interface TagReaders {
   readonly budget: boolean;
   readonly caps: boolean;
+  readonly labels: boolean;
 }
 
 export interface DeployInputs {
@@ -61,8 +63,8 @@ export interface DeployInputs {
   readonly labelPolicyJson?: string;
   /** What the label enforcers do: the policy's action when enforcing, `report` in a dry run. */
   readonly labelAction: LabelAction;
-  /** Which enforcers take priorities from Resource Manager tags, and so read them. */
-  readonly tagPriorities: TagPriorities;
+  /** Which enforcers take priorities or exemptions from Resource Manager tags, and so read them. */
+  readonly readsTags: TagReaders;
   readonly spotAlertsJson?: string;
   readonly spotCapsJson?: string;
   readonly pipelinesJson?: string;

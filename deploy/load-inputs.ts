@@ -128,7 +128,11 @@ export function loadDeployInputs(options: DeployOptions, sqlRoot: string): Deplo
     ...(label.json ? { labelPolicyJson: label.json } : {}),
     // Deploy sets COSTGUARD_LABELS_DRY_RUN to the opposite of --enforce.
     labelAction: options.enforce ? label.policy.action : 'report',
-    tagPriorities: { budget: budget.policy.prioritySource === 'tags', caps: capsReadTags },
+    readsTags: {
+      budget: budget.policy.prioritySource === 'tags',
+      caps: capsReadTags,
+      labels: label.policy.exemptTag !== undefined,
+    },
     ...(spotAlertsJson ? { spotAlertsJson } : {}),
     ...(spotCapsJson ? { spotCapsJson } : {}),
     ...(pipelines ? { pipelinesJson: pipelines.json } : {}),

@@ -183,7 +183,7 @@ export function labelEnforcerRole(action: LabelAction): CustomRole {
 
 /**
  * Reading a VM's effective tags (Resource Manager `effectiveTags.list` on a Compute instance),
- * for an enforcer whose policy takes priorities from tags, and for no other.
+ * for an enforcer whose policy takes priorities or exemptions from tags, and for no other.
  */
 export const READ_VM_TAGS = 'compute.instances.listEffectiveTags';
 
@@ -194,15 +194,15 @@ function withTagReads(role: CustomRole, readsTags: boolean): CustomRole {
 /** A governed-project role as the deployed policies need it. */
 export function roleForPolicy(
   role: CustomRole,
-  policies: Pick<DeployInputs, 'labelAction' | 'tagPriorities'>,
+  policies: Pick<DeployInputs, 'labelAction' | 'readsTags'>,
 ): CustomRole {
   switch (role.id) {
     case ROLES.labelEnforcer.id:
-      return labelEnforcerRole(policies.labelAction);
+      return withTagReads(labelEnforcerRole(policies.labelAction), policies.readsTags.labels);
     case ROLES.budgetEnforcer.id:
-      return withTagReads(role, policies.tagPriorities.budget);
+      return withTagReads(role, policies.readsTags.budget);
     case ROLES.capEnforcer.id:
-      return withTagReads(role, policies.tagPriorities.caps);
+      return withTagReads(role, policies.readsTags.caps);
     default:
       return role;
   }

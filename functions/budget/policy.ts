@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { PROJECT_ID, setting } from '../core/config.js';
 import { isValidLabelKey, LABEL, PRIORITIES } from '../core/labels.js';
+import { NAMESPACED_TAG_KEY } from '../core/vm.js';
 import { VM_PATTERN } from './vm-pattern.js';
 
 const stoppable = z.enum(['low', 'medium', 'high'], {
@@ -14,11 +15,10 @@ const stoppable = z.enum(['low', 'medium', 'high'], {
 
 const labelKey = z.string().refine(isValidLabelKey, { message: 'not a valid label key' });
 
-// A tag key's namespaced name: its parent (organization id, or project id or number) and short name.
 const tagKey = z
   .string()
   .regex(
-    /^(\d{1,32}|[a-z][a-z0-9-]{4,28}[a-z0-9])\/[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/,
+    NAMESPACED_TAG_KEY,
     'a namespaced tag key, ORGANIZATION_ID/SHORT_NAME (or PROJECT/SHORT_NAME)',
   );
 

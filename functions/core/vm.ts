@@ -66,3 +66,10 @@ export function isSpotLike(model: ProvisioningModel): boolean {
  * Only holders of tag-user rights can bind them, unlike labels, which any VM owner can set.
  */
 export type VmTags = Readonly<Record<string, string>>;
+
+/**
+ * A tag key's namespaced name: its parent (an organization id, or a project id or number) and
+ * its short name, `123456789012/costguard-priority`.
+ */
+export const NAMESPACED_TAG_KEY =
+  /^(\d{1,32}|[a-z][a-z0-9-]{4,28}[a-z0-9])\/[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/;

@@ -5,19 +5,22 @@
  * deadline has passed. A check never rejects: a failed check is an outcome of its own.
  */
 import type { ComputeFleet } from '../adapters/compute.js';
+import type { VmTagReader } from '../adapters/vm-tags.js';
 import { isoDay } from '../core/clock.js';
 import { errorMessage, isNotFound, isTransient } from '../core/errors.js';
 import type { HourlyRate } from '../core/pricing.js';
 import { nameBasedUuid } from '../core/request-id.js';
 import { vmKey, type Vm } from '../core/vm.js';
 import type { CheckOutcome, CheckRun } from './check-outcome.js';
-import { evaluateLabels, type LabelEvaluation } from './evaluate-labels.js';
+import { evaluateLabels, type LabelContext, type LabelEvaluation } from './evaluate-labels.js';
 import type { LabelPolicy } from './label-policy.js';
 import type { ProjectLabelSource } from './project-labels.js';
 
 export interface VmCheckDeps {
   readonly fleet: Pick<ComputeFleet, 'updateLabels' | 'stop'>;
   readonly policy: LabelPolicy;
+  /** VMs' Resource Manager tags, for a policy whose exemptions come from a tag. */
+  readonly tags?: VmTagReader | undefined;
 }
 
 export type VmCheck = (
@@ -27,7 +30,21 @@ export type VmCheck = (
   rate: HourlyRate | undefined,
 ) => Promise<CheckOutcome>;
 
-export function createVmCheck({ fleet, policy }: VmCheckDeps): VmCheck {
+export function createVmCheck({ fleet, policy, tags }: VmCheckDeps): VmCheck {
+  /**
+   * The context a VM is judged in. Under an exempt tag a VM is first judged untagged; only one
+   * the check would act on or report (not a compliant one) has its tags read, one call each.
+   */
+  const judge = async (vm: Vm, context: LabelContext): Promise<[LabelEvaluation, LabelContext]> => {
+    if (policy.exemptTag === undefined) return [evaluateLabels(vm, policy, context), context];
+    const untagged = { ...context, tags: {} };
+    const first = evaluateLabels(vm, policy, untagged);
+    if (first.action === 'none') return [first, untagged];
+    const read = (await tags?.tagsOf([vm]))?.get(vmKey(vm));
+    const tagged = { ...context, tags: read };
+    return [evaluateLabels(vm, policy, tagged), tagged];
+  };
+
   return async (vm, run, projectLabels, price) => {
     const today = isoDay(run.checkedAt);
     let evaluation: LabelEvaluation | undefined;
@@ -50,9 +67,11 @@ export function createVmCheck({ fleet, policy }: VmCheckDeps): VmCheck {
       };
     };
     try {
-      const context = { today, projectLabels: await projectLabels.labelsOf(vm.project) };
       rate = price;
-      const plan = evaluateLabels(vm, policy, context);
+      const [plan, context] = await judge(vm, {
+        today,
+        projectLabels: await projectLabels.labelsOf(vm.project),
+      });
       evaluation = plan;
       if (run.dryRun) return outcome(plan.write || plan.stop ? 'planned' : 'done');
       if (plan.write) {

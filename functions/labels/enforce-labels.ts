@@ -5,6 +5,7 @@
  * (check-vm.ts), then report once: a ledger row and a log line per VM, a Slack digest per sweep.
  */
 import type { ComputeFleet } from '../adapters/compute.js';
+import type { VmTagReader } from '../adapters/vm-tags.js';
 import type { Ledger } from '../adapters/bigquery.js';
 import { listVmsIn } from '../adapters/list-vms.js';
 import type { Notifier } from '../adapters/slack.js';
@@ -34,6 +35,8 @@ export interface LabelEnforcerDeps {
   readonly notifier: Notifier;
   readonly prices: PriceLookup;
   readonly projectLabels: ProjectLabelSource;
+  /** VMs' Resource Manager tags, for a policy whose exemptions come from a tag. */
+  readonly tags?: VmTagReader;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly config: LabelEnforcerConfig;
@@ -58,7 +61,7 @@ export interface LabelEnforcer {
 export function createLabelEnforcer(deps: LabelEnforcerDeps): LabelEnforcer {
   const { fleet, clock, logger, prices, config } = deps;
   const { policy } = config;
-  const checkVm = createVmCheck({ fleet, policy });
+  const checkVm = createVmCheck({ fleet, policy, tags: deps.tags });
   const ledger = createComplianceLedger(deps.ledger, clock);
   const report = createCheckReporter({
     ledger,

@@ -48,7 +48,7 @@ export async function buildLabelEnforcer(
     policy.projects,
     config.projects,
   );
-  const { fleet, ledger, notifier } = commonAdapters(runtime, config);
+  const { fleet, ledger, notifier, tags } = commonAdapters(runtime, config);
   const { logger, clock, clients } = runtime;
   // The pricing engine is loaded only when no lookup is given (tests and the demo give one).
   const prices =
@@ -63,6 +63,7 @@ export async function buildLabelEnforcer(
     prices,
     projectLabels:
       overrides.projectLabels ?? new ProjectDirectory(() => clients.projects(), { logger }),
+    tags,
     logger,
     clock,
     config: {

@@ -13,7 +13,7 @@ import {
   LABEL,
   MAX_LABELS,
 } from '../core/labels.js';
-import type { Vm } from '../core/vm.js';
+import type { Vm, VmTags } from '../core/vm.js';
 import {
   actionIncludes,
   isAllowedValue,
@@ -28,6 +28,11 @@ export interface LabelContext {
   readonly today: string;
   /** Labels of the VM's project, for defaults derived from them. */
   readonly projectLabels: Readonly<Record<string, string>>;
+  /**
+   * With a policy `exemptTag`: the VM's tags as read, or undefined when they could not be read
+   * (the VM then counts as exempt, since it may be).
+   */
+  readonly tags?: VmTags | undefined;
 }
 
 export type ViolationKind = 'missing' | 'invalid';
@@ -187,8 +192,14 @@ export function evaluateLabels(
   context: LabelContext,
 ): LabelEvaluation {
   const found = vm.labels;
-  const exempt = isExempt(found, policy.exemptLabel, context.today);
-  const expired = expiredExemptions(found, policy.exemptLabel, context.today);
+  const byTag = policy.exemptTag;
+  const exempt =
+    byTag === undefined
+      ? isExempt(found, policy.exemptLabel, context.today)
+      : context.tags === undefined || isExempt(context.tags, byTag, context.today);
+  // Dated exempt labels are costguard's to take off only while labels are what exempts.
+  const expired =
+    byTag === undefined ? expiredExemptions(found, policy.exemptLabel, context.today) : [];
   const before = violationsOf(found, policy);
   const canWrite = actionIncludes(policy.action, 'fix');
   const canMark = actionIncludes(policy.action, 'mark');

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { PROJECT_ID } from '../core/config.js';
 import { isValidLabelKey, isValidLabelValue, LABEL, MAX_LABEL_LENGTH } from '../core/labels.js';
-import type { ProvisioningModel } from '../core/vm.js';
+import { NAMESPACED_TAG_KEY, type ProvisioningModel } from '../core/vm.js';
 
 export const LABEL_ACTIONS = ['report', 'fix', 'mark', 'stop'] as const;
 export type LabelAction = (typeof LABEL_ACTIONS)[number];
@@ -90,6 +90,14 @@ export const labelPolicySchema = z
       .strict()
       .default({ provisioningModels: ['SPOT', 'PREEMPTIBLE', 'STANDARD'] }),
     exemptLabel: labelKey.default(LABEL.exempt),
+    /**
+     * The namespaced tag key (`ORGANIZATION_ID/SHORT_NAME`) whose Resource Manager tag exempts a
+     * VM; when set, exempt labels count for nothing, so no VM owner can exempt a VM himself.
+     */
+    exemptTag: z
+      .string()
+      .regex(NAMESPACED_TAG_KEY, 'a namespaced tag key, ORGANIZATION_ID/SHORT_NAME')
+      .optional(),
     action: z.enum(LABEL_ACTIONS).default('report'),
     graceDays: z.number().int().min(0).max(90).default(3),
     /** Provisioning models a violation may stop; Spot-like only unless configured. */
@@ -142,6 +150,8 @@ export interface LabelPolicy {
   readonly projects: readonly string[] | undefined;
   readonly provisioningModels: readonly ProvisioningModel[];
   readonly exemptLabel: string;
+  /** With a tag key, exemption comes from the VM's Resource Manager tags, not its labels. */
+  readonly exemptTag: string | undefined;
   readonly action: LabelAction;
   readonly graceDays: number;
   readonly stopProvisioningModels: readonly ProvisioningModel[];
@@ -165,6 +175,7 @@ export function toLabelPolicy(parsed: ParsedLabelPolicy): LabelPolicy {
     projects: parsed.scope.projects,
     provisioningModels: parsed.scope.provisioningModels,
     exemptLabel: parsed.exemptLabel,
+    exemptTag: parsed.exemptTag,
     action: parsed.action,
     graceDays: parsed.graceDays,
     stopProvisioningModels: parsed.stopProvisioningModels,

@@ -137,20 +137,29 @@ describe('the deploy plan', () => {
   });
 
   it.each([
-    { policies: 'labels everywhere', args: [], budget: false, cap: false },
+    { policies: 'labels everywhere', args: [], budget: false, cap: false, labels: false },
     {
       policies: 'a budget policy of tags',
       args: ['--budget-policy', `${FIXTURES}/budget-policy-tags.json`],
       budget: true,
       cap: false,
+      labels: false,
     },
     {
       policies: 'a Spot cap of tags',
       args: ['--spot-caps', `${FIXTURES}/spot-caps-tags.json`],
       budget: false,
       cap: true,
+      labels: false,
     },
-  ])('lets an enforcer read VM tags only under $policies', ({ args, budget, cap }) => {
+    {
+      policies: 'a label policy exempting by tag',
+      args: ['--label-policy', `${FIXTURES}/label-policy-tags.json`],
+      budget: false,
+      cap: false,
+      labels: true,
+    },
+  ])('lets an enforcer read VM tags only under $policies', ({ args, budget, cap, labels }) => {
     const plan = planDeploy(deployInputs([...FULL_ARGS, ...args]));
 
     const readsTags = (role: string) =>
@@ -161,7 +170,7 @@ describe('the deploy plan', () => {
       );
     expect(readsTags('costguardBudgetEnforcer')).toEqual([budget, budget]);
     expect(readsTags('costguardSpotCapEnforcer')).toEqual([cap, cap]);
-    expect(readsTags('costguardLabelEnforcer')).toEqual([false, false]);
+    expect(readsTags('costguardLabelEnforcer')).toEqual([labels, labels]);
   });
 
   it('defines the enforcer roles in every governed project and the run roles where pipelines run', () => {

@@ -1,9 +1,14 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Ledger } from '../../functions/adapters/bigquery.js';
 import { TransientError } from '../../functions/core/errors.js';
 import { pricedMachineKey } from '../../functions/core/pricing.js';
 import { buildEnforceLabels, type LabelEntryOverrides } from '../../functions/labels/entry.js';
+import { bindVmTags, ORGANIZATION } from '../../functions/sandbox/routes/resource-manager.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
+import { FIXTURES } from '../support/fixtures.js';
 import { sandboxRuntime, type Sandbox } from '../support/sandbox.js';
 import {
   callsTo,
@@ -247,6 +252,45 @@ describe('enforceLabels', () => {
       ['2026-11-23', 11, 0],
       ['2026-11-24', 11, 2],
     ]);
+  });
+
+  it('under an exempt tag, stops a VM its owner labelled exempt and spares a tag-exempt one', async () => {
+    // Prepare: the fixture policy, with exemptions from a tag only a tag user can bind.
+    const policy = JSON.parse(readFileSync(`${FIXTURES}policies/labels.json`, 'utf8')) as object;
+    const dir = mkdtempSync(join(tmpdir(), 'costguard-labels-'));
+    const file = join(dir, 'policy.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ ...policy, exemptTag: `${ORGANIZATION}/costguard-exempt` }),
+    );
+    bindVmTags(
+      sandbox,
+      { project: 'ml-training-prod', zone: 'us-central1-b', name: 'nlp-scratch-gpu' },
+      { 'costguard-exempt': 'true' },
+    );
+    await start({ COSTGUARD_LABEL_POLICY_FILE: file });
+    const status = (zone: string, name: string, project = 'ml-training-prod'): string | undefined =>
+      sandbox.fleet.get(project, zone, name)?.status;
+
+    // Act: a sweep marks, a sweep past the grace period stops.
+    const first = await sweep();
+    sandbox.clock.advance(4 * DAY_MS);
+    sandbox.calls.length = 0;
+    const after = await sweep();
+    const tagReads = callsTo(sandbox, 'resourcemanager.effectiveTags.list').length;
+    rmSync(dir, { recursive: true });
+
+    // Assess: the owner's exempt label spares nothing; the tag does.
+    expect([first.status, after.status]).toEqual([200, 200]);
+    expect(status('us-east1-c', 'etl-exempt-scratch', 'data-pipelines')).toBe('TERMINATED');
+    expect(status('us-east1-b', 'etl-backfill-1', 'data-pipelines')).toBe('TERMINATED');
+    expect(status('us-central1-b', 'nlp-scratch-gpu')).toBe('RUNNING');
+    const recorded = byName(await rows());
+    expect(recorded.get('nlp-scratch-gpu')).toMatchObject({ exempt: true, action: 'none' });
+    // Tags are read only for VMs the sweep would act on or report, never for compliant ones.
+    const afterRows = await rows(String(after.body.runId));
+    expect(tagReads).toBe(afterRows.filter((r) => !(r.compliant && r.action === 'none')).length);
+    expect(tagReads).toBeLessThan(afterRows.length);
   });
 
   it('re-running the same sweep stops nothing twice and does not double count', async () => {
