@@ -114,9 +114,17 @@ function preemptedRuns(
 ): NonNullable<PreemptionDeps['runs']> {
   const { logger, clock } = runtime;
   return {
-    async held(runId, at): Promise<HeldRun | undefined> {
+    async held(runId, notice): Promise<HeldRun | 'elsewhere' | undefined> {
+      const at = notice.preemptedAt;
       const record = await deps.ledger.latest(runId);
       if (!record) return undefined;
+      if (record.resource !== vmResource(notice.project, notice.zone, notice.vmName)) {
+        logger.warn('A preempted VM is labelled for a run that does not run on it', {
+          runId,
+          vm: notice.vmName,
+        });
+        return 'elsewhere';
+      }
       const pipeline = deps.pipelines.get(record.pipeline);
       let checkpointAt: Date | undefined;
       if (pipeline?.bucket) {
@@ -135,15 +143,9 @@ function preemptedRuns(
     async interrupted(preemption): Promise<void> {
       const { run, notice } = preemption;
       if (!run) return;
+      // The VM's label names the run; the run must also name the VM (and exist).
       const record = await deps.ledger.latest(run.runId);
-      // The VM's label names the run; the run must also name the VM.
-      if (record?.resource !== vmResource(notice.project, notice.zone, notice.vmName)) {
-        logger.warn('A preempted VM is labelled for a run that does not run on it', {
-          runId: run.runId,
-          vm: notice.vmName,
-        });
-        return;
-      }
+      if (record?.resource !== vmResource(notice.project, notice.zone, notice.vmName)) return;
       await observer.preempted(run.runId, notice.preemptedAt);
     },
     async resumeDue(): Promise<number> {

@@ -37,7 +37,11 @@ export interface PreemptionDeps {
   readonly operations: { list(project: string, since: Date): Promise<PreemptionNotice[]> };
   /** The run a VM held, and what happens to it once its preemption is recorded. */
   readonly runs?: {
-    held(runId: string, at: Date): Promise<HeldRun | undefined>;
+    /**
+     * The run a VM's `costguard-run` label names, as of the preemption; `elsewhere` when that
+     * run does not run on the VM (a label copied onto another VM attributes nothing to it).
+     */
+    held(runId: string, notice: PreemptionNotice): Promise<HeldRun | 'elsewhere' | undefined>;
     interrupted(preemption: Preemption): Promise<void>;
     /** Starts the next attempt of every run whose backoff is over; returns how many. */
     resumeDue(): Promise<number>;
@@ -112,14 +116,11 @@ export function createPreemptionRecorder(deps: PreemptionDeps): PreemptionRecord
         : ((await deps.inventory.lastSeen(notice.project, notice.vmId, notice.preemptedAt)) ??
           NO_DETAILS);
     const runId = runLabelOf(vm.labels);
+    const held = runId === undefined ? undefined : await deps.runs?.held(runId, notice);
     const run =
-      runId === undefined
+      runId === undefined || held === 'elsewhere'
         ? undefined
-        : ((await deps.runs?.held(runId, notice.preemptedAt)) ?? {
-            runId,
-            attempt: 1,
-            checkpointAt: undefined,
-          });
+        : (held ?? { runId, attempt: 1, checkpointAt: undefined });
     let rate: HourlyRate | undefined;
     if (vm.machineType && vm.provisioningModel) {
       rate = await deps.prices.rate({

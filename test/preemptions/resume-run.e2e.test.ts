@@ -177,4 +177,36 @@ describe('a run preempted twice', () => {
     expect(vm.status).toBe('TERMINATED');
     expect(vm.metadata.some((i) => i.key === 'costguard-run-id')).toBe(false);
   });
+
+  it('attributes nothing to a run from another VM that carries a copy of its label', async () => {
+    // Prepare: a running run, and another Spot VM whose owner copied its costguard-run label.
+    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 3600 });
+    const started = await api.call('POST', '/runs', {
+      body: { pipeline: 'nightly-categories', target: 'all' },
+    });
+    const runId = started.body.runId as string;
+    await advance(600);
+    const other = sandbox.fleet.get('data-pipelines', 'us-east1-c', 'batch-runner-busy')!;
+    other.labels = { ...other.labels, 'costguard-run': runId };
+
+    // Act: the other VM is preempted.
+    const response = await fetch(`${sandbox.url}/_sandbox/compute/preempt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ project: other.project, zone: other.zone, name: other.name }),
+    });
+    expect(response.status).toBe(200);
+    await advance(30);
+
+    // Assess: its preemption is recorded for no run, and the run goes on untouched.
+    const recorded = await queryLedger(
+      sandbox,
+      `SELECT instance_name, run_id FROM costguard.preemptions WHERE instance_name = '${other.name}'`,
+    );
+    expect(recorded).toEqual([{ instance_name: other.name, run_id: null }]);
+    expect((await api.call('GET', `/runs/${runId}`)).body).toMatchObject({
+      status: 'RUNNING',
+      attempt: 1,
+    });
+  });
 });
