@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ledger } from '../../functions/adapters/bigquery.js';
 import { buildEnforceSpotCap } from '../../functions/caps/entry.js';
 import { putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
+import { bindVmTags, ORGANIZATION } from '../../functions/sandbox/routes/resource-manager.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { loadFixture } from '../support/fixtures.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
@@ -319,6 +320,42 @@ describe('enforceSpotCap on the sandbox', () => {
     expect(slackTexts().at(-1)).toBe(
       '[dry run] Spot cap nlp-daily at 1665.5%: tier 100%. Would stop 1 VM(s), about $1.4696/h.',
     );
+  });
+
+  it('with priorities from tags, would stop a VM labelled critical by its owner and spares a tag-critical one', async () => {
+    // Prepare: running at 11:20 are vision-critical, vision-exempt (by their owners' labels)
+    // and vision-medium, which a tag user tagged critical. A 1 USD cap is far exceeded.
+    bindVmTags(
+      sandbox,
+      { project: 'ml-training-prod', zone: 'us-central1-a', name: 'vision-medium' },
+      { 'costguard-priority': 'critical' },
+    );
+    const tagged = await serve('enforceSpotCap-tags', {
+      COSTGUARD_SPOT_CAPS: JSON.stringify([
+        {
+          ...VISION_CAP,
+          name: 'vision-tags',
+          amount: 1,
+          tiers: [{ at: 1, stop: ['low'] }],
+          prioritySource: 'tags',
+          priorityTag: `${ORGANIZATION}/costguard-priority`,
+          exemptTag: `${ORGANIZATION}/costguard-exempt`,
+        },
+      ]),
+    });
+
+    // Act
+    const reply = await call(tagged);
+    await tagged.close();
+
+    // Assess: the labels count for nothing, the tag spares its VM; a dry run stops nothing.
+    expect(reply.status).toBe(200);
+    expect(reply.body.caps[0]).toMatchObject({ cap: 'vision-tags', outcome: 'ACTED' });
+    expect([...(reply.body.caps[0]?.stopped ?? [])].sort()).toEqual([
+      'ml-training-prod/us-central1-a/vision-critical',
+      'ml-training-prod/us-central1-a/vision-exempt',
+    ]);
+    expect(Object.values(stopOperations())).toEqual([1, 1, 1]);
   });
 
   it('follows the period of the budget a cap names, and checks no cap whose budget it cannot read', async () => {
