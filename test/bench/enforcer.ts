@@ -7,13 +7,17 @@
  *   npx tsx test/bench/enforcer.ts [--vms 5000] [--projects 10] [--latency 50]
  *                                  [--operation-seconds 30] [--concurrency 10,50,100]
  *                                  [--sequential-sample 200] [--sequential-all]
+ *                                  [--priority-source labels|tags]
  *
  * Time: latency, CPU and the per-project write pacing run on the real clock; an operation's
  * 30 seconds pass on the sandbox's simulated clock, which a `wait` moves forward at once (as far
  * as the operation's end, at most two minutes), so they count in simulated time, not in wall
  * time. The write pacing (COSTGUARD_COMPUTE_WRITES_PER_MINUTE per project) bounds any design at
  * one project: its floor is printed. The sequential loop is timed on a sample and extrapolated
- * linearly unless --sequential-all. Loopback only; the sandbox stands in for Google Cloud.
+ * linearly unless --sequential-all. With `--priority-source tags` the policy takes priorities
+ * from Resource Manager tags (none bound, so every VM still counts as low): the enforcer reads
+ * each candidate VM's effective tags before it plans, and the line says how many reads it made.
+ * Loopback only; the sandbox stands in for Google Cloud.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +32,7 @@ import type { ComputeFleet } from '../../functions/adapters/compute.js';
 import { resolveEndpoints } from '../../functions/adapters/endpoints.js';
 import { ProjectDirectory } from '../../functions/adapters/projects.js';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
+import { VmTagDirectory } from '../../functions/adapters/vm-tags.js';
 import { loggingNotifier } from '../../functions/adapters/slack.js';
 import { systemClock } from '../../functions/core/clock.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
@@ -40,7 +45,7 @@ import {
 import { createBudgetEnforcer } from '../../functions/budget/enforce-budget.js';
 import { BigQueryEnforcementLedger } from '../../functions/budget/enforcement-ledger.js';
 import { parseBudgetNotification } from '../../functions/budget/notification.js';
-import { budgetSettings } from '../../functions/budget/policy.js';
+import { budgetSettings, DEFAULT_POLICY } from '../../functions/budget/policy.js';
 import type { FleetFixture } from '../../functions/sandbox/fleet.js';
 import { startSandbox } from '../../functions/sandbox/server.js';
 import { DATASET } from '../budget/budget-harness.js';
@@ -56,6 +61,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '10,50,100' },
     'sequential-sample': { type: 'string', default: '200' },
     'sequential-all': { type: 'boolean', default: false },
+    'priority-source': { type: 'string', default: 'labels' },
     'serve-sandbox': { type: 'string' },
   },
 });
@@ -66,6 +72,15 @@ const OPERATION_SECONDS = Number(args['operation-seconds']);
 const CONCURRENCIES = String(args.concurrency).split(',').map(Number);
 const SAMPLE = args['sequential-all'] ? VMS : Math.min(VMS, Number(args['sequential-sample']));
 const DEFAULT_CONCURRENCY = readConfig(budgetSettings, {}).stopConcurrency;
+const FROM_TAGS = args['priority-source'] === 'tags';
+const POLICY = readConfig(budgetSettings, {
+  COSTGUARD_BUDGET_POLICY: JSON.stringify({
+    ...DEFAULT_POLICY,
+    ...(FROM_TAGS
+      ? { prioritySource: 'tags', priorityTag: '100000000001/costguard-priority' }
+      : {}),
+  }),
+}).policy;
 
 const ACCOUNT = '01D4EE-079462-DFD6EC';
 const BUDGET_ID = '5e2c7a90-bench-4c1e-8a55-3e2f1d0c9b8a';
@@ -220,12 +235,18 @@ interface EnforcerRun {
   simulatedMs: number;
   cpuMsPerStop: number;
   stopped: number;
+  /** effectiveTags.list calls made (a tags policy only). */
+  tagReads: number;
   stats: ReturnType<ComputeFleet['stats']>;
 }
 
 /** Latency on every Compute route, and stop operations that take the simulated seconds. */
 async function slowSandbox(sandbox: RemoteSandbox): Promise<void> {
   await control(sandbox, 'PUT', '/_sandbox/faults/compute.*', { delayMs: LATENCY_MS });
+  // Reading the VMs' tags, under a tags policy, is as slow as a Compute call.
+  await control(sandbox, 'PUT', '/_sandbox/faults/resourcemanager.effectiveTags.list', {
+    delayMs: LATENCY_MS,
+  });
   await control(sandbox, 'PUT', '/_sandbox/faults/compute.instances.stop', {
     operation: { seconds: OPERATION_SECONDS },
   });
@@ -268,10 +289,13 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
       prices,
       ledger: new BigQueryEnforcementLedger(ledger),
       notifier: loggingNotifier(logger),
+      ...(FROM_TAGS
+        ? { tags: new VmTagDirectory((zone) => clients.tagBindings(zone), { logger }) }
+        : {}),
       logger,
       clock: systemClock,
       config: {
-        policy: readConfig(budgetSettings, {}).policy,
+        policy: POLICY,
         projects: PROJECT_IDS,
         enforce: true,
         stopConcurrency: concurrency,
@@ -295,6 +319,11 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
     const used = process.cpuUsage(cpu);
     const simulatedMs = (await sandboxNow(sandbox)) - simulatedStart;
     const summary = await control(sandbox, 'GET', '/_sandbox');
+    const tagCalls = await control(
+      sandbox,
+      'GET',
+      '/_sandbox/calls?route=resourcemanager.effectiveTags',
+    );
     const stopped = Number(summary.instances) - Number(summary.running);
     if (stopped !== VMS || report.outcomes.length !== VMS) {
       throw new Error(`expected ${VMS} VMs stopped, found ${stopped}`);
@@ -306,6 +335,7 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
       simulatedMs,
       cpuMsPerStop: (used.user + used.system) / 1000 / VMS,
       stopped,
+      tagReads: (tagCalls.calls as unknown[]).length,
       stats: fleet.stats(),
     };
   } finally {
@@ -356,7 +386,7 @@ async function main(): Promise<void> {
   const burst = Math.ceil(WRITES_PER_MINUTE / 10);
   const pacingFloorMs = Math.max(0, ((perProject - burst) / WRITES_PER_MINUTE) * 60_000);
   console.log(
-    `Settings: ${VMS} running low-priority Spot VMs over ${PROJECTS} projects of the budget (${perProject} each), ${LATENCY_MS} ms injected latency on every Compute call, stop operations of ${OPERATION_SECONDS} simulated seconds, write pacing ${WRITES_PER_MINUTE}/min per project (floor for any design: ${seconds(pacingFloorMs)}), loopback sandbox in its own process.`,
+    `Settings: ${VMS} running low-priority Spot VMs over ${PROJECTS} projects of the budget (${perProject} each), ${LATENCY_MS} ms injected latency on every Compute call, stop operations of ${OPERATION_SECONDS} simulated seconds, write pacing ${WRITES_PER_MINUTE}/min per project (floor for any design: ${seconds(pacingFloorMs)}), priorities from ${FROM_TAGS ? 'Resource Manager tags (the same latency on each read)' : 'labels'}, loopback sandbox in its own process.`,
   );
   console.log(
     '  Wall time counts latency, CPU and pacing (real clock); operation time passes on the simulated clock, which a wait moves at once.',
@@ -372,7 +402,7 @@ async function main(): Promise<void> {
       .map(([kind, n]) => `${kind} ${n}`)
       .join(', ');
     console.log(
-      `  enforcer, concurrency ${String(concurrency).padStart(3)}${concurrency === DEFAULT_CONCURRENCY ? ' (default)' : '          '}: message -> all ${run.stopped} stops confirmed ${seconds(run.toStopsConfirmedMs)} wall + ${seconds(run.simulatedMs)} simulated; with ledger rows and Slack ${seconds(run.totalMs)}; CPU ${run.cpuMsPerStop.toFixed(2)} ms per stop`,
+      `  enforcer, concurrency ${String(concurrency).padStart(3)}${concurrency === DEFAULT_CONCURRENCY ? ' (default)' : '          '}: message -> all ${run.stopped} stops confirmed ${seconds(run.toStopsConfirmedMs)} wall + ${seconds(run.simulatedMs)} simulated; with ledger rows and Slack ${seconds(run.totalMs)}; CPU ${run.cpuMsPerStop.toFixed(2)} ms per stop${FROM_TAGS ? `; ${run.tagReads} tag reads` : ''}`,
     );
     console.log(
       `    max in flight per call type: ${peaks}; all Compute calls ${run.stats.peakTotal}; calls: ${calls}`,
