@@ -500,3 +500,56 @@ describe('deadline days', () => {
     ]);
   });
 });
+
+describe('evaluateLabels: exemption from a tag, not from labels', () => {
+  const EXEMPT_TAG = '100000000001/costguard-exempt';
+  const byTag = policyWith({ action: 'stop', exemptTag: EXEMPT_TAG });
+  const pastDeadline = { team: 'vision', 'costguard-stop-after': '2026-11-19' };
+
+  it.each<{
+    case: string;
+    labels: Record<string, string>;
+    tags: Record<string, string> | undefined;
+    action: string;
+  }>([
+    {
+      case: 'labelled exempt by its owner, untagged',
+      labels: { ...pastDeadline, 'costguard-exempt': 'true' },
+      tags: {},
+      action: 'stop',
+    },
+    {
+      case: 'tagged exempt',
+      labels: pastDeadline,
+      tags: { [EXEMPT_TAG]: 'true' },
+      action: 'unmark',
+    },
+    {
+      case: 'tagged exempt until a day that has passed',
+      labels: pastDeadline,
+      tags: { [EXEMPT_TAG]: 'until-2026-11-19' },
+      action: 'stop',
+    },
+    {
+      case: 'whose tags could not be read',
+      labels: pastDeadline,
+      tags: undefined,
+      action: 'unmark',
+    },
+  ])('a VM past its deadline $case: $action', ({ labels, tags, action }) => {
+    // Prepare
+    const vm = vmWith({ labels });
+    // Act
+    const result = evaluateLabels(vm, byTag, { ...context, tags });
+    // Assess
+    expect(result.action).toBe(action);
+    expect(result.stop).toBe(action === 'stop');
+  });
+
+  it('leaves an owner\u2019s ended dated exempt label alone: labels do not exempt here', () => {
+    const vm = vmWith({ labels: { ...COMPLETE, 'costguard-exempt': 'until-2026-11-01' } });
+    const result = evaluateLabels(vm, byTag, { ...context, tags: {} });
+    expect(result.write).toBeUndefined();
+    expect(result.action).toBe('none');
+  });
+});
