@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planDeploy } from '../../deploy/plan-deploy.js';
+import { READ_VM_TAGS } from '../../deploy/permissions.js';
 import type { Plan } from '../../deploy/plan.js';
 import type { CallRecord, Sandbox } from '../../functions/sandbox/sandbox.js';
 import { functionSpec, serviceAccountEmail, type Target } from '../../deploy/resources.js';
@@ -251,23 +254,33 @@ describe('the roles deploy grants match the calls each function makes', () => {
     );
   });
 
-  it('enforceLabels: a sweep that fixes, marks and stops, with a policy that stops', async () => {
+  it.each([
+    { policy: 'a policy that stops', exemptTag: undefined },
+    { policy: 'one that exempts by tag', exemptTag: '100000000001/costguard-exempt' },
+  ])('enforceLabels: a sweep that fixes, marks and stops, with $policy', async ({ exemptTag }) => {
     // Prepare: the labels fixture policy stops non-compliant VMs after the grace period.
+    const fixture = `${FIXTURES}policies/labels.json`;
+    const dir = mkdtempSync(join(tmpdir(), 'costguard-permissions-'));
+    const policyFile = exemptTag ? join(dir, 'labels.json') : fixture;
+    if (exemptTag) {
+      const policy = JSON.parse(readFileSync(fixture, 'utf8')) as object;
+      writeFileSync(policyFile, JSON.stringify({ ...policy, exemptTag }));
+    }
     const stopping = planDeploy(
-      deployInputs(
-        ['--label-policy', `${FIXTURES}policies/labels.json`, '--enforce'],
-        defaultSqlRoot(),
-      ),
+      deployInputs(['--label-policy', policyFile, '--enforce'], defaultSqlRoot()),
     );
     const sandbox = await startLabelSandbox();
     await labelLedger(sandbox).migrate();
-    const target = await serveTarget('enforceLabels-permissions', {
+    const target = await serveTarget(`enforceLabels-permissions-${exemptTag ? 'tags' : 'labels'}`, {
       kind: 'http',
-      handler: await buildEnforceLabels(sandboxRuntime(sandbox, labelEnv())),
+      handler: await buildEnforceLabels(
+        sandboxRuntime(sandbox, labelEnv({ COSTGUARD_LABEL_POLICY_FILE: policyFile })),
+      ),
     });
     closers.push(async () => {
       await target.close();
       await sandbox.close();
+      rmSync(dir, { recursive: true });
     });
     sandbox.settings.operationSeconds = 30;
     sandbox.calls.length = 0;
@@ -285,6 +298,9 @@ describe('the roles deploy grants match the calls each function makes', () => {
     expect(sandbox.calls.some((c) => c.route === 'compute.instances.stop')).toBe(true);
     expect(permissionsCalled(sandbox.calls)).toEqual(
       permissionsGranted(stopping, 'costguardLabelEnforcer'),
+    );
+    expect(permissionsGranted(stopping, 'costguardLabelEnforcer').includes(READ_VM_TAGS)).toBe(
+      exemptTag !== undefined,
     );
     const ledger = ledgerComparison(stopping, 'enforceLabels', sandbox, mark, DATASET);
     expect(ledger.called).toEqual(ledger.granted);
