@@ -24,6 +24,8 @@ export interface PipelineBinding {
   readonly bucket?: string;
   /** The pipeline's batch VMs: one, or each candidate a start may pick. */
   readonly vms?: ReadonlyArray<{ readonly zone: string; readonly instance: string }>;
+  /** Its runs come back after a preemption (`resume` in the pipeline). */
+  readonly resumes?: true;
   readonly job?: { readonly region: string; readonly name: string };
 }
 

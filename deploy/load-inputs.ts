@@ -44,7 +44,11 @@ export function pipelineBindings(
       ...(p.bucket ? { bucket: p.bucket } : {}),
     };
     return p.executor === 'vm'
-      ? { ...base, vms: p.candidates.map(({ zone, instance }) => ({ zone, instance })) }
+      ? {
+          ...base,
+          vms: p.candidates.map(({ zone, instance }) => ({ zone, instance })),
+          ...(p.resume ? { resumes: true as const } : {}),
+        }
       : { ...base, job: { region: p.region, name: p.job } };
   });
 }

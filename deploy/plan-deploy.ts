@@ -98,6 +98,7 @@ import {
   INSERT_TOPIC_TRIGGER,
   insertSinkProjects,
   type LogRoute,
+  RESUME_JOB,
   RUNTIME,
   SCHEDULER_ACCOUNT,
   serviceAccountEmail,
@@ -816,6 +817,34 @@ function schedulerStep(spec: FunctionSpec, inputs: DeployInputs): Step {
 }
 
 /**
+ * The resume tick: Cloud Scheduler publishes `{"task":"resume-runs"}` to the preemptions topic
+ * every 5 minutes, and recordPreemption starts the next attempt of every run whose backoff is
+ * over. Without it a run waiting out its backoff would resume only when someone reads it.
+ */
+function resumeJobStep(inputs: DeployInputs): Step {
+  const { project, region } = inputs.options;
+  const where = schedulerJobArgs(RESUME_JOB.name, region, project);
+  const job = [
+    `--schedule=${RESUME_JOB.schedule}`,
+    '--time-zone=Etc/UTC',
+    `--topic=${PREEMPTION_TOPIC}`,
+    `--message-body=${RESUME_JOB.message}`,
+    '--description=costguard: resumes preempted runs whose backoff is over',
+    '--quiet',
+  ];
+  const create = gcloud('scheduler', 'jobs', 'create', 'pubsub', ...where, ...job);
+  const update = gcloud('scheduler', 'jobs', 'update', 'pubsub', ...where, ...job);
+  return {
+    title: `Cloud Scheduler job ${RESUME_JOB.name}: the resume tick to ${PREEMPTION_TOPIC} at "${RESUME_JOB.schedule}" (UTC)`,
+    commands: [create],
+    probe: {
+      argv: describeSchedulerJob(RESUME_JOB.name, region, project),
+      choose: (found) => [found.ok ? update : create],
+    },
+  };
+}
+
+/**
  * What a function that acts on pipeline runs may do: triggerRun; recordPreemption, which starts
  * a preempted run's VM again for its next attempt; and slackActions, whose *Cancel run* stops a
  * run's VM or cancels its Cloud Run job execution.
@@ -1005,6 +1034,10 @@ export function planDeploy(inputs: DeployInputs): Plan {
             { ...inputs, pipelines: inputs.pipelines.filter((p) => p.vms) },
             'recordPreemption',
           ),
+          ...(functions.some((f) => f.target === 'recordPreemption') &&
+          inputs.pipelines.some((p) => p.resumes)
+            ? [resumeJobStep(inputs)]
+            : []),
         ]
       : []),
     // Cancel run from Slack goes through the run service as the trigger's own cancel does.

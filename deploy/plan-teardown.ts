@@ -58,6 +58,7 @@ import {
   INSERT_SINK,
   INSERT_TOPIC,
   INSERT_TOPIC_TRIGGER,
+  RESUME_JOB,
   FUNCTIONS,
   functionSpec,
   member,
@@ -165,9 +166,10 @@ export function planTeardown({ options, pipelines, sql = [] }: TeardownInputs): 
   const emails = ALL_ACCOUNTS.map((a) => serviceAccountEmail(a, project));
   const runs = member(serviceAccountEmail(functionSpec('triggerRun').account, project));
   const roleProjects = [...new Set([...projects, ...pipelineProjects(pipelines)])];
-  const scheduledJobs = FUNCTIONS.flatMap((f) =>
-    f.trigger.kind === 'scheduled' ? [f.trigger.job] : [],
-  );
+  const scheduledJobs = [
+    ...FUNCTIONS.flatMap((f) => (f.trigger.kind === 'scheduled' ? [f.trigger.job] : [])),
+    RESUME_JOB.name,
+  ];
 
   const steps: Step[] = [
     ...scheduledJobs.map((job) =>

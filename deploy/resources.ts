@@ -152,6 +152,17 @@ export const BUDGET_TOPIC = 'costguard-budget-alerts';
  */
 export const PREEMPTION_TOPIC = 'costguard-preemptions';
 export const PREEMPTION_SINK = 'costguard-preemptions';
+/**
+ * The Cloud Scheduler job that publishes the resume tick to the preemptions topic: a run whose
+ * backoff after a preemption is over starts its next attempt within one period, with no one
+ * reading it. Created when a VM pipeline resumes; Cloud Scheduler's own service agent publishes
+ * to a topic of its project, so the job needs no identity of its own.
+ */
+export const RESUME_JOB = {
+  name: 'costguard-resume-runs',
+  schedule: '*/5 * * * *',
+  message: '{"task":"resume-runs"}',
+} as const;
 
 /** The sink's filter: the system event log's preemption entries of one project. */
 export function preemptionLogFilter(project: string): string {

@@ -8,12 +8,13 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { commonSettings, readConfig, type CommonConfig } from '../core/config.js';
+import { isTransient, TransientError } from '../core/errors.js';
 import { eventHandler } from '../core/handlers.js';
 import type { PriceLookup } from '../core/pricing.js';
 import { SpotCostLedger } from '../recorder/spot-cost-ledger.js';
 import { instanceKey, latestSnapshots } from '../recorder/vm-attributes.js';
 import type { HeldRun, PreemptionNotice, VmDetails } from './preemption.js';
-import { parsePreemptionEvent } from './preemption-event.js';
+import { parseRecordPreemptionEvent } from './preemption-event.js';
 import { PreemptionLedger } from './preemption-ledger.js';
 import {
   createPreemptionRecorder,
@@ -157,9 +158,24 @@ function preemptedRuns(
         })
       ).filter((r) => isResumeDue(r, clock.now()));
       let resumed = 0;
-      for (const record of waiting) {
-        const { record: now } = await observer.refresh(record);
-        if (now.status !== record.status) resumed++;
+      const retryable: string[] = [];
+      for (const listed of waiting) {
+        try {
+          // Read again just before acting: a cancel since the listing wins.
+          const record = (await deps.ledger.latest(listed.runId)) ?? listed;
+          const { record: now } = await observer.refresh(record);
+          if (now.status !== record.status) resumed++;
+        } catch (error) {
+          // One run that cannot resume now does not hold the others back.
+          if (isTransient(error)) retryable.push(listed.runId);
+          logger.error('A run due to resume did not start its next attempt', {
+            runId: listed.runId,
+            error,
+          });
+        }
+      }
+      if (retryable.length > 0) {
+        throw new TransientError(`Runs due to resume did not start: ${retryable.join(', ')}`);
       }
       return resumed;
     },
@@ -179,6 +195,8 @@ export async function buildRecordPreemption(
     });
   const recorder = createPreemptionRecorderFor(runtime, config, prices);
   return eventHandler<unknown>(runtime.logger, async (event) => {
-    await recorder.record([parsePreemptionEvent(event)]);
+    const input = parseRecordPreemptionEvent(event);
+    if (input.kind === 'resume-due') await recorder.resumeDue();
+    else await recorder.record([input.notice]);
   });
 }

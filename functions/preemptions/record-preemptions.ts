@@ -98,6 +98,11 @@ export interface PreemptionRecorder {
    * read is logged and left to the next run.
    */
   sweep(since: Date): Promise<PreemptionReport & { failedProjects: string[]; resumed: number }>;
+  /**
+   * Starts the next attempt of every run whose backoff after a preemption is over (the tick
+   * Cloud Scheduler publishes to recordPreemption's topic); returns how many started.
+   */
+  resumeDue(): Promise<number>;
 }
 
 export function createPreemptionRecorder(deps: PreemptionDeps): PreemptionRecorder {
@@ -204,9 +209,15 @@ export function createPreemptionRecorder(deps: PreemptionDeps): PreemptionRecord
     }
     const report = await record(notices);
     // Runs waiting out a backoff that no one has looked at since: their next attempt starts now.
-    const resumed = (await deps.runs?.resumeDue()) ?? 0;
+    const resumed = await resumeDue();
     return { ...report, failedProjects, resumed };
   };
 
-  return { record, sweep };
+  const resumeDue = async (): Promise<number> => {
+    const resumed = (await deps.runs?.resumeDue()) ?? 0;
+    if (resumed > 0) logger.info('Runs resumed after their backoff', { resumed });
+    return resumed;
+  };
+
+  return { record, sweep, resumeDue };
 }

@@ -37,6 +37,8 @@ import { deployInputs, flagValue, FULL_ARGS } from './deploy-fixtures.js';
 import { buildRecordPreemption } from '../../functions/preemptions/entry.js';
 import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
 import { loggingState, settleDeliveries } from '../../functions/sandbox/routes/logging.js';
+import { putTopicJob, schedulerState } from '../../functions/sandbox/routes/scheduler.js';
+import { RESUME_JOB } from '../../deploy/resources.js';
 import { SANDBOX_SLACK, slackState } from '../../functions/sandbox/routes/slack.js';
 import { playClick } from '../../functions/sandbox/slack-click.js';
 import { buildSlackActions } from '../../functions/slack-actions/entry.js';
@@ -430,12 +432,12 @@ describe('the roles deploy grants match the calls each function makes', () => {
     expect(ledgerUse.called).toEqual(ledgerUse.granted);
   });
 
-  it('recordPreemption: the batch VM of a run preempted, the run set to resume', async () => {
-    // Prepare: a run of a pipeline that resumes, whose VM Compute preempts after an hour; the
-    // system event reaches recordPreemption through the Logging sink.
+  it('recordPreemption: the batch VM of a run preempted, the run resumed by the tick after its backoff', async () => {
+    // Prepare: a run of a pipeline that resumes after 5 minutes, whose VM Compute preempts after
+    // an hour; the system event reaches recordPreemption through the Logging sink, and the
+    // resume tick through deploy's Cloud Scheduler job on the same topic.
     const pipelines = loadFixture<Record<string, Record<string, unknown>>>('runs/pipelines.json');
-    // No backoff: recordPreemption starts the next attempt itself.
-    pipelines['nightly-categories']!.resume = { maxAttempts: 3, backoffSeconds: 0 };
+    pipelines['nightly-categories']!.resume = { maxAttempts: 3, backoffSeconds: 300 };
     const env = runsEnv({ COSTGUARD_PIPELINES: JSON.stringify(pipelines) });
     const sandbox = await startRunsSandbox();
     const api = await serveTriggerRun(sandbox, env, runPrices({ 'c2-standard-8': 0.08 }));
@@ -460,14 +462,25 @@ describe('the roles deploy grants match the calls each function makes', () => {
     const calls = sandbox.calls.length;
     const mark = markLedger(sandbox);
 
-    // Act: the preemption, its 30 s notice and the event's delivery.
+    // Act: the preemption, its 30 s notice and the event's delivery; the backoff; the tick.
     sandbox.clock.advance((3600 + 30) * 1000);
+    await settleDeliveries(sandbox);
+    putTopicJob(sandbox, {
+      name: RESUME_JOB.name,
+      project: 'ops-costguard',
+      topic: 'costguard-preemptions',
+      everySeconds: 300,
+      data: RESUME_JOB.message,
+    });
+    sandbox.clock.advance(300 * 1000);
     await settleDeliveries(sandbox);
 
     // Assess
     expect(loggingState(sandbox).deliveries.map((d) => d.status)).toEqual([204]);
+    expect(schedulerState(sandbox).deliveries.map((d) => d.status)).toEqual([204]);
     const recorded = sandbox.calls.slice(calls);
     const ledgerUse = ledgerComparison(plan, 'recordPreemption', sandbox, mark);
+    expect(recorded.filter((c) => c.route === 'compute.instances.start')).toHaveLength(1);
     const status = await api.call('GET', `/runs/${String(started.body.runId)}`);
     expect(status.body).toMatchObject({ status: 'RUNNING', attempt: 2 });
     expect(permissionsCalled(recorded)).toEqual(

@@ -1400,3 +1400,40 @@ describe('instance inserts beyond the host project', () => {
     expect(all).toContain('costguard-instance-insert-beta');
   });
 });
+
+describe('the resume tick', () => {
+  const withoutResume = (): string[] => {
+    const pipelines = JSON.parse(readFileSync(`${FIXTURES}/pipelines.json`, 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    for (const p of Object.values(pipelines)) delete p.resume;
+    const file = join(mkdtempSync(join(tmpdir(), 'costguard-pipelines-')), 'pipelines.json');
+    writeFileSync(file, JSON.stringify(pipelines));
+    return FULL_ARGS.map((arg) => (arg === `${FIXTURES}/pipelines.json` ? file : arg));
+  };
+
+  it('publishes {"task":"resume-runs"} to the preemptions topic every 5 minutes when a pipeline resumes', () => {
+    const plan = planDeploy(deployInputs(FULL_ARGS));
+    const step = stepTitled(plan, 'Cloud Scheduler job costguard-resume-runs');
+
+    expect(step.commands.map(words)).toEqual([
+      `gcloud scheduler jobs create pubsub costguard-resume-runs --location=${REGION} --project=${HOST} --schedule=*/5 * * * * --time-zone=Etc/UTC --topic=costguard-preemptions --message-body={"task":"resume-runs"} --description=costguard: resumes preempted runs whose backoff is over --quiet`,
+    ]);
+    expect(step.probe?.choose({ ok: true, stdout: 'x' }, {})[0]?.argv.slice(1, 5)).toEqual([
+      'scheduler',
+      'jobs',
+      'update',
+      'pubsub',
+    ]);
+  });
+
+  it.each([
+    { case: 'no pipeline', args: [] as string[] },
+    { case: 'pipelines that do not resume', args: withoutResume() },
+  ])('is not created with $case', ({ args }) => {
+    const plan = planDeploy(deployInputs(args));
+
+    expect(find(plan, 'scheduler', 'costguard-resume-runs')).toEqual([]);
+  });
+});

@@ -118,6 +118,19 @@ describe('the teardown plan', () => {
     expect(lines(plan).some((l) => l.includes(absent))).toBe(false);
   });
 
+  it('deletes the resume tick job, found by its name, with the scheduled jobs before any function', () => {
+    const plan = teardown();
+    const step = plan.steps.find((s) => s.title === 'Cloud Scheduler job costguard-resume-runs');
+
+    expect(step?.probe?.argv.join(' ')).toBe(
+      `gcloud scheduler jobs describe costguard-resume-runs --location=${REGION} --project=${HOST} --format=value(name)`,
+    );
+    expect(indexOf(plan, 'scheduler jobs delete costguard-resume-runs')).toBeGreaterThanOrEqual(0);
+    expect(indexOf(plan, 'scheduler jobs delete costguard-resume-runs')).toBeLessThan(
+      indexOf(plan, 'functions delete costguard-record-preemption'),
+    );
+  });
+
   it('revokes dataset access only from the accounts that hold it', () => {
     const step = teardown().steps.find((s) => s.title.startsWith('Keep dataset'));
 

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../functions/core/errors.js';
-import { parsePreemptionEvent } from '../../functions/preemptions/preemption-event.js';
+import {
+  parsePreemptionEvent,
+  parseRecordPreemptionEvent,
+} from '../../functions/preemptions/preemption-event.js';
+import { RESUME_JOB } from '../../deploy/resources.js';
 import { preemptionLogEntry, sinkPushBody } from '../../functions/sandbox/routes/logging.js';
 import { loadFixture } from '../support/fixtures.js';
 import { startTestSandbox } from '../support/sandbox.js';
@@ -166,5 +170,22 @@ describe('parsePreemptionEvent', () => {
     } finally {
       await sandbox.close();
     }
+  });
+});
+
+describe('parseRecordPreemptionEvent', () => {
+  it.each([
+    { case: 'the resume tick deploy schedules', data: RESUME_JOB.message, kind: 'resume-due' },
+    { case: 'a preemption', data: JSON.stringify(entry()), kind: 'preemption' },
+  ])('tells $case by its message', ({ data, kind }) => {
+    expect(parseRecordPreemptionEvent(published(JSON.parse(data))).kind).toBe(kind);
+  });
+
+  it.each([
+    { case: 'another task', data: { task: 'stop-everything' } },
+    { case: 'a tick with more fields', data: { task: 'resume-runs', runId: 'run-1' } },
+  ])('refuses $case, naming the field', ({ data }) => {
+    expect(() => parseRecordPreemptionEvent(published(data))).toThrow(ValidationError);
+    expect(() => parseRecordPreemptionEvent(published(data))).toThrow(/costguard task/);
   });
 });

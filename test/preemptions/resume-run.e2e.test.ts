@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRecordPreemption } from '../../functions/preemptions/entry.js';
 import { batchVmState, planBatchRun } from '../../functions/sandbox/batch-vm.js';
+import { RESUME_JOB } from '../../deploy/resources.js';
 import {
   loggingState,
+  pushBody,
   settleDeliveries,
   sinkPushBody,
 } from '../../functions/sandbox/routes/logging.js';
+import { putTopicJob, schedulerState } from '../../functions/sandbox/routes/scheduler.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { queryLedger } from '../recorder/recorder-sandbox.js';
@@ -208,5 +211,75 @@ describe('a run preempted twice', () => {
       status: 'RUNNING',
       attempt: 1,
     });
+  });
+});
+
+describe('a run that no one reads during its backoff', () => {
+  /** The run's latest snapshot as the ledger holds it, read without looking at the run. */
+  const latest = async (runId: string) =>
+    (
+      await queryLedger(
+        sandbox,
+        `SELECT status, IFNULL(attempt, 1) AS attempt FROM costguard.runs WHERE run_id = '${runId}'
+         QUALIFY ROW_NUMBER() OVER (ORDER BY IFNULL(attempt, 1) DESC, event_seq DESC, recorded_at DESC) = 1`,
+      )
+    )[0];
+  const tick = () =>
+    fetch(`${recordPreemption.url}projects/ops-costguard/topics/costguard-preemptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(
+        pushBody(RESUME_JOB.message, 'ops-costguard', 'costguard-preemptions', {
+          attributes: {},
+          publishTime: sandbox.clock.now().toISOString(),
+        }),
+      ),
+    });
+
+  it('resumes on the scheduled tick after the backoff, once however often the tick comes; a cancel during the backoff wins', async () => {
+    // Prepare: deploy's resume job, here every minute; a run preempted after 10 minutes.
+    putTopicJob(sandbox, {
+      name: RESUME_JOB.name,
+      project: 'ops-costguard',
+      topic: 'costguard-preemptions',
+      everySeconds: 60,
+      data: RESUME_JOB.message,
+    });
+    planBatchRun(sandbox, VM, { outcome: 'preempt', afterSeconds: 600 });
+    planBatchRun(sandbox, VM, { outcome: 'preempt', afterSeconds: 600 });
+    const started = await api.call('POST', '/runs', {
+      body: { pipeline: 'nightly-categories', target: 'all' },
+    });
+    const runId = started.body.runId as string;
+    const before = starts();
+
+    // Act: the preemption and its event; ticks during the backoff; the tick after it; repeats.
+    await advance(600 + 30);
+    const waiting = await latest(runId);
+    await advance(30);
+    const stillWaiting = await latest(runId);
+    await advance(60);
+    const resumed = await latest(runId);
+    const repeated = [await tick(), await tick()].map((r) => r.status);
+
+    // Assess: nobody read the run, yet its VM started again once, for attempt 2.
+    expect(waiting).toEqual({ status: 'PREEMPTED_RETRYING', attempt: 1 });
+    expect(stillWaiting).toEqual({ status: 'PREEMPTED_RETRYING', attempt: 1 });
+    expect(resumed).toEqual({ status: 'RUNNING', attempt: 2 });
+    expect(repeated).toEqual([204, 204]);
+    expect(starts()).toBe(before + 1);
+    expect(schedulerState(sandbox).deliveries.every((d) => d.status === 204)).toBe(true);
+
+    // The second attempt is preempted too; cancelled during the backoff, the ticks start nothing.
+    await advance(600 + 30);
+    expect(await latest(runId)).toEqual({ status: 'PREEMPTED_RETRYING', attempt: 2 });
+    const cancelled = await api.call('POST', `/runs/${runId}:cancel`);
+    await advance(180);
+    await tick();
+
+    expect(cancelled.status).toBe(202);
+    expect(await latest(runId)).toEqual({ status: 'CANCELLED', attempt: 2 });
+    expect(starts()).toBe(before + 1);
+    expect(sandbox.fleet.get(VM.project, VM.zone, VM.name)!.status).toBe('TERMINATED');
   });
 });

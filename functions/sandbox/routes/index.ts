@@ -10,6 +10,7 @@ import { loggingModule } from './logging.js';
 import { controlModule } from './control.js';
 import { monitoringModule } from './monitoring.js';
 import { resourceManagerModule } from './resource-manager.js';
+import { schedulerModule } from './scheduler.js';
 import { slackModule } from './slack.js';
 import { storageModule } from './storage.js';
 
@@ -29,5 +30,6 @@ export function defaultModules(): SandboxModule[] {
     batchVmModule,
     loggingModule,
     cloudIdentityModule,
+    schedulerModule,
   ];
 }

@@ -77,22 +77,65 @@ export function preemptionLogEntry(
   };
 }
 
+/** The body a topic's push subscription posts for one message. */
+export function pushBody(
+  data: string,
+  project: string,
+  topic: string,
+  message: { attributes: Record<string, string>; publishTime: string; messageId?: string },
+): Record<string, unknown> {
+  return {
+    message: {
+      data: Buffer.from(data).toString('base64'),
+      attributes: message.attributes,
+      messageId: message.messageId ?? String(randomInt(1, 2 ** 47)),
+      publishTime: message.publishTime,
+    },
+    subscription: `projects/${project}/subscriptions/${topic}-push`,
+  };
+}
+
 /** The body a Pub/Sub push subscription posts for a Logging sink's entry. */
 export function sinkPushBody(
   entry: Record<string, unknown>,
   project: string,
   topic: string,
-  messageId = String(randomInt(1, 2 ** 47)),
+  messageId?: string,
 ): Record<string, unknown> {
-  return {
-    message: {
-      data: Buffer.from(JSON.stringify(entry)).toString('base64'),
-      attributes: { 'logging.googleapis.com/timestamp': String(entry.timestamp) },
-      messageId,
-      publishTime: String(entry.receiveTimestamp),
-    },
-    subscription: `projects/${project}/subscriptions/${topic}-push`,
-  };
+  return pushBody(JSON.stringify(entry), project, topic, {
+    attributes: { 'logging.googleapis.com/timestamp': String(entry.timestamp) },
+    publishTime: String(entry.receiveTimestamp),
+    ...(messageId ? { messageId } : {}),
+  });
+}
+
+/**
+ * Posts a push body to a sink's endpoint (the Functions Framework reads the topic from the
+ * path, as deployed); `settleDeliveries` waits for it and for `answered` with its status.
+ */
+export function pushTo(
+  sandbox: Sandbox,
+  sink: LogSink,
+  project: string,
+  body: Record<string, unknown>,
+  answered: (status: number | 'failed') => void,
+): void {
+  const state = loggingState(sandbox);
+  const push = (async () => {
+    try {
+      const url = `${sink.pushEndpoint.replace(/\/+$/, '')}/projects/${project}/topics/${sink.topic}`;
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      answered(response.status);
+    } catch {
+      answered('failed');
+    }
+  })();
+  state.pending.add(push);
+  void push.finally(() => state.pending.delete(push));
 }
 
 /** Pushes an entry to every sink; the push is awaited by `settleDeliveries`. */
@@ -107,22 +150,9 @@ function deliver(sandbox: Sandbox, entry: Record<string, unknown>, project: stri
       status: 'failed',
     };
     state.deliveries.push(delivery);
-    const push = (async () => {
-      try {
-        // The Functions Framework reads the topic from the push endpoint's path, as deployed.
-        const url = `${sink.pushEndpoint.replace(/\/+$/, '')}/projects/${project}/topics/${sink.topic}`;
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-        delivery.status = response.status;
-      } catch {
-        delivery.status = 'failed';
-      }
-    })();
-    state.pending.add(push);
-    void push.finally(() => state.pending.delete(push));
+    pushTo(sandbox, sink, project, body, (status) => {
+      delivery.status = status;
+    });
   }
 }
 
