@@ -3,10 +3,11 @@
  * message with a line per team: how many preemptions, the run time they cut short and its cost,
  * as `preemptions_by_team` holds them. It is recorded in the alert ledger under the day's key
  * once Slack took it, so later runs the same day post nothing, and a post Slack refused is tried
- * again by the next run. A day without preemptions posts nothing.
+ * again by the next run. A day without preemptions posts nothing and is recorded the same way,
+ * so each later run of the day reads only the alert ledger's row, not the preemptions again.
  */
 import { postBestEffort, type Notifier, type SlackMessage } from '../adapters/slack.js';
-import { DAY_MS, isoDay } from '../core/clock.js';
+import { DAY_MS, HOUR_MS, isoDay } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { SpotCostLedger } from './spot-cost-ledger.js';
 
@@ -21,12 +22,13 @@ export interface TeamPreemptions {
 }
 
 /** The recorder ledger's digest reads and writes, which is all a digest run needs of it. */
-export type DigestLedger = Pick<SpotCostLedger, 'preemptionDigest' | 'recordDigest'>;
+export type DigestLedger = Pick<SpotCostLedger, 'sentAlerts' | 'preemptionDigest' | 'recordDigest'>;
 
 export interface DigestOutcome {
   /** The UTC day the digest is about (YYYY-MM-DD). */
   readonly day: string;
-  readonly outcome: 'POSTED' | 'ALREADY_POSTED' | 'NO_PREEMPTIONS' | 'SLACK_FAILED';
+  /** ALREADY_DIGESTED: an earlier run posted the day, or found it had no preemptions. */
+  readonly outcome: 'POSTED' | 'ALREADY_DIGESTED' | 'NO_PREEMPTIONS' | 'SLACK_FAILED';
 }
 
 /** The day a run at `now` digests: the last UTC day closed at least `settleMinutes` ago. */
@@ -88,9 +90,13 @@ export function createPreemptionDigest(deps: PreemptionDigestDeps): PreemptionDi
       day: isoDay(day),
       outcome,
     });
-    const { sent, teams } = await ledger.preemptionDigest(key, day);
-    if (sent) return done('ALREADY_POSTED');
-    if (teams.length === 0) return done('NO_PREEMPTIONS');
+    const sent = await ledger.sentAlerts(day, new Date(day.getTime() + HOUR_MS));
+    if (sent.has(key)) return done('ALREADY_DIGESTED');
+    const teams = await ledger.preemptionDigest(day);
+    if (teams.length === 0) {
+      await ledger.recordDigest({ key, day, teams }, { channel: undefined, ts: undefined }, now);
+      return done('NO_PREEMPTIONS');
+    }
     const post = await postBestEffort(
       notifier,
       logger,

@@ -55,9 +55,8 @@ const inventoryRow = z.object({
 });
 
 const digestRow = z.object({
-  sent: z.boolean(),
   team: z.string().nullable(),
-  preemptions: z.coerce.number().nullable(),
+  preemptions: z.coerce.number(),
   lost_hours: z.coerce.number().nullable(),
   lost_cost: z.coerce.number().nullable(),
   currency: z.string().nullable(),
@@ -265,45 +264,31 @@ export class SpotCostLedger {
    * The preemption digest of one UTC day in one read: whether it was posted already (its key in
    * the alerts table), and the day's preemptions per team as `preemptions_by_team` counts them.
    */
-  async preemptionDigest(
-    key: string,
-    day: Date,
-  ): Promise<{ sent: boolean; teams: TeamPreemptions[] }> {
+  /** The day's preemptions per team, as `preemptions_by_team` holds them. */
+  async preemptionDigest(day: Date): Promise<TeamPreemptions[]> {
     const rows = await this.query(
-      `SELECT s.sent, v.team, v.preemptions, v.lost_hours, v.lost_cost, v.currency
-       FROM (
-         SELECT COUNT(*) > 0 AS sent FROM \`\${dataset}.${TABLES.alerts}\`
-         WHERE usage_hour >= @day AND usage_hour < @next AND alert_key = @key
-       ) AS s
-       LEFT JOIN (
-         SELECT * FROM \`\${dataset}.preemptions_by_team\` WHERE day = DATE(@day)
-       ) AS v ON TRUE
-       ORDER BY v.team`,
-      { key, day, next: new Date(day.getTime() + HOUR_MS) },
-      { key: 'STRING', day: 'TIMESTAMP', next: 'TIMESTAMP' },
+      `SELECT team, preemptions, lost_hours, lost_cost, currency
+       FROM \`\${dataset}.preemptions_by_team\` WHERE day = DATE(@day)
+       ORDER BY team`,
+      { day },
+      { day: 'TIMESTAMP' },
     );
-    const parsed = rows.map((raw) => digestRow.parse(raw));
-    return {
-      sent: parsed.some((row) => row.sent),
-      teams: parsed.flatMap((row) =>
-        row.preemptions === null
-          ? []
-          : [
-              {
-                team: row.team ?? undefined,
-                preemptions: row.preemptions,
-                lostHours: row.lost_hours ?? 0,
-                lostCost: row.lost_cost ?? undefined,
-                currency: row.currency ?? undefined,
-              },
-            ],
-      ),
-    };
+    return rows.map((raw) => {
+      const row = digestRow.parse(raw);
+      return {
+        team: row.team ?? undefined,
+        preemptions: row.preemptions,
+        lostHours: row.lost_hours ?? 0,
+        lostCost: row.lost_cost ?? undefined,
+        currency: row.currency ?? undefined,
+      };
+    });
   }
 
   /**
-   * The day's preemption digest as Slack took it, in the alerts table under the day's key (its
-   * first hour, scope `preemptions`), so that later runs find it and post nothing.
+   * The day's preemption digest as Slack took it (or, for a day without preemptions, that there
+   * was nothing to post), in the alerts table under the day's key (its first hour, scope
+   * `preemptions`), so that later runs find it with `sentAlerts` and read the day no more.
    */
   async recordDigest(
     digest: {

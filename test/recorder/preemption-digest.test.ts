@@ -13,8 +13,9 @@ import { recorderLedger } from './recorder-ledger.js';
 import { at, queryLedger, RECORDER_ENV, slackMessages } from './recorder-sandbox.js';
 
 // The daily preemption digest against the sandbox: preemptions of the closed day in the ledger
-// (one of them written twice, one of the next day), a post Slack refuses and nothing recorded,
-// the Slack message the next run posts, and the later runs of the same day, which post nothing.
+// (one of them written twice, one of the next day), a day without any (recorded as digested, so
+// later runs read only that), a post Slack refuses and nothing recorded, the Slack message the
+// next run posts, and the later runs of the same day, which post nothing.
 
 let sandbox: Sandbox;
 let digest: PreemptionDigest;
@@ -82,6 +83,12 @@ beforeAll(async () => {
 
 afterAll(() => sandbox.close());
 
+/** Queries the functions sent to BigQuery so far. */
+const ledgerQueries = () =>
+  sandbox.calls.filter(
+    (c) => c.route === 'bigquery.jobs.query' || c.route === 'bigquery.jobs.insert',
+  ).length;
+
 describe('the daily preemption digest', () => {
   it.each([
     { now: '2026-12-05T00:09:59Z', day: '2026-12-03' },
@@ -91,13 +98,39 @@ describe('the daily preemption digest', () => {
     expect(digestDay(new Date(now), 10).toISOString()).toBe(`${day}T00:00:00.000Z`);
   });
 
-  it('posts nothing for a day without preemptions', async () => {
+  it('posts nothing for a day without preemptions, and reads that day once', async () => {
+    // Act: the first run after the day closed, then two later runs of the same day.
     at(sandbox, '2026-12-04T01:00:00Z');
-    expect(await digest(sandbox.clock.now())).toEqual({
-      day: '2026-12-03',
-      outcome: 'NO_PREEMPTIONS',
-    });
+    const first = await digest(sandbox.clock.now());
+    const queries: number[] = [];
+    const outcomes: string[] = [];
+    for (const now of ['2026-12-04T02:00:00Z', '2026-12-04T03:00:00Z']) {
+      at(sandbox, now);
+      const before = ledgerQueries();
+      outcomes.push((await digest(sandbox.clock.now())).outcome);
+      queries.push(ledgerQueries() - before);
+    }
+
+    // Assess: nothing posted; the empty day recorded, so each later run reads only that row.
+    expect(first).toEqual({ day: '2026-12-03', outcome: 'NO_PREEMPTIONS' });
+    expect(outcomes).toEqual(['ALREADY_DIGESTED', 'ALREADY_DIGESTED']);
+    expect(queries).toEqual([1, 1]);
     expect(slackMessages(sandbox)).toEqual([]);
+    expect(
+      await queryLedger(
+        sandbox,
+        `SELECT alert_key, scope, CAST(spend AS FLOAT64) AS spend, top_vms, slack_channel
+         FROM costguard.spot_cost_alerts`,
+      ),
+    ).toEqual([
+      {
+        alert_key: '2026-12-03/preemptions',
+        scope: 'preemptions',
+        spend: 0,
+        top_vms: '[]',
+        slack_channel: null,
+      },
+    ]);
   });
 
   it('keeps a digest Slack could not take for the next run', async () => {
@@ -108,9 +141,12 @@ describe('the daily preemption digest', () => {
       outcome: 'SLACK_FAILED',
     });
     expect(slackMessages(sandbox)).toEqual([]);
-    expect(await queryLedger(sandbox, 'SELECT alert_key FROM costguard.spot_cost_alerts')).toEqual(
-      [],
-    );
+    expect(
+      await queryLedger(
+        sandbox,
+        "SELECT alert_key FROM costguard.spot_cost_alerts WHERE alert_key = '2026-12-04/preemptions'",
+      ),
+    ).toEqual([]);
   });
 
   it('tells Slack once the day has closed: a line per team, its preemptions and their cost', async () => {
@@ -130,7 +166,7 @@ describe('the daily preemption digest', () => {
     const recorded = await queryLedger(
       sandbox,
       `SELECT alert_key, scope, CAST(spend AS FLOAT64) AS spend, slack_channel, slack_ts
-       FROM costguard.spot_cost_alerts`,
+       FROM costguard.spot_cost_alerts WHERE alert_key = '2026-12-04/preemptions'`,
     );
     expect(recorded).toEqual([
       {
@@ -148,7 +184,7 @@ describe('the daily preemption digest', () => {
       at(sandbox, now);
       expect(await digest(sandbox.clock.now())).toEqual({
         day: '2026-12-04',
-        outcome: 'ALREADY_POSTED',
+        outcome: 'ALREADY_DIGESTED',
       });
     }
     expect(slackMessages(sandbox)).toHaveLength(1);

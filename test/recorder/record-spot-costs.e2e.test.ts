@@ -262,11 +262,12 @@ describe('recordSpotCosts', () => {
 
     expect(status).toBe(200);
     const bigquery = sandbox.calls.filter((c) => c.route.startsWith('bigquery.'));
-    // Spend history, alerts sent, rows recorded, latest snapshots, the day's preemption digest;
-    // then the two loads.
-    expect(bigquery.filter((c) => c.route === 'bigquery.jobs.query')).toHaveLength(5);
+    // Spend history, alerts sent, rows recorded, latest snapshots, whether the closed day was
+    // digested and its preemptions; then the two loads, and the row saying the day (without
+    // preemptions) is digested.
+    expect(bigquery.filter((c) => c.route === 'bigquery.jobs.query')).toHaveLength(6);
     expect(bigquery.filter((c) => c.route === 'bigquery.jobs.load')).toHaveLength(2);
-    expect(bigquery.filter((c) => c.route === 'bigquery.tabledata.insertAll')).toHaveLength(0);
+    expect(bigquery.filter((c) => c.route === 'bigquery.tabledata.insertAll')).toHaveLength(1);
     expect(body).toMatchObject({ rows: { written: 5 }, writeRequests: 2 });
     expect(await viewTotals(sandbox)).toMatchObject({ row_count: 5, cost: '2.396567875' });
   });
@@ -628,7 +629,7 @@ describe('recordSpotCosts alerts', () => {
         sandbox,
         `SELECT alert_key, scope, team, reasons, CAST(spend AS STRING) AS spend,
            CAST(hourly_limit AS STRING) AS hourly_limit, slack_channel, slack_ts
-         FROM \`costguard.spot_cost_alerts\` ORDER BY alert_key`,
+         FROM \`costguard.spot_cost_alerts\` WHERE scope != 'preemptions' ORDER BY alert_key`,
       ),
     ).toEqual([
       {
@@ -695,7 +696,7 @@ describe('recordSpotCosts alerts', () => {
     expect(
       await queryLedger(
         sandbox,
-        'SELECT alert_key, slack_channel, slack_ts FROM `costguard.spot_cost_alerts` ORDER BY alert_key',
+        "SELECT alert_key, slack_channel, slack_ts FROM `costguard.spot_cost_alerts` WHERE scope != 'preemptions' ORDER BY alert_key",
       ),
     ).toEqual([
       { alert_key: '2026-11-20T00:00:00.000Z/overall', slack_channel: null, slack_ts: null },
