@@ -21,12 +21,13 @@ import { createLogger } from '../core/logger.js';
 import { repositoryPath } from '../core/repository-path.js';
 import { vmKey } from '../core/vm.js';
 import { ENTRY_POINTS, type EntryPoint, type EntryPointName } from '../entry-points.js';
-import { PREEMPTION_SINK, PREEMPTION_TOPIC } from '../../deploy/resources.js';
+import { PREEMPTION_SINK, PREEMPTION_TOPIC, RESUME_JOB } from '../../deploy/resources.js';
 import { putSandboxBudget, SANDBOX_BUDGET } from './demos/budget.js';
 import { DEMO_AUDIENCE, demoAuthorization, runDemoSettings } from './demos/runs.js';
 import { loadFleetFixture } from './fleet.js';
 import { DEFAULT_SANDBOX_PORT, entryPointPort, LOCAL_HOST, sandboxPortOf } from './local-ports.js';
 import { loggingState } from './routes/logging.js';
+import { putTopicJob } from './routes/scheduler.js';
 import { SANDBOX_SLACK, slackState } from './routes/slack.js';
 import { serveTarget, type TargetHandler } from './serve-target.js';
 import { startSandbox } from './server.js';
@@ -116,6 +117,16 @@ async function playDemo(
   out('2. triggerRun: one HTTP call starts a pipeline run; its status and cost follow');
   const { playRunDemo } = await import('./demos/runs.js');
   await playRunDemo({ sandbox, runtime, out, url: urlOf('triggerRun') });
+  out(
+    '  A run of the same pipeline, preempted and resumed (recordPreemption and the resume tick):',
+  );
+  const { playPreemptionDemo, showPreemptionViews } = await import('./demos/preemptions.js');
+  const preemptedRun = await playPreemptionDemo({
+    sandbox,
+    ledger,
+    url: urlOf('triggerRun'),
+    out,
+  });
   // Cloud Scheduler's next call records the run's VM hours under its costguard-run label.
   const next = startOfHour(sandbox.clock.now()).getTime() + HOUR_MS + 10 * 60_000;
   sandbox.clock.set(new Date(next));
@@ -127,6 +138,7 @@ async function playDemo(
   out(
     `  ${new Date(next).toISOString().slice(11, 16)} recordSpotCosts (as Cloud Scheduler calls it) -> ${recorded.status}: hours ${(summary.hoursRecorded ?? []).map((h) => h.slice(11, 16)).join(', ')}, ${summary.rows?.written ?? 0} rows`,
   );
+  await showPreemptionViews(ledger, preemptedRun, out);
   out();
   out(
     '3. enforceLabels: fix what can be derived, mark violators, stop them after the grace period',
@@ -273,10 +285,18 @@ async function main(): Promise<void> {
   // The sandbox's Slack app sends clicks on costguard's buttons to slackActions.
   slackState(sandbox).app.interactivityUrl = urls.get('slackActions');
 
-  // As deploy's Logging sink and the topic's push subscription do: preemptions to recordPreemption.
+  // As deploy's Logging sink and the topic's push subscription do: preemptions to recordPreemption,
+  // and deploy's resume tick on the same topic, every 5 simulated minutes.
   loggingState(sandbox).sinks.set(PREEMPTION_SINK, {
     pushEndpoint: urls.get('recordPreemption') ?? '',
     topic: PREEMPTION_TOPIC,
+  });
+  putTopicJob(sandbox, {
+    name: RESUME_JOB.name,
+    project: config.projects[0] as string,
+    topic: PREEMPTION_TOPIC,
+    everySeconds: 300,
+    data: RESUME_JOB.message,
   });
 
   const running = sandbox.fleet.live().filter((vm) => vm.status === 'RUNNING');

@@ -75,6 +75,28 @@ describe('the local run', () => {
       expect(stdout).toMatch(/recorded hours 18:00, 19:00, 20:00, 21:00, 22:00, 23:00: \d+ rows/);
       expect(stdout).toMatch(/nightly-categories: SUCCEEDED; marker _SUCCESS/);
       expect(stdout).toMatch(/POST \/runs again while the VM is busy -> 409/);
+      // A run preempted 40 minutes in comes back by itself after its backoff (the resume tick,
+      // no reader) and finishes on its second attempt; the views show the preemption and the
+      // attempts, with the run's own cost.
+      const preempted =
+        /Compute preempts batch-runner; the system event reaches recordPreemption -> PREEMPTED_RETRYING, attempt 1, resumes at (\d\d:\d\d)\n {2}(\d\d:\d\d) the resume tick \(Cloud Scheduler costguard-resume-runs\) -> recordPreemption: RUNNING, attempt 2, the VM started again\n/.exec(
+          stdout,
+        );
+      expect(preempted).not.toBeNull();
+      expect(preempted![2]).toBe(preempted![1]);
+      const finished =
+        /GET \/runs\/(run-[0-9a-f]{20}) -> SUCCEEDED, attempt 2; cost ([\d.]+) USD/.exec(stdout);
+      expect(finished).not.toBeNull();
+      const lost =
+        /preemption_events: batch-runner in us-east1-b at \d\d:\d\d, attempt 1, 40 m of run time lost, ([\d.]+) USD/.exec(
+          stdout,
+        );
+      const attempts = new RegExp(
+        `run_attempts: ${finished![1]} SUCCEEDED: 2 attempts, 1 preemption, 0\\.67 h lost, total ([\\d.]+) USD`,
+      ).exec(stdout);
+      expect(attempts?.[1]).toBe(finished![2]);
+      // 40 of the run's 75 minutes from its first start to its end, at the same rate.
+      expect(Number(lost?.[1])).toBeCloseTo((Number(finished![2]) * 40) / 75, 2);
       expect(stdout).toMatch(/stop {3}ml-training-prod\/us-central1-b\/nlp-scratch-gpu/);
       expect(stdout).toMatch(/spend 102% \(5100 USD\): stopped \d+:/);
       // The Spot cap stops the sweep's low-priority VMs within a run of the crossing, not the medium one.

@@ -45,7 +45,7 @@ export interface RunDemoOutcome {
 const STEP_MINUTES = 15;
 const MAX_MINUTES = 6 * 60;
 
-interface Reply {
+export interface Reply {
   status: number;
   body: Record<string, unknown>;
 }
@@ -61,7 +61,13 @@ export function demoAuthorization(): string {
   return `Bearer e30.${token}.SIGNATURE_REMOVED_BY_GOOGLE`;
 }
 
-async function call(base: string, method: string, path: string, body?: unknown): Promise<Reply> {
+/** A call to triggerRun as the demo's invoker. */
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Reply> {
   const response = await fetch(new URL(path.replace(/^\//, ''), base), {
     method,
     headers: {
@@ -73,7 +79,7 @@ async function call(base: string, method: string, path: string, body?: unknown):
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-function describeCost(cost: unknown): string {
+export function describeCost(cost: unknown): string {
   const c = cost as { amount?: number; currency?: string; source?: string } | null;
   return c?.amount !== undefined
     ? `${c.amount.toFixed(4)} ${c.currency ?? ''} (${c.source ?? ''})`
