@@ -160,6 +160,8 @@ export const ROLES = {
       'run.jobs.run',
       // Every execution passes its run id and target as environment overrides.
       'run.jobs.runWithOverrides',
+      // An execution whose task was retried: each retry is an attempt of the run.
+      'run.tasks.list',
     ],
   },
 } as const satisfies Record<string, CustomRole>;

@@ -5,7 +5,7 @@
  * it with no credentials; otherwise it uses Application Default Credentials.
  */
 
-import type { ExecutionsClient, JobsClient } from '@google-cloud/run';
+import type { ExecutionsClient, JobsClient, TasksClient } from '@google-cloud/run';
 import type {
   GlobalOperationsClient,
   InstancesClient,
@@ -44,6 +44,7 @@ export interface Clients {
   storage(): Promise<Storage>;
   runJobs(): Promise<JobsClient>;
   runExecutions(): Promise<ExecutionsClient>;
+  runTasks(): Promise<TasksClient>;
   slack(token: string): Promise<WebClient>;
   /** Cloud Identity Groups over HTTPS with the runtime's credentials (read-only scope). */
   cloudIdentity(): Promise<IdentityHttp>;
@@ -231,6 +232,10 @@ export function createClients(endpoints: Endpoints): Clients {
       const { ExecutionsClient } =
         await import('@google-cloud/run/build/src/v2/executions_client.js');
       return new ExecutionsClient(await gaxOptions(at('run')));
+    }),
+    runTasks: memo(async () => {
+      const { TasksClient } = await import('@google-cloud/run/build/src/v2/tasks_client.js');
+      return new TasksClient(await gaxOptions(at('run')));
     }),
     slack,
     cloudIdentity: memo(async (): Promise<IdentityHttp> => {

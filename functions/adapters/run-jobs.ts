@@ -1,10 +1,10 @@
 /**
  * Cloud Run Jobs (`@google-cloud/run` v2): start an execution with environment overrides and
- * a timeout, read an execution, cancel one. `runJob` has no request id, so a retry after an
+ * a timeout, read an execution and its tasks' retries, cancel one. `runJob` has no request id, so a retry after an
  * ambiguous failure first looks for an execution that already carries the run's marker
  * variable instead of starting a second one.
  */
-import type { ExecutionsClient, JobsClient } from '@google-cloud/run';
+import type { ExecutionsClient, JobsClient, TasksClient } from '@google-cloud/run';
 import type { google } from '@google-cloud/run/build/protos/protos.js';
 import { isNotFound, TransientError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -13,6 +13,7 @@ import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 
 type IExecution = google.cloud.run.v2.IExecution;
 type ICondition = google.cloud.run.v2.ICondition;
+type ITask = google.cloud.run.v2.ITask;
 
 export interface ExecutionCompletion {
   /** `CONDITION_SUCCEEDED`, `CONDITION_FAILED`, `CONDITION_PENDING`, ... */
@@ -32,6 +33,8 @@ export interface ExecutionSummary {
   readonly succeeded: number;
   readonly failed: number;
   readonly cancelled: number;
+  /** Tasks retried at least once (`retriedCount`): only then are the tasks worth reading. */
+  readonly retriedTasks: number;
   /** The execution's `Completed` condition. */
   readonly completion: ExecutionCompletion | undefined;
   readonly logUri: string | undefined;
@@ -44,6 +47,28 @@ export interface RunJobsClients {
   executions(): Promise<
     Pick<ExecutionsClient, 'getExecution' | 'cancelExecution' | 'listExecutions'>
   >;
+  tasks(): Promise<Pick<TasksClient, 'listTasks'>>;
+}
+
+/** How far an execution's task retries went: Cloud Run retries a failed task up to maxRetries. */
+export interface TaskAttempts {
+  /** The attempt under way, or the last one made, of the most retried task (1 + its retries). */
+  readonly attempt: number;
+  /** The attempts that task may make (1 + its maxRetries), when Cloud Run says. */
+  readonly maxAttempts: number | undefined;
+  /** The exit code of that task's last finished attempt, when it has one. */
+  readonly lastExitCode: number | undefined;
+}
+
+/** The attempts of the most retried task; an execution without tasks is on its first attempt. */
+export function taskAttemptsOf(tasks: readonly ITask[]): TaskAttempts {
+  const most = [...tasks].sort((a, b) => (b.retried ?? 0) - (a.retried ?? 0))[0];
+  const exit = most?.lastAttemptResult?.exitCode;
+  return {
+    attempt: 1 + (most?.retried ?? 0),
+    maxAttempts: typeof most?.maxRetries === 'number' ? most.maxRetries + 1 : undefined,
+    lastExitCode: typeof exit === 'number' ? exit : undefined,
+  };
 }
 
 function timeOf(value: ProtoTimestamp): Date | undefined {
@@ -101,6 +126,7 @@ export function toExecutionSummary(execution: IExecution): ExecutionSummary {
     succeeded: execution.succeededCount ?? 0,
     failed: execution.failedCount ?? 0,
     cancelled: execution.cancelledCount ?? 0,
+    retriedTasks: execution.retriedCount ?? 0,
     completion: completionOf(execution.conditions),
     logUri: execution.logUri || undefined,
     env: Object.fromEntries(
@@ -169,6 +195,15 @@ export class RunJobs {
       if (isNotFound(error)) return undefined;
       throw error;
     }
+  }
+
+  /** How far the execution's task retries went (one page of tasks: a run's job has few). */
+  async taskAttempts(execution: string): Promise<TaskAttempts> {
+    const tasks = await this.clients.tasks();
+    const [page] = await this.retry(`listTasks ${execution}`, () =>
+      tasks.listTasks({ parent: execution, pageSize: 100 }, { autoPaginate: false }),
+    );
+    return taskAttemptsOf(page);
   }
 
   /** Asks Cloud Run to cancel the execution; the execution reports CANCELLED once it has. */

@@ -1,7 +1,8 @@
 /**
  * A pipeline packaged as a Cloud Run Job: each run is one execution, told its run id, target
  * and results prefix through fixed environment variables, plus the allow-listed overrides the
- * request chose. The job's task timeout is the run's maximum duration.
+ * request chose. The job's task timeout is the run's maximum duration. Each retry of a failed
+ * task (the job's maxRetries) is an attempt of the run.
  */
 import type { RunJobs } from '../adapters/run-jobs.js';
 import type { Logger } from '../core/logger.js';
@@ -17,7 +18,7 @@ export class CloudRunExecutor implements RunExecutor {
   constructor(
     private readonly pipeline: CloudRunPipeline,
     private readonly deps: {
-      jobs: Pick<RunJobs, 'run' | 'get' | 'cancel' | 'findByEnv'>;
+      jobs: Pick<RunJobs, 'run' | 'get' | 'cancel' | 'findByEnv' | 'taskAttempts'>;
       logger: Logger;
     },
   ) {
@@ -77,7 +78,12 @@ export class CloudRunExecutor implements RunExecutor {
     ) {
       return { decision: { status: run.status }, usage: undefined };
     }
-    const decision = planExecutionStatus(run, execution, now);
+    // Only an execution with a retried task has attempts worth a read of its tasks.
+    const attempts =
+      execution && execution.retriedTasks > 0
+        ? await this.deps.jobs.taskAttempts(execution.name)
+        : undefined;
+    const decision = { ...planExecutionStatus(run, execution, now), attempts };
     return {
       decision: execution && !run.execution ? { ...decision, execution: execution.name } : decision,
       usage: undefined,

@@ -36,7 +36,11 @@ export function executorsFor(
   const { clients, logger, clock } = runtime;
   const store = new ObjectStore(() => clients.storage(), { logger });
   const jobs = new RunJobs(
-    { jobs: () => clients.runJobs(), executions: () => clients.runExecutions() },
+    {
+      jobs: () => clients.runJobs(),
+      executions: () => clients.runExecutions(),
+      tasks: () => clients.runTasks(),
+    },
     { logger },
   );
   const rates = new PreemptionRates(ledger);

@@ -3,7 +3,7 @@
  * execution) looks like now. No I/O here; the executors gather the observation and carry out
  * the decision's action (stopping a VM past its deadline).
  */
-import type { ExecutionSummary } from '../adapters/run-jobs.js';
+import type { ExecutionSummary, TaskAttempts } from '../adapters/run-jobs.js';
 import { maskSecrets } from '../core/redact.js';
 import type { RunRecord, RunStatus } from './run-record.js';
 
@@ -93,6 +93,8 @@ export interface StatusDecision {
   readonly stopVm?: 'timeout';
   /** The startup script's phase timings, once it uploaded them. */
   readonly phases?: Readonly<Record<string, number>> | undefined;
+  /** How far the Cloud Run execution's task retries went, once a task was retried. */
+  readonly attempts?: TaskAttempts | undefined;
 }
 
 const BOOTING = new Set(['PROVISIONING', 'STAGING', 'PENDING', 'REPAIRING']);

@@ -4,6 +4,7 @@
  * the busy check of the next POST /runs), not pushed by the VM.
  */
 import type { KnownBlock } from '@slack/web-api';
+import type { TaskAttempts } from '../adapters/run-jobs.js';
 import type { SlackMessage } from '../adapters/slack.js';
 import { actionsBlock, cancelRunButton } from '../core/slack-buttons.js';
 import type { RunRecord } from './run-record.js';
@@ -66,6 +67,29 @@ const ICON: Record<string, string> = {
   CANCELLED: ':no_entry_sign:',
   TIMED_OUT: ':hourglass:',
 };
+
+/**
+ * The replies in the run's thread for the retries of its Cloud Run task that a look found, one
+ * per attempt gained since the run's last recorded attempt.
+ */
+export function taskRetryReplies(
+  run: RunRecord,
+  from: number,
+  attempts: TaskAttempts,
+): SlackMessage[] {
+  const of = attempts.maxAttempts === undefined ? '' : ` of ${attempts.maxAttempts}`;
+  // The last exit code is the failed attempt's only while the next one has not ended yet.
+  const exit = attempts.lastExitCode ? ` (exit code ${attempts.lastExitCode})` : '';
+  const replies: SlackMessage[] = [];
+  for (let attempt = from + 1; attempt <= attempts.attempt; attempt++) {
+    const why = attempt === attempts.attempt ? `its task failed${exit}` : 'its task failed';
+    replies.push({
+      text: `Run ${run.runId} of ${run.pipeline}: ${why}; Cloud Run retries it, attempt ${attempt}${of}`,
+      ...(run.slackTs ? { threadTs: run.slackTs } : {}),
+    });
+  }
+  return replies;
+}
 
 export function finishedMessage(run: RunRecord): SlackMessage {
   const took = duration(run.startedAt, run.finishedAt);

@@ -17,8 +17,8 @@ import type { Pipeline, RunsConfig } from './config.js';
 import type { RunExecutor, RunUsage } from './executor.js';
 import { planCost, runSpans, type RecordedCostReader } from './run-cost.js';
 import type { RunLedger } from './run-ledger.js';
-import { finishedMessage } from './run-messages.js';
-import { isActive, type RunCost, type RunRecord } from './run-record.js';
+import { finishedMessage, taskRetryReplies } from './run-messages.js';
+import { attemptOf, isActive, type RunCost, type RunRecord } from './run-record.js';
 import { createRunResumption } from './run-resumption.js';
 import { observedRecord, statusChanged } from './run-transitions.js';
 
@@ -153,7 +153,17 @@ export function createRunObserver(deps: RunObserverDeps, config: RunsConfig): Ru
     const final = !isActive(next.status);
     if (final) next = { ...next, cost: await costOf(next, usage) };
     await ledger.append(next, decision.stopVm ? 'timed-out' : 'observed');
-    log.notice('Run status changed', { from: record.status, to: next.status, detail: next.detail });
+    log.notice('Run status changed', {
+      from: record.status,
+      to: next.status,
+      attempt: attemptOf(next),
+      detail: next.detail,
+    });
+    if (decision.attempts && attemptOf(next) > attemptOf(record)) {
+      for (const reply of taskRetryReplies(next, attemptOf(record), decision.attempts)) {
+        await notify(reply, record.runId);
+      }
+    }
     if (final) {
       await release(executor, next);
       await notify(finishedMessage(next), record.runId);

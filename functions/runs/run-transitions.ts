@@ -8,7 +8,7 @@ import type { Pipeline } from './config.js';
 import type { StartOutcome } from './executor.js';
 import type { StatusDecision } from './plan-status.js';
 import { hashKey, resultsPrefixOf } from './run-id.js';
-import { isActive, jobResource, vmResource, type RunRecord } from './run-record.js';
+import { attemptOf, isActive, jobResource, vmResource, type RunRecord } from './run-record.js';
 import type { StartRequest } from './request.js';
 
 /**
@@ -101,15 +101,20 @@ export function observedRecord(record: RunRecord, decision: StatusDecision, now:
     detail: decision.detail ?? record.detail,
     execution: decision.execution ?? record.execution,
     phases: decision.phases ?? record.phases,
+    // Each retry of a Cloud Run task is an attempt of the run.
+    attempt: decision.attempts
+      ? Math.max(decision.attempts.attempt, attemptOf(record))
+      : record.attempt,
   };
 }
 
-/** Whether a look changed what the ledger holds (status, start or execution). */
+/** Whether a look changed what the ledger holds (status, start, execution or attempt). */
 export function statusChanged(before: RunRecord, after: RunRecord): boolean {
   return !(
     before.status === after.status &&
     before.startedAt?.getTime() === after.startedAt?.getTime() &&
-    before.execution === after.execution
+    before.execution === after.execution &&
+    attemptOf(before) === attemptOf(after)
   );
 }
 

@@ -191,6 +191,8 @@ describe('sandbox replies against the client libraries’ message definitions', 
     const [listed] = await executions.listExecutions({ parent: jobName }, { autoPaginate: false });
     const execution = listed[0]?.name ?? '';
     await executions.getExecution({ name: execution });
+    const tasks = await clients.runTasks();
+    await tasks.listTasks({ parent: execution }, { autoPaginate: false });
     await executions.cancelExecution({ name: execution });
   }
 

@@ -23,7 +23,11 @@ describe('Cloud Run Jobs contract', () => {
     });
     runtime = sandboxRuntime(sandbox);
     jobs = new RunJobs(
-      { jobs: () => runtime.clients.runJobs(), executions: () => runtime.clients.runExecutions() },
+      {
+        jobs: () => runtime.clients.runJobs(),
+        executions: () => runtime.clients.runExecutions(),
+        tasks: () => runtime.clients.runTasks(),
+      },
       { logger: runtime.logger, retry: { baseDelayMs: 1 } },
     );
   });
@@ -89,6 +93,37 @@ describe('Cloud Run Jobs contract', () => {
       expect(done?.running).toBe(0);
     },
   );
+
+  it('reads each retry of a failed task: the attempt, the attempts allowed and the last exit code', async () => {
+    // Prepare: the job's task (maxRetries 3 by default) exits with 1 twice, then succeeds.
+    planNextExecution(sandbox, JOB, {
+      outcome: 'succeed',
+      durationSeconds: 600,
+      failedAttempts: 2,
+    });
+    const started = await jobs.run(request('run-cccccccccccccccccccc'));
+    const seen: Array<{ retried: number; attempts: unknown }> = [];
+
+    // Act: the execution and its tasks after each attempt.
+    for (const minutes of [5, 10, 10, 10]) {
+      sandbox.clock.advance(minutes * 60_000);
+      const execution = (await jobs.get(started.name))!;
+      seen.push({
+        retried: execution.retriedTasks,
+        attempts: execution.retriedTasks > 0 ? await jobs.taskAttempts(started.name) : undefined,
+      });
+    }
+
+    // Assess
+    expect(seen).toEqual([
+      { retried: 0, attempts: undefined },
+      { retried: 1, attempts: { attempt: 2, maxAttempts: 4, lastExitCode: 1 } },
+      { retried: 1, attempts: { attempt: 3, maxAttempts: 4, lastExitCode: 1 } },
+      { retried: 1, attempts: { attempt: 3, maxAttempts: 4, lastExitCode: 0 } },
+    ]);
+    expect((await jobs.get(started.name))?.completion?.state).toBe('CONDITION_SUCCEEDED');
+    expect(sandbox.calls.filter((c) => c.route === 'run.tasks.list')).toHaveLength(3);
+  });
 
   it('cancels a running execution, and refuses to cancel it twice', async () => {
     const started = await jobs.run(request('run-cccccccccccccccccccc'));

@@ -146,6 +146,7 @@ const execution = (overrides: Partial<ExecutionSummary>): ExecutionSummary => ({
   succeeded: 0,
   failed: 0,
   cancelled: 0,
+  retriedTasks: 0,
   completion: { state: 'CONDITION_PENDING', reason: undefined, message: undefined },
   logUri: 'https://console.cloud.google.com/logs',
   env: {},

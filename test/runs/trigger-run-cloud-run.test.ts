@@ -8,6 +8,7 @@ import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { RunLedger } from '../../functions/runs/run-ledger.js';
+import { queryLedger } from '../recorder/recorder-sandbox.js';
 import { forwardedToken, runRows, useTriggerRun } from '../support/runs.js';
 
 // triggerRun end to end on the Cloud Run Job executor, through the real @google-cloud/run clients.
@@ -129,6 +130,61 @@ describe('triggerRun on a Cloud Run Job', () => {
     const [announced, outcome] = slackState(runs.sandbox).messages;
     expect(outcome?.threadTs).toBe(announced?.ts);
     expect(outcome?.text).toContain(` ${expected}`);
+  });
+
+  it('counts each retry of the failed task as an attempt: status, ledger, run_attempts and a reply per retry', async () => {
+    // Prepare: the task exits with 1 twice (Cloud Run retries it, maxRetries 3), then succeeds.
+    planNextExecution(runs.sandbox, JOB, {
+      outcome: 'succeed',
+      durationSeconds: 1200,
+      failedAttempts: 2,
+    });
+    const runId = (await start()).body.runId as string;
+
+    // Act: looks during the second attempt, then after the third one ends.
+    runs.sandbox.clock.advance(25 * MINUTE);
+    const during = await runs.api.call('GET', `/runs/${runId}`);
+    runs.sandbox.clock.advance(40 * MINUTE);
+    const done = await runs.api.call('GET', `/runs/${runId}`);
+    const again = await runs.api.call('GET', `/runs/${runId}`);
+
+    // Assess
+    expect(during.body).toMatchObject({ status: 'RUNNING', attempt: 2 });
+    expect(done.body).toMatchObject({
+      status: 'SUCCEEDED',
+      attempt: 3,
+      finishedAt: '2026-11-20T01:00:00.000Z',
+    });
+    expect(again.body).toEqual(done.body);
+    expect(
+      (await runRows(runs.api, runId)).map((r) => [r.event, r.status, r.attempt ?? 1]),
+    ).toEqual([
+      ['requested', 'STARTING', 1],
+      ['started', 'RUNNING', 1],
+      ['observed', 'RUNNING', 2],
+      ['observed', 'SUCCEEDED', 3],
+    ]);
+    const [attempts] = await queryLedger(
+      runs.sandbox,
+      `SELECT status, attempts, preemptions FROM costguard.run_attempts WHERE run_id = '${runId}'`,
+    );
+    expect(attempts).toMatchObject({ status: 'SUCCEEDED', attempts: 3, preemptions: 0 });
+    const [announced, ...thread] = slackState(runs.sandbox).messages;
+    expect(thread.map((m) => [m.threadTs, m.text])).toEqual([
+      [
+        announced?.ts,
+        `Run ${runId} of feature-extraction: its task failed (exit code 1); Cloud Run retries it, attempt 2 of 4`,
+      ],
+      [
+        announced?.ts,
+        // Seen after the third attempt succeeded: the second one's exit code is not known.
+        `Run ${runId} of feature-extraction: its task failed; Cloud Run retries it, attempt 3 of 4`,
+      ],
+      [
+        announced?.ts,
+        expect.stringMatching(new RegExp(`^Run ${runId} .* SUCCEEDED after 1 h 0 min`)),
+      ],
+    ]);
   });
 
   it('cancels the execution and refuses a second cancel', async () => {

@@ -1,9 +1,12 @@
 /**
  * Cloud Run Admin API v2, the Jobs subset the run trigger uses: `jobs/J:run` (with container
  * env overrides and a task timeout) returns a long-running operation whose metadata is the
- * new Execution; executions get, list and `:cancel`; operations get. An execution runs on the
- * simulated clock: it succeeds or fails after its job's duration, or fails when the timeout
- * is reached first. Enums are numbers when the client asks for `enum-encoding=int`.
+ * new Execution; executions get, list and `:cancel`; an execution's tasks list; operations get.
+ * An execution runs one task on the simulated clock: it succeeds or fails after its job's
+ * duration, or fails when the timeout is reached first; a plan may make the task fail a number
+ * of attempts first, each retried (Task `retried`, `lastAttemptResult`, the execution's
+ * `retriedCount`) while the job's `maxRetries` allows. Enums are numbers when the client asks for
+ * `enum-encoding=int`.
  */
 
 import { createHash } from 'node:crypto';
@@ -22,6 +25,8 @@ const jobFixture = z.object({
   outcome: z.enum(['succeed', 'fail', 'hang']).default('succeed'),
   /** The job's own task timeout when a run does not override it (Cloud Run's default is 10 min). */
   timeoutSeconds: z.number().positive().default(600),
+  /** How often a failed task is retried (Cloud Run's default is 3). */
+  maxRetries: z.number().int().min(0).max(10).default(3),
   env: z.record(z.string(), z.string()).default({}),
   image: z.string().default('us-docker.pkg.dev/sandbox/pipelines/job:latest'),
 });
@@ -32,6 +37,8 @@ type SimJob = z.output<typeof jobFixture> & { fullName: string; executions: numb
 export interface ExecutionPlan {
   outcome: 'succeed' | 'fail' | 'hang';
   durationSeconds: number;
+  /** Attempts of the task that exit with code 1 (each after `durationSeconds`) before the outcome. */
+  failedAttempts?: number;
 }
 
 interface SimExecution {
@@ -45,6 +52,10 @@ interface SimExecution {
   env: Array<{ name: string; value: string }>;
   state: 'running' | 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
   operation: string;
+  /** Times the task was retried, and when its current attempt started. */
+  retried: number;
+  attemptStartedAt: number;
+  lastExitCode: number | undefined;
 }
 
 interface CloudRunState {
@@ -163,7 +174,7 @@ function renderExecution(
     taskCount: 1,
     template: {
       containers: [{ image: execution.job.image, env: execution.env }],
-      maxRetries: 0,
+      maxRetries: execution.job.maxRetries,
       timeout: `${execution.timeoutSeconds}s`,
     },
     conditions: [
@@ -178,8 +189,57 @@ function renderExecution(
     succeededCount: execution.state === 'succeeded' ? 1 : 0,
     failedCount: execution.state === 'failed' || execution.state === 'timed-out' ? 1 : 0,
     cancelledCount: execution.state === 'cancelled' ? 1 : 0,
+    retriedCount: execution.retried > 0 ? 1 : 0,
     logUri: `https://console.cloud.google.com/logs/viewer?project=${project}&advancedFilter=resource.type%3D%22cloud_run_job%22%0Alabels.%22run.googleapis.com/execution_name%22%3D%22${execution.name.split('/').pop() ?? ''}%22`,
     etag: `"${createHash('sha1').update(`${execution.name}:${execution.state}`).digest('hex').slice(0, 16)}"`,
+  };
+}
+
+/** The execution's one task: its retries and how its last attempt ended. */
+function renderTask(execution: SimExecution, request: SandboxRequest): Record<string, unknown> {
+  const short = execution.name.split('/').pop() ?? '';
+  const done = execution.state !== 'running';
+  const exitCode =
+    execution.state === 'succeeded'
+      ? 0
+      : done
+        ? (execution.lastExitCode ?? 1)
+        : execution.lastExitCode;
+  const state =
+    execution.state === 'running'
+      ? 'CONDITION_PENDING'
+      : execution.state === 'succeeded'
+        ? 'CONDITION_SUCCEEDED'
+        : 'CONDITION_FAILED';
+  return {
+    name: `${execution.name}/tasks/${short}-task0`,
+    uid: createHash('sha1').update(`${execution.name}/task0`).digest('hex').slice(0, 32),
+    generation: '1',
+    createTime: iso(execution.createdAt),
+    scheduledTime: iso(execution.createdAt),
+    startTime: iso(execution.attemptStartedAt),
+    ...(done ? { completionTime: iso(execution.completedAt) } : {}),
+    updateTime: iso(execution.completedAt ?? execution.attemptStartedAt),
+    job: execution.job.name,
+    execution: short,
+    containers: [{ image: execution.job.image, env: execution.env }],
+    maxRetries: execution.job.maxRetries,
+    timeout: `${execution.timeoutSeconds}s`,
+    conditions: [{ type: 'Completed', state: enumValue(request, CONDITION_STATE, state) }],
+    index: 0,
+    retried: execution.retried,
+    ...(exitCode === undefined
+      ? {}
+      : {
+          lastAttemptResult: {
+            status:
+              exitCode === 0
+                ? { code: 0 }
+                : { code: 2, message: 'The container exited with an error.' },
+            exitCode,
+          },
+        }),
+    logUri: `https://console.cloud.google.com/logs/viewer?project=${/^projects\/([^/]+)\//.exec(execution.name)?.[1] ?? ''}`,
   };
 }
 
@@ -214,6 +274,36 @@ function finish(sandbox: Sandbox, execution: SimExecution, state: SimExecution['
   if (execution.state !== 'running') return;
   execution.state = state;
   execution.completedAt = sandbox.clock.nowMs();
+}
+
+/** One attempt of the execution's task from `startMs`: a planned failure is retried if it may be. */
+function runAttempt(
+  sandbox: Sandbox,
+  execution: SimExecution,
+  plan: ExecutionPlan,
+  startMs: number,
+): void {
+  execution.attemptStartedAt = startMs;
+  const timeoutAt = startMs + execution.timeoutSeconds * 1000;
+  const endAt = startMs + plan.durationSeconds * 1000;
+  if (execution.retried < (plan.failedAttempts ?? 0) && endAt < timeoutAt) {
+    sandbox.clock.schedule(endAt, () => {
+      if (execution.state !== 'running') return;
+      execution.lastExitCode = 1;
+      if (execution.retried >= execution.job.maxRetries) {
+        finish(sandbox, execution, 'failed');
+        return;
+      }
+      execution.retried++;
+      runAttempt(sandbox, execution, plan, endAt);
+    });
+  } else if (plan.outcome === 'hang' || endAt >= timeoutAt) {
+    sandbox.clock.schedule(timeoutAt, () => finish(sandbox, execution, 'timed-out'));
+  } else {
+    sandbox.clock.schedule(endAt, () =>
+      finish(sandbox, execution, plan.outcome === 'succeed' ? 'succeeded' : 'failed'),
+    );
+  }
 }
 
 function newOperation(
@@ -289,6 +379,9 @@ const routes = [
         env: [...env].map(([n, value]) => ({ name: n, value })),
         state: 'running',
         operation: '',
+        retried: 0,
+        attemptStartedAt: now,
+        lastExitCode: undefined,
       };
       state.executions.set(name, execution);
       execution.operation = newOperation(
@@ -302,15 +395,7 @@ const routes = [
         outcome: sim.outcome,
         durationSeconds: sim.durationSeconds,
       };
-      const timeoutAt = now + execution.timeoutSeconds * 1000;
-      const endAt = now + plan.durationSeconds * 1000;
-      if (plan.outcome === 'hang' || endAt >= timeoutAt) {
-        sandbox.clock.schedule(timeoutAt, () => finish(sandbox, execution, 'timed-out'));
-      } else {
-        sandbox.clock.schedule(endAt, () =>
-          finish(sandbox, execution, plan.outcome === 'succeed' ? 'succeeded' : 'failed'),
-        );
-      }
+      runAttempt(sandbox, execution, plan, now);
       return { body: renderOperation(sandbox, execution.operation, request) };
     },
   ),
@@ -339,6 +424,14 @@ const routes = [
       });
       return { body: { executions: items, ...(nextPageToken ? { nextPageToken } : {}) } };
     },
+  ),
+  route<Sandbox>(
+    'run.tasks.list',
+    'GET',
+    '/v2/projects/{project}/locations/{location}/jobs/{job}/executions/{execution}/tasks',
+    (request, sandbox) => ({
+      body: { tasks: [renderTask(executionOf(sandbox, request), request)] },
+    }),
   ),
   route<Sandbox>(
     'run.executions.cancel',
