@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ExecutionSummary } from '../../functions/adapters/run-jobs.js';
+import { taskAttemptsOf, type ExecutionSummary } from '../../functions/adapters/run-jobs.js';
+import { taskRetryReplies } from '../../functions/runs/run-messages.js';
 import {
   parsePhaseTimings,
   planExecutionStatus,
@@ -256,5 +257,61 @@ describe('parsePhaseTimings', () => {
     },
   ])('keeps $name', ({ text, phases }) => {
     expect(parsePhaseTimings(text)).toEqual(phases);
+  });
+});
+
+describe('taskAttemptsOf', () => {
+  it.each([
+    { case: 'no task listed', tasks: [], expected: { attempt: 1, maxAttempts: undefined } },
+    {
+      case: 'a task retried twice, its last attempt failed',
+      tasks: [{ retried: 2, maxRetries: 3, lastAttemptResult: { exitCode: 137 } }],
+      expected: { attempt: 3, maxAttempts: 4, lastExitCode: 137 },
+    },
+    {
+      case: 'the most retried of several tasks',
+      tasks: [
+        { index: 0, retried: 1, maxRetries: 5, lastAttemptResult: { exitCode: 0 } },
+        { index: 1, retried: 4, maxRetries: 5, lastAttemptResult: { exitCode: 2 } },
+      ],
+      expected: { attempt: 5, maxAttempts: 6, lastExitCode: 2 },
+    },
+  ])('$case', ({ tasks, expected }) => {
+    expect(taskAttemptsOf(tasks)).toMatchObject(expected);
+  });
+});
+
+describe('taskRetryReplies', () => {
+  const run: RunRecord = { ...RUNNING_RUN, executor: 'cloud-run-job', slackTs: '1.000001' };
+
+  it.each([
+    {
+      case: 'one retry, seen while the new attempt runs',
+      from: 1,
+      attempts: { attempt: 2, maxAttempts: 4, lastExitCode: 1 },
+      texts: ['its task failed (exit code 1); Cloud Run retries it, attempt 2 of 4'],
+    },
+    {
+      case: 'two retries seen at once, after the last attempt succeeded',
+      from: 1,
+      attempts: { attempt: 3, maxAttempts: 4, lastExitCode: 0 },
+      texts: [
+        'its task failed; Cloud Run retries it, attempt 2 of 4',
+        'its task failed; Cloud Run retries it, attempt 3 of 4',
+      ],
+    },
+    {
+      case: 'no retry since the last look',
+      from: 3,
+      attempts: { attempt: 3, maxAttempts: undefined, lastExitCode: 1 },
+      texts: [],
+    },
+  ])('$case', ({ from, attempts, texts }) => {
+    const replies = taskRetryReplies(run, from, attempts);
+
+    expect(replies.map((r) => r.text)).toEqual(
+      texts.map((t) => `Run ${run.runId} of ${run.pipeline}: ${t}`),
+    );
+    expect(replies.every((r) => r.threadTs === '1.000001')).toBe(true);
   });
 });
