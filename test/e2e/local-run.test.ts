@@ -95,8 +95,8 @@ describe('the local run', () => {
         `run_attempts: ${finished![1]} SUCCEEDED: 2 attempts, 1 preemption, 0\\.67 h lost, total ([\\d.]+) USD`,
       ).exec(stdout);
       expect(attempts?.[1]).toBe(finished![2]);
-      // 40 of the run's 75 minutes from its first start to its end, at the same rate.
-      expect(Number(lost?.[1])).toBeCloseTo((Number(finished![2]) * 40) / 75, 2);
+      // 40 of the run's 70 minutes of run time (the backoff is not run time), at the same rate.
+      expect(Number(lost?.[1])).toBeCloseTo((Number(finished![2]) * 40) / 70, 3);
       expect(stdout).toMatch(/stop {3}ml-training-prod\/us-central1-b\/nlp-scratch-gpu/);
       expect(stdout).toMatch(/spend 102% \(5100 USD\): stopped \d+:/);
       // The Spot cap stops the sweep's low-priority VMs within a run of the crossing, not the medium one.
