@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRecordPreemption } from '../../functions/preemptions/entry.js';
+import { commonSettings, readConfig } from '../../functions/core/config.js';
+import {
+  buildRecordPreemption,
+  createPreemptionRecorderFor,
+} from '../../functions/preemptions/entry.js';
 import { batchVmState, planBatchRun } from '../../functions/sandbox/batch-vm.js';
 import { RESUME_JOB } from '../../deploy/resources.js';
 import {
@@ -236,7 +240,7 @@ describe('a run that no one reads during its backoff', () => {
       ),
     });
 
-  it('resumes on the scheduled tick after the backoff, once however often the tick comes; a cancel during the backoff wins', async () => {
+  it('resumes on the scheduled tick after the backoff, once however often the tick comes or the backstop sees it; a cancel during the backoff wins', async () => {
     // Prepare: deploy's resume job, here every minute; a run preempted after 10 minutes.
     putTopicJob(sandbox, {
       name: RESUME_JOB.name,
@@ -261,12 +265,20 @@ describe('a run that no one reads during its backoff', () => {
     await advance(60);
     const resumed = await latest(runId);
     const repeated = [await tick(), await tick()].map((r) => r.status);
+    // The hourly backstop then reads the same preemption from Compute's zone operations.
+    const backstop = await createPreemptionRecorderFor(
+      sandboxRuntime(sandbox, ENV),
+      readConfig(commonSettings, ENV),
+      fakePrices({ 'c2-standard-8': RATE }),
+    ).sweep(new Date(sandbox.clock.nowMs() - 3600_000));
 
     // Assess: nobody read the run, yet its VM started again once, for attempt 2.
     expect(waiting).toEqual({ status: 'PREEMPTED_RETRYING', attempt: 1 });
     expect(stillWaiting).toEqual({ status: 'PREEMPTED_RETRYING', attempt: 1 });
     expect(resumed).toEqual({ status: 'RUNNING', attempt: 2 });
     expect(repeated).toEqual([204, 204]);
+    expect(backstop).toMatchObject({ recorded: [], resumed: 0 });
+    expect(backstop.repeats).toBeGreaterThanOrEqual(1);
     expect(starts()).toBe(before + 1);
     expect(schedulerState(sandbox).deliveries.every((d) => d.status === 204)).toBe(true);
 
