@@ -12,7 +12,11 @@ import { UptimeReader } from '../../functions/adapters/monitoring.js';
 import { VmTagDirectory } from '../../functions/adapters/vm-tags.js';
 import { putBudget } from '../../functions/sandbox/routes/billing-budgets.js';
 import { bindVmTags } from '../../functions/sandbox/routes/resource-manager.js';
-import { addCloudRunJob, fixtureCloudRunJobs } from '../../functions/sandbox/routes/cloud-run.js';
+import {
+  addCloudRunJob,
+  fixtureCloudRunJobs,
+  planNextExecution,
+} from '../../functions/sandbox/routes/cloud-run.js';
 import { loadFixture } from '../support/fixtures.js';
 import { conformanceIssues } from '../support/proto-conformance.js';
 import { sandboxRuntime, startTestSandbox, type Sandbox } from '../support/sandbox.js';
@@ -61,6 +65,7 @@ const REPLY_TYPES: Record<string, [pkg: string, type: string]> = {
   'run.executions.get': ['@google-cloud/run', 'google.cloud.run.v2.Execution'],
   'run.executions.list': ['@google-cloud/run', 'google.cloud.run.v2.ListExecutionsResponse'],
   'run.executions.cancel': ['@google-cloud/run', 'google.longrunning.Operation'],
+  'run.tasks.list': ['@google-cloud/run', 'google.cloud.run.v2.ListTasksResponse'],
   'run.operations.get': ['@google-cloud/run', 'google.longrunning.Operation'],
 };
 
@@ -185,7 +190,14 @@ describe('sandbox replies against the client libraries’ message definitions', 
     const job = fixtureCloudRunJobs()[0]!;
     const jobName = `projects/${job.project}/locations/${job.region}/jobs/${job.name}`;
     const jobs = await clients.runJobs();
+    // The task's first attempt fails and is retried: its tasks carry retried and lastAttemptResult.
+    planNextExecution(sandbox, jobName, {
+      outcome: 'succeed',
+      durationSeconds: 60,
+      failedAttempts: 1,
+    });
     const [operation] = await jobs.runJob({ name: jobName });
+    sandbox.clock.advance(90_000);
     await jobs.checkRunJobProgress(operation.name ?? '');
     const executions = await clients.runExecutions();
     const [listed] = await executions.listExecutions({ parent: jobName }, { autoPaginate: false });
