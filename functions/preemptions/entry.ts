@@ -3,7 +3,9 @@
  * `compute.instances.preempted` system event entries of the governed projects (see
  * `preemption-event.ts` for why a sink and not an audit log trigger). Deploy it with `--retry`:
  * only transient failures are rethrown for Pub/Sub to redeliver, and a redelivery records and
- * restarts nothing twice. The hourly recorder builds the same recorder for its backstop.
+ * restarts nothing twice. The same topic brings Cloud Scheduler's resume tick, on which the runs
+ * whose backoff is over start their next attempt. The hourly recorder builds the same recorder
+ * for its backstop.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
