@@ -19,9 +19,9 @@ import type { MetricServiceClient } from '@google-cloud/monitoring';
 import type { ProjectsClient, TagBindingsClient } from '@google-cloud/resource-manager';
 import type { Storage } from '@google-cloud/storage';
 import type { WebClient } from '@slack/web-api';
-import type { AuthClient } from 'google-auth-library';
 import type * as Gax from 'google-gax';
 import type { IdentityHttp } from './cloud-identity.js';
+import { createRequire } from 'node:module';
 import type { EmulatorEndpoint, Endpoints, GoogleService } from './endpoints.js';
 import type { ProtoNode } from './proto-subset.js';
 
@@ -59,20 +59,29 @@ type TransportOptions = {
   authClient?: never;
 };
 
-function passThrough(client: AuthClient): never {
+function passThrough(client: unknown): never {
   return client as never;
 }
 
+/**
+ * The google-gax a client package resolves (all of ours share one), already loaded by the
+ * client's module. Its own google-auth-library makes the sandbox's pass-through client, so a
+ * gax client loads no second copy of the auth library, just as in production.
+ */
+function gaxOf(clientPackage: string): typeof Gax {
+  const fromPackage = createRequire(createRequire(import.meta.url).resolve(clientPackage));
+  return fromPackage('google-gax') as typeof Gax;
+}
+
 /** Options for the gax-based clients; REST transport everywhere, as Compute requires anyway. */
-async function gaxOptions(endpoint: EmulatorEndpoint | undefined): Promise<TransportOptions> {
+function gaxOptions(endpoint: EmulatorEndpoint | undefined, gax: typeof Gax): TransportOptions {
   if (!endpoint) return { fallback: true };
-  const { PassThroughClient } = await import('google-auth-library');
   return {
     fallback: true,
     apiEndpoint: endpoint.host,
     port: endpoint.port,
     protocol: 'http',
-    authClient: passThrough(new PassThroughClient()),
+    authClient: passThrough(new gax.googleAuthLibrary.PassThroughClient()),
   };
 }
 
@@ -110,7 +119,12 @@ function memoBy<T>(build: (key: string) => Promise<T>): (key: string) => Promise
 }
 
 /** The Compute services costguard calls: the only part of Compute's definitions it loads. */
-const COMPUTE_SERVICES = ['Instances', 'ZoneOperations', 'MachineTypes'] as const;
+const COMPUTE_SERVICES = [
+  'Instances',
+  'ZoneOperations',
+  'GlobalOperations',
+  'MachineTypes',
+] as const;
 
 /**
  * The google-gax module Compute's clients use, whose protobuf loader builds one root per process
@@ -120,13 +134,8 @@ const COMPUTE_SERVICES = ['Instances', 'ZoneOperations', 'MachineTypes'] as cons
  * constructor as its documented `gaxInstance`.
  */
 async function computeGax(): Promise<typeof Gax> {
-  const { createRequire } = await import('node:module');
   const { protoSubset } = await import('./proto-subset.js');
-  // The very google-gax the Compute package resolves, whatever else is installed.
-  const fromCompute = createRequire(
-    createRequire(import.meta.url).resolve('@google-cloud/compute'),
-  );
-  const gax = fromCompute('google-gax') as typeof Gax;
+  const gax = gaxOf('@google-cloud/compute');
   const roots = new WeakMap<object, Gax.protobuf.Root>();
   class SubsetGrpcClient extends gax.fallback.GrpcClient {
     override loadProtoJSON(json: Gax.protobuf.INamespace) {
@@ -148,6 +157,8 @@ async function computeGax(): Promise<typeof Gax> {
 export function createClients(endpoints: Endpoints): Clients {
   const at = (service: GoogleService): EmulatorEndpoint | undefined => endpoints.google[service];
   const gaxForCompute = memo(computeGax);
+  const computeOptions = (): TransportOptions =>
+    gaxOptions(at('compute'), gaxOf('@google-cloud/compute'));
   const bigquery = memoBy(async (key) => {
     const [projectId, location] = key.split('\u0000') as [string, string];
     const { BigQuery } = await import('@google-cloud/bigquery');
@@ -180,42 +191,50 @@ export function createClients(endpoints: Endpoints): Clients {
     instances: memo(async () => {
       const { InstancesClient } =
         await import('@google-cloud/compute/build/src/v1/instances_client.js');
-      return new InstancesClient(await gaxOptions(at('compute')), await gaxForCompute());
+      return new InstancesClient(computeOptions(), await gaxForCompute());
     }),
     zoneOperations: memo(async () => {
       const { ZoneOperationsClient } =
         await import('@google-cloud/compute/build/src/v1/zone_operations_client.js');
-      return new ZoneOperationsClient(await gaxOptions(at('compute')), await gaxForCompute());
+      return new ZoneOperationsClient(computeOptions(), await gaxForCompute());
     }),
     globalOperations: memo(async () => {
       const { GlobalOperationsClient } =
         await import('@google-cloud/compute/build/src/v1/global_operations_client.js');
-      return new GlobalOperationsClient(await gaxOptions(at('compute')));
+      return new GlobalOperationsClient(computeOptions(), await gaxForCompute());
     }),
     machineTypes: memo(async () => {
       const { MachineTypesClient } =
         await import('@google-cloud/compute/build/src/v1/machine_types_client.js');
-      return new MachineTypesClient(await gaxOptions(at('compute')), await gaxForCompute());
+      return new MachineTypesClient(computeOptions(), await gaxForCompute());
     }),
     metrics: memo(async () => {
       const { MetricServiceClient } =
         await import('@google-cloud/monitoring/build/src/v3/metric_service_client.js');
-      return new MetricServiceClient(await gaxOptions(at('monitoring')));
+      return new MetricServiceClient(
+        gaxOptions(at('monitoring'), gaxOf('@google-cloud/monitoring')),
+      );
     }),
     catalog: memo(async () => {
       const { CloudCatalogClient } =
         await import('@google-cloud/billing/build/src/v1/cloud_catalog_client.js');
-      return new CloudCatalogClient(await gaxOptions(at('billingCatalog')));
+      return new CloudCatalogClient(
+        gaxOptions(at('billingCatalog'), gaxOf('@google-cloud/billing')),
+      );
     }),
     budgets: memo(async () => {
       const { BudgetServiceClient } =
         await import('@google-cloud/billing-budgets/build/src/v1/budget_service_client.js');
-      return new BudgetServiceClient(await gaxOptions(at('billingBudgets')));
+      return new BudgetServiceClient(
+        gaxOptions(at('billingBudgets'), gaxOf('@google-cloud/billing-budgets')),
+      );
     }),
     projects: memo(async () => {
       const { ProjectsClient } =
         await import('@google-cloud/resource-manager/build/src/v3/projects_client.js');
-      return new ProjectsClient(await gaxOptions(at('resourceManager')));
+      return new ProjectsClient(
+        gaxOptions(at('resourceManager'), gaxOf('@google-cloud/resource-manager')),
+      );
     }),
     tagBindings,
     bigquery: (projectId, location) => bigquery(`${projectId}\u0000${location}`),
@@ -225,12 +244,12 @@ export function createClients(endpoints: Endpoints): Clients {
     }),
     runJobs: memo(async () => {
       const { JobsClient } = await import('@google-cloud/run/build/src/v2/jobs_client.js');
-      return new JobsClient(await gaxOptions(at('run')));
+      return new JobsClient(gaxOptions(at('run'), gaxOf('@google-cloud/run')));
     }),
     runExecutions: memo(async () => {
       const { ExecutionsClient } =
         await import('@google-cloud/run/build/src/v2/executions_client.js');
-      return new ExecutionsClient(await gaxOptions(at('run')));
+      return new ExecutionsClient(gaxOptions(at('run'), gaxOf('@google-cloud/run')));
     }),
     slack,
     cloudIdentity: memo(async (): Promise<IdentityHttp> => {
