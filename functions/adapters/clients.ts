@@ -118,31 +118,23 @@ function memoBy<T>(build: (key: string) => Promise<T>): (key: string) => Promise
   };
 }
 
-/** The Compute services costguard calls: the only part of Compute's definitions it loads. */
-const COMPUTE_SERVICES = [
-  'Instances',
-  'ZoneOperations',
-  'GlobalOperations',
-  'MachineTypes',
-] as const;
-
 /**
  * The google-gax module Compute's clients use, whose protobuf loader builds one root per process
- * from the services above instead of the whole of Compute's definitions (every Compute API of
- * two versions): each client's constructor would otherwise serialise and hash the 11.7 MB JSON,
- * and the first build a root from it, about a second of CPU and 100 MiB. Passed to a client
+ * from the services costguard calls instead of the whole of Compute's definitions (every Compute
+ * API of two versions): each client's constructor would otherwise serialise and hash the 11.7 MB
+ * JSON, and the first build a root from it, about a second of CPU and 100 MiB. Passed to a client
  * constructor as its documented `gaxInstance`.
  */
 async function computeGax(): Promise<typeof Gax> {
-  const { protoSubset } = await import('./proto-subset.js');
+  const { computeProtosSubset } = await import('./compute-protos.js');
   const gax = gaxOf('@google-cloud/compute');
   const roots = new WeakMap<object, Gax.protobuf.Root>();
   class SubsetGrpcClient extends gax.fallback.GrpcClient {
     override loadProtoJSON(json: Gax.protobuf.INamespace) {
       let root = roots.get(json);
       if (!root) {
-        const subset = protoSubset(json as ProtoNode, 'google.cloud.compute.v1', COMPUTE_SERVICES);
-        root = gax.fallback.protobuf.Root.fromJSON(subset);
+        // Already the part when the build wrote it; reducing it again keeps it as it is.
+        root = gax.fallback.protobuf.Root.fromJSON(computeProtosSubset(json as ProtoNode));
         roots.set(json, root);
       }
       return root;
@@ -157,6 +149,8 @@ async function computeGax(): Promise<typeof Gax> {
 export function createClients(endpoints: Endpoints): Clients {
   const at = (service: GoogleService): EmulatorEndpoint | undefined => endpoints.google[service];
   const gaxForCompute = memo(computeGax);
+  const computeModule = async <T>(load: () => Promise<T>): Promise<T> =>
+    (await import('./compute-protos.js')).importComputeModules(load);
   const computeOptions = (): TransportOptions =>
     gaxOptions(at('compute'), gaxOf('@google-cloud/compute'));
   const bigquery = memoBy(async (key) => {
@@ -189,23 +183,27 @@ export function createClients(endpoints: Endpoints): Clients {
   });
   return {
     instances: memo(async () => {
-      const { InstancesClient } =
-        await import('@google-cloud/compute/build/src/v1/instances_client.js');
+      const { InstancesClient } = await computeModule(
+        () => import('@google-cloud/compute/build/src/v1/instances_client.js'),
+      );
       return new InstancesClient(computeOptions(), await gaxForCompute());
     }),
     zoneOperations: memo(async () => {
-      const { ZoneOperationsClient } =
-        await import('@google-cloud/compute/build/src/v1/zone_operations_client.js');
+      const { ZoneOperationsClient } = await computeModule(
+        () => import('@google-cloud/compute/build/src/v1/zone_operations_client.js'),
+      );
       return new ZoneOperationsClient(computeOptions(), await gaxForCompute());
     }),
     globalOperations: memo(async () => {
-      const { GlobalOperationsClient } =
-        await import('@google-cloud/compute/build/src/v1/global_operations_client.js');
+      const { GlobalOperationsClient } = await computeModule(
+        () => import('@google-cloud/compute/build/src/v1/global_operations_client.js'),
+      );
       return new GlobalOperationsClient(computeOptions(), await gaxForCompute());
     }),
     machineTypes: memo(async () => {
-      const { MachineTypesClient } =
-        await import('@google-cloud/compute/build/src/v1/machine_types_client.js');
+      const { MachineTypesClient } = await computeModule(
+        () => import('@google-cloud/compute/build/src/v1/machine_types_client.js'),
+      );
       return new MachineTypesClient(computeOptions(), await gaxForCompute());
     }),
     metrics: memo(async () => {
