@@ -21,7 +21,6 @@ import type { Storage } from '@google-cloud/storage';
 import type { WebClient } from '@slack/web-api';
 import type * as Gax from 'google-gax';
 import type { IdentityHttp } from './cloud-identity.js';
-import { createRequire } from 'node:module';
 import type { EmulatorEndpoint, Endpoints, GoogleService } from './endpoints.js';
 import type { ProtoNode } from './proto-subset.js';
 
@@ -64,24 +63,29 @@ function passThrough(client: unknown): never {
 }
 
 /**
- * The google-gax a client package resolves (all of ours share one), already loaded by the
- * client's module. Its own google-auth-library makes the sandbox's pass-through client, so a
- * gax client loads no second copy of the auth library, just as in production.
+ * The google-gax the client packages resolve (one copy, which Compute's resolution names),
+ * already loaded by a client's module when its options are built.
  */
-function gaxOf(clientPackage: string): typeof Gax {
-  const fromPackage = createRequire(createRequire(import.meta.url).resolve(clientPackage));
-  return fromPackage('google-gax') as typeof Gax;
+async function clientsGax(): Promise<typeof Gax> {
+  const { createRequire } = await import('node:module');
+  const fromCompute = createRequire(
+    createRequire(import.meta.url).resolve('@google-cloud/compute'),
+  );
+  return fromCompute('google-gax') as typeof Gax;
 }
 
 /** Options for the gax-based clients; REST transport everywhere, as Compute requires anyway. */
-function gaxOptions(endpoint: EmulatorEndpoint | undefined, gax: typeof Gax): TransportOptions {
+async function gaxOptions(endpoint: EmulatorEndpoint | undefined): Promise<TransportOptions> {
   if (!endpoint) return { fallback: true };
+  // From the auth library gax loads anyway: importing the top-level copy for the sandbox's
+  // pass-through client would cost a cold start a second auth library that production never loads.
+  const { PassThroughClient } = (await clientsGax()).googleAuthLibrary;
   return {
     fallback: true,
     apiEndpoint: endpoint.host,
     port: endpoint.port,
     protocol: 'http',
-    authClient: passThrough(new gax.googleAuthLibrary.PassThroughClient()),
+    authClient: passThrough(new PassThroughClient()),
   };
 }
 
@@ -120,20 +124,20 @@ function memoBy<T>(build: (key: string) => Promise<T>): (key: string) => Promise
 
 /**
  * The google-gax module Compute's clients use, whose protobuf loader builds one root per process
- * from the services costguard calls instead of the whole of Compute's definitions (every Compute
- * API of two versions): each client's constructor would otherwise serialise and hash the 11.7 MB
- * JSON, and the first build a root from it, about a second of CPU and 100 MiB. Passed to a client
- * constructor as its documented `gaxInstance`.
+ * from the services costguard calls (compute-protos.ts) instead of the whole of Compute's
+ * definitions (every Compute API of two versions): each client's constructor would otherwise
+ * serialise and hash the 11.7 MB JSON, and the first build a root from it, about a second of CPU
+ * and 100 MiB. Passed to a client constructor as its documented `gaxInstance`.
  */
 async function computeGax(): Promise<typeof Gax> {
   const { computeProtosSubset } = await import('./compute-protos.js');
-  const gax = gaxOf('@google-cloud/compute');
+  const gax = await clientsGax();
   const roots = new WeakMap<object, Gax.protobuf.Root>();
   class SubsetGrpcClient extends gax.fallback.GrpcClient {
     override loadProtoJSON(json: Gax.protobuf.INamespace) {
       let root = roots.get(json);
       if (!root) {
-        // Already the part when the build wrote it; reducing it again keeps it as it is.
+        // The part that the build wrote is reduced already: reducing it again keeps it as it is.
         root = gax.fallback.protobuf.Root.fromJSON(computeProtosSubset(json as ProtoNode));
         roots.set(json, root);
       }
@@ -149,10 +153,9 @@ async function computeGax(): Promise<typeof Gax> {
 export function createClients(endpoints: Endpoints): Clients {
   const at = (service: GoogleService): EmulatorEndpoint | undefined => endpoints.google[service];
   const gaxForCompute = memo(computeGax);
+  // Compute's client modules load with the part of its definitions that the build wrote.
   const computeModule = async <T>(load: () => Promise<T>): Promise<T> =>
     (await import('./compute-protos.js')).importComputeModules(load);
-  const computeOptions = (): TransportOptions =>
-    gaxOptions(at('compute'), gaxOf('@google-cloud/compute'));
   const bigquery = memoBy(async (key) => {
     const [projectId, location] = key.split('\u0000') as [string, string];
     const { BigQuery } = await import('@google-cloud/bigquery');
@@ -186,53 +189,45 @@ export function createClients(endpoints: Endpoints): Clients {
       const { InstancesClient } = await computeModule(
         () => import('@google-cloud/compute/build/src/v1/instances_client.js'),
       );
-      return new InstancesClient(computeOptions(), await gaxForCompute());
+      return new InstancesClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     zoneOperations: memo(async () => {
       const { ZoneOperationsClient } = await computeModule(
         () => import('@google-cloud/compute/build/src/v1/zone_operations_client.js'),
       );
-      return new ZoneOperationsClient(computeOptions(), await gaxForCompute());
+      return new ZoneOperationsClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     globalOperations: memo(async () => {
       const { GlobalOperationsClient } = await computeModule(
         () => import('@google-cloud/compute/build/src/v1/global_operations_client.js'),
       );
-      return new GlobalOperationsClient(computeOptions(), await gaxForCompute());
+      return new GlobalOperationsClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     machineTypes: memo(async () => {
       const { MachineTypesClient } = await computeModule(
         () => import('@google-cloud/compute/build/src/v1/machine_types_client.js'),
       );
-      return new MachineTypesClient(computeOptions(), await gaxForCompute());
+      return new MachineTypesClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     metrics: memo(async () => {
       const { MetricServiceClient } =
         await import('@google-cloud/monitoring/build/src/v3/metric_service_client.js');
-      return new MetricServiceClient(
-        gaxOptions(at('monitoring'), gaxOf('@google-cloud/monitoring')),
-      );
+      return new MetricServiceClient(await gaxOptions(at('monitoring')));
     }),
     catalog: memo(async () => {
       const { CloudCatalogClient } =
         await import('@google-cloud/billing/build/src/v1/cloud_catalog_client.js');
-      return new CloudCatalogClient(
-        gaxOptions(at('billingCatalog'), gaxOf('@google-cloud/billing')),
-      );
+      return new CloudCatalogClient(await gaxOptions(at('billingCatalog')));
     }),
     budgets: memo(async () => {
       const { BudgetServiceClient } =
         await import('@google-cloud/billing-budgets/build/src/v1/budget_service_client.js');
-      return new BudgetServiceClient(
-        gaxOptions(at('billingBudgets'), gaxOf('@google-cloud/billing-budgets')),
-      );
+      return new BudgetServiceClient(await gaxOptions(at('billingBudgets')));
     }),
     projects: memo(async () => {
       const { ProjectsClient } =
         await import('@google-cloud/resource-manager/build/src/v3/projects_client.js');
-      return new ProjectsClient(
-        gaxOptions(at('resourceManager'), gaxOf('@google-cloud/resource-manager')),
-      );
+      return new ProjectsClient(await gaxOptions(at('resourceManager')));
     }),
     tagBindings,
     bigquery: (projectId, location) => bigquery(`${projectId}\u0000${location}`),
@@ -242,12 +237,12 @@ export function createClients(endpoints: Endpoints): Clients {
     }),
     runJobs: memo(async () => {
       const { JobsClient } = await import('@google-cloud/run/build/src/v2/jobs_client.js');
-      return new JobsClient(gaxOptions(at('run'), gaxOf('@google-cloud/run')));
+      return new JobsClient(await gaxOptions(at('run')));
     }),
     runExecutions: memo(async () => {
       const { ExecutionsClient } =
         await import('@google-cloud/run/build/src/v2/executions_client.js');
-      return new ExecutionsClient(gaxOptions(at('run'), gaxOf('@google-cloud/run')));
+      return new ExecutionsClient(await gaxOptions(at('run')));
     }),
     slack,
     cloudIdentity: memo(async (): Promise<IdentityHttp> => {
