@@ -63,7 +63,13 @@ function readWrittenProtos(path: URL | string): ProtoNode | undefined {
 
 function readWrittenFile(path: URL | string): ProtoNode | undefined {
   if (!existsSync(path)) return undefined;
-  const written = JSON.parse(readFileSync(path, 'utf8')) as Partial<WrittenProtos>;
+  let written: Partial<WrittenProtos>;
+  try {
+    written = JSON.parse(readFileSync(path, 'utf8')) as Partial<WrittenProtos>;
+  } catch {
+    // Unreadable (a build cut short): the whole serves, only slower.
+    return undefined;
+  }
   const current =
     written.computeVersion === installedComputeVersion() &&
     written.services?.join() === COMPUTE_SERVICES.join() &&
