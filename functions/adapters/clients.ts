@@ -19,7 +19,6 @@ import type { MetricServiceClient } from '@google-cloud/monitoring';
 import type { ProjectsClient, TagBindingsClient } from '@google-cloud/resource-manager';
 import type { Storage } from '@google-cloud/storage';
 import type { WebClient } from '@slack/web-api';
-import type { AuthClient } from 'google-auth-library';
 import type * as Gax from 'google-gax';
 import type { IdentityHttp } from './cloud-identity.js';
 import type { EmulatorEndpoint, Endpoints, GoogleService } from './endpoints.js';
@@ -60,14 +59,28 @@ type TransportOptions = {
   authClient?: never;
 };
 
-function passThrough(client: AuthClient): never {
+function passThrough(client: unknown): never {
   return client as never;
+}
+
+/**
+ * The google-gax the client packages resolve (one copy, which Compute's resolution names),
+ * already loaded by a client's module when its options are built.
+ */
+async function clientsGax(): Promise<typeof Gax> {
+  const { createRequire } = await import('node:module');
+  const fromCompute = createRequire(
+    createRequire(import.meta.url).resolve('@google-cloud/compute'),
+  );
+  return fromCompute('google-gax') as typeof Gax;
 }
 
 /** Options for the gax-based clients; REST transport everywhere, as Compute requires anyway. */
 async function gaxOptions(endpoint: EmulatorEndpoint | undefined): Promise<TransportOptions> {
   if (!endpoint) return { fallback: true };
-  const { PassThroughClient } = await import('google-auth-library');
+  // From the auth library gax loads anyway: importing the top-level copy for the sandbox's
+  // pass-through client would cost a cold start a second auth library that production never loads.
+  const { PassThroughClient } = (await clientsGax()).googleAuthLibrary;
   return {
     fallback: true,
     apiEndpoint: endpoint.host,
@@ -110,31 +123,23 @@ function memoBy<T>(build: (key: string) => Promise<T>): (key: string) => Promise
   };
 }
 
-/** The Compute services costguard calls: the only part of Compute's definitions it loads. */
-const COMPUTE_SERVICES = ['Instances', 'ZoneOperations', 'MachineTypes'] as const;
-
 /**
  * The google-gax module Compute's clients use, whose protobuf loader builds one root per process
- * from the services above instead of the whole of Compute's definitions (every Compute API of
- * two versions): each client's constructor would otherwise serialise and hash the 11.7 MB JSON,
- * and the first build a root from it, about a second of CPU and 100 MiB. Passed to a client
- * constructor as its documented `gaxInstance`.
+ * from the services costguard calls (compute-protos.ts) instead of the whole of Compute's
+ * definitions (every Compute API of two versions): each client's constructor would otherwise
+ * serialise and hash the 11.7 MB JSON, and the first build a root from it, about a second of CPU
+ * and 100 MiB. Passed to a client constructor as its documented `gaxInstance`.
  */
 async function computeGax(): Promise<typeof Gax> {
-  const { createRequire } = await import('node:module');
-  const { protoSubset } = await import('./proto-subset.js');
-  // The very google-gax the Compute package resolves, whatever else is installed.
-  const fromCompute = createRequire(
-    createRequire(import.meta.url).resolve('@google-cloud/compute'),
-  );
-  const gax = fromCompute('google-gax') as typeof Gax;
+  const { computeProtosSubset } = await import('./compute-protos.js');
+  const gax = await clientsGax();
   const roots = new WeakMap<object, Gax.protobuf.Root>();
   class SubsetGrpcClient extends gax.fallback.GrpcClient {
     override loadProtoJSON(json: Gax.protobuf.INamespace) {
       let root = roots.get(json);
       if (!root) {
-        const subset = protoSubset(json as ProtoNode, 'google.cloud.compute.v1', COMPUTE_SERVICES);
-        root = gax.fallback.protobuf.Root.fromJSON(subset);
+        // The part that the build wrote is reduced already: reducing it again keeps it as it is.
+        root = gax.fallback.protobuf.Root.fromJSON(computeProtosSubset(json as ProtoNode));
         roots.set(json, root);
       }
       return root;
@@ -149,6 +154,9 @@ async function computeGax(): Promise<typeof Gax> {
 export function createClients(endpoints: Endpoints): Clients {
   const at = (service: GoogleService): EmulatorEndpoint | undefined => endpoints.google[service];
   const gaxForCompute = memo(computeGax);
+  // Compute's client modules load with the part of its definitions that the build wrote.
+  const computeModule = async <T>(load: () => Promise<T>): Promise<T> =>
+    (await import('./compute-protos.js')).importComputeModules(load);
   const bigquery = memoBy(async (key) => {
     const [projectId, location] = key.split('\u0000') as [string, string];
     const { BigQuery } = await import('@google-cloud/bigquery');
@@ -179,23 +187,27 @@ export function createClients(endpoints: Endpoints): Clients {
   });
   return {
     instances: memo(async () => {
-      const { InstancesClient } =
-        await import('@google-cloud/compute/build/src/v1/instances_client.js');
+      const { InstancesClient } = await computeModule(
+        () => import('@google-cloud/compute/build/src/v1/instances_client.js'),
+      );
       return new InstancesClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     zoneOperations: memo(async () => {
-      const { ZoneOperationsClient } =
-        await import('@google-cloud/compute/build/src/v1/zone_operations_client.js');
+      const { ZoneOperationsClient } = await computeModule(
+        () => import('@google-cloud/compute/build/src/v1/zone_operations_client.js'),
+      );
       return new ZoneOperationsClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     globalOperations: memo(async () => {
-      const { GlobalOperationsClient } =
-        await import('@google-cloud/compute/build/src/v1/global_operations_client.js');
-      return new GlobalOperationsClient(await gaxOptions(at('compute')));
+      const { GlobalOperationsClient } = await computeModule(
+        () => import('@google-cloud/compute/build/src/v1/global_operations_client.js'),
+      );
+      return new GlobalOperationsClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     machineTypes: memo(async () => {
-      const { MachineTypesClient } =
-        await import('@google-cloud/compute/build/src/v1/machine_types_client.js');
+      const { MachineTypesClient } = await computeModule(
+        () => import('@google-cloud/compute/build/src/v1/machine_types_client.js'),
+      );
       return new MachineTypesClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     metrics: memo(async () => {
