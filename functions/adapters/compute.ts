@@ -548,11 +548,12 @@ export class ComputeFleet {
    * not one wait per VM). Every Compute call of the batch, requests and confirmations alike,
    * counts against `requests` in flight (and the fleet's own limit). Every outcome is returned
    * in input order; one failure never hides the others. An operation still not DONE when the
-   * fleet stops waiting is an OperationNotConfirmedError.
+   * fleet stops waiting (`waitMs`, default the fleet's operation timeout) is an
+   * OperationNotConfirmedError.
    */
   async stopAll(
     targets: ReadonlyArray<{ ref: VmRef; requestId: string }>,
-    concurrency: { requests: number },
+    concurrency: { requests: number; waitMs?: number },
   ): Promise<PromiseSettledResult<void>[]> {
     const scope = new Semaphore(Math.max(1, concurrency.requests));
     // Requested one project after another in turn: slots waiting on one project's write budget
@@ -583,6 +584,7 @@ export class ComputeFleet {
     const confirmed = await this.confirmAll(
       pending.map((p) => ({ ref: p.ref, operation: p.operation })),
       scope,
+      concurrency.waitMs,
     );
     pending.forEach((p, i) => {
       results[p.index] = confirmed[i] as PromiseSettledResult<void>;
@@ -768,6 +770,7 @@ export class ComputeFleet {
   private async confirmAll(
     items: ReadonlyArray<{ ref: VmRef; operation: IOperation | undefined }>,
     scope?: Scope,
+    waitMs: number = this.options.operationTimeoutMs ?? 240_000,
   ): Promise<PromiseSettledResult<void>[]> {
     const results = new Array<PromiseSettledResult<void>>(items.length);
     const byZone = new Map<string, Array<{ index: number; ref: VmRef; op: IOperation }>>();
@@ -784,7 +787,7 @@ export class ComputeFleet {
       list.push({ index, ref, op: operation });
       byZone.set(key, list);
     });
-    const deadline = this.now() + (this.options.operationTimeoutMs ?? 240_000);
+    const deadline = this.now() + waitMs;
     await Promise.all(
       [...byZone.values()].map(async (zoneItems) => {
         let pending = zoneItems;

@@ -16,7 +16,16 @@ import { nameBasedUuid } from '../core/request-id.js';
 import { exemptionLastDay, exemptUntilValue, LABEL, MAX_LABELS } from '../core/labels.js';
 import type { PriceLookup } from '../core/pricing.js';
 import type { SlackActionName, TierTarget } from '../core/slack-buttons.js';
+import {
+  describeResolution,
+  resolveProposal,
+  type ApprovalChoice,
+  type ResolveDeps,
+} from '../budget/approval.js';
+import type { SheddingPolicy } from '../budget/policy.js';
 import type { RunService } from '../runs/run-service.js';
+import { capProjects } from '../caps/cap-reading.js';
+import type { SpotCap } from '../caps/cap-policy.js';
 import { vmKey } from '../core/vm.js';
 import type { Click } from './interaction.js';
 import { describeHold, snoozeUntil } from './holds.js';
@@ -121,6 +130,74 @@ export function restartTier(deps: RestartDeps): Perform {
       holdUntil: deps.holdHours > 0 ? holdUntil : undefined,
       ...(left > 0
         ? { note: `${left} VM(s) could not be restarted in time or failed; click again to finish.` }
+        : {}),
+    };
+  };
+}
+
+/** A budget's or cap's policy as configured here, and the projects its tiers may act in. */
+export interface TierPolicy {
+  readonly policy: SheddingPolicy;
+  readonly projects: readonly string[];
+}
+
+export interface ApprovalDeps extends Omit<ResolveDeps, 'ledger' | 'waitMs'> {
+  readonly ledger: Pick<BigQueryEnforcementLedger, 'proposal' | 'recordDecisions' | 'stoppedSoFar'>;
+  readonly policyOf: (target: TierTarget) => TierPolicy | undefined;
+}
+
+/** Kept of the reply's time budget for the reads, rows and message update after the stops. */
+const AFTER_STOPS_MS = 1_200;
+
+/**
+ * *Approve* (`stop`) or *Skip* (`skip`) on a tier asking for approval: resolves the tier's
+ * pending proposal as the click chose, once (a proposal already resolved, by an earlier
+ * click or by the timeout, is left as it is). Stops are requested and waited for only as long
+ * as the reply allows; those not confirmed by then are UNCONFIRMED, which the enforcer's next
+ * run confirms.
+ */
+export function decideApproval(deps: ApprovalDeps, choice: ApprovalChoice): Perform {
+  return async (click, { remainingMs }) => {
+    const target = tierOf(click);
+    const verb = choice === 'stop' ? 'approve' : 'skip';
+    const nothing = (why: string): ActionResult => ({
+      outcome: 'NOTHING_TO_DO',
+      summary: `asked to ${verb} ${tierName(target)}; nothing changed: ${why}`,
+      vmsActed: 0,
+      holdUntil: undefined,
+      note: `Nothing was changed: ${why}.`,
+    });
+    const found = deps.policyOf(target);
+    const tier = found?.policy.tiers.find((t) => Math.abs(t.at - target.tier) < 1e-9);
+    if (!found || !tier) return nothing('this costguard has no such tier in its policy');
+    const t: TierOf = { kind: target.kind, id: target.id, periodStart: target.period };
+    const proposal = await deps.ledger.proposal(t, target.tier);
+    if (!proposal || proposal.pending.length === 0) {
+      return nothing('the tier was already decided (by an earlier click or its timeout)');
+    }
+    const who = `${click.user.name} (${click.user.id})`;
+    const outcomes = await resolveProposal(
+      { ...deps, waitMs: Math.max(100, remainingMs() - AFTER_STOPS_MS) },
+      {
+        trigger: proposal.trigger,
+        policy: found.policy,
+        tier,
+        projects: found.projects,
+        proposal,
+        choice,
+        decidedBy: `${choice === 'stop' ? 'approved' : 'skipped'} from Slack by ${who}`,
+        slackUserId: click.user.id,
+      },
+    );
+    const failed = outcomes.filter((o) => o.action === 'FAILED').length;
+    const stopped = outcomes.filter((o) => o.action === 'STOPPED').length;
+    return {
+      outcome: failed > 0 ? (stopped > 0 ? 'PARTIAL' : 'FAILED') : 'DONE',
+      summary: `${choice === 'stop' ? 'approved' : 'skipped'} ${tierName(target)}: ${describeResolution(choice, outcomes)}`,
+      vmsActed: stopped,
+      holdUntil: undefined,
+      ...(failed > 0
+        ? { note: `${failed} stop(s) failed; the tier is done, stop them by hand if needed.` }
         : {}),
     };
   };
@@ -238,7 +315,13 @@ function runsConfigured(env: Runtime['env']): boolean {
 
 export async function makeSlackActionPerformer(
   runtime: Runtime,
-  config: { readonly projects: readonly string[]; readonly restartHoldHours: number },
+  config: {
+    readonly projects: readonly string[];
+    readonly restartHoldHours: number;
+    readonly policy: SheddingPolicy;
+    readonly caps: readonly SpotCap[];
+    readonly stopConcurrency: number;
+  },
   adapters: CommonAdapters,
   overrides: PerformerOverrides = {},
 ): Promise<ActionPerformer> {
@@ -254,14 +337,36 @@ export async function makeSlackActionPerformer(
         })
       ).service
     : undefined;
+  const ledger = new BigQueryEnforcementLedger(adapters.ledger);
+  const approvals: ApprovalDeps = {
+    fleet: adapters.fleet,
+    ledger,
+    clock: runtime.clock,
+    stopConcurrency: config.stopConcurrency,
+    policyOf: (target) => {
+      if (target.kind === 'budget') {
+        const narrowed = config.policy.projects;
+        return {
+          policy: config.policy,
+          projects: narrowed
+            ? config.projects.filter((p) => narrowed.includes(p))
+            : config.projects,
+        };
+      }
+      const cap = config.caps.find((c) => c.name === target.id);
+      return cap ? { policy: cap, projects: capProjects(cap, config.projects) } : undefined;
+    },
+  };
   return performerOf({
+    approve: decideApproval(approvals, 'stop'),
+    skip: decideApproval(approvals, 'skip'),
     snooze_1h: snooze,
     snooze_4h: snooze,
     snooze_tomorrow: snooze,
     exempt: exemptVm(adapters.fleet, config.projects),
     restart: restartTier({
       fleet: adapters.fleet,
-      ledger: new BigQueryEnforcementLedger(adapters.ledger),
+      ledger,
       holdHours: config.restartHoldHours,
     }),
     ...(runs ? { cancel_run: cancelRun(runs) } : {}),
