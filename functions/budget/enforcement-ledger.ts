@@ -189,6 +189,17 @@ type ActionRecord = Record<string, unknown> & {
   action: string;
   reason: string;
   hourly_cost: string | number | null;
+  message_id: string | null;
+  budget_display_name: string | null;
+  billing_account_id: string | null;
+  budget_currency: string | null;
+  instance_id: string | null;
+  machine_type: string | null;
+  provisioning_model: string | null;
+  priority: string;
+  price_currency: string | null;
+  price_source: string;
+  request_id: string | null;
 };
 
 /** The row that replaces `record` with a new action and reason (same row key, latest wins). */
@@ -419,22 +430,20 @@ export function tierRecordsOf(
 
 /** A decision as the port speaks of it, from its row. */
 function decisionOf(r: ActionRecord): RecordedDecision {
-  const text = (v: unknown): string | undefined =>
-    v === null || v === undefined ? undefined : String(v);
   return {
     project: r.project_id,
     zone: r.zone,
     instance: r.instance_name,
-    instanceId: text(r.instance_id),
-    machineType: text(r.machine_type),
-    provisioningModel: text(r.provisioning_model),
-    priority: String(r.priority),
+    instanceId: r.instance_id ?? undefined,
+    machineType: r.machine_type ?? undefined,
+    provisioningModel: r.provisioning_model ?? undefined,
+    priority: r.priority,
     action: r.action as ActionName,
     reason: r.reason,
     hourlyCost: r.hourly_cost === null ? undefined : Number(r.hourly_cost),
-    priceCurrency: text(r.price_currency),
-    priceSource: String(r.price_source),
-    requestId: text(r.request_id),
+    priceCurrency: r.price_currency ?? undefined,
+    priceSource: r.price_source,
+    requestId: r.request_id ?? undefined,
   };
 }
 
@@ -444,12 +453,12 @@ function triggerOf(r: ActionRecord | undefined, t: TierOf): ShedTrigger {
     kind: t.kind,
     id: t.id,
     periodStart: t.periodStart,
-    displayName: String(r?.budget_display_name ?? ''),
-    runId: String(r?.message_id ?? ''),
-    billingAccountId: String(r?.billing_account_id ?? ''),
+    displayName: r?.budget_display_name ?? '',
+    runId: r?.message_id ?? '',
+    billingAccountId: r?.billing_account_id ?? '',
     spend: Number(r?.cost_amount ?? 0),
     amount: Number(r?.budget_amount ?? 0),
-    currency: String(r?.budget_currency ?? 'USD'),
+    currency: r?.budget_currency ?? 'USD',
     spendRatio: Number(r?.spend_ratio ?? 0),
   };
 }
