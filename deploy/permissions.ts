@@ -88,11 +88,14 @@ export const ROLES = {
     id: 'costguardSlackResponder',
     title: 'costguard Slack actions',
     permissions: [
-      // Restart what a tier stopped; exempt a VM until a date (its labels).
+      // Restart what a tier stopped; exempt a VM until a date (its labels); approve a tier's
+      // stops (the operations of a batch of stops are confirmed by listing them).
       'compute.instances.get',
       'compute.instances.setLabels',
       'compute.instances.start',
+      'compute.instances.stop',
       'compute.zoneOperations.get',
+      'compute.zoneOperations.list',
     ],
   },
   /** Bound on each batch VM only, never on the project. */
