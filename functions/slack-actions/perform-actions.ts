@@ -15,7 +15,7 @@ import { settleAll } from '../core/concurrency.js';
 import { nameBasedUuid } from '../core/request-id.js';
 import { exemptionLastDay, exemptUntilValue, LABEL, MAX_LABELS } from '../core/labels.js';
 import type { PriceLookup } from '../core/pricing.js';
-import type { SlackActionName, TierTarget } from '../core/slack-buttons.js';
+import type { SlackActionName, TierTarget, VmTarget } from '../core/slack-buttons.js';
 import {
   describeResolution,
   resolveProposal,
@@ -210,11 +210,14 @@ export const MAX_EXEMPT_DAYS = 90;
  * *Exempt until…*: writes `costguard-exempt=until-YYYY-MM-DD` (read, merge, write with the
  * fingerprint), which every enforcer honours through that day and the label sweep takes off
  * after it. A VM exempted without an end stays so; a VM outside the governed projects is not
- * touched.
+ * touched. Where a policy that governs the VM takes priorities and exemptions from itself
+ * alone (`prioritySource: "policy"`, `labelsIgnoredBy`), a label would not protect the VM, so
+ * nothing is written and the user is told where the exemption belongs.
  */
 export function exemptVm(
   fleet: Pick<ComputeFleet, 'updateLabels'>,
   projects: readonly string[],
+  labelsIgnoredBy: (vm: VmTarget) => readonly string[] = () => [],
 ): Perform {
   return async (click, { now }) => {
     if (click.target.kind !== 'vm') throw new Error('exempt needs a VM');
@@ -230,6 +233,12 @@ export function exemptVm(
       note: `Nothing was changed: ${why}.`,
     });
     if (!projects.includes(vm.project)) return refuse(`${vm.project} is not a governed project`);
+    const ignoring = labelsIgnoredBy(vm);
+    if (ignoring.length > 0) {
+      return refuse(
+        `${ignoring.join(' and ')} take${ignoring.length === 1 ? 's' : ''} exemptions from the policy's own \`exemptVms\` list, not from labels, so a label would not protect it; ask whoever deploys costguard to add ${vmKey(vm)} there`,
+      );
+    }
     if (until < today) return refuse(`${until} has passed`);
     if (until > latest) return refuse(`at most ${MAX_EXEMPT_DAYS} days ahead (${latest})`);
     let already: string | undefined;
@@ -363,7 +372,19 @@ export async function makeSlackActionPerformer(
     snooze_1h: snooze,
     snooze_4h: snooze,
     snooze_tomorrow: snooze,
-    exempt: exemptVm(adapters.fleet, config.projects),
+    exempt: exemptVm(adapters.fleet, config.projects, (vm) => [
+      ...(config.policy.prioritySource === 'policy' &&
+      (config.policy.projects ?? config.projects).includes(vm.project)
+        ? ['the budget policy']
+        : []),
+      ...config.caps
+        .filter(
+          (cap) =>
+            cap.prioritySource === 'policy' &&
+            capProjects(cap, config.projects).includes(vm.project),
+        )
+        .map((cap) => `Spot cap ${cap.name}`),
+    ]),
     restart: restartTier({
       fleet: adapters.fleet,
       ledger,

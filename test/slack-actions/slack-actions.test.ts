@@ -234,4 +234,56 @@ describe('slackActions: the edge', () => {
     expect(sandbox.fleet.get(vm.project, vm.zone, vm.name)?.labels).toEqual(before);
     expect(slackState(sandbox).responses.at(-1)?.text).toBe(`Nothing was changed: ${why}.`);
   });
+
+  it('does not exempt where a policy that governs the VM ignores labels, and says where the exemption belongs', async () => {
+    // Prepare: a slackActions whose budget policy and one cap take exemptions from themselves.
+    const policy = {
+      tiers: [{ at: 1, stop: ['low'] }],
+      prioritySource: 'policy',
+      exemptVms: ['ml-training-prod/us-central1-a/vision-exempt'],
+    };
+    const caps = [
+      {
+        name: 'vision-daily',
+        period: 'day',
+        amount: 100,
+        currency: 'USD',
+        tiers: [{ at: 1, stop: ['low'] }],
+        prioritySource: 'policy',
+      },
+    ];
+    const strict = await serveTarget('slackActionsPolicyMode', {
+      kind: 'http',
+      handler: await buildSlackActions(
+        sandboxRuntime(sandbox, {
+          ...ENV,
+          COSTGUARD_BUDGET_POLICY: JSON.stringify(policy),
+          COSTGUARD_SPOT_CAPS: JSON.stringify(caps),
+        }),
+      ),
+    });
+    const before = sandbox.fleet.get(LOW_A.project, LOW_A.zone, LOW_A.name)?.labels;
+
+    try {
+      // Act
+      const played = await playClick(sandbox, {
+        actionId: 'costguard_exempt',
+        blockId: vmBlockId(LOW_A),
+        date: '2026-12-20',
+        url: strict.url,
+      });
+
+      // Assess
+      expect(played.status).toBe(200);
+      expect(sandbox.fleet.get(LOW_A.project, LOW_A.zone, LOW_A.name)?.labels).toEqual(before);
+      expect(slackState(sandbox).responses.at(-1)?.text).toBe(
+        "Nothing was changed: the budget policy and Spot cap vision-daily take exemptions from the policy's own `exemptVms` list, not from labels, so a label would not protect it; ask whoever deploys costguard to add ml-training-prod/us-central1-a/vision-low-a there.",
+      );
+      const history = JSON.stringify(message()?.updates.at(-1)?.blocks);
+      expect(history).toContain('not done: the budget policy and Spot cap vision-daily');
+      expect(history).not.toContain('until 2026-12-20: no costguard enforcer stops it');
+    } finally {
+      await strict.close();
+    }
+  });
 });
