@@ -279,6 +279,11 @@ export function buildFilter(filter: InstanceFilter = {}): string | undefined {
   return parts.length > 0 ? parts.join(' ') : undefined;
 }
 
+/** How long a mutation waits for its operation: 0 sends the request only. */
+export interface MutationOptions {
+  readonly waitMs?: number;
+}
+
 export interface ComputeFleetOptions {
   logger: Logger;
   retry?: RetryOptions;
@@ -505,16 +510,35 @@ export class ComputeFleet {
 
   /**
    * One mutation: the request (paced, bounded and retried by `call`) and then the wait for its
-   * operation to be DONE. Every single-VM write goes through here.
+   * operation to be DONE, for at most `waitMs` (default the fleet's operation timeout; 0 sends
+   * the request only). Past it, an OperationNotConfirmedError that `confirm` can wait on later.
+   * Every single-VM write goes through here.
    */
   private async mutate(
     kind: ComputeCallKind,
     ref: VmRef,
     send: (instances: Instances) => Promise<[{ latestResponse: unknown }, ...unknown[]]>,
-    scope?: Scope,
+    options: MutationOptions = {},
   ): Promise<void> {
-    const operation = await this.request(kind, ref, send, scope);
-    const [outcome] = await this.confirmAll([{ ref, operation }], scope);
+    const operation = await this.request(kind, ref, send);
+    const [outcome] = await this.confirmAll([{ ref, operation }], undefined, options.waitMs);
+    if (outcome?.status === 'rejected') throw outcome.reason;
+  }
+
+  /**
+   * Waits for the operation of a mutation sent with a short `waitMs` until it is DONE (at most
+   * `waitMs`, default the fleet's operation timeout); throws what the mutation would have.
+   */
+  async confirm(
+    ref: VmRef,
+    unconfirmed: OperationNotConfirmedError,
+    options: MutationOptions = {},
+  ): Promise<void> {
+    const operation: IOperation = {
+      name: unconfirmed.operation,
+      status: unconfirmed.status as IOperation['status'],
+    };
+    const [outcome] = await this.confirmAll([{ ref, operation }], undefined, options.waitMs);
     if (outcome?.status === 'rejected') throw outcome.reason;
   }
 
@@ -592,9 +616,12 @@ export class ComputeFleet {
     return results;
   }
 
-  async start(ref: VmRef, requestId: string): Promise<void> {
-    await this.mutate('start', ref, (instances) =>
-      instances.start({ ...instanceOf(ref), requestId }),
+  async start(ref: VmRef, requestId: string, options: MutationOptions = {}): Promise<void> {
+    await this.mutate(
+      'start',
+      ref,
+      (instances) => instances.start({ ...instanceOf(ref), requestId }),
+      options,
     );
   }
 
@@ -631,6 +658,7 @@ export class ComputeFleet {
       readonly labels: Readonly<Record<string, string>>;
       readonly labelFingerprint: string;
     },
+    options: MutationOptions = {},
   ): Promise<Record<string, string> | undefined> {
     const attempts = this.options.conflictAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
@@ -639,14 +667,18 @@ export class ComputeFleet {
       const next = change({ ...current.labels });
       if (!next) return undefined;
       try {
-        await this.mutate('setLabels', ref, (instances) =>
-          instances.setLabels({
-            ...instanceOf(ref),
-            instancesSetLabelsRequestResource: {
-              labels: next,
-              labelFingerprint: current.labelFingerprint,
-            },
-          }),
+        await this.mutate(
+          'setLabels',
+          ref,
+          (instances) =>
+            instances.setLabels({
+              ...instanceOf(ref),
+              instancesSetLabelsRequestResource: {
+                labels: next,
+                labelFingerprint: current.labelFingerprint,
+              },
+            }),
+          options,
         );
         return next;
       } catch (error) {

@@ -139,10 +139,15 @@ export function describeResolution(choice: ApprovalChoice, outcomes: readonly Vm
   if (choice === 'skip') return `stopped nothing; ${count(outcomes.length)} keep running`;
   const by = (action: string) => outcomes.filter((o) => o.action === action);
   const stopped = by('STOPPED');
+  const requested = by('UNCONFIRMED');
   const parts = [
-    stopped.length > 0 ? `stopped ${count(stopped.length)} (${named(stopped)})` : 'stopped nothing',
-    by('UNCONFIRMED').length > 0
-      ? `${by('UNCONFIRMED').length} stop(s) requested, confirmed by the next run`
+    stopped.length > 0
+      ? `stopped ${count(stopped.length)} (${named(stopped)})`
+      : requested.length > 0
+        ? ''
+        : 'stopped nothing',
+    requested.length > 0
+      ? `asked Compute to stop ${count(requested.length)} (${named(requested)}), confirmed by the next run`
       : '',
     by('FAILED').length > 0 ? `${by('FAILED').length} stop(s) failed` : '',
     outcomes.some((o) => o.action === 'SKIPPED' || o.action.startsWith('SKIPPED_'))

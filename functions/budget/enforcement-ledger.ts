@@ -383,7 +383,8 @@ const ACTION_COLUMNS = `row_key, trigger_kind, message_id, billing_account_id, b
   CAST(tier AS STRING) AS tier, spend_ratio, CAST(cost_amount AS STRING) AS cost_amount,
   CAST(budget_amount AS STRING) AS budget_amount, budget_currency, project_id, zone,
   instance_name, instance_id, machine_type, provisioning_model, priority, action, reason,
-  CAST(hourly_cost AS STRING) AS hourly_cost, price_currency, price_source, dry_run, request_id`;
+  CAST(hourly_cost AS STRING) AS hourly_cost, price_currency, price_source, dry_run, request_id,
+  slack_user_id`;
 
 const TIER_ROWS = `${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
   AND IFNULL(trigger_kind, 'budget') = @kind`;

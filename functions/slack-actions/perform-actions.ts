@@ -3,7 +3,8 @@
  * to: Snooze writes a hold the enforcers honour; Restart, Exempt and Cancel run act on VMs and
  * runs. `makeSlackActionPerformer` builds them from a runtime for the entry point.
  */
-import type { ComputeFleet } from '../adapters/compute.js';
+import { OperationNotConfirmedError, type ComputeFleet } from '../adapters/compute.js';
+import { errorMessage } from '../core/errors.js';
 import type { CommonAdapters, Runtime } from '../adapters/runtime.js';
 import {
   BigQueryEnforcementLedger,
@@ -26,7 +27,7 @@ import type { SheddingPolicy } from '../budget/policy.js';
 import type { RunService } from '../runs/run-service.js';
 import { capProjects } from '../caps/cap-reading.js';
 import type { SpotCap } from '../caps/cap-policy.js';
-import { vmKey } from '../core/vm.js';
+import { vmKey, type VmRef } from '../core/vm.js';
 import type { Click } from './interaction.js';
 import { describeHold, snoozeUntil } from './holds.js';
 import type { ActionContext, ActionPerformer, ActionResult } from './slack-actions.js';
@@ -62,7 +63,7 @@ const START_MS = 300;
 const STILL_STOPPED = new Set(['TERMINATED', 'STOPPED']);
 
 export interface RestartDeps {
-  readonly fleet: Pick<ComputeFleet, 'get' | 'start'>;
+  readonly fleet: Pick<ComputeFleet, 'get' | 'start' | 'confirm'>;
   readonly ledger: Pick<BigQueryEnforcementLedger, 'stoppedByTier' | 'recordRestarts'>;
   /** How long a restart holds the tier's shedding. */
   readonly holdHours: number;
@@ -80,15 +81,14 @@ export function restartTier(deps: RestartDeps): Perform {
     const target = tierOf(click);
     const t: TierOf = { kind: target.kind, id: target.id, periodStart: target.period };
     const stopped = await deps.ledger.stoppedByTier(t, target.tier);
+    const requested: Requested[] = [];
     const results = await settleAll(stopped, START_CONCURRENCY, async (stop) => {
       const ref = { project: stop.project, zone: stop.zone, name: stop.instance };
       if (remainingMs() < START_MS) return 'no-time' as const;
       const vm = await deps.fleet.get(ref);
       if (!vm || !STILL_STOPPED.has(vm.status)) return 'not-stopped' as const;
-      await deps.fleet.start(
-        ref,
-        nameBasedUuid(`costguard/slack-restart/${click.actionTs}/${vmKey(ref)}`),
-      );
+      const requestId = nameBasedUuid(`costguard/slack-restart/${click.actionTs}/${vmKey(ref)}`);
+      await requestOnly(() => deps.fleet.start(ref, requestId, { waitMs: 0 }), ref, requested);
       return 'started' as const;
     });
     const started: RecordedStop[] = [];
@@ -131,7 +131,76 @@ export function restartTier(deps: RestartDeps): Perform {
       ...(left > 0
         ? { note: `${left} VM(s) could not be restarted in time or failed; click again to finish.` }
         : {}),
+      ...followUpOf(deps.fleet, requested, (ok, failures) =>
+        [
+          ok.length > 0
+            ? `start confirmed: ${ok.map((r) => `\`${r.ref.name}\``).join(', ')} running`
+            : '',
+          ...failures.map((f) => `start of \`${f.ref.name}\` failed: ${errorMessage(f.error)}`),
+        ]
+          .filter((x) => x !== '')
+          .join('; '),
+      ),
     };
+  };
+}
+
+/** A mutation sent without waiting for its operation, to be confirmed after the reply. */
+interface Requested {
+  readonly ref: VmRef;
+  readonly unconfirmed: OperationNotConfirmedError;
+}
+
+/** How long the confirmation after the reply waits for each operation. */
+const CONFIRM_MS = 120_000;
+
+/**
+ * Sends a mutation without waiting for its operation (Compute's wait can take minutes; Slack
+ * gives 3 s): an operation already DONE is confirmed, one still running is kept in `requested`.
+ */
+async function requestOnly(
+  send: () => Promise<unknown>,
+  ref: VmRef,
+  requested: Requested[],
+): Promise<void> {
+  try {
+    await send();
+  } catch (error) {
+    if (!(error instanceof OperationNotConfirmedError)) throw error;
+    requested.push({ ref, unconfirmed: error });
+  }
+}
+
+/**
+ * The confirmation after the reply of what was only requested: each operation waited for, and
+ * the outcome said in one line (`describe`) that updates the message again.
+ */
+function followUpOf(
+  fleet: Pick<ComputeFleet, 'confirm'>,
+  requested: readonly Requested[],
+  describe: (
+    confirmed: readonly Requested[],
+    failed: ReadonlyArray<{ readonly ref: VmRef; readonly error: unknown }>,
+  ) => string,
+): Pick<ActionResult, 'followUp'> {
+  if (requested.length === 0) return {};
+  return {
+    followUp: async () => {
+      const results = await settleAll(requested, START_CONCURRENCY, (r) =>
+        fleet.confirm(r.ref, r.unconfirmed, { waitMs: CONFIRM_MS }),
+      );
+      const confirmed = requested.filter((_, i) => results[i]?.status === 'fulfilled');
+      const failed = requested.flatMap((r, i) => {
+        const result = results[i];
+        return result?.status === 'rejected'
+          ? [{ ref: r.ref, error: result.reason as unknown }]
+          : [];
+      });
+      return {
+        outcome: failed.length === 0 ? 'DONE' : confirmed.length > 0 ? 'PARTIAL' : 'FAILED',
+        summary: describe(confirmed, failed),
+      };
+    },
   };
 }
 
@@ -146,18 +215,14 @@ export interface ApprovalDeps extends Omit<ResolveDeps, 'ledger' | 'waitMs'> {
   readonly policyOf: (target: TierTarget) => TierPolicy | undefined;
 }
 
-/** Kept of the reply's time budget for the reads, rows and message update after the stops. */
-const AFTER_STOPS_MS = 1_200;
-
 /**
  * *Approve* (`stop`) or *Skip* (`skip`) on a tier asking for approval: resolves the tier's
  * pending proposal as the click chose, once (a proposal already resolved, by an earlier
- * click or by the timeout, is left as it is). Stops are requested and waited for only as long
- * as the reply allows; those not confirmed by then are UNCONFIRMED, which the enforcer's next
- * run confirms.
+ * click or by the timeout, is left as it is). Stops are requested without waiting for their
+ * operations: those not DONE at once are UNCONFIRMED, which the enforcer's next run confirms.
  */
 export function decideApproval(deps: ApprovalDeps, choice: ApprovalChoice): Perform {
-  return async (click, { remainingMs }) => {
+  return async (click) => {
     const target = tierOf(click);
     const verb = choice === 'stop' ? 'approve' : 'skip';
     const nothing = (why: string): ActionResult => ({
@@ -177,7 +242,8 @@ export function decideApproval(deps: ApprovalDeps, choice: ApprovalChoice): Perf
     }
     const who = `${click.user.name} (${click.user.id})`;
     const outcomes = await resolveProposal(
-      { ...deps, waitMs: Math.max(100, remainingMs() - AFTER_STOPS_MS) },
+      // Stops are requested only: Compute's wait can outlast Slack's 3 s by minutes.
+      { ...deps, waitMs: 0 },
       {
         trigger: proposal.trigger,
         policy: found.policy,
@@ -215,7 +281,7 @@ export const MAX_EXEMPT_DAYS = 90;
  * nothing is written and the user is told where the exemption belongs.
  */
 export function exemptVm(
-  fleet: Pick<ComputeFleet, 'updateLabels'>,
+  fleet: Pick<ComputeFleet, 'updateLabels' | 'confirm'>,
   projects: readonly string[],
   labelsIgnoredBy: (vm: VmTarget) => readonly string[] = () => [],
 ): Perform {
@@ -242,15 +308,23 @@ export function exemptVm(
     if (until < today) return refuse(`${until} has passed`);
     if (until > latest) return refuse(`at most ${MAX_EXEMPT_DAYS} days ahead (${latest})`);
     let already: string | undefined;
-    const written = await fleet.updateLabels(vm, (current) => {
+    let written: Record<string, string> | undefined;
+    const requested: Requested[] = [];
+    const change = (current: Readonly<Record<string, string>>) => {
       const value = current[LABEL.exempt];
       if (value !== undefined && value !== 'false' && exemptionLastDay(value) === undefined) {
         already = value;
         return undefined;
       }
       const next = { ...current, [LABEL.exempt]: exemptUntilValue(until) };
-      return Object.keys(next).length > MAX_LABELS ? undefined : next;
-    });
+      written = Object.keys(next).length > MAX_LABELS ? undefined : next;
+      return written;
+    };
+    await requestOnly(
+      () => fleet.updateLabels(vm, change, undefined, { waitMs: 0 }),
+      vm,
+      requested,
+    );
     if (already !== undefined)
       return refuse(`it is exempt without an end (${LABEL.exempt}=${already})`);
     if (!written) return refuse('the VM is gone, or has no room for another label');
@@ -259,6 +333,11 @@ export function exemptVm(
       summary: `exempted ${name} until ${until}: no costguard enforcer stops it through that day`,
       vmsActed: 1,
       holdUntil: new Date(Date.parse(`${until}T00:00:00Z`) + DAY_MS),
+      ...followUpOf(fleet, requested, (ok, failures) =>
+        ok.length > 0
+          ? `label \`${LABEL.exempt}=${exemptUntilValue(until)}\` confirmed on ${name}`
+          : `writing the exemption label on ${name} failed: ${failures.map((f) => errorMessage(f.error)).join('; ')}; it is not exempt`,
+      ),
     };
   };
 }

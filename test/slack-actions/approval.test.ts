@@ -3,7 +3,7 @@ import { SANDBOX_SLACK, slackState } from '../../functions/sandbox/routes/slack.
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { playClick } from '../../functions/sandbox/slack-click.js';
 import { buildSlackActions } from '../../functions/slack-actions/entry.js';
-import { BASE_ENV, BudgetHarness } from '../budget/budget-harness.js';
+import { BASE_ENV, BUDGET_ID, BudgetHarness } from '../budget/budget-harness.js';
 import { sandboxRuntime } from '../support/sandbox.js';
 
 // Approval mode end to end: the budget enforcer (enforcing) asks before a tier stops, and
@@ -185,12 +185,17 @@ describe('approval mode: a tier asks before it stops', () => {
       stale: true,
     });
     const stops = harness.stopOperations();
+    const requested = new Map((await rows(period)).map((r) => [r.instance_name, r.action]));
+    // The next notification confirms the stops the click requested, and the tier is done.
+    await notify(period, 5010);
 
     expect(refused.status).toBe(200);
     expect(stillRunning).toEqual(before);
     expect(approved.status).toBe(200);
     expect(afterApproval).toEqual(before.filter((name) => !rest.includes(name)));
     expect(rest.every((name) => stops[name] === 1)).toBe(true);
+    expect(rest.map((name) => requested.get(name))).toEqual(rest.map(() => 'UNCONFIRMED'));
+    expect(await outcomes(period)).toEqual(['AWAITING_APPROVAL', 'ACTED']);
     expect(running()).toEqual(afterApproval);
     const after = new Map((await rows(period)).map((r) => [r.instance_name, r]));
     expect(after.get(exempted)?.action).toBe('SKIPPED_EXEMPT');
@@ -204,8 +209,10 @@ describe('approval mode: a tier asks before it stops', () => {
       { ts },
     );
     expect(clicks.map((c) => c.outcome)).toEqual(['REFUSED', 'DONE']);
-    expect(lastUpdate(ts)).toContain(`<@U0ONCALL> approved budget`);
-    expect(lastUpdate(ts)).toContain(`stopped ${rest.length} VMs`);
+    expect(lastUpdate(ts)).toContain(
+      `<@U0ONCALL> approved budget ${BUDGET_ID}, tier 100%: asked Compute to stop ${rest.length} VMs`,
+    );
+    expect(lastUpdate(ts)).toContain('confirmed by the next run; 2 not stopped');
     expect(lastUpdate(ts)).not.toContain('costguard_skip');
   });
 
