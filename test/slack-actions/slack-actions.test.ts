@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Ledger } from '../../functions/adapters/bigquery.js';
 import { SlackNotifier } from '../../functions/adapters/slack.js';
 import {
@@ -205,6 +205,53 @@ describe('slackActions: the edge', () => {
     expect(history.elements.at(-1)?.text).toBe(
       '<@U0ONCALL> exempted `ml-training-prod/us-central1-a/vision-low-a` until 2026-12-24: no costguard enforcer stops it through that day (2026-12-05 13:00 UTC)',
     );
+  });
+
+  it('answers before a slow Compute operation finishes, then updates the message with its outcome', async () => {
+    // Prepare: the label write's operation runs a while, and each wait on it takes 3 s.
+    const vm = { project: 'ml-training-prod', zone: 'us-central1-a', name: 'vision-low-b' };
+    await new SlackNotifier(
+      () => sandboxRuntime(sandbox, ENV).clients.slack(ENV.SLACK_BOT_TOKEN),
+      SANDBOX_SLACK.channel,
+      sandboxRuntime(sandbox, ENV).logger,
+    ).post({ text: 'Label violations', blocks: [vmExemptSection(vm, `\`${vm.name}\``, 0)] });
+    const posted = slackState(sandbox).messages.at(-1);
+    sandbox.faults.set('compute.instances.setLabels', { operation: { count: 1, seconds: 60 } });
+    sandbox.faults.set('compute.zoneOperations.wait', { delayMs: 3_000 });
+    const lines = () =>
+      ((posted?.updates.at(-1)?.blocks ?? []).at(-1) as { elements?: Array<{ text: string }> })
+        ?.elements ?? [];
+
+    try {
+      // Act
+      const started = performance.now();
+      const played = await playClick(sandbox, {
+        actionId: 'costguard_exempt',
+        blockId: vmBlockId(vm),
+        date: '2026-12-24',
+      });
+      const answeredMs = performance.now() - started;
+      const first = lines().map((l) => l.text);
+      await vi.waitFor(() => expect(lines()).toHaveLength(2), { timeout: 10_000, interval: 100 });
+
+      // Assess: the answer came well inside Slack's 3 s, before the operation was confirmed.
+      expect(played.status).toBe(200);
+      expect(answeredMs).toBeLessThan(2_500);
+      expect(first).toEqual([
+        expect.stringContaining(
+          'exempted `ml-training-prod/us-central1-a/vision-low-b` until 2026-12-24',
+        ),
+      ]);
+      expect(lines()[1]?.text).toContain(
+        'label `costguard-exempt=until-2026-12-24` confirmed on `ml-training-prod/us-central1-a/vision-low-b`',
+      );
+      expect(sandbox.fleet.get(vm.project, vm.zone, vm.name)?.labels['costguard-exempt']).toBe(
+        'until-2026-12-24',
+      );
+    } finally {
+      sandbox.faults.clear('compute.instances.setLabels');
+      sandbox.faults.clear('compute.zoneOperations.wait');
+    }
   });
 
   it.each([
