@@ -333,4 +333,45 @@ describe('slackActions: the edge', () => {
       await strict.close();
     }
   });
+
+  it('reads the allowed group once a minute, so a member removed from it is refused after that minute', async () => {
+    // Prepare: a fresh slackActions (its own member cache); U0ONCALL is in the group.
+    const fresh = await serveTarget('slackActionsCache', {
+      kind: 'http',
+      handler: await buildSlackActions(sandboxRuntime(sandbox, ENV)),
+    });
+    const group = slackState(sandbox).usergroups;
+    const reads = () =>
+      sandbox.calls.filter((c) => c.route === 'slack.usergroups.users.list').length;
+    const click = () => playClick(sandbox, { actionId: 'costguard_snooze_4h', ts, url: fresh.url });
+    const outcomes = async () =>
+      (
+        await ledger.query<{ outcome: string }>(
+          "SELECT outcome FROM `${dataset}.slack_actions` WHERE action = 'snooze_4h' ORDER BY recorded_at, action_ts",
+        )
+      ).map((r) => r.outcome);
+    const before = reads();
+
+    try {
+      // Act: two clicks in one minute; the member leaves the group; one click within the
+      // minute, one after it.
+      await click();
+      sandbox.clock.advance(20_000);
+      await click();
+      group.set(SANDBOX_SLACK.actorGroup, []);
+      sandbox.clock.advance(20_000);
+      await click();
+      const cachedReads = reads() - before;
+      sandbox.clock.advance(21_000);
+      await click();
+
+      // Assess
+      expect(cachedReads).toBe(1);
+      expect(reads() - before).toBe(2);
+      expect((await outcomes()).slice(-4)).toEqual(['DONE', 'DONE', 'DONE', 'REFUSED']);
+    } finally {
+      group.set(SANDBOX_SLACK.actorGroup, [SANDBOX_SLACK.actor]);
+      await fresh.close();
+    }
+  });
 });
