@@ -244,8 +244,8 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
     const tier = decision.tier as Tier & { approve: Approval };
     const now = deps.clock.now();
     const proposal = await deps.ledger.proposal(t, tier.at);
-    const scope = await o.inScope();
     if (!proposal) {
+      const scope = await o.inScope();
       logScopeProblems(logger, o.context, tier.at, scope);
       const plan = await planTier(o, tier, scope, new Set());
       const listed = plan.decisions.filter((d) => d.action === 'STOP');
@@ -316,6 +316,7 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
       return shedReport('AWAITING_APPROVAL', tier.at, []);
     }
     const decidedBy = `approval timed out at ${utcMinute(deadline)}; default ${approve.default}`;
+    const scope = await o.inScope();
     const outcomes = await resolveProposal(
       { ...deps, stopConcurrency: config.stopConcurrency },
       {
