@@ -174,7 +174,8 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
 
   /**
    * A tier held from Slack: what it would stop is recorded as SNOOZED, nothing is stopped and
-   * nothing is posted (the hold is there to quieten it), and the tier stays open.
+   * nothing is posted (the hold is there to quieten it), and the tier stays open. A tier
+   * awaiting approval is not resolved by its default while held; a click still decides it.
    */
   async function held(
     o: Occasion,
@@ -186,8 +187,14 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
     const plan = await planTier(o, tier, scope, new Set());
     const until = hold.until.toISOString();
     const reason = `held from Slack by ${hold.slackUserId} (${hold.action}) until ${until}`;
+    // A tier awaiting approval keeps its listing: the approval (or its timeout, once the hold
+    // has passed) decides about those VMs, so they are not recorded as SNOOZED over it.
+    const awaiting =
+      tier.approve !== undefined && !dryRun
+        ? ((await deps.ledger.proposal(o.trigger, tier.at))?.pending.length ?? 0) > 0
+        : false;
     const outcomes: VmOutcome[] = plan.decisions
-      .filter((d) => d.action === 'STOP')
+      .filter((d) => d.action === 'STOP' && !awaiting)
       .map((d) => ({
         planned: d,
         action: 'SNOOZED',

@@ -3,6 +3,8 @@ import { SANDBOX_SLACK, slackState } from '../../functions/sandbox/routes/slack.
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { playClick } from '../../functions/sandbox/slack-click.js';
 import { buildSlackActions } from '../../functions/slack-actions/entry.js';
+import { SlackNotifier } from '../../functions/adapters/slack.js';
+import { actionsBlock, tierButtons } from '../../functions/core/slack-buttons.js';
 import { BASE_ENV, BUDGET_ID, BudgetHarness } from '../budget/budget-harness.js';
 import { sandboxRuntime } from '../support/sandbox.js';
 
@@ -235,5 +237,39 @@ describe('approval mode: a tier asks before it stops', () => {
     expect(after[0]?.reason).toMatch(/approval timed out at .*; default stop/);
     expect(await outcomes(period)).toEqual(['AWAITING_APPROVAL', 'ACTED', 'ALREADY_ACTED']);
     expect(lastUpdate(ts)).toContain(`the default applied: stopped ${proposed.length} VM`);
+  });
+
+  it('a snooze holds the timeout off: the listing stays, and the default applies after the snooze', async () => {
+    const period = '2026-06-01T07:00:00.000Z';
+    // The VMs earlier scenarios stopped run again.
+    for (const vm of harness.sandbox.fleet.all()) {
+      if (vm.status === 'TERMINATED' && vm.name !== 'stopped-low') harness.sandbox.fleet.start(vm);
+    }
+    const before = running();
+    await notify(period, 5000);
+    const proposed = await listed(period);
+    // Someone snoozes the budget for an hour from a tier message of the same period.
+    const target = { kind: 'budget' as const, id: BUDGET_ID, period, tier: 1 };
+    const { ts } = await new SlackNotifier(
+      () => harness.runtime.clients.slack('xoxb-sandbox-not-a-secret'),
+      'C0FINOPS',
+      harness.runtime.logger,
+    ).post({
+      text: 'Tier message',
+      blocks: [actionsBlock('costguard-tier', tierButtons(target, false))],
+    });
+    await playClick(harness.sandbox, { actionId: 'costguard_snooze_1h', ts });
+
+    harness.sandbox.clock.advance(40 * MINUTE);
+    await notify(period, 5010);
+    const whileHeld = await listed(period);
+    harness.sandbox.clock.advance(30 * MINUTE);
+    await notify(period, 5020);
+
+    expect(whileHeld).toEqual(proposed);
+    expect(running()).toEqual(before);
+    const after = (await rows(period)).filter((r) => proposed.includes(r.instance_name));
+    expect(after.map((r) => r.action)).toEqual(proposed.map(() => 'SKIPPED'));
+    expect(await outcomes(period)).toEqual(['AWAITING_APPROVAL', 'SNOOZED', 'ACTED']);
   });
 });
