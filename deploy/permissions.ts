@@ -89,13 +89,12 @@ export const ROLES = {
     title: 'costguard Slack actions',
     permissions: [
       // Restart what a tier stopped; exempt a VM until a date (its labels); approve a tier's
-      // stops (the operations of a batch of stops are confirmed by listing them).
+      // stops (requested only: the enforcer's next run confirms them).
       'compute.instances.get',
       'compute.instances.setLabels',
       'compute.instances.start',
       'compute.instances.stop',
       'compute.zoneOperations.get',
-      'compute.zoneOperations.list',
     ],
   },
   /** Bound on each batch VM only, never on the project. */

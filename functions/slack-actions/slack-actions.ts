@@ -90,8 +90,6 @@ export type SlackActionsReply =
 export interface SlackActions {
   /** Verifies, parses, decides, acts and reports one interactivity request. */
   handle(request: SignedRequest): Promise<SlackActionsReply>;
-  /** Resolves once every confirmation begun after a reply has updated its message. */
-  settled(): Promise<void>;
 }
 
 export function createSlackActions(deps: SlackActionsDeps): SlackActions {
@@ -107,8 +105,6 @@ export function createSlackActions(deps: SlackActionsDeps): SlackActions {
       logger.warn('Could not answer the Slack user', { user: click.user.id, error });
     }
   };
-
-  const followUps = new Set<Promise<void>>();
 
   /** The message updated in place; returns it as it now reads. */
   const updateMessage = async (click: Click, summary: string, at: Date) => {
@@ -130,7 +126,7 @@ export function createSlackActions(deps: SlackActionsDeps): SlackActions {
   const confirmLater = (click: Click, result: ActionResult, shown: SlackMessage): void => {
     if (!result.followUp) return;
     const log = logger.child({ slackUser: click.user.id, click: clickKey(click) });
-    const run = (async () => {
+    void (async () => {
       try {
         const done = await result.followUp?.();
         if (!done) return;
@@ -141,8 +137,6 @@ export function createSlackActions(deps: SlackActionsDeps): SlackActions {
         log.error('Slack action not confirmed', { error });
       }
     })();
-    followUps.add(run);
-    void run.finally(() => followUps.delete(run));
   };
 
   const act = async (click: Click, started: number): Promise<SlackActionsReply> => {
@@ -226,9 +220,6 @@ export function createSlackActions(deps: SlackActionsDeps): SlackActions {
       }
       const click = parseClick(request.rawBody as Buffer);
       return lock.run(clickKey(click), () => act(click, started));
-    },
-    async settled() {
-      await Promise.all([...followUps]);
     },
   };
 }

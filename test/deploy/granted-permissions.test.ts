@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { planDeploy } from '../../deploy/plan-deploy.js';
 import { READ_VM_TAGS } from '../../deploy/permissions.js';
 import type { Plan } from '../../deploy/plan.js';
@@ -584,17 +584,6 @@ describe('the roles deploy grants match the calls each function makes', () => {
       SANDBOX_SLACK.channel,
       runtime.logger,
     ).post({ text: 'Label violations', blocks: [vmExemptSection(vm, `\`${vm.name}\``, 0)] });
-    // Two more medium VMs in one zone, so the approved stops are confirmed with a list too.
-    for (const name of ['medium-n2-8a', 'medium-n2-8b']) {
-      sandbox.fleet.add({
-        project: 'ml-training-prod',
-        zone: 'us-central1-a',
-        name,
-        machineType: 'n2-standard-8',
-        provisioningModel: 'SPOT',
-        labels: { team: 'ml', priority: 'medium' },
-      });
-    }
     await harness.notify({ costAmount: 5600 });
     const proposal = harness.slack().at(-1)?.ts ?? '';
     const running = sandbox.fleet.all().filter((v) => v.status === 'RUNNING').length;
@@ -610,6 +599,19 @@ describe('the roles deploy grants match the calls each function makes', () => {
       date: '2026-11-27',
     });
     const approved = await playClick(sandbox, { actionId: 'costguard_approve', ts: proposal });
+    // The restart's starts are confirmed after its reply (a wait on each operation).
+    await vi.waitFor(
+      () =>
+        expect(
+          JSON.stringify(
+            harness
+              .slack()
+              .find((m) => m.ts === tier)
+              ?.updates.at(-1),
+          ),
+        ).toContain('start confirmed'),
+      { timeout: 10_000, interval: 100 },
+    );
 
     // Assess
     expect([restart.status, exempted.status, approved.status]).toEqual([200, 200, 200]);
