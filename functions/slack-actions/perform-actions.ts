@@ -256,7 +256,10 @@ export function decideApproval(deps: ApprovalDeps, choice: ApprovalChoice): Perf
       },
     );
     const failed = outcomes.filter((o) => o.action === 'FAILED').length;
-    const stopped = outcomes.filter((o) => o.action === 'STOPPED').length;
+    // Requested stops (UNCONFIRMED until the enforcer's next run) count as acted on.
+    const stopped = outcomes.filter(
+      (o) => o.action === 'STOPPED' || o.action === 'UNCONFIRMED',
+    ).length;
     return {
       outcome: failed > 0 ? (stopped > 0 ? 'PARTIAL' : 'FAILED') : 'DONE',
       summary: `${choice === 'stop' ? 'approved' : 'skipped'} ${tierName(target)}: ${describeResolution(choice, outcomes)}`,

@@ -206,11 +206,14 @@ describe('approval mode: a tier asks before it stops', () => {
       expect(after.get(name)).toMatchObject({ action: 'STOPPED', slack_user_id: 'U0ONCALL' });
       expect(after.get(name)?.reason).toMatch(/approved from Slack by .*U0ONCALL/);
     }
-    const clicks = await harness.ledger.query<{ action: string; outcome: string }>(
-      "SELECT action, outcome FROM `${dataset}.slack_actions` WHERE action = 'approve' AND slack_ts = @ts ORDER BY recorded_at",
+    const clicks = await harness.ledger.query<{ outcome: string; vms_acted: number }>(
+      "SELECT outcome, vms_acted FROM `${dataset}.slack_actions` WHERE action = 'approve' AND slack_ts = @ts ORDER BY recorded_at",
       { ts },
     );
-    expect(clicks.map((c) => c.outcome)).toEqual(['REFUSED', 'DONE']);
+    expect(clicks.map((c) => [c.outcome, Number(c.vms_acted)])).toEqual([
+      ['REFUSED', 0],
+      ['DONE', rest.length],
+    ]);
     expect(lastUpdate(ts)).toContain(
       `<@U0ONCALL> approved budget ${BUDGET_ID}, tier 100%: asked Compute to stop ${rest.length} VMs`,
     );
