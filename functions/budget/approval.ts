@@ -7,6 +7,7 @@
  * Skip stops nothing. Every listed VM gets a decision row saying who decided and when.
  */
 import type { ComputeFleet } from '../adapters/compute.js';
+import type { VmTagReader } from '../adapters/vm-tags.js';
 import type { Clock } from '../core/clock.js';
 import { isoDay } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
@@ -18,7 +19,7 @@ import type {
   RecordedDecision,
   VmOutcome,
 } from './enforcement-ledger.js';
-import { planShedding } from './plan-shedding.js';
+import { mayConcernTiers, planShedding } from './plan-shedding.js';
 import type { SheddingPolicy, Tier } from './policy.js';
 import type { ShedTrigger } from './shed-trigger.js';
 import { createTierStops } from './tier-stops.js';
@@ -33,6 +34,8 @@ export interface ResolveDeps {
   readonly stopConcurrency: number;
   /** Longest wait for the stops' operations; those not done by then are UNCONFIRMED. */
   readonly waitMs?: number;
+  /** VMs' Resource Manager tags, read again when the policy takes priorities from tags. */
+  readonly tags?: VmTagReader;
 }
 
 export interface ProposalResolution {
@@ -96,11 +99,21 @@ export async function resolveProposal(
   const rates = new Map<string, HourlyRate>(
     pending.map((d) => [vmKey(refOf(d)), plannedFrom(d, undefined).rate]),
   );
+  const scope = new Set(r.projects);
+  const running = [...now.values()];
+  // Under a tags policy the tags decide priority and exemption now, as at any stop.
+  const tags =
+    r.policy.prioritySource === 'tags'
+      ? await (deps.tags?.tagsOf(
+          running.filter((vm) => mayConcernTiers(vm, { policy: r.policy, scope })),
+        ) ?? new Map())
+      : undefined;
   const plan = planShedding({
     tier: r.tier,
     policy: r.policy,
-    scope: new Set(r.projects),
-    vms: [...now.values()],
+    scope,
+    tags,
+    vms: running,
     rates,
     alreadyStopped:
       r.tier.maxStops === undefined ? 0 : await deps.ledger.stoppedSoFar(r.trigger, r.tier.at),

@@ -305,7 +305,7 @@ export function exemptVm(
     const ignoring = labelsIgnoredBy(vm);
     if (ignoring.length > 0) {
       return refuse(
-        `${ignoring.join(' and ')} take${ignoring.length === 1 ? 's' : ''} exemptions from the policy's own \`exemptVms\` list, not from labels, so a label would not protect it; ask whoever deploys costguard to add ${vmKey(vm)} there`,
+        `${ignoring.join(' and ')} ${ignoring.length === 1 ? 'ignores' : 'ignore'} labels, so a label would not protect it; ask whoever deploys costguard to exempt ${vmKey(vm)} there`,
       );
     }
     if (until < today) return refuse(`${until} has passed`);
@@ -399,6 +399,20 @@ export interface PerformerOverrides {
   readonly prices?: PriceLookup;
 }
 
+/** A policy that takes exemptions from elsewhere than labels, named with where they are. */
+function ignoringLabels(name: string, policy: SheddingPolicy): string[] {
+  switch (policy.prioritySource) {
+    case 'labels':
+      return [];
+    case 'policy':
+      return [`${name} (it exempts by its \`exemptVms\` list)`];
+    case 'tags':
+      return [
+        `${name} (it exempts by ${policy.exemptTag ? `the tag \`${policy.exemptTag}\`` : 'an exempt tag, none configured'})`,
+      ];
+  }
+}
+
 /** Whether runs are configured here (COSTGUARD_PIPELINES), so Cancel run can be answered. */
 function runsConfigured(env: Runtime['env']): boolean {
   return Boolean(env.COSTGUARD_PIPELINES?.trim() || env.COSTGUARD_PIPELINES_FILE?.trim());
@@ -431,6 +445,7 @@ export async function makeSlackActionPerformer(
   const ledger = new BigQueryEnforcementLedger(adapters.ledger);
   const approvals: ApprovalDeps = {
     fleet: adapters.fleet,
+    tags: adapters.tags,
     ledger,
     clock: runtime.clock,
     stopConcurrency: config.stopConcurrency,
@@ -455,17 +470,12 @@ export async function makeSlackActionPerformer(
     snooze_4h: snooze,
     snooze_tomorrow: snooze,
     exempt: exemptVm(adapters.fleet, config.projects, (vm) => [
-      ...(config.policy.prioritySource === 'policy' &&
-      (config.policy.projects ?? config.projects).includes(vm.project)
-        ? ['the budget policy']
+      ...((config.policy.projects ?? config.projects).includes(vm.project)
+        ? ignoringLabels('the budget policy', config.policy)
         : []),
       ...config.caps
-        .filter(
-          (cap) =>
-            cap.prioritySource === 'policy' &&
-            capProjects(cap, config.projects).includes(vm.project),
-        )
-        .map((cap) => `Spot cap ${cap.name}`),
+        .filter((cap) => capProjects(cap, config.projects).includes(vm.project))
+        .flatMap((cap) => ignoringLabels(`Spot cap ${cap.name}`, cap)),
     ]),
     restart: restartTier({
       fleet: adapters.fleet,

@@ -282,8 +282,8 @@ describe('slackActions: the edge', () => {
     expect(slackState(sandbox).responses.at(-1)?.text).toBe(`Nothing was changed: ${why}.`);
   });
 
-  it('does not exempt where a policy that governs the VM ignores labels, and says where the exemption belongs', async () => {
-    // Prepare: a slackActions whose budget policy and one cap take exemptions from themselves.
+  it('does not exempt where a policy that governs the VM ignores labels (its own list, tags), and says where the exemption belongs', async () => {
+    // Prepare: a slackActions whose budget policy exempts by its own list and one cap by a tag.
     const policy = {
       tiers: [{ at: 1, stop: ['low'] }],
       prioritySource: 'policy',
@@ -296,7 +296,9 @@ describe('slackActions: the edge', () => {
         amount: 100,
         currency: 'USD',
         tiers: [{ at: 1, stop: ['low'] }],
-        prioritySource: 'policy',
+        prioritySource: 'tags',
+        priorityTag: '123456789012/costguard-priority',
+        exemptTag: '123456789012/costguard-exempt',
       },
     ];
     const strict = await serveTarget('slackActionsPolicyMode', {
@@ -324,10 +326,10 @@ describe('slackActions: the edge', () => {
       expect(played.status).toBe(200);
       expect(sandbox.fleet.get(LOW_A.project, LOW_A.zone, LOW_A.name)?.labels).toEqual(before);
       expect(slackState(sandbox).responses.at(-1)?.text).toBe(
-        "Nothing was changed: the budget policy and Spot cap vision-daily take exemptions from the policy's own `exemptVms` list, not from labels, so a label would not protect it; ask whoever deploys costguard to add ml-training-prod/us-central1-a/vision-low-a there.",
+        'Nothing was changed: the budget policy (it exempts by its `exemptVms` list) and Spot cap vision-daily (it exempts by the tag `123456789012/costguard-exempt`) ignore labels, so a label would not protect it; ask whoever deploys costguard to exempt ml-training-prod/us-central1-a/vision-low-a there.',
       );
       const history = JSON.stringify(message()?.updates.at(-1)?.blocks);
-      expect(history).toContain('not done: the budget policy and Spot cap vision-daily');
+      expect(history).toContain('not done: the budget policy (it exempts by its `exemptVms` list)');
       expect(history).not.toContain('until 2026-12-20: no costguard enforcer stops it');
     } finally {
       await strict.close();
