@@ -207,6 +207,9 @@ export function roleForPolicy(
       return withTagReads(role, policies.readsTags.budget);
     case ROLES.capEnforcer.id:
       return withTagReads(role, policies.readsTags.caps);
+    // Approve plans a tier's stops again, with the tags where a policy takes priorities from them.
+    case ROLES.slackResponder.id:
+      return withTagReads(role, policies.readsTags.budget || policies.readsTags.caps);
     default:
       return role;
   }
