@@ -107,8 +107,9 @@ const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
   }),
   enforceLabels: (_spec, inputs) => labelEnvironment(inputs),
   enforceLabelsOnCreate: (_spec, inputs) => labelEnvironment(inputs),
-  // Cancel run is offered where the pipelines are known (the run service's own settings).
-  slackActions: (_spec, { options, pipelinesJson }) => {
+  // Cancel run is offered where the pipelines are known (the run service's own settings);
+  // Approve and Skip answer for the tiers of the budget policy and the caps.
+  slackActions: (_spec, { options, pipelinesJson, budgetPolicyJson, spotCapsJson }) => {
     const groups = options.slackActors.filter((a) => a.startsWith('S'));
     const channels = options.slackActors.filter((a) => !a.startsWith('S'));
     return {
@@ -119,6 +120,8 @@ const TARGET_SETTINGS: Readonly<Record<Target, TargetSettings>> = {
         ? { [slackActionSettings.actorChannels.variable]: channels.join(',') }
         : {}),
       ...(pipelinesJson ? { [runsSettings.pipelines.variable]: pipelinesJson } : {}),
+      [budgetSettings.policy.variable]: budgetPolicyJson,
+      ...(spotCapsJson ? { [capSettings.caps.variable]: spotCapsJson } : {}),
     };
   },
   // The runs it resumes: the pipelines with their resume settings.

@@ -88,10 +88,12 @@ export const ROLES = {
     id: 'costguardSlackResponder',
     title: 'costguard Slack actions',
     permissions: [
-      // Restart what a tier stopped; exempt a VM until a date (its labels).
+      // Restart what a tier stopped; exempt a VM until a date (its labels); approve a tier's
+      // stops (requested only: the enforcer's next run confirms them).
       'compute.instances.get',
       'compute.instances.setLabels',
       'compute.instances.start',
+      'compute.instances.stop',
       'compute.zoneOperations.get',
     ],
   },
@@ -205,6 +207,9 @@ export function roleForPolicy(
       return withTagReads(role, policies.readsTags.budget);
     case ROLES.capEnforcer.id:
       return withTagReads(role, policies.readsTags.caps);
+    // Approve plans a tier's stops again, with the tags where a policy takes priorities from them.
+    case ROLES.slackResponder.id:
+      return withTagReads(role, policies.readsTags.budget || policies.readsTags.caps);
     default:
       return role;
   }

@@ -279,6 +279,11 @@ export function buildFilter(filter: InstanceFilter = {}): string | undefined {
   return parts.length > 0 ? parts.join(' ') : undefined;
 }
 
+/** How long a mutation waits for its operation: 0 sends the request only. */
+export interface MutationOptions {
+  readonly waitMs?: number;
+}
+
 export interface ComputeFleetOptions {
   logger: Logger;
   retry?: RetryOptions;
@@ -505,16 +510,35 @@ export class ComputeFleet {
 
   /**
    * One mutation: the request (paced, bounded and retried by `call`) and then the wait for its
-   * operation to be DONE. Every single-VM write goes through here.
+   * operation to be DONE, for at most `waitMs` (default the fleet's operation timeout; 0 sends
+   * the request only). Past it, an OperationNotConfirmedError that `confirm` can wait on later.
+   * Every single-VM write goes through here.
    */
   private async mutate(
     kind: ComputeCallKind,
     ref: VmRef,
     send: (instances: Instances) => Promise<[{ latestResponse: unknown }, ...unknown[]]>,
-    scope?: Scope,
+    options: MutationOptions = {},
   ): Promise<void> {
-    const operation = await this.request(kind, ref, send, scope);
-    const [outcome] = await this.confirmAll([{ ref, operation }], scope);
+    const operation = await this.request(kind, ref, send);
+    const [outcome] = await this.confirmAll([{ ref, operation }], undefined, options.waitMs);
+    if (outcome?.status === 'rejected') throw outcome.reason;
+  }
+
+  /**
+   * Waits for the operation of a mutation sent with a short `waitMs` until it is DONE (at most
+   * `waitMs`, default the fleet's operation timeout); throws what the mutation would have.
+   */
+  async confirm(
+    ref: VmRef,
+    unconfirmed: OperationNotConfirmedError,
+    options: MutationOptions = {},
+  ): Promise<void> {
+    const operation: IOperation = {
+      name: unconfirmed.operation,
+      status: unconfirmed.status as IOperation['status'],
+    };
+    const [outcome] = await this.confirmAll([{ ref, operation }], undefined, options.waitMs);
     if (outcome?.status === 'rejected') throw outcome.reason;
   }
 
@@ -548,11 +572,12 @@ export class ComputeFleet {
    * not one wait per VM). Every Compute call of the batch, requests and confirmations alike,
    * counts against `requests` in flight (and the fleet's own limit). Every outcome is returned
    * in input order; one failure never hides the others. An operation still not DONE when the
-   * fleet stops waiting is an OperationNotConfirmedError.
+   * fleet stops waiting (`waitMs`, default the fleet's operation timeout) is an
+   * OperationNotConfirmedError.
    */
   async stopAll(
     targets: ReadonlyArray<{ ref: VmRef; requestId: string }>,
-    concurrency: { requests: number },
+    concurrency: { requests: number; waitMs?: number },
   ): Promise<PromiseSettledResult<void>[]> {
     const scope = new Semaphore(Math.max(1, concurrency.requests));
     // Requested one project after another in turn: slots waiting on one project's write budget
@@ -583,6 +608,7 @@ export class ComputeFleet {
     const confirmed = await this.confirmAll(
       pending.map((p) => ({ ref: p.ref, operation: p.operation })),
       scope,
+      concurrency.waitMs,
     );
     pending.forEach((p, i) => {
       results[p.index] = confirmed[i] as PromiseSettledResult<void>;
@@ -590,9 +616,12 @@ export class ComputeFleet {
     return results;
   }
 
-  async start(ref: VmRef, requestId: string): Promise<void> {
-    await this.mutate('start', ref, (instances) =>
-      instances.start({ ...instanceOf(ref), requestId }),
+  async start(ref: VmRef, requestId: string, options: MutationOptions = {}): Promise<void> {
+    await this.mutate(
+      'start',
+      ref,
+      (instances) => instances.start({ ...instanceOf(ref), requestId }),
+      options,
     );
   }
 
@@ -629,6 +658,7 @@ export class ComputeFleet {
       readonly labels: Readonly<Record<string, string>>;
       readonly labelFingerprint: string;
     },
+    options: MutationOptions = {},
   ): Promise<Record<string, string> | undefined> {
     const attempts = this.options.conflictAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
@@ -637,14 +667,18 @@ export class ComputeFleet {
       const next = change({ ...current.labels });
       if (!next) return undefined;
       try {
-        await this.mutate('setLabels', ref, (instances) =>
-          instances.setLabels({
-            ...instanceOf(ref),
-            instancesSetLabelsRequestResource: {
-              labels: next,
-              labelFingerprint: current.labelFingerprint,
-            },
-          }),
+        await this.mutate(
+          'setLabels',
+          ref,
+          (instances) =>
+            instances.setLabels({
+              ...instanceOf(ref),
+              instancesSetLabelsRequestResource: {
+                labels: next,
+                labelFingerprint: current.labelFingerprint,
+              },
+            }),
+          options,
         );
         return next;
       } catch (error) {
@@ -768,6 +802,7 @@ export class ComputeFleet {
   private async confirmAll(
     items: ReadonlyArray<{ ref: VmRef; operation: IOperation | undefined }>,
     scope?: Scope,
+    waitMs: number = this.options.operationTimeoutMs ?? 240_000,
   ): Promise<PromiseSettledResult<void>[]> {
     const results = new Array<PromiseSettledResult<void>>(items.length);
     const byZone = new Map<string, Array<{ index: number; ref: VmRef; op: IOperation }>>();
@@ -784,7 +819,7 @@ export class ComputeFleet {
       list.push({ index, ref, op: operation });
       byZone.set(key, list);
     });
-    const deadline = this.now() + (this.options.operationTimeoutMs ?? 240_000);
+    const deadline = this.now() + waitMs;
     await Promise.all(
       [...byZone.values()].map(async (zoneItems) => {
         let pending = zoneItems;

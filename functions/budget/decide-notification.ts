@@ -18,12 +18,15 @@ export type NotificationOutcome =
   | 'OUT_OF_ORDER'
   // The tier was held from Slack (snoozed, or restarted): recorded, nothing stopped, and the
   // tier stays open, so the first notification after the hold carries it out.
-  | 'SNOOZED';
+  | 'SNOOZED'
+  // The tier asks for approval (its policy says `approve`): what it would stop is listed in
+  // Slack and nothing is stopped until someone decides or the timeout applies the default.
+  | 'AWAITING_APPROVAL';
 
 /** A tier's earlier handling in this period, from the ledger. */
 export interface TierRecord {
   readonly tier: number;
-  readonly outcome: 'ACTED' | 'NOTIFIED' | 'INCOMPLETE';
+  readonly outcome: 'ACTED' | 'NOTIFIED' | 'INCOMPLETE' | 'AWAITING_APPROVAL';
   readonly dryRun: boolean;
   /** The tier's Slack message, where one was posted. */
   readonly slack: PostedMessage | undefined;
@@ -61,12 +64,21 @@ export type Decision =
       readonly tier: Tier;
       /** The Slack message of an earlier, incomplete attempt: follow-ups go to its thread. */
       readonly thread: PostedMessage | undefined;
+      /** The Slack message asking for approval, while the tier awaits a decision. */
+      readonly proposal?: PostedMessage | undefined;
       readonly reason: string;
     };
 
-/** A tier counts as done when carried out for real, or in the same mode (dry run) as now. */
+/**
+ * A tier counts as done when carried out for real, or in the same mode (dry run) as now; one
+ * awaiting approval is still open.
+ */
 function settled(record: TierRecord, dryRun: boolean): boolean {
-  return record.outcome !== 'INCOMPLETE' && (!record.dryRun || dryRun);
+  return (
+    record.outcome !== 'INCOMPLETE' &&
+    record.outcome !== 'AWAITING_APPROVAL' &&
+    (!record.dryRun || dryRun)
+  );
 }
 
 function sameTier(record: TierRecord, tier: Tier): boolean {
@@ -112,13 +124,17 @@ export function decideOnNotification(
     return { kind: 'notify', tier, reason: `spend reached tier ${tier.at}` };
   }
   const incomplete = records.filter((r) => r.outcome === 'INCOMPLETE' && r.dryRun === dryRun);
+  const awaiting = records.filter((r) => r.outcome === 'AWAITING_APPROVAL' && r.dryRun === dryRun);
   return {
     kind: 'shed',
     tier,
     thread: incomplete.find((r) => r.slack)?.slack,
+    proposal: awaiting.find((r) => r.slack)?.slack,
     reason:
-      incomplete.length > 0
-        ? `tier ${tier.at} resumed after an incomplete attempt`
-        : `spend reached tier ${tier.at}`,
+      awaiting.length > 0
+        ? `tier ${tier.at} awaits approval`
+        : incomplete.length > 0
+          ? `tier ${tier.at} resumed after an incomplete attempt`
+          : `spend reached tier ${tier.at}`,
   };
 }

@@ -33,7 +33,12 @@ export type ActionName =
   // Started again from Slack (*Restart what was stopped*): the VM runs again.
   | 'RESTARTED'
   // Would have been stopped, but the tier was held from Slack (a snooze, or after a restart).
-  | 'SNOOZED';
+  | 'SNOOZED'
+  // Listed in a tier's request for approval; nothing done yet (the tier's policy says `approve`).
+  | 'PROPOSED'
+  // Listed for approval and not stopped: skipped from Slack or by the timeout's default, or no
+  // longer running or no longer the tier's to stop when the approval came.
+  | 'SKIPPED';
 
 /** A planned VM with what became of it. */
 export interface VmOutcome {
@@ -123,6 +128,18 @@ export interface RecordedStop {
 export interface DecisionStamp {
   readonly dryRun: boolean;
   readonly at: Date;
+  /** The Slack user whose click made the decisions (an approval or a skip). */
+  readonly slackUserId?: string;
+}
+
+/** A tier's pending request for approval in one period, as the ledger holds it. */
+export interface Proposal {
+  /** When the tier first asked: the timeout runs from here. */
+  readonly proposedAt: Date;
+  /** The VMs listed whose latest decision is still PROPOSED (none: the proposal is resolved). */
+  readonly pending: readonly RecordedDecision[];
+  /** The trigger as the proposal recorded it (its run, spend and amount). */
+  readonly trigger: ShedTrigger;
 }
 
 /** The port the enforcer records through; `BigQueryEnforcementLedger` is the real one. */
@@ -150,6 +167,8 @@ export interface EnforcementLedger {
     summary: NotificationSummary,
     at: Date,
   ): Promise<void>;
+  /** The tier's request for approval in the period, if it ever asked. */
+  proposal(trigger: TierOf, tier: number): Promise<Proposal | undefined>;
   /** The tier's VMs whose latest decision is UNCONFIRMED. */
   unconfirmedStops(trigger: ShedTrigger, tier: number): Promise<UnconfirmedStop[]>;
   /** Records those stops as STOPPED now, each with its reason. */
@@ -170,6 +189,17 @@ type ActionRecord = Record<string, unknown> & {
   action: string;
   reason: string;
   hourly_cost: string | number | null;
+  message_id: string | null;
+  budget_display_name: string | null;
+  billing_account_id: string | null;
+  budget_currency: string | null;
+  instance_id: string | null;
+  machine_type: string | null;
+  provisioning_model: string | null;
+  priority: string;
+  price_currency: string | null;
+  price_source: string;
+  request_id: string | null;
 };
 
 /** The row that replaces `record` with a new action and reason (same row key, latest wins). */
@@ -247,7 +277,7 @@ function actionRow(
   t: ShedTrigger,
   tier: number,
   outcome: VmOutcome,
-  { dryRun, at: recordedAt }: DecisionStamp,
+  { dryRun, at: recordedAt, slackUserId }: DecisionStamp,
 ): KeyedRow {
   const { vm, rate, priority } = outcome.planned;
   const key = actionRowKey(t, tier, outcome.planned);
@@ -282,6 +312,7 @@ function actionRow(
       price_source: rate.source,
       dry_run: dryRun,
       request_id: outcome.requestId ?? null,
+      slack_user_id: slackUserId ?? null,
     },
   };
 }
@@ -346,19 +377,36 @@ interface DecisionRow {
 
 const PERIOD = 'budget_id = @budgetId AND cost_interval_start = TIMESTAMP(@periodStart)';
 
+/** The columns of an enforcement_actions row as `ActionRecord` reads them back. */
+const ACTION_COLUMNS = `row_key, trigger_kind, message_id, billing_account_id, budget_id,
+  budget_display_name, CAST(cost_interval_start AS STRING) AS cost_interval_start,
+  CAST(tier AS STRING) AS tier, spend_ratio, CAST(cost_amount AS STRING) AS cost_amount,
+  CAST(budget_amount AS STRING) AS budget_amount, budget_currency, project_id, zone,
+  instance_name, instance_id, machine_type, provisioning_model, priority, action, reason,
+  CAST(hourly_cost AS STRING) AS hourly_cost, price_currency, price_source, dry_run, request_id,
+  slack_user_id`;
+
+const TIER_ROWS = `${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
+  AND IFNULL(trigger_kind, 'budget') = @kind`;
+
 /**
  * The latest decision about each VM in one trigger's tier (real runs only): a STOPPING intent
- * written in the same instant as its outcome ranks below it. Binds @budgetId, @periodStart, @tier
- * and @kind.
+ * or a PROPOSED listing written in the same instant as what followed it ranks below it. Binds
+ * @budgetId, @periodStart, @tier and @kind.
  */
-const LATEST_TIER_DECISIONS = `WHERE ${PERIOD} AND tier = CAST(@tier AS NUMERIC) AND dry_run = FALSE
-  AND IFNULL(trigger_kind, 'budget') = @kind
+const LATEST_TIER_DECISIONS = `WHERE ${TIER_ROWS}
   QUALIFY ROW_NUMBER() OVER (
     PARTITION BY row_key
-    ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
+    ORDER BY recorded_at DESC,
+      CASE action WHEN 'STOPPING' THEN 1 WHEN 'PROPOSED' THEN 2 ELSE 0 END
   ) = 1`;
 
-const TIER_OUTCOMES: ReadonlySet<string> = new Set(['ACTED', 'NOTIFIED', 'INCOMPLETE']);
+const TIER_OUTCOMES: ReadonlySet<string> = new Set([
+  'ACTED',
+  'NOTIFIED',
+  'INCOMPLETE',
+  'AWAITING_APPROVAL',
+]);
 
 /** The rows of a ledger (budget notifications or cap runs) that record a tier's outcome. */
 export function tierRecordsOf(
@@ -379,6 +427,41 @@ export function tierRecordsOf(
       slack:
         r.slack_channel && r.slack_ts ? { channel: r.slack_channel, ts: r.slack_ts } : undefined,
     }));
+}
+
+/** A decision as the port speaks of it, from its row. */
+function decisionOf(r: ActionRecord): RecordedDecision {
+  return {
+    project: r.project_id,
+    zone: r.zone,
+    instance: r.instance_name,
+    instanceId: r.instance_id ?? undefined,
+    machineType: r.machine_type ?? undefined,
+    provisioningModel: r.provisioning_model ?? undefined,
+    priority: r.priority,
+    action: r.action as ActionName,
+    reason: r.reason,
+    hourlyCost: r.hourly_cost === null ? undefined : Number(r.hourly_cost),
+    priceCurrency: r.price_currency ?? undefined,
+    priceSource: r.price_source,
+    requestId: r.request_id ?? undefined,
+  };
+}
+
+/** The trigger a row was recorded for (its run, spend and amount), or only `t` without one. */
+function triggerOf(r: ActionRecord | undefined, t: TierOf): ShedTrigger {
+  return {
+    kind: t.kind,
+    id: t.id,
+    periodStart: t.periodStart,
+    displayName: r?.budget_display_name ?? '',
+    runId: r?.message_id ?? '',
+    billingAccountId: r?.billing_account_id ?? '',
+    spend: Number(r?.cost_amount ?? 0),
+    amount: Number(r?.budget_amount ?? 0),
+    currency: r?.budget_currency ?? 'USD',
+    spendRatio: Number(r?.spend_ratio ?? 0),
+  };
 }
 
 export class BigQueryEnforcementLedger implements EnforcementLedger {
@@ -431,14 +514,7 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
     actions: readonly ActionName[],
   ): Promise<ActionRecord[]> {
     const rows = await this.ledger.query<ActionRecord>(
-      `SELECT row_key, trigger_kind, message_id, billing_account_id, budget_id, budget_display_name,
-              CAST(cost_interval_start AS STRING) AS cost_interval_start, CAST(tier AS STRING) AS tier,
-              spend_ratio, CAST(cost_amount AS STRING) AS cost_amount,
-              CAST(budget_amount AS STRING) AS budget_amount, budget_currency, project_id, zone,
-              instance_name, instance_id, machine_type, provisioning_model, priority, action,
-              reason, CAST(hourly_cost AS STRING) AS hourly_cost, price_currency, price_source,
-              dry_run, request_id
-       FROM \`\${dataset}.${ACTIONS_TABLE}\`
+      `SELECT ${ACTION_COLUMNS} FROM \`\${dataset}.${ACTIONS_TABLE}\`
        ${LATEST_TIER_DECISIONS}`,
       { budgetId: t.id, periodStart: t.periodStart, tier: tierText(tier), kind: t.kind },
     );
@@ -446,6 +522,43 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
     return rows
       .filter((r) => (actions as readonly string[]).includes(r.action))
       .map((r) => ({ ...r, cost_interval_start: t.periodStart, tier: tierText(tier) }));
+  }
+
+  async proposal(t: TierOf, tier: number): Promise<Proposal | undefined> {
+    const params = {
+      budgetId: t.id,
+      periodStart: t.periodStart,
+      tier: tierText(tier),
+      kind: t.kind,
+    };
+    const [[first], latest] = await Promise.all([
+      this.ledger.query<{ at: string | null }>(
+        `SELECT FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%SZ', MIN(recorded_at)) AS at
+         FROM \`\${dataset}.${ACTIONS_TABLE}\`
+         WHERE ${TIER_ROWS} AND action = 'PROPOSED'`,
+        params,
+      ),
+      this.latestRecords(t, tier, ['PROPOSED']),
+    ]);
+    if (!first?.at) return undefined;
+    const proposed = await this.proposedRecord(t, tier);
+    return {
+      proposedAt: new Date(first.at),
+      pending: latest.map(decisionOf),
+      trigger: triggerOf(proposed ?? latest[0], t),
+    };
+  }
+
+  /** One PROPOSED row of the tier: the trigger's figures as the proposal saw them. */
+  private async proposedRecord(t: TierOf, tier: number): Promise<ActionRecord | undefined> {
+    const [row] = await this.ledger.query<ActionRecord>(
+      `SELECT ${ACTION_COLUMNS} FROM \`\${dataset}.${ACTIONS_TABLE}\`
+       WHERE ${TIER_ROWS} AND action = 'PROPOSED'
+       ORDER BY recorded_at
+       LIMIT 1`,
+      { budgetId: t.id, periodStart: t.periodStart, tier: tierText(tier), kind: t.kind },
+    );
+    return row;
   }
 
   /** The VMs the tier stopped whose latest decision is still a stop (not restarted since). */

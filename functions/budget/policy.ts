@@ -24,11 +24,29 @@ const tagKey = z
 
 const vmPattern = z.string().regex(VM_PATTERN, 'a VM as project/zone/name, any part may be *');
 
+/** The longest a tier may wait for an approval: a day; longer belongs to a human process. */
+export const MAX_APPROVAL_MINUTES = 1440;
+
+/**
+ * A tier that asks before it stops: what it would stop is posted with Approve and Skip
+ * buttons, and `default` applies when nobody decides within `timeoutMinutes`.
+ */
+export const approvalSchema = z.strictObject({
+  timeoutMinutes: z
+    .number()
+    .int('a whole number of minutes')
+    .positive()
+    .max(MAX_APPROVAL_MINUTES, `at most ${MAX_APPROVAL_MINUTES} minutes (a day)`),
+  default: z.enum(['stop', 'skip'], { message: 'what the timeout does: "stop" or "skip"' }),
+});
+export type Approval = z.output<typeof approvalSchema>;
+
 export const tierSchema = z
   .object({
     at: z.number().positive().max(100),
     stop: z.array(stoppable).default([]),
     maxStops: z.number().int().positive().optional(),
+    approve: approvalSchema.optional(),
   })
   .strict();
 
@@ -111,6 +129,13 @@ export function checkShedding(
         message: 'maxStops needs a `stop` list',
       });
     }
+    if (tier.approve !== undefined && tier.stop.length === 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['tiers', i, 'approve'],
+        message: 'approve needs a `stop` list: a notify-only tier has nothing to approve',
+      });
+    }
   });
 }
 
@@ -176,6 +201,6 @@ export function describeTier(tier: Tier): string {
   const what =
     tier.stop.length === 0
       ? 'notify only'
-      : `stop ${tier.stop.join(' and ')} priority${tier.maxStops ? ` (at most ${tier.maxStops} VMs)` : ''}`;
+      : `stop ${tier.stop.join(' and ')} priority${tier.maxStops ? ` (at most ${tier.maxStops} VMs)` : ''}${tier.approve ? `, after approval (${tier.approve.default} after ${tier.approve.timeoutMinutes} min)` : ''}`;
   return `${percent(tier.at)}: ${what}`;
 }

@@ -8,37 +8,49 @@
  */
 import type { ComputeFleet } from '../adapters/compute.js';
 import type { VmTagReader } from '../adapters/vm-tags.js';
-import { postBestEffort, type Notifier, type SlackMessage } from '../adapters/slack.js';
-import { isoDay, type Clock } from '../core/clock.js';
+import {
+  postBestEffort,
+  type Notifier,
+  type PostedMessage,
+  type SlackMessage,
+} from '../adapters/slack.js';
+import { isoDay, MINUTE_MS, utcMinute, type Clock } from '../core/clock.js';
 import { isTransient } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { priceVms, type HourlyRate, type PriceLookup } from '../core/pricing.js';
 import { vmKey, type Vm } from '../core/vm.js';
 import type { Decision, NotificationOutcome } from './decide-notification.js';
-import type {
-  EnforcementLedger,
-  NotificationSummary,
-  RecordedDecision,
-  ShedHold,
-  ShedHolds,
-  VmOutcome,
+import {
+  actedVms,
+  type EnforcementLedger,
+  type NotificationSummary,
+  type RecordedDecision,
+  type ShedHold,
+  type ShedHolds,
+  type VmOutcome,
 } from './enforcement-ledger.js';
 import type { ListingFailure, ZoneGap } from '../adapters/list-vms.js';
 import { concernsTier, mayConcernTiers, planShedding, type SheddingPlan } from './plan-shedding.js';
-import { nextTier, type SheddingPolicy } from './policy.js';
+import { describeResolution, resolveProposal } from './approval.js';
+import { nextTier, type Approval, type SheddingPolicy, type Tier } from './policy.js';
 import { recheckUnconfirmed } from './recheck-unconfirmed.js';
 import { triggerNoun, type ShedTrigger } from './shed-trigger.js';
-import { forecastMessage, notifyMessage } from './slack-report.js';
+import { approvalMessage, forecastMessage, notifyMessage } from './slack-report.js';
 import { createTierReport, logScopeProblems } from './tier-report.js';
 import { createTierStops } from './tier-stops.js';
-import { tierVerdict, type TierShortfall } from './tier-verdicts.js';
+import { plannedFrom, SPARED_ACTION, tierVerdict, type TierShortfall } from './tier-verdicts.js';
 
 export interface TierShedderDeps {
   readonly fleet: Pick<ComputeFleet, 'stopAll' | 'get'>;
   readonly prices: PriceLookup;
   readonly ledger: Pick<
     EnforcementLedger,
-    'stoppedSoFar' | 'recordDecisions' | 'unconfirmedStops' | 'confirmStops' | 'unreported'
+    | 'stoppedSoFar'
+    | 'recordDecisions'
+    | 'unconfirmedStops'
+    | 'confirmStops'
+    | 'unreported'
+    | 'proposal'
   >;
   readonly notifier: Notifier;
   readonly logger: Logger;
@@ -97,6 +109,8 @@ export interface ShedReport {
 export interface TierShedder {
   carryOut(occasion: Occasion): Promise<ShedReport>;
 }
+
+const actedSaving = (outcomes: readonly VmOutcome[]): number => actedVms(outcomes).savingPerHour;
 
 const decisionKey = (d: RecordedDecision): string =>
   vmKey({ project: d.project, zone: d.zone, name: d.instance });
@@ -160,7 +174,8 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
 
   /**
    * A tier held from Slack: what it would stop is recorded as SNOOZED, nothing is stopped and
-   * nothing is posted (the hold is there to quieten it), and the tier stays open.
+   * nothing is posted (the hold is there to quieten it), and the tier stays open. A tier
+   * awaiting approval is not resolved by its default while held; a click still decides it.
    */
   async function held(
     o: Occasion,
@@ -172,8 +187,14 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
     const plan = await planTier(o, tier, scope, new Set());
     const until = hold.until.toISOString();
     const reason = `held from Slack by ${hold.slackUserId} (${hold.action}) until ${until}`;
+    // A tier awaiting approval keeps its listing: the approval (or its timeout, once the hold
+    // has passed) decides about those VMs, so they are not recorded as SNOOZED over it.
+    const awaiting =
+      tier.approve !== undefined && !dryRun
+        ? ((await deps.ledger.proposal(o.trigger, tier.at))?.pending.length ?? 0) > 0
+        : false;
     const outcomes: VmOutcome[] = plan.decisions
-      .filter((d) => d.action === 'STOP')
+      .filter((d) => d.action === 'STOP' && !awaiting)
       .map((d) => ({
         planned: d,
         action: 'SNOOZED',
@@ -200,6 +221,183 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
     };
   }
 
+  const shedReport = (
+    outcome: NotificationOutcome,
+    tier: number,
+    outcomes: readonly VmOutcome[],
+    retry?: string,
+  ): ShedReport => ({
+    decision: 'shed',
+    outcome,
+    tier,
+    outcomes,
+    savingPerHour: actedSaving(outcomes),
+    retry,
+  });
+
+  /**
+   * A tier whose policy says `approve` (enforcing only; a dry run only reports): the first
+   * attempt of the period lists what it would stop (PROPOSED rows) and asks in Slack; later
+   * attempts record that it awaits a decision, until a click resolved it (then the tier is
+   * done) or the timeout passed (then the default is carried out here, once, and the message
+   * updated in place). Nothing to stop: nothing to ask, the tier sheds as any other.
+   */
+  async function approval(
+    o: Occasion,
+    decision: Extract<Decision, { kind: 'shed' }>,
+    approve: Approval,
+  ): Promise<ShedReport | undefined> {
+    const t = o.trigger;
+    const tier = decision.tier as Tier & { approve: Approval };
+    const now = deps.clock.now();
+    const proposal = await deps.ledger.proposal(t, tier.at);
+    if (!proposal) {
+      const scope = await o.inScope();
+      logScopeProblems(logger, o.context, tier.at, scope);
+      const plan = await planTier(o, tier, scope, new Set());
+      const listed = plan.decisions.filter((d) => d.action === 'STOP');
+      if (listed.length === 0) return undefined;
+      const outcomes: VmOutcome[] = plan.decisions.map((d) => ({
+        planned: d,
+        action: d.action === 'STOP' ? 'PROPOSED' : SPARED_ACTION[d.action],
+        reason: d.action === 'STOP' ? `${d.reason}; awaiting approval` : d.reason,
+        requestId: undefined,
+        transient: false,
+      }));
+      await deps.ledger.recordDecisions(t, tier.at, outcomes, { dryRun, at: now });
+      const deadline = new Date(now.getTime() + approve.timeoutMinutes * MINUTE_MS);
+      const posted = await post(
+        approvalMessage({
+          trigger: t,
+          tier,
+          listed: outcomes.filter((x) => x.action === 'PROPOSED'),
+          spared: outcomes.filter((x) => x.action !== 'PROPOSED'),
+          currency: plan.currency,
+          deadline,
+          dashboardUrl: config.dashboardUrl,
+        }),
+        o,
+      );
+      const reason = `${decision.reason}; ${listed.length} VM(s) listed for approval until ${utcMinute(deadline)}, then ${approve.default}`;
+      logger.notice('Tier asks for approval; nothing stopped yet', {
+        ...o.context,
+        tier: tier.at,
+        listed: listed.length,
+        deadline: deadline.toISOString(),
+      });
+      await o.record(quietSummary('AWAITING_APPROVAL', tier.at, reason, dryRun, posted));
+      return shedReport('AWAITING_APPROVAL', tier.at, outcomes);
+    }
+    if (proposal.pending.length === 0) {
+      // Resolved (a click, or an earlier run's timeout): the tier is done once its stops are.
+      const rechecked = await recheckUnconfirmed(deps, t, tier.at);
+      const open = rechecked.pending.length > 0;
+      await o.record({
+        ...quietSummary(
+          open ? 'INCOMPLETE' : 'ACTED',
+          tier.at,
+          `approval for tier ${tier.at} resolved`,
+          dryRun,
+          decision.proposal,
+        ),
+        stopped: rechecked.confirmed.length,
+      });
+      return shedReport(
+        open ? 'INCOMPLETE' : 'ACTED',
+        tier.at,
+        [],
+        open ? `${rechecked.pending.length} approved stop(s) not yet confirmed` : undefined,
+      );
+    }
+    const deadline = new Date(proposal.proposedAt.getTime() + approve.timeoutMinutes * MINUTE_MS);
+    if (now < deadline) {
+      await o.record(
+        quietSummary(
+          'AWAITING_APPROVAL',
+          tier.at,
+          `tier ${tier.at} awaits approval until ${utcMinute(deadline)}`,
+          dryRun,
+          decision.proposal,
+        ),
+      );
+      return shedReport('AWAITING_APPROVAL', tier.at, []);
+    }
+    const decidedBy = `approval timed out at ${utcMinute(deadline)}; default ${approve.default}`;
+    const scope = await o.inScope();
+    const outcomes = await resolveProposal(
+      { ...deps, stopConcurrency: config.stopConcurrency },
+      {
+        trigger: t,
+        policy: o.policy,
+        tier,
+        projects: scope.projects,
+        proposal,
+        choice: approve.default,
+        decidedBy,
+      },
+    );
+    const summary = `Nobody decided by ${utcMinute(deadline)}, so the default applied: ${describeResolution(approve.default, outcomes)}.`;
+    logger.notice('Approval timed out; the default was carried out', {
+      ...o.context,
+      tier: tier.at,
+      default: approve.default,
+      stopped: outcomes.filter((x) => x.action === 'STOPPED').length,
+    });
+    if (decision.proposal) {
+      const listed = proposal.pending.map((d) => plannedFrom(d, undefined));
+      await updateBestEffort(
+        decision.proposal,
+        approvalMessage({
+          trigger: proposal.trigger,
+          tier,
+          listed: listed.map((planned) => ({
+            planned,
+            action: 'PROPOSED',
+            reason: planned.reason,
+            requestId: undefined,
+            transient: false,
+          })),
+          spared: [],
+          currency: listed[0]?.rate.currency ?? 'USD',
+          deadline,
+          dashboardUrl: config.dashboardUrl,
+          resolution: summary,
+        }),
+        o,
+      );
+    }
+    const verdict = tierVerdict({
+      transientStops: outcomes.filter((x) => x.action === 'FAILED' && x.transient).length,
+      unconfirmedStops: outcomes.filter((x) => x.action === 'UNCONFIRMED').length,
+      failedListings: 0,
+      transientListings: 0,
+      unreachableZones: 0,
+    });
+    await o.record({
+      ...quietSummary(verdict.outcome, tier.at, `${decision.reason}; ${decidedBy}`, dryRun),
+      stopped: outcomes.filter((x) => x.action === 'STOPPED').length,
+      failed: outcomes.filter((x) => x.action === 'FAILED').length,
+      savingPerHour: actedSaving(outcomes),
+      slack: decision.proposal,
+    });
+    return shedReport(
+      verdict.outcome,
+      tier.at,
+      outcomes,
+      verdict.retry
+        ? `tier ${tier.at}: approved stops failed transiently or are unconfirmed`
+        : undefined,
+    );
+  }
+
+  async function updateBestEffort(at: PostedMessage, message: SlackMessage, o: Occasion) {
+    try {
+      await deps.notifier.update(at, message);
+    } catch (error) {
+      logger.error('Slack message not updated', { ...o.context, ...at, error });
+    }
+  }
+
   async function shed(
     o: Occasion,
     decision: Extract<Decision, { kind: 'shed' }>,
@@ -208,6 +406,10 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
     const { tier } = decision;
     const hold = await deps.holds?.activeHold(t, tier.at, deps.clock.now());
     if (hold) return held(o, decision, hold);
+    if (tier.approve && !dryRun) {
+      const asked = await approval(o, decision, tier.approve);
+      if (asked) return asked;
+    }
     // Gather: the fleet in scope, and what earlier attempts at the tier left on record.
     const scope = await o.inScope();
     logScopeProblems(logger, context, tier.at, scope);

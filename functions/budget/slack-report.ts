@@ -6,11 +6,18 @@
  */
 import type { KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from '../adapters/slack.js';
-import { actionsBlock, tierButtons, type TierTarget } from '../core/slack-buttons.js';
+import { utcMinute } from '../core/clock.js';
+import {
+  actionsBlock,
+  approvalButtons,
+  listSections,
+  tierButtons,
+  type TierTarget,
+} from '../core/slack-buttons.js';
 import { vmKey } from '../core/vm.js';
 import type { ActedVms, VmOutcome } from './enforcement-ledger.js';
 import type { SheddingPlan } from './plan-shedding.js';
-import { describeTier, percent, type Tier } from './policy.js';
+import { describeTier, percent, type Approval, type Tier } from './policy.js';
 import {
   triggerLabel,
   triggerNoun,
@@ -81,13 +88,15 @@ function outlookBlocks(t: ShedTrigger, outlook: CapOutlook | undefined): KnownBl
   ];
 }
 
+function vmLine(o: VmOutcome, withReason: boolean): string {
+  const { vm, priority, rate } = o.planned;
+  const cost =
+    rate.source === 'unknown' ? 'unpriced' : `${money(rate.hourly, rate.currency, true)}/h`;
+  return `• \`${vmKey(vm)}\` ${priority}, ${cost}${withReason ? ` — ${o.reason}` : ''}`;
+}
+
 function vmLines(outcomes: readonly VmOutcome[], withReason: boolean): string {
-  const lines = outcomes.slice(0, LISTED_VMS).map((o) => {
-    const { vm, priority, rate } = o.planned;
-    const cost =
-      rate.source === 'unknown' ? 'unpriced' : `${money(rate.hourly, rate.currency, true)}/h`;
-    return `• \`${vmKey(vm)}\` ${priority}, ${cost}${withReason ? ` — ${o.reason}` : ''}`;
-  });
+  const lines = outcomes.slice(0, LISTED_VMS).map((o) => vmLine(o, withReason));
   if (outcomes.length > LISTED_VMS) lines.push(`…and ${outcomes.length - LISTED_VMS} more`);
   return lines.join('\n');
 }
@@ -293,6 +302,66 @@ export function forecastMessage(input: {
           input.dashboardUrl ? `<${input.dashboardUrl}|Cost dashboard>` : '',
         ].join(' '),
       ),
+    ],
+  };
+}
+
+/**
+ * Blocks of an approval message besides its VM list: header and fields (2), a cap's outlook
+ * (2), the ask (1), the spared (1), the notes (1), the buttons or outcome (1) and the history
+ * line a click adds (1), with room to spare under Slack's 50.
+ */
+const APPROVAL_LIST_BLOCKS = 30;
+
+/**
+ * A tier asking for approval: what it would stop (every VM, in as many sections as Slack
+ * allows, the rest summarised), what it spares, until when it waits and what happens then, and
+ * Approve and Skip. `resolution` replaces the buttons once the proposal is resolved.
+ */
+export function approvalMessage(input: {
+  trigger: ShedTrigger;
+  tier: Tier & { approve: Approval };
+  listed: readonly VmOutcome[];
+  spared: readonly VmOutcome[];
+  currency: string;
+  deadline: Date;
+  dashboardUrl: string | undefined;
+  resolution?: string;
+}): SlackMessage {
+  const { trigger: t, tier, listed, spared } = input;
+  const saving = listed.reduce((sum, o) => sum + o.planned.rate.hourly, 0);
+  const title = `${triggerNoun(t)} ${triggerLabel(t)} at ${percent(t.spendRatio)}: tier ${percent(tier.at)} asks to stop ${listed.length} VM${listed.length === 1 ? '' : 's'}`;
+  const then =
+    tier.approve.default === 'stop'
+      ? 'they are stopped'
+      : 'nothing is stopped and the tier is done for this period';
+  const ask = `*Approve or skip by ${utcMinute(input.deadline)}*; without a decision by then, ${then}. Approve stops those still running and still this tier's to stop; critical and exempt VMs never are.`;
+  return {
+    text: `${title}, about ${money(saving, input.currency, true)}/h. ${input.resolution ?? ask.replace(/\*/g, '')}`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
+      headerFields(t, tier),
+      ...outlookBlocks(t, t.outlook),
+      section(
+        `*Would stop ${listed.length} VM${listed.length === 1 ? '' : 's'}*, saving about ${money(saving, input.currency, true)}/h`,
+      ),
+      ...listSections(
+        listed.map((o) => vmLine(o, false)),
+        APPROVAL_LIST_BLOCKS,
+      ),
+      ...(spared.length > 0
+        ? [section(`*Spared ${spared.length}*\n${vmLines(spared, true)}`)]
+        : []),
+      input.resolution === undefined
+        ? context(
+            [ask, input.dashboardUrl ? `<${input.dashboardUrl}|Cost dashboard>` : '']
+              .filter((x) => x !== '')
+              .join(' '),
+          )
+        : section(input.resolution),
+      ...(input.resolution === undefined
+        ? [actionsBlock('costguard-approval', approvalButtons(tierTarget(t, tier), listed.length))]
+        : []),
     ],
   };
 }

@@ -26,6 +26,8 @@ export interface TierStopsDeps {
   readonly clock: Clock;
   readonly dryRun: boolean;
   readonly stopConcurrency: number;
+  /** Longest wait for the stops' operations (default the fleet's); later ones are UNCONFIRMED. */
+  readonly waitMs?: number;
 }
 
 export interface TierStops {
@@ -75,7 +77,7 @@ export function createTierStops(deps: TierStopsDeps): TierStops {
     );
     const results = await deps.fleet.stopAll(
       stops.map((p) => ({ ref: p.d.vm, requestId: p.requestId as string })),
-      { requests: stopConcurrency },
+      { requests: stopConcurrency, ...(deps.waitMs === undefined ? {} : { waitMs: deps.waitMs }) },
     );
     const byKey = new Map(stops.map((p, i) => [vmKey(p.d.vm), results[i]]));
     return planned.map(({ d, requestId }) =>

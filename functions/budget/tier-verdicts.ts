@@ -16,7 +16,8 @@ import { UNPRICED, type PlannedAction, type PlannedVm } from './plan-shedding.js
 /** A settled stop request or state read; `undefined` when none was made. */
 export type Settled<T> = PromiseSettledResult<T> | undefined;
 
-const SKIPPED: Record<Exclude<PlannedAction, 'STOP'>, ActionName> = {
+/** How a VM the plan spares is recorded. */
+export const SPARED_ACTION: Record<Exclude<PlannedAction, 'STOP'>, ActionName> = {
   SKIP_EXEMPT: 'SKIPPED_EXEMPT',
   SKIP_MIG: 'SKIPPED_MIG',
   SKIP_CAP: 'SKIPPED_CAP',
@@ -65,7 +66,7 @@ export function plannedOutcome(
 ): VmOutcome {
   const base = { planned, requestId, transient: false };
   if (planned.action !== 'STOP') {
-    return { ...base, action: SKIPPED[planned.action], reason: planned.reason };
+    return { ...base, action: SPARED_ACTION[planned.action], reason: planned.reason };
   }
   if (dryRun) return { ...base, action: 'WOULD_STOP', reason: `${planned.reason}; dry run` };
   if (stop?.status === 'fulfilled') return { ...base, action: 'STOPPED', reason: planned.reason };

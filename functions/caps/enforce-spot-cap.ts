@@ -31,7 +31,12 @@ export interface CapEnforcerDeps {
   /** enforcement_actions: the VM decisions, shared with the budget enforcer. */
   readonly actions: Pick<
     EnforcementLedger,
-    'stoppedSoFar' | 'recordDecisions' | 'unconfirmedStops' | 'confirmStops' | 'unreported'
+    | 'stoppedSoFar'
+    | 'recordDecisions'
+    | 'unconfirmedStops'
+    | 'confirmStops'
+    | 'unreported'
+    | 'proposal'
   >;
   readonly ledger: Pick<
     CapLedger,

@@ -16,6 +16,8 @@ export const SLACK_ACTIONS = [
   'snooze_tomorrow',
   'exempt',
   'cancel_run',
+  'approve',
+  'skip',
 ] as const;
 export type SlackActionName = (typeof SLACK_ACTIONS)[number];
 
@@ -170,6 +172,48 @@ export function tierButtons(target: TierTarget, stoppedAny: boolean): ButtonSpec
     { action: 'snooze_4h', text: 'Snooze 4 h', target },
     { action: 'snooze_tomorrow', text: 'Snooze until tomorrow', target },
   ];
+}
+
+/** The buttons of a tier asking for approval: stop what it lists, or stop nothing. */
+export function approvalButtons(target: TierTarget, count: number): ButtonSpec[] {
+  const vms = `${count} VM${count === 1 ? '' : 's'}`;
+  return [
+    {
+      action: 'approve',
+      text: `Approve: stop ${vms}`,
+      target,
+      style: 'danger',
+      confirm: `Stop the ${vms} listed that are still running and still this tier's to stop?`,
+    },
+    { action: 'skip', text: 'Skip: stop nothing', target },
+  ];
+}
+
+/**
+ * Lines packed into as few sections as Slack allows (3,000 characters each), in at most
+ * `maxBlocks` blocks; the lines that do not fit are summarised as `…and N more`.
+ */
+export function listSections(lines: readonly string[], maxBlocks: number): KnownBlock[] {
+  const limit = SLACK_LIMITS.textChars;
+  const texts: string[] = [];
+  let current = '';
+  let placed = 0;
+  for (const line of lines) {
+    const clipped = line.slice(0, limit - 40);
+    const joined = current === '' ? clipped : `${current}\n${clipped}`;
+    if (joined.length <= limit - 40) {
+      current = joined;
+      placed++;
+      continue;
+    }
+    if (texts.length + 1 >= maxBlocks) break;
+    texts.push(current);
+    current = clipped;
+    placed++;
+  }
+  if (placed < lines.length) current = `${current}\n…and ${lines.length - placed} more`;
+  if (current !== '') texts.push(current);
+  return texts.map((text) => ({ type: 'section', text: { type: 'mrkdwn', text } }));
 }
 
 /** Whether blocks keep within Slack's published limits; the problems found, if any. */

@@ -27,6 +27,11 @@ export interface ClickOptions {
   readonly timestamp?: number;
   /** Default: the app's interactivity URL. */
   readonly url?: string;
+  /**
+   * Click on the message as first posted, before any update (Slack redelivering an old click,
+   * or a client that has not refreshed the message yet).
+   */
+  readonly stale?: boolean;
 }
 
 export interface PlayedClick {
@@ -49,8 +54,8 @@ interface Block {
   accessory?: Element;
 }
 
-export function currentBlocks(message: CapturedSlackMessage): Block[] {
-  const last = message.updates.at(-1);
+export function currentBlocks(message: CapturedSlackMessage, stale = false): Block[] {
+  const last = stale ? undefined : message.updates.at(-1);
   return (last ? last.blocks : message.blocks) as Block[];
 }
 
@@ -58,7 +63,7 @@ function findAction(
   message: CapturedSlackMessage,
   options: ClickOptions,
 ): { block: Block; element: Element } | undefined {
-  for (const block of currentBlocks(message)) {
+  for (const block of currentBlocks(message, options.stale)) {
     if (options.blockId !== undefined && block.block_id !== options.blockId) continue;
     const elements = [...(block.elements ?? []), ...(block.accessory ? [block.accessory] : [])];
     const element = elements.find(
@@ -102,8 +107,8 @@ export function clickRequest(
     message: {
       type: 'message',
       ts: message.ts,
-      text: message.updates.at(-1)?.text ?? message.text,
-      blocks: currentBlocks(message),
+      text: (options.stale ? undefined : message.updates.at(-1)?.text) ?? message.text,
+      blocks: currentBlocks(message, options.stale),
     },
     response_url: `${sandbox.url}/_sandbox/slack/responses/${encodeURIComponent(actionTs)}`,
     actions: [

@@ -11,6 +11,8 @@ import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { postToResponseUrl, SlackNotifier, SlackWebDirectory } from '../adapters/slack.js';
 import { commonSettings, configError, readConfig } from '../core/config.js';
 import { httpHandler, type HttpReply } from '../core/handlers.js';
+import { budgetSettings } from '../budget/policy.js';
+import { capSettings } from '../caps/cap-policy.js';
 import { BigQuerySlackActionLedger } from './action-ledger.js';
 import type { PerformerOverrides } from './perform-actions.js';
 import {
@@ -21,7 +23,14 @@ import {
 import type { SignedRequest } from './request-signature.js';
 import { slackActionSettings } from './settings.js';
 
-export const slackActionEntrySettings = { ...commonSettings, ...slackActionSettings };
+/** With the budget policy and the caps, whose tiers Approve and Skip answer for. */
+export const slackActionEntrySettings = {
+  ...commonSettings,
+  ...slackActionSettings,
+  policy: budgetSettings.policy,
+  caps: capSettings.caps,
+  stopConcurrency: budgetSettings.stopConcurrency,
+};
 
 /** Slack's payloads carry the whole message (up to 50 blocks of 3,000 characters). */
 const MAX_BODY_BYTES = 1024 * 1024;

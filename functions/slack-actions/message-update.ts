@@ -1,7 +1,7 @@
 /**
  * How a costguard message reads after someone acted on it: the same blocks, with one line per
  * action saying who did what and when (the latest ten kept), and, once an action is final
- * (a run cancelled), without its buttons.
+ * (a run cancelled, a tier approved or skipped), without its buttons.
  */
 import type { KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from '../adapters/slack.js';
@@ -14,7 +14,7 @@ export const HISTORY_BLOCK_ID = 'costguard-history';
 const HISTORY_LINES = 10;
 
 /** Actions after which the message's buttons no longer apply. */
-const FINAL_ACTIONS: ReadonlySet<string> = new Set(['cancel_run']);
+const FINAL_ACTIONS: ReadonlySet<string> = new Set(['cancel_run', 'approve', 'skip']);
 
 interface BlockLike {
   type?: unknown;

@@ -3,7 +3,8 @@
  * to: Snooze writes a hold the enforcers honour; Restart, Exempt and Cancel run act on VMs and
  * runs. `makeSlackActionPerformer` builds them from a runtime for the entry point.
  */
-import type { ComputeFleet } from '../adapters/compute.js';
+import { OperationNotConfirmedError, type ComputeFleet } from '../adapters/compute.js';
+import { errorMessage } from '../core/errors.js';
 import type { CommonAdapters, Runtime } from '../adapters/runtime.js';
 import {
   BigQueryEnforcementLedger,
@@ -15,9 +16,18 @@ import { settleAll } from '../core/concurrency.js';
 import { nameBasedUuid } from '../core/request-id.js';
 import { exemptionLastDay, exemptUntilValue, LABEL, MAX_LABELS } from '../core/labels.js';
 import type { PriceLookup } from '../core/pricing.js';
-import type { SlackActionName, TierTarget } from '../core/slack-buttons.js';
+import type { SlackActionName, TierTarget, VmTarget } from '../core/slack-buttons.js';
+import {
+  describeResolution,
+  resolveProposal,
+  type ApprovalChoice,
+  type ResolveDeps,
+} from '../budget/approval.js';
+import type { SheddingPolicy } from '../budget/policy.js';
 import type { RunService } from '../runs/run-service.js';
-import { vmKey } from '../core/vm.js';
+import { capProjects } from '../caps/cap-reading.js';
+import type { SpotCap } from '../caps/cap-policy.js';
+import { vmKey, type VmRef } from '../core/vm.js';
 import type { Click } from './interaction.js';
 import { describeHold, snoozeUntil } from './holds.js';
 import type { ActionContext, ActionPerformer, ActionResult } from './slack-actions.js';
@@ -53,7 +63,7 @@ const START_MS = 300;
 const STILL_STOPPED = new Set(['TERMINATED', 'STOPPED']);
 
 export interface RestartDeps {
-  readonly fleet: Pick<ComputeFleet, 'get' | 'start'>;
+  readonly fleet: Pick<ComputeFleet, 'get' | 'start' | 'confirm'>;
   readonly ledger: Pick<BigQueryEnforcementLedger, 'stoppedByTier' | 'recordRestarts'>;
   /** How long a restart holds the tier's shedding. */
   readonly holdHours: number;
@@ -71,15 +81,14 @@ export function restartTier(deps: RestartDeps): Perform {
     const target = tierOf(click);
     const t: TierOf = { kind: target.kind, id: target.id, periodStart: target.period };
     const stopped = await deps.ledger.stoppedByTier(t, target.tier);
+    const requested: Requested[] = [];
     const results = await settleAll(stopped, START_CONCURRENCY, async (stop) => {
       const ref = { project: stop.project, zone: stop.zone, name: stop.instance };
       if (remainingMs() < START_MS) return 'no-time' as const;
       const vm = await deps.fleet.get(ref);
       if (!vm || !STILL_STOPPED.has(vm.status)) return 'not-stopped' as const;
-      await deps.fleet.start(
-        ref,
-        nameBasedUuid(`costguard/slack-restart/${click.actionTs}/${vmKey(ref)}`),
-      );
+      const requestId = nameBasedUuid(`costguard/slack-restart/${click.actionTs}/${vmKey(ref)}`);
+      await requestOnly(() => deps.fleet.start(ref, requestId, { waitMs: 0 }), ref, requested);
       return 'started' as const;
     });
     const started: RecordedStop[] = [];
@@ -122,6 +131,143 @@ export function restartTier(deps: RestartDeps): Perform {
       ...(left > 0
         ? { note: `${left} VM(s) could not be restarted in time or failed; click again to finish.` }
         : {}),
+      ...followUpOf(deps.fleet, requested, (ok, failures) =>
+        [
+          ok.length > 0
+            ? `start confirmed: ${ok.map((r) => `\`${r.ref.name}\``).join(', ')} running`
+            : '',
+          ...failures.map((f) => `start of \`${f.ref.name}\` failed: ${errorMessage(f.error)}`),
+        ]
+          .filter((x) => x !== '')
+          .join('; '),
+      ),
+    };
+  };
+}
+
+/** A mutation sent without waiting for its operation, to be confirmed after the reply. */
+interface Requested {
+  readonly ref: VmRef;
+  readonly unconfirmed: OperationNotConfirmedError;
+}
+
+/** How long the confirmation after the reply waits for each operation. */
+const CONFIRM_MS = 120_000;
+
+/**
+ * Sends a mutation without waiting for its operation (Compute's wait can take minutes; Slack
+ * gives 3 s): an operation already DONE is confirmed, one still running is kept in `requested`.
+ */
+async function requestOnly(
+  send: () => Promise<unknown>,
+  ref: VmRef,
+  requested: Requested[],
+): Promise<void> {
+  try {
+    await send();
+  } catch (error) {
+    if (!(error instanceof OperationNotConfirmedError)) throw error;
+    requested.push({ ref, unconfirmed: error });
+  }
+}
+
+/**
+ * The confirmation after the reply of what was only requested: each operation waited for, and
+ * the outcome said in one line (`describe`) that updates the message again.
+ */
+function followUpOf(
+  fleet: Pick<ComputeFleet, 'confirm'>,
+  requested: readonly Requested[],
+  describe: (
+    confirmed: readonly Requested[],
+    failed: ReadonlyArray<{ readonly ref: VmRef; readonly error: unknown }>,
+  ) => string,
+): Pick<ActionResult, 'followUp'> {
+  if (requested.length === 0) return {};
+  return {
+    followUp: async () => {
+      const results = await settleAll(requested, START_CONCURRENCY, (r) =>
+        fleet.confirm(r.ref, r.unconfirmed, { waitMs: CONFIRM_MS }),
+      );
+      const confirmed = requested.filter((_, i) => results[i]?.status === 'fulfilled');
+      const failed = requested.flatMap((r, i) => {
+        const result = results[i];
+        return result?.status === 'rejected'
+          ? [{ ref: r.ref, error: result.reason as unknown }]
+          : [];
+      });
+      return {
+        outcome: failed.length === 0 ? 'DONE' : confirmed.length > 0 ? 'PARTIAL' : 'FAILED',
+        summary: describe(confirmed, failed),
+      };
+    },
+  };
+}
+
+/** A budget's or cap's policy as configured here, and the projects its tiers may act in. */
+export interface TierPolicy {
+  readonly policy: SheddingPolicy;
+  readonly projects: readonly string[];
+}
+
+export interface ApprovalDeps extends Omit<ResolveDeps, 'ledger' | 'waitMs'> {
+  readonly ledger: Pick<BigQueryEnforcementLedger, 'proposal' | 'recordDecisions' | 'stoppedSoFar'>;
+  readonly policyOf: (target: TierTarget) => TierPolicy | undefined;
+}
+
+/**
+ * *Approve* (`stop`) or *Skip* (`skip`) on a tier asking for approval: resolves the tier's
+ * pending proposal as the click chose, once (a proposal already resolved, by an earlier
+ * click or by the timeout, is left as it is). Stops are requested without waiting for their
+ * operations: those not DONE at once are UNCONFIRMED, which the enforcer's next run confirms.
+ */
+export function decideApproval(deps: ApprovalDeps, choice: ApprovalChoice): Perform {
+  return async (click) => {
+    const target = tierOf(click);
+    const verb = choice === 'stop' ? 'approve' : 'skip';
+    const nothing = (why: string): ActionResult => ({
+      outcome: 'NOTHING_TO_DO',
+      summary: `asked to ${verb} ${tierName(target)}; nothing changed: ${why}`,
+      vmsActed: 0,
+      holdUntil: undefined,
+      note: `Nothing was changed: ${why}.`,
+    });
+    const found = deps.policyOf(target);
+    const tier = found?.policy.tiers.find((t) => Math.abs(t.at - target.tier) < 1e-9);
+    if (!found || !tier) return nothing('this costguard has no such tier in its policy');
+    const t: TierOf = { kind: target.kind, id: target.id, periodStart: target.period };
+    const proposal = await deps.ledger.proposal(t, target.tier);
+    if (!proposal || proposal.pending.length === 0) {
+      return nothing('the tier was already decided (by an earlier click or its timeout)');
+    }
+    const who = `${click.user.name} (${click.user.id})`;
+    const outcomes = await resolveProposal(
+      // Stops are requested only: Compute's wait can outlast Slack's 3 s by minutes.
+      { ...deps, waitMs: 0 },
+      {
+        trigger: proposal.trigger,
+        policy: found.policy,
+        tier,
+        projects: found.projects,
+        proposal,
+        choice,
+        decidedBy: `${choice === 'stop' ? 'approved' : 'skipped'} from Slack by ${who}`,
+        slackUserId: click.user.id,
+      },
+    );
+    const failed = outcomes.filter((o) => o.action === 'FAILED').length;
+    // Requested stops (UNCONFIRMED until the enforcer's next run) count as acted on.
+    const stopped = outcomes.filter(
+      (o) => o.action === 'STOPPED' || o.action === 'UNCONFIRMED',
+    ).length;
+    return {
+      outcome: failed > 0 ? (stopped > 0 ? 'PARTIAL' : 'FAILED') : 'DONE',
+      summary: `${choice === 'stop' ? 'approved' : 'skipped'} ${tierName(target)}: ${describeResolution(choice, outcomes)}`,
+      vmsActed: stopped,
+      holdUntil: undefined,
+      ...(failed > 0
+        ? { note: `${failed} stop(s) failed; the tier is done, stop them by hand if needed.` }
+        : {}),
     };
   };
 }
@@ -133,11 +279,14 @@ export const MAX_EXEMPT_DAYS = 90;
  * *Exempt until…*: writes `costguard-exempt=until-YYYY-MM-DD` (read, merge, write with the
  * fingerprint), which every enforcer honours through that day and the label sweep takes off
  * after it. A VM exempted without an end stays so; a VM outside the governed projects is not
- * touched.
+ * touched. Where a policy that governs the VM takes priorities and exemptions from itself
+ * alone (`prioritySource: "policy"`, `labelsIgnoredBy`), a label would not protect the VM, so
+ * nothing is written and the user is told where the exemption belongs.
  */
 export function exemptVm(
-  fleet: Pick<ComputeFleet, 'updateLabels'>,
+  fleet: Pick<ComputeFleet, 'updateLabels' | 'confirm'>,
   projects: readonly string[],
+  labelsIgnoredBy: (vm: VmTarget) => readonly string[] = () => [],
 ): Perform {
   return async (click, { now }) => {
     if (click.target.kind !== 'vm') throw new Error('exempt needs a VM');
@@ -153,18 +302,32 @@ export function exemptVm(
       note: `Nothing was changed: ${why}.`,
     });
     if (!projects.includes(vm.project)) return refuse(`${vm.project} is not a governed project`);
+    const ignoring = labelsIgnoredBy(vm);
+    if (ignoring.length > 0) {
+      return refuse(
+        `${ignoring.join(' and ')} ${ignoring.length === 1 ? 'ignores' : 'ignore'} labels, so a label would not protect it; ask whoever deploys costguard to exempt ${vmKey(vm)} there`,
+      );
+    }
     if (until < today) return refuse(`${until} has passed`);
     if (until > latest) return refuse(`at most ${MAX_EXEMPT_DAYS} days ahead (${latest})`);
     let already: string | undefined;
-    const written = await fleet.updateLabels(vm, (current) => {
+    let written: Record<string, string> | undefined;
+    const requested: Requested[] = [];
+    const change = (current: Readonly<Record<string, string>>) => {
       const value = current[LABEL.exempt];
       if (value !== undefined && value !== 'false' && exemptionLastDay(value) === undefined) {
         already = value;
         return undefined;
       }
       const next = { ...current, [LABEL.exempt]: exemptUntilValue(until) };
-      return Object.keys(next).length > MAX_LABELS ? undefined : next;
-    });
+      written = Object.keys(next).length > MAX_LABELS ? undefined : next;
+      return written;
+    };
+    await requestOnly(
+      () => fleet.updateLabels(vm, change, undefined, { waitMs: 0 }),
+      vm,
+      requested,
+    );
     if (already !== undefined)
       return refuse(`it is exempt without an end (${LABEL.exempt}=${already})`);
     if (!written) return refuse('the VM is gone, or has no room for another label');
@@ -173,6 +336,11 @@ export function exemptVm(
       summary: `exempted ${name} until ${until}: no costguard enforcer stops it through that day`,
       vmsActed: 1,
       holdUntil: new Date(Date.parse(`${until}T00:00:00Z`) + DAY_MS),
+      ...followUpOf(fleet, requested, (ok, failures) =>
+        ok.length > 0
+          ? `label \`${LABEL.exempt}=${exemptUntilValue(until)}\` confirmed on ${name}`
+          : `writing the exemption label on ${name} failed: ${failures.map((f) => errorMessage(f.error)).join('; ')}; it is not exempt`,
+      ),
     };
   };
 }
@@ -231,6 +399,20 @@ export interface PerformerOverrides {
   readonly prices?: PriceLookup;
 }
 
+/** A policy that takes exemptions from elsewhere than labels, named with where they are. */
+function ignoringLabels(name: string, policy: SheddingPolicy): string[] {
+  switch (policy.prioritySource) {
+    case 'labels':
+      return [];
+    case 'policy':
+      return [`${name} (it exempts by its \`exemptVms\` list)`];
+    case 'tags':
+      return [
+        `${name} (it exempts by ${policy.exemptTag ? `the tag \`${policy.exemptTag}\`` : 'an exempt tag, none configured'})`,
+      ];
+  }
+}
+
 /** Whether runs are configured here (COSTGUARD_PIPELINES), so Cancel run can be answered. */
 function runsConfigured(env: Runtime['env']): boolean {
   return Boolean(env.COSTGUARD_PIPELINES?.trim() || env.COSTGUARD_PIPELINES_FILE?.trim());
@@ -238,7 +420,13 @@ function runsConfigured(env: Runtime['env']): boolean {
 
 export async function makeSlackActionPerformer(
   runtime: Runtime,
-  config: { readonly projects: readonly string[]; readonly restartHoldHours: number },
+  config: {
+    readonly projects: readonly string[];
+    readonly restartHoldHours: number;
+    readonly policy: SheddingPolicy;
+    readonly caps: readonly SpotCap[];
+    readonly stopConcurrency: number;
+  },
   adapters: CommonAdapters,
   overrides: PerformerOverrides = {},
 ): Promise<ActionPerformer> {
@@ -254,14 +442,44 @@ export async function makeSlackActionPerformer(
         })
       ).service
     : undefined;
+  const ledger = new BigQueryEnforcementLedger(adapters.ledger);
+  const approvals: ApprovalDeps = {
+    fleet: adapters.fleet,
+    tags: adapters.tags,
+    ledger,
+    clock: runtime.clock,
+    stopConcurrency: config.stopConcurrency,
+    policyOf: (target) => {
+      if (target.kind === 'budget') {
+        const narrowed = config.policy.projects;
+        return {
+          policy: config.policy,
+          projects: narrowed
+            ? config.projects.filter((p) => narrowed.includes(p))
+            : config.projects,
+        };
+      }
+      const cap = config.caps.find((c) => c.name === target.id);
+      return cap ? { policy: cap, projects: capProjects(cap, config.projects) } : undefined;
+    },
+  };
   return performerOf({
+    approve: decideApproval(approvals, 'stop'),
+    skip: decideApproval(approvals, 'skip'),
     snooze_1h: snooze,
     snooze_4h: snooze,
     snooze_tomorrow: snooze,
-    exempt: exemptVm(adapters.fleet, config.projects),
+    exempt: exemptVm(adapters.fleet, config.projects, (vm) => [
+      ...((config.policy.projects ?? config.projects).includes(vm.project)
+        ? ignoringLabels('the budget policy', config.policy)
+        : []),
+      ...config.caps
+        .filter((cap) => capProjects(cap, config.projects).includes(vm.project))
+        .flatMap((cap) => ignoringLabels(`Spot cap ${cap.name}`, cap)),
+    ]),
     restart: restartTier({
       fleet: adapters.fleet,
-      ledger: new BigQueryEnforcementLedger(adapters.ledger),
+      ledger,
       holdHours: config.restartHoldHours,
     }),
     ...(runs ? { cancel_run: cancelRun(runs) } : {}),

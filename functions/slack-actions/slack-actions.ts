@@ -7,15 +7,18 @@
  * where there is something only they need to know.
  *
  * Slack waits 3 s for the reply; Cloud Functions gen2 does not promise CPU after a reply is
- * sent, so the work is done before it, within `budgetMs` (2.5 s): an action begins no new
- * change (a restart's next VM start) once the budget is nearly spent, and whatever does not
- * fit is left for the next click (which finds the rest still to do, and nothing done twice).
+ * sent, so the work is done before it, within `budgetMs` (2.5 s): changes are requested from
+ * Compute without waiting for their operations (a wait can take minutes), an action begins no
+ * new change once the budget is nearly spent, and whatever does not fit is left for the next
+ * click (which finds the rest still to do, and nothing done twice). What was only requested is
+ * confirmed after the reply (`followUp`), and the message updated again.
  */
 import type {
   Notifier,
   PostedMessage,
   ResponseUrlMessage,
   SlackDirectory,
+  SlackMessage,
 } from '../adapters/slack.js';
 import { KeyLock } from '../core/key-lock.js';
 import type { Clock } from '../core/clock.js';
@@ -36,6 +39,16 @@ export interface ActionResult {
   readonly holdUntil: Date | undefined;
   /** Said to the clicking user alone (what is left to do, why nothing happened). */
   readonly note?: string;
+  /**
+   * What was only requested (a VM start, a label write), confirmed after the reply: its line
+   * updates the message again.
+   */
+  readonly followUp?: () => Promise<FollowUp>;
+}
+
+export interface FollowUp {
+  readonly outcome: Exclude<ClickOutcome, 'REFUSED'>;
+  readonly summary: string;
 }
 
 export interface ActionContext {
@@ -93,13 +106,37 @@ export function createSlackActions(deps: SlackActionsDeps): SlackActions {
     }
   };
 
-  const updateMessage = async (click: Click, summary: string, at: Date): Promise<void> => {
+  /** The message updated in place; returns it as it now reads. */
+  const updateMessage = async (click: Click, summary: string, at: Date) => {
     const posted: PostedMessage = { channel: click.channel, ts: click.messageTs };
+    const message = updatedMessage(click, summary, at);
     try {
-      await notifier.update(posted, updatedMessage(click, summary, at));
+      await notifier.update(posted, message);
     } catch (error) {
       logger.error('Slack message not updated', { ...posted, error });
     }
+    return message;
+  };
+
+  /**
+   * After the reply: confirm what was only requested and update the message once more. Cloud
+   * Functions gives CPU after a reply only with CPU always allocated; without it this runs when
+   * the instance next has CPU, and meanwhile the message truthfully says what was requested.
+   */
+  const confirmLater = (click: Click, result: ActionResult, shown: SlackMessage): void => {
+    if (!result.followUp) return;
+    const log = logger.child({ slackUser: click.user.id, click: clickKey(click) });
+    void (async () => {
+      try {
+        const done = await result.followUp?.();
+        if (!done) return;
+        log.info('Slack action confirmed', { outcome: done.outcome });
+        const next = { ...click, messageBlocks: shown.blocks ?? [], messageText: shown.text };
+        await updateMessage(next, done.summary, clock.now());
+      } catch (error) {
+        log.error('Slack action not confirmed', { error });
+      }
+    })();
   };
 
   const act = async (click: Click, started: number): Promise<SlackActionsReply> => {
@@ -157,7 +194,7 @@ export function createSlackActions(deps: SlackActionsDeps): SlackActions {
       vmsActed: result.vmsActed,
       via: verdict.via,
     });
-    await updateMessage(click, result.summary, now);
+    const shown = await updateMessage(click, result.summary, now);
     await ledger.record(
       {
         click,
@@ -169,6 +206,7 @@ export function createSlackActions(deps: SlackActionsDeps): SlackActions {
       now,
     );
     if (result.note) await tell(click, result.note);
+    confirmLater(click, result, shown);
     return { status: 200, outcome: result.outcome };
   };
 

@@ -34,10 +34,12 @@ SELECT
 FROM (
   SELECT
     *,
-    -- A STOPPING row (stop requested) gives way to the outcome recorded at the same moment.
+    -- A STOPPING row (stop requested) or a PROPOSED one (listed for approval) gives way to
+    -- what was recorded at the same moment.
     ROW_NUMBER() OVER (
       PARTITION BY row_key
-      ORDER BY recorded_at DESC, CASE WHEN action = 'STOPPING' THEN 1 ELSE 0 END
+      ORDER BY recorded_at DESC,
+        CASE action WHEN 'STOPPING' THEN 1 WHEN 'PROPOSED' THEN 2 ELSE 0 END
     ) AS decision_rank
   FROM `${dataset}.enforcement_actions`
 )

@@ -55,6 +55,7 @@ type Expected = {
   tier?: number;
   reason?: string;
   thread?: string;
+  proposal?: string;
 };
 
 function summary(d: ReturnType<typeof decideOnNotification>): Expected {
@@ -73,6 +74,7 @@ function summary(d: ReturnType<typeof decideOnNotification>): Expected {
         tier: d.tier.at,
         reason: d.reason,
         ...(d.thread ? { thread: d.thread.ts } : {}),
+        ...(d.proposal ? { proposal: d.proposal.ts } : {}),
       };
   }
 }
@@ -167,6 +169,28 @@ describe('decideOnNotification', () => {
         reason: 'tier 1 resumed after an incomplete attempt',
         thread: '1.000001',
       },
+    },
+    {
+      case: 'a tier awaiting approval: still open, with the message that asks',
+      figures: 1005,
+      past: history({ highestCost: 1000, tiers: [record(1, 'AWAITING_APPROVAL')] }),
+      dryRun: false,
+      expected: {
+        kind: 'shed',
+        tier: 1,
+        reason: 'tier 1 awaits approval',
+        proposal: '1.000001',
+      },
+    },
+    {
+      case: 'a tier whose approval was resolved',
+      figures: 1005,
+      past: history({
+        highestCost: 1000,
+        tiers: [record(1, 'AWAITING_APPROVAL'), { ...record(1, 'ACTED'), slack: undefined }],
+      }),
+      dryRun: false,
+      expected: { kind: 'record', outcome: 'ALREADY_ACTED', tier: 1 },
     },
     {
       case: 'a tier whose incomplete attempt posted no Slack message',

@@ -95,11 +95,57 @@ describe('budget settings', () => {
       policy: { tiers: [{ at: 1 }], provisioningModels: ['FLEX'] },
       expected: 'provisioningModels.0',
     },
+    {
+      case: 'an approval on a notify-only tier',
+      policy: { tiers: [{ at: 1, approve: { timeoutMinutes: 30, default: 'stop' } }] },
+      expected: 'tiers.0.approve: approve needs a `stop` list',
+    },
+    {
+      case: 'an approval timeout of zero minutes',
+      policy: {
+        tiers: [{ at: 1, stop: ['low'], approve: { timeoutMinutes: 0, default: 'stop' } }],
+      },
+      expected: 'tiers.0.approve.timeoutMinutes: Too small',
+    },
+    {
+      case: 'a fractional approval timeout',
+      policy: {
+        tiers: [{ at: 1, stop: ['low'], approve: { timeoutMinutes: 2.5, default: 'stop' } }],
+      },
+      expected: 'tiers.0.approve.timeoutMinutes: a whole number of minutes',
+    },
+    {
+      case: 'an approval timeout over a day',
+      policy: {
+        tiers: [{ at: 1, stop: ['low'], approve: { timeoutMinutes: 1441, default: 'skip' } }],
+      },
+      expected: 'tiers.0.approve.timeoutMinutes: at most 1440 minutes (a day)',
+    },
+    {
+      case: 'an approval default other than stop or skip',
+      policy: {
+        tiers: [{ at: 1, stop: ['low'], approve: { timeoutMinutes: 30, default: 'ask' } }],
+      },
+      expected: 'tiers.0.approve.default: what the timeout does: "stop" or "skip"',
+    },
+    {
+      case: 'an approval without its default',
+      policy: { tiers: [{ at: 1, stop: ['low'], approve: { timeoutMinutes: 30 } }] },
+      expected: 'tiers.0.approve.default',
+    },
   ])('refuses $case with one line naming the variable', ({ policy, expected }) => {
     const message = configError({ COSTGUARD_BUDGET_POLICY: JSON.stringify(policy) });
     expect(message).toContain('Invalid configuration: COSTGUARD_BUDGET_POLICY');
     expect(message).toContain(expected);
     expect(message).not.toContain('\n');
+  });
+
+  it('reads a tier that asks for approval', () => {
+    const tier = { at: 1, stop: ['low'], approve: { timeoutMinutes: 45, default: 'skip' } };
+
+    const config = read({ COSTGUARD_BUDGET_POLICY: JSON.stringify({ tiers: [tier] }) });
+
+    expect(config.policy.tiers[0]).toEqual(tier);
   });
 
   it.each<{ env: Record<string, string>; variable: string; detail: string }>([

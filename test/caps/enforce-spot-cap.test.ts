@@ -460,4 +460,51 @@ describe('enforceSpotCap on the sandbox', () => {
     expect(reply).toMatchObject({ status, body: { error } });
     expect(sandbox.fleet.operations.length).toBe(before);
   });
+
+  it('asks for approval at a tier that says so, asks once, and stops on the timeout by default', async () => {
+    // Prepare: the nlp VMs under a cap whose tier asks first and stops after 20 minutes.
+    const approving = await serve('enforceSpotCap-approve', {
+      COSTGUARD_SPOT_CAPS: JSON.stringify([
+        {
+          ...NLP_CAP,
+          name: 'nlp-approve',
+          tiers: [{ at: 1, stop: ['low'], approve: { timeoutMinutes: 20, default: 'stop' } }],
+        },
+      ]),
+      COSTGUARD_SPOT_CAPS_ENFORCE: 'true',
+    });
+    const nlpLow = () => sandbox.fleet.all().find((vm) => vm.name === 'nlp-low')?.status;
+    const messages = slackState(sandbox).messages.length;
+
+    try {
+      // Act: the crossing, a run ten minutes later, and one past the deadline.
+      at('2026-11-18T12:10:00Z');
+      const asked = await call(approving);
+      const ask = slackState(sandbox).messages.at(-1);
+      const statusAsked = nlpLow();
+      at('2026-11-18T12:20:00Z');
+      const waiting = await call(approving);
+      const posted = slackState(sandbox).messages.length - messages;
+      at('2026-11-18T12:31:00Z');
+      const resolved = await call(approving);
+
+      // Assess
+      expect(asked.body.caps[0]).toMatchObject({ outcome: 'AWAITING_APPROVAL', tier: 1 });
+      expect(statusAsked).toBe('RUNNING');
+      expect(JSON.stringify(ask?.blocks)).toContain('costguard_approve');
+      expect(ask?.text).toContain('Spot cap nlp-approve');
+      expect(waiting.body.caps[0]).toMatchObject({ outcome: 'AWAITING_APPROVAL', stopped: [] });
+      expect(posted).toBe(1);
+      expect(resolved.body.caps[0]).toMatchObject({
+        outcome: 'ACTED',
+        stopped: ['ml-training-prod/us-central1-a/nlp-low'],
+      });
+      expect(nlpLow()).toBe('TERMINATED');
+      expect(JSON.stringify(ask?.updates.at(-1))).toContain(
+        'Nobody decided by 2026-11-18 12:30 UTC, so the default applied: stopped 1 VM (`nlp-low`)',
+      );
+    } finally {
+      await approving.close();
+    }
+  });
 });

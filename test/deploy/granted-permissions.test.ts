@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { planDeploy } from '../../deploy/plan-deploy.js';
 import { READ_VM_TAGS } from '../../deploy/permissions.js';
 import type { Plan } from '../../deploy/plan.js';
@@ -548,13 +548,21 @@ describe('the roles deploy grants match the calls each function makes', () => {
     );
   });
 
-  it('slackActions: restart what a tier stopped and exempt a VM', async () => {
-    // Prepare: the budget enforcer stops a tier's VMs and posts its message; a label digest
-    // offers to exempt a VM.
+  it('slackActions: restart what a tier stopped, exempt a VM and approve a tier', async () => {
+    // Prepare: the budget enforcer stops a tier's VMs and posts its message, and its next tier
+    // asks for approval; a label digest offers to exempt a VM.
     const slackPlan = planDeploy(
       deployInputs([...FULL_ARGS, '--enforce', '--slack-actors', 'S0OPS'], defaultSqlRoot()),
     );
-    const harness = await BudgetHarness.start();
+    const policy = {
+      tiers: [
+        { at: 1.0, stop: ['low'] },
+        { at: 1.1, stop: ['low', 'medium'], approve: { timeoutMinutes: 60, default: 'skip' } },
+      ],
+    };
+    const harness = await BudgetHarness.start({
+      env: { COSTGUARD_BUDGET_POLICY: JSON.stringify(policy) },
+    });
     closers.push(() => harness.close());
     const { sandbox } = harness;
     const runtime = sandboxRuntime(sandbox, { ...harness.runtime.env, ...SLACK_ENV });
@@ -576,6 +584,9 @@ describe('the roles deploy grants match the calls each function makes', () => {
       SANDBOX_SLACK.channel,
       runtime.logger,
     ).post({ text: 'Label violations', blocks: [vmExemptSection(vm, `\`${vm.name}\``, 0)] });
+    await harness.notify({ costAmount: 5600 });
+    const proposal = harness.slack().at(-1)?.ts ?? '';
+    const running = sandbox.fleet.all().filter((v) => v.status === 'RUNNING').length;
     sandbox.clock.advance(60_000);
     sandbox.calls.length = 0;
     const mark = markLedger(sandbox);
@@ -587,9 +598,26 @@ describe('the roles deploy grants match the calls each function makes', () => {
       blockId: vmBlockId(vm),
       date: '2026-11-27',
     });
+    const approved = await playClick(sandbox, { actionId: 'costguard_approve', ts: proposal });
+    // The restart's starts are confirmed after its reply (a wait on each operation).
+    await vi.waitFor(
+      () =>
+        expect(
+          JSON.stringify(
+            harness
+              .slack()
+              .find((m) => m.ts === tier)
+              ?.updates.at(-1),
+          ),
+        ).toContain('start confirmed'),
+      { timeout: 10_000, interval: 100 },
+    );
 
     // Assess
-    expect([restart.status, exempted.status]).toEqual([200, 200]);
+    expect([restart.status, exempted.status, approved.status]).toEqual([200, 200, 200]);
+    expect(
+      sandbox.fleet.all().filter((v) => v.status === 'RUNNING').length - stopped.length,
+    ).toBeLessThan(running);
     expect(stopped.length).toBeGreaterThan(0);
     for (const name of stopped) {
       expect(sandbox.fleet.all().find((v) => v.name === name)?.status).toBe('RUNNING');

@@ -171,6 +171,8 @@ describe('the deploy plan', () => {
     expect(readsTags('costguardBudgetEnforcer')).toEqual([budget, budget]);
     expect(readsTags('costguardSpotCapEnforcer')).toEqual([cap, cap]);
     expect(readsTags('costguardLabelEnforcer')).toEqual([labels, labels]);
+    // slackActions' Approve plans a budget's or cap's tier again, with its tags.
+    expect(readsTags('costguardSlackResponder')).toEqual([budget || cap, budget || cap]);
   });
 
   it('defines the enforcer roles in every governed project and the run roles where pipelines run', () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SANDBOX_SLACK, slackState } from '../../functions/sandbox/routes/slack.js';
 import { serveTarget, type ServedTarget } from '../../functions/sandbox/serve-target.js';
 import { playClick } from '../../functions/sandbox/slack-click.js';
@@ -106,6 +106,20 @@ describe('Restart what was stopped, from the tier message', () => {
         ?.updates.at(-1),
     );
     expect(update).toContain(`<@U0ONCALL> restarted ${stopped.length} VMs stopped by budget`);
+    // The starts were only requested in the reply; their confirmation updates the message again.
+    await vi.waitFor(
+      () => {
+        const confirmed = JSON.stringify(
+          harness
+            .slack()
+            .find((m) => m.ts === ts)
+            ?.updates.at(-1),
+        );
+        expect(confirmed).toContain('<@U0ONCALL> start confirmed: ');
+        for (const name of stopped) expect(confirmed).toContain(`\`${name}\``);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
   });
 
   it('restarts nothing on a second click: nothing the tier stopped is still stopped', async () => {

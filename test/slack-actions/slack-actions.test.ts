@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Ledger } from '../../functions/adapters/bigquery.js';
 import { SlackNotifier } from '../../functions/adapters/slack.js';
 import {
@@ -207,6 +207,53 @@ describe('slackActions: the edge', () => {
     );
   });
 
+  it('answers before a slow Compute operation finishes, then updates the message with its outcome', async () => {
+    // Prepare: the label write's operation runs a while, and each wait on it takes 3 s.
+    const vm = { project: 'ml-training-prod', zone: 'us-central1-a', name: 'vision-low-b' };
+    await new SlackNotifier(
+      () => sandboxRuntime(sandbox, ENV).clients.slack(ENV.SLACK_BOT_TOKEN),
+      SANDBOX_SLACK.channel,
+      sandboxRuntime(sandbox, ENV).logger,
+    ).post({ text: 'Label violations', blocks: [vmExemptSection(vm, `\`${vm.name}\``, 0)] });
+    const posted = slackState(sandbox).messages.at(-1);
+    sandbox.faults.set('compute.instances.setLabels', { operation: { count: 1, seconds: 60 } });
+    sandbox.faults.set('compute.zoneOperations.wait', { delayMs: 3_000 });
+    const lines = () =>
+      ((posted?.updates.at(-1)?.blocks ?? []).at(-1) as { elements?: Array<{ text: string }> })
+        ?.elements ?? [];
+
+    try {
+      // Act
+      const started = performance.now();
+      const played = await playClick(sandbox, {
+        actionId: 'costguard_exempt',
+        blockId: vmBlockId(vm),
+        date: '2026-12-24',
+      });
+      const answeredMs = performance.now() - started;
+      const first = lines().map((l) => l.text);
+      await vi.waitFor(() => expect(lines()).toHaveLength(2), { timeout: 10_000, interval: 100 });
+
+      // Assess: the answer came well inside Slack's 3 s, before the operation was confirmed.
+      expect(played.status).toBe(200);
+      expect(answeredMs).toBeLessThan(2_500);
+      expect(first).toEqual([
+        expect.stringContaining(
+          'exempted `ml-training-prod/us-central1-a/vision-low-b` until 2026-12-24',
+        ),
+      ]);
+      expect(lines()[1]?.text).toContain(
+        'label `costguard-exempt=until-2026-12-24` confirmed on `ml-training-prod/us-central1-a/vision-low-b`',
+      );
+      expect(sandbox.fleet.get(vm.project, vm.zone, vm.name)?.labels['costguard-exempt']).toBe(
+        'until-2026-12-24',
+      );
+    } finally {
+      sandbox.faults.clear('compute.instances.setLabels');
+      sandbox.faults.clear('compute.zoneOperations.wait');
+    }
+  });
+
   it.each([
     { case: 'a day that has passed', vm: LOW_A, date: '2026-12-04', why: '2026-12-04 has passed' },
     {
@@ -233,5 +280,100 @@ describe('slackActions: the edge', () => {
     expect(played.status).toBe(200);
     expect(sandbox.fleet.get(vm.project, vm.zone, vm.name)?.labels).toEqual(before);
     expect(slackState(sandbox).responses.at(-1)?.text).toBe(`Nothing was changed: ${why}.`);
+  });
+
+  it('does not exempt where a policy that governs the VM ignores labels (its own list, tags), and says where the exemption belongs', async () => {
+    // Prepare: a slackActions whose budget policy exempts by its own list and one cap by a tag.
+    const policy = {
+      tiers: [{ at: 1, stop: ['low'] }],
+      prioritySource: 'policy',
+      exemptVms: ['ml-training-prod/us-central1-a/vision-exempt'],
+    };
+    const caps = [
+      {
+        name: 'vision-daily',
+        period: 'day',
+        amount: 100,
+        currency: 'USD',
+        tiers: [{ at: 1, stop: ['low'] }],
+        prioritySource: 'tags',
+        priorityTag: '123456789012/costguard-priority',
+        exemptTag: '123456789012/costguard-exempt',
+      },
+    ];
+    const strict = await serveTarget('slackActionsPolicyMode', {
+      kind: 'http',
+      handler: await buildSlackActions(
+        sandboxRuntime(sandbox, {
+          ...ENV,
+          COSTGUARD_BUDGET_POLICY: JSON.stringify(policy),
+          COSTGUARD_SPOT_CAPS: JSON.stringify(caps),
+        }),
+      ),
+    });
+    const before = sandbox.fleet.get(LOW_A.project, LOW_A.zone, LOW_A.name)?.labels;
+
+    try {
+      // Act
+      const played = await playClick(sandbox, {
+        actionId: 'costguard_exempt',
+        blockId: vmBlockId(LOW_A),
+        date: '2026-12-20',
+        url: strict.url,
+      });
+
+      // Assess
+      expect(played.status).toBe(200);
+      expect(sandbox.fleet.get(LOW_A.project, LOW_A.zone, LOW_A.name)?.labels).toEqual(before);
+      expect(slackState(sandbox).responses.at(-1)?.text).toBe(
+        'Nothing was changed: the budget policy (it exempts by its `exemptVms` list) and Spot cap vision-daily (it exempts by the tag `123456789012/costguard-exempt`) ignore labels, so a label would not protect it; ask whoever deploys costguard to exempt ml-training-prod/us-central1-a/vision-low-a there.',
+      );
+      const history = JSON.stringify(message()?.updates.at(-1)?.blocks);
+      expect(history).toContain('not done: the budget policy (it exempts by its `exemptVms` list)');
+      expect(history).not.toContain('until 2026-12-20: no costguard enforcer stops it');
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('reads the allowed group once a minute, so a member removed from it is refused after that minute', async () => {
+    // Prepare: a fresh slackActions (its own member cache); U0ONCALL is in the group.
+    const fresh = await serveTarget('slackActionsCache', {
+      kind: 'http',
+      handler: await buildSlackActions(sandboxRuntime(sandbox, ENV)),
+    });
+    const group = slackState(sandbox).usergroups;
+    const reads = () =>
+      sandbox.calls.filter((c) => c.route === 'slack.usergroups.users.list').length;
+    const click = () => playClick(sandbox, { actionId: 'costguard_snooze_4h', ts, url: fresh.url });
+    const outcomes = async () =>
+      (
+        await ledger.query<{ outcome: string }>(
+          "SELECT outcome FROM `${dataset}.slack_actions` WHERE action = 'snooze_4h' ORDER BY recorded_at, action_ts",
+        )
+      ).map((r) => r.outcome);
+    const before = reads();
+
+    try {
+      // Act: two clicks in one minute; the member leaves the group; one click within the
+      // minute, one after it.
+      await click();
+      sandbox.clock.advance(20_000);
+      await click();
+      group.set(SANDBOX_SLACK.actorGroup, []);
+      sandbox.clock.advance(20_000);
+      await click();
+      const cachedReads = reads() - before;
+      sandbox.clock.advance(21_000);
+      await click();
+
+      // Assess
+      expect(cachedReads).toBe(1);
+      expect(reads() - before).toBe(2);
+      expect((await outcomes()).slice(-4)).toEqual(['DONE', 'DONE', 'DONE', 'REFUSED']);
+    } finally {
+      group.set(SANDBOX_SLACK.actorGroup, [SANDBOX_SLACK.actor]);
+      await fresh.close();
+    }
   });
 });

@@ -11,6 +11,11 @@ import {
 import { actorVerdict } from '../../functions/slack-actions/actors.js';
 import { snoozeUntil } from '../../functions/slack-actions/holds.js';
 import { parseClick } from '../../functions/slack-actions/interaction.js';
+import { updatedMessage } from '../../functions/slack-actions/message-update.js';
+import type { VmOutcome } from '../../functions/budget/enforcement-ledger.js';
+import type { ShedTrigger } from '../../functions/budget/shed-trigger.js';
+import { approvalMessage } from '../../functions/budget/slack-report.js';
+import { vmWith } from '../support/stand-ins.js';
 import {
   checkSlackSignature,
   slackSignature,
@@ -302,5 +307,114 @@ describe('Block Kit limits', () => {
     }));
 
     expect(blockKitProblems([actionsBlock('many', buttons)])).toEqual([]);
+  });
+});
+
+describe('an approval message within Block Kit limits', () => {
+  const trigger: ShedTrigger = {
+    kind: 'cap',
+    id: 'vision-daily',
+    displayName: 'vision-daily',
+    runId: 'run-1',
+    billingAccountId: '',
+    periodStart: '2026-12-05T00:00:00Z',
+    spend: 1000,
+    amount: 1000,
+    currency: 'USD',
+    spendRatio: 1,
+  };
+  const tier = {
+    at: 1,
+    stop: ['low' as const],
+    approve: { timeoutMinutes: 30, default: 'stop' as const },
+  };
+  // Names as long as Compute allows, so the list reaches the 3,000-character text limit fast.
+  const listedVm = (i: number): VmOutcome => ({
+    planned: {
+      vm: vmWith({ name: `vm-${String(i).padStart(4, '0')}-${'x'.repeat(53)}` }),
+      priority: 'low',
+      rate: { hourly: 0.1, spot: 0.1, onDemand: 0.3, currency: 'USD', source: 'catalog' },
+      action: 'STOP',
+      reason: 'priority low',
+    },
+    action: 'PROPOSED',
+    reason: 'priority low; awaiting approval',
+    requestId: undefined,
+    transient: false,
+  });
+  const message = (count: number) =>
+    approvalMessage({
+      trigger,
+      tier,
+      listed: Array.from({ length: count }, (_, i) => listedVm(i)),
+      spared: Array.from({ length: 40 }, (_, i) => ({
+        ...listedVm(5000 + i),
+        action: 'SKIPPED_EXEMPT' as const,
+      })),
+      currency: 'USD',
+      deadline: new Date('2026-12-05T13:30:00Z'),
+      dashboardUrl: undefined,
+    });
+
+  it.each([
+    { count: 3, listedByName: 3 },
+    { count: 40, listedByName: 40 },
+    { count: 2000, listedByName: 'some' as const },
+  ])(
+    '$count VMs: every VM named or counted, Approve and Skip kept, no limit broken',
+    ({ count, listedByName }) => {
+      const { blocks } = message(count);
+
+      const text = JSON.stringify(blocks);
+      const named = Array.from({ length: count }, (_, i) => i).filter((i) =>
+        text.includes(`vm-${String(i).padStart(4, '0')}-`),
+      ).length;
+      const sections = (blocks as KnownBlock[]).flatMap((b) =>
+        b.type === 'section' && b.text && !b.text.text.startsWith('*Spared') ? [b.text.text] : [],
+      );
+      const more = /…and (\d+) more/.exec(sections.join('\n'));
+      expect(blockKitProblems(blocks as KnownBlock[])).toEqual([]);
+      expect(named + Number(more?.[1] ?? 0)).toBe(count);
+      expect(listedByName === 'some' ? named > 40 && named < count : named === listedByName).toBe(
+        true,
+      );
+      expect(text).toContain('costguard_approve');
+      expect(text).toContain('costguard_skip');
+    },
+  );
+
+  it('stays within the limits once a click adds its history line', () => {
+    const { blocks, text } = message(2000);
+    const click = parseClick(
+      Buffer.from(
+        new URLSearchParams({
+          payload: JSON.stringify({
+            type: 'block_actions',
+            user: { id: 'U0ONCALL', username: 'ana' },
+            container: { type: 'message', message_ts: '1764939600.000100', channel_id: 'C0FINOPS' },
+            message: { ts: '1764939600.000100', text, blocks },
+            actions: [
+              {
+                type: 'button',
+                action_id: 'costguard_approve',
+                block_id: 'costguard-approval',
+                action_ts: '1764939700.000200',
+                value: JSON.stringify({
+                  kind: 'cap',
+                  id: 'vision-daily',
+                  period: trigger.periodStart,
+                  tier: 1,
+                }),
+              },
+            ],
+          }),
+        }).toString(),
+      ),
+    );
+
+    const updated = updatedMessage(click, 'approved: stopped 2000 VMs', NOW);
+
+    expect(blockKitProblems(updated.blocks as KnownBlock[])).toEqual([]);
+    expect(JSON.stringify(updated.blocks)).not.toContain('costguard_approve');
   });
 });

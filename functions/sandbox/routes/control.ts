@@ -105,6 +105,7 @@ const routes = [
           ...(text('date') ? { date: text('date') } : {}),
           ...(text('actionTs') ? { actionTs: text('actionTs') } : {}),
           forge: body.forge === true,
+          stale: body.stale === true,
         });
         return { body: played };
       } catch (error) {
