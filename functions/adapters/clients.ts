@@ -23,9 +23,12 @@ import type * as Gax from 'google-gax';
 import type { IdentityHttp } from './cloud-identity.js';
 import type { EmulatorEndpoint, Endpoints, GoogleService } from './endpoints.js';
 import type { ProtoNode } from './proto-subset.js';
+import type { ComputeRest } from './compute-rest.js';
 
 export interface Clients {
   instances(): Promise<InstancesClient>;
+  /** Compute's REST API spoken directly (a stop storm's calls), with the instances client's credentials. */
+  computeRest(): Promise<ComputeRest>;
   zoneOperations(): Promise<ZoneOperationsClient>;
   /** Operations of every scope of a project (its aggregatedList spans all zones). */
   globalOperations(): Promise<GlobalOperationsClient>;
@@ -185,12 +188,21 @@ export function createClients(endpoints: Endpoints): Clients {
       retryConfig: { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 2_000 },
     });
   });
+  const instances = memo(async () => {
+    const { InstancesClient } =
+      await import('@google-cloud/compute/build/src/v1/instances_client.js');
+    return new InstancesClient(await gaxOptions(at('compute')), await gaxForCompute());
+  });
   return {
-    instances: memo(async () => {
-      const { InstancesClient } = await computeModule(
-        () => import('@google-cloud/compute/build/src/v1/instances_client.js'),
-      );
-      return new InstancesClient(await gaxOptions(at('compute')), await gaxForCompute());
+    instances,
+    computeRest: memo(async () => {
+      const { computeRest } = await import('./compute-rest.js');
+      const emulator = at('compute');
+      if (emulator) return computeRest({ origin: emulator.origin, headers: async () => ({}) });
+      const { auth } = await instances();
+      return computeRest({
+        headers: async () => Object.fromEntries(await auth.getRequestHeaders()),
+      });
     }),
     zoneOperations: memo(async () => {
       const { ZoneOperationsClient } = await computeModule(

@@ -14,6 +14,7 @@ import type {
   protos,
 } from '@google-cloud/compute';
 import { RateBudget, Semaphore, settleAll } from '../core/concurrency.js';
+import type { ComputeRest } from './compute-rest.js';
 import {
   isNotFound,
   isPreconditionFailed,
@@ -138,6 +139,11 @@ export interface ComputeClients {
     >
   >;
   zoneOperations(): Promise<Pick<ZoneOperationsClient, 'wait' | 'listAsync'>>;
+  /**
+   * Compute's REST API spoken directly: when given, stops are sent through it (a stop storm's
+   * thousands of calls cost a tenth of the CPU they cost through the client library).
+   */
+  rest?(): Promise<ComputeRest>;
   /** Operations of every scope of a project (the preemption backstop); optional for other users. */
   globalOperations?(): Promise<Pick<GlobalOperationsClient, 'aggregatedListAsync'>>;
 }
@@ -513,27 +519,43 @@ export class ComputeFleet {
     send: (instances: Instances) => Promise<[{ latestResponse: unknown }, ...unknown[]]>,
     scope?: Scope,
   ): Promise<void> {
-    const operation = await this.request(kind, ref, send, scope);
+    const instances = await this.clients.instances();
+    const operation = await this.request(
+      kind,
+      ref,
+      async () => (await send(instances))[0].latestResponse as IOperation | undefined,
+      scope,
+    );
     const [outcome] = await this.confirmAll([{ ref, operation }], scope);
     if (outcome?.status === 'rejected') throw outcome.reason;
   }
 
-  /** Sends one mutation and returns the operation it started, not yet confirmed. */
-  private async request(
+  /** Sends one mutation (paced, bounded and retried by `call`) and returns its operation, not yet confirmed. */
+  private request(
     kind: ComputeCallKind,
     ref: VmRef,
-    send: (instances: Instances) => Promise<[{ latestResponse: unknown }, ...unknown[]]>,
+    send: () => Promise<IOperation | undefined>,
     scope?: Scope,
   ): Promise<IOperation | undefined> {
+    return this.call(kind, ref.project, `${kind} ${ref.name}`, send, scope);
+  }
+
+  /** How a stop is sent: straight to Compute's REST API when the fleet has it, else by the client. */
+  private async stopSender(): Promise<
+    (ref: VmRef, requestId: string) => Promise<IOperation | undefined>
+  > {
+    if (this.clients.rest) {
+      const rest = await this.clients.rest();
+      return async (ref, requestId) =>
+        (await rest.post(
+          `projects/${encodeURIComponent(ref.project)}/zones/${encodeURIComponent(ref.zone)}/instances/${encodeURIComponent(ref.name)}/stop`,
+          { requestId },
+        )) as IOperation;
+    }
     const instances = await this.clients.instances();
-    const [operation] = await this.call(
-      kind,
-      ref.project,
-      `${kind} ${ref.name}`,
-      () => send(instances),
-      scope,
-    );
-    return operation.latestResponse as IOperation | undefined;
+    return async (ref, requestId) =>
+      (await instances.stop({ ...instanceOf(ref), requestId }))[0].latestResponse as
+        IOperation | undefined;
   }
 
   /** Stops a VM and waits until the operation is DONE; the requestId makes a retry a no-op. */
@@ -555,17 +577,13 @@ export class ComputeFleet {
     concurrency: { requests: number },
   ): Promise<PromiseSettledResult<void>[]> {
     const scope = new Semaphore(Math.max(1, concurrency.requests));
+    const stop = await this.stopSender();
     // Requested one project after another in turn: slots waiting on one project's write budget
     // would otherwise leave the other projects' budgets unused.
     const order = inTurnsByProject(targets.map((t) => t.ref.project));
     const inOrder = await settleAll(order, concurrency.requests, (index) => {
       const { ref, requestId } = targets[index] as { ref: VmRef; requestId: string };
-      return this.request(
-        'stop',
-        ref,
-        (instances) => instances.stop({ ...instanceOf(ref), requestId }),
-        scope,
-      );
+      return this.request('stop', ref, () => stop(ref, requestId), scope);
     });
     const requested = new Array<PromiseSettledResult<IOperation | undefined>>(targets.length);
     order.forEach((index, i) => {

@@ -1,13 +1,13 @@
 /**
  * Benchmark: a budget notification over 100% with 5,000 running low-priority Spot VMs spread over
- * the budget's projects, 50 ms of injected latency on every Compute call and stop operations
+ * the budget's projects, 50 ms of injected latency on every API route and stop operations
  * that take 30 simulated seconds, from message to all stops confirmed, against the sequential
  * stop loop of the seed document (one stop after another, each confirmed before the next).
  *
  *   npx tsx test/bench/enforcer.ts [--vms 5000] [--projects 10] [--latency 50]
  *                                  [--operation-seconds 30] [--concurrency 10,50,100]
  *                                  [--sequential-sample 200] [--sequential-all]
- *                                  [--priority-source labels|tags]
+ *                                  [--cpu-profile PREFIX]
  *
  * Time: latency, CPU and the per-project write pacing run on the real clock; an operation's
  * 30 seconds pass on the sandbox's simulated clock, which a `wait` moves forward at once (as far
@@ -24,6 +24,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { Ledger } from '../../functions/adapters/bigquery.js';
 import { BudgetDirectory } from '../../functions/adapters/budgets.js';
@@ -32,8 +33,6 @@ import type { ComputeFleet } from '../../functions/adapters/compute.js';
 import { resolveEndpoints } from '../../functions/adapters/endpoints.js';
 import { ProjectDirectory } from '../../functions/adapters/projects.js';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
-import { VmTagDirectory } from '../../functions/adapters/vm-tags.js';
-import { loggingNotifier } from '../../functions/adapters/slack.js';
 import { systemClock } from '../../functions/core/clock.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { createLogger } from '../../functions/core/logger.js';
@@ -63,6 +62,7 @@ const { values: args } = parseArgs({
     'sequential-all': { type: 'boolean', default: false },
     'priority-source': { type: 'string', default: 'labels' },
     'serve-sandbox': { type: 'string' },
+    'cpu-profile': { type: 'string' },
   },
 });
 const VMS = Number(args.vms);
@@ -205,7 +205,8 @@ async function control(
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status}`);
-  return (await response.json()) as Record<string, unknown>;
+  const text = await response.text();
+  return (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>;
 }
 
 async function serveSandbox(fleetPath: string): Promise<void> {
@@ -218,14 +219,22 @@ async function serveSandbox(fleetPath: string): Promise<void> {
   process.stdout.write(`READY ${sandbox.hostPort}\n`);
 }
 
-/** The Compute fleet as the entry points build it. */
-function computeFleet(clients: ReturnType<typeof createClients>): ComputeFleet {
-  const env = { COSTGUARD_PROJECTS: PROJECT_IDS.join(','), COSTGUARD_DATASET: DATASET };
+/** The adapters as the entry points build them: Compute fleet, ledger and Slack notifier. */
+function adapters(clients: ReturnType<typeof createClients>): ReturnType<typeof commonAdapters> {
+  const env = {
+    COSTGUARD_PROJECTS: PROJECT_IDS.join(','),
+    COSTGUARD_DATASET: DATASET,
+    SLACK_BOT_TOKEN: 'xoxb-bench-token',
+    COSTGUARD_SLACK_CHANNEL: '#costguard-bench',
+  };
   return commonAdapters(
     { env, clients, logger, clock: systemClock },
     readConfig(commonSettings, env),
-  ).fleet;
+  );
 }
+
+const computeFleet = (clients: ReturnType<typeof createClients>): ComputeFleet =>
+  adapters(clients).fleet;
 
 interface EnforcerRun {
   concurrency: number;
@@ -238,60 +247,155 @@ interface EnforcerRun {
   /** effectiveTags.list calls made (a tags policy only). */
   tagReads: number;
   stats: ReturnType<ComputeFleet['stats']>;
+  /** Calls the sandbox answered during the run, by route. */
+  routes: Record<string, number>;
+  /** Each port's calls as seconds from the message's arrival. */
+  phases: string;
 }
 
-/** Latency on every Compute route, and stop operations that take the simulated seconds. */
+async function routeCounts(sandbox: RemoteSandbox): Promise<Record<string, number>> {
+  const { calls } = (await control(sandbox, 'GET', '/_sandbox/calls')) as {
+    calls: Array<{ route: string }>;
+  };
+  const counts: Record<string, number> = {};
+  for (const { route } of calls) counts[route] = (counts[route] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * The APIs the sandbox serves (its route names' prefixes): every one of them answers after the
+ * injected latency, the enforcer's ledger, budget, project and Slack calls as well as Compute's.
+ */
+const APIS = [
+  'compute',
+  'bigquery',
+  'billingbudgets',
+  'billingCatalog',
+  'resourcemanager',
+  'slack',
+  'monitoring',
+  'storage',
+  'logging',
+  'run',
+];
+
+/** Latency on every API route, and stop operations that take the simulated seconds. */
 async function slowSandbox(sandbox: RemoteSandbox): Promise<void> {
-  await control(sandbox, 'PUT', '/_sandbox/faults/compute.*', { delayMs: LATENCY_MS });
-  // Reading the VMs' tags, under a tags policy, is as slow as a Compute call.
-  await control(sandbox, 'PUT', '/_sandbox/faults/resourcemanager.effectiveTags.list', {
-    delayMs: LATENCY_MS,
-  });
+  for (const api of APIS) {
+    await control(sandbox, 'PUT', `/_sandbox/faults/${api}.*`, { delayMs: LATENCY_MS });
+  }
   await control(sandbox, 'PUT', '/_sandbox/faults/compute.instances.stop', {
     operation: { seconds: OPERATION_SECONDS },
   });
+}
+
+/** A CPU profile of the enforcer's run alone (--cpu-profile PREFIX), for Chrome DevTools. */
+async function startProfiler(): Promise<{ stopInto(path: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    stopInto: async (path) => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(path, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 async function sandboxNow(sandbox: RemoteSandbox): Promise<number> {
   return Date.parse(String((await control(sandbox, 'GET', '/_sandbox')).now));
 }
 
+/**
+ * When each port's calls ran, from the start of the run: where the wall time went. A port's
+ * methods are wrapped to record each call's interval under `port.method`.
+ */
+class Phases {
+  private readonly spans = new Map<string, { first: number; last: number; calls: number }>();
+  origin = 0;
+
+  timed<T extends object>(port: string, target: T): T {
+    return new Proxy(target, {
+      get: (object, key, receiver) => {
+        const value = Reflect.get(object, key, receiver) as unknown;
+        if (typeof value !== 'function' || typeof key !== 'string') return value;
+        return async (...callArgs: unknown[]) => {
+          const begun = performance.now();
+          try {
+            return (await (value as (...a: unknown[]) => unknown).apply(
+              object,
+              callArgs,
+            )) as unknown;
+          } finally {
+            this.record(`${port}.${key}`, begun, performance.now());
+          }
+        };
+      },
+    });
+  }
+
+  private record(name: string, begun: number, ended: number): void {
+    const span = this.spans.get(name);
+    if (!span) this.spans.set(name, { first: begun, last: ended, calls: 1 });
+    else {
+      span.first = Math.min(span.first, begun);
+      span.last = Math.max(span.last, ended);
+      span.calls++;
+    }
+  }
+
+  end(name: string): number | undefined {
+    return this.spans.get(name)?.last;
+  }
+
+  describe(): string {
+    return [...this.spans]
+      .sort(([, a], [, b]) => a.first - b.first)
+      .map(
+        ([name, s]) =>
+          `${name}${s.calls > 1 ? ` x${s.calls}` : ''} ${((s.first - this.origin) / 1000).toFixed(2)}-${((s.last - this.origin) / 1000).toFixed(2)}`,
+      )
+      .join(', ');
+  }
+}
+
 async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
   const { sandbox, clients } = await sandboxWithFleet();
+  const phases = new Phases();
   try {
     const ledger = new Ledger(() => clients.bigquery(PROJECT, 'US'), {
       project: PROJECT,
       dataset: DATASET,
       location: 'US',
       logger,
-      // Only the enforcer's tables.
-      sqlRoot: capabilitySqlRoot(/^2\d_/),
+      // Only the enforcer's tables, and the Slack actions that hold its tiers.
+      sqlRoot: capabilitySqlRoot(/^(2\d|45)_/),
     });
     await ledger.migrate();
     const warm = computeFleet(clients);
     // Warm the client libraries so that loading them is not counted.
     await warm.listAll(PROJECT, { status: 'TERMINATED' });
-    // A fresh fleet, so that its call counts and peaks are the run's own.
-    const fleet = computeFleet(clients);
-    let lastStopDone = 0;
+    // Fresh adapters, so that the fleet's call counts and peaks are the run's own.
+    const built = adapters(clients);
+    const fleet = built.fleet;
+    const enforcementLedger = phases.timed('ledger', new BigQueryEnforcementLedger(built.ledger));
     const enforcer = createBudgetEnforcer({
-      fleet: {
+      fleet: phases.timed('compute', {
         listing: fleet.listing.bind(fleet),
         get: fleet.get.bind(fleet),
-        stopAll: async (targets, concurrency) => {
-          const outcomes = await fleet.stopAll(targets, concurrency);
-          lastStopDone = performance.now();
-          return outcomes;
-        },
-      },
-      budgets: new BudgetDirectory(() => clients.budgets(), { logger }),
-      projects: new ProjectDirectory(() => clients.projects(), { logger }),
+        stopAll: fleet.stopAll.bind(fleet),
+      }),
+      budgets: phases.timed('budgets', new BudgetDirectory(() => clients.budgets(), { logger })),
+      projects: phases.timed(
+        'projects',
+        new ProjectDirectory(() => clients.projects(), { logger }),
+      ),
       prices,
-      ledger: new BigQueryEnforcementLedger(ledger),
-      notifier: loggingNotifier(logger),
-      ...(FROM_TAGS
-        ? { tags: new VmTagDirectory((zone) => clients.tagBindings(zone), { logger }) }
-        : {}),
+      ledger: enforcementLedger,
+      holds: enforcementLedger,
+      notifier: phases.timed('slack', built.notifier),
       logger,
       clock: systemClock,
       config: {
@@ -312,12 +416,17 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
       costIntervalStart: '2026-11-01T07:00:00Z',
     });
     const simulatedStart = await sandboxNow(sandbox);
+    await control(sandbox, 'DELETE', '/_sandbox/calls');
+    const profiler = args['cpu-profile'] ? await startProfiler() : undefined;
     const cpu = process.cpuUsage();
     const started = performance.now();
+    phases.origin = started;
     const report = await enforcer.handle(parseBudgetNotification(event.data, event.id));
     const finished = performance.now();
     const used = process.cpuUsage(cpu);
+    if (profiler) await profiler.stopInto(`${args['cpu-profile']}-${concurrency}.cpuprofile`);
     const simulatedMs = (await sandboxNow(sandbox)) - simulatedStart;
+    const routes = await routeCounts(sandbox);
     const summary = await control(sandbox, 'GET', '/_sandbox');
     const tagCalls = await control(
       sandbox,
@@ -328,15 +437,18 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
     if (stopped !== VMS || report.outcomes.length !== VMS) {
       throw new Error(`expected ${VMS} VMs stopped, found ${stopped}`);
     }
+    if (!routes['slack.chat.postMessage']) throw new Error('Slack received no report');
     return {
       concurrency,
-      toStopsConfirmedMs: lastStopDone - started,
+      toStopsConfirmedMs: (phases.end('compute.stopAll') ?? Number.NaN) - started,
       totalMs: finished - started,
       simulatedMs,
       cpuMsPerStop: (used.user + used.system) / 1000 / VMS,
       stopped,
       tagReads: (tagCalls.calls as unknown[]).length,
       stats: fleet.stats(),
+      routes,
+      phases: phases.describe(),
     };
   } finally {
     await sandbox.close();
@@ -386,7 +498,7 @@ async function main(): Promise<void> {
   const burst = Math.ceil(WRITES_PER_MINUTE / 10);
   const pacingFloorMs = Math.max(0, ((perProject - burst) / WRITES_PER_MINUTE) * 60_000);
   console.log(
-    `Settings: ${VMS} running low-priority Spot VMs over ${PROJECTS} projects of the budget (${perProject} each), ${LATENCY_MS} ms injected latency on every Compute call, stop operations of ${OPERATION_SECONDS} simulated seconds, write pacing ${WRITES_PER_MINUTE}/min per project (floor for any design: ${seconds(pacingFloorMs)}), priorities from ${FROM_TAGS ? 'Resource Manager tags (the same latency on each read)' : 'labels'}, loopback sandbox in its own process.`,
+    `Settings: ${VMS} running low-priority Spot VMs over ${PROJECTS} projects of the budget (${perProject} each), ${LATENCY_MS} ms injected latency on every API route (Compute, BigQuery, Budgets, Resource Manager, Slack), stop operations of ${OPERATION_SECONDS} simulated seconds, write pacing ${WRITES_PER_MINUTE}/min per project (floor for any design: ${seconds(pacingFloorMs)}), loopback sandbox in its own process.`,
   );
   console.log(
     '  Wall time counts latency, CPU and pacing (real clock); operation time passes on the simulated clock, which a wait moves at once.',
@@ -407,6 +519,12 @@ async function main(): Promise<void> {
     console.log(
       `    max in flight per call type: ${peaks}; all Compute calls ${run.stats.peakTotal}; calls: ${calls}`,
     );
+    const routes = Object.entries(run.routes)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([route, n]) => `${route} ${n}`)
+      .join(', ');
+    console.log(`    routes answered (each after ${LATENCY_MS} ms): ${routes}`);
+    console.log(`    port calls, seconds from the message: ${run.phases}`);
   }
   const sequential = await runSequential(SAMPLE);
   const sequentialMs = sequential.listMs + sequential.perStopMs * VMS;
