@@ -198,7 +198,8 @@ export function createClients(endpoints: Endpoints): Clients {
     computeRest: memo(async () => {
       const { computeRest } = await import('./compute-rest.js');
       const emulator = at('compute');
-      if (emulator) return computeRest({ origin: emulator.origin, headers: async () => ({}) });
+      if (emulator)
+        return computeRest({ origin: emulator.origin, headers: () => Promise.resolve({}) });
       const { auth } = await instances();
       return computeRest({
         headers: async () => Object.fromEntries(await auth.getRequestHeaders()),

@@ -291,9 +291,7 @@ describe('Compute at the edge', () => {
       });
       // Assess
       expect(
-        outcomes.map((o) =>
-          o.status === 'fulfilled' ? 'stopped' : httpStatusOf((o as PromiseRejectedResult).reason),
-        ),
+        outcomes.map((o) => (o.status === 'fulfilled' ? 'stopped' : httpStatusOf(o.reason))),
       ).toEqual(['stopped', 404, 'stopped']);
       expect(again.map((o) => o.status)).toEqual(['fulfilled']);
       for (const { ref, requestId } of [targets[0], targets[2]] as typeof targets) {
