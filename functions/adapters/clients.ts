@@ -27,7 +27,7 @@ import type { ComputeRest } from './compute-rest.js';
 
 export interface Clients {
   instances(): Promise<InstancesClient>;
-  /** Compute's REST API spoken directly (a stop storm's calls), with the instances client's credentials. */
+  /** Compute's REST API spoken directly (a stop storm's calls): ADC, or no credentials for an emulator. */
   computeRest(): Promise<ComputeRest>;
   zoneOperations(): Promise<ZoneOperationsClient>;
   /** Operations of every scope of a project (its aggregatedList spans all zones). */
@@ -188,19 +188,20 @@ export function createClients(endpoints: Endpoints): Clients {
       retryConfig: { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 2_000 },
     });
   });
-  const instances = memo(async () => {
-    const { InstancesClient } =
-      await import('@google-cloud/compute/build/src/v1/instances_client.js');
-    return new InstancesClient(await gaxOptions(at('compute')), await gaxForCompute());
-  });
   return {
-    instances,
+    instances: memo(async () => {
+      const { InstancesClient } =
+        await import('@google-cloud/compute/build/src/v1/instances_client.js');
+      return new InstancesClient(await gaxOptions(at('compute')), await gaxForCompute());
+    }),
     computeRest: memo(async () => {
       const { computeRest } = await import('./compute-rest.js');
       const emulator = at('compute');
-      if (emulator)
+      if (emulator) {
         return computeRest({ origin: emulator.origin, headers: () => Promise.resolve({}) });
-      const { auth } = await instances();
+      }
+      const { GoogleAuth } = await import('google-auth-library');
+      const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
       return computeRest({
         headers: async () => Object.fromEntries(await auth.getRequestHeaders()),
       });
