@@ -27,7 +27,7 @@ import type { ComputeRest } from './compute-rest.js';
 
 export interface Clients {
   instances(): Promise<InstancesClient>;
-  /** Compute's REST API spoken directly (a stop storm's calls): ADC, or no credentials for an emulator. */
+  /** Compute's REST API spoken directly (a stop storm's calls); no credentials for an emulator. */
   computeRest(): Promise<ComputeRest>;
   zoneOperations(): Promise<ZoneOperationsClient>;
   /** Operations of every scope of a project (its aggregatedList spans all zones). */

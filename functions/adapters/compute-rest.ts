@@ -48,7 +48,7 @@ export interface ComputeRest {
 export interface ComputeRestOptions {
   /** `http://host:port` of an emulator, or Compute itself (the default). */
   readonly origin?: string;
-  /** The credentials' headers for a request (Authorization, quota project); none for an emulator. */
+  /** The credentials' headers (Authorization, quota project); none for an emulator. */
   readonly headers: () => Promise<Record<string, string>>;
 }
 

@@ -5,7 +5,9 @@
  * bounded by one concurrency limit (operation waits and reads too), and mutations are paced to
  * a per-minute write budget per project. Operations are confirmed with `wait` and, for many in
  * one zone, one list of the zone's operations; a `wait` that returns early is polled again with
- * backoff. Label and metadata writes are read-merge-write under the fingerprint.
+ * backoff. Label and metadata writes are read-merge-write under the fingerprint. Stops go
+ * straight to Compute's REST API when the fleet is given it (compute-rest.ts), every other call
+ * through the client library.
  */
 import type {
   GlobalOperationsClient,
@@ -530,7 +532,7 @@ export class ComputeFleet {
     if (outcome?.status === 'rejected') throw outcome.reason;
   }
 
-  /** Sends one mutation (paced, bounded and retried by `call`) and returns its operation, not yet confirmed. */
+  /** Sends one mutation (paced, bounded, retried by `call`); its operation is not confirmed. */
   private request(
     kind: ComputeCallKind,
     ref: VmRef,
@@ -540,7 +542,7 @@ export class ComputeFleet {
     return this.call(kind, ref.project, `${kind} ${ref.name}`, send, scope);
   }
 
-  /** How a stop is sent: straight to Compute's REST API when the fleet has it, else by the client. */
+  /** How a stop is sent: to Compute's REST API when the fleet has it, else by the client. */
   private async stopSender(): Promise<
     (ref: VmRef, requestId: string) => Promise<IOperation | undefined>
   > {
