@@ -71,6 +71,14 @@ export class OperationNotConfirmedError extends TransientError {
   }
 }
 
+/** A VM to stop, with the request id that makes a retried stop a no-op. */
+export interface StopTarget {
+  readonly ref: VmRef;
+  readonly requestId: string;
+  /** The stop is requested only once this fulfils (its intent on record); a rejection is its outcome. */
+  readonly ready?: Promise<void>;
+}
+
 /** A scope (`zones/us-central1-a`) that a listing could not read, and why. */
 export interface ListingGap {
   readonly zone: string;
@@ -572,10 +580,11 @@ export class ComputeFleet {
    * not one wait per VM). Every Compute call of the batch, requests and confirmations alike,
    * counts against `requests` in flight (and the fleet's own limit). Every outcome is returned
    * in input order; one failure never hides the others. An operation still not DONE when the
-   * fleet stops waiting is an OperationNotConfirmedError.
+   * fleet stops waiting is an OperationNotConfirmedError. Targets are requested one project
+   * after another in turn (`inTurnsByProject`), and one with `ready` only once that settles.
    */
   async stopAll(
-    targets: ReadonlyArray<{ ref: VmRef; requestId: string }>,
+    targets: ReadonlyArray<StopTarget>,
     concurrency: { requests: number },
   ): Promise<PromiseSettledResult<void>[]> {
     const scope = new Semaphore(Math.max(1, concurrency.requests));
@@ -583,8 +592,9 @@ export class ComputeFleet {
     // Requested one project after another in turn: slots waiting on one project's write budget
     // would otherwise leave the other projects' budgets unused.
     const order = inTurnsByProject(targets.map((t) => t.ref.project));
-    const inOrder = await settleAll(order, concurrency.requests, (index) => {
-      const { ref, requestId } = targets[index] as { ref: VmRef; requestId: string };
+    const inOrder = await settleAll(order, concurrency.requests, async (index) => {
+      const { ref, requestId, ready } = targets[index] as StopTarget;
+      if (ready) await ready;
       return this.request('stop', ref, () => stop(ref, requestId), scope);
     });
     const requested = new Array<PromiseSettledResult<IOperation | undefined>>(targets.length);

@@ -90,10 +90,11 @@ const PROJECT_IDS = Array.from(
 );
 const PROJECT_NUMBERS = PROJECT_IDS.map((_, p) => String(481516234201 + p));
 const PROJECT = PROJECT_IDS[0] as string;
-const WRITES_PER_MINUTE = readConfig(commonSettings, {
+const COMMON = readConfig(commonSettings, {
   COSTGUARD_PROJECTS: PROJECT,
   COSTGUARD_DATASET: 'costguard',
-}).computeWritesPerMinute;
+});
+const WRITES_PER_MINUTE = COMMON.computeWritesPerMinute;
 const ZONES = [
   'us-central1-a',
   'us-central1-b',
@@ -518,8 +519,18 @@ async function main(): Promise<void> {
     console.log(
       `  enforcer, concurrency ${String(concurrency).padStart(3)}${concurrency === DEFAULT_CONCURRENCY ? ' (default)' : '          '}: message -> all ${run.stopped} stops confirmed ${seconds(run.toStopsConfirmedMs)} wall + ${seconds(run.simulatedMs)} simulated; with ledger rows and Slack ${seconds(run.totalMs)}; CPU ${run.cpuMsPerStop.toFixed(2)} ms per planned stop`,
     );
+    // The stop storm's calls (stops, waits, operation lists) share its concurrency; every
+    // Compute call, listings included, shares the fleet's.
+    const limit = Math.min(concurrency, COMMON.computeConcurrency);
+    const held =
+      Object.entries(run.stats.peakInFlight).every(
+        ([kind, peak]) => peak <= (kind === 'list' ? COMMON.computeConcurrency : limit),
+      ) && run.stats.peakTotal <= COMMON.computeConcurrency;
     console.log(
       `    max in flight per call type: ${peaks}; all Compute calls ${run.stats.peakTotal}; calls: ${calls}`,
+    );
+    console.log(
+      `    bounds: stops, waits and operation lists <= ${limit} (min of the stop concurrency ${concurrency} and COSTGUARD_COMPUTE_CONCURRENCY ${COMMON.computeConcurrency}), every Compute call <= ${COMMON.computeConcurrency}: ${held ? 'held' : 'EXCEEDED'}`,
     );
     const routes = Object.entries(run.routes)
       .sort(([a], [b]) => a.localeCompare(b))
