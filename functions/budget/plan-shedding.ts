@@ -139,6 +139,27 @@ export function mayConcernTiers(
   );
 }
 
+/** Whether the tier concerns the VM: one that may concern tiers, of a priority the tier stops. */
+export function concernsTier(
+  vm: Vm,
+  input: Pick<SheddingInput, 'tier' | 'policy' | 'scope' | 'tags'>,
+): boolean {
+  const { priority } = priorityOf(vm, input.policy, input.tags);
+  return mayConcernTiers(vm, input) && input.tier.stop.some((stopped) => stopped === priority);
+}
+
+const SOURCE_NOTE: Record<SheddingPolicy['prioritySource'], string> = {
+  labels: '',
+  policy: ' from the policy',
+  tags: ' from its tag',
+};
+
+const MISSING: Record<SheddingPolicy['prioritySource'], (policy: SheddingPolicy) => string> = {
+  labels: (policy) => `no ${policy.priorityLabel} label`,
+  policy: () => 'no priority in the policy',
+  tags: (policy) => `no ${policy.priorityTag ?? 'priority'} tag`,
+};
+
 // The order of String#localeCompare, with the collator built once (a fleet's sort compares
 // thousands of keys).
 const byKey = new Intl.Collator().compare;
@@ -149,7 +170,12 @@ export function planShedding(input: SheddingInput): SheddingPlan {
     .filter((vm) => concernsTier(vm, input))
     .map((vm) => {
       const key = vmKey(vm);
-      return { vm, key, ...priorityOf(vm, policy), rate: input.rates.get(key) ?? UNPRICED };
+      return {
+        vm,
+        key,
+        ...priorityOf(vm, policy, input.tags),
+        rate: input.rates.get(key) ?? UNPRICED,
+      };
     })
     .sort(
       (a, b) =>

@@ -7,6 +7,7 @@
  *   npx tsx test/bench/enforcer.ts [--vms 5000] [--projects 25] [--latency 50]
  *                                  [--operation-seconds 30] [--concurrency 10,50,100]
  *                                  [--sequential-sample 200] [--sequential-all]
+ *                                  [--priority-source labels|tags]
  *                                  [--cpu-profile PREFIX]
  *
  * Time: latency, CPU and the per-project write pacing run on the real clock; an operation's
@@ -20,7 +21,10 @@
  * Printed per run: CPU per planned stop, the most calls in flight per call type against their
  * bounds, every route answered and when each port was busy. The sequential loop is timed on a
  * sample and extrapolated linearly unless --sequential-all. --cpu-profile writes a profile of
- * each enforcer run. Loopback only; the sandbox stands in for Google Cloud.
+ * each enforcer run. With `--priority-source tags` the policy takes priorities from Resource
+ * Manager tags (none bound, so every VM still counts as low): the enforcer reads each candidate
+ * VM's effective tags before it plans, and the line says how many reads it made. Loopback only;
+ * the sandbox stands in for Google Cloud.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +40,7 @@ import type { ComputeFleet } from '../../functions/adapters/compute.js';
 import { resolveEndpoints } from '../../functions/adapters/endpoints.js';
 import { ProjectDirectory } from '../../functions/adapters/projects.js';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
+import { VmTagDirectory } from '../../functions/adapters/vm-tags.js';
 import { systemClock } from '../../functions/core/clock.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { createLogger } from '../../functions/core/logger.js';
@@ -281,6 +286,7 @@ const APIS = [
   'storage',
   'logging',
   'run',
+  'cloudidentity',
 ];
 
 /** Latency on every API route, and stop operations that take the simulated seconds. */
@@ -397,6 +403,9 @@ async function runEnforcer(concurrency: number): Promise<EnforcerRun> {
       ledger: enforcementLedger,
       holds: enforcementLedger,
       notifier: phases.timed('slack', built.notifier),
+      ...(FROM_TAGS
+        ? { tags: new VmTagDirectory((zone) => clients.tagBindings(zone), { logger }) }
+        : {}),
       logger,
       clock: systemClock,
       config: {
@@ -501,7 +510,7 @@ async function main(): Promise<void> {
     Math.max(0, ((vmsInOneProject - burst) / WRITES_PER_MINUTE) * 60_000);
   const pacingFloorMs = floorMs(perProject);
   console.log(
-    `Settings: ${VMS} running low-priority Spot VMs over ${PROJECTS} projects of the budget (${perProject} each), ${LATENCY_MS} ms injected latency on every API route (Compute, BigQuery, Budgets, Resource Manager, Slack), stop operations of ${OPERATION_SECONDS} simulated seconds, write pacing ${WRITES_PER_MINUTE}/min per project, loopback sandbox in its own process.`,
+    `Settings: ${VMS} running low-priority Spot VMs over ${PROJECTS} projects of the budget (${perProject} each), ${LATENCY_MS} ms injected latency on every API route (Compute, BigQuery, Budgets, Resource Manager, Slack), stop operations of ${OPERATION_SECONDS} simulated seconds, write pacing ${WRITES_PER_MINUTE}/min per project, priorities from ${FROM_TAGS ? 'Resource Manager tags' : 'labels'}, loopback sandbox in its own process.`,
   );
   console.log(
     `  The fleet is spread over projects on purpose: the write pacing alone keeps any design at least ${seconds(pacingFloorMs)} on this split, ${seconds(floorMs(Math.ceil(VMS / 10)))} with 10 projects and ${seconds(floorMs(VMS))} with all ${VMS} VMs in one project.`,
@@ -520,7 +529,7 @@ async function main(): Promise<void> {
       .map(([kind, n]) => `${kind} ${n}`)
       .join(', ');
     console.log(
-      `  enforcer, concurrency ${String(concurrency).padStart(3)}${concurrency === DEFAULT_CONCURRENCY ? ' (default)' : '          '}: message -> all ${run.stopped} stops confirmed ${seconds(run.toStopsConfirmedMs)} wall + ${seconds(run.simulatedMs)} simulated; with ledger rows and Slack ${seconds(run.totalMs)}; CPU ${run.cpuMsPerStop.toFixed(2)} ms per planned stop`,
+      `  enforcer, concurrency ${String(concurrency).padStart(3)}${concurrency === DEFAULT_CONCURRENCY ? ' (default)' : '          '}: message -> all ${run.stopped} stops confirmed ${seconds(run.toStopsConfirmedMs)} wall + ${seconds(run.simulatedMs)} simulated; with ledger rows and Slack ${seconds(run.totalMs)}; CPU ${run.cpuMsPerStop.toFixed(2)} ms per planned stop${FROM_TAGS ? `; ${run.tagReads} tag reads` : ''}`,
     );
     // The stop storm's calls (stops, waits, operation lists) share its concurrency; every
     // Compute call, listings included, shares the fleet's.
