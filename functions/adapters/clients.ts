@@ -190,8 +190,9 @@ export function createClients(endpoints: Endpoints): Clients {
   });
   return {
     instances: memo(async () => {
-      const { InstancesClient } =
-        await import('@google-cloud/compute/build/src/v1/instances_client.js');
+      const { InstancesClient } = await computeModule(
+        () => import('@google-cloud/compute/build/src/v1/instances_client.js'),
+      );
       return new InstancesClient(await gaxOptions(at('compute')), await gaxForCompute());
     }),
     computeRest: memo(async () => {
