@@ -23,9 +23,12 @@ import type * as Gax from 'google-gax';
 import type { IdentityHttp } from './cloud-identity.js';
 import type { EmulatorEndpoint, Endpoints, GoogleService } from './endpoints.js';
 import type { ProtoNode } from './proto-subset.js';
+import type { ComputeRest } from './compute-rest.js';
 
 export interface Clients {
   instances(): Promise<InstancesClient>;
+  /** Compute's REST API spoken directly (a stop storm's calls); no credentials for an emulator. */
+  computeRest(): Promise<ComputeRest>;
   zoneOperations(): Promise<ZoneOperationsClient>;
   /** Operations of every scope of a project (its aggregatedList spans all zones). */
   globalOperations(): Promise<GlobalOperationsClient>;
@@ -191,6 +194,18 @@ export function createClients(endpoints: Endpoints): Clients {
         () => import('@google-cloud/compute/build/src/v1/instances_client.js'),
       );
       return new InstancesClient(await gaxOptions(at('compute')), await gaxForCompute());
+    }),
+    computeRest: memo(async () => {
+      const { computeRest } = await import('./compute-rest.js');
+      const emulator = at('compute');
+      if (emulator) {
+        return computeRest({ origin: emulator.origin, headers: () => Promise.resolve({}) });
+      }
+      const { GoogleAuth } = await import('google-auth-library');
+      const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+      return computeRest({
+        headers: async () => Object.fromEntries(await auth.getRequestHeaders()),
+      });
     }),
     zoneOperations: memo(async () => {
       const { ZoneOperationsClient } = await computeModule(

@@ -5,7 +5,9 @@
  * bounded by one concurrency limit (operation waits and reads too), and mutations are paced to
  * a per-minute write budget per project. Operations are confirmed with `wait` and, for many in
  * one zone, one list of the zone's operations; a `wait` that returns early is polled again with
- * backoff. Label and metadata writes are read-merge-write under the fingerprint.
+ * backoff. Label and metadata writes are read-merge-write under the fingerprint. Stops go
+ * straight to Compute's REST API when the fleet is given it (compute-rest.ts), every other call
+ * through the client library.
  */
 import type {
   GlobalOperationsClient,
@@ -14,6 +16,7 @@ import type {
   protos,
 } from '@google-cloud/compute';
 import { RateBudget, Semaphore, settleAll } from '../core/concurrency.js';
+import type { ComputeRest } from './compute-rest.js';
 import {
   isNotFound,
   isPreconditionFailed,
@@ -66,6 +69,14 @@ export class OperationNotConfirmedError extends TransientError {
   ) {
     super(`Operation ${operation} on ${ref.name} is still ${status}; its outcome is unconfirmed`);
   }
+}
+
+/** A VM to stop, with the request id that makes a retried stop a no-op. */
+export interface StopTarget {
+  readonly ref: VmRef;
+  readonly requestId: string;
+  /** The stop is requested only once this fulfils (its intent on record); a rejection is its outcome. */
+  readonly ready?: Promise<void>;
 }
 
 /** A scope (`zones/us-central1-a`) that a listing could not read, and why. */
@@ -138,6 +149,11 @@ export interface ComputeClients {
     >
   >;
   zoneOperations(): Promise<Pick<ZoneOperationsClient, 'wait' | 'listAsync'>>;
+  /**
+   * Compute's REST API spoken directly: when given, stops are sent through it (a stop storm's
+   * thousands of calls cost a tenth of the CPU they cost through the client library).
+   */
+  rest?(): Promise<ComputeRest>;
   /** Operations of every scope of a project (the preemption backstop); optional for other users. */
   globalOperations?(): Promise<Pick<GlobalOperationsClient, 'aggregatedListAsync'>>;
 }
@@ -520,7 +536,12 @@ export class ComputeFleet {
     send: (instances: Instances) => Promise<[{ latestResponse: unknown }, ...unknown[]]>,
     options: MutationOptions = {},
   ): Promise<void> {
-    const operation = await this.request(kind, ref, send);
+    const instances = await this.clients.instances();
+    const operation = await this.request(
+      kind,
+      ref,
+      async () => (await send(instances))[0].latestResponse as IOperation | undefined,
+    );
     const [outcome] = await this.confirmAll([{ ref, operation }], undefined, options.waitMs);
     if (outcome?.status === 'rejected') throw outcome.reason;
   }
@@ -542,22 +563,32 @@ export class ComputeFleet {
     if (outcome?.status === 'rejected') throw outcome.reason;
   }
 
-  /** Sends one mutation and returns the operation it started, not yet confirmed. */
-  private async request(
+  /** Sends one mutation (paced, bounded, retried by `call`); its operation is not confirmed. */
+  private request(
     kind: ComputeCallKind,
     ref: VmRef,
-    send: (instances: Instances) => Promise<[{ latestResponse: unknown }, ...unknown[]]>,
+    send: () => Promise<IOperation | undefined>,
     scope?: Scope,
   ): Promise<IOperation | undefined> {
+    return this.call(kind, ref.project, `${kind} ${ref.name}`, send, scope);
+  }
+
+  /** How a stop is sent: to Compute's REST API when the fleet has it, else by the client. */
+  private async stopSender(): Promise<
+    (ref: VmRef, requestId: string) => Promise<IOperation | undefined>
+  > {
+    if (this.clients.rest) {
+      const rest = await this.clients.rest();
+      return async (ref, requestId) =>
+        (await rest.post(
+          `projects/${encodeURIComponent(ref.project)}/zones/${encodeURIComponent(ref.zone)}/instances/${encodeURIComponent(ref.name)}/stop`,
+          { requestId },
+        )) as IOperation;
+    }
     const instances = await this.clients.instances();
-    const [operation] = await this.call(
-      kind,
-      ref.project,
-      `${kind} ${ref.name}`,
-      () => send(instances),
-      scope,
-    );
-    return operation.latestResponse as IOperation | undefined;
+    return async (ref, requestId) =>
+      (await instances.stop({ ...instanceOf(ref), requestId }))[0].latestResponse as
+        IOperation | undefined;
   }
 
   /** Stops a VM and waits until the operation is DONE; the requestId makes a retry a no-op. */
@@ -573,24 +604,22 @@ export class ComputeFleet {
    * counts against `requests` in flight (and the fleet's own limit). Every outcome is returned
    * in input order; one failure never hides the others. An operation still not DONE when the
    * fleet stops waiting (`waitMs`, default the fleet's operation timeout) is an
-   * OperationNotConfirmedError.
+   * OperationNotConfirmedError. Targets are requested one project after another in turn
+   * (`inTurnsByProject`), and one with `ready` only once that settles.
    */
   async stopAll(
-    targets: ReadonlyArray<{ ref: VmRef; requestId: string }>,
+    targets: ReadonlyArray<StopTarget>,
     concurrency: { requests: number; waitMs?: number },
   ): Promise<PromiseSettledResult<void>[]> {
     const scope = new Semaphore(Math.max(1, concurrency.requests));
+    const stop = await this.stopSender();
     // Requested one project after another in turn: slots waiting on one project's write budget
     // would otherwise leave the other projects' budgets unused.
     const order = inTurnsByProject(targets.map((t) => t.ref.project));
-    const inOrder = await settleAll(order, concurrency.requests, (index) => {
-      const { ref, requestId } = targets[index] as { ref: VmRef; requestId: string };
-      return this.request(
-        'stop',
-        ref,
-        (instances) => instances.stop({ ...instanceOf(ref), requestId }),
-        scope,
-      );
+    const inOrder = await settleAll(order, concurrency.requests, async (index) => {
+      const { ref, requestId, ready } = targets[index] as StopTarget;
+      if (ready) await ready;
+      return this.request('stop', ref, () => stop(ref, requestId), scope);
     });
     const requested = new Array<PromiseSettledResult<IOperation | undefined>>(targets.length);
     order.forEach((index, i) => {

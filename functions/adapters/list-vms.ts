@@ -24,7 +24,8 @@ export function describeGaps(gaps: readonly ZoneGap[]): string {
   return gaps.map((g) => `${g.project}/${g.zone}`).join(', ');
 }
 
-const PROJECT_CONCURRENCY = 4;
+// Listings in flight at once: each is one paged read of its own project (reads are quota per project).
+const PROJECT_CONCURRENCY = 10;
 
 export async function listVmsIn(
   projects: readonly string[],

@@ -39,6 +39,7 @@ export function commonAdapters(runtime: Runtime, config: CommonConfig): CommonAd
         instances: () => clients.instances(),
         zoneOperations: () => clients.zoneOperations(),
         globalOperations: () => clients.globalOperations(),
+        rest: () => clients.computeRest(),
       },
       {
         logger,

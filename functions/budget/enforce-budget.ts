@@ -12,6 +12,7 @@ import type { VmTagReader } from '../adapters/vm-tags.js';
 import type { ProjectDirectory } from '../adapters/projects.js';
 import type { Notifier } from '../adapters/slack.js';
 import type { Clock } from '../core/clock.js';
+import { settleAll } from '../core/concurrency.js';
 import { TransientError } from '../core/errors.js';
 import { KeyLock } from '../core/key-lock.js';
 import type { Logger } from '../core/logger.js';
@@ -29,6 +30,9 @@ import { resolveScope } from './scope.js';
 import { createTierShedder, type FleetInScope } from './shed-tier.js';
 import { budgetTrigger } from './shed-trigger.js';
 import { untrustedReason, type TrustedBudgets } from './trusted-budgets.js';
+
+/** Resource Manager lookups in flight at once while resolving a budget's projects. */
+const PROJECT_LOOKUPS = 10;
 
 export interface BudgetEnforcerDeps {
   readonly fleet: Pick<ComputeFleet, 'listing' | 'stopAll' | 'get'>;
@@ -90,8 +94,15 @@ export function createBudgetEnforcer(deps: BudgetEnforcerDeps): BudgetEnforcer {
   /** The running VMs of the budget's projects that are governed, as far as they could be listed. */
   async function inScope(n: BudgetNotification): Promise<FleetInScope> {
     const budget = await deps.budgets.scope(n.billingAccountId, n.budgetId);
+    // Looked up a few at a time: one after another, a budget of many projects waits on each.
+    const looked = await settleAll(budget.projects, PROJECT_LOOKUPS, (entry) =>
+      deps.projects.idOf(entry),
+    );
     const ids = new Map<string, string | undefined>();
-    for (const entry of budget.projects) ids.set(entry, await deps.projects.idOf(entry));
+    looked.forEach((result, i) => {
+      if (result.status === 'rejected') throw result.reason;
+      ids.set(budget.projects[i] as string, result.value);
+    });
     const scope = resolveScope(budget, ids, config.projects);
     const { vms, failures, gaps } = await listVmsIn(scope.projects, (project) =>
       deps.fleet.listing(project, { status: 'RUNNING' }),

@@ -4,7 +4,7 @@
  * settle an earlier attempt's decisions by the VMs' state now. What became of each VM is the
  * pure verdict of tier-verdicts.ts.
  */
-import type { ComputeFleet } from '../adapters/compute.js';
+import { inTurnsByProject, type ComputeFleet } from '../adapters/compute.js';
 import type { Clock } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
 import { vmKey, type VmRef } from '../core/vm.js';
@@ -37,6 +37,9 @@ export interface TierStops {
   recover(decisions: readonly RecordedDecision[]): Promise<RecoveredOutcome[]>;
 }
 
+/** Intent rows per ledger write: one insert request's worth. */
+const INTENTS_PER_WRITE = 500;
+
 const NOT_RUNNING = new Set(['TERMINATED', 'STOPPED', 'STOPPING', 'SUSPENDED', 'SUSPENDING']);
 
 const refOf = (d: RecordedDecision): VmRef => ({
@@ -61,25 +64,48 @@ export function createTierStops(deps: TierStopsDeps): TierStops {
     if (dryRun || stops.length === 0) {
       return planned.map(({ d, requestId }) => plannedOutcome(d, requestId, undefined, dryRun));
     }
-    // The intent is on record before any stop is requested, so an attempt cut short between
-    // the stops and their outcome rows still counts them against the tier's cap on a retry.
-    await deps.ledger.recordDecisions(
-      t,
-      tier,
-      stops.map(({ d, requestId }) => ({
-        planned: d,
-        requestId,
-        transient: false,
-        action: 'STOPPING',
-        reason: intentReason(d.reason),
-      })),
-      { dryRun, at: deps.clock.now() },
+    // Each stop's intent is on record before the stop is requested, so an attempt cut short
+    // between the stops and their outcome rows still counts them against the tier's cap on a
+    // retry. The intents are written a request's worth at a time, in the order the stops go out,
+    // and each batch's stops start as soon as its rows are in, while the next batch is written.
+    const ordered = inTurnsByProject(stops.map((p) => p.d.vm.project)).map(
+      (i) => stops[i] as (typeof stops)[number],
     );
+    const at = deps.clock.now();
+    let previous = Promise.resolve();
+    const written: Promise<void>[] = [];
+    for (let i = 0; i < ordered.length; i += INTENTS_PER_WRITE) {
+      const batch = ordered.slice(i, i + INTENTS_PER_WRITE);
+      // After the batch before it; once one batch fails, the later ones are not written.
+      previous = previous.then(() =>
+        deps.ledger.recordDecisions(
+          t,
+          tier,
+          batch.map(({ d, requestId }) => ({
+            planned: d,
+            requestId,
+            transient: false,
+            action: 'STOPPING',
+            reason: intentReason(d.reason),
+          })),
+          { dryRun, at },
+        ),
+      );
+      written.push(previous);
+    }
+    const intents = Promise.allSettled(written);
     const results = await deps.fleet.stopAll(
-      stops.map((p) => ({ ref: p.d.vm, requestId: p.requestId as string })),
+      ordered.map((p, i) => ({
+        ref: p.d.vm,
+        requestId: p.requestId as string,
+        ready: written[Math.floor(i / INTENTS_PER_WRITE)],
+      })),
       { requests: stopConcurrency, ...(deps.waitMs === undefined ? {} : { waitMs: deps.waitMs }) },
     );
-    const byKey = new Map(stops.map((p, i) => [vmKey(p.d.vm), results[i]]));
+    // Intents that could not be written: their stops were not requested; a retry finishes them.
+    const unwritten = (await intents).find((w) => w.status === 'rejected');
+    if (unwritten) throw unwritten.reason;
+    const byKey = new Map(ordered.map((p, i) => [vmKey(p.d.vm), results[i]]));
     return planned.map(({ d, requestId }) =>
       plannedOutcome(d, requestId, byKey.get(vmKey(d.vm)), dryRun),
     );

@@ -29,8 +29,16 @@ export class SimulatedClock implements Clock {
 
   /** Runs `run` when the clock reaches `at` (at once on the next advance if already past). */
   schedule(at: Date | number, run: () => void): void {
-    this.timers.push({ at: typeof at === 'number' ? at : at.getTime(), seq: this.seq++, run });
-    this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    const timer = { at: typeof at === 'number' ? at : at.getTime(), seq: this.seq++, run };
+    // After every timer due at or before it (binary search: a stop storm schedules thousands).
+    let low = 0;
+    let high = this.timers.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.timers[mid] as Timer).at <= timer.at) low = mid + 1;
+      else high = mid;
+    }
+    this.timers.splice(low, 0, timer);
   }
 
   /** Time passes at once: whoever sleeps on the sandbox's clock moves it forward. */

@@ -123,6 +123,8 @@ export class Fleet {
   readonly projects = new Map<string, SimProject>();
   private readonly vms = new Map<string, SimVm>();
   readonly operations: SimOperation[] = [];
+  /** The first operation of each request id (a stop storm looks each one up). */
+  private readonly byRequestId = new Map<string, SimOperation>();
   private readonly listeners: Array<(event: VmEvent) => void> = [];
   private opCounter = 0;
 
@@ -288,12 +290,18 @@ export class Fleet {
       error: undefined,
     };
     this.operations.push(op);
+    if (requestId !== undefined) {
+      const key = requestKey(op.project, op.zone, requestId);
+      if (!this.byRequestId.has(key)) this.byRequestId.set(key, op);
+    }
     return op;
   }
 
   operationByRequestId(project: string, zone: string, requestId: string): SimOperation | undefined {
-    return this.operations.find(
-      (op) => op.requestId === requestId && op.project === project && op.zone === zone,
-    );
+    return this.byRequestId.get(requestKey(project, zone, requestId));
   }
+}
+
+function requestKey(project: string, zone: string, requestId: string): string {
+  return `${project}\u0000${zone}\u0000${requestId}`;
 }

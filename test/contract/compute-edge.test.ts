@@ -9,6 +9,7 @@ import { ComputeFleet, OperationNotConfirmedError } from '../../functions/adapte
 import { RateBudget } from '../../functions/core/concurrency.js';
 import {
   errorReasons,
+  httpStatusOf,
   isRateLimited,
   isTransient,
   PermanentError,
@@ -212,5 +213,94 @@ describe('Compute at the edge', () => {
     // Two from the burst, then one a second.
     expect(slept).toEqual([1_000, 1_000, 1_000]);
     expect(now).toBe(3_000);
+  });
+
+  describe('stops sent straight to its REST API', () => {
+    const restFleet = () =>
+      new ComputeFleet(
+        {
+          instances: () => runtime.clients.instances(),
+          zoneOperations: () => runtime.clients.zoneOperations(),
+          rest: () => runtime.clients.computeRest(),
+        },
+        {
+          logger: runtime.logger,
+          retry: { baseDelayMs: 1 },
+          now: () => sandbox.clock.nowMs(),
+          sleep: (ms) => sandbox.clock.sleep(ms),
+        },
+      );
+
+    it.each([
+      { status: 403, reason: 'rateLimitExceeded' },
+      { status: 403, reason: 'RESOURCE_OPERATION_RATE_EXCEEDED' },
+      { status: 403, reason: 'forbidden' },
+      { status: 429, reason: undefined },
+      { status: 503, reason: undefined },
+      { status: 400, reason: undefined },
+      { status: 404, reason: undefined },
+      { status: 409, reason: 'alreadyExists' },
+    ])(
+      'a $status $reason is the error the real client raises, as the adapters judge it',
+      async ({ status, reason }) => {
+        // Prepare
+        const viaClient = await errorFor(status, reason);
+        sandbox.faults.set('compute.instances.stop', { fail: { count: 1, status, reason } });
+        const rest = await runtime.clients.computeRest();
+        // Act
+        const viaRest = await rest
+          .post(`projects/${B.project}/zones/${B.zone}/instances/batch-n2-1/stop`, {
+            requestId: '0b7c9d3e-5555-4aaa-8bbb-000000000001',
+          })
+          .then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+        // Assess
+        expect(viaRest).toMatchObject({ code: status });
+        expect({
+          status: httpStatusOf(viaRest),
+          reasons: errorReasons(viaRest),
+          transient: isTransient(viaRest),
+          rateLimited: isRateLimited(viaRest),
+        }).toEqual({
+          status: httpStatusOf(viaClient),
+          reasons: errorReasons(viaClient),
+          transient: isTransient(viaClient),
+          rateLimited: isRateLimited(viaClient),
+        });
+      },
+    );
+
+    it('stops every VM once through rate limits, confirms each, and reports a missing one', async () => {
+      // Prepare
+      sandbox.settings.operationSeconds = 30;
+      sandbox.faults.set('compute.instances.stop', {
+        fail: { count: 3, status: 403, reason: 'rateLimitExceeded' },
+      });
+      const A = { project: B.project, zone: 'us-central1-a' };
+      const names = ['trainer-a100-1', 'no-such-vm', 'trainer-l4-1'];
+      const targets = names.map((name, i) => ({
+        ref: { ...A, name },
+        requestId: `0b7c9d3e-6666-4aaa-8bbb-00000000000${i}`,
+      }));
+      // Act
+      const outcomes = await restFleet().stopAll(targets, { requests: 2 });
+      const again = await restFleet().stopAll([targets[0] as (typeof targets)[number]], {
+        requests: 1,
+      });
+      // Assess
+      expect(
+        outcomes.map((o) => (o.status === 'fulfilled' ? 'stopped' : httpStatusOf(o.reason))),
+      ).toEqual(['stopped', 404, 'stopped']);
+      expect(again.map((o) => o.status)).toEqual(['fulfilled']);
+      for (const { ref, requestId } of [targets[0], targets[2]] as typeof targets) {
+        expect(sandbox.fleet.get(A.project, A.zone, ref.name)?.status).toBe('TERMINATED');
+        expect(sandbox.fleet.operations.filter((o) => o.requestId === requestId)).toHaveLength(1);
+      }
+      const stops = sandbox.calls.filter((c) => c.route === 'compute.instances.stop');
+      expect(stops.filter((c) => c.status === 403)).toHaveLength(3);
+      expect(sandbox.calls.every((c) => !c.authorization)).toBe(true);
+    });
   });
 });
