@@ -29,6 +29,7 @@ import { ObjectStore } from '../adapters/storage.js';
 import { readResumeConfig, type Pipeline } from '../runs/config.js';
 import { runObserverFor } from '../runs/entry.js';
 import { isResumeDue } from '../runs/plan-resume.js';
+import { attemptAt } from '../runs/run-resumption.js';
 import type { RunObserver } from '../runs/run-observer.js';
 import { RunLedger } from '../runs/run-ledger.js';
 import { ACTIVE_STATUSES, attemptOf, vmResource } from '../runs/run-record.js';
@@ -146,7 +147,8 @@ function preemptedRuns(
           .filter((t) => Number.isFinite(t) && t <= at.getTime());
         if (times.length > 0) checkpointAt = new Date(Math.max(...times));
       }
-      return { runId, attempt: attemptOf(record), checkpointAt };
+      const attempt = attemptAt(record, at);
+      return { runId, attempt: attempt.attempt, checkpointAt, attemptStartedAt: attempt.startedAt };
     },
     async interrupted(preemption): Promise<void> {
       const { run, notice } = preemption;

@@ -313,6 +313,12 @@ describe('a run whose preemption events are lost', () => {
     });
     const runId = started.body.runId as string;
     const entries = loggingState(sandbox).entries.length;
+    const deliverLate = (entry: Record<string, unknown>) =>
+      fetch(`${recordPreemption.url}projects/data-pipelines/topics/costguard-preemptions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(sinkPushBody(entry, 'data-pipelines', 'costguard-preemptions')),
+      });
     const before = starts();
 
     // Act 1: attempt 1 preempted, its event lost; past the backoff, the tick alone.
@@ -320,19 +326,16 @@ describe('a run whose preemption events are lost', () => {
     const unnoticed = await latest(runId);
     const first = await tick();
     const afterFirst = { run: await latest(runId), starts: starts() - before };
+    // Its event arrives after all, once the run is on attempt 2.
+    const lateFirst = await deliverLate(loggingState(sandbox).entries[entries]!);
 
     // Act 2: attempt 2 preempted, its event lost; past the backoff, the tick, the event delivered
     // late and a reader at once; then the tick again.
     await advance(600 + 30 + 60);
     sinks.set('costguard-preemptions', sink);
-    const lost = loggingState(sandbox).entries[entries + 1]!;
     const [ticked, late, read] = await Promise.all([
       tick(),
-      fetch(`${recordPreemption.url}projects/data-pipelines/topics/costguard-preemptions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(sinkPushBody(lost, 'data-pipelines', 'costguard-preemptions')),
-      }),
+      deliverLate(loggingState(sandbox).entries[entries + 1]!),
       api.call('GET', `/runs/${runId}`),
     ]);
     const again = await tick();
@@ -345,7 +348,9 @@ describe('a run whose preemption events are lost', () => {
     expect(unnoticed).toEqual({ status: 'RUNNING', attempt: 1 });
     expect(first.status).toBe(204);
     expect(afterFirst).toEqual({ run: { status: 'RUNNING', attempt: 2 }, starts: 1 });
-    expect([ticked.status, late.status, again.status, read.status]).toEqual([204, 204, 204, 200]);
+    expect([lateFirst.status, ticked.status, late.status, again.status, read.status]).toEqual([
+      204, 204, 204, 204, 200,
+    ]);
     expect(afterSecond).toEqual({ run: { status: 'RUNNING', attempt: 3 }, starts: 2 });
     expect(await latest(runId)).toEqual({ status: 'SUCCEEDED', attempt: 3 });
     // Slack: a reply per preemption and the end in the run's thread, as with the events. A reader
@@ -360,13 +365,16 @@ describe('a run whose preemption events are lost', () => {
         new RegExp(`^Run ${runId} of nightly-categories \\(target all\\) SUCCEEDED`),
       ),
     ]);
-    // The late event still records its preemption, once, for the attempt it cut short; the
-    // first is left to the hourly backstop.
+    // The late events still record their preemptions, once each, for the attempts they cut
+    // short.
     const rows = await queryLedger(
       sandbox,
       `SELECT attempt, lost_seconds, seen_by FROM costguard.preemption_events
-       WHERE run_id = '${runId}'`,
+       WHERE run_id = '${runId}' ORDER BY preempted_at`,
     );
-    expect(rows).toEqual([{ attempt: 2, lost_seconds: 600, seen_by: 'event' }]);
+    expect(rows).toEqual([
+      { attempt: 1, lost_seconds: 600, seen_by: 'event' },
+      { attempt: 2, lost_seconds: 600, seen_by: 'event' },
+    ]);
   });
 });
