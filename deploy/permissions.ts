@@ -120,7 +120,9 @@ export const ROLES = {
   },
   /**
    * Bound on each batch VM only, for recordPreemption: the next attempt of a preempted run is a
-   * start with the attempt in the VM's metadata; the run's labels and scheduling stay as set.
+   * start with the attempt in the VM's metadata; the run's labels and scheduling stay as set. Its
+   * tick looks at every active run as a reader does, so a run past its deadline whose VM Compute
+   * did not stop (no maxRunDuration) is stopped.
    */
   runResumer: {
     id: 'costguardRunResumer',
@@ -129,6 +131,7 @@ export const ROLES = {
       'compute.instances.get',
       'compute.instances.setMetadata',
       'compute.instances.start',
+      'compute.instances.stop',
     ],
   },
   /**
@@ -144,11 +147,14 @@ export const ROLES = {
       'compute.instances.stop',
     ],
   },
-  /** recordPreemption waits on the start it makes; it lists no operations. */
+  /**
+   * recordPreemption waits on the start it makes, and its tick finds the preemption of a stopped
+   * run VM whose event was lost in the zone's operations.
+   */
   resumeObserver: {
     id: 'costguardResumeObserver',
     title: 'costguard preempted run resumer operations reader',
-    permissions: ['compute.zoneOperations.get', ...MACHINE_TYPES],
+    permissions: ['compute.zoneOperations.get', 'compute.zoneOperations.list', ...MACHINE_TYPES],
   },
   /** Bound on each Cloud Run job only. */
   runJob: {

@@ -872,7 +872,7 @@ function bindOnProject(grant: ProjectGrant): Command {
 /** What each function that acts on runs may do on a batch VM (its `batchVmRole`). */
 const VM_ABILITIES: Readonly<Record<RunActor, string>> = {
   triggerRun: 'start, stop, label and set metadata',
-  recordPreemption: 'start and set metadata',
+  recordPreemption: 'start, stop and set metadata',
   slackActions: 'stop and set metadata',
 };
 

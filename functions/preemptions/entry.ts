@@ -3,13 +3,15 @@
  * `compute.instances.preempted` system event entries of the governed projects (see
  * `preemption-event.ts` for why a sink and not an audit log trigger). Deploy it with `--retry`:
  * only transient failures are rethrown for Pub/Sub to redeliver, and a redelivery records and
- * restarts nothing twice. The same topic brings Cloud Scheduler's resume tick, on which the runs
- * whose backoff is over start their next attempt. The hourly recorder builds the same recorder
- * for its backstop.
+ * restarts nothing twice. The same topic brings Cloud Scheduler's resume tick, on which every
+ * active run of the VM pipelines is looked at through the run observer: the runs whose backoff is
+ * over start their next attempt, and a preemption whose event was lost is noticed and handled as
+ * the event would have. The hourly recorder builds the same recorder for its backstop.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
 import { commonSettings, readConfig, type CommonConfig } from '../core/config.js';
+import { settleAll } from '../core/concurrency.js';
 import { isTransient, TransientError } from '../core/errors.js';
 import { eventHandler } from '../core/handlers.js';
 import type { PriceLookup } from '../core/pricing.js';
@@ -27,9 +29,10 @@ import { ObjectStore } from '../adapters/storage.js';
 import { readResumeConfig, type Pipeline } from '../runs/config.js';
 import { runObserverFor } from '../runs/entry.js';
 import { isResumeDue } from '../runs/plan-resume.js';
+import { attemptAt } from '../runs/run-resumption.js';
 import type { RunObserver } from '../runs/run-observer.js';
 import { RunLedger } from '../runs/run-ledger.js';
-import { attemptOf, vmResource } from '../runs/run-record.js';
+import { ACTIVE_STATUSES, attemptOf, vmResource } from '../runs/run-record.js';
 
 export interface PreemptionEntryOverrides {
   /** Defaults to the pricing engine (Cloud Billing Catalog with the bundled price book). */
@@ -102,8 +105,11 @@ export function createPreemptionRecorderFor(
 
 /** Lists checkpoint objects of a run: the last one before a preemption bounds the lost time. */
 const CHECKPOINTS_LISTED = 1000;
-/** Runs waiting out a backoff are looked for this far back. */
-const WAITING_LOOKBACK_MS = 7 * 24 * 3600_000;
+/** Active runs (running, claimed or waiting out a backoff) are looked for this far back. */
+const ACTIVE_LOOKBACK_MS = 7 * 24 * 3600_000;
+/** The most active runs one tick looks at, and how many of them at once. */
+const ACTIVE_LISTED = 1000;
+const LOOKS_AT_ONCE = 4;
 
 /** The runs port of the preemption recorder, on the run trigger's observer and ledger. */
 function preemptedRuns(
@@ -141,7 +147,8 @@ function preemptedRuns(
           .filter((t) => Number.isFinite(t) && t <= at.getTime());
         if (times.length > 0) checkpointAt = new Date(Math.max(...times));
       }
-      return { runId, attempt: attemptOf(record), checkpointAt };
+      const attempt = attemptAt(record, at);
+      return { runId, attempt: attempt.attempt, checkpointAt, attemptStartedAt: attempt.startedAt };
     },
     async interrupted(preemption): Promise<void> {
       const { run, notice } = preemption;
@@ -152,34 +159,40 @@ function preemptedRuns(
       await observer.preempted(run.runId, notice.preemptedAt);
     },
     async resumeDue(): Promise<number> {
-      const waiting = (
+      const now = clock.now();
+      // Cloud Run jobs retry their own tasks; only a VM's preemption needs a look.
+      const vmPipelines = [...deps.pipelines].filter(([, p]) => p.executor === 'vm');
+      const listed = (
         await deps.ledger.recent({
-          pipelines: [...deps.pipelines.keys()],
-          limit: 1000,
-          since: new Date(clock.now().getTime() - WAITING_LOOKBACK_MS),
+          pipelines: vmPipelines.map(([name]) => name),
+          limit: ACTIVE_LISTED,
+          since: new Date(now.getTime() - ACTIVE_LOOKBACK_MS),
+          statuses: ACTIVE_STATUSES,
         })
-      ).filter((r) => isResumeDue(r, clock.now()));
-      let resumed = 0;
+      ).filter((r) => r.status !== 'PREEMPTED_RETRYING' || isResumeDue(r, now));
+      // Each look is the one a reader's GET makes: a preemption whose event was lost is noticed,
+      // a run whose backoff is over starts its next attempt, an end is recorded.
+      const outcomes = await settleAll(listed, LOOKS_AT_ONCE, async (run) => {
+        // Read again just before acting: a cancel since the listing wins.
+        const record = (await deps.ledger.latest(run.runId)) ?? run;
+        const { record: looked } = await observer.refresh(record);
+        return attemptOf(looked) > attemptOf(record);
+      });
       const retryable: string[] = [];
-      for (const listed of waiting) {
-        try {
-          // Read again just before acting: a cancel since the listing wins.
-          const record = (await deps.ledger.latest(listed.runId)) ?? listed;
-          const { record: now } = await observer.refresh(record);
-          if (now.status !== record.status) resumed++;
-        } catch (error) {
-          // One run that cannot resume now does not hold the others back.
-          if (isTransient(error)) retryable.push(listed.runId);
-          logger.error('A run due to resume did not start its next attempt', {
-            runId: listed.runId,
-            error,
-          });
-        }
-      }
+      outcomes.forEach((outcome, i) => {
+        if (outcome.status === 'fulfilled') return;
+        const runId = listed[i]?.runId;
+        // One run that cannot be looked at now does not hold the others back.
+        if (isTransient(outcome.reason)) retryable.push(runId ?? '');
+        logger.error('An active run could not be looked at on the tick', {
+          runId,
+          error: outcome.reason,
+        });
+      });
       if (retryable.length > 0) {
-        throw new TransientError(`Runs due to resume did not start: ${retryable.join(', ')}`);
+        throw new TransientError(`Runs the tick looked at failed: ${retryable.join(', ')}`);
       }
-      return resumed;
+      return outcomes.filter((o) => o.status === 'fulfilled' && o.value).length;
     },
   };
 }

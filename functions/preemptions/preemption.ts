@@ -92,6 +92,8 @@ export interface HeldRun {
   readonly attempt: number;
   /** The run's last checkpoint in this attempt, if the pipeline wrote one. */
   readonly checkpointAt: Date | undefined;
+  /** When that attempt started: the VM may have started again since (a late event). */
+  readonly attemptStartedAt?: Date | undefined;
 }
 
 export interface Preemption {
@@ -118,7 +120,7 @@ export function planPreemption(
   rate: HourlyRate | undefined,
 ): Preemption {
   const at = notice.preemptedAt.getTime();
-  const candidates = [vm.runningSince, run?.checkpointAt]
+  const candidates = [vm.runningSince, run?.attemptStartedAt, run?.checkpointAt]
     .filter((d): d is Date => d !== undefined && d.getTime() <= at)
     .map((d) => d.getTime());
   const lostSince = candidates.length > 0 ? new Date(Math.max(...candidates)) : undefined;

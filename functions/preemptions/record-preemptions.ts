@@ -43,7 +43,10 @@ export interface PreemptionDeps {
      */
     held(runId: string, notice: PreemptionNotice): Promise<HeldRun | 'elsewhere' | undefined>;
     interrupted(preemption: Preemption): Promise<void>;
-    /** Starts the next attempt of every run whose backoff is over; returns how many. */
+    /**
+     * Looks at every active run: those whose backoff is over start their next attempt, and a
+     * preemption no event brought is noticed; returns how many runs started a next attempt.
+     */
     resumeDue(): Promise<number>;
   };
   readonly clock: Clock;
@@ -99,8 +102,9 @@ export interface PreemptionRecorder {
    */
   sweep(since: Date): Promise<PreemptionReport & { failedProjects: string[]; resumed: number }>;
   /**
-   * Starts the next attempt of every run whose backoff after a preemption is over (the tick
-   * Cloud Scheduler publishes to recordPreemption's topic); returns how many started.
+   * The tick Cloud Scheduler publishes to recordPreemption's topic: every active run is looked
+   * at, so a run whose backoff is over starts its next attempt and a preemption whose event was
+   * lost is handled as the event would have; returns how many runs started a next attempt.
    */
   resumeDue(): Promise<number>;
 }

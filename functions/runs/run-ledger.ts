@@ -251,22 +251,39 @@ export class RunLedger {
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
-  /** The latest snapshot of the most recent runs of the given pipelines, newest first. */
+  /**
+   * The latest snapshot of the most recent runs of the given pipelines, newest first; with
+   * `statuses`, only runs whose latest snapshot has one of them (filtered after de-duplication).
+   */
   async recent(options: {
     pipelines: readonly string[];
     limit: number;
     since: Date;
+    statuses?: readonly RunStatus[];
   }): Promise<RunRecord[]> {
     if (options.pipelines.length === 0) return [];
+    const { statuses } = options;
     const rows = await this.ledger.query<Row>(
-      `SELECT * FROM \`\${dataset}.${RUNS_TABLE}\`
-       WHERE requested_at >= @since
-         AND pipeline IN (SELECT p FROM UNNEST(@pipelines) AS p)
-       ${LATEST}
+      `SELECT * FROM (
+         SELECT * FROM \`\${dataset}.${RUNS_TABLE}\`
+         WHERE requested_at >= @since
+           AND pipeline IN (SELECT p FROM UNNEST(@pipelines) AS p)
+         ${LATEST})
+       ${statuses ? 'WHERE status IN (SELECT s FROM UNNEST(@statuses) AS s)' : ''}
        ORDER BY requested_at DESC, run_id
        LIMIT @limit`,
-      { since: options.since, limit: options.limit, pipelines: [...options.pipelines] },
-      { since: 'TIMESTAMP', limit: 'INT64', pipelines: ['STRING'] },
+      {
+        since: options.since,
+        limit: options.limit,
+        pipelines: [...options.pipelines],
+        ...(statuses ? { statuses: [...statuses] } : {}),
+      },
+      {
+        since: 'TIMESTAMP',
+        limit: 'INT64',
+        pipelines: ['STRING'],
+        ...(statuses ? { statuses: ['STRING'] } : {}),
+      },
     );
     return rows.map(fromRow);
   }

@@ -6,7 +6,7 @@
  */
 import type { Placement } from './pick-candidate.js';
 
-const ACTIVE_STATUSES = ['STARTING', 'RUNNING', 'PREEMPTED_RETRYING'] as const;
+export const ACTIVE_STATUSES = ['STARTING', 'RUNNING', 'PREEMPTED_RETRYING'] as const;
 
 export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
 export type FinalStatus = 'SUCCEEDED' | 'FAILED' | 'PREEMPTED' | 'CANCELLED' | 'TIMED_OUT';

@@ -37,8 +37,26 @@ export interface RunResumption {
 }
 
 /** When the run's current attempt started: its first start, or the resume of a later attempt. */
-export function attemptStartOf(record: RunRecord): Date | undefined {
+export function attemptStartOf(
+  record: Pick<RunRecord, 'attempt' | 'startedAt' | 'resumeAt'>,
+): Date | undefined {
   return attemptOf(record) > 1 ? record.resumeAt : record.startedAt;
+}
+
+/**
+ * The attempt under way at `at` and when it started: the current one, or for a time before it
+ * began (an event that arrives after the run resumed) the earlier attempt that covered it.
+ */
+export function attemptAt(
+  record: Pick<RunRecord, 'attempt' | 'startedAt' | 'resumeAt' | 'earlierAttempts'>,
+  at: Date,
+): { attempt: number; startedAt: Date | undefined } {
+  const current = { attempt: attemptOf(record), startedAt: attemptStartOf(record) };
+  if (!current.startedAt || current.startedAt.getTime() <= at.getTime()) return current;
+  const earlier = (record.earlierAttempts ?? [])
+    .filter((a) => a.startedAt.getTime() <= at.getTime())
+    .at(-1);
+  return earlier ? { attempt: earlier.attempt, startedAt: earlier.startedAt } : current;
 }
 
 function reply(record: RunRecord, text: string): SlackMessage {

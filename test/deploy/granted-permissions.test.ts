@@ -35,7 +35,7 @@ import { loadFixture } from '../support/fixtures.js';
 import { startTestSandbox } from '../support/sandbox.js';
 import { deployInputs, flagValue, FULL_ARGS } from './deploy-fixtures.js';
 import { buildRecordPreemption } from '../../functions/preemptions/entry.js';
-import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
+import { batchVmState, planBatchRun } from '../../functions/sandbox/batch-vm.js';
 import { loggingState, settleDeliveries } from '../../functions/sandbox/routes/logging.js';
 import { putTopicJob, schedulerState } from '../../functions/sandbox/routes/scheduler.js';
 import { RESUME_JOB } from '../../deploy/resources.js';
@@ -432,10 +432,11 @@ describe('the roles deploy grants match the calls each function makes', () => {
     expect(ledgerUse.called).toEqual(ledgerUse.granted);
   });
 
-  it('recordPreemption: the batch VM of a run preempted, the run resumed by the tick after its backoff', async () => {
+  it('recordPreemption: the batch VM of a run preempted, the run resumed by the tick after its backoff; a preemption whose event was lost noticed by the tick', async () => {
     // Prepare: a run of a pipeline that resumes after 5 minutes, whose VM Compute preempts after
     // an hour; the system event reaches recordPreemption through the Logging sink, and the
-    // resume tick through deploy's Cloud Scheduler job on the same topic.
+    // resume tick through deploy's Cloud Scheduler job on the same topic. Attempt 2 is preempted
+    // too, and that event is lost.
     const pipelines = loadFixture<Record<string, Record<string, unknown>>>('runs/pipelines.json');
     pipelines['nightly-categories']!.resume = { maxAttempts: 3, backoffSeconds: 300 };
     const env = runsEnv({ COSTGUARD_PIPELINES: JSON.stringify(pipelines) });
@@ -456,15 +457,19 @@ describe('the roles deploy grants match the calls each function makes', () => {
       topic: 'costguard-preemptions',
     });
     planBatchRun(sandbox, RUN_VM, { outcome: 'preempt', afterSeconds: 3600 });
+    planBatchRun(sandbox, RUN_VM, { outcome: 'preempt', afterSeconds: 900 });
     const started = await api.call('POST', '/runs', {
       body: { pipeline: 'nightly-categories', target: 'all' },
     });
     const calls = sandbox.calls.length;
     const mark = markLedger(sandbox);
+    const advance = async (seconds: number) => {
+      sandbox.clock.advance(seconds * 1000);
+      await settleDeliveries(sandbox);
+    };
 
     // Act: the preemption, its 30 s notice and the event's delivery; the backoff; the tick.
-    sandbox.clock.advance((3600 + 30) * 1000);
-    await settleDeliveries(sandbox);
+    await advance(3600 + 30);
     putTopicJob(sandbox, {
       name: RESUME_JOB.name,
       project: 'ops-costguard',
@@ -473,21 +478,34 @@ describe('the roles deploy grants match the calls each function makes', () => {
       data: RESUME_JOB.message,
     });
     // Two periods: at least one tick comes after the backoff, wherever the boundaries fall.
-    sandbox.clock.advance(300 * 1000);
-    await settleDeliveries(sandbox);
-    sandbox.clock.advance(300 * 1000);
-    await settleDeliveries(sandbox);
+    await advance(300);
+    await advance(300);
+    const [, second] = batchVmState(sandbox).runs;
+    // Attempt 2 is preempted 900 s in while the sink delivers nothing (the topic's subscription
+    // is the ticks' too, so only for that second); the ticks notice it and, after the backoff,
+    // resume the run.
+    const preemptedAt = Date.parse(second!.bootedAt) + 900_000;
+    await advance((preemptedAt - sandbox.clock.nowMs()) / 1000 - 1);
+    const sinks = new Map(loggingState(sandbox).sinks);
+    loggingState(sandbox).sinks.clear();
+    await advance(1);
+    for (const [name, sink] of sinks) loggingState(sandbox).sinks.set(name, sink);
+    for (const seconds of [30, 300, 300, 300]) await advance(seconds);
 
     // Assess
+    expect(second).toMatchObject({ attempt: 2, outcome: 'preempted' });
     expect(loggingState(sandbox).deliveries.map((d) => d.status)).toEqual([204]);
-    expect(schedulerState(sandbox).deliveries.map((d) => d.status)).toEqual([204, 204]);
+    expect(schedulerState(sandbox).deliveries.every((d) => d.status === 204)).toBe(true);
     const recorded = sandbox.calls.slice(calls);
     const ledgerUse = ledgerComparison(plan, 'recordPreemption', sandbox, mark);
-    expect(recorded.filter((c) => c.route === 'compute.instances.start')).toHaveLength(1);
+    expect(recorded.filter((c) => c.route === 'compute.instances.start')).toHaveLength(2);
     const status = await api.call('GET', `/runs/${String(started.body.runId)}`);
-    expect(status.body).toMatchObject({ status: 'RUNNING', attempt: 2 });
+    expect(status.body).toMatchObject({ status: 'RUNNING', attempt: 3 });
+    // A VM is stopped only for a run past its deadline that Compute did not stop itself.
     expect(permissionsCalled(recorded)).toEqual(
-      accountPermissionsGranted(plan, 'recordPreemption'),
+      accountPermissionsGranted(plan, 'recordPreemption').filter(
+        (p) => p !== 'compute.instances.stop',
+      ),
     );
     // Inventory is read only for a VM Compute no longer has, recorded hours only when a run ends.
     expect(ledgerUse.called).toEqual(

@@ -312,7 +312,7 @@ describe('the deploy plan', () => {
     ).toHaveLength(4);
   });
 
-  it('lets recordPreemption only start its batch VMs and set their metadata, never stop or label them', () => {
+  it('lets recordPreemption only start, stop and set the metadata of its batch VMs, never label them', () => {
     const plan = planDeploy(deployInputs(FULL_ARGS));
     const preemptions = `--member=serviceAccount:costguard-preemptions@${HOST}.iam.gserviceaccount.com`;
 
@@ -351,6 +351,8 @@ describe('the deploy plan', () => {
       'compute.instances.get',
       'compute.instances.setMetadata',
       'compute.instances.start',
+      // Its tick stops a run past its deadline whose VM Compute did not stop.
+      'compute.instances.stop',
     ]);
   });
 

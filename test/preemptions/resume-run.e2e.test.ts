@@ -218,28 +218,28 @@ describe('a run preempted twice', () => {
   });
 });
 
-describe('a run that no one reads during its backoff', () => {
-  /** The run's latest snapshot as the ledger holds it, read without looking at the run. */
-  const latest = async (runId: string) =>
-    (
-      await queryLedger(
-        sandbox,
-        `SELECT status, IFNULL(attempt, 1) AS attempt FROM costguard.runs WHERE run_id = '${runId}'
-         QUALIFY ROW_NUMBER() OVER (ORDER BY IFNULL(attempt, 1) DESC, event_seq DESC, recorded_at DESC) = 1`,
-      )
-    )[0];
-  const tick = () =>
-    fetch(`${recordPreemption.url}projects/ops-costguard/topics/costguard-preemptions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(
-        pushBody(RESUME_JOB.message, 'ops-costguard', 'costguard-preemptions', {
-          attributes: {},
-          publishTime: sandbox.clock.now().toISOString(),
-        }),
-      ),
-    });
+/** The run's latest snapshot as the ledger holds it, read without looking at the run. */
+const latest = async (runId: string) =>
+  (
+    await queryLedger(
+      sandbox,
+      `SELECT status, IFNULL(attempt, 1) AS attempt FROM costguard.runs WHERE run_id = '${runId}'
+       QUALIFY ROW_NUMBER() OVER (ORDER BY IFNULL(attempt, 1) DESC, event_seq DESC, recorded_at DESC) = 1`,
+    )
+  )[0];
+const tick = () =>
+  fetch(`${recordPreemption.url}projects/ops-costguard/topics/costguard-preemptions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(
+      pushBody(RESUME_JOB.message, 'ops-costguard', 'costguard-preemptions', {
+        attributes: {},
+        publishTime: sandbox.clock.now().toISOString(),
+      }),
+    ),
+  });
 
+describe('a run that no one reads during its backoff', () => {
   it('resumes on the scheduled tick after the backoff, once however often the tick comes or the backstop sees it; a cancel during the backoff wins', async () => {
     // Prepare: the run an earlier test left on the VM ends; deploy's resume job, here every
     // minute; a run preempted after 10 minutes.
@@ -293,5 +293,88 @@ describe('a run that no one reads during its backoff', () => {
     expect(await latest(runId)).toEqual({ status: 'CANCELLED', attempt: 2 });
     expect(starts()).toBe(before + 1);
     expect(sandbox.fleet.get(VM.project, VM.zone, VM.name)!.status).toBe('TERMINATED');
+  });
+});
+
+describe('a run whose preemption events are lost', () => {
+  it('is noticed on the next tick and resumes, as the event would have it; once with a late event, a reader and repeated ticks at once', async () => {
+    // Prepare: no scheduled tick and no sink delivery (the function was down past Pub/Sub's
+    // retention); attempts 1 and 2 are preempted after 10 minutes, attempt 3 succeeds.
+    await advance(3600);
+    schedulerState(sandbox).jobs.delete(RESUME_JOB.name);
+    const sinks = loggingState(sandbox).sinks;
+    const sink = sinks.get('costguard-preemptions')!;
+    sinks.delete('costguard-preemptions');
+    planBatchRun(sandbox, VM, { outcome: 'preempt', afterSeconds: 600 });
+    planBatchRun(sandbox, VM, { outcome: 'preempt', afterSeconds: 600 });
+    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 600 });
+    const started = await api.call('POST', '/runs', {
+      body: { pipeline: 'nightly-categories', target: 'all' },
+    });
+    const runId = started.body.runId as string;
+    const entries = loggingState(sandbox).entries.length;
+    const deliverLate = (entry: Record<string, unknown>) =>
+      fetch(`${recordPreemption.url}projects/data-pipelines/topics/costguard-preemptions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(sinkPushBody(entry, 'data-pipelines', 'costguard-preemptions')),
+      });
+    const before = starts();
+
+    // Act 1: attempt 1 preempted, its event lost; past the backoff, the tick alone.
+    await advance(600 + 30 + 60);
+    const unnoticed = await latest(runId);
+    const first = await tick();
+    const afterFirst = { run: await latest(runId), starts: starts() - before };
+    // Its event arrives after all, once the run is on attempt 2.
+    const lateFirst = await deliverLate(loggingState(sandbox).entries[entries]!);
+
+    // Act 2: attempt 2 preempted, its event lost; past the backoff, the tick, the event delivered
+    // late and a reader at once; then the tick again.
+    await advance(600 + 30 + 60);
+    sinks.set('costguard-preemptions', sink);
+    const [ticked, late, read] = await Promise.all([
+      tick(),
+      deliverLate(loggingState(sandbox).entries[entries + 1]!),
+      api.call('GET', `/runs/${runId}`),
+    ]);
+    const again = await tick();
+    const afterSecond = { run: await latest(runId), starts: starts() - before };
+    await advance(600 + 5);
+    await tick();
+
+    // Assess: nobody had noticed the first preemption until the tick resumed the run; the VM
+    // started once per attempt, and attempt 3 finished.
+    expect(unnoticed).toEqual({ status: 'RUNNING', attempt: 1 });
+    expect(first.status).toBe(204);
+    expect(afterFirst).toEqual({ run: { status: 'RUNNING', attempt: 2 }, starts: 1 });
+    expect([lateFirst.status, ticked.status, late.status, again.status, read.status]).toEqual([
+      204, 204, 204, 204, 200,
+    ]);
+    expect(afterSecond).toEqual({ run: { status: 'RUNNING', attempt: 3 }, starts: 2 });
+    expect(await latest(runId)).toEqual({ status: 'SUCCEEDED', attempt: 3 });
+    // Slack: a reply per preemption and the end in the run's thread, as with the events. A reader
+    // in another function instance noticing at the same moment as the tick may post a reply twice.
+    const messages = slackState(sandbox).messages;
+    const thread = messages.find((m) => m.text.includes(`Run ${runId}`) && !m.threadTs)!.ts;
+    const replies = messages.filter((m) => m.threadTs === thread).map((m) => m.text);
+    expect([...new Set(replies)]).toEqual([
+      `Run ${runId} of nightly-categories: preempted after 10 m in us-east1-b; resuming, attempt 2 of 3`,
+      `Run ${runId} of nightly-categories: preempted after 10 m in us-east1-b; resuming, attempt 3 of 3`,
+      expect.stringMatching(
+        new RegExp(`^Run ${runId} of nightly-categories \\(target all\\) SUCCEEDED`),
+      ),
+    ]);
+    // The late events still record their preemptions, once each, for the attempts they cut
+    // short.
+    const rows = await queryLedger(
+      sandbox,
+      `SELECT attempt, lost_seconds, seen_by FROM costguard.preemption_events
+       WHERE run_id = '${runId}' ORDER BY preempted_at`,
+    );
+    expect(rows).toEqual([
+      { attempt: 1, lost_seconds: 600, seen_by: 'event' },
+      { attempt: 2, lost_seconds: 600, seen_by: 'event' },
+    ]);
   });
 });

@@ -6,6 +6,7 @@ import {
   preemptionReply,
   type ResumePolicy,
 } from '../../functions/runs/plan-resume.js';
+import { attemptAt } from '../../functions/runs/run-resumption.js';
 
 const AT = new Date('2026-11-20T03:12:00Z');
 const before = (seconds: number): Date => new Date(AT.getTime() - seconds * 1000);
@@ -122,5 +123,29 @@ describe('the Slack reply per preemption', () => {
     { seconds: 11_520, text: '3 h 12 m' },
   ])('formats $seconds s as $text', ({ seconds, text }) => {
     expect(formatRunTime(seconds)).toBe(text);
+  });
+});
+
+describe('attemptAt: the attempt a preemption cut short, however late its event comes', () => {
+  const resumed = {
+    attempt: 3,
+    startedAt: before(7200),
+    resumeAt: before(600),
+    earlierAttempts: [
+      { attempt: 1, startedAt: before(7200), endedAt: before(3600) },
+      { attempt: 2, startedAt: before(3500), endedAt: before(900) },
+    ],
+  };
+  it.each([
+    { case: 'during the attempt under way', at: before(60), attempt: 3, startedAt: before(600) },
+    { case: 'an event late by one attempt', at: before(900), attempt: 2, startedAt: before(3500) },
+    { case: 'late by two attempts', at: before(3600), attempt: 1, startedAt: before(7200) },
+    { case: 'before the run started', at: before(9000), attempt: 3, startedAt: before(600) },
+  ])('$case', ({ at, attempt, startedAt }) => {
+    expect(attemptAt(resumed, at)).toEqual({ attempt, startedAt });
+  });
+
+  it('is the first attempt for a run never resumed', () => {
+    expect(attemptAt({ startedAt: before(60) }, AT)).toEqual({ attempt: 1, startedAt: before(60) });
   });
 });
