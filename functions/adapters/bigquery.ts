@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import type { BigQuery } from '@google-cloud/bigquery';
+import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { httpStatusOf, isNotFound, PermanentError, TransientError } from '../core/errors.js';
 import { repositoryPath } from '../core/repository-path.js';
 import type { Logger } from '../core/logger.js';
@@ -167,6 +167,48 @@ export class Ledger {
       }),
     );
     return rows as T[];
+  }
+
+  /**
+   * A query whose rows arrive in pages of at most `pageRows`, each handed to `onPage` before the
+   * next is read, so that memory holds one page of a large result rather than all of it (and
+   * the client's copies of it). Each page is retried on its own.
+   */
+  async queryPages<T = Record<string, unknown>>(
+    sql: string,
+    params: Record<string, unknown>,
+    types: Record<string, string | string[]>,
+    pageRows: number,
+    onPage: (rows: T[]) => void,
+  ): Promise<{ pages: number }> {
+    const bq = await this.bigquery();
+    type Page = [T[], { job?: Job; pageToken?: string } | null | undefined];
+    let [rows, next] = (await this.retry('query', () =>
+      bq.query(
+        {
+          query: this.bind(sql),
+          params,
+          types,
+          location: this.options.location,
+          wrapIntegers: false,
+          maxResults: pageRows,
+        },
+        { autoPaginate: false },
+      ),
+    )) as unknown as Page;
+    let pages = 1;
+    onPage(rows);
+    // Later pages come from the query's job, which only the first answer names.
+    const job = next?.job;
+    while (job && next?.pageToken) {
+      const { pageToken } = next;
+      [rows, next] = (await this.retry('query results', () =>
+        job.getQueryResults({ pageToken, maxResults: pageRows, autoPaginate: false }),
+      )) as unknown as Page;
+      pages++;
+      onPage(rows);
+    }
+    return { pages };
   }
 
   bind(sql: string): string {

@@ -230,6 +230,37 @@ describe('BigQuery contract', () => {
     ).toBeGreaterThanOrEqual(3);
   });
 
+  it('hands a large result over page by page, each page read once and a failed one retried', async () => {
+    await ledger.insert(
+      'readings',
+      Array.from({ length: 120 }, (_, i) => reading(i, '1')),
+    );
+    sandbox.faults.set('bigquery.jobs.getQueryResults', { fail: { count: 1, status: 503 } });
+    const before = sandbox.calls.length;
+    const pages: string[][] = [];
+
+    const { pages: count } = await ledger.queryPages<{ row_key: string }>(
+      'SELECT row_key FROM `${dataset}.readings` WHERE project_id = @project ORDER BY row_key',
+      { project: 'ml-training-prod' },
+      {},
+      25,
+      (rows) => pages.push(rows.map((r) => r.row_key)),
+    );
+
+    // 60 rows of one project in pages of 25: the query's answer, then two pages of its job.
+    expect(count).toBe(3);
+    expect(pages.map((p) => p.length)).toEqual([25, 25, 10]);
+    const keys = pages.flat();
+    expect(new Set(keys).size).toBe(60);
+    expect(keys).toEqual([...keys].sort());
+    expect(sandbox.calls.slice(before).map((c) => `${c.route} ${c.status}`)).toEqual([
+      'bigquery.jobs.query 200',
+      'bigquery.jobs.getQueryResults 503',
+      'bigquery.jobs.getQueryResults 200',
+      'bigquery.jobs.getQueryResults 200',
+    ]);
+  });
+
   it('creates a table from a schema and reads typed rows back', async () => {
     const runtime = sandboxRuntime(sandbox);
     const bq = await runtime.clients.bigquery('ml-training-prod', 'US');
