@@ -38,24 +38,47 @@ function jobFailureOf(error: unknown): JobFailure | undefined {
   return { reasons: list.map((e) => e.reason ?? ''), detail: messages.slice(0, 3).join('; ') };
 }
 
+/** Size of the buffers that hold a load's JSON lines (most of a run's rows in a few of them). */
+const LOAD_CHUNK_BYTES = 1 << 20;
+
 /**
- * Rows for one load job, kept as their JSON lines: serialised once and far smaller than the row
- * objects, where the client's insert path copies each request body several times.
+ * Rows for one load job, kept as the bytes of their JSON lines: serialised once, outside the
+ * JavaScript heap (so the garbage collector neither scans them nor lets the heap grow by their
+ * size), and uploaded as they are, where the client's insert path copies each request body
+ * several times.
  */
 export class LoadRows {
-  private readonly lines: string[] = [];
+  private readonly chunks: Buffer[] = [];
+  private used = 0;
+  private rows = 0;
 
   add(rows: readonly KeyedRow[]): void {
-    for (const { row } of rows) this.lines.push(JSON.stringify(row));
+    for (const { row } of rows) {
+      // Newline-delimited: a separator before every line but the first.
+      const line = `${this.rows === 0 ? '' : '\n'}${JSON.stringify(row)}`;
+      const bytes = Buffer.byteLength(line);
+      let chunk = this.chunks.at(-1);
+      if (!chunk || this.used + bytes > chunk.length) {
+        // The full chunk keeps only what was written into it.
+        if (chunk) this.chunks[this.chunks.length - 1] = chunk.subarray(0, this.used);
+        chunk = Buffer.allocUnsafe(Math.max(LOAD_CHUNK_BYTES, bytes));
+        this.chunks.push(chunk);
+        this.used = 0;
+      }
+      this.used += chunk.write(line, this.used);
+      this.rows++;
+    }
   }
 
   get count(): number {
-    return this.lines.length;
+    return this.rows;
   }
 
-  /** Newline-delimited JSON. */
-  text(): string {
-    return this.lines.join('\n');
+  /** Newline-delimited JSON, in the pieces it was written into. */
+  bytes(): Buffer[] {
+    return this.chunks.map((chunk, i) =>
+      i === this.chunks.length - 1 ? chunk.subarray(0, this.used) : chunk,
+    );
   }
 }
 
@@ -225,8 +248,10 @@ export class Ledger {
     if (rows.count === 0) return { loaded: 0, uploads: 0 };
     const bq = await this.bigquery();
     const target = bq.dataset(this.options.dataset).table(table);
-    const data = rows.text();
-    const digest = createHash('sha256').update(table).update('\n').update(data).digest('hex');
+    const data = rows.bytes();
+    const hash = createHash('sha256').update(table).update('\n');
+    for (const piece of data) hash.update(piece);
+    const digest = hash.digest('hex');
     let generation = 0;
     let uploads = 0;
     await this.retry(`load into ${table}`, async () => {
@@ -246,7 +271,8 @@ export class Ledger {
           });
           upload.once('complete', () => resolve());
           upload.once('error', reject);
-          upload.end(data);
+          for (const piece of data) upload.write(piece);
+          upload.end();
         });
       } catch (error) {
         if (isNotFound(error)) throw this.missingTable(table);

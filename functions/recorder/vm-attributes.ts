@@ -63,9 +63,19 @@ export function instanceKey(project: string, instanceId: string): string {
 // The order `localeCompare` gives, from one collator instead of one per comparison.
 const byKey = new Intl.Collator().compare;
 
+// A VM's labels are sorted for its fingerprint, its snapshot and each of its cost rows: once.
+const sorted = new WeakMap<object, Record<string, string>>();
+
 /** Labels in key order, so that their JSON text is the same whatever order they came in. */
-export function sortedLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => byKey(a, b)));
+export function sortedLabels(
+  labels: Readonly<Record<string, string>>,
+): Readonly<Record<string, string>> {
+  let inOrder = sorted.get(labels);
+  if (!inOrder) {
+    inOrder = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => byKey(a, b)));
+    sorted.set(labels, inOrder);
+  }
+  return inOrder;
 }
 
 // A VM's fingerprint is asked for by the hour's attributes and by its snapshot: digest it once.

@@ -141,6 +141,30 @@ describe('BigQuery contract', () => {
     });
   });
 
+  it('loads rows whose JSON lines fill several buffers, each row once and whole', async () => {
+    // About 1.2 KB a row: 2,000 rows span three 1 MiB buffers, lines cut at no boundary.
+    const wide = (i: number): KeyedRow => {
+      const row = reading(i, '0.5');
+      return {
+        ...row,
+        row: { ...row.row, labels: { team: 'vision', note: 'x'.repeat(1_000 + (i % 7)) } },
+      };
+    };
+    const rows = new LoadRows();
+    rows.add(Array.from({ length: 2_000 }, (_, i) => wide(i)));
+    const text = Buffer.concat(rows.bytes()).toString();
+    expect(rows.bytes().length).toBeGreaterThanOrEqual(3);
+    expect(text).toBe(
+      Array.from({ length: 2_000 }, (_, i) => JSON.stringify(wide(i).row)).join('\n'),
+    );
+
+    expect(await ledger.load('readings', rows)).toEqual({ loaded: 2_000, uploads: 1 });
+    const [total] = await ledger.query<{ rows: number; cost: { toString(): string } }>(
+      'SELECT COUNT(DISTINCT row_key) AS rows, SUM(cost) AS cost FROM `${dataset}.readings`',
+    );
+    expect([total?.rows, total?.cost.toString()]).toEqual([2_000, '1000']);
+  });
+
   it('loads the same rows once when the upload is repeated: the job id is taken', async () => {
     const rows = new LoadRows();
     rows.add([reading(1, '2.5'), reading(2, '1.25')]);
