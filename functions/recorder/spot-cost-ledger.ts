@@ -6,7 +6,7 @@
  * only the partitions of the window.
  */
 import { z } from 'zod';
-import { LoadRows, type KeyedRow, type Ledger } from '../adapters/bigquery.js';
+import { LoadRows, type KeyedRow, type Ledger, type TextRow } from '../adapters/bigquery.js';
 import { HOUR_MS } from '../core/clock.js';
 import { errorMessage, httpStatusOf, PermanentError } from '../core/errors.js';
 import { PRICE_SOURCES } from '../core/pricing.js';
@@ -32,10 +32,11 @@ export const SNAPSHOT_REFRESH_MS = 20 * HOUR_MS;
 export const INVENTORY_LOOKBACK_MS = 24 * HOUR_MS;
 
 /**
- * Rows per page of the reads that grow with the fleet (a snapshot or a cost row per VM): one
- * call more per 2,500 VMs, where one page of 10,000 rows held several copies of them at once.
+ * Rows per page of the reads that grow with the fleet (a snapshot or a cost row per VM, read as
+ * text): a page of snapshots is about 1.5 MB of JSON, a page of recorded versions about 1 MB.
  */
-const LEDGER_PAGE_ROWS = 2_500;
+const INVENTORY_PAGE_ROWS = 2_500;
+const RECORDED_PAGE_ROWS = 10_000;
 
 const recordedRow = z.object({
   row_key: z.string(),
@@ -103,14 +104,15 @@ export class SpotCostLedger {
     return this.read(() => this.ledger.query(sql, params, types));
   }
 
-  /** The same, with the rows handed over page by page. */
+  /** The same, with the rows handed over page by page as text. */
   private async queryPages(
     sql: string,
     params: Record<string, unknown>,
     types: Record<string, string>,
-    onPage: (rows: Array<Record<string, unknown>>) => void,
+    pageRows: number,
+    onPage: (rows: TextRow[]) => void,
   ): Promise<void> {
-    await this.read(() => this.ledger.queryPages(sql, params, types, LEDGER_PAGE_ROWS, onPage));
+    await this.read(() => this.ledger.queryPages(sql, params, types, pageRows, onPage));
   }
 
   private async read<T>(query: () => Promise<T>): Promise<T> {
@@ -135,7 +137,8 @@ export class SpotCostLedger {
     end: Date,
   ): Promise<Map<string, RecordedVersion>> {
     const filter = projectFilter(projects);
-    const rows = await this.query(
+    const out = new Map<string, RecordedVersion>();
+    await this.queryPages(
       `SELECT row_key, uptime_seconds, price_source
        FROM (
          SELECT row_key, uptime_seconds, price_source,
@@ -146,15 +149,17 @@ export class SpotCostLedger {
        WHERE version_rank = 1`,
       { start, end, ...filter.params },
       { start: 'TIMESTAMP', end: 'TIMESTAMP' },
+      RECORDED_PAGE_ROWS,
+      (rows) => {
+        for (const raw of rows) {
+          const row = recordedRow.parse(raw);
+          out.set(row.row_key, {
+            uptimeSeconds: row.uptime_seconds,
+            priceSource: row.price_source,
+          });
+        }
+      },
     );
-    const out = new Map<string, RecordedVersion>();
-    for (const raw of rows) {
-      const row = recordedRow.parse(raw);
-      out.set(row.row_key, {
-        uptimeSeconds: row.uptime_seconds,
-        priceSource: row.price_source,
-      });
-    }
     return out;
   }
 
@@ -212,6 +217,7 @@ export class SpotCostLedger {
        ORDER BY project_id, instance_id, recorded_at, snapshot_key`,
       { since: new Date(windowStart.getTime() - INVENTORY_LOOKBACK_MS), now, ...filter.params },
       { since: 'TIMESTAMP', now: 'TIMESTAMP' },
+      INVENTORY_PAGE_ROWS,
       addPage,
     );
     return out;

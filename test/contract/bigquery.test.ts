@@ -254,7 +254,7 @@ describe('BigQuery contract', () => {
     ).toBeGreaterThanOrEqual(3);
   });
 
-  it('hands a large result over page by page, each page read once and a failed one retried', async () => {
+  it('hands a large result over page by page as text, each page read once and a failed one retried', async () => {
     await ledger.insert(
       'readings',
       Array.from({ length: 120 }, (_, i) => reading(i, '1')),
@@ -262,13 +262,17 @@ describe('BigQuery contract', () => {
     sandbox.faults.set('bigquery.jobs.getQueryResults', { fail: { count: 1, status: 503 } });
     const before = sandbox.calls.length;
     const pages: string[][] = [];
+    const costs = new Set<string | null>();
 
-    const { pages: count } = await ledger.queryPages<{ row_key: string }>(
-      'SELECT row_key FROM `${dataset}.readings` WHERE project_id = @project ORDER BY row_key',
+    const { pages: count } = await ledger.queryPages(
+      'SELECT row_key, cost, tags[OFFSET(0)] AS tag FROM `${dataset}.readings` WHERE project_id = @project ORDER BY row_key',
       { project: 'ml-training-prod' },
       {},
       25,
-      (rows) => pages.push(rows.map((r) => r.row_key)),
+      (rows) => {
+        pages.push(rows.map((r) => r.row_key ?? ''));
+        for (const r of rows) costs.add(`${r.cost}/${r.tag}`);
+      },
     );
 
     // 60 rows of one project in pages of 25: the query's answer, then two pages of its job.
@@ -277,6 +281,8 @@ describe('BigQuery contract', () => {
     const keys = pages.flat();
     expect(new Set(keys).size).toBe(60);
     expect(keys).toEqual([...keys].sort());
+    // Each value as BigQuery's JSON text.
+    expect([...costs]).toEqual(['1/a']);
     expect(sandbox.calls.slice(before).map((c) => `${c.route} ${c.status}`)).toEqual([
       'bigquery.jobs.query 200',
       'bigquery.jobs.getQueryResults 503',
