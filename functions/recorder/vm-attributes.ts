@@ -78,6 +78,18 @@ export function sortedLabels(
   return inOrder;
 }
 
+const labelTexts = new WeakMap<object, string>();
+
+/** The JSON text of labels in key order, as the ledger's `labels` columns hold it; once per VM. */
+export function labelsJson(labels: Readonly<Record<string, string>>): string {
+  let text = labelTexts.get(labels);
+  if (text === undefined) {
+    text = JSON.stringify(sortedLabels(labels));
+    labelTexts.set(labels, text);
+  }
+  return text;
+}
+
 // A VM's fingerprint is asked for by the hour's attributes and by its snapshot: digest it once.
 const fingerprints = new WeakMap<Vm, string>();
 
@@ -198,7 +210,7 @@ export function planInventorySnapshots(
         provisioning_model: vm.provisioningModel,
         termination_action: vm.terminationAction ?? null,
         gpus: JSON.stringify(vm.gpus.map((g) => ({ type: g.type, count: g.count }))),
-        labels: JSON.stringify(sortedLabels(vm.labels)),
+        labels: labelsJson(vm.labels),
         fingerprint,
         recorded_at: recordedAt.toISOString(),
       },
