@@ -9,8 +9,9 @@
  *   npm run bench:recorder -- [--fleets 2500,10000,40000] [--projects 20] [--latency-ms 50]
  *                             [--naive-sample 100]
  *
- * The script compiles the project and runs the JavaScript, as deployed: under tsx the recorder's
- * CPU time and memory would include the TypeScript transform.
+ * The script compiles the project, writes the part of Compute's definitions as `npm run build`
+ * does, and runs the JavaScript, as deployed: under tsx the recorder's CPU time and memory would
+ * include the TypeScript transform.
  *
  * Processes: this one orchestrates; per fleet, one child serves the sandbox (Compute, Monitoring,
  * Catalog, BigQuery on DuckDB) and another runs the recorder, so that the recorder's CPU time
