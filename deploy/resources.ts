@@ -34,7 +34,7 @@ export interface FunctionSpec {
 /**
  * Memory follows the measurements (deploy/measure-cold-import.ts, test/bench/recorder.ts): once a
  * target has loaded its client libraries and created its clients, before any work, the process
- * holds about 180-190 MiB RSS; the recorder's work for 10,000 VMs adds 70-130 MiB at its peak. So
+ * holds about 180-190 MiB RSS; the recorder peaks at 225-255 MiB for 10,000 VMs in all. So
  * no function gets less than 512 MiB, and the fleet-wide ones (the recorder, the budget enforcer
  * and the label sweep) get 1 GiB, which on gen2 also buys them more CPU for large fleets. Event
  * functions may run at most 540 s; sweeps of large fleets get all of it.

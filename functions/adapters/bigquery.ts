@@ -8,7 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import type { BigQuery } from '@google-cloud/bigquery';
+import type { BigQuery, Job } from '@google-cloud/bigquery';
 import { settleAll } from '../core/concurrency.js';
 import { httpStatusOf, isNotFound, PermanentError, TransientError } from '../core/errors.js';
 import { repositoryPath } from '../core/repository-path.js';
@@ -42,25 +42,78 @@ function jobFailureOf(error: unknown): JobFailure | undefined {
   return { reasons: list.map((e) => e.reason ?? ''), detail: messages.slice(0, 3).join('; ') };
 }
 
+/** Size of the buffers that hold a load's JSON lines (most of a run's rows in a few of them). */
+const LOAD_CHUNK_BYTES = 1 << 20;
+
 /**
- * Rows for one load job, kept as their JSON lines: serialised once and far smaller than the row
- * objects, where the client's insert path copies each request body several times.
+ * Rows for one load job, kept as the bytes of their JSON lines: serialised once, outside the
+ * JavaScript heap (so the garbage collector neither scans them nor lets the heap grow by their
+ * size), and uploaded as they are, where the client's insert path copies each request body
+ * several times.
  */
 export class LoadRows {
-  private readonly lines: string[] = [];
+  private readonly chunks: Buffer[] = [];
+  private used = 0;
+  private rows = 0;
 
   add(rows: readonly KeyedRow[]): void {
-    for (const { row } of rows) this.lines.push(JSON.stringify(row));
+    for (const { row } of rows) {
+      // Newline-delimited: a separator before every line but the first.
+      const line = `${this.rows === 0 ? '' : '\n'}${JSON.stringify(row)}`;
+      const bytes = Buffer.byteLength(line);
+      let chunk = this.chunks.at(-1);
+      if (!chunk || this.used + bytes > chunk.length) {
+        // The full chunk keeps only what was written into it.
+        if (chunk) this.chunks[this.chunks.length - 1] = chunk.subarray(0, this.used);
+        chunk = Buffer.allocUnsafe(Math.max(LOAD_CHUNK_BYTES, bytes));
+        this.chunks.push(chunk);
+        this.used = 0;
+      }
+      this.used += chunk.write(line, this.used);
+      this.rows++;
+    }
   }
 
   get count(): number {
-    return this.lines.length;
+    return this.rows;
   }
 
-  /** Newline-delimited JSON. */
-  text(): string {
-    return this.lines.join('\n');
+  /** Newline-delimited JSON, in the pieces it was written into. */
+  bytes(): Buffer[] {
+    return this.chunks.map((chunk, i) =>
+      i === this.chunks.length - 1 ? chunk.subarray(0, this.used) : chunk,
+    );
   }
+}
+
+/** A query row with each column's value as BigQuery's JSON text. */
+export type TextRow = Record<string, string | null>;
+
+interface RawRow {
+  f?: Array<{ v?: unknown }>;
+}
+
+interface RawPage {
+  schema?: { fields?: Array<{ name?: string }> };
+}
+
+/** Rows as the API sends them (`{f: [{v}]}`, in the schema's column order), by column name. */
+function textRows(
+  rows: readonly RawRow[] | null | undefined,
+  page: RawPage | undefined,
+): TextRow[] {
+  const names = (page?.schema?.fields ?? []).map((field) => field.name ?? '');
+  return (rows ?? []).map((row) => {
+    const out: TextRow = {};
+    names.forEach((name, i) => {
+      const value = row.f?.[i]?.v;
+      if (value !== null && value !== undefined && typeof value !== 'string') {
+        throw new PermanentError(`Column ${name} is not a flat value; read it with query()`);
+      }
+      out[name] = value ?? null;
+    });
+    return out;
+  });
 }
 
 /** What tabledata.insertAll answers: the rows it refused, if any, by index. */
@@ -178,6 +231,54 @@ export class Ledger {
     return rows as T[];
   }
 
+  /**
+   * A query whose rows arrive in pages of at most `pageRows`, each handed to `onPage` before the
+   * next is read, so that memory holds one page of a large result rather than all of it. Each
+   * value comes as BigQuery's JSON text (a string, or null), flat columns only: the client's own
+   * conversion builds and deep-copies several objects per row, most of a large read's cost.
+   * Each page is retried on its own.
+   */
+  async queryPages(
+    sql: string,
+    params: Record<string, unknown>,
+    types: Record<string, string | string[]>,
+    pageRows: number,
+    onPage: (rows: TextRow[]) => void,
+  ): Promise<{ pages: number }> {
+    const bq = await this.bigquery();
+    type Page = [RawRow[] | null, { job?: Job; pageToken?: string } | null | undefined, RawPage?];
+    let [rows, next, response] = (await this.retry('query', () =>
+      bq.query(
+        {
+          query: this.bind(sql),
+          params,
+          types,
+          location: this.options.location,
+          maxResults: pageRows,
+        },
+        { autoPaginate: false, skipParsing: true },
+      ),
+    )) as unknown as Page;
+    let pages = 1;
+    onPage(textRows(rows, response));
+    // Later pages come from the query's job, which only the first answer names.
+    const job = next?.job;
+    while (job && next?.pageToken) {
+      const { pageToken } = next;
+      [rows, next, response] = (await this.retry('query results', () =>
+        job.getQueryResults({
+          pageToken,
+          maxResults: pageRows,
+          autoPaginate: false,
+          skipParsing: true,
+        }),
+      )) as unknown as Page;
+      pages++;
+      onPage(textRows(rows, response));
+    }
+    return { pages };
+  }
+
   bind(sql: string): string {
     return bindSql(sql, { project: this.options.project, dataset: this.options.dataset });
   }
@@ -192,8 +293,10 @@ export class Ledger {
     if (rows.count === 0) return { loaded: 0, uploads: 0 };
     const bq = await this.bigquery();
     const target = bq.dataset(this.options.dataset).table(table);
-    const data = rows.text();
-    const digest = createHash('sha256').update(table).update('\n').update(data).digest('hex');
+    const data = rows.bytes();
+    const hash = createHash('sha256').update(table).update('\n');
+    for (const piece of data) hash.update(piece);
+    const digest = hash.digest('hex');
     let generation = 0;
     let uploads = 0;
     await this.retry(`load into ${table}`, async () => {
@@ -213,7 +316,8 @@ export class Ledger {
           });
           upload.once('complete', () => resolve());
           upload.once('error', reject);
-          upload.end(data);
+          for (const piece of data) upload.write(piece);
+          upload.end();
         });
       } catch (error) {
         if (isNotFound(error)) throw this.missingTable(table);

@@ -156,7 +156,10 @@ async function computeGax(): Promise<typeof Gax> {
 // the other indexes load every client of their API (5 to 9 MiB each).
 export function createClients(endpoints: Endpoints): Clients {
   const at = (service: GoogleService): EmulatorEndpoint | undefined => endpoints.google[service];
-  const gaxForCompute = memo(computeGax);
+  // Bulk reads handed over as parsed JSON (lean-gax.ts), on Compute's reduced root.
+  const lean = async (gax: typeof Gax) => (await import('./lean-gax.js')).leanGax(gax);
+  const gaxForCompute = memo(async () => lean(await computeGax()));
+  const gaxForMonitoring = memo(async () => lean(await clientsGax()));
   // Compute's client modules load with the part of its definitions that the build wrote.
   const computeModule = async <T>(load: () => Promise<T>): Promise<T> =>
     (await import('./compute-protos.js')).importComputeModules(load);
@@ -228,7 +231,7 @@ export function createClients(endpoints: Endpoints): Clients {
     metrics: memo(async () => {
       const { MetricServiceClient } =
         await import('@google-cloud/monitoring/build/src/v3/metric_service_client.js');
-      return new MetricServiceClient(await gaxOptions(at('monitoring')));
+      return new MetricServiceClient(await gaxOptions(at('monitoring')), await gaxForMonitoring());
     }),
     catalog: memo(async () => {
       const { CloudCatalogClient } =

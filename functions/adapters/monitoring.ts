@@ -59,6 +59,16 @@ export class UptimeReader {
   ): Promise<{ samples: UptimeSample[]; calls: number }> {
     const client = await this.client();
     const samples: UptimeSample[] = [];
+    // Every series has a point per hour: the samples of one hour share its Date.
+    const hours = new Map<number, Date>();
+    const hourOf = (ms: number): Date => {
+      let hour = hours.get(ms);
+      if (!hour) {
+        hour = new Date(ms);
+        hours.set(ms, hour);
+      }
+      return hour;
+    };
     let pageToken: string | undefined;
     let calls = 0;
     do {
@@ -103,7 +113,7 @@ export class UptimeReader {
             instanceId: labels.instance_id ?? '',
             instanceName: s.metric?.labels?.instance_name ?? '',
             machineType: machineType === '' ? undefined : machineType,
-            hourStart: new Date(startMs),
+            hourStart: hourOf(startMs),
             seconds: Math.min(3600, Math.max(0, value)),
           });
         }

@@ -3,7 +3,7 @@
  * a few services reach: their request and response messages and every type those name, directly
  * or through fields. Compute's definitions hold every Compute API of two versions (11.7 MB);
  * building a protobuf root from all of them costs a second or more of CPU and about 100 MiB,
- * where the three services costguard calls reach a small share of them.
+ * where the four services costguard calls reach a small share of them.
  * Everything outside the services' own package (google.api options, google.protobuf) is kept.
  */
 export interface ProtoNode {

@@ -9,7 +9,7 @@ import type { Ledger } from '../adapters/bigquery.js';
 import { LABEL } from '../core/labels.js';
 import { toNumeric } from '../recorder/plan-cost-rows.js';
 import { projectFilter } from '../recorder/spot-cost-ledger.js';
-import { sortedLabels } from '../recorder/vm-attributes.js';
+import { labelsJson } from '../recorder/vm-attributes.js';
 import { UNKNOWN_PRICE, type KnownPreemption, type Preemption } from './preemption.js';
 
 export const PREEMPTIONS_TABLE = 'preemptions';
@@ -74,7 +74,7 @@ function toRow(p: Preemption, recordedAt: Date): Record<string, unknown> {
     team: label(LABEL.team),
     app: label(LABEL.app),
     cost_center: label(LABEL.costCenter),
-    labels: JSON.stringify(sortedLabels(vm.labels)),
+    labels: labelsJson(vm.labels),
     preempted_at: notice.preemptedAt.toISOString(),
     running_since: vm.runningSince?.toISOString() ?? null,
     run_id: p.run?.runId ?? null,

@@ -96,11 +96,14 @@ export interface PreemptionRecorder {
   /** Records the preemptions among the notices that the ledger does not hold yet. */
   record(notices: readonly PreemptionNotice[]): Promise<PreemptionReport>;
   /**
-   * The backstop: every governed project's preemption operations since `since`, recorded where
-   * the event was missed; then the runs whose backoff is over resume. A project that cannot be
-   * read is logged and left to the next run.
+   * The backstop: the preemption operations since `since` of the given projects (every governed
+   * project by default), recorded where the event was missed; then the runs whose backoff is
+   * over resume. A project that cannot be read is logged and left to the next run.
    */
-  sweep(since: Date): Promise<PreemptionReport & { failedProjects: string[]; resumed: number }>;
+  sweep(
+    since: Date,
+    projects?: readonly string[],
+  ): Promise<PreemptionReport & { failedProjects: string[]; resumed: number }>;
   /**
    * The tick Cloud Scheduler publishes to recordPreemption's topic: every active run is looked
    * at, so a run whose backoff is over starts its next attempt and a preemption whose event was
@@ -197,10 +200,11 @@ export function createPreemptionRecorder(deps: PreemptionDeps): PreemptionRecord
 
   const sweep = async (
     since: Date,
+    projects: readonly string[] = config.projects,
   ): Promise<PreemptionReport & { failedProjects: string[]; resumed: number }> => {
     const notices: PreemptionNotice[] = [];
     const failedProjects: string[] = [];
-    for (const project of config.projects) {
+    for (const project of projects) {
       try {
         notices.push(...(await deps.operations.list(project, since)));
       } catch (error) {

@@ -15,7 +15,7 @@ import type { PriceQuote } from '../pricing/price-lookup.js';
 import {
   attributesOf,
   instanceKey,
-  sortedLabels,
+  labelsJson,
   type AttributesSource,
   type InventoryHistory,
   type VmAttributes,
@@ -212,6 +212,18 @@ function gpuColumns(gpus: readonly AttachedGpu[]): { type: string | null; count:
  * this version says, so a retried request is de-duplicated but a correction is not. The digest
  * is made only when the key is read: a load job does not use it.
  */
+// A run's rows share their recording time and a few hours: each Date's text is made once.
+const isoTexts = new WeakMap<Date, string>();
+
+function isoText(time: Date): string {
+  let text = isoTexts.get(time);
+  if (text === undefined) {
+    text = time.toISOString();
+    isoTexts.set(time, text);
+  }
+  return text;
+}
+
 export function toLedgerRow(row: CostRow, recordedAt: Date): KeyedRow {
   const a = row.attributes;
   const gpu = gpuColumns(row.gpus);
@@ -227,7 +239,7 @@ export function toLedgerRow(row: CostRow, recordedAt: Date): KeyedRow {
     },
     row: {
       row_key: row.rowKey,
-      usage_hour: row.hour.toISOString(),
+      usage_hour: isoText(row.hour),
       project_id: a.project,
       region: a.region,
       zone: a.zone,
@@ -250,10 +262,10 @@ export function toLedgerRow(row: CostRow, recordedAt: Date): KeyedRow {
       cost_center: label(LABEL.costCenter),
       priority: label(LABEL.priority),
       costguard_run: label(LABEL.run),
-      labels: JSON.stringify(sortedLabels(a.labels)),
+      labels: labelsJson(a.labels),
       price_source: row.priceSource,
       attributes_source: a.source satisfies AttributesSource,
-      recorded_at: recordedAt.toISOString(),
+      recorded_at: isoText(recordedAt),
     },
   };
 }

@@ -15,6 +15,7 @@ import { HOUR_MS, type Clock } from '../core/clock.js';
 import { settleAll } from '../core/concurrency.js';
 import type { Logger } from '../core/logger.js';
 import { priceMachines } from '../core/pricing.js';
+import { isSpotLike } from '../core/vm.js';
 import type { PricingEngine } from '../pricing/price-lookup.js';
 import { isAlertable, planAlerts } from './plan-alerts.js';
 import {
@@ -26,6 +27,7 @@ import {
   type RecordedVersion,
 } from './plan-cost-rows.js';
 import { planWindow, type RecordingWindow } from './plan-window.js';
+import { showsPreemption } from './preemption-signs.js';
 import type { PreemptionDigest } from './preemption-digest.js';
 import { createAlertReporter } from './raise-alerts.js';
 import {
@@ -57,8 +59,10 @@ export interface RecorderDeps {
   clock: Clock;
   logger: Logger;
   config: RecorderConfig;
-  /** The preemption backstop: records preemptions since a time that the events missed. */
-  preemptions?: { sweep(since: Date): Promise<{ recorded: readonly string[] }> };
+  /** The preemption backstop: records the projects' preemptions since a time that events missed. */
+  preemptions?: {
+    sweep(since: Date, projects: readonly string[]): Promise<{ recorded: readonly string[] }>;
+  };
   /** The daily preemption digest to Slack, once the previous day has closed. */
   preemptionDigest?: PreemptionDigest;
 }
@@ -92,6 +96,10 @@ interface RunState {
   readonly writes: RunWrites;
   /** The Spot rows the alerts look at. */
   readonly spotRows: CostRow[];
+  /** Per project, the Spot VMs its last snapshots hold: Compute listing one no more is a sign. */
+  readonly lastSeenSpot: Map<string, string[]>;
+  /** Projects whose listing shows no preemption since the window's start: the backstop skips them. */
+  readonly quiet: Set<string>;
   readonly gaps: ZoneGapSummary[];
   readonly phases: RunPhases;
 }
@@ -127,6 +135,11 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         hoursHeldBack: uptime.samples.length - samples.length,
       });
     }
+    const known = function* (): Generator<string> {
+      for (const sample of uptime.samples) yield sample.instanceId;
+      yield* run.lastSeenSpot.get(project) ?? [];
+    };
+    if (!showsPreemption(listing.vms, known(), window.start)) run.quiet.add(project);
     const attributes = resolveAttributes(samples, listing.vms, run.inventory);
     const quotes = await priceMachines(
       machinesToQuote(attributes),
@@ -158,14 +171,23 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         ledger.recordedRows(config.projects, window.start, window.end),
         ledger.inventoryHistory(config.projects, window.start, recordedAt),
       ]);
+      const latest = latestSnapshots(inventory);
       // Snapshots this old are written again, so that the next runs' bounded read finds them.
       const current = new Map(
-        [...latestSnapshots(inventory)].filter(
+        [...latest].filter(
           ([, s]) => recordedAt.getTime() - s.recordedAt.getTime() < SNAPSHOT_REFRESH_MS,
         ),
       );
+      const lastSeenSpot = new Map<string, string[]>();
+      for (const s of latest.values()) {
+        if (!isSpotLike(s.provisioningModel)) continue;
+        const ids = lastSeenSpot.get(s.project) ?? [];
+        ids.push(s.instanceId);
+        lastSeenSpot.set(s.project, ids);
+      }
       const run: RunState = {
         ...{ window, recordedAt, recorded, inventory, current, spotRows: [], gaps: [] },
+        ...{ lastSeenSpot, quiet: new Set<string>() },
         totals: new RunTotals(),
         writes: new RunWrites(recordedAt),
         phases: { read: performance.now() - began, price: 0, write: 0, alert: 0 },
@@ -199,8 +221,10 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       });
       const delivery = await raiseAlerts(alerts, recordedAt);
       run.phases.alert = performance.now() - alertStarted;
-      // The preemption backstop: Compute's preemption operations the events missed.
-      await deps.preemptions?.sweep(window.start).catch((error: unknown) => {
+      // The preemption backstop: Compute's preemption operations the events missed, read in the
+      // projects whose listing shows a sign of one or could not be read.
+      const suspects = config.projects.filter((project) => !run.quiet.has(project));
+      await deps.preemptions?.sweep(window.start, suspects).catch((error: unknown) => {
         logger.error('Could not check for missed preemptions; the next run does', { error });
       });
       // After the backstop, so that the digest counts the preemptions it filled in.

@@ -6,7 +6,7 @@
  * only the partitions of the window.
  */
 import { z } from 'zod';
-import { LoadRows, type KeyedRow, type Ledger } from '../adapters/bigquery.js';
+import { LoadRows, type KeyedRow, type Ledger, type TextRow } from '../adapters/bigquery.js';
 import { HOUR_MS } from '../core/clock.js';
 import { errorMessage, httpStatusOf, PermanentError } from '../core/errors.js';
 import { PRICE_SOURCES } from '../core/pricing.js';
@@ -30,6 +30,13 @@ export const TABLES = {
  */
 export const SNAPSHOT_REFRESH_MS = 20 * HOUR_MS;
 export const INVENTORY_LOOKBACK_MS = 24 * HOUR_MS;
+
+/**
+ * Rows per page of the reads that grow with the fleet (a snapshot or a cost row per VM, read as
+ * text): a page of snapshots is about 1.5 MB of JSON, a page of recorded versions about 1 MB.
+ */
+const INVENTORY_PAGE_ROWS = 2_500;
+const RECORDED_PAGE_ROWS = 10_000;
 
 const recordedRow = z.object({
   row_key: z.string(),
@@ -86,16 +93,31 @@ export function projectFilter(projects: readonly string[]): {
 }
 
 export class SpotCostLedger {
-  constructor(private readonly ledger: Pick<Ledger, 'query' | 'insert' | 'load'>) {}
+  constructor(private readonly ledger: Pick<Ledger, 'query' | 'queryPages' | 'insert' | 'load'>) {}
 
   /** A query; a table or view that does not exist is a permanent error naming the fix. */
-  private async query(
+  private query(
     sql: string,
     params: Record<string, unknown>,
     types: Record<string, string>,
   ): Promise<Array<Record<string, unknown>>> {
+    return this.read(() => this.ledger.query(sql, params, types));
+  }
+
+  /** The same, with the rows handed over page by page as text. */
+  private async queryPages(
+    sql: string,
+    params: Record<string, unknown>,
+    types: Record<string, string>,
+    pageRows: number,
+    onPage: (rows: TextRow[]) => void,
+  ): Promise<void> {
+    await this.read(() => this.ledger.queryPages(sql, params, types, pageRows, onPage));
+  }
+
+  private async read<T>(query: () => Promise<T>): Promise<T> {
     try {
-      return await this.ledger.query(sql, params, types);
+      return await query();
     } catch (error) {
       const status = httpStatusOf(error);
       const missing = /not found|does not exist/i.test(errorMessage(error));
@@ -115,7 +137,8 @@ export class SpotCostLedger {
     end: Date,
   ): Promise<Map<string, RecordedVersion>> {
     const filter = projectFilter(projects);
-    const rows = await this.query(
+    const out = new Map<string, RecordedVersion>();
+    await this.queryPages(
       `SELECT row_key, uptime_seconds, price_source
        FROM (
          SELECT row_key, uptime_seconds, price_source,
@@ -126,15 +149,17 @@ export class SpotCostLedger {
        WHERE version_rank = 1`,
       { start, end, ...filter.params },
       { start: 'TIMESTAMP', end: 'TIMESTAMP' },
+      RECORDED_PAGE_ROWS,
+      (rows) => {
+        for (const raw of rows) {
+          const row = recordedRow.parse(raw);
+          out.set(row.row_key, {
+            uptimeSeconds: row.uptime_seconds,
+            priceSource: row.price_source,
+          });
+        }
+      },
     );
-    const out = new Map<string, RecordedVersion>();
-    for (const raw of rows) {
-      const row = recordedRow.parse(raw);
-      out.set(row.row_key, {
-        uptimeSeconds: row.uptime_seconds,
-        priceSource: row.price_source,
-      });
-    }
     return out;
   }
 
@@ -149,16 +174,6 @@ export class SpotCostLedger {
     now: Date,
   ): Promise<InventoryHistory> {
     const filter = projectFilter(projects);
-    const rows = await this.query(
-      `SELECT project_id, zone, instance_id, instance_name, machine_type, provisioning_model,
-         termination_action, TO_JSON_STRING(gpus) AS gpus, TO_JSON_STRING(labels) AS labels, fingerprint,
-         FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%SZ', recorded_at) AS recorded_at_text
-       FROM \`\${dataset}.${TABLES.inventory}\`
-       WHERE recorded_at >= @since AND recorded_at <= @now AND ${filter.sql}
-       ORDER BY project_id, instance_id, recorded_at, snapshot_key`,
-      { since: new Date(windowStart.getTime() - INVENTORY_LOOKBACK_MS), now, ...filter.params },
-      { since: 'TIMESTAMP', now: 'TIMESTAMP' },
-    );
     const out = new Map<string, InventorySnapshot[]>();
     // Most VMs share their label set and GPU list: each distinct text is parsed and held once.
     const labelSets = new Map<string, Record<string, string>>();
@@ -172,25 +187,39 @@ export class SpotCostLedger {
       }
       return value;
     };
-    for (const raw of rows) {
-      const row = inventoryRow.parse(raw);
-      const key = instanceKey(row.project_id, row.instance_id);
-      const list = out.get(key) ?? [];
-      list.push({
-        project: row.project_id,
-        zone: row.zone,
-        instanceId: row.instance_id,
-        instanceName: row.instance_name,
-        machineType: row.machine_type,
-        provisioningModel: row.provisioning_model,
-        terminationAction: row.termination_action ?? undefined,
-        gpus: shared(gpuLists, row.gpus, () => json(row.gpus, gpuList, [])),
-        labels: shared(labelSets, row.labels, () => json(row.labels, labelMap, {})),
-        fingerprint: row.fingerprint,
-        recordedAt: new Date(row.recorded_at_text),
-      });
-      out.set(key, list);
-    }
+    const addPage = (rows: ReadonlyArray<Record<string, unknown>>): void => {
+      for (const raw of rows) {
+        const row = inventoryRow.parse(raw);
+        const key = instanceKey(row.project_id, row.instance_id);
+        const list = out.get(key) ?? [];
+        list.push({
+          project: row.project_id,
+          zone: row.zone,
+          instanceId: row.instance_id,
+          instanceName: row.instance_name,
+          machineType: row.machine_type,
+          provisioningModel: row.provisioning_model,
+          terminationAction: row.termination_action ?? undefined,
+          gpus: shared(gpuLists, row.gpus, () => json(row.gpus, gpuList, [])),
+          labels: shared(labelSets, row.labels, () => json(row.labels, labelMap, {})),
+          fingerprint: row.fingerprint,
+          recordedAt: new Date(row.recorded_at_text),
+        });
+        out.set(key, list);
+      }
+    };
+    await this.queryPages(
+      `SELECT project_id, zone, instance_id, instance_name, machine_type, provisioning_model,
+         termination_action, TO_JSON_STRING(gpus) AS gpus, TO_JSON_STRING(labels) AS labels, fingerprint,
+         FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%SZ', recorded_at) AS recorded_at_text
+       FROM \`\${dataset}.${TABLES.inventory}\`
+       WHERE recorded_at >= @since AND recorded_at <= @now AND ${filter.sql}
+       ORDER BY project_id, instance_id, recorded_at, snapshot_key`,
+      { since: new Date(windowStart.getTime() - INVENTORY_LOOKBACK_MS), now, ...filter.params },
+      { since: 'TIMESTAMP', now: 'TIMESTAMP' },
+      INVENTORY_PAGE_ROWS,
+      addPage,
+    );
     return out;
   }
 

@@ -63,9 +63,31 @@ export function instanceKey(project: string, instanceId: string): string {
 // The order `localeCompare` gives, from one collator instead of one per comparison.
 const byKey = new Intl.Collator().compare;
 
+// A VM's labels are sorted for its fingerprint, its snapshot and each of its cost rows: once.
+const sorted = new WeakMap<object, Record<string, string>>();
+
 /** Labels in key order, so that their JSON text is the same whatever order they came in. */
-export function sortedLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => byKey(a, b)));
+export function sortedLabels(
+  labels: Readonly<Record<string, string>>,
+): Readonly<Record<string, string>> {
+  let inOrder = sorted.get(labels);
+  if (!inOrder) {
+    inOrder = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => byKey(a, b)));
+    sorted.set(labels, inOrder);
+  }
+  return inOrder;
+}
+
+const labelTexts = new WeakMap<object, string>();
+
+/** The JSON text of labels in key order, as the ledger's `labels` columns hold it; once per VM. */
+export function labelsJson(labels: Readonly<Record<string, string>>): string {
+  let text = labelTexts.get(labels);
+  if (text === undefined) {
+    text = JSON.stringify(sortedLabels(labels));
+    labelTexts.set(labels, text);
+  }
+  return text;
 }
 
 // A VM's fingerprint is asked for by the hour's attributes and by its snapshot: digest it once.
@@ -188,7 +210,7 @@ export function planInventorySnapshots(
         provisioning_model: vm.provisioningModel,
         termination_action: vm.terminationAction ?? null,
         gpus: JSON.stringify(vm.gpus.map((g) => ({ type: g.type, count: g.count }))),
-        labels: JSON.stringify(sortedLabels(vm.labels)),
+        labels: labelsJson(vm.labels),
         fingerprint,
         recorded_at: recordedAt.toISOString(),
       },

@@ -6,9 +6,12 @@
  * hour (empty ledger) and the next (steady state), beside the one-insert-per-row design's calls
  * and its time extrapolated from single-row inserts measured against the same sandbox.
  *
- *   npx tsx test/bench/recorder.ts [--fleets 2500,10000,40000] [--projects 20] [--latency-ms 50]
- *                                  [--naive-sample 100]
- *   npm run bench:recorder:compiled   (the same, compiled to JavaScript as deployed)
+ *   npm run bench:recorder -- [--fleets 2500,10000,40000] [--projects 20] [--latency-ms 50]
+ *                             [--naive-sample 100]
+ *
+ * The script compiles the project, writes the part of Compute's definitions as `npm run build`
+ * does, and runs the JavaScript, as deployed: under tsx the recorder's CPU time and memory would
+ * include the TypeScript transform.
  *
  * Processes: this one orchestrates; per fleet, one child serves the sandbox (Compute, Monitoring,
  * Catalog, BigQuery on DuckDB) and another runs the recorder, so that the recorder's CPU time
@@ -37,6 +40,8 @@ const DATASET = 'costguard';
 const TARGET_RATIO = 150;
 const TARGET_CPU_MS = 3_000;
 const TARGET_RSS_MIB = 256;
+/** Compute's largest aggregatedList page. */
+const MAX_PAGE_VMS = 500;
 
 // Regions the catalog fixture prices, with their zones; GPU machine types only where offered.
 const REGIONS: Array<[string, string[], boolean]> = [
@@ -313,7 +318,7 @@ async function benchFleet(
   spec: FleetSpec,
   latencyMs: number,
   naiveSample: number,
-): Promise<{ ratio: number; cpuMs: number; peakRssMiB: number }> {
+): Promise<{ ratio: number; floorRatio: number; cpuMs: number; peakRssMiB: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-recorder-'));
   const { fleet, projectIds, sizes } = generateFleet(spec);
   const fleetPath = join(dir, 'fleet.json');
@@ -381,6 +386,10 @@ async function benchFleet(
     const timeSeriesPages = first.byRoute['monitoring.timeSeries.list'] ?? 0;
     const naiveCalls = timeSeriesPages + rows;
     const ratio = naiveCalls / first.total;
+    // No design reads less than each project's uptime and each page of its inventory (500 VMs),
+    // nor writes with less than one call: the best ratio any design can reach for this fleet.
+    const floor =
+      spec.projects + sizes.reduce((sum, n) => sum + Math.ceil(n / MAX_PAGE_VMS), 0) + 1;
     const steadyRatio = naiveCalls / (figures.runs[1] as RunFigures).total;
     const { naive } = figures;
     out('  one-insert-per-row design, same hour:');
@@ -390,7 +399,15 @@ async function benchFleet(
     out(
       `    ${naive.sample} single-row inserts measured in this run: ${fmt(naive.wallMsPerInsert, 1)} ms wall and ${fmt(naive.cpuMsPerInsert, 2)} ms CPU each; for ${fmt(rows)} rows ~${fmt((naive.wallMsPerInsert * rows) / 1000)} s wall and ~${fmt((naive.cpuMsPerInsert * rows) / 1000, 1)} s CPU for the inserts alone (extrapolated)`,
     );
-    return { ratio, cpuMs: first.cpuMs, peakRssMiB: figures.peakRssMiB };
+    out(
+      `  fewest calls any design needs: ${fmt(floor)} (${spec.projects} uptime reads, ${fmt(floor - spec.projects - 1)} inventory pages of up to ${MAX_PAGE_VMS} VMs, 1 write), so at most ${fmt(naiveCalls / floor, 1)}x; ${TARGET_RATIO}x would allow ${fmt(naiveCalls / TARGET_RATIO, 1)} calls`,
+    );
+    return {
+      ratio,
+      floorRatio: naiveCalls / floor,
+      cpuMs: first.cpuMs,
+      peakRssMiB: figures.peakRssMiB,
+    };
   } finally {
     sandboxChild.send('stop');
     await new Promise((resolve) => sandboxChild.once('exit', resolve));
@@ -408,10 +425,17 @@ async function main(): Promise<void> {
   out(
     `Settings: fleets ${fleets.join(', ')} VMs over ${projects} projects, ${latencyMs} ms on every Compute, Monitoring, Catalog and BigQuery route, catch-up window 1 hour, project concurrency 4, no heap cap`,
   );
+  out(
+    'No VM is stopped or deleted between the runs, so the preemption backstop reads no project; each project showing a sign of a preemption adds one Compute call.',
+  );
   const verdicts: string[] = [];
   for (const vms of fleets) {
     const figures = await benchFleet({ vms, projects }, latencyMs, naiveSample);
-    if (vms === 10_000) {
+    if (vms !== 10_000) {
+      verdicts.push(
+        `${fmt(vms)} VMs: ${fmt(figures.ratio, 1)}x fewer calls than one insert per row, of at most ${fmt(figures.floorRatio, 1)}x that any design reaches with ${projects} projects`,
+      );
+    } else {
       verdicts.push(
         `10,000 VMs: ${fmt(figures.ratio, 1)}x fewer calls than one insert per row (target >= ${TARGET_RATIO}x): ${figures.ratio >= TARGET_RATIO ? 'met' : 'NOT met'}`,
         `10,000 VMs: ${fmt(figures.cpuMs / 1000, 2)} s CPU for the first hour (target <= ${TARGET_CPU_MS / 1000} s): ${figures.cpuMs <= TARGET_CPU_MS ? 'met' : 'NOT met'}`,

@@ -141,6 +141,30 @@ describe('BigQuery contract', () => {
     });
   });
 
+  it('loads rows whose JSON lines fill several buffers, each row once and whole', async () => {
+    // About 1.2 KB a row: 2,000 rows span three 1 MiB buffers, lines cut at no boundary.
+    const wide = (i: number): KeyedRow => {
+      const row = reading(i, '0.5');
+      return {
+        ...row,
+        row: { ...row.row, labels: { team: 'vision', note: 'x'.repeat(1_000 + (i % 7)) } },
+      };
+    };
+    const rows = new LoadRows();
+    rows.add(Array.from({ length: 2_000 }, (_, i) => wide(i)));
+    const text = Buffer.concat(rows.bytes()).toString();
+    expect(rows.bytes().length).toBeGreaterThanOrEqual(3);
+    expect(text).toBe(
+      Array.from({ length: 2_000 }, (_, i) => JSON.stringify(wide(i).row)).join('\n'),
+    );
+
+    expect(await ledger.load('readings', rows)).toEqual({ loaded: 2_000, uploads: 1 });
+    const [total] = await ledger.query<{ rows: number; cost: { toString(): string } }>(
+      'SELECT COUNT(DISTINCT row_key) AS rows, SUM(cost) AS cost FROM `${dataset}.readings`',
+    );
+    expect([total?.rows, total?.cost.toString()]).toEqual([2_000, '1000']);
+  });
+
   it('loads the same rows once when the upload is repeated: the job id is taken', async () => {
     const rows = new LoadRows();
     rows.add([reading(1, '2.5'), reading(2, '1.25')]);
@@ -228,6 +252,43 @@ describe('BigQuery contract', () => {
     expect(
       sandbox.calls.filter((c) => c.route === 'bigquery.jobs.getQueryResults').length,
     ).toBeGreaterThanOrEqual(3);
+  });
+
+  it('hands a large result over page by page as text, each page read once and a failed one retried', async () => {
+    await ledger.insert(
+      'readings',
+      Array.from({ length: 120 }, (_, i) => reading(i, '1')),
+    );
+    sandbox.faults.set('bigquery.jobs.getQueryResults', { fail: { count: 1, status: 503 } });
+    const before = sandbox.calls.length;
+    const pages: string[][] = [];
+    const costs = new Set<string | null>();
+
+    const { pages: count } = await ledger.queryPages(
+      'SELECT row_key, cost, tags[OFFSET(0)] AS tag FROM `${dataset}.readings` WHERE project_id = @project ORDER BY row_key',
+      { project: 'ml-training-prod' },
+      {},
+      25,
+      (rows) => {
+        pages.push(rows.map((r) => r.row_key ?? ''));
+        for (const r of rows) costs.add(`${r.cost}/${r.tag}`);
+      },
+    );
+
+    // 60 rows of one project in pages of 25: the query's answer, then two pages of its job.
+    expect(count).toBe(3);
+    expect(pages.map((p) => p.length)).toEqual([25, 25, 10]);
+    const keys = pages.flat();
+    expect(new Set(keys).size).toBe(60);
+    expect(keys).toEqual([...keys].sort());
+    // Each value as BigQuery's JSON text.
+    expect([...costs]).toEqual(['1/a']);
+    expect(sandbox.calls.slice(before).map((c) => `${c.route} ${c.status}`)).toEqual([
+      'bigquery.jobs.query 200',
+      'bigquery.jobs.getQueryResults 503',
+      'bigquery.jobs.getQueryResults 200',
+      'bigquery.jobs.getQueryResults 200',
+    ]);
   });
 
   it('creates a table from a schema and reads typed rows back', async () => {

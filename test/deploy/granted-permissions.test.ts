@@ -238,13 +238,17 @@ describe('the roles deploy grants match the calls each function makes', () => {
     await migrateRecorderTables(recorder.runtime);
     sandbox.calls.length = 0;
     sandbox.clock.set(new Date('2026-11-20T01:10:00Z'));
+    // A Spot VM stopped since the window began: the backstop reads its project's operations.
+    const stopped = sandbox.fleet.get('ml-training-prod', 'us-central1-a', 'train-a2-spot');
+    if (!stopped) throw new Error('fixture VM missing');
+    sandbox.fleet.stop(stopped);
     const mark = markLedger(sandbox);
 
     const reply = await recorder.call({});
 
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({ alerts: { raised: 2 }, rows: { written: 5 } });
-    // The fleet has no preemption, so the backstop reads no preempted VM (instances.get).
+    // The stop was no preemption, so the backstop reads no preempted VM (instances.get).
     expect(permissionsCalled(sandbox.calls)).toEqual(
       permissionsGranted(plan, 'costguardRecorder').filter((p) => p !== 'compute.instances.get'),
     );

@@ -334,6 +334,39 @@ describe('recordSpotCosts', () => {
     });
   });
 
+  it('looks for missed preemptions only in a project whose Spot VM left Compute, and records the one it finds', async () => {
+    const sweptProjects = (): string[] =>
+      sandbox.calls
+        .filter((c) => c.route === 'compute.globalOperations.aggregatedList')
+        .map((c) => c.path.split('/')[4] as string);
+    at(sandbox, '2026-11-20T01:10:00Z');
+    sandbox.calls.length = 0;
+    await recorder.call();
+    const quiet = sweptProjects();
+    // etl-n2-delete is preempted at 01:30 and deleted; its event never reaches costguard.
+    const etl = sandbox.fleet.get('ml-training-prod', 'us-central1-b', 'etl-n2-delete');
+    if (!etl) throw new Error('fixture VM missing');
+    sandbox.clock.schedule(Date.parse('2026-11-20T01:30:00Z'), () => sandbox.fleet.preempt(etl));
+    at(sandbox, '2026-11-20T02:10:00Z');
+    sandbox.calls.length = 0;
+    const { status } = await recorder.call();
+
+    expect(status).toBe(200);
+    expect(quiet).toEqual([]);
+    expect(sweptProjects()).toEqual(['ml-training-prod']);
+    const preemptions = await queryLedger(
+      sandbox,
+      'SELECT instance_name, provisioning_model, preempted_at FROM `costguard.preemptions`',
+    );
+    expect(preemptions).toEqual([
+      {
+        instance_name: 'etl-n2-delete',
+        provisioning_model: 'SPOT',
+        preempted_at: expect.stringContaining('2026-11-20') as unknown,
+      },
+    ]);
+  });
+
   it('records uptime of a VM it never saw, with the machine type from Monitoring and an unknown price', async () => {
     at(sandbox, '2026-11-20T01:10:00Z');
     await recorder.call();
