@@ -86,6 +86,7 @@ describe('the stops of a shed larger than one intent write', () => {
               events.push(`stop ${path.split('/')[5] ?? ''}`);
               return rest.post(path, query);
             },
+            get: (path, query) => rest.get(path, query),
           };
         },
       },
