@@ -27,7 +27,8 @@ export interface BillingCatalogOptions {
 }
 
 function effectiveMillis(info: IPricingInfo): number {
-  // The client decodes timestamps to {seconds, nanos}; the REST JSON (and fixtures) has RFC 3339.
+  // A decoded timestamp is {seconds, nanos}; the REST JSON the client hands over (lean-gax.ts)
+  // and the fixtures have RFC 3339.
   return timestampMillis(info.effectiveTime);
 }
 

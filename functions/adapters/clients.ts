@@ -159,7 +159,7 @@ export function createClients(endpoints: Endpoints): Clients {
   // Bulk reads handed over as parsed JSON (lean-gax.ts), on Compute's reduced root.
   const lean = async (gax: typeof Gax) => (await import('./lean-gax.js')).leanGax(gax);
   const gaxForCompute = memo(async () => lean(await computeGax()));
-  const gaxForMonitoring = memo(async () => lean(await clientsGax()));
+  const gaxForPlainJson = memo(async () => lean(await clientsGax()));
   // Compute's client modules load with the part of its definitions that the build wrote.
   const computeModule = async <T>(load: () => Promise<T>): Promise<T> =>
     (await import('./compute-protos.js')).importComputeModules(load);
@@ -231,12 +231,15 @@ export function createClients(endpoints: Endpoints): Clients {
     metrics: memo(async () => {
       const { MetricServiceClient } =
         await import('@google-cloud/monitoring/build/src/v3/metric_service_client.js');
-      return new MetricServiceClient(await gaxOptions(at('monitoring')), await gaxForMonitoring());
+      return new MetricServiceClient(await gaxOptions(at('monitoring')), await gaxForPlainJson());
     }),
     catalog: memo(async () => {
       const { CloudCatalogClient } =
         await import('@google-cloud/billing/build/src/v1/cloud_catalog_client.js');
-      return new CloudCatalogClient(await gaxOptions(at('billingCatalog')));
+      return new CloudCatalogClient(
+        await gaxOptions(at('billingCatalog')),
+        await gaxForPlainJson(),
+      );
     }),
     budgets: memo(async () => {
       const { BudgetServiceClient } =
