@@ -42,6 +42,7 @@ export function createPriceLookupFor(
     machineTypes: new MachineTypeShapes(() => clients.machineTypes(), {
       project: options.project,
       logger,
+      rest: () => clients.computeRest(),
     }),
     clock,
     logger,
