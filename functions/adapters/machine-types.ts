@@ -3,14 +3,11 @@
  * (a machine type's shape never changes). Custom types are read from their name with no call;
  * the predefined types asked for together (within one turn of the event loop) cost one
  * aggregatedList filtered by a name pattern, so shapes are found without knowing a zone, and
- * paging stops as soon as every name has been seen (each type is listed once per zone). Pages
- * are read from Compute's REST API when given it (a cold start that prices VMs then loads no
- * Compute client), else through the client.
+ * paging stops as soon as every name has been seen (each type is listed once per zone).
  */
 
 import type { MachineTypesClient, protos } from '@google-cloud/compute';
 import type { Logger } from '../core/logger.js';
-import type { ComputeRest } from './compute-rest.js';
 import { loggedRetries, withRetry, type RetryOptions } from '../core/retry.js';
 import {
   bundledGpus,
@@ -22,8 +19,6 @@ import {
 } from '../pricing/machine-shape.js';
 
 type IMachineType = protos.google.cloud.compute.v1.IMachineType;
-type IMachineTypesScoped = protos.google.cloud.compute.v1.IMachineTypesScopedList;
-type IMachineTypeAggregatedList = protos.google.cloud.compute.v1.IMachineTypeAggregatedList;
 
 const MACHINE_TYPE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
@@ -60,13 +55,7 @@ export class MachineTypeShapes implements MachineShapes {
 
   constructor(
     private readonly client: () => Promise<Pick<MachineTypesClient, 'aggregatedListAsync'>>,
-    private readonly options: {
-      project: string;
-      logger: Logger;
-      retry?: RetryOptions;
-      /** Compute's REST API spoken directly; when given, the client is not loaded. */
-      rest?: () => Promise<ComputeRest>;
-    },
+    private readonly options: { project: string; logger: Logger; retry?: RetryOptions },
   ) {}
 
   shape(machineType: string): Promise<MachineShape | undefined> {
@@ -107,45 +96,24 @@ export class MachineTypeShapes implements MachineShapes {
     }
   }
 
-  /** Each zone's machine types matching `filter`, page after page, as the caller asks for them. */
-  private async scopes(filter: string): Promise<AsyncIterable<IMachineTypesScoped>> {
-    const { project } = this.options;
-    if (this.options.rest) {
-      const rest = await this.options.rest();
-      const path = `projects/${encodeURIComponent(project)}/aggregated/machineTypes`;
-      return (async function* () {
-        let pageToken: string | undefined;
-        do {
-          const page = (await rest.get(path, {
-            filter,
-            maxResults: String(PAGE_SIZE),
-            returnPartialSuccess: 'true',
-            ...(pageToken ? { pageToken } : {}),
-          })) as IMachineTypeAggregatedList;
-          yield* Object.values(page.items ?? {});
-          pageToken = page.nextPageToken || undefined;
-        } while (pageToken);
-      })();
-    }
-    const client = await this.client();
-    // autoPaginate false only silences gax's warning: async iteration pages on demand anyway.
-    const pages = client.aggregatedListAsync(
-      { project, filter, maxResults: PAGE_SIZE, returnPartialSuccess: true },
-      { autoPaginate: false },
-    );
-    return (async function* () {
-      for await (const [, scoped] of pages) yield scoped;
-    })();
-  }
-
   private async fetch(names: readonly string[]): Promise<Map<string, MachineShape>> {
+    const client = await this.client();
     const wanted = new Set(names);
     return withRetry(
       async () => {
         const found = new Map<string, MachineShape>();
-        // A regular expression that must match the whole name (RE2); names are plain.
-        const scopes = await this.scopes(`name eq "(${[...wanted].join('|')})"`);
-        for await (const scoped of scopes) {
+        // autoPaginate false only silences gax's warning: async iteration pages on demand anyway.
+        const pages = client.aggregatedListAsync(
+          {
+            project: this.options.project,
+            // A regular expression that must match the whole name (RE2); names are plain.
+            filter: `name eq "(${[...wanted].join('|')})"`,
+            maxResults: PAGE_SIZE,
+            returnPartialSuccess: true,
+          },
+          { autoPaginate: false },
+        );
+        for await (const [, scoped] of pages) {
           for (const machineType of scoped.machineTypes ?? []) {
             const name = machineType.name ?? '';
             if (wanted.has(name) && !found.has(name)) found.set(name, toMachineShape(machineType));

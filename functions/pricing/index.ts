@@ -42,7 +42,6 @@ export function createPriceLookupFor(
     machineTypes: new MachineTypeShapes(() => clients.machineTypes(), {
       project: options.project,
       logger,
-      rest: () => clients.computeRest(),
     }),
     clock,
     logger,

@@ -130,10 +130,7 @@ describe('Billing Catalog contract', () => {
   });
 });
 
-describe.each([
-  { transport: 'the real client', rest: false },
-  { transport: "Compute's REST API", rest: true },
-])('Machine types contract through $transport', ({ rest }) => {
+describe('Machine types contract', () => {
   let sandbox: Sandbox;
   let runtime: ReturnType<typeof sandboxRuntime>;
 
@@ -148,7 +145,6 @@ describe.each([
       project: 'ml-training-prod',
       logger: runtime.logger,
       retry: { baseDelayMs: 1, maxDelayMs: 2 },
-      ...(rest ? { rest: () => runtime.clients.computeRest() } : {}),
     });
 
   it('reads vCPUs, memory, shared core and bundled GPUs, with one lookup for the names asked together', async () => {
