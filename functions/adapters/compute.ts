@@ -428,14 +428,20 @@ export class ComputeFleet {
 
   /** Every VM of a project, over all zones and pages; zones that could not be read are gaps. */
   async listing(project: string, filter?: InstanceFilter, pageSize = 500): Promise<FleetListing> {
-    const readPage = await this.pageReader(project, buildFilter(filter), pageSize);
+    const instances = await this.clients.instances();
     const vms: Vm[] = [];
     const gaps = new Map<string, ListingGap>();
     let pageToken: string | undefined;
     do {
       const token = pageToken;
       const page = await this.call('list', project, `list instances of ${project}`, () =>
-        readPage(token),
+        aggregatedPage(instances, {
+          project,
+          filter: buildFilter(filter),
+          maxResults: pageSize,
+          returnPartialSuccess: true,
+          ...(token ? { pageToken: token } : {}),
+        }),
       );
       for (const scoped of Object.values(page.items ?? {})) {
         for (const instance of scoped.instances ?? []) vms.push(toVm(project, instance));
@@ -445,38 +451,6 @@ export class ComputeFleet {
     } while (pageToken);
     // A zone that answered on one page and not on another is still a gap.
     return { vms, gaps: [...gaps.values()].sort((a, b) => a.zone.localeCompare(b.zone)) };
-  }
-
-  /**
-   * How a page of a project's aggregatedList is read: from Compute's REST API when the fleet
-   * has it (a cold start that only lists loads no client library), else through the client.
-   * Either way the page is proto3 JSON (lean-gax.ts).
-   */
-  private async pageReader(
-    project: string,
-    filter: string | undefined,
-    pageSize: number,
-  ): Promise<(pageToken: string | undefined) => Promise<IAggregatedList>> {
-    if (this.clients.rest) {
-      const rest = await this.clients.rest();
-      const path = `projects/${encodeURIComponent(project)}/aggregated/instances`;
-      return async (pageToken) =>
-        (await rest.get(path, {
-          ...(filter ? { filter } : {}),
-          maxResults: String(pageSize),
-          returnPartialSuccess: 'true',
-          ...(pageToken ? { pageToken } : {}),
-        })) as IAggregatedList;
-    }
-    const instances = await this.clients.instances();
-    return (pageToken) =>
-      aggregatedPage(instances, {
-        project,
-        filter,
-        maxResults: pageSize,
-        returnPartialSuccess: true,
-        ...(pageToken ? { pageToken } : {}),
-      });
   }
 
   /**

@@ -272,37 +272,6 @@ describe('Compute at the edge', () => {
       },
     );
 
-    it.each([
-      { case: 'every VM, one page', filter: undefined, pageSize: 500, unreachable: [] },
-      { case: 'every VM, pages of 2', filter: undefined, pageSize: 2, unreachable: [] },
-      {
-        case: 'VMs that run, a zone unreachable',
-        filter: { status: 'RUNNING' },
-        pageSize: 3,
-        unreachable: ['us-central1-b'],
-      },
-    ] as const)(
-      'lists $case as the real client does',
-      async ({ filter, pageSize, unreachable }) => {
-        // Prepare
-        if (unreachable.length > 0) {
-          sandbox.faults.set('compute.instances.aggregatedList', {
-            unreachable: { zones: [...unreachable] },
-          });
-        }
-        const viaClient = await fleet().listing(B.project, filter, pageSize);
-        sandbox.calls.length = 0;
-        // Act
-        const viaRest = await restFleet().listing(B.project, filter, pageSize);
-        // Assess
-        expect(viaRest).toEqual(viaClient);
-        expect(viaRest.vms.length).toBeGreaterThan(0);
-        expect(viaRest.gaps.map((g) => g.zone)).toEqual(unreachable);
-        const pages = sandbox.calls.filter((c) => c.route === 'compute.instances.aggregatedList');
-        expect(pages.length).toBe(pageSize === 500 ? 1 : Math.ceil(viaRest.vms.length / pageSize));
-      },
-    );
-
     it('reads every VM as the real client does, through a rate limit, and a missing one as gone', async () => {
       // Prepare
       const projects = ['ml-training-prod', 'data-pipelines'];
