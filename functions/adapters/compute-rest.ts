@@ -1,10 +1,8 @@
 /**
- * Compute's REST API spoken directly, for the one call costguard makes by the thousand (a stop
- * storm's `instances.stop`) and for single-VM reads. Through the generated client each call pays
- * for protobuf encoding, transcoding, two fetch layers and a stream pipeline, about 0.9 ms of CPU
- * (the enforcer was CPU-bound on it), and its first call for loading gax and building Compute's
- * protobuf root, about 0.3 s of a cold start that reads one VM; here a call is one keep-alive
- * HTTP request and one JSON.parse. Same
+ * Compute's REST API spoken directly, for the one call costguard makes by the thousand: a stop
+ * storm's `instances.stop`. Through the generated client each call pays for protobuf encoding,
+ * transcoding, two fetch layers and a stream pipeline, about 0.9 ms of CPU (the enforcer was
+ * CPU-bound on it); here a call is one keep-alive HTTP request and one JSON.parse. Same
  * endpoint and credentials as the client library; errors carry the HTTP status as `code` and
  * Compute's `errors[]`, which core/errors.ts classifies like the client library's.
  */
@@ -45,11 +43,6 @@ export interface ComputeRest {
    * no body, and resolves to the JSON reply (an operation for a mutation).
    */
   post(path: string, query: Readonly<Record<string, string>>): Promise<unknown>;
-  /**
-   * GETs a resource of Compute v1 (`path` as for `post`) and resolves to its JSON as Compute
-   * sends it (proto3 JSON: fields absent rather than defaulted, 64-bit integers as strings).
-   */
-  get(path: string, query?: Readonly<Record<string, string>>): Promise<unknown>;
 }
 
 export interface ComputeRestOptions {
@@ -80,54 +73,48 @@ export function computeRest(options: ComputeRestOptions): ComputeRest {
   const send = secure ? httpsRequest : httpRequest;
   // Unbounded sockets: the fleet's semaphores bound the calls in flight.
   const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
-  const exchange = async (
-    method: 'GET' | 'POST',
-    path: string,
-    query: Readonly<Record<string, string>> = {},
-  ): Promise<unknown> => {
-    const search = new URLSearchParams(query).toString();
-    const headers = {
-      ...(await options.headers()),
-      accept: 'application/json',
-      ...(method === 'POST' ? { 'content-length': '0' } : {}),
-    };
-    return new Promise((resolve, reject) => {
-      const call = send(
-        {
-          protocol: origin.protocol,
-          hostname: origin.hostname.replace(/^\[|\]$/g, ''),
-          port: origin.port || undefined,
-          path: `/compute/v1/${path}${search ? `?${search}` : ''}`,
-          method,
-          headers,
-          agent,
-          timeout: REQUEST_TIMEOUT_MS,
-        },
-        (response: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', reject);
-          response.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const status = response.statusCode ?? 0;
-            if (status < 200 || status >= 300) return reject(errorOf(status, text));
-            try {
-              resolve(text === '' ? {} : JSON.parse(text));
-            } catch {
-              reject(new ComputeRestError(502, `Compute answered ${path} with no JSON`, []));
-            }
-          });
-        },
-      );
-      call.on('timeout', () =>
-        call.destroy(new ComputeNetworkError('ETIMEDOUT', `Compute did not answer ${path}`)),
-      );
-      call.on('error', reject);
-      call.end();
-    });
-  };
   return {
-    post: (path, query) => exchange('POST', path, query),
-    get: (path, query) => exchange('GET', path, query),
+    async post(path, query) {
+      const search = new URLSearchParams(query).toString();
+      const headers = {
+        ...(await options.headers()),
+        accept: 'application/json',
+        'content-length': '0',
+      };
+      return new Promise((resolve, reject) => {
+        const call = send(
+          {
+            protocol: origin.protocol,
+            hostname: origin.hostname.replace(/^\[|\]$/g, ''),
+            port: origin.port || undefined,
+            path: `/compute/v1/${path}${search ? `?${search}` : ''}`,
+            method: 'POST',
+            headers,
+            agent,
+            timeout: REQUEST_TIMEOUT_MS,
+          },
+          (response: IncomingMessage) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('error', reject);
+            response.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              const status = response.statusCode ?? 0;
+              if (status < 200 || status >= 300) return reject(errorOf(status, text));
+              try {
+                resolve(text === '' ? {} : JSON.parse(text));
+              } catch {
+                reject(new ComputeRestError(502, `Compute answered ${path} with no JSON`, []));
+              }
+            });
+          },
+        );
+        call.on('timeout', () =>
+          call.destroy(new ComputeNetworkError('ETIMEDOUT', `Compute did not answer ${path}`)),
+        );
+        call.on('error', reject);
+        call.end();
+      });
+    },
   };
 }

@@ -250,11 +250,6 @@ function provisioningModelOf(instance: IInstance): ProvisioningModel {
   return 'STANDARD';
 }
 
-/** A VM's path below Compute v1's root, each segment encoded. */
-function instancePath(ref: VmRef): string {
-  return `projects/${encodeURIComponent(ref.project)}/zones/${encodeURIComponent(ref.zone)}/instances/${encodeURIComponent(ref.name)}`;
-}
-
 /** An instance's metadata items as a map. */
 function metadataOf(instance: IInstance): Map<string, string> {
   return new Map((instance.metadata?.items ?? []).map((i) => [i.key ?? '', i.value ?? '']));
@@ -482,26 +477,9 @@ export class ComputeFleet {
     }
   }
 
-  /**
-   * The VM as Compute describes it now; undefined when gone. Read from Compute's REST API when
-   * the fleet has it: a cold start that reads one VM then loads no client library.
-   */
   async get(ref: VmRef): Promise<Vm | undefined> {
-    if (!this.clients.rest) {
-      const instance = await this.getInstance(ref);
-      return instance ? toVm(ref.project, instance) : undefined;
-    }
-    const rest = await this.clients.rest();
-    try {
-      // Proto3 JSON, which toVm reads as it reads a listing's instances.
-      const instance = (await this.call('get', ref.project, `get ${ref.name}`, () =>
-        rest.get(instancePath(ref)),
-      )) as IInstance;
-      return toVm(ref.project, instance);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const instance = await this.getInstance(ref);
+    return instance ? toVm(ref.project, instance) : undefined;
   }
 
   /**
@@ -602,7 +580,10 @@ export class ComputeFleet {
     if (this.clients.rest) {
       const rest = await this.clients.rest();
       return async (ref, requestId) =>
-        (await rest.post(`${instancePath(ref)}/stop`, { requestId })) as IOperation;
+        (await rest.post(
+          `projects/${encodeURIComponent(ref.project)}/zones/${encodeURIComponent(ref.zone)}/instances/${encodeURIComponent(ref.name)}/stop`,
+          { requestId },
+        )) as IOperation;
     }
     const instances = await this.clients.instances();
     return async (ref, requestId) =>

@@ -86,7 +86,6 @@ describe('the stops of a shed larger than one intent write', () => {
               events.push(`stop ${path.split('/')[5] ?? ''}`);
               return rest.post(path, query);
             },
-            get: (path, query) => rest.get(path, query),
           };
         },
       },

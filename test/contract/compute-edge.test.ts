@@ -215,7 +215,7 @@ describe('Compute at the edge', () => {
     expect(now).toBe(3_000);
   });
 
-  describe('stops and reads sent straight to its REST API', () => {
+  describe('stops sent straight to its REST API', () => {
     const restFleet = () =>
       new ComputeFleet(
         {
@@ -271,28 +271,6 @@ describe('Compute at the edge', () => {
         });
       },
     );
-
-    it('reads every VM as the real client does, through a rate limit, and a missing one as gone', async () => {
-      // Prepare
-      const projects = ['ml-training-prod', 'data-pipelines'];
-      const listed = (await Promise.all(projects.map((p) => fleet().listAll(p)))).flat();
-      const viaClient = await Promise.all(listed.map((vm) => fleet().get(vm)));
-      sandbox.faults.set('compute.instances.get', {
-        fail: { count: 2, status: 403, reason: 'rateLimitExceeded' },
-      });
-      sandbox.calls.length = 0;
-      // Act
-      const viaRest = await Promise.all(listed.map((vm) => restFleet().get(vm)));
-      const missing = await restFleet().get({ ...B, name: 'no-such-vm' });
-      // Assess
-      expect(listed.length).toBeGreaterThan(5);
-      expect(viaRest).toEqual(viaClient);
-      expect(viaRest.every((vm) => vm !== undefined)).toBe(true);
-      expect(missing).toBeUndefined();
-      const gets = sandbox.calls.filter((c) => c.route === 'compute.instances.get');
-      expect(gets.map((c) => c.status).filter((s) => s === 403)).toHaveLength(2);
-      expect(gets.filter((c) => c.status === 200)).toHaveLength(listed.length);
-    });
 
     it('stops every VM once through rate limits, confirms each, and reports a missing one', async () => {
       // Prepare
