@@ -185,6 +185,20 @@ describe('Compute at the edge', () => {
       expect(sandbox.fleet.get(B.project, 'us-central1-a', name)?.status).toBe('TERMINATED');
   });
 
+  it('reads each VM, handed over as its JSON, as its listing describes it, and a missing one as gone', async () => {
+    // Prepare
+    const projects = ['ml-training-prod', 'data-pipelines'];
+    const listed = (await Promise.all(projects.map((p) => fleet().listAll(p)))).flat();
+    // Act
+    const read = await Promise.all(listed.map((vm) => fleet().get(vm)));
+    const missing = await fleet().get({ ...B, name: 'no-such-vm' });
+    // Assess
+    expect(listed.length).toBeGreaterThan(5);
+    expect(read).toEqual(listed);
+    expect(listed.some((vm) => vm.gpus.length > 0 && vm.createdAt !== undefined)).toBe(true);
+    expect(missing).toBeUndefined();
+  });
+
   it('reports the zones an aggregatedList could not reach instead of dropping them', async () => {
     sandbox.faults.set('compute.instances.aggregatedList', {
       unreachable: { zones: ['us-central1-b'] },
