@@ -204,11 +204,7 @@ export class VmExecutor implements RunExecutor {
                   CLAIM_KEY,
                   formatClaim({ runId: run.runId, since: this.deps.clock.now(), stopping: false }),
                 ],
-                [RUN_METADATA.runId, run.runId],
-                [RUN_METADATA.target, run.target],
-                [RUN_METADATA.resultsPrefix, run.resultsPrefix ?? ''],
-                [RUN_METADATA.deadline, String(Math.floor(run.deadline.getTime() / 1000))],
-                [RUN_METADATA.telemetryInterval, String(this.pipeline.telemetryIntervalSeconds)],
+                ...this.runKeys(run),
                 ...(pinned ? [[RUN_METADATA.source, pinned] as const] : []),
               ]),
             instance,
@@ -439,6 +435,17 @@ export class VmExecutor implements RunExecutor {
     return { kind: 'console', contents: output.contents, start: output.start, next: output.next };
   }
 
+  /** The run keys a claim writes and each resumed attempt writes again. */
+  private runKeys(run: RunRecord): [string, string][] {
+    return [
+      [RUN_METADATA.runId, run.runId],
+      [RUN_METADATA.target, run.target],
+      [RUN_METADATA.resultsPrefix, run.resultsPrefix ?? ''],
+      [RUN_METADATA.deadline, String(Math.floor(run.deadline.getTime() / 1000))],
+      [RUN_METADATA.telemetryInterval, String(this.pipeline.telemetryIntervalSeconds)],
+    ];
+  }
+
   /**
    * The next attempt of a preempted run: while the VM is still claimed for the run and stopped,
    * its run keys are written again with the attempt and it is started with a request id of that
@@ -464,11 +471,7 @@ export class VmExecutor implements RunExecutor {
           (current) =>
             new Map([
               ...current,
-              [RUN_METADATA.runId, run.runId],
-              [RUN_METADATA.target, run.target],
-              [RUN_METADATA.resultsPrefix, run.resultsPrefix ?? ''],
-              [RUN_METADATA.deadline, String(Math.floor(run.deadline.getTime() / 1000))],
-              [RUN_METADATA.telemetryInterval, String(this.pipeline.telemetryIntervalSeconds)],
+              ...this.runKeys(run),
               ...(run.source?.includes('#') ? [[RUN_METADATA.source, run.source] as const] : []),
               [RUN_METADATA.attempt, String(attempt)],
             ]),
