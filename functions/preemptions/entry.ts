@@ -10,6 +10,7 @@
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { commonAdapters, type Runtime } from '../adapters/runtime.js';
+import { DAY_MS } from '../core/clock.js';
 import { commonSettings, readConfig, type CommonConfig } from '../core/config.js';
 import { settleAll } from '../core/concurrency.js';
 import { isTransient, TransientError } from '../core/errors.js';
@@ -40,7 +41,7 @@ export interface PreemptionEntryOverrides {
 }
 
 /** The inventory snapshots looked back through for a VM Compute no longer has. */
-const INVENTORY_LOOKBACK_MS = 48 * 3600_000;
+const INVENTORY_LOOKBACK_MS = 2 * DAY_MS;
 
 /** The recorder of preemptions, wired from the common settings and the runtime's clients. */
 export function createPreemptionRecorderFor(
@@ -106,7 +107,7 @@ export function createPreemptionRecorderFor(
 /** Lists checkpoint objects of a run: the last one before a preemption bounds the lost time. */
 const CHECKPOINTS_LISTED = 1000;
 /** Active runs (running, claimed or waiting out a backoff) are looked for this far back. */
-const ACTIVE_LOOKBACK_MS = 7 * 24 * 3600_000;
+const ACTIVE_LOOKBACK_MS = 7 * DAY_MS;
 /** The most active runs one tick looks at, and how many of them at once. */
 const ACTIVE_LISTED = 1000;
 const LOOKS_AT_ONCE = 4;

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { KeyedRow } from '../adapters/bigquery.js';
 import type { UptimeSample } from '../adapters/monitoring.js';
+import { HOUR_MS } from '../core/clock.js';
 import { regionOfZone, type AttachedGpu, type ProvisioningModel, type Vm } from '../core/vm.js';
 
 export type AttributesSource = 'compute' | 'inventory' | 'monitoring';
@@ -123,8 +124,6 @@ function snapshotBy(
   }
   return found;
 }
-
-const HOUR_MS = 3_600_000;
 
 export function attributesOf(
   sample: UptimeSample,
