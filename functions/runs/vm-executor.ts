@@ -190,10 +190,8 @@ export class VmExecutor implements RunExecutor {
           ...placed,
         };
       }
-      if (decision?.kind === 'claim' && run.source !== undefined) {
-        pinned ??= await this.pinSource(run.source);
-      }
       if (decision?.kind === 'claim') {
+        if (run.source !== undefined) pinned ??= await this.pinSource(run.source);
         try {
           await fleet.mergeMetadata(
             ref,
