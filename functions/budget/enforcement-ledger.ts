@@ -223,6 +223,27 @@ function followUpRow(
   };
 }
 
+/**
+ * The follow-up rows for those of `updates` whose VM has a record among `records`; a VM
+ * without one is skipped.
+ */
+function followUpRows(
+  records: readonly ActionRecord[],
+  updates: ReadonlyArray<{
+    readonly stop: { readonly project: string; readonly zone: string; readonly instance: string };
+    readonly reason: string;
+  }>,
+  action: ActionName,
+  at: Date,
+  slackUserId?: string,
+): KeyedRow[] {
+  const byVm = new Map(records.map((r) => [`${r.project_id}/${r.zone}/${r.instance_name}`, r]));
+  return updates.flatMap(({ stop, reason }) => {
+    const record = byVm.get(`${stop.project}/${stop.zone}/${stop.instance}`);
+    return record ? [followUpRow(record, action, reason, at, slackUserId)] : [];
+  });
+}
+
 /** NUMERIC holds at most 9 decimals; money is kept to 6 and sent as a decimal string. */
 export function numeric(value: number): string {
   return (Math.round(value * 1e6) / 1e6).toFixed(6).replace(/\.?0+$/, '');
@@ -581,17 +602,11 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
     at: Date,
   ): Promise<void> {
     if (restarted.length === 0) return;
-    const byVm = new Map(
-      (await this.latestRecords(t, tier, ['STOPPED', 'UNCONFIRMED'])).map((r) => [
-        `${r.project_id}/${r.zone}/${r.instance_name}`,
-        r,
-      ]),
+    const records = await this.latestRecords(t, tier, ['STOPPED', 'UNCONFIRMED']);
+    await this.ledger.insert(
+      ACTIONS_TABLE,
+      followUpRows(records, restarted, 'RESTARTED', at, slackUserId),
     );
-    const rows = restarted.flatMap(({ stop, reason }) => {
-      const record = byVm.get(`${stop.project}/${stop.zone}/${stop.instance}`);
-      return record ? [followUpRow(record, 'RESTARTED', reason, at, slackUserId)] : [];
-    });
-    await this.ledger.insert(ACTIONS_TABLE, rows);
   }
 
   /**
@@ -635,17 +650,8 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
   ): Promise<void> {
     if (confirmed.length === 0) return;
     // The follow-up keeps every column of the UNCONFIRMED row (its message id among them).
-    const byVm = new Map(
-      (await this.unconfirmedRecords(t, tier)).map((r) => [
-        `${r.project_id}/${r.zone}/${r.instance_name}`,
-        r,
-      ]),
-    );
-    const rows = confirmed.flatMap(({ stop, reason }) => {
-      const record = byVm.get(`${stop.project}/${stop.zone}/${stop.instance}`);
-      return record ? [followUpRow(record, 'STOPPED', reason, at)] : [];
-    });
-    await this.ledger.insert(ACTIONS_TABLE, rows);
+    const records = await this.unconfirmedRecords(t, tier);
+    await this.ledger.insert(ACTIONS_TABLE, followUpRows(records, confirmed, 'STOPPED', at));
   }
 
   async unreported(t: ShedTrigger, tier: number): Promise<RecordedDecision[]> {
