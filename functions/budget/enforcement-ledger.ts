@@ -223,6 +223,20 @@ function followUpRow(
   };
 }
 
+/** The VM a ledger record is about. */
+function recordedVm(r: Pick<ActionRecord, 'project_id' | 'zone' | 'instance_name'>): {
+  project: string;
+  zone: string;
+  instance: string;
+} {
+  return { project: r.project_id, zone: r.zone, instance: r.instance_name };
+}
+
+/** A record's hourly cost, where it was priced. */
+function recordedCost(r: Pick<ActionRecord, 'hourly_cost'>): number | undefined {
+  return r.hourly_cost === null ? undefined : Number(r.hourly_cost);
+}
+
 /**
  * The follow-up rows for those of `updates` whose VM has a record among `records`; a VM
  * without one is skipped.
@@ -451,18 +465,18 @@ export function tierRecordsOf(
 }
 
 /** A decision as the port speaks of it, from its row. */
-function decisionOf(r: ActionRecord): RecordedDecision {
+function decisionOf(
+  r: Omit<DecisionRow, 'message_id' | 'hourly_cost'> & Pick<ActionRecord, 'hourly_cost'>,
+): RecordedDecision {
   return {
-    project: r.project_id,
-    zone: r.zone,
-    instance: r.instance_name,
+    ...recordedVm(r),
     instanceId: r.instance_id ?? undefined,
     machineType: r.machine_type ?? undefined,
     provisioningModel: r.provisioning_model ?? undefined,
     priority: r.priority,
     action: r.action as ActionName,
     reason: r.reason,
-    hourlyCost: r.hourly_cost === null ? undefined : Number(r.hourly_cost),
+    hourlyCost: recordedCost(r),
     priceCurrency: r.price_currency ?? undefined,
     priceSource: r.price_source,
     requestId: r.request_id ?? undefined,
@@ -585,11 +599,9 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
   /** The VMs the tier stopped whose latest decision is still a stop (not restarted since). */
   async stoppedByTier(t: TierOf, tier: number): Promise<RecordedStop[]> {
     return (await this.latestRecords(t, tier, ['STOPPED', 'UNCONFIRMED'])).map((r) => ({
-      project: r.project_id,
-      zone: r.zone,
-      instance: r.instance_name,
+      ...recordedVm(r),
       action: r.action as ActionName,
-      hourlyCost: r.hourly_cost === null ? undefined : Number(r.hourly_cost),
+      hourlyCost: recordedCost(r),
     }));
   }
 
@@ -634,11 +646,9 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
 
   async unconfirmedStops(t: ShedTrigger, tier: number): Promise<UnconfirmedStop[]> {
     return (await this.unconfirmedRecords(t, tier)).map((r) => ({
-      project: r.project_id,
-      zone: r.zone,
-      instance: r.instance_name,
+      ...recordedVm(r),
       reason: r.reason,
-      hourlyCost: r.hourly_cost === null ? undefined : Number(r.hourly_cost),
+      hourlyCost: recordedCost(r),
     }));
   }
 
@@ -683,23 +693,7 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
       ),
     ]);
     const done = new Set(reported.map((r) => r.message_id));
-    return rows
-      .filter((r) => !done.has(r.message_id))
-      .map((r) => ({
-        project: r.project_id,
-        zone: r.zone,
-        instance: r.instance_name,
-        instanceId: r.instance_id ?? undefined,
-        machineType: r.machine_type ?? undefined,
-        provisioningModel: r.provisioning_model ?? undefined,
-        priority: r.priority,
-        action: r.action as ActionName,
-        reason: r.reason,
-        hourlyCost: r.hourly_cost ?? undefined,
-        priceCurrency: r.price_currency ?? undefined,
-        priceSource: r.price_source,
-        requestId: r.request_id ?? undefined,
-      }));
+    return rows.filter((r) => !done.has(r.message_id)).map(decisionOf);
   }
 
   async recordDecisions(
