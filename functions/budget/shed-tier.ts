@@ -214,14 +214,8 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
       wouldStop: outcomes.length,
     });
     await o.record(quietSummary('SNOOZED', tier.at, reason, dryRun));
-    return {
-      decision: 'shed',
-      outcome: 'SNOOZED',
-      tier: tier.at,
-      outcomes,
-      savingPerHour: 0,
-      retry: undefined,
-    };
+    // SNOOZED outcomes stop nothing, so they save nothing.
+    return shedReport('SNOOZED', tier.at, outcomes);
   }
 
   const shedReport = (
