@@ -223,6 +223,41 @@ function followUpRow(
   };
 }
 
+/** The VM a ledger record is about. */
+function recordedVm(r: Pick<ActionRecord, 'project_id' | 'zone' | 'instance_name'>): {
+  project: string;
+  zone: string;
+  instance: string;
+} {
+  return { project: r.project_id, zone: r.zone, instance: r.instance_name };
+}
+
+/** A record's hourly cost, where it was priced. */
+function recordedCost(r: Pick<ActionRecord, 'hourly_cost'>): number | undefined {
+  return r.hourly_cost === null ? undefined : Number(r.hourly_cost);
+}
+
+/**
+ * The follow-up rows for those of `updates` whose VM has a record among `records`; a VM
+ * without one is skipped.
+ */
+function followUpRows(
+  records: readonly ActionRecord[],
+  updates: ReadonlyArray<{
+    readonly stop: { readonly project: string; readonly zone: string; readonly instance: string };
+    readonly reason: string;
+  }>,
+  action: ActionName,
+  at: Date,
+  slackUserId?: string,
+): KeyedRow[] {
+  const byVm = new Map(records.map((r) => [`${r.project_id}/${r.zone}/${r.instance_name}`, r]));
+  return updates.flatMap(({ stop, reason }) => {
+    const record = byVm.get(`${stop.project}/${stop.zone}/${stop.instance}`);
+    return record ? [followUpRow(record, action, reason, at, slackUserId)] : [];
+  });
+}
+
 /** NUMERIC holds at most 9 decimals; money is kept to 6 and sent as a decimal string. */
 export function numeric(value: number): string {
   return (Math.round(value * 1e6) / 1e6).toFixed(6).replace(/\.?0+$/, '');
@@ -430,18 +465,18 @@ export function tierRecordsOf(
 }
 
 /** A decision as the port speaks of it, from its row. */
-function decisionOf(r: ActionRecord): RecordedDecision {
+function decisionOf(
+  r: Omit<DecisionRow, 'message_id' | 'hourly_cost'> & Pick<ActionRecord, 'hourly_cost'>,
+): RecordedDecision {
   return {
-    project: r.project_id,
-    zone: r.zone,
-    instance: r.instance_name,
+    ...recordedVm(r),
     instanceId: r.instance_id ?? undefined,
     machineType: r.machine_type ?? undefined,
     provisioningModel: r.provisioning_model ?? undefined,
     priority: r.priority,
     action: r.action as ActionName,
     reason: r.reason,
-    hourlyCost: r.hourly_cost === null ? undefined : Number(r.hourly_cost),
+    hourlyCost: recordedCost(r),
     priceCurrency: r.price_currency ?? undefined,
     priceSource: r.price_source,
     requestId: r.request_id ?? undefined,
@@ -564,11 +599,9 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
   /** The VMs the tier stopped whose latest decision is still a stop (not restarted since). */
   async stoppedByTier(t: TierOf, tier: number): Promise<RecordedStop[]> {
     return (await this.latestRecords(t, tier, ['STOPPED', 'UNCONFIRMED'])).map((r) => ({
-      project: r.project_id,
-      zone: r.zone,
-      instance: r.instance_name,
+      ...recordedVm(r),
       action: r.action as ActionName,
-      hourlyCost: r.hourly_cost === null ? undefined : Number(r.hourly_cost),
+      hourlyCost: recordedCost(r),
     }));
   }
 
@@ -581,17 +614,11 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
     at: Date,
   ): Promise<void> {
     if (restarted.length === 0) return;
-    const byVm = new Map(
-      (await this.latestRecords(t, tier, ['STOPPED', 'UNCONFIRMED'])).map((r) => [
-        `${r.project_id}/${r.zone}/${r.instance_name}`,
-        r,
-      ]),
+    const records = await this.latestRecords(t, tier, ['STOPPED', 'UNCONFIRMED']);
+    await this.ledger.insert(
+      ACTIONS_TABLE,
+      followUpRows(records, restarted, 'RESTARTED', at, slackUserId),
     );
-    const rows = restarted.flatMap(({ stop, reason }) => {
-      const record = byVm.get(`${stop.project}/${stop.zone}/${stop.instance}`);
-      return record ? [followUpRow(record, 'RESTARTED', reason, at, slackUserId)] : [];
-    });
-    await this.ledger.insert(ACTIONS_TABLE, rows);
   }
 
   /**
@@ -619,11 +646,9 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
 
   async unconfirmedStops(t: ShedTrigger, tier: number): Promise<UnconfirmedStop[]> {
     return (await this.unconfirmedRecords(t, tier)).map((r) => ({
-      project: r.project_id,
-      zone: r.zone,
-      instance: r.instance_name,
+      ...recordedVm(r),
       reason: r.reason,
-      hourlyCost: r.hourly_cost === null ? undefined : Number(r.hourly_cost),
+      hourlyCost: recordedCost(r),
     }));
   }
 
@@ -635,17 +660,8 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
   ): Promise<void> {
     if (confirmed.length === 0) return;
     // The follow-up keeps every column of the UNCONFIRMED row (its message id among them).
-    const byVm = new Map(
-      (await this.unconfirmedRecords(t, tier)).map((r) => [
-        `${r.project_id}/${r.zone}/${r.instance_name}`,
-        r,
-      ]),
-    );
-    const rows = confirmed.flatMap(({ stop, reason }) => {
-      const record = byVm.get(`${stop.project}/${stop.zone}/${stop.instance}`);
-      return record ? [followUpRow(record, 'STOPPED', reason, at)] : [];
-    });
-    await this.ledger.insert(ACTIONS_TABLE, rows);
+    const records = await this.unconfirmedRecords(t, tier);
+    await this.ledger.insert(ACTIONS_TABLE, followUpRows(records, confirmed, 'STOPPED', at));
   }
 
   async unreported(t: ShedTrigger, tier: number): Promise<RecordedDecision[]> {
@@ -677,23 +693,7 @@ export class BigQueryEnforcementLedger implements EnforcementLedger {
       ),
     ]);
     const done = new Set(reported.map((r) => r.message_id));
-    return rows
-      .filter((r) => !done.has(r.message_id))
-      .map((r) => ({
-        project: r.project_id,
-        zone: r.zone,
-        instance: r.instance_name,
-        instanceId: r.instance_id ?? undefined,
-        machineType: r.machine_type ?? undefined,
-        provisioningModel: r.provisioning_model ?? undefined,
-        priority: r.priority,
-        action: r.action as ActionName,
-        reason: r.reason,
-        hourlyCost: r.hourly_cost ?? undefined,
-        priceCurrency: r.price_currency ?? undefined,
-        priceSource: r.price_source,
-        requestId: r.request_id ?? undefined,
-      }));
+    return rows.filter((r) => !done.has(r.message_id)).map(decisionOf);
   }
 
   async recordDecisions(

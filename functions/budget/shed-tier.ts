@@ -40,18 +40,21 @@ import { createTierReport, logScopeProblems } from './tier-report.js';
 import { createTierStops } from './tier-stops.js';
 import { plannedFrom, SPARED_ACTION, tierVerdict, type TierShortfall } from './tier-verdicts.js';
 
+/** The enforcement_actions reads and writes a tier makes, for budgets and caps alike. */
+export type TierLedger = Pick<
+  EnforcementLedger,
+  | 'stoppedSoFar'
+  | 'recordDecisions'
+  | 'unconfirmedStops'
+  | 'confirmStops'
+  | 'unreported'
+  | 'proposal'
+>;
+
 export interface TierShedderDeps {
   readonly fleet: Pick<ComputeFleet, 'stopAll' | 'get'>;
   readonly prices: PriceLookup;
-  readonly ledger: Pick<
-    EnforcementLedger,
-    | 'stoppedSoFar'
-    | 'recordDecisions'
-    | 'unconfirmedStops'
-    | 'confirmStops'
-    | 'unreported'
-    | 'proposal'
-  >;
+  readonly ledger: TierLedger;
   readonly notifier: Notifier;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -211,14 +214,8 @@ export function createTierShedder(deps: TierShedderDeps): TierShedder {
       wouldStop: outcomes.length,
     });
     await o.record(quietSummary('SNOOZED', tier.at, reason, dryRun));
-    return {
-      decision: 'shed',
-      outcome: 'SNOOZED',
-      tier: tier.at,
-      outcomes,
-      savingPerHour: 0,
-      retry: undefined,
-    };
+    // SNOOZED outcomes stop nothing, so they save nothing.
+    return shedReport('SNOOZED', tier.at, outcomes);
   }
 
   const shedReport = (

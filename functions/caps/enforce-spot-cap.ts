@@ -11,8 +11,8 @@ import type { VmTagReader } from '../adapters/vm-tags.js';
 import { listVmsIn } from '../adapters/list-vms.js';
 import type { Notifier } from '../adapters/slack.js';
 import { decideOnNotification } from '../budget/decide-notification.js';
-import type { EnforcementLedger, ShedHolds } from '../budget/enforcement-ledger.js';
-import { createTierShedder } from '../budget/shed-tier.js';
+import type { ShedHolds } from '../budget/enforcement-ledger.js';
+import { createTierShedder, type TierLedger } from '../budget/shed-tier.js';
 import { HOUR_MS, type Clock } from '../core/clock.js';
 import { isTransient } from '../core/errors.js';
 import { KeyLock } from '../core/key-lock.js';
@@ -29,15 +29,7 @@ export interface CapEnforcerDeps {
   readonly fleet: Pick<ComputeFleet, 'listing' | 'stopAll' | 'get'>;
   readonly prices: PriceLookup;
   /** enforcement_actions: the VM decisions, shared with the budget enforcer. */
-  readonly actions: Pick<
-    EnforcementLedger,
-    | 'stoppedSoFar'
-    | 'recordDecisions'
-    | 'unconfirmedStops'
-    | 'confirmStops'
-    | 'unreported'
-    | 'proposal'
-  >;
+  readonly actions: TierLedger;
   readonly ledger: Pick<
     CapLedger,
     'recordedThrough' | 'recordedHours' | 'history' | 'recordRun' | 'recordHours'
