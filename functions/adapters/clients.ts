@@ -204,7 +204,8 @@ export function createClients(endpoints: Endpoints): Clients {
       if (emulator) {
         return computeRest({ origin: emulator.origin, headers: () => Promise.resolve({}) });
       }
-      const { GoogleAuth } = await import('google-auth-library');
+      // The auth library gax loads anyway: the stop path's listing already loaded it.
+      const { GoogleAuth } = (await clientsGax()).googleAuthLibrary;
       const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
       return computeRest({
         headers: async () => Object.fromEntries(await auth.getRequestHeaders()),
