@@ -132,26 +132,22 @@ function ledgerUnbindSteps(
   sql: ReadonlyArray<{ readonly sql: string }>,
 ): Step[] {
   const { project, dataset } = options;
-  const tables = [
-    ...new Set(FUNCTIONS.flatMap((f) => ledgerGrants(f.target, sql).map((g) => g.table))),
-  ].sort();
+  const grants = FUNCTIONS.flatMap((f) =>
+    ledgerGrants(f.target, sql).map((g) => ({
+      ...g,
+      principal: member(serviceAccountEmail(f.account, project)),
+    })),
+  );
+  const tables = [...new Set(grants.map((g) => g.table))].sort();
   const principals = FUNCTIONS.map((f) => member(serviceAccountEmail(f.account, project)));
   const roles = ALL_LEDGER_ROLES.map((role) => customRoleName(project, role));
   return tables.map((table) => {
     const resource: IamResource = { kind: 'table', project, dataset, table };
     return {
       title: `Ledger roles of costguard's service accounts on ${dataset}.${table}`,
-      commands: FUNCTIONS.flatMap((f) =>
-        ledgerGrants(f.target, sql)
-          .filter((g) => g.table === table)
-          .map((g) =>
-            removeBinding(
-              resource,
-              member(serviceAccountEmail(f.account, project)),
-              customRoleName(project, g.role),
-            ),
-          ),
-      ),
+      commands: grants
+        .filter((g) => g.table === table)
+        .map((g) => removeBinding(resource, g.principal, customRoleName(project, g.role))),
       probe: {
         argv: getPolicy(resource),
         choose: (policy) =>

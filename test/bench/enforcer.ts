@@ -58,6 +58,7 @@ import { startSandbox } from '../../functions/sandbox/server.js';
 import { DATASET } from '../budget/budget-harness.js';
 import { capabilitySqlRoot } from '../support/sql.js';
 import { machineLine } from './machine.js';
+import { SANDBOX_APIS } from './sandbox-apis.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -271,27 +272,9 @@ async function routeCounts(sandbox: RemoteSandbox): Promise<Record<string, numbe
   return counts;
 }
 
-/**
- * The APIs the sandbox serves (its route names' prefixes): every one of them answers after the
- * injected latency, the enforcer's ledger, budget, project and Slack calls as well as Compute's.
- */
-const APIS = [
-  'compute',
-  'bigquery',
-  'billingbudgets',
-  'billingCatalog',
-  'resourcemanager',
-  'slack',
-  'monitoring',
-  'storage',
-  'logging',
-  'run',
-  'cloudidentity',
-];
-
 /** Latency on every API route, and stop operations that take the simulated seconds. */
 async function slowSandbox(sandbox: RemoteSandbox): Promise<void> {
-  for (const api of APIS) {
+  for (const api of SANDBOX_APIS) {
     await control(sandbox, 'PUT', `/_sandbox/faults/${api}.*`, { delayMs: LATENCY_MS });
   }
   await control(sandbox, 'PUT', '/_sandbox/faults/compute.instances.stop', {

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RecordSummary } from '../../functions/recorder/record-spot-costs.js';
 import { machineLine } from './machine.js';
+import { SANDBOX_APIS } from './sandbox-apis.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string): string => {
@@ -177,9 +178,7 @@ async function serveSandbox(fleetPath: string, latencyMs: number): Promise<void>
   process.on('message', (message: unknown) => {
     if (message === 'latency') {
       // Every API route; the inspection routes (sandbox.*) stay immediate.
-      for (const prefix of ['compute.*', 'monitoring.*', 'billingCatalog.*', 'bigquery.*']) {
-        sandbox.faults.set(prefix, { delayMs: latencyMs });
-      }
+      for (const api of SANDBOX_APIS) sandbox.faults.set(`${api}.*`, { delayMs: latencyMs });
       void send('ready');
     } else if (message === 'stop') {
       void sandbox.close().then(() => process.exit(0));
@@ -423,7 +422,7 @@ async function main(): Promise<void> {
   out('recordSpotCosts benchmark');
   out(`${machineLine()} (wall times are inflated on a busy machine; CPU times much less)`);
   out(
-    `Settings: fleets ${fleets.join(', ')} VMs over ${projects} projects, ${latencyMs} ms on every Compute, Monitoring, Catalog and BigQuery route, catch-up window 1 hour, project concurrency 4, no heap cap`,
+    `Settings: fleets ${fleets.join(', ')} VMs over ${projects} projects, ${latencyMs} ms on every API route (${SANDBOX_APIS.join(', ')}), catch-up window 1 hour, project concurrency 4, no heap cap`,
   );
   out(
     'No VM is stopped or deleted between the runs, so the preemption backstop reads no project; each project showing a sign of a preemption adds one Compute call.',
