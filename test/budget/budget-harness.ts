@@ -217,11 +217,21 @@ export class BudgetHarness {
     return { status: response.status };
   }
 
-  /** Names of the VMs that are not running, as the sandbox sees them. */
+  /** A VM's status, as the sandbox sees it. */
   status(name: string): string | undefined {
     return this.sandbox.fleet.all().find((vm) => vm.name === name)?.status;
   }
 
+  /** Names of the VMs that are running now, sorted. */
+  runningNames(): string[] {
+    return this.sandbox.fleet
+      .all()
+      .filter((vm) => vm.status === 'RUNNING')
+      .map((vm) => vm.name)
+      .sort();
+  }
+
+  /** Names of the VMs that were running and have since been stopped, sorted. */
   stoppedNames(): string[] {
     return this.sandbox.fleet
       .all()

@@ -30,12 +30,7 @@ describe('approval mode: a tier asks before it stops', () => {
   let harness: BudgetHarness;
   let slack: ServedTarget;
 
-  const running = () =>
-    harness.sandbox.fleet
-      .all()
-      .filter((vm) => vm.status === 'RUNNING')
-      .map((vm) => vm.name)
-      .sort();
+  const running = () => harness.runningNames();
   const notify = (period: string, costAmount: number) =>
     harness.notify({ costAmount, costIntervalStart: period });
   const rows = (period: string) =>

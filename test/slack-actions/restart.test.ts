@@ -21,12 +21,7 @@ describe('Restart what was stopped, from the tier message', () => {
   let stopped: string[];
   let ts: string;
 
-  const running = () =>
-    harness.sandbox.fleet
-      .all()
-      .filter((vm) => vm.status === 'RUNNING')
-      .map((vm) => vm.name)
-      .sort();
+  const running = () => harness.runningNames();
 
   beforeAll(async () => {
     harness = await BudgetHarness.start();
