@@ -214,9 +214,9 @@ describe('rowsToWrite', () => {
       recorded: { uptimeSeconds: 3600, priceSource: 'catalog' },
       write: false,
     },
-  ])('$case: write=$candidate', ({ candidate, recorded, write }) => {
+  ])('$case: write=$write', ({ candidate, recorded, write }) => {
     const map = new Map(recorded ? [['k', recorded]] : []);
-    expect(rowsToWrite([candidate], map)).toHaveLength(write ? 1 : 0);
+    expect(rowsToWrite([candidate], map)).toEqual(write ? [candidate] : []);
   });
 });
 
