@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { ObjectStore } from '../../functions/adapters/storage.js';
@@ -9,14 +9,12 @@ import { VmExecutor } from '../../functions/runs/vm-executor.js';
 import { batchVmState, planBatchRun, type BatchRunPlan } from '../../functions/sandbox/batch-vm.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { putObject } from '../../functions/sandbox/routes/storage.js';
-import type { Sandbox } from '../support/sandbox.js';
 import {
   forwardedToken,
   runRows,
   runsEnv,
   serveTriggerRun,
-  startRunsSandbox,
-  type RunsApi,
+  useTriggerRun,
 } from '../support/runs.js';
 
 // triggerRun end to end on the batch VM executor: the entry built from its settings, served by
@@ -27,26 +25,16 @@ const START = { pipeline: 'nightly-categories', target: 'd_anchor_category' };
 const MINUTE = 60_000;
 
 describe('triggerRun on the batch VM', () => {
-  let sandbox: Sandbox;
-  let api: RunsApi;
+  const runs = useTriggerRun('test');
 
-  beforeEach(async () => {
-    sandbox = await startRunsSandbox();
-    api = await serveTriggerRun(sandbox);
-  });
-  afterEach(async () => {
-    await api.close();
-    await sandbox.close();
-  });
-
-  const vm = () => sandbox.fleet.get(VM.project, VM.zone, VM.name)!;
+  const vm = () => runs.sandbox.fleet.get(VM.project, VM.zone, VM.name)!;
   const mutations = () =>
-    sandbox.calls
+    runs.sandbox.calls
       .filter((c) => c.method === 'POST' && c.route.startsWith('compute.instances.'))
       .map((c) => c.route.replace('compute.instances.', ''));
   const start = async (body: unknown = START, headers: Record<string, string> = ALICE) =>
-    api.call('POST', '/runs', { body, headers });
-  const status = async (runId: unknown) => api.call('GET', `/runs/${String(runId)}`);
+    runs.api.call('POST', '/runs', { body, headers });
+  const status = async (runId: unknown) => runs.api.call('GET', `/runs/${String(runId)}`);
 
   it('starts a run: fixed metadata keys merged, run label, maxRunDuration, start; recorded and announced', async () => {
     // Act
@@ -68,7 +56,7 @@ describe('triggerRun on the batch VM', () => {
       statusUrl: `/runs/${runId}`,
     });
     // The simulated VM read the run keys at boot and, as the script, wrote nothing back.
-    expect(batchVmState(sandbox).runs).toEqual([
+    expect(batchVmState(runs.sandbox).runs).toEqual([
       expect.objectContaining({
         runId,
         target: 'd_anchor_category',
@@ -98,15 +86,15 @@ describe('triggerRun on the batch VM', () => {
     expect(vm().maxRunDurationSeconds).toBe(4 * 3600);
     expect(vm().terminationAction).toBe('STOP');
     expect(mutations()).toEqual(['setMetadata', 'setLabels', 'setScheduling', 'start']);
-    const startOp = sandbox.fleet.operations.find((o) => o.operationType === 'start');
+    const startOp = runs.sandbox.fleet.operations.find((o) => o.operationType === 'start');
     expect(startOp?.requestId).toBe(requestIdFor(runId, 'start'));
 
-    const rows = await runRows(api, runId);
+    const rows = await runRows(runs.api, runId);
     expect(rows.map((r) => [r.event, r.status, r.caller])).toEqual([
       ['requested', 'STARTING', 'alice@example.com'],
       ['started', 'RUNNING', 'alice@example.com'],
     ]);
-    const messages = slackState(sandbox).messages;
+    const messages = slackState(runs.sandbox).messages;
     expect(messages).toHaveLength(1);
     expect(messages[0]?.text).toBe(
       `Run ${runId} of nightly-categories (target d_anchor_category) started by alice@example.com on data-pipelines/us-east1-b/batch-runner`,
@@ -162,15 +150,15 @@ describe('triggerRun on the batch VM', () => {
     'reports $expected from the VM, its markers and preemptions, once, with Slack in the thread',
     async ({ expected, plan, minutes, fields }) => {
       // Prepare
-      planBatchRun(sandbox, VM, plan);
+      planBatchRun(runs.sandbox, VM, plan);
       const runId = (await start()).body.runId as string;
 
       // Act
       const early = await status(runId);
-      sandbox.clock.advance(minutes * MINUTE);
-      const askedBefore = api.prices.asked.length;
+      runs.sandbox.clock.advance(minutes * MINUTE);
+      const askedBefore = runs.api.prices.asked.length;
       const late = await status(runId);
-      const askedAtEnd = api.prices.asked.slice(askedBefore);
+      const askedAtEnd = runs.api.prices.asked.slice(askedBefore);
       const again = await status(runId);
 
       // Assess
@@ -181,9 +169,9 @@ describe('triggerRun on the batch VM', () => {
       // The read that notices the end prices the run once, and the cost it recorded is the one shown.
       expect(askedAtEnd).toEqual([expect.objectContaining({ machineType: 'c2-standard-8' })]);
       expect(vm().status).toBe('TERMINATED');
-      const rows = await runRows(api, runId);
+      const rows = await runRows(runs.api, runId);
       expect(rows.map((r) => r.status)).toEqual(['STARTING', 'RUNNING', expected]);
-      const [announced, outcome] = slackState(sandbox).messages;
+      const [announced, outcome] = slackState(runs.sandbox).messages;
       expect(outcome?.threadTs).toBe(announced?.ts);
       expect(outcome?.text).toMatch(
         new RegExp(
@@ -194,39 +182,39 @@ describe('triggerRun on the batch VM', () => {
   );
 
   it('records and announces the end once when reads of the run overlap', async () => {
-    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 1800 });
+    planBatchRun(runs.sandbox, VM, { outcome: 'succeed', afterSeconds: 1800 });
     const runId = (await start()).body.runId as string;
-    sandbox.clock.advance(45 * MINUTE);
+    runs.sandbox.clock.advance(45 * MINUTE);
 
     const [one, two, listed] = await Promise.all([
       status(runId),
       status(runId),
-      api.call('GET', '/runs?pipeline=nightly-categories&limit=5', { headers: ALICE }),
+      runs.api.call('GET', '/runs?pipeline=nightly-categories&limit=5', { headers: ALICE }),
     ]);
 
     expect([one.body.status, two.body.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     expect(listed.status).toBe(200);
-    expect((await runRows(api, runId)).map((r) => r.status)).toEqual([
+    expect((await runRows(runs.api, runId)).map((r) => r.status)).toEqual([
       'STARTING',
       'RUNNING',
       'SUCCEEDED',
     ]);
     // One message for the start, one for the end.
-    expect(slackState(sandbox).messages).toHaveLength(2);
+    expect(slackState(runs.sandbox).messages).toHaveLength(2);
   });
 
   it('finds the error marker of a run that uploaded many outputs before it failed', async () => {
-    planBatchRun(sandbox, VM, { outcome: 'fail', afterSeconds: 600 });
+    planBatchRun(runs.sandbox, VM, { outcome: 'fail', afterSeconds: 600 });
     const runId = (await start()).body.runId as string;
     for (let i = 0; i < 150; i++) {
       putObject(
-        sandbox,
+        runs.sandbox,
         'costguard-batch-results',
         `results/${runId}/data/part-${String(i).padStart(3, '0')}.parquet`,
         'x',
       );
     }
-    sandbox.clock.advance(45 * MINUTE);
+    runs.sandbox.clock.advance(45 * MINUTE);
 
     const reply = await status(runId);
 
@@ -234,9 +222,9 @@ describe('triggerRun on the batch VM', () => {
   });
 
   it('points at build.log and keeps the head of startup_error.txt as the detail', async () => {
-    planBatchRun(sandbox, VM, { outcome: 'fail', afterSeconds: 60 });
+    planBatchRun(runs.sandbox, VM, { outcome: 'fail', afterSeconds: 60 });
     const runId = (await start()).body.runId as string;
-    sandbox.clock.advance(5 * MINUTE);
+    runs.sandbox.clock.advance(5 * MINUTE);
 
     const reply = await status(runId);
 
@@ -249,7 +237,7 @@ describe('triggerRun on the batch VM', () => {
   it('lets no token printed by a build reach the caller, the ledger or Slack', async () => {
     // Prepare: a startup script from before the rule, which appended the end of build.log.
     const token = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx';
-    planBatchRun(sandbox, VM, {
+    planBatchRun(runs.sandbox, VM, {
       outcome: 'fail',
       afterSeconds: 60,
       errorText: [
@@ -262,7 +250,7 @@ describe('triggerRun on the batch VM', () => {
       ].join('\n'),
     });
     const runId = (await start()).body.runId as string;
-    sandbox.clock.advance(5 * MINUTE);
+    runs.sandbox.clock.advance(5 * MINUTE);
 
     // Act
     const reply = await status(runId);
@@ -273,21 +261,25 @@ describe('triggerRun on the batch VM', () => {
       detail:
         'run failed while running make -- d_anchor_category (exit code 2)\nmake -- d_anchor_category exited with status 2',
     });
-    const seen = JSON.stringify([reply.body, await runRows(api, runId), slackState(sandbox)]);
+    const seen = JSON.stringify([
+      reply.body,
+      await runRows(runs.api, runId),
+      slackState(runs.sandbox),
+    ]);
     expect(seen).not.toContain(token);
     expect(seen).not.toContain('ya29.');
     expect(seen).toContain('exit code 2');
   });
 
   it('stops a run past its deadline itself when the VM refused maxRunDuration', async () => {
-    sandbox.faults.set('compute.instances.setScheduling', {
+    runs.sandbox.faults.set('compute.instances.setScheduling', {
       fail: { count: 1, status: 400, message: 'maxRunDuration is not supported' },
     });
-    planBatchRun(sandbox, VM, { outcome: 'hang', afterSeconds: 60 });
+    planBatchRun(runs.sandbox, VM, { outcome: 'hang', afterSeconds: 60 });
     const started = await start();
     const runId = started.body.runId as string;
 
-    sandbox.clock.advance(5 * 60 * MINUTE);
+    runs.sandbox.clock.advance(5 * 60 * MINUTE);
     const reply = await status(runId);
 
     expect(started.body.detail).toMatch(/^no maxRunDuration \(.*maxRunDuration is not supported\)/);
@@ -296,9 +288,9 @@ describe('triggerRun on the batch VM', () => {
       detail: 'the run passed its deadline; costguard stopped the VM',
     });
     expect(vm().status).toBe('TERMINATED');
-    const stop = sandbox.fleet.operations.find((o) => o.operationType === 'stop');
+    const stop = runs.sandbox.fleet.operations.find((o) => o.operationType === 'stop');
     expect(stop?.requestId).toBe(requestIdFor(runId, 'timeout'));
-    expect((await runRows(api, runId)).map((r) => r.event)).toEqual([
+    expect((await runRows(runs.api, runId)).map((r) => r.event)).toEqual([
       'requested',
       'started',
       'timed-out',
@@ -315,18 +307,18 @@ describe('triggerRun on the batch VM', () => {
         activeRunId: 'run-0123456789abcdef0123',
       });
       expect(mutations()).toEqual([]);
-      expect((await runRows(api)).map((r) => [r.status, r.detail])).toEqual([
+      expect((await runRows(runs.api)).map((r) => [r.status, r.detail])).toEqual([
         ['REFUSED', 'busy: the VM is RUNNING (run run-0123456789abcdef0123)'],
       ]);
     });
 
     it('refuses while a run is recorded as active, then starts once that run is noticed to be over', async () => {
-      planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 1800 });
+      planBatchRun(runs.sandbox, VM, { outcome: 'succeed', afterSeconds: 1800 });
       const first = (await start()).body.runId as string;
 
-      sandbox.clock.advance(10 * MINUTE);
+      runs.sandbox.clock.advance(10 * MINUTE);
       const refused = await start({ ...START, target: 'all' });
-      sandbox.clock.advance(30 * MINUTE);
+      runs.sandbox.clock.advance(30 * MINUTE);
       const second = await start({ ...START, target: 'all' });
 
       expect(refused.status).toBe(409);
@@ -334,7 +326,7 @@ describe('triggerRun on the batch VM', () => {
       expect(second.status).toBe(202);
       expect((await status(first)).body.status).toBe('SUCCEEDED');
       expect(
-        slackState(sandbox).messages.map((m) =>
+        slackState(runs.sandbox).messages.map((m) =>
           m.text
             .split(' ')
             .slice(0, 2)
@@ -348,7 +340,7 @@ describe('triggerRun on the batch VM', () => {
     });
 
     it('answers 409 when another start claims the VM between read and write (the fingerprint is the lock)', async () => {
-      sandbox.faults.set('compute.instances.setMetadata', {
+      runs.sandbox.faults.set('compute.instances.setMetadata', {
         race: {
           count: 1,
           metadata: { 'costguard-claim': 'run-ffffffffffffffffffff 2026-11-20T00:00:00.000Z' },
@@ -372,7 +364,7 @@ describe('triggerRun on the batch VM', () => {
 
     it('returns the same run for a repeated request and starts the VM once', async () => {
       const first = await start(START, keyed);
-      sandbox.clock.advance(MINUTE);
+      runs.sandbox.clock.advance(MINUTE);
       const second = await start(START, keyed);
 
       expect(first.status).toBe(202);
@@ -411,7 +403,7 @@ describe('triggerRun on the batch VM', () => {
     });
 
     it('resumes a start that failed transiently when the request is retried with its key', async () => {
-      sandbox.faults.set('compute.instances.start', { fail: { count: 4, status: 503 } });
+      runs.sandbox.faults.set('compute.instances.start', { fail: { count: 4, status: 503 } });
       const failed = await start(START, keyed);
       const retried = await start(START, keyed);
 
@@ -420,22 +412,24 @@ describe('triggerRun on the batch VM', () => {
       expect(retried.body.status).toBe('RUNNING');
       expect(vm().status).toBe('RUNNING');
       expect(mutations().filter((m) => m === 'setMetadata')).toHaveLength(1);
-      expect(sandbox.fleet.operations.filter((o) => o.operationType === 'start')).toHaveLength(1);
-      expect(batchVmState(sandbox).runs.map((r) => r.runId)).toEqual([retried.body.runId]);
+      expect(runs.sandbox.fleet.operations.filter((o) => o.operationType === 'start')).toHaveLength(
+        1,
+      );
+      expect(batchVmState(runs.sandbox).runs.map((r) => r.runId)).toEqual([retried.body.runId]);
     });
   });
 
   describe('cancel', () => {
     it('stops the VM, records CANCELLED with the caller, and refuses a second cancel', async () => {
-      planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 3600 });
+      planBatchRun(runs.sandbox, VM, { outcome: 'succeed', afterSeconds: 3600 });
       const runId = (await start()).body.runId as string;
-      sandbox.clock.advance(15 * MINUTE);
+      runs.sandbox.clock.advance(15 * MINUTE);
 
-      const cancelled = await api.call('POST', `/runs/${runId}:cancel`, {
+      const cancelled = await runs.api.call('POST', `/runs/${runId}:cancel`, {
         headers: { 'x-serverless-authorization': forwardedToken({ email: 'bob@example.com' }) },
       });
-      sandbox.clock.advance(60 * MINUTE);
-      const again = await api.call('POST', `/runs/${runId}:cancel`);
+      runs.sandbox.clock.advance(60 * MINUTE);
+      const again = await runs.api.call('POST', `/runs/${runId}:cancel`);
       const later = await status(runId);
 
       expect(cancelled.status).toBe(202);
@@ -446,22 +440,22 @@ describe('triggerRun on the batch VM', () => {
         cost: { amount: 0.02, currency: 'USD', source: 'estimate' },
       });
       expect(vm().status).toBe('TERMINATED');
-      expect(sandbox.fleet.operations.find((o) => o.operationType === 'stop')?.requestId).toBe(
+      expect(runs.sandbox.fleet.operations.find((o) => o.operationType === 'stop')?.requestId).toBe(
         requestIdFor(runId, 'cancel'),
       );
       expect(again.status).toBe(409);
       expect(again.body).toEqual({ error: 'The run is not active', runId, status: 'CANCELLED' });
       expect(later.body.status).toBe('CANCELLED');
-      expect(slackState(sandbox).messages.at(-1)?.text).toMatch(/CANCELLED after 15 min/);
+      expect(slackState(runs.sandbox).messages.at(-1)?.text).toMatch(/CANCELLED after 15 min/);
     });
 
     it('takes the run keys back from a VM that was claimed but never started, so no boot runs it', async () => {
       const keyed = { ...ALICE, 'idempotency-key': 'cut-off-start' };
-      sandbox.faults.set('compute.instances.start', { fail: { count: 4, status: 503 } });
+      runs.sandbox.faults.set('compute.instances.start', { fail: { count: 4, status: 503 } });
       const failed = await start(START, keyed);
-      const runId = (await runRows(api))[0]?.run_id as string;
+      const runId = (await runRows(runs.api))[0]?.run_id as string;
 
-      const cancelled = await api.call('POST', `/runs/${runId}:cancel`);
+      const cancelled = await runs.api.call('POST', `/runs/${runId}:cancel`);
       const retried = await start(START, keyed);
 
       expect(failed.status).toBe(503);
@@ -473,11 +467,13 @@ describe('triggerRun on the batch VM', () => {
       ]);
       expect(retried.body).toMatchObject({ runId, status: 'CANCELLED' });
       expect(vm().status).toBe('TERMINATED');
-      expect(sandbox.fleet.operations.filter((o) => o.operationType === 'start')).toHaveLength(0);
+      expect(runs.sandbox.fleet.operations.filter((o) => o.operationType === 'start')).toHaveLength(
+        0,
+      );
     });
 
     it('answers 404 for a run that does not exist', async () => {
-      const reply = await api.call('POST', '/runs/run-00000000000000000000:cancel');
+      const reply = await runs.api.call('POST', '/runs/run-00000000000000000000:cancel');
 
       expect(reply.status).toBe(404);
       expect(mutations()).toEqual([]);
@@ -485,24 +481,29 @@ describe('triggerRun on the batch VM', () => {
   });
 
   it('never starts a run twice: a VM that booted for the run since its claim is left alone', async () => {
-    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 1800 });
+    planBatchRun(runs.sandbox, VM, { outcome: 'succeed', afterSeconds: 1800 });
     const runId = (await start()).body.runId as string;
     const record = (await new RunLedger(
-      commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env)).ledger,
-      sandbox.clock,
+      commonAdapters(runs.api.runtime, readConfig(commonSettings, runs.api.runtime.env)).ledger,
+      runs.sandbox.clock,
     ).latest(runId))!;
     const executor = new VmExecutor(
-      readTriggerRunConfig(api.runtime.env).runs.pipelines.get('nightly-categories') as VmPipeline,
+      readTriggerRunConfig(runs.api.runtime.env).runs.pipelines.get(
+        'nightly-categories',
+      ) as VmPipeline,
       {
-        fleet: commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env)).fleet,
-        store: new ObjectStore(() => api.runtime.clients.storage(), { logger: api.runtime.logger }),
-        clock: sandbox.clock,
-        logger: api.runtime.logger,
+        fleet: commonAdapters(runs.api.runtime, readConfig(commonSettings, runs.api.runtime.env))
+          .fleet,
+        store: new ObjectStore(() => runs.api.runtime.clients.storage(), {
+          logger: runs.api.runtime.logger,
+        }),
+        clock: runs.sandbox.clock,
+        logger: runs.api.runtime.logger,
       },
     );
     const before = mutations().length;
 
-    sandbox.clock.advance(40 * MINUTE);
+    runs.sandbox.clock.advance(40 * MINUTE);
     const outcome = await executor.start(
       { ...record, status: 'STARTING' },
       { claimed: () => Promise.resolve(), holderActive: () => Promise.resolve(undefined) },
@@ -510,37 +511,40 @@ describe('triggerRun on the batch VM', () => {
 
     expect(outcome).toMatchObject({ kind: 'started' });
     expect(mutations()).toHaveLength(before);
-    expect(batchVmState(sandbox).runs).toHaveLength(1);
+    expect(batchVmState(runs.sandbox).runs).toHaveLength(1);
   });
 
   it('lists recent runs newest first, by pipeline and limit', async () => {
-    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 600 });
+    planBatchRun(runs.sandbox, VM, { outcome: 'succeed', afterSeconds: 600 });
     const first = (await start()).body.runId as string;
-    sandbox.clock.advance(20 * MINUTE);
+    runs.sandbox.clock.advance(20 * MINUTE);
     const refused = await start({ pipeline: 'shared-runner', target: 'all' });
-    sandbox.clock.advance(MINUTE);
+    runs.sandbox.clock.advance(MINUTE);
     const second = (await start({ ...START, target: 'all' })).body.runId as string;
 
-    const all = await api.call('GET', '/runs');
-    const one = await api.call('GET', '/runs?pipeline=nightly-categories&limit=1');
+    const all = await runs.api.call('GET', '/runs');
+    const one = await runs.api.call('GET', '/runs?pipeline=nightly-categories&limit=1');
 
     expect(refused.status).toBe(409);
-    const runs = all.body.runs as Array<Record<string, unknown>>;
-    expect(runs.map((r) => [r.pipeline, r.status])).toEqual([
+    const listed = all.body.runs as Array<Record<string, unknown>>;
+    expect(listed.map((r) => [r.pipeline, r.status])).toEqual([
       ['nightly-categories', 'RUNNING'],
       ['shared-runner', 'REFUSED'],
       ['nightly-categories', 'SUCCEEDED'],
     ]);
-    expect(runs[0]?.runId).toBe(second);
-    expect(runs[2]?.runId).toBe(first);
+    expect(listed[0]?.runId).toBe(second);
+    expect(listed[2]?.runId).toBe(first);
     expect((one.body.runs as Array<Record<string, unknown>>).map((r) => r.runId)).toEqual([second]);
   });
 
   it("takes the cost from its VM's recorded hours, never from a copied label, estimating only the time after them", async () => {
     // Prepare: the hourly recorder's rows for the run's closed hours, one hour written twice,
     // and another VM whose owner copied the run's costguard-run label onto it.
-    const { ledger } = commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env));
-    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 9000 });
+    const { ledger } = commonAdapters(
+      runs.api.runtime,
+      readConfig(commonSettings, runs.api.runtime.env),
+    );
+    planBatchRun(runs.sandbox, VM, { outcome: 'succeed', afterSeconds: 9000 });
     const runId = (await start()).body.runId as string;
     const row = (
       vmName: string,
@@ -576,7 +580,7 @@ describe('triggerRun on the batch VM', () => {
     ]);
 
     // Act
-    sandbox.clock.advance(150 * MINUTE);
+    runs.sandbox.clock.advance(150 * MINUTE);
     const reply = await status(runId);
 
     // Assess: the latest version of each of its VM's hours, plus 30 minutes at 0.08/h after them.
@@ -584,12 +588,13 @@ describe('triggerRun on the batch VM', () => {
       status: 'SUCCEEDED',
       cost: { amount: 0.2, currency: 'USD', source: 'recorder+estimate' },
     });
-    expect((await runRows(api, runId)).at(-1)?.cost_source).toBe('recorder+estimate');
+    expect((await runRows(runs.api, runId)).at(-1)?.cost_source).toBe('recorder+estimate');
   });
 
   it('plans without acting in dry-run mode', async () => {
-    const dry = await serveTriggerRun(sandbox, runsEnv({ COSTGUARD_RUNS_DRY_RUN: 'true' }));
-    const queries = () => sandbox.calls.filter((c) => c.route.startsWith('bigquery.jobs.')).length;
+    const dry = await serveTriggerRun(runs.sandbox, runsEnv({ COSTGUARD_RUNS_DRY_RUN: 'true' }));
+    const queries = () =>
+      runs.sandbox.calls.filter((c) => c.route.startsWith('bigquery.jobs.')).length;
     try {
       const queriedBefore = queries();
       const reply = await dry.call('POST', '/runs', {
@@ -621,7 +626,7 @@ describe('triggerRun on the batch VM', () => {
   });
 
   it('records a start the VM refuses as FAILED and answers 422', async () => {
-    sandbox.faults.set('compute.instances.start', {
+    runs.sandbox.faults.set('compute.instances.start', {
       fail: { count: 1, status: 400, message: 'ZONE_RESOURCE_POOL_EXHAUSTED' },
     });
 
@@ -630,11 +635,11 @@ describe('triggerRun on the batch VM', () => {
     expect(reply.status).toBe(422);
     expect(reply.body).toMatchObject({ error: 'The run could not be started', status: 'FAILED' });
     expect(String(reply.body.detail)).toContain('ZONE_RESOURCE_POOL_EXHAUSTED');
-    expect((await runRows(api)).map((r) => r.event)).toEqual(['requested', 'start-failed']);
+    expect((await runRows(runs.api)).map((r) => r.event)).toEqual(['requested', 'start-failed']);
   });
 
   it('records who asked from the forwarded identity token', async () => {
-    planBatchRun(sandbox, VM, { outcome: 'succeed', afterSeconds: 60 });
+    planBatchRun(runs.sandbox, VM, { outcome: 'succeed', afterSeconds: 60 });
     const withToken = await start(START, {
       authorization: 'Bearer ignored-access-token',
       'x-serverless-authorization': forwardedToken({
