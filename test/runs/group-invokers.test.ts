@@ -1,18 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GroupMembership } from '../../functions/adapters/cloud-identity.js';
 import { mayInvoke, MembershipUnknownError } from '../../functions/runs/authorize.js';
 import { planBatchRun } from '../../functions/sandbox/batch-vm.js';
 import { setGroupMembers } from '../../functions/sandbox/routes/cloud-identity.js';
 import { loadFixture } from '../support/fixtures.js';
-import type { Sandbox } from '../support/sandbox.js';
-import {
-  forwardedToken,
-  runRows,
-  runsEnv,
-  serveTriggerRun,
-  startRunsSandbox,
-  type RunsApi,
-} from '../support/runs.js';
+import { forwardedToken, runRows, runsEnv, useTriggerRun } from '../support/runs.js';
 
 // `reports` is invoked by the group ml-team@example.com only. erin is in it, frank through the
 // nested group ml-leads@example.com, mallory in neither. The real Cloud Identity calls
@@ -34,42 +26,35 @@ function groupPipelines(): Record<string, Record<string, unknown>> {
 }
 
 describe('triggerRun admits the members of a pipeline group, however nested', () => {
-  let sandbox: Sandbox;
-  let api: RunsApi;
+  const runs = useTriggerRun('file', {
+    env: runsEnv({ COSTGUARD_PIPELINES: JSON.stringify(groupPipelines()) }),
+  });
   let erinsRun: string;
 
   beforeAll(async () => {
-    sandbox = await startRunsSandbox();
     const members = ['erin@example.com', 'ml-leads@example.com'];
     // One more member per route, each asked for the first time while the API fails.
     for (const route of ['start', 'read', 'list', 'cancel', 'retry']) {
       members.push(`${route}-member@example.com`);
     }
-    setGroupMembers(sandbox, 'ml-team@example.com', members);
-    setGroupMembers(sandbox, 'ml-leads@example.com', ['frank@example.com']);
-    api = await serveTriggerRun(
-      sandbox,
-      runsEnv({ COSTGUARD_PIPELINES: JSON.stringify(groupPipelines()) }),
-    );
-    planBatchRun(sandbox, REPORTS_VM, { outcome: 'succeed', afterSeconds: 3600 });
-    const started = await api.call('POST', '/runs', {
+    setGroupMembers(runs.sandbox, 'ml-team@example.com', members);
+    setGroupMembers(runs.sandbox, 'ml-leads@example.com', ['frank@example.com']);
+    planBatchRun(runs.sandbox, REPORTS_VM, { outcome: 'succeed', afterSeconds: 3600 });
+    const started = await runs.api.call('POST', '/runs', {
       body: { pipeline: 'reports', target: 'weekly' },
       headers: ERIN,
     });
     erinsRun = String(started.body.runId);
   });
-  afterAll(async () => {
-    await api.close();
-    await sandbox.close();
-  });
   beforeEach(() => {
-    sandbox.calls.length = 0;
-    sandbox.faults.clear();
+    runs.sandbox.calls.length = 0;
+    runs.sandbox.faults.clear();
   });
 
   const reportsVmStatus = () =>
-    sandbox.fleet.get(REPORTS_VM.project, REPORTS_VM.zone, REPORTS_VM.name)?.status;
-  const identityCalls = () => sandbox.calls.filter((c) => c.route.startsWith('cloudidentity.'));
+    runs.sandbox.fleet.get(REPORTS_VM.project, REPORTS_VM.zone, REPORTS_VM.name)?.status;
+  const identityCalls = () =>
+    runs.sandbox.calls.filter((c) => c.route.startsWith('cloudidentity.'));
 
   it("starts a direct member's run", () => {
     expect(erinsRun).toMatch(/^run-[0-9a-f]{20}$/);
@@ -77,8 +62,8 @@ describe('triggerRun admits the members of a pipeline group, however nested', ()
   });
 
   it('lets a member of a nested group read and list the run', async () => {
-    const read = await api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
-    const listed = await api.call('GET', '/runs?pipeline=reports', { headers: FRANK });
+    const read = await runs.api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
+    const listed = await runs.api.call('GET', '/runs?pipeline=reports', { headers: FRANK });
 
     expect([read.status, read.body.status]).toEqual([200, 'RUNNING']);
     expect(listed.status).toBe(200);
@@ -86,22 +71,22 @@ describe('triggerRun admits the members of a pipeline group, however nested', ()
   });
 
   it('keeps an answer for a while: a second request asks Cloud Identity nothing', async () => {
-    await api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
+    await runs.api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
 
     expect(identityCalls()).toEqual([]);
   });
 
   it('refuses a caller in no group of the pipeline on every route, and nothing changes', async () => {
-    const rowsBefore = (await runRows(api)).length;
+    const rowsBefore = (await runRows(runs.api)).length;
 
-    const start = await api.call('POST', '/runs', {
+    const start = await runs.api.call('POST', '/runs', {
       body: { pipeline: 'reports', target: 'weekly' },
       headers: MALLORY,
     });
-    const read = await api.call('GET', `/runs/${erinsRun}`, { headers: MALLORY });
-    const filtered = await api.call('GET', '/runs?pipeline=reports', { headers: MALLORY });
-    const all = await api.call('GET', '/runs', { headers: MALLORY });
-    const cancel = await api.call('POST', `/runs/${erinsRun}:cancel`, { headers: MALLORY });
+    const read = await runs.api.call('GET', `/runs/${erinsRun}`, { headers: MALLORY });
+    const filtered = await runs.api.call('GET', '/runs?pipeline=reports', { headers: MALLORY });
+    const all = await runs.api.call('GET', '/runs', { headers: MALLORY });
+    const cancel = await runs.api.call('POST', `/runs/${erinsRun}:cancel`, { headers: MALLORY });
 
     expect([start.status, start.body.error]).toEqual([
       403,
@@ -110,7 +95,7 @@ describe('triggerRun admits the members of a pipeline group, however nested', ()
     expect([read.status, cancel.status, filtered.status]).toEqual([404, 404, 403]);
     expect((all.body.runs as Array<{ runId: string }>).map((r) => r.runId)).not.toContain(erinsRun);
     expect(reportsVmStatus()).toBe('RUNNING');
-    expect((await runRows(api)).length).toBe(rowsBefore);
+    expect((await runRows(runs.api)).length).toBe(rowsBefore);
     expect(identityCalls().map((c) => c.route)).toContain(CHECK);
   });
 
@@ -133,12 +118,12 @@ describe('triggerRun admits the members of a pipeline group, however nested', ()
   it.each(failingRoutes)(
     'refuses $route with 503 when Cloud Identity denies the check: a member is not let through',
     async ({ route, method, path, body }) => {
-      sandbox.faults.set(CHECK, {
+      runs.sandbox.faults.set(CHECK, {
         fail: { count: 100, status: 403, message: 'Permission denied' },
       });
-      const rowsBefore = (await runRows(api)).length;
+      const rowsBefore = (await runRows(runs.api)).length;
 
-      const reply = await api.call(method, path(erinsRun), {
+      const reply = await runs.api.call(method, path(erinsRun), {
         headers: as(`${route}-member@example.com`),
         ...(body === undefined ? {} : { body }),
       });
@@ -149,17 +134,17 @@ describe('triggerRun admits the members of a pipeline group, however nested', ()
           "The pipeline's invoker groups could not be checked, so nothing was done; retry later",
       });
       expect(reportsVmStatus()).toBe('RUNNING');
-      expect((await runRows(api)).length).toBe(rowsBefore);
+      expect((await runRows(runs.api)).length).toBe(rowsBefore);
       // A permission refusal is not retried.
       expect(identityCalls().filter((c) => c.route === CHECK)).toHaveLength(1);
     },
   );
 
   it('refuses with 503 while the API keeps failing, after retrying it', async () => {
-    sandbox.faults.set(LOOKUP, { fail: { count: 100, status: 503 } });
-    sandbox.faults.set(CHECK, { fail: { count: 100, status: 503 } });
+    runs.sandbox.faults.set(LOOKUP, { fail: { count: 100, status: 503 } });
+    runs.sandbox.faults.set(CHECK, { fail: { count: 100, status: 503 } });
 
-    const reply = await api.call('GET', `/runs/${erinsRun}`, {
+    const reply = await runs.api.call('GET', `/runs/${erinsRun}`, {
       headers: as('nobody@example.com'),
     });
 
@@ -168,9 +153,9 @@ describe('triggerRun admits the members of a pipeline group, however nested', ()
   });
 
   it('retries a transient failure and then admits the member', async () => {
-    sandbox.faults.set(CHECK, { fail: { count: 2, status: 503 } });
+    runs.sandbox.faults.set(CHECK, { fail: { count: 2, status: 503 } });
 
-    const reply = await api.call('GET', `/runs/${erinsRun}`, {
+    const reply = await runs.api.call('GET', `/runs/${erinsRun}`, {
       headers: as('retry-member@example.com'),
     });
 
@@ -179,20 +164,20 @@ describe('triggerRun admits the members of a pipeline group, however nested', ()
   });
 
   it('refuses a member removed from the group once the kept answer is five minutes old', async () => {
-    const before = await api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
-    setGroupMembers(sandbox, 'ml-leads@example.com', []);
-    const kept = await api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
-    sandbox.clock.advance(5 * 60_000 + 1_000);
+    const before = await runs.api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
+    setGroupMembers(runs.sandbox, 'ml-leads@example.com', []);
+    const kept = await runs.api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
+    runs.sandbox.clock.advance(5 * 60_000 + 1_000);
 
-    const later = await api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
+    const later = await runs.api.call('GET', `/runs/${erinsRun}`, { headers: FRANK });
 
     expect([before.status, kept.status, later.status]).toEqual([200, 200, 404]);
-    setGroupMembers(sandbox, 'ml-leads@example.com', ['frank@example.com']);
-    sandbox.clock.advance(5 * 60_000 + 1_000);
+    setGroupMembers(runs.sandbox, 'ml-leads@example.com', ['frank@example.com']);
+    runs.sandbox.clock.advance(5 * 60_000 + 1_000);
   });
 
   it('lets a nested member cancel the run', async () => {
-    const cancel = await api.call('POST', `/runs/${erinsRun}:cancel`, { headers: FRANK });
+    const cancel = await runs.api.call('POST', `/runs/${erinsRun}:cancel`, { headers: FRANK });
 
     expect([cancel.status, cancel.body.detail]).toEqual([202, 'cancelled by frank@example.com']);
     expect(reportsVmStatus()).not.toBe('RUNNING');
