@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { commonAdapters } from '../../functions/adapters/runtime.js';
 import { admit, capsOf } from '../../functions/caps/cap-admission.js';
 import { capRunRow } from '../../functions/caps/cap-ledger.js';
@@ -7,14 +7,7 @@ import { capPeriod, computeCapSpend } from '../../functions/caps/cap-spend.js';
 import { commonSettings, readConfig } from '../../functions/core/config.js';
 import { slackState } from '../../functions/sandbox/routes/slack.js';
 import { loadFixture } from '../support/fixtures.js';
-import type { Sandbox } from '../support/sandbox.js';
-import {
-  runRows,
-  runsEnv,
-  serveTriggerRun,
-  startRunsSandbox,
-  type RunsApi,
-} from '../support/runs.js';
+import { runRows, runsEnv, useTriggerRun } from '../support/runs.js';
 
 // Admission control: triggerRun reads each cap's latest enforceSpotCap figures. data-daily
 // (label team=data, 10 USD a day) holds the batch VM; pipelines-daily (all of data-pipelines,
@@ -124,16 +117,20 @@ describe('admit', () => {
 });
 
 describe('triggerRun under Spot caps', () => {
-  let sandbox: Sandbox;
-  let api: RunsApi;
   const pipelines = {
     ...loadFixture<Record<string, Record<string, unknown>>>('runs/pipelines.json'),
   };
   pipelines['nightly-urgent'] = { ...pipelines['nightly-categories'], ignoreSpotCaps: true };
+  const runs = useTriggerRun('file', {
+    env: runsEnv({
+      COSTGUARD_PIPELINES: JSON.stringify(pipelines),
+      COSTGUARD_SPOT_CAPS: JSON.stringify(CAPS),
+    }),
+  });
 
   /** One enforceSpotCap run's row for a cap, with the given spend and fleet rate. */
   async function capRun(cap: SpotCap, recorded: number, hourly: number): Promise<void> {
-    const now = sandbox.clock.now();
+    const now = runs.sandbox.clock.now();
     const period = capPeriod(cap.period === 'budget' ? 'day' : cap.period, now);
     const spend = computeCapSpend({
       amount: cap.amount,
@@ -144,7 +141,10 @@ describe('triggerRun under Spot caps', () => {
       running: [{ hourly, startedAt: now }],
       recentHours: 3,
     });
-    const { ledger } = commonAdapters(api.runtime, readConfig(commonSettings, api.runtime.env));
+    const { ledger } = commonAdapters(
+      runs.api.runtime,
+      readConfig(commonSettings, runs.api.runtime.env),
+    );
     await ledger.insert('cap_runs', [
       capRunRow({
         cap,
@@ -169,26 +169,14 @@ describe('triggerRun under Spot caps', () => {
         },
       }),
     ]);
-    sandbox.clock.advance(60_000);
+    runs.sandbox.clock.advance(60_000);
   }
 
   const startMutations = () =>
-    sandbox.calls.filter((c) => c.method === 'POST' && c.route === 'compute.instances.start');
+    runs.sandbox.calls.filter((c) => c.method === 'POST' && c.route === 'compute.instances.start');
 
-  beforeAll(async () => {
-    sandbox = await startRunsSandbox();
-    sandbox.clock.set(new Date('2026-11-20T10:00:00Z'));
-    api = await serveTriggerRun(
-      sandbox,
-      runsEnv({
-        COSTGUARD_PIPELINES: JSON.stringify(pipelines),
-        COSTGUARD_SPOT_CAPS: JSON.stringify(CAPS),
-      }),
-    );
-  }, 60_000);
-  afterAll(async () => {
-    await api?.close();
-    await sandbox?.close();
+  beforeAll(() => {
+    runs.sandbox.clock.set(new Date('2026-11-20T10:00:00Z'));
   });
 
   it('refuses a start on a VM whose cap is over its shedding tier with 409 naming the cap, and starts nothing', async () => {
@@ -196,7 +184,7 @@ describe('triggerRun under Spot caps', () => {
     await capRun(dataDaily, 10.5, 0);
 
     // Act
-    const reply = await api.call('POST', '/runs', {
+    const reply = await runs.api.call('POST', '/runs', {
       body: { pipeline: 'nightly-categories', target: 'all' },
     });
 
@@ -212,7 +200,7 @@ describe('triggerRun under Spot caps', () => {
       resetsAt: '2026-11-21T00:00:00Z',
     });
     expect(startMutations()).toEqual([]);
-    const rows = await runRows(api);
+    const rows = await runRows(runs.api);
     expect(rows.at(-1)).toMatchObject({ status: 'REFUSED', pipeline: 'nightly-categories' });
   });
 
@@ -221,7 +209,7 @@ describe('triggerRun under Spot caps', () => {
     await capRun(pipelinesDaily, 50, 5);
 
     // Act
-    const reply = await api.call('POST', '/runs', {
+    const reply = await runs.api.call('POST', '/runs', {
       body: { pipeline: 'feature-extraction', target: 'extract' },
     });
 
@@ -230,7 +218,7 @@ describe('triggerRun under Spot caps', () => {
     expect(reply.body.capWarnings).toEqual([
       expect.objectContaining({ cap: 'pipelines-daily', spend: 50, capAmount: 100, tier: 1 }),
     ]);
-    const note = slackState(sandbox).messages.at(-1)?.text ?? '';
+    const note = slackState(runs.sandbox).messages.at(-1)?.text ?? '';
     expect(note).toContain(
       `Run ${String(reply.body.runId)} of feature-extraction started under a Spot cap forecast to cross a tier`,
     );
@@ -238,7 +226,7 @@ describe('triggerRun under Spot caps', () => {
   });
 
   it('starts a pipeline that opts out of the caps, over the cap', async () => {
-    const reply = await api.call('POST', '/runs', {
+    const reply = await runs.api.call('POST', '/runs', {
       body: { pipeline: 'nightly-urgent', target: 'all' },
     });
 
