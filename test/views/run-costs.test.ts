@@ -13,6 +13,18 @@ describe('run_costs', () => {
   });
   afterAll(() => ledger.close());
 
+  /** A runs-table snapshot of a train-model run on the batch VM train-a, with `fields` added. */
+  const trainRun = (fields: Record<string, unknown>) => ({
+    pipeline: 'train-model',
+    executor: 'vm',
+    target: 'train',
+    params: '{}',
+    caller: 'ana@example.com',
+    request_sha256: 'f'.repeat(64),
+    resource: 'vm:ml-training-prod/us-central1-a/train-a',
+    ...fields,
+  });
+
   it("gives one row per run: its latest snapshot and its VM's hours within its window", async () => {
     expect(await ledger.view('run_costs', 'requested_at, run_id')).toEqual([
       {
@@ -87,23 +99,16 @@ describe('run_costs', () => {
 
   it('keeps a run whose VM hours are not recorded yet, with nothing recorded against it', async () => {
     await ledger.insert('costguard', 'runs', [
-      {
+      trainRun({
         run_id: 'run-10',
         event: 'started',
         event_seq: 2,
         status: 'RUNNING',
-        pipeline: 'train-model',
-        executor: 'vm',
-        target: 'train',
-        params: '{}',
-        caller: 'ana@example.com',
-        request_sha256: 'f'.repeat(64),
-        resource: 'vm:ml-training-prod/us-central1-a/train-a',
         requested_at: '2026-11-20T11:00:00.000Z',
         started_at: '2026-11-20T11:02:00.000Z',
         deadline: '2026-11-20T17:00:00.000Z',
         recorded_at: '2026-11-20T11:02:05.000Z',
-      },
+      }),
     ]);
     expect(
       await ledger.rows(
@@ -124,24 +129,18 @@ describe('run_costs', () => {
   it("attributes by the run's VM and window: a copied label moves nothing, and a shared hour is split", async () => {
     // Prepare: run-11 on train-a from 10:30 to 12:15, run-12 on it from 12:20 to 12:40. Another
     // VM's owner copies the costguard-run=run-11 label; train-a keeps the label past the run.
-    const run = (runId: string, startedAt: string, finishedAt: string) => ({
-      run_id: runId,
-      event: 'observed',
-      event_seq: 3,
-      status: 'SUCCEEDED',
-      pipeline: 'train-model',
-      executor: 'vm',
-      target: 'train',
-      params: '{}',
-      caller: 'ana@example.com',
-      request_sha256: 'f'.repeat(64),
-      resource: 'vm:ml-training-prod/us-central1-a/train-a',
-      requested_at: '2026-11-21T10:29:00.000Z',
-      started_at: startedAt,
-      finished_at: finishedAt,
-      deadline: '2026-11-21T17:00:00.000Z',
-      recorded_at: finishedAt,
-    });
+    const run = (runId: string, startedAt: string, finishedAt: string) =>
+      trainRun({
+        run_id: runId,
+        event: 'observed',
+        event_seq: 3,
+        status: 'SUCCEEDED',
+        requested_at: '2026-11-21T10:29:00.000Z',
+        started_at: startedAt,
+        finished_at: finishedAt,
+        deadline: '2026-11-21T17:00:00.000Z',
+        recorded_at: finishedAt,
+      });
     await ledger.insert('costguard', 'runs', [
       run('run-11', '2026-11-21T10:30:00.000Z', '2026-11-21T12:15:00.000Z'),
       run('run-12', '2026-11-21T12:20:00.000Z', '2026-11-21T12:40:00.000Z'),
