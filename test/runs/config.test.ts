@@ -98,6 +98,13 @@ describe('triggerRun configuration', () => {
     targets: ['all'],
     invokers: ['user:alice@example.com'],
   };
+  /** The VM pipeline with a candidate list in place of its one VM. */
+  const pool = (candidates: unknown[]) => ({
+    ...vm,
+    zone: undefined,
+    instance: undefined,
+    candidates,
+  });
 
   it.each<{ what: string; pipelines: Pipelines | string; message: RegExp }>([
     {
@@ -154,37 +161,27 @@ describe('triggerRun configuration', () => {
     },
     {
       what: 'an empty candidate list',
-      pipelines: { p: { ...vm, zone: undefined, instance: undefined, candidates: [] } },
+      pipelines: { p: pool([]) },
       message: /p\.candidates: list at least one candidate VM/,
     },
     {
       what: 'a candidate listed twice',
       pipelines: {
-        p: {
-          ...vm,
-          zone: undefined,
-          instance: undefined,
-          candidates: [
-            { zone: 'us-east1-b', instance: 'runner' },
-            { zone: 'us-east1-c', instance: 'runner' },
-            { zone: 'us-east1-b', instance: 'runner' },
-          ],
-        },
+        p: pool([
+          { zone: 'us-east1-b', instance: 'runner' },
+          { zone: 'us-east1-c', instance: 'runner' },
+          { zone: 'us-east1-b', instance: 'runner' },
+        ]),
       },
       message: /p\.candidates\.2: us-east1-b\/runner is listed twice/,
     },
     {
       what: 'a candidate in another project',
       pipelines: {
-        p: {
-          ...vm,
-          zone: undefined,
-          instance: undefined,
-          candidates: [
-            { zone: 'us-east1-b', instance: 'runner' },
-            { project: 'ml-training-prod', zone: 'us-east1-c', instance: 'runner' },
-          ],
-        },
+        p: pool([
+          { zone: 'us-east1-b', instance: 'runner' },
+          { project: 'ml-training-prod', zone: 'us-east1-c', instance: 'runner' },
+        ]),
       },
       message:
         /p\.candidates\.1\.project: every candidate runs in the pipeline's project data-pipelines/,
@@ -192,12 +189,7 @@ describe('triggerRun configuration', () => {
     {
       what: 'a candidate zone that is a region',
       pipelines: {
-        p: {
-          ...vm,
-          zone: undefined,
-          instance: undefined,
-          candidates: [{ zone: 'us-east1', instance: 'r' }],
-        },
+        p: pool([{ zone: 'us-east1', instance: 'r' }]),
       },
       message: /p\.candidates\.0\.zone: a zone/,
     },
@@ -283,15 +275,10 @@ describe('triggerRun configuration', () => {
   it('reads candidate VMs in the order listed, the project given or not', () => {
     const config = readTriggerRunConfig(
       base({
-        p: {
-          ...vm,
-          zone: undefined,
-          instance: undefined,
-          candidates: [
-            { zone: 'us-east1-c', instance: 'runner-c' },
-            { project: 'data-pipelines', zone: 'us-east1-b', instance: 'runner-b' },
-          ],
-        },
+        p: pool([
+          { zone: 'us-east1-c', instance: 'runner-c' },
+          { project: 'data-pipelines', zone: 'us-east1-b', instance: 'runner-b' },
+        ]),
       }),
     );
 
